@@ -1,0 +1,17 @@
+//! logitlab: what a language model's output layer does, computed in plain Rust and shown in the
+//! browser through WebAssembly.
+//!
+//! - [`numerics`]: logsumexp, softmax, log_softmax, entropy (the seed's section 2).
+//! - [`sampling`]: the sampler chain temperature → top-k → top-p → min-p → draw.
+//! - [`loss`]: cross-entropy and NLL with PyTorch semantics, and their gradients.
+//! - [`rng`]: the seeded generator shared by weight init and sampling.
+//! - `wasm`: the wasm-bindgen layer; it converts and validates, nothing else.
+
+pub mod error;
+pub mod numerics;
+pub mod rng;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use error::{Error, Result};
