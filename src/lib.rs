@@ -8,8 +8,10 @@
 //! - `wasm`: the wasm-bindgen layer; it converts and validates, nothing else.
 
 pub mod error;
+pub mod loss;
 pub mod numerics;
 pub mod rng;
+pub mod sampling;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# logitlab's one entry point. `./build.sh help` lists the subcommands.
+# Every subcommand first runs `setup`, which installs what is missing and is quick when nothing is.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+ROOT=$PWD
+PORT=${PORT:-8080}
+WASM_PACK_VERSION=0.15.1
+PKG=www/pkg
+WASM=$PKG/logitlab_bg.wasm
+export PATH="$HOME/.cargo/bin:$PATH"
+# Native code on this machine; the wasm target's flags live in .cargo/config.toml.
+export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"
+    elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo "$@"
+    else die "not root: run this yourself, then re-run ./build.sh: sudo $*"
+    fi
+}
+
+# The wasm-bindgen version pinned in Cargo.lock; the CLI must match it exactly.
+wasm_bindgen_version() {
+    awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, "", $0); print; exit }' Cargo.lock
+}
+
+setup() {
+    command -v cargo >/dev/null || die "Rust is missing: install it with rustup (https://rustup.rs), then re-run"
+    command -v node >/dev/null && command -v npm >/dev/null || die "Node.js 20 and npm are missing: apt-get install -y nodejs npm"
+
+    rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown ||
+        { say "adding the wasm32 target"; rustup target add wasm32-unknown-unknown; }
+    rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+
+    [ -f Cargo.lock ] || cargo generate-lockfile
+    local wbv; wbv=$(wasm_bindgen_version)
+    [ -n "$wbv" ] || die "cannot find wasm-bindgen in Cargo.lock"
+    if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbv" ]; then
+        say "installing wasm-bindgen-cli $wbv (matches Cargo.lock; about 2 min)"
+        # No --locked: one of its locked dependencies is not served by the registry.
+        cargo install -q wasm-bindgen-cli --version "$wbv" --force
+    fi
+    if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERSION" ]; then
+        say "installing wasm-pack $WASM_PACK_VERSION (about 2 min)"
+        cargo install -q wasm-pack --version "$WASM_PACK_VERSION" --force
+    fi
+
+    local missing=()
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+    command -v wasm-opt >/dev/null || missing+=(binaryen)
+    command -v wasm2wat >/dev/null || missing+=(wabt)
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "installing ${missing[*]} from Debian"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+
+    # End-to-end test dependencies, exactly as locked.
+    if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+        say "installing the e2e test dependencies (npm ci)"
+        npm ci --silent --no-audit --no-fund
+    fi
+}
+
+build() {
+    say "building the wasm package (release, simd128, wasm-opt)"
+    wasm-pack --quiet build --release --target web --no-pack --out-dir "$PKG" --out-name logitlab
+    rm -f "$PKG/.gitignore"
+    local raw gz
+    raw=$(stat -c %s "$WASM")
+    gz=$(gzip -9 -c "$WASM" | wc -c)
+    printf 'wasm: %s  %d bytes raw, %d bytes gzip\n' "$WASM" "$raw" "$gz"
+}
+
+simd_check() {
+    local n
+    n=$(wasm2wat --enable-all "$WASM" | grep -c 'v128' || true)
+    printf 'simd: %d v128 instructions in %s\n' "$n" "$WASM"
+    [ "$n" -gt 100 ] || die "the wasm has only $n v128 instructions: simd128 is not on"
+}
+
+serve() {
+    build
+    say "serving www/ on http://127.0.0.1:$PORT/ (Ctrl-C stops)"
+    exec node tests/e2e/server.mjs --root www --port "$PORT"
+}
+
+# Runs a test layer, keeps its output, and extracts how many tests passed.
+PASSED_TOTAL=0
+LAYERS=()
+count_layer() {
+    local name=$1 passed=$2
+    [ "$passed" -gt 0 ] || die "the $name layer ran zero tests"
+    LAYERS+=("$name: $passed passed")
+    PASSED_TOTAL=$((PASSED_TOTAL + passed))
+}
+
+test_all() {
+    local log; log=$(mktemp -d)
+
+    say "format and lints"
+    cargo fmt --check
+    cargo clippy -q --all-targets -- -D warnings
+    cargo clippy -q --target wasm32-unknown-unknown --lib --tests -- -D warnings
+
+    say "layer 1/3: native (cargo test)"
+    cargo test --release 2>&1 | tee "$log/native.txt"
+    count_layer native "$(awk '/^test result: ok\./ { s += $4 } END { print s + 0 }' "$log/native.txt")"
+
+    build
+    simd_check
+
+    say "layer 2/3: browser (wasm-pack test --headless --chrome)"
+    wasm-pack test --release --headless --chrome 2>&1 | tee "$log/browser.txt"
+    count_layer browser "$(awk '/^test result: ok\./ { s += $4 } END { print s + 0 }' "$log/browser.txt")"
+
+    say "layer 3/3: page (playwright-core in headless Chromium)"
+    node --test --test-reporter=spec tests/e2e/ 2>&1 | tee "$log/e2e.txt"
+    count_layer page "$(awk '/^ℹ pass / { print $3 }' "$log/e2e.txt" | tail -1)"
+    grep -q '^ℹ fail 0$' "$log/e2e.txt" || die "e2e tests failed"
+
+    say "all layers green"
+    printf '  %s\n' "${LAYERS[@]}"
+    echo "total: $PASSED_TOTAL passed, 0 failed"
+}
+
+usage() {
+    cat <<'USAGE'
+usage: ./build.sh <command>
+
+  setup   install what is missing (wasm target, wasm-bindgen-cli, wasm-pack, Chromium,
+          chromedriver, binaryen, wabt, npm test deps); quick when everything is there
+  build   build the wasm package into www/pkg (release, simd128, wasm-opt), print its size
+  serve   build, then serve www/ on http://127.0.0.1:$PORT (default 8080)
+  test    run every test layer: fmt + clippy, native cargo test, browser wasm-pack test,
+          page end-to-end tests in headless Chromium
+  help    this text
+USAGE
+}
+
+cmd=${1:-help}
+case "$cmd" in
+    setup) setup ;;
+    build) setup; build ;;
+    serve) setup; serve ;;
+    test) setup; test_all ;;
+    help|-h|--help) usage ;;
+    *) usage; die "unknown command: $cmd" ;;
+esac

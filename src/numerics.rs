@@ -1,0 +1,256 @@
+//! The seed's section 2, stably in f32: logsumexp, softmax, log_softmax and entropy.
+//!
+//! Every function subtracts the maximum before `exp`, so logits of ±1e4 never overflow, and
+//! accumulates sums in f64, so a 256 000-entry vocabulary keeps its last digits.
+//!
+//! Symbols as on the page: z for logits, T for temperature, p for probabilities.
+
+use crate::error::{Error, Result};
+
+/// Checks that `z` can be normalised: non-empty, no NaN, no +∞, and at least one finite entry.
+/// −∞ is allowed: it is the log of probability 0 and stays excluded.
+pub fn check_values(argument: &str, z: &[f32]) -> Result<()> {
+    if z.is_empty() {
+        return Err(Error::new(format!(
+            "{argument} must not be empty (it needs one entry per token)"
+        )));
+    }
+    let mut any_finite = false;
+    for (i, &x) in z.iter().enumerate() {
+        if x.is_nan() {
+            return Err(Error::new(format!(
+                "{argument}[{i}] is NaN; values must be finite numbers or -Infinity"
+            )));
+        }
+        if x == f32::INFINITY {
+            return Err(Error::new(format!(
+                "{argument}[{i}] is +Infinity; values must be finite numbers or -Infinity"
+            )));
+        }
+        any_finite |= x.is_finite();
+    }
+    if !any_finite {
+        return Err(Error::new(format!(
+            "{argument} is all -Infinity: at least one entry must be finite"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a temperature: T = 0 means greedy, T > 0 scales, anything else is an error.
+pub fn check_temperature(t: f32) -> Result<()> {
+    if !(t.is_finite() && t >= 0.0) {
+        return Err(Error::arg(
+            "temperature",
+            "a finite number >= 0 (0 = greedy)",
+            t,
+        ));
+    }
+    Ok(())
+}
+
+/// max_i z_i over a slice already checked by [`check_values`].
+pub fn max(z: &[f32]) -> f32 {
+    z.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+}
+
+/// Index of the largest entry; on a tie the lowest index wins.
+pub fn argmax(z: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in z.iter().enumerate() {
+        if x > z[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Σ_i exp(z_i − m) in f64, for m = max z.
+fn sum_exp_shifted(z: &[f32], m: f32) -> f64 {
+    z.iter().map(|&x| ((x - m) as f64).exp()).sum()
+}
+
+/// logsumexp(z) = m + log Σ_i exp(z_i − m), with m = max z. This is the normaliser that
+/// log_softmax subtracts: log_softmax(z) = z − logsumexp(z).
+pub fn logsumexp(z: &[f32]) -> Result<f32> {
+    check_values("values", z)?;
+    let m = max(z);
+    Ok((m as f64 + sum_exp_shifted(z, m).ln()) as f32)
+}
+
+/// log_softmax(z)_i = z_i − logsumexp(z). −∞ entries stay −∞.
+pub fn log_softmax(z: &[f32]) -> Result<Vec<f32>> {
+    check_values("values", z)?;
+    let m = max(z);
+    let log_sum = sum_exp_shifted(z, m).ln();
+    // (z_i − m) − log Σ: both terms are small, so the subtraction loses nothing.
+    Ok(z.iter()
+        .map(|&x| ((x - m) as f64 - log_sum) as f32)
+        .collect())
+}
+
+/// softmax(z / T)_i = exp((z_i − m) / T) / Σ_j exp((z_j − m) / T), with m = max z.
+///
+/// T = 0 gives the greedy one-hot (argmax, lowest id on a tie). Subtracting m *before* dividing
+/// by T keeps every exponent ≤ 0, so a tiny T (1e-6) gives a one-hot rather than NaN, and a
+/// huge T gives a uniform distribution over the finite entries.
+pub fn softmax(z: &[f32], t: f32) -> Result<Vec<f32>> {
+    check_values("values", z)?;
+    check_temperature(t)?;
+    let mut p = vec![0.0f32; z.len()];
+    if t == 0.0 {
+        p[argmax(z)] = 1.0;
+        return Ok(p);
+    }
+    let m = max(z);
+    let mut sum = 0.0f64;
+    for (pi, &x) in p.iter_mut().zip(z) {
+        let e = (((x - m) / t) as f64).exp();
+        *pi = e as f32;
+        sum += e;
+    }
+    let inv = 1.0 / sum;
+    for pi in &mut p {
+        *pi = (*pi as f64 * inv) as f32;
+    }
+    Ok(p)
+}
+
+/// Entropy H(p) = −Σ p_i ln p_i in nats (0 · ln 0 = 0). Divide by ln 2 for bits.
+pub fn entropy(p: &[f32]) -> f64 {
+    p.iter()
+        .filter(|&&x| x > 0.0)
+        .map(|&x| -(x as f64) * (x as f64).ln())
+        .sum()
+}
+
+/// Rounds an f32 to the nearest IEEE binary16 value and back (round to nearest, ties to even),
+/// so the page can show which probabilities a float16 tensor would store as exactly 0.
+pub fn round_to_f16(x: f32) -> f32 {
+    half_round(x, 10, -14)
+}
+
+/// Rounds an f32 to the nearest bfloat16 value and back (8 exponent bits like f32, so it
+/// underflows only below f32's own range, but keeps just 8 significant bits).
+pub fn round_to_bf16(x: f32) -> f32 {
+    if !x.is_finite() {
+        return x;
+    }
+    let bits = x.to_bits();
+    // Round to nearest even on the 16 low bits.
+    let lsb = (bits >> 16) & 1;
+    let rounded = bits.wrapping_add(0x7FFF + lsb) & 0xFFFF_0000;
+    f32::from_bits(rounded)
+}
+
+/// Round to a binary format with `mantissa` stored bits and minimum normal exponent `emin`
+/// (gradual underflow included), round half to even, overflow to ±∞.
+fn half_round(x: f32, mantissa: i32, emin: i32) -> f32 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    let emax = -emin + 1;
+    let max_finite = (2.0 - 2f64.powi(-mantissa)) * 2f64.powi(emax);
+    // The binary exponent of |x|, read from its bits (exact, unlike log2).
+    let e = (((x.to_bits() >> 23) & 0xFF) as i32 - 127).max(emin);
+    // Spacing of representable values around |x|; the division below is exact.
+    let ulp = 2f64.powi(e - mantissa);
+    let y = ((x.abs() as f64) / ulp).round_ties_even() * ulp;
+    let y = if y > max_finite { f64::INFINITY } else { y };
+    y.copysign(x as f64) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f32, b: f32, tol: f32) -> bool {
+        (a - b).abs() <= tol * (1.0 + b.abs())
+    }
+
+    #[test]
+    fn softmax_of_known_vector() {
+        // softmax([1, 2, 3]) by hand: e^k / (e + e² + e³).
+        let p = softmax(&[1.0, 2.0, 3.0], 1.0).unwrap();
+        let d = 1f64.exp() + 2f64.exp() + 3f64.exp();
+        let want = [1f64.exp() / d, 2f64.exp() / d, 3f64.exp() / d];
+        for (a, b) in p.iter().zip(want) {
+            assert!(close(*a, b as f32, 1e-7), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn huge_logits_do_not_overflow() {
+        let p = softmax(&[1e4, -1e4, 1e4 - 1.0], 1.0).unwrap();
+        assert!(close(p[0], 1.0 / (1.0 + (-1f32).exp()), 1e-7));
+        assert_eq!(p[1], 0.0);
+        let lp = log_softmax(&[88.0, 89.0, 90.0]).unwrap();
+        let lse = 90.0 + (1.0 + (-1f64).exp() + (-2f64).exp()).ln();
+        assert!(close(lp[0], (88.0 - lse) as f32, 1e-7));
+        assert!(close(logsumexp(&[88.0, 89.0, 90.0]).unwrap(), lse as f32, 1e-7));
+    }
+
+    #[test]
+    fn edge_cases() {
+        assert_eq!(softmax(&[5.0], 1.0).unwrap(), vec![1.0]);
+        assert_eq!(softmax(&[2.0; 4], 1.0).unwrap(), vec![0.25; 4]);
+        let p = softmax(&[f32::NEG_INFINITY, 0.0, 0.0], 1.0).unwrap();
+        assert_eq!(p, vec![0.0, 0.5, 0.5]);
+        let lp = log_softmax(&[f32::NEG_INFINITY, 0.0]).unwrap();
+        assert_eq!(lp, vec![f32::NEG_INFINITY, 0.0]);
+        assert!(softmax(&[], 1.0).is_err());
+        assert!(softmax(&[f32::NAN], 1.0).is_err());
+        assert!(softmax(&[f32::NEG_INFINITY; 2], 1.0).is_err());
+        assert!(softmax(&[1.0], -1.0).is_err());
+        assert!(softmax(&[1.0], f32::NAN).is_err());
+    }
+
+    #[test]
+    fn temperature_limits() {
+        let z = [1.0, 3.0, 3.0, -2.0];
+        // T = 0 is greedy with the lowest id on a tie.
+        assert_eq!(softmax(&z, 0.0).unwrap(), vec![0.0, 1.0, 0.0, 0.0]);
+        // A tiny T gives no NaN: the tie splits evenly.
+        let p = softmax(&z, 1e-6).unwrap();
+        assert_eq!(p, vec![0.0, 0.5, 0.5, 0.0]);
+        // A huge T approaches uniform.
+        let p = softmax(&z, 1e30).unwrap();
+        assert!(p.iter().all(|&x| close(x, 0.25, 1e-6)));
+    }
+
+    #[test]
+    fn the_seed_claim_log_softmax_keeps_temperature() {
+        // softmax(log_softmax(z) / T) = softmax(z / T), since the two differ by a constant.
+        let z = [2.0, -1.0, 0.5, 7.0, 3.25];
+        let lp = log_softmax(&z).unwrap();
+        for t in [0.1, 0.5, 1.0, 2.0, 10.0] {
+            let a = softmax(&z, t).unwrap();
+            let b = softmax(&lp, t).unwrap();
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() < 1e-6, "T={t}: {a:?} vs {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn low_precision_rounding() {
+        assert_eq!(round_to_f16(1.0), 1.0);
+        assert_eq!(round_to_f16(1e-8), 0.0); // below half the smallest subnormal 2^-24
+        assert_eq!(round_to_f16(2f32.powi(-24)), 2f32.powi(-24));
+        assert_eq!(round_to_f16(2f32.powi(-25)), 0.0); // tie rounds to even (0)
+        assert_eq!(round_to_f16(1.0 + 2f32.powi(-11)), 1.0); // tie to even
+        assert_eq!(round_to_f16(70000.0), f32::INFINITY);
+        assert_eq!(round_to_f16(0.1), 0.099975586); // nearest binary16 to 0.1
+        assert_eq!(round_to_bf16(1.0 + 2f32.powi(-8)), 1.0);
+        assert_eq!(round_to_bf16(0.1), 0.10009765625);
+        assert_eq!(round_to_f16(65504.0), 65504.0);
+        assert_eq!(round_to_f16(-3.0e-6), -2.98023224e-6); // subnormal: 50 · 2^-24 (nearest)
+    }
+
+    #[test]
+    fn entropy_of_uniform() {
+        let h = entropy(&[0.25; 4]);
+        assert!((h - 4f64.ln()).abs() < 1e-12);
+        assert_eq!(entropy(&[1.0, 0.0]), 0.0);
+    }
+}

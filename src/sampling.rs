@@ -1,0 +1,338 @@
+//! The sampler chain of the seed's sections 4.3 and 5, in Hugging Face transformers' order:
+//!
+//! ```text
+//! values ─► log space ─► temperature ─► top-k ─► top-p ─► min-p ─► renormalise ─► draw
+//! ```
+//!
+//! Every step works on scores s in log space, so logits z and log-probs log_softmax(z) give the
+//! same distribution at every temperature T: they differ by the constant logsumexp(z), and the
+//! first thing the chain does is subtract the maximum. Each step only narrows the set of kept ids
+//! and records, per id, which step cut it, so the page can grey them out.
+//!
+//! No step sorts the whole vocabulary: top-k is a selection (O(V)), top-p sorts only a growing
+//! prefix of the best ids until their mass reaches p.
+
+use std::cmp::Ordering;
+
+use crate::error::{Error, Result};
+use crate::numerics::{self, check_temperature, check_values};
+use crate::rng::Rng;
+
+/// What the `values` passed to [`sample`] hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Input {
+    /// Raw logits z (any real numbers, −∞ allowed).
+    #[default]
+    Logits,
+    /// Log-probabilities, e.g. log_softmax(z). Need not be normalised.
+    LogProbs,
+    /// Probabilities p ≥ 0 (need not sum exactly to 1). Zeros become −∞ and stay excluded.
+    Probs,
+}
+
+impl Input {
+    pub fn parse(s: &str) -> Result<Input> {
+        match s {
+            "logits" => Ok(Input::Logits),
+            "logProbs" => Ok(Input::LogProbs),
+            "probs" => Ok(Input::Probs),
+            _ => Err(Error::arg(
+                "input",
+                "one of \"logits\", \"logProbs\", \"probs\"",
+                format!("{s:?}"),
+            )),
+        }
+    }
+}
+
+/// The knobs of the chain. Every field has a default that turns its step off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleOptions {
+    pub input: Input,
+    /// T ≥ 0, default 1. 0 = greedy (argmax, lowest id on a tie).
+    pub temperature: f32,
+    /// Keep the k best ids; 0 (default) or k ≥ V = off. Ties at the boundary keep the lower id.
+    pub top_k: usize,
+    /// Nucleus: keep the smallest set of best ids whose probability mass is ≥ p, in [0, 1].
+    /// 1 (default) = off, 0 = greedy.
+    pub top_p: f32,
+    /// Drop ids with p < min_p · p_max, in [0, 1]. 0 (default) = off.
+    pub min_p: f32,
+    /// Seed for the draw; `None` draws a fresh one, reported in [`Sample::seed`].
+    pub seed: Option<u64>,
+}
+
+impl Default for SampleOptions {
+    fn default() -> Self {
+        SampleOptions {
+            input: Input::Logits,
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+            min_p: 0.0,
+            seed: None,
+        }
+    }
+}
+
+/// Largest seed accepted: 2^53 − 1, so that a seed survives the trip through a JS number.
+pub const MAX_SEED: u64 = (1 << 53) - 1;
+
+impl SampleOptions {
+    /// Checks every field against its documented range.
+    pub fn validate(&self) -> Result<()> {
+        check_temperature(self.temperature)?;
+        if !(self.top_p.is_finite() && (0.0..=1.0).contains(&self.top_p)) {
+            return Err(Error::arg(
+                "topP",
+                "a number in [0, 1] (1 = off, 0 = greedy)",
+                self.top_p,
+            ));
+        }
+        if !(self.min_p.is_finite() && (0.0..=1.0).contains(&self.min_p)) {
+            return Err(Error::arg(
+                "minP",
+                "a number in [0, 1] (0 = off)",
+                self.min_p,
+            ));
+        }
+        if let Some(seed) = self.seed {
+            if seed > MAX_SEED {
+                return Err(Error::arg("seed", "an integer in [0, 2^53 - 1]", seed));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why an id is missing from the final distribution (one byte per id in [`Sample::cut`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Cut {
+    Kept = 0,
+    /// The input already excluded it: logit −∞ or probability 0.
+    Input = 1,
+    /// Temperature 0: only the argmax survives.
+    Greedy = 2,
+    TopK = 3,
+    TopP = 4,
+    MinP = 5,
+}
+
+/// The result of one draw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// The drawn id.
+    pub token: usize,
+    /// The final distribution the token was drawn from: length V, 0 for cut ids, sums to 1.
+    pub probs: Vec<f32>,
+    /// Per id, the step that cut it (`Cut as u8`), 0 if kept.
+    pub cut: Vec<u8>,
+    /// How many ids were kept.
+    pub kept: usize,
+    /// The seed of the draw, so it can be replayed.
+    pub seed: u64,
+    /// Entropy of `probs` in nats.
+    pub entropy: f64,
+    /// ln p(token) under `probs`, the distribution it was drawn from.
+    pub log_prob: f32,
+    /// ln p(token) under the model's own distribution at T = 1 before any filter:
+    /// log_softmax(z)[token]. Its negative is the surprisal the page tints text by.
+    pub model_log_prob: f32,
+}
+
+/// Draws one token with a generator seeded from `opts.seed` (or a fresh random seed).
+pub fn sample(values: &[f32], opts: &SampleOptions) -> Result<Sample> {
+    opts.validate()?;
+    let seed = opts.seed.unwrap_or_else(Rng::random_seed);
+    let mut rng = Rng::new(seed);
+    let mut s = sample_with(values, opts, &mut rng)?;
+    s.seed = seed;
+    Ok(s)
+}
+
+/// Draws one token with the caller's generator, as generation does: one generator per text,
+/// advanced once per token. `Sample::seed` is `opts.seed` (or 0 when absent).
+pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Result<Sample> {
+    opts.validate()?;
+    let v = values.len();
+    let mut cut = vec![Cut::Kept as u8; v];
+
+    // 1. Log space: scores s with the same softmax as the input.
+    let mut s = to_log_space(values, opts.input)?;
+    for (c, &x) in cut.iter_mut().zip(&s) {
+        if x == f32::NEG_INFINITY {
+            *c = Cut::Input as u8;
+        }
+    }
+    let model_log_normaliser = {
+        let m = numerics::max(&s);
+        m as f64 + s.iter().map(|&x| ((x - m) as f64).exp()).sum::<f64>().ln()
+    };
+
+    // 2. Temperature: s ← (s − max s) / T, so every exponent is ≤ 0 and the best id scores 0.
+    // T = 0 is greedy: keep only the argmax.
+    let t = opts.temperature;
+    if t == 0.0 {
+        let best = numerics::argmax(&s);
+        for (i, c) in cut.iter_mut().enumerate() {
+            if i != best && *c == Cut::Kept as u8 {
+                *c = Cut::Greedy as u8;
+            }
+        }
+    } else {
+        let m = numerics::max(&s);
+        for x in &mut s {
+            *x = (*x - m) / t;
+        }
+    }
+
+    // Candidates: the ids still kept, best first once ordered by `better`.
+    let mut cand: Vec<u32> = (0..v as u32)
+        .filter(|&i| cut[i as usize] == Cut::Kept as u8)
+        .collect();
+    let better = |a: &u32, b: &u32| -> Ordering {
+        // Higher score first; on a tie the lower id first. A total order, so deterministic.
+        s[*b as usize]
+            .partial_cmp(&s[*a as usize])
+            .unwrap_or(Ordering::Equal)
+            .then(a.cmp(b))
+    };
+
+    // 3. Top-k: a selection, not a sort.
+    let k = opts.top_k;
+    if k > 0 && k < cand.len() {
+        cand.select_nth_unstable_by(k - 1, better);
+        for &i in &cand[k..] {
+            cut[i as usize] = Cut::TopK as u8;
+        }
+        cand.truncate(k);
+    }
+
+    // 4. Top-p: order the candidates best-first in growing chunks until the mass reaches p.
+    if opts.top_p < 1.0 && cand.len() > 1 {
+        let z: f64 = cand.iter().map(|&i| (s[i as usize] as f64).exp()).sum();
+        let target = opts.top_p as f64 * z;
+        let mut mass = 0.0f64;
+        let mut keep = cand.len();
+        let (mut start, mut chunk) = (0usize, 64usize);
+        'outer: while start < cand.len() {
+            let end = (start + chunk).min(cand.len());
+            if end < cand.len() {
+                cand[start..].select_nth_unstable_by(end - start - 1, better);
+            }
+            cand[start..end].sort_unstable_by(better);
+            for j in start..end {
+                mass += (s[cand[j] as usize] as f64).exp();
+                if mass >= target {
+                    keep = j + 1;
+                    break 'outer;
+                }
+            }
+            start = end;
+            chunk *= 2;
+        }
+        for &i in &cand[keep..] {
+            cut[i as usize] = Cut::TopP as u8;
+        }
+        cand.truncate(keep);
+    }
+
+    // 5. Min-p, in log space: p_i < min_p · p_max  ⇔  s_i − s_max < ln(min_p), and s_max = 0.
+    if opts.min_p > 0.0 && t > 0.0 {
+        let threshold = (opts.min_p as f64).ln();
+        cand.retain(|&i| {
+            let keep = (s[i as usize] as f64) >= threshold;
+            if !keep {
+                cut[i as usize] = Cut::MinP as u8;
+            }
+            keep
+        });
+    }
+
+    // 6. Renormalise over the kept ids.
+    let mut probs = vec![0.0f32; v];
+    let mut z = 0.0f64;
+    if t == 0.0 {
+        for (p, &c) in probs.iter_mut().zip(&cut) {
+            if c == Cut::Kept as u8 {
+                *p = 1.0;
+                z = 1.0;
+            }
+        }
+    } else {
+        for &i in &cand {
+            z += (s[i as usize] as f64).exp();
+        }
+        for &i in &cand {
+            probs[i as usize] = ((s[i as usize] as f64).exp() / z) as f32;
+        }
+    }
+    debug_assert!(z >= 1.0);
+
+    // 7. Draw: walk the ids in id order until the cumulative mass passes u ∈ [0, 1).
+    let u = rng.next_f64();
+    let mut acc = 0.0f64;
+    let mut token = usize::MAX;
+    for (i, &p) in probs.iter().enumerate() {
+        if p > 0.0 {
+            acc += p as f64;
+            token = i;
+            if u < acc {
+                break;
+            }
+        }
+    }
+    if token == usize::MAX {
+        // Every kept probability underflowed to 0 in f32: take the best kept id.
+        token = numerics::argmax(&s);
+    }
+
+    let kept = cut.iter().filter(|&&c| c == Cut::Kept as u8).count();
+    let raw = match opts.input {
+        Input::Probs => (values[token] as f64).ln(),
+        Input::Logits | Input::LogProbs => values[token] as f64,
+    };
+    Ok(Sample {
+        token,
+        entropy: numerics::entropy(&probs),
+        log_prob: (probs[token] as f64).ln() as f32,
+        model_log_prob: (raw - model_log_normaliser) as f32,
+        probs,
+        cut,
+        kept,
+        seed: opts.seed.unwrap_or(0),
+    })
+}
+
+/// Converts `values` of the given kind to scores whose softmax is the distribution they mean.
+fn to_log_space(values: &[f32], input: Input) -> Result<Vec<f32>> {
+    match input {
+        Input::Logits | Input::LogProbs => {
+            check_values("values", values)?;
+            Ok(values.to_vec())
+        }
+        Input::Probs => {
+            if values.is_empty() {
+                return Err(Error::new(
+                    "values must not be empty (it needs one entry per token)",
+                ));
+            }
+            let mut any = false;
+            for (i, &p) in values.iter().enumerate() {
+                if !(p.is_finite() && p >= 0.0) {
+                    return Err(Error::new(format!(
+                        "values[{i}] = {p}: probabilities must be finite numbers >= 0"
+                    )));
+                }
+                any |= p > 0.0;
+            }
+            if !any {
+                return Err(Error::new(
+                    "values are all 0: at least one probability must be > 0",
+                ));
+            }
+            Ok(values.iter().map(|&p| (p as f64).ln() as f32).collect())
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! The wasm-bindgen layer: it converts JS values to Rust, validates them, calls the plain Rust
+//! functions and converts the results back. No maths lives here.
+//!
+//! Every export returns `Result<_, JsError>`; the message names the argument and its range. The
+//! conversions accept a `Float32Array` (or any typed array, or a plain array of numbers), so a
+//! teacher can type `logitlab.softmax([1, 2, 3])` in the console.
+
+use js_sys::{Array, Float32Array, Int32Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::error::Error;
+use crate::loss::{self, LossFunction, LossOptions, Reduction};
+use crate::numerics;
+use crate::sampling::{self, Input, SampleOptions, MAX_SEED};
+
+/// Longest vector accepted by `softmax`, `logSoftmax` and `sample` (2^22 = 4 194 304 ids, 16×
+/// the largest real vocabulary), so a wrong argument cannot exhaust the tab's memory.
+pub const MAX_VOCAB: usize = 1 << 22;
+/// Largest N × C accepted by `loss` (2^24 values, 64 MB as f32).
+pub const MAX_LOSS_VALUES: usize = 1 << 24;
+
+fn js_err(e: Error) -> JsError {
+    JsError::new(e.message())
+}
+
+fn describe(v: &JsValue) -> String {
+    if v.is_undefined() {
+        "undefined".into()
+    } else if v.is_null() {
+        "null".into()
+    } else if let Some(s) = v.as_string() {
+        let s: String = s.chars().take(40).collect();
+        format!("the string {s:?}")
+    } else if let Some(x) = v.as_f64() {
+        format!("{x}")
+    } else if Array::is_array(v) {
+        "an array".into()
+    } else {
+        format!("a value of type {}", v.js_typeof().as_string().unwrap_or_default())
+    }
+}
+
+/// Reads a vector of numbers: a Float32Array, another typed array, or an array of numbers.
+fn f32_vec(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<f32>, JsError> {
+    let too_long = |len: usize| {
+        JsError::new(&format!(
+            "{arg} has {len} entries; at most {cap} are accepted"
+        ))
+    };
+    if let Some(a) = v.dyn_ref::<Float32Array>() {
+        let len = a.length() as usize;
+        if len > cap {
+            return Err(too_long(len));
+        }
+        return Ok(a.to_vec());
+    }
+    if Array::is_array(v) {
+        let a: &Array = v.unchecked_ref();
+        let len = a.length() as usize;
+        if len > cap {
+            return Err(too_long(len));
+        }
+        let mut out = Vec::with_capacity(len);
+        for i in 0..len as u32 {
+            let x = a.get(i);
+            match x.as_f64() {
+                Some(x) => out.push(x as f32),
+                None => {
+                    return Err(JsError::new(&format!(
+                        "{arg}[{i}] must be a number, got {}",
+                        describe(&x)
+                    )))
+                }
+            }
+        }
+        return Ok(out);
+    }
+    if js_sys::ArrayBuffer::is_view(v) && !v.is_instance_of::<js_sys::DataView>() {
+        let len = Reflect::get(v, &"length".into())
+            .ok()
+            .and_then(|l| l.as_f64())
+            .unwrap_or(0.0) as usize;
+        if len > cap {
+            return Err(too_long(len));
+        }
+        if v.is_instance_of::<js_sys::BigInt64Array>() || v.is_instance_of::<js_sys::BigUint64Array>()
+        {
+            return Err(JsError::new(&format!(
+                "{arg} must be a Float32Array or an array of numbers, got a BigInt array"
+            )));
+        }
+        return Ok(Float32Array::new(v).to_vec());
+    }
+    Err(JsError::new(&format!(
+        "{arg} must be a Float32Array or an array of numbers, got {}",
+        describe(v)
+    )))
+}
+
+/// Reads integer targets: an Int32Array, another typed array or an array of integers.
+fn i32_vec(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<i32>, JsError> {
+    if let Some(a) = v.dyn_ref::<Int32Array>() {
+        if a.length() as usize > cap {
+            return Err(JsError::new(&format!("{arg} has too many entries (at most {cap})")));
+        }
+        return Ok(a.to_vec());
+    }
+    let xs = f32_vec(arg, v, cap).map_err(|_| {
+        JsError::new(&format!(
+            "{arg} must be an Int32Array or an array of integers, got {}",
+            describe(v)
+        ))
+    })?;
+    // Re-read as f64 through the f32 path would lose large integers; go back to the source.
+    let get = |i: usize| -> f64 {
+        Reflect::get_u32(v, i as u32)
+            .ok()
+            .and_then(|x| x.as_f64())
+            .unwrap_or(xs[i] as f64)
+    };
+    (0..xs.len())
+        .map(|i| {
+            let x = get(i);
+            if x.fract() == 0.0 && x >= i32::MIN as f64 && x <= i32::MAX as f64 {
+                Ok(x as i32)
+            } else {
+                Err(JsError::new(&format!(
+                    "{arg}[{i}] must be an integer class index, got {x}"
+                )))
+            }
+        })
+        .collect()
+}
+
+/// A typed view of an options object: reads fields, rejects unknown ones.
+struct Fields<'a> {
+    obj: Option<&'a Object>,
+    what: &'a str,
+}
+
+impl<'a> Fields<'a> {
+    fn new(v: &'a JsValue, what: &'a str, known: &[&str]) -> Result<Self, JsError> {
+        if v.is_undefined() || v.is_null() {
+            return Ok(Fields { obj: None, what });
+        }
+        if !v.is_object() || Array::is_array(v) {
+            return Err(JsError::new(&format!(
+                "{what} must be an object like {{ temperature: 0.8 }}, got {}",
+                describe(v)
+            )));
+        }
+        let obj: &Object = v.unchecked_ref();
+        for key in Object::keys(obj).iter() {
+            let key = key.as_string().unwrap_or_default();
+            if !known.contains(&key.as_str()) {
+                return Err(JsError::new(&format!(
+                    "{what} has an unknown field {key:?}; the fields are {}",
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(Fields { obj: Some(obj), what })
+    }
+
+    fn get(&self, key: &str) -> Option<JsValue> {
+        let obj = self.obj?;
+        let v = Reflect::get(obj, &JsValue::from_str(key)).ok()?;
+        if v.is_undefined() || v.is_null() {
+            None
+        } else {
+            Some(v)
+        }
+    }
+
+    fn number(&self, key: &str) -> Result<Option<f64>, JsError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v.as_f64().map(Some).ok_or_else(|| {
+                JsError::new(&format!(
+                    "{}.{key} must be a number, got {}",
+                    self.what,
+                    describe(&v)
+                ))
+            }),
+        }
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>, JsError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v.as_string().map(Some).ok_or_else(|| {
+                JsError::new(&format!(
+                    "{}.{key} must be a string, got {}",
+                    self.what,
+                    describe(&v)
+                ))
+            }),
+        }
+    }
+
+    /// An integer in [min, max].
+    fn integer(&self, key: &str, min: f64, max: f64, range: &str) -> Result<Option<f64>, JsError> {
+        match self.number(key)? {
+            None => Ok(None),
+            Some(x) if x.fract() == 0.0 && x >= min && x <= max => Ok(Some(x)),
+            Some(x) => Err(js_err(Error::arg(key, range, x))),
+        }
+    }
+}
+
+fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
+    // Setting a plain data property on a fresh object cannot fail.
+    let _ = Reflect::set(obj, &JsValue::from_str(key), &value.into());
+}
+
+/// softmax(z / T): probabilities from logits at temperature T (default 1; 0 = greedy one-hot).
+#[wasm_bindgen]
+pub fn softmax(values: JsValue, temperature: Option<f64>) -> Result<Float32Array, JsError> {
+    let z = f32_vec("values", &values, MAX_VOCAB)?;
+    let t = temperature.unwrap_or(1.0) as f32;
+    let p = numerics::softmax(&z, t).map_err(js_err)?;
+    Ok(Float32Array::from(&p[..]))
+}
+
+/// log_softmax(z) = z − logsumexp(z).
+#[wasm_bindgen(js_name = logSoftmax)]
+pub fn log_softmax(values: JsValue) -> Result<Float32Array, JsError> {
+    let z = f32_vec("values", &values, MAX_VOCAB)?;
+    let lp = numerics::log_softmax(&z).map_err(js_err)?;
+    Ok(Float32Array::from(&lp[..]))
+}
+
+/// logsumexp(z), the normaliser that log_softmax subtracts.
+#[wasm_bindgen]
+pub fn logsumexp(values: JsValue) -> Result<f64, JsError> {
+    let z = f32_vec("values", &values, MAX_VOCAB)?;
+    Ok(numerics::logsumexp(&z).map_err(js_err)? as f64)
+}
+
+const SAMPLE_FIELDS: &[&str] = &["input", "temperature", "topK", "topP", "minP", "seed"];
+
+fn sample_options(options: &JsValue) -> Result<SampleOptions, JsError> {
+    let f = Fields::new(options, "options", SAMPLE_FIELDS)?;
+    let mut o = SampleOptions::default();
+    if let Some(s) = f.string("input")? {
+        o.input = Input::parse(&s).map_err(js_err)?;
+    }
+    if let Some(t) = f.number("temperature")? {
+        o.temperature = t as f32;
+        if t.is_finite() && t > 0.0 && o.temperature == 0.0 {
+            // Below f32's range: as good as greedy, but say so rather than silently switch.
+            return Err(js_err(Error::arg(
+                "temperature",
+                "0 (greedy) or at least 1e-38",
+                t,
+            )));
+        }
+    }
+    if let Some(k) = f.integer("topK", 0.0, 9.007_199_254_740_991e15, "an integer >= 0 (0 = off)")? {
+        o.top_k = k.min(usize::MAX as f64) as usize;
+    }
+    if let Some(p) = f.number("topP")? {
+        o.top_p = p as f32;
+    }
+    if let Some(p) = f.number("minP")? {
+        o.min_p = p as f32;
+    }
+    if let Some(s) = f.integer("seed", 0.0, MAX_SEED as f64, "an integer in [0, 2^53 - 1]")? {
+        o.seed = Some(s as u64);
+    }
+    o.validate().map_err(js_err)?;
+    Ok(o)
+}
+
+/// Draws one token through the chain temperature → top-k → top-p → min-p → renormalise → draw.
+///
+/// Returns `{ token, probs, cut, kept, seed, entropy, logProb, modelLogProb }`: `probs` is the
+/// final distribution (length V, sums to 1), `cut[i]` says which step removed id i
+/// (0 kept, 1 input, 2 greedy, 3 top-k, 4 top-p, 5 min-p).
+#[wasm_bindgen]
+pub fn sample(values: JsValue, options: JsValue) -> Result<Object, JsError> {
+    let z = f32_vec("values", &values, MAX_VOCAB)?;
+    let opts = sample_options(&options)?;
+    let s = sampling::sample(&z, &opts).map_err(js_err)?;
+    let out = Object::new();
+    set(&out, "token", s.token as u32);
+    set(&out, "probs", Float32Array::from(&s.probs[..]));
+    set(&out, "cut", Uint8Array::from(&s.cut[..]));
+    set(&out, "kept", s.kept as u32);
+    set(&out, "seed", s.seed as f64);
+    set(&out, "entropy", s.entropy);
+    set(&out, "logProb", s.log_prob as f64);
+    set(&out, "modelLogProb", s.model_log_prob as f64);
+    Ok(out)
+}
+
+const LOSS_FIELDS: &[&str] = &[
+    "classes",
+    "function",
+    "reduction",
+    "ignoreIndex",
+    "weight",
+    "labelSmoothing",
+];
+
+/// Cross-entropy or NLL with PyTorch semantics. `values` is row-major N × C with
+/// N = targets.length. Returns `{ loss, rows, grad, denominator }`.
+#[wasm_bindgen]
+pub fn loss(values: JsValue, targets: JsValue, options: JsValue) -> Result<Object, JsError> {
+    let x = f32_vec("values", &values, MAX_LOSS_VALUES)?;
+    let t = i32_vec("targets", &targets, MAX_LOSS_VALUES)?;
+    let f = Fields::new(&options, "options", LOSS_FIELDS)?;
+    let classes = f
+        .integer("classes", 1.0, MAX_LOSS_VALUES as f64, "an integer in [1, 2^24]")?
+        .ok_or_else(|| {
+            JsError::new("options.classes is required: the number of classes C (values is N × C)")
+        })?;
+    let mut o = LossOptions::new(classes as usize);
+    if let Some(s) = f.string("function")? {
+        o.function = LossFunction::parse(&s).map_err(js_err)?;
+    }
+    if let Some(s) = f.string("reduction")? {
+        o.reduction = Reduction::parse(&s).map_err(js_err)?;
+    }
+    if let Some(i) = f.integer(
+        "ignoreIndex",
+        i32::MIN as f64,
+        i32::MAX as f64,
+        "a 32-bit integer",
+    )? {
+        o.ignore_index = i as i64;
+    }
+    if let Some(w) = f.get("weight") {
+        o.weight = Some(f32_vec("options.weight", &w, MAX_LOSS_VALUES)?);
+    }
+    if let Some(e) = f.number("labelSmoothing")? {
+        o.label_smoothing = e as f32;
+    }
+    let r = loss::loss(&x, &t, &o).map_err(js_err)?;
+    let out = Object::new();
+    set(&out, "loss", r.loss as f64);
+    set(&out, "rows", Float32Array::from(&r.rows[..]));
+    set(&out, "grad", Float32Array::from(&r.grad[..]));
+    set(&out, "denominator", r.denominator);
+    Ok(out)
+}
