@@ -14,6 +14,6 @@ pub mod rng;
 pub mod sampling;
 
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+pub mod wasm;
 
 pub use error::{Error, Result};

@@ -187,7 +187,11 @@ mod tests {
         let lp = log_softmax(&[88.0, 89.0, 90.0]).unwrap();
         let lse = 90.0 + (1.0 + (-1f64).exp() + (-2f64).exp()).ln();
         assert!(close(lp[0], (88.0 - lse) as f32, 1e-7));
-        assert!(close(logsumexp(&[88.0, 89.0, 90.0]).unwrap(), lse as f32, 1e-7));
+        assert!(close(
+            logsumexp(&[88.0, 89.0, 90.0]).unwrap(),
+            lse as f32,
+            1e-7
+        ));
     }
 
     #[test]

@@ -37,7 +37,10 @@ fn describe(v: &JsValue) -> String {
     } else if Array::is_array(v) {
         "an array".into()
     } else {
-        format!("a value of type {}", v.js_typeof().as_string().unwrap_or_default())
+        format!(
+            "a value of type {}",
+            v.js_typeof().as_string().unwrap_or_default()
+        )
     }
 }
 
@@ -84,7 +87,8 @@ fn f32_vec(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<f32>, JsError> {
         if len > cap {
             return Err(too_long(len));
         }
-        if v.is_instance_of::<js_sys::BigInt64Array>() || v.is_instance_of::<js_sys::BigUint64Array>()
+        if v.is_instance_of::<js_sys::BigInt64Array>()
+            || v.is_instance_of::<js_sys::BigUint64Array>()
         {
             return Err(JsError::new(&format!(
                 "{arg} must be a Float32Array or an array of numbers, got a BigInt array"
@@ -102,7 +106,9 @@ fn f32_vec(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<f32>, JsError> {
 fn i32_vec(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<i32>, JsError> {
     if let Some(a) = v.dyn_ref::<Int32Array>() {
         if a.length() as usize > cap {
-            return Err(JsError::new(&format!("{arg} has too many entries (at most {cap})")));
+            return Err(JsError::new(&format!(
+                "{arg} has too many entries (at most {cap})"
+            )));
         }
         return Ok(a.to_vec());
     }
@@ -160,7 +166,10 @@ impl<'a> Fields<'a> {
                 )));
             }
         }
-        Ok(Fields { obj: Some(obj), what })
+        Ok(Fields {
+            obj: Some(obj),
+            what,
+        })
     }
 
     fn get(&self, key: &str) -> Option<JsValue> {
@@ -257,7 +266,12 @@ fn sample_options(options: &JsValue) -> Result<SampleOptions, JsError> {
             )));
         }
     }
-    if let Some(k) = f.integer("topK", 0.0, 9.007_199_254_740_991e15, "an integer >= 0 (0 = off)")? {
+    if let Some(k) = f.integer(
+        "topK",
+        0.0,
+        9.007_199_254_740_991e15,
+        "an integer >= 0 (0 = off)",
+    )? {
         o.top_k = k.min(usize::MAX as f64) as usize;
     }
     if let Some(p) = f.number("topP")? {
@@ -312,7 +326,12 @@ pub fn loss(values: JsValue, targets: JsValue, options: JsValue) -> Result<Objec
     let t = i32_vec("targets", &targets, MAX_LOSS_VALUES)?;
     let f = Fields::new(&options, "options", LOSS_FIELDS)?;
     let classes = f
-        .integer("classes", 1.0, MAX_LOSS_VALUES as f64, "an integer in [1, 2^24]")?
+        .integer(
+            "classes",
+            1.0,
+            MAX_LOSS_VALUES as f64,
+            "an integer in [1, 2^24]",
+        )?
         .ok_or_else(|| {
             JsError::new("options.classes is required: the number of classes C (values is N × C)")
         })?;

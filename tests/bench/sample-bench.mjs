@@ -1,0 +1,72 @@
+// The sampling benchmark's grid, run on any wasm exports: in Node (run.mjs) and in headless
+// Chromium (run.mjs hands this module to the page). Also the baseline a student would write in
+// JS: softmax, a full sort of the vocabulary, then top-k / top-p / min-p on the sorted list.
+
+export const VOCABS = [65, 32000, 128256, 256000];
+export const SETTINGS = [
+  ['T=0.8', { temperature: 0.8 }],
+  ['T=0.8 topK=40', { temperature: 0.8, topK: 40 }],
+  ['T=0.8 topP=0.9', { temperature: 0.8, topP: 0.9 }],
+  ['T=0.8 topK=50 topP=0.9 minP=0.05', { temperature: 0.8, topK: 50, topP: 0.9, minP: 0.05 }],
+];
+
+// The same logits as benches/sample.rs would be ideal but need the Rust RNG; any heavy-headed
+// distribution with a long tail measures the same work.
+export function logits(v) {
+  let s = v >>> 0 || 1;
+  const next = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
+  const z = new Float32Array(v);
+  for (let i = 0; i < v; i++) {
+    const g = Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
+    z[i] = 2 * g + (i % 97 === 0 ? 6 : 0);
+  }
+  return z;
+}
+
+/** What a student would write: full softmax, full sort, then the filters. */
+export function naiveSample(z, { temperature = 1, topK = 0, topP = 1, minP = 0 }, u) {
+  const v = z.length;
+  let m = -Infinity;
+  for (let i = 0; i < v; i++) m = Math.max(m, z[i] / temperature);
+  const p = new Float64Array(v);
+  let sum = 0;
+  for (let i = 0; i < v; i++) { p[i] = Math.exp(z[i] / temperature - m); sum += p[i]; }
+  for (let i = 0; i < v; i++) p[i] /= sum;
+  const order = Array.from({ length: v }, (_, i) => i).sort((a, b) => p[b] - p[a] || a - b);
+  let n = topK > 0 && topK < v ? topK : v;
+  if (topP < 1) {
+    let mass = 0, total = 0;
+    for (let j = 0; j < n; j++) total += p[order[j]];
+    for (let j = 0; j < n; j++) { mass += p[order[j]]; if (mass >= topP * total) { n = j + 1; break; } }
+  }
+  if (minP > 0) { const cut = minP * p[order[0]]; while (n > 1 && p[order[n - 1]] < cut) n--; }
+  let kept = 0;
+  for (let j = 0; j < n; j++) kept += p[order[j]];
+  let acc = 0;
+  for (let j = 0; j < n; j++) { acc += p[order[j]] / kept; if (u < acc) return order[j]; }
+  return order[n - 1];
+}
+
+function time(fn, now, budgetMs = 300) {
+  fn(); fn();
+  let n = 0;
+  const start = now();
+  while (now() - start < budgetMs || n < 5) { fn(); n++; }
+  return ((now() - start) * 1000) / n;
+}
+
+/** Runs the grid; returns rows { v, setting, wasm, js } in µs per call. */
+export function runGrid(wasm, now) {
+  const rows = [];
+  for (const v of VOCABS) {
+    const z = logits(v);
+    for (const [name, opts] of SETTINGS) {
+      let seed = 0;
+      const wasmUs = time(() => wasm.sample(z, { ...opts, seed: ++seed }).token, now);
+      let u = 0.123;
+      const jsUs = time(() => { u = (u * 9301 + 49297) % 233280 / 233280; return naiveSample(z, opts, u); }, now);
+      rows.push({ v, setting: name, wasm: wasmUs, js: jsUs });
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,163 @@
+//! The JS-facing layer in a real browser: conversions, validation and error messages of the
+//! wasm-bindgen exports. The maths itself is covered by tests/maths.rs, which runs here too.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Array, Float32Array, Int32Array, Object, Reflect};
+use logitlab::wasm;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn message(e: wasm_bindgen::JsError) -> String {
+    let v: JsValue = e.into();
+    v.dyn_into::<js_sys::Error>()
+        .expect("a JS Error")
+        .message()
+        .into()
+}
+
+fn obj(pairs: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in pairs {
+        Reflect::set(&o, &(*k).into(), v).unwrap();
+    }
+    o.into()
+}
+
+fn get(o: &Object, k: &str) -> JsValue {
+    Reflect::get(o, &k.into()).unwrap()
+}
+
+fn f32s(xs: &[f32]) -> JsValue {
+    Float32Array::from(xs).into()
+}
+
+#[wasm_bindgen_test]
+fn softmax_accepts_typed_and_plain_arrays() {
+    let p = wasm::softmax(f32s(&[1.0, 2.0, 3.0]), None)
+        .unwrap()
+        .to_vec();
+    let d = 1f64.exp() + 2f64.exp() + 3f64.exp();
+    assert!((p[2] as f64 - 3f64.exp() / d).abs() < 1e-7);
+    let arr = Array::of3(&1.0.into(), &2.0.into(), &3.0.into());
+    assert_eq!(wasm::softmax(arr.into(), Some(1.0)).unwrap().to_vec(), p);
+    let greedy = wasm::softmax(f32s(&[1.0, 3.0, 3.0]), Some(0.0))
+        .unwrap()
+        .to_vec();
+    assert_eq!(greedy, vec![0.0, 1.0, 0.0]);
+}
+
+#[wasm_bindgen_test]
+fn sample_returns_the_contract_fields() {
+    let o = obj(&[
+        ("temperature", 0.8.into()),
+        ("topK", 2.into()),
+        ("seed", 42.into()),
+    ]);
+    let r = wasm::sample(f32s(&[0.5, 2.0, 1.0, -1.0]), o.clone()).unwrap();
+    let probs = get(&r, "probs")
+        .dyn_into::<Float32Array>()
+        .unwrap()
+        .to_vec();
+    assert_eq!(probs.len(), 4);
+    assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    assert_eq!(probs[0], 0.0);
+    assert_eq!(probs[3], 0.0);
+    let token = get(&r, "token").as_f64().unwrap();
+    assert!(token == 1.0 || token == 2.0);
+    assert_eq!(get(&r, "seed").as_f64(), Some(42.0));
+    // The same seed replays the same token.
+    let again = wasm::sample(f32s(&[0.5, 2.0, 1.0, -1.0]), o).unwrap();
+    assert_eq!(get(&again, "token").as_f64(), Some(token));
+    // No options at all is fine, and the random seed is reported.
+    let r = wasm::sample(f32s(&[0.0, 0.0]), JsValue::UNDEFINED).unwrap();
+    assert!(get(&r, "seed").as_f64().unwrap() < 9.007_199_254_740_992e15);
+}
+
+#[wasm_bindgen_test]
+fn junk_gives_errors_that_name_the_argument_and_the_module_survives() {
+    let z = || f32s(&[1.0, 2.0]);
+    let cases: Vec<(JsValue, JsValue, &str)> = vec![
+        (
+            "hello".into(),
+            JsValue::UNDEFINED,
+            "values must be a Float32Array",
+        ),
+        (
+            JsValue::NULL,
+            JsValue::UNDEFINED,
+            "values must be a Float32Array",
+        ),
+        (f32s(&[]), JsValue::UNDEFINED, "values must not be empty"),
+        (f32s(&[f32::NAN]), JsValue::UNDEFINED, "values[0] is NaN"),
+        (
+            z(),
+            obj(&[("temperature", (-1).into())]),
+            "temperature must be",
+        ),
+        (
+            z(),
+            obj(&[("temperature", "hot".into())]),
+            "options.temperature must be a number",
+        ),
+        (z(), obj(&[("topK", 1.5.into())]), "topK must be an integer"),
+        (
+            z(),
+            obj(&[("topP", 2.into())]),
+            "topP must be a number in [0, 1]",
+        ),
+        (z(), obj(&[("minP", f64::NAN.into())]), "minP must be"),
+        (
+            z(),
+            obj(&[("seed", (-3).into())]),
+            "seed must be an integer",
+        ),
+        (z(), obj(&[("top_k", 3.into())]), "unknown field \"top_k\""),
+        (
+            z(),
+            obj(&[("input", "softmax".into())]),
+            "input must be one of",
+        ),
+        (z(), 5.into(), "options must be an object"),
+    ];
+    for (values, options, want) in cases {
+        let e = message(wasm::sample(values, options).unwrap_err());
+        assert!(e.contains(want), "{e:?} should contain {want:?}");
+    }
+    let p = wasm::softmax(z(), None).unwrap().to_vec();
+    assert!((p[1] - 1.0 / (1.0 + (-1f32).exp())).abs() < 1e-7);
+}
+
+#[wasm_bindgen_test]
+fn loss_binding_matches_hand_value_and_validates() {
+    let opts = obj(&[("classes", 3.into())]);
+    let r = wasm::loss(
+        f32s(&[1.0, 2.0, 3.0]),
+        Int32Array::from(&[2][..]).into(),
+        opts,
+    )
+    .unwrap();
+    let lse = (1f64.exp() + 2f64.exp() + 3f64.exp()).ln();
+    assert!((get(&r, "loss").as_f64().unwrap() - (lse - 3.0)).abs() < 1e-6);
+    let grad = get(&r, "grad").dyn_into::<Float32Array>().unwrap().to_vec();
+    assert!((grad.iter().sum::<f32>()).abs() < 1e-6);
+    let e = wasm::loss(
+        f32s(&[1.0; 3]),
+        Int32Array::from(&[2][..]).into(),
+        JsValue::UNDEFINED,
+    );
+    assert!(message(e.unwrap_err()).contains("options.classes is required"));
+    let e = wasm::loss(
+        f32s(&[1.0; 3]),
+        Array::of1(&0.5.into()).into(),
+        obj(&[("classes", 3.into())]),
+    );
+    assert!(message(e.unwrap_err()).contains("targets[0] must be an integer"));
+    let e = wasm::loss(
+        f32s(&[1.0; 3]),
+        Int32Array::from(&[0][..]).into(),
+        obj(&[("classes", 3.into()), ("reduction", "avg".into())]),
+    );
+    assert!(message(e.unwrap_err()).contains("reduction must be \"mean\" or \"sum\""));
+}
