@@ -124,14 +124,89 @@ pub fn entropy(p: &[f32]) -> f64 {
         .sum()
 }
 
+/// The seed's temperature claim, tested: softmax(z / T) next to softmax(log_softmax(z) / T),
+/// with log_softmax(z) stored in f32 as a model in log-softmax mode would return it.
+/// Returns (from logits, from log-softmax, max |difference|). The two are equal in exact
+/// arithmetic, because log_softmax(z) = z − logsumexp(z) shifts every entry by one constant.
+pub fn temperature_identity(z: &[f32], t: f32) -> Result<(Vec<f32>, Vec<f32>, f32)> {
+    let from_logits = softmax(z, t)?;
+    let from_log_softmax = softmax(&log_softmax(z)?, t)?;
+    let max_diff = from_logits
+        .iter()
+        .zip(&from_log_softmax)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    Ok((from_logits, from_log_softmax, max_diff))
+}
+
+/// One distribution p = softmax(z / T) as four storage formats would hold it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub f32: Vec<f32>,
+    /// Rounded to IEEE float16 (exactly representable in f32).
+    pub f16: Vec<f32>,
+    /// Rounded to bfloat16.
+    pub bf16: Vec<f32>,
+    /// log p in f32: z/T − logsumexp(z/T). Finite wherever z is.
+    pub log_probs: Vec<f32>,
+}
+
+impl Stored {
+    /// How many ids each format stores as probability exactly 0 (log-prob −∞). Those ids are
+    /// gone: ln 0 = −∞, and no temperature applied afterwards can bring them back.
+    pub fn zeros(&self) -> [usize; 4] {
+        let count = |v: &[f32]| v.iter().filter(|&&x| x == 0.0).count();
+        [
+            count(&self.f32),
+            count(&self.f16),
+            count(&self.bf16),
+            self.log_probs
+                .iter()
+                .filter(|&&x| x == f32::NEG_INFINITY)
+                .count(),
+        ]
+    }
+}
+
+/// softmax(z / T) computed in f64, then stored as f32, float16 and bfloat16 probabilities and
+/// as f32 log-probs, for the page's precision view. T must be > 0 here.
+pub fn stored_precisions(z: &[f32], t: f32) -> Result<Stored> {
+    check_values("values", z)?;
+    check_temperature(t)?;
+    if t == 0.0 {
+        return Err(Error::arg("temperature", "> 0 for the precision view", t));
+    }
+    let m = max(z);
+    let scaled: Vec<f64> = z
+        .iter()
+        .map(|&x| (x as f64 - m as f64) / t as f64)
+        .collect();
+    let log_sum = scaled.iter().map(|s| s.exp()).sum::<f64>().ln();
+    let log_p: Vec<f64> = scaled.iter().map(|s| s - log_sum).collect();
+    let p32: Vec<f32> = log_p.iter().map(|lp| lp.exp() as f32).collect();
+    Ok(Stored {
+        // Round from f64 straight to each format, not through f32, to avoid double rounding.
+        f16: log_p
+            .iter()
+            .map(|lp| round_to_f16(lp.exp() as f32))
+            .collect(),
+        bf16: log_p
+            .iter()
+            .map(|lp| round_to_bf16(lp.exp() as f32))
+            .collect(),
+        log_probs: log_p.iter().map(|&lp| lp as f32).collect(),
+        f32: p32,
+    })
+}
+
 /// Rounds an f32 to the nearest IEEE binary16 value and back (round to nearest, ties to even),
 /// so the page can show which probabilities a float16 tensor would store as exactly 0.
 pub fn round_to_f16(x: f32) -> f32 {
     half_round(x, 10, -14)
 }
 
-/// Rounds an f32 to the nearest bfloat16 value and back (8 exponent bits like f32, so it
-/// underflows only below f32's own range, but keeps just 8 significant bits).
+/// Rounds an f32 to the nearest bfloat16 value and back (8 exponent bits like f32, but only 8
+/// significant bits, so its smallest subnormal is 2^-133 ≈ 9.2e-41).
 pub fn round_to_bf16(x: f32) -> f32 {
     if !x.is_finite() {
         return x;
@@ -249,6 +324,31 @@ mod tests {
         assert_eq!(round_to_bf16(0.1), 0.10009765625);
         assert_eq!(round_to_f16(65504.0), 65504.0);
         assert_eq!(round_to_f16(-3.0e-6), -2.98023224e-6); // subnormal: 50 · 2^-24 (nearest)
+    }
+
+    #[test]
+    fn low_precision_storage_loses_the_tail_for_good() {
+        // p_i ∝ e^{-i}: p_20 ≈ 1.3e-9 is below float16's smallest subnormal (6e-8) but not f32's.
+        let z: Vec<f32> = (0..120).map(|i| -(i as f32)).collect();
+        let s = stored_precisions(&z, 1.0).unwrap();
+        let [z32, z16, zbf, zlog] = s.zeros();
+        assert_eq!(zlog, 0);
+        // bfloat16 has f32's exponent range but only 7 stored mantissa bits, so its smallest
+        // subnormal is 2^-133 ≈ 9.2e-41: it flushes from p < 2^-134, i.e. i ≥ 93.
+        assert_eq!(zbf, 120 - 93);
+        assert!(z16 > z32, "{z16} vs {z32}");
+        // e^{-i} / Σ underflows f32 (below 2^-149 ≈ 1.4e-45) from i = 104 on.
+        assert_eq!(z32, 120 - 104);
+        // A zero stays a zero at every temperature: ln 0 = −∞.
+        let revived = softmax(&s.f16.iter().map(|p| p.ln()).collect::<Vec<_>>(), 5.0);
+        assert!(revived.is_ok());
+        let revived = revived.unwrap();
+        assert_eq!(revived.iter().filter(|&&p| p == 0.0).count(), z16);
+        // While log-probs keep every id alive at a high temperature.
+        let from_log = softmax(&s.log_probs, 50.0).unwrap();
+        assert!(from_log.iter().all(|&p| p > 0.0));
+        let (_, _, diff) = temperature_identity(&z, 0.7).unwrap();
+        assert!(diff < 1e-6);
     }
 
     #[test]

@@ -247,6 +247,41 @@ pub fn logsumexp(values: JsValue) -> Result<f64, JsError> {
     Ok(numerics::logsumexp(&z).map_err(js_err)? as f64)
 }
 
+/// The seed's temperature claim, live: `{ fromLogits, fromLogSoftmax, maxAbsDiff }` with
+/// fromLogits = softmax(z / T) and fromLogSoftmax = softmax(log_softmax(z) / T).
+#[wasm_bindgen(js_name = temperatureIdentity)]
+pub fn temperature_identity(values: JsValue, temperature: f64) -> Result<Object, JsError> {
+    let z = f32_vec("values", &values, MAX_VOCAB)?;
+    let (a, b, diff) = numerics::temperature_identity(&z, temperature as f32).map_err(js_err)?;
+    let out = Object::new();
+    set(&out, "fromLogits", Float32Array::from(&a[..]));
+    set(&out, "fromLogSoftmax", Float32Array::from(&b[..]));
+    set(&out, "maxAbsDiff", diff as f64);
+    Ok(out)
+}
+
+/// p = softmax(z / T) as float32, float16 and bfloat16 probabilities and as f32 log-probs:
+/// `{ f32, f16, bf16, logProbs, zeros: { f32, f16, bf16, logProbs } }`, where zeros counts
+/// the ids each format stores as exactly 0 (or −∞), gone at every later temperature.
+#[wasm_bindgen]
+pub fn precision(values: JsValue, temperature: f64) -> Result<Object, JsError> {
+    let z = f32_vec("values", &values, MAX_VOCAB)?;
+    let s = numerics::stored_precisions(&z, temperature as f32).map_err(js_err)?;
+    let [z32, z16, zbf, zlog] = s.zeros();
+    let zeros = Object::new();
+    set(&zeros, "f32", z32 as u32);
+    set(&zeros, "f16", z16 as u32);
+    set(&zeros, "bf16", zbf as u32);
+    set(&zeros, "logProbs", zlog as u32);
+    let out = Object::new();
+    set(&out, "f32", Float32Array::from(&s.f32[..]));
+    set(&out, "f16", Float32Array::from(&s.f16[..]));
+    set(&out, "bf16", Float32Array::from(&s.bf16[..]));
+    set(&out, "logProbs", Float32Array::from(&s.log_probs[..]));
+    set(&out, "zeros", zeros);
+    Ok(out)
+}
+
 const SAMPLE_FIELDS: &[&str] = &["input", "temperature", "topK", "topP", "minP", "seed"];
 
 fn sample_options(options: &JsValue) -> Result<SampleOptions, JsError> {

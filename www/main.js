@@ -20,9 +20,10 @@ function render() {
     const body = $('table').tBodies[0];
     body.replaceChildren(...Array.from(z, (zi, i) => {
       const tr = document.createElement('tr');
-      for (const v of [i, zi, lp[i], p[i], q[i]]) {
+      const cells = [String(i), ...[zi, lp[i], p[i], q[i]].map((v) => v.toPrecision(6))];
+      for (const text of cells) {
         const td = document.createElement('td');
-        td.textContent = Number.isInteger(v) && v === i ? String(v) : v.toPrecision(6);
+        td.textContent = text;
         tr.append(td);
       }
       return tr;

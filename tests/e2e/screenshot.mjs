@@ -1,0 +1,15 @@
+// A screenshot of the page, for a person to look at: node tests/e2e/screenshot.mjs "?view=sample" 360 out.png
+import { chromium } from 'playwright-core';
+import { startServer } from './server.mjs';
+const [,, path = '', width = '1200', out = '/tmp/shot.png', root = 'www'] = process.argv;
+const { server, url } = await startServer({ root });
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox','--disable-gpu','--disable-background-networking','--disable-component-update','--disable-sync','--no-first-run'] });
+const p = await b.newPage({ viewport: { width: Number(width), height: 900 } });
+const errs = [];
+p.on('console', m => { if (['error','warning'].includes(m.type())) errs.push(m.text()); });
+p.on('pageerror', e => errs.push(String(e)));
+await p.goto(url + path);
+await p.waitForTimeout(Number(process.env.WAIT ?? 1500));
+await p.screenshot({ path: out, fullPage: true });
+console.log('console:', JSON.stringify(errs));
+await b.close(); server.close();
