@@ -117,7 +117,7 @@ test_all() {
     cargo clippy -q --target wasm32-unknown-unknown --lib --tests -- -D warnings
 
     say "layer 1/3: native (cargo test)"
-    cargo test --release 2>&1 | tee "$log/native.txt"
+    cargo test 2>&1 | tee "$log/native.txt"
     count_layer native "$(awk '/^test result: ok\./ { s += $4 } END { print s + 0 }' "$log/native.txt")"
 
     build

@@ -321,9 +321,9 @@ mod tests {
         assert_eq!(round_to_f16(70000.0), f32::INFINITY);
         assert_eq!(round_to_f16(0.1), 0.099975586); // nearest binary16 to 0.1
         assert_eq!(round_to_bf16(1.0 + 2f32.powi(-8)), 1.0);
-        assert_eq!(round_to_bf16(0.1), 0.10009765625);
+        assert_eq!(round_to_bf16(0.1), 0.100_097_656);
         assert_eq!(round_to_f16(65504.0), 65504.0);
-        assert_eq!(round_to_f16(-3.0e-6), -2.98023224e-6); // subnormal: 50 · 2^-24 (nearest)
+        assert_eq!(round_to_f16(-3.0e-6), -50.0 * 2f32.powi(-24)); // subnormal, nearest
     }
 
     #[test]
