@@ -137,6 +137,17 @@ test_all() {
     echo "total: $PASSED_TOTAL passed, 0 failed"
 }
 
+# A self-contained static folder: copy dist/ to any static host (relative paths only).
+dist() {
+    build
+    rm -rf dist
+    cp -r www dist
+    rm -f dist/pkg/*.d.ts
+    say "dist/ is ready: copy it to any static host that serves .wasm as application/wasm"
+    find dist -type f -printf '%s\t%p\n' | sort -k2 | awk -F'\t' '{ printf "  %9d  %s\n", $1, $2; t += $1 } END { printf "  %9d  total bytes\n", t }'
+    printf '  %9d  total bytes gzip\n' "$(tar -cf - -C dist . | gzip -9 | wc -c)"
+}
+
 bench() {
     build
     say "native (cargo bench, one thread)"
@@ -157,6 +168,7 @@ usage: ./build.sh <command>
           page end-to-end tests in headless Chromium
   bench   print speed figures: sample() in native Rust, in wasm (Node and headless
           Chromium) and a full-sort JS baseline
+  dist    build a self-contained static folder dist/ (page, wasm, model) and print its weight
   help    this text
 USAGE
 }
@@ -168,6 +180,7 @@ case "$cmd" in
     serve) setup; serve ;;
     test) setup; test_all ;;
     bench) setup; bench ;;
+    dist) setup; dist ;;
     help|-h|--help) usage ;;
     *) usage; die "unknown command: $cmd" ;;
 esac

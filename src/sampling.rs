@@ -153,6 +153,9 @@ pub fn sample(values: &[f32], opts: &SampleOptions) -> Result<Sample> {
 
 /// Draws one token with the caller's generator, as generation does: one generator per text,
 /// advanced once per token. `Sample::seed` is `opts.seed` (or 0 when absent).
+///
+/// Cost: O(V) passes with one `exp` per id (two when T ≠ 1, for the model's own log-prob),
+/// plus O(k) for top-k's selection and O(m log m) for top-p's sort of its m best ids.
 pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Result<Sample> {
     opts.validate()?;
     let v = values.len();
@@ -165,10 +168,7 @@ pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Resul
             *c = Cut::Input as u8;
         }
     }
-    let model_log_normaliser = {
-        let m = numerics::max(&s);
-        m as f64 + s.iter().map(|&x| ((x - m) as f64).exp()).sum::<f64>().ln()
-    };
+    let m = numerics::max(&s);
 
     // 2. Temperature: s ← (s − max s) / T, so every exponent is ≤ 0 and the best id scores 0.
     // T = 0 is greedy: keep only the argmax.
@@ -180,12 +180,25 @@ pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Resul
                 *c = Cut::Greedy as u8;
             }
         }
-    } else {
-        let m = numerics::max(&s);
-        for x in &mut s {
-            *x = (*x - m) / t;
+    }
+    for x in &mut s {
+        *x -= m;
+        if t > 0.0 {
+            *x /= t;
         }
     }
+    // e_i = exp(s_i) ∈ [0, 1], computed once and shared by top-p, renormalisation and the draw.
+    let e: Vec<f32> = s.iter().map(|&x| x.exp()).collect();
+
+    // The model's own normaliser at T = 1, for `model_log_prob`: ln Σ exp(z_i − m).
+    let model_log_sum = if t == 1.0 {
+        e.iter().map(|&x| x as f64).sum::<f64>().ln()
+    } else {
+        s.iter()
+            .map(|&x| ((x * if t > 0.0 { t } else { 1.0 }).exp()) as f64)
+            .sum::<f64>()
+            .ln()
+    };
 
     // Candidates: the ids still kept, best first once ordered by `better`.
     let mut cand: Vec<u32> = (0..v as u32)
@@ -211,8 +224,8 @@ pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Resul
 
     // 4. Top-p: order the candidates best-first in growing chunks until the mass reaches p.
     if opts.top_p < 1.0 && cand.len() > 1 {
-        let z: f64 = cand.iter().map(|&i| (s[i as usize] as f64).exp()).sum();
-        let target = opts.top_p as f64 * z;
+        let total: f64 = cand.iter().map(|&i| e[i as usize] as f64).sum();
+        let target = opts.top_p as f64 * total;
         let mut mass = 0.0f64;
         let mut keep = cand.len();
         let (mut start, mut chunk) = (0usize, 64usize);
@@ -223,7 +236,7 @@ pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Resul
             }
             cand[start..end].sort_unstable_by(better);
             for j in start..end {
-                mass += (s[cand[j] as usize] as f64).exp();
+                mass += e[cand[j] as usize] as f64;
                 if mass >= target {
                     keep = j + 1;
                     break 'outer;
@@ -250,25 +263,23 @@ pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Resul
         });
     }
 
-    // 6. Renormalise over the kept ids.
+    // 6. Renormalise over the kept ids: p_i = e_i / Z. Entropy without a log per id:
+    // H = −Σ p_i ln p_i = ln Z − Σ p_i s_i, since ln p_i = s_i − ln Z.
     let mut probs = vec![0.0f32; v];
-    let mut z = 0.0f64;
-    if t == 0.0 {
-        for (p, &c) in probs.iter_mut().zip(&cut) {
-            if c == Cut::Kept as u8 {
-                *p = 1.0;
-                z = 1.0;
-            }
-        }
+    let (z, mut ps) = if t == 0.0 {
+        (1.0f64, 0.0f64)
     } else {
-        for &i in &cand {
-            z += (s[i as usize] as f64).exp();
-        }
-        for &i in &cand {
-            probs[i as usize] = ((s[i as usize] as f64).exp() / z) as f32;
+        (cand.iter().map(|&i| e[i as usize] as f64).sum::<f64>(), 0.0)
+    };
+    for &i in &cand {
+        let i = i as usize;
+        let p = if t == 0.0 { 1.0 } else { e[i] as f64 / z };
+        probs[i] = p as f32;
+        if p > 0.0 {
+            ps += p * s[i] as f64;
         }
     }
-    debug_assert!(z >= 1.0);
+    let entropy = if t == 0.0 { 0.0 } else { (z.ln() - ps).max(0.0) };
 
     // 7. Draw: walk the ids in id order until the cumulative mass passes u ∈ [0, 1).
     let u = rng.next_f64();
@@ -288,19 +299,18 @@ pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Resul
         token = numerics::argmax(&s);
     }
 
-    let kept = cut.iter().filter(|&&c| c == Cut::Kept as u8).count();
     let raw = match opts.input {
         Input::Probs => (values[token] as f64).ln(),
         Input::Logits | Input::LogProbs => values[token] as f64,
     };
     Ok(Sample {
         token,
-        entropy: numerics::entropy(&probs),
+        entropy,
         log_prob: (probs[token] as f64).ln() as f32,
-        model_log_prob: (raw - model_log_normaliser) as f32,
+        model_log_prob: (raw - m as f64 - model_log_sum) as f32,
+        kept: cand.len(),
         probs,
         cut,
-        kept,
         seed: opts.seed.unwrap_or(0),
     })
 }
