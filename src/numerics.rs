@@ -1,0 +1,1 @@
+//! Placeholder on branch `model` so it compiles: main's real `src/numerics.rs` replaces it at merge.
