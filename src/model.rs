@@ -28,6 +28,10 @@ use crate::sampling::{self, Input, Sample, SampleOptions};
 /// Tag stored in the checkpoint metadata, checked on load.
 pub const FORMAT: &str = "logitlab-gpt-v1";
 
+/// The safetensors metadata key whose value is the JSON record
+/// `{"format", "vocab_size", "context_length", "layers", "heads", "embd", "vocab"}`.
+pub const METADATA_KEY: &str = "logitlab";
+
 /// LayerNorm epsilon, as in PyTorch's default.
 const LN_EPS: f64 = 1e-5;
 
@@ -785,18 +789,18 @@ impl Gpt {
             .map(|(n, t)| Ok((n, t.to_dtype(DType::F16)?)))
             .collect::<Result<Vec<_>>>()?;
         let c = &self.config;
-        let metadata: HashMap<String, String> = [
-            ("format", FORMAT.to_string()),
-            ("vocab_size", c.vocab_size.to_string()),
-            ("context_length", c.context_length.to_string()),
-            ("layers", c.layers.to_string()),
-            ("heads", c.heads.to_string()),
-            ("embd", c.embd.to_string()),
-            ("vocab", self.vocab.chars().iter().collect::<String>()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
+        // One metadata key holding a JSON record: safetensors writes its metadata map in hash
+        // order, so several keys would make the same model serialise to different bytes.
+        let record = serde_json::json!({
+            "format": FORMAT,
+            "vocab_size": c.vocab_size,
+            "context_length": c.context_length,
+            "layers": c.layers,
+            "heads": c.heads,
+            "embd": c.embd,
+            "vocab": self.vocab.chars().iter().collect::<String>(),
+        });
+        let metadata = HashMap::from([(METADATA_KEY.to_string(), record.to_string())]);
         safetensors::serialize(tensors, Some(metadata))
             .map_err(|e| Error::new(format!("checkpoint: cannot serialise: {e}")))
     }
@@ -813,24 +817,33 @@ impl Gpt {
         })?;
         let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
             .map_err(|e| bad(format!("unreadable header: {e}")))?;
-        let meta = header
+        let record = header
             .metadata()
             .as_ref()
-            .ok_or_else(|| bad("no metadata: not a logitlab model".into()))?;
-        let field = |key: &str| -> Result<&String> {
-            meta.get(key)
+            .and_then(|m| m.get(METADATA_KEY))
+            .ok_or_else(|| {
+                bad(format!(
+                    "no {METADATA_KEY:?} metadata: not a logitlab model"
+                ))
+            })?;
+        let record: serde_json::Value = serde_json::from_str(record)
+            .map_err(|e| bad(format!("metadata {METADATA_KEY:?} is not JSON: {e}")))?;
+        let field = |key: &str| -> Result<&serde_json::Value> {
+            record
+                .get(key)
                 .ok_or_else(|| bad(format!("metadata lacks {key:?}: not a logitlab model")))
         };
-        if field("format")? != FORMAT {
-            return Err(bad(format!(
-                "format is {:?}, expected {FORMAT:?}",
-                field("format")?
-            )));
+        let format = field("format")?.as_str().unwrap_or_default();
+        if format != FORMAT {
+            return Err(bad(format!("format is {format:?}, expected {FORMAT:?}")));
         }
         let number = |key: &str| -> Result<usize> {
-            let s = field(key)?;
-            s.parse()
-                .map_err(|_| bad(format!("metadata {key:?} = {s:?} is not an integer")))
+            let v = field(key)?;
+            v.as_u64().map(|n| n as usize).ok_or_else(|| {
+                bad(format!(
+                    "metadata {key:?} = {v} is not a non-negative integer"
+                ))
+            })
         };
         let config = Config {
             vocab_size: number("vocab_size")?,
@@ -840,7 +853,10 @@ impl Gpt {
             embd: number("embd")?,
         };
         config.validate().map_err(|e| bad(e.to_string()))?;
-        let vocab = Vocab::from_chars(field("vocab")?.chars().collect())?;
+        let vocab = field("vocab")?
+            .as_str()
+            .ok_or_else(|| bad("metadata \"vocab\" is not a string".into()))?;
+        let vocab = Vocab::from_chars(vocab.chars().collect())?;
         let mut tensors = HashMap::new();
         for (name, view) in st.tensors() {
             if !matches!(

@@ -254,7 +254,8 @@ impl AdamW {
             let Some(g) = grads.get(var.as_tensor()) else {
                 continue;
             };
-            let g = (g * grad_scale)?;
+            // Detached: a gradient can carry the op graph of its step, and m, v live on.
+            let g = (g.detach() * grad_scale)?;
             *m = ((&*m * o.beta1)? + (&g * (1.0 - o.beta1))?)?;
             *v = ((&*v * o.beta2)? + (g.sqr()? * (1.0 - o.beta2))?)?;
             let m_hat = (&*m / bc1)?;
