@@ -5,15 +5,22 @@
 //! - [`sampling`]: the sampler chain temperature → top-k → top-p → min-p → draw.
 //! - [`loss`]: cross-entropy and NLL with PyTorch semantics, and their gradients.
 //! - [`rng`]: the seeded generator shared by weight init and sampling.
+//! - [`model`]: the character-level GPT (both output designs, KV cache, safetensors I/O).
+//! - [`train`]: the step-wise training loop with the four loss pipelines; [`data`]: the corpus.
 //! - `wasm`: the wasm-bindgen layer; it converts and validates, nothing else.
 
+pub mod data;
 pub mod error;
 pub mod loss;
+pub mod model;
 pub mod numerics;
 pub mod rng;
 pub mod sampling;
+pub mod train;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm_model;
 
 pub use error::{Error, Result};

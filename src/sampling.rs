@@ -279,7 +279,11 @@ pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Resul
             ps += p * s[i] as f64;
         }
     }
-    let entropy = if t == 0.0 { 0.0 } else { (z.ln() - ps).max(0.0) };
+    let entropy = if t == 0.0 {
+        0.0
+    } else {
+        (z.ln() - ps).max(0.0)
+    };
 
     // 7. Draw: walk the ids in id order until the cumulative mass passes u ∈ [0, 1).
     let u = rng.next_f64();

@@ -124,9 +124,15 @@ fn kept_sets_are_exactly_the_definitions() {
             }
         }
         assert_eq!(s.kept, want.iter().filter(|&&k| k).count());
-        assert!((s.entropy - entropy(&s.probs)).abs() < 1e-5, "case {case}: entropy");
+        assert!(
+            (s.entropy - entropy(&s.probs)).abs() < 1e-5,
+            "case {case}: entropy"
+        );
         let lp = log_softmax(&z).unwrap();
-        assert!((s.model_log_prob - lp[s.token]).abs() < 1e-5, "case {case}: model log-prob");
+        assert!(
+            (s.model_log_prob - lp[s.token]).abs() < 1e-5,
+            "case {case}: model log-prob"
+        );
         assert!((s.log_prob - s.probs[s.token].ln()).abs() < 1e-6);
         assert!(want[s.token], "drawn token {} was cut", s.token);
         let sum: f64 = s.probs.iter().map(|&x| x as f64).sum();

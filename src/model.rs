@@ -1,0 +1,982 @@
+//! A character-level GPT in the nanoGPT mould, written with candle tensor ops so that the same
+//! code trains (autograd) and generates (KV cache), natively and in the browser.
+//!
+//! ```text
+//! ids ─► wte[ids] + wpe[pos] ─► N × Block ─► ln_f ─► z = x · wteᵀ ─► OutputMode
+//!                               Block: x += attn(ln_1(x)); x += mlp(ln_2(x))
+//! ```
+//!
+//! The head is tied to the token embedding (as in GPT-2 and nanoGPT): one matrix fewer to store.
+//! [`OutputMode`] selects the seed's two designs, raw logits z or log_softmax(z), from the very
+//! same weights.
+//!
+//! Weights are stored as safetensors in f16 (half the bytes, plenty of precision for inference);
+//! all compute is f32. The config and the vocabulary live in the file's metadata, so a checkpoint
+//! is self-describing.
+//!
+//! Layout convention: a linear layer stores its weight as (in, out) and computes `x · W + b`,
+//! the way the maths is written, so no transpose sits on the hot path.
+
+use std::collections::HashMap;
+
+use candle_core::{DType, Device, Tensor, D};
+
+use crate::error::{Error, Result};
+use crate::rng::Rng;
+use crate::sampling::{self, Input, Sample, SampleOptions};
+
+/// Tag stored in the checkpoint metadata, checked on load.
+pub const FORMAT: &str = "logitlab-gpt-v1";
+
+/// The safetensors metadata key whose value is the JSON record
+/// `{"format", "vocab_size", "context_length", "layers", "heads", "embd", "vocab"}`.
+pub const METADATA_KEY: &str = "logitlab";
+
+/// LayerNorm epsilon, as in PyTorch's default.
+const LN_EPS: f64 = 1e-5;
+
+/// The shape of the network. Stored with the weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// V: number of distinct characters.
+    pub vocab_size: usize,
+    /// Longest sequence the position embedding covers.
+    pub context_length: usize,
+    /// Number of transformer blocks.
+    pub layers: usize,
+    /// Attention heads per block; must divide `embd`.
+    pub heads: usize,
+    /// Embedding width C.
+    pub embd: usize,
+}
+
+impl Config {
+    /// The default model shipped with the page: 4 × 128, 4 heads, context 128 (~0.8M parameters,
+    /// ~1.6 MB in f16).
+    pub fn small(vocab_size: usize) -> Config {
+        Config {
+            vocab_size,
+            context_length: 128,
+            layers: 4,
+            heads: 4,
+            embd: 128,
+        }
+    }
+
+    /// A model small enough for unit tests and for training live in the page.
+    pub fn tiny(vocab_size: usize) -> Config {
+        Config {
+            vocab_size,
+            context_length: 32,
+            layers: 2,
+            heads: 2,
+            embd: 32,
+        }
+    }
+
+    /// Checks every field against its range, so a bad config fails with a message, not a panic
+    /// or a huge allocation.
+    pub fn validate(&self) -> Result<()> {
+        let check = |name: &str, v: usize, lo: usize, hi: usize| {
+            if v < lo || v > hi {
+                Err(Error::arg(name, &format!("an integer in [{lo}, {hi}]"), v))
+            } else {
+                Ok(())
+            }
+        };
+        check("vocabSize", self.vocab_size, 2, 65_536)?;
+        check("contextLength", self.context_length, 1, 4096)?;
+        check("layers", self.layers, 1, 64)?;
+        check("heads", self.heads, 1, 64)?;
+        check("embd", self.embd, 1, 4096)?;
+        if !self.embd.is_multiple_of(self.heads) {
+            return Err(Error::arg(
+                "embd",
+                &format!("a multiple of heads ({})", self.heads),
+                self.embd,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Number of trainable scalars.
+    pub fn parameter_count(&self) -> usize {
+        self.parameter_shapes()
+            .iter()
+            .map(|(_, s)| s.iter().product::<usize>())
+            .sum()
+    }
+
+    /// Every parameter's name and shape, in a fixed order (also the order of initialisation).
+    /// The names follow nanoGPT's `model.py`.
+    pub fn parameter_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        let (v, t, c) = (self.vocab_size, self.context_length, self.embd);
+        let mut shapes = vec![
+            ("wte".to_string(), vec![v, c]),
+            ("wpe".to_string(), vec![t, c]),
+        ];
+        for i in 0..self.layers {
+            let p = |s: &str| format!("h.{i}.{s}");
+            shapes.extend([
+                (p("ln_1.weight"), vec![c]),
+                (p("ln_1.bias"), vec![c]),
+                (p("attn.c_attn.weight"), vec![c, 3 * c]),
+                (p("attn.c_attn.bias"), vec![3 * c]),
+                (p("attn.c_proj.weight"), vec![c, c]),
+                (p("attn.c_proj.bias"), vec![c]),
+                (p("ln_2.weight"), vec![c]),
+                (p("ln_2.bias"), vec![c]),
+                (p("mlp.c_fc.weight"), vec![c, 4 * c]),
+                (p("mlp.c_fc.bias"), vec![4 * c]),
+                (p("mlp.c_proj.weight"), vec![4 * c, c]),
+                (p("mlp.c_proj.bias"), vec![c]),
+            ]);
+        }
+        shapes.extend([
+            ("ln_f.weight".to_string(), vec![c]),
+            ("ln_f.bias".to_string(), vec![c]),
+        ]);
+        shapes
+    }
+}
+
+/// What [`Gpt::forward`] returns: the seed's two designs of the output layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputMode {
+    /// Raw logits z, the usual design (PyTorch's `CrossEntropyLoss` expects these).
+    #[default]
+    Logits,
+    /// log_softmax(z) = z − logsumexp(z): normalised log-probabilities (for `NLLLoss`).
+    LogSoftmax,
+}
+
+impl OutputMode {
+    pub fn parse(s: &str) -> Result<OutputMode> {
+        match s {
+            "logits" => Ok(OutputMode::Logits),
+            "logSoftmax" => Ok(OutputMode::LogSoftmax),
+            _ => Err(Error::arg(
+                "output",
+                "one of \"logits\", \"logSoftmax\"",
+                format!("{s:?}"),
+            )),
+        }
+    }
+
+    /// Maps logits z (last dim = V) to this mode's output.
+    pub fn apply(self, logits: Tensor) -> Result<Tensor> {
+        Ok(match self {
+            OutputMode::Logits => logits,
+            OutputMode::LogSoftmax => candle_nn::ops::log_softmax(&logits, D::Minus1)?,
+        })
+    }
+
+    /// The sampler input that matches this output.
+    pub fn sample_input(self) -> Input {
+        match self {
+            OutputMode::Logits => Input::Logits,
+            OutputMode::LogSoftmax => Input::LogProbs,
+        }
+    }
+}
+
+/// A character-level vocabulary: id i is the i-th character of `chars`.
+///
+/// Encoding is strict: a character outside the vocabulary is an error that names it, because a
+/// silent replacement would hide from a student why the model sees something else than typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vocab {
+    chars: Vec<char>,
+    ids: HashMap<char, u32>,
+}
+
+impl Vocab {
+    /// Builds the vocabulary from the distinct characters of `text`, sorted by code point.
+    pub fn from_text(text: &str) -> Result<Vocab> {
+        let mut chars: Vec<char> = text.chars().collect();
+        chars.sort_unstable();
+        chars.dedup();
+        Vocab::from_chars(chars)
+    }
+
+    /// A vocabulary with exactly these characters, in this order. They must be distinct.
+    pub fn from_chars(chars: Vec<char>) -> Result<Vocab> {
+        if chars.len() < 2 {
+            return Err(Error::arg(
+                "vocabulary",
+                "at least 2 distinct characters",
+                chars.len(),
+            ));
+        }
+        let mut ids = HashMap::with_capacity(chars.len());
+        for (i, &ch) in chars.iter().enumerate() {
+            if ids.insert(ch, i as u32).is_some() {
+                return Err(Error::new(format!(
+                    "vocabulary lists the character {ch:?} twice"
+                )));
+            }
+        }
+        Ok(Vocab { chars, ids })
+    }
+
+    pub fn len(&self) -> usize {
+        self.chars.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.chars.is_empty()
+    }
+
+    pub fn chars(&self) -> &[char] {
+        &self.chars
+    }
+
+    pub fn id(&self, ch: char) -> Option<u32> {
+        self.ids.get(&ch).copied()
+    }
+
+    /// Text → ids. An unknown character is an error naming it and its position.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        text.chars()
+            .enumerate()
+            .map(|(pos, ch)| {
+                self.id(ch).ok_or_else(|| {
+                    Error::new(format!(
+                        "text: character {ch:?} (U+{:04X}) at position {pos} is not in the \
+                         model's vocabulary of {} characters",
+                        ch as u32,
+                        self.len()
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Ids → text. An id ≥ V is an error.
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        ids.iter()
+            .map(|&id| {
+                self.chars.get(id as usize).copied().ok_or_else(|| {
+                    Error::arg("ids", &format!("token ids in [0, {})", self.len()), id)
+                })
+            })
+            .collect()
+    }
+}
+
+/// LayerNorm written from tensor ops: candle's fused `layer_norm` has no backward.
+#[derive(Debug, Clone)]
+struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl LayerNorm {
+    /// y = (x − mean(x)) / sqrt(var(x) + ε) · γ + β over the last dim.
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mean = x.mean_keepdim(D::Minus1)?;
+        let xc = x.broadcast_sub(&mean)?;
+        let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
+        let x_hat = xc.broadcast_div(&(var + LN_EPS)?.sqrt()?)?;
+        Ok(x_hat
+            .broadcast_mul(&self.weight)?
+            .broadcast_add(&self.bias)?)
+    }
+}
+
+/// y = x · W + b, with W stored as (in, out).
+#[derive(Debug, Clone)]
+struct Linear {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl Linear {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut dims = x.dims().to_vec();
+        let c_in = dims.pop().unwrap_or(1);
+        let rows = x.elem_count() / c_in.max(1);
+        let y = x
+            .reshape((rows, c_in))?
+            .matmul(&self.weight)?
+            .broadcast_add(&self.bias)?;
+        dims.push(self.weight.dim(1)?);
+        Ok(y.reshape(dims)?)
+    }
+}
+
+/// Causal multi-head self-attention.
+#[derive(Debug, Clone)]
+struct CausalSelfAttention {
+    c_attn: Linear,
+    c_proj: Linear,
+    heads: usize,
+}
+
+impl CausalSelfAttention {
+    /// x: (B, T, C) for the T tokens at positions `pos0..pos0+T`. With a cache, keys and values
+    /// of earlier positions come from it and the new ones are appended.
+    fn forward(&self, x: &Tensor, pos0: usize, cache: Option<&mut LayerCache>) -> Result<Tensor> {
+        let (b, t, c) = x.dims3()?;
+        let hd = c / self.heads;
+        let qkv = self.c_attn.forward(x)?;
+        // (B, T, C) → (B, H, T, hd)
+        let split = |i: usize| -> Result<Tensor> {
+            Ok(qkv
+                .narrow(2, i * c, c)?
+                .reshape((b, t, self.heads, hd))?
+                .transpose(1, 2)?
+                .contiguous()?)
+        };
+        let (q, k, v) = (split(0)?, split(1)?, split(2)?);
+        let (k, v) = match cache {
+            Some(cache) => cache.append(k, v)?,
+            None => (k, v),
+        };
+        let s = k.dim(2)?;
+        // att = softmax(q kᵀ / √hd + mask): each query sees its own and earlier positions.
+        let mut att = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?;
+        if t > 1 {
+            att = att.broadcast_add(&causal_mask(t, s, pos0, x.device())?)?;
+        }
+        let att = softmax_last_dim(&att)?;
+        let y = att.matmul(&v)?; // (B, H, T, hd)
+        let y = y.transpose(1, 2)?.reshape((b, t, c))?;
+        self.c_proj.forward(&y)
+    }
+}
+
+/// (T, S) additive mask: 0 where key j may be seen by query i (j ≤ pos0 + i), −∞ elsewhere.
+fn causal_mask(t: usize, s: usize, pos0: usize, device: &Device) -> Result<Tensor> {
+    let mask: Vec<f32> = (0..t)
+        .flat_map(|i| {
+            (0..s).map(move |j| {
+                if j <= pos0 + i {
+                    0.0
+                } else {
+                    f32::NEG_INFINITY
+                }
+            })
+        })
+        .collect();
+    Ok(Tensor::from_vec(mask, (t, s), device)?)
+}
+
+/// The position-wise MLP: Linear(C, 4C) → GELU → Linear(4C, C).
+#[derive(Debug, Clone)]
+struct Mlp {
+    c_fc: Linear,
+    c_proj: Linear,
+}
+
+impl Mlp {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.c_proj.forward(&gelu(&self.c_fc.forward(x)?)?)
+    }
+}
+
+/// GELU, tanh approximation (GPT-2's):
+/// gelu(x) = ½·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³).
+///
+/// A fused custom op with its own backward: candle's `gelu`/`gelu_erf` build their derivative
+/// from half a dozen tensor ops, which made the MLP the slowest part of a training step.
+fn gelu(x: &Tensor) -> Result<Tensor> {
+    Ok(x.contiguous()?.apply_op1(GeluOp)?)
+}
+
+const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+const GELU_C: f32 = 0.044_715;
+
+/// tanh(u) = 1 − 2 / (e^{2u} + 1), exact at ±∞ (e^{2u} = ∞ gives 1, 0 gives −1).
+fn tanh(u: f32) -> f32 {
+    1.0 - 2.0 / ((2.0 * u).exp() + 1.0)
+}
+
+fn gelu_scalar(x: f32) -> f32 {
+    0.5 * x * (1.0 + tanh(SQRT_2_OVER_PI * (x + GELU_C * x * x * x)))
+}
+
+/// d gelu / dx = ½(1 + tanh u) + ½·x·(1 − tanh² u)·√(2/π)·(1 + 3·0.044715·x²).
+fn gelu_derivative_scalar(x: f32) -> f32 {
+    let t = tanh(SQRT_2_OVER_PI * (x + GELU_C * x * x * x));
+    0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_C * x * x)
+}
+
+/// Applies `f` elementwise to a contiguous f32 CPU tensor.
+fn map_f32(
+    storage: &candle_core::CpuStorage,
+    layout: &candle_core::Layout,
+    f: fn(f32) -> f32,
+) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+    let (start, end) = layout
+        .contiguous_offsets()
+        .ok_or_else(|| candle_core::Error::Msg("gelu: input must be contiguous".into()))?;
+    let data = match storage {
+        candle_core::CpuStorage::F32(v) => &v[start..end],
+        _ => return Err(candle_core::Error::Msg("gelu: input must be f32".into())),
+    };
+    let out: Vec<f32> = data.iter().map(|&x| f(x)).collect();
+    Ok((candle_core::CpuStorage::F32(out), layout.shape().clone()))
+}
+
+struct GeluOp;
+
+impl candle_core::CustomOp1 for GeluOp {
+    fn name(&self) -> &'static str {
+        "gelu-tanh"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        map_f32(storage, layout, gelu_scalar)
+    }
+
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _res: &Tensor,
+        grad_res: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        let slope = arg.contiguous()?.apply_op1_no_bwd(&GeluDerivativeOp)?;
+        Ok(Some(grad_res.mul(&slope)?))
+    }
+}
+
+struct GeluDerivativeOp;
+
+impl candle_core::CustomOp1 for GeluDerivativeOp {
+    fn name(&self) -> &'static str {
+        "gelu-tanh-derivative"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        map_f32(storage, layout, gelu_derivative_scalar)
+    }
+}
+
+/// softmax over the last dim: e^{x − max x} / Σ e^{x − max x}. Built from differentiable tensor
+/// ops (candle's fused `softmax_last_dim` has no backward). The shift by max x changes nothing
+/// mathematically, so it is detached: its gradient is zero anyway and skipping it saves work.
+fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
+    let max = x.max_keepdim(D::Minus1)?.detach();
+    let e = x.broadcast_sub(&max)?.exp()?;
+    Ok(e.broadcast_div(&e.sum_keepdim(D::Minus1)?)?)
+}
+
+/// A pre-LayerNorm transformer block.
+#[derive(Debug, Clone)]
+struct Block {
+    ln_1: LayerNorm,
+    attn: CausalSelfAttention,
+    ln_2: LayerNorm,
+    mlp: Mlp,
+}
+
+impl Block {
+    fn forward(&self, x: &Tensor, pos0: usize, cache: Option<&mut LayerCache>) -> Result<Tensor> {
+        let x = (x + self.attn.forward(&self.ln_1.forward(x)?, pos0, cache)?)?;
+        Ok((&x + self.mlp.forward(&self.ln_2.forward(&x)?)?)?)
+    }
+}
+
+/// Keys and values of the positions already seen, for one layer: (1, H, S, hd) each.
+#[derive(Debug, Clone, Default)]
+struct LayerCache {
+    kv: Option<(Tensor, Tensor)>,
+}
+
+impl LayerCache {
+    fn append(&mut self, k: Tensor, v: Tensor) -> Result<(Tensor, Tensor)> {
+        let kv = match self.kv.take() {
+            Some((k0, v0)) => (Tensor::cat(&[&k0, &k], 2)?, Tensor::cat(&[&v0, &v], 2)?),
+            None => (k, v),
+        };
+        self.kv = Some(kv.clone());
+        Ok(kv)
+    }
+}
+
+/// The KV cache of one sequence: per layer, the keys and values of the `len()` tokens fed so
+/// far, so that each new token costs one row of work instead of a full recomputation.
+#[derive(Debug, Clone, Default)]
+pub struct KvCache {
+    layers: Vec<LayerCache>,
+    len: usize,
+}
+
+impl KvCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of positions cached.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn clear(&mut self) {
+        self.layers.clear();
+        self.len = 0;
+    }
+}
+
+/// The GPT. Cloning is cheap: tensors are reference-counted and share storage.
+#[derive(Debug, Clone)]
+pub struct Gpt {
+    config: Config,
+    vocab: Vocab,
+    /// Token embedding (V, C), also the transposed output head.
+    wte: Tensor,
+    /// Learned position embedding (context_length, C).
+    wpe: Tensor,
+    blocks: Vec<Block>,
+    ln_f: LayerNorm,
+}
+
+impl Gpt {
+    /// A freshly initialised model, as in GPT-2 / nanoGPT: weights ~ N(0, 0.02²), the residual
+    /// projections scaled by 1/√(2·layers), biases 0, LayerNorm γ = 1. Drawn from our seeded
+    /// [`Rng`], so the same seed gives the same weights natively and in wasm.
+    pub fn new(config: Config, vocab: Vocab, seed: u64) -> Result<Gpt> {
+        config.validate()?;
+        let mut rng = Rng::new(seed);
+        let proj_std = 0.02 / ((2 * config.layers) as f64).sqrt();
+        let mut tensors = HashMap::new();
+        for (name, shape) in config.parameter_shapes() {
+            let n: usize = shape.iter().product();
+            let data: Vec<f32> = if name.ends_with(".bias") {
+                vec![0.0; n]
+            } else if name.contains("ln_") {
+                vec![1.0; n]
+            } else {
+                let std = if name.ends_with("c_proj.weight") {
+                    proj_std
+                } else {
+                    0.02
+                };
+                (0..n).map(|_| (rng.normal() * std) as f32).collect()
+            };
+            tensors.insert(name, Tensor::from_vec(data, shape, &Device::Cpu)?);
+        }
+        Gpt::from_tensors(config, vocab, &tensors)
+    }
+
+    /// Assembles a model from named f32 tensors, checking that every parameter is present with
+    /// the shape the config implies.
+    pub fn from_tensors(
+        config: Config,
+        vocab: Vocab,
+        tensors: &HashMap<String, Tensor>,
+    ) -> Result<Gpt> {
+        config.validate()?;
+        if vocab.len() != config.vocab_size {
+            return Err(Error::new(format!(
+                "vocabulary has {} characters but vocab_size is {}",
+                vocab.len(),
+                config.vocab_size
+            )));
+        }
+        let shapes: HashMap<String, Vec<usize>> = config.parameter_shapes().into_iter().collect();
+        let get = |name: &str| -> Result<Tensor> {
+            let t = tensors
+                .get(name)
+                .ok_or_else(|| Error::new(format!("checkpoint: missing tensor {name:?}")))?;
+            let want = &shapes[name];
+            if t.dims() != want.as_slice() {
+                return Err(Error::new(format!(
+                    "checkpoint: tensor {name:?} has shape {:?}, the config needs {want:?}",
+                    t.dims()
+                )));
+            }
+            Ok(t.to_dtype(DType::F32)?)
+        };
+        let ln = |p: &str| -> Result<LayerNorm> {
+            Ok(LayerNorm {
+                weight: get(&format!("{p}.weight"))?,
+                bias: get(&format!("{p}.bias"))?,
+            })
+        };
+        let linear = |p: &str| -> Result<Linear> {
+            Ok(Linear {
+                weight: get(&format!("{p}.weight"))?,
+                bias: get(&format!("{p}.bias"))?,
+            })
+        };
+        let blocks = (0..config.layers)
+            .map(|i| {
+                Ok(Block {
+                    ln_1: ln(&format!("h.{i}.ln_1"))?,
+                    attn: CausalSelfAttention {
+                        c_attn: linear(&format!("h.{i}.attn.c_attn"))?,
+                        c_proj: linear(&format!("h.{i}.attn.c_proj"))?,
+                        heads: config.heads,
+                    },
+                    ln_2: ln(&format!("h.{i}.ln_2"))?,
+                    mlp: Mlp {
+                        c_fc: linear(&format!("h.{i}.mlp.c_fc"))?,
+                        c_proj: linear(&format!("h.{i}.mlp.c_proj"))?,
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Gpt {
+            config,
+            vocab,
+            wte: get("wte")?,
+            wpe: get("wpe")?,
+            blocks,
+            ln_f: ln("ln_f")?,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn vocab(&self) -> &Vocab {
+        &self.vocab
+    }
+
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        self.vocab.encode(text)
+    }
+
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        self.vocab.decode(ids)
+    }
+
+    /// Every parameter by name, in [`Config::parameter_shapes`] order. The tensors share
+    /// storage with the model.
+    pub fn named_tensors(&self) -> Vec<(String, Tensor)> {
+        let mut out = vec![
+            ("wte".to_string(), self.wte.clone()),
+            ("wpe".to_string(), self.wpe.clone()),
+        ];
+        for (i, b) in self.blocks.iter().enumerate() {
+            let p = |s: &str| format!("h.{i}.{s}");
+            out.extend([
+                (p("ln_1.weight"), b.ln_1.weight.clone()),
+                (p("ln_1.bias"), b.ln_1.bias.clone()),
+                (p("attn.c_attn.weight"), b.attn.c_attn.weight.clone()),
+                (p("attn.c_attn.bias"), b.attn.c_attn.bias.clone()),
+                (p("attn.c_proj.weight"), b.attn.c_proj.weight.clone()),
+                (p("attn.c_proj.bias"), b.attn.c_proj.bias.clone()),
+                (p("ln_2.weight"), b.ln_2.weight.clone()),
+                (p("ln_2.bias"), b.ln_2.bias.clone()),
+                (p("mlp.c_fc.weight"), b.mlp.c_fc.weight.clone()),
+                (p("mlp.c_fc.bias"), b.mlp.c_fc.bias.clone()),
+                (p("mlp.c_proj.weight"), b.mlp.c_proj.weight.clone()),
+                (p("mlp.c_proj.bias"), b.mlp.c_proj.bias.clone()),
+            ]);
+        }
+        out.push(("ln_f.weight".to_string(), self.ln_f.weight.clone()));
+        out.push(("ln_f.bias".to_string(), self.ln_f.bias.clone()));
+        out
+    }
+
+    /// The forward pass on a batch: `idx` (B, T) of u32 ids → (B, T, V) per `mode`.
+    /// Used by training (autograd flows through every op here).
+    pub fn forward(&self, idx: &Tensor, mode: OutputMode) -> Result<Tensor> {
+        let logits = self.forward_logits(idx, 0, None)?;
+        mode.apply(logits)
+    }
+
+    /// z for the tokens `idx` (B, T) at positions pos0..pos0+T.
+    fn forward_logits(
+        &self,
+        idx: &Tensor,
+        pos0: usize,
+        mut cache: Option<&mut KvCache>,
+    ) -> Result<Tensor> {
+        let (b, t) = idx.dims2()?;
+        let c = self.config.embd;
+        if pos0 + t > self.config.context_length {
+            return Err(Error::arg(
+                "ids",
+                &format!(
+                    "at most contextLength = {} positions",
+                    self.config.context_length
+                ),
+                pos0 + t,
+            ));
+        }
+        let tok_emb = self
+            .wte
+            .index_select(&idx.flatten_all()?, 0)?
+            .reshape((b, t, c))?;
+        let pos_emb = self.wpe.narrow(0, pos0, t)?;
+        let mut x = tok_emb.broadcast_add(&pos_emb)?;
+        if let Some(cache) = cache.as_deref_mut() {
+            cache
+                .layers
+                .resize_with(self.blocks.len(), Default::default);
+        }
+        for (i, block) in self.blocks.iter().enumerate() {
+            let layer_cache = cache.as_deref_mut().map(|c| &mut c.layers[i]);
+            x = block.forward(&x, pos0, layer_cache)?;
+        }
+        let x = self.ln_f.forward(&x)?;
+        // Tied head: z = x · wteᵀ.
+        let logits = x.reshape((b * t, c))?.matmul(&self.wte.t()?)?;
+        Ok(logits.reshape((b, t, self.config.vocab_size))?)
+    }
+
+    fn check_ids(&self, ids: &[u32]) -> Result<()> {
+        let v = self.config.vocab_size;
+        if let Some(&bad) = ids.iter().find(|&&id| id as usize >= v) {
+            return Err(Error::arg("ids", &format!("token ids in [0, {v})"), bad));
+        }
+        Ok(())
+    }
+
+    /// All positions of one sequence without a cache: ids (T ≤ context_length, T ≥ 1) → (T, V)
+    /// values per `mode`, row-major.
+    pub fn forward_ids(&self, ids: &[u32], mode: OutputMode) -> Result<Vec<f32>> {
+        if ids.is_empty() {
+            return Err(Error::arg("ids", "a non-empty sequence of token ids", "[]"));
+        }
+        self.check_ids(ids)?;
+        let idx = Tensor::from_slice(ids, (1, ids.len()), &Device::Cpu)?;
+        let out = self.forward(&idx, mode)?;
+        Ok(out.flatten_all()?.to_vec1::<f32>()?)
+    }
+
+    /// The next-token values (length V) after the last of `ids`, without a cache. Longer inputs
+    /// than the context are cropped to their last `context_length` ids, as nanoGPT does.
+    pub fn next_token_values(&self, ids: &[u32], mode: OutputMode) -> Result<Vec<f32>> {
+        let ctx = self.config.context_length;
+        let ids = &ids[ids.len().saturating_sub(ctx)..];
+        let all = self.forward_ids(ids, mode)?;
+        let v = self.config.vocab_size;
+        Ok(all[all.len() - v..].to_vec())
+    }
+
+    /// Feeds `ids` after the `cache.len()` tokens already cached and returns their values,
+    /// (T, V) row-major. Fails if the total would exceed the context.
+    pub fn forward_cached(
+        &self,
+        cache: &mut KvCache,
+        ids: &[u32],
+        mode: OutputMode,
+    ) -> Result<Vec<f32>> {
+        if ids.is_empty() {
+            return Err(Error::arg("ids", "a non-empty sequence of token ids", "[]"));
+        }
+        self.check_ids(ids)?;
+        let pos0 = cache.len;
+        let idx = Tensor::from_slice(ids, (1, ids.len()), &Device::Cpu)?;
+        let logits = self.forward_logits(&idx, pos0, Some(cache))?;
+        cache.len += ids.len();
+        Ok(mode.apply(logits)?.flatten_all()?.to_vec1::<f32>()?)
+    }
+
+    /// The checkpoint: safetensors, weights in f16, config and vocabulary in the metadata.
+    pub fn to_safetensors(&self) -> Result<Vec<u8>> {
+        let tensors = self
+            .named_tensors()
+            .into_iter()
+            .map(|(n, t)| Ok((n, t.to_dtype(DType::F16)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let c = &self.config;
+        // One metadata key holding a JSON record: safetensors writes its metadata map in hash
+        // order, so several keys would make the same model serialise to different bytes.
+        let record = serde_json::json!({
+            "format": FORMAT,
+            "vocab_size": c.vocab_size,
+            "context_length": c.context_length,
+            "layers": c.layers,
+            "heads": c.heads,
+            "embd": c.embd,
+            "vocab": self.vocab.chars().iter().collect::<String>(),
+        });
+        let metadata = HashMap::from([(METADATA_KEY.to_string(), record.to_string())]);
+        safetensors::serialize(tensors, Some(metadata))
+            .map_err(|e| Error::new(format!("checkpoint: cannot serialise: {e}")))
+    }
+
+    /// Loads a checkpoint written by [`Gpt::to_safetensors`] from bytes. Anything else (not
+    /// safetensors, truncated, wrong shapes, missing metadata) is an error that says what.
+    pub fn from_safetensors(bytes: &[u8]) -> Result<Gpt> {
+        let bad = |what: String| Error::new(format!("checkpoint: {what}"));
+        let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| {
+            bad(format!(
+                "not a valid safetensors file ({} bytes): {e}",
+                bytes.len()
+            ))
+        })?;
+        let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
+            .map_err(|e| bad(format!("unreadable header: {e}")))?;
+        let record = header
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get(METADATA_KEY))
+            .ok_or_else(|| {
+                bad(format!(
+                    "no {METADATA_KEY:?} metadata: not a logitlab model"
+                ))
+            })?;
+        let record: serde_json::Value = serde_json::from_str(record)
+            .map_err(|e| bad(format!("metadata {METADATA_KEY:?} is not JSON: {e}")))?;
+        let field = |key: &str| -> Result<&serde_json::Value> {
+            record
+                .get(key)
+                .ok_or_else(|| bad(format!("metadata lacks {key:?}: not a logitlab model")))
+        };
+        let format = field("format")?.as_str().unwrap_or_default();
+        if format != FORMAT {
+            return Err(bad(format!("format is {format:?}, expected {FORMAT:?}")));
+        }
+        let number = |key: &str| -> Result<usize> {
+            let v = field(key)?;
+            v.as_u64().map(|n| n as usize).ok_or_else(|| {
+                bad(format!(
+                    "metadata {key:?} = {v} is not a non-negative integer"
+                ))
+            })
+        };
+        let config = Config {
+            vocab_size: number("vocab_size")?,
+            context_length: number("context_length")?,
+            layers: number("layers")?,
+            heads: number("heads")?,
+            embd: number("embd")?,
+        };
+        config.validate().map_err(|e| bad(e.to_string()))?;
+        let vocab = field("vocab")?
+            .as_str()
+            .ok_or_else(|| bad("metadata \"vocab\" is not a string".into()))?;
+        let vocab = Vocab::from_chars(vocab.chars().collect())?;
+        let mut tensors = HashMap::new();
+        for (name, view) in st.tensors() {
+            if !matches!(
+                view.dtype(),
+                safetensors::Dtype::F16 | safetensors::Dtype::F32
+            ) {
+                return Err(bad(format!(
+                    "tensor {name:?} has dtype {:?}, expected F16 or F32",
+                    view.dtype()
+                )));
+            }
+            let t = candle_core::safetensors::Load::load(&view, &Device::Cpu)
+                .map_err(|e| bad(format!("tensor {name:?}: {e}")))?;
+            tensors.insert(name, t);
+        }
+        Gpt::from_tensors(config, vocab, &tensors)
+    }
+}
+
+/// One generated token, as the page shows it.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub token: u32,
+    /// The token's character.
+    pub text: String,
+    /// The draw: final distribution `probs` and the rest of the sampler's report.
+    pub sample: Sample,
+}
+
+/// Streaming generation with a KV cache, one token per [`Generator::next_token`] call.
+///
+/// One [`Rng`] is seeded once and advanced per token, so the same checkpoint, prompt, options
+/// and seed give the same text natively and in wasm. When the context window is full the cache
+/// is rebuilt from the last ⌊context_length / 2⌋ tokens (learned positions cannot be shifted),
+/// which costs one prefill every context_length / 2 tokens.
+#[derive(Debug, Clone)]
+pub struct Generator {
+    model: Gpt,
+    mode: OutputMode,
+    options: SampleOptions,
+    rng: Rng,
+    seed: u64,
+    cache: KvCache,
+    /// Every token so far: prompt, then generated.
+    tokens: Vec<u32>,
+    /// Tokens not yet fed to the cache.
+    pending: Vec<u32>,
+}
+
+impl Generator {
+    /// `prompt` must be non-empty and encodable. `options.input` is overridden to match `mode`
+    /// (logits → Logits, logSoftmax → LogProbs); `options.seed = None` draws a fresh seed,
+    /// reported by [`Generator::seed`].
+    pub fn new(
+        model: &Gpt,
+        prompt: &str,
+        mode: OutputMode,
+        options: SampleOptions,
+    ) -> Result<Self> {
+        let tokens = model.encode(prompt)?;
+        if tokens.is_empty() {
+            return Err(Error::arg("prompt", "a non-empty string", "\"\""));
+        }
+        let mut options = options;
+        options.input = mode.sample_input();
+        options.validate()?;
+        let seed = options.seed.unwrap_or_else(Rng::random_seed);
+        Ok(Generator {
+            model: model.clone(),
+            mode,
+            options,
+            rng: Rng::new(seed),
+            seed,
+            cache: KvCache::new(),
+            pending: tokens.clone(),
+            tokens,
+        })
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Every token so far (prompt and generated).
+    pub fn tokens(&self) -> &[u32] {
+        &self.tokens
+    }
+
+    /// Generates one token.
+    pub fn next_token(&mut self) -> Result<Generated> {
+        let ctx = self.model.config.context_length;
+        if self.cache.len() + self.pending.len() > ctx {
+            // Window full: restart from the most recent tokens.
+            let keep = (ctx / 2).max(1);
+            self.cache.clear();
+            self.pending = self.tokens[self.tokens.len() - keep..].to_vec();
+        }
+        let values = self
+            .model
+            .forward_cached(&mut self.cache, &self.pending, self.mode)?;
+        let v = self.model.config.vocab_size;
+        let last = &values[values.len() - v..];
+        let mut sample = sampling::sample_with(last, &self.options, &mut self.rng)?;
+        sample.seed = self.seed;
+        let token = sample.token as u32;
+        self.tokens.push(token);
+        self.pending = vec![token];
+        Ok(Generated {
+            token,
+            text: self.model.decode(&[token])?,
+            sample,
+        })
+    }
+
+    /// Generates `n` tokens and returns their text.
+    pub fn generate(&mut self, n: usize) -> Result<String> {
+        let mut out = String::new();
+        for _ in 0..n {
+            out.push_str(&self.next_token()?.text);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,536 @@
+//! The training loop, in steps so that a page can drive it: random windows of the training ids,
+//! forward, the chosen loss pipeline, backward, global-norm gradient clipping, AdamW with linear
+//! warmup then cosine decay of the learning rate.
+//!
+//! The loss pipeline is a parameter, because the seed is about what goes wrong when the output
+//! design and the loss disagree:
+//!
+//! | pipeline                | model output    | loss                         | result |
+//! |-------------------------|-----------------|------------------------------|--------|
+//! | `CrossEntropyOnLogits`  | z               | CE(z) = −log_softmax(z)[y]   | correct |
+//! | `NllOnLogSoftmax`       | log_softmax(z)  | NLL = −out[y]                | correct, same numbers |
+//! | `NllOnLogits`           | z               | −z[y]                        | unbounded below: pushes z[y] to +∞ |
+//! | `CrossEntropyOnSoftmax` | softmax(z)      | −log_softmax(p)[y]           | bounded in [ln V − 1 + …]: tiny gradients |
+//!
+//! Whatever the pipeline optimises, the report also gives the true cross-entropy of the model's
+//! distribution softmax(z), in nats per character, so the mistakes can be seen for what they are.
+//!
+//! Weight init and batch sampling use our seeded [`Rng`] (separate streams), so the same seed
+//! gives the same initial weights and the same batches for all four pipelines.
+
+use std::collections::HashMap;
+
+use candle_core::backprop::GradStore;
+use candle_core::{Device, Tensor, Var, D};
+
+use crate::data::Corpus;
+use crate::error::{Error, Result};
+use crate::model::{Config, Gpt, OutputMode};
+use crate::rng::Rng;
+
+/// Which output design is paired with which loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pipeline {
+    /// `cross_entropy(logits, targets)`: correct.
+    #[default]
+    CrossEntropyOnLogits,
+    /// `nll(log_softmax(logits), targets)`: correct, identical to the above.
+    NllOnLogSoftmax,
+    /// `nll(logits, targets)`: the first mistake (NLL assumes log-probabilities).
+    NllOnLogits,
+    /// `cross_entropy(softmax(logits), targets)`: the second mistake (softmax applied twice).
+    CrossEntropyOnSoftmax,
+}
+
+impl Pipeline {
+    pub const ALL: [Pipeline; 4] = [
+        Pipeline::CrossEntropyOnLogits,
+        Pipeline::NllOnLogSoftmax,
+        Pipeline::NllOnLogits,
+        Pipeline::CrossEntropyOnSoftmax,
+    ];
+
+    pub fn parse(s: &str) -> Result<Pipeline> {
+        match s {
+            "crossEntropyOnLogits" => Ok(Pipeline::CrossEntropyOnLogits),
+            "nllOnLogSoftmax" => Ok(Pipeline::NllOnLogSoftmax),
+            "nllOnLogits" => Ok(Pipeline::NllOnLogits),
+            "crossEntropyOnSoftmax" => Ok(Pipeline::CrossEntropyOnSoftmax),
+            _ => Err(Error::arg(
+                "pipeline",
+                "one of \"crossEntropyOnLogits\", \"nllOnLogSoftmax\", \"nllOnLogits\", \
+                 \"crossEntropyOnSoftmax\"",
+                format!("{s:?}"),
+            )),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Pipeline::CrossEntropyOnLogits => "crossEntropyOnLogits",
+            Pipeline::NllOnLogSoftmax => "nllOnLogSoftmax",
+            Pipeline::NllOnLogits => "nllOnLogits",
+            Pipeline::CrossEntropyOnSoftmax => "crossEntropyOnSoftmax",
+        }
+    }
+
+    /// The model's output design in this pipeline.
+    pub fn output_mode(self) -> OutputMode {
+        match self {
+            Pipeline::NllOnLogSoftmax => OutputMode::LogSoftmax,
+            _ => OutputMode::Logits,
+        }
+    }
+}
+
+/// Mean of −values[n, targets[n]] over the batch: PyTorch's `nll_loss` (mean reduction).
+/// `values` is (N, V), `targets` (N,) of u32.
+pub fn nll(values: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    Ok(candle_nn::loss::nll(values, targets)?)
+}
+
+/// PyTorch's `cross_entropy` (mean reduction): nll(log_softmax(values)).
+pub fn cross_entropy(values: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    nll(&candle_nn::ops::log_softmax(values, D::Minus1)?, targets)
+}
+
+/// The pipeline's loss and the true cross-entropy of softmax(z), for one batch.
+/// `out` is the model's output in `pipeline.output_mode()`, shape (N, V).
+fn pipeline_loss(pipeline: Pipeline, out: &Tensor, targets: &Tensor) -> Result<(Tensor, Tensor)> {
+    let loss = match pipeline {
+        Pipeline::CrossEntropyOnLogits => cross_entropy(out, targets)?,
+        Pipeline::NllOnLogSoftmax => nll(out, targets)?,
+        Pipeline::NllOnLogits => nll(out, targets)?,
+        Pipeline::CrossEntropyOnSoftmax => {
+            cross_entropy(&candle_nn::ops::softmax(out, D::Minus1)?, targets)?
+        }
+    };
+    let out = out.detach();
+    let true_ce = match pipeline.output_mode() {
+        OutputMode::Logits => cross_entropy(&out, targets)?,
+        OutputMode::LogSoftmax => nll(&out, targets)?,
+    };
+    Ok((loss, true_ce))
+}
+
+/// Optimiser and schedule settings. Defaults suit the default model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainOptions {
+    /// Sequences per step.
+    pub batch_size: usize,
+    /// Peak learning rate, reached after `warmup_steps`.
+    pub learning_rate: f64,
+    /// Final learning rate of the cosine decay.
+    pub min_learning_rate: f64,
+    pub warmup_steps: usize,
+    /// Length of the schedule; after it the rate stays at `min_learning_rate`.
+    pub total_steps: usize,
+    /// Decoupled weight decay λ, applied to matrices and embeddings only (not to biases or
+    /// LayerNorm parameters), as in nanoGPT.
+    pub weight_decay: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    /// Gradients are rescaled so that their global L2 norm is at most this. 0 = off.
+    pub grad_clip: f64,
+    /// Validation batches per [`Trainer::step`] report (always the same ones). 0 = no estimate.
+    pub eval_batches: usize,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            batch_size: 32,
+            learning_rate: 2e-3,
+            min_learning_rate: 2e-4,
+            warmup_steps: 100,
+            total_steps: 5000,
+            weight_decay: 0.1,
+            beta1: 0.9,
+            beta2: 0.99,
+            grad_clip: 1.0,
+            eval_batches: 4,
+        }
+    }
+}
+
+impl TrainOptions {
+    pub fn validate(&self) -> Result<()> {
+        if self.batch_size == 0 || self.batch_size > 4096 {
+            return Err(Error::arg(
+                "batchSize",
+                "an integer in [1, 4096]",
+                self.batch_size,
+            ));
+        }
+        let finite_in = |name: &str, v: f64, lo: f64, hi: f64| {
+            if v.is_finite() && v >= lo && v <= hi {
+                Ok(())
+            } else {
+                Err(Error::arg(name, &format!("a number in [{lo}, {hi}]"), v))
+            }
+        };
+        finite_in("learningRate", self.learning_rate, 0.0, 10.0)?;
+        finite_in("minLearningRate", self.min_learning_rate, 0.0, 10.0)?;
+        finite_in("weightDecay", self.weight_decay, 0.0, 10.0)?;
+        finite_in("beta1", self.beta1, 0.0, 0.999_999)?;
+        finite_in("beta2", self.beta2, 0.0, 0.999_999)?;
+        finite_in("gradClip", self.grad_clip, 0.0, 1e6)?;
+        if self.eval_batches > 1000 {
+            return Err(Error::arg(
+                "evalBatches",
+                "an integer in [0, 1000]",
+                self.eval_batches,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Linear warmup from 0, then cosine decay to `min_learning_rate` at `total_steps`.
+    /// `step` counts from 0.
+    pub fn learning_rate_at(&self, step: usize) -> f64 {
+        if step < self.warmup_steps {
+            return self.learning_rate * (step + 1) as f64 / self.warmup_steps as f64;
+        }
+        if step >= self.total_steps {
+            return self.min_learning_rate;
+        }
+        let progress = (step - self.warmup_steps) as f64
+            / (self.total_steps - self.warmup_steps).max(1) as f64;
+        let cosine = 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
+        self.min_learning_rate + cosine * (self.learning_rate - self.min_learning_rate)
+    }
+}
+
+/// What [`Trainer::step`] reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepReport {
+    /// Steps done so far, in total.
+    pub step: usize,
+    /// Learning rate of the last step.
+    pub learning_rate: f64,
+    /// The pipeline's own loss (what the optimiser minimises), mean over the steps of this call.
+    pub loss: f32,
+    /// True cross-entropy of softmax(z) on the same training batches (nats/char).
+    pub train_ce: f32,
+    /// True cross-entropy on `eval_batches` fixed validation batches; `None` if 0.
+    pub val_ce: Option<f32>,
+    /// Global gradient norm of the last step, before clipping.
+    pub grad_norm: f32,
+}
+
+/// AdamW (Loshchilov & Hutter), with bias correction and decoupled weight decay.
+#[derive(Debug)]
+struct AdamW {
+    /// (parameter, whether it is decayed, first moment m, second moment v)
+    params: Vec<(Var, bool, Tensor, Tensor)>,
+    t: i32,
+}
+
+impl AdamW {
+    fn new(params: Vec<(Var, bool)>) -> Result<Self> {
+        let params = params
+            .into_iter()
+            .map(|(var, decay)| {
+                let zeros = var.as_tensor().zeros_like()?;
+                Ok((var, decay, zeros.clone(), zeros))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(AdamW { params, t: 0 })
+    }
+
+    /// θ ← θ·(1 − lr·λ) − lr · m̂ / (√v̂ + ε), with gradients g·`grad_scale`.
+    fn step(
+        &mut self,
+        grads: &GradStore,
+        grad_scale: f64,
+        lr: f64,
+        o: &TrainOptions,
+    ) -> Result<()> {
+        const EPS: f64 = 1e-8;
+        self.t += 1;
+        let bc1 = 1.0 - o.beta1.powi(self.t);
+        let bc2 = 1.0 - o.beta2.powi(self.t);
+        for (var, decay, m, v) in &mut self.params {
+            let Some(g) = grads.get(var.as_tensor()) else {
+                continue;
+            };
+            // Detached: a gradient can carry the op graph of its step, and m, v live on.
+            let g = (g.detach() * grad_scale)?;
+            *m = ((&*m * o.beta1)? + (&g * (1.0 - o.beta1))?)?;
+            *v = ((&*v * o.beta2)? + (g.sqr()? * (1.0 - o.beta2))?)?;
+            let m_hat = (&*m / bc1)?;
+            let v_hat = (&*v / bc2)?;
+            let update = (m_hat / (v_hat.sqrt()? + EPS)?)?;
+            let theta = var.as_detached_tensor();
+            let theta = if *decay {
+                (theta * (1.0 - lr * o.weight_decay))?
+            } else {
+                theta
+            };
+            var.set(&(theta - (update * lr)?)?)?;
+        }
+        Ok(())
+    }
+}
+
+/// A model being trained on a corpus with one pipeline.
+pub struct Trainer {
+    model: Gpt,
+    vars: Vec<(String, Var)>,
+    optimizer: AdamW,
+    corpus: Corpus,
+    pipeline: Pipeline,
+    options: TrainOptions,
+    batch_rng: Rng,
+    seed: u64,
+    steps_done: usize,
+}
+
+/// Added to the seed for the batch stream, so init and batches are independent streams.
+const BATCH_STREAM: u64 = 0x5EED_BA7C_0000_0001;
+/// Added to the seed for the (fixed) validation batches.
+const VAL_STREAM: u64 = 0x5EED_7A1D_0000_0002;
+
+impl Trainer {
+    /// A fresh model of shape `config` (its `vocab_size` is taken from the corpus) initialised
+    /// from `seed`. The corpus's training part must be longer than the context.
+    pub fn new(
+        corpus: Corpus,
+        config: Config,
+        pipeline: Pipeline,
+        seed: u64,
+        options: TrainOptions,
+    ) -> Result<Trainer> {
+        options.validate()?;
+        let config = Config {
+            vocab_size: corpus.vocab.len(),
+            ..config
+        };
+        config.validate()?;
+        for (part, ids) in [("training", &corpus.train), ("validation", &corpus.val)] {
+            if ids.len() <= config.context_length + 1 {
+                return Err(Error::new(format!(
+                    "text: the {part} part has {} characters, it needs more than \
+                     contextLength + 1 = {}",
+                    ids.len(),
+                    config.context_length + 1
+                )));
+            }
+        }
+        let init = Gpt::new(config, corpus.vocab.clone(), seed)?;
+        let vars = init
+            .named_tensors()
+            .into_iter()
+            .map(|(name, t)| Ok((name, Var::from_tensor(&t)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let tensors: HashMap<String, Tensor> = vars
+            .iter()
+            .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+            .collect();
+        let model = Gpt::from_tensors(config, corpus.vocab.clone(), &tensors)?;
+        // Decay the matrices (weights and embeddings), not biases or LayerNorm gains, as
+        // nanoGPT does.
+        let optimizer = AdamW::new(
+            vars.iter()
+                .map(|(_, v)| (v.clone(), v.as_tensor().rank() >= 2))
+                .collect(),
+        )?;
+        Ok(Trainer {
+            model,
+            vars,
+            optimizer,
+            corpus,
+            pipeline,
+            options,
+            batch_rng: Rng::new(seed.wrapping_add(BATCH_STREAM)),
+            seed,
+            steps_done: 0,
+        })
+    }
+
+    /// The model, sharing storage with the trained parameters (so it reflects every step).
+    pub fn model(&self) -> &Gpt {
+        &self.model
+    }
+
+    pub fn pipeline(&self) -> Pipeline {
+        self.pipeline
+    }
+
+    pub fn options(&self) -> &TrainOptions {
+        &self.options
+    }
+
+    pub fn steps_done(&self) -> usize {
+        self.steps_done
+    }
+
+    /// A detached copy of the current model, for evaluation and generation without autograd
+    /// bookkeeping, and for saving.
+    pub fn snapshot(&self) -> Result<Gpt> {
+        let tensors: HashMap<String, Tensor> = self
+            .vars
+            .iter()
+            .map(|(n, v)| Ok((n.clone(), v.as_tensor().detach().copy()?)))
+            .collect::<Result<_>>()?;
+        Gpt::from_tensors(*self.model.config(), self.model.vocab().clone(), &tensors)
+    }
+
+    /// B random windows of T + 1 ids: inputs x = w[..T], targets y = w[1..].
+    fn batch(ids: &[u32], b: usize, t: usize, rng: &mut Rng) -> Result<(Tensor, Tensor)> {
+        let mut x = Vec::with_capacity(b * t);
+        let mut y = Vec::with_capacity(b * t);
+        for _ in 0..b {
+            let start = rng.below((ids.len() - t) as u64) as usize;
+            x.extend_from_slice(&ids[start..start + t]);
+            y.extend_from_slice(&ids[start + 1..start + t + 1]);
+        }
+        Ok((
+            Tensor::from_vec(x, (b, t), &Device::Cpu)?,
+            Tensor::from_vec(y, b * t, &Device::Cpu)?,
+        ))
+    }
+
+    /// Forward + loss on one batch of `model`. Returns (pipeline loss, true CE), each a scalar.
+    fn batch_loss(
+        model: &Gpt,
+        pipeline: Pipeline,
+        x: &Tensor,
+        y: &Tensor,
+    ) -> Result<(Tensor, Tensor)> {
+        let out = model.forward(x, pipeline.output_mode())?;
+        let v = model.config().vocab_size;
+        let out = out.reshape(((), v))?;
+        pipeline_loss(pipeline, &out, y)
+    }
+
+    /// The gradients of the pipeline's loss on one training batch, without updating anything.
+    /// Exposed for the test that every parameter receives a gradient.
+    pub fn gradients(&mut self) -> Result<Vec<(String, Option<Tensor>)>> {
+        let t = self.model.config().context_length;
+        let (x, y) = Self::batch(
+            &self.corpus.train,
+            self.options.batch_size,
+            t,
+            &mut self.batch_rng,
+        )?;
+        let (loss, _) = Self::batch_loss(&self.model, self.pipeline, &x, &y)?;
+        let grads = loss.backward()?;
+        Ok(self
+            .vars
+            .iter()
+            .map(|(n, v)| (n.clone(), grads.get(v.as_tensor()).cloned()))
+            .collect())
+    }
+
+    /// Runs `n` optimisation steps (n ≥ 1) and reports the mean losses.
+    pub fn step(&mut self, n: usize) -> Result<StepReport> {
+        if n == 0 {
+            return Err(Error::arg("n", "an integer ≥ 1", n));
+        }
+        let t = self.model.config().context_length;
+        let (mut loss_sum, mut ce_sum) = (0.0f64, 0.0f64);
+        let (mut lr, mut grad_norm) = (0.0, 0.0f32);
+        for _ in 0..n {
+            let (x, y) = Self::batch(
+                &self.corpus.train,
+                self.options.batch_size,
+                t,
+                &mut self.batch_rng,
+            )?;
+            let (loss, true_ce) = Self::batch_loss(&self.model, self.pipeline, &x, &y)?;
+            let loss_value = loss.to_scalar::<f32>()?;
+            if !loss_value.is_finite() {
+                return Err(Error::new(format!(
+                    "training diverged at step {}: loss = {loss_value}",
+                    self.steps_done
+                )));
+            }
+            let grads = loss.backward()?;
+            // Global L2 norm over all gradients, then one scale factor for all.
+            let mut sq = 0.0f64;
+            for (_, var) in &self.vars {
+                if let Some(g) = grads.get(var.as_tensor()) {
+                    sq += g.sqr()?.sum_all()?.to_scalar::<f32>()? as f64;
+                }
+            }
+            let norm = sq.sqrt();
+            let scale = if self.options.grad_clip > 0.0 && norm > self.options.grad_clip {
+                self.options.grad_clip / norm
+            } else {
+                1.0
+            };
+            lr = self.options.learning_rate_at(self.steps_done);
+            self.optimizer.step(&grads, scale, lr, &self.options)?;
+            self.steps_done += 1;
+            loss_sum += loss_value as f64;
+            ce_sum += true_ce.to_scalar::<f32>()? as f64;
+            grad_norm = norm as f32;
+        }
+        let val_ce = if self.options.eval_batches > 0 {
+            Some(self.validation_estimate()?)
+        } else {
+            None
+        };
+        Ok(StepReport {
+            step: self.steps_done,
+            learning_rate: lr,
+            loss: (loss_sum / n as f64) as f32,
+            train_ce: (ce_sum / n as f64) as f32,
+            val_ce,
+            grad_norm,
+        })
+    }
+
+    /// True cross-entropy (nats/char) on `eval_batches` validation batches, the same batches at
+    /// every call so successive estimates are comparable.
+    pub fn validation_estimate(&self) -> Result<f32> {
+        let model = self.snapshot()?;
+        let t = model.config().context_length;
+        let mut rng = Rng::new(self.seed.wrapping_add(VAL_STREAM));
+        let mut sum = 0.0f64;
+        for _ in 0..self.options.eval_batches {
+            let (x, y) = Self::batch(&self.corpus.val, self.options.batch_size, t, &mut rng)?;
+            let (_, ce) = Self::batch_loss(&model, Pipeline::CrossEntropyOnLogits, &x, &y)?;
+            sum += ce.to_scalar::<f32>()? as f64;
+        }
+        Ok((sum / self.options.eval_batches.max(1) as f64) as f32)
+    }
+}
+
+/// Cross-entropy (nats/char) of `model` on all of `ids`, cut into consecutive non-overlapping
+/// windows of context_length + 1 (every position scored, as nanoGPT's estimate does; a
+/// trailing piece shorter than 2 ids is skipped). `batch_size` windows per forward pass.
+pub fn evaluate(model: &Gpt, ids: &[u32], batch_size: usize) -> Result<f64> {
+    let t = model.config().context_length;
+    let windows: Vec<&[u32]> = ids.chunks(t + 1).filter(|w| w.len() >= 2).collect();
+    if windows.is_empty() {
+        return Err(Error::arg("ids", "at least 2 token ids", ids.len()));
+    }
+    let v = model.config().vocab_size;
+    let (mut total, mut count) = (0.0f64, 0usize);
+    let mut full = Vec::new();
+    for w in windows {
+        if w.len() == t + 1 {
+            full.push(w);
+            continue;
+        }
+        // The shorter last window alone.
+        let x = Tensor::from_slice(&w[..w.len() - 1], (1, w.len() - 1), &Device::Cpu)?;
+        let y = Tensor::from_slice(&w[1..], w.len() - 1, &Device::Cpu)?;
+        let logits = model.forward(&x, OutputMode::Logits)?.reshape(((), v))?;
+        total += cross_entropy(&logits, &y)?.to_scalar::<f32>()? as f64 * (w.len() - 1) as f64;
+        count += w.len() - 1;
+    }
+    for chunk in full.chunks(batch_size.max(1)) {
+        let b = chunk.len();
+        let x: Vec<u32> = chunk.iter().flat_map(|w| w[..t].iter().copied()).collect();
+        let y: Vec<u32> = chunk.iter().flat_map(|w| w[1..].iter().copied()).collect();
+        let x = Tensor::from_vec(x, (b, t), &Device::Cpu)?;
+        let y = Tensor::from_vec(y, b * t, &Device::Cpu)?;
+        let logits = model.forward(&x, OutputMode::Logits)?.reshape(((), v))?;
+        total += cross_entropy(&logits, &y)?.to_scalar::<f32>()? as f64 * (b * t) as f64;
+        count += b * t;
+    }
+    Ok(total / count as f64)
+}

@@ -1,0 +1,411 @@
+//! The wasm-bindgen layer for the GPT, generation and the trainer. It converts and validates
+//! JS values, calls [`crate::model`] / [`crate::train`], and converts the results back; no logic
+//! lives here. Every export returns `Result<_, JsError>` whose message names the argument.
+//!
+//! ```js
+//! const bytes = new Uint8Array(await (await fetch(defaultModelUrl())).arrayBuffer());
+//! const model = Model.fromBytes(bytes);
+//! model.config;                      // { vocabSize, contextLength, layers, heads, embd, parameters }
+//! const ids = model.encode("ROMEO:");                  // Uint32Array
+//! model.forward(ids, { output: "logSoftmax" });        // Float32Array, length V
+//! const gen = model.generate("ROMEO:", { temperature: 0.8, topK: 20, seed: 1 });
+//! gen.next();                        // { token, text, probs: Float32Array, seed }
+//! const t = new Trainer(text, { layers: 2, embd: 32, heads: 2, contextLength: 32 },
+//!                       "nllOnLogits", 1, { batchSize: 8 });
+//! t.step(10);                        // { step, learningRate, loss, trainCe, valCe, gradNorm }
+//! ```
+
+use js_sys::{Array, Float32Array, Object, Reflect, Uint32Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::data::Corpus;
+use crate::error::Error;
+use crate::model::{self, Generator, Gpt, OutputMode};
+use crate::sampling::SampleOptions;
+use crate::train::{self, Pipeline, TrainOptions};
+
+/// Largest integer a JS number holds exactly; seeds must not exceed it.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+fn js_err(e: Error) -> JsError {
+    JsError::new(e.message())
+}
+
+fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
+    // Setting a data property on a fresh plain object cannot fail.
+    let _ = Reflect::set(obj, &JsValue::from_str(key), &value.into());
+}
+
+/// Reads the fields of an options object, rejecting unknown ones (a typo is an error, not a
+/// silently ignored setting).
+struct Fields<'a> {
+    obj: Option<&'a Object>,
+    what: &'static str,
+}
+
+impl<'a> Fields<'a> {
+    fn new(v: &'a JsValue, what: &'static str, known: &[&str]) -> Result<Self, JsError> {
+        if v.is_undefined() || v.is_null() {
+            return Ok(Fields { obj: None, what });
+        }
+        if !v.is_object() || Array::is_array(v) {
+            return Err(JsError::new(&format!(
+                "{what} must be an object with the fields {}",
+                known.join(", ")
+            )));
+        }
+        let obj: &Object = v.unchecked_ref();
+        for key in Object::keys(obj).iter() {
+            let key = key.as_string().unwrap_or_default();
+            if !known.contains(&key.as_str()) {
+                return Err(JsError::new(&format!(
+                    "{what} has an unknown field {key:?}; the fields are {}",
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(Fields {
+            obj: Some(obj),
+            what,
+        })
+    }
+
+    fn get(&self, key: &str) -> Option<JsValue> {
+        let v = Reflect::get(self.obj?, &JsValue::from_str(key)).ok()?;
+        (!v.is_undefined() && !v.is_null()).then_some(v)
+    }
+
+    fn number(&self, key: &str) -> Result<Option<f64>, JsError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_f64()
+                .map(Some)
+                .ok_or_else(|| JsError::new(&format!("{}.{key} must be a number", self.what))),
+        }
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>, JsError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_string()
+                .map(Some)
+                .ok_or_else(|| JsError::new(&format!("{}.{key} must be a string", self.what))),
+        }
+    }
+
+    fn boolean(&self, key: &str) -> Result<Option<bool>, JsError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_bool()
+                .map(Some)
+                .ok_or_else(|| JsError::new(&format!("{}.{key} must be true or false", self.what))),
+        }
+    }
+
+    /// An integer in [min, max].
+    fn integer(&self, key: &str, min: f64, max: f64) -> Result<Option<f64>, JsError> {
+        match self.number(key)? {
+            None => Ok(None),
+            Some(x) if x.fract() == 0.0 && x >= min && x <= max => Ok(Some(x)),
+            Some(x) => Err(js_err(Error::arg(
+                key,
+                &format!("an integer in [{min}, {max}]"),
+                x,
+            ))),
+        }
+    }
+}
+
+fn seed_arg(seed: f64) -> Result<u64, JsError> {
+    if seed.fract() == 0.0 && (0.0..=MAX_SAFE_INTEGER).contains(&seed) {
+        Ok(seed as u64)
+    } else {
+        Err(js_err(Error::arg(
+            "seed",
+            "an integer in [0, 2^53 - 1]",
+            seed,
+        )))
+    }
+}
+
+/// Where the page finds the default checkpoint, relative to `www/`.
+#[wasm_bindgen(js_name = defaultModelUrl)]
+pub fn default_model_url() -> String {
+    "models/default.safetensors".into()
+}
+
+/// A character-level GPT loaded from a checkpoint.
+#[wasm_bindgen]
+pub struct Model {
+    inner: Gpt,
+}
+
+#[wasm_bindgen]
+impl Model {
+    /// Loads a safetensors checkpoint (e.g. `fetch` → `arrayBuffer` → `Uint8Array`).
+    #[wasm_bindgen(js_name = fromBytes)]
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model, JsError> {
+        Ok(Model {
+            inner: Gpt::from_safetensors(bytes).map_err(js_err)?,
+        })
+    }
+
+    /// The checkpoint bytes (f16 safetensors), e.g. to save a model trained in the page.
+    #[wasm_bindgen(js_name = toBytes)]
+    pub fn to_bytes(&self) -> Result<Vec<u8>, JsError> {
+        self.inner.to_safetensors().map_err(js_err)
+    }
+
+    /// `{ vocabSize, contextLength, layers, heads, embd, parameters }`.
+    #[wasm_bindgen(getter)]
+    pub fn config(&self) -> Object {
+        let c = self.inner.config();
+        let out = Object::new();
+        set(&out, "vocabSize", c.vocab_size as u32);
+        set(&out, "contextLength", c.context_length as u32);
+        set(&out, "layers", c.layers as u32);
+        set(&out, "heads", c.heads as u32);
+        set(&out, "embd", c.embd as u32);
+        set(&out, "parameters", c.parameter_count() as f64);
+        out
+    }
+
+    /// The vocabulary: character i is token id i.
+    #[wasm_bindgen(getter)]
+    pub fn vocab(&self) -> String {
+        self.inner.vocab().chars().iter().collect()
+    }
+
+    /// Text → token ids. A character outside the vocabulary is an error naming it.
+    pub fn encode(&self, text: &str) -> Result<Uint32Array, JsError> {
+        let ids = self.inner.encode(text).map_err(js_err)?;
+        Ok(Uint32Array::from(&ids[..]))
+    }
+
+    /// Token ids → text. An id ≥ vocabSize is an error.
+    pub fn decode(&self, ids: &[u32]) -> Result<String, JsError> {
+        self.inner.decode(ids).map_err(js_err)
+    }
+
+    /// The next-token values after the last id (length V), as `options.output`:
+    /// `"logits"` (default) or `"logSoftmax"`. With `allPositions: true`, every position's
+    /// values (T × V, row-major). `ids` must hold 1..=contextLength ids.
+    pub fn forward(&self, ids: &[u32], options: JsValue) -> Result<Float32Array, JsError> {
+        let f = Fields::new(&options, "options", &["output", "allPositions"])?;
+        let mode = match f.string("output")? {
+            Some(s) => OutputMode::parse(&s).map_err(js_err)?,
+            None => OutputMode::Logits,
+        };
+        let ctx = self.inner.config().context_length;
+        if ids.is_empty() || ids.len() > ctx {
+            return Err(js_err(Error::arg(
+                "ids",
+                &format!("1 to contextLength = {ctx} token ids"),
+                ids.len(),
+            )));
+        }
+        let values = if f.boolean("allPositions")?.unwrap_or(false) {
+            self.inner.forward_ids(ids, mode)
+        } else {
+            self.inner.next_token_values(ids, mode)
+        }
+        .map_err(js_err)?;
+        Ok(Float32Array::from(&values[..]))
+    }
+
+    /// Starts streaming generation after `prompt`. Options: the sampler's `temperature`,
+    /// `topK`, `topP`, `minP`, `seed` (an integer; absent = random, reported by `gen.seed`),
+    /// and `output`: which model output feeds the sampler (`"logits"` or `"logSoftmax"`).
+    pub fn generate(&self, prompt: &str, options: JsValue) -> Result<Generation, JsError> {
+        let f = Fields::new(
+            &options,
+            "options",
+            &["output", "temperature", "topK", "topP", "minP", "seed"],
+        )?;
+        let mode = match f.string("output")? {
+            Some(s) => OutputMode::parse(&s).map_err(js_err)?,
+            None => OutputMode::Logits,
+        };
+        let mut o = SampleOptions::default();
+        if let Some(t) = f.number("temperature")? {
+            o.temperature = t as f32;
+        }
+        if let Some(k) = f.integer("topK", 0.0, MAX_SAFE_INTEGER)? {
+            o.top_k = k as usize;
+        }
+        if let Some(p) = f.number("topP")? {
+            o.top_p = p as f32;
+        }
+        if let Some(p) = f.number("minP")? {
+            o.min_p = p as f32;
+        }
+        if let Some(s) = f.number("seed")? {
+            o.seed = Some(seed_arg(s)?);
+        }
+        Ok(Generation {
+            inner: Generator::new(&self.inner, prompt, mode, o).map_err(js_err)?,
+        })
+    }
+}
+
+/// Streaming generation: call `next()` once per token.
+#[wasm_bindgen]
+pub struct Generation {
+    inner: Generator,
+}
+
+#[wasm_bindgen]
+impl Generation {
+    /// Generates one token: `{ token, text, probs, logProb, modelLogProb, seed }`, where `probs`
+    /// (length V) is the final distribution the token was drawn from, `logProb` the token's
+    /// log-probability under it and `modelLogProb` under the model at T = 1 (−surprisal).
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Object, JsError> {
+        let g = self.inner.next_token().map_err(js_err)?;
+        let out = Object::new();
+        set(&out, "token", g.token);
+        set(&out, "text", g.text);
+        set(&out, "probs", Float32Array::from(&g.sample.probs[..]));
+        set(&out, "logProb", g.sample.log_prob as f64);
+        set(&out, "modelLogProb", g.sample.model_log_prob as f64);
+        set(&out, "seed", self.inner.seed() as f64);
+        Ok(out)
+    }
+
+    /// The seed of this generation (given or drawn), to replay it.
+    #[wasm_bindgen(getter)]
+    pub fn seed(&self) -> f64 {
+        self.inner.seed() as f64
+    }
+
+    /// All token ids so far: prompt, then generated.
+    #[wasm_bindgen(getter)]
+    pub fn tokens(&self) -> Uint32Array {
+        Uint32Array::from(self.inner.tokens())
+    }
+}
+
+/// Training in the page, one `step(n)` at a time.
+#[wasm_bindgen]
+pub struct Trainer {
+    inner: train::Trainer,
+}
+
+#[wasm_bindgen]
+impl Trainer {
+    /// `text`: the training text (its last 10% is held out for validation; its characters are
+    /// the vocabulary). `config`: `{ contextLength, layers, heads, embd }` (defaults: the tiny
+    /// preset, 32 / 2 / 2 / 32). `pipeline`: `"crossEntropyOnLogits"`, `"nllOnLogSoftmax"`,
+    /// `"nllOnLogits"` or `"crossEntropyOnSoftmax"`. `seed`: integer in [0, 2^53 − 1].
+    /// `options`: `{ batchSize, learningRate, minLearningRate, warmupSteps, totalSteps,
+    /// weightDecay, gradClip, evalBatches }`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        text: &str,
+        config: JsValue,
+        pipeline: &str,
+        seed: f64,
+        options: JsValue,
+    ) -> Result<Trainer, JsError> {
+        let c = Fields::new(
+            &config,
+            "config",
+            &["contextLength", "layers", "heads", "embd"],
+        )?;
+        let mut cfg = model::Config::tiny(0);
+        if let Some(x) = c.integer("contextLength", 1.0, 4096.0)? {
+            cfg.context_length = x as usize;
+        }
+        if let Some(x) = c.integer("layers", 1.0, 64.0)? {
+            cfg.layers = x as usize;
+        }
+        if let Some(x) = c.integer("heads", 1.0, 64.0)? {
+            cfg.heads = x as usize;
+        }
+        if let Some(x) = c.integer("embd", 1.0, 4096.0)? {
+            cfg.embd = x as usize;
+        }
+        let o = Fields::new(
+            &options,
+            "options",
+            &[
+                "batchSize",
+                "learningRate",
+                "minLearningRate",
+                "warmupSteps",
+                "totalSteps",
+                "weightDecay",
+                "gradClip",
+                "evalBatches",
+            ],
+        )?;
+        let mut opts = TrainOptions {
+            batch_size: 8,
+            learning_rate: 1e-2,
+            min_learning_rate: 1e-3,
+            warmup_steps: 10,
+            total_steps: 1000,
+            eval_batches: 1,
+            ..TrainOptions::default()
+        };
+        if let Some(x) = o.integer("batchSize", 1.0, 4096.0)? {
+            opts.batch_size = x as usize;
+        }
+        if let Some(x) = o.number("learningRate")? {
+            opts.learning_rate = x;
+        }
+        if let Some(x) = o.number("minLearningRate")? {
+            opts.min_learning_rate = x;
+        }
+        if let Some(x) = o.integer("warmupSteps", 0.0, 1e9)? {
+            opts.warmup_steps = x as usize;
+        }
+        if let Some(x) = o.integer("totalSteps", 0.0, 1e9)? {
+            opts.total_steps = x as usize;
+        }
+        if let Some(x) = o.number("weightDecay")? {
+            opts.weight_decay = x;
+        }
+        if let Some(x) = o.number("gradClip")? {
+            opts.grad_clip = x;
+        }
+        if let Some(x) = o.integer("evalBatches", 0.0, 1000.0)? {
+            opts.eval_batches = x as usize;
+        }
+        let pipeline = Pipeline::parse(pipeline).map_err(js_err)?;
+        let corpus = Corpus::from_text(text).map_err(js_err)?;
+        Ok(Trainer {
+            inner: train::Trainer::new(corpus, cfg, pipeline, seed_arg(seed)?, opts)
+                .map_err(js_err)?,
+        })
+    }
+
+    /// Runs `n` ≥ 1 steps: `{ step, learningRate, loss, trainCe, valCe, gradNorm }`. `loss` is
+    /// the pipeline's own objective; `trainCe` and `valCe` are the true cross-entropy
+    /// (nats/char) on the training batches and on fixed validation batches (`valCe` is
+    /// undefined when evalBatches = 0).
+    pub fn step(&mut self, n: u32) -> Result<Object, JsError> {
+        let r = self.inner.step(n as usize).map_err(js_err)?;
+        let out = Object::new();
+        set(&out, "step", r.step as f64);
+        set(&out, "learningRate", r.learning_rate);
+        set(&out, "loss", r.loss);
+        set(&out, "trainCe", r.train_ce);
+        if let Some(v) = r.val_ce {
+            set(&out, "valCe", v);
+        }
+        set(&out, "gradNorm", r.grad_norm);
+        Ok(out)
+    }
+
+    /// A copy of the model as trained so far, to generate from.
+    pub fn model(&self) -> Result<Model, JsError> {
+        Ok(Model {
+            inner: self.inner.snapshot().map_err(js_err)?,
+        })
+    }
+}
