@@ -222,29 +222,11 @@ pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Resul
         cand.truncate(k);
     }
 
-    // 4. Top-p: order the candidates best-first in growing chunks until the mass reaches p.
+    // 4. Top-p: the smallest best-first prefix whose mass reaches p, found by a weighted
+    // quickselect (expected O(n)); only the last ≤ 64 ids near the boundary get sorted.
     if opts.top_p < 1.0 && cand.len() > 1 {
         let total: f64 = cand.iter().map(|&i| e[i as usize] as f64).sum();
-        let target = opts.top_p as f64 * total;
-        let mut mass = 0.0f64;
-        let mut keep = cand.len();
-        let (mut start, mut chunk) = (0usize, 64usize);
-        'outer: while start < cand.len() {
-            let end = (start + chunk).min(cand.len());
-            if end < cand.len() {
-                cand[start..].select_nth_unstable_by(end - start - 1, better);
-            }
-            cand[start..end].sort_unstable_by(better);
-            for j in start..end {
-                mass += e[cand[j] as usize] as f64;
-                if mass >= target {
-                    keep = j + 1;
-                    break 'outer;
-                }
-            }
-            start = end;
-            chunk *= 2;
-        }
+        let keep = nucleus(&mut cand, &e, opts.top_p as f64 * total, better);
         for &i in &cand[keep..] {
             cut[i as usize] = Cut::TopP as u8;
         }
@@ -317,6 +299,43 @@ pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Resul
         cut,
         seed: opts.seed.unwrap_or(0),
     })
+}
+
+/// Rearranges `cand` so that its first `n` ids, returned, are the smallest best-first prefix
+/// (under the total order `better`) whose mass Σ e_i reaches `target` — all of them if it never
+/// does. Each round splits the undecided range at its median with a selection, then keeps or
+/// drops the better half by its mass, so the work halves every round.
+fn nucleus(
+    cand: &mut [u32],
+    e: &[f32],
+    target: f64,
+    better: impl Fn(&u32, &u32) -> Ordering + Copy,
+) -> usize {
+    // cand[..lo] is kept for sure (better than everything after it); the answer is in lo..=hi.
+    let (mut lo, mut hi) = (0usize, cand.len());
+    let mut need = target;
+    let mass = |ids: &[u32]| ids.iter().map(|&i| e[i as usize] as f64).sum::<f64>();
+    while hi - lo > 64 {
+        let mid = (hi - lo) / 2;
+        cand[lo..hi].select_nth_unstable_by(mid, better);
+        let split = lo + mid;
+        let upper = mass(&cand[lo..split]);
+        if upper >= need {
+            hi = split;
+        } else {
+            need -= upper;
+            lo = split;
+        }
+    }
+    cand[lo..hi].sort_unstable_by(better);
+    let mut acc = 0.0f64;
+    for (j, &i) in cand[lo..hi].iter().enumerate() {
+        acc += e[i as usize] as f64;
+        if acc >= need {
+            return lo + j + 1;
+        }
+    }
+    hi.max(1)
 }
 
 /// Converts `values` of the given kind to scores whose softmax is the distribution they mean.
