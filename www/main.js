@@ -1,45 +1,71 @@
-// The page's one script for now: it reads the controls, asks the wasm module for the numbers,
-// and writes them into the table. No maths here: every number comes from the Rust functions
-// that the tests check.
-import init, { softmax, logSoftmax, logsumexp } from './pkg/logitlab.js';
+// Boots the page: reads the state from the URL, starts the worker, shows the chosen view, and
+// writes every change back to the URL (replaceState), so a link reproduces what you see.
+
+import init from './pkg/logitlab.js';
+import { parse, serialize, hidden } from './state.js';
+import { startLab } from './lab-client.js';
+import { setupSample } from './sample-view.js';
+import { setupNumbers } from './numbers-view.js';
 
 const $ = (id) => document.getElementById(id);
+const state = parse(location.search);
 
-function parseLogits(text) {
-  return new Float32Array(text.split(/[\s,;]+/).filter(Boolean).map(Number));
+function update(patch) {
+  Object.assign(state, patch);
+  history.replaceState(null, '', location.pathname + serialize(state));
 }
 
-function render() {
-  const z = parseLogits($('logits').value);
-  const t = Number($('temperature').value);
-  $('temperature-value').textContent = t === 0 ? '0 (greedy)' : t.toFixed(2);
-  try {
-    const lp = logSoftmax(z);
-    const p = softmax(z, t);
-    const q = softmax(lp, t);
-    const body = $('table').tBodies[0];
-    body.replaceChildren(...Array.from(z, (zi, i) => {
-      const tr = document.createElement('tr');
-      const cells = [String(i), ...[zi, lp[i], p[i], q[i]].map((v) => v.toPrecision(6))];
-      for (const text of cells) {
-        const td = document.createElement('td');
-        td.textContent = text;
-        tr.append(td);
-      }
-      return tr;
-    }));
-    $('lse').textContent = logsumexp(z).toPrecision(7);
-    $('maxdiff').textContent = p.reduce((m, pi, i) => Math.max(m, Math.abs(pi - q[i])), 0).toExponential(2);
-    $('error').hidden = true;
-  } catch (e) {
-    $('error').textContent = e.message;
-    $('error').hidden = false;
+function applyLayout() {
+  document.body.classList.toggle('embed', state.embed);
+  for (const el of document.querySelectorAll('[data-part]')) el.hidden = hidden(state).has(el.dataset.part);
+  for (const a of document.querySelectorAll('.tabs a')) {
+    const here = a.dataset.view === state.view;
+    a.setAttribute('aria-current', here ? 'page' : 'false');
+    a.addEventListener('click', (e) => {
+      e.preventDefault();
+      update({ view: a.dataset.view });
+      showView();
+    });
+  }
+  showView();
+}
+
+function showView() {
+  for (const v of ['sample', 'numbers']) $(`view-${v}`).hidden = v !== state.view;
+  for (const a of document.querySelectorAll('.tabs a')) {
+    a.setAttribute('aria-current', a.dataset.view === state.view ? 'page' : 'false');
   }
 }
 
+function share() {
+  const link = () => location.origin + location.pathname + serialize(state);
+  const copy = async (text, what) => {
+    try {
+      await navigator.clipboard.writeText(text);
+      $('copied').textContent = `${what} copied.`;
+    } catch {
+      $('copied').textContent = text; // no clipboard permission: show it to copy by hand
+    }
+  };
+  $('copy-link').addEventListener('click', () => copy(link(), 'Link'));
+  $('copy-embed').addEventListener('click', () => {
+    const src = location.origin + location.pathname + serialize({ ...state, embed: true });
+    copy(`<iframe src="${src}" width="100%" height="900" style="border:0" title="logitlab" loading="lazy"></iframe>`, 'Embed code');
+  });
+}
+
+applyLayout();
+share();
 await init();
-$('logits').addEventListener('input', render);
-$('temperature').addEventListener('input', render);
-render();
-$('status').textContent = 'wasm module loaded';
-document.body.dataset.ready = '1';
+setupNumbers();
+const lab = startLab();
+try {
+  const t0 = performance.now();
+  const { config, vocab } = await lab.call('load');
+  setupSample({ lab, state, update, vocab, config });
+  $('status').textContent = `Model: ${config.layers} layers × ${config.embd} wide, ${config.heads} heads, context ${config.contextLength}, ${config.vocabSize} characters, ${config.parameters.toLocaleString('en')} parameters — loaded in ${Math.round(performance.now() - t0)} ms.`;
+  document.body.dataset.ready = '1';
+} catch (e) {
+  $('status').textContent = `Could not start the model: ${e.message}`;
+  $('status').classList.add('error');
+}

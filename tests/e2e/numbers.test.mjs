@@ -1,5 +1,5 @@
-// The page as a student meets it: it loads the wasm, shows numbers the wasm computed, reacts to
-// the controls, and stays within localhost with a clean console under the strict CSP.
+// The "your own logits" view: numbers the wasm computed for a vector the student types, under
+// the strict CSP, within localhost, with a clean console.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,9 +11,9 @@ after(async () => { await lab?.close(); });
 
 test('loads the wasm and shows softmax computed by it', async () => {
   const { page, url } = lab;
-  await page.goto(url);
-  await page.waitForSelector('body[data-ready="1"]', { timeout: 20_000 });
-  const rows = await page.$$eval('#table tbody tr', (trs) => trs.map((tr) =>
+  await page.goto(`${url}?view=numbers`);
+  await page.waitForSelector('#n-table tbody tr', { timeout: 20_000 });
+  const rows = await page.$$eval('#n-table tbody tr', (trs) => trs.map((tr) =>
     Array.from(tr.cells, (td) => td.textContent)));
   assert.equal(rows.length, 5);
   // softmax([2, 1, 0.5, -1, -3])[0] by hand: e^2 / Σ e^{z_j}.
@@ -25,19 +25,19 @@ test('loads the wasm and shows softmax computed by it', async () => {
 test('temperature applied to log-softmax equals temperature applied to logits', async () => {
   const { page } = lab;
   await page.fill('#logits', '10, 3, -4, 0.25, 7');
-  await page.locator('#temperature').fill('0.37');
-  const diff = Number(await page.textContent('#maxdiff'));
+  await page.locator('#n-temperature').fill('0.37');
+  const diff = Number(await page.textContent('#n-maxdiff'));
   assert.ok(diff < 1e-5, `max |difference| = ${diff}`);
-  assert.equal(await page.textContent('#temperature-value'), '0.37');
+  assert.equal(await page.textContent('#n-temperature-value'), '0.37');
 });
 
 test('bad input shows a clear error and the page keeps working', async () => {
   const { page } = lab;
   await page.fill('#logits', '1, oops, 2');
-  assert.match(await page.textContent('#error'), /values\[1\] is NaN/);
+  assert.match(await page.textContent('#n-error'), /values\[1\] is NaN/);
   await page.fill('#logits', '1, 2');
-  assert.equal(await page.isHidden('#error'), true);
-  const rows = await page.$$eval('#table tbody tr', (trs) => trs.length);
+  assert.equal(await page.isHidden('#n-error'), true);
+  const rows = await page.$$eval('#n-table tbody tr', (trs) => trs.length);
   assert.equal(rows, 2);
 });
 

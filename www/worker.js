@@ -1,0 +1,105 @@
+// All computation of the page happens here, off the main thread, so the page never freezes:
+// the wasm module, the model, generation, the next-token panel and the many-draws histogram.
+// Every number comes from the wasm exports; this file only routes messages.
+//
+// Requests carry an `id`; the reply carries the same id. Generation streams `token` messages
+// and is cancelled by `stop` (checked between tokens, which yield to the event loop).
+
+import init, * as lab from './pkg/logitlab.js';
+
+let model = null;
+let vocab = [];        // id → character, for labels
+let run = 0;           // generation run counter; a newer run or `stop` ends older ones
+
+const post = (msg, transfer = []) => self.postMessage(msg, transfer);
+
+async function load() {
+  await init();
+  const res = await fetch('models/default.safetensors');
+  if (!res.ok) throw new Error(`cannot load models/default.safetensors: HTTP ${res.status}`);
+  model = lab.Model.fromBytes(new Uint8Array(await res.arrayBuffer()));
+  const config = model.config;
+  vocab = Array.from({ length: config.vocabSize }, (_, i) => model.decode(Uint32Array.of(i)));
+  return { config, vocab };
+}
+
+/** The ids the model sees for `text`: its last contextLength characters. */
+function context(text) {
+  const ids = model.encode(text);
+  const n = model.config.contextLength;
+  return ids.length > n ? ids.slice(ids.length - n) : ids;
+}
+
+/** Everything the next-token panel shows for one context and one set of options. */
+function panel({ text, options, output, precisionT }) {
+  const ids = context(text);
+  if (ids.length === 0) throw new Error('prompt must contain at least one character');
+  const values = model.forward(ids, { output });
+  const input = output === 'logits' ? 'logits' : 'logProbs';
+  const s = lab.sample(values, { ...options, input });
+  const logProbs = lab.logSoftmax(values);
+  const identity = lab.temperatureIdentity(values, options.temperature > 0 ? options.temperature : 1);
+  const precision = lab.precision(values, precisionT);
+  return {
+    values, logProbs, probs: s.probs, cut: s.cut, token: s.token, kept: s.kept,
+    entropy: s.entropy, logsumexp: lab.logsumexp(values),
+    modelEntropy: lab.sample(values, { input, temperature: 1, seed: 0 }).entropy,
+    identity: { fromLogits: identity.fromLogits, fromLogSoftmax: identity.fromLogSoftmax,
+      maxAbsDiff: identity.maxAbsDiff },
+    precision: { zeros: precision.zeros, f16: precision.f16, f32: precision.f32 },
+  };
+}
+
+/** `n` independent draws from the same distribution, seeds seed, seed+1, … */
+function draws({ text, options, output, n }) {
+  const values = model.forward(context(text), { output });
+  const input = output === 'logits' ? 'logits' : 'logProbs';
+  const counts = new Uint32Array(values.length);
+  let probs = null;
+  for (let i = 0; i < n; i++) {
+    const s = lab.sample(values, { ...options, input, seed: (options.seed + i) % Number.MAX_SAFE_INTEGER });
+    counts[s.token]++;
+    probs ??= s.probs;
+  }
+  return { counts, probs, n };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+async function generate({ text, options, output, tokens }) {
+  const mine = ++run;
+  const gen = model.generate(text, { ...options, output });
+  try {
+    let last = performance.now();
+    let batch = [];
+    for (let i = 0; i < tokens; i++) {
+      const step = gen.next();
+      batch.push({ token: step.token, text: step.text, logProb: step.modelLogProb, prob: Math.exp(step.modelLogProb) });
+      if (performance.now() - last > 30 || i === tokens - 1) {
+        post({ type: 'tokens', run: mine, tokens: batch });
+        batch = [];
+        await tick();
+        last = performance.now();
+        if (run !== mine) return { stopped: true };
+      }
+    }
+    return { stopped: false };
+  } finally {
+    gen.free();
+  }
+}
+
+const handlers = {
+  load, panel, draws, generate,
+  stop: () => { run++; return {}; },
+};
+
+self.onmessage = async ({ data }) => {
+  const { id, type, args } = data;
+  try {
+    const result = await handlers[type](args ?? {});
+    post({ id, ok: true, result });
+  } catch (e) {
+    post({ id, ok: false, error: String(e?.message ?? e) });
+  }
+};
