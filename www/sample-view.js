@@ -193,6 +193,11 @@ export function setupSample({ lab, state, update, vocab, config }) {
     $('z-bf16').textContent = String(z.bf16);
     $('z-f16').textContent = String(z.f16);
     $('z-log').textContent = String(z.logProbs);
+    const a = r.precision.afterT3;
+    $('r-f32').textContent = String(a.f32);
+    $('r-bf16').textContent = String(a.bf16);
+    $('r-f16').textContent = String(a.f16);
+    $('r-log').textContent = String(a.logProbs);
     lastOrder = order;
   }
   let lastOrder = [];

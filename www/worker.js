@@ -46,7 +46,22 @@ function panel({ text, options, output, precisionT }) {
     modelEntropy: lab.sample(values, { input, temperature: 1, seed: 0 }).entropy,
     identity: { fromLogits: identity.fromLogits, fromLogSoftmax: identity.fromLogSoftmax,
       maxAbsDiff: identity.maxAbsDiff },
-    precision: { zeros: precision.zeros, f16: precision.f16, f32: precision.f32 },
+    precision: { zeros: precision.zeros, afterT3: afterReheat(precision) },
+  };
+}
+
+/**
+ * The stored distributions re-heated to T = 3 (as a generate() with a temperature knob would do
+ * with them): how many ids are still exactly 0. Zeros stay zeros; log-probs lose nothing.
+ */
+function afterReheat(stored) {
+  const zeros = (p) => p.reduce((n, x) => n + (x === 0 ? 1 : 0), 0);
+  const reheat = (p) => lab.sample(p, { input: 'probs', temperature: 3, seed: 0 }).probs;
+  return {
+    f32: zeros(reheat(stored.f32)),
+    bf16: zeros(reheat(stored.bf16)),
+    f16: zeros(reheat(stored.f16)),
+    logProbs: zeros(lab.softmax(stored.logProbs, 3)),
   };
 }
 

@@ -3,7 +3,9 @@
 //
 //   node tests/bench/run.mjs            (after ./build.sh build)
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { chromium } from 'playwright-core';
 import { startServer } from '../e2e/server.mjs';
@@ -52,5 +54,65 @@ function print(title, rows) {
   }
 }
 
+/** Page weight: what a student downloads (the .d.ts typings are not fetched). */
+function pageWeight() {
+  const files = [];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (!p.endsWith('.d.ts')) files.push(p);
+    }
+  };
+  walk('www');
+  let raw = 0, gz = 0;
+  console.log('\npage weight (www/, as served)');
+  for (const f of files.sort()) {
+    const b = readFileSync(f);
+    const g = gzipSync(b, { level: 9 }).length;
+    raw += b.length; gz += g;
+    console.log(`  ${String(b.length).padStart(9)} raw ${String(g).padStart(9)} gzip  ${f}`);
+  }
+  console.log(`  ${String(raw).padStart(9)} raw ${String(gz).padStart(9)} gzip  total (goal: <= 2.5 MB gzip)`);
+}
+
+/** Time to the first generated token after load, and generation speed, in headless Chromium. */
+async function pageTimings() {
+  const { server, url } = await startServer({ root: 'www' });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+  try {
+    const firsts = [];
+    for (let i = 0; i < 3; i++) {
+      const page = await browser.newPage();
+      const t0 = Date.now();
+      await page.goto(`${url}?seed=${i}&tokens=1`);
+      await page.waitForSelector('body[data-ready="1"]');
+      await page.click('#generate');
+      await page.waitForFunction(() => document.getElementById('output-gen').textContent.length > 0);
+      firsts.push(Date.now() - t0);
+      await page.close();
+    }
+    const page = await browser.newPage();
+    await page.goto(`${url}?seed=1&tokens=1000&temperature=0.8`);
+    await page.waitForSelector('body[data-ready="1"]');
+    await page.click('#generate');
+    await page.waitForFunction(() => !document.getElementById('generate').disabled
+      && document.getElementById('output-gen').textContent.length > 0, null, { timeout: 120_000 });
+    const info = await page.textContent('#gen-info');
+    console.log('\npage in headless Chromium');
+    console.log(`  load → first generated token: ${firsts.join(', ')} ms (three cold loads; goal <= 1000 ms)`);
+    console.log(`  generation through the page's worker: ${info}`);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
 print('wasm in Node ' + process.version, await inNode());
 print('wasm in headless Chromium', await inChromium());
+pageWeight();
+await pageTimings();

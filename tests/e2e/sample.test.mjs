@@ -94,6 +94,20 @@ test('hide= and embed=1 hide what the instructor asked', async () => {
   assert.equal(await page.isVisible('[data-part=temperature]'), true);
 });
 
+
+test('precision view: float16 zeros stay zero after re-heating, log-probs keep every id', async () => {
+  const { page, url } = lab;
+  await page.goto(`${url}?precisionT=0.2`);
+  await ready(page);
+  await page.waitForFunction(() => document.getElementById('z-f16').textContent !== '');
+  const n = async (id) => Number(await page.textContent(`#${id}`));
+  assert.ok(await n('z-f16') > 0, 'some ids underflow in float16 at T = 0.2');
+  assert.equal(await n('r-f16'), await n('z-f16'));
+  assert.ok(await n('z-f16') >= await n('z-f32'));
+  assert.equal(await n('z-log'), 0);
+  assert.equal(await n('r-log'), 0);
+});
+
 test('no console errors and no request outside localhost', async () => {
   assert.deepEqual(lab.consoleErrors, []);
   assert.deepEqual(lab.outside, []);

@@ -10,6 +10,8 @@ p.on('console', m => { if (['error','warning'].includes(m.type())) errs.push(m.t
 p.on('pageerror', e => errs.push(String(e)));
 await p.goto(url + path);
 await p.waitForTimeout(Number(process.env.WAIT ?? 1500));
-await p.screenshot({ path: out, fullPage: true });
+// CLIP="y,height" takes one band of the full page, to look at it at full size.
+const clip = process.env.CLIP?.split(',').map(Number);
+await p.screenshot(clip ? { path: out, fullPage: true, clip: { x: 0, y: clip[0], width: Number(width), height: clip[1] } } : { path: out, fullPage: true });
 console.log('console:', JSON.stringify(errs));
 await b.close(); server.close();
