@@ -20,11 +20,11 @@ pub const MAX_VOCAB: usize = 1 << 22;
 /// Largest N × C accepted by `loss` (2^24 values, 64 MB as f32).
 pub const MAX_LOSS_VALUES: usize = 1 << 24;
 
-fn js_err(e: Error) -> JsError {
+pub(crate) fn js_err(e: Error) -> JsError {
     JsError::new(e.message())
 }
 
-fn describe(v: &JsValue) -> String {
+pub(crate) fn describe(v: &JsValue) -> String {
     if v.is_undefined() {
         "undefined".into()
     } else if v.is_null() {
@@ -45,7 +45,7 @@ fn describe(v: &JsValue) -> String {
 }
 
 /// Reads a vector of numbers: a Float32Array, another typed array, or an array of numbers.
-fn f32_vec(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<f32>, JsError> {
+pub(crate) fn f32_vec(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<f32>, JsError> {
     let too_long = |len: usize| {
         JsError::new(&format!(
             "{arg} has {len} entries; at most {cap} are accepted"
@@ -139,14 +139,15 @@ fn i32_vec(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<i32>, JsError> {
         .collect()
 }
 
-/// A typed view of an options object: reads fields, rejects unknown ones.
-struct Fields<'a> {
+/// A typed view of an options object: reads fields, rejects unknown ones (a typo is an error,
+/// not a silently ignored setting). Shared by every binding module.
+pub(crate) struct Fields<'a> {
     obj: Option<&'a Object>,
     what: &'a str,
 }
 
 impl<'a> Fields<'a> {
-    fn new(v: &'a JsValue, what: &'a str, known: &[&str]) -> Result<Self, JsError> {
+    pub(crate) fn new(v: &'a JsValue, what: &'a str, known: &[&str]) -> Result<Self, JsError> {
         if v.is_undefined() || v.is_null() {
             return Ok(Fields { obj: None, what });
         }
@@ -172,7 +173,7 @@ impl<'a> Fields<'a> {
         })
     }
 
-    fn get(&self, key: &str) -> Option<JsValue> {
+    pub(crate) fn get(&self, key: &str) -> Option<JsValue> {
         let obj = self.obj?;
         let v = Reflect::get(obj, &JsValue::from_str(key)).ok()?;
         if v.is_undefined() || v.is_null() {
@@ -182,7 +183,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn number(&self, key: &str) -> Result<Option<f64>, JsError> {
+    pub(crate) fn number(&self, key: &str) -> Result<Option<f64>, JsError> {
         match self.get(key) {
             None => Ok(None),
             Some(v) => v.as_f64().map(Some).ok_or_else(|| {
@@ -195,7 +196,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn string(&self, key: &str) -> Result<Option<String>, JsError> {
+    pub(crate) fn string(&self, key: &str) -> Result<Option<String>, JsError> {
         match self.get(key) {
             None => Ok(None),
             Some(v) => v.as_string().map(Some).ok_or_else(|| {
@@ -208,17 +209,41 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// An integer in [min, max].
-    fn integer(&self, key: &str, min: f64, max: f64, range: &str) -> Result<Option<f64>, JsError> {
+    pub(crate) fn boolean(&self, key: &str) -> Result<Option<bool>, JsError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v.as_bool().map(Some).ok_or_else(|| {
+                JsError::new(&format!(
+                    "{}.{key} must be true or false, got {}",
+                    self.what,
+                    describe(&v)
+                ))
+            }),
+        }
+    }
+
+    /// An integer in [min, max]; `range` describes it in the error, e.g. "an integer >= 0".
+    pub(crate) fn integer_in(
+        &self,
+        key: &str,
+        min: f64,
+        max: f64,
+        range: &str,
+    ) -> Result<Option<f64>, JsError> {
         match self.number(key)? {
             None => Ok(None),
             Some(x) if x.fract() == 0.0 && x >= min && x <= max => Ok(Some(x)),
             Some(x) => Err(js_err(Error::arg(key, range, x))),
         }
     }
+
+    /// An integer in [min, max].
+    pub(crate) fn integer(&self, key: &str, min: f64, max: f64) -> Result<Option<f64>, JsError> {
+        self.integer_in(key, min, max, &format!("an integer in [{min}, {max}]"))
+    }
 }
 
-fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
+pub(crate) fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
     // Setting a plain data property on a fresh object cannot fail.
     let _ = Reflect::set(obj, &JsValue::from_str(key), &value.into());
 }
@@ -282,14 +307,12 @@ pub fn precision(values: JsValue, temperature: f64) -> Result<Object, JsError> {
     Ok(out)
 }
 
+/// The sampler's option names, as `sample` and `model.generate` take them.
+pub(crate) const SAMPLER_FIELDS: &[&str] = &["temperature", "topK", "topP", "minP", "seed"];
 const SAMPLE_FIELDS: &[&str] = &["input", "temperature", "topK", "topP", "minP", "seed"];
 
-fn sample_options(options: &JsValue) -> Result<SampleOptions, JsError> {
-    let f = Fields::new(options, "options", SAMPLE_FIELDS)?;
-    let mut o = SampleOptions::default();
-    if let Some(s) = f.string("input")? {
-        o.input = Input::parse(&s).map_err(js_err)?;
-    }
+/// Reads temperature, topK, topP, minP and seed into `o`, then validates the whole of it.
+pub(crate) fn read_sampler_fields(f: &Fields, o: &mut SampleOptions) -> Result<(), JsError> {
     if let Some(t) = f.number("temperature")? {
         o.temperature = t as f32;
         if t.is_finite() && t > 0.0 && o.temperature == 0.0 {
@@ -301,13 +324,8 @@ fn sample_options(options: &JsValue) -> Result<SampleOptions, JsError> {
             )));
         }
     }
-    if let Some(k) = f.integer(
-        "topK",
-        0.0,
-        9.007_199_254_740_991e15,
-        "an integer >= 0 (0 = off)",
-    )? {
-        o.top_k = k.min(usize::MAX as f64) as usize;
+    if let Some(k) = f.integer_in("topK", 0.0, MAX_SEED as f64, "an integer >= 0 (0 = off)")? {
+        o.top_k = k as usize;
     }
     if let Some(p) = f.number("topP")? {
         o.top_p = p as f32;
@@ -315,10 +333,19 @@ fn sample_options(options: &JsValue) -> Result<SampleOptions, JsError> {
     if let Some(p) = f.number("minP")? {
         o.min_p = p as f32;
     }
-    if let Some(s) = f.integer("seed", 0.0, MAX_SEED as f64, "an integer in [0, 2^53 - 1]")? {
+    if let Some(s) = f.integer_in("seed", 0.0, MAX_SEED as f64, "an integer in [0, 2^53 - 1]")? {
         o.seed = Some(s as u64);
     }
-    o.validate().map_err(js_err)?;
+    o.validate().map_err(js_err)
+}
+
+fn sample_options(options: &JsValue) -> Result<SampleOptions, JsError> {
+    let f = Fields::new(options, "options", SAMPLE_FIELDS)?;
+    let mut o = SampleOptions::default();
+    if let Some(s) = f.string("input")? {
+        o.input = Input::parse(&s).map_err(js_err)?;
+    }
+    read_sampler_fields(&f, &mut o)?;
     Ok(o)
 }
 
@@ -361,7 +388,7 @@ pub fn loss(values: JsValue, targets: JsValue, options: JsValue) -> Result<Objec
     let t = i32_vec("targets", &targets, MAX_LOSS_VALUES)?;
     let f = Fields::new(&options, "options", LOSS_FIELDS)?;
     let classes = f
-        .integer(
+        .integer_in(
             "classes",
             1.0,
             MAX_LOSS_VALUES as f64,
@@ -377,7 +404,7 @@ pub fn loss(values: JsValue, targets: JsValue, options: JsValue) -> Result<Objec
     if let Some(s) = f.string("reduction")? {
         o.reduction = Reduction::parse(&s).map_err(js_err)?;
     }
-    if let Some(i) = f.integer(
+    if let Some(i) = f.integer_in(
         "ignoreIndex",
         i32::MIN as f64,
         i32::MAX as f64,

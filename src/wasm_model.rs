@@ -15,113 +15,18 @@
 //! t.step(10);                        // { step, learningRate, loss, trainCe, valCe, gradNorm }
 //! ```
 
-use js_sys::{Array, Float32Array, Object, Reflect, Uint32Array};
+use js_sys::{Float32Array, Object, Uint32Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 use crate::data::Corpus;
 use crate::error::Error;
 use crate::model::{self, Generator, Gpt, OutputMode};
-use crate::sampling::SampleOptions;
+use crate::sampling::{SampleOptions, MAX_SEED};
 use crate::train::{self, Pipeline, TrainOptions};
-
-/// Largest integer a JS number holds exactly; seeds must not exceed it.
-const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
-
-fn js_err(e: Error) -> JsError {
-    JsError::new(e.message())
-}
-
-fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
-    // Setting a data property on a fresh plain object cannot fail.
-    let _ = Reflect::set(obj, &JsValue::from_str(key), &value.into());
-}
-
-/// Reads the fields of an options object, rejecting unknown ones (a typo is an error, not a
-/// silently ignored setting).
-struct Fields<'a> {
-    obj: Option<&'a Object>,
-    what: &'static str,
-}
-
-impl<'a> Fields<'a> {
-    fn new(v: &'a JsValue, what: &'static str, known: &[&str]) -> Result<Self, JsError> {
-        if v.is_undefined() || v.is_null() {
-            return Ok(Fields { obj: None, what });
-        }
-        if !v.is_object() || Array::is_array(v) {
-            return Err(JsError::new(&format!(
-                "{what} must be an object with the fields {}",
-                known.join(", ")
-            )));
-        }
-        let obj: &Object = v.unchecked_ref();
-        for key in Object::keys(obj).iter() {
-            let key = key.as_string().unwrap_or_default();
-            if !known.contains(&key.as_str()) {
-                return Err(JsError::new(&format!(
-                    "{what} has an unknown field {key:?}; the fields are {}",
-                    known.join(", ")
-                )));
-            }
-        }
-        Ok(Fields {
-            obj: Some(obj),
-            what,
-        })
-    }
-
-    fn get(&self, key: &str) -> Option<JsValue> {
-        let v = Reflect::get(self.obj?, &JsValue::from_str(key)).ok()?;
-        (!v.is_undefined() && !v.is_null()).then_some(v)
-    }
-
-    fn number(&self, key: &str) -> Result<Option<f64>, JsError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) => v
-                .as_f64()
-                .map(Some)
-                .ok_or_else(|| JsError::new(&format!("{}.{key} must be a number", self.what))),
-        }
-    }
-
-    fn string(&self, key: &str) -> Result<Option<String>, JsError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) => v
-                .as_string()
-                .map(Some)
-                .ok_or_else(|| JsError::new(&format!("{}.{key} must be a string", self.what))),
-        }
-    }
-
-    fn boolean(&self, key: &str) -> Result<Option<bool>, JsError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) => v
-                .as_bool()
-                .map(Some)
-                .ok_or_else(|| JsError::new(&format!("{}.{key} must be true or false", self.what))),
-        }
-    }
-
-    /// An integer in [min, max].
-    fn integer(&self, key: &str, min: f64, max: f64) -> Result<Option<f64>, JsError> {
-        match self.number(key)? {
-            None => Ok(None),
-            Some(x) if x.fract() == 0.0 && x >= min && x <= max => Ok(Some(x)),
-            Some(x) => Err(js_err(Error::arg(
-                key,
-                &format!("an integer in [{min}, {max}]"),
-                x,
-            ))),
-        }
-    }
-}
+use crate::wasm::{js_err, read_sampler_fields, set, Fields, SAMPLER_FIELDS};
 
 fn seed_arg(seed: f64) -> Result<u64, JsError> {
-    if seed.fract() == 0.0 && (0.0..=MAX_SAFE_INTEGER).contains(&seed) {
+    if seed.fract() == 0.0 && (0.0..=MAX_SEED as f64).contains(&seed) {
         Ok(seed as u64)
     } else {
         Err(js_err(Error::arg(
@@ -221,31 +126,15 @@ impl Model {
     /// `topK`, `topP`, `minP`, `seed` (an integer; absent = random, reported by `gen.seed`),
     /// and `output`: which model output feeds the sampler (`"logits"` or `"logSoftmax"`).
     pub fn generate(&self, prompt: &str, options: JsValue) -> Result<Generation, JsError> {
-        let f = Fields::new(
-            &options,
-            "options",
-            &["output", "temperature", "topK", "topP", "minP", "seed"],
-        )?;
+        let mut known = vec!["output"];
+        known.extend_from_slice(SAMPLER_FIELDS);
+        let f = Fields::new(&options, "options", &known)?;
         let mode = match f.string("output")? {
             Some(s) => OutputMode::parse(&s).map_err(js_err)?,
             None => OutputMode::Logits,
         };
         let mut o = SampleOptions::default();
-        if let Some(t) = f.number("temperature")? {
-            o.temperature = t as f32;
-        }
-        if let Some(k) = f.integer("topK", 0.0, MAX_SAFE_INTEGER)? {
-            o.top_k = k as usize;
-        }
-        if let Some(p) = f.number("topP")? {
-            o.top_p = p as f32;
-        }
-        if let Some(p) = f.number("minP")? {
-            o.min_p = p as f32;
-        }
-        if let Some(s) = f.number("seed")? {
-            o.seed = Some(seed_arg(s)?);
-        }
+        read_sampler_fields(&f, &mut o)?;
         Ok(Generation {
             inner: Generator::new(&self.inner, prompt, mode, o).map_err(js_err)?,
         })

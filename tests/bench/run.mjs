@@ -7,8 +7,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
-import { chromium } from 'playwright-core';
 import { startServer } from '../e2e/server.mjs';
+import { launchChromium } from '../e2e/harness.mjs';
 import { runGrid } from './sample-bench.mjs';
 
 const wasmPath = new URL('../../www/pkg/logitlab_bg.wasm', import.meta.url);
@@ -21,11 +21,7 @@ async function inNode() {
 
 async function inChromium() {
   const { server, url } = await startServer({ root: 'www' });
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     // The bench module is not part of the page: hand it over from this folder.
@@ -79,11 +75,7 @@ function pageWeight() {
 /** Time to the first generated token after load, and generation speed, in headless Chromium. */
 async function pageTimings() {
   const { server, url } = await startServer({ root: 'www' });
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  const browser = await launchChromium();
   try {
     const firsts = [];
     for (let i = 0; i < 3; i++) {

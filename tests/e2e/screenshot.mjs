@@ -1,9 +1,10 @@
-// A screenshot of the page, for a person to look at: node tests/e2e/screenshot.mjs "?view=sample" 360 out.png
-import { chromium } from 'playwright-core';
+// A screenshot of the page, for a person to look at (not a test):
+//   node tests/e2e/screenshot.mjs "?view=sample" 360 out.png      (WAIT=ms, CLIP=y,height)
 import { startServer } from './server.mjs';
+import { launchChromium } from './harness.mjs';
 const [,, path = '', width = '1200', out = '/tmp/shot.png', root = 'www'] = process.argv;
 const { server, url } = await startServer({ root });
-const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox','--disable-gpu','--disable-background-networking','--disable-component-update','--disable-sync','--no-first-run'] });
+const b = await launchChromium();
 const p = await b.newPage({ viewport: { width: Number(width), height: 900 } });
 const errs = [];
 p.on('console', m => { if (['error','warning'].includes(m.type())) errs.push(m.text()); });
