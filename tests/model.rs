@@ -1,6 +1,13 @@
 //! Native tests of the model, checkpoint I/O, generation and the training pipelines. Tiny
 //! configs only, so they run in seconds.
 
+// Runs natively (`cargo test`) and in headless Chromium (`wasm-pack test`), where `#[test]`
+// becomes `#[wasm_bindgen_test]`.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};

@@ -4,6 +4,7 @@
 
 use js_sys::{Array, Float32Array, Int32Array, Object, Reflect};
 use logitlab::wasm;
+use logitlab::wasm_model::Model;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
@@ -160,4 +161,65 @@ fn loss_binding_matches_hand_value_and_validates() {
         obj(&[("classes", 3.into()), ("reduction", "avg".into())]),
     );
     assert!(message(e.unwrap_err()).contains("reduction must be \"mean\" or \"sum\""));
+}
+
+/// The committed default checkpoint, loaded as the page loads it (bytes → Model.fromBytes).
+const DEFAULT_MODEL: &[u8] = include_bytes!("../www/models/default.safetensors");
+
+#[wasm_bindgen_test]
+fn default_model_loads_and_writes_shakespeare_like_text() {
+    let model = Model::from_bytes(DEFAULT_MODEL).unwrap();
+    let vocab = get(&model.config(), "vocabSize").as_f64().unwrap() as usize;
+    let gen = |seed: u32| {
+        let o = obj(&[("temperature", 0.8.into()), ("seed", seed.into())]);
+        let mut g = model.generate("ROMEO:\n", o).unwrap();
+        let mut text = String::new();
+        for _ in 0..300 {
+            let step = g.next().unwrap();
+            let probs = get(&step, "probs").dyn_into::<Float32Array>().unwrap();
+            assert_eq!(probs.length() as usize, vocab);
+            text.push_str(&get(&step, "text").as_string().unwrap());
+        }
+        text
+    };
+    let text = gen(1);
+    assert_eq!(text, gen(1), "same seed, same text");
+    assert_ne!(text, gen(2));
+    // Shakespeare-like: mostly letters and spaces, words of English length, common words.
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count() as f64 / 300.0;
+    let spaces = text.chars().filter(|&c| c == ' ').count();
+    assert!(letters > 0.65, "{letters}: {text}");
+    assert!((30..90).contains(&spaces), "{spaces} spaces: {text}");
+    let common = [
+        " the ", " and ", " to ", " of ", " my ", " not ", " you ", " is ",
+    ];
+    let hits = common.iter().filter(|w| text.contains(*w)).count();
+    assert!(hits >= 2, "{hits} common words in: {text}");
+}
+
+#[wasm_bindgen_test]
+fn model_forward_modes_and_bad_input() {
+    let model = Model::from_bytes(DEFAULT_MODEL).unwrap();
+    let ids = model.encode("To be, or not").unwrap().to_vec();
+    let logits = model
+        .forward(&ids, obj(&[("output", "logits".into())]))
+        .unwrap()
+        .to_vec();
+    let lsm = model
+        .forward(&ids, obj(&[("output", "logSoftmax".into())]))
+        .unwrap()
+        .to_vec();
+    let lse = logitlab::numerics::logsumexp(&logits).unwrap();
+    for (z, lp) in logits.iter().zip(&lsm) {
+        assert!((z - lse - lp).abs() < 1e-4);
+    }
+    let e = Model::from_bytes(&DEFAULT_MODEL[..100]).err().unwrap();
+    assert!(!message(e).is_empty());
+    let e = model.forward(&[], JsValue::UNDEFINED).err().unwrap();
+    assert!(message(e).contains("ids"));
+    // The model still answers after the errors.
+    assert_eq!(
+        model.forward(&ids, JsValue::UNDEFINED).unwrap().to_vec(),
+        logits
+    );
 }
