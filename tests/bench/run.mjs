@@ -104,6 +104,30 @@ async function pageTimings() {
   }
 }
 
+/** The default model's generation loop (Model.generate → next()) in wasm: tokens per second. */
+async function generationSpeed(mod) {
+  const bytes = new Uint8Array(readFileSync(new URL('../../www/models/default.safetensors', import.meta.url)));
+  const model = mod.Model.fromBytes(bytes);
+  const run = (n) => {
+    const g = model.generate('ROMEO:\n', { temperature: 0.8, seed: 1 });
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) g.next();
+    const ms = performance.now() - t0;
+    g.free();
+    return ms;
+  };
+  run(50);
+  const ms = run(1000);
+  model.free();
+  return `${(1000 / (ms / 1000)).toFixed(0)} tokens/s (${(ms / 1000).toFixed(2)} ms/token, 1000 tokens)`;
+}
+
+{
+  const mod = await import('../../www/pkg/logitlab.js');
+  mod.initSync({ module: readFileSync(wasmPath) });
+  console.log(`\nwasm generation in Node ${process.version}: ${await generationSpeed(mod)}`);
+}
+
 print('wasm in Node ' + process.version, await inNode());
 print('wasm in headless Chromium', await inChromium());
 pageWeight();
