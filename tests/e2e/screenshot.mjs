@@ -5,7 +5,7 @@ import { launchChromium } from './harness.mjs';
 const [,, path = '', width = '1200', out = '/tmp/shot.png', root = 'www'] = process.argv;
 const { server, url } = await startServer({ root });
 const b = await launchChromium();
-const p = await b.newPage({ viewport: { width: Number(width), height: 900 } });
+const p = await b.newPage({ viewport: { width: Number(width), height: 900 }, colorScheme: process.env.SCHEME ?? 'light' });
 const errs = [];
 p.on('console', m => { if (['error','warning'].includes(m.type())) errs.push(m.text()); });
 p.on('pageerror', e => errs.push(String(e)));
