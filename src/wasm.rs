@@ -7,7 +7,8 @@
 
 use js_sys::{Array, Float32Array, Int32Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
+// Field names cross to JS on every call; interned, each is decoded once per page.
+use wasm_bindgen::{intern, JsCast};
 
 use crate::error::Error;
 use crate::loss::{self, LossFunction, LossOptions, Reduction};
@@ -175,7 +176,7 @@ impl<'a> Fields<'a> {
 
     pub(crate) fn get(&self, key: &str) -> Option<JsValue> {
         let obj = self.obj?;
-        let v = Reflect::get(obj, &JsValue::from_str(key)).ok()?;
+        let v = Reflect::get(obj, &JsValue::from_str(intern(key))).ok()?;
         if v.is_undefined() || v.is_null() {
             None
         } else {
@@ -245,7 +246,7 @@ impl<'a> Fields<'a> {
 
 pub(crate) fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
     // Setting a plain data property on a fresh object cannot fail.
-    let _ = Reflect::set(obj, &JsValue::from_str(key), &value.into());
+    let _ = Reflect::set(obj, &JsValue::from_str(intern(key)), &value.into());
 }
 
 /// softmax(z / T): probabilities from logits at temperature T (default 1; 0 = greedy one-hot).
