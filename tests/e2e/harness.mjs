@@ -30,6 +30,7 @@ export async function openLab() {
     headless: true,
     args: CHROMIUM_ARGS,
   });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   const consoleErrors = [];
   const outside = [];
   await context.route('**/*', (route) => {

@@ -108,6 +108,35 @@ test('precision view: float16 zeros stay zero after re-heating, log-probs keep e
   assert.equal(await n('r-log'), 0);
 });
 
+test('Stop ends a long generation and the UI shows the true state', async () => {
+  const { page, url } = lab;
+  await page.goto(`${url}?tokens=5000&seed=5`);
+  await ready(page);
+  await page.click('#generate');
+  await page.waitForFunction(() => document.getElementById('output-gen').textContent.length > 20);
+  assert.equal(await page.isDisabled('#generate'), true);
+  await page.click('#stop');
+  await page.waitForFunction(() => !document.getElementById('generate').disabled);
+  const n = (await page.textContent('#output-gen')).length;
+  assert.ok(n < 5000, `stopped after ${n} characters`);
+  assert.match(await page.textContent('#gen-info'), /stopped/);
+  assert.equal(await page.isDisabled('#stop'), true);
+  await page.waitForTimeout(300);
+  assert.equal((await page.textContent('#output-gen')).length, n, 'no orphaned generation');
+});
+
+test('copy embed code gives an iframe of this state with embed=1', async () => {
+  const { page, url } = lab;
+  await page.goto(`${url}?temperature=0.3`);
+  await ready(page);
+  await page.click('#copy-embed');
+  await page.waitForFunction(() => document.getElementById('copied').textContent !== '');
+  const shown = await page.textContent('#copied');
+  const text = shown.includes('<iframe') ? shown
+    : await page.evaluate(() => navigator.clipboard.readText());
+  assert.match(text, /<iframe src="http:\/\/127\.0\.0\.1:\d+\/\?temperature=0\.3&amp;embed=1|<iframe src="[^"]*temperature=0\.3&embed=1/);
+});
+
 test('no console errors and no request outside localhost', async () => {
   assert.deepEqual(lab.consoleErrors, []);
   assert.deepEqual(lab.outside, []);
