@@ -114,7 +114,7 @@ test_all() {
     say "format and lints"
     cargo fmt --check
     cargo clippy -q --all-targets -- -D warnings
-    cargo clippy -q --target wasm32-unknown-unknown --lib --test '*' -- -D warnings
+    cargo clippy -q --target wasm32-unknown-unknown --all-targets -- -D warnings
 
     say "layer 1/3: native (cargo test)"
     cargo test 2>&1 | tee "$log/native.txt"

@@ -11,7 +11,11 @@ fn main() {
     let bytes = std::fs::read("www/models/default.safetensors")
         .expect("www/models/default.safetensors (run from the repository root)");
     let model = Gpt::from_safetensors(&bytes).unwrap();
-    let opts = SampleOptions { temperature: 0.8, seed: Some(1), ..SampleOptions::default() };
+    let opts = SampleOptions {
+        temperature: 0.8,
+        seed: Some(1),
+        ..SampleOptions::default()
+    };
     let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
     for (label, n) in [("warm-up", 50), ("1000 tokens", 1000)] {
         let mut g = Generator::new(&model, "ROMEO:\n", OutputMode::Logits, opts.clone()).unwrap();

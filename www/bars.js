@@ -4,7 +4,7 @@
 /** A printable label for a character id. */
 export function charLabel(ch) {
   if (ch === '\n') return '↵';
-  if (ch === ' ') return '␠';
+  if (ch === ' ') return '␣';
   if (ch === '\t') return '⇥';
   return ch;
 }

@@ -4,7 +4,7 @@
 import init from './pkg/logitlab.js';
 import { parse, serialize, hidden } from './state.js';
 import { startLab } from './lab-client.js';
-import { setupSample } from './sample-view.js';
+import { setupSample, showControls } from './sample-view.js';
 import { setupNumbers } from './numbers-view.js';
 
 const $ = (id) => document.getElementById(id);
@@ -55,6 +55,7 @@ function share() {
 }
 
 applyLayout();
+showControls(state);
 share();
 await init();
 setupNumbers();

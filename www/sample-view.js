@@ -7,6 +7,20 @@ const $ = (id) => document.getElementById(id);
 const CUT_NAMES = ['', 'excluded by the input', 'greedy', 'cut by top-k', 'cut by top-p', 'cut by min-p'];
 const TOP = 12;
 
+/** Shows the state in the controls, even before (or without) a model. */
+export function showControls(state) {
+  $('prompt').value = state.prompt;
+  for (const key of ['temperature', 'topK', 'topP', 'minP', 'precisionT']) $(key).value = String(state[key]);
+  $('seed').value = String(state.seed);
+  for (const r of document.querySelectorAll('input[name=output]')) r.checked = r.value === state.output;
+  for (const r of document.querySelectorAll('input[name=show]')) r.checked = r.value === state.show;
+  $('temperature-value').textContent = state.temperature === 0 ? '0 = greedy' : state.temperature.toFixed(2);
+  $('topK-value').textContent = state.topK === 0 ? 'off' : String(state.topK);
+  $('topP-value').textContent = state.topP >= 1 ? 'off' : state.topP.toFixed(2);
+  $('minP-value').textContent = state.minP === 0 ? 'off' : state.minP.toFixed(2);
+  $('precisionT-value').textContent = state.precisionT.toFixed(2);
+}
+
 export function setupSample({ lab, state, update, vocab, config }) {
   let generated = [];          // [{ ch, logProb }]
   let generating = false;
@@ -47,18 +61,7 @@ export function setupSample({ lab, state, update, vocab, config }) {
     r.addEventListener('change', () => { update({ show: r.value }); refreshPanel(); });
   }
 
-  function syncControls() {
-    $('prompt').value = state.prompt;
-    for (const key of sliders) $(key).value = String(state[key]);
-    $('seed').value = String(state.seed);
-    for (const r of document.querySelectorAll('input[name=output]')) r.checked = r.value === state.output;
-    for (const r of document.querySelectorAll('input[name=show]')) r.checked = r.value === state.show;
-    $('temperature-value').textContent = state.temperature === 0 ? '0 = greedy' : state.temperature.toFixed(2);
-    $('topK-value').textContent = state.topK === 0 ? 'off' : String(state.topK);
-    $('topP-value').textContent = state.topP >= 1 ? 'off' : state.topP.toFixed(2);
-    $('minP-value').textContent = state.minP === 0 ? 'off' : state.minP.toFixed(2);
-    $('precisionT-value').textContent = state.precisionT.toFixed(2);
-  }
+  const syncControls = () => showControls(state);
 
   // ---- output text ----
   function renderOutput() {
