@@ -89,7 +89,7 @@ impl Config {
         check("layers", self.layers, 1, 64)?;
         check("heads", self.heads, 1, 64)?;
         check("embd", self.embd, 1, 4096)?;
-        if self.embd % self.heads != 0 {
+        if !self.embd.is_multiple_of(self.heads) {
             return Err(Error::arg(
                 "embd",
                 &format!("a multiple of heads ({})", self.heads),
