@@ -1,1 +1,1 @@
-./target/release/train --seed 1337 --steps 2200 --lr 3e-3 --min-lr 3e-4 --warmup 100 --batch-size 32 --layers 4 --heads 4 --embd 128 --context 128 --eval-every 100 --out www/models/default.safetensors
+cargo run --release --bin train -- --seed 1337 --steps 2400 --lr 3e-3 --min-lr 3e-4 --warmup 100 --batch-size 32 --layers 4 --heads 4 --embd 128 --context 128 --eval-every 100 --out www/models/default.safetensors

@@ -8,6 +8,8 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
+mod common;
+
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
@@ -479,4 +481,35 @@ fn bad_arguments_are_errors() {
     assert!(model.forward_ids(&[], OutputMode::Logits).is_err());
     assert!(model.forward_ids(&[999], OutputMode::Logits).is_err());
     assert!(Generator::new(&model, "", OutputMode::Logits, SampleOptions::default()).is_err());
+}
+
+/// Generates `n` tokens from the committed default model.
+fn default_text(temperature: f32, seed: u64, n: usize) -> String {
+    let model = Gpt::from_safetensors(common::DEFAULT_MODEL).unwrap();
+    let opts = SampleOptions {
+        temperature,
+        seed: Some(seed),
+        ..SampleOptions::default()
+    };
+    Generator::new(&model, common::PROMPT, OutputMode::Logits, opts)
+        .unwrap()
+        .generate(n)
+        .unwrap()
+}
+
+#[test]
+fn default_model_generates_the_pinned_text() {
+    let model = Gpt::from_safetensors(common::DEFAULT_MODEL).unwrap();
+    let c = *model.config();
+    assert_eq!(
+        (c.layers, c.heads, c.embd, c.context_length, c.vocab_size),
+        (4, 4, 128, 128, 84)
+    );
+    assert!(common::DEFAULT_MODEL.len() <= 2_000_000);
+    let greedy = default_text(0.0, 0, 80);
+    println!("pinned greedy: {greedy:?}");
+    assert_eq!(greedy, common::GREEDY_80);
+    let sampled = default_text(common::SAMPLE_TEMPERATURE, common::SAMPLE_SEED, 80);
+    println!("pinned sampled: {sampled:?}");
+    assert_eq!(sampled, common::SAMPLED_80);
 }
