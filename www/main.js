@@ -57,12 +57,15 @@ function share() {
 applyLayout();
 showControls(state);
 share();
+// Start the worker (wasm + model) first; the main thread's own small wasm copy, used by the
+// "your own logits" view, compiles meanwhile.
+const t0 = performance.now();
+const lab = startLab();
+const loading = lab.call('load');
 await init();
 setupNumbers();
-const lab = startLab();
 try {
-  const t0 = performance.now();
-  const { config, vocab } = await lab.call('load');
+  const { config, vocab } = await loading;
   setupSample({ lab, state, update, vocab, config });
   $('status').textContent = `Model: ${config.layers} layers × ${config.embd} wide, ${config.heads} heads, context ${config.contextLength}, ${config.vocabSize} characters, ${config.parameters.toLocaleString('en')} parameters — loaded in ${Math.round(performance.now() - t0)} ms.`;
   document.body.dataset.ready = '1';

@@ -14,10 +14,12 @@ let run = 0;           // generation run counter; a newer run or `stop` ends old
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
 async function load() {
-  await init();
-  const res = await fetch('models/default.safetensors');
-  if (!res.ok) throw new Error(`cannot load models/default.safetensors: HTTP ${res.status}`);
-  model = lab.Model.fromBytes(new Uint8Array(await res.arrayBuffer()));
+  // Compile the wasm and download the model at the same time.
+  const [, bytes] = await Promise.all([init(), fetch('models/default.safetensors').then((res) => {
+    if (!res.ok) throw new Error(`cannot load models/default.safetensors: HTTP ${res.status}`);
+    return res.arrayBuffer();
+  })]);
+  model = lab.Model.fromBytes(new Uint8Array(bytes));
   const config = model.config;
   vocab = Array.from({ length: config.vocabSize }, (_, i) => model.decode(Uint32Array.of(i)));
   return { config, vocab };
