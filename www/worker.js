@@ -45,7 +45,6 @@ function panel({ text, options, output, precisionT }) {
   return {
     values, logProbs, probs: s.probs, cut: s.cut, token: s.token, kept: s.kept,
     entropy: s.entropy, logsumexp: lab.logsumexp(values),
-    modelEntropy: lab.sample(values, { input, temperature: 1, seed: 0 }).entropy,
     identity: { fromLogits: identity.fromLogits, fromLogSoftmax: identity.fromLogSoftmax,
       maxAbsDiff: identity.maxAbsDiff },
     precision: { zeros: precision.zeros, afterT3: afterReheat(precision) },
