@@ -21,6 +21,7 @@
 //! them (log_softmax is idempotent), crossEntropy on probabilities has a floor and tiny gradients.
 
 use crate::error::{Error, Result};
+use crate::numerics;
 
 /// Which loss to compute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -67,6 +68,74 @@ impl Reduction {
             )),
         }
     }
+}
+
+/// Which output design is paired with which loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pipeline {
+    /// `cross_entropy(logits, targets)`: correct.
+    #[default]
+    CrossEntropyOnLogits,
+    /// `nll(log_softmax(logits), targets)`: correct, identical to the above.
+    NllOnLogSoftmax,
+    /// `nll(logits, targets)`: the first mistake (NLL assumes log-probabilities).
+    NllOnLogits,
+    /// `cross_entropy(softmax(logits), targets)`: the second mistake (softmax applied twice).
+    CrossEntropyOnSoftmax,
+}
+
+impl Pipeline {
+    pub const ALL: [Pipeline; 4] = [
+        Pipeline::CrossEntropyOnLogits,
+        Pipeline::NllOnLogSoftmax,
+        Pipeline::NllOnLogits,
+        Pipeline::CrossEntropyOnSoftmax,
+    ];
+
+    pub fn parse(s: &str) -> Result<Pipeline> {
+        match s {
+            "crossEntropyOnLogits" => Ok(Pipeline::CrossEntropyOnLogits),
+            "nllOnLogSoftmax" => Ok(Pipeline::NllOnLogSoftmax),
+            "nllOnLogits" => Ok(Pipeline::NllOnLogits),
+            "crossEntropyOnSoftmax" => Ok(Pipeline::CrossEntropyOnSoftmax),
+            _ => Err(Error::arg(
+                "pipeline",
+                "one of \"crossEntropyOnLogits\", \"nllOnLogSoftmax\", \"nllOnLogits\", \
+                 \"crossEntropyOnSoftmax\"",
+                format!("{s:?}"),
+            )),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Pipeline::CrossEntropyOnLogits => "crossEntropyOnLogits",
+            Pipeline::NllOnLogSoftmax => "nllOnLogSoftmax",
+            Pipeline::NllOnLogits => "nllOnLogits",
+            Pipeline::CrossEntropyOnSoftmax => "crossEntropyOnSoftmax",
+        }
+    }
+
+    /// What the loss sees of the last layer's output z, and which loss it is.
+    pub fn parts(self) -> (Head, LossFunction) {
+        match self {
+            Pipeline::CrossEntropyOnLogits => (Head::Logits, LossFunction::CrossEntropy),
+            Pipeline::NllOnLogSoftmax => (Head::LogSoftmax, LossFunction::Nll),
+            Pipeline::NllOnLogits => (Head::Logits, LossFunction::Nll),
+            Pipeline::CrossEntropyOnSoftmax => (Head::Softmax, LossFunction::CrossEntropy),
+        }
+    }
+}
+
+/// What is applied, row by row, to the last layer's output z before the loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Head {
+    /// z itself.
+    Logits,
+    /// log_softmax(z) = z − logsumexp(z).
+    LogSoftmax,
+    /// softmax(z).
+    Softmax,
 }
 
 /// Options of [`loss`], with PyTorch's defaults.
@@ -178,6 +247,78 @@ pub fn loss(values: &[f32], targets: &[i32], opts: &LossOptions) -> Result<LossO
         rows: rows.iter().map(|&r| r as f32).collect(),
         grad: grad.iter().map(|&g| (g / scale) as f32).collect(),
         denominator: scale,
+    })
+}
+
+/// A pipeline's loss with its gradient carried back to z, the last layer's output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineLoss {
+    /// What the loss saw: z, log_softmax(z) or softmax(z), row-major N × C.
+    pub inputs: Vec<f32>,
+    /// The loss of `inputs`; its `grad` is d(loss) / d(inputs).
+    pub output: LossOutput,
+    /// d(loss) / dz, row-major N × C: for the two correct pipelines (ε = 0, no weights,
+    /// mean over N rows) it is (softmax(z) − onehot) / N.
+    pub grad_logits: Vec<f32>,
+}
+
+/// The loss of one of the seed's four pipelines on logits `z` (N × C, row-major).
+/// `opts.function` is ignored: the pipeline chooses it (label smoothing needs crossEntropy).
+pub fn pipeline_loss(
+    z: &[f32],
+    targets: &[i32],
+    pipeline: Pipeline,
+    opts: &LossOptions,
+) -> Result<PipelineLoss> {
+    let (head, function) = pipeline.parts();
+    let opts = LossOptions {
+        function,
+        ..opts.clone()
+    };
+    validate(z, targets, &opts)?;
+    let c = opts.classes;
+    let mut inputs = Vec::with_capacity(z.len());
+    for (i, row) in z.chunks(c).enumerate() {
+        let row_name = format!("values row {i}");
+        match head {
+            Head::Logits => inputs.extend_from_slice(row),
+            Head::LogSoftmax => inputs.extend(
+                numerics::log_softmax(row).map_err(|e| Error::new(format!("{row_name}: {e}")))?,
+            ),
+            Head::Softmax => inputs.extend(
+                numerics::softmax(row, 1.0).map_err(|e| Error::new(format!("{row_name}: {e}")))?,
+            ),
+        }
+    }
+    let output = loss(&inputs, targets, &opts)?;
+    // Back through the head, row by row (g = d(loss)/d(inputs), p = softmax(z)):
+    //   log_softmax: dz_k = g_k − p_k · Σ_j g_j
+    //   softmax:     dz_k = p_k · (g_k − Σ_j p_j g_j)
+    let mut grad_logits = output.grad.clone();
+    if head != Head::Logits {
+        for (row, dz) in z.chunks(c).zip(grad_logits.chunks_mut(c)) {
+            let p = numerics::softmax(row, 1.0)?;
+            if head == Head::LogSoftmax {
+                let s: f64 = dz.iter().map(|&g| g as f64).sum();
+                for (d, &pk) in dz.iter_mut().zip(&p) {
+                    *d = (*d as f64 - pk as f64 * s) as f32;
+                }
+            } else {
+                let s: f64 = dz
+                    .iter()
+                    .zip(&p)
+                    .map(|(&g, &pk)| g as f64 * pk as f64)
+                    .sum();
+                for (d, &pk) in dz.iter_mut().zip(&p) {
+                    *d = (pk as f64 * (*d as f64 - s)) as f32;
+                }
+            }
+        }
+    }
+    Ok(PipelineLoss {
+        inputs,
+        output,
+        grad_logits,
     })
 }
 

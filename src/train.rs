@@ -28,52 +28,9 @@ use crate::error::{Error, Result};
 use crate::model::{Config, Gpt, OutputMode};
 use crate::rng::Rng;
 
-/// Which output design is paired with which loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Pipeline {
-    /// `cross_entropy(logits, targets)`: correct.
-    #[default]
-    CrossEntropyOnLogits,
-    /// `nll(log_softmax(logits), targets)`: correct, identical to the above.
-    NllOnLogSoftmax,
-    /// `nll(logits, targets)`: the first mistake (NLL assumes log-probabilities).
-    NllOnLogits,
-    /// `cross_entropy(softmax(logits), targets)`: the second mistake (softmax applied twice).
-    CrossEntropyOnSoftmax,
-}
+pub use crate::loss::Pipeline;
 
 impl Pipeline {
-    pub const ALL: [Pipeline; 4] = [
-        Pipeline::CrossEntropyOnLogits,
-        Pipeline::NllOnLogSoftmax,
-        Pipeline::NllOnLogits,
-        Pipeline::CrossEntropyOnSoftmax,
-    ];
-
-    pub fn parse(s: &str) -> Result<Pipeline> {
-        match s {
-            "crossEntropyOnLogits" => Ok(Pipeline::CrossEntropyOnLogits),
-            "nllOnLogSoftmax" => Ok(Pipeline::NllOnLogSoftmax),
-            "nllOnLogits" => Ok(Pipeline::NllOnLogits),
-            "crossEntropyOnSoftmax" => Ok(Pipeline::CrossEntropyOnSoftmax),
-            _ => Err(Error::arg(
-                "pipeline",
-                "one of \"crossEntropyOnLogits\", \"nllOnLogSoftmax\", \"nllOnLogits\", \
-                 \"crossEntropyOnSoftmax\"",
-                format!("{s:?}"),
-            )),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Pipeline::CrossEntropyOnLogits => "crossEntropyOnLogits",
-            Pipeline::NllOnLogSoftmax => "nllOnLogSoftmax",
-            Pipeline::NllOnLogits => "nllOnLogits",
-            Pipeline::CrossEntropyOnSoftmax => "crossEntropyOnSoftmax",
-        }
-    }
-
     /// The model's output design in this pipeline.
     pub fn output_mode(self) -> OutputMode {
         match self {

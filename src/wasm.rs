@@ -381,13 +381,8 @@ const LOSS_FIELDS: &[&str] = &[
     "labelSmoothing",
 ];
 
-/// Cross-entropy or NLL with PyTorch semantics. `values` is row-major N × C with
-/// N = targets.length. Returns `{ loss, rows, grad, denominator }`.
-#[wasm_bindgen]
-pub fn loss(values: JsValue, targets: JsValue, options: JsValue) -> Result<Object, JsError> {
-    let x = f32_vec("values", &values, MAX_LOSS_VALUES)?;
-    let t = i32_vec("targets", &targets, MAX_LOSS_VALUES)?;
-    let f = Fields::new(&options, "options", LOSS_FIELDS)?;
+/// The loss options shared by `loss` and `pipelineLoss` (all of LOSS_FIELDS but `function`).
+fn read_loss_options(f: &Fields) -> Result<LossOptions, JsError> {
     let classes = f
         .integer_in(
             "classes",
@@ -399,9 +394,6 @@ pub fn loss(values: JsValue, targets: JsValue, options: JsValue) -> Result<Objec
             JsError::new("options.classes is required: the number of classes C (values is N × C)")
         })?;
     let mut o = LossOptions::new(classes as usize);
-    if let Some(s) = f.string("function")? {
-        o.function = LossFunction::parse(&s).map_err(js_err)?;
-    }
     if let Some(s) = f.string("reduction")? {
         o.reduction = Reduction::parse(&s).map_err(js_err)?;
     }
@@ -419,11 +411,56 @@ pub fn loss(values: JsValue, targets: JsValue, options: JsValue) -> Result<Objec
     if let Some(e) = f.number("labelSmoothing")? {
         o.label_smoothing = e as f32;
     }
-    let r = loss::loss(&x, &t, &o).map_err(js_err)?;
+    Ok(o)
+}
+
+fn loss_object(r: &loss::LossOutput) -> Object {
     let out = Object::new();
     set(&out, "loss", r.loss as f64);
     set(&out, "rows", Float32Array::from(&r.rows[..]));
     set(&out, "grad", Float32Array::from(&r.grad[..]));
     set(&out, "denominator", r.denominator);
+    out
+}
+
+/// Cross-entropy or NLL with PyTorch semantics. `values` is row-major N × C with
+/// N = targets.length. Returns `{ loss, rows, grad, denominator }`.
+#[wasm_bindgen]
+pub fn loss(values: JsValue, targets: JsValue, options: JsValue) -> Result<Object, JsError> {
+    let x = f32_vec("values", &values, MAX_LOSS_VALUES)?;
+    let t = i32_vec("targets", &targets, MAX_LOSS_VALUES)?;
+    let f = Fields::new(&options, "options", LOSS_FIELDS)?;
+    let mut o = read_loss_options(&f)?;
+    if let Some(s) = f.string("function")? {
+        o.function = LossFunction::parse(&s).map_err(js_err)?;
+    }
+    let r = loss::loss(&x, &t, &o).map_err(js_err)?;
+    Ok(loss_object(&r))
+}
+
+/// One of the seed's four training pipelines on logits `z` (row-major N × C):
+/// `options.pipeline` is `"crossEntropyOnLogits"`, `"nllOnLogSoftmax"`, `"nllOnLogits"` or
+/// `"crossEntropyOnSoftmax"`; the other options are `loss`'s, without `function`. Returns
+/// `loss`'s fields (for the values the loss saw) plus `inputs` (z, log_softmax(z) or
+/// softmax(z)) and `gradLogits`, d(loss)/dz.
+#[wasm_bindgen(js_name = pipelineLoss)]
+pub fn pipeline_loss(z: JsValue, targets: JsValue, options: JsValue) -> Result<Object, JsError> {
+    let x = f32_vec("z", &z, MAX_LOSS_VALUES)?;
+    let t = i32_vec("targets", &targets, MAX_LOSS_VALUES)?;
+    let mut known = vec!["pipeline"];
+    known.extend(LOSS_FIELDS.iter().filter(|&&k| k != "function"));
+    let f = Fields::new(&options, "options", &known)?;
+    let pipeline = f.string("pipeline")?.ok_or_else(|| {
+        JsError::new(
+            "options.pipeline is required: \"crossEntropyOnLogits\", \"nllOnLogSoftmax\", \
+             \"nllOnLogits\" or \"crossEntropyOnSoftmax\"",
+        )
+    })?;
+    let pipeline = loss::Pipeline::parse(&pipeline).map_err(js_err)?;
+    let o = read_loss_options(&f)?;
+    let r = loss::pipeline_loss(&x, &t, pipeline, &o).map_err(js_err)?;
+    let out = loss_object(&r.output);
+    set(&out, "inputs", Float32Array::from(&r.inputs[..]));
+    set(&out, "gradLogits", Float32Array::from(&r.grad_logits[..]));
     Ok(out)
 }

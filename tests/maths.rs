@@ -7,7 +7,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-use logitlab::loss::{loss, LossFunction, LossOptions, Reduction};
+use logitlab::loss::{loss, pipeline_loss, LossFunction, LossOptions, Pipeline, Reduction};
 use logitlab::numerics::{entropy, log_softmax, logsumexp, softmax};
 use logitlab::rng::Rng;
 use logitlab::sampling::{sample, sample_with, Cut, Input, SampleOptions};
@@ -405,6 +405,84 @@ fn the_four_pipelines_of_the_seed() {
     assert!(e.loss as f64 >= (1.0 + 3.0 / 1f64.exp()).ln());
     let norm = |g: &[f32]| g.iter().map(|x| x * x).sum::<f32>().sqrt();
     assert!(norm(&e.grad) < norm(&a.grad));
+}
+
+#[test]
+fn pipeline_losses_carry_the_gradient_back_to_the_logits() {
+    let mut rng = Rng::new(61);
+    for case in 0..24 {
+        let c = 2 + rng.below(7) as usize;
+        let n = 1 + rng.below(4) as usize;
+        let z: Vec<f32> = (0..n * c).map(|_| 2.0 * rng.normal() as f32).collect();
+        let targets: Vec<i32> = (0..n).map(|_| rng.below(c as u64) as i32).collect();
+        let o = LossOptions {
+            reduction: if case % 2 == 0 {
+                Reduction::Mean
+            } else {
+                Reduction::Sum
+            },
+            ..ce(c)
+        };
+        let run = |p: Pipeline, z: &[f32]| pipeline_loss(z, &targets, p, &o).unwrap();
+        let [a, b, d, e] = Pipeline::ALL.map(|p| run(p, &z));
+        // The two correct pipelines: same loss, and dz = (softmax(z) − onehot) / N for mean.
+        assert!((a.output.loss - b.output.loss).abs() < 1e-5, "case {case}");
+        let scale = if case % 2 == 0 { n as f64 } else { 1.0 };
+        for (i, row) in z.chunks(c).enumerate() {
+            let p = softmax(row, 1.0).unwrap();
+            for k in 0..c {
+                let want = (p[k] as f64 - if k as i32 == targets[i] { 1.0 } else { 0.0 }) / scale;
+                for got in [&a.grad_logits, &b.grad_logits] {
+                    assert!((got[i * c + k] as f64 - want).abs() < 1e-6, "case {case}");
+                }
+            }
+        }
+        // What each loss saw.
+        assert_eq!(a.inputs, z);
+        assert_eq!(d.inputs, z);
+        let lp: Vec<f32> = z.chunks(c).flat_map(|r| log_softmax(r).unwrap()).collect();
+        assert_eq!(b.inputs, lp);
+        let p: Vec<f32> = z.chunks(c).flat_map(|r| softmax(r, 1.0).unwrap()).collect();
+        assert_eq!(e.inputs, p);
+        // nll on logits: −Σ z_y (/ N), so its gradient is −onehot (/ N) whatever z is.
+        for (i, &t) in targets.iter().enumerate() {
+            for k in 0..c {
+                let want = if k as i32 == t { -1.0 / scale } else { 0.0 };
+                assert!((d.grad_logits[i * c + k] as f64 - want).abs() < 1e-7);
+            }
+        }
+        // Every pipeline's dz against central finite differences of its loss in z.
+        for (pipe, r) in Pipeline::ALL.iter().zip([&a, &b, &d, &e]) {
+            let h = 1e-2f32;
+            for j in 0..z.len() {
+                let (mut up, mut down) = (z.clone(), z.clone());
+                up[j] += h;
+                down[j] -= h;
+                let fd = (run(*pipe, &up).output.loss - run(*pipe, &down).output.loss) / (2.0 * h);
+                assert!(
+                    (fd - r.grad_logits[j]).abs() < 3e-3,
+                    "case {case}, {pipe:?}, j {j}: fd {fd} vs grad {}",
+                    r.grad_logits[j]
+                );
+            }
+        }
+    }
+    // Label smoothing belongs to crossEntropy: an nll pipeline says so.
+    let smooth = LossOptions {
+        label_smoothing: 0.1,
+        ..ce(3)
+    };
+    let err = pipeline_loss(&[1.0, 2.0, 3.0], &[0], Pipeline::NllOnLogSoftmax, &smooth)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("labelSmoothing"), "{err}");
+    assert!(pipeline_loss(
+        &[1.0, 2.0, 3.0],
+        &[0],
+        Pipeline::CrossEntropyOnSoftmax,
+        &smooth
+    )
+    .is_ok());
 }
 
 #[test]

@@ -163,6 +163,46 @@ fn loss_binding_matches_hand_value_and_validates() {
     assert!(message(e.unwrap_err()).contains("reduction must be \"mean\" or \"sum\""));
 }
 
+#[wasm_bindgen_test]
+fn pipeline_loss_binding_carries_the_gradient_to_the_logits() {
+    let z = [1.0f32, 2.0, 3.0];
+    let run = |pipeline: &str| {
+        wasm::pipeline_loss(
+            f32s(&z),
+            Int32Array::from(&[2][..]).into(),
+            obj(&[("classes", 3.into()), ("pipeline", pipeline.into())]),
+        )
+        .unwrap()
+    };
+    let lse = (1f64.exp() + 2f64.exp() + 3f64.exp()).ln();
+    for pipeline in ["crossEntropyOnLogits", "nllOnLogSoftmax"] {
+        let r = run(pipeline);
+        assert!((get(&r, "loss").as_f64().unwrap() - (lse - 3.0)).abs() < 1e-6);
+        let g = get(&r, "gradLogits").dyn_into::<Float32Array>().unwrap().to_vec();
+        for (k, gk) in g.iter().enumerate() {
+            let want = (z[k] as f64 - lse).exp() - if k == 2 { 1.0 } else { 0.0 };
+            assert!((*gk as f64 - want).abs() < 1e-6, "{pipeline}: {g:?}");
+        }
+    }
+    // nll on logits: the "loss" is −z_y = −3 and the gradient −onehot.
+    let r = run("nllOnLogits");
+    assert_eq!(get(&r, "loss").as_f64(), Some(-3.0));
+    let inputs = get(&r, "inputs").dyn_into::<Float32Array>().unwrap().to_vec();
+    assert_eq!(inputs, z);
+    let e = wasm::pipeline_loss(
+        f32s(&z),
+        Int32Array::from(&[2][..]).into(),
+        obj(&[("classes", 3.into())]),
+    );
+    assert!(message(e.unwrap_err()).contains("options.pipeline is required"));
+    let e = wasm::pipeline_loss(
+        f32s(&z),
+        Int32Array::from(&[2][..]).into(),
+        obj(&[("classes", 3.into()), ("pipeline", "mse".into())]),
+    );
+    assert!(message(e.unwrap_err()).contains("pipeline must be one of"));
+}
+
 /// The committed default checkpoint, loaded as the page loads it (bytes → Model.fromBytes).
 const DEFAULT_MODEL: &[u8] = include_bytes!("../www/models/default.safetensors");
 

@@ -10,7 +10,8 @@ export function charLabel(ch) {
 }
 
 /**
- * rows: [{ label, value, fraction (0…1 bar length), note, muted, marker (0…1 or null) }]
+ * rows: [{ label, value, fraction (0…1 bar length; −1…1 with `signed`), note, muted,
+ *          marker (0…1 or null) }]. Signed bars grow left or right from the middle.
  */
 export function renderBars(container, rows) {
   container.replaceChildren(...rows.map((r) => {
@@ -23,7 +24,15 @@ export function renderBars(container, rows) {
     track.className = 'bar-track';
     const bar = document.createElement('span');
     bar.className = 'bar';
-    bar.style.width = `${Math.max(0, Math.min(1, r.fraction)) * 100}%`;
+    if (r.signed) {
+      const f = Math.max(-1, Math.min(1, r.fraction));
+      track.classList.add('signed');
+      bar.classList.add(f < 0 ? 'negative' : 'positive');
+      bar.style.left = `${50 - Math.max(0, -f) * 50}%`;
+      bar.style.width = `${Math.abs(f) * 50}%`;
+    } else {
+      bar.style.width = `${Math.max(0, Math.min(1, r.fraction)) * 100}%`;
+    }
     track.append(bar);
     if (r.marker != null) {
       const m = document.createElement('span');

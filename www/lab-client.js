@@ -1,5 +1,6 @@
 // A promise-based client for worker.js: `call(type, args)` resolves with the worker's result
-// or rejects with its error message; `onTokens` receives streamed generation.
+// or rejects with its error message; `onTokens` receives streamed generation,
+// `onTrain` the progress of live training.
 
 export function startLab() {
   const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
@@ -7,6 +8,7 @@ export function startLab() {
   let next = 0;
   const lab = {
     onTokens: () => {},
+    onTrain: () => {},
     call(type, args) {
       const id = ++next;
       return new Promise((resolve, reject) => {
@@ -17,6 +19,7 @@ export function startLab() {
   };
   worker.onmessage = ({ data }) => {
     if (data.type === 'tokens') { lab.onTokens(data); return; }
+    if (data.type === 'train') { lab.onTrain(data); return; }
     const p = pending.get(data.id);
     if (!p) return;
     pending.delete(data.id);

@@ -6,6 +6,7 @@ import { parse, serialize, hidden } from './state.js';
 import { startLab } from './lab-client.js';
 import { setupSample, showControls } from './sample-view.js';
 import { setupNumbers } from './numbers-view.js';
+import { setupTrain, showTrainControls } from './train-view.js';
 
 const $ = (id) => document.getElementById(id);
 const state = parse(location.search);
@@ -30,8 +31,12 @@ function applyLayout() {
   showView();
 }
 
+const views = {};        // view name → { hide() } once set up
+
 function showView() {
-  for (const v of ['sample', 'numbers']) $(`view-${v}`).hidden = v !== state.view;
+  for (const [name, v] of Object.entries(views)) if (name !== state.view) v.hide?.();
+  for (const v of ['sample', 'numbers', 'train']) $(`view-${v}`).hidden = v !== state.view;
+  views[state.view]?.refresh?.(); // the views share the prompt and the temperature
   for (const a of document.querySelectorAll('.tabs a')) {
     a.setAttribute('aria-current', a.dataset.view === state.view ? 'page' : 'false');
   }
@@ -56,6 +61,7 @@ function share() {
 
 applyLayout();
 showControls(state);
+showTrainControls(state);
 share();
 // Start the worker (wasm + model) first; the main thread's own small wasm copy, used by the
 // "your own logits" view, compiles meanwhile.
@@ -66,7 +72,8 @@ await init();
 setupNumbers();
 try {
   const { config, vocab } = await loading;
-  setupSample({ lab, state, update, vocab, config });
+  views.sample = setupSample({ lab, state, update, vocab, config });
+  views.train = setupTrain({ lab, state, update, vocab });
   $('status').textContent = `Model: ${config.layers} layers × ${config.embd} wide, ${config.heads} heads, context ${config.contextLength}, ${config.vocabSize} characters, ${config.parameters.toLocaleString('en')} parameters — loaded in ${Math.round(performance.now() - t0)} ms.`;
   document.body.dataset.ready = '1';
 } catch (e) {

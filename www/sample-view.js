@@ -230,5 +230,9 @@ export function setupSample({ lab, state, update, vocab, config }) {
   syncControls();
   renderOutput();
   refreshPanel();
-  return { refresh: refreshPanel };
+  return {
+    refresh: () => { renderOutput(); refreshPanel(); },
+    /** Leaving the view stops a generation: no work keeps running where nobody sees it. */
+    hide: () => { if (generating) lab.call('stop'); },
+  };
 }

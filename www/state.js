@@ -3,7 +3,7 @@
 // the JS options of `sample`: temperature, topK, topP, minP, seed, and so on.
 
 export const DEFAULTS = Object.freeze({
-  view: 'sample',        // 'sample' | 'numbers'
+  view: 'sample',        // 'sample' | 'numbers' | 'train'
   prompt: 'ROMEO:\n',
   temperature: 0.8,      // T, 0 … 3; 0 = greedy
   topK: 0,               // 0 = off
@@ -14,6 +14,20 @@ export const DEFAULTS = Object.freeze({
   show: 'probs',         // what the bars show: 'logits' | 'logProbs' | 'probs'
   tokens: 200,           // how many characters Generate writes
   precisionT: 1,         // the temperature of the precision view
+  // The loss calculator (view=train): the next character after the prompt, or a typed vector.
+  lossSource: 'model',   // 'model' | 'typed'
+  target: 'I',           // the character the next position should predict (lossSource=model)
+  logits: '2, 1, 0.5, -1, -3', // the typed vector z (lossSource=typed)
+  targetId: 0,           // its target id
+  labelSmoothing: 0,     // ε, crossEntropy only
+  reduction: 'mean',     // 'mean' | 'sum' over the context's predictions
+  // Live training (view=train): Trainer options, same names as the JS API.
+  preset: 'tiny',        // 'tiny' | 'small' | 'medium'
+  learningRate: 0.01,
+  batchSize: 8,
+  pipelines: 'crossEntropyOnLogits,nllOnLogSoftmax,nllOnLogits,crossEntropyOnSoftmax',
+  trainText: 'shakespeare', // 'shakespeare' | 'own' (pasted text stays on the page)
+  trainSeed: 1,
   hide: '',              // comma-separated controls/panels an instructor hides
   embed: false,          // true: no page chrome, for an iframe
 });
@@ -21,16 +35,24 @@ export const DEFAULTS = Object.freeze({
 const RANGES = {
   temperature: [0, 3], topK: [0, 1 << 20], topP: [0, 1], minP: [0, 1],
   seed: [0, Number.MAX_SAFE_INTEGER], tokens: [1, 5000], precisionT: [0.05, 3],
+  targetId: [0, 1 << 20], labelSmoothing: [0, 1], learningRate: [1e-5, 1], batchSize: [1, 64],
+  trainSeed: [0, Number.MAX_SAFE_INTEGER],
 };
 const CHOICES = {
-  view: ['sample', 'numbers'], output: ['logits', 'logSoftmax'],
-  show: ['logits', 'logProbs', 'probs'],
+  view: ['sample', 'numbers', 'train'], output: ['logits', 'logSoftmax'],
+  show: ['logits', 'logProbs', 'probs'], lossSource: ['model', 'typed'],
+  reduction: ['mean', 'sum'], preset: ['tiny', 'small', 'medium'],
+  trainText: ['shakespeare', 'own'],
 };
-const INTEGERS = new Set(['topK', 'seed', 'tokens']);
+const INTEGERS = new Set(['topK', 'seed', 'tokens', 'targetId', 'batchSize', 'trainSeed']);
+
+/** The four training pipelines of the seed, in the order the page shows them. */
+export const PIPELINES = ['crossEntropyOnLogits', 'nllOnLogSoftmax', 'nllOnLogits', 'crossEntropyOnSoftmax'];
 
 /** Things `hide=` can name. */
 export const HIDEABLE = ['prompt', 'temperature', 'topK', 'topP', 'minP', 'seed', 'output',
-  'tabs', 'bars', 'identity', 'precision', 'draws', 'formulas', 'share'];
+  'tabs', 'bars', 'identity', 'precision', 'draws', 'formulas', 'share',
+  'calculator', 'classify', 'training'];
 
 /** Reads a state from a query string; anything malformed falls back to its default. */
 export function parse(search) {
@@ -49,6 +71,12 @@ export function parse(search) {
       s.embed = value === '1' || value === 'true';
     } else if (key === 'prompt') {
       s.prompt = value.slice(0, 2000);
+    } else if (key === 'target') {
+      if ([...value].length === 1) s.target = value;
+    } else if (key === 'logits') {
+      s.logits = value.slice(0, 2000);
+    } else if (key === 'pipelines') {
+      s.pipelines = PIPELINES.filter((p) => value.split(',').includes(p)).join(',');
     } else if (key === 'hide') {
       s.hide = value.split(',').filter((h) => HIDEABLE.includes(h)).join(',');
     }

@@ -105,9 +105,180 @@ async function generate({ text, options, output, tokens }) {
   }
 }
 
+// ---- the loss calculator ----
+
+/**
+ * The four pipelines on one output vector. From the model: the rows are every position of the
+ * context (each predicts the next character; the last predicts the student's target). Typed:
+ * one row. Returns the last row three ways and, per pipeline, the loss, the last row's term,
+ * and d(loss)/dz of the last row.
+ */
+function lossPanel({ source, text, target, logits, targetId, labelSmoothing, reduction, pipelines, temperature }) {
+  let z; let targets; let classes; let labels;
+  if (source === 'model') {
+    const ids = context(text);
+    if (ids.length === 0) throw new Error('the context must contain at least one character');
+    const t = vocab.indexOf(target);
+    if (t < 0) throw new Error(`target ${JSON.stringify(target)} is not one of the model's ${vocab.length} characters`);
+    z = model.forward(ids, { output: 'logits', allPositions: true });
+    targets = Int32Array.from([...ids.slice(1), t]);
+    classes = vocab.length;
+    labels = vocab;
+  } else {
+    z = logits;
+    targets = Int32Array.of(targetId);
+    classes = logits.length;
+    labels = null;
+  }
+  const n = targets.length;
+  const last = z.subarray((n - 1) * classes);
+  const rows = pipelines.map((pipeline) => {
+    try {
+      const r = lab.pipelineLoss(z, targets, { classes, pipeline, labelSmoothing, reduction });
+      return {
+        pipeline, loss: r.loss, row: r.rows[n - 1] / (reduction === 'mean' ? r.denominator : 1),
+        grad: r.gradLogits.slice((n - 1) * classes), inputs: r.inputs.slice((n - 1) * classes),
+      };
+    } catch (e) {
+      return { pipeline, error: String(e?.message ?? e) };
+    }
+  });
+  return {
+    n, classes, labels, target: targets[n - 1], values: last.slice(), logProbs: lab.logSoftmax(last),
+    probs: lab.softmax(last), pipelines: rows, classify: classify(last, temperature),
+  };
+}
+
+/**
+ * The seed's table made concrete for one vector z: the argmax of each representation (drawn
+ * greedily by the same sampler), and how each re-heats to temperature T against softmax(z/T).
+ */
+function classify(z, temperature) {
+  const exact = lab.softmax(z, temperature);
+  const stored = lab.precision(z, 1);
+  const kinds = [
+    ['logits z', z, 'logits'],
+    ['log-probs (float32)', stored.logProbs, 'logProbs'],
+    ['probabilities (float32)', stored.f32, 'probs'],
+    ['probabilities (bfloat16)', stored.bf16, 'probs'],
+    ['probabilities (float16)', stored.f16, 'probs'],
+  ];
+  return kinds.map(([name, values, input]) => {
+    const argmax = lab.sample(values, { input, temperature: 0, seed: 0 }).token;
+    const p = lab.sample(values, { input, temperature, seed: 0 }).probs;
+    let maxDiff = 0;
+    let never = 0;
+    for (let i = 0; i < p.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(p[i] - exact[i]));
+      if (p[i] === 0) never++;
+    }
+    return { name, argmax, maxDiff, never };
+  });
+}
+
+// ---- live training ----
+
+const PRESETS = {
+  tiny: { contextLength: 64, layers: 2, heads: 2, embd: 32 },
+  small: { contextLength: 64, layers: 2, heads: 4, embd: 64 },
+  medium: { contextLength: 128, layers: 4, heads: 4, embd: 128 },
+};
+let runs = [];          // [{ pipeline, trainer }]
+let training = 0;       // play-loop counter; pause or a newer start ends older loops
+let shakespeare = null; // the shipped excerpt, fetched on first use
+
+async function trainingText(source, own) {
+  if (source === 'own') return own;
+  shakespeare ??= await fetch('texts/romeo-and-juliet.txt').then((res) => {
+    if (!res.ok) throw new Error(`cannot load texts/romeo-and-juliet.txt: HTTP ${res.status}`);
+    return res.text();
+  });
+  return shakespeare;
+}
+
+function freeRuns() {
+  training++;
+  for (const r of runs) r.trainer.free();
+  runs = [];
+}
+
+/** New runs, one per pipeline, all from the same seed: same init, same batches. */
+async function trainStart({ source, own, preset, learningRate, batchSize, seed, pipelines }) {
+  freeRuns();
+  const text = await trainingText(source, own);
+  const config = PRESETS[preset];
+  if (!config) throw new Error(`preset must be one of ${Object.keys(PRESETS).join(', ')}, got ${preset}`);
+  const options = {
+    batchSize, learningRate, minLearningRate: learningRate / 10, warmupSteps: 20,
+    totalSteps: 3000, evalBatches: 2,
+  };
+  for (const pipeline of pipelines) {
+    runs.push({ pipeline, trainer: new lab.Trainer(text, config, pipeline, seed, options) });
+  }
+  return { chars: [...text].length, contextLength: config.contextLength, batchSize };
+}
+
+/** One round: `n` steps of every run. */
+function round(n) {
+  const t0 = performance.now();
+  const reports = runs.map((r) => {
+    if (r.error) return { pipeline: r.pipeline, error: r.error };
+    try {
+      return { pipeline: r.pipeline, ...r.trainer.step(n) };
+    } catch (e) {
+      r.error = String(e?.message ?? e); // e.g. "training diverged": this run stops, the others go on
+      return { pipeline: r.pipeline, error: r.error };
+    }
+  });
+  return { reports, seconds: (performance.now() - t0) / 1000, steps: n };
+}
+
+function trainStep({ n }) {
+  if (runs.length === 0) throw new Error('no runs: press Reset to create them');
+  training++;
+  return round(n);
+}
+
+/** Trains until paused, streaming `train` messages; rounds of ~150 ms keep pause responsive. */
+async function trainPlay() {
+  if (runs.length === 0) throw new Error('no runs: press Reset to create them');
+  const mine = ++training;
+  let n = 1;
+  while (training === mine) {
+    const r = round(n);
+    post({ type: 'train', ...r });
+    n = Math.max(1, Math.min(50, Math.round(n * 0.15 / Math.max(r.seconds, 1e-3))));
+    await tick();
+  }
+  return {};
+}
+
+/** A sample of text from each run's current weights, with the sampling lab's options. */
+function trainSample({ prompt, options, tokens }) {
+  return runs.map(({ pipeline, trainer }) => {
+    const m = trainer.model();
+    try {
+      const known = new Set(m.vocab);
+      const start = [...prompt].filter((c) => known.has(c)).join('') || m.vocab[0];
+      const gen = m.generate(start, { ...options, output: 'logits' });
+      try {
+        let text = '';
+        for (let i = 0; i < tokens; i++) text += gen.next().text;
+        return { pipeline, prompt: start, text };
+      } finally {
+        gen.free();
+      }
+    } finally {
+      m.free();
+    }
+  });
+}
+
 const handlers = {
-  load, panel, draws, generate,
+  load, panel, draws, generate, lossPanel, trainStart, trainStep, trainPlay, trainSample,
   stop: () => { run++; return {}; },
+  trainPause: () => { training++; return {}; },
+  trainFree: () => { freeRuns(); return {}; },
 };
 
 self.onmessage = async ({ data }) => {
