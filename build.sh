@@ -153,6 +153,7 @@ bench() {
     say "native (cargo bench, one thread)"
     cargo bench -q --bench sample
     RAYON_NUM_THREADS=1 cargo bench -q --bench generate
+    RAYON_NUM_THREADS=1 cargo bench -q --bench train
     say "wasm (Node and headless Chromium)"
     node tests/bench/run.mjs
 }

@@ -74,6 +74,34 @@ impl Config {
         }
     }
 
+    /// The page's model-size presets for live training, by name: `"tiny"` (2 layers × 32,
+    /// 2 heads, context 64), `"small"` (2 × 64, 4 heads, context 64) and `"medium"` (the shipped
+    /// model's shape: 4 × 128, 4 heads, context 128).
+    pub fn preset(name: &str, vocab_size: usize) -> Result<Config> {
+        let (context_length, layers, heads, embd) = match name {
+            "tiny" => (64, 2, 2, 32),
+            "small" => (64, 2, 4, 64),
+            "medium" => (128, 4, 4, 128),
+            _ => {
+                return Err(Error::arg(
+                    "preset",
+                    "\"tiny\", \"small\" or \"medium\"",
+                    format!("{name:?}"),
+                ))
+            }
+        };
+        Ok(Config {
+            vocab_size,
+            context_length,
+            layers,
+            heads,
+            embd,
+        })
+    }
+
+    /// The names [`Config::preset`] accepts, smallest first.
+    pub const PRESETS: [&'static str; 3] = ["tiny", "small", "medium"];
+
     /// Checks every field against its range, so a bad config fails with a message, not a panic
     /// or a huge allocation.
     pub fn validate(&self) -> Result<()> {

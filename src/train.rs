@@ -20,7 +20,6 @@
 
 use std::collections::HashMap;
 
-use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor, Var, D};
 
 use crate::data::Corpus;
@@ -176,11 +175,24 @@ pub struct StepReport {
 }
 
 /// AdamW (Loshchilov & Hutter), with bias correction and decoupled weight decay.
+///
+/// The update runs as one loop over each parameter's values rather than a dozen tensor ops:
+/// the small models of the page have many small parameters, and each candle op allocates a
+/// tensor, which dominated a training step in wasm.
 #[derive(Debug)]
 struct AdamW {
-    /// (parameter, whether it is decayed, first moment m, second moment v)
-    params: Vec<(Var, bool, Tensor, Tensor)>,
+    params: Vec<Moments>,
     t: i32,
+}
+
+#[derive(Debug)]
+struct Moments {
+    var: Var,
+    /// Whether weight decay applies (rank ≥ 2: weights and embeddings; not biases or gains).
+    decay: bool,
+    /// First moment m and second moment v, one entry per value of `var`.
+    m: Vec<f32>,
+    v: Vec<f32>,
 }
 
 impl AdamW {
@@ -188,43 +200,51 @@ impl AdamW {
         let params = params
             .into_iter()
             .map(|(var, decay)| {
-                let zeros = var.as_tensor().zeros_like()?;
-                Ok((var, decay, zeros.clone(), zeros))
+                let n = var.as_tensor().elem_count();
+                Moments {
+                    var,
+                    decay,
+                    m: vec![0.0; n],
+                    v: vec![0.0; n],
+                }
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect();
         Ok(AdamW { params, t: 0 })
     }
 
-    /// θ ← θ·(1 − lr·λ) − lr · m̂ / (√v̂ + ε), with gradients g·`grad_scale`.
+    /// θ ← θ·(1 − lr·λ) − lr · m̂ / (√v̂ + ε), with gradients g·`grad_scale`. `grads[i]` is the
+    /// flattened gradient of parameter i (None: it got no gradient and is left alone).
     fn step(
         &mut self,
-        grads: &GradStore,
+        grads: &[Option<Vec<f32>>],
         grad_scale: f64,
         lr: f64,
         o: &TrainOptions,
     ) -> Result<()> {
-        const EPS: f64 = 1e-8;
+        const EPS: f32 = 1e-8;
         self.t += 1;
-        let bc1 = 1.0 - o.beta1.powi(self.t);
-        let bc2 = 1.0 - o.beta2.powi(self.t);
-        for (var, decay, m, v) in &mut self.params {
-            let Some(g) = grads.get(var.as_tensor()) else {
-                continue;
-            };
-            // Detached: a gradient can carry the op graph of its step, and m, v live on.
-            let g = (g.detach() * grad_scale)?;
-            *m = ((&*m * o.beta1)? + (&g * (1.0 - o.beta1))?)?;
-            *v = ((&*v * o.beta2)? + (g.sqr()? * (1.0 - o.beta2))?)?;
-            let m_hat = (&*m / bc1)?;
-            let v_hat = (&*v / bc2)?;
-            let update = (m_hat / (v_hat.sqrt()? + EPS)?)?;
-            let theta = var.as_detached_tensor();
-            let theta = if *decay {
-                (theta * (1.0 - lr * o.weight_decay))?
+        let bc1 = (1.0 - o.beta1.powi(self.t)) as f32;
+        let bc2 = (1.0 - o.beta2.powi(self.t)) as f32;
+        let (b1, b2) = (o.beta1 as f32, o.beta2 as f32);
+        let (scale, lr32) = (grad_scale as f32, lr as f32);
+        for (p, g) in self.params.iter_mut().zip(grads) {
+            let Some(g) = g else { continue };
+            let theta = p.var.as_detached_tensor();
+            let mut values = theta.flatten_all()?.to_vec1::<f32>()?;
+            let shrink = if p.decay {
+                (1.0 - lr * o.weight_decay) as f32
             } else {
-                theta
+                1.0
             };
-            var.set(&(theta - (update * lr)?)?)?;
+            for (((x, &g), m), v) in values.iter_mut().zip(g).zip(&mut p.m).zip(&mut p.v) {
+                let g = g * scale;
+                *m = b1 * *m + (1.0 - b1) * g;
+                *v = b2 * *v + (1.0 - b2) * g * g;
+                let update = (*m / bc1) / ((*v / bc2).sqrt() + EPS);
+                *x = *x * shrink - lr32 * update;
+            }
+            p.var
+                .set(&Tensor::from_vec(values, theta.shape(), theta.device())?)?;
         }
         Ok(())
     }
@@ -404,12 +424,19 @@ impl Trainer {
                 )));
             }
             let grads = loss.backward()?;
-            // Global L2 norm over all gradients, then one scale factor for all.
+            // Each parameter's gradient as plain values, then the global L2 norm over all of
+            // them and one scale factor for all.
+            let mut flat = Vec::with_capacity(self.vars.len());
             let mut sq = 0.0f64;
             for (_, var) in &self.vars {
-                if let Some(g) = grads.get(var.as_tensor()) {
-                    sq += g.sqr()?.sum_all()?.to_scalar::<f32>()? as f64;
+                let g = match grads.get(var.as_tensor()) {
+                    Some(g) => Some(g.flatten_all()?.to_vec1::<f32>()?),
+                    None => None,
+                };
+                if let Some(g) = &g {
+                    sq += g.iter().map(|&x| x as f64 * x as f64).sum::<f64>();
                 }
+                flat.push(g);
             }
             let norm = sq.sqrt();
             let scale = if self.options.grad_clip > 0.0 && norm > self.options.grad_clip {
@@ -418,7 +445,7 @@ impl Trainer {
                 1.0
             };
             lr = self.options.learning_rate_at(self.steps_done);
-            self.optimizer.step(&grads, scale, lr, &self.options)?;
+            self.optimizer.step(&flat, scale, lr, &self.options)?;
             self.steps_done += 1;
             loss_sum += loss_value as f64;
             ce_sum += true_ce.to_scalar::<f32>()? as f64;

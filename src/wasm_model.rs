@@ -68,15 +68,7 @@ impl Model {
     /// `{ vocabSize, contextLength, layers, heads, embd, parameters }`.
     #[wasm_bindgen(getter)]
     pub fn config(&self) -> Object {
-        let c = self.inner.config();
-        let out = Object::new();
-        set(&out, "vocabSize", c.vocab_size as u32);
-        set(&out, "contextLength", c.context_length as u32);
-        set(&out, "layers", c.layers as u32);
-        set(&out, "heads", c.heads as u32);
-        set(&out, "embd", c.embd as u32);
-        set(&out, "parameters", c.parameter_count() as f64);
-        out
+        config_object(self.inner.config())
     }
 
     /// The vocabulary: character i is token id i.
@@ -178,6 +170,17 @@ impl Generation {
     }
 }
 
+fn config_object(c: &model::Config) -> Object {
+    let out = Object::new();
+    set(&out, "vocabSize", c.vocab_size as u32);
+    set(&out, "contextLength", c.context_length as u32);
+    set(&out, "layers", c.layers as u32);
+    set(&out, "heads", c.heads as u32);
+    set(&out, "embd", c.embd as u32);
+    set(&out, "parameters", c.parameter_count() as f64);
+    out
+}
+
 /// Training in the page, one `step(n)` at a time.
 #[wasm_bindgen]
 pub struct Trainer {
@@ -187,8 +190,9 @@ pub struct Trainer {
 #[wasm_bindgen]
 impl Trainer {
     /// `text`: the training text (its last 10% is held out for validation; its characters are
-    /// the vocabulary). `config`: `{ contextLength, layers, heads, embd }` (defaults: the tiny
-    /// preset, 32 / 2 / 2 / 32). `pipeline`: `"crossEntropyOnLogits"`, `"nllOnLogSoftmax"`,
+    /// the vocabulary). `config`: `{ preset, contextLength, layers, heads, embd }`: a preset
+    /// (`"tiny"`, `"small"` or `"medium"`, see `Config::preset`), each field overriding it
+    /// (without a preset: 32 / 2 / 2 / 32, the unit-test size). `pipeline`: `"crossEntropyOnLogits"`, `"nllOnLogSoftmax"`,
     /// `"nllOnLogits"` or `"crossEntropyOnSoftmax"`. `seed`: integer in [0, 2^53 − 1].
     /// `options`: `{ batchSize, learningRate, minLearningRate, warmupSteps, totalSteps,
     /// weightDecay, gradClip, evalBatches }`.
@@ -203,9 +207,12 @@ impl Trainer {
         let c = Fields::new(
             &config,
             "config",
-            &["contextLength", "layers", "heads", "embd"],
+            &["preset", "contextLength", "layers", "heads", "embd"],
         )?;
-        let mut cfg = model::Config::tiny(0);
+        let mut cfg = match c.string("preset")? {
+            Some(name) => model::Config::preset(&name, 0).map_err(js_err)?,
+            None => model::Config::tiny(0),
+        };
         if let Some(x) = c.integer("contextLength", 1.0, 4096.0)? {
             cfg.context_length = x as usize;
         }
@@ -289,6 +296,12 @@ impl Trainer {
         }
         set(&out, "gradNorm", r.grad_norm);
         Ok(out)
+    }
+
+    /// The trained model's `{ vocabSize, contextLength, layers, heads, embd, parameters }`.
+    #[wasm_bindgen(getter)]
+    pub fn config(&self) -> Object {
+        config_object(self.inner.model().config())
     }
 
     /// A copy of the model as trained so far, to generate from.

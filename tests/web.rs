@@ -178,7 +178,10 @@ fn pipeline_loss_binding_carries_the_gradient_to_the_logits() {
     for pipeline in ["crossEntropyOnLogits", "nllOnLogSoftmax"] {
         let r = run(pipeline);
         assert!((get(&r, "loss").as_f64().unwrap() - (lse - 3.0)).abs() < 1e-6);
-        let g = get(&r, "gradLogits").dyn_into::<Float32Array>().unwrap().to_vec();
+        let g = get(&r, "gradLogits")
+            .dyn_into::<Float32Array>()
+            .unwrap()
+            .to_vec();
         for (k, gk) in g.iter().enumerate() {
             let want = (z[k] as f64 - lse).exp() - if k == 2 { 1.0 } else { 0.0 };
             assert!((*gk as f64 - want).abs() < 1e-6, "{pipeline}: {g:?}");
@@ -187,7 +190,10 @@ fn pipeline_loss_binding_carries_the_gradient_to_the_logits() {
     // nll on logits: the "loss" is −z_y = −3 and the gradient −onehot.
     let r = run("nllOnLogits");
     assert_eq!(get(&r, "loss").as_f64(), Some(-3.0));
-    let inputs = get(&r, "inputs").dyn_into::<Float32Array>().unwrap().to_vec();
+    let inputs = get(&r, "inputs")
+        .dyn_into::<Float32Array>()
+        .unwrap()
+        .to_vec();
     assert_eq!(inputs, z);
     let e = wasm::pipeline_loss(
         f32s(&z),

@@ -113,7 +113,7 @@ export function setupTrain({ lab, state, update, vocab }) {
         card.append(v);
         return card;
       }
-      v.textContent = `loss = ${p.loss.toFixed(4)}` + (r.n > 1 ? ` (${state.reduction} of ${r.n}; last row ${p.row.toFixed(4)})` : '');
+      v.textContent = `loss = ${p.loss.toFixed(4)}` + (r.n > 1 ? ` (${state.reduction} of ${r.n} rows; the last row's term: ${p.row.toFixed(4)})` : '');
       const bars = document.createElement('div');
       bars.className = 'bars';
       bars.setAttribute('role', 'img');

@@ -136,7 +136,7 @@ function lossPanel({ source, text, target, logits, targetId, labelSmoothing, red
     try {
       const r = lab.pipelineLoss(z, targets, { classes, pipeline, labelSmoothing, reduction });
       return {
-        pipeline, loss: r.loss, row: r.rows[n - 1] / (reduction === 'mean' ? r.denominator : 1),
+        pipeline, loss: r.loss, row: r.rows[n - 1],
         grad: r.gradLogits.slice((n - 1) * classes), inputs: r.inputs.slice((n - 1) * classes),
       };
     } catch (e) {
@@ -178,11 +178,6 @@ function classify(z, temperature) {
 
 // ---- live training ----
 
-const PRESETS = {
-  tiny: { contextLength: 64, layers: 2, heads: 2, embd: 32 },
-  small: { contextLength: 64, layers: 2, heads: 4, embd: 64 },
-  medium: { contextLength: 128, layers: 4, heads: 4, embd: 128 },
-};
 let runs = [];          // [{ pipeline, trainer }]
 let training = 0;       // play-loop counter; pause or a newer start ends older loops
 let shakespeare = null; // the shipped excerpt, fetched on first use
@@ -206,8 +201,7 @@ function freeRuns() {
 async function trainStart({ source, own, preset, learningRate, batchSize, seed, pipelines }) {
   freeRuns();
   const text = await trainingText(source, own);
-  const config = PRESETS[preset];
-  if (!config) throw new Error(`preset must be one of ${Object.keys(PRESETS).join(', ')}, got ${preset}`);
+  const config = { preset };
   const options = {
     batchSize, learningRate, minLearningRate: learningRate / 10, warmupSteps: 20,
     totalSteps: 3000, evalBatches: 2,
@@ -215,7 +209,8 @@ async function trainStart({ source, own, preset, learningRate, batchSize, seed, 
   for (const pipeline of pipelines) {
     runs.push({ pipeline, trainer: new lab.Trainer(text, config, pipeline, seed, options) });
   }
-  return { chars: [...text].length, contextLength: config.contextLength, batchSize };
+  const { contextLength } = runs[0].trainer.config;
+  return { chars: [...text].length, contextLength, batchSize };
 }
 
 /** One round: `n` steps of every run. */

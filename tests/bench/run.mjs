@@ -104,6 +104,46 @@ async function pageTimings() {
   }
 }
 
+/**
+ * Training steps/s of each model-size preset in headless Chromium: the same loop as the native
+ * `cargo bench --bench train` (batch 8, crossEntropyOnLogits, no validation pass).
+ */
+async function trainingSpeed() {
+  const { server, url } = await startServer({ root: 'www' });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    await page.goto(url + 'pkg/logitlab.js');
+    const rows = await page.evaluate(async () => {
+      const mod = await import('/pkg/logitlab.js');
+      await mod.default();
+      const text = await (await fetch('/texts/romeo-and-juliet.txt')).text();
+      const out = [];
+      for (const [preset, steps] of [['tiny', 60], ['small', 30], ['medium', 8]]) {
+        const t = new mod.Trainer(text, { preset }, 'crossEntropyOnLogits', 1, {
+          batchSize: 8, learningRate: 1e-2, minLearningRate: 1e-3, warmupSteps: 20,
+          totalSteps: 3000, evalBatches: 0,
+        });
+        t.step(3);
+        const t0 = performance.now();
+        t.step(steps);
+        const secs = (performance.now() - t0) / 1000;
+        const ctx = t.config.contextLength;
+        t.free();
+        out.push({ preset, ctx, stepsPerSec: steps / secs, tokensPerSec: (steps * 8 * ctx) / secs });
+      }
+      return out;
+    });
+    console.log('\ntraining in headless Chromium (wasm, one thread; goal: tiny >= 10 steps/s)');
+    for (const r of rows) {
+      console.log(`  preset ${r.preset.padEnd(6)} (batch 8 × context ${r.ctx}): ${r.stepsPerSec.toFixed(1)} steps/s, ${r.tokensPerSec.toFixed(0)} tokens/s`);
+    }
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
 /** The default model's generation loop (Model.generate → next()) in wasm: tokens per second. */
 async function generationSpeed(mod) {
   const bytes = new Uint8Array(readFileSync(new URL('../../www/models/default.safetensors', import.meta.url)));
@@ -132,3 +172,4 @@ print('wasm in Node ' + process.version, await inNode());
 print('wasm in headless Chromium', await inChromium());
 pageWeight();
 await pageTimings();
+await trainingSpeed();
