@@ -115,6 +115,7 @@ test_all() {
     cargo fmt --check
     cargo clippy -q --all-targets -- -D warnings
     cargo clippy -q --target wasm32-unknown-unknown --all-targets -- -D warnings
+    node tests/lint/sinks.mjs www
 
     say "layer 1/3: native (cargo test)"
     cargo test 2>&1 | tee "$log/native.txt"

@@ -9,11 +9,12 @@ export function startLab() {
   const lab = {
     onTokens: () => {},
     onTrain: () => {},
-    call(type, args) {
+    /** `transfer`: ArrayBuffers handed over to the worker rather than copied. */
+    call(type, args, transfer = []) {
       const id = ++next;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        worker.postMessage({ id, type, args });
+        worker.postMessage({ id, type, args }, transfer);
       });
     },
   };

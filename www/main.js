@@ -59,16 +59,34 @@ function share() {
   });
 }
 
+/** Compiles while downloading; a host that serves .wasm with the wrong MIME type still works. */
+async function compileWasm(url) {
+  try {
+    return await WebAssembly.compileStreaming(fetch(url));
+  } catch {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`cannot load ${url.pathname}: HTTP ${res.status}`);
+    return WebAssembly.compile(await res.arrayBuffer());
+  }
+}
+
 applyLayout();
 showControls(state);
 showTrainControls(state);
 share();
-// Start the worker (wasm + model) first; the main thread's own small wasm copy, used by the
-// "your own logits" view, compiles meanwhile.
+// The wasm is compiled once, here, and the compiled module is handed to the worker with the
+// model's bytes (both preloaded by index.html): on a 2-core laptop two compiles of the same
+// 3 MB module would compete for the CPU. The main thread's instance serves "your own logits".
 const t0 = performance.now();
 const lab = startLab();
-const loading = lab.call('load');
-await init();
+const wasmModule = compileWasm(new URL('./pkg/logitlab_bg.wasm', import.meta.url));
+const modelBytes = fetch(new URL('./models/default.safetensors', import.meta.url)).then((res) => {
+  if (!res.ok) throw new Error(`cannot load models/default.safetensors: HTTP ${res.status}`);
+  return res.arrayBuffer();
+});
+const loading = Promise.all([wasmModule, modelBytes])
+  .then(([module, bytes]) => lab.call('load', { module, bytes }, [bytes]));
+await init({ module_or_path: await wasmModule });
 setupNumbers();
 try {
   const { config, vocab } = await loading;

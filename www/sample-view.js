@@ -229,7 +229,7 @@ export function setupSample({ lab, state, update, vocab, config }) {
 
   syncControls();
   renderOutput();
-  refreshPanel();
+  if (state.view === 'sample') refreshPanel(); // otherwise when the view is first shown
   return {
     refresh: () => { renderOutput(); refreshPanel(); },
     /** Leaving the view stops a generation: no work keeps running where nobody sees it. */

@@ -348,7 +348,7 @@ export function setupTrain({ lab, state, update, vocab }) {
   showTrainControls(state);
   syncButtons();
   renderTraining();
-  refreshCalc();
+  if (state.view === 'train') refreshCalc(); // otherwise when the view is first shown
   return {
     refresh: refreshCalc,
     /** Leaving the view pauses training: no work keeps running where nobody sees it. */

@@ -13,12 +13,9 @@ let run = 0;           // generation run counter; a newer run or `stop` ends old
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
-async function load() {
-  // Compile the wasm and download the model at the same time.
-  const [, bytes] = await Promise.all([init(), fetch('models/default.safetensors').then((res) => {
-    if (!res.ok) throw new Error(`cannot load models/default.safetensors: HTTP ${res.status}`);
-    return res.arrayBuffer();
-  })]);
+/** `module`: the page's compiled WebAssembly.Module; `bytes`: the model's checkpoint. */
+async function load({ module, bytes }) {
+  await init({ module_or_path: module });
   model = lab.Model.fromBytes(new Uint8Array(bytes));
   const config = model.config;
   vocab = Array.from({ length: config.vocabSize }, (_, i) => model.decode(Uint32Array.of(i)));

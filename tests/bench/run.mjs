@@ -144,6 +144,60 @@ async function trainingSpeed() {
   }
 }
 
+/**
+ * Long sessions in headless Chromium: wasm memory (WebAssembly.Memory buffer size) once warm,
+ * then after 100 000 generated tokens and after 2 000 training steps, used the way the page's
+ * worker uses the module (every Generation, Trainer and Model freed when done).
+ */
+async function longSession() {
+  const { server, url } = await startServer({ root: 'www' });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    await page.goto(url + 'pkg/logitlab.js');
+    const r = await page.evaluate(async () => {
+      const mod = await import('/pkg/logitlab.js');
+      const wasm = await mod.default();
+      const mb = () => wasm.memory.buffer.byteLength / 2 ** 20;
+      const bytes = new Uint8Array(await (await fetch('/models/default.safetensors')).arrayBuffer());
+      const model = mod.Model.fromBytes(bytes);
+      const generate = (n, seed) => {
+        const gen = model.generate('ROMEO:\n', { temperature: 0.8, seed });
+        for (let i = 0; i < n; i++) gen.next();
+        gen.free();
+      };
+      generate(1000, 0); // warm
+      const warm = mb();
+      const t0 = performance.now();
+      for (let k = 1; k <= 20; k++) generate(5000, k); // 100 000 tokens, as 20 Generate clicks
+      const afterGen = mb();
+      const genSecs = (performance.now() - t0) / 1000;
+      model.free();
+      const text = await (await fetch('/texts/romeo-and-juliet.txt')).text();
+      const options = { batchSize: 8, learningRate: 1e-2, evalBatches: 2 };
+      let t = new mod.Trainer(text, { preset: 'tiny' }, 'crossEntropyOnLogits', 1, options);
+      t.step(50);
+      const m = t.model(); m.free();
+      const warmTrain = mb();
+      const t1 = performance.now();
+      for (let k = 0; k < 100; k++) {
+        t.step(20); // 2 000 steps in rounds, each with a validation pass, as Play does
+        if (k % 10 === 9) { const s = t.model(); s.free(); } // "Sample text" snapshots
+      }
+      const afterTrain = mb();
+      const trainSecs = (performance.now() - t1) / 1000;
+      t.free();
+      return { warm, afterGen, genSecs, warmTrain, afterTrain, trainSecs };
+    });
+    console.log('\nlong session in headless Chromium (wasm memory; goal: a few MB of growth once warm)');
+    console.log(`  100 000 tokens generated in ${r.genSecs.toFixed(0)} s: ${r.warm.toFixed(1)} MB → ${r.afterGen.toFixed(1)} MB (+${(r.afterGen - r.warm).toFixed(1)} MB)`);
+    console.log(`  2 000 training steps (tiny) in ${r.trainSecs.toFixed(0)} s: ${r.warmTrain.toFixed(1)} MB → ${r.afterTrain.toFixed(1)} MB (+${(r.afterTrain - r.warmTrain).toFixed(1)} MB)`);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
 /** The default model's generation loop (Model.generate → next()) in wasm: tokens per second. */
 async function generationSpeed(mod) {
   const bytes = new Uint8Array(readFileSync(new URL('../../www/models/default.safetensors', import.meta.url)));
@@ -173,3 +227,4 @@ print('wasm in headless Chromium', await inChromium());
 pageWeight();
 await pageTimings();
 await trainingSpeed();
+await longSession();
