@@ -125,6 +125,24 @@ test('Stop ends a long generation and the UI shows the true state', async () => 
   assert.equal((await page.textContent('#output-gen')).length, n, 'no orphaned generation');
 });
 
+test('switching views during a generation stops it; nothing keeps running in the worker', async () => {
+  const { page, url } = lab;
+  await page.goto(`${url}?tokens=5000&seed=6`);
+  await ready(page);
+  await page.click('#generate');
+  await page.waitForFunction(() => document.getElementById('output-gen').textContent.length > 20);
+  await page.click('.tabs a[data-view=train]');
+  // The train view's panel is computed by the same worker: it answers, so the worker is free.
+  await page.waitForSelector('#pipelines .pipeline', { timeout: 30_000 });
+  await page.click('.tabs a[data-view=sample]');
+  await page.waitForFunction(() => !document.getElementById('generate').disabled);
+  const n = (await page.textContent('#output-gen')).length;
+  assert.ok(n < 5000, `stopped after ${n} characters`);
+  assert.match(await page.textContent('#gen-info'), /stopped/);
+  await page.waitForTimeout(300);
+  assert.equal((await page.textContent('#output-gen')).length, n, 'no orphaned generation');
+});
+
 test('copy embed code gives an iframe of this state with embed=1', async () => {
   const { page, url } = lab;
   await page.goto(`${url}?temperature=0.3`);
