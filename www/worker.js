@@ -77,7 +77,10 @@ function draws({ text, options, output, n }) {
   return { counts, probs, n };
 }
 
-const tick = () => new Promise((r) => setTimeout(r, 0));
+// Yields to the event loop so a `stop` or `trainPause` message can arrive. A MessageChannel
+// rather than setTimeout(0), which browsers clamp to ≥ 4 ms once timeouts nest.
+const channel = new MessageChannel();
+const tick = () => new Promise((r) => { channel.port1.onmessage = () => r(); channel.port2.postMessage(0); });
 
 async function generate({ text, options, output, tokens }) {
   const mine = ++run;

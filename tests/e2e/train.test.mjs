@@ -140,6 +140,23 @@ test('training settings live in the URL and restore', async () => {
     && /^step 1/.test(document.getElementById('train-status').textContent), null, { timeout: 30_000 });
 });
 
+test('training on pasted text: too short is a clear error, then it trains', async () => {
+  const { page, url } = lab;
+  await page.goto(`${url}?view=train&trainText=own&pipelines=crossEntropyOnLogits`);
+  await ready(page);
+  assert.equal(await page.isVisible('#own-text'), true);
+  await page.fill('#own-text', 'to be or not to be');
+  await page.click('#train-step');
+  await page.waitForFunction(() => /text/.test(document.getElementById('train-status').textContent)
+    && /characters/.test(document.getElementById('train-status').textContent));
+  assert.match(await page.textContent('#train-status'), /contextLength/);
+  // A longer text, with characters from outside the Basic Multilingual Plane: it trains.
+  await page.fill('#own-text', 'Thương em 🌸 như thương lấy mình.\n'.repeat(60));
+  await page.click('#train-step');
+  await page.waitForFunction(() => /^step 1/.test(document.getElementById('train-status').textContent), null, { timeout: 30_000 });
+  assert.doesNotMatch(page.url(), /own-text|Th%C6%B0/); // the pasted text stays on the page
+});
+
 test('leaving the view pauses training: no work left running in the worker', async () => {
   const { page, url } = lab;
   await page.goto(`${url}?view=train`);
