@@ -15,11 +15,10 @@ use crate::loss::{self, LossFunction, LossOptions, Reduction};
 use crate::numerics;
 use crate::sampling::{self, Input, SampleOptions, MAX_SEED};
 
-/// Longest vector accepted by `softmax`, `logSoftmax` and `sample` (2^22 = 4 194 304 ids, 16×
-/// the largest real vocabulary), so a wrong argument cannot exhaust the tab's memory.
-pub const MAX_VOCAB: usize = 1 << 22;
-/// Largest N × C accepted by `loss` (2^24 values, 64 MB as f32).
-pub const MAX_LOSS_VALUES: usize = 1 << 24;
+/// Largest N × C accepted by `loss`; see [`crate::limits`].
+pub use crate::limits::MAX_LOSS_VALUES;
+/// Longest vector accepted by `softmax`, `logSoftmax` and `sample`; see [`crate::limits`].
+pub use crate::limits::MAX_VALUES as MAX_VOCAB;
 
 pub(crate) fn js_err(e: Error) -> JsError {
     JsError::new(e.message())

@@ -273,11 +273,20 @@ impl Trainer {
         })
     }
 
-    /// Runs `n` ≥ 1 steps: `{ step, learningRate, loss, trainCe, valCe, gradNorm }`. `loss` is
-    /// the pipeline's own objective; `trainCe` and `valCe` are the true cross-entropy
-    /// (nats/char) on the training batches and on fixed validation batches (`valCe` is
-    /// undefined when evalBatches = 0).
-    pub fn step(&mut self, n: u32) -> Result<Object, JsError> {
+    /// Runs `n` steps, an integer in [1, 10 000]: `{ step, learningRate, loss, trainCe, valCe,
+    /// gradNorm }`. `loss` is the pipeline's own objective; `trainCe` and `valCe` are the true
+    /// cross-entropy (nats/char) on the training batches and on fixed validation batches
+    /// (`valCe` is undefined when evalBatches = 0).
+    pub fn step(&mut self, n: f64) -> Result<Object, JsError> {
+        // An f64, not a u32: wasm-bindgen would wrap step(-1) around to 4 294 967 295 steps.
+        let max = crate::limits::MAX_STEPS_PER_CALL;
+        if !(n.fract() == 0.0 && n >= 1.0 && n <= max as f64) {
+            return Err(js_err(Error::arg(
+                "n",
+                &format!("an integer in [1, {max}]"),
+                n,
+            )));
+        }
         let r = self.inner.step(n as usize).map_err(js_err)?;
         let out = Object::new();
         set(&out, "step", r.step as f64);
