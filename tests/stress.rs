@@ -18,6 +18,11 @@
 //! on every run. An input is "interesting" (kept in the corpus to mutate further) when its outcome
 //! is new: a new error message shape or a new target-specific feature of the result.
 //! A failing input is written to `target/stress-failures/` and printed in hex.
+//!
+//! Native only: the browser gets its own junk test (`tests/e2e/junk.test.mjs`), which also
+//! covers the wasm-only argument conversion.
+
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
