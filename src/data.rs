@@ -3,7 +3,8 @@
 //! so that no validation line has a neighbour in the training set.
 
 use crate::error::{Error, Result};
-use crate::model::Vocab;
+use crate::limits::MAX_MODEL_VOCAB;
+use crate::model::{check_text_len, Vocab};
 
 /// The held-out works: four plays (two tragedies, a history-tragedy, a comedy), 508,461
 /// characters, 10.05% of the 5,057,198 characters of the 42 modern-spelling texts.
@@ -81,8 +82,22 @@ impl Corpus {
     /// Any text, e.g. pasted in the page: the last 10% (from a line start, when there is one)
     /// is held out. A cut through one text leaks style into validation; fine for a live demo,
     /// not for the reported figures (those use [`Corpus::from_works`]).
+    ///
+    /// `text` takes at most [`crate::limits::MAX_TEXT_BYTES`] bytes and between 2 and [`MAX_MODEL_VOCAB`]
+    /// distinct characters (any Unicode scalar, NUL and emoji included).
     pub fn from_text(text: &str) -> Result<Corpus> {
-        let vocab = Vocab::from_text(text)?;
+        check_text_len("text", text)?;
+        let vocab = match Vocab::from_text(text) {
+            Ok(v) if v.len() <= MAX_MODEL_VOCAB => v,
+            _ => {
+                let distinct = text.chars().collect::<std::collections::HashSet<_>>().len();
+                return Err(Error::arg(
+                    "text",
+                    &format!("a text with 2 to {MAX_MODEL_VOCAB} distinct characters"),
+                    format!("{} characters, {distinct} distinct", text.chars().count()),
+                ));
+            }
+        };
         let ids = vocab.encode(text)?;
         let mut cut = ids.len() - ids.len() / 10;
         if let Some(nl) = vocab.id('\n') {

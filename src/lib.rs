@@ -4,6 +4,7 @@
 //! - [`numerics`]: logsumexp, softmax, log_softmax, entropy (the seed's section 2).
 //! - [`sampling`]: the sampler chain temperature → top-k → top-p → min-p → draw.
 //! - [`loss`]: cross-entropy and NLL with PyTorch semantics, and their gradients.
+//! - [`limits`]: every size cap of the API (the README's "Limits").
 //! - [`rng`]: the seeded generator shared by weight init and sampling.
 //! - [`model`]: the character-level GPT (both output designs, KV cache, safetensors I/O).
 //! - [`train`]: the step-wise training loop with the four loss pipelines; [`data`]: the corpus.
@@ -11,6 +12,7 @@
 
 pub mod data;
 pub mod error;
+pub mod limits;
 pub mod loss;
 pub mod model;
 pub mod numerics;

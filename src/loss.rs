@@ -242,6 +242,14 @@ pub fn loss(values: &[f32], targets: &[i32], opts: &LossOptions) -> Result<LossO
         }
     };
     let total: f64 = rows.iter().sum();
+    if total.is_nan() {
+        // Only nll gets here: its rows are −w_y·x_y, so a +∞ and a −∞ at the targets of two
+        // rows sum to ∞ − ∞. Say so rather than hand back NaN.
+        return Err(Error::new(
+            "values hold +Infinity at one row's target and -Infinity at another's, so the nll \
+             loss would be ∞ − ∞ = NaN (PyTorch returns NaN); use finite values",
+        ));
+    }
     Ok(LossOutput {
         loss: (total / scale) as f32,
         rows: rows.iter().map(|&r| r as f32).collect(),

@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use candle_core::{DType, Device, Tensor, D};
 
 use crate::error::{Error, Result};
+use crate::limits::{MAX_CHECKPOINT_BYTES, MAX_MODEL_VOCAB, MAX_TEXT_BYTES};
 use crate::rng::Rng;
 use crate::sampling::{self, Input, Sample, SampleOptions};
 
@@ -112,7 +113,7 @@ impl Config {
                 Ok(())
             }
         };
-        check("vocabSize", self.vocab_size, 2, 65_536)?;
+        check("vocabSize", self.vocab_size, 2, MAX_MODEL_VOCAB)?;
         check("contextLength", self.context_length, 1, 4096)?;
         check("layers", self.layers, 1, 64)?;
         check("heads", self.heads, 1, 64)?;
@@ -127,11 +128,12 @@ impl Config {
         Ok(())
     }
 
-    /// Number of trainable scalars.
-    pub fn parameter_count(&self) -> usize {
+    /// Number of trainable scalars. In u64: a config at the top of every range has ~1.3e10,
+    /// which would wrap around wasm32's 32-bit usize.
+    pub fn parameter_count(&self) -> u64 {
         self.parameter_shapes()
             .iter()
-            .map(|(_, s)| s.iter().product::<usize>())
+            .map(|(_, s)| s.iter().map(|&d| d as u64).product::<u64>())
             .sum()
     }
 
@@ -263,8 +265,10 @@ impl Vocab {
         self.ids.get(&ch).copied()
     }
 
-    /// Text → ids. An unknown character is an error naming it and its position.
+    /// Text → ids. An unknown character is an error naming it and its position; a text longer
+    /// than [`MAX_TEXT_BYTES`] is an error.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        check_text_len("text", text)?;
         text.chars()
             .enumerate()
             .map(|(pos, ch)| {
@@ -280,8 +284,15 @@ impl Vocab {
             .collect()
     }
 
-    /// Ids → text. An id ≥ V is an error.
+    /// Ids → text. An id ≥ V is an error, and so are more than [`MAX_TEXT_BYTES`] ids.
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        if ids.len() > MAX_TEXT_BYTES {
+            return Err(Error::arg(
+                "ids",
+                &format!("at most {MAX_TEXT_BYTES} token ids"),
+                ids.len(),
+            ));
+        }
         ids.iter()
             .map(|&id| {
                 self.chars.get(id as usize).copied().ok_or_else(|| {
@@ -289,6 +300,30 @@ impl Vocab {
                 })
             })
             .collect()
+    }
+}
+
+/// A text (an argument named `argument`) must fit in [`MAX_TEXT_BYTES`] bytes of UTF-8.
+pub fn check_text_len(argument: &str, text: &str) -> Result<()> {
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(Error::new(format!(
+            "{argument} has {} bytes of UTF-8; at most {MAX_TEXT_BYTES} (8 MiB) are accepted",
+            text.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The model's output must be finite: finite weights can still overflow f32 (a checkpoint with
+/// weights near float16's 65504), and a NaN must not reach the sampler or the page.
+fn check_finite(values: Vec<f32>) -> Result<Vec<f32>> {
+    match values.iter().position(|x| !x.is_finite()) {
+        None => Ok(values),
+        Some(i) => Err(Error::new(format!(
+            "model: the forward pass overflowed f32 ({} at output index {i}); the checkpoint's \
+             weights are too large to compute with",
+            values[i]
+        ))),
     }
 }
 
@@ -777,7 +812,7 @@ impl Gpt {
         self.check_ids(ids)?;
         let idx = Tensor::from_slice(ids, (1, ids.len()), &Device::Cpu)?;
         let out = self.forward(&idx, mode)?;
-        Ok(out.flatten_all()?.to_vec1::<f32>()?)
+        check_finite(out.flatten_all()?.to_vec1::<f32>()?)
     }
 
     /// The next-token values (length V) after the last of `ids`, without a cache. Longer inputs
@@ -806,7 +841,7 @@ impl Gpt {
         let idx = Tensor::from_slice(ids, (1, ids.len()), &Device::Cpu)?;
         let logits = self.forward_logits(&idx, pos0, Some(cache))?;
         cache.len += ids.len();
-        Ok(mode.apply(logits)?.flatten_all()?.to_vec1::<f32>()?)
+        check_finite(mode.apply(logits)?.flatten_all()?.to_vec1::<f32>()?)
     }
 
     /// The checkpoint: safetensors, weights in f16, config and vocabulary in the metadata.
@@ -834,9 +869,16 @@ impl Gpt {
     }
 
     /// Loads a checkpoint written by [`Gpt::to_safetensors`] from bytes. Anything else (not
-    /// safetensors, truncated, wrong shapes, missing metadata) is an error that says what.
+    /// safetensors, truncated, wrong shapes, missing metadata, a NaN or ±∞ weight, more than
+    /// [`MAX_CHECKPOINT_BYTES`]) is an error that says what.
     pub fn from_safetensors(bytes: &[u8]) -> Result<Gpt> {
         let bad = |what: String| Error::new(format!("checkpoint: {what}"));
+        if bytes.len() > MAX_CHECKPOINT_BYTES {
+            return Err(bad(format!(
+                "{} bytes; at most {MAX_CHECKPOINT_BYTES} (64 MiB) are accepted",
+                bytes.len()
+            )));
+        }
         let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| {
             bad(format!(
                 "not a valid safetensors file ({} bytes): {e}",
@@ -884,7 +926,8 @@ impl Gpt {
         let vocab = field("vocab")?
             .as_str()
             .ok_or_else(|| bad("metadata \"vocab\" is not a string".into()))?;
-        let vocab = Vocab::from_chars(vocab.chars().collect())?;
+        let vocab = Vocab::from_chars(vocab.chars().collect())
+            .map_err(|e| bad(format!("metadata \"vocab\": {e}")))?;
         let mut tensors = HashMap::new();
         for (name, view) in st.tensors() {
             if !matches!(
@@ -897,7 +940,15 @@ impl Gpt {
                 )));
             }
             let t = candle_core::safetensors::Load::load(&view, &Device::Cpu)
+                .and_then(|t| t.to_dtype(DType::F32))
                 .map_err(|e| bad(format!("tensor {name:?}: {e}")))?;
+            let values = t.flatten_all()?.to_vec1::<f32>()?;
+            if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+                return Err(bad(format!(
+                    "tensor {name:?} holds {} at index {i}; weights must be finite",
+                    values[i]
+                )));
+            }
             tensors.insert(name, t);
         }
         Gpt::from_tensors(config, vocab, &tensors)
@@ -944,6 +995,7 @@ impl Generator {
         mode: OutputMode,
         options: SampleOptions,
     ) -> Result<Self> {
+        check_text_len("prompt", prompt)?;
         let tokens = model.encode(prompt)?;
         if tokens.is_empty() {
             return Err(Error::arg("prompt", "a non-empty string", "\"\""));

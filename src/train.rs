@@ -24,6 +24,7 @@ use candle_core::{Device, Tensor, Var, D};
 
 use crate::data::Corpus;
 use crate::error::{Error, Result};
+use crate::limits::{MAX_STEPS_PER_CALL, MAX_TRAIN_ACTIVATIONS, MAX_TRAIN_PARAMETERS};
 use crate::model::{Config, Gpt, OutputMode};
 use crate::rng::Rng;
 
@@ -263,6 +264,22 @@ pub struct Trainer {
     steps_done: usize,
 }
 
+/// Activation values one training step keeps for the backward pass, estimated per block as
+/// 30·B·T·C (LayerNorms, q, k, v, the MLP, residuals) + 5·B·H·T² (attention scores, mask,
+/// softmax), plus 4·B·T·V for the head and the loss. In u64, so no config can wrap it around.
+pub fn activation_estimate(config: &Config, batch_size: usize) -> u64 {
+    let [b, t, c, h, v, l] = [
+        batch_size,
+        config.context_length,
+        config.embd,
+        config.heads,
+        config.vocab_size,
+        config.layers,
+    ]
+    .map(|x| x as u64);
+    l * b * t * (30 * c + 5 * h * t) + 4 * b * t * v
+}
+
 /// Added to the seed for the batch stream, so init and batches are independent streams.
 const BATCH_STREAM: u64 = 0x5EED_BA7C_0000_0001;
 /// Added to the seed for the (fixed) validation batches.
@@ -284,6 +301,24 @@ impl Trainer {
             ..config
         };
         config.validate()?;
+        // Memory caps, checked before anything is allocated (a junk config asks for ~50 GB).
+        let parameters = config.parameter_count();
+        if parameters > MAX_TRAIN_PARAMETERS as u64 {
+            return Err(Error::new(format!(
+                "config: {parameters} parameters (layers {}, embd {}, contextLength {}, \
+                 vocabulary {}); training takes at most {MAX_TRAIN_PARAMETERS}",
+                config.layers, config.embd, config.context_length, config.vocab_size
+            )));
+        }
+        let activations = activation_estimate(&config, options.batch_size);
+        if activations > MAX_TRAIN_ACTIVATIONS as u64 {
+            return Err(Error::new(format!(
+                "batchSize × contextLength too large for this config: a step would keep ~{} \
+                 activation values, at most {MAX_TRAIN_ACTIVATIONS} are allowed; use a smaller \
+                 batchSize, contextLength, embd or layers",
+                activations
+            )));
+        }
         for (part, ids) in [("training", &corpus.train), ("validation", &corpus.val)] {
             if ids.len() <= config.context_length + 1 {
                 return Err(Error::new(format!(
@@ -400,10 +435,14 @@ impl Trainer {
             .collect())
     }
 
-    /// Runs `n` optimisation steps (n ≥ 1) and reports the mean losses.
+    /// Runs `n` optimisation steps (1 ≤ n ≤ [`MAX_STEPS_PER_CALL`]) and reports the mean losses.
     pub fn step(&mut self, n: usize) -> Result<StepReport> {
-        if n == 0 {
-            return Err(Error::arg("n", "an integer ≥ 1", n));
+        if n == 0 || n > MAX_STEPS_PER_CALL {
+            return Err(Error::arg(
+                "n",
+                &format!("an integer in [1, {MAX_STEPS_PER_CALL}]"),
+                n,
+            ));
         }
         let t = self.model.config().context_length;
         let (mut loss_sum, mut ce_sum) = (0.0f64, 0.0f64);

@@ -15,11 +15,10 @@ use crate::loss::{self, LossFunction, LossOptions, Reduction};
 use crate::numerics;
 use crate::sampling::{self, Input, SampleOptions, MAX_SEED};
 
-/// Longest vector accepted by `softmax`, `logSoftmax` and `sample` (2^22 = 4 194 304 ids, 16×
-/// the largest real vocabulary), so a wrong argument cannot exhaust the tab's memory.
-pub const MAX_VOCAB: usize = 1 << 22;
-/// Largest N × C accepted by `loss` (2^24 values, 64 MB as f32).
-pub const MAX_LOSS_VALUES: usize = 1 << 24;
+/// Largest N × C accepted by `loss`; see [`crate::limits`].
+pub use crate::limits::MAX_LOSS_VALUES;
+/// Longest vector accepted by `softmax`, `logSoftmax` and `sample`; see [`crate::limits`].
+pub use crate::limits::MAX_VALUES as MAX_VOCAB;
 
 pub(crate) fn js_err(e: Error) -> JsError {
     JsError::new(e.message())
@@ -101,6 +100,78 @@ pub(crate) fn f32_vec(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<f32>, Js
         "{arg} must be a Float32Array or an array of numbers, got {}",
         describe(v)
     )))
+}
+
+/// Reads a string argument. Taking `&str` directly would let wasm-bindgen's glue hand a
+/// non-string (a number, `null`) to the allocator as a string of undefined length, which traps
+/// the module ("memory access out of bounds"); a `JsValue` is checked here instead.
+pub(crate) fn string_arg(arg: &str, v: &JsValue) -> Result<String, JsError> {
+    v.as_string()
+        .ok_or_else(|| JsError::new(&format!("{arg} must be a string, got {}", describe(v))))
+}
+
+/// Reads bytes: a Uint8Array or an ArrayBuffer (copied into wasm memory).
+pub(crate) fn bytes_arg(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<u8>, JsError> {
+    let bytes = if let Some(a) = v.dyn_ref::<Uint8Array>() {
+        a.clone()
+    } else if let Some(b) = v.dyn_ref::<js_sys::ArrayBuffer>() {
+        Uint8Array::new(b)
+    } else {
+        return Err(JsError::new(&format!(
+            "{arg} must be a Uint8Array or an ArrayBuffer, got {}",
+            describe(v)
+        )));
+    };
+    let len = bytes.length() as usize;
+    if len > cap {
+        return Err(JsError::new(&format!(
+            "{arg} has {len} bytes; at most {cap} are accepted"
+        )));
+    }
+    Ok(bytes.to_vec())
+}
+
+/// Reads token ids: a Uint32Array, or an array or typed array of integers in [0, 2^32).
+pub(crate) fn ids_arg(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<u32>, JsError> {
+    let too_long = |len: usize| {
+        JsError::new(&format!(
+            "{arg} has {len} entries; at most {cap} are accepted"
+        ))
+    };
+    if let Some(a) = v.dyn_ref::<js_sys::Uint32Array>() {
+        let len = a.length() as usize;
+        if len > cap {
+            return Err(too_long(len));
+        }
+        return Ok(a.to_vec());
+    }
+    let listlike = Array::is_array(v)
+        || (js_sys::ArrayBuffer::is_view(v) && !v.is_instance_of::<js_sys::DataView>());
+    if !listlike {
+        return Err(JsError::new(&format!(
+            "{arg} must be a Uint32Array or an array of token ids, got {}",
+            describe(v)
+        )));
+    }
+    let len = Reflect::get(v, &"length".into())
+        .ok()
+        .and_then(|l| l.as_f64())
+        .unwrap_or(0.0) as usize;
+    if len > cap {
+        return Err(too_long(len));
+    }
+    (0..len as u32)
+        .map(|i| {
+            let x = Reflect::get_u32(v, i).unwrap_or(JsValue::UNDEFINED);
+            match x.as_f64() {
+                Some(x) if x.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&x) => Ok(x as u32),
+                _ => Err(JsError::new(&format!(
+                    "{arg}[{i}] must be a token id (an integer >= 0), got {}",
+                    describe(&x)
+                ))),
+            }
+        })
+        .collect()
 }
 
 /// Reads integer targets: an Int32Array, another typed array or an array of integers.

@@ -20,10 +20,13 @@ use wasm_bindgen::prelude::*;
 
 use crate::data::Corpus;
 use crate::error::Error;
+use crate::limits::{MAX_CHECKPOINT_BYTES, MAX_TEXT_BYTES};
 use crate::model::{self, Generator, Gpt, OutputMode};
 use crate::sampling::{SampleOptions, MAX_SEED};
 use crate::train::{self, Pipeline, TrainOptions};
-use crate::wasm::{js_err, read_sampler_fields, set, Fields, SAMPLER_FIELDS};
+use crate::wasm::{
+    bytes_arg, ids_arg, js_err, read_sampler_fields, set, string_arg, Fields, SAMPLER_FIELDS,
+};
 
 fn seed_arg(seed: f64) -> Result<u64, JsError> {
     if seed.fract() == 0.0 && (0.0..=MAX_SEED as f64).contains(&seed) {
@@ -53,9 +56,10 @@ pub struct Model {
 impl Model {
     /// Loads a safetensors checkpoint (e.g. `fetch` → `arrayBuffer` → `Uint8Array`).
     #[wasm_bindgen(js_name = fromBytes)]
-    pub fn from_bytes(bytes: &[u8]) -> Result<Model, JsError> {
+    pub fn from_bytes(bytes: JsValue) -> Result<Model, JsError> {
+        let bytes = bytes_arg("bytes", &bytes, MAX_CHECKPOINT_BYTES)?;
         Ok(Model {
-            inner: Gpt::from_safetensors(bytes).map_err(js_err)?,
+            inner: Gpt::from_safetensors(&bytes).map_err(js_err)?,
         })
     }
 
@@ -78,26 +82,32 @@ impl Model {
     }
 
     /// Text → token ids. A character outside the vocabulary is an error naming it.
-    pub fn encode(&self, text: &str) -> Result<Uint32Array, JsError> {
-        let ids = self.inner.encode(text).map_err(js_err)?;
+    pub fn encode(&self, text: JsValue) -> Result<Uint32Array, JsError> {
+        let ids = self
+            .inner
+            .encode(&string_arg("text", &text)?)
+            .map_err(js_err)?;
         Ok(Uint32Array::from(&ids[..]))
     }
 
     /// Token ids → text. An id ≥ vocabSize is an error.
-    pub fn decode(&self, ids: &[u32]) -> Result<String, JsError> {
-        self.inner.decode(ids).map_err(js_err)
+    pub fn decode(&self, ids: JsValue) -> Result<String, JsError> {
+        let ids = ids_arg("ids", &ids, MAX_TEXT_BYTES)?;
+        self.inner.decode(&ids).map_err(js_err)
     }
 
     /// The next-token values after the last id (length V), as `options.output`:
     /// `"logits"` (default) or `"logSoftmax"`. With `allPositions: true`, every position's
     /// values (T × V, row-major). `ids` must hold 1..=contextLength ids.
-    pub fn forward(&self, ids: &[u32], options: JsValue) -> Result<Float32Array, JsError> {
+    pub fn forward(&self, ids: JsValue, options: JsValue) -> Result<Float32Array, JsError> {
+        let ctx = self.inner.config().context_length;
+        let ids = ids_arg("ids", &ids, MAX_TEXT_BYTES)?;
+        let ids = &ids[..];
         let f = Fields::new(&options, "options", &["output", "allPositions"])?;
         let mode = match f.string("output")? {
             Some(s) => OutputMode::parse(&s).map_err(js_err)?,
             None => OutputMode::Logits,
         };
-        let ctx = self.inner.config().context_length;
         if ids.is_empty() || ids.len() > ctx {
             return Err(js_err(Error::arg(
                 "ids",
@@ -117,7 +127,8 @@ impl Model {
     /// Starts streaming generation after `prompt`. Options: the sampler's `temperature`,
     /// `topK`, `topP`, `minP`, `seed` (an integer; absent = random, reported by `gen.seed`),
     /// and `output`: which model output feeds the sampler (`"logits"` or `"logSoftmax"`).
-    pub fn generate(&self, prompt: &str, options: JsValue) -> Result<Generation, JsError> {
+    pub fn generate(&self, prompt: JsValue, options: JsValue) -> Result<Generation, JsError> {
+        let prompt = string_arg("prompt", &prompt)?;
         let mut known = vec!["output"];
         known.extend_from_slice(SAMPLER_FIELDS);
         let f = Fields::new(&options, "options", &known)?;
@@ -128,7 +139,7 @@ impl Model {
         let mut o = SampleOptions::default();
         read_sampler_fields(&f, &mut o)?;
         Ok(Generation {
-            inner: Generator::new(&self.inner, prompt, mode, o).map_err(js_err)?,
+            inner: Generator::new(&self.inner, &prompt, mode, o).map_err(js_err)?,
         })
     }
 }
@@ -198,9 +209,9 @@ impl Trainer {
     /// weightDecay, gradClip, evalBatches }`.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        text: &str,
+        text: JsValue,
         config: JsValue,
-        pipeline: &str,
+        pipeline: JsValue,
         seed: f64,
         options: JsValue,
     ) -> Result<Trainer, JsError> {
@@ -272,19 +283,28 @@ impl Trainer {
         if let Some(x) = o.integer("evalBatches", 0.0, 1000.0)? {
             opts.eval_batches = x as usize;
         }
-        let pipeline = Pipeline::parse(pipeline).map_err(js_err)?;
-        let corpus = Corpus::from_text(text).map_err(js_err)?;
+        let pipeline = Pipeline::parse(&string_arg("pipeline", &pipeline)?).map_err(js_err)?;
+        let corpus = Corpus::from_text(&string_arg("text", &text)?).map_err(js_err)?;
         Ok(Trainer {
             inner: train::Trainer::new(corpus, cfg, pipeline, seed_arg(seed)?, opts)
                 .map_err(js_err)?,
         })
     }
 
-    /// Runs `n` ≥ 1 steps: `{ step, learningRate, loss, trainCe, valCe, gradNorm }`. `loss` is
-    /// the pipeline's own objective; `trainCe` and `valCe` are the true cross-entropy
-    /// (nats/char) on the training batches and on fixed validation batches (`valCe` is
-    /// undefined when evalBatches = 0).
-    pub fn step(&mut self, n: u32) -> Result<Object, JsError> {
+    /// Runs `n` steps, an integer in [1, 10 000]: `{ step, learningRate, loss, trainCe, valCe,
+    /// gradNorm }`. `loss` is the pipeline's own objective; `trainCe` and `valCe` are the true
+    /// cross-entropy (nats/char) on the training batches and on fixed validation batches
+    /// (`valCe` is undefined when evalBatches = 0).
+    pub fn step(&mut self, n: f64) -> Result<Object, JsError> {
+        // An f64, not a u32: wasm-bindgen would wrap step(-1) around to 4 294 967 295 steps.
+        let max = crate::limits::MAX_STEPS_PER_CALL;
+        if !(n.fract() == 0.0 && n >= 1.0 && n <= max as f64) {
+            return Err(js_err(Error::arg(
+                "n",
+                &format!("an integer in [1, {max}]"),
+                n,
+            )));
+        }
         let r = self.inner.step(n as usize).map_err(js_err)?;
         let out = Object::new();
         set(&out, "step", r.step as f64);

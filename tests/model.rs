@@ -158,7 +158,7 @@ fn checkpoint_round_trip_in_f16() {
     let model = random_model(tiny_config(), 3, 0.3);
     let bytes = model.to_safetensors().unwrap();
     // f16: two bytes per parameter plus a small header.
-    let params = model.config().parameter_count();
+    let params = model.config().parameter_count() as usize;
     assert!(bytes.len() > 2 * params && bytes.len() < 2 * params + 8192);
     let loaded = Gpt::from_safetensors(&bytes).unwrap();
     assert_eq!(loaded.config(), model.config());
@@ -512,4 +512,12 @@ fn default_model_generates_the_pinned_text() {
     let sampled = default_text(common::SAMPLE_TEMPERATURE, common::SAMPLE_SEED, 80);
     println!("pinned sampled: {sampled:?}");
     assert_eq!(sampled, common::SAMPLED_80);
+}
+
+/// 20 seeds × 300 tokens from the default model, pinned by hash (`tests/common`); the same
+/// check runs in headless Chromium in `tests/web_model.rs`, so the two are byte-identical.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn twenty_seeds_of_300_tokens_match_the_pinned_hashes() {
+    common::check_determinism(&common::determinism_texts());
 }

@@ -212,13 +212,18 @@ fn pipeline_loss_binding_carries_the_gradient_to_the_logits() {
 /// The committed default checkpoint, loaded as the page loads it (bytes → Model.fromBytes).
 const DEFAULT_MODEL: &[u8] = include_bytes!("../www/models/default.safetensors");
 
+/// Bytes as JS hands them to `Model.fromBytes`.
+fn js_bytes(b: &[u8]) -> JsValue {
+    js_sys::Uint8Array::from(b).into()
+}
+
 #[wasm_bindgen_test]
 fn default_model_loads_and_writes_shakespeare_like_text() {
-    let model = Model::from_bytes(DEFAULT_MODEL).unwrap();
+    let model = Model::from_bytes(js_bytes(DEFAULT_MODEL)).unwrap();
     let vocab = get(&model.config(), "vocabSize").as_f64().unwrap() as usize;
     let gen = |seed: u32| {
         let o = obj(&[("temperature", 0.8.into()), ("seed", seed.into())]);
-        let mut g = model.generate("ROMEO:\n", o).unwrap();
+        let mut g = model.generate("ROMEO:\n".into(), o).unwrap();
         let mut text = String::new();
         for _ in 0..300 {
             let step = g.next().unwrap();
@@ -245,27 +250,49 @@ fn default_model_loads_and_writes_shakespeare_like_text() {
 
 #[wasm_bindgen_test]
 fn model_forward_modes_and_bad_input() {
-    let model = Model::from_bytes(DEFAULT_MODEL).unwrap();
-    let ids = model.encode("To be, or not").unwrap().to_vec();
+    let model = Model::from_bytes(js_bytes(DEFAULT_MODEL)).unwrap();
+    let ids: JsValue = model.encode("To be, or not".into()).unwrap().into();
     let logits = model
-        .forward(&ids, obj(&[("output", "logits".into())]))
+        .forward(ids.clone(), obj(&[("output", "logits".into())]))
         .unwrap()
         .to_vec();
     let lsm = model
-        .forward(&ids, obj(&[("output", "logSoftmax".into())]))
+        .forward(ids.clone(), obj(&[("output", "logSoftmax".into())]))
         .unwrap()
         .to_vec();
     let lse = logitlab::numerics::logsumexp(&logits).unwrap();
     for (z, lp) in logits.iter().zip(&lsm) {
         assert!((z - lse - lp).abs() < 1e-4);
     }
-    let e = Model::from_bytes(&DEFAULT_MODEL[..100]).err().unwrap();
+    let e = Model::from_bytes(js_bytes(&DEFAULT_MODEL[..100]))
+        .err()
+        .unwrap();
     assert!(!message(e).is_empty());
-    let e = model.forward(&[], JsValue::UNDEFINED).err().unwrap();
+    let e = model
+        .forward(
+            js_sys::Uint32Array::new_with_length(0).into(),
+            JsValue::UNDEFINED,
+        )
+        .err()
+        .unwrap();
     assert!(message(e).contains("ids"));
+    // Not a string, not an array: an error naming the argument, not a trap in the glue.
+    for junk in [JsValue::from(5), JsValue::NULL, JsValue::UNDEFINED] {
+        let e = model
+            .generate(junk.clone(), JsValue::UNDEFINED)
+            .err()
+            .unwrap();
+        assert!(message(e).starts_with("prompt must be a string"));
+        let e = model.encode(junk.clone()).err().unwrap();
+        assert!(message(e).starts_with("text must be a string"));
+        let e = model.decode(junk.clone()).err().unwrap();
+        assert!(message(e).starts_with("ids must be a Uint32Array"));
+        let e = Model::from_bytes(junk).err().unwrap();
+        assert!(message(e).starts_with("bytes must be a Uint8Array"));
+    }
     // The model still answers after the errors.
     assert_eq!(
-        model.forward(&ids, JsValue::UNDEFINED).unwrap().to_vec(),
+        model.forward(ids, JsValue::UNDEFINED).unwrap().to_vec(),
         logits
     );
 }

@@ -103,3 +103,10 @@ fn trainer_runs_in_the_browser() {
     let mut wrong = Trainer::new(corpus(), config, Pipeline::NllOnLogits, 1, opts).unwrap();
     assert!(wrong.step(30).unwrap().loss < -1.0);
 }
+
+/// The same 20 seeds × 300 tokens as natively (`tests/model.rs`), against the same hashes:
+/// native and browser text are byte-identical.
+#[wasm_bindgen_test]
+fn twenty_seeds_of_300_tokens_match_native() {
+    common::check_determinism(&common::determinism_texts());
+}

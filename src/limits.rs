@@ -1,0 +1,36 @@
+//! Every size cap of the public API in one place, so that the README's "Limits" table and the
+//! code cannot drift apart. None is a limit of the maths: each keeps a wrong argument from
+//! exhausting a browser tab's memory (wasm32 has at most 4 GiB) or freezing it, and each is
+//! enforced with an error that names the argument and the cap.
+
+/// Longest vector `softmax`, `logSoftmax`, `logsumexp`, `temperatureIdentity`, `precision` and
+/// `sample` accept from JS: 2^22 = 4 194 304 values, 16× the largest real vocabulary.
+pub const MAX_VALUES: usize = 1 << 22;
+
+/// Largest N × C (and targets length) `loss` accepts from JS: 2^24 values (64 MiB as f32).
+pub const MAX_LOSS_VALUES: usize = 1 << 24;
+
+/// Largest vocabulary of a model (characters): checked by `Config::validate`, so for every
+/// checkpoint and every pasted training text.
+pub const MAX_MODEL_VOCAB: usize = 65_536;
+
+/// Largest checkpoint `Gpt::from_safetensors` reads: 64 MiB (the default model is 1.6 MB; 64 MiB
+/// holds ~33 M parameters in f16).
+pub const MAX_CHECKPOINT_BYTES: usize = 64 << 20;
+
+/// Longest text (UTF-8 bytes) that `encode`, a prompt or a pasted training text may have:
+/// 8 MiB, more than Shakespeare's complete works (5.1 MB). `decode` takes at most as many ids.
+pub const MAX_TEXT_BYTES: usize = 8 << 20;
+
+/// Most parameters a model trained by `Trainer` may have: 2^24 = 16.8 M (weights, two AdamW
+/// moments and the gradient then take ~256 MiB). The default model has 820 480.
+pub const MAX_TRAIN_PARAMETERS: usize = 1 << 24;
+
+/// Most activation values a training step may keep for the backward pass, as estimated by
+/// `train::activation_estimate`: 2^27 (512 MiB as f32). The default model's training
+/// (batch 32 × context 128) is estimated at 1.06e8.
+pub const MAX_TRAIN_ACTIVATIONS: usize = 1 << 27;
+
+/// Most optimisation steps one `Trainer::step(n)` call runs, so that one call cannot freeze
+/// the page for hours.
+pub const MAX_STEPS_PER_CALL: usize = 10_000;

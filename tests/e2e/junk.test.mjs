@@ -1,0 +1,79 @@
+// 10 000 seeded junk calls to every export of the wasm module in headless Chromium (the calls
+// live in junk-calls.mjs): each must return or throw an Error that names an argument, never trap.
+// Afterwards the module must still answer correctly: softmax([0, ln 3]) = [1/4, 3/4], and the
+// default model's greedy text is the one tests/common/mod.rs pins for the native tests.
+//
+//   JUNK_CALLS=100000 JUNK_SEED=7 node --test tests/e2e/junk.test.mjs   (a bigger run)
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { startServer } from './server.mjs';
+import { launchChromium } from './harness.mjs';
+
+const CALLS = Number(process.env.JUNK_CALLS ?? 10_000);
+const SEED = Number(process.env.JUNK_SEED ?? 1);
+
+/** A Rust string constant from tests/common/mod.rs, so the expectation is written once. */
+function pinned(name) {
+  const src = readFileSync(new URL('../common/mod.rs', import.meta.url), 'utf8');
+  const m = src.match(new RegExp(`pub const ${name}: &str =\\s*"((?:[^"\\\\]|\\\\.)*)";`));
+  assert.ok(m, `${name} not found in tests/common/mod.rs`);
+  return JSON.parse(`"${m[1]}"`);
+}
+
+let server, browser, page;
+before(async () => {
+  const started = await startServer({ root: 'www' });
+  server = started.server;
+  browser = await launchChromium();
+  page = await browser.newPage();
+  // The junk module is not part of the page: hand it over from this folder.
+  await page.route('**/__junk/junk-calls.mjs', (r) => r.fulfill({
+    path: new URL('./junk-calls.mjs', import.meta.url).pathname,
+    contentType: 'text/javascript',
+  }));
+  await page.goto(started.url + 'pkg/logitlab.js');
+});
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+test(`${CALLS} junk calls: every one returns or throws an Error naming an argument, no trap`, async () => {
+  const started = Date.now();
+  const result = await page.evaluate(async ({ calls, seed }) => {
+    const lab = await import('/pkg/logitlab.js');
+    await lab.default();
+    const bytes = new Uint8Array(await (await fetch('/models/default.safetensors')).arrayBuffer());
+    const { runJunk } = await import('/__junk/junk-calls.mjs');
+    return runJunk(lab, { calls, seed, modelBytes: bytes });
+  }, { calls: CALLS, seed: SEED });
+  const { tally, problems, problemCount } = result;
+  console.log(`junk: ${tally.calls} calls in ${((Date.now() - started) / 1000).toFixed(1)} s, `
+    + `${tally.returned} returned, ${tally.errors} threw an Error `
+    + `(${tally.glueTypeErrors} of them wasm-bindgen TypeErrors for a BigInt or Symbol), `
+    + `${problemCount} problems`);
+  for (const [name, t] of Object.entries(tally.byExport)) {
+    console.log(`  ${name}: ${t.returned} returned, ${t.errors} errors`);
+  }
+  assert.deepEqual(problems, []);
+  assert.equal(tally.calls, CALLS);
+});
+
+test('after the junk, the module still answers correctly', async () => {
+  const out = await page.evaluate(async () => {
+    const lab = await import('/pkg/logitlab.js');
+    const p = Array.from(lab.softmax(new Float32Array([0, Math.log(3)])));
+    const bytes = new Uint8Array(await (await fetch('/models/default.safetensors')).arrayBuffer());
+    const model = lab.Model.fromBytes(bytes);
+    const gen = model.generate('ROMEO:\n', { temperature: 0, seed: 0 });
+    let text = '';
+    for (let i = 0; i < 80; i++) text += gen.next().text;
+    gen.free();
+    model.free();
+    return { p, text };
+  });
+  assert.ok(Math.abs(out.p[0] - 0.25) < 1e-7 && Math.abs(out.p[1] - 0.75) < 1e-7, `${out.p}`);
+  assert.equal(out.text, pinned('GREEDY_80'));
+});

@@ -1,0 +1,1479 @@
+//! Fixed-budget stress tests: a small mutation fuzzer in the libFuzzer mould, without cargo-fuzz
+//! (which needs a nightly compiler). Every public entry point the wasm exports wrap gets seeded
+//! junk — NaN, ±∞, −0, subnormals, f32::MAX, i32 extremes, zero and huge lengths, NUL, emoji,
+//! mutated checkpoints — and must either return `Ok` with a result free of NaN, or an `Err` whose
+//! message names the argument. A panic, a NaN in a result, an unhelpful error or one allocation
+//! above the target's stated cap ([`Target::alloc_cap`]) is a failure.
+//!
+//! ```sh
+//! cargo test --test stress -- --nocapture                  # the budget `cargo test` runs
+//! STRESS_BUDGET=50 cargo test --release --test stress -- --nocapture   # 50× that budget
+//! STRESS_SAVE=1 ...      # also write newly interesting inputs to tests/stress/corpus/<target>/
+//! STRESS_SEED=7 ...      # another stream of inputs (default 1; every run is reproducible)
+//! ```
+//!
+//! Inputs are byte strings: each target decodes its arguments from the bytes with [`Bytes`], so
+//! one mutator (bit flips, byte insertion and deletion, splices, interesting values) serves every
+//! target and a corpus file is just the raw bytes. Every committed corpus file is replayed first,
+//! on every run. An input is "interesting" (kept in the corpus to mutate further) when its outcome
+//! is new: a new error message shape or a new target-specific feature of the result.
+//! A failing input is written to `target/stress-failures/` and printed in hex.
+//!
+//! Native only: the browser gets its own junk test (`tests/e2e/junk.test.mjs`), which also
+//! covers the wasm-only argument conversion.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::collections::HashSet;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::Once;
+
+use logitlab::data::Corpus;
+use logitlab::loss::{loss, LossFunction, LossOptions, Reduction};
+use logitlab::model::{Config, Generator, Gpt, OutputMode, Vocab};
+use logitlab::numerics;
+use logitlab::rng::Rng;
+use logitlab::sampling::{sample, Input, SampleOptions};
+use logitlab::train::{Pipeline, TrainOptions, Trainer};
+
+// ---------------------------------------------------------------------------------------------
+// The largest single allocation of the current thread, so each execution can be held to a cap.
+
+struct Tracking;
+
+thread_local! {
+    static LARGEST: Cell<usize> = const { Cell::new(0) };
+    static IN_TARGET: Cell<bool> = const { Cell::new(false) };
+    static PANIC_MESSAGE: Cell<Option<String>> = const { Cell::new(None) };
+}
+
+fn note(size: usize) {
+    let _ = LARGEST.try_with(|l| {
+        if size > l.get() {
+            l.set(size)
+        }
+    });
+}
+
+unsafe impl GlobalAlloc for Tracking {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note(layout.size());
+        System.alloc(layout)
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note(layout.size());
+        System.alloc_zeroed(layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note(new_size);
+        System.realloc(ptr, layout, new_size)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Tracking = Tracking;
+
+const MB: usize = 1 << 20;
+
+// ---------------------------------------------------------------------------------------------
+// Decoding arguments from bytes.
+
+/// Values that break naive numerics.
+const F32S: [f32; 24] = [
+    f32::NAN,
+    f32::INFINITY,
+    f32::NEG_INFINITY,
+    0.0,
+    -0.0,
+    f32::MIN_POSITIVE,
+    1e-45, // the smallest subnormal
+    -1e-45,
+    f32::MAX,
+    -f32::MAX,
+    1e-38,
+    88.72, // exp overflows f32 just above
+    -103.97,
+    1e4,
+    -1e4,
+    1e30,
+    -1e30,
+    1.0,
+    0.5,
+    1e-7,
+    16_777_216.0, // 2^24: f32 integers stop being exact
+    65_504.0,     // the largest float16
+    65_520.0,     // rounds to float16 +∞
+    -1.0,
+];
+
+/// Characters that break naive text handling: NUL, non-BMP (surrogate pairs in JS), the
+/// replacement character (what a lone JS surrogate becomes), combining and bidi marks.
+const CHARS: [char; 12] = [
+    '\0',
+    '😀',
+    '𝔘',
+    '\u{10FFFF}',
+    '\u{FFFD}',
+    'é',
+    '\u{301}',
+    '\u{202E}',
+    '\n',
+    '\r',
+    '\t',
+    '\u{FEFF}',
+];
+
+/// Reads arguments from fuzz bytes; past the end it cycles through them again (zeros if empty),
+/// so a short input can still describe a long vector.
+struct Bytes<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Bytes<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        Bytes { data, pos: 0 }
+    }
+
+    fn u8(&mut self) -> u8 {
+        if self.data.is_empty() {
+            return 0;
+        }
+        let b = self.data[self.pos % self.data.len()];
+        self.pos += 1;
+        b
+    }
+
+    fn exhausted(&self) -> bool {
+        self.pos >= self.data.len()
+    }
+
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
+    }
+
+    fn u64(&mut self) -> u64 {
+        (self.u32() as u64) | (self.u32() as u64) << 32
+    }
+
+    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.u8() as usize % xs.len()]
+    }
+
+    /// Mostly small, sometimes up to `max` (zero included).
+    fn len(&mut self, max: usize) -> usize {
+        let n = match self.u8() {
+            0..=229 => self.u8() as usize % 40,
+            230..=249 => self.u32() as usize % 70_000,
+            _ => self.u32() as usize,
+        };
+        n.min(max)
+    }
+
+    /// Mostly modest numbers in [−10, 10), sometimes an edge value or raw bits.
+    fn f32(&mut self) -> f32 {
+        match self.u8() {
+            b @ 0..=199 => (b as f32 - 100.0) / 10.0,
+            b @ 200..=239 => F32S[(b - 200) as usize % F32S.len()],
+            _ => f32::from_bits(self.u32()),
+        }
+    }
+
+    fn f32s(&mut self, max: usize) -> Vec<f32> {
+        let n = self.len(max);
+        match self.u8() % 8 {
+            // All equal, or one finite entry among −∞: shapes that random bytes rarely make.
+            0 => vec![self.f32(); n],
+            1 => {
+                let mut v = vec![f32::NEG_INFINITY; n];
+                if n > 0 {
+                    let i = self.u32() as usize % n;
+                    v[i] = self.f32();
+                }
+                v
+            }
+            _ => (0..n).map(|_| self.f32()).collect(),
+        }
+    }
+
+    /// Text: printable ASCII, edge characters, and runs that repeat the text so far (so a short
+    /// input can describe a long single line).
+    fn text(&mut self, max_bytes: usize) -> String {
+        let mut s = String::new();
+        let n = self.len(400);
+        for _ in 0..n {
+            if self.exhausted() && !s.is_empty() {
+                break;
+            }
+            match self.u8() {
+                b @ 0..=199 => s.push((b' ' + b % 95) as char),
+                200..=239 => s.push(self.pick(&CHARS)),
+                240..=247 => s.push(char::from_u32(self.u32() % 0x11_0000).unwrap_or('\u{FFFD}')),
+                _ => {
+                    let times = 1usize << (self.u8() % 20);
+                    let room = max_bytes.saturating_sub(s.len()) / s.len().max(1);
+                    s = s.repeat(times.min(room).max(1));
+                }
+            }
+            if s.len() >= max_bytes {
+                break;
+            }
+        }
+        s
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verdicts.
+
+/// What one execution showed.
+enum Verdict {
+    /// A result, checked; the string is its feature (new features make an input interesting).
+    Ok(String),
+    /// A clean error with this message (checked to name an argument).
+    Rejected(String),
+    /// A broken promise: NaN in a result, an inconsistent result.
+    Bug(String),
+}
+
+use Verdict::{Bug, Rejected};
+
+/// Collapses digits, so "values[3] is NaN" and "values[17] is NaN" count as one shape.
+fn shape(msg: &str) -> String {
+    let mut out = String::new();
+    for ch in msg.chars().take(70) {
+        if ch.is_ascii_digit() {
+            if !out.ends_with('#') {
+                out.push('#');
+            }
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+fn no_nan(what: &str, xs: &[f32]) -> Result<(), String> {
+    match xs.iter().position(|x| x.is_nan()) {
+        Some(i) => Err(format!("{what}[{i}] is NaN")),
+        None => Ok(()),
+    }
+}
+
+/// A result check: a failed one returns a [`Verdict::Bug`] with the message.
+macro_rules! check {
+    ($cond:expr, $($fmt:tt)*) => {{
+        let holds: bool = $cond;
+        if !holds {
+            return Bug(format!($($fmt)*));
+        }
+    }};
+}
+
+macro_rules! try_bug {
+    ($e:expr) => {
+        if let Err(e) = $e {
+            return Bug(e);
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The targets.
+
+struct Target {
+    name: &'static str,
+    /// Executions per unit of STRESS_BUDGET.
+    budget: usize,
+    /// Largest input the mutator may make.
+    max_input: usize,
+    /// Largest single allocation an execution may make, in bytes.
+    alloc_cap: usize,
+    /// An error message must contain one of these (the argument it is about).
+    names: &'static [&'static str],
+    seeds: fn() -> Vec<Vec<u8>>,
+    run: fn(&[u8]) -> Verdict,
+}
+
+/// softmax, log_softmax, logsumexp, temperature_identity, stored_precisions.
+fn run_numerics(data: &[u8]) -> Verdict {
+    let mut b = Bytes::new(data);
+    let op = b.u8() % 5;
+    let t = b.f32();
+    let z = b.f32s(1 << 17);
+    let finite = z.iter().all(|x| x.is_finite()) && t.is_finite();
+    let feature = |extra: &str| Verdict::Ok(format!("op{op} {extra}"));
+    match op {
+        0 => match numerics::softmax(&z, t) {
+            Err(e) => Rejected(e.to_string()),
+            Ok(p) => {
+                try_bug!(no_nan("softmax", &p));
+                let sum: f64 = p.iter().map(|&x| x as f64).sum();
+                check!(
+                    p.iter().all(|&x| (0.0..=1.0).contains(&x)) && (sum - 1.0).abs() < 1e-3,
+                    "softmax sums to {sum} (T = {t}, V = {})",
+                    z.len()
+                );
+                feature(&format!("zeros{}", p.contains(&0.0)))
+            }
+        },
+        1 => match numerics::log_softmax(&z) {
+            Err(e) => Rejected(e.to_string()),
+            Ok(lp) => {
+                try_bug!(no_nan("log_softmax", &lp));
+                check!(lp.iter().all(|&x| x <= 1e-5), "log_softmax above 0: {lp:?}");
+                feature(&format!("neginf{}", lp.contains(&f32::NEG_INFINITY)))
+            }
+        },
+        2 => match numerics::logsumexp(&z) {
+            Err(e) => Rejected(e.to_string()),
+            Ok(l) => {
+                check!(!l.is_nan(), "logsumexp is NaN");
+                check!(!finite || l >= numerics::max(&z), "logsumexp {l} below max");
+                feature(&format!("inf{}", l.is_infinite()))
+            }
+        },
+        3 => match numerics::temperature_identity(&z, t) {
+            Err(e) => Rejected(e.to_string()),
+            Ok((a, c, diff)) => {
+                try_bug!(no_nan("fromLogits", &a));
+                try_bug!(no_nan("fromLogSoftmax", &c));
+                check!(!diff.is_nan(), "maxAbsDiff is NaN");
+                // Equal in exact arithmetic. In f32, log_softmax(z) is rounded by ~1e-7·|z|, and
+                // dividing by T amplifies that: at T = 1e-7 the two may differ by O(1), which is
+                // the page's point about precision, not a bug. Moderate T and z must agree.
+                let moderate = t >= 0.05 && z.iter().all(|x| x.abs() <= 100.0);
+                check!(
+                    !finite || !moderate || diff < 1e-4,
+                    "the identity fails by {diff} at T = {t}"
+                );
+                feature("")
+            }
+        },
+        _ => match numerics::stored_precisions(&z, t) {
+            Err(e) => Rejected(e.to_string()),
+            Ok(s) => {
+                for (what, v) in [
+                    ("f32", &s.f32),
+                    ("f16", &s.f16),
+                    ("bf16", &s.bf16),
+                    ("logProbs", &s.log_probs),
+                ] {
+                    try_bug!(no_nan(what, v));
+                }
+                let zeros = s.zeros();
+                feature(&format!("{}", zeros.iter().filter(|&&n| n > 0).count()))
+            }
+        },
+    }
+}
+
+fn seeds_numerics() -> Vec<Vec<u8>> {
+    let mut seeds = vec![vec![], vec![0, 110, 0, 5, 2, 100, 110, 120, 130, 140]];
+    for op in 0..5u8 {
+        seeds.push(vec![op, 200 + 8, 0, 3, 2, 200, 208, 100]); // T = f32::MAX
+        seeds.push(vec![op, 200 + 6, 0, 4, 2, 100, 120, 99, 101]); // T subnormal
+    }
+    seeds
+}
+
+/// The sampler chain with arbitrary options (seed beyond 2^53, topK up to 2^32, ...).
+fn run_sample(data: &[u8]) -> Verdict {
+    let mut b = Bytes::new(data);
+    let mut o = SampleOptions {
+        input: b.pick(&[Input::Logits, Input::LogProbs, Input::Probs]),
+        ..SampleOptions::default()
+    };
+    let flags = b.u8();
+    if flags & 1 != 0 {
+        o.temperature = b.f32();
+    }
+    if flags & 2 != 0 {
+        o.top_k = match b.u8() % 4 {
+            0 => b.u32() as usize,
+            _ => b.u8() as usize % 12,
+        };
+    }
+    if flags & 4 != 0 {
+        o.top_p = match b.u8() % 3 {
+            0 => b.f32(),
+            _ => b.u8() as f32 / 255.0,
+        };
+    }
+    if flags & 8 != 0 {
+        o.min_p = match b.u8() % 3 {
+            0 => b.f32(),
+            _ => b.u8() as f32 / 255.0,
+        };
+    }
+    o.seed = match flags >> 4 {
+        0 => None,
+        1 => Some(b.u64()),
+        _ => Some(b.u32() as u64),
+    };
+    let z = b.f32s(1 << 17);
+    match sample(&z, &o) {
+        Err(e) => Rejected(e.to_string()),
+        Ok(s) => {
+            let v = z.len();
+            check!(s.token < v, "token {} out of range {v}", s.token);
+            check!(s.probs.len() == v && s.cut.len() == v, "lengths");
+            try_bug!(no_nan("probs", &s.probs));
+            let sum: f64 = s.probs.iter().map(|&p| p as f64).sum();
+            check!((sum - 1.0).abs() < 1e-3, "probs sum to {sum}");
+            check!(
+                s.probs[s.token] > 0.0 && s.cut[s.token] == 0,
+                "drew token {} with p = {} and cut {}",
+                s.token,
+                s.probs[s.token],
+                s.cut[s.token]
+            );
+            let kept = s.cut.iter().filter(|&&c| c == 0).count();
+            check!(kept == s.kept, "kept = {} but {kept} ids uncut", s.kept);
+            check!(
+                s.entropy.is_finite() && s.entropy >= 0.0,
+                "entropy {}",
+                s.entropy
+            );
+            check!(
+                s.log_prob.is_finite() && s.log_prob <= 1e-5,
+                "logProb {}",
+                s.log_prob
+            );
+            check!(
+                !s.model_log_prob.is_nan() && s.model_log_prob <= 1e-3,
+                "modelLogProb {}",
+                s.model_log_prob
+            );
+            if let Some(seed) = o.seed {
+                check!(s.seed == seed, "seed {} reported as {}", seed, s.seed);
+                let again = sample(&z, &o).map(|t| t.token);
+                check!(again == Ok(s.token), "same seed, another token: {again:?}");
+            }
+            // Which steps cut something, and whether one id or several survived.
+            let cuts = s.cut.iter().fold(0u8, |m, &c| m | 1 << c);
+            Verdict::Ok(format!("{:?} one{} cuts{cuts:b}", o.input, kept == 1))
+        }
+    }
+}
+
+fn seeds_sample() -> Vec<Vec<u8>> {
+    vec![
+        vec![],
+        vec![
+            0,
+            0b1111_1111,
+            108,
+            1,
+            5,
+            1,
+            200,
+            1,
+            128,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            8,
+            2,
+            110,
+            90,
+        ],
+        vec![
+            2,
+            0b0001_0001,
+            110,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            6,
+            2,
+            100,
+            101,
+            102,
+            203,
+            203,
+        ],
+        vec![
+            1,
+            0b0001_1111,
+            200,
+            3,
+            0,
+            255,
+            255,
+            255,
+            255,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ],
+    ]
+}
+
+/// Cross-entropy and NLL with arbitrary options.
+fn run_loss(data: &[u8]) -> Verdict {
+    let mut b = Bytes::new(data);
+    let classes = match b.u8() % 8 {
+        0 => b.u32() as usize,
+        _ => b.u8() as usize % 9,
+    };
+    let mut o = LossOptions::new(classes);
+    o.function = b.pick(&[LossFunction::CrossEntropy, LossFunction::Nll]);
+    o.reduction = b.pick(&[Reduction::Mean, Reduction::Sum]);
+    o.ignore_index = b.pick(&[-100, 0, 1, i32::MIN as i64, i32::MAX as i64, -1]);
+    let flags = b.u8();
+    if flags & 1 != 0 {
+        o.label_smoothing = match b.u8() % 2 {
+            0 => b.f32(),
+            _ => b.u8() as f32 / 255.0,
+        };
+    }
+    if flags & 2 != 0 {
+        let n = if flags & 4 != 0 {
+            b.len(64)
+        } else {
+            classes.min(64)
+        };
+        o.weight = Some(
+            (0..n)
+                .map(|_| match b.u8() % 3 {
+                    0 => b.f32(),
+                    _ => b.u8() as f32 / 16.0,
+                })
+                .collect(),
+        );
+    }
+    let n = b.len(1 << 12);
+    let targets: Vec<i32> = (0..n)
+        .map(|_| match b.u8() % 8 {
+            0 => b.pick(&[-100, -1, i32::MIN, i32::MAX, classes as i32]),
+            _ => b.u8() as i32 % classes.max(1) as i32,
+        })
+        .collect();
+    let values: Vec<f32> = if flags & 8 != 0 {
+        b.f32s(1 << 16)
+    } else {
+        (0..n.saturating_mul(classes).min(1 << 16))
+            .map(|_| b.f32())
+            .collect()
+    };
+    let finite = values.iter().all(|x| x.is_finite());
+    match loss(&values, &targets, &o) {
+        Err(e) => Rejected(e.to_string()),
+        Ok(r) => {
+            check!(!r.loss.is_nan(), "loss is NaN (finite inputs: {finite})");
+            try_bug!(no_nan("rows", &r.rows));
+            try_bug!(no_nan("grad", &r.grad));
+            check!(
+                r.denominator.is_finite() && r.denominator > 0.0,
+                "denominator {}",
+                r.denominator
+            );
+            check!(r.rows.len() == n && r.grad.len() == values.len(), "lengths");
+            Verdict::Ok(format!(
+                "{:?} {:?} w{} ls{} inf{}",
+                o.function,
+                o.reduction,
+                o.weight.is_some(),
+                o.label_smoothing > 0.0,
+                r.loss.is_infinite()
+            ))
+        }
+    }
+}
+
+fn seeds_loss() -> Vec<Vec<u8>> {
+    vec![
+        vec![],
+        vec![
+            1, 3, 0, 0, 0, 0, 2, 0, 1, 1, 2, 1, 110, 100, 90, 80, 120, 100,
+        ],
+        vec![
+            1, 5, 1, 1, 0, 3, 1, 60, 0, 16, 0, 16, 0, 16, 0, 16, 0, 16, 0, 3,
+        ],
+    ]
+}
+
+/// A tiny model, so that a checkpoint is ~2 KB and mutations often hit its header.
+fn tiny_model() -> Gpt {
+    let vocab = Vocab::from_chars(vec!['\0', '\n', 'a', 'é', '😀']).unwrap();
+    let config = Config {
+        vocab_size: 5,
+        context_length: 4,
+        layers: 1,
+        heads: 2,
+        embd: 4,
+    };
+    Gpt::new(config, vocab, 3).unwrap()
+}
+
+/// After a checkpoint loads, it must also run: forward, a few greedy tokens, a save.
+fn use_model(model: &Gpt) -> Verdict {
+    let v = model.config().vocab_size;
+    let ids: Vec<u32> = (0..model.config().context_length.min(3) as u32)
+        .map(|i| i % v as u32)
+        .collect();
+    for mode in [OutputMode::Logits, OutputMode::LogSoftmax] {
+        match model.forward_ids(&ids, mode) {
+            Err(e) => return Rejected(e.to_string()),
+            Ok(values) => try_bug!(no_nan("forward", &values)),
+        }
+    }
+    let prompt = match model.decode(&ids[..1]) {
+        Ok(p) => p,
+        Err(e) => return Bug(format!("decode of id 0 failed: {e}")),
+    };
+    let opts = SampleOptions {
+        temperature: 0.0,
+        seed: Some(0),
+        ..SampleOptions::default()
+    };
+    let text = Generator::new(model, &prompt, OutputMode::Logits, opts)
+        .and_then(|mut g| g.generate(model.config().context_length + 2));
+    if let Err(e) = text {
+        return Rejected(e.to_string());
+    }
+    match model.to_safetensors() {
+        Err(e) => Bug(format!("a loaded model does not save: {e}")),
+        Ok(bytes) => match Gpt::from_safetensors(&bytes) {
+            Err(e) => Bug(format!("a saved model does not load: {e}")),
+            Ok(again) => {
+                check!(
+                    again.config() == model.config(),
+                    "config changed on a round trip"
+                );
+                Verdict::Ok(format!("loads V{v}"))
+            }
+        },
+    }
+}
+
+/// `Gpt::from_safetensors` on arbitrary bytes and mutations of a tiny checkpoint.
+fn run_checkpoint(data: &[u8]) -> Verdict {
+    match Gpt::from_safetensors(data) {
+        Err(e) => Rejected(e.to_string()),
+        Ok(model) => use_model(&model),
+    }
+}
+
+fn seeds_checkpoint() -> Vec<Vec<u8>> {
+    let good = tiny_model().to_safetensors().unwrap();
+    vec![vec![], b"not a model".to_vec(), good[..8].to_vec(), good]
+}
+
+fn default_checkpoint() -> &'static [u8] {
+    include_bytes!("../www/models/default.safetensors")
+}
+
+/// Mutations of the shipped checkpoint, described as patches so the corpus stays small: the
+/// input is a list of (offset, length, bytes) records; half of them land in the header.
+fn run_checkpoint_default(data: &[u8]) -> Verdict {
+    let mut bytes = default_checkpoint().to_vec();
+    let header = 8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let mut b = Bytes::new(data);
+    let patches = if data.is_empty() { 0 } else { 1 + b.u8() % 4 };
+    for _ in 0..patches {
+        let region = if b.u8().is_multiple_of(2) {
+            header
+        } else {
+            bytes.len()
+        }
+        .max(1);
+        let at = (b.u32() as usize % region).min(bytes.len());
+        match b.u8() % 8 {
+            // Truncate here.
+            0 => bytes.truncate(at),
+            // Insert bytes (shifts every later offset).
+            1 => {
+                let n = 1 + b.u8() as usize % 8;
+                let ins: Vec<u8> = (0..n).map(|_| b.u8()).collect();
+                bytes.splice(at..at, ins);
+            }
+            // Overwrite with bytes.
+            _ => {
+                let n = 1 + b.u8() as usize % 8;
+                for i in 0..n {
+                    let x = b.u8();
+                    if let Some(y) = bytes.get_mut(at + i) {
+                        *y = x;
+                    }
+                }
+            }
+        }
+    }
+    match Gpt::from_safetensors(&bytes) {
+        Err(e) => Rejected(e.to_string()),
+        Ok(model) => {
+            // One forward and two tokens: the full use_model is too slow for this budget.
+            let ids = match model.encode("ROMEO:") {
+                Ok(ids) => ids,
+                Err(e) => return Rejected(e.to_string()),
+            };
+            match model.next_token_values(&ids, OutputMode::LogSoftmax) {
+                Err(e) => Rejected(e.to_string()),
+                Ok(values) => {
+                    try_bug!(no_nan("forward", &values));
+                    Verdict::Ok(format!("loads V{}", model.config().vocab_size))
+                }
+            }
+        }
+    }
+}
+
+fn seeds_checkpoint_default() -> Vec<Vec<u8>> {
+    vec![vec![], vec![1, 0, 40, 0, 0, 0, 2, 1, b'9']]
+}
+
+/// Vocabulary, encode and decode on arbitrary strings and ids.
+fn run_text(data: &[u8]) -> Verdict {
+    let mut b = Bytes::new(data);
+    let which = b.u8() % 3;
+    let s = b.text(1 << 16);
+    let vocab = match which {
+        0 => match Vocab::from_text(&s) {
+            Ok(v) => v,
+            Err(e) => return Rejected(e.to_string()),
+        },
+        _ => shipped_vocab().clone(),
+    };
+    let ids: Vec<u32> = (0..b.len(64))
+        .map(|_| match b.u8() % 4 {
+            0 => b.u32(),
+            _ => b.u8() as u32 % (vocab.len() as u32 + 2),
+        })
+        .collect();
+    let other = b.text(4096);
+    let mut features = format!("w{which}");
+    for text in [&s, &other] {
+        match vocab.encode(text) {
+            Ok(ids) => {
+                check!(
+                    ids.iter().all(|&i| (i as usize) < vocab.len()),
+                    "encode gave an id out of range"
+                );
+                match vocab.decode(&ids) {
+                    Ok(back) => check!(&back == text, "decode(encode(s)) != s for {text:?}"),
+                    Err(e) => return Bug(format!("decode of encoded ids failed: {e}")),
+                }
+                features.push_str(" enc");
+            }
+            Err(e) => {
+                let m = e.to_string();
+                check!(
+                    m.starts_with("text: character"),
+                    "encode error does not name the character: {m}"
+                );
+                features.push_str(" unk");
+            }
+        }
+    }
+    match vocab.decode(&ids) {
+        Ok(text) => {
+            check!(text.chars().count() == ids.len(), "decode length");
+            features.push_str(" dec");
+        }
+        Err(e) => {
+            let m = e.to_string();
+            check!(m.starts_with("ids must be"), "decode error: {m}");
+            features.push_str(" bad");
+        }
+    }
+    Verdict::Ok(features)
+}
+
+fn shipped_vocab() -> &'static Vocab {
+    static VOCAB: std::sync::OnceLock<Vocab> = std::sync::OnceLock::new();
+    VOCAB.get_or_init(|| {
+        Gpt::from_safetensors(default_checkpoint())
+            .unwrap()
+            .vocab()
+            .clone()
+    })
+}
+
+fn seeds_text() -> Vec<Vec<u8>> {
+    vec![
+        vec![],
+        vec![0, 0, 10, 40, 41, 200, 201, 202, 203, 1, 2, 3, 4, 5, 6],
+        vec![1, 0, 12, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 210, 211],
+    ]
+}
+
+/// Corpus::from_text and a training step on arbitrary pasted text and settings.
+fn run_train(data: &[u8]) -> Verdict {
+    let mut b = Bytes::new(data);
+    let pipeline = b.pick(&Pipeline::ALL);
+    let config = Config {
+        vocab_size: 0,
+        context_length: b.pick(&[1, 2, 3, 4, 8, 0]),
+        layers: b.pick(&[1, 2]),
+        heads: b.pick(&[1, 2, 3]),
+        embd: b.pick(&[4, 6, 8, 5]),
+    };
+    let options = TrainOptions {
+        batch_size: b.pick(&[1, 2, 3, 0]),
+        learning_rate: b.pick(&[1e-3, 1e-2, 0.3, 10.0, 11.0, f64::NAN, -1.0, 0.0]),
+        min_learning_rate: b.pick(&[1e-4, 0.0, 10.0]),
+        warmup_steps: b.pick(&[0, 1, 10]),
+        total_steps: b.pick(&[0, 1, 100, usize::MAX]),
+        weight_decay: b.pick(&[0.0, 0.1, 10.0, f64::INFINITY]),
+        beta1: b.pick(&[0.9, 0.0, 0.999_999]),
+        beta2: b.pick(&[0.99, 0.0, 1.0]),
+        grad_clip: b.pick(&[1.0, 0.0, 1e6, f64::NAN]),
+        eval_batches: b.pick(&[0, 1, 2]),
+    };
+    let steps = b.pick(&[1, 2, 3, 0]);
+    let seed = b.u64();
+    let text = b.text(9 * MB);
+    let corpus = match Corpus::from_text(&text) {
+        Ok(c) => c,
+        Err(e) => return Rejected(e.to_string()),
+    };
+    let mut trainer = match Trainer::new(corpus, config, pipeline, seed, options) {
+        Ok(t) => t,
+        Err(e) => return Rejected(e.to_string()),
+    };
+    match trainer.step(steps) {
+        Err(e) => Rejected(e.to_string()),
+        Ok(r) => {
+            check!(r.loss.is_finite(), "loss {}", r.loss);
+            check!(r.train_ce.is_finite(), "trainCe {}", r.train_ce);
+            check!(
+                r.val_ce.is_none_or(|v| v.is_finite()),
+                "valCe {:?}",
+                r.val_ce
+            );
+            check!(!r.grad_norm.is_nan(), "gradNorm {}", r.grad_norm);
+            check!(
+                r.learning_rate.is_finite(),
+                "learningRate {}",
+                r.learning_rate
+            );
+            Verdict::Ok(format!("{} val{}", pipeline.name(), r.val_ce.is_some()))
+        }
+    }
+}
+
+fn seeds_train() -> Vec<Vec<u8>> {
+    let mut text = vec![20];
+    for i in 0..60u8 {
+        text.push(if i % 13 == 12 { 10 } else { 40 + i % 7 });
+    }
+    let mut seeds = vec![vec![]];
+    let mut good = vec![0, 3, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0];
+    good.extend([7, 0, 0, 0, 0, 0, 0, 0]);
+    good.extend(&text);
+    seeds.push(good.clone());
+    // The same text as one huge line, NUL and emoji included.
+    let mut huge = good[..24].to_vec();
+    huge.extend([10, 40, 41, 200, 201, 42, 255, 17]);
+    seeds.push(huge);
+    seeds
+}
+
+const TARGETS: &[Target] = &[
+    Target {
+        name: "numerics",
+        budget: 20_000,
+        max_input: 512,
+        alloc_cap: 16 * MB,
+        names: &["values", "temperature"],
+        seeds: seeds_numerics,
+        run: run_numerics,
+    },
+    Target {
+        name: "sample",
+        budget: 20_000,
+        max_input: 512,
+        alloc_cap: 16 * MB,
+        names: &["values", "temperature", "topP", "minP", "seed"],
+        seeds: seeds_sample,
+        run: run_sample,
+    },
+    Target {
+        name: "loss",
+        budget: 20_000,
+        max_input: 512,
+        alloc_cap: 16 * MB,
+        names: &[
+            "values",
+            "targets",
+            "classes",
+            "weight",
+            "labelSmoothing",
+            "row",
+            "reduction",
+        ],
+        seeds: seeds_loss,
+        run: run_loss,
+    },
+    Target {
+        name: "checkpoint",
+        budget: 3_000,
+        max_input: 16_384,
+        alloc_cap: 16 * MB,
+        names: &["checkpoint", "vocabulary", "ids", "prompt", "model"],
+        seeds: seeds_checkpoint,
+        run: run_checkpoint,
+    },
+    Target {
+        name: "checkpoint_default",
+        budget: 300,
+        max_input: 64,
+        alloc_cap: 16 * MB,
+        names: &["checkpoint", "text", "model"],
+        seeds: seeds_checkpoint_default,
+        run: run_checkpoint_default,
+    },
+    Target {
+        name: "text",
+        budget: 10_000,
+        max_input: 1024,
+        alloc_cap: 4 * MB,
+        names: &["vocabulary", "text"],
+        seeds: seeds_text,
+        run: run_text,
+    },
+    Target {
+        name: "train",
+        budget: 400,
+        max_input: 1024,
+        alloc_cap: 96 * MB,
+        names: &[
+            "text",
+            "batchSize",
+            "learningRate",
+            "minLearningRate",
+            "weightDecay",
+            "beta",
+            "gradClip",
+            "contextLength",
+            "embd",
+            "heads",
+            "training diverged",
+            "n must be",
+        ],
+        seeds: seeds_train,
+        run: run_train,
+    },
+];
+
+// ---------------------------------------------------------------------------------------------
+// The mutator and the loop.
+
+fn mutate(rng: &mut Rng, input: &mut Vec<u8>, corpus: &[Vec<u8>], max: usize) {
+    let rounds = 1 + rng.below(4);
+    for _ in 0..rounds {
+        let len = input.len();
+        let at = |rng: &mut Rng, n: usize| rng.below(n as u64 + 1) as usize;
+        match rng.below(10) {
+            0 if len > 0 => {
+                let i = at(rng, len - 1);
+                input[i] ^= 1 << rng.below(8);
+            }
+            1 if len > 0 => {
+                let i = at(rng, len - 1);
+                input[i] = rng.next_u64() as u8;
+            }
+            2 if len > 0 => {
+                let i = at(rng, len - 1);
+                input[i] =
+                    [0, 1, 0x7F, 0x80, 0xFF, 200, 203, 208, 230, 250][rng.below(10) as usize];
+            }
+            3 => {
+                let i = at(rng, len);
+                let n = 1 + rng.below(8) as usize;
+                let ins: Vec<u8> = (0..n).map(|_| rng.next_u64() as u8).collect();
+                input.splice(i..i, ins);
+            }
+            4 if len > 0 => {
+                let i = at(rng, len - 1);
+                let n = (1 + rng.below(8) as usize).min(len - i);
+                input.drain(i..i + n);
+            }
+            5 => {
+                // An interesting 32-bit value: f32 edges, i32 extremes.
+                let words = [
+                    f32::NAN.to_bits(),
+                    f32::INFINITY.to_bits(),
+                    f32::NEG_INFINITY.to_bits(),
+                    (-0.0f32).to_bits(),
+                    1,
+                    f32::MAX.to_bits(),
+                    i32::MAX as u32,
+                    i32::MIN as u32,
+                    u32::MAX,
+                    0,
+                ];
+                let w = words[rng.below(words.len() as u64) as usize].to_le_bytes();
+                let i = at(rng, len);
+                input.splice(i..i, w);
+            }
+            6 => {
+                let ch = CHARS[rng.below(CHARS.len() as u64) as usize];
+                let mut buf = [0; 4];
+                let i = at(rng, len);
+                input.splice(i..i, ch.encode_utf8(&mut buf).bytes());
+            }
+            7 if !corpus.is_empty() => {
+                // Splice: the head of this input, the tail of another.
+                let other = &corpus[rng.below(corpus.len() as u64) as usize];
+                let i = at(rng, len);
+                let j = at(rng, other.len());
+                input.truncate(i);
+                input.extend_from_slice(&other[j..]);
+            }
+            8 if len > 0 => {
+                // Duplicate a range.
+                let i = at(rng, len - 1);
+                let n = (1 + rng.below(16) as usize).min(len - i);
+                let piece = input[i..i + n].to_vec();
+                input.splice(i..i, piece);
+            }
+            _ => {
+                let i = at(rng, len);
+                input.insert(i, rng.next_u64() as u8);
+            }
+        }
+    }
+    input.truncate(max);
+}
+
+fn corpus_dir(target: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/stress/corpus")
+        .join(target)
+}
+
+/// FNV-1a, to name corpus files by their content.
+fn fnv(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let default = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if IN_TARGET.with(|t| t.get()) {
+                let msg = format!("{info}");
+                PANIC_MESSAGE.with(|m| m.set(Some(msg)));
+            } else {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// Runs one input; `Some(reason)` if it broke a promise, else the outcome's shape.
+fn execute(t: &Target, input: &[u8]) -> Result<String, String> {
+    LARGEST.with(|l| l.set(0));
+    IN_TARGET.with(|f| f.set(true));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| (t.run)(input)));
+    IN_TARGET.with(|f| f.set(false));
+    let largest = LARGEST.with(|l| l.get());
+    let verdict = match result {
+        Ok(v) => v,
+        Err(_) => {
+            let msg = PANIC_MESSAGE.with(|m| m.take()).unwrap_or_default();
+            return Err(format!("panic: {msg}"));
+        }
+    };
+    if largest > t.alloc_cap {
+        return Err(format!(
+            "allocated {largest} bytes at once; the cap is {}",
+            t.alloc_cap
+        ));
+    }
+    match verdict {
+        Verdict::Ok(feature) => Ok(format!("ok {feature}")),
+        Bug(why) => Err(why),
+        Rejected(msg) => {
+            if msg.is_empty() || !t.names.iter().any(|n| msg.contains(n)) {
+                Err(format!("the error names no argument: {msg:?}"))
+            } else {
+                Ok(format!("err {}", shape(&msg)))
+            }
+        }
+    }
+}
+
+fn hex(data: &[u8]) -> String {
+    data.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn stress(name: &str) {
+    let t = TARGETS.iter().find(|t| t.name == name).unwrap();
+    // STRESS_REPLAY=path/to/input.bin runs that one input unguarded, for a backtrace.
+    if let Some(path) = std::env::var_os("STRESS_REPLAY") {
+        let input = std::fs::read(&path).unwrap();
+        match (t.run)(&input) {
+            Verdict::Ok(f) => println!("{name}: ok {f}"),
+            Rejected(m) => println!("{name}: rejected: {m}"),
+            Bug(why) => println!("{name}: BUG {why}"),
+        }
+        return;
+    }
+    install_panic_hook();
+    let budget = t.budget as u64 * env_number("STRESS_BUDGET", 1);
+    let seed = env_number("STRESS_SEED", 1);
+    let save = std::env::var_os("STRESS_SAVE").is_some();
+    let dir = corpus_dir(t.name);
+
+    // The committed corpus first (sorted, so runs are reproducible), then the built-in seeds.
+    let mut committed: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| Some(e.ok()?.path())).collect())
+        .unwrap_or_default();
+    committed.sort();
+    let mut inputs: Vec<Vec<u8>> = committed
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    let replayed = inputs.len();
+    inputs.extend((t.seeds)());
+
+    let mut corpus: Vec<Vec<u8>> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut failures: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut executions = 0u64;
+    let mut new_inputs = 0usize;
+    let mut rng = Rng::new(seed ^ fnv(t.name.as_bytes()));
+    let mut consider = |input: Vec<u8>,
+                        corpus: &mut Vec<Vec<u8>>,
+                        failures: &mut Vec<(String, Vec<u8>)>,
+                        from_disk: bool| {
+        match execute(t, &input) {
+            Err(why) => {
+                if failures.len() < 20 {
+                    failures.push((why, input));
+                }
+            }
+            Ok(outcome) => {
+                if seen.insert(outcome) || from_disk {
+                    if save && !from_disk {
+                        std::fs::create_dir_all(&dir).unwrap();
+                        let path = dir.join(format!("{:016x}.bin", fnv(&input)));
+                        std::fs::write(path, &input).unwrap();
+                        new_inputs += 1;
+                    }
+                    corpus.push(input);
+                }
+            }
+        }
+    };
+    for (i, input) in inputs.into_iter().enumerate() {
+        consider(input, &mut corpus, &mut failures, i < replayed);
+        executions += 1;
+    }
+    while executions < budget {
+        let input = if corpus.is_empty() || rng.below(8) == 0 {
+            let n = rng.below(64) as usize;
+            (0..n).map(|_| rng.next_u64() as u8).collect()
+        } else {
+            let mut x = corpus[rng.below(corpus.len() as u64) as usize].clone();
+            mutate(&mut rng, &mut x, &corpus, t.max_input);
+            x
+        };
+        consider(input, &mut corpus, &mut failures, false);
+        executions += 1;
+    }
+
+    println!(
+        "stress {}: {executions} executions, {} failures, {replayed} corpus files replayed, \
+         {} distinct outcomes{}",
+        t.name,
+        failures.len(),
+        corpus.len(),
+        if save {
+            format!(", {new_inputs} new inputs saved")
+        } else {
+            String::new()
+        }
+    );
+    if !failures.is_empty() {
+        let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/stress-failures");
+        std::fs::create_dir_all(&out).unwrap();
+        for (why, input) in &failures {
+            let path = out.join(format!("{}-{:016x}.bin", t.name, fnv(input)));
+            std::fs::write(&path, input).unwrap();
+            println!(
+                "  FAIL {why}\n       input {} ({})",
+                hex(input),
+                path.display()
+            );
+        }
+        panic!("stress {}: {} failing inputs", t.name, failures.len());
+    }
+}
+
+#[test]
+fn stress_numerics() {
+    stress("numerics");
+}
+
+#[test]
+fn stress_sample() {
+    stress("sample");
+}
+
+#[test]
+fn stress_loss() {
+    stress("loss");
+}
+
+#[test]
+fn stress_checkpoint() {
+    stress("checkpoint");
+}
+
+#[test]
+fn stress_checkpoint_default() {
+    stress("checkpoint_default");
+}
+
+#[test]
+fn stress_text() {
+    stress("text");
+}
+
+#[test]
+fn stress_train() {
+    stress("train");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Regressions: each input the stress run found, with the fix it needed. The inputs are also in
+// the committed corpus, which every run replays.
+
+fn expect_rejected(v: Verdict, needle: &str) {
+    match v {
+        Rejected(m) => assert!(m.contains(needle), "{m}"),
+        Verdict::Ok(f) => panic!("accepted ({f}), expected an error with {needle:?}"),
+        Bug(b) => panic!("bug: {b}"),
+    }
+}
+
+/// Found: the shipped checkpoint with 0xFF bytes written over a weight (an f16 NaN) loaded, and
+/// `forward` returned NaN. Fixed: the loader rejects non-finite weights, naming the tensor.
+#[test]
+fn regression_checkpoint_with_a_nan_weight_is_refused() {
+    expect_rejected(
+        run_checkpoint_default(&[0x39, 0xff, 0xff, 0xff, 0xff]),
+        "weights must be finite",
+    );
+}
+
+/// Found: a checkpoint whose metadata vocabulary lists a character twice failed with
+/// "vocabulary lists the character 'B' twice", not saying it was about the checkpoint. Fixed:
+/// "checkpoint: metadata \"vocab\": ...".
+#[test]
+fn regression_checkpoint_with_a_duplicate_character_names_the_checkpoint() {
+    expect_rejected(
+        run_checkpoint_default(&[0x24, 0x42]),
+        "checkpoint: metadata \"vocab\": vocabulary lists the character 'B' twice",
+    );
+}
+
+/// Finite weights can still overflow f32 in the forward pass: the output is then an error that
+/// says so, never NaN logits for the sampler.
+#[test]
+fn regression_forward_overflow_is_an_error_not_nan() {
+    let model = tiny_model();
+    let tensors: std::collections::HashMap<String, candle_core::Tensor> = model
+        .named_tensors()
+        .into_iter()
+        .map(|(n, t)| (n, (t.ones_like().unwrap() * 3e38).unwrap()))
+        .collect();
+    let huge = Gpt::from_tensors(*model.config(), model.vocab().clone(), &tensors).unwrap();
+    let e = huge
+        .forward_ids(&[0, 1], OutputMode::Logits)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("model: the forward pass overflowed f32"),
+        "{e}"
+    );
+}
+
+/// Found: nll with +∞ at one row's target and −∞ at another's returned loss = NaN (∞ − ∞).
+/// Fixed: an error naming `values`.
+#[test]
+fn regression_nll_with_plus_and_minus_infinity_is_an_error() {
+    let mut o = LossOptions::new(1);
+    o.function = LossFunction::Nll;
+    let e = loss(&[f32::INFINITY, f32::NEG_INFINITY], &[0, 0], &o)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("values hold +Infinity"), "{e}");
+    o.reduction = Reduction::Sum;
+    assert!(loss(&[f32::INFINITY, f32::NEG_INFINITY], &[0, 0], &o).is_err());
+    // One infinity alone is a well-defined (infinite) loss.
+    assert_eq!(
+        loss(&[f32::NEG_INFINITY, 1.0], &[0, 0], &o).unwrap().loss,
+        f32::INFINITY
+    );
+}
+
+/// Found: empty pasted text, or one repeated character, failed with "vocabulary must be at least
+/// 2 distinct characters", naming no argument of `new Trainer(text, ...)`. Fixed: the error
+/// names `text` and counts its characters.
+#[test]
+fn regression_empty_and_single_character_text_name_the_text() {
+    for (text, got) in [
+        ("", "0 characters, 0 distinct"),
+        ("aaaa", "4 characters, 1 distinct"),
+        ("😀", "1 characters, 1 distinct"),
+    ] {
+        let e = Corpus::from_text(text).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!("text must be a text with 2 to 65536 distinct characters, got {got}")
+        );
+    }
+    // NUL and non-BMP characters are ordinary characters.
+    let c = Corpus::from_text(&"\0😀a\n".repeat(10)).unwrap();
+    assert_eq!(c.vocab.chars(), &['\0', '\n', 'a', '😀']);
+}
+
+/// Found by review, and what the browser junk test would hit: a junk config asked the trainer
+/// for ~1.3e10 parameters (a 50 GB allocation: an abort in wasm, which also wrapped the count
+/// around its 32-bit usize), and a huge batch for ~1e12 activations. Fixed: caps checked before
+/// anything is allocated.
+#[test]
+fn regression_trainer_refuses_huge_configs_before_allocating() {
+    install_panic_hook();
+    let corpus = || Corpus::from_text(&"To be, or not to be.\n".repeat(400)).unwrap();
+    let huge = Config {
+        vocab_size: 0,
+        context_length: 4096,
+        layers: 64,
+        heads: 64,
+        embd: 4096,
+    };
+    LARGEST.with(|l| l.set(0));
+    let e = Trainer::new(
+        corpus(),
+        huge,
+        Pipeline::NllOnLogits,
+        1,
+        TrainOptions::default(),
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(e.starts_with("config: 12"), "{e}");
+    assert!(e.ends_with("training takes at most 16777216"), "{e}");
+    assert!(LARGEST.with(|l| l.get()) < 4 * MB);
+    let wide = Config {
+        context_length: 4096,
+        ..Config::tiny(0)
+    };
+    let options = TrainOptions {
+        batch_size: 4096,
+        ..TrainOptions::default()
+    };
+    let e = Trainer::new(corpus(), wide, Pipeline::NllOnLogits, 1, options)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.starts_with("batchSize × contextLength too large"), "{e}");
+    // The default model's own training stays within the caps.
+    let default = Config::small(84);
+    assert!(default.parameter_count() <= logitlab::limits::MAX_TRAIN_PARAMETERS as u64);
+    assert!(
+        logitlab::train::activation_estimate(&default, 32)
+            <= logitlab::limits::MAX_TRAIN_ACTIVATIONS as u64
+    );
+}
+
+/// Found by review: `Trainer.step(n)` took a u32, so step(-1) in JS became 4 294 967 295 steps
+/// (the tab froze). The wasm binding now takes a number and both layers cap n.
+#[test]
+fn regression_step_count_is_capped() {
+    let corpus = Corpus::from_text(&"To be, or not to be.\n".repeat(40)).unwrap();
+    let config = Config {
+        context_length: 8,
+        embd: 8,
+        ..Config::tiny(0)
+    };
+    let options = TrainOptions {
+        batch_size: 2,
+        eval_batches: 0,
+        ..TrainOptions::default()
+    };
+    let mut t = Trainer::new(corpus, config, Pipeline::CrossEntropyOnLogits, 1, options).unwrap();
+    for n in [0, 10_001, usize::MAX] {
+        let e = t.step(n).unwrap_err().to_string();
+        assert_eq!(e, format!("n must be an integer in [1, 10000], got {n}"));
+    }
+    assert_eq!(t.step(1).unwrap().step, 1);
+}
+
+/// The size caps of the README's "Limits", each a clear error one past the cap.
+#[test]
+fn limits_are_enforced_with_clear_errors() {
+    use logitlab::limits::{MAX_CHECKPOINT_BYTES, MAX_TEXT_BYTES};
+    let e = Gpt::from_safetensors(&vec![0; MAX_CHECKPOINT_BYTES + 1])
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        e,
+        "checkpoint: 67108865 bytes; at most 67108864 (64 MiB) are accepted"
+    );
+    let long = "a\n".repeat(MAX_TEXT_BYTES / 2) + "b";
+    let e = Corpus::from_text(&long).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "text has 8388609 bytes of UTF-8; at most 8388608 (8 MiB) are accepted"
+    );
+    let model = Gpt::from_safetensors(default_checkpoint()).unwrap();
+    assert!(model
+        .encode(&long)
+        .unwrap_err()
+        .to_string()
+        .starts_with("text has 8388609 bytes"));
+    let e = Generator::new(&model, &long, OutputMode::Logits, SampleOptions::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.starts_with("prompt has 8388609 bytes"), "{e}");
+    let ids = vec![0u32; MAX_TEXT_BYTES + 1];
+    let e = model.decode(&ids).unwrap_err().to_string();
+    assert_eq!(e, "ids must be at most 8388608 token ids, got 8388609");
+    // Exactly at the cap is fine.
+    assert!(Corpus::from_text(&long[..MAX_TEXT_BYTES]).is_ok());
+}
