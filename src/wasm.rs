@@ -509,14 +509,18 @@ pub fn loss(values: JsValue, targets: JsValue, options: JsValue) -> Result<Objec
     Ok(loss_object(&r))
 }
 
-/// One of the seed's four training pipelines on logits `z` (row-major N × C):
+/// One of the seed's four training pipelines on logits z = `values` (row-major N × C):
 /// `options.pipeline` is `"crossEntropyOnLogits"`, `"nllOnLogSoftmax"`, `"nllOnLogits"` or
 /// `"crossEntropyOnSoftmax"`; the other options are `loss`'s, without `function`. Returns
 /// `loss`'s fields (for the values the loss saw) plus `inputs` (z, log_softmax(z) or
 /// softmax(z)) and `gradLogits`, d(loss)/dz.
 #[wasm_bindgen(js_name = pipelineLoss)]
-pub fn pipeline_loss(z: JsValue, targets: JsValue, options: JsValue) -> Result<Object, JsError> {
-    let x = f32_vec("z", &z, MAX_LOSS_VALUES)?;
+pub fn pipeline_loss(
+    values: JsValue,
+    targets: JsValue,
+    options: JsValue,
+) -> Result<Object, JsError> {
+    let x = f32_vec("values", &values, MAX_LOSS_VALUES)?;
     let t = i32_vec("targets", &targets, MAX_LOSS_VALUES)?;
     let mut known = vec!["pipeline"];
     known.extend(LOSS_FIELDS.iter().filter(|&&k| k != "function"));

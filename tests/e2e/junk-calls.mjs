@@ -36,7 +36,7 @@ export const ARGUMENT_NAMES = ['values', 'temperature', 'options', 'input', 'top
   'labelSmoothing', 'row', 'checkpoint', 'text', 'ids', 'prompt', 'output', 'allPositions',
   'config', 'contextLength', 'layers', 'heads', 'embd', 'pipeline', 'batchSize',
   'learningRate', 'minLearningRate', 'warmupSteps', 'totalSteps', 'weightDecay', 'gradClip',
-  'evalBatches', 'n must', 'training diverged', 'model', 'vocabulary', 'bytes'];
+  'evalBatches', 'n must', 'training diverged', 'model', 'vocabulary', 'bytes', 'preset'];
 
 export async function runJunk(lab, { calls, seed, modelBytes }) {
   const r = rng(seed);
@@ -130,6 +130,16 @@ export async function runJunk(lab, { calls, seed, modelBytes }) {
         { classes: [c, c, c, 0, c + 1], function: ['crossEntropy', 'nll'], reduction: ['mean', 'sum'], ignoreIndex: [-100, 0],
           weight: [new Float32Array(c).fill(1), [1, 2]], labelSmoothing: [0, 0.1, 1] }, ['classes']));
     }],
+    ['pipelineLoss', 8, () => {
+      const n = r.int(5);
+      const c = r.pick([1, 2, 3, 5]);
+      const v = r.chance(0.8) ? new Float32Array(n * c).map(() => (r.next() - 0.5) * 8) : values();
+      const t = r.chance(0.8) ? new Int32Array(n).map(() => r.int(c) - (r.chance(0.1) ? 100 : 0)) : junk();
+      return lab.pipelineLoss(v, t, options(['classes', 'pipeline', 'reduction', 'ignoreIndex', 'weight', 'labelSmoothing'], 0,
+        { classes: [c, c, c, 0, c + 1], pipeline: ['crossEntropyOnLogits', 'nllOnLogSoftmax', 'nllOnLogits', 'crossEntropyOnSoftmax'],
+          reduction: ['mean', 'sum'], ignoreIndex: [-100, 0], weight: [new Float32Array(c).fill(1), [1, 2]],
+          labelSmoothing: [0, 0.1, 1] }, ['classes', 'pipeline']));
+    }],
     ['Model.fromBytes', 2, () => lab.Model.fromBytes(mutatedModel())],
     ['model.encode', 6, () => model.encode(text())],
     ['model.decode', 6, () => model.decode(ids())],
@@ -143,7 +153,7 @@ export async function runJunk(lab, { calls, seed, modelBytes }) {
     }],
     ['Trainer', 1, () => {
       const t = new lab.Trainer(trainText(),
-        options(['contextLength', 'layers', 'heads', 'embd'], 0, { contextLength: [4, 8], layers: [1], heads: [1, 2], embd: [8] },
+        options(['preset', 'contextLength', 'layers', 'heads', 'embd'], 0, { preset: ['tiny', 'tiny', 'small'], contextLength: [4, 8], layers: [1], heads: [1, 2], embd: [8] },
           ['contextLength', 'layers', 'embd']),
         r.chance(0.8) ? r.pick(['crossEntropyOnLogits', 'nllOnLogSoftmax', 'nllOnLogits', 'crossEntropyOnSoftmax']) : junk(),
         r.chance(0.8) ? r.int(100) : number(),
