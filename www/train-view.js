@@ -16,7 +16,7 @@ const PIPELINE_INFO = {
   nllOnLogits: { name: 'nll(logits)', ok: false,
     note: 'd loss/dz = −onehot(y): pushes z_y up forever and never lowers the others. The "loss" −z_y has no floor.' },
   crossEntropyOnSoftmax: { name: 'crossEntropy(softmax(logits))', ok: false,
-    note: 'softmax twice: the loss cannot go below ln(1 + (C−1)/e) and its gradient is squeezed by the softmax Jacobian.' },
+    note: 'softmax twice: the loss cannot go below ln(1 + (C−1)/e), its gradient is squeezed by the softmax Jacobian, and its optimum puts probability 0 on rare characters, so the true cross-entropy blows up when they occur.' },
 };
 const TOP = 8;
 
