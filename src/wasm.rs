@@ -255,43 +255,35 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub(crate) fn number(&self, key: &str) -> Result<Option<f64>, JsError> {
+    /// The field converted by `convert`, or an error saying it must be `kind`.
+    fn typed<T>(
+        &self,
+        key: &str,
+        kind: &str,
+        convert: impl Fn(&JsValue) -> Option<T>,
+    ) -> Result<Option<T>, JsError> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => v.as_f64().map(Some).ok_or_else(|| {
+            Some(v) => convert(&v).map(Some).ok_or_else(|| {
                 JsError::new(&format!(
-                    "{}.{key} must be a number, got {}",
+                    "{}.{key} must be {kind}, got {}",
                     self.what,
                     describe(&v)
                 ))
             }),
         }
+    }
+
+    pub(crate) fn number(&self, key: &str) -> Result<Option<f64>, JsError> {
+        self.typed(key, "a number", JsValue::as_f64)
     }
 
     pub(crate) fn string(&self, key: &str) -> Result<Option<String>, JsError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) => v.as_string().map(Some).ok_or_else(|| {
-                JsError::new(&format!(
-                    "{}.{key} must be a string, got {}",
-                    self.what,
-                    describe(&v)
-                ))
-            }),
-        }
+        self.typed(key, "a string", JsValue::as_string)
     }
 
     pub(crate) fn boolean(&self, key: &str) -> Result<Option<bool>, JsError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) => v.as_bool().map(Some).ok_or_else(|| {
-                JsError::new(&format!(
-                    "{}.{key} must be true or false, got {}",
-                    self.what,
-                    describe(&v)
-                ))
-            }),
-        }
+        self.typed(key, "true or false", JsValue::as_bool)
     }
 
     /// An integer in [min, max]; `range` describes it in the error, e.g. "an integer >= 0".

@@ -203,8 +203,8 @@ impl Trainer {
     /// `text`: the training text (its last 10% is held out for validation; its characters are
     /// the vocabulary). `config`: `{ preset, contextLength, layers, heads, embd }`: a preset
     /// (`"tiny"`, `"small"` or `"medium"`, see `Config::preset`), each field overriding it
-    /// (without a preset: 32 / 2 / 2 / 32, the unit-test size). `pipeline`: `"crossEntropyOnLogits"`, `"nllOnLogSoftmax"`,
-    /// `"nllOnLogits"` or `"crossEntropyOnSoftmax"`. `seed`: integer in [0, 2^53 − 1].
+    /// (without a preset: 32 / 2 / 2 / 32, the unit-test size). `pipeline`:
+    /// `"crossEntropyOnLogits"`, `"nllOnLogSoftmax"`, `"nllOnLogits"` or `"crossEntropyOnSoftmax"`. `seed`: integer in [0, 2^53 − 1].
     /// `options`: `{ batchSize, learningRate, minLearningRate, warmupSteps, totalSteps,
     /// weightDecay, gradClip, evalBatches }`.
     #[wasm_bindgen(constructor)]
@@ -224,17 +224,15 @@ impl Trainer {
             Some(name) => model::Config::preset(&name, 0).map_err(js_err)?,
             None => model::Config::tiny(0),
         };
-        if let Some(x) = c.integer("contextLength", 1.0, 4096.0)? {
-            cfg.context_length = x as usize;
-        }
-        if let Some(x) = c.integer("layers", 1.0, 64.0)? {
-            cfg.layers = x as usize;
-        }
-        if let Some(x) = c.integer("heads", 1.0, 64.0)? {
-            cfg.heads = x as usize;
-        }
-        if let Some(x) = c.integer("embd", 1.0, 4096.0)? {
-            cfg.embd = x as usize;
+        for (key, max, field) in [
+            ("contextLength", 4096.0, &mut cfg.context_length),
+            ("layers", 64.0, &mut cfg.layers),
+            ("heads", 64.0, &mut cfg.heads),
+            ("embd", 4096.0, &mut cfg.embd),
+        ] {
+            if let Some(x) = c.integer(key, 1.0, max)? {
+                *field = x as usize;
+            }
         }
         let o = Fields::new(
             &options,
@@ -259,29 +257,26 @@ impl Trainer {
             eval_batches: 1,
             ..TrainOptions::default()
         };
-        if let Some(x) = o.integer("batchSize", 1.0, 4096.0)? {
-            opts.batch_size = x as usize;
+        for (key, min, max, field) in [
+            ("batchSize", 1.0, 4096.0, &mut opts.batch_size),
+            ("warmupSteps", 0.0, 1e9, &mut opts.warmup_steps),
+            ("totalSteps", 0.0, 1e9, &mut opts.total_steps),
+            ("evalBatches", 0.0, 1000.0, &mut opts.eval_batches),
+        ] {
+            if let Some(x) = o.integer(key, min, max)? {
+                *field = x as usize;
+            }
         }
-        if let Some(x) = o.number("learningRate")? {
-            opts.learning_rate = x;
-        }
-        if let Some(x) = o.number("minLearningRate")? {
-            opts.min_learning_rate = x;
-        }
-        if let Some(x) = o.integer("warmupSteps", 0.0, 1e9)? {
-            opts.warmup_steps = x as usize;
-        }
-        if let Some(x) = o.integer("totalSteps", 0.0, 1e9)? {
-            opts.total_steps = x as usize;
-        }
-        if let Some(x) = o.number("weightDecay")? {
-            opts.weight_decay = x;
-        }
-        if let Some(x) = o.number("gradClip")? {
-            opts.grad_clip = x;
-        }
-        if let Some(x) = o.integer("evalBatches", 0.0, 1000.0)? {
-            opts.eval_batches = x as usize;
+        // Ranges checked by TrainOptions::validate, with the same argument names.
+        for (key, field) in [
+            ("learningRate", &mut opts.learning_rate),
+            ("minLearningRate", &mut opts.min_learning_rate),
+            ("weightDecay", &mut opts.weight_decay),
+            ("gradClip", &mut opts.grad_clip),
+        ] {
+            if let Some(x) = o.number(key)? {
+                *field = x;
+            }
         }
         let pipeline = Pipeline::parse(&string_arg("pipeline", &pipeline)?).map_err(js_err)?;
         let corpus = Corpus::from_text(&string_arg("text", &text)?).map_err(js_err)?;
