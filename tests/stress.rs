@@ -10,6 +10,8 @@
 //! STRESS_BUDGET=50 cargo test --release --test stress -- --nocapture   # 50× that budget
 //! STRESS_SAVE=1 ...      # also write newly interesting inputs to tests/stress/corpus/<target>/
 //! STRESS_SEED=7 ...      # another stream of inputs (default 1; every run is reproducible)
+//! STRESS_REPLAY=target/stress-failures/<file>.bin cargo test --test stress stress_<target>
+//!                        # one input, without the panic guard, for a backtrace
 //! ```
 //!
 //! Inputs are byte strings: each target decodes its arguments from the bytes with [`Bytes`], so
@@ -41,6 +43,7 @@ use logitlab::train::{Pipeline, TrainOptions, Trainer};
 
 // ---------------------------------------------------------------------------------------------
 // The largest single allocation of the current thread, so each execution can be held to a cap.
+// (Allocations on candle's worker threads are not counted; the large ones happen on the caller.)
 
 struct Tracking;
 
