@@ -90,7 +90,7 @@ async function generate({ text, options, output, tokens }) {
     let batch = [];
     for (let i = 0; i < tokens; i++) {
       const step = gen.next();
-      batch.push({ token: step.token, text: step.text, logProb: step.modelLogProb, prob: Math.exp(step.modelLogProb) });
+      batch.push({ token: step.token, text: step.text, logProb: step.modelLogProb });
       if (performance.now() - last > 30 || i === tokens - 1) {
         post({ type: 'tokens', run: mine, tokens: batch });
         batch = [];
