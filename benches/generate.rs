@@ -1,16 +1,18 @@
-//! Generation speed of the default model with the KV cache, natively on one thread:
+//! Generation speed of the default model with the KV cache (the page's plain-array forward
+//! pass, `logitlab::net`), natively on one thread:
 //! `RAYON_NUM_THREADS=1 cargo bench --bench generate` (build.sh bench sets the variable).
 //! tests/bench/run.mjs measures the same loop in wasm (Node and headless Chromium).
 
 use std::time::Instant;
 
-use logitlab::model::{Generator, Gpt, OutputMode};
+use logitlab::model::{Generator, OutputMode};
+use logitlab::net::Net;
 use logitlab::sampling::SampleOptions;
 
 fn main() {
     let bytes = std::fs::read("www/models/default.safetensors")
         .expect("www/models/default.safetensors (run from the repository root)");
-    let model = Gpt::from_safetensors(&bytes).unwrap();
+    let model = Net::from_safetensors(&bytes).unwrap();
     let opts = SampleOptions {
         temperature: 0.8,
         seed: Some(1),

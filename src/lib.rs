@@ -6,7 +6,8 @@
 //! - [`loss`]: cross-entropy and NLL with PyTorch semantics, and their gradients.
 //! - [`limits`]: every size cap of the API (the README's "Limits").
 //! - [`rng`]: the seeded generator shared by weight init and sampling.
-//! - [`model`]: the character-level GPT (both output designs, KV cache, safetensors I/O).
+//! - [`model`]: the character-level GPT in candle (both output designs, training, generation).
+//! - [`net`]: the same network as plain arrays: checkpoint I/O and the page's forward pass.
 //! - [`train`]: the step-wise training loop with the four loss pipelines; [`data`]: the corpus.
 //! - `wasm`: the wasm-bindgen layer; it converts and validates, nothing else.
 
@@ -15,6 +16,7 @@ pub mod error;
 pub mod limits;
 pub mod loss;
 pub mod model;
+pub mod net;
 pub mod numerics;
 pub mod rng;
 pub mod sampling;

@@ -1,5 +1,6 @@
-//! A character-level GPT in the nanoGPT mould, written with candle tensor ops so that the same
-//! code trains (autograd) and generates (KV cache), natively and in the browser.
+//! A character-level GPT in the nanoGPT mould, written with candle tensor ops so that it trains
+//! (autograd), natively and in the browser. Generation runs the same network as plain arrays,
+//! with a KV cache: [`crate::net`].
 //!
 //! ```text
 //! ids ─► wte[ids] + wpe[pos] ─► N × Block ─► ln_f ─► z = x · wteᵀ ─► OutputMode
@@ -22,7 +23,8 @@ use std::collections::HashMap;
 use candle_core::{DType, Device, Tensor, D};
 
 use crate::error::{Error, Result};
-use crate::limits::{MAX_CHECKPOINT_BYTES, MAX_MODEL_VOCAB, MAX_TEXT_BYTES};
+use crate::limits::{MAX_MODEL_VOCAB, MAX_TEXT_BYTES};
+use crate::net::{KvCache, Net};
 use crate::rng::Rng;
 use crate::sampling::{self, Input, Sample, SampleOptions};
 
@@ -34,7 +36,7 @@ pub const FORMAT: &str = "logitlab-gpt-v1";
 pub const METADATA_KEY: &str = "logitlab";
 
 /// LayerNorm epsilon, as in PyTorch's default.
-const LN_EPS: f64 = 1e-5;
+pub(crate) const LN_EPS: f64 = 1e-5;
 
 /// The shape of the network. Stored with the weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -377,9 +379,8 @@ struct CausalSelfAttention {
 }
 
 impl CausalSelfAttention {
-    /// x: (B, T, C) for the T tokens at positions `pos0..pos0+T`. With a cache, keys and values
-    /// of earlier positions come from it and the new ones are appended.
-    fn forward(&self, x: &Tensor, pos0: usize, cache: Option<&mut LayerCache>) -> Result<Tensor> {
+    /// x: (B, T, C) for the T tokens at positions 0..T.
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let (b, t, c) = x.dims3()?;
         let hd = c / self.heads;
         let qkv = self.c_attn.forward(x)?;
@@ -392,15 +393,10 @@ impl CausalSelfAttention {
                 .contiguous()?)
         };
         let (q, k, v) = (split(0)?, split(1)?, split(2)?);
-        let (k, v) = match cache {
-            Some(cache) => cache.append(k, v)?,
-            None => (k, v),
-        };
-        let s = k.dim(2)?;
         // att = softmax(q kᵀ / √hd + mask): each query sees its own and earlier positions.
         let mut att = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?;
         if t > 1 {
-            att = att.broadcast_add(&causal_mask(t, s, pos0, x.device())?)?;
+            att = att.broadcast_add(&causal_mask(t, x.device())?)?;
         }
         let att = softmax_last_dim(&att)?;
         let y = att.matmul(&v)?; // (B, H, T, hd)
@@ -409,20 +405,12 @@ impl CausalSelfAttention {
     }
 }
 
-/// (T, S) additive mask: 0 where key j may be seen by query i (j ≤ pos0 + i), −∞ elsewhere.
-fn causal_mask(t: usize, s: usize, pos0: usize, device: &Device) -> Result<Tensor> {
+/// (T, T) additive mask: 0 where key j may be seen by query i (j ≤ i), −∞ elsewhere.
+fn causal_mask(t: usize, device: &Device) -> Result<Tensor> {
     let mask: Vec<f32> = (0..t)
-        .flat_map(|i| {
-            (0..s).map(move |j| {
-                if j <= pos0 + i {
-                    0.0
-                } else {
-                    f32::NEG_INFINITY
-                }
-            })
-        })
+        .flat_map(|i| (0..t).map(move |j| if j <= i { 0.0 } else { f32::NEG_INFINITY }))
         .collect();
-    Ok(Tensor::from_vec(mask, (t, s), device)?)
+    Ok(Tensor::from_vec(mask, (t, t), device)?)
 }
 
 /// The position-wise MLP: Linear(C, 4C) → GELU → Linear(4C, C).
@@ -455,7 +443,7 @@ fn tanh(u: f32) -> f32 {
     1.0 - 2.0 / ((2.0 * u).exp() + 1.0)
 }
 
-fn gelu_scalar(x: f32) -> f32 {
+pub(crate) fn gelu_scalar(x: f32) -> f32 {
     0.5 * x * (1.0 + tanh(SQRT_2_OVER_PI * (x + GELU_C * x * x * x)))
 }
 
@@ -543,54 +531,9 @@ struct Block {
 }
 
 impl Block {
-    fn forward(&self, x: &Tensor, pos0: usize, cache: Option<&mut LayerCache>) -> Result<Tensor> {
-        let x = (x + self.attn.forward(&self.ln_1.forward(x)?, pos0, cache)?)?;
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let x = (x + self.attn.forward(&self.ln_1.forward(x)?)?)?;
         Ok((&x + self.mlp.forward(&self.ln_2.forward(&x)?)?)?)
-    }
-}
-
-/// Keys and values of the positions already seen, for one layer: (1, H, S, hd) each.
-#[derive(Debug, Clone, Default)]
-struct LayerCache {
-    kv: Option<(Tensor, Tensor)>,
-}
-
-impl LayerCache {
-    fn append(&mut self, k: Tensor, v: Tensor) -> Result<(Tensor, Tensor)> {
-        let kv = match self.kv.take() {
-            Some((k0, v0)) => (Tensor::cat(&[&k0, &k], 2)?, Tensor::cat(&[&v0, &v], 2)?),
-            None => (k, v),
-        };
-        self.kv = Some(kv.clone());
-        Ok(kv)
-    }
-}
-
-/// The KV cache of one sequence: per layer, the keys and values of the `len()` tokens fed so
-/// far, so that each new token costs one row of work instead of a full recomputation.
-#[derive(Debug, Clone, Default)]
-pub struct KvCache {
-    layers: Vec<LayerCache>,
-    len: usize,
-}
-
-impl KvCache {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Number of positions cached.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    pub fn clear(&mut self) {
-        self.layers.clear();
-        self.len = 0;
     }
 }
 
@@ -751,48 +694,31 @@ impl Gpt {
     /// The forward pass on a batch: `idx` (B, T) of u32 ids → (B, T, V) per `mode`.
     /// Used by training (autograd flows through every op here).
     pub fn forward(&self, idx: &Tensor, mode: OutputMode) -> Result<Tensor> {
-        let logits = self.forward_logits(idx, 0, None)?;
-        mode.apply(logits)
-    }
-
-    /// z for the tokens `idx` (B, T) at positions pos0..pos0+T.
-    fn forward_logits(
-        &self,
-        idx: &Tensor,
-        pos0: usize,
-        mut cache: Option<&mut KvCache>,
-    ) -> Result<Tensor> {
         let (b, t) = idx.dims2()?;
         let c = self.config.embd;
-        if pos0 + t > self.config.context_length {
+        if t > self.config.context_length {
             return Err(Error::arg(
                 "ids",
                 &format!(
                     "at most contextLength = {} positions",
                     self.config.context_length
                 ),
-                pos0 + t,
+                t,
             ));
         }
         let tok_emb = self
             .wte
             .index_select(&idx.flatten_all()?, 0)?
             .reshape((b, t, c))?;
-        let pos_emb = self.wpe.narrow(0, pos0, t)?;
+        let pos_emb = self.wpe.narrow(0, 0, t)?;
         let mut x = tok_emb.broadcast_add(&pos_emb)?;
-        if let Some(cache) = cache.as_deref_mut() {
-            cache
-                .layers
-                .resize_with(self.blocks.len(), Default::default);
-        }
-        for (i, block) in self.blocks.iter().enumerate() {
-            let layer_cache = cache.as_deref_mut().map(|c| &mut c.layers[i]);
-            x = block.forward(&x, pos0, layer_cache)?;
+        for block in &self.blocks {
+            x = block.forward(&x)?;
         }
         let x = self.ln_f.forward(&x)?;
         // Tied head: z = x · wteᵀ.
         let logits = x.reshape((b * t, c))?.matmul(&self.wte.t()?)?;
-        Ok(logits.reshape((b, t, self.config.vocab_size))?)
+        mode.apply(logits.reshape((b, t, self.config.vocab_size))?)
     }
 
     fn check_ids(&self, ids: &[u32]) -> Result<()> {
@@ -825,133 +751,40 @@ impl Gpt {
         Ok(all[all.len() - v..].to_vec())
     }
 
-    /// Feeds `ids` after the `cache.len()` tokens already cached and returns their values,
-    /// (T, V) row-major. Fails if the total would exceed the context.
-    pub fn forward_cached(
-        &self,
-        cache: &mut KvCache,
-        ids: &[u32],
-        mode: OutputMode,
-    ) -> Result<Vec<f32>> {
-        if ids.is_empty() {
-            return Err(Error::arg("ids", "a non-empty sequence of token ids", "[]"));
-        }
-        self.check_ids(ids)?;
-        let pos0 = cache.len;
-        let idx = Tensor::from_slice(ids, (1, ids.len()), &Device::Cpu)?;
-        let logits = self.forward_logits(&idx, pos0, Some(cache))?;
-        cache.len += ids.len();
-        check_finite(mode.apply(logits)?.flatten_all()?.to_vec1::<f32>()?)
-    }
-
-    /// The checkpoint: safetensors, weights in f16, config and vocabulary in the metadata.
-    pub fn to_safetensors(&self) -> Result<Vec<u8>> {
-        let tensors = self
+    /// The same network as plain arrays, for inference ([`Net`]: the page's forward pass).
+    pub fn to_net(&self) -> Result<Net> {
+        let parameters = self
             .named_tensors()
             .into_iter()
-            .map(|(n, t)| Ok((n, t.to_dtype(DType::F16)?)))
-            .collect::<Result<Vec<_>>>()?;
-        let c = &self.config;
-        // One metadata key holding a JSON record: safetensors writes its metadata map in hash
-        // order, so several keys would make the same model serialise to different bytes.
-        let record = serde_json::json!({
-            "format": FORMAT,
-            "vocab_size": c.vocab_size,
-            "context_length": c.context_length,
-            "layers": c.layers,
-            "heads": c.heads,
-            "embd": c.embd,
-            "vocab": self.vocab.chars().iter().collect::<String>(),
-        });
-        let metadata = HashMap::from([(METADATA_KEY.to_string(), record.to_string())]);
-        safetensors::serialize(tensors, Some(metadata))
-            .map_err(|e| Error::new(format!("checkpoint: cannot serialise: {e}")))
+            .map(|(name, t)| {
+                let values = t.flatten_all()?.to_vec1::<f32>()?;
+                Ok((name, (t.dims().to_vec(), values)))
+            })
+            .collect::<Result<HashMap<_, _>>>()?;
+        Net::from_parameters(self.config, self.vocab.clone(), parameters)
     }
 
-    /// Loads a checkpoint written by [`Gpt::to_safetensors`] from bytes. Anything else (not
-    /// safetensors, truncated, wrong shapes, missing metadata, a NaN or ±∞ weight, more than
-    /// [`MAX_CHECKPOINT_BYTES`]) is an error that says what.
-    pub fn from_safetensors(bytes: &[u8]) -> Result<Gpt> {
-        let bad = |what: String| Error::new(format!("checkpoint: {what}"));
-        if bytes.len() > MAX_CHECKPOINT_BYTES {
-            return Err(bad(format!(
-                "{} bytes; at most {MAX_CHECKPOINT_BYTES} (64 MiB) are accepted",
-                bytes.len()
-            )));
-        }
-        let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| {
-            bad(format!(
-                "not a valid safetensors file ({} bytes): {e}",
-                bytes.len()
-            ))
-        })?;
-        let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
-            .map_err(|e| bad(format!("unreadable header: {e}")))?;
-        let record = header
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get(METADATA_KEY))
-            .ok_or_else(|| {
-                bad(format!(
-                    "no {METADATA_KEY:?} metadata: not a logitlab model"
-                ))
-            })?;
-        let record: serde_json::Value = serde_json::from_str(record)
-            .map_err(|e| bad(format!("metadata {METADATA_KEY:?} is not JSON: {e}")))?;
-        let field = |key: &str| -> Result<&serde_json::Value> {
-            record
-                .get(key)
-                .ok_or_else(|| bad(format!("metadata lacks {key:?}: not a logitlab model")))
-        };
-        let format = field("format")?.as_str().unwrap_or_default();
-        if format != FORMAT {
-            return Err(bad(format!("format is {format:?}, expected {FORMAT:?}")));
-        }
-        let number = |key: &str| -> Result<usize> {
-            let v = field(key)?;
-            v.as_u64().map(|n| n as usize).ok_or_else(|| {
-                bad(format!(
-                    "metadata {key:?} = {v} is not a non-negative integer"
-                ))
+    /// The network of `net` as candle tensors, e.g. to evaluate a checkpoint in batches.
+    pub fn from_net(net: &Net) -> Result<Gpt> {
+        let tensors = net
+            .parameters()
+            .into_iter()
+            .map(|(name, shape, values)| {
+                Ok((name, Tensor::from_slice(values, shape, &Device::Cpu)?))
             })
-        };
-        let config = Config {
-            vocab_size: number("vocab_size")?,
-            context_length: number("context_length")?,
-            layers: number("layers")?,
-            heads: number("heads")?,
-            embd: number("embd")?,
-        };
-        config.validate().map_err(|e| bad(e.to_string()))?;
-        let vocab = field("vocab")?
-            .as_str()
-            .ok_or_else(|| bad("metadata \"vocab\" is not a string".into()))?;
-        let vocab = Vocab::from_chars(vocab.chars().collect())
-            .map_err(|e| bad(format!("metadata \"vocab\": {e}")))?;
-        let mut tensors = HashMap::new();
-        for (name, view) in st.tensors() {
-            if !matches!(
-                view.dtype(),
-                safetensors::Dtype::F16 | safetensors::Dtype::F32
-            ) {
-                return Err(bad(format!(
-                    "tensor {name:?} has dtype {:?}, expected F16 or F32",
-                    view.dtype()
-                )));
-            }
-            let t = candle_core::safetensors::Load::load(&view, &Device::Cpu)
-                .and_then(|t| t.to_dtype(DType::F32))
-                .map_err(|e| bad(format!("tensor {name:?}: {e}")))?;
-            let values = t.flatten_all()?.to_vec1::<f32>()?;
-            if let Some(i) = values.iter().position(|x| !x.is_finite()) {
-                return Err(bad(format!(
-                    "tensor {name:?} holds {} at index {i}; weights must be finite",
-                    values[i]
-                )));
-            }
-            tensors.insert(name, t);
-        }
-        Gpt::from_tensors(config, vocab, &tensors)
+            .collect::<Result<HashMap<_, _>>>()?;
+        Gpt::from_tensors(*net.config(), net.vocab().clone(), &tensors)
+    }
+
+    /// The checkpoint: safetensors, weights in f16, config and vocabulary in the metadata
+    /// (written by [`Net::to_safetensors`]).
+    pub fn to_safetensors(&self) -> Result<Vec<u8>> {
+        self.to_net()?.to_safetensors()
+    }
+
+    /// Loads a checkpoint (see [`Net::from_safetensors`] for what is checked).
+    pub fn from_safetensors(bytes: &[u8]) -> Result<Gpt> {
+        Gpt::from_net(&Net::from_safetensors(bytes)?)
     }
 }
 
@@ -965,7 +798,8 @@ pub struct Generated {
     pub sample: Sample,
 }
 
-/// Streaming generation with a KV cache, one token per [`Generator::next_token`] call.
+/// Streaming generation with a KV cache, one token per [`Generator::next_token`] call, on the
+/// plain-array [`Net`].
 ///
 /// One [`Rng`] is seeded once and advanced per token, so the same checkpoint, prompt, options
 /// and seed give the same text natively and in wasm. When the context window is full the cache
@@ -973,7 +807,7 @@ pub struct Generated {
 /// which costs one prefill every context_length / 2 tokens.
 #[derive(Debug, Clone)]
 pub struct Generator {
-    model: Gpt,
+    model: Net,
     mode: OutputMode,
     options: SampleOptions,
     rng: Rng,
@@ -990,7 +824,7 @@ impl Generator {
     /// (logits → Logits, logSoftmax → LogProbs); `options.seed = None` draws a fresh seed,
     /// reported by [`Generator::seed`].
     pub fn new(
-        model: &Gpt,
+        model: &Net,
         prompt: &str,
         mode: OutputMode,
         options: SampleOptions,
@@ -1027,7 +861,7 @@ impl Generator {
 
     /// Generates one token.
     pub fn next_token(&mut self) -> Result<Generated> {
-        let ctx = self.model.config.context_length;
+        let ctx = self.model.config().context_length;
         if self.cache.len() + self.pending.len() > ctx {
             // Window full: restart from the most recent tokens.
             let keep = (ctx / 2).max(1);
@@ -1037,7 +871,7 @@ impl Generator {
         let values = self
             .model
             .forward_cached(&mut self.cache, &self.pending, self.mode)?;
-        let v = self.model.config.vocab_size;
+        let v = self.model.config().vocab_size;
         let last = &values[values.len() - v..];
         let mut sample = sampling::sample_with(last, &self.options, &mut self.rng)?;
         sample.seed = self.seed;

@@ -1,5 +1,6 @@
 //! The wasm-bindgen layer for the GPT, generation and the trainer. It converts and validates
-//! JS values, calls [`crate::model`] / [`crate::train`], and converts the results back; no logic
+//! JS values, calls [`crate::net`] / [`crate::model`] / [`crate::train`], and converts the
+//! results back; no logic
 //! lives here. Every export returns `Result<_, JsError>` whose message names the argument.
 //!
 //! ```js
@@ -21,7 +22,8 @@ use wasm_bindgen::prelude::*;
 use crate::data::Corpus;
 use crate::error::Error;
 use crate::limits::{MAX_CHECKPOINT_BYTES, MAX_TEXT_BYTES};
-use crate::model::{self, Generator, Gpt, OutputMode};
+use crate::model::{self, Generator, OutputMode};
+use crate::net::Net;
 use crate::sampling::{SampleOptions, MAX_SEED};
 use crate::train::{self, Pipeline, TrainOptions};
 use crate::wasm::{
@@ -46,10 +48,10 @@ pub fn default_model_url() -> String {
     "models/default.safetensors".into()
 }
 
-/// A character-level GPT loaded from a checkpoint.
+/// A character-level GPT loaded from a checkpoint, for inference ([`Net`]).
 #[wasm_bindgen]
 pub struct Model {
-    inner: Gpt,
+    inner: Net,
 }
 
 #[wasm_bindgen]
@@ -59,7 +61,7 @@ impl Model {
     pub fn from_bytes(bytes: JsValue) -> Result<Model, JsError> {
         let bytes = bytes_arg("bytes", &bytes, MAX_CHECKPOINT_BYTES)?;
         Ok(Model {
-            inner: Gpt::from_safetensors(&bytes).map_err(js_err)?,
+            inner: Net::from_safetensors(&bytes).map_err(js_err)?,
         })
     }
 
@@ -322,7 +324,11 @@ impl Trainer {
     /// A copy of the model as trained so far, to generate from.
     pub fn model(&self) -> Result<Model, JsError> {
         Ok(Model {
-            inner: self.inner.snapshot().map_err(js_err)?,
+            inner: self
+                .inner
+                .snapshot()
+                .and_then(|gpt| gpt.to_net())
+                .map_err(js_err)?,
         })
     }
 }

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use candle_core::{DType, Device, Tensor};
 use logitlab::data::Corpus;
 use logitlab::model::{Config, Generator, Gpt, OutputMode, Vocab};
+use logitlab::net::{KvCache, Net};
 use logitlab::rng::Rng;
 use logitlab::sampling::SampleOptions;
 use logitlab::train::{Pipeline, TrainOptions, Trainer};
@@ -83,40 +84,72 @@ fn options(batch_size: usize) -> TrainOptions {
     }
 }
 
+/// The page's forward pass ([`Net`], plain arrays) computes what the candle model computes.
+#[test]
+fn net_matches_candle() {
+    let mut models: Vec<Gpt> = (10..14)
+        .map(|seed| random_model(tiny_config(), seed, 0.3))
+        .collect();
+    models.push(Gpt::from_safetensors(common::DEFAULT_MODEL).unwrap());
+    for model in &models {
+        let net = model.to_net().unwrap();
+        assert_eq!(net.config(), model.config());
+        assert_eq!(net.vocab(), model.vocab());
+        let n = model.config().context_length.min(40);
+        let ids = model.encode(&TEXT[..n]).unwrap();
+        for mode in [OutputMode::Logits, OutputMode::LogSoftmax] {
+            let candle = model.forward_ids(&ids, mode).unwrap();
+            let plain = net.forward_ids(&ids, mode).unwrap();
+            let spread = candle.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+            assert!(
+                spread > 1.0,
+                "weights too small for a meaningful test: {spread}"
+            );
+            // Only the order of the sums differs: a few float32 roundings of values up to ~20.
+            let diff = max_abs_diff(&candle, &plain);
+            assert!(diff < 1e-4, "{mode:?}: Net and candle differ by {diff}");
+            assert_eq!(
+                net.next_token_values(&ids, mode).unwrap(),
+                &plain[plain.len() - model.config().vocab_size..]
+            );
+        }
+    }
+}
+
 #[test]
 fn kv_cache_equals_full_recomputation() {
-    let model = random_model(tiny_config(), 1, 0.3);
-    let ids = model.encode("Whether 'tis nob").unwrap(); // 16 ids = the whole context
+    let net = random_model(tiny_config(), 1, 0.3).to_net().unwrap();
+    let ids = net.encode("Whether 'tis nob").unwrap(); // 16 ids = the whole context
     assert_eq!(ids.len(), 16);
-    let v = model.config().vocab_size;
-    let full = model.forward_ids(&ids, OutputMode::Logits).unwrap();
+    let v = net.config().vocab_size;
+    let full = net.forward_ids(&ids, OutputMode::Logits).unwrap();
     // Prefill 5 tokens at once, then one token at a time.
-    let mut cache = logitlab::model::KvCache::new();
-    let mut incremental = model
+    let mut cache = KvCache::new();
+    let mut incremental = net
         .forward_cached(&mut cache, &ids[..5], OutputMode::Logits)
         .unwrap();
     for &id in &ids[5..] {
         incremental.extend(
-            model
-                .forward_cached(&mut cache, &[id], OutputMode::Logits)
+            net.forward_cached(&mut cache, &[id], OutputMode::Logits)
                 .unwrap(),
         );
     }
     assert_eq!(cache.len(), 16);
     assert_eq!(incremental.len(), 16 * v);
-    // The logits are O(1..10) here; the cache must change nothing but rounding.
-    let spread = full.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-    assert!(
-        spread > 1.0,
-        "weights too small for a meaningful test: {spread}"
-    );
-    let diff = max_abs_diff(&full, &incremental);
-    assert!(diff < 1e-4, "cached vs full logits differ by {diff}");
-    // And the cache is full: one more token is a clear error.
-    let err = model
+    // Every row is computed the same way however it is fed: not one bit differs.
+    assert_eq!(full, incremental);
+    // And the cache is full: one more token is a clear error that leaves the cache as it was.
+    let err = net
         .forward_cached(&mut cache, &[ids[0]], OutputMode::Logits)
         .unwrap_err();
     assert!(err.to_string().contains("contextLength = 16"), "{err}");
+    assert_eq!(cache.len(), 16);
+    // A cleared cache starts again at position 0.
+    cache.clear();
+    let again = net
+        .forward_cached(&mut cache, &ids[..3], OutputMode::Logits)
+        .unwrap();
+    assert_eq!(again, full[..3 * v]);
 }
 
 #[test]
@@ -286,13 +319,14 @@ fn encode_and_decode() {
 #[test]
 fn generation_is_deterministic_for_a_seed() {
     let model = random_model(tiny_config(), 5, 0.3);
+    let net = model.to_net().unwrap();
     let opts = |seed| SampleOptions {
         temperature: 1.0,
         seed: Some(seed),
         ..SampleOptions::default()
     };
     let run = |seed, mode| {
-        Generator::new(&model, "To be", mode, opts(seed))
+        Generator::new(&net, "To be", mode, opts(seed))
             .unwrap()
             .generate(40) // crosses the 16-token context: exercises the window restart
             .unwrap()
@@ -308,7 +342,7 @@ fn generation_is_deterministic_for_a_seed() {
         seed: Some(1),
         ..SampleOptions::default()
     };
-    let mut g = Generator::new(&model, "To be", OutputMode::LogSoftmax, greedy).unwrap();
+    let mut g = Generator::new(&net, "To be", OutputMode::LogSoftmax, greedy).unwrap();
     // 5 + 11 tokens: all within the 16-token context, where no window restart happens.
     for _ in 0..11 {
         let tokens = g.tokens().to_vec();
@@ -480,12 +514,13 @@ fn bad_arguments_are_errors() {
     let model = random_model(tiny_config(), 6, 0.1);
     assert!(model.forward_ids(&[], OutputMode::Logits).is_err());
     assert!(model.forward_ids(&[999], OutputMode::Logits).is_err());
-    assert!(Generator::new(&model, "", OutputMode::Logits, SampleOptions::default()).is_err());
+    let net = model.to_net().unwrap();
+    assert!(Generator::new(&net, "", OutputMode::Logits, SampleOptions::default()).is_err());
 }
 
 /// Generates `n` tokens from the committed default model.
 fn default_text(temperature: f32, seed: u64, n: usize) -> String {
-    let model = Gpt::from_safetensors(common::DEFAULT_MODEL).unwrap();
+    let model = Net::from_safetensors(common::DEFAULT_MODEL).unwrap();
     let opts = SampleOptions {
         temperature,
         seed: Some(seed),

@@ -36,6 +36,7 @@ use std::sync::Once;
 use logitlab::data::Corpus;
 use logitlab::loss::{loss, LossFunction, LossOptions, Reduction};
 use logitlab::model::{Config, Generator, Gpt, OutputMode, Vocab};
+use logitlab::net::Net;
 use logitlab::numerics;
 use logitlab::rng::Rng;
 use logitlab::sampling::{sample, Input, SampleOptions};
@@ -635,7 +636,7 @@ fn tiny_model() -> Gpt {
 }
 
 /// After a checkpoint loads, it must also run: forward, a few greedy tokens, a save.
-fn use_model(model: &Gpt) -> Verdict {
+fn use_model(model: &Net) -> Verdict {
     let v = model.config().vocab_size;
     let ids: Vec<u32> = (0..model.config().context_length.min(3) as u32)
         .map(|i| i % v as u32)
@@ -662,7 +663,7 @@ fn use_model(model: &Gpt) -> Verdict {
     }
     match model.to_safetensors() {
         Err(e) => Bug(format!("a loaded model does not save: {e}")),
-        Ok(bytes) => match Gpt::from_safetensors(&bytes) {
+        Ok(bytes) => match Net::from_safetensors(&bytes) {
             Err(e) => Bug(format!("a saved model does not load: {e}")),
             Ok(again) => {
                 check!(
@@ -675,9 +676,10 @@ fn use_model(model: &Gpt) -> Verdict {
     }
 }
 
-/// `Gpt::from_safetensors` on arbitrary bytes and mutations of a tiny checkpoint.
+/// `Net::from_safetensors` (the page's loader) on arbitrary bytes and mutations of a tiny
+/// checkpoint.
 fn run_checkpoint(data: &[u8]) -> Verdict {
-    match Gpt::from_safetensors(data) {
+    match Net::from_safetensors(data) {
         Err(e) => Rejected(e.to_string()),
         Ok(model) => use_model(&model),
     }
@@ -728,7 +730,7 @@ fn run_checkpoint_default(data: &[u8]) -> Verdict {
             }
         }
     }
-    match Gpt::from_safetensors(&bytes) {
+    match Net::from_safetensors(&bytes) {
         Err(e) => Rejected(e.to_string()),
         Ok(model) => {
             // One forward and two tokens: the full use_model is too slow for this budget.
@@ -811,7 +813,7 @@ fn run_text(data: &[u8]) -> Verdict {
 fn shipped_vocab() -> &'static Vocab {
     static VOCAB: std::sync::OnceLock<Vocab> = std::sync::OnceLock::new();
     VOCAB.get_or_init(|| {
-        Gpt::from_safetensors(default_checkpoint())
+        Net::from_safetensors(default_checkpoint())
             .unwrap()
             .vocab()
             .clone()
@@ -1329,6 +1331,17 @@ fn regression_forward_overflow_is_an_error_not_nan() {
         e.starts_with("model: the forward pass overflowed f32"),
         "{e}"
     );
+    // The page's forward pass says the same.
+    let e = huge
+        .to_net()
+        .unwrap()
+        .forward_ids(&[0, 1], OutputMode::Logits)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("model: the forward pass overflowed f32"),
+        "{e}"
+    );
 }
 
 /// Found: nll with +∞ at one row's target and −∞ at another's returned loss = NaN (∞ − ∞).
@@ -1463,7 +1476,7 @@ fn limits_are_enforced_with_clear_errors() {
         e,
         "text has 8388609 bytes of UTF-8; at most 8388608 (8 MiB) are accepted"
     );
-    let model = Gpt::from_safetensors(default_checkpoint()).unwrap();
+    let model = Net::from_safetensors(default_checkpoint()).unwrap();
     assert!(model
         .encode(&long)
         .unwrap_err()

@@ -7,14 +7,15 @@
 mod common;
 
 use logitlab::data::Corpus;
-use logitlab::model::{Config, Generator, Gpt, KvCache, OutputMode};
+use logitlab::model::{Config, Generator, Gpt, OutputMode};
+use logitlab::net::{KvCache, Net};
 use logitlab::sampling::SampleOptions;
 use logitlab::train::{Pipeline, TrainOptions, Trainer};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn generate(model: &Gpt, temperature: f32, seed: u64, n: usize) -> String {
+fn generate(model: &Net, temperature: f32, seed: u64, n: usize) -> String {
     let opts = SampleOptions {
         temperature,
         seed: Some(seed),
@@ -28,7 +29,7 @@ fn generate(model: &Gpt, temperature: f32, seed: u64, n: usize) -> String {
 
 #[wasm_bindgen_test]
 fn default_model_generates_the_same_text_as_native() {
-    let model = Gpt::from_safetensors(common::DEFAULT_MODEL).unwrap();
+    let model = Net::from_safetensors(common::DEFAULT_MODEL).unwrap();
     assert_eq!(model.config().parameter_count(), 820_480);
     assert_eq!(generate(&model, 0.0, 0, 80), common::GREEDY_80);
     assert_eq!(
@@ -39,28 +40,40 @@ fn default_model_generates_the_same_text_as_native() {
 
 #[wasm_bindgen_test]
 fn kv_cache_equals_recomputation_in_wasm() {
-    let model = Gpt::from_safetensors(common::DEFAULT_MODEL).unwrap();
-    let ids = model
+    let net = Net::from_safetensors(common::DEFAULT_MODEL).unwrap();
+    let ids = net
         .encode("ROMEO:\nBut soft, what light through yonder window breaks?")
         .unwrap();
-    let full = model.forward_ids(&ids, OutputMode::LogSoftmax).unwrap();
+    let full = net.forward_ids(&ids, OutputMode::LogSoftmax).unwrap();
     let mut cache = KvCache::new();
-    let mut inc = model
+    let mut inc = net
         .forward_cached(&mut cache, &ids[..10], OutputMode::LogSoftmax)
         .unwrap();
     for &id in &ids[10..] {
         inc.extend(
-            model
-                .forward_cached(&mut cache, &[id], OutputMode::LogSoftmax)
+            net.forward_cached(&mut cache, &[id], OutputMode::LogSoftmax)
                 .unwrap(),
         );
     }
-    let diff = full
-        .iter()
-        .zip(&inc)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
-    assert!(diff < 1e-3, "{diff}");
+    assert_eq!(full, inc);
+}
+
+/// The page's forward pass (plain arrays, simd128) against candle's, in the browser.
+#[wasm_bindgen_test]
+fn net_matches_candle_in_wasm() {
+    let model = Gpt::from_safetensors(common::DEFAULT_MODEL).unwrap();
+    let net = Net::from_safetensors(common::DEFAULT_MODEL).unwrap();
+    let ids = net.encode("ROMEO:\nBut soft, what light").unwrap();
+    for mode in [OutputMode::Logits, OutputMode::LogSoftmax] {
+        let a = model.forward_ids(&ids, mode).unwrap();
+        let b = net.forward_ids(&ids, mode).unwrap();
+        let diff = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(diff < 1e-4, "{mode:?}: {diff}");
+    }
 }
 
 #[wasm_bindgen_test]

@@ -77,7 +77,7 @@ fn run() -> Result<()> {
             seed: Some(42),
             ..SampleOptions::default()
         };
-        let mut generator = Generator::new(&model, "ROMEO:\n", OutputMode::Logits, opts)?;
+        let mut generator = Generator::new(&model.to_net()?, "ROMEO:\n", OutputMode::Logits, opts)?;
         let start = Instant::now();
         let text = generator.generate(sample)?;
         let secs = start.elapsed().as_secs_f64();

@@ -1,0 +1,569 @@
+//! The trained network as plain f32 arrays: checkpoint I/O, and the forward pass the page runs
+//! to generate text and fill the next-token panel.
+//!
+//! It is the same GPT as [`crate::model::Gpt`], computed with plain loops instead of candle
+//! tensors:
+//!
+//! ```text
+//! ids ─► wte[ids] + wpe[pos] ─► N × Block ─► ln_f ─► z = x · wteᵀ ─► OutputMode
+//!                               Block: x += attn(ln_1(x)); x += mlp(ln_2(x))
+//! ```
+//!
+//! Why two forward passes. Training needs candle's autograd, so [`Gpt`] stays the model that
+//! learns. But candle's CPU kernels are generic over every dtype, and in wasm each of them is one
+//! function of up to 178 KB, which V8 compiles when it is first called and again when it gets
+//! hot. In the page, on a 2-core laptop, that compile work held back the first generated token
+//! by hundreds of milliseconds. The loops below are a handful of small functions that LLVM
+//! vectorises to simd128. `tests/model.rs` checks that both passes agree, on random models and
+//! on the shipped checkpoint.
+//!
+//! Rounding: every sum is taken in a fixed order, with no fused multiply-add, so the values do
+//! not depend on how a row was fed (prefill or one token at a time) nor, apart from `exp`, on
+//! the platform.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::limits::MAX_CHECKPOINT_BYTES;
+use crate::model::{gelu_scalar, Config, OutputMode, Vocab, FORMAT, LN_EPS, METADATA_KEY};
+use crate::numerics;
+
+/// y = (x − mean(x)) / sqrt(var(x) + ε) · γ + β over each row of C values.
+#[derive(Debug, Clone)]
+struct LayerNorm {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+/// y = x · W + b, with W stored as (in, out) like the candle model.
+#[derive(Debug, Clone)]
+struct Linear {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+#[derive(Debug, Clone)]
+struct Block {
+    ln_1: LayerNorm,
+    c_attn: Linear,
+    attn_proj: Linear,
+    ln_2: LayerNorm,
+    c_fc: Linear,
+    mlp_proj: Linear,
+}
+
+#[derive(Debug)]
+struct Weights {
+    /// Token embedding (V, C).
+    wte: Vec<f32>,
+    /// The tied head wteᵀ, (C, V): transposed once so that z = x · wteᵀ is a plain [`matmul`].
+    head: Vec<f32>,
+    /// Learned position embedding (context_length, C).
+    wpe: Vec<f32>,
+    blocks: Vec<Block>,
+    ln_f: LayerNorm,
+}
+
+/// The network: config, vocabulary and weights. Cloning is cheap: the weights are shared.
+#[derive(Debug, Clone)]
+pub struct Net {
+    config: Config,
+    vocab: Vocab,
+    weights: Arc<Weights>,
+}
+
+/// The keys and values of the positions fed so far, so that each new token costs one row of
+/// work instead of a full recomputation. Per layer, (len, C) each, one row per position.
+#[derive(Debug, Clone, Default)]
+pub struct KvCache {
+    keys: Vec<Vec<f32>>,
+    values: Vec<Vec<f32>>,
+    len: usize,
+}
+
+impl KvCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of positions cached.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn clear(&mut self) {
+        for k in self.keys.iter_mut().chain(self.values.iter_mut()) {
+            k.clear();
+        }
+        self.len = 0;
+    }
+}
+
+impl Net {
+    /// Assembles the network from named parameters (`Config::parameter_shapes` names), each
+    /// with its shape and row-major values. Every parameter must be present with the shape the
+    /// config implies.
+    pub fn from_parameters(
+        config: Config,
+        vocab: Vocab,
+        mut parameters: HashMap<String, (Vec<usize>, Vec<f32>)>,
+    ) -> Result<Net> {
+        config.validate()?;
+        if vocab.len() != config.vocab_size {
+            return Err(Error::new(format!(
+                "vocabulary has {} characters but vocab_size is {}",
+                vocab.len(),
+                config.vocab_size
+            )));
+        }
+        let shapes: HashMap<String, Vec<usize>> = config.parameter_shapes().into_iter().collect();
+        let mut take = |name: &str| -> Result<Vec<f32>> {
+            let (shape, values) = parameters
+                .remove(name)
+                .ok_or_else(|| Error::new(format!("checkpoint: missing tensor {name:?}")))?;
+            let want = &shapes[name];
+            if &shape != want {
+                return Err(Error::new(format!(
+                    "checkpoint: tensor {name:?} has shape {shape:?}, the config needs {want:?}"
+                )));
+            }
+            Ok(values)
+        };
+        let wte = take("wte")?;
+        let wpe = take("wpe")?;
+        // LayerNorm and Linear both hold a `{p}.weight` and a `{p}.bias`.
+        let mut pair = |p: &str| -> Result<(Vec<f32>, Vec<f32>)> {
+            Ok((take(&format!("{p}.weight"))?, take(&format!("{p}.bias"))?))
+        };
+        let mut blocks = Vec::with_capacity(config.layers);
+        for i in 0..config.layers {
+            let mut layer = |s: &str| pair(&format!("h.{i}.{s}"));
+            let ln = |(weight, bias)| LayerNorm { weight, bias };
+            let linear = |(weight, bias)| Linear { weight, bias };
+            blocks.push(Block {
+                ln_1: ln(layer("ln_1")?),
+                c_attn: linear(layer("attn.c_attn")?),
+                attn_proj: linear(layer("attn.c_proj")?),
+                ln_2: ln(layer("ln_2")?),
+                c_fc: linear(layer("mlp.c_fc")?),
+                mlp_proj: linear(layer("mlp.c_proj")?),
+            });
+        }
+        let (weight, bias) = pair("ln_f")?;
+        let ln_f = LayerNorm { weight, bias };
+        let (v, c) = (config.vocab_size, config.embd);
+        let mut head = vec![0.0; c * v];
+        for (t, row) in wte.chunks_exact(c).enumerate() {
+            for (j, &w) in row.iter().enumerate() {
+                head[j * v + t] = w;
+            }
+        }
+        Ok(Net {
+            config,
+            vocab,
+            weights: Arc::new(Weights {
+                wte,
+                head,
+                wpe,
+                blocks,
+                ln_f,
+            }),
+        })
+    }
+
+    /// Every parameter's name, shape and values, in [`Config::parameter_shapes`] order.
+    pub fn parameters(&self) -> Vec<(String, Vec<usize>, &[f32])> {
+        let w = &*self.weights;
+        let mut values: Vec<&[f32]> = vec![&w.wte, &w.wpe];
+        for b in &w.blocks {
+            values.extend([
+                &b.ln_1.weight[..],
+                &b.ln_1.bias,
+                &b.c_attn.weight,
+                &b.c_attn.bias,
+                &b.attn_proj.weight,
+                &b.attn_proj.bias,
+                &b.ln_2.weight,
+                &b.ln_2.bias,
+                &b.c_fc.weight,
+                &b.c_fc.bias,
+                &b.mlp_proj.weight,
+                &b.mlp_proj.bias,
+            ]);
+        }
+        values.extend([&w.ln_f.weight[..], &w.ln_f.bias]);
+        self.config
+            .parameter_shapes()
+            .into_iter()
+            .zip(values)
+            .map(|((name, shape), v)| (name, shape, v))
+            .collect()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn vocab(&self) -> &Vocab {
+        &self.vocab
+    }
+
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        self.vocab.encode(text)
+    }
+
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        self.vocab.decode(ids)
+    }
+
+    /// Feeds `ids` after the `cache.len()` tokens already cached and returns their values,
+    /// (T, V) row-major, per `mode`. Fails, leaving the cache as it was, if an id is ≥ V or the
+    /// total would exceed the context.
+    pub fn forward_cached(
+        &self,
+        cache: &mut KvCache,
+        ids: &[u32],
+        mode: OutputMode,
+    ) -> Result<Vec<f32>> {
+        let Config {
+            vocab_size: v,
+            context_length,
+            heads,
+            embd: c,
+            ..
+        } = self.config;
+        if ids.is_empty() {
+            return Err(Error::arg("ids", "a non-empty sequence of token ids", "[]"));
+        }
+        if let Some(&bad) = ids.iter().find(|&&id| id as usize >= v) {
+            return Err(Error::arg("ids", &format!("token ids in [0, {v})"), bad));
+        }
+        let pos0 = cache.len;
+        if pos0 + ids.len() > context_length {
+            return Err(Error::arg(
+                "ids",
+                &format!("at most contextLength = {context_length} positions"),
+                pos0 + ids.len(),
+            ));
+        }
+        let w = &*self.weights;
+        cache.keys.resize_with(w.blocks.len(), Vec::new);
+        cache.values.resize_with(w.blocks.len(), Vec::new);
+
+        // x = wte[ids] + wpe[positions]: (T, C)
+        let mut x = Vec::with_capacity(ids.len() * c);
+        for (i, &id) in ids.iter().enumerate() {
+            let tok = &w.wte[id as usize * c..][..c];
+            let pos = &w.wpe[(pos0 + i) * c..][..c];
+            x.extend(tok.iter().zip(pos).map(|(a, b)| a + b));
+        }
+        for (l, block) in w.blocks.iter().enumerate() {
+            // x += attn(ln_1(x))
+            let qkv = block.c_attn.forward(&layer_norm(&x, &block.ln_1));
+            let (keys, values) = (&mut cache.keys[l], &mut cache.values[l]);
+            keys.truncate(pos0 * c); // a failed earlier call may have left rows behind
+            values.truncate(pos0 * c);
+            for row in qkv.chunks_exact(3 * c) {
+                keys.extend_from_slice(&row[c..2 * c]);
+                values.extend_from_slice(&row[2 * c..]);
+            }
+            let y = attention(&qkv, keys, values, pos0, heads, c);
+            add(&mut x, &block.attn_proj.forward(&y));
+            // x += mlp(ln_2(x))
+            let mut h = block.c_fc.forward(&layer_norm(&x, &block.ln_2));
+            for a in &mut h {
+                *a = gelu_scalar(*a);
+            }
+            add(&mut x, &block.mlp_proj.forward(&h));
+        }
+        cache.len = pos0 + ids.len();
+        // Tied head: z = ln_f(x) · wteᵀ
+        let z = matmul(&layer_norm(&x, &w.ln_f), &w.head, v);
+        if let Some(i) = z.iter().position(|x| !x.is_finite()) {
+            return Err(Error::new(format!(
+                "model: the forward pass overflowed f32 ({} at output index {i}); the \
+                 checkpoint's weights are too large to compute with",
+                z[i]
+            )));
+        }
+        match mode {
+            OutputMode::Logits => Ok(z),
+            OutputMode::LogSoftmax => {
+                let mut out = Vec::with_capacity(z.len());
+                for row in z.chunks_exact(v) {
+                    out.extend(numerics::log_softmax(row)?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// All positions of one sequence: ids (1 ≤ T ≤ context_length) → (T, V) values per `mode`.
+    pub fn forward_ids(&self, ids: &[u32], mode: OutputMode) -> Result<Vec<f32>> {
+        self.forward_cached(&mut KvCache::new(), ids, mode)
+    }
+
+    /// The next-token values (length V) after the last of `ids`. Longer inputs than the context
+    /// are cropped to their last `context_length` ids, as nanoGPT does.
+    pub fn next_token_values(&self, ids: &[u32], mode: OutputMode) -> Result<Vec<f32>> {
+        let ids = &ids[ids.len().saturating_sub(self.config.context_length)..];
+        let mut all = self.forward_ids(ids, mode)?;
+        Ok(all.split_off(all.len() - self.config.vocab_size))
+    }
+
+    /// The checkpoint: safetensors, weights in f16, config and vocabulary in the metadata.
+    pub fn to_safetensors(&self) -> Result<Vec<u8>> {
+        let params = self.parameters();
+        let bytes: Vec<Vec<u8>> = params
+            .iter()
+            .map(|(_, _, values)| {
+                values
+                    .iter()
+                    .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+                    .collect()
+            })
+            .collect();
+        let views = params
+            .iter()
+            .zip(&bytes)
+            .map(|((name, shape, _), b)| {
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F16, shape.clone(), b)
+                    .map(|view| (name.clone(), view))
+                    .map_err(|e| Error::new(format!("checkpoint: tensor {name:?}: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let c = &self.config;
+        // One metadata key holding a JSON record: safetensors writes its metadata map in hash
+        // order, so several keys would make the same model serialise to different bytes.
+        let record = serde_json::json!({
+            "format": FORMAT,
+            "vocab_size": c.vocab_size,
+            "context_length": c.context_length,
+            "layers": c.layers,
+            "heads": c.heads,
+            "embd": c.embd,
+            "vocab": self.vocab.chars().iter().collect::<String>(),
+        });
+        let metadata = HashMap::from([(METADATA_KEY.to_string(), record.to_string())]);
+        safetensors::serialize(views, Some(metadata))
+            .map_err(|e| Error::new(format!("checkpoint: cannot serialise: {e}")))
+    }
+
+    /// Loads a checkpoint written by [`Net::to_safetensors`] from bytes. Anything else (not
+    /// safetensors, truncated, wrong shapes, missing metadata, a NaN or ±∞ weight, more than
+    /// [`MAX_CHECKPOINT_BYTES`]) is an error that says what.
+    pub fn from_safetensors(bytes: &[u8]) -> Result<Net> {
+        let bad = |what: String| Error::new(format!("checkpoint: {what}"));
+        if bytes.len() > MAX_CHECKPOINT_BYTES {
+            return Err(bad(format!(
+                "{} bytes; at most {MAX_CHECKPOINT_BYTES} (64 MiB) are accepted",
+                bytes.len()
+            )));
+        }
+        let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| {
+            bad(format!(
+                "not a valid safetensors file ({} bytes): {e}",
+                bytes.len()
+            ))
+        })?;
+        let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
+            .map_err(|e| bad(format!("unreadable header: {e}")))?;
+        let record = header
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get(METADATA_KEY))
+            .ok_or_else(|| {
+                bad(format!(
+                    "no {METADATA_KEY:?} metadata: not a logitlab model"
+                ))
+            })?;
+        let record: serde_json::Value = serde_json::from_str(record)
+            .map_err(|e| bad(format!("metadata {METADATA_KEY:?} is not JSON: {e}")))?;
+        let field = |key: &str| -> Result<&serde_json::Value> {
+            record
+                .get(key)
+                .ok_or_else(|| bad(format!("metadata lacks {key:?}: not a logitlab model")))
+        };
+        let format = field("format")?.as_str().unwrap_or_default();
+        if format != FORMAT {
+            return Err(bad(format!("format is {format:?}, expected {FORMAT:?}")));
+        }
+        let number = |key: &str| -> Result<usize> {
+            let v = field(key)?;
+            v.as_u64().map(|n| n as usize).ok_or_else(|| {
+                bad(format!(
+                    "metadata {key:?} = {v} is not a non-negative integer"
+                ))
+            })
+        };
+        let config = Config {
+            vocab_size: number("vocab_size")?,
+            context_length: number("context_length")?,
+            layers: number("layers")?,
+            heads: number("heads")?,
+            embd: number("embd")?,
+        };
+        config.validate().map_err(|e| bad(e.to_string()))?;
+        let vocab = field("vocab")?
+            .as_str()
+            .ok_or_else(|| bad("metadata \"vocab\" is not a string".into()))?;
+        let vocab = Vocab::from_chars(vocab.chars().collect())
+            .map_err(|e| bad(format!("metadata \"vocab\": {e}")))?;
+        let mut parameters = HashMap::new();
+        for (name, view) in st.tensors() {
+            let data = view.data();
+            let values: Vec<f32> = match view.dtype() {
+                safetensors::Dtype::F16 => data
+                    .chunks_exact(2)
+                    .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                    .collect(),
+                safetensors::Dtype::F32 => data
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect(),
+                other => {
+                    return Err(bad(format!(
+                        "tensor {name:?} has dtype {other:?}, expected F16 or F32"
+                    )))
+                }
+            };
+            if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+                return Err(bad(format!(
+                    "tensor {name:?} holds {} at index {i}; weights must be finite",
+                    values[i]
+                )));
+            }
+            parameters.insert(name, (view.shape().to_vec(), values));
+        }
+        Net::from_parameters(config, vocab, parameters)
+    }
+}
+
+/// Adds `b` to `a`, elementwise (the residual connections).
+fn add(a: &mut [f32], b: &[f32]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += y;
+    }
+}
+
+/// LayerNorm of each row of C values, as the candle model computes it: mean, centred
+/// variance, then (x − mean) / sqrt(var + ε) · γ + β.
+fn layer_norm(x: &[f32], ln: &LayerNorm) -> Vec<f32> {
+    let c = ln.weight.len();
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.chunks_exact(c) {
+        let mean = row.iter().sum::<f32>() / c as f32;
+        let var = row.iter().map(|&a| (a - mean) * (a - mean)).sum::<f32>() / c as f32;
+        let std = (var + LN_EPS as f32).sqrt();
+        out.extend(
+            row.iter()
+                .zip(&ln.weight)
+                .zip(&ln.bias)
+                .map(|((&a, &g), &b)| (a - mean) / std * g + b),
+        );
+    }
+    out
+}
+
+impl Linear {
+    /// y = x · W + b for every row of x: (rows, in) → (rows, out).
+    fn forward(&self, x: &[f32]) -> Vec<f32> {
+        let mut y = matmul(x, &self.weight, self.bias.len());
+        for row in y.chunks_exact_mut(self.bias.len()) {
+            add(row, &self.bias);
+        }
+        y
+    }
+}
+
+/// y = x · W for every row of x: (rows, in) → (rows, n_out), with W stored (in, n_out).
+///
+/// Each y_j is the sum x_0·W_0j + x_1·W_1j + … taken in that order. The inner loops run along a
+/// row of W, over j, which LLVM vectorises without reordering any sum; four rows of W per pass
+/// keep the partial sums in registers.
+fn matmul(x: &[f32], weight: &[f32], n_out: usize) -> Vec<f32> {
+    let n_in = weight.len() / n_out;
+    let mut y = vec![0.0; x.len() / n_in * n_out];
+    for (x_row, y_row) in x.chunks_exact(n_in).zip(y.chunks_exact_mut(n_out)) {
+        let mut w_rows = weight.chunks_exact(n_out);
+        let mut xs = x_row.chunks_exact(4);
+        for x4 in &mut xs {
+            let (w0, w1, w2, w3) = (
+                w_rows.next().unwrap_or_default(),
+                w_rows.next().unwrap_or_default(),
+                w_rows.next().unwrap_or_default(),
+                w_rows.next().unwrap_or_default(),
+            );
+            for ((((y, &a), &b), &c), &d) in y_row.iter_mut().zip(w0).zip(w1).zip(w2).zip(w3) {
+                let mut s = *y;
+                s += x4[0] * a;
+                s += x4[1] * b;
+                s += x4[2] * c;
+                s += x4[3] * d;
+                *y = s;
+            }
+        }
+        for (&xk, w) in xs.remainder().iter().zip(w_rows) {
+            for (y, &wk) in y_row.iter_mut().zip(w) {
+                *y += xk * wk;
+            }
+        }
+    }
+    y
+}
+
+/// Causal self-attention for the T query rows of `qkv` (T, 3C) at positions pos0.., against the
+/// cached keys and values of positions 0..=pos0 + t (the rows just appended included).
+/// Returns (T, C): the heads' outputs side by side.
+fn attention(
+    qkv: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    pos0: usize,
+    heads: usize,
+    c: usize,
+) -> Vec<f32> {
+    let hd = c / heads;
+    // As candle computes it: the f64 1/√hd, rounded once to f32.
+    let scale = (1.0 / (hd as f64).sqrt()) as f32;
+    let mut y = vec![0.0; qkv.len() / 3];
+    let mut att = Vec::with_capacity(pos0 + qkv.len() / (3 * c));
+    for (t, (row, y_row)) in qkv
+        .chunks_exact(3 * c)
+        .zip(y.chunks_exact_mut(c))
+        .enumerate()
+    {
+        let seen = pos0 + t + 1; // query at position pos0 + t sees keys 0..=pos0 + t
+        for h in 0..heads {
+            let q = &row[h * hd..][..hd];
+            // att = softmax(q · kᵀ / √hd) over the positions seen
+            att.clear();
+            att.extend(keys.chunks_exact(c).take(seen).map(|k| {
+                q.iter()
+                    .zip(&k[h * hd..][..hd])
+                    .map(|(a, b)| a * b)
+                    .sum::<f32>()
+                    * scale
+            }));
+            let max = att.iter().fold(f32::NEG_INFINITY, |m, &a| m.max(a));
+            for a in &mut att {
+                *a = (*a - max).exp();
+            }
+            let sum: f32 = att.iter().sum();
+            let out = &mut y_row[h * hd..][..hd];
+            // y = att · v
+            for (&a, v) in att.iter().zip(values.chunks_exact(c)) {
+                let a = a / sum;
+                for (o, &vi) in out.iter_mut().zip(&v[h * hd..][..hd]) {
+                    *o += a * vi;
+                }
+            }
+        }
+    }
+    y
+}
