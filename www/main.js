@@ -3,7 +3,7 @@
 
 import init from './pkg/logitlab.js';
 import { parse, serialize, hidden } from './state.js';
-import { startLab } from './lab-client.js';
+import { lab, wasmModule, loading, started } from './boot.js';
 import { setupSample, showControls } from './sample-view.js';
 import { setupNumbers } from './numbers-view.js';
 import { setupTrain, showTrainControls } from './train-view.js';
@@ -59,40 +59,18 @@ function share() {
   });
 }
 
-/** Compiles while downloading; a host that serves .wasm with the wrong MIME type still works. */
-async function compileWasm(url) {
-  try {
-    return await WebAssembly.compileStreaming(fetch(url));
-  } catch {
-    const res = await fetch(url);
-    if (!res.ok) throw new Error(`cannot load ${url.pathname}: HTTP ${res.status}`);
-    return WebAssembly.compile(await res.arrayBuffer());
-  }
-}
-
 applyLayout();
 showControls(state);
 showTrainControls(state);
 share();
-// The wasm is compiled once, here, and the compiled module is handed to the worker with the
-// model's bytes (both preloaded by index.html): on a 2-core laptop two compiles of the same
-// 3 MB module would compete for the CPU. The main thread's instance serves "your own logits".
-const t0 = performance.now();
-const lab = startLab();
-const wasmModule = compileWasm(new URL('./pkg/logitlab_bg.wasm', import.meta.url));
-const modelBytes = fetch(new URL('./models/default.safetensors', import.meta.url)).then((res) => {
-  if (!res.ok) throw new Error(`cannot load models/default.safetensors: HTTP ${res.status}`);
-  return res.arrayBuffer();
-});
-const loading = Promise.all([wasmModule, modelBytes])
-  .then(([module, bytes]) => lab.call('load', { module, bytes }, [bytes]));
-await init({ module_or_path: await wasmModule });
-setupNumbers();
+// boot.js has started the worker, the model's download and the wasm compile.
 try {
+  await init({ module_or_path: await wasmModule }); // the main thread's instance: "your own logits"
+  setupNumbers();
   const { config, vocab } = await loading;
   views.sample = setupSample({ lab, state, update, vocab, config });
   views.train = setupTrain({ lab, state, update, vocab });
-  $('status').textContent = `Model: ${config.layers} layers × ${config.embd} wide, ${config.heads} heads, context ${config.contextLength}, ${config.vocabSize} characters, ${config.parameters.toLocaleString('en')} parameters — loaded in ${Math.round(performance.now() - t0)} ms.`;
+  $('status').textContent = `Model: ${config.layers} layers × ${config.embd} wide, ${config.heads} heads, context ${config.contextLength}, ${config.vocabSize} characters, ${config.parameters.toLocaleString('en')} parameters — loaded in ${Math.round(performance.now() - started)} ms.`;
   document.body.dataset.ready = '1';
 } catch (e) {
   $('status').textContent = `Could not start the model: ${e.message}`;

@@ -18,7 +18,7 @@ async function load({ module, bytes }) {
   await init({ module_or_path: module });
   model = lab.Model.fromBytes(new Uint8Array(bytes));
   const config = model.config;
-  vocab = Array.from({ length: config.vocabSize }, (_, i) => model.decode(Uint32Array.of(i)));
+  vocab = [...model.vocab]; // id i is the i-th character (code point)
   return { config, vocab };
 }
 

@@ -72,12 +72,35 @@ function pageWeight() {
   console.log(`  ${String(raw).padStart(9)} raw ${String(gz).padStart(9)} gzip  total (goal: <= 2.5 MB gzip)`);
 }
 
+/**
+ * Presses Generate the moment the page is ready and notes, on the page's own clock (ms since
+ * navigation start), when the first generated character is in the DOM. Runs before the page's
+ * scripts, so no round trip through the test driver sits between the two.
+ */
+function pressGenerateWhenReady() {
+  const observer = new MutationObserver(() => {
+    const body = document.body;
+    if (!body) return;
+    if (body.dataset.ready === '1' && !window.__pressed) {
+      window.__pressed = performance.now();
+      document.getElementById('generate').click();
+    }
+    if (!window.__firstToken && document.getElementById('output-gen')?.textContent.length > 0) {
+      window.__firstToken = performance.now();
+      observer.disconnect();
+    }
+  });
+  observer.observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-ready'] });
+}
+
 /** Time to the first generated token after load, and generation speed, in headless Chromium. */
 async function pageTimings() {
   const { server, url } = await startServer({ root: 'www' });
   const browser = await launchChromium();
   try {
-    const firsts = [];
+    // Driven through playwright (wait for ready, click, poll for the text): includes the
+    // driver's round trips, as a person's click would include their reaction time.
+    const driven = [];
     for (let i = 0; i < 3; i++) {
       const page = await browser.newPage();
       const t0 = Date.now();
@@ -85,7 +108,17 @@ async function pageTimings() {
       await page.waitForSelector('body[data-ready="1"]');
       await page.click('#generate');
       await page.waitForFunction(() => document.getElementById('output-gen').textContent.length > 0);
-      firsts.push(Date.now() - t0);
+      driven.push(Date.now() - t0);
+      await page.close();
+    }
+    // The page's own clock: Generate pressed by a script the moment the page is ready.
+    const own = [];
+    for (let i = 0; i < 5; i++) {
+      const page = await browser.newPage();
+      await page.addInitScript(pressGenerateWhenReady);
+      await page.goto(`${url}?seed=${i}&tokens=1`);
+      await page.waitForFunction(() => window.__firstToken);
+      own.push(await page.evaluate(() => [window.__pressed, window.__firstToken].map(Math.round)));
       await page.close();
     }
     const page = await browser.newPage();
@@ -95,8 +128,9 @@ async function pageTimings() {
     await page.waitForFunction(() => !document.getElementById('generate').disabled
       && document.getElementById('output-gen').textContent.length > 0, null, { timeout: 120_000 });
     const info = await page.textContent('#gen-info');
-    console.log('\npage in headless Chromium');
-    console.log(`  load → first generated token: ${firsts.join(', ')} ms (three cold loads; goal <= 1000 ms)`);
+    console.log('\npage in headless Chromium (cold loads, each in a fresh browser context; goal <= 1000 ms)');
+    console.log(`  navigation start → first generated character, Generate pressed when ready: ${own.map(([, t]) => t).join(', ')} ms (ready at ${own.map(([r]) => r).join(', ')} ms)`);
+    console.log(`  the same driven through playwright (goto, wait for ready, click, poll): ${driven.join(', ')} ms`);
     console.log(`  generation through the page's worker: ${info}`);
   } finally {
     await browser.close();
