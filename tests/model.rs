@@ -116,6 +116,24 @@ fn net_matches_candle() {
     }
 }
 
+/// The checkpoint's float16 → f32 conversion is exact: all 65 536 bit patterns against `half`.
+#[test]
+fn f16_conversion_is_exact() {
+    for bits in 0..=u16::MAX {
+        let want = half::f16::from_bits(bits).to_f32();
+        let got = logitlab::net::f16_bits_to_f32(bits);
+        if want.is_nan() {
+            assert!(got.is_nan(), "{bits:#06x}: {got}");
+        } else {
+            assert_eq!(
+                got.to_bits(),
+                want.to_bits(),
+                "{bits:#06x}: {got} vs {want}"
+            );
+        }
+    }
+}
+
 #[test]
 fn kv_cache_equals_full_recomputation() {
     let net = random_model(tiny_config(), 1, 0.3).to_net().unwrap();

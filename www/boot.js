@@ -7,7 +7,41 @@
 // model's bytes: on a 2-core laptop two compiles of the same 3 MB module would compete for the
 // CPU. The main thread instantiates the same module for "your own logits".
 
-import { startLab } from './lab-client.js';
+/**
+ * The worker, behind a promise-based client: `call(type, args)` resolves with the worker's
+ * result or rejects with its error message; `onTokens` receives streamed generation, `onTrain`
+ * the progress of live training.
+ */
+function startLab() {
+  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  const pending = new Map();
+  let next = 0;
+  const lab = {
+    onTokens: () => {},
+    onTrain: () => {},
+    /** `transfer`: ArrayBuffers handed over to the worker rather than copied. */
+    call(type, args, transfer = []) {
+      const id = ++next;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        worker.postMessage({ id, type, args }, transfer);
+      });
+    },
+  };
+  worker.onmessage = ({ data }) => {
+    if (data.type === 'tokens') { lab.onTokens(data); return; }
+    if (data.type === 'train') { lab.onTrain(data); return; }
+    const p = pending.get(data.id);
+    if (!p) return;
+    pending.delete(data.id);
+    if (data.ok) p.resolve(data.result); else p.reject(new Error(data.error));
+  };
+  worker.onerror = (e) => {
+    for (const p of pending.values()) p.reject(new Error(e.message || 'the worker failed'));
+    pending.clear();
+  };
+  return lab;
+}
 
 /** Compiles while downloading; a host that serves .wasm with the wrong MIME type still works. */
 async function compileWasm(url) {

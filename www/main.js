@@ -31,6 +31,9 @@ function applyLayout() {
   showView();
 }
 
+/** 820480 → "820,480" (without Intl, whose first use loads locale data at a busy moment). */
+const thousands = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
 const views = {};        // view name → { hide() } once set up
 
 function showView() {
@@ -70,7 +73,7 @@ try {
   const { config, vocab } = await loading;
   views.sample = setupSample({ lab, state, update, vocab, config });
   views.train = setupTrain({ lab, state, update, vocab });
-  $('status').textContent = `Model: ${config.layers} layers × ${config.embd} wide, ${config.heads} heads, context ${config.contextLength}, ${config.vocabSize} characters, ${config.parameters.toLocaleString('en')} parameters — loaded in ${Math.round(performance.now() - started)} ms.`;
+  $('status').textContent = `Model: ${config.layers} layers × ${config.embd} wide, ${config.heads} heads, context ${config.contextLength}, ${config.vocabSize} characters, ${thousands(config.parameters)} parameters — loaded in ${Math.round(performance.now() - started)} ms.`;
   document.body.dataset.ready = '1';
 } catch (e) {
   $('status').textContent = `Could not start the model: ${e.message}`;
