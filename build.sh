@@ -7,8 +7,12 @@ cd "$(dirname "$0")"
 ROOT=$PWD
 PORT=${PORT:-8080}
 WASM_PACK_VERSION=0.15.1
+# Two builds of the crate: the sampling lab (no `train` feature: no candle), which the page
+# loads first, and the full one with live training, which it loads when the training view opens.
 PKG=www/pkg
 WASM=$PKG/logitlab_bg.wasm
+PKG_TRAIN=www/pkg-train
+WASM_TRAIN=$PKG_TRAIN/logitlab_train_bg.wasm
 export PATH="$HOME/.cargo/bin:$PATH"
 # Native code on this machine; the wasm target's flags live in .cargo/config.toml.
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
@@ -72,24 +76,34 @@ wasm_env() {
     CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 "$@"
 }
 
-build() {
-    say "building the wasm package (release, simd128, wasm-opt)"
-    wasm_env wasm-pack --quiet build --release --target web --no-pack --out-dir "$PKG" --out-name logitlab
-    rm -f "$PKG/.gitignore"
+# wasm_pack OUT_DIR OUT_NAME [cargo args]: release build, then wasm-opt -O3, then its size.
+wasm_pack() {
+    local dir=$1 name=$2; shift 2
+    local wasm=$dir/${name}_bg.wasm
+    wasm_env wasm-pack --quiet build --release --target web --no-pack --out-dir "$dir" --out-name "$name" -- "$@"
+    rm -f "$dir/.gitignore"
     node_modules/.bin/wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
         --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-        "$WASM" -o "$WASM"
+        "$wasm" -o "$wasm"
     local raw gz
-    raw=$(stat -c %s "$WASM")
-    gz=$(gzip -9 -c "$WASM" | wc -c)
-    printf 'wasm: %s  %d bytes raw, %d bytes gzip\n' "$WASM" "$raw" "$gz"
+    raw=$(stat -c %s "$wasm")
+    gz=$(gzip -9 -c "$wasm" | wc -c)
+    printf 'wasm: %s  %d bytes raw, %d bytes gzip\n' "$wasm" "$raw" "$gz"
+}
+
+build() {
+    say "building the wasm packages (release, simd128, wasm-opt): the sampling lab, then training"
+    wasm_pack "$PKG" logitlab --no-default-features
+    wasm_pack "$PKG_TRAIN" logitlab_train
 }
 
 simd_check() {
-    local n
-    n=$(wasm2wat --enable-all "$WASM" | grep -c 'v128' || true)
-    printf 'simd: %d v128 instructions in %s\n' "$n" "$WASM"
-    [ "$n" -gt 50 ] || die "the wasm has only $n v128 instructions: simd128 is not on"
+    local n wasm
+    for wasm in "$WASM" "$WASM_TRAIN"; do
+        n=$(wasm2wat --enable-all "$wasm" | grep -c 'v128' || true)
+        printf 'simd: %d v128 instructions in %s\n' "$n" "$wasm"
+        [ "$n" -gt 50 ] || die "$wasm has only $n v128 instructions: simd128 is not on"
+    done
 }
 
 serve() {
@@ -115,6 +129,7 @@ test_all() {
     cargo fmt --check
     cargo clippy -q --all-targets -- -D warnings
     cargo clippy -q --target wasm32-unknown-unknown --all-targets -- -D warnings
+    cargo clippy -q --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings
     node tests/lint/sinks.mjs www
 
     say "layer 1/3: native (cargo test)"
@@ -143,7 +158,7 @@ dist() {
     build
     rm -rf dist
     cp -r www dist
-    rm -f dist/pkg/*.d.ts
+    rm -f dist/pkg/*.d.ts dist/pkg-train/*.d.ts
     say "dist/ is ready: copy it to any static host that serves .wasm as application/wasm"
     find dist -type f -printf '%s\t%p\n' | sort -k2 | awk -F'\t' '{ printf "  %9d  %s\n", $1, $2; t += $1 } END { printf "  %9d  total bytes\n", t }'
     printf '  %9d  total bytes gzip\n' "$(tar -cf - -C dist . | gzip -9 | wc -c)"
@@ -177,7 +192,7 @@ usage: ./build.sh <command>
 
   setup   install what is missing (wasm target, wasm-bindgen-cli, wasm-pack, Chromium,
           chromedriver, wabt, npm packages: playwright-core, binaryen); quick when everything is there
-  build   build the wasm package into www/pkg (release, simd128, wasm-opt), print its size
+  build   build the wasm packages into www/pkg and www/pkg-train (release, simd128, wasm-opt)
   serve   build, then serve www/ on http://127.0.0.1:$PORT (default 8080)
   test    run every test layer: fmt + clippy, native cargo test, browser wasm-pack test,
           page end-to-end tests in headless Chromium

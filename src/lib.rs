@@ -6,13 +6,18 @@
 //! - [`loss`]: cross-entropy and NLL with PyTorch semantics, and their gradients.
 //! - [`limits`]: every size cap of the API (the README's "Limits").
 //! - [`rng`]: the seeded generator shared by weight init and sampling.
-//! - [`model`]: the character-level GPT in candle (both output designs, training, generation).
+//! - [`model`]: the character-level GPT: config, both output designs, vocabulary, generation;
+//!   its candle form `model::Gpt` trains (feature `train`, on by default).
 //! - [`net`]: the same network as plain arrays: checkpoint I/O and the page's forward pass.
-//! - [`train`]: the step-wise training loop with the four loss pipelines; [`data`]: the corpus.
-//! - `wasm`: the wasm-bindgen layer; it converts and validates, nothing else.
+//! - `train` (feature `train`): the step-wise training loop with the four loss pipelines;
+//!   [`data`]: the corpus.
+//! - `wasm`, `wasm_model`, `wasm_train`: the wasm-bindgen layer; it converts and validates,
+//!   nothing else.
 
 pub mod data;
 pub mod error;
+#[cfg(feature = "train")]
+mod gpt;
 pub mod limits;
 pub mod loss;
 pub mod model;
@@ -20,11 +25,14 @@ pub mod net;
 pub mod numerics;
 pub mod rng;
 pub mod sampling;
+#[cfg(feature = "train")]
 pub mod train;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm_model;
+#[cfg(all(target_arch = "wasm32", feature = "train"))]
+pub mod wasm_train;
 
 pub use error::{Error, Result};

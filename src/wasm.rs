@@ -302,6 +302,7 @@ impl<'a> Fields<'a> {
     }
 
     /// An integer in [min, max].
+    #[cfg_attr(not(feature = "train"), allow(dead_code))] // the Trainer's config
     pub(crate) fn integer(&self, key: &str, min: f64, max: f64) -> Result<Option<f64>, JsError> {
         self.integer_in(key, min, max, &format!("an integer in [{min}, {max}]"))
     }

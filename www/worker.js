@@ -178,6 +178,16 @@ function classify(z, temperature) {
 
 // ---- live training ----
 
+// Training needs candle (autograd): a separate, larger build of the wasm, fetched and compiled the
+// first time a student trains, so that the sampling lab loads without it.
+let trainModule = null;
+function trainingModule() {
+  trainModule ??= import('./pkg-train/logitlab_train.js')
+    .then(async (m) => { await m.default(); return m; })
+    .catch((e) => { trainModule = null; throw e; }); // a later try may succeed
+  return trainModule;
+}
+
 let runs = [];          // [{ pipeline, trainer }]
 let training = 0;       // play-loop counter; pause or a newer start ends older loops
 let shakespeare = null; // the shipped excerpt, fetched on first use
@@ -200,14 +210,14 @@ function freeRuns() {
 /** New runs, one per pipeline, all from the same seed: same init, same batches. */
 async function trainStart({ source, own, preset, learningRate, batchSize, seed, pipelines }) {
   freeRuns();
-  const text = await trainingText(source, own);
+  const [text, { Trainer }] = await Promise.all([trainingText(source, own), trainingModule()]);
   const config = { preset };
   const options = {
     batchSize, learningRate, minLearningRate: learningRate / 10, warmupSteps: 20,
     totalSteps: 3000, evalBatches: 2,
   };
   for (const pipeline of pipelines) {
-    runs.push({ pipeline, trainer: new lab.Trainer(text, config, pipeline, seed, options) });
+    runs.push({ pipeline, trainer: new Trainer(text, config, pipeline, seed, options) });
   }
   const { contextLength } = runs[0].trainer.config;
   return { chars: [...text].length, contextLength, batchSize };

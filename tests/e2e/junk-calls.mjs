@@ -170,6 +170,7 @@ export async function runJunk(lab, { calls, seed, modelBytes }) {
       } finally { t.free(); }
     }],
   ];
+  if (!lab.Trainer) ops.splice(ops.findIndex(([name]) => name === 'Trainer'), 1); // the sampling lab build
   const weights = ops.map(([, w]) => w);
   const total = weights.reduce((a, b) => a + b, 0);
   const choose = () => {

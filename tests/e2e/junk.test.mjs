@@ -1,5 +1,6 @@
-// 10 000 seeded junk calls to every export of the wasm module in headless Chromium (the calls
-// live in junk-calls.mjs): each must return or throw an Error that names an argument, never trap.
+// 10 000 seeded junk calls to every export of each wasm build in headless Chromium (the calls
+// live in junk-calls.mjs): the sampling lab's (www/pkg) and the training view's (www/pkg-train,
+// which adds Trainer). Each call must return or throw an Error that names an argument, never trap.
 // Afterwards the module must still answer correctly: softmax([0, ln 3]) = [1/4, 3/4], and the
 // default model's greedy text is the one tests/common/mod.rs pins for the native tests.
 //
@@ -40,40 +41,45 @@ after(async () => {
   server?.close();
 });
 
-test(`${CALLS} junk calls: every one returns or throws an Error naming an argument, no trap`, async () => {
-  const started = Date.now();
-  const result = await page.evaluate(async ({ calls, seed }) => {
-    const lab = await import('/pkg/logitlab.js');
-    await lab.default();
-    const bytes = new Uint8Array(await (await fetch('/models/default.safetensors')).arrayBuffer());
-    const { runJunk } = await import('/__junk/junk-calls.mjs');
-    return runJunk(lab, { calls, seed, modelBytes: bytes });
-  }, { calls: CALLS, seed: SEED });
-  const { tally, problems, problemCount } = result;
-  console.log(`junk: ${tally.calls} calls in ${((Date.now() - started) / 1000).toFixed(1)} s, `
-    + `${tally.returned} returned, ${tally.errors} threw an Error `
-    + `(${tally.glueTypeErrors} of them wasm-bindgen TypeErrors for a BigInt or Symbol), `
-    + `${problemCount} problems`);
-  for (const [name, t] of Object.entries(tally.byExport)) {
-    console.log(`  ${name}: ${t.returned} returned, ${t.errors} errors`);
-  }
-  assert.deepEqual(problems, []);
-  assert.equal(tally.calls, CALLS);
-});
-
-test('after the junk, the module still answers correctly', async () => {
-  const out = await page.evaluate(async () => {
-    const lab = await import('/pkg/logitlab.js');
-    const p = Array.from(lab.softmax(new Float32Array([0, Math.log(3)])));
-    const bytes = new Uint8Array(await (await fetch('/models/default.safetensors')).arrayBuffer());
-    const model = lab.Model.fromBytes(bytes);
-    const gen = model.generate('ROMEO:\n', { temperature: 0, seed: 0 });
-    let text = '';
-    for (let i = 0; i < 80; i++) text += gen.next().text;
-    gen.free();
-    model.free();
-    return { p, text };
+for (const [name, path] of [['sampling lab build', '/pkg/logitlab.js'],
+  ['training build', '/pkg-train/logitlab_train.js']]) {
+  test(`${name}: ${CALLS} junk calls: every one returns or throws an Error naming an argument, no trap`, async () => {
+    const started = Date.now();
+    const result = await page.evaluate(async ({ calls, seed, path }) => {
+      const lab = await import(path);
+      await lab.default();
+      const bytes = new Uint8Array(await (await fetch('/models/default.safetensors')).arrayBuffer());
+      const { runJunk } = await import('/__junk/junk-calls.mjs');
+      return runJunk(lab, { calls, seed, modelBytes: bytes });
+    }, { calls: CALLS, seed: SEED, path });
+    const { tally, problems, problemCount } = result;
+    console.log(`junk, ${name}: ${tally.calls} calls in ${((Date.now() - started) / 1000).toFixed(1)} s, `
+      + `${tally.returned} returned, ${tally.errors} threw an Error `
+      + `(${tally.glueTypeErrors} of them wasm-bindgen TypeErrors for a BigInt or Symbol), `
+      + `${problemCount} problems`);
+    for (const [call, t] of Object.entries(tally.byExport)) {
+      console.log(`  ${call}: ${t.returned} returned, ${t.errors} errors`);
+    }
+    assert.deepEqual(problems, []);
+    assert.equal(tally.calls, CALLS);
+    // Only the training build has Trainer; its calls must have been made there.
+    assert.equal(Boolean(tally.byExport.Trainer), path.includes('train'));
   });
-  assert.ok(Math.abs(out.p[0] - 0.25) < 1e-7 && Math.abs(out.p[1] - 0.75) < 1e-7, `${out.p}`);
-  assert.equal(out.text, pinned('GREEDY_80'));
-});
+
+  test(`${name}: after the junk, the module still answers correctly`, async () => {
+    const out = await page.evaluate(async (path) => {
+      const lab = await import(path);
+      const p = Array.from(lab.softmax(new Float32Array([0, Math.log(3)])));
+      const bytes = new Uint8Array(await (await fetch('/models/default.safetensors')).arrayBuffer());
+      const model = lab.Model.fromBytes(bytes);
+      const gen = model.generate('ROMEO:\n', { temperature: 0, seed: 0 });
+      let text = '';
+      for (let i = 0; i < 80; i++) text += gen.next().text;
+      gen.free();
+      model.free();
+      return { p, text };
+    }, path);
+    assert.ok(Math.abs(out.p[0] - 0.25) < 1e-7 && Math.abs(out.p[1] - 0.75) < 1e-7, `${out.p}`);
+    assert.equal(out.text, pinned('GREEDY_80'));
+  });
+}

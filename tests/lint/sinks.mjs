@@ -5,7 +5,8 @@
 // textContent, styles through CSSOM (`el.style.x = …`, allowed by the CSP), so no user-controlled
 // string can become markup or script. Exits 1 and lists every hit.
 //
-//   node tests/lint/sinks.mjs [folder]      (default: www; the generated www/pkg is skipped)
+//   node tests/lint/sinks.mjs [folder]      (default: www; the generated www/pkg and
+//                                           www/pkg-train are skipped)
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,11 +26,12 @@ const SINKS = [
 ];
 
 const root = process.argv[2] ?? 'www';
+const GENERATED = [join(root, 'pkg'), join(root, 'pkg-train')]; // wasm-bindgen's glue
 const files = [];
 (function walk(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) { if (p !== join(root, 'pkg')) walk(p); } else if (/\.(m?js|html)$/.test(e.name)) files.push(p);
+    if (e.isDirectory()) { if (!GENERATED.includes(p)) walk(p); } else if (/\.(m?js|html)$/.test(e.name)) files.push(p);
   }
 })(root);
 
@@ -49,4 +51,4 @@ if (hits.length) {
   console.error(`HTML/script sinks found:\n  ${hits.join('\n  ')}`);
   process.exit(1);
 }
-console.log(`sinks: none in ${files.length} page files (${root}/, generated pkg/ excluded)`);
+console.log(`sinks: none in ${files.length} page files (${root}/, generated pkg/ and pkg-train/ excluded)`);

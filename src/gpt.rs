@@ -1,0 +1,474 @@
+//! The GPT of [`crate::model`] in candle tensor ops, so that it trains (autograd), natively and
+//! in the browser's training view. Only built with the `train` feature: the page's sampling lab
+//! runs the same network as plain arrays ([`crate::net`]) and ships without candle.
+
+use std::collections::HashMap;
+
+use candle_core::{DType, Device, Tensor, D};
+
+use crate::error::{Error, Result};
+use crate::model::{gelu_derivative_scalar, gelu_scalar, Config, OutputMode, Vocab, LN_EPS};
+use crate::net::Net;
+use crate::rng::Rng;
+
+/// Maps logits z (last dim = V) to `mode`'s output.
+fn apply_mode(mode: OutputMode, logits: Tensor) -> Result<Tensor> {
+    Ok(match mode {
+        OutputMode::Logits => logits,
+        OutputMode::LogSoftmax => candle_nn::ops::log_softmax(&logits, D::Minus1)?,
+    })
+}
+
+/// The model's output must be finite: finite weights can still overflow f32 (a checkpoint with
+/// weights near float16's 65504), and a NaN must not reach the sampler or the page.
+fn check_finite(values: Vec<f32>) -> Result<Vec<f32>> {
+    match values.iter().position(|x| !x.is_finite()) {
+        None => Ok(values),
+        Some(i) => Err(Error::new(format!(
+            "model: the forward pass overflowed f32 ({} at output index {i}); the checkpoint's \
+             weights are too large to compute with",
+            values[i]
+        ))),
+    }
+}
+
+/// LayerNorm written from tensor ops: candle's fused `layer_norm` has no backward.
+#[derive(Debug, Clone)]
+struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl LayerNorm {
+    /// y = (x − mean(x)) / sqrt(var(x) + ε) · γ + β over the last dim.
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mean = x.mean_keepdim(D::Minus1)?;
+        let xc = x.broadcast_sub(&mean)?;
+        let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
+        let x_hat = xc.broadcast_div(&(var + LN_EPS)?.sqrt()?)?;
+        Ok(x_hat
+            .broadcast_mul(&self.weight)?
+            .broadcast_add(&self.bias)?)
+    }
+}
+
+/// y = x · W + b, with W stored as (in, out).
+#[derive(Debug, Clone)]
+struct Linear {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl Linear {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut dims = x.dims().to_vec();
+        let c_in = dims.pop().unwrap_or(1);
+        let rows = x.elem_count() / c_in.max(1);
+        let y = x
+            .reshape((rows, c_in))?
+            .matmul(&self.weight)?
+            .broadcast_add(&self.bias)?;
+        dims.push(self.weight.dim(1)?);
+        Ok(y.reshape(dims)?)
+    }
+}
+
+/// Causal multi-head self-attention.
+#[derive(Debug, Clone)]
+struct CausalSelfAttention {
+    c_attn: Linear,
+    c_proj: Linear,
+    heads: usize,
+}
+
+impl CausalSelfAttention {
+    /// x: (B, T, C) for the T tokens at positions 0..T.
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let (b, t, c) = x.dims3()?;
+        let hd = c / self.heads;
+        let qkv = self.c_attn.forward(x)?;
+        // (B, T, C) → (B, H, T, hd)
+        let split = |i: usize| -> Result<Tensor> {
+            Ok(qkv
+                .narrow(2, i * c, c)?
+                .reshape((b, t, self.heads, hd))?
+                .transpose(1, 2)?
+                .contiguous()?)
+        };
+        let (q, k, v) = (split(0)?, split(1)?, split(2)?);
+        // att = softmax(q kᵀ / √hd + mask): each query sees its own and earlier positions.
+        let mut att = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?;
+        if t > 1 {
+            att = att.broadcast_add(&causal_mask(t, x.device())?)?;
+        }
+        let att = softmax_last_dim(&att)?;
+        let y = att.matmul(&v)?; // (B, H, T, hd)
+        let y = y.transpose(1, 2)?.reshape((b, t, c))?;
+        self.c_proj.forward(&y)
+    }
+}
+
+/// (T, T) additive mask: 0 where key j may be seen by query i (j ≤ i), −∞ elsewhere.
+fn causal_mask(t: usize, device: &Device) -> Result<Tensor> {
+    let mask: Vec<f32> = (0..t)
+        .flat_map(|i| (0..t).map(move |j| if j <= i { 0.0 } else { f32::NEG_INFINITY }))
+        .collect();
+    Ok(Tensor::from_vec(mask, (t, t), device)?)
+}
+
+/// The position-wise MLP: Linear(C, 4C) → GELU → Linear(4C, C).
+#[derive(Debug, Clone)]
+struct Mlp {
+    c_fc: Linear,
+    c_proj: Linear,
+}
+
+impl Mlp {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.c_proj.forward(&gelu(&self.c_fc.forward(x)?)?)
+    }
+}
+
+/// GELU, tanh approximation (GPT-2's):
+/// gelu(x) = ½·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³).
+///
+/// A fused custom op with its own backward: candle's `gelu`/`gelu_erf` build their derivative
+/// from half a dozen tensor ops, which made the MLP the slowest part of a training step.
+fn gelu(x: &Tensor) -> Result<Tensor> {
+    Ok(x.contiguous()?.apply_op1(GeluOp)?)
+}
+
+/// Applies `f` elementwise to a contiguous f32 CPU tensor.
+fn map_f32(
+    storage: &candle_core::CpuStorage,
+    layout: &candle_core::Layout,
+    f: fn(f32) -> f32,
+) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+    let (start, end) = layout
+        .contiguous_offsets()
+        .ok_or_else(|| candle_core::Error::Msg("gelu: input must be contiguous".into()))?;
+    let data = match storage {
+        candle_core::CpuStorage::F32(v) => &v[start..end],
+        _ => return Err(candle_core::Error::Msg("gelu: input must be f32".into())),
+    };
+    let out: Vec<f32> = data.iter().map(|&x| f(x)).collect();
+    Ok((candle_core::CpuStorage::F32(out), layout.shape().clone()))
+}
+
+struct GeluOp;
+
+impl candle_core::CustomOp1 for GeluOp {
+    fn name(&self) -> &'static str {
+        "gelu-tanh"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        map_f32(storage, layout, gelu_scalar)
+    }
+
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _res: &Tensor,
+        grad_res: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        let slope = arg.contiguous()?.apply_op1_no_bwd(&GeluDerivativeOp)?;
+        Ok(Some(grad_res.mul(&slope)?))
+    }
+}
+
+struct GeluDerivativeOp;
+
+impl candle_core::CustomOp1 for GeluDerivativeOp {
+    fn name(&self) -> &'static str {
+        "gelu-tanh-derivative"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        map_f32(storage, layout, gelu_derivative_scalar)
+    }
+}
+
+/// softmax over the last dim: e^{x − max x} / Σ e^{x − max x}. Built from differentiable tensor
+/// ops (candle's fused `softmax_last_dim` has no backward). The shift by max x changes nothing
+/// mathematically, so it is detached: its gradient is zero anyway and skipping it saves work.
+fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
+    let max = x.max_keepdim(D::Minus1)?.detach();
+    let e = x.broadcast_sub(&max)?.exp()?;
+    Ok(e.broadcast_div(&e.sum_keepdim(D::Minus1)?)?)
+}
+
+/// A pre-LayerNorm transformer block.
+#[derive(Debug, Clone)]
+struct Block {
+    ln_1: LayerNorm,
+    attn: CausalSelfAttention,
+    ln_2: LayerNorm,
+    mlp: Mlp,
+}
+
+impl Block {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let x = (x + self.attn.forward(&self.ln_1.forward(x)?)?)?;
+        Ok((&x + self.mlp.forward(&self.ln_2.forward(&x)?)?)?)
+    }
+}
+
+/// The GPT. Cloning is cheap: tensors are reference-counted and share storage.
+#[derive(Debug, Clone)]
+pub struct Gpt {
+    config: Config,
+    vocab: Vocab,
+    /// Token embedding (V, C), also the transposed output head.
+    wte: Tensor,
+    /// Learned position embedding (context_length, C).
+    wpe: Tensor,
+    blocks: Vec<Block>,
+    ln_f: LayerNorm,
+}
+
+impl Gpt {
+    /// A freshly initialised model, as in GPT-2 / nanoGPT: weights ~ N(0, 0.02²), the residual
+    /// projections scaled by 1/√(2·layers), biases 0, LayerNorm γ = 1. Drawn from our seeded
+    /// [`Rng`], so the same seed gives the same weights natively and in wasm.
+    pub fn new(config: Config, vocab: Vocab, seed: u64) -> Result<Gpt> {
+        config.validate()?;
+        let mut rng = Rng::new(seed);
+        let proj_std = 0.02 / ((2 * config.layers) as f64).sqrt();
+        let mut tensors = HashMap::new();
+        for (name, shape) in config.parameter_shapes() {
+            let n: usize = shape.iter().product();
+            let data: Vec<f32> = if name.ends_with(".bias") {
+                vec![0.0; n]
+            } else if name.contains("ln_") {
+                vec![1.0; n]
+            } else {
+                let std = if name.ends_with("c_proj.weight") {
+                    proj_std
+                } else {
+                    0.02
+                };
+                (0..n).map(|_| (rng.normal() * std) as f32).collect()
+            };
+            tensors.insert(name, Tensor::from_vec(data, shape, &Device::Cpu)?);
+        }
+        Gpt::from_tensors(config, vocab, &tensors)
+    }
+
+    /// Assembles a model from named f32 tensors, checking that every parameter is present with
+    /// the shape the config implies.
+    pub fn from_tensors(
+        config: Config,
+        vocab: Vocab,
+        tensors: &HashMap<String, Tensor>,
+    ) -> Result<Gpt> {
+        config.validate()?;
+        if vocab.len() != config.vocab_size {
+            return Err(Error::new(format!(
+                "vocabulary has {} characters but vocab_size is {}",
+                vocab.len(),
+                config.vocab_size
+            )));
+        }
+        let shapes: HashMap<String, Vec<usize>> = config.parameter_shapes().into_iter().collect();
+        let get = |name: &str| -> Result<Tensor> {
+            let t = tensors
+                .get(name)
+                .ok_or_else(|| Error::new(format!("checkpoint: missing tensor {name:?}")))?;
+            let want = &shapes[name];
+            if t.dims() != want.as_slice() {
+                return Err(Error::new(format!(
+                    "checkpoint: tensor {name:?} has shape {:?}, the config needs {want:?}",
+                    t.dims()
+                )));
+            }
+            Ok(t.to_dtype(DType::F32)?)
+        };
+        let ln = |p: &str| -> Result<LayerNorm> {
+            Ok(LayerNorm {
+                weight: get(&format!("{p}.weight"))?,
+                bias: get(&format!("{p}.bias"))?,
+            })
+        };
+        let linear = |p: &str| -> Result<Linear> {
+            Ok(Linear {
+                weight: get(&format!("{p}.weight"))?,
+                bias: get(&format!("{p}.bias"))?,
+            })
+        };
+        let blocks = (0..config.layers)
+            .map(|i| {
+                Ok(Block {
+                    ln_1: ln(&format!("h.{i}.ln_1"))?,
+                    attn: CausalSelfAttention {
+                        c_attn: linear(&format!("h.{i}.attn.c_attn"))?,
+                        c_proj: linear(&format!("h.{i}.attn.c_proj"))?,
+                        heads: config.heads,
+                    },
+                    ln_2: ln(&format!("h.{i}.ln_2"))?,
+                    mlp: Mlp {
+                        c_fc: linear(&format!("h.{i}.mlp.c_fc"))?,
+                        c_proj: linear(&format!("h.{i}.mlp.c_proj"))?,
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Gpt {
+            config,
+            vocab,
+            wte: get("wte")?,
+            wpe: get("wpe")?,
+            blocks,
+            ln_f: ln("ln_f")?,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn vocab(&self) -> &Vocab {
+        &self.vocab
+    }
+
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        self.vocab.encode(text)
+    }
+
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        self.vocab.decode(ids)
+    }
+
+    /// Every parameter by name, in [`Config::parameter_shapes`] order. The tensors share
+    /// storage with the model.
+    pub fn named_tensors(&self) -> Vec<(String, Tensor)> {
+        let mut out = vec![
+            ("wte".to_string(), self.wte.clone()),
+            ("wpe".to_string(), self.wpe.clone()),
+        ];
+        for (i, b) in self.blocks.iter().enumerate() {
+            let p = |s: &str| format!("h.{i}.{s}");
+            out.extend([
+                (p("ln_1.weight"), b.ln_1.weight.clone()),
+                (p("ln_1.bias"), b.ln_1.bias.clone()),
+                (p("attn.c_attn.weight"), b.attn.c_attn.weight.clone()),
+                (p("attn.c_attn.bias"), b.attn.c_attn.bias.clone()),
+                (p("attn.c_proj.weight"), b.attn.c_proj.weight.clone()),
+                (p("attn.c_proj.bias"), b.attn.c_proj.bias.clone()),
+                (p("ln_2.weight"), b.ln_2.weight.clone()),
+                (p("ln_2.bias"), b.ln_2.bias.clone()),
+                (p("mlp.c_fc.weight"), b.mlp.c_fc.weight.clone()),
+                (p("mlp.c_fc.bias"), b.mlp.c_fc.bias.clone()),
+                (p("mlp.c_proj.weight"), b.mlp.c_proj.weight.clone()),
+                (p("mlp.c_proj.bias"), b.mlp.c_proj.bias.clone()),
+            ]);
+        }
+        out.push(("ln_f.weight".to_string(), self.ln_f.weight.clone()));
+        out.push(("ln_f.bias".to_string(), self.ln_f.bias.clone()));
+        out
+    }
+
+    /// The forward pass on a batch: `idx` (B, T) of u32 ids → (B, T, V) per `mode`.
+    /// Used by training (autograd flows through every op here).
+    pub fn forward(&self, idx: &Tensor, mode: OutputMode) -> Result<Tensor> {
+        let (b, t) = idx.dims2()?;
+        let c = self.config.embd;
+        if t > self.config.context_length {
+            return Err(Error::arg(
+                "ids",
+                &format!(
+                    "at most contextLength = {} positions",
+                    self.config.context_length
+                ),
+                t,
+            ));
+        }
+        let tok_emb = self
+            .wte
+            .index_select(&idx.flatten_all()?, 0)?
+            .reshape((b, t, c))?;
+        let pos_emb = self.wpe.narrow(0, 0, t)?;
+        let mut x = tok_emb.broadcast_add(&pos_emb)?;
+        for block in &self.blocks {
+            x = block.forward(&x)?;
+        }
+        let x = self.ln_f.forward(&x)?;
+        // Tied head: z = x · wteᵀ.
+        let logits = x.reshape((b * t, c))?.matmul(&self.wte.t()?)?;
+        apply_mode(mode, logits.reshape((b, t, self.config.vocab_size))?)
+    }
+
+    fn check_ids(&self, ids: &[u32]) -> Result<()> {
+        let v = self.config.vocab_size;
+        if let Some(&bad) = ids.iter().find(|&&id| id as usize >= v) {
+            return Err(Error::arg("ids", &format!("token ids in [0, {v})"), bad));
+        }
+        Ok(())
+    }
+
+    /// All positions of one sequence without a cache: ids (T ≤ context_length, T ≥ 1) → (T, V)
+    /// values per `mode`, row-major.
+    pub fn forward_ids(&self, ids: &[u32], mode: OutputMode) -> Result<Vec<f32>> {
+        if ids.is_empty() {
+            return Err(Error::arg("ids", "a non-empty sequence of token ids", "[]"));
+        }
+        self.check_ids(ids)?;
+        let idx = Tensor::from_slice(ids, (1, ids.len()), &Device::Cpu)?;
+        let out = self.forward(&idx, mode)?;
+        check_finite(out.flatten_all()?.to_vec1::<f32>()?)
+    }
+
+    /// The next-token values (length V) after the last of `ids`, without a cache. Longer inputs
+    /// than the context are cropped to their last `context_length` ids, as nanoGPT does.
+    pub fn next_token_values(&self, ids: &[u32], mode: OutputMode) -> Result<Vec<f32>> {
+        let ctx = self.config.context_length;
+        let ids = &ids[ids.len().saturating_sub(ctx)..];
+        let all = self.forward_ids(ids, mode)?;
+        let v = self.config.vocab_size;
+        Ok(all[all.len() - v..].to_vec())
+    }
+
+    /// The same network as plain arrays, for inference ([`Net`]: the page's forward pass).
+    pub fn to_net(&self) -> Result<Net> {
+        let parameters = self
+            .named_tensors()
+            .into_iter()
+            .map(|(name, t)| {
+                let values = t.flatten_all()?.to_vec1::<f32>()?;
+                Ok((name, (t.dims().to_vec(), values)))
+            })
+            .collect::<Result<HashMap<_, _>>>()?;
+        Net::from_parameters(self.config, self.vocab.clone(), parameters)
+    }
+
+    /// The network of `net` as candle tensors, e.g. to evaluate a checkpoint in batches.
+    pub fn from_net(net: &Net) -> Result<Gpt> {
+        let tensors = net
+            .parameters()
+            .into_iter()
+            .map(|(name, shape, values)| {
+                Ok((name, Tensor::from_slice(values, shape, &Device::Cpu)?))
+            })
+            .collect::<Result<HashMap<_, _>>>()?;
+        Gpt::from_tensors(*net.config(), net.vocab().clone(), &tensors)
+    }
+
+    /// The checkpoint: safetensors, weights in f16, config and vocabulary in the metadata
+    /// (written by [`Net::to_safetensors`]).
+    pub fn to_safetensors(&self) -> Result<Vec<u8>> {
+        self.to_net()?.to_safetensors()
+    }
+
+    /// Loads a checkpoint (see [`Net::from_safetensors`] for what is checked).
+    pub fn from_safetensors(bytes: &[u8]) -> Result<Gpt> {
+        Gpt::from_net(&Net::from_safetensors(bytes)?)
+    }
+}
