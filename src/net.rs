@@ -506,16 +506,12 @@ impl Linear {
 fn matmul(x: &[f32], weight: &[f32], n_out: usize) -> Vec<f32> {
     let n_in = weight.len() / n_out;
     let mut y = vec![0.0; x.len() / n_in * n_out];
+    let whole = n_in / 4 * 4; // inputs taken four at a time; the rest one by one
     for (x_row, y_row) in x.chunks_exact(n_in).zip(y.chunks_exact_mut(n_out)) {
-        let mut w_rows = weight.chunks_exact(n_out);
-        let mut xs = x_row.chunks_exact(4);
-        for x4 in &mut xs {
-            let (w0, w1, w2, w3) = (
-                w_rows.next().unwrap_or_default(),
-                w_rows.next().unwrap_or_default(),
-                w_rows.next().unwrap_or_default(),
-                w_rows.next().unwrap_or_default(),
-            );
+        for (x4, w4) in x_row.chunks_exact(4).zip(weight.chunks_exact(4 * n_out)) {
+            let (w0, rest) = w4.split_at(n_out);
+            let (w1, rest) = rest.split_at(n_out);
+            let (w2, w3) = rest.split_at(n_out);
             for ((((y, &a), &b), &c), &d) in y_row.iter_mut().zip(w0).zip(w1).zip(w2).zip(w3) {
                 let mut s = *y;
                 s += x4[0] * a;
@@ -525,7 +521,8 @@ fn matmul(x: &[f32], weight: &[f32], n_out: usize) -> Vec<f32> {
                 *y = s;
             }
         }
-        for (&xk, w) in xs.remainder().iter().zip(w_rows) {
+        let rest = weight[whole * n_out..].chunks_exact(n_out);
+        for (&xk, w) in x_row[whole..].iter().zip(rest) {
             for (y, &wk) in y_row.iter_mut().zip(w) {
                 *y += xk * wk;
             }

@@ -90,6 +90,13 @@ fn net_matches_candle() {
     let mut models: Vec<Gpt> = (10..14)
         .map(|seed| random_model(tiny_config(), seed, 0.3))
         .collect();
+    // A width that is not a multiple of 4 takes the matmul's one-by-one tail.
+    let odd = Config {
+        embd: 6,
+        heads: 2,
+        ..tiny_config()
+    };
+    models.push(random_model(odd, 14, 0.5));
     models.push(Gpt::from_safetensors(common::DEFAULT_MODEL).unwrap());
     for model in &models {
         let net = model.to_net().unwrap();

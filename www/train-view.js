@@ -168,6 +168,7 @@ export function setupTrain({ lab, state, update, vocab }) {
   let playing = false;
   let speed = null;      // { stepsPerSec, tokensPerSec } of the last round, per run
   let drawPending = false;
+  let trainingBuildLoaded = false;
 
   const pipelines = () => state.pipelines ? state.pipelines.split(',') : [];
 
@@ -183,11 +184,13 @@ export function setupTrain({ lab, state, update, vocab }) {
     if (started) return started;
     if (pipelines().length === 0) throw new Error('choose at least one run');
     const own = $('own-text').value;
-    setStatus('Creating the runs…');
+    // The first start also downloads and compiles the training build of the wasm (candle).
+    setStatus(trainingBuildLoaded ? 'Creating the runs…' : 'Loading the training build (3.4 MB of wasm) and creating the runs…');
     started = await lab.call('trainStart', {
       source: state.trainText, own, preset: state.preset, learningRate: state.learningRate,
       batchSize: state.batchSize, seed: state.trainSeed, pipelines: pipelines(),
     });
+    trainingBuildLoaded = true;
     history = Object.fromEntries(pipelines().map((p) => [p, []]));
     errors = {};
     return started;
