@@ -44,26 +44,30 @@ pub(crate) fn describe(v: &JsValue) -> String {
     }
 }
 
+/// The `length` of an array or typed array `v`, checked against `cap` before anything is copied:
+/// `{arg} has N entries; at most CAP are accepted`.
+fn checked_length(arg: &str, v: &JsValue, cap: usize) -> Result<usize, JsError> {
+    let len = Reflect::get(v, &"length".into())
+        .ok()
+        .and_then(|l| l.as_f64())
+        .unwrap_or(0.0) as usize;
+    if len > cap {
+        return Err(JsError::new(&format!(
+            "{arg} has {len} entries; at most {cap} are accepted"
+        )));
+    }
+    Ok(len)
+}
+
 /// Reads a vector of numbers: a Float32Array, another typed array, or an array of numbers.
 pub(crate) fn f32_vec(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<f32>, JsError> {
-    let too_long = |len: usize| {
-        JsError::new(&format!(
-            "{arg} has {len} entries; at most {cap} are accepted"
-        ))
-    };
     if let Some(a) = v.dyn_ref::<Float32Array>() {
-        let len = a.length() as usize;
-        if len > cap {
-            return Err(too_long(len));
-        }
+        checked_length(arg, v, cap)?;
         return Ok(a.to_vec());
     }
     if Array::is_array(v) {
         let a: &Array = v.unchecked_ref();
-        let len = a.length() as usize;
-        if len > cap {
-            return Err(too_long(len));
-        }
+        let len = checked_length(arg, v, cap)?;
         let mut out = Vec::with_capacity(len);
         for i in 0..len as u32 {
             let x = a.get(i);
@@ -80,13 +84,7 @@ pub(crate) fn f32_vec(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<f32>, Js
         return Ok(out);
     }
     if js_sys::ArrayBuffer::is_view(v) && !v.is_instance_of::<js_sys::DataView>() {
-        let len = Reflect::get(v, &"length".into())
-            .ok()
-            .and_then(|l| l.as_f64())
-            .unwrap_or(0.0) as usize;
-        if len > cap {
-            return Err(too_long(len));
-        }
+        checked_length(arg, v, cap)?;
         if v.is_instance_of::<js_sys::BigInt64Array>()
             || v.is_instance_of::<js_sys::BigUint64Array>()
         {
@@ -133,16 +131,8 @@ pub(crate) fn bytes_arg(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<u8>, J
 
 /// Reads token ids: a Uint32Array, or an array or typed array of integers in [0, 2^32).
 pub(crate) fn ids_arg(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<u32>, JsError> {
-    let too_long = |len: usize| {
-        JsError::new(&format!(
-            "{arg} has {len} entries; at most {cap} are accepted"
-        ))
-    };
     if let Some(a) = v.dyn_ref::<js_sys::Uint32Array>() {
-        let len = a.length() as usize;
-        if len > cap {
-            return Err(too_long(len));
-        }
+        checked_length(arg, v, cap)?;
         return Ok(a.to_vec());
     }
     let listlike = Array::is_array(v)
@@ -153,13 +143,7 @@ pub(crate) fn ids_arg(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<u32>, Js
             describe(v)
         )));
     }
-    let len = Reflect::get(v, &"length".into())
-        .ok()
-        .and_then(|l| l.as_f64())
-        .unwrap_or(0.0) as usize;
-    if len > cap {
-        return Err(too_long(len));
-    }
+    let len = checked_length(arg, v, cap)?;
     (0..len as u32)
         .map(|i| {
             let x = Reflect::get_u32(v, i).unwrap_or(JsValue::UNDEFINED);
@@ -177,12 +161,11 @@ pub(crate) fn ids_arg(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<u32>, Js
 /// Reads integer targets: an Int32Array, another typed array or an array of integers.
 fn i32_vec(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<i32>, JsError> {
     if let Some(a) = v.dyn_ref::<Int32Array>() {
-        if a.length() as usize > cap {
-            return Err(JsError::new(&format!(
-                "{arg} has too many entries (at most {cap})"
-            )));
-        }
+        checked_length(arg, v, cap)?;
         return Ok(a.to_vec());
+    }
+    if Array::is_array(v) || js_sys::ArrayBuffer::is_view(v) {
+        checked_length(arg, v, cap)?; // before the message below would hide why
     }
     let xs = f32_vec(arg, v, cap).map_err(|_| {
         JsError::new(&format!(

@@ -130,6 +130,51 @@ fn junk_gives_errors_that_name_the_argument_and_the_module_survives() {
     assert!((p[1] - 1.0 / (1.0 + (-1f32).exp())).abs() < 1e-7);
 }
 
+/// Every list argument is measured before anything is copied into wasm memory. A sparse JS
+/// array of a huge `length` costs the test nothing to build; each kind of list says the same.
+#[wasm_bindgen_test]
+fn lengths_are_capped_before_anything_is_copied() {
+    use logitlab::limits::{MAX_LOSS_VALUES, MAX_TEXT_BYTES, MAX_VALUES};
+    let sparse = |n: usize| -> JsValue { Array::new_with_length(n as u32).into() };
+    let e = message(wasm::softmax(sparse(MAX_VALUES + 1), None).unwrap_err());
+    assert_eq!(
+        e,
+        "values has 4194305 entries; at most 4194304 are accepted"
+    );
+    let e = message(
+        wasm::softmax(
+            Float32Array::new_with_length(MAX_VALUES as u32 + 1).into(),
+            None,
+        )
+        .unwrap_err(),
+    );
+    assert_eq!(
+        e,
+        "values has 4194305 entries; at most 4194304 are accepted"
+    );
+    let e = message(
+        wasm::loss(
+            f32s(&[0.0, 1.0]),
+            sparse(MAX_LOSS_VALUES + 1),
+            JsValue::UNDEFINED,
+        )
+        .unwrap_err(),
+    );
+    assert_eq!(
+        e,
+        "targets has 16777217 entries; at most 16777216 are accepted"
+    );
+    let model = Model::from_bytes(js_bytes(include_bytes!(
+        "../www/models/default.safetensors"
+    )))
+    .unwrap();
+    let e = message(model.decode(sparse(MAX_TEXT_BYTES + 1)).unwrap_err());
+    assert_eq!(e, "ids has 8388609 entries; at most 8388608 are accepted");
+    // Exactly at the cap is read (and then judged on its contents).
+    let e = message(wasm::softmax(sparse(MAX_VALUES), None).unwrap_err());
+    assert!(e.starts_with("values[0] must be a number"), "{e}");
+}
+
 #[wasm_bindgen_test]
 fn loss_binding_matches_hand_value_and_validates() {
     let opts = obj(&[("classes", 3.into())]);
