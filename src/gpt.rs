@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use candle_core::{DType, Device, Tensor, D};
 
 use crate::error::{Error, Result};
-use crate::model::{gelu_derivative_scalar, gelu_scalar, Config, OutputMode, Vocab, LN_EPS};
+use crate::model::{
+    check_finite, gelu_derivative_scalar, gelu_scalar, Config, OutputMode, Vocab, LN_EPS,
+};
 use crate::net::Net;
 use crate::rng::Rng;
 
@@ -17,19 +19,6 @@ fn apply_mode(mode: OutputMode, logits: Tensor) -> Result<Tensor> {
         OutputMode::Logits => logits,
         OutputMode::LogSoftmax => candle_nn::ops::log_softmax(&logits, D::Minus1)?,
     })
-}
-
-/// The model's output must be finite: finite weights can still overflow f32 (a checkpoint with
-/// weights near float16's 65504), and a NaN must not reach the sampler or the page.
-fn check_finite(values: Vec<f32>) -> Result<Vec<f32>> {
-    match values.iter().position(|x| !x.is_finite()) {
-        None => Ok(values),
-        Some(i) => Err(Error::new(format!(
-            "model: the forward pass overflowed f32 ({} at output index {i}); the checkpoint's \
-             weights are too large to compute with",
-            values[i]
-        ))),
-    }
 }
 
 /// LayerNorm written from tensor ops: candle's fused `layer_norm` has no backward.

@@ -301,6 +301,20 @@ impl Vocab {
     }
 }
 
+/// The model's output must be finite: finite weights can still overflow f32 (a checkpoint with
+/// weights near float16's 65504), and a NaN must not reach the sampler or the page. Shared by
+/// both forward passes.
+pub(crate) fn check_finite(values: Vec<f32>) -> Result<Vec<f32>> {
+    match values.iter().position(|x| !x.is_finite()) {
+        None => Ok(values),
+        Some(i) => Err(Error::new(format!(
+            "model: the forward pass overflowed f32 ({} at output index {i}); the checkpoint's \
+             weights are too large to compute with",
+            values[i]
+        ))),
+    }
+}
+
 /// A text (an argument named `argument`) must fit in [`MAX_TEXT_BYTES`] bytes of UTF-8.
 pub fn check_text_len(argument: &str, text: &str) -> Result<()> {
     if text.len() > MAX_TEXT_BYTES {

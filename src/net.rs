@@ -26,7 +26,9 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::limits::MAX_CHECKPOINT_BYTES;
-use crate::model::{gelu_scalar, Config, OutputMode, Vocab, FORMAT, LN_EPS, METADATA_KEY};
+use crate::model::{
+    check_finite, gelu_scalar, Config, OutputMode, Vocab, FORMAT, LN_EPS, METADATA_KEY,
+};
 use crate::numerics;
 
 /// y = (x − mean(x)) / sqrt(var(x) + ε) · γ + β over each row of C values.
@@ -266,8 +268,7 @@ impl Net {
             // x += attn(ln_1(x))
             let qkv = block.c_attn.forward(&layer_norm(&x, &block.ln_1));
             let (keys, values) = (&mut cache.keys[l], &mut cache.values[l]);
-            keys.truncate(pos0 * c); // a failed earlier call may have left rows behind
-            values.truncate(pos0 * c);
+            debug_assert_eq!(keys.len(), pos0 * c, "one cached row per position");
             for row in qkv.chunks_exact(3 * c) {
                 keys.extend_from_slice(&row[c..2 * c]);
                 values.extend_from_slice(&row[2 * c..]);
@@ -283,14 +284,7 @@ impl Net {
         }
         cache.len = pos0 + ids.len();
         // Tied head: z = ln_f(x) · wteᵀ
-        let z = matmul(&layer_norm(&x, &w.ln_f), &w.head, v);
-        if let Some(i) = z.iter().position(|x| !x.is_finite()) {
-            return Err(Error::new(format!(
-                "model: the forward pass overflowed f32 ({} at output index {i}); the \
-                 checkpoint's weights are too large to compute with",
-                z[i]
-            )));
-        }
+        let z = check_finite(matmul(&layer_norm(&x, &w.ln_f), &w.head, v))?;
         match mode {
             OutputMode::Logits => Ok(z),
             OutputMode::LogSoftmax => {
