@@ -4,6 +4,8 @@
 //! - [`numerics`]: logsumexp, softmax, log_softmax, entropy (the seed's section 2).
 //! - [`sampling`]: the sampler chain temperature → top-k → top-p → min-p → draw.
 //! - [`loss`]: cross-entropy and NLL with PyTorch semantics, and their gradients.
+//! - [`lab`]: the lab's experiments (precision, classification, stability, draws, the optimum
+//!   of crossEntropy(softmax)): every figure the page shows that the modules above do not.
 //! - [`limits`]: every size cap of the API (the README's "Limits").
 //! - [`rng`]: the seeded generator shared by weight init and sampling.
 //! - [`model`]: the character-level GPT: config, both output designs, vocabulary, generation;
@@ -11,13 +13,14 @@
 //! - [`net`]: the same network as plain arrays: checkpoint I/O and the page's forward pass.
 //! - `train` (feature `train`): the step-wise training loop with the four loss pipelines;
 //!   [`data`]: the corpus.
-//! - `wasm`, `wasm_model`, `wasm_train`: the wasm-bindgen layer; it converts and validates,
+//! - `wasm`, `wasm_lab`, `wasm_model`, `wasm_train`: the wasm-bindgen layer; it converts and validates,
 //!   nothing else.
 
 pub mod data;
 pub mod error;
 #[cfg(feature = "train")]
 mod gpt;
+pub mod lab;
 pub mod limits;
 pub mod loss;
 pub mod model;
@@ -30,6 +33,8 @@ pub mod train;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm_lab;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm_model;
 #[cfg(all(target_arch = "wasm32", feature = "train"))]

@@ -12,13 +12,16 @@
 //! sum:           loss = Σ_i row_i
 //! ```
 //!
-//! The gradient of crossEntropy with respect to z_i is A·softmax(z_i) − a, where
-//! a_c = (1 − ε)·w_y·[c = y] + (ε / C)·w_c and A = Σ_c a_c; with ε = 0 and w = 1 it is the
-//! familiar softmax − onehot.
+//! The gradient of row_i with respect to z_i is A·softmax(z_i) − a, where
+//! a_c = (1 − ε)·w_y·[c = y] + (ε / C)·w_c and A = Σ_c a_c; with w = 1 it is softmax(z_i) − t_i
+//! for the smoothed target t_i = (1 − ε)·onehot(y) + ε/C, and with ε = 0 too the familiar
+//! softmax − onehot. The loss's gradient is that divided by the mean's denominator
+//! (N rows when w = 1), or as it is for sum.
 //!
 //! Nothing here stops a student from feeding the wrong values, because the seed's point is what
 //! happens then: nll on raw logits is unbounded below, crossEntropy on log-probs equals nll on
-//! them (log_softmax is idempotent), crossEntropy on probabilities has a floor and tiny gradients.
+//! them (log_softmax is idempotent), crossEntropy on probabilities has a floor, ln(1 + (C − 1)/e),
+//! and gradients squeezed by the softmax Jacobian (see `lab::CeOnSoftmax` for its optimum).
 
 use crate::error::{Error, Result};
 use crate::numerics;

@@ -168,8 +168,9 @@ impl Stored {
     }
 }
 
-/// softmax(z / T) computed in f64, then stored as f32, float16 and bfloat16 probabilities and
-/// as f32 log-probs, for the page's precision view. T must be > 0 here.
+/// softmax(z / T) computed in f64, then stored as f32 probabilities, as float16 and bfloat16
+/// probabilities (rounded from those f32 values), and as f32 log-probs, for the page's
+/// precision view. T must be > 0 here.
 pub fn stored_precisions(z: &[f32], t: f32) -> Result<Stored> {
     check_values("values", z)?;
     check_temperature(t)?;
@@ -185,7 +186,9 @@ pub fn stored_precisions(z: &[f32], t: f32) -> Result<Stored> {
     let log_p: Vec<f64> = scaled.iter().map(|s| s - log_sum).collect();
     let p32: Vec<f32> = log_p.iter().map(|lp| lp.exp() as f32).collect();
     Ok(Stored {
-        // Round from f64 straight to each format, not through f32, to avoid double rounding.
+        // Through f32, as a float32 model's probabilities would be cast: f64 → f32 → format.
+        // (Double rounding can differ from rounding f64 straight to the format only in the last
+        // place of a value that lands exactly halfway after the first rounding.)
         f16: log_p
             .iter()
             .map(|lp| round_to_f16(lp.exp() as f32))

@@ -9,8 +9,12 @@
 //! first thing the chain does is subtract the maximum. Each step only narrows the set of kept ids
 //! and records, per id, which step cut it, so the page can grey them out.
 //!
-//! No step sorts the whole vocabulary: top-k is a selection (O(V)), top-p sorts only a growing
-//! prefix of the best ids until their mass reaches p.
+//! No step sorts the whole vocabulary: top-k is a selection (O(V)), and top-p a weighted
+//! quickselect (expected O(V)) that sorts only the last ≤ 64 ids at its boundary.
+//!
+//! Ties: top-k keeps exactly k ids, and on a tie with the k-th the lower id wins (Hugging Face's
+//! `TopKLogitsWarper` keeps every id tied with the k-th); top-p's prefix and T = 0 break ties the
+//! same way.
 
 use std::cmp::Ordering;
 
@@ -155,7 +159,7 @@ pub fn sample(values: &[f32], opts: &SampleOptions) -> Result<Sample> {
 /// advanced once per token. `Sample::seed` is `opts.seed` (or 0 when absent).
 ///
 /// Cost: O(V) passes with one `exp` per id (two when T ≠ 1, for the model's own log-prob),
-/// plus O(k) for top-k's selection and O(m log m) for top-p's sort of its m best ids.
+/// plus an expected O(V) for top-k's selection and for top-p's weighted quickselect.
 pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Result<Sample> {
     opts.validate()?;
     let v = values.len();

@@ -45,6 +45,28 @@ function showView() {
   }
 }
 
+/**
+ * The verdicts' links open an experiment in the state that shows it. Inside an iframe they keep
+ * the instructor's embed= and hide=; the page reloads, since the URL is the state.
+ */
+function verdictLinks() {
+  for (const a of document.querySelectorAll('#verdicts a, [data-part=classify] a')) {
+    a.addEventListener('click', (e) => {
+      e.preventDefault();
+      const u = new URL(a.href);
+      if (state.embed) u.searchParams.set('embed', '1');
+      if (state.hide) u.searchParams.set('hide', state.hide);
+      location.assign(u.href);
+    });
+  }
+}
+
+/** A link's #anchor names a panel of a view that was hidden when the browser looked for it. */
+function scrollToHash() {
+  const target = location.hash ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+  target?.scrollIntoView();
+}
+
 function share() {
   const link = () => location.origin + location.pathname + serialize(state);
   const copy = async (text, what) => {
@@ -66,15 +88,18 @@ applyLayout();
 showControls(state);
 showTrainControls(state);
 share();
+verdictLinks();
 // boot.js has started the worker, the model's download and the wasm compile.
 try {
   await init({ module_or_path: await wasmModule }); // the main thread's instance: "your own logits"
-  setupNumbers();
+  setupNumbers({ state, update });
   const { config, vocab } = await loading;
   views.sample = setupSample({ lab, state, update, vocab, config });
   views.train = setupTrain({ lab, state, update, vocab });
   $('status').textContent = `Model: ${config.layers} layers × ${config.embd} wide, ${config.heads} heads, context ${config.contextLength}, ${config.vocabSize} characters, ${thousands(config.parameters)} parameters — loaded in ${Math.round(performance.now() - started)} ms.`;
   document.body.dataset.ready = '1';
+  await views[state.view]?.ready;
+  scrollToHash();
 } catch (e) {
   $('status').textContent = `Could not start the model: ${e.message}`;
   $('status').classList.add('error');

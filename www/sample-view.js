@@ -2,10 +2,13 @@
 // It renders what the worker computed; the only arithmetic here is layout (bar widths).
 
 import { renderBars, charLabel } from './bars.js';
+import { zeroThresholds } from './pkg/logitlab.js';
 
 const $ = (id) => document.getElementById(id);
 const CUT_NAMES = ['', 'excluded by the input', 'greedy', 'cut by top-k', 'cut by top-p', 'cut by min-p'];
 const TOP = 12;
+const FORMAT_NAMES = { f32: 'float32', bf16: 'bfloat16', f16: 'float16' };
+let THRESHOLDS = [];     // where each storage format rounds p to 0, from the wasm
 
 /** Shows the state in the controls, even before (or without) a model. */
 export function showControls(state) {
@@ -33,6 +36,16 @@ export function setupSample({ lab, state, update, vocab, config }) {
   const contextText = () => state.prompt + generated.map((g) => g.ch).join('');
 
   // ---- controls → state ----
+  THRESHOLDS = zeroThresholds();
+  for (const t of THRESHOLDS) {
+    const cell = $(`t-${t.format}`);
+    const sup = document.createElement('sup');
+    sup.textContent = `−${-t.log2P}`;
+    const ln = document.createElement('span');
+    ln.className = 'muted';
+    ln.textContent = `ln p ≤ ${t.lnP.toFixed(1)}`;
+    cell.replaceChildren('2', sup, document.createElement('br'), ln);
+  }
   $('topK').max = String(config.vocabSize);
   $('vocab-size').textContent = String(config.vocabSize);
   const sliders = ['temperature', 'topK', 'topP', 'minP', 'precisionT'];
@@ -83,7 +96,7 @@ export function setupSample({ lab, state, update, vocab, config }) {
   }
   function describe(g) {
     const s = -g.logProb;
-    return `${JSON.stringify(g.ch)}: surprisal ${s.toFixed(2)} nats (${(s / Math.LN2).toFixed(2)} bits), p = ${Math.exp(g.logProb).toPrecision(3)}`;
+    return `${JSON.stringify(g.ch)}: surprisal ${s.toFixed(2)} nats (${(s / Math.LN2).toFixed(2)} bits), p = ${Math.exp(g.logProb).toPrecision(3)} (the model's probability at T = 1, before any filter)`;
   }
   function showInfo(i) {
     const g = generated[i];
@@ -141,7 +154,7 @@ export function setupSample({ lab, state, update, vocab, config }) {
     const seq = ++panelSeq;
     let r;
     try {
-      r = await lab.call('panel', { text: contextText(), options: options(), output: state.output, precisionT: state.precisionT });
+      r = await lab.call('panel', { text: contextText(), options: options(), output: state.output, precisionT: state.precisionT, top: TOP });
     } catch (e) {
       $('bars-text').textContent = e.message;
       $('bars').replaceChildren();
@@ -155,33 +168,32 @@ export function setupSample({ lab, state, update, vocab, config }) {
     const v = r.values.length;
     const show = state.show;
     const series = show === 'probs' ? r.probs : show === 'logProbs' ? r.logProbs : r.values;
-    const order = Array.from({ length: v }, (_, i) => i)
-      .sort((a, b) => r.logProbs[b] - r.logProbs[a] || a - b); // at most V = a few hundred here
-    const finite = Array.from(series).filter(Number.isFinite);
-    const lo = Math.min(...finite);
-    const hi = Math.max(...finite);
+    const order = Array.from(r.top); // the TOP most likely ids under the model, best first
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const x of series) if (Number.isFinite(x)) { lo = Math.min(lo, x); hi = Math.max(hi, x); }
     const frac = (x) => show === 'probs' ? x : (Number.isFinite(x) ? (x - lo) / (hi - lo || 1) : 0);
     const fmt = (x) => show === 'probs' ? x.toPrecision(3) : x.toFixed(3);
-    const rows = order.slice(0, TOP).map((i) => ({
+    const rows = order.map((i) => ({
       label: charLabel(vocab[i]),
       value: fmt(series[i]),
       fraction: frac(series[i]),
       note: r.cut[i] ? `(${CUT_NAMES[r.cut[i]]})` : '',
       muted: r.cut[i] !== 0,
     }));
-    const rest = order.slice(TOP);
-    const restMass = rest.reduce((m, i) => m + r.probs[i], 0);
-    const restCut = rest.filter((i) => r.cut[i] !== 0).length;
     renderBars($('bars'), rows);
-    $('bars-text').textContent = `Top ${Math.min(TOP, v)} of ${v} characters by model probability. ` +
-      `The other ${rest.length} hold ${restMass.toPrecision(3)} of the final probability; ${restCut} of them are cut. ` +
+    $('bars-text').textContent = `Top ${order.length} of ${v} characters by the model's probability (T = 1, before any filter). ` +
+      `The other ${r.rest} hold ${r.restMass.toPrecision(3)} of the final probability; ${r.restCut} of them are cut. ` +
       `Greyed bars were removed by a sampler step. Drawn with this seed: ${JSON.stringify(vocab[r.token])}.`;
-    $('entropy').textContent = `${r.entropy.toFixed(3)} nats = ${(r.entropy / Math.LN2).toFixed(3)} bits`;
-    $('perplexity').textContent = Math.exp(r.entropy).toFixed(2);
+    $('entropy').textContent = `${r.entropy.toFixed(3)} nats = ${r.entropyBits.toFixed(3)} bits`;
+    $('perplexity').textContent = r.perplexity.toFixed(2);
     $('lse').textContent = r.logsumexp.toFixed(4) + (state.output === 'logSoftmax' ? ' (≈ 0: already normalised)' : '');
     $('kept').textContent = `${r.kept} of ${v}`;
 
     // The identity panel: the two distributions, side by side, for the top ids.
+    $('identity-t').textContent = state.temperature === 0
+      ? 'At T = 0 (greedy) both are the one-hot of the same argmax: the largest z, the lowest id on a tie. Computed both ways:'
+      : `At the current T = ${state.temperature.toFixed(2)}, computed both ways:`;
     const idRows = (dist) => order.slice(0, 6).map((i) => {
       const li = document.createElement('li');
       li.textContent = `${charLabel(vocab[i])}  ${dist[i].toPrecision(7)}`;
@@ -191,16 +203,16 @@ export function setupSample({ lab, state, update, vocab, config }) {
     $('id-lsm').replaceChildren(...idRows(r.identity.fromLogSoftmax));
     $('maxdiff').textContent = r.identity.maxAbsDiff.toExponential(2);
 
-    const z = r.precision.zeros;
-    $('z-f32').textContent = String(z.f32);
-    $('z-bf16').textContent = String(z.bf16);
-    $('z-f16').textContent = String(z.f16);
-    $('z-log').textContent = String(z.logProbs);
-    const a = r.precision.afterT3;
-    $('r-f32').textContent = String(a.f32);
-    $('r-bf16').textContent = String(a.bf16);
-    $('r-f16').textContent = String(a.f16);
-    $('r-log').textContent = String(a.logProbs);
+    const { zeros, zerosAfter, minLogProb } = r.precision;
+    for (const [key, id] of [['f32', 'f32'], ['bf16', 'bf16'], ['f16', 'f16'], ['logProbs', 'log']]) {
+      $(`z-${id}`).textContent = String(zeros[key]);
+      $(`r-${id}`).textContent = String(zerosAfter[key]);
+    }
+    // Narrowest format first: float16, bfloat16, float32.
+    const verdicts = THRESHOLDS.slice().reverse().map((t) => `${FORMAT_NAMES[t.format]} (ln p ≤ ${t.lnP.toFixed(1)}) ` +
+      (minLogProb <= t.lnP ? 'stores some ids as 0' : 'keeps every id'));
+    $('precision-note').textContent = `Stored at T = ${state.precisionT.toFixed(2)}, the smallest ln p here is ` +
+      `${minLogProb.toFixed(1)}, so ${verdicts.join('; ')}.`;
     lastOrder = order;
   }
   let lastOrder = [];
@@ -210,12 +222,12 @@ export function setupSample({ lab, state, update, vocab, config }) {
     $('draw').disabled = true;
     try {
       const r = await lab.call('draws', { text: contextText(), options: options(), output: state.output, n: 1000 });
-      const order = lastOrder.length ? lastOrder : Array.from(r.probs.keys());
-      const ids = order.filter((i) => r.probs[i] > 0 || r.counts[i] > 0).slice(0, TOP);
+      const order = lastOrder.length ? lastOrder : Array.from(r.probs.keys()).slice(0, TOP);
+      const ids = order.filter((i) => r.probs[i] > 0 || r.counts[i] > 0);
       const max = Math.max(...ids.map((i) => Math.max(r.counts[i] / r.n, r.probs[i])), 1e-9);
       renderBars($('hist'), ids.map((i) => ({
         label: charLabel(vocab[i]),
-        value: `${r.counts[i]} (expected ${(r.probs[i] * r.n).toFixed(1)})`,
+        value: `${r.counts[i]} (expected ${r.expected[i].toFixed(1)})`,
         fraction: r.counts[i] / r.n / max,
         marker: r.probs[i] / max,
       })));
@@ -229,8 +241,10 @@ export function setupSample({ lab, state, update, vocab, config }) {
 
   syncControls();
   renderOutput();
-  if (state.view === 'sample') refreshPanel(); // otherwise when the view is first shown
+  // Otherwise when the view is first shown. `ready`: the first panel is on screen.
+  const ready = state.view === 'sample' ? refreshPanel() : Promise.resolve();
   return {
+    ready,
     refresh: () => { renderOutput(); refreshPanel(); },
     /** Leaving the view stops a generation: no work keeps running where nobody sees it. */
     hide: () => { if (generating) lab.call('stop'); },

@@ -13,7 +13,10 @@ export const DEFAULTS = Object.freeze({
   output: 'logits',      // what the model's forward returns: 'logits' | 'logSoftmax'
   show: 'probs',         // what the bars show: 'logits' | 'logProbs' | 'probs'
   tokens: 200,           // how many characters Generate writes
-  precisionT: 1,         // the temperature of the precision view
+  precisionT: 1,         // the temperature the precision view stores the probabilities at
+  // "Your own logits" (view=numbers): the typed vector z (x*n repeats x n times) and T.
+  numbersLogits: '2, 1, 0.5, -1, -3',
+  numbersTemperature: 1,
   // The loss calculator (view=train): the next character after the prompt, or a typed vector.
   lossSource: 'model',   // 'model' | 'typed'
   target: 'I',           // the character the next position should predict (lossSource=model)
@@ -35,6 +38,7 @@ export const DEFAULTS = Object.freeze({
 const RANGES = {
   temperature: [0, 3], topK: [0, 1 << 20], topP: [0, 1], minP: [0, 1],
   seed: [0, Number.MAX_SAFE_INTEGER], tokens: [1, 5000], precisionT: [0.05, 3],
+  numbersTemperature: [0, 3],
   targetId: [0, 1 << 20], labelSmoothing: [0, 1], learningRate: [1e-5, 1], batchSize: [1, 64],
   trainSeed: [0, Number.MAX_SAFE_INTEGER],
 };
@@ -50,8 +54,8 @@ const INTEGERS = new Set(['topK', 'seed', 'tokens', 'targetId', 'batchSize', 'tr
 export const PIPELINES = ['crossEntropyOnLogits', 'nllOnLogSoftmax', 'nllOnLogits', 'crossEntropyOnSoftmax'];
 
 /** Things `hide=` can name. */
-export const HIDEABLE = ['prompt', 'temperature', 'topK', 'topP', 'minP', 'seed', 'output',
-  'tabs', 'bars', 'identity', 'precision', 'draws', 'formulas', 'share',
+export const HIDEABLE = ['verdicts', 'prompt', 'temperature', 'topK', 'topP', 'minP', 'seed',
+  'output', 'tabs', 'bars', 'identity', 'precision', 'draws', 'formulas', 'share', 'stability',
   'calculator', 'classify', 'training'];
 
 /** Reads a state from a query string; anything malformed falls back to its default. */
@@ -73,8 +77,8 @@ export function parse(search) {
       s.prompt = value.slice(0, 2000);
     } else if (key === 'target') {
       if ([...value].length === 1) s.target = value;
-    } else if (key === 'logits') {
-      s.logits = value.slice(0, 2000);
+    } else if (key === 'logits' || key === 'numbersLogits') {
+      s[key] = value.slice(0, 2000);
     } else if (key === 'pipelines') {
       s.pipelines = PIPELINES.filter((p) => value.split(',').includes(p)).join(',');
     } else if (key === 'hide') {

@@ -4,19 +4,31 @@
 import { renderBars, charLabel } from './bars.js';
 import { renderLineChart } from './chart.js';
 import { PIPELINES } from './state.js';
+import { parseValues } from './pkg/logitlab.js';
 
 const $ = (id) => document.getElementById(id);
 
-/** How the page names each pipeline, whether it is correct, and what its gradient does. */
+/**
+ * How the page names each pipeline, whether it is correct, and what its gradient does. `note`
+ * gets the calculator's figures: C classes, and crossEntropy(softmax)'s floor and margin.
+ */
 const PIPELINE_INFO = {
   crossEntropyOnLogits: { name: 'crossEntropy(logits)', ok: true,
-    note: 'd loss/dz = softmax(z) − onehot(y): raises the target, lowers the rest in proportion.' },
+    note: () => 'd loss/dz = (softmax(z) − t)/N: raises the target, lowers the rest in proportion.' },
   nllOnLogSoftmax: { name: 'nll(log_softmax(logits))', ok: true,
-    note: 'The same function, in two steps: the same loss and the same gradient.' },
+    note: () => 'The same function, in two steps: the same loss and the same gradient.' },
   nllOnLogits: { name: 'nll(logits)', ok: false,
-    note: 'd loss/dz = −onehot(y): pushes z_y up forever and never lowers the others. The "loss" −z_y has no floor.' },
+    note: () => 'd loss/dz = −onehot(y)/N: pushes z_y up forever and never lowers the others. Its "loss" is −z_y, a raw logit: not in nats, and with no floor.' },
   crossEntropyOnSoftmax: { name: 'crossEntropy(softmax(logits))', ok: false,
-    note: 'softmax twice: the loss cannot go below ln(1 + (C−1)/e), its gradient is squeezed by the softmax Jacobian, and its optimum puts probability 0 on rare characters, so the true cross-entropy blows up when they occur.' },
+    note: (ce) => `softmax applied twice. The loss cannot go below ln(1 + (C − 1)/e) = ${ce.floor.toFixed(3)} (C = ${ce.classes}), ` +
+      'its gradient is squeezed by the softmax Jacobian, and its optimum is one-hot on the most likely next character ' +
+      `whenever that one leads the runner-up by more than (e − 1)/(e + C − 1) = ${ce.margin.toFixed(4)}: every other character gets ` +
+      'probability 0, however common. Train it below: "Sample text from each run" then prints only spaces.' },
+};
+/** The classification table's rows, as `classify` names them. */
+const REPRESENTATION_NAMES = {
+  logits: 'logits z', logProbs: 'log-probs (float32)', f32: 'probabilities (float32)',
+  bf16: 'probabilities (bfloat16)', f16: 'probabilities (float16)',
 };
 const TOP = 8;
 
@@ -58,9 +70,9 @@ export function setupTrain({ lab, state, update, vocab }) {
   async function refreshCalc() {
     showTrainControls(state);
     const seq = ++calcSeq;
-    const typed = new Float32Array(state.logits.split(/[\s,;]+/).filter(Boolean).map(Number));
     let r;
     try {
+      const typed = state.lossSource === 'typed' ? parseValues(state.logits) : new Float32Array(0);
       r = await lab.call('lossPanel', {
         source: state.lossSource, text: state.prompt, target: state.target, logits: typed,
         targetId: state.targetId, labelSmoothing: state.labelSmoothing, reduction: state.reduction,
@@ -97,6 +109,10 @@ export function setupTrain({ lab, state, update, vocab }) {
       return tr;
     }));
 
+    const denominator = r.pipelines.find((p) => !p.error)?.denominator ?? 1;
+    $('grad-note').textContent = `Here N = ${denominator}` +
+      (state.reduction === 'mean' && r.n > 1 ? ` (the mean over the context's ${r.n} predictions)` : state.reduction === 'sum' ? ' (sum)' : '') +
+      `, ε = ${state.labelSmoothing.toFixed(2)} and C = ${r.classes}. The bars below are the last row's d loss/dz.`;
     $('pipelines').replaceChildren(...r.pipelines.map((p) => {
       const info = PIPELINE_INFO[p.pipeline];
       const card = document.createElement('section');
@@ -113,7 +129,8 @@ export function setupTrain({ lab, state, update, vocab }) {
         card.append(v);
         return card;
       }
-      v.textContent = `loss = ${p.loss.toFixed(4)}` + (r.n > 1 ? ` (${state.reduction} of ${r.n} rows; the last row's term: ${p.row.toFixed(4)})` : '');
+      v.textContent = `loss = ${p.loss.toFixed(4)}` + (r.n > 1 ? ` (${state.reduction} of ${r.n} rows; the last row's term: ${p.row.toFixed(4)})` : '') +
+        (p.pipeline === 'nllOnLogits' ? ' — this is −z_y, a raw logit, not in nats' : '');
       const bars = document.createElement('div');
       bars.className = 'bars';
       bars.setAttribute('role', 'img');
@@ -124,7 +141,7 @@ export function setupTrain({ lab, state, update, vocab }) {
       bars.setAttribute('aria-label', `d loss / dz for the last row: ${ids.map((i) => `${label(i)} ${p.grad[i].toExponential(2)}`).join(', ')}`);
       const note = document.createElement('p');
       note.className = 'muted';
-      note.textContent = info.note;
+      note.textContent = info.note(r.ceOnSoftmax);
       card.append(v, bars, note);
       return card;
     }));
@@ -133,7 +150,7 @@ export function setupTrain({ lab, state, update, vocab }) {
       const tr = document.createElement('tr');
       const th = document.createElement('th');
       th.scope = 'row';
-      th.textContent = c.name;
+      th.textContent = REPRESENTATION_NAMES[c.representation];
       tr.append(th);
       for (const text of [label(c.argmax), c.maxDiff.toExponential(2), String(c.never)]) {
         const td = document.createElement('td');
@@ -191,9 +208,25 @@ export function setupTrain({ lab, state, update, vocab }) {
       batchSize: state.batchSize, seed: state.trainSeed, pipelines: pipelines(),
     });
     trainingBuildLoaded = true;
+    showTrainingNotes(started);
     history = Object.fromEntries(pipelines().map((p) => [p, []]));
     errors = {};
     return started;
+  }
+
+  /** What the runs' figures mean for this text: the validation estimate, crossEntropy(softmax)'s optimum. */
+  function showTrainingNotes(s) {
+    const ce = s.ceOnSoftmax;
+    const [top, second] = ce.top.map((c) => charLabel(c));
+    $('val-note').hidden = false;
+    $('val-note').textContent = `Validation CE is an estimate on ${s.evalBatches} fixed batches of ` +
+      `${s.batchSize} × ${s.contextLength} characters of the held-out last 10% of the text.`;
+    $('ce-softmax-note').hidden = !pipelines().includes('crossEntropyOnSoftmax');
+    $('ce-softmax-note').textContent = `On this text (C = ${ce.classes} characters) crossEntropy(softmax)'s own loss cannot go below ` +
+      `${ce.floor.toFixed(3)}. The most frequent character, ${top} (${ce.frequencies[0].toFixed(3)}), leads ${second} ` +
+      `(${ce.frequencies[1].toFixed(3)}) by more than ${ce.margin.toFixed(4)}, so that loss is lowest when the model ` +
+      `predicts only ${top}: its dashed line settles near ln(e + C − 1) − ${ce.frequencies[0].toFixed(3)} = ${ce.oneHotLoss.toFixed(3)}, ` +
+      'while its true cross-entropy (solid) stays far above ln C.';
   }
 
   function record({ reports, seconds, steps }) {
@@ -351,8 +384,10 @@ export function setupTrain({ lab, state, update, vocab }) {
   showTrainControls(state);
   syncButtons();
   renderTraining();
-  if (state.view === 'train') refreshCalc(); // otherwise when the view is first shown
+  // Otherwise when the view is first shown. `ready`: the first calculator is on screen.
+  const ready = state.view === 'train' ? refreshCalc() : Promise.resolve();
   return {
+    ready,
     refresh: refreshCalc,
     /** Leaving the view pauses training: no work keeps running where nobody sees it. */
     hide: () => { if (playing) pause(); },

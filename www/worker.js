@@ -1,6 +1,7 @@
 // All computation of the page happens here, off the main thread, so the page never freezes:
 // the wasm module, the model, generation, the next-token panel and the many-draws histogram.
-// Every number comes from the wasm exports; this file only routes messages.
+// Every number comes from the wasm exports; this file holds the model and the training runs,
+// picks the rows a panel shows, and routes messages.
 //
 // Requests carry an `id`; the reply carries the same id. Generation streams `token` messages
 // and is cancelled by `stop` (checked between tokens, which yield to the event loop).
@@ -29,52 +30,24 @@ function context(text) {
   return ids.length > n ? ids.slice(ids.length - n) : ids;
 }
 
-/** Everything the next-token panel shows for one context and one set of options. */
-function panel({ text, options, output, precisionT }) {
+/**
+ * Everything the next-token panel shows for one context and one set of options: the final
+ * distribution and its entropy, the `top` ids and the rest, the temperature identity, and the
+ * precision experiment (stored at `precisionT`, re-heated to the absolute T = 3).
+ */
+function panel({ text, options, output, precisionT, top }) {
   const ids = context(text);
   if (ids.length === 0) throw new Error('prompt must contain at least one character');
   const values = model.forward(ids, { output });
-  const input = output === 'logits' ? 'logits' : 'logProbs';
-  const s = lab.sample(values, { ...options, input });
-  const logProbs = lab.logSoftmax(values);
-  const identity = lab.temperatureIdentity(values, options.temperature > 0 ? options.temperature : 1);
-  const precision = lab.precision(values, precisionT);
-  return {
-    values, logProbs, probs: s.probs, cut: s.cut, token: s.token, kept: s.kept,
-    entropy: s.entropy, logsumexp: lab.logsumexp(values),
-    identity: { fromLogits: identity.fromLogits, fromLogSoftmax: identity.fromLogSoftmax,
-      maxAbsDiff: identity.maxAbsDiff },
-    precision: { zeros: precision.zeros, afterT3: afterReheat(precision) },
-  };
-}
-
-/**
- * The stored distributions re-heated to T = 3 (as a generate() with a temperature knob would do
- * with them): how many ids are still exactly 0. Zeros stay zeros; log-probs lose nothing.
- */
-function afterReheat(stored) {
-  const zeros = (p) => p.reduce((n, x) => n + (x === 0 ? 1 : 0), 0);
-  const reheat = (p) => lab.sample(p, { input: 'probs', temperature: 3, seed: 0 }).probs;
-  return {
-    f32: zeros(reheat(stored.f32)),
-    bf16: zeros(reheat(stored.bf16)),
-    f16: zeros(reheat(stored.f16)),
-    logProbs: zeros(lab.softmax(stored.logProbs, 3)),
-  };
+  return lab.nextTokenPanel(values, {
+    ...options, output, top, storedTemperature: precisionT, reheatTemperature: 3,
+  });
 }
 
 /** `n` independent draws from the same distribution, seeds seed, seed+1, … */
 function draws({ text, options, output, n }) {
   const values = model.forward(context(text), { output });
-  const input = output === 'logits' ? 'logits' : 'logProbs';
-  const counts = new Uint32Array(values.length);
-  let probs = null;
-  for (let i = 0; i < n; i++) {
-    const s = lab.sample(values, { ...options, input, seed: (options.seed + i) % Number.MAX_SAFE_INTEGER });
-    counts[s.token]++;
-    probs ??= s.probs;
-  }
-  return { counts, probs, n };
+  return { ...lab.draws(values, { ...options, output }, n), n };
 }
 
 // Yields to the event loop so a `stop` or `trainPause` message can arrive. A MessageChannel
@@ -136,7 +109,7 @@ function lossPanel({ source, text, target, logits, targetId, labelSmoothing, red
     try {
       const r = lab.pipelineLoss(z, targets, { classes, pipeline, labelSmoothing, reduction });
       return {
-        pipeline, loss: r.loss, row: r.rows[n - 1],
+        pipeline, loss: r.loss, row: r.rows[n - 1], denominator: r.denominator,
         grad: r.gradLogits.slice((n - 1) * classes), inputs: r.inputs.slice((n - 1) * classes),
       };
     } catch (e) {
@@ -145,35 +118,9 @@ function lossPanel({ source, text, target, logits, targetId, labelSmoothing, red
   });
   return {
     n, classes, labels, target: targets[n - 1], values: last.slice(), logProbs: lab.logSoftmax(last),
-    probs: lab.softmax(last), pipelines: rows, classify: classify(last, temperature),
+    probs: lab.softmax(last), pipelines: rows, classify: lab.classify(last, temperature),
+    ceOnSoftmax: lab.ceOnSoftmax(classes),
   };
-}
-
-/**
- * The seed's table made concrete for one vector z: the argmax of each representation (drawn
- * greedily by the same sampler), and how each re-heats to temperature T against softmax(z/T).
- */
-function classify(z, temperature) {
-  const exact = lab.softmax(z, temperature);
-  const stored = lab.precision(z, 1);
-  const kinds = [
-    ['logits z', z, 'logits'],
-    ['log-probs (float32)', stored.logProbs, 'logProbs'],
-    ['probabilities (float32)', stored.f32, 'probs'],
-    ['probabilities (bfloat16)', stored.bf16, 'probs'],
-    ['probabilities (float16)', stored.f16, 'probs'],
-  ];
-  return kinds.map(([name, values, input]) => {
-    const argmax = lab.sample(values, { input, temperature: 0, seed: 0 }).token;
-    const p = lab.sample(values, { input, temperature, seed: 0 }).probs;
-    let maxDiff = 0;
-    let never = 0;
-    for (let i = 0; i < p.length; i++) {
-      maxDiff = Math.max(maxDiff, Math.abs(p[i] - exact[i]));
-      if (p[i] === 0) never++;
-    }
-    return { name, argmax, maxDiff, never };
-  });
 }
 
 // ---- live training ----
@@ -189,6 +136,7 @@ function trainingModule() {
 }
 
 let runs = [];          // [{ pipeline, trainer }]
+const EVAL_BATCHES = 2; // validation CE is estimated on this many fixed batches
 let training = 0;       // play-loop counter; pause or a newer start ends older loops
 let shakespeare = null; // the shipped excerpt, fetched on first use
 
@@ -214,13 +162,19 @@ async function trainStart({ source, own, preset, learningRate, batchSize, seed, 
   const config = { preset };
   const options = {
     batchSize, learningRate, minLearningRate: learningRate / 10, warmupSteps: 20,
-    totalSteps: 3000, evalBatches: 2,
+    totalSteps: 3000, evalBatches: EVAL_BATCHES,
   };
   for (const pipeline of pipelines) {
     runs.push({ pipeline, trainer: new Trainer(text, config, pipeline, seed, options) });
   }
   const { contextLength } = runs[0].trainer.config;
-  return { chars: [...text].length, contextLength, batchSize };
+  // What crossEntropy(softmax) converges to on this text: one-hot on its most frequent character.
+  const freq = lab.charFrequencies(text, 2);
+  const ce = lab.ceOnSoftmax(freq.classes, freq.frequencies[0]);
+  return {
+    chars: [...text].length, contextLength, batchSize, evalBatches: EVAL_BATCHES,
+    ceOnSoftmax: { ...ce, classes: freq.classes, top: freq.chars, frequencies: Array.from(freq.frequencies) },
+  };
 }
 
 /** One round: `n` steps of every run. */

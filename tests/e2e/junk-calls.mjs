@@ -36,7 +36,8 @@ export const ARGUMENT_NAMES = ['values', 'temperature', 'options', 'input', 'top
   'labelSmoothing', 'row', 'checkpoint', 'text', 'ids', 'prompt', 'output', 'allPositions',
   'config', 'contextLength', 'layers', 'heads', 'embd', 'pipeline', 'batchSize',
   'learningRate', 'minLearningRate', 'warmupSteps', 'totalSteps', 'weightDecay', 'gradClip',
-  'evalBatches', 'n must', 'training diverged', 'model', 'vocabulary', 'bytes', 'preset'];
+  'evalBatches', 'n must', 'training diverged', 'model', 'vocabulary', 'bytes', 'preset', 'top',
+  'storedTemperature', 'reheatTemperature', 'frequency'];
 
 export async function runJunk(lab, { calls, seed, modelBytes }) {
   const r = rng(seed);
@@ -140,6 +141,17 @@ export async function runJunk(lab, { calls, seed, modelBytes }) {
           reduction: ['mean', 'sum'], ignoreIndex: [-100, 0], weight: [new Float32Array(c).fill(1), [1, 2]],
           labelSmoothing: [0, 0.1, 1] }, ['classes', 'pipeline']));
     }],
+    ['nextTokenPanel', 8, () => lab.nextTokenPanel(values(), options(['output', 'temperature', 'topK', 'topP', 'minP', 'seed',
+      'top', 'storedTemperature', 'reheatTemperature'], 0, { ...SAMPLER_GOOD, top: [0, 12, 5000], storedTemperature: [0.05, 1, 3],
+      reheatTemperature: [0.05, 3] }))],
+    ['zeroThresholds', 1, () => lab.zeroThresholds()],
+    ['classify', 5, () => lab.classify(values(), number())],
+    ['stability', 5, () => lab.stability(values())],
+    ['draws', 3, () => lab.draws(values(), options(['output', 'temperature', 'topK', 'topP', 'minP', 'seed'], 0, SAMPLER_GOOD),
+      r.chance(0.7) ? r.pick([1, 10, 100]) : number())],
+    ['ceOnSoftmax', 3, () => lab.ceOnSoftmax(r.chance(0.5) ? r.pick([2, 69, 84]) : number(), r.chance(0.5) ? r.next() : junk())],
+    ['charFrequencies', 3, () => lab.charFrequencies(text(), r.chance(0.5) ? 2 : number())],
+    ['parseValues', 5, () => lab.parseValues(r.chance(0.5) ? r.pick(['1, 2', '100, 0*49999', '1e3 -Infinity', '1, oops', '0*0', '']) + string() : junk())],
     ['Model.fromBytes', 2, () => lab.Model.fromBytes(mutatedModel())],
     ['model.encode', 6, () => model.encode(text())],
     ['model.decode', 6, () => model.decode(ids())],

@@ -34,7 +34,7 @@ test('temperature applied to log-softmax equals temperature applied to logits', 
 test('bad input shows a clear error and the page keeps working', async () => {
   const { page } = lab;
   await page.fill('#logits', '1, oops, 2');
-  assert.match(await page.textContent('#n-error'), /values\[1\] is NaN/);
+  assert.match(await page.textContent('#n-error'), /values\[1\] is "oops", not a number/);
   await page.fill('#logits', '1, 2');
   assert.equal(await page.isHidden('#n-error'), true);
   const rows = await page.$$eval('#n-table tbody tr', (trs) => trs.length);
