@@ -137,42 +137,234 @@ impl Config {
     /// Number of trainable scalars. In u64: a config at the top of every range has ~1.3e10,
     /// which would wrap around wasm32's 32-bit usize.
     pub fn parameter_count(&self) -> u64 {
-        self.parameter_shapes()
+        self.layout()
             .iter()
-            .map(|(_, s)| s.iter().map(|&d| d as u64).product::<u64>())
+            .map(|p| p.shape.iter().map(|&d| d as u64).product::<u64>())
             .sum()
     }
 
-    /// Every parameter's name and shape, in a fixed order (also the order of initialisation).
-    /// The names follow nanoGPT's `model.py`.
-    pub fn parameter_shapes(&self) -> Vec<(String, Vec<usize>)> {
+    /// Every parameter of the network, in a fixed order: the order of initialisation, of a
+    /// checkpoint's tensors and of [`Weights::from_layout_order`]. The names follow nanoGPT's
+    /// `model.py`; this is the only place they are spelled.
+    ///
+    /// Initialisation as in GPT-2 / nanoGPT: weights ~ N(0, 0.02²), the residual projections
+    /// (`c_proj`) scaled by 1/√(2·layers), biases 0, LayerNorm γ = 1.
+    pub fn layout(&self) -> Vec<Param> {
         let (v, t, c) = (self.vocab_size, self.context_length, self.embd);
-        let mut shapes = vec![
-            ("wte".to_string(), vec![v, c]),
-            ("wpe".to_string(), vec![t, c]),
+        let normal = Init::Normal(0.02);
+        let residual = Init::Normal(0.02 / ((2 * self.layers) as f64).sqrt());
+        // A LayerNorm (γ, β) or a Linear (W, b) named `p`: its weight, then its bias.
+        let weight_bias = |p: &str, weight: Vec<usize>, init: Init| {
+            let n = weight[weight.len() - 1];
+            [
+                Param::new(format!("{p}.weight"), weight, init),
+                Param::new(format!("{p}.bias"), vec![n], Init::Zeros),
+            ]
+        };
+        let mut params = vec![
+            Param::new("wte".into(), vec![v, c], normal),
+            Param::new("wpe".into(), vec![t, c], normal),
         ];
         for i in 0..self.layers {
             let p = |s: &str| format!("h.{i}.{s}");
-            shapes.extend([
-                (p("ln_1.weight"), vec![c]),
-                (p("ln_1.bias"), vec![c]),
-                (p("attn.c_attn.weight"), vec![c, 3 * c]),
-                (p("attn.c_attn.bias"), vec![3 * c]),
-                (p("attn.c_proj.weight"), vec![c, c]),
-                (p("attn.c_proj.bias"), vec![c]),
-                (p("ln_2.weight"), vec![c]),
-                (p("ln_2.bias"), vec![c]),
-                (p("mlp.c_fc.weight"), vec![c, 4 * c]),
-                (p("mlp.c_fc.bias"), vec![4 * c]),
-                (p("mlp.c_proj.weight"), vec![4 * c, c]),
-                (p("mlp.c_proj.bias"), vec![c]),
-            ]);
+            params.extend(weight_bias(&p("ln_1"), vec![c], Init::Ones));
+            params.extend(weight_bias(&p("attn.c_attn"), vec![c, 3 * c], normal));
+            params.extend(weight_bias(&p("attn.c_proj"), vec![c, c], residual));
+            params.extend(weight_bias(&p("ln_2"), vec![c], Init::Ones));
+            params.extend(weight_bias(&p("mlp.c_fc"), vec![c, 4 * c], normal));
+            params.extend(weight_bias(&p("mlp.c_proj"), vec![4 * c, c], residual));
         }
-        shapes.extend([
-            ("ln_f.weight".to_string(), vec![c]),
-            ("ln_f.bias".to_string(), vec![c]),
-        ]);
-        shapes
+        params.extend(weight_bias("ln_f", vec![c], Init::Ones));
+        params
+    }
+}
+
+/// How a parameter's initial values are drawn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Init {
+    /// All 0 (biases, LayerNorm β).
+    Zeros,
+    /// All 1 (LayerNorm γ).
+    Ones,
+    /// Each value ~ N(0, std²), with this std.
+    Normal(f64),
+}
+
+/// One parameter of the network: what checkpoint I/O, both forward passes, initialisation and
+/// AdamW need to know about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    /// Its name in a checkpoint, e.g. `h.0.attn.c_attn.weight`.
+    pub name: String,
+    /// Row-major; a linear layer's weight is (in, out).
+    pub shape: Vec<usize>,
+    pub init: Init,
+    /// Whether AdamW's weight decay applies: to matrices and embeddings (rank ≥ 2), not to
+    /// biases or LayerNorm parameters, as in nanoGPT.
+    pub decay: bool,
+}
+
+impl Param {
+    fn new(name: String, shape: Vec<usize>, init: Init) -> Param {
+        Param {
+            decay: shape.len() >= 2,
+            name,
+            shape,
+            init,
+        }
+    }
+
+    /// Number of values.
+    pub fn elem_count(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// The error for a checkpoint that lacks this parameter.
+    pub fn missing(&self) -> Error {
+        Error::new(format!("checkpoint: missing tensor {:?}", self.name))
+    }
+
+    /// Checks the shape of the tensor offered for this parameter.
+    pub fn check_shape(&self, shape: &[usize]) -> Result<()> {
+        if shape != self.shape.as_slice() {
+            return Err(Error::new(format!(
+                "checkpoint: tensor {:?} has shape {shape:?}, the config needs {:?}",
+                self.name, self.shape
+            )));
+        }
+        Ok(())
+    }
+
+    /// Fresh values per [`Param::init`], drawn from `rng` (which only `Init::Normal` advances).
+    pub fn initial_values(&self, rng: &mut Rng) -> Vec<f32> {
+        let n = self.elem_count();
+        match self.init {
+            Init::Zeros => vec![0.0; n],
+            Init::Ones => vec![1.0; n],
+            Init::Normal(std) => (0..n).map(|_| (rng.normal() * std) as f32).collect(),
+        }
+    }
+}
+
+/// The network's parameters as a tree, the way the forward passes read them (`h[i].attn.c_attn`).
+/// A leaf `T` holds one parameter: a `Vec<f32>` in the plain-array [`Net`], a candle tensor in
+/// [`Gpt`]. Both are built from and flattened to [`Config::layout`] order, so the tree's order
+/// is spelled here alone and the names in `layout` alone.
+#[derive(Debug, Clone)]
+pub struct Weights<T> {
+    /// Token embedding (V, C); also the tied output head.
+    pub wte: T,
+    /// Learned position embedding (context_length, C).
+    pub wpe: T,
+    pub h: Vec<Block<T>>,
+    pub ln_f: LayerNorm<T>,
+}
+
+/// A pre-LayerNorm transformer block: x += attn(ln_1(x)); x += mlp(ln_2(x)).
+#[derive(Debug, Clone)]
+pub struct Block<T> {
+    pub ln_1: LayerNorm<T>,
+    pub attn: Attention<T>,
+    pub ln_2: LayerNorm<T>,
+    pub mlp: Mlp<T>,
+}
+
+/// y = (x − mean(x)) / sqrt(var(x) + ε) · γ + β over each row of C values.
+#[derive(Debug, Clone)]
+pub struct LayerNorm<T> {
+    /// γ, (C,).
+    pub weight: T,
+    /// β, (C,).
+    pub bias: T,
+}
+
+/// y = x · W + b, with W stored as (in, out).
+#[derive(Debug, Clone)]
+pub struct Linear<T> {
+    pub weight: T,
+    pub bias: T,
+}
+
+/// Causal multi-head self-attention: q, k, v = x · c_attn; y = softmax(q kᵀ / √hd + mask) v;
+/// out = y · c_proj.
+#[derive(Debug, Clone)]
+pub struct Attention<T> {
+    pub c_attn: Linear<T>,
+    pub c_proj: Linear<T>,
+}
+
+/// The position-wise MLP: c_fc (C → 4C), GELU, c_proj (4C → C).
+#[derive(Debug, Clone)]
+pub struct Mlp<T> {
+    pub c_fc: Linear<T>,
+    pub c_proj: Linear<T>,
+}
+
+impl<T> Weights<T> {
+    /// The tree of `layers` blocks from one value per parameter, in [`Config::layout`] order.
+    /// Panics if `values` holds fewer: callers check the count against the layout first.
+    pub fn from_layout_order(layers: usize, values: Vec<T>) -> Weights<T> {
+        let mut values = values.into_iter();
+        let mut next = move || {
+            values
+                .next()
+                .expect("one value per parameter of the layout")
+        };
+        let wte = next();
+        let wpe = next();
+        let h = (0..layers)
+            .map(|_| Block {
+                ln_1: LayerNorm {
+                    weight: next(),
+                    bias: next(),
+                },
+                attn: Attention {
+                    c_attn: Linear {
+                        weight: next(),
+                        bias: next(),
+                    },
+                    c_proj: Linear {
+                        weight: next(),
+                        bias: next(),
+                    },
+                },
+                ln_2: LayerNorm {
+                    weight: next(),
+                    bias: next(),
+                },
+                mlp: Mlp {
+                    c_fc: Linear {
+                        weight: next(),
+                        bias: next(),
+                    },
+                    c_proj: Linear {
+                        weight: next(),
+                        bias: next(),
+                    },
+                },
+            })
+            .collect();
+        let ln_f = LayerNorm {
+            weight: next(),
+            bias: next(),
+        };
+        Weights { wte, wpe, h, ln_f }
+    }
+
+    /// Every leaf in [`Config::layout`] order: the inverse of [`Weights::from_layout_order`].
+    pub fn flatten(&self) -> Vec<&T> {
+        let mut leaves = vec![&self.wte, &self.wpe];
+        for b in &self.h {
+            let (attn, mlp) = (&b.attn, &b.mlp);
+            leaves.extend([&b.ln_1.weight, &b.ln_1.bias]);
+            leaves.extend([&attn.c_attn.weight, &attn.c_attn.bias]);
+            leaves.extend([&attn.c_proj.weight, &attn.c_proj.bias]);
+            leaves.extend([&b.ln_2.weight, &b.ln_2.bias]);
+            leaves.extend([&mlp.c_fc.weight, &mlp.c_fc.bias]);
+            leaves.extend([&mlp.c_proj.weight, &mlp.c_proj.bias]);
+        }
+        leaves.extend([&self.ln_f.weight, &self.ln_f.bias]);
+        leaves
     }
 }
 
@@ -245,6 +437,18 @@ impl Vocab {
             }
         }
         Ok(Vocab { chars, ids })
+    }
+
+    /// A model's vocabulary must have exactly `config.vocab_size` entries.
+    pub fn check_size(&self, config: &Config) -> Result<()> {
+        if self.len() != config.vocab_size {
+            return Err(Error::new(format!(
+                "vocabulary has {} characters but vocab_size is {}",
+                self.len(),
+                config.vocab_size
+            )));
+        }
+        Ok(())
     }
 
     pub fn len(&self) -> usize {

@@ -27,52 +27,19 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::limits::MAX_CHECKPOINT_BYTES;
 use crate::model::{
-    check_finite, gelu_scalar, Config, OutputMode, Vocab, FORMAT, LN_EPS, METADATA_KEY,
+    check_finite, gelu_scalar, Config, LayerNorm, Linear, OutputMode, Param, Vocab, Weights,
+    FORMAT, LN_EPS, METADATA_KEY,
 };
 use crate::numerics;
-
-/// y = (x − mean(x)) / sqrt(var(x) + ε) · γ + β over each row of C values.
-#[derive(Debug, Clone)]
-struct LayerNorm {
-    weight: Vec<f32>,
-    bias: Vec<f32>,
-}
-
-/// y = x · W + b, with W stored as (in, out) like the candle model.
-#[derive(Debug, Clone)]
-struct Linear {
-    weight: Vec<f32>,
-    bias: Vec<f32>,
-}
-
-#[derive(Debug, Clone)]
-struct Block {
-    ln_1: LayerNorm,
-    c_attn: Linear,
-    attn_proj: Linear,
-    ln_2: LayerNorm,
-    c_fc: Linear,
-    mlp_proj: Linear,
-}
-
-#[derive(Debug)]
-struct Weights {
-    /// Token embedding (V, C).
-    wte: Vec<f32>,
-    /// The tied head wteᵀ, (C, V): transposed once so that z = x · wteᵀ is a plain [`matmul`].
-    head: Vec<f32>,
-    /// Learned position embedding (context_length, C).
-    wpe: Vec<f32>,
-    blocks: Vec<Block>,
-    ln_f: LayerNorm,
-}
 
 /// The network: config, vocabulary and weights. Cloning is cheap: the weights are shared.
 #[derive(Debug, Clone)]
 pub struct Net {
     config: Config,
     vocab: Vocab,
-    weights: Arc<Weights>,
+    weights: Arc<Weights<Vec<f32>>>,
+    /// The tied head wteᵀ, (C, V): transposed once so that z = x · wteᵀ is a plain [`matmul`].
+    head: Arc<Vec<f32>>,
 }
 
 /// The keys and values of the positions fed so far, so that each new token costs one row of
@@ -107,60 +74,34 @@ impl KvCache {
 }
 
 impl Net {
-    /// Assembles the network from named parameters (`Config::parameter_shapes` names), each
-    /// with its shape and row-major values. Every parameter must be present with the shape the
-    /// config implies.
-    pub fn from_parameters(
-        config: Config,
-        vocab: Vocab,
-        mut parameters: HashMap<String, (Vec<usize>, Vec<f32>)>,
-    ) -> Result<Net> {
+    /// Assembles the network from one row-major array per parameter, in [`Config::layout`]
+    /// order, each with as many values as its shape needs.
+    pub fn from_layout(config: Config, vocab: Vocab, tensors: Vec<Vec<f32>>) -> Result<Net> {
         config.validate()?;
-        if vocab.len() != config.vocab_size {
+        vocab.check_size(&config)?;
+        let layout = config.layout();
+        if tensors.len() != layout.len() {
             return Err(Error::new(format!(
-                "vocabulary has {} characters but vocab_size is {}",
-                vocab.len(),
-                config.vocab_size
+                "{} tensors, the config needs {}",
+                tensors.len(),
+                layout.len()
             )));
         }
-        let shapes: HashMap<String, Vec<usize>> = config.parameter_shapes().into_iter().collect();
-        let mut take = |name: &str| -> Result<Vec<f32>> {
-            let (shape, values) = parameters
-                .remove(name)
-                .ok_or_else(|| Error::new(format!("checkpoint: missing tensor {name:?}")))?;
-            let want = &shapes[name];
-            if &shape != want {
+        for (p, values) in layout.iter().zip(&tensors) {
+            if values.len() != p.elem_count() {
                 return Err(Error::new(format!(
-                    "checkpoint: tensor {name:?} has shape {shape:?}, the config needs {want:?}"
+                    "tensor {:?} has {} values, its shape {:?} needs {}",
+                    p.name,
+                    values.len(),
+                    p.shape,
+                    p.elem_count()
                 )));
             }
-            Ok(values)
-        };
-        let wte = take("wte")?;
-        let wpe = take("wpe")?;
-        // LayerNorm and Linear both hold a `{p}.weight` and a `{p}.bias`.
-        let mut pair = |p: &str| -> Result<(Vec<f32>, Vec<f32>)> {
-            Ok((take(&format!("{p}.weight"))?, take(&format!("{p}.bias"))?))
-        };
-        let mut blocks = Vec::with_capacity(config.layers);
-        for i in 0..config.layers {
-            let mut layer = |s: &str| pair(&format!("h.{i}.{s}"));
-            let ln = |(weight, bias)| LayerNorm { weight, bias };
-            let linear = |(weight, bias)| Linear { weight, bias };
-            blocks.push(Block {
-                ln_1: ln(layer("ln_1")?),
-                c_attn: linear(layer("attn.c_attn")?),
-                attn_proj: linear(layer("attn.c_proj")?),
-                ln_2: ln(layer("ln_2")?),
-                c_fc: linear(layer("mlp.c_fc")?),
-                mlp_proj: linear(layer("mlp.c_proj")?),
-            });
         }
-        let (weight, bias) = pair("ln_f")?;
-        let ln_f = LayerNorm { weight, bias };
+        let weights = Weights::from_layout_order(config.layers, tensors);
         let (v, c) = (config.vocab_size, config.embd);
         let mut head = vec![0.0; c * v];
-        for (t, row) in wte.chunks_exact(c).enumerate() {
+        for (t, row) in weights.wte.chunks_exact(c).enumerate() {
             for (j, &w) in row.iter().enumerate() {
                 head[j * v + t] = w;
             }
@@ -168,43 +109,14 @@ impl Net {
         Ok(Net {
             config,
             vocab,
-            weights: Arc::new(Weights {
-                wte,
-                head,
-                wpe,
-                blocks,
-                ln_f,
-            }),
+            weights: Arc::new(weights),
+            head: Arc::new(head),
         })
     }
 
-    /// Every parameter's name, shape and values, in [`Config::parameter_shapes`] order.
-    pub fn parameters(&self) -> Vec<(String, Vec<usize>, &[f32])> {
-        let w = &*self.weights;
-        let mut values: Vec<&[f32]> = vec![&w.wte, &w.wpe];
-        for b in &w.blocks {
-            values.extend([
-                &b.ln_1.weight[..],
-                &b.ln_1.bias,
-                &b.c_attn.weight,
-                &b.c_attn.bias,
-                &b.attn_proj.weight,
-                &b.attn_proj.bias,
-                &b.ln_2.weight,
-                &b.ln_2.bias,
-                &b.c_fc.weight,
-                &b.c_fc.bias,
-                &b.mlp_proj.weight,
-                &b.mlp_proj.bias,
-            ]);
-        }
-        values.extend([&w.ln_f.weight[..], &w.ln_f.bias]);
-        self.config
-            .parameter_shapes()
-            .into_iter()
-            .zip(values)
-            .map(|((name, shape), v)| (name, shape, v))
-            .collect()
+    /// Every parameter's values, in [`Config::layout`] order.
+    pub fn tensors(&self) -> Vec<&[f32]> {
+        self.weights.flatten().into_iter().map(|v| &v[..]).collect()
     }
 
     pub fn config(&self) -> &Config {
@@ -254,8 +166,8 @@ impl Net {
             ));
         }
         let w = &*self.weights;
-        cache.keys.resize_with(w.blocks.len(), Vec::new);
-        cache.values.resize_with(w.blocks.len(), Vec::new);
+        cache.keys.resize_with(w.h.len(), Vec::new);
+        cache.values.resize_with(w.h.len(), Vec::new);
 
         // x = wte[ids] + wpe[positions]: (T, C)
         let mut x = Vec::with_capacity(ids.len() * c);
@@ -264,9 +176,9 @@ impl Net {
             let pos = &w.wpe[(pos0 + i) * c..][..c];
             x.extend(tok.iter().zip(pos).map(|(a, b)| a + b));
         }
-        for (l, block) in w.blocks.iter().enumerate() {
+        for (l, block) in w.h.iter().enumerate() {
             // x += attn(ln_1(x))
-            let qkv = block.c_attn.forward(&layer_norm(&x, &block.ln_1));
+            let qkv = block.attn.c_attn.forward(&layer_norm(&x, &block.ln_1));
             let (keys, values) = (&mut cache.keys[l], &mut cache.values[l]);
             debug_assert_eq!(keys.len(), pos0 * c, "one cached row per position");
             for row in qkv.chunks_exact(3 * c) {
@@ -274,17 +186,17 @@ impl Net {
                 values.extend_from_slice(&row[2 * c..]);
             }
             let y = attention(&qkv, keys, values, pos0, heads, c);
-            add(&mut x, &block.attn_proj.forward(&y));
+            add(&mut x, &block.attn.c_proj.forward(&y));
             // x += mlp(ln_2(x))
-            let mut h = block.c_fc.forward(&layer_norm(&x, &block.ln_2));
+            let mut h = block.mlp.c_fc.forward(&layer_norm(&x, &block.ln_2));
             for a in &mut h {
                 *a = gelu_scalar(*a);
             }
-            add(&mut x, &block.mlp_proj.forward(&h));
+            add(&mut x, &block.mlp.c_proj.forward(&h));
         }
         cache.len = pos0 + ids.len();
         // Tied head: z = ln_f(x) · wteᵀ
-        let z = check_finite(matmul(&layer_norm(&x, &w.ln_f), &w.head, v))?;
+        let z = check_finite(matmul(&layer_norm(&x, &w.ln_f), &self.head, v))?;
         match mode {
             OutputMode::Logits => Ok(z),
             OutputMode::LogSoftmax => {
@@ -312,130 +224,157 @@ impl Net {
 
     /// The checkpoint: safetensors, weights in f16, config and vocabulary in the metadata.
     pub fn to_safetensors(&self) -> Result<Vec<u8>> {
-        let params = self.parameters();
-        let bytes: Vec<Vec<u8>> = params
-            .iter()
-            .map(|(_, _, values)| {
-                values
-                    .iter()
-                    .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
-                    .collect()
-            })
-            .collect();
-        let views = params
-            .iter()
-            .zip(&bytes)
-            .map(|((name, shape, _), b)| {
-                safetensors::tensor::TensorView::new(safetensors::Dtype::F16, shape.clone(), b)
-                    .map(|view| (name.clone(), view))
-                    .map_err(|e| Error::new(format!("checkpoint: tensor {name:?}: {e}")))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let c = &self.config;
-        // One metadata key holding a JSON record: safetensors writes its metadata map in hash
-        // order, so several keys would make the same model serialise to different bytes.
-        let record = serde_json::json!({
-            "format": FORMAT,
-            "vocab_size": c.vocab_size,
-            "context_length": c.context_length,
-            "layers": c.layers,
-            "heads": c.heads,
-            "embd": c.embd,
-            "vocab": self.vocab.chars().iter().collect::<String>(),
-        });
-        let metadata = HashMap::from([(METADATA_KEY.to_string(), record.to_string())]);
-        safetensors::serialize(views, Some(metadata))
-            .map_err(|e| Error::new(format!("checkpoint: cannot serialise: {e}")))
+        let tensors = self.config.layout().into_iter().zip(self.tensors());
+        write_checkpoint(&self.config, &self.vocab, tensors)
     }
 
     /// Loads a checkpoint written by [`Net::to_safetensors`] from bytes. Anything else (not
     /// safetensors, truncated, wrong shapes, missing metadata, a NaN or ±∞ weight, more than
     /// [`MAX_CHECKPOINT_BYTES`]) is an error that says what.
     pub fn from_safetensors(bytes: &[u8]) -> Result<Net> {
-        let bad = |what: String| Error::new(format!("checkpoint: {what}"));
-        if bytes.len() > MAX_CHECKPOINT_BYTES {
-            return Err(bad(format!(
-                "{} bytes; at most {MAX_CHECKPOINT_BYTES} (64 MiB) are accepted",
-                bytes.len()
-            )));
-        }
-        let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| {
+        let (config, vocab, tensors) = read_checkpoint(bytes)?;
+        Net::from_layout(config, vocab, tensors)
+    }
+}
+
+/// The checkpoint of a model: safetensors, `tensors` (each parameter with its values) in f16,
+/// config and vocabulary in the metadata.
+pub(crate) fn write_checkpoint<'a>(
+    config: &Config,
+    vocab: &Vocab,
+    tensors: impl IntoIterator<Item = (Param, &'a [f32])>,
+) -> Result<Vec<u8>> {
+    let tensors: Vec<(Param, Vec<u8>)> = tensors
+        .into_iter()
+        .map(|(p, values)| {
+            let bytes = values
+                .iter()
+                .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+                .collect();
+            (p, bytes)
+        })
+        .collect();
+    let views = tensors
+        .iter()
+        .map(|(Param { name, shape, .. }, b)| {
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F16, shape.clone(), b)
+                .map(|view| (name.clone(), view))
+                .map_err(|e| Error::new(format!("checkpoint: tensor {name:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // One metadata key holding a JSON record: safetensors writes its metadata map in hash
+    // order, so several keys would make the same model serialise to different bytes.
+    let record = serde_json::json!({
+        "format": FORMAT,
+        "vocab_size": config.vocab_size,
+        "context_length": config.context_length,
+        "layers": config.layers,
+        "heads": config.heads,
+        "embd": config.embd,
+        "vocab": vocab.chars().iter().collect::<String>(),
+    });
+    let metadata = HashMap::from([(METADATA_KEY.to_string(), record.to_string())]);
+    safetensors::serialize(views, Some(metadata))
+        .map_err(|e| Error::new(format!("checkpoint: cannot serialise: {e}")))
+}
+
+/// Reads a checkpoint written by [`write_checkpoint`]: its config, its vocabulary and one
+/// array per parameter, in [`Config::layout`] order.
+pub(crate) fn read_checkpoint(bytes: &[u8]) -> Result<(Config, Vocab, Vec<Vec<f32>>)> {
+    let bad = |what: String| Error::new(format!("checkpoint: {what}"));
+    if bytes.len() > MAX_CHECKPOINT_BYTES {
+        return Err(bad(format!(
+            "{} bytes; at most {MAX_CHECKPOINT_BYTES} (64 MiB) are accepted",
+            bytes.len()
+        )));
+    }
+    let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| {
+        bad(format!(
+            "not a valid safetensors file ({} bytes): {e}",
+            bytes.len()
+        ))
+    })?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
+        .map_err(|e| bad(format!("unreadable header: {e}")))?;
+    let record = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(METADATA_KEY))
+        .ok_or_else(|| {
             bad(format!(
-                "not a valid safetensors file ({} bytes): {e}",
-                bytes.len()
+                "no {METADATA_KEY:?} metadata: not a logitlab model"
             ))
         })?;
-        let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
-            .map_err(|e| bad(format!("unreadable header: {e}")))?;
-        let record = header
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get(METADATA_KEY))
-            .ok_or_else(|| {
-                bad(format!(
-                    "no {METADATA_KEY:?} metadata: not a logitlab model"
-                ))
-            })?;
-        let record: serde_json::Value = serde_json::from_str(record)
-            .map_err(|e| bad(format!("metadata {METADATA_KEY:?} is not JSON: {e}")))?;
-        let field = |key: &str| -> Result<&serde_json::Value> {
-            record
-                .get(key)
-                .ok_or_else(|| bad(format!("metadata lacks {key:?}: not a logitlab model")))
-        };
-        let format = field("format")?.as_str().unwrap_or_default();
-        if format != FORMAT {
-            return Err(bad(format!("format is {format:?}, expected {FORMAT:?}")));
-        }
-        let number = |key: &str| -> Result<usize> {
-            let v = field(key)?;
-            v.as_u64().map(|n| n as usize).ok_or_else(|| {
-                bad(format!(
-                    "metadata {key:?} = {v} is not a non-negative integer"
-                ))
-            })
-        };
-        let config = Config {
-            vocab_size: number("vocab_size")?,
-            context_length: number("context_length")?,
-            layers: number("layers")?,
-            heads: number("heads")?,
-            embd: number("embd")?,
-        };
-        config.validate().map_err(|e| bad(e.to_string()))?;
-        let vocab = field("vocab")?
-            .as_str()
-            .ok_or_else(|| bad("metadata \"vocab\" is not a string".into()))?;
-        let vocab = Vocab::from_chars(vocab.chars().collect())
-            .map_err(|e| bad(format!("metadata \"vocab\": {e}")))?;
-        let mut parameters = HashMap::new();
-        for (name, view) in st.tensors() {
-            let data = view.data();
-            let values: Vec<f32> = match view.dtype() {
-                safetensors::Dtype::F16 => data
-                    .chunks_exact(2)
-                    .map(|b| f16_bits_to_f32(u16::from_le_bytes([b[0], b[1]])))
-                    .collect(),
-                safetensors::Dtype::F32 => data
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect(),
-                other => {
-                    return Err(bad(format!(
-                        "tensor {name:?} has dtype {other:?}, expected F16 or F32"
-                    )))
-                }
-            };
-            if let Some(i) = values.iter().position(|x| !x.is_finite()) {
-                return Err(bad(format!(
-                    "tensor {name:?} holds {} at index {i}; weights must be finite",
-                    values[i]
-                )));
-            }
-            parameters.insert(name, (view.shape().to_vec(), values));
-        }
-        Net::from_parameters(config, vocab, parameters)
+    let record: serde_json::Value = serde_json::from_str(record)
+        .map_err(|e| bad(format!("metadata {METADATA_KEY:?} is not JSON: {e}")))?;
+    let field = |key: &str| -> Result<&serde_json::Value> {
+        record
+            .get(key)
+            .ok_or_else(|| bad(format!("metadata lacks {key:?}: not a logitlab model")))
+    };
+    let format = field("format")?.as_str().unwrap_or_default();
+    if format != FORMAT {
+        return Err(bad(format!("format is {format:?}, expected {FORMAT:?}")));
     }
+    let number = |key: &str| -> Result<usize> {
+        let v = field(key)?;
+        v.as_u64().map(|n| n as usize).ok_or_else(|| {
+            bad(format!(
+                "metadata {key:?} = {v} is not a non-negative integer"
+            ))
+        })
+    };
+    let config = Config {
+        vocab_size: number("vocab_size")?,
+        context_length: number("context_length")?,
+        layers: number("layers")?,
+        heads: number("heads")?,
+        embd: number("embd")?,
+    };
+    config.validate().map_err(|e| bad(e.to_string()))?;
+    let vocab = field("vocab")?
+        .as_str()
+        .ok_or_else(|| bad("metadata \"vocab\" is not a string".into()))?;
+    let vocab = Vocab::from_chars(vocab.chars().collect())
+        .map_err(|e| bad(format!("metadata \"vocab\": {e}")))?;
+    let mut tensors = HashMap::new();
+    for (name, view) in st.tensors() {
+        let data = view.data();
+        let values: Vec<f32> = match view.dtype() {
+            safetensors::Dtype::F16 => data
+                .chunks_exact(2)
+                .map(|b| f16_bits_to_f32(u16::from_le_bytes([b[0], b[1]])))
+                .collect(),
+            safetensors::Dtype::F32 => data
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            other => {
+                return Err(bad(format!(
+                    "tensor {name:?} has dtype {other:?}, expected F16 or F32"
+                )))
+            }
+        };
+        if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+            return Err(bad(format!(
+                "tensor {name:?} holds {} at index {i}; weights must be finite",
+                values[i]
+            )));
+        }
+        tensors.insert(name, (view.shape().to_vec(), values));
+    }
+    vocab.check_size(&config)?;
+    // The config's parameters, in layout order; any other tensor is ignored.
+    let tensors = config
+        .layout()
+        .iter()
+        .map(|p| {
+            let (shape, values) = tensors.remove(&p.name).ok_or_else(|| p.missing())?;
+            p.check_shape(&shape)?;
+            Ok(values)
+        })
+        .collect::<Result<_>>()?;
+    Ok((config, vocab, tensors))
 }
 
 /// The f32 value of the float16 with bits `h`, exactly (every float16 is an f32). Without
@@ -464,7 +403,7 @@ fn add(a: &mut [f32], b: &[f32]) {
 
 /// LayerNorm of each row of C values, as the candle model computes it: mean, centred
 /// variance, then (x − mean) / sqrt(var + ε) · γ + β.
-fn layer_norm(x: &[f32], ln: &LayerNorm) -> Vec<f32> {
+fn layer_norm(x: &[f32], ln: &LayerNorm<Vec<f32>>) -> Vec<f32> {
     let c = ln.weight.len();
     let mut out = Vec::with_capacity(x.len());
     for row in x.chunks_exact(c) {
@@ -481,7 +420,7 @@ fn layer_norm(x: &[f32], ln: &LayerNorm) -> Vec<f32> {
     out
 }
 
-impl Linear {
+impl Linear<Vec<f32>> {
     /// y = x · W + b for every row of x: (rows, in) → (rows, out).
     fn forward(&self, x: &[f32]) -> Vec<f32> {
         let mut y = matmul(x, &self.weight, self.bias.len());

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
 use logitlab::data::Corpus;
-use logitlab::model::{Config, Generator, Gpt, OutputMode, Vocab};
+use logitlab::model::{Config, Generator, Gpt, Init, OutputMode, Vocab};
 use logitlab::net::{KvCache, Net};
 use logitlab::rng::Rng;
 use logitlab::sampling::SampleOptions;
@@ -46,19 +46,17 @@ fn tiny_config() -> Config {
 fn random_model(config: Config, seed: u64, std: f64) -> Gpt {
     let mut rng = Rng::new(seed);
     let tensors: HashMap<String, Tensor> = config
-        .parameter_shapes()
+        .layout()
         .into_iter()
-        .map(|(name, shape)| {
-            let n: usize = shape.iter().product();
-            let offset = if name.contains("ln_") && name.ends_with("weight") {
-                1.0
-            } else {
-                0.0
-            };
-            let data: Vec<f32> = (0..n)
+        .map(|p| {
+            let offset = if p.init == Init::Ones { 1.0 } else { 0.0 };
+            let data: Vec<f32> = (0..p.elem_count())
                 .map(|_| (offset + rng.normal() * std) as f32)
                 .collect();
-            (name, Tensor::from_vec(data, shape, &Device::Cpu).unwrap())
+            (
+                p.name,
+                Tensor::from_vec(data, p.shape, &Device::Cpu).unwrap(),
+            )
         })
         .collect();
     Gpt::from_tensors(config, vocab(), &tensors).unwrap()
