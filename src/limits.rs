@@ -3,6 +3,8 @@
 //! exhausting a browser tab's memory (wasm32 has at most 4 GiB) or freezing it, and each is
 //! enforced with an error that names the argument and the cap.
 
+use crate::error::{Error, Result};
+
 /// Longest vector `softmax`, `logSoftmax`, `logsumexp`, `temperatureIdentity`, `precision` and
 /// `sample` accept from JS: 2^22 = 4 194 304 values, 16× the largest real vocabulary.
 pub const MAX_VALUES: usize = 1 << 22;
@@ -34,3 +36,14 @@ pub const MAX_TRAIN_ACTIVATIONS: usize = 1 << 27;
 /// Most optimisation steps one `Trainer::step(n)` call runs, so that one call cannot freeze
 /// the page for hours.
 pub const MAX_STEPS_PER_CALL: usize = 10_000;
+
+/// A text (an argument named `argument`) must fit in [`MAX_TEXT_BYTES`] bytes of UTF-8.
+pub fn check_text_len(argument: &str, text: &str) -> Result<()> {
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(Error::new(format!(
+            "{argument} has {} bytes of UTF-8; at most {MAX_TEXT_BYTES} (8 MiB) are accepted",
+            text.len()
+        )));
+    }
+    Ok(())
+}

@@ -14,8 +14,7 @@ use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
 use logitlab::data::Corpus;
-use logitlab::model::{Config, Generator, Gpt, Init, OutputMode, Vocab};
-use logitlab::net::{KvCache, Net};
+use logitlab::model::{Config, Generator, Gpt, Init, KvCache, Net, OutputMode, Vocab};
 use logitlab::rng::Rng;
 use logitlab::sampling::SampleOptions;
 use logitlab::train::{Pipeline, TrainOptions, Trainer};
@@ -126,7 +125,7 @@ fn net_matches_candle() {
 fn f16_conversion_is_exact() {
     for bits in 0..=u16::MAX {
         let want = half::f16::from_bits(bits).to_f32();
-        let got = logitlab::net::f16_bits_to_f32(bits);
+        let got = logitlab::model::format::f16_bits_to_f32(bits);
         if want.is_nan() {
             assert!(got.is_nan(), "{bits:#06x}: {got}");
         } else {

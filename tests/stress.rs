@@ -35,8 +35,7 @@ use std::sync::Once;
 
 use logitlab::data::Corpus;
 use logitlab::loss::{loss, LossFunction, LossOptions, Reduction};
-use logitlab::model::{Config, Generator, Gpt, OutputMode, Vocab};
-use logitlab::net::Net;
+use logitlab::model::{Config, Generator, Gpt, Net, OutputMode, Vocab};
 use logitlab::numerics;
 use logitlab::rng::Rng;
 use logitlab::sampling::{sample, Input, SampleOptions};

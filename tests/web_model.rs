@@ -7,8 +7,7 @@
 mod common;
 
 use logitlab::data::Corpus;
-use logitlab::model::{Config, Generator, Gpt, OutputMode};
-use logitlab::net::{KvCache, Net};
+use logitlab::model::{Config, Generator, Gpt, KvCache, Net, OutputMode};
 use logitlab::sampling::SampleOptions;
 use logitlab::train::{Pipeline, TrainOptions, Trainer};
 use wasm_bindgen_test::*;

@@ -1,17 +1,17 @@
-//! The GPT of [`crate::model`] in candle tensor ops, so that it trains (autograd), natively and
-//! in the browser's training view. Only built with the `train` feature: the page's sampling lab
-//! runs the same network as plain arrays ([`crate::net`]) and ships without candle.
+//! The GPT of [`crate::model`] as a candle graph, so that it trains (autograd), natively and in
+//! the browser's training view. Only built with the `train` feature: the page's sampling lab
+//! runs the same network as plain arrays ([`crate::model::net`]) and ships without candle.
 
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor, D};
 
 use crate::error::{Error, Result};
+use crate::model::format::logitlab;
+use crate::model::kernels::{check_finite, gelu_derivative_scalar, gelu_scalar, LN_EPS};
 use crate::model::{
-    check_finite, gelu_derivative_scalar, gelu_scalar, Attention, Block, Config, LayerNorm, Linear,
-    Mlp, OutputMode, Vocab, Weights, LN_EPS,
+    Attention, Block, Config, LayerNorm, Linear, Mlp, Net, OutputMode, Vocab, Weights,
 };
-use crate::net::{read_checkpoint, write_checkpoint, Net};
 use crate::rng::Rng;
 
 /// Maps logits z (last dim = V) to `mode`'s output.
@@ -389,12 +389,12 @@ impl Gpt {
             .layout()
             .into_iter()
             .zip(values.iter().map(|v| &v[..]));
-        write_checkpoint(&self.config, &self.vocab, tensors)
+        logitlab::write(&self.config, &self.vocab, tensors)
     }
 
     /// Loads a checkpoint (see [`Net::from_safetensors`] for what is checked).
     pub fn from_safetensors(bytes: &[u8]) -> Result<Gpt> {
-        let (config, vocab, values) = read_checkpoint(bytes)?;
-        Gpt::from_values(config, vocab, values)
+        let c = logitlab::read(bytes)?;
+        Gpt::from_values(c.config, c.vocab, c.tensors)
     }
 }
