@@ -16,6 +16,13 @@ pub const MAX_LOSS_VALUES: usize = 1 << 24;
 /// checkpoint and every pasted training text.
 pub const MAX_MODEL_VOCAB: usize = 65_536;
 
+/// Largest shape of a model, field by field: checked by `Config::validate`, so for every
+/// checkpoint and every training config (the page's `new Trainer` refuses larger fields first).
+pub const MAX_CONTEXT_LENGTH: usize = 4096;
+pub const MAX_LAYERS: usize = 64;
+pub const MAX_HEADS: usize = 64;
+pub const MAX_EMBD: usize = 4096;
+
 /// Largest checkpoint `Gpt::from_safetensors` reads: 64 MiB (the default model is 1.6 MB; 64 MiB
 /// holds ~33 M parameters in f16).
 pub const MAX_CHECKPOINT_BYTES: usize = 64 << 20;
@@ -32,6 +39,9 @@ pub const MAX_TRAIN_PARAMETERS: usize = 1 << 24;
 /// `train::activation_estimate`: 2^27 (512 MiB as f32). The default model's training
 /// (batch 32 × context 128) is estimated at 1.06e8.
 pub const MAX_TRAIN_ACTIVATIONS: usize = 1 << 27;
+
+/// Most sequences per training step (`TrainOptions::batch_size`, the page's `batchSize`).
+pub const MAX_BATCH_SIZE: usize = 4096;
 
 /// Most optimisation steps one `Trainer::step(n)` call runs, so that one call cannot freeze
 /// the page for hours.

@@ -22,7 +22,9 @@ use candle_core::{Device, Tensor, Var, D};
 
 use crate::data::Corpus;
 use crate::error::{Error, Result};
-use crate::limits::{MAX_STEPS_PER_CALL, MAX_TRAIN_ACTIVATIONS, MAX_TRAIN_PARAMETERS};
+use crate::limits::{
+    MAX_BATCH_SIZE, MAX_STEPS_PER_CALL, MAX_TRAIN_ACTIVATIONS, MAX_TRAIN_PARAMETERS,
+};
 use crate::model::{Config, Gpt, OutputMode};
 use crate::rng::Rng;
 
@@ -110,10 +112,10 @@ impl Default for TrainOptions {
 
 impl TrainOptions {
     pub fn validate(&self) -> Result<()> {
-        if self.batch_size == 0 || self.batch_size > 4096 {
+        if self.batch_size == 0 || self.batch_size > MAX_BATCH_SIZE {
             return Err(Error::arg(
                 "batchSize",
-                "an integer in [1, 4096]",
+                &format!("an integer in [1, {MAX_BATCH_SIZE}]"),
                 self.batch_size,
             ));
         }

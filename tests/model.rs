@@ -36,7 +36,7 @@ fn vocab() -> Vocab {
 fn tiny_config() -> Config {
     Config {
         context_length: 16,
-        ..Config::tiny(vocab().len())
+        ..Config::unit_test(vocab().len())
     }
 }
 

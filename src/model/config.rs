@@ -2,7 +2,7 @@
 //! what its forward pass returns ([`OutputMode`]: the seed's two designs of the output layer).
 
 use crate::error::{Error, Result};
-use crate::limits::MAX_MODEL_VOCAB;
+use crate::limits::{MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_LAYERS, MAX_MODEL_VOCAB};
 use crate::sampling::Input;
 
 /// The shape of the network. Stored with the weights.
@@ -21,20 +21,10 @@ pub struct Config {
 }
 
 impl Config {
-    /// The default model shipped with the page: 4 × 128, 4 heads, context 128 (~0.8M parameters,
-    /// ~1.6 MB in f16).
-    pub fn small(vocab_size: usize) -> Config {
-        Config {
-            vocab_size,
-            context_length: 128,
-            layers: 4,
-            heads: 4,
-            embd: 128,
-        }
-    }
-
-    /// A model small enough for unit tests and for training live in the page.
-    pub fn tiny(vocab_size: usize) -> Config {
+    /// The unit tests' model, small enough to train in seconds: 2 layers × 32, 2 heads, context
+    /// 32 (the "tiny" preset with half its context). Also what `new Trainer` builds in the page
+    /// when it is given no preset.
+    pub fn unit_test(vocab_size: usize) -> Config {
         Config {
             vocab_size,
             context_length: 32,
@@ -46,7 +36,7 @@ impl Config {
 
     /// The page's model-size presets for live training, by name: `"tiny"` (2 layers × 32,
     /// 2 heads, context 64), `"small"` (2 × 64, 4 heads, context 64) and `"medium"` (the shipped
-    /// model's shape: 4 × 128, 4 heads, context 128).
+    /// model's shape: 4 × 128, 4 heads, context 128; ~0.8M parameters, ~1.6 MB in f16).
     pub fn preset(name: &str, vocab_size: usize) -> Result<Config> {
         let (context_length, layers, heads, embd) = match name {
             "tiny" => (64, 2, 2, 32),
@@ -83,10 +73,10 @@ impl Config {
             }
         };
         check("vocabSize", self.vocab_size, 2, MAX_MODEL_VOCAB)?;
-        check("contextLength", self.context_length, 1, 4096)?;
-        check("layers", self.layers, 1, 64)?;
-        check("heads", self.heads, 1, 64)?;
-        check("embd", self.embd, 1, 4096)?;
+        check("contextLength", self.context_length, 1, MAX_CONTEXT_LENGTH)?;
+        check("layers", self.layers, 1, MAX_LAYERS)?;
+        check("heads", self.heads, 1, MAX_HEADS)?;
+        check("embd", self.embd, 1, MAX_EMBD)?;
         if !self.embd.is_multiple_of(self.heads) {
             return Err(Error::arg(
                 "embd",

@@ -28,7 +28,7 @@ pub(crate) fn check_finite(values: Vec<f32>) -> Result<Vec<f32>> {
 }
 
 /// GELU, tanh approximation (GPT-2's): gelu(x) = ½·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³).
-/// One scalar definition shared by both forward passes (the candle graph's and [`crate::model::net`]'s).
+/// One scalar definition shared by both forward passes.
 const SQRT_2_OVER_PI: f32 = 0.797_884_6;
 const GELU_C: f32 = 0.044_715;
 
