@@ -9,9 +9,8 @@ use candle_core::{DType, Device, Tensor, D};
 use crate::error::{Error, Result};
 use crate::model::format::logitlab;
 use crate::model::kernels::{check_finite, gelu_derivative_scalar, gelu_scalar, LN_EPS};
-use crate::model::{
-    Attention, Block, Config, LayerNorm, Linear, Mlp, Net, OutputMode, Vocab, Weights,
-};
+use crate::model::layout::{Attention, Block, LayerNorm, Linear, Mlp, Weights};
+use crate::model::{Config, Net, OutputMode, Vocab};
 use crate::rng::Rng;
 
 /// Maps logits z (last dim = V) to `mode`'s output.
@@ -232,16 +231,8 @@ impl Gpt {
     /// Assembles a model from one tensor per parameter, in [`Config::layout`] order, each with
     /// its shape. f32 tensors are used as they are, sharing storage (a trainer's variables).
     pub fn from_layout(config: Config, vocab: Vocab, tensors: Vec<Tensor>) -> Result<Gpt> {
-        config.validate()?;
+        let layout = config.layout_for(tensors.len())?;
         vocab.check_size(&config)?;
-        let layout = config.layout();
-        if tensors.len() != layout.len() {
-            return Err(Error::new(format!(
-                "{} tensors, the config needs {}",
-                tensors.len(),
-                layout.len()
-            )));
-        }
         let tensors = layout
             .iter()
             .zip(tensors)

@@ -8,7 +8,7 @@
 //! the platform.
 
 use crate::error::{Error, Result};
-use crate::model::{LayerNorm, Linear};
+use crate::model::layout::{LayerNorm, Linear};
 
 /// LayerNorm epsilon, as in PyTorch's default.
 pub(crate) const LN_EPS: f64 = 1e-5;

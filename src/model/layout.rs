@@ -20,6 +20,20 @@ impl Config {
             .sum()
     }
 
+    /// The layout of this config, checked to be valid and to match `tensors` tensors offered
+    /// for it (one per parameter): the start of assembling a model.
+    pub fn layout_for(&self, tensors: usize) -> Result<Vec<Param>> {
+        self.validate()?;
+        let layout = self.layout();
+        if tensors != layout.len() {
+            return Err(Error::new(format!(
+                "{tensors} tensors, the config needs {}",
+                layout.len()
+            )));
+        }
+        Ok(layout)
+    }
+
     /// Every parameter of the network, in a fixed order: the order of initialisation, of a
     /// checkpoint's tensors and of [`Weights::from_layout_order`]. The names follow nanoGPT's
     /// `model.py`; this is the only place they are spelled.

@@ -1,7 +1,7 @@
 //! A character-level GPT in the nanoGPT mould, one concern per module:
 //!
 //! - [`config`]: its shape ([`Config`], the presets) and its two output designs ([`OutputMode`]);
-//! - [`layout`]: every parameter, named once ([`Config::layout`], [`Weights`]);
+//! - [`layout`]: every parameter, named once ([`Config::layout`], [`layout::Weights`]);
 //! - [`tokenizer`]: text ⇄ token ids ([`Vocab`], characters);
 //! - [`format`]: checkpoint files (logitlab's safetensors);
 //! - [`kernels`] and [`net`]: the network as plain arrays with a KV cache ([`Net`]), which the
@@ -38,6 +38,6 @@ pub use config::{Config, OutputMode};
 pub use generate::{Generated, Generator};
 #[cfg(feature = "train")]
 pub use graph::Gpt;
-pub use layout::{Attention, Block, Init, LayerNorm, Linear, Mlp, Param, Weights};
+pub use layout::{Init, Param};
 pub use net::{KvCache, Net};
 pub use tokenizer::Vocab;

@@ -17,7 +17,8 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::model::format::logitlab;
 use crate::model::kernels::{add, attention, check_finite, gelu_scalar, layer_norm, matmul};
-use crate::model::{Config, OutputMode, Vocab, Weights};
+use crate::model::layout::Weights;
+use crate::model::{Config, OutputMode, Vocab};
 use crate::numerics;
 
 /// The network: config, vocabulary and weights. Cloning is cheap: the weights are shared.
@@ -65,16 +66,8 @@ impl Net {
     /// Assembles the network from one row-major array per parameter, in [`Config::layout`]
     /// order, each with as many values as its shape needs.
     pub fn from_layout(config: Config, vocab: Vocab, tensors: Vec<Vec<f32>>) -> Result<Net> {
-        config.validate()?;
+        let layout = config.layout_for(tensors.len())?;
         vocab.check_size(&config)?;
-        let layout = config.layout();
-        if tensors.len() != layout.len() {
-            return Err(Error::new(format!(
-                "{} tensors, the config needs {}",
-                tensors.len(),
-                layout.len()
-            )));
-        }
         for (p, values) in layout.iter().zip(&tensors) {
             if values.len() != p.elem_count() {
                 return Err(Error::new(format!(
