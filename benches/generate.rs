@@ -5,8 +5,7 @@
 
 use std::time::Instant;
 
-use logitlab::model::{Generator, OutputMode};
-use logitlab::net::Net;
+use logitlab::model::{Generator, Net, OutputMode};
 use logitlab::sampling::SampleOptions;
 
 fn main() {

@@ -3,8 +3,8 @@
 //! so that no validation line has a neighbour in the training set.
 
 use crate::error::{Error, Result};
-use crate::limits::MAX_MODEL_VOCAB;
-use crate::model::{check_text_len, Vocab};
+use crate::limits::{check_text_len, MAX_MODEL_VOCAB};
+use crate::model::Vocab;
 
 /// The held-out works: four plays (two tragedies, a history-tragedy, a comedy), 508,461
 /// characters, 10.05% of the 5,057,198 characters of the 42 modern-spelling texts.

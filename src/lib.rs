@@ -8,23 +8,20 @@
 //!   of crossEntropy(softmax)): every figure the page shows that the modules above do not.
 //! - [`limits`]: every size cap of the API (the README's "Limits").
 //! - [`rng`]: the seeded generator shared by weight init and sampling.
-//! - [`model`]: the character-level GPT: config, both output designs, vocabulary, generation;
-//!   its candle form `model::Gpt` trains (feature `train`, on by default).
-//! - [`net`]: the same network as plain arrays: checkpoint I/O and the page's forward pass.
+//! - [`model`]: the character-level GPT: config and parameter layout, tokenizer, checkpoint
+//!   format, the plain-array forward pass the page runs (`model::Net`), its candle graph that
+//!   trains (`model::Gpt`, feature `train`, on by default), and generation.
 //! - `train` (feature `train`): the step-wise training loop with the four loss pipelines;
 //!   [`data`]: the corpus.
-//! - `wasm`, `wasm_lab`, `wasm_model`, `wasm_train`: the wasm-bindgen layer; it converts and validates,
-//!   nothing else.
+//! - `wasm`, `wasm_lab`, `wasm_model`, `wasm_train`: the wasm-bindgen layer; it converts and
+//!   validates, nothing else.
 
 pub mod data;
 pub mod error;
-#[cfg(feature = "train")]
-mod gpt;
 pub mod lab;
 pub mod limits;
 pub mod loss;
 pub mod model;
-pub mod net;
 pub mod numerics;
 pub mod rng;
 pub mod sampling;

@@ -3,6 +3,8 @@
 //! exhausting a browser tab's memory (wasm32 has at most 4 GiB) or freezing it, and each is
 //! enforced with an error that names the argument and the cap.
 
+use crate::error::{Error, Result};
+
 /// Longest vector `softmax`, `logSoftmax`, `logsumexp`, `temperatureIdentity`, `precision` and
 /// `sample` accept from JS: 2^22 = 4 194 304 values, 16× the largest real vocabulary.
 pub const MAX_VALUES: usize = 1 << 22;
@@ -13,6 +15,13 @@ pub const MAX_LOSS_VALUES: usize = 1 << 24;
 /// Largest vocabulary of a model (characters): checked by `Config::validate`, so for every
 /// checkpoint and every pasted training text.
 pub const MAX_MODEL_VOCAB: usize = 65_536;
+
+/// Largest shape of a model, field by field: checked by `Config::validate`, so for every
+/// checkpoint and every training config (the page's `new Trainer` refuses larger fields first).
+pub const MAX_CONTEXT_LENGTH: usize = 4096;
+pub const MAX_LAYERS: usize = 64;
+pub const MAX_HEADS: usize = 64;
+pub const MAX_EMBD: usize = 4096;
 
 /// Largest checkpoint `Gpt::from_safetensors` reads: 64 MiB (the default model is 1.6 MB; 64 MiB
 /// holds ~33 M parameters in f16).
@@ -31,6 +40,20 @@ pub const MAX_TRAIN_PARAMETERS: usize = 1 << 24;
 /// (batch 32 × context 128) is estimated at 1.06e8.
 pub const MAX_TRAIN_ACTIVATIONS: usize = 1 << 27;
 
+/// Most sequences per training step (`TrainOptions::batch_size`, the page's `batchSize`).
+pub const MAX_BATCH_SIZE: usize = 4096;
+
 /// Most optimisation steps one `Trainer::step(n)` call runs, so that one call cannot freeze
 /// the page for hours.
 pub const MAX_STEPS_PER_CALL: usize = 10_000;
+
+/// A text (an argument named `argument`) must fit in [`MAX_TEXT_BYTES`] bytes of UTF-8.
+pub fn check_text_len(argument: &str, text: &str) -> Result<()> {
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(Error::new(format!(
+            "{argument} has {} bytes of UTF-8; at most {MAX_TEXT_BYTES} (8 MiB) are accepted",
+            text.len()
+        )));
+    }
+    Ok(())
+}

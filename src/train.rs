@@ -18,13 +18,13 @@
 //! Weight init and batch sampling use our seeded [`Rng`] (separate streams), so the same seed
 //! gives the same initial weights and the same batches for all four pipelines.
 
-use std::collections::HashMap;
-
 use candle_core::{Device, Tensor, Var, D};
 
 use crate::data::Corpus;
 use crate::error::{Error, Result};
-use crate::limits::{MAX_STEPS_PER_CALL, MAX_TRAIN_ACTIVATIONS, MAX_TRAIN_PARAMETERS};
+use crate::limits::{
+    MAX_BATCH_SIZE, MAX_STEPS_PER_CALL, MAX_TRAIN_ACTIVATIONS, MAX_TRAIN_PARAMETERS,
+};
 use crate::model::{Config, Gpt, OutputMode};
 use crate::rng::Rng;
 
@@ -112,10 +112,10 @@ impl Default for TrainOptions {
 
 impl TrainOptions {
     pub fn validate(&self) -> Result<()> {
-        if self.batch_size == 0 || self.batch_size > 4096 {
+        if self.batch_size == 0 || self.batch_size > MAX_BATCH_SIZE {
             return Err(Error::arg(
                 "batchSize",
-                "an integer in [1, 4096]",
+                &format!("an integer in [1, {MAX_BATCH_SIZE}]"),
                 self.batch_size,
             ));
         }
@@ -189,7 +189,7 @@ struct AdamW {
 #[derive(Debug)]
 struct Moments {
     var: Var,
-    /// Whether weight decay applies (rank ≥ 2: weights and embeddings; not biases or gains).
+    /// Whether weight decay applies ([`crate::model::Param::decay`]).
     decay: bool,
     /// First moment m and second moment v, one entry per value of `var`.
     m: Vec<f32>,
@@ -330,21 +330,17 @@ impl Trainer {
             }
         }
         let init = Gpt::new(config, corpus.vocab.clone(), seed)?;
-        let vars = init
-            .named_tensors()
-            .into_iter()
-            .map(|(name, t)| Ok((name, Var::from_tensor(&t)?)))
-            .collect::<Result<Vec<_>>>()?;
-        let tensors: HashMap<String, Tensor> = vars
+        let layout = config.layout();
+        let vars = layout
             .iter()
-            .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
-            .collect();
-        let model = Gpt::from_tensors(config, corpus.vocab.clone(), &tensors)?;
-        // Decay the matrices (weights and embeddings), not biases or LayerNorm gains, as
-        // nanoGPT does.
+            .zip(init.tensors())
+            .map(|(p, t)| Ok((p.name.clone(), Var::from_tensor(t)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let model = Gpt::from_layout(config, corpus.vocab.clone(), Self::tensors(&vars))?;
         let optimizer = AdamW::new(
             vars.iter()
-                .map(|(_, v)| (v.clone(), v.as_tensor().rank() >= 2))
+                .zip(&layout)
+                .map(|((_, v), p)| (v.clone(), p.decay))
                 .collect(),
         )?;
         Ok(Trainer {
@@ -380,12 +376,16 @@ impl Trainer {
     /// A detached copy of the current model, for evaluation and generation without autograd
     /// bookkeeping, and for saving.
     pub fn snapshot(&self) -> Result<Gpt> {
-        let tensors: HashMap<String, Tensor> = self
-            .vars
+        let tensors = Self::tensors(&self.vars)
             .iter()
-            .map(|(n, v)| Ok((n.clone(), v.as_tensor().detach().copy()?)))
+            .map(|t| Ok(t.detach().copy()?))
             .collect::<Result<_>>()?;
-        Gpt::from_tensors(*self.model.config(), self.model.vocab().clone(), &tensors)
+        Gpt::from_layout(*self.model.config(), self.model.vocab().clone(), tensors)
+    }
+
+    /// The variables' tensors, sharing their storage, in layout order.
+    fn tensors(vars: &[(String, Var)]) -> Vec<Tensor> {
+        vars.iter().map(|(_, v)| v.as_tensor().clone()).collect()
     }
 
     /// B random windows of T + 1 ids: inputs x = w[..T], targets y = w[1..].

@@ -246,7 +246,7 @@ pub fn ce_on_softmax(classes: f64, frequency: Option<f64>) -> Result<Object, JsE
 #[wasm_bindgen(js_name = charFrequencies)]
 pub fn char_frequencies(text: JsValue, n: f64) -> Result<Object, JsError> {
     let text = string_arg("text", &text)?;
-    crate::model::check_text_len("text", &text).map_err(js_err)?;
+    crate::limits::check_text_len("text", &text).map_err(js_err)?;
     if !(n.fract() == 0.0 && n >= 0.0) {
         return Err(js_err(crate::Error::arg("n", "an integer >= 0", n)));
     }

@@ -1,5 +1,5 @@
 //! The wasm-bindgen layer for the model and generation (training: `wasm_train`). It converts
-//! and validates JS values, calls [`crate::net`] / [`crate::model`], and converts the results
+//! and validates JS values, calls [`crate::model`], and converts the results
 //! back; no logic lives here. Every export returns `Result<_, JsError>` whose message names the
 //! argument.
 //!
@@ -18,8 +18,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::error::Error;
 use crate::limits::{MAX_CHECKPOINT_BYTES, MAX_TEXT_BYTES};
-use crate::model::{self, Generator, OutputMode};
-use crate::net::Net;
+use crate::model::{self, Generator, Net, OutputMode};
 use crate::sampling::SampleOptions;
 use crate::wasm::{
     bytes_arg, ids_arg, js_err, read_sampler_fields, set, string_arg, Fields, SAMPLER_FIELDS,

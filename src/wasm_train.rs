@@ -12,6 +12,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::data::Corpus;
 use crate::error::Error;
+use crate::limits::{MAX_BATCH_SIZE, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_LAYERS};
 use crate::model;
 use crate::sampling::MAX_SEED;
 use crate::train::{self, Pipeline, TrainOptions};
@@ -41,7 +42,7 @@ impl Trainer {
     /// `text`: the training text (its last 10% is held out for validation; its characters are
     /// the vocabulary). `config`: `{ preset, contextLength, layers, heads, embd }`: a preset
     /// (`"tiny"`, `"small"` or `"medium"`, see `Config::preset`), each field overriding it
-    /// (without a preset: 32 / 2 / 2 / 32, the unit-test size). `pipeline`:
+    /// (without a preset: `Config::unit_test`, 32 / 2 / 2 / 32). `pipeline`:
     /// `"crossEntropyOnLogits"`, `"nllOnLogSoftmax"`, `"nllOnLogits"` or `"crossEntropyOnSoftmax"`. `seed`: integer in [0, 2^53 − 1].
     /// `options`: `{ batchSize, learningRate, minLearningRate, warmupSteps, totalSteps,
     /// weightDecay, gradClip, evalBatches }`.
@@ -60,15 +61,15 @@ impl Trainer {
         )?;
         let mut cfg = match c.string("preset")? {
             Some(name) => model::Config::preset(&name, 0).map_err(js_err)?,
-            None => model::Config::tiny(0),
+            None => model::Config::unit_test(0),
         };
         for (key, max, field) in [
-            ("contextLength", 4096.0, &mut cfg.context_length),
-            ("layers", 64.0, &mut cfg.layers),
-            ("heads", 64.0, &mut cfg.heads),
-            ("embd", 4096.0, &mut cfg.embd),
+            ("contextLength", MAX_CONTEXT_LENGTH, &mut cfg.context_length),
+            ("layers", MAX_LAYERS, &mut cfg.layers),
+            ("heads", MAX_HEADS, &mut cfg.heads),
+            ("embd", MAX_EMBD, &mut cfg.embd),
         ] {
-            if let Some(x) = c.integer(key, 1.0, max)? {
+            if let Some(x) = c.integer(key, 1.0, max as f64)? {
                 *field = x as usize;
             }
         }
@@ -96,7 +97,12 @@ impl Trainer {
             ..TrainOptions::default()
         };
         for (key, min, max, field) in [
-            ("batchSize", 1.0, 4096.0, &mut opts.batch_size),
+            (
+                "batchSize",
+                1.0,
+                MAX_BATCH_SIZE as f64,
+                &mut opts.batch_size,
+            ),
             ("warmupSteps", 0.0, 1e9, &mut opts.warmup_steps),
             ("totalSteps", 0.0, 1e9, &mut opts.total_steps),
             ("evalBatches", 0.0, 1000.0, &mut opts.eval_batches),

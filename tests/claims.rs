@@ -4,8 +4,8 @@
 
 use logitlab::data::Corpus;
 use logitlab::lab::{self, CeOnSoftmax, ZERO_THRESHOLDS};
-use logitlab::model::{Config, Generator, OutputMode};
-use logitlab::net::Net;
+use logitlab::model::{Config, Generator, Net, OutputMode};
+
 use logitlab::sampling::SampleOptions;
 use logitlab::train::{Pipeline, TrainOptions, Trainer};
 

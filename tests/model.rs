@@ -14,8 +14,7 @@ use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
 use logitlab::data::Corpus;
-use logitlab::model::{Config, Generator, Gpt, OutputMode, Vocab};
-use logitlab::net::{KvCache, Net};
+use logitlab::model::{Config, Generator, Gpt, Init, KvCache, Net, OutputMode, Vocab};
 use logitlab::rng::Rng;
 use logitlab::sampling::SampleOptions;
 use logitlab::train::{Pipeline, TrainOptions, Trainer};
@@ -37,7 +36,7 @@ fn vocab() -> Vocab {
 fn tiny_config() -> Config {
     Config {
         context_length: 16,
-        ..Config::tiny(vocab().len())
+        ..Config::unit_test(vocab().len())
     }
 }
 
@@ -46,19 +45,17 @@ fn tiny_config() -> Config {
 fn random_model(config: Config, seed: u64, std: f64) -> Gpt {
     let mut rng = Rng::new(seed);
     let tensors: HashMap<String, Tensor> = config
-        .parameter_shapes()
+        .layout()
         .into_iter()
-        .map(|(name, shape)| {
-            let n: usize = shape.iter().product();
-            let offset = if name.contains("ln_") && name.ends_with("weight") {
-                1.0
-            } else {
-                0.0
-            };
-            let data: Vec<f32> = (0..n)
+        .map(|p| {
+            let offset = if p.init == Init::Ones { 1.0 } else { 0.0 };
+            let data: Vec<f32> = (0..p.elem_count())
                 .map(|_| (offset + rng.normal() * std) as f32)
                 .collect();
-            (name, Tensor::from_vec(data, shape, &Device::Cpu).unwrap())
+            (
+                p.name,
+                Tensor::from_vec(data, p.shape, &Device::Cpu).unwrap(),
+            )
         })
         .collect();
     Gpt::from_tensors(config, vocab(), &tensors).unwrap()
@@ -128,7 +125,7 @@ fn net_matches_candle() {
 fn f16_conversion_is_exact() {
     for bits in 0..=u16::MAX {
         let want = half::f16::from_bits(bits).to_f32();
-        let got = logitlab::net::f16_bits_to_f32(bits);
+        let got = logitlab::model::format::f16_bits_to_f32(bits);
         if want.is_nan() {
             assert!(got.is_nan(), "{bits:#06x}: {got}");
         } else {

@@ -35,8 +35,7 @@ use std::sync::Once;
 
 use logitlab::data::Corpus;
 use logitlab::loss::{loss, LossFunction, LossOptions, Reduction};
-use logitlab::model::{Config, Generator, Gpt, OutputMode, Vocab};
-use logitlab::net::Net;
+use logitlab::model::{Config, Generator, Gpt, Net, OutputMode, Vocab};
 use logitlab::numerics;
 use logitlab::rng::Rng;
 use logitlab::sampling::{sample, Input, SampleOptions};
@@ -1408,7 +1407,7 @@ fn regression_trainer_refuses_huge_configs_before_allocating() {
     assert!(LARGEST.with(|l| l.get()) < 4 * MB);
     let wide = Config {
         context_length: 4096,
-        ..Config::tiny(0)
+        ..Config::unit_test(0)
     };
     let options = TrainOptions {
         batch_size: 4096,
@@ -1420,7 +1419,7 @@ fn regression_trainer_refuses_huge_configs_before_allocating() {
         .to_string();
     assert!(e.starts_with("batchSize × contextLength too large"), "{e}");
     // The default model's own training stays within the caps.
-    let default = Config::small(84);
+    let default = Config::preset("medium", 84).unwrap();
     assert!(default.parameter_count() <= logitlab::limits::MAX_TRAIN_PARAMETERS as u64);
     assert!(
         logitlab::train::activation_estimate(&default, 32)
@@ -1436,7 +1435,7 @@ fn regression_step_count_is_capped() {
     let config = Config {
         context_length: 8,
         embd: 8,
-        ..Config::tiny(0)
+        ..Config::unit_test(0)
     };
     let options = TrainOptions {
         batch_size: 2,

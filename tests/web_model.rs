@@ -7,8 +7,7 @@
 mod common;
 
 use logitlab::data::Corpus;
-use logitlab::model::{Config, Generator, Gpt, OutputMode};
-use logitlab::net::{KvCache, Net};
+use logitlab::model::{Config, Generator, Gpt, KvCache, Net, OutputMode};
 use logitlab::sampling::SampleOptions;
 use logitlab::train::{Pipeline, TrainOptions, Trainer};
 use wasm_bindgen_test::*;
@@ -96,7 +95,7 @@ fn bad_bytes_are_errors_not_panics() {
 #[wasm_bindgen_test]
 fn trainer_runs_in_the_browser() {
     let text = "To be, or not to be, that is the question:\n".repeat(40);
-    let config = Config::tiny(0);
+    let config = Config::unit_test(0);
     let opts = TrainOptions {
         batch_size: 4,
         learning_rate: 1e-2,

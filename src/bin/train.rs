@@ -28,7 +28,7 @@ struct Args {
 fn parse_args() -> Result<Args> {
     let mut a = Args {
         seed: 1337,
-        config: Config::small(0),
+        config: Config::preset("medium", 0)?,
         options: TrainOptions::default(),
         pipeline: Pipeline::CrossEntropyOnLogits,
         eval_every: 100,

@@ -58,7 +58,7 @@ pub fn determinism_settings(
 
 /// The texts for seeds 0..DETERMINISM_SEEDS.
 pub fn determinism_texts() -> Vec<String> {
-    let model = logitlab::net::Net::from_safetensors(DEFAULT_MODEL).unwrap();
+    let model = logitlab::model::Net::from_safetensors(DEFAULT_MODEL).unwrap();
     (0..DETERMINISM_SEEDS)
         .map(|s| {
             let (mode, options) = determinism_settings(s);

@@ -1,16 +1,16 @@
-//! The GPT of [`crate::model`] in candle tensor ops, so that it trains (autograd), natively and
-//! in the browser's training view. Only built with the `train` feature: the page's sampling lab
-//! runs the same network as plain arrays ([`crate::net`]) and ships without candle.
+//! The GPT of [`crate::model`] as a candle graph, so that it trains (autograd), natively and in
+//! the browser's training view. Only built with the `train` feature: the page's sampling lab
+//! runs the same network as plain arrays ([`crate::model::net`]) and ships without candle.
 
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor, D};
 
 use crate::error::{Error, Result};
-use crate::model::{
-    check_finite, gelu_derivative_scalar, gelu_scalar, Config, OutputMode, Vocab, LN_EPS,
-};
-use crate::net::Net;
+use crate::model::format::logitlab;
+use crate::model::kernels::{check_finite, gelu_derivative_scalar, gelu_scalar, LN_EPS};
+use crate::model::layout::{Attention, Block, LayerNorm, Linear, Mlp, Weights};
+use crate::model::{Config, Net, OutputMode, Vocab};
 use crate::rng::Rng;
 
 /// Maps logits z (last dim = V) to `mode`'s output.
@@ -22,13 +22,7 @@ fn apply_mode(mode: OutputMode, logits: Tensor) -> Result<Tensor> {
 }
 
 /// LayerNorm written from tensor ops: candle's fused `layer_norm` has no backward.
-#[derive(Debug, Clone)]
-struct LayerNorm {
-    weight: Tensor,
-    bias: Tensor,
-}
-
-impl LayerNorm {
+impl LayerNorm<Tensor> {
     /// y = (x − mean(x)) / sqrt(var(x) + ε) · γ + β over the last dim.
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mean = x.mean_keepdim(D::Minus1)?;
@@ -41,14 +35,8 @@ impl LayerNorm {
     }
 }
 
-/// y = x · W + b, with W stored as (in, out).
-#[derive(Debug, Clone)]
-struct Linear {
-    weight: Tensor,
-    bias: Tensor,
-}
-
-impl Linear {
+impl Linear<Tensor> {
+    /// y = x · W + b, with W stored as (in, out).
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut dims = x.dims().to_vec();
         let c_in = dims.pop().unwrap_or(1);
@@ -63,24 +51,17 @@ impl Linear {
 }
 
 /// Causal multi-head self-attention.
-#[derive(Debug, Clone)]
-struct CausalSelfAttention {
-    c_attn: Linear,
-    c_proj: Linear,
-    heads: usize,
-}
-
-impl CausalSelfAttention {
+impl Attention<Tensor> {
     /// x: (B, T, C) for the T tokens at positions 0..T.
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    fn forward(&self, x: &Tensor, heads: usize) -> Result<Tensor> {
         let (b, t, c) = x.dims3()?;
-        let hd = c / self.heads;
+        let hd = c / heads;
         let qkv = self.c_attn.forward(x)?;
         // (B, T, C) → (B, H, T, hd)
         let split = |i: usize| -> Result<Tensor> {
             Ok(qkv
                 .narrow(2, i * c, c)?
-                .reshape((b, t, self.heads, hd))?
+                .reshape((b, t, heads, hd))?
                 .transpose(1, 2)?
                 .contiguous()?)
         };
@@ -106,13 +87,7 @@ fn causal_mask(t: usize, device: &Device) -> Result<Tensor> {
 }
 
 /// The position-wise MLP: Linear(C, 4C) → GELU → Linear(4C, C).
-#[derive(Debug, Clone)]
-struct Mlp {
-    c_fc: Linear,
-    c_proj: Linear,
-}
-
-impl Mlp {
+impl Mlp<Tensor> {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         self.c_proj.forward(&gelu(&self.c_fc.forward(x)?)?)
     }
@@ -196,17 +171,9 @@ fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
 }
 
 /// A pre-LayerNorm transformer block.
-#[derive(Debug, Clone)]
-struct Block {
-    ln_1: LayerNorm,
-    attn: CausalSelfAttention,
-    ln_2: LayerNorm,
-    mlp: Mlp,
-}
-
-impl Block {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let x = (x + self.attn.forward(&self.ln_1.forward(x)?)?)?;
+impl Block<Tensor> {
+    fn forward(&self, x: &Tensor, heads: usize) -> Result<Tensor> {
+        let x = (x + self.attn.forward(&self.ln_1.forward(x)?, heads)?)?;
         Ok((&x + self.mlp.forward(&self.ln_2.forward(&x)?)?)?)
     }
 }
@@ -216,107 +183,68 @@ impl Block {
 pub struct Gpt {
     config: Config,
     vocab: Vocab,
-    /// Token embedding (V, C), also the transposed output head.
-    wte: Tensor,
-    /// Learned position embedding (context_length, C).
-    wpe: Tensor,
-    blocks: Vec<Block>,
-    ln_f: LayerNorm,
+    weights: Weights<Tensor>,
 }
 
 impl Gpt {
-    /// A freshly initialised model, as in GPT-2 / nanoGPT: weights ~ N(0, 0.02²), the residual
-    /// projections scaled by 1/√(2·layers), biases 0, LayerNorm γ = 1. Drawn from our seeded
-    /// [`Rng`], so the same seed gives the same weights natively and in wasm.
+    /// A freshly initialised model, each parameter drawn per its [`crate::model::Init`] from our
+    /// seeded [`Rng`], in [`Config::layout`] order, so the same seed gives the same weights
+    /// natively and in wasm.
     pub fn new(config: Config, vocab: Vocab, seed: u64) -> Result<Gpt> {
         config.validate()?;
         let mut rng = Rng::new(seed);
-        let proj_std = 0.02 / ((2 * config.layers) as f64).sqrt();
-        let mut tensors = HashMap::new();
-        for (name, shape) in config.parameter_shapes() {
-            let n: usize = shape.iter().product();
-            let data: Vec<f32> = if name.ends_with(".bias") {
-                vec![0.0; n]
-            } else if name.contains("ln_") {
-                vec![1.0; n]
-            } else {
-                let std = if name.ends_with("c_proj.weight") {
-                    proj_std
-                } else {
-                    0.02
-                };
-                (0..n).map(|_| (rng.normal() * std) as f32).collect()
-            };
-            tensors.insert(name, Tensor::from_vec(data, shape, &Device::Cpu)?);
-        }
-        Gpt::from_tensors(config, vocab, &tensors)
+        let tensors = config
+            .layout()
+            .into_iter()
+            .map(|p| {
+                Ok(Tensor::from_vec(
+                    p.initial_values(&mut rng),
+                    p.shape,
+                    &Device::Cpu,
+                )?)
+            })
+            .collect::<Result<_>>()?;
+        Gpt::from_layout(config, vocab, tensors)
     }
 
-    /// Assembles a model from named f32 tensors, checking that every parameter is present with
-    /// the shape the config implies.
+    /// Assembles a model from named tensors, checking that every parameter of
+    /// [`Config::layout`] is present with its shape (other names are ignored).
     pub fn from_tensors(
         config: Config,
         vocab: Vocab,
         tensors: &HashMap<String, Tensor>,
     ) -> Result<Gpt> {
         config.validate()?;
-        if vocab.len() != config.vocab_size {
-            return Err(Error::new(format!(
-                "vocabulary has {} characters but vocab_size is {}",
-                vocab.len(),
-                config.vocab_size
-            )));
-        }
-        let shapes: HashMap<String, Vec<usize>> = config.parameter_shapes().into_iter().collect();
-        let get = |name: &str| -> Result<Tensor> {
-            let t = tensors
-                .get(name)
-                .ok_or_else(|| Error::new(format!("checkpoint: missing tensor {name:?}")))?;
-            let want = &shapes[name];
-            if t.dims() != want.as_slice() {
-                return Err(Error::new(format!(
-                    "checkpoint: tensor {name:?} has shape {:?}, the config needs {want:?}",
-                    t.dims()
-                )));
-            }
-            Ok(t.to_dtype(DType::F32)?)
-        };
-        let ln = |p: &str| -> Result<LayerNorm> {
-            Ok(LayerNorm {
-                weight: get(&format!("{p}.weight"))?,
-                bias: get(&format!("{p}.bias"))?,
+        vocab.check_size(&config)?;
+        let tensors = config
+            .layout()
+            .iter()
+            .map(|p| {
+                let t = tensors.get(&p.name).ok_or_else(|| p.missing())?;
+                p.check_shape(t.dims())?;
+                Ok(t.clone())
             })
-        };
-        let linear = |p: &str| -> Result<Linear> {
-            Ok(Linear {
-                weight: get(&format!("{p}.weight"))?,
-                bias: get(&format!("{p}.bias"))?,
+            .collect::<Result<_>>()?;
+        Gpt::from_layout(config, vocab, tensors)
+    }
+
+    /// Assembles a model from one tensor per parameter, in [`Config::layout`] order, each with
+    /// its shape. f32 tensors are used as they are, sharing storage (a trainer's variables).
+    pub fn from_layout(config: Config, vocab: Vocab, tensors: Vec<Tensor>) -> Result<Gpt> {
+        let layout = config.layout_for(tensors.len())?;
+        vocab.check_size(&config)?;
+        let tensors = layout
+            .iter()
+            .zip(tensors)
+            .map(|(p, t)| {
+                p.check_shape(t.dims())?;
+                Ok(t.to_dtype(DType::F32)?)
             })
-        };
-        let blocks = (0..config.layers)
-            .map(|i| {
-                Ok(Block {
-                    ln_1: ln(&format!("h.{i}.ln_1"))?,
-                    attn: CausalSelfAttention {
-                        c_attn: linear(&format!("h.{i}.attn.c_attn"))?,
-                        c_proj: linear(&format!("h.{i}.attn.c_proj"))?,
-                        heads: config.heads,
-                    },
-                    ln_2: ln(&format!("h.{i}.ln_2"))?,
-                    mlp: Mlp {
-                        c_fc: linear(&format!("h.{i}.mlp.c_fc"))?,
-                        c_proj: linear(&format!("h.{i}.mlp.c_proj"))?,
-                    },
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<_>>()?;
         Ok(Gpt {
+            weights: Weights::from_layout_order(config.layers, tensors),
             config,
             vocab,
-            wte: get("wte")?,
-            wpe: get("wpe")?,
-            blocks,
-            ln_f: ln("ln_f")?,
         })
     }
 
@@ -336,33 +264,21 @@ impl Gpt {
         self.vocab.decode(ids)
     }
 
-    /// Every parameter by name, in [`Config::parameter_shapes`] order. The tensors share
-    /// storage with the model.
+    /// Every parameter, in [`Config::layout`] order. The tensors share storage with the model.
+    pub fn tensors(&self) -> Vec<&Tensor> {
+        self.weights.flatten()
+    }
+
+    /// Every parameter by name, in [`Config::layout`] order. The tensors share storage with
+    /// the model.
     pub fn named_tensors(&self) -> Vec<(String, Tensor)> {
-        let mut out = vec![
-            ("wte".to_string(), self.wte.clone()),
-            ("wpe".to_string(), self.wpe.clone()),
-        ];
-        for (i, b) in self.blocks.iter().enumerate() {
-            let p = |s: &str| format!("h.{i}.{s}");
-            out.extend([
-                (p("ln_1.weight"), b.ln_1.weight.clone()),
-                (p("ln_1.bias"), b.ln_1.bias.clone()),
-                (p("attn.c_attn.weight"), b.attn.c_attn.weight.clone()),
-                (p("attn.c_attn.bias"), b.attn.c_attn.bias.clone()),
-                (p("attn.c_proj.weight"), b.attn.c_proj.weight.clone()),
-                (p("attn.c_proj.bias"), b.attn.c_proj.bias.clone()),
-                (p("ln_2.weight"), b.ln_2.weight.clone()),
-                (p("ln_2.bias"), b.ln_2.bias.clone()),
-                (p("mlp.c_fc.weight"), b.mlp.c_fc.weight.clone()),
-                (p("mlp.c_fc.bias"), b.mlp.c_fc.bias.clone()),
-                (p("mlp.c_proj.weight"), b.mlp.c_proj.weight.clone()),
-                (p("mlp.c_proj.bias"), b.mlp.c_proj.bias.clone()),
-            ]);
-        }
-        out.push(("ln_f.weight".to_string(), self.ln_f.weight.clone()));
-        out.push(("ln_f.bias".to_string(), self.ln_f.bias.clone()));
-        out
+        let layout = self.config.layout();
+        let tensors = self.tensors();
+        layout
+            .into_iter()
+            .zip(tensors)
+            .map(|(p, t)| (p.name, t.clone()))
+            .collect()
     }
 
     /// The forward pass on a batch: `idx` (B, T) of u32 ids → (B, T, V) per `mode`.
@@ -380,18 +296,19 @@ impl Gpt {
                 t,
             ));
         }
-        let tok_emb = self
+        let w = &self.weights;
+        let tok_emb = w
             .wte
             .index_select(&idx.flatten_all()?, 0)?
             .reshape((b, t, c))?;
-        let pos_emb = self.wpe.narrow(0, 0, t)?;
+        let pos_emb = w.wpe.narrow(0, 0, t)?;
         let mut x = tok_emb.broadcast_add(&pos_emb)?;
-        for block in &self.blocks {
-            x = block.forward(&x)?;
+        for block in &w.h {
+            x = block.forward(&x, self.config.heads)?;
         }
-        let x = self.ln_f.forward(&x)?;
+        let x = w.ln_f.forward(&x)?;
         // Tied head: z = x · wteᵀ.
-        let logits = x.reshape((b * t, c))?.matmul(&self.wte.t()?)?;
+        let logits = x.reshape((b * t, c))?.matmul(&w.wte.t()?)?;
         apply_mode(mode, logits.reshape((b, t, self.config.vocab_size))?)
     }
 
@@ -425,39 +342,50 @@ impl Gpt {
         Ok(all[all.len() - v..].to_vec())
     }
 
+    /// Every parameter's values, in [`Config::layout`] order.
+    fn values(&self) -> Result<Vec<Vec<f32>>> {
+        self.tensors()
+            .into_iter()
+            .map(|t| Ok(t.flatten_all()?.to_vec1::<f32>()?))
+            .collect()
+    }
+
     /// The same network as plain arrays, for inference ([`Net`]: the page's forward pass).
     pub fn to_net(&self) -> Result<Net> {
-        let parameters = self
-            .named_tensors()
-            .into_iter()
-            .map(|(name, t)| {
-                let values = t.flatten_all()?.to_vec1::<f32>()?;
-                Ok((name, (t.dims().to_vec(), values)))
-            })
-            .collect::<Result<HashMap<_, _>>>()?;
-        Net::from_parameters(self.config, self.vocab.clone(), parameters)
+        Net::from_layout(self.config, self.vocab.clone(), self.values()?)
     }
 
     /// The network of `net` as candle tensors, e.g. to evaluate a checkpoint in batches.
     pub fn from_net(net: &Net) -> Result<Gpt> {
-        let tensors = net
-            .parameters()
+        Gpt::from_values(*net.config(), net.vocab().clone(), net.tensors())
+    }
+
+    /// A model from one array of values per parameter, in [`Config::layout`] order.
+    fn from_values<V: AsRef<[f32]>>(config: Config, vocab: Vocab, values: Vec<V>) -> Result<Gpt> {
+        let tensors = config
+            .layout()
             .into_iter()
-            .map(|(name, shape, values)| {
-                Ok((name, Tensor::from_slice(values, shape, &Device::Cpu)?))
-            })
-            .collect::<Result<HashMap<_, _>>>()?;
-        Gpt::from_tensors(*net.config(), net.vocab().clone(), &tensors)
+            .zip(&values)
+            .map(|(p, v)| Ok(Tensor::from_slice(v.as_ref(), p.shape, &Device::Cpu)?))
+            .collect::<Result<_>>()?;
+        Gpt::from_layout(config, vocab, tensors)
     }
 
     /// The checkpoint: safetensors, weights in f16, config and vocabulary in the metadata
-    /// (written by [`Net::to_safetensors`]).
+    /// (the same bytes as [`Net::to_safetensors`]).
     pub fn to_safetensors(&self) -> Result<Vec<u8>> {
-        self.to_net()?.to_safetensors()
+        let values = self.values()?;
+        let tensors = self
+            .config
+            .layout()
+            .into_iter()
+            .zip(values.iter().map(|v| &v[..]));
+        logitlab::write(&self.config, &self.vocab, tensors)
     }
 
     /// Loads a checkpoint (see [`Net::from_safetensors`] for what is checked).
     pub fn from_safetensors(bytes: &[u8]) -> Result<Gpt> {
-        Gpt::from_net(&Net::from_safetensors(bytes)?)
+        let c = logitlab::read(bytes)?;
+        Gpt::from_values(c.config, c.vocab, c.tensors)
     }
 }

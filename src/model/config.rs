@@ -1,0 +1,121 @@
+//! The shape of the network ([`Config`]: the presets, the ranges every field must lie in) and
+//! what its forward pass returns ([`OutputMode`]: the seed's two designs of the output layer).
+
+use crate::error::{Error, Result};
+use crate::limits::{MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_LAYERS, MAX_MODEL_VOCAB};
+use crate::sampling::Input;
+
+/// The shape of the network. Stored with the weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// V: number of distinct characters.
+    pub vocab_size: usize,
+    /// Longest sequence the position embedding covers.
+    pub context_length: usize,
+    /// Number of transformer blocks.
+    pub layers: usize,
+    /// Attention heads per block; must divide `embd`.
+    pub heads: usize,
+    /// Embedding width C.
+    pub embd: usize,
+}
+
+impl Config {
+    /// The unit tests' model, small enough to train in seconds: 2 layers × 32, 2 heads, context
+    /// 32 (the "tiny" preset with half its context). Also what `new Trainer` builds in the page
+    /// when it is given no preset.
+    pub fn unit_test(vocab_size: usize) -> Config {
+        Config {
+            vocab_size,
+            context_length: 32,
+            layers: 2,
+            heads: 2,
+            embd: 32,
+        }
+    }
+
+    /// The page's model-size presets for live training, by name: `"tiny"` (2 layers × 32,
+    /// 2 heads, context 64), `"small"` (2 × 64, 4 heads, context 64) and `"medium"` (the shipped
+    /// model's shape: 4 × 128, 4 heads, context 128; ~0.8M parameters, ~1.6 MB in f16).
+    pub fn preset(name: &str, vocab_size: usize) -> Result<Config> {
+        let (context_length, layers, heads, embd) = match name {
+            "tiny" => (64, 2, 2, 32),
+            "small" => (64, 2, 4, 64),
+            "medium" => (128, 4, 4, 128),
+            _ => {
+                return Err(Error::arg(
+                    "preset",
+                    "\"tiny\", \"small\" or \"medium\"",
+                    format!("{name:?}"),
+                ))
+            }
+        };
+        Ok(Config {
+            vocab_size,
+            context_length,
+            layers,
+            heads,
+            embd,
+        })
+    }
+
+    /// The names [`Config::preset`] accepts, smallest first.
+    pub const PRESETS: [&'static str; 3] = ["tiny", "small", "medium"];
+
+    /// Checks every field against its range, so a bad config fails with a message, not a panic
+    /// or a huge allocation.
+    pub fn validate(&self) -> Result<()> {
+        let check = |name: &str, v: usize, lo: usize, hi: usize| {
+            if v < lo || v > hi {
+                Err(Error::arg(name, &format!("an integer in [{lo}, {hi}]"), v))
+            } else {
+                Ok(())
+            }
+        };
+        check("vocabSize", self.vocab_size, 2, MAX_MODEL_VOCAB)?;
+        check("contextLength", self.context_length, 1, MAX_CONTEXT_LENGTH)?;
+        check("layers", self.layers, 1, MAX_LAYERS)?;
+        check("heads", self.heads, 1, MAX_HEADS)?;
+        check("embd", self.embd, 1, MAX_EMBD)?;
+        if !self.embd.is_multiple_of(self.heads) {
+            return Err(Error::arg(
+                "embd",
+                &format!("a multiple of heads ({})", self.heads),
+                self.embd,
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What the forward pass returns: the seed's two designs of the output layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputMode {
+    /// Raw logits z, the usual design (PyTorch's `CrossEntropyLoss` expects these).
+    #[default]
+    Logits,
+    /// log_softmax(z) = z − logsumexp(z): normalised log-probabilities (for `NLLLoss`).
+    LogSoftmax,
+}
+
+impl OutputMode {
+    pub fn parse(s: &str) -> Result<OutputMode> {
+        match s {
+            "logits" => Ok(OutputMode::Logits),
+            "logSoftmax" => Ok(OutputMode::LogSoftmax),
+            _ => Err(Error::arg(
+                "output",
+                "one of \"logits\", \"logSoftmax\"",
+                format!("{s:?}"),
+            )),
+        }
+    }
+
+    /// The sampler input that matches this output.
+    pub fn sample_input(self) -> Input {
+        match self {
+            OutputMode::Logits => Input::Logits,
+            OutputMode::LogSoftmax => Input::LogProbs,
+        }
+    }
+}

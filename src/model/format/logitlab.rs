@@ -1,0 +1,171 @@
+//! logitlab's own checkpoint format: safetensors with the weights in f16 (half the bytes, plenty
+//! of precision for inference; all compute is f32), the config and the vocabulary in the
+//! metadata, so a checkpoint is self-describing. The tensors are [`Config::layout`]'s, by name.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::limits::MAX_CHECKPOINT_BYTES;
+use crate::model::format::f16_bits_to_f32;
+use crate::model::{Config, Param, Vocab};
+
+/// Tag stored in the checkpoint metadata, checked on load.
+pub const FORMAT: &str = "logitlab-gpt-v1";
+
+/// The safetensors metadata key whose value is the JSON record
+/// `{"format", "vocab_size", "context_length", "layers", "heads", "embd", "vocab"}`.
+pub const METADATA_KEY: &str = "logitlab";
+
+/// The checkpoint of a model: `tensors` (each parameter of its layout with its values) in f16,
+/// config and vocabulary in the metadata. The same model always gives the same bytes.
+pub fn write<'a>(
+    config: &Config,
+    vocab: &Vocab,
+    tensors: impl IntoIterator<Item = (Param, &'a [f32])>,
+) -> Result<Vec<u8>> {
+    let tensors: Vec<(Param, Vec<u8>)> = tensors
+        .into_iter()
+        .map(|(p, values)| {
+            let bytes = values
+                .iter()
+                .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+                .collect();
+            (p, bytes)
+        })
+        .collect();
+    let views = tensors
+        .iter()
+        .map(|(Param { name, shape, .. }, b)| {
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F16, shape.clone(), b)
+                .map(|view| (name.clone(), view))
+                .map_err(|e| Error::new(format!("checkpoint: tensor {name:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // One metadata key holding a JSON record: safetensors writes its metadata map in hash
+    // order, so several keys would make the same model serialise to different bytes.
+    let record = serde_json::json!({
+        "format": FORMAT,
+        "vocab_size": config.vocab_size,
+        "context_length": config.context_length,
+        "layers": config.layers,
+        "heads": config.heads,
+        "embd": config.embd,
+        "vocab": vocab.chars().iter().collect::<String>(),
+    });
+    let metadata = HashMap::from([(METADATA_KEY.to_string(), record.to_string())]);
+    safetensors::serialize(views, Some(metadata))
+        .map_err(|e| Error::new(format!("checkpoint: cannot serialise: {e}")))
+}
+
+/// What a checkpoint holds.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    pub config: Config,
+    pub vocab: Vocab,
+    /// One array of values per parameter, in [`Config::layout`] order.
+    pub tensors: Vec<Vec<f32>>,
+}
+
+/// Reads a checkpoint written by [`write`]. Anything else (not safetensors, truncated, wrong
+/// shapes, missing metadata, a NaN or ±∞ weight, more than [`MAX_CHECKPOINT_BYTES`]) is an error
+/// that says what.
+pub fn read(bytes: &[u8]) -> Result<Checkpoint> {
+    let bad = |what: String| Error::new(format!("checkpoint: {what}"));
+    if bytes.len() > MAX_CHECKPOINT_BYTES {
+        return Err(bad(format!(
+            "{} bytes; at most {MAX_CHECKPOINT_BYTES} (64 MiB) are accepted",
+            bytes.len()
+        )));
+    }
+    let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| {
+        bad(format!(
+            "not a valid safetensors file ({} bytes): {e}",
+            bytes.len()
+        ))
+    })?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
+        .map_err(|e| bad(format!("unreadable header: {e}")))?;
+    let record = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(METADATA_KEY))
+        .ok_or_else(|| {
+            bad(format!(
+                "no {METADATA_KEY:?} metadata: not a logitlab model"
+            ))
+        })?;
+    let record: serde_json::Value = serde_json::from_str(record)
+        .map_err(|e| bad(format!("metadata {METADATA_KEY:?} is not JSON: {e}")))?;
+    let field = |key: &str| -> Result<&serde_json::Value> {
+        record
+            .get(key)
+            .ok_or_else(|| bad(format!("metadata lacks {key:?}: not a logitlab model")))
+    };
+    let format = field("format")?.as_str().unwrap_or_default();
+    if format != FORMAT {
+        return Err(bad(format!("format is {format:?}, expected {FORMAT:?}")));
+    }
+    let number = |key: &str| -> Result<usize> {
+        let v = field(key)?;
+        v.as_u64().map(|n| n as usize).ok_or_else(|| {
+            bad(format!(
+                "metadata {key:?} = {v} is not a non-negative integer"
+            ))
+        })
+    };
+    let config = Config {
+        vocab_size: number("vocab_size")?,
+        context_length: number("context_length")?,
+        layers: number("layers")?,
+        heads: number("heads")?,
+        embd: number("embd")?,
+    };
+    config.validate().map_err(|e| bad(e.to_string()))?;
+    let vocab = field("vocab")?
+        .as_str()
+        .ok_or_else(|| bad("metadata \"vocab\" is not a string".into()))?;
+    let vocab = Vocab::from_chars(vocab.chars().collect())
+        .map_err(|e| bad(format!("metadata \"vocab\": {e}")))?;
+    let mut tensors = HashMap::new();
+    for (name, view) in st.tensors() {
+        let data = view.data();
+        let values: Vec<f32> = match view.dtype() {
+            safetensors::Dtype::F16 => data
+                .chunks_exact(2)
+                .map(|b| f16_bits_to_f32(u16::from_le_bytes([b[0], b[1]])))
+                .collect(),
+            safetensors::Dtype::F32 => data
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            other => {
+                return Err(bad(format!(
+                    "tensor {name:?} has dtype {other:?}, expected F16 or F32"
+                )))
+            }
+        };
+        if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+            return Err(bad(format!(
+                "tensor {name:?} holds {} at index {i}; weights must be finite",
+                values[i]
+            )));
+        }
+        tensors.insert(name, (view.shape().to_vec(), values));
+    }
+    vocab.check_size(&config)?;
+    // The config's parameters, in layout order; any other tensor is ignored.
+    let tensors = config
+        .layout()
+        .iter()
+        .map(|p| {
+            let (shape, values) = tensors.remove(&p.name).ok_or_else(|| p.missing())?;
+            p.check_shape(&shape)?;
+            Ok(values)
+        })
+        .collect::<Result<_>>()?;
+    Ok(Checkpoint {
+        config,
+        vocab,
+        tensors,
+    })
+}

@@ -1,0 +1,23 @@
+//! Checkpoint formats: how a model's config, vocabulary and parameters are stored in bytes.
+//! Today logitlab's own ([`logitlab`]); Hugging Face GPT-2 and llama2.c files will sit next to it.
+//! A format reads and writes one array of f32 values per [`crate::model::Param`] of the layout,
+//! so the candle model and the plain-array model save and load through the same code.
+
+pub mod logitlab;
+
+/// The f32 value of the float16 with bits `h`, exactly (every float16 is an f32). Without
+/// branches on the common path, so that converting a checkpoint's ~1M weights is a vectorised
+/// loop rather than a call per weight (it was a third of the page's model load).
+pub fn f16_bits_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h & 0x8000) << 16;
+    let em = u32::from(h & 0x7fff); // exponent and mantissa
+    let magnitude = if em >= 0x7c00 {
+        // All exponent bits set: ±∞ or NaN, kept as such.
+        f32::from_bits(0x7f80_0000 | (em & 0x3ff) << 13)
+    } else {
+        // Shifted into f32's fields the exponent is off by 127 − 15; multiplying by 2^112
+        // corrects it, exactly, for normal and subnormal float16 alike.
+        f32::from_bits(em << 13) * f32::from_bits(0x7780_0000)
+    };
+    f32::from_bits(magnitude.to_bits() | sign)
+}

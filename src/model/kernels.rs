@@ -1,0 +1,170 @@
+//! The plain-array maths of the forward passes: matmul, LayerNorm, causal attention over a KV
+//! cache, GELU. [`crate::model::net`] computes the GPT with them; the candle graph shares the
+//! scalar definitions (GELU, LayerNorm's ε, the overflow check), so both passes compute the same
+//! function.
+//!
+//! Rounding: every sum is taken in a fixed order, with no fused multiply-add, so the values do
+//! not depend on how a row was fed (prefill or one token at a time) nor, apart from `exp`, on
+//! the platform.
+
+use crate::error::{Error, Result};
+use crate::model::layout::{LayerNorm, Linear};
+
+/// LayerNorm epsilon, as in PyTorch's default.
+pub(crate) const LN_EPS: f64 = 1e-5;
+
+/// The model's output must be finite: finite weights can still overflow f32 (a checkpoint with
+/// weights near float16's 65504), and a NaN must not reach the sampler or the page. Shared by
+/// both forward passes.
+pub(crate) fn check_finite(values: Vec<f32>) -> Result<Vec<f32>> {
+    match values.iter().position(|x| !x.is_finite()) {
+        None => Ok(values),
+        Some(i) => Err(Error::new(format!(
+            "model: the forward pass overflowed f32 ({} at output index {i}); the checkpoint's \
+             weights are too large to compute with",
+            values[i]
+        ))),
+    }
+}
+
+/// GELU, tanh approximation (GPT-2's): gelu(x) = ½·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³).
+/// One scalar definition shared by both forward passes.
+const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+const GELU_C: f32 = 0.044_715;
+
+/// tanh(u) = 1 − 2 / (e^{2u} + 1), exact at ±∞ (e^{2u} = ∞ gives 1, 0 gives −1).
+fn tanh(u: f32) -> f32 {
+    1.0 - 2.0 / ((2.0 * u).exp() + 1.0)
+}
+
+pub(crate) fn gelu_scalar(x: f32) -> f32 {
+    0.5 * x * (1.0 + tanh(SQRT_2_OVER_PI * (x + GELU_C * x * x * x)))
+}
+
+/// d gelu / dx = ½(1 + tanh u) + ½·x·(1 − tanh² u)·√(2/π)·(1 + 3·0.044715·x²).
+#[cfg(feature = "train")] // training's backward pass only
+pub(crate) fn gelu_derivative_scalar(x: f32) -> f32 {
+    let t = tanh(SQRT_2_OVER_PI * (x + GELU_C * x * x * x));
+    0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_C * x * x)
+}
+
+/// Adds `b` to `a`, elementwise (the residual connections).
+pub(crate) fn add(a: &mut [f32], b: &[f32]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += y;
+    }
+}
+
+/// LayerNorm of each row of C values, as the candle model computes it: mean, centred
+/// variance, then (x − mean) / sqrt(var + ε) · γ + β.
+pub(crate) fn layer_norm(x: &[f32], ln: &LayerNorm<Vec<f32>>) -> Vec<f32> {
+    let c = ln.weight.len();
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.chunks_exact(c) {
+        let mean = row.iter().sum::<f32>() / c as f32;
+        let var = row.iter().map(|&a| (a - mean) * (a - mean)).sum::<f32>() / c as f32;
+        let std = (var + LN_EPS as f32).sqrt();
+        out.extend(
+            row.iter()
+                .zip(&ln.weight)
+                .zip(&ln.bias)
+                .map(|((&a, &g), &b)| (a - mean) / std * g + b),
+        );
+    }
+    out
+}
+
+impl Linear<Vec<f32>> {
+    /// y = x · W + b for every row of x: (rows, in) → (rows, out).
+    pub(crate) fn forward(&self, x: &[f32]) -> Vec<f32> {
+        let mut y = matmul(x, &self.weight, self.bias.len());
+        for row in y.chunks_exact_mut(self.bias.len()) {
+            add(row, &self.bias);
+        }
+        y
+    }
+}
+
+/// y = x · W for every row of x: (rows, in) → (rows, n_out), with W stored (in, n_out).
+///
+/// Each y_j is the sum x_0·W_0j + x_1·W_1j + … taken in that order. The inner loops run along a
+/// row of W, over j, which LLVM vectorises without reordering any sum; four rows of W per pass
+/// keep the partial sums in registers.
+pub(crate) fn matmul(x: &[f32], weight: &[f32], n_out: usize) -> Vec<f32> {
+    let n_in = weight.len() / n_out;
+    let mut y = vec![0.0; x.len() / n_in * n_out];
+    let whole = n_in / 4 * 4; // inputs taken four at a time; the rest one by one
+    for (x_row, y_row) in x.chunks_exact(n_in).zip(y.chunks_exact_mut(n_out)) {
+        for (x4, w4) in x_row.chunks_exact(4).zip(weight.chunks_exact(4 * n_out)) {
+            let (w0, rest) = w4.split_at(n_out);
+            let (w1, rest) = rest.split_at(n_out);
+            let (w2, w3) = rest.split_at(n_out);
+            for ((((y, &a), &b), &c), &d) in y_row.iter_mut().zip(w0).zip(w1).zip(w2).zip(w3) {
+                let mut s = *y;
+                s += x4[0] * a;
+                s += x4[1] * b;
+                s += x4[2] * c;
+                s += x4[3] * d;
+                *y = s;
+            }
+        }
+        let rest = weight[whole * n_out..].chunks_exact(n_out);
+        for (&xk, w) in x_row[whole..].iter().zip(rest) {
+            for (y, &wk) in y_row.iter_mut().zip(w) {
+                *y += xk * wk;
+            }
+        }
+    }
+    y
+}
+
+/// Causal self-attention for the T query rows of `qkv` (T, 3C) at positions pos0.., against the
+/// cached keys and values of positions 0..=pos0 + t (the rows just appended included).
+/// Returns (T, C): the heads' outputs side by side.
+pub(crate) fn attention(
+    qkv: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    pos0: usize,
+    heads: usize,
+    c: usize,
+) -> Vec<f32> {
+    let hd = c / heads;
+    // As candle computes it: the f64 1/√hd, rounded once to f32.
+    let scale = (1.0 / (hd as f64).sqrt()) as f32;
+    let mut y = vec![0.0; qkv.len() / 3];
+    let mut att = Vec::with_capacity(pos0 + qkv.len() / (3 * c));
+    for (t, (row, y_row)) in qkv
+        .chunks_exact(3 * c)
+        .zip(y.chunks_exact_mut(c))
+        .enumerate()
+    {
+        let seen = pos0 + t + 1; // query at position pos0 + t sees keys 0..=pos0 + t
+        for h in 0..heads {
+            let q = &row[h * hd..][..hd];
+            // att = softmax(q · kᵀ / √hd) over the positions seen
+            att.clear();
+            att.extend(keys.chunks_exact(c).take(seen).map(|k| {
+                q.iter()
+                    .zip(&k[h * hd..][..hd])
+                    .map(|(a, b)| a * b)
+                    .sum::<f32>()
+                    * scale
+            }));
+            let max = att.iter().fold(f32::NEG_INFINITY, |m, &a| m.max(a));
+            for a in &mut att {
+                *a = (*a - max).exp();
+            }
+            let sum: f32 = att.iter().sum();
+            let out = &mut y_row[h * hd..][..hd];
+            // y = att · v
+            for (&a, v) in att.iter().zip(values.chunks_exact(c)) {
+                let a = a / sum;
+                for (o, &vi) in out.iter_mut().zip(&v[h * hd..][..hd]) {
+                    *o += a * vi;
+                }
+            }
+        }
+    }
+    y
+}

@@ -1,0 +1,309 @@
+//! The network's parameters, described once. [`Config::layout`] lists every parameter with its
+//! name, shape, initialisation and weight decay; checkpoint I/O, both forward passes, the
+//! initialisation and AdamW all iterate it, as nanoGPT's `model.py` names each parameter once.
+//! [`Weights`] is the same list as the tree the forward passes read.
+//!
+//! Layout convention: a linear layer stores its weight as (in, out) and computes `x · W + b`,
+//! the way the maths is written, so no transpose sits on the hot path.
+
+use crate::error::{Error, Result};
+use crate::model::Config;
+use crate::rng::Rng;
+
+impl Config {
+    /// Number of trainable scalars. In u64: a config at the top of every range has ~1.3e10,
+    /// which would wrap around wasm32's 32-bit usize.
+    pub fn parameter_count(&self) -> u64 {
+        self.layout()
+            .iter()
+            .map(|p| p.shape.iter().map(|&d| d as u64).product::<u64>())
+            .sum()
+    }
+
+    /// The layout of this config, checked to be valid and to match `tensors` tensors offered
+    /// for it (one per parameter): the start of assembling a model.
+    pub fn layout_for(&self, tensors: usize) -> Result<Vec<Param>> {
+        self.validate()?;
+        let layout = self.layout();
+        if tensors != layout.len() {
+            return Err(Error::new(format!(
+                "{tensors} tensors, the config needs {}",
+                layout.len()
+            )));
+        }
+        Ok(layout)
+    }
+
+    /// Every parameter of the network, in a fixed order: the order of initialisation, of a
+    /// checkpoint's tensors and of [`Weights::from_layout_order`]. The names follow nanoGPT's
+    /// `model.py`; this is the only place they are spelled.
+    ///
+    /// Initialisation as in GPT-2 / nanoGPT: weights ~ N(0, 0.02²), the residual projections
+    /// (`c_proj`) scaled by 1/√(2·layers), biases 0, LayerNorm γ = 1.
+    pub fn layout(&self) -> Vec<Param> {
+        let (v, t, c) = (self.vocab_size, self.context_length, self.embd);
+        let normal = Init::Normal(0.02);
+        let residual = Init::Normal(0.02 / ((2 * self.layers) as f64).sqrt());
+        // A LayerNorm (γ, β) or a Linear (W, b) named `p`: its weight, then its bias.
+        let weight_bias = |p: &str, weight: Vec<usize>, init: Init| {
+            let n = weight[weight.len() - 1];
+            [
+                Param::new(format!("{p}.weight"), weight, init),
+                Param::new(format!("{p}.bias"), vec![n], Init::Zeros),
+            ]
+        };
+        let mut params = vec![
+            Param::new("wte".into(), vec![v, c], normal),
+            Param::new("wpe".into(), vec![t, c], normal),
+        ];
+        for i in 0..self.layers {
+            let p = |s: &str| format!("h.{i}.{s}");
+            params.extend(weight_bias(&p("ln_1"), vec![c], Init::Ones));
+            params.extend(weight_bias(&p("attn.c_attn"), vec![c, 3 * c], normal));
+            params.extend(weight_bias(&p("attn.c_proj"), vec![c, c], residual));
+            params.extend(weight_bias(&p("ln_2"), vec![c], Init::Ones));
+            params.extend(weight_bias(&p("mlp.c_fc"), vec![c, 4 * c], normal));
+            params.extend(weight_bias(&p("mlp.c_proj"), vec![4 * c, c], residual));
+        }
+        params.extend(weight_bias("ln_f", vec![c], Init::Ones));
+        params
+    }
+}
+
+/// How a parameter's initial values are drawn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Init {
+    /// All 0 (biases, LayerNorm β).
+    Zeros,
+    /// All 1 (LayerNorm γ).
+    Ones,
+    /// Each value ~ N(0, std²), with this std.
+    Normal(f64),
+}
+
+/// One parameter of the network: what checkpoint I/O, both forward passes, initialisation and
+/// AdamW need to know about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    /// Its name in a checkpoint, e.g. `h.0.attn.c_attn.weight`.
+    pub name: String,
+    /// Row-major; a linear layer's weight is (in, out).
+    pub shape: Vec<usize>,
+    pub init: Init,
+    /// Whether AdamW's weight decay applies: to matrices and embeddings (rank ≥ 2), not to
+    /// biases or LayerNorm parameters, as in nanoGPT.
+    pub decay: bool,
+}
+
+impl Param {
+    fn new(name: String, shape: Vec<usize>, init: Init) -> Param {
+        Param {
+            decay: shape.len() >= 2,
+            name,
+            shape,
+            init,
+        }
+    }
+
+    /// Number of values.
+    pub fn elem_count(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// The error for a checkpoint that lacks this parameter.
+    pub fn missing(&self) -> Error {
+        Error::new(format!("checkpoint: missing tensor {:?}", self.name))
+    }
+
+    /// Checks the shape of the tensor offered for this parameter.
+    pub fn check_shape(&self, shape: &[usize]) -> Result<()> {
+        if shape != self.shape.as_slice() {
+            return Err(Error::new(format!(
+                "checkpoint: tensor {:?} has shape {shape:?}, the config needs {:?}",
+                self.name, self.shape
+            )));
+        }
+        Ok(())
+    }
+
+    /// Fresh values per [`Param::init`], drawn from `rng` (which only `Init::Normal` advances).
+    pub fn initial_values(&self, rng: &mut Rng) -> Vec<f32> {
+        let n = self.elem_count();
+        match self.init {
+            Init::Zeros => vec![0.0; n],
+            Init::Ones => vec![1.0; n],
+            Init::Normal(std) => (0..n).map(|_| (rng.normal() * std) as f32).collect(),
+        }
+    }
+}
+
+/// The network's parameters as a tree, the way the forward passes read them (`h[i].attn.c_attn`).
+/// A leaf `T` holds one parameter: a `Vec<f32>` in the plain-array [`crate::model::Net`], a
+/// candle tensor in `Gpt`. Both are built from and flattened to [`Config::layout`] order, so the tree's order
+/// is spelled here alone and the names in `layout` alone.
+#[derive(Debug, Clone)]
+pub struct Weights<T> {
+    /// Token embedding (V, C); also the tied output head.
+    pub wte: T,
+    /// Learned position embedding (context_length, C).
+    pub wpe: T,
+    pub h: Vec<Block<T>>,
+    pub ln_f: LayerNorm<T>,
+}
+
+/// A pre-LayerNorm transformer block: x += attn(ln_1(x)); x += mlp(ln_2(x)).
+#[derive(Debug, Clone)]
+pub struct Block<T> {
+    pub ln_1: LayerNorm<T>,
+    pub attn: Attention<T>,
+    pub ln_2: LayerNorm<T>,
+    pub mlp: Mlp<T>,
+}
+
+/// y = (x − mean(x)) / sqrt(var(x) + ε) · γ + β over each row of C values.
+#[derive(Debug, Clone)]
+pub struct LayerNorm<T> {
+    /// γ, (C,).
+    pub weight: T,
+    /// β, (C,).
+    pub bias: T,
+}
+
+/// y = x · W + b, with W stored as (in, out).
+#[derive(Debug, Clone)]
+pub struct Linear<T> {
+    pub weight: T,
+    pub bias: T,
+}
+
+/// Causal multi-head self-attention: q, k, v = x · c_attn; y = softmax(q kᵀ / √hd + mask) v;
+/// out = y · c_proj.
+#[derive(Debug, Clone)]
+pub struct Attention<T> {
+    pub c_attn: Linear<T>,
+    pub c_proj: Linear<T>,
+}
+
+/// The position-wise MLP: c_fc (C → 4C), GELU, c_proj (4C → C).
+#[derive(Debug, Clone)]
+pub struct Mlp<T> {
+    pub c_fc: Linear<T>,
+    pub c_proj: Linear<T>,
+}
+
+impl<T> Weights<T> {
+    /// The tree of `layers` blocks from one value per parameter, in [`Config::layout`] order.
+    /// Panics if `values` holds fewer: callers check the count against the layout first.
+    pub fn from_layout_order(layers: usize, values: Vec<T>) -> Weights<T> {
+        let mut values = values.into_iter();
+        let mut next = move || {
+            values
+                .next()
+                .expect("one value per parameter of the layout")
+        };
+        let wte = next();
+        let wpe = next();
+        let h = (0..layers)
+            .map(|_| Block {
+                ln_1: LayerNorm {
+                    weight: next(),
+                    bias: next(),
+                },
+                attn: Attention {
+                    c_attn: Linear {
+                        weight: next(),
+                        bias: next(),
+                    },
+                    c_proj: Linear {
+                        weight: next(),
+                        bias: next(),
+                    },
+                },
+                ln_2: LayerNorm {
+                    weight: next(),
+                    bias: next(),
+                },
+                mlp: Mlp {
+                    c_fc: Linear {
+                        weight: next(),
+                        bias: next(),
+                    },
+                    c_proj: Linear {
+                        weight: next(),
+                        bias: next(),
+                    },
+                },
+            })
+            .collect();
+        let ln_f = LayerNorm {
+            weight: next(),
+            bias: next(),
+        };
+        Weights { wte, wpe, h, ln_f }
+    }
+
+    /// Every leaf in [`Config::layout`] order: the inverse of [`Weights::from_layout_order`].
+    pub fn flatten(&self) -> Vec<&T> {
+        let mut leaves = vec![&self.wte, &self.wpe];
+        for b in &self.h {
+            let (attn, mlp) = (&b.attn, &b.mlp);
+            leaves.extend([&b.ln_1.weight, &b.ln_1.bias]);
+            leaves.extend([&attn.c_attn.weight, &attn.c_attn.bias]);
+            leaves.extend([&attn.c_proj.weight, &attn.c_proj.bias]);
+            leaves.extend([&b.ln_2.weight, &b.ln_2.bias]);
+            leaves.extend([&mlp.c_fc.weight, &mlp.c_fc.bias]);
+            leaves.extend([&mlp.c_proj.weight, &mlp.c_proj.bias]);
+        }
+        leaves.extend([&self.ln_f.weight, &self.ln_f.bias]);
+        leaves
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tree puts each parameter where its name says, and flattens back to layout order.
+    #[test]
+    fn weights_tree_matches_layout_names() {
+        let config = Config::preset("small", 7).unwrap();
+        let layout = config.layout();
+        let tree = Weights::from_layout_order(config.layers, layout.clone());
+        let names: Vec<&str> = tree.flatten().iter().map(|p| p.name.as_str()).collect();
+        let want: Vec<&str> = layout.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, want);
+        assert_eq!(tree.wpe.name, "wpe");
+        assert_eq!(tree.h[1].attn.c_attn.bias.name, "h.1.attn.c_attn.bias");
+        assert_eq!(tree.h[1].attn.c_proj.weight.name, "h.1.attn.c_proj.weight");
+        assert_eq!(tree.h[0].ln_2.weight.name, "h.0.ln_2.weight");
+        assert_eq!(tree.h[1].mlp.c_fc.weight.shape, [64, 256]);
+        assert_eq!(tree.h[1].mlp.c_proj.weight.shape, [256, 64]);
+        assert_eq!(tree.ln_f.bias.name, "ln_f.bias");
+        assert_eq!(layout.len(), 4 + 12 * config.layers);
+        // wte 7·64 + wpe 64·64 + 2 × 49 984 per block + ln_f 128.
+        assert_eq!(config.parameter_count(), 104_640);
+    }
+
+    /// Init and decay as in nanoGPT: matrices N(0, 0.02²) and decayed, c_proj scaled by
+    /// 1/√(2·layers), biases 0 and LayerNorm γ 1 without decay.
+    #[test]
+    fn init_and_decay_follow_nanogpt() {
+        let config = Config::preset("small", 7).unwrap();
+        let tree = Weights::from_layout_order(config.layers, config.layout());
+        let b = &tree.h[0];
+        assert_eq!((tree.wte.init, tree.wte.decay), (Init::Normal(0.02), true));
+        assert_eq!(
+            (b.attn.c_attn.weight.init, b.attn.c_attn.weight.decay),
+            (Init::Normal(0.02), true)
+        );
+        assert_eq!(b.mlp.c_proj.weight.init, Init::Normal(0.01));
+        assert_eq!(
+            (b.mlp.c_proj.bias.init, b.mlp.c_proj.bias.decay),
+            (Init::Zeros, false)
+        );
+        assert_eq!(
+            (b.ln_1.weight.init, b.ln_1.weight.decay),
+            (Init::Ones, false)
+        );
+    }
+}

@@ -1,0 +1,43 @@
+//! A character-level GPT in the nanoGPT mould, one concern per module:
+//!
+//! - [`config`]: its shape ([`Config`], the presets) and its two output designs ([`OutputMode`]);
+//! - [`layout`]: every parameter, named once ([`Config::layout`], [`layout::Weights`]);
+//! - [`tokenizer`]: text ⇄ token ids ([`Vocab`], characters);
+//! - [`format`]: checkpoint files (logitlab's safetensors);
+//! - [`kernels`] and [`net`]: the network as plain arrays with a KV cache ([`Net`]), which the
+//!   page generates with;
+//! - `graph` (feature `train`): the same network in candle tensor ops, which trains (`Gpt`);
+//! - [`generate`]: streaming generation ([`Generator`]).
+//!
+//! Each depends only on those above it, so `config` knows nothing of candle and `net` nothing
+//! of the checkpoint's bytes.
+//!
+//! The network is computed twice over, from the same weights: in candle tensor ops, which
+//! train (autograd), and as plain arrays with a KV cache, which the page generates with.
+//!
+//! ```text
+//! ids ─► wte[ids] + wpe[pos] ─► N × Block ─► ln_f ─► z = x · wteᵀ ─► OutputMode
+//!                               Block: x += attn(ln_1(x)); x += mlp(ln_2(x))
+//! ```
+//!
+//! The head is tied to the token embedding (as in GPT-2 and nanoGPT): one matrix fewer to store.
+//! [`OutputMode`] selects the seed's two designs, raw logits z or log_softmax(z), from the very
+//! same weights.
+
+pub mod config;
+pub mod format;
+pub mod generate;
+#[cfg(feature = "train")]
+pub mod graph;
+pub mod kernels;
+pub mod layout;
+pub mod net;
+pub mod tokenizer;
+
+pub use config::{Config, OutputMode};
+pub use generate::{Generated, Generator};
+#[cfg(feature = "train")]
+pub use graph::Gpt;
+pub use layout::{Init, Param};
+pub use net::{KvCache, Net};
+pub use tokenizer::Vocab;

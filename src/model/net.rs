@@ -1,0 +1,218 @@
+//! The trained network as plain f32 arrays: the forward pass the page runs to generate text and
+//! fill the next-token panel, with a KV cache.
+//!
+//! It is the same GPT as the candle graph (`model::graph::Gpt`), computed with the plain loops
+//! of [`crate::model::kernels`] instead of candle tensors.
+//!
+//! Why two forward passes. Training needs candle's autograd, so `Gpt` stays the model that
+//! learns. But candle's CPU kernels are generic over every dtype, and in wasm each of them is one
+//! function of up to 178 KB, which V8 compiles when it is first called and again when it gets
+//! hot. In the page, on a 2-core laptop, that compile work held back the first generated token
+//! by hundreds of milliseconds. The kernels are a handful of small functions that LLVM
+//! vectorises to simd128. `tests/model.rs` checks that both passes agree, on random models and
+//! on the shipped checkpoint.
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::model::format::logitlab;
+use crate::model::kernels::{add, attention, check_finite, gelu_scalar, layer_norm, matmul};
+use crate::model::layout::Weights;
+use crate::model::{Config, OutputMode, Vocab};
+use crate::numerics;
+
+/// The network: config, vocabulary and weights. Cloning is cheap: the weights are shared.
+#[derive(Debug, Clone)]
+pub struct Net {
+    config: Config,
+    vocab: Vocab,
+    weights: Arc<Weights<Vec<f32>>>,
+    /// The tied head wteᵀ, (C, V): transposed once so that z = x · wteᵀ is a plain [`matmul`].
+    head: Arc<Vec<f32>>,
+}
+
+/// The keys and values of the positions fed so far, so that each new token costs one row of
+/// work instead of a full recomputation. Per layer, (len, C) each, one row per position.
+#[derive(Debug, Clone, Default)]
+pub struct KvCache {
+    keys: Vec<Vec<f32>>,
+    values: Vec<Vec<f32>>,
+    len: usize,
+}
+
+impl KvCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of positions cached.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn clear(&mut self) {
+        for k in self.keys.iter_mut().chain(self.values.iter_mut()) {
+            k.clear();
+        }
+        self.len = 0;
+    }
+}
+
+impl Net {
+    /// Assembles the network from one row-major array per parameter, in [`Config::layout`]
+    /// order, each with as many values as its shape needs.
+    pub fn from_layout(config: Config, vocab: Vocab, tensors: Vec<Vec<f32>>) -> Result<Net> {
+        let layout = config.layout_for(tensors.len())?;
+        vocab.check_size(&config)?;
+        for (p, values) in layout.iter().zip(&tensors) {
+            if values.len() != p.elem_count() {
+                return Err(Error::new(format!(
+                    "tensor {:?} has {} values, its shape {:?} needs {}",
+                    p.name,
+                    values.len(),
+                    p.shape,
+                    p.elem_count()
+                )));
+            }
+        }
+        let weights = Weights::from_layout_order(config.layers, tensors);
+        let (v, c) = (config.vocab_size, config.embd);
+        let mut head = vec![0.0; c * v];
+        for (t, row) in weights.wte.chunks_exact(c).enumerate() {
+            for (j, &w) in row.iter().enumerate() {
+                head[j * v + t] = w;
+            }
+        }
+        Ok(Net {
+            config,
+            vocab,
+            weights: Arc::new(weights),
+            head: Arc::new(head),
+        })
+    }
+
+    /// Every parameter's values, in [`Config::layout`] order.
+    pub fn tensors(&self) -> Vec<&[f32]> {
+        self.weights.flatten().into_iter().map(|v| &v[..]).collect()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn vocab(&self) -> &Vocab {
+        &self.vocab
+    }
+
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        self.vocab.encode(text)
+    }
+
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        self.vocab.decode(ids)
+    }
+
+    /// Feeds `ids` after the `cache.len()` tokens already cached and returns their values,
+    /// (T, V) row-major, per `mode`. Fails, leaving the cache as it was, if an id is ≥ V or the
+    /// total would exceed the context.
+    pub fn forward_cached(
+        &self,
+        cache: &mut KvCache,
+        ids: &[u32],
+        mode: OutputMode,
+    ) -> Result<Vec<f32>> {
+        let Config {
+            vocab_size: v,
+            context_length,
+            heads,
+            embd: c,
+            ..
+        } = self.config;
+        if ids.is_empty() {
+            return Err(Error::arg("ids", "a non-empty sequence of token ids", "[]"));
+        }
+        if let Some(&bad) = ids.iter().find(|&&id| id as usize >= v) {
+            return Err(Error::arg("ids", &format!("token ids in [0, {v})"), bad));
+        }
+        let pos0 = cache.len;
+        if pos0 + ids.len() > context_length {
+            return Err(Error::arg(
+                "ids",
+                &format!("at most contextLength = {context_length} positions"),
+                pos0 + ids.len(),
+            ));
+        }
+        let w = &*self.weights;
+        cache.keys.resize_with(w.h.len(), Vec::new);
+        cache.values.resize_with(w.h.len(), Vec::new);
+
+        // x = wte[ids] + wpe[positions]: (T, C)
+        let mut x = Vec::with_capacity(ids.len() * c);
+        for (i, &id) in ids.iter().enumerate() {
+            let tok = &w.wte[id as usize * c..][..c];
+            let pos = &w.wpe[(pos0 + i) * c..][..c];
+            x.extend(tok.iter().zip(pos).map(|(a, b)| a + b));
+        }
+        for (l, block) in w.h.iter().enumerate() {
+            // x += attn(ln_1(x))
+            let qkv = block.attn.c_attn.forward(&layer_norm(&x, &block.ln_1));
+            let (keys, values) = (&mut cache.keys[l], &mut cache.values[l]);
+            debug_assert_eq!(keys.len(), pos0 * c, "one cached row per position");
+            for row in qkv.chunks_exact(3 * c) {
+                keys.extend_from_slice(&row[c..2 * c]);
+                values.extend_from_slice(&row[2 * c..]);
+            }
+            let y = attention(&qkv, keys, values, pos0, heads, c);
+            add(&mut x, &block.attn.c_proj.forward(&y));
+            // x += mlp(ln_2(x))
+            let mut h = block.mlp.c_fc.forward(&layer_norm(&x, &block.ln_2));
+            for a in &mut h {
+                *a = gelu_scalar(*a);
+            }
+            add(&mut x, &block.mlp.c_proj.forward(&h));
+        }
+        cache.len = pos0 + ids.len();
+        // Tied head: z = ln_f(x) · wteᵀ
+        let z = check_finite(matmul(&layer_norm(&x, &w.ln_f), &self.head, v))?;
+        match mode {
+            OutputMode::Logits => Ok(z),
+            OutputMode::LogSoftmax => {
+                let mut out = Vec::with_capacity(z.len());
+                for row in z.chunks_exact(v) {
+                    out.extend(numerics::log_softmax(row)?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// All positions of one sequence: ids (1 ≤ T ≤ context_length) → (T, V) values per `mode`.
+    pub fn forward_ids(&self, ids: &[u32], mode: OutputMode) -> Result<Vec<f32>> {
+        self.forward_cached(&mut KvCache::new(), ids, mode)
+    }
+
+    /// The next-token values (length V) after the last of `ids`. Longer inputs than the context
+    /// are cropped to their last `context_length` ids, as nanoGPT does.
+    pub fn next_token_values(&self, ids: &[u32], mode: OutputMode) -> Result<Vec<f32>> {
+        let ids = &ids[ids.len().saturating_sub(self.config.context_length)..];
+        let mut all = self.forward_ids(ids, mode)?;
+        Ok(all.split_off(all.len() - self.config.vocab_size))
+    }
+
+    /// The checkpoint: safetensors, weights in f16, config and vocabulary in the metadata.
+    pub fn to_safetensors(&self) -> Result<Vec<u8>> {
+        let tensors = self.config.layout().into_iter().zip(self.tensors());
+        logitlab::write(&self.config, &self.vocab, tensors)
+    }
+
+    /// Loads a checkpoint written by [`Net::to_safetensors`] from bytes. Anything else is an
+    /// error that says what (see [`logitlab::read`]).
+    pub fn from_safetensors(bytes: &[u8]) -> Result<Net> {
+        let c = logitlab::read(bytes)?;
+        Net::from_layout(c.config, c.vocab, c.tensors)
+    }
+}
