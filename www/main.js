@@ -18,6 +18,8 @@ function update(patch) {
 
 function applyLayout() {
   document.body.classList.toggle('embed', state.embed);
+  // The verdicts start folded where space is short: in an iframe and on a phone.
+  if (state.embed || matchMedia('(max-width: 40rem)').matches) $('verdicts').open = false;
   for (const el of document.querySelectorAll('[data-part]')) el.hidden = hidden(state).has(el.dataset.part);
   for (const a of document.querySelectorAll('.tabs a')) {
     const here = a.dataset.view === state.view;
@@ -80,11 +82,37 @@ function share() {
   $('copy-link').addEventListener('click', () => copy(link(), 'Link'));
   $('copy-embed').addEventListener('click', () => {
     const src = location.origin + location.pathname + serialize({ ...state, embed: true });
-    copy(`<iframe src="${src}" width="100%" height="900" style="border:0" title="logitlab" loading="lazy"></iframe>`, 'Embed code');
+    // embed.js, next to the page, sizes the frame to its content (see the README).
+    const helper = new URL('embed.js', location.href).href;
+    copy(`<iframe data-logitlab src="${src}" width="100%" height="900" style="border:0" title="logitlab" loading="lazy"></iframe>\n`
+      + `<script src="${helper}" defer></script>`, 'Embed code');
   });
 }
 
+/**
+ * Inside an iframe, tells the embedding page how tall the content is, on load and on every change
+ * of layout, so that `embed.js` there can size the frame: `{ type: 'logitlab:height', height, id }`.
+ * The target origin is '*' because the message carries no user data: only a number and the id
+ * the embedding page itself put in the URL. The lab never reads anything from the notes.
+ */
+function reportHeight() {
+  if (window.parent === window) return;
+  let last = 0;
+  let queued = false;
+  const send = () => {
+    queued = false;
+    const height = Math.ceil(document.documentElement.getBoundingClientRect().height);
+    if (height === last) return;
+    last = height;
+    parent.postMessage({ type: 'logitlab:height', height, ...(state.id ? { id: state.id } : {}) }, '*');
+  };
+  new ResizeObserver(() => {
+    if (!queued) { queued = true; requestAnimationFrame(send); }
+  }).observe(document.documentElement);
+}
+
 applyLayout();
+reportHeight();
 showControls(state);
 showTrainControls(state);
 share();

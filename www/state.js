@@ -33,6 +33,7 @@ export const DEFAULTS = Object.freeze({
   trainSeed: 1,
   hide: '',              // comma-separated controls/panels an instructor hides
   embed: false,          // true: no page chrome, for an iframe
+  id: '',                // the iframe's id, echoed in the height messages to the embedding page
 });
 
 const RANGES = {
@@ -81,6 +82,8 @@ export function parse(search) {
       s[key] = value.slice(0, 2000);
     } else if (key === 'pipelines') {
       s.pipelines = PIPELINES.filter((p) => value.split(',').includes(p)).join(',');
+    } else if (key === 'id') {
+      if (/^[\w-]{1,64}$/.test(value)) s.id = value;
     } else if (key === 'hide') {
       s.hide = value.split(',').filter((h) => HIDEABLE.includes(h)).join(',');
     }

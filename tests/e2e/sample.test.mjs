@@ -152,7 +152,8 @@ test('copy embed code gives an iframe of this state with embed=1', async () => {
   const shown = await page.textContent('#copied');
   const text = shown.includes('<iframe') ? shown
     : await page.evaluate(() => navigator.clipboard.readText());
-  assert.match(text, /<iframe src="http:\/\/127\.0\.0\.1:\d+\/\?temperature=0\.3&amp;embed=1|<iframe src="[^"]*temperature=0\.3&embed=1/);
+  assert.match(text, /<iframe data-logitlab src="http:\/\/127\.0\.0\.1:\d+\/\?temperature=0\.3&amp;embed=1|<iframe data-logitlab src="[^"]*temperature=0\.3&embed=1/);
+  assert.match(text, /<script src="http:\/\/127\.0\.0\.1:\d+\/embed\.js" defer><\/script>/);
 });
 
 test('no console errors and no request outside localhost', async () => {

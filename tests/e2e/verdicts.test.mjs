@@ -100,6 +100,8 @@ test('an embedded lab keeps embed=1 and hide= when a verdict link is followed', 
   const { page, url } = lab;
   await page.goto(`${url}?embed=1&hide=draws`);
   await ready(page);
+  assert.equal(await page.getAttribute('#verdicts', 'open'), null, 'folded in an iframe');
+  await page.click('#verdicts summary');
   await page.click('#verdicts a[data-verdict="3"]');
   await ready(page);
   const q = new URL(page.url()).searchParams;
