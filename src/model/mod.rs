@@ -40,4 +40,4 @@ pub use generate::{Generated, Generator};
 pub use graph::Gpt;
 pub use layout::{Init, Param};
 pub use net::{KvCache, Net};
-pub use tokenizer::Vocab;
+pub use tokenizer::{ByteLevelBpe, StreamDecoder, Tokenizer, Vocab};
