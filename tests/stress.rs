@@ -814,7 +814,9 @@ fn shipped_vocab() -> &'static Vocab {
     VOCAB.get_or_init(|| {
         Net::from_safetensors(default_checkpoint())
             .unwrap()
-            .vocab()
+            .tokenizer()
+            .chars()
+            .unwrap()
             .clone()
     })
 }
@@ -1321,7 +1323,7 @@ fn regression_forward_overflow_is_an_error_not_nan() {
         .into_iter()
         .map(|(n, t)| (n, (t.ones_like().unwrap() * 3e38).unwrap()))
         .collect();
-    let huge = Gpt::from_tensors(*model.config(), model.vocab().clone(), &tensors).unwrap();
+    let huge = Gpt::from_tensors(*model.config(), model.tokenizer().clone(), &tensors).unwrap();
     let candle = huge.forward_ids(&[0, 1], OutputMode::Logits);
     let plain = huge
         .to_net()

@@ -18,14 +18,15 @@ use crate::error::{Error, Result};
 use crate::model::format::logitlab;
 use crate::model::kernels::{add, attention, check_finite, gelu_scalar, layer_norm, matmul};
 use crate::model::layout::Weights;
-use crate::model::{Config, OutputMode, Vocab};
+use crate::model::{Config, OutputMode, Tokenizer};
 use crate::numerics;
 
-/// The network: config, vocabulary and weights. Cloning is cheap: the weights are shared.
+/// The network: config, tokenizer and weights. Cloning is cheap: the tokenizer and the weights
+/// are shared.
 #[derive(Debug, Clone)]
 pub struct Net {
     config: Config,
-    vocab: Vocab,
+    tokenizer: Arc<Tokenizer>,
     weights: Arc<Weights<Vec<f32>>>,
     /// The tied head wteᵀ, (C, V): transposed once so that z = x · wteᵀ is a plain [`matmul`].
     head: Arc<Vec<f32>>,
@@ -65,9 +66,14 @@ impl KvCache {
 impl Net {
     /// Assembles the network from one row-major array per parameter, in [`Config::layout`]
     /// order, each with as many values as its shape needs.
-    pub fn from_layout(config: Config, vocab: Vocab, tensors: Vec<Vec<f32>>) -> Result<Net> {
+    pub fn from_layout(
+        config: Config,
+        tokenizer: impl Into<Tokenizer>,
+        tensors: Vec<Vec<f32>>,
+    ) -> Result<Net> {
         let layout = config.layout_for(tensors.len())?;
-        vocab.check_size(&config)?;
+        let tokenizer = tokenizer.into();
+        tokenizer.check_size(&config)?;
         for (p, values) in layout.iter().zip(&tensors) {
             if values.len() != p.elem_count() {
                 return Err(Error::new(format!(
@@ -89,7 +95,7 @@ impl Net {
         }
         Ok(Net {
             config,
-            vocab,
+            tokenizer: Arc::new(tokenizer),
             weights: Arc::new(weights),
             head: Arc::new(head),
         })
@@ -104,16 +110,21 @@ impl Net {
         &self.config
     }
 
-    pub fn vocab(&self) -> &Vocab {
-        &self.vocab
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
     }
 
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        self.vocab.encode(text)
+        self.tokenizer.encode(text)
     }
 
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.vocab.decode(ids)
+        self.tokenizer.decode(ids)
+    }
+
+    /// How the page shows token `id` (see [`Tokenizer::token_text`]).
+    pub fn token_text(&self, id: u32) -> Result<String> {
+        self.tokenizer.token_text(id)
     }
 
     /// Feeds `ids` after the `cache.len()` tokens already cached and returns their values,
@@ -206,7 +217,7 @@ impl Net {
     /// The checkpoint: safetensors, weights in f16, config and vocabulary in the metadata.
     pub fn to_safetensors(&self) -> Result<Vec<u8>> {
         let tensors = self.config.layout().into_iter().zip(self.tensors());
-        logitlab::write(&self.config, &self.vocab, tensors)
+        logitlab::write(&self.config, logitlab::vocab_of(&self.tokenizer)?, tensors)
     }
 
     /// Loads a checkpoint written by [`Net::to_safetensors`] from bytes. Anything else is an

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use crate::error::{Error, Result};
 use crate::limits::MAX_CHECKPOINT_BYTES;
 use crate::model::format::f16_bits_to_f32;
-use crate::model::{Config, Param, Vocab};
+use crate::model::{Config, Param, Tokenizer, Vocab};
 
 /// Tag stored in the checkpoint metadata, checked on load.
 pub const FORMAT: &str = "logitlab-gpt-v1";
@@ -55,6 +55,17 @@ pub fn write<'a>(
     let metadata = HashMap::from([(METADATA_KEY.to_string(), record.to_string())]);
     safetensors::serialize(views, Some(metadata))
         .map_err(|e| Error::new(format!("checkpoint: cannot serialise: {e}")))
+}
+
+/// The character vocabulary this format stores; a model with another tokenizer cannot be
+/// written in it.
+pub fn vocab_of(tokenizer: &Tokenizer) -> Result<&Vocab> {
+    tokenizer.chars().ok_or_else(|| {
+        Error::new(
+            "checkpoint: logitlab's format stores character vocabularies only; this model's \
+             tokenizer is byte-level BPE",
+        )
+    })
 }
 
 /// What a checkpoint holds.
