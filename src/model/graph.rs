@@ -8,9 +8,9 @@ use candle_core::{DType, Device, Tensor, D};
 
 use crate::error::{Error, Result};
 use crate::model::format::logitlab;
-use crate::model::kernels::{check_finite, gelu_derivative_scalar, gelu_scalar, LN_EPS};
+use crate::model::kernels::{check_finite, gelu_derivative_scalar, gelu_scalar};
 use crate::model::layout::{Attention, Block, LayerNorm, Linear, Mlp, Weights};
-use crate::model::{Config, Net, OutputMode, Tokenizer};
+use crate::model::{Arch, Config, Net, OutputMode, Tokenizer};
 use crate::rng::Rng;
 
 /// Maps logits z (last dim = V) to `mode`'s output.
@@ -28,7 +28,7 @@ impl LayerNorm<Tensor> {
         let mean = x.mean_keepdim(D::Minus1)?;
         let xc = x.broadcast_sub(&mean)?;
         let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
-        let x_hat = xc.broadcast_div(&(var + LN_EPS)?.sqrt()?)?;
+        let x_hat = xc.broadcast_div(&(var + Arch::LAB.layer_norm_eps)?.sqrt()?)?;
         Ok(x_hat
             .broadcast_mul(&self.weight)?
             .broadcast_add(&self.bias)?)
@@ -237,6 +237,12 @@ impl Gpt {
         tensors: Vec<Tensor>,
     ) -> Result<Gpt> {
         let layout = config.layout_for(tensors.len())?;
+        if config.arch != Arch::LAB {
+            return Err(Error::new(
+                "model: the candle graph (training) computes the lab's GPT only (LayerNorm ε \
+                 1e-5, tanh GELU, tied head, MLP width 4·embd); a GPT-2 checkpoint runs on Net",
+            ));
+        }
         let tokenizer = tokenizer.into();
         tokenizer.check_size(&config)?;
         let tensors = layout
@@ -248,7 +254,7 @@ impl Gpt {
             })
             .collect::<Result<_>>()?;
         Ok(Gpt {
-            weights: Weights::from_layout_order(config.layers, tensors),
+            weights: Weights::from_layout_order(&config, tensors),
             config,
             tokenizer,
         })

@@ -34,7 +34,7 @@ pub mod layout;
 pub mod net;
 pub mod tokenizer;
 
-pub use config::{Config, OutputMode};
+pub use config::{Arch, Config, Gelu, OutputMode};
 pub use generate::{Generated, Generator};
 #[cfg(feature = "train")]
 pub use graph::Gpt;

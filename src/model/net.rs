@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::model::format::logitlab;
-use crate::model::kernels::{add, attention, check_finite, gelu_scalar, layer_norm, matmul};
+use crate::model::kernels::{add, attention, check_finite, layer_norm, matmul};
 use crate::model::layout::Weights;
 use crate::model::{Config, OutputMode, Tokenizer};
 use crate::numerics;
@@ -28,7 +28,8 @@ pub struct Net {
     config: Config,
     tokenizer: Arc<Tokenizer>,
     weights: Arc<Weights<Vec<f32>>>,
-    /// The tied head wteᵀ, (C, V): transposed once so that z = x · wteᵀ is a plain [`matmul`].
+    /// The head transposed, (C, V): wteᵀ, or lm_headᵀ when untied; transposed once so that
+    /// z = x · wteᵀ is a plain [`matmul`].
     head: Arc<Vec<f32>>,
 }
 
@@ -85,10 +86,11 @@ impl Net {
                 )));
             }
         }
-        let weights = Weights::from_layout_order(config.layers, tensors);
+        let weights = Weights::from_layout_order(&config, tensors);
         let (v, c) = (config.vocab_size, config.embd);
         let mut head = vec![0.0; c * v];
-        for (t, row) in weights.wte.chunks_exact(c).enumerate() {
+        let untransposed = weights.lm_head.as_ref().unwrap_or(&weights.wte);
+        for (t, row) in untransposed.chunks_exact(c).enumerate() {
             for (j, &w) in row.iter().enumerate() {
                 head[j * v + t] = w;
             }
@@ -158,6 +160,7 @@ impl Net {
             ));
         }
         let w = &*self.weights;
+        let (eps, gelu) = (self.config.arch.layer_norm_eps, self.config.arch.gelu);
         cache.keys.resize_with(w.h.len(), Vec::new);
         cache.values.resize_with(w.h.len(), Vec::new);
 
@@ -170,7 +173,7 @@ impl Net {
         }
         for (l, block) in w.h.iter().enumerate() {
             // x += attn(ln_1(x))
-            let qkv = block.attn.c_attn.forward(&layer_norm(&x, &block.ln_1));
+            let qkv = block.attn.c_attn.forward(&layer_norm(&x, &block.ln_1, eps));
             let (keys, values) = (&mut cache.keys[l], &mut cache.values[l]);
             debug_assert_eq!(keys.len(), pos0 * c, "one cached row per position");
             for row in qkv.chunks_exact(3 * c) {
@@ -180,15 +183,15 @@ impl Net {
             let y = attention(&qkv, keys, values, pos0, heads, c);
             add(&mut x, &block.attn.c_proj.forward(&y));
             // x += mlp(ln_2(x))
-            let mut h = block.mlp.c_fc.forward(&layer_norm(&x, &block.ln_2));
+            let mut h = block.mlp.c_fc.forward(&layer_norm(&x, &block.ln_2, eps));
             for a in &mut h {
-                *a = gelu_scalar(*a);
+                *a = gelu.apply(*a);
             }
             add(&mut x, &block.mlp.c_proj.forward(&h));
         }
         cache.len = pos0 + ids.len();
-        // Tied head: z = ln_f(x) · wteᵀ
-        let z = check_finite(matmul(&layer_norm(&x, &w.ln_f), &self.head, v))?;
+        // z = ln_f(x) · wteᵀ (tied head) or ln_f(x) · lm_headᵀ
+        let z = check_finite(matmul(&layer_norm(&x, &w.ln_f, eps), &self.head, v))?;
         match mode {
             OutputMode::Logits => Ok(z),
             OutputMode::LogSoftmax => {
