@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::model::format::logitlab;
+use crate::model::format::{hf_gpt2, logitlab};
 use crate::model::kernels::{add, attention, check_finite, layer_norm, matmul};
 use crate::model::layout::Weights;
 use crate::model::{Config, OutputMode, Tokenizer};
@@ -228,5 +228,12 @@ impl Net {
     pub fn from_safetensors(bytes: &[u8]) -> Result<Net> {
         let c = logitlab::read(bytes)?;
         Net::from_layout(c.config, c.vocab, c.tensors)
+    }
+
+    /// Loads a Hugging Face GPT-2 folder given as (file name, bytes): `config.json`,
+    /// `model.safetensors` and `tokenizer.json` (see [`hf_gpt2`]).
+    pub fn from_hf_gpt2(files: &[(&str, &[u8])]) -> Result<Net> {
+        let c = hf_gpt2::read(files)?;
+        Net::from_layout(c.config, c.tokenizer, c.tensors)
     }
 }
