@@ -211,3 +211,146 @@ fn greedy_ids_match_transformers() {
         );
     }
 }
+
+/// The error from loading `f32-tied-gelu_new` with one file replaced (or, for `None`, removed).
+fn error_with(name: &str, bytes: Option<&[u8]>) -> String {
+    let f = folder!("f32-tied-gelu_new");
+    let mut files: Vec<(&str, &[u8])> = f.files();
+    files.retain(|(n, _)| *n != name);
+    if let Some(bytes) = bytes {
+        files.push((name, bytes));
+    }
+    Net::from_hf_gpt2(&files).unwrap_err().to_string()
+}
+
+fn config_with(edit: impl FnOnce(&mut serde_json::Map<String, Value>)) -> Vec<u8> {
+    let mut json: Value = serde_json::from_slice(folder!("f32-tied-gelu_new").config).unwrap();
+    edit(json.as_object_mut().unwrap());
+    json.to_string().into_bytes()
+}
+
+/// A safetensors file with this header and `data_len` zero bytes of data.
+fn safetensors(header: &Value, data_len: usize) -> Vec<u8> {
+    let header = header.to_string();
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(header.as_bytes());
+    out.resize(out.len() + data_len, 0);
+    out
+}
+
+#[test]
+fn errors_name_the_file_and_field() {
+    // A missing file.
+    assert_eq!(
+        error_with("tokenizer.json", None),
+        "tokenizer.json: missing; a Hugging Face GPT-2 folder needs config.json, \
+         model.safetensors and tokenizer.json"
+    );
+    // Malformed JSON.
+    assert!(error_with("config.json", Some(b"{\"n_embd\": 3"))
+        .starts_with("config.json: not valid JSON"));
+    assert!(
+        error_with("tokenizer.json", Some(b"[1, 2")).starts_with("tokenizer.json: not valid JSON")
+    );
+    // Unknown architectures and tokenizer types.
+    let llama = config_with(|c| {
+        c.insert("model_type".into(), "llama".into());
+    });
+    assert_eq!(
+        error_with("config.json", Some(&llama)),
+        "config.json: model_type is \"llama\"; only \"gpt2\" is supported"
+    );
+    let relu = config_with(|c| {
+        c.insert("activation_function".into(), "relu".into());
+    });
+    assert!(error_with("config.json", Some(&relu))
+        .starts_with("config.json: activation_function is \"relu\"; only"));
+    let five = config_with(|c| {
+        c.insert("n_head".into(), 5.into());
+    });
+    assert_eq!(
+        error_with("config.json", Some(&five)),
+        "config.json: n_head = 5 does not divide n_embd = 32"
+    );
+    let deep = config_with(|c| {
+        c.insert("n_layer".into(), 1000.into());
+    });
+    assert_eq!(
+        error_with("config.json", Some(&deep)),
+        "config.json: n_layer = 1000 is outside [1, 64]"
+    );
+    let tokenizer = String::from_utf8(TOKENIZER_JSON.to_vec()).unwrap();
+    let wordpiece = tokenizer.replacen("\"type\": \"BPE\"", "\"type\": \"WordPiece\"", 1);
+    assert!(
+        wordpiece != tokenizer,
+        "the fixture's model.type is spelled otherwise"
+    );
+    assert_eq!(
+        error_with("tokenizer.json", Some(wordpiece.as_bytes())),
+        "tokenizer.json: model.type is \"WordPiece\"; only \"BPE\" (byte-level) is supported"
+    );
+    // A tokenizer whose vocabulary disagrees with the model; a smaller one is accepted.
+    let small = config_with(|c| {
+        c.insert("vocab_size".into(), 512.into());
+    });
+    assert_eq!(
+        error_with("config.json", Some(&small)),
+        "tokenizer.json: 1024 tokens but config.json vocab_size is 512"
+    );
+    // A shape that disagrees with the config.
+    let wide = config_with(|c| {
+        c.insert("n_embd".into(), 64.into());
+    });
+    assert_eq!(
+        error_with("config.json", Some(&wide)),
+        "model.safetensors: tensor \"transformer.wte.weight\" has shape [1024, 32]; \
+         config.json implies [1024, 64]"
+    );
+    let untied = config_with(|c| {
+        c.insert("tie_word_embeddings".into(), false.into());
+    });
+    assert_eq!(
+        error_with("config.json", Some(&untied)),
+        "model.safetensors: missing tensor \"transformer.lm_head.weight\" (or \
+         \"lm_head.weight\") (config.json has tie_word_embeddings false)"
+    );
+    // Declared sizes larger than the file, or than the caps.
+    let mut short = 1_000_000u64.to_le_bytes().to_vec();
+    short.resize(5000, b' ');
+    assert_eq!(
+        error_with("model.safetensors", Some(&short)),
+        "model.safetensors: header declares 1000000 bytes but the file has 5000"
+    );
+    let past_end = safetensors(
+        &serde_json::json!({"wte.weight": {"dtype": "F32", "shape": [1024, 32],
+                                           "data_offsets": [0, 131072]}}),
+        100,
+    );
+    assert_eq!(
+        error_with("model.safetensors", Some(&past_end)),
+        "model.safetensors: tensor \"wte.weight\" declares bytes [0, 131072) but the file \
+         holds 100 bytes after its header"
+    );
+    let lying = safetensors(
+        &serde_json::json!({"wte.weight": {"dtype": "F32", "shape": [1024, 1u64 << 40],
+                                           "data_offsets": [0, 16]}}),
+        16,
+    );
+    assert_eq!(
+        error_with("model.safetensors", Some(&lying)),
+        "model.safetensors: tensor \"wte.weight\" has shape [1024, 1099511627776] in F32, but \
+         its data_offsets span 16 bytes"
+    );
+    let huge = config_with(|c| {
+        for (k, v) in [("n_embd", 4096), ("n_layer", 64), ("n_positions", 4096)] {
+            c.insert(k.into(), v.into());
+        }
+    });
+    let e = error_with("config.json", Some(&huge));
+    assert!(e.starts_with("config.json: the model has "), "{e}");
+    assert!(
+        e.ends_with(" parameters; at most 268435456 are accepted"),
+        "{e}"
+    );
+    assert!(error_with("model.safetensors", Some(&[1, 2, 3])).contains("8-byte header length"));
+}
