@@ -27,6 +27,18 @@ pub const MAX_EMBD: usize = 4096;
 /// holds ~33 M parameters in f16).
 pub const MAX_CHECKPOINT_BYTES: usize = 64 << 20;
 
+/// Largest Hugging Face `model.safetensors` the GPT-2 reader accepts: 1 GiB (GPT-2 small is
+/// 548 MB in f32; GPT-2 medium fits in f16). The file and its f32 weights are both in memory
+/// while loading, and wasm32 has 4 GiB.
+pub const MAX_HF_SAFETENSORS_BYTES: usize = 1 << 30;
+
+/// Most parameters a model loaded for inference may have: 2^28 = 268 M (1 GiB of f32 weights);
+/// GPT-2 small has 124 M.
+pub const MAX_INFERENCE_PARAMETERS: u64 = 1 << 28;
+
+/// Largest `tokenizer.json` or `config.json`: 32 MiB (GPT-2's tokenizer.json is 1.4 MB).
+pub const MAX_TOKENIZER_JSON_BYTES: usize = 32 << 20;
+
 /// Longest text (UTF-8 bytes) that `encode`, a prompt or a pasted training text may have:
 /// 8 MiB, more than Shakespeare's complete works (5.1 MB). `decode` takes at most as many ids.
 pub const MAX_TEXT_BYTES: usize = 8 << 20;

@@ -380,7 +380,11 @@ impl Trainer {
             .iter()
             .map(|t| Ok(t.detach().copy()?))
             .collect::<Result<_>>()?;
-        Gpt::from_layout(*self.model.config(), self.model.vocab().clone(), tensors)
+        Gpt::from_layout(
+            *self.model.config(),
+            self.model.tokenizer().clone(),
+            tensors,
+        )
     }
 
     /// The variables' tensors, sharing their storage, in layout order.

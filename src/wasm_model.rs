@@ -59,10 +59,13 @@ impl Model {
         config_object(self.inner.config())
     }
 
-    /// The vocabulary: character i is token id i.
+    /// The vocabulary: character i is token id i (empty for a byte-level BPE model).
     #[wasm_bindgen(getter)]
     pub fn vocab(&self) -> String {
-        self.inner.vocab().chars().iter().collect()
+        let vocab = self.inner.tokenizer().chars();
+        vocab
+            .map(|v| v.chars().iter().collect())
+            .unwrap_or_default()
     }
 
     /// Text → token ids. A character outside the vocabulary is an error naming it.

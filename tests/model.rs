@@ -98,7 +98,7 @@ fn net_matches_candle() {
     for model in &models {
         let net = model.to_net().unwrap();
         assert_eq!(net.config(), model.config());
-        assert_eq!(net.vocab(), model.vocab());
+        assert_eq!(net.tokenizer(), model.tokenizer());
         let n = model.config().context_length.min(40);
         let ids = model.encode(&TEXT[..n]).unwrap();
         for mode in [OutputMode::Logits, OutputMode::LogSoftmax] {
@@ -217,7 +217,7 @@ fn checkpoint_round_trip_in_f16() {
     assert!(bytes.len() > 2 * params && bytes.len() < 2 * params + 8192);
     let loaded = Gpt::from_safetensors(&bytes).unwrap();
     assert_eq!(loaded.config(), model.config());
-    assert_eq!(loaded.vocab(), model.vocab());
+    assert_eq!(loaded.tokenizer(), model.tokenizer());
     for ((name, a), (name_b, b)) in model.named_tensors().iter().zip(loaded.named_tensors()) {
         assert_eq!(name, &name_b);
         let a16: Vec<f32> = a

@@ -35,7 +35,7 @@ use std::sync::Once;
 
 use logitlab::data::Corpus;
 use logitlab::loss::{loss, LossFunction, LossOptions, Reduction};
-use logitlab::model::{Config, Generator, Gpt, Net, OutputMode, Vocab};
+use logitlab::model::{Arch, Config, Generator, Gpt, Net, OutputMode, Vocab};
 use logitlab::numerics;
 use logitlab::rng::Rng;
 use logitlab::sampling::{sample, Input, SampleOptions};
@@ -630,6 +630,7 @@ fn tiny_model() -> Gpt {
         layers: 1,
         heads: 2,
         embd: 4,
+        arch: Arch::LAB,
     };
     Gpt::new(config, vocab, 3).unwrap()
 }
@@ -814,7 +815,9 @@ fn shipped_vocab() -> &'static Vocab {
     VOCAB.get_or_init(|| {
         Net::from_safetensors(default_checkpoint())
             .unwrap()
-            .vocab()
+            .tokenizer()
+            .chars()
+            .unwrap()
             .clone()
     })
 }
@@ -837,6 +840,7 @@ fn run_train(data: &[u8]) -> Verdict {
         layers: b.pick(&[1, 2]),
         heads: b.pick(&[1, 2, 3]),
         embd: b.pick(&[4, 6, 8, 5]),
+        arch: Arch::LAB,
     };
     let options = TrainOptions {
         batch_size: b.pick(&[1, 2, 3, 0]),
@@ -1321,7 +1325,7 @@ fn regression_forward_overflow_is_an_error_not_nan() {
         .into_iter()
         .map(|(n, t)| (n, (t.ones_like().unwrap() * 3e38).unwrap()))
         .collect();
-    let huge = Gpt::from_tensors(*model.config(), model.vocab().clone(), &tensors).unwrap();
+    let huge = Gpt::from_tensors(*model.config(), model.tokenizer().clone(), &tensors).unwrap();
     let candle = huge.forward_ids(&[0, 1], OutputMode::Logits);
     let plain = huge
         .to_net()
@@ -1390,6 +1394,7 @@ fn regression_trainer_refuses_huge_configs_before_allocating() {
         layers: 64,
         heads: 64,
         embd: 4096,
+        arch: Arch::LAB,
     };
     LARGEST.with(|l| l.set(0));
     let e = Trainer::new(

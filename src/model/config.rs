@@ -3,10 +3,11 @@
 
 use crate::error::{Error, Result};
 use crate::limits::{MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_LAYERS, MAX_MODEL_VOCAB};
+use crate::model::kernels;
 use crate::sampling::Input;
 
 /// The shape of the network. Stored with the weights.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Config {
     /// V: number of distinct characters.
     pub vocab_size: usize,
@@ -18,6 +19,52 @@ pub struct Config {
     pub heads: usize,
     /// Embedding width C.
     pub embd: usize,
+    /// What a GPT-2 checkpoint may do differently; [`Arch::LAB`] for the lab's own models.
+    pub arch: Arch,
+}
+
+/// The details in which a Hugging Face GPT-2 may differ from the lab's GPT. The lab's own models
+/// are [`Arch::LAB`], which logitlab's checkpoint format implies.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Arch {
+    /// LayerNorm's ε (GPT-2's `layer_norm_epsilon`; PyTorch's default 1e-5).
+    pub layer_norm_eps: f64,
+    /// The MLP's activation (GPT-2's `activation_function`).
+    pub gelu: Gelu,
+    /// Whether the output head is the token embedding, z = x · wteᵀ (GPT-2's
+    /// `tie_word_embeddings`), or a matrix of its own, `lm_head.weight` (V, C).
+    pub tied_head: bool,
+    /// The MLP's hidden width (GPT-2's `n_inner`); `None` is 4·embd.
+    pub mlp_width: Option<usize>,
+}
+
+impl Arch {
+    /// The lab's GPT: ε = 1e-5, tanh GELU, tied head, MLP width 4·C.
+    pub const LAB: Arch = Arch {
+        layer_norm_eps: 1e-5,
+        gelu: Gelu::Tanh,
+        tied_head: true,
+        mlp_width: None,
+    };
+}
+
+/// The two GELUs of GPT-2 checkpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gelu {
+    /// ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))): GPT-2's `gelu_new`, the lab's models.
+    Tanh,
+    /// x·Φ(x) = ½·x·(1 + erf(x/√2)): `gelu`, PyTorch's exact GELU.
+    Erf,
+}
+
+impl Gelu {
+    /// This GELU of x.
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            Gelu::Tanh => kernels::gelu_scalar(x),
+            Gelu::Erf => kernels::gelu_erf_scalar(x),
+        }
+    }
 }
 
 impl Config {
@@ -31,6 +78,7 @@ impl Config {
             layers: 2,
             heads: 2,
             embd: 32,
+            arch: Arch::LAB,
         }
     }
 
@@ -56,6 +104,7 @@ impl Config {
             layers,
             heads,
             embd,
+            arch: Arch::LAB,
         })
     }
 
@@ -84,7 +133,19 @@ impl Config {
                 self.embd,
             ));
         }
+        if let Some(w) = self.arch.mlp_width {
+            check("mlpWidth", w, 1, 4 * MAX_EMBD)?;
+        }
+        let eps = self.arch.layer_norm_eps;
+        if !(eps.is_finite() && eps > 0.0 && eps <= 1.0) {
+            return Err(Error::arg("layerNormEps", "a number in (0, 1]", eps));
+        }
         Ok(())
+    }
+
+    /// The MLP's hidden width: [`Arch::mlp_width`], or 4·embd.
+    pub fn mlp_width(&self) -> usize {
+        self.arch.mlp_width.unwrap_or(4 * self.embd)
     }
 }
 

@@ -8,9 +8,9 @@ use candle_core::{DType, Device, Tensor, D};
 
 use crate::error::{Error, Result};
 use crate::model::format::logitlab;
-use crate::model::kernels::{check_finite, gelu_derivative_scalar, gelu_scalar, LN_EPS};
+use crate::model::kernels::{check_finite, gelu_derivative_scalar, gelu_scalar};
 use crate::model::layout::{Attention, Block, LayerNorm, Linear, Mlp, Weights};
-use crate::model::{Config, Net, OutputMode, Vocab};
+use crate::model::{Arch, Config, Net, OutputMode, Tokenizer};
 use crate::rng::Rng;
 
 /// Maps logits z (last dim = V) to `mode`'s output.
@@ -28,7 +28,7 @@ impl LayerNorm<Tensor> {
         let mean = x.mean_keepdim(D::Minus1)?;
         let xc = x.broadcast_sub(&mean)?;
         let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
-        let x_hat = xc.broadcast_div(&(var + LN_EPS)?.sqrt()?)?;
+        let x_hat = xc.broadcast_div(&(var + Arch::LAB.layer_norm_eps)?.sqrt()?)?;
         Ok(x_hat
             .broadcast_mul(&self.weight)?
             .broadcast_add(&self.bias)?)
@@ -182,7 +182,7 @@ impl Block<Tensor> {
 #[derive(Debug, Clone)]
 pub struct Gpt {
     config: Config,
-    vocab: Vocab,
+    tokenizer: Tokenizer,
     weights: Weights<Tensor>,
 }
 
@@ -190,7 +190,7 @@ impl Gpt {
     /// A freshly initialised model, each parameter drawn per its [`crate::model::Init`] from our
     /// seeded [`Rng`], in [`Config::layout`] order, so the same seed gives the same weights
     /// natively and in wasm.
-    pub fn new(config: Config, vocab: Vocab, seed: u64) -> Result<Gpt> {
+    pub fn new(config: Config, tokenizer: impl Into<Tokenizer>, seed: u64) -> Result<Gpt> {
         config.validate()?;
         let mut rng = Rng::new(seed);
         let tensors = config
@@ -204,18 +204,19 @@ impl Gpt {
                 )?)
             })
             .collect::<Result<_>>()?;
-        Gpt::from_layout(config, vocab, tensors)
+        Gpt::from_layout(config, tokenizer, tensors)
     }
 
     /// Assembles a model from named tensors, checking that every parameter of
     /// [`Config::layout`] is present with its shape (other names are ignored).
     pub fn from_tensors(
         config: Config,
-        vocab: Vocab,
+        tokenizer: impl Into<Tokenizer>,
         tensors: &HashMap<String, Tensor>,
     ) -> Result<Gpt> {
         config.validate()?;
-        vocab.check_size(&config)?;
+        let tokenizer = tokenizer.into();
+        tokenizer.check_size(&config)?;
         let tensors = config
             .layout()
             .iter()
@@ -225,14 +226,25 @@ impl Gpt {
                 Ok(t.clone())
             })
             .collect::<Result<_>>()?;
-        Gpt::from_layout(config, vocab, tensors)
+        Gpt::from_layout(config, tokenizer, tensors)
     }
 
     /// Assembles a model from one tensor per parameter, in [`Config::layout`] order, each with
     /// its shape. f32 tensors are used as they are, sharing storage (a trainer's variables).
-    pub fn from_layout(config: Config, vocab: Vocab, tensors: Vec<Tensor>) -> Result<Gpt> {
+    pub fn from_layout(
+        config: Config,
+        tokenizer: impl Into<Tokenizer>,
+        tensors: Vec<Tensor>,
+    ) -> Result<Gpt> {
         let layout = config.layout_for(tensors.len())?;
-        vocab.check_size(&config)?;
+        if config.arch != Arch::LAB {
+            return Err(Error::new(
+                "model: the candle graph (training) computes the lab's GPT only (LayerNorm ε \
+                 1e-5, tanh GELU, tied head, MLP width 4·embd); a GPT-2 checkpoint runs on Net",
+            ));
+        }
+        let tokenizer = tokenizer.into();
+        tokenizer.check_size(&config)?;
         let tensors = layout
             .iter()
             .zip(tensors)
@@ -242,9 +254,9 @@ impl Gpt {
             })
             .collect::<Result<_>>()?;
         Ok(Gpt {
-            weights: Weights::from_layout_order(config.layers, tensors),
+            weights: Weights::from_layout_order(&config, tensors),
             config,
-            vocab,
+            tokenizer,
         })
     }
 
@@ -252,16 +264,16 @@ impl Gpt {
         &self.config
     }
 
-    pub fn vocab(&self) -> &Vocab {
-        &self.vocab
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
     }
 
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        self.vocab.encode(text)
+        self.tokenizer.encode(text)
     }
 
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.vocab.decode(ids)
+        self.tokenizer.decode(ids)
     }
 
     /// Every parameter, in [`Config::layout`] order. The tensors share storage with the model.
@@ -352,23 +364,27 @@ impl Gpt {
 
     /// The same network as plain arrays, for inference ([`Net`]: the page's forward pass).
     pub fn to_net(&self) -> Result<Net> {
-        Net::from_layout(self.config, self.vocab.clone(), self.values()?)
+        Net::from_layout(self.config, self.tokenizer.clone(), self.values()?)
     }
 
     /// The network of `net` as candle tensors, e.g. to evaluate a checkpoint in batches.
     pub fn from_net(net: &Net) -> Result<Gpt> {
-        Gpt::from_values(*net.config(), net.vocab().clone(), net.tensors())
+        Gpt::from_values(*net.config(), net.tokenizer().clone(), net.tensors())
     }
 
     /// A model from one array of values per parameter, in [`Config::layout`] order.
-    fn from_values<V: AsRef<[f32]>>(config: Config, vocab: Vocab, values: Vec<V>) -> Result<Gpt> {
+    fn from_values<V: AsRef<[f32]>>(
+        config: Config,
+        tokenizer: impl Into<Tokenizer>,
+        values: Vec<V>,
+    ) -> Result<Gpt> {
         let tensors = config
             .layout()
             .into_iter()
             .zip(&values)
             .map(|(p, v)| Ok(Tensor::from_slice(v.as_ref(), p.shape, &Device::Cpu)?))
             .collect::<Result<_>>()?;
-        Gpt::from_layout(config, vocab, tensors)
+        Gpt::from_layout(config, tokenizer, tensors)
     }
 
     /// The checkpoint: safetensors, weights in f16, config and vocabulary in the metadata
@@ -380,7 +396,7 @@ impl Gpt {
             .layout()
             .into_iter()
             .zip(values.iter().map(|v| &v[..]));
-        logitlab::write(&self.config, &self.vocab, tensors)
+        logitlab::write(&self.config, logitlab::vocab_of(&self.tokenizer)?, tensors)
     }
 
     /// Loads a checkpoint (see [`Net::from_safetensors`] for what is checked).

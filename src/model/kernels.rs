@@ -1,6 +1,6 @@
 //! The plain-array maths of the forward passes: matmul, LayerNorm, causal attention over a KV
 //! cache, GELU. [`crate::model::net`] computes the GPT with them; the candle graph shares the
-//! scalar definitions (GELU, LayerNorm's ε, the overflow check), so both passes compute the same
+//! scalar definitions (GELU, the overflow check), so both passes compute the same
 //! function.
 //!
 //! Rounding: every sum is taken in a fixed order, with no fused multiply-add, so the values do
@@ -9,9 +9,6 @@
 
 use crate::error::{Error, Result};
 use crate::model::layout::{LayerNorm, Linear};
-
-/// LayerNorm epsilon, as in PyTorch's default.
-pub(crate) const LN_EPS: f64 = 1e-5;
 
 /// The model's output must be finite: finite weights can still overflow f32 (a checkpoint with
 /// weights near float16's 65504), and a NaN must not reach the sampler or the page. Shared by
@@ -41,6 +38,45 @@ pub(crate) fn gelu_scalar(x: f32) -> f32 {
     0.5 * x * (1.0 + tanh(SQRT_2_OVER_PI * (x + GELU_C * x * x * x)))
 }
 
+/// The exact GELU, x·Φ(x) = ½·x·(1 + erf(x/√2)) (PyTorch's `gelu`, GPT-2's `gelu`), computed in
+/// f64 and rounded once.
+pub(crate) fn gelu_erf_scalar(x: f32) -> f32 {
+    let x = f64::from(x);
+    (0.5 * x * (1.0 + erf(x * std::f64::consts::FRAC_1_SQRT_2))) as f32
+}
+
+/// The error function, erf(x) = 2/√π ∫₀ˣ e^(−t²) dt, to ~1e-15 (checked against Python's
+/// `math.erf` in the tests), without libm:
+/// - |x| < 2.5: its Maclaurin series 2/√π · Σ (−1)ⁿ x^(2n+1) / (n!·(2n+1)), whose largest term
+///   there is ~16, so cancellation costs at most ~1e-14;
+/// - 2.5 ≤ |x| < 6: 1 − erfc(x), erfc by its continued fraction (Abramowitz & Stegun 7.1.14)
+///   e^(−x²)/√π · 1/(x + ½/(x + 1/(x + (3/2)/(x + 2/(x + …))))), 60 levels deep;
+/// - |x| ≥ 6: ±1 (erfc(6) ≈ 2e-17 is below f64's resolution near 1).
+pub(crate) fn erf(x: f64) -> f64 {
+    let a = x.abs();
+    let value = if a < 2.5 {
+        let (x2, mut term, mut sum) = (a * a, a, a);
+        for n in 1..100 {
+            term *= -x2 / f64::from(n);
+            let add = term / f64::from(2 * n + 1);
+            sum += add;
+            if add.abs() < 1e-17 * sum {
+                break;
+            }
+        }
+        sum * std::f64::consts::FRAC_2_SQRT_PI
+    } else if a < 6.0 {
+        let mut f = a;
+        for k in (1..=60).rev() {
+            f = a + f64::from(k) / 2.0 / f;
+        }
+        1.0 - (-a * a).exp() / (std::f64::consts::PI.sqrt() * f)
+    } else {
+        1.0
+    };
+    value.copysign(x)
+}
+
 /// d gelu / dx = ½(1 + tanh u) + ½·x·(1 − tanh² u)·√(2/π)·(1 + 3·0.044715·x²).
 #[cfg(feature = "train")] // training's backward pass only
 pub(crate) fn gelu_derivative_scalar(x: f32) -> f32 {
@@ -57,13 +93,13 @@ pub(crate) fn add(a: &mut [f32], b: &[f32]) {
 
 /// LayerNorm of each row of C values, as the candle model computes it: mean, centred
 /// variance, then (x − mean) / sqrt(var + ε) · γ + β.
-pub(crate) fn layer_norm(x: &[f32], ln: &LayerNorm<Vec<f32>>) -> Vec<f32> {
+pub(crate) fn layer_norm(x: &[f32], ln: &LayerNorm<Vec<f32>>, eps: f64) -> Vec<f32> {
     let c = ln.weight.len();
     let mut out = Vec::with_capacity(x.len());
     for row in x.chunks_exact(c) {
         let mean = row.iter().sum::<f32>() / c as f32;
         let var = row.iter().map(|&a| (a - mean) * (a - mean)).sum::<f32>() / c as f32;
-        let std = (var + LN_EPS as f32).sqrt();
+        let std = (var + eps as f32).sqrt();
         out.extend(
             row.iter()
                 .zip(&ln.weight)
@@ -167,4 +203,40 @@ pub(crate) fn attention(
         }
     }
     y
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// erf against Python's `math.erf` (libm), across both branches and the cut at 2.5.
+    #[test]
+    fn erf_matches_libm() {
+        let cases = [
+            (0.0, 0.0),
+            (1e-08, 1.1283791670955126e-08),
+            (0.1, 0.1124629160182849),
+            (0.5, 0.5204998778130465),
+            (1.0, 0.8427007929497149),
+            (1.5, 0.9661051464753108),
+            (2.0, 0.9953222650189527),
+            (2.4999, 0.9995928300996666),
+            (2.5, 0.999593047982555),
+            (3.0, 0.9999779095030014),
+            (4.0, 0.9999999845827421),
+            (5.0, 0.9999999999984626),
+            (5.9, 0.9999999999999999),
+            (6.5, 1.0),
+            (-0.7, -0.6778011938374184),
+            (-3.2, -0.9999939742388483),
+        ];
+        for (x, want) in cases {
+            let got = erf(x);
+            assert!((got - want).abs() < 1e-14, "erf({x}) = {got}, want {want}");
+        }
+        // GELU: x·Φ(x); Φ(1) = 0.8413447460685429.
+        assert_eq!(gelu_erf_scalar(1.0), 0.841_344_746_068_542_9_f64 as f32);
+        assert_eq!(gelu_erf_scalar(-10.0), -0.0);
+        assert_eq!(gelu_erf_scalar(10.0), 10.0);
+    }
 }

@@ -42,6 +42,7 @@ impl Config {
     /// (`c_proj`) scaled by 1/√(2·layers), biases 0, LayerNorm γ = 1.
     pub fn layout(&self) -> Vec<Param> {
         let (v, t, c) = (self.vocab_size, self.context_length, self.embd);
+        let w = self.mlp_width();
         let normal = Init::Normal(0.02);
         let residual = Init::Normal(0.02 / ((2 * self.layers) as f64).sqrt());
         // A LayerNorm (γ, β) or a Linear (W, b) named `p`: its weight, then its bias.
@@ -53,8 +54,8 @@ impl Config {
             ]
         };
         let mut params = vec![
-            Param::new("wte".into(), vec![v, c], normal),
-            Param::new("wpe".into(), vec![t, c], normal),
+            Param::new("wte".into(), vec![v, c], normal).hf("wte.weight"),
+            Param::new("wpe".into(), vec![t, c], normal).hf("wpe.weight"),
         ];
         for i in 0..self.layers {
             let p = |s: &str| format!("h.{i}.{s}");
@@ -62,10 +63,14 @@ impl Config {
             params.extend(weight_bias(&p("attn.c_attn"), vec![c, 3 * c], normal));
             params.extend(weight_bias(&p("attn.c_proj"), vec![c, c], residual));
             params.extend(weight_bias(&p("ln_2"), vec![c], Init::Ones));
-            params.extend(weight_bias(&p("mlp.c_fc"), vec![c, 4 * c], normal));
-            params.extend(weight_bias(&p("mlp.c_proj"), vec![4 * c, c], residual));
+            params.extend(weight_bias(&p("mlp.c_fc"), vec![c, w], normal));
+            params.extend(weight_bias(&p("mlp.c_proj"), vec![w, c], residual));
         }
         params.extend(weight_bias("ln_f", vec![c], Init::Ones));
+        if !self.arch.tied_head {
+            // nn.Linear(C, V)'s weight, (out, in) = (V, C) like wte: z = x · lm_headᵀ.
+            params.push(Param::new("lm_head.weight".into(), vec![v, c], normal));
+        }
         params
     }
 }
@@ -87,6 +92,9 @@ pub enum Init {
 pub struct Param {
     /// Its name in a checkpoint, e.g. `h.0.attn.c_attn.weight`.
     pub name: String,
+    /// Its name in a Hugging Face GPT-2 `model.safetensors` (there with or without a
+    /// `transformer.` prefix): the same but for the embeddings, `wte.weight` and `wpe.weight`.
+    pub hf_name: String,
     /// Row-major; a linear layer's weight is (in, out).
     pub shape: Vec<usize>,
     pub init: Init,
@@ -99,9 +107,17 @@ impl Param {
     fn new(name: String, shape: Vec<usize>, init: Init) -> Param {
         Param {
             decay: shape.len() >= 2,
+            hf_name: name.clone(),
             name,
             shape,
             init,
+        }
+    }
+
+    fn hf(self, hf_name: &str) -> Param {
+        Param {
+            hf_name: hf_name.into(),
+            ..self
         }
     }
 
@@ -149,6 +165,8 @@ pub struct Weights<T> {
     pub wpe: T,
     pub h: Vec<Block<T>>,
     pub ln_f: LayerNorm<T>,
+    /// The output head (V, C) when it is not tied to `wte` ([`crate::model::Arch::tied_head`]).
+    pub lm_head: Option<T>,
 }
 
 /// A pre-LayerNorm transformer block: x += attn(ln_1(x)); x += mlp(ln_2(x)).
@@ -192,9 +210,10 @@ pub struct Mlp<T> {
 }
 
 impl<T> Weights<T> {
-    /// The tree of `layers` blocks from one value per parameter, in [`Config::layout`] order.
-    /// Panics if `values` holds fewer: callers check the count against the layout first.
-    pub fn from_layout_order(layers: usize, values: Vec<T>) -> Weights<T> {
+    /// The tree of `config`'s parameters from one value per parameter, in [`Config::layout`]
+    /// order. Panics if `values` holds fewer: callers check the count against the layout first.
+    pub fn from_layout_order(config: &Config, values: Vec<T>) -> Weights<T> {
+        let layers = config.layers;
         let mut values = values.into_iter();
         let mut next = move || {
             values
@@ -239,7 +258,14 @@ impl<T> Weights<T> {
             weight: next(),
             bias: next(),
         };
-        Weights { wte, wpe, h, ln_f }
+        let lm_head = (!config.arch.tied_head).then(&mut next);
+        Weights {
+            wte,
+            wpe,
+            h,
+            ln_f,
+            lm_head,
+        }
     }
 
     /// Every leaf in [`Config::layout`] order: the inverse of [`Weights::from_layout_order`].
@@ -255,6 +281,7 @@ impl<T> Weights<T> {
             leaves.extend([&mlp.c_proj.weight, &mlp.c_proj.bias]);
         }
         leaves.extend([&self.ln_f.weight, &self.ln_f.bias]);
+        leaves.extend(&self.lm_head);
         leaves
     }
 }
@@ -268,7 +295,7 @@ mod tests {
     fn weights_tree_matches_layout_names() {
         let config = Config::preset("small", 7).unwrap();
         let layout = config.layout();
-        let tree = Weights::from_layout_order(config.layers, layout.clone());
+        let tree = Weights::from_layout_order(&config, layout.clone());
         let names: Vec<&str> = tree.flatten().iter().map(|p| p.name.as_str()).collect();
         let want: Vec<&str> = layout.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, want);
@@ -289,7 +316,7 @@ mod tests {
     #[test]
     fn init_and_decay_follow_nanogpt() {
         let config = Config::preset("small", 7).unwrap();
-        let tree = Weights::from_layout_order(config.layers, config.layout());
+        let tree = Weights::from_layout_order(&config, config.layout());
         let b = &tree.h[0];
         assert_eq!((tree.wte.init, tree.wte.decay), (Init::Normal(0.02), true));
         assert_eq!(

@@ -2,8 +2,9 @@
 //!
 //! - [`config`]: its shape ([`Config`], the presets) and its two output designs ([`OutputMode`]);
 //! - [`layout`]: every parameter, named once ([`Config::layout`], [`layout::Weights`]);
-//! - [`tokenizer`]: text ⇄ token ids ([`Vocab`], characters);
-//! - [`format`]: checkpoint files (logitlab's safetensors);
+//! - [`tokenizer`]: text ⇄ token ids ([`Tokenizer`]: characters, [`Vocab`], or GPT-2's byte-level
+//!   BPE, [`ByteLevelBpe`]);
+//! - [`format`]: checkpoint files (logitlab's safetensors; Hugging Face GPT-2 folders);
 //! - [`kernels`] and [`net`]: the network as plain arrays with a KV cache ([`Net`]), which the
 //!   page generates with;
 //! - `graph` (feature `train`): the same network in candle tensor ops, which trains (`Gpt`);
@@ -34,10 +35,10 @@ pub mod layout;
 pub mod net;
 pub mod tokenizer;
 
-pub use config::{Config, OutputMode};
+pub use config::{Arch, Config, Gelu, OutputMode};
 pub use generate::{Generated, Generator};
 #[cfg(feature = "train")]
 pub use graph::Gpt;
 pub use layout::{Init, Param};
 pub use net::{KvCache, Net};
-pub use tokenizer::Vocab;
+pub use tokenizer::{ByteLevelBpe, StreamDecoder, Tokenizer, Vocab};

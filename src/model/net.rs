@@ -15,19 +15,21 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::model::format::logitlab;
-use crate::model::kernels::{add, attention, check_finite, gelu_scalar, layer_norm, matmul};
+use crate::model::format::{hf_gpt2, logitlab};
+use crate::model::kernels::{add, attention, check_finite, layer_norm, matmul};
 use crate::model::layout::Weights;
-use crate::model::{Config, OutputMode, Vocab};
+use crate::model::{Config, OutputMode, Tokenizer};
 use crate::numerics;
 
-/// The network: config, vocabulary and weights. Cloning is cheap: the weights are shared.
+/// The network: config, tokenizer and weights. Cloning is cheap: the tokenizer and the weights
+/// are shared.
 #[derive(Debug, Clone)]
 pub struct Net {
     config: Config,
-    vocab: Vocab,
+    tokenizer: Arc<Tokenizer>,
     weights: Arc<Weights<Vec<f32>>>,
-    /// The tied head wteᵀ, (C, V): transposed once so that z = x · wteᵀ is a plain [`matmul`].
+    /// The head transposed, (C, V): wteᵀ, or lm_headᵀ when untied; transposed once so that
+    /// z = x · wteᵀ is a plain [`matmul`].
     head: Arc<Vec<f32>>,
 }
 
@@ -65,9 +67,14 @@ impl KvCache {
 impl Net {
     /// Assembles the network from one row-major array per parameter, in [`Config::layout`]
     /// order, each with as many values as its shape needs.
-    pub fn from_layout(config: Config, vocab: Vocab, tensors: Vec<Vec<f32>>) -> Result<Net> {
+    pub fn from_layout(
+        config: Config,
+        tokenizer: impl Into<Tokenizer>,
+        tensors: Vec<Vec<f32>>,
+    ) -> Result<Net> {
         let layout = config.layout_for(tensors.len())?;
-        vocab.check_size(&config)?;
+        let tokenizer = tokenizer.into();
+        tokenizer.check_size(&config)?;
         for (p, values) in layout.iter().zip(&tensors) {
             if values.len() != p.elem_count() {
                 return Err(Error::new(format!(
@@ -79,17 +86,18 @@ impl Net {
                 )));
             }
         }
-        let weights = Weights::from_layout_order(config.layers, tensors);
+        let weights = Weights::from_layout_order(&config, tensors);
         let (v, c) = (config.vocab_size, config.embd);
         let mut head = vec![0.0; c * v];
-        for (t, row) in weights.wte.chunks_exact(c).enumerate() {
+        let untransposed = weights.lm_head.as_ref().unwrap_or(&weights.wte);
+        for (t, row) in untransposed.chunks_exact(c).enumerate() {
             for (j, &w) in row.iter().enumerate() {
                 head[j * v + t] = w;
             }
         }
         Ok(Net {
             config,
-            vocab,
+            tokenizer: Arc::new(tokenizer),
             weights: Arc::new(weights),
             head: Arc::new(head),
         })
@@ -104,16 +112,21 @@ impl Net {
         &self.config
     }
 
-    pub fn vocab(&self) -> &Vocab {
-        &self.vocab
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
     }
 
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        self.vocab.encode(text)
+        self.tokenizer.encode(text)
     }
 
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.vocab.decode(ids)
+        self.tokenizer.decode(ids)
+    }
+
+    /// How the page shows token `id` (see [`Tokenizer::token_text`]).
+    pub fn token_text(&self, id: u32) -> Result<String> {
+        self.tokenizer.token_text(id)
     }
 
     /// Feeds `ids` after the `cache.len()` tokens already cached and returns their values,
@@ -147,6 +160,7 @@ impl Net {
             ));
         }
         let w = &*self.weights;
+        let (eps, gelu) = (self.config.arch.layer_norm_eps, self.config.arch.gelu);
         cache.keys.resize_with(w.h.len(), Vec::new);
         cache.values.resize_with(w.h.len(), Vec::new);
 
@@ -159,7 +173,7 @@ impl Net {
         }
         for (l, block) in w.h.iter().enumerate() {
             // x += attn(ln_1(x))
-            let qkv = block.attn.c_attn.forward(&layer_norm(&x, &block.ln_1));
+            let qkv = block.attn.c_attn.forward(&layer_norm(&x, &block.ln_1, eps));
             let (keys, values) = (&mut cache.keys[l], &mut cache.values[l]);
             debug_assert_eq!(keys.len(), pos0 * c, "one cached row per position");
             for row in qkv.chunks_exact(3 * c) {
@@ -169,15 +183,15 @@ impl Net {
             let y = attention(&qkv, keys, values, pos0, heads, c);
             add(&mut x, &block.attn.c_proj.forward(&y));
             // x += mlp(ln_2(x))
-            let mut h = block.mlp.c_fc.forward(&layer_norm(&x, &block.ln_2));
+            let mut h = block.mlp.c_fc.forward(&layer_norm(&x, &block.ln_2, eps));
             for a in &mut h {
-                *a = gelu_scalar(*a);
+                *a = gelu.apply(*a);
             }
             add(&mut x, &block.mlp.c_proj.forward(&h));
         }
         cache.len = pos0 + ids.len();
-        // Tied head: z = ln_f(x) · wteᵀ
-        let z = check_finite(matmul(&layer_norm(&x, &w.ln_f), &self.head, v))?;
+        // z = ln_f(x) · wteᵀ (tied head) or ln_f(x) · lm_headᵀ
+        let z = check_finite(matmul(&layer_norm(&x, &w.ln_f, eps), &self.head, v))?;
         match mode {
             OutputMode::Logits => Ok(z),
             OutputMode::LogSoftmax => {
@@ -206,7 +220,7 @@ impl Net {
     /// The checkpoint: safetensors, weights in f16, config and vocabulary in the metadata.
     pub fn to_safetensors(&self) -> Result<Vec<u8>> {
         let tensors = self.config.layout().into_iter().zip(self.tensors());
-        logitlab::write(&self.config, &self.vocab, tensors)
+        logitlab::write(&self.config, logitlab::vocab_of(&self.tokenizer)?, tensors)
     }
 
     /// Loads a checkpoint written by [`Net::to_safetensors`] from bytes. Anything else is an
@@ -214,5 +228,12 @@ impl Net {
     pub fn from_safetensors(bytes: &[u8]) -> Result<Net> {
         let c = logitlab::read(bytes)?;
         Net::from_layout(c.config, c.vocab, c.tensors)
+    }
+
+    /// Loads a Hugging Face GPT-2 folder given as (file name, bytes): `config.json`,
+    /// `model.safetensors` and `tokenizer.json` (see [`hf_gpt2`]).
+    pub fn from_hf_gpt2(files: &[(&str, &[u8])]) -> Result<Net> {
+        let c = hf_gpt2::read(files)?;
+        Net::from_layout(c.config, c.tokenizer, c.tensors)
     }
 }

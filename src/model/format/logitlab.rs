@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use crate::error::{Error, Result};
 use crate::limits::MAX_CHECKPOINT_BYTES;
 use crate::model::format::f16_bits_to_f32;
-use crate::model::{Config, Param, Vocab};
+use crate::model::{Arch, Config, Param, Tokenizer, Vocab};
 
 /// Tag stored in the checkpoint metadata, checked on load.
 pub const FORMAT: &str = "logitlab-gpt-v1";
@@ -23,6 +23,12 @@ pub fn write<'a>(
     vocab: &Vocab,
     tensors: impl IntoIterator<Item = (Param, &'a [f32])>,
 ) -> Result<Vec<u8>> {
+    if config.arch != Arch::LAB {
+        return Err(Error::new(
+            "checkpoint: logitlab's format stores the lab's GPT only (LayerNorm ε 1e-5, tanh \
+             GELU, tied head, MLP width 4·embd)",
+        ));
+    }
     let tensors: Vec<(Param, Vec<u8>)> = tensors
         .into_iter()
         .map(|(p, values)| {
@@ -55,6 +61,17 @@ pub fn write<'a>(
     let metadata = HashMap::from([(METADATA_KEY.to_string(), record.to_string())]);
     safetensors::serialize(views, Some(metadata))
         .map_err(|e| Error::new(format!("checkpoint: cannot serialise: {e}")))
+}
+
+/// The character vocabulary this format stores; a model with another tokenizer cannot be
+/// written in it.
+pub fn vocab_of(tokenizer: &Tokenizer) -> Result<&Vocab> {
+    tokenizer.chars().ok_or_else(|| {
+        Error::new(
+            "checkpoint: logitlab's format stores character vocabularies only; this model's \
+             tokenizer is byte-level BPE",
+        )
+    })
 }
 
 /// What a checkpoint holds.
@@ -119,6 +136,7 @@ pub fn read(bytes: &[u8]) -> Result<Checkpoint> {
         layers: number("layers")?,
         heads: number("heads")?,
         embd: number("embd")?,
+        arch: Arch::LAB,
     };
     config.validate().map_err(|e| bad(e.to_string()))?;
     let vocab = field("vocab")?

@@ -1,8 +1,10 @@
 //! Checkpoint formats: how a model's config, vocabulary and parameters are stored in bytes.
-//! Today logitlab's own ([`logitlab`]); Hugging Face GPT-2 and llama2.c files will sit next to it.
+//! logitlab's own ([`logitlab`]) and Hugging Face GPT-2 folders ([`hf_gpt2`], read only);
+//! llama2.c files will sit next to them.
 //! A format reads and writes one array of f32 values per [`crate::model::Param`] of the layout,
 //! so the candle model and the plain-array model save and load through the same code.
 
+pub mod hf_gpt2;
 pub mod logitlab;
 
 /// The f32 value of the float16 with bits `h`, exactly (every float16 is an f32). Without

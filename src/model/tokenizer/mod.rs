@@ -1,6 +1,222 @@
-//! Text ⇄ token ids. Today one tokenizer: characters ([`chars::Vocab`]), stored in the
-//! checkpoint's metadata. Byte-level BPE (GPT-2) and sentencepiece (llama2.c) will sit next to it.
+//! Text ⇄ token ids. Two tokenizers behind one type, [`Tokenizer`]:
+//!
+//! - [`chars::Vocab`]: one token per character, the lab's own models (stored in the checkpoint);
+//! - [`bpe::ByteLevelBpe`]: GPT-2's byte-level BPE, read from a Hugging Face `tokenizer.json`.
+//!
+//! Why our own BPE rather than the `tokenizers` crate: GPT-2's tokenizer is a byte map, a regex
+//! and a merge loop, a few hundred lines a student can read; `tokenizers` brings onig or
+//! fancy-regex, rayon and serde models for every tokenizer family into the page's wasm. The
+//! tests check our ids against `tokenizers`' own on reference cases.
 
+pub mod bpe;
 pub mod chars;
+mod unicode_tables;
 
+use std::borrow::Cow;
+
+pub use bpe::ByteLevelBpe;
 pub use chars::Vocab;
+
+use crate::error::{Error, Result};
+use crate::limits::MAX_TEXT_BYTES;
+use crate::model::Config;
+
+/// A model's tokenizer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tokenizer {
+    /// One token per character (the lab's models).
+    Chars(Vocab),
+    /// GPT-2's byte-level BPE (Hugging Face checkpoints).
+    Bpe(ByteLevelBpe),
+}
+
+impl From<Vocab> for Tokenizer {
+    fn from(v: Vocab) -> Tokenizer {
+        Tokenizer::Chars(v)
+    }
+}
+
+impl From<ByteLevelBpe> for Tokenizer {
+    fn from(t: ByteLevelBpe) -> Tokenizer {
+        Tokenizer::Bpe(t)
+    }
+}
+
+impl Tokenizer {
+    /// Number of token ids, V.
+    pub fn len(&self) -> usize {
+        match self {
+            Tokenizer::Chars(v) => v.len(),
+            Tokenizer::Bpe(t) => t.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The character vocabulary, for a character-level tokenizer.
+    pub fn chars(&self) -> Option<&Vocab> {
+        match self {
+            Tokenizer::Chars(v) => Some(v),
+            Tokenizer::Bpe(_) => None,
+        }
+    }
+
+    /// A model's tokenizer must have exactly `config.vocab_size` ids.
+    pub fn check_size(&self, config: &Config) -> Result<()> {
+        match self {
+            Tokenizer::Chars(v) => v.check_size(config),
+            Tokenizer::Bpe(t) if t.len() != config.vocab_size => Err(Error::new(format!(
+                "tokenizer has {} ids but vocab_size is {}",
+                t.len(),
+                config.vocab_size
+            ))),
+            Tokenizer::Bpe(_) => Ok(()),
+        }
+    }
+
+    /// Text → ids (no special token added). Characters: an unknown character is an error
+    /// naming it. Byte-level BPE: every text encodes.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        match self {
+            Tokenizer::Chars(v) => v.encode(text),
+            Tokenizer::Bpe(t) => t.encode(text),
+        }
+    }
+
+    /// Ids → text. An id ≥ V is an error, and so are more than [`MAX_TEXT_BYTES`] ids. Byte-level
+    /// BPE: bytes that do not form UTF-8 (a character cut at the end) become U+FFFD, as in
+    /// `tokenizers`.
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        match self {
+            Tokenizer::Chars(v) => v.decode(ids),
+            Tokenizer::Bpe(t) => {
+                check_ids_len(ids)?;
+                Ok(String::from_utf8_lossy(&t.decode_bytes(ids)?).into_owned())
+            }
+        }
+    }
+
+    /// One id's bytes (a character's UTF-8, or a BPE token's bytes).
+    pub fn token_bytes(&self, id: u32) -> Result<Cow<'_, [u8]>> {
+        match self {
+            Tokenizer::Chars(v) => {
+                let text = v.decode(&[id])?;
+                Ok(Cow::Owned(text.into_bytes()))
+            }
+            Tokenizer::Bpe(t) => Ok(Cow::Borrowed(t.token_bytes(id)?)),
+        }
+    }
+
+    /// How the page shows one token: a character model's character itself; a BPE token's
+    /// text with visible space `␣` and newline `↵`, `<0xE2>` for bytes that are not a whole
+    /// character.
+    pub fn token_text(&self, id: u32) -> Result<String> {
+        match self {
+            Tokenizer::Chars(v) => v.decode(&[id]),
+            Tokenizer::Bpe(t) => t.token_text(id),
+        }
+    }
+
+    /// A decoder for ids that arrive one at a time (generation).
+    pub fn stream(&self) -> StreamDecoder {
+        StreamDecoder::default()
+    }
+}
+
+fn check_ids_len(ids: &[u32]) -> Result<()> {
+    if ids.len() > MAX_TEXT_BYTES {
+        return Err(Error::arg(
+            "ids",
+            &format!("at most {MAX_TEXT_BYTES} token ids"),
+            ids.len(),
+        ));
+    }
+    Ok(())
+}
+
+/// Decodes ids one at a time and returns only whole UTF-8 characters: the bytes of a character
+/// split over two BPE tokens wait for the second. Bytes that can never form a character become
+/// U+FFFD, so all the pieces together equal [`Tokenizer::decode`] of all the ids (after
+/// [`StreamDecoder::finish`]).
+#[derive(Debug, Clone, Default)]
+pub struct StreamDecoder {
+    pending: Vec<u8>,
+}
+
+impl StreamDecoder {
+    /// The text that `id` completes (possibly empty). An id ≥ V is an error.
+    pub fn push(&mut self, tokenizer: &Tokenizer, id: u32) -> Result<String> {
+        self.pending.extend_from_slice(&tokenizer.token_bytes(id)?);
+        let mut out = String::new();
+        let mut rest = &self.pending[..];
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(text) => {
+                    out.push_str(text);
+                    rest = &[];
+                    break;
+                }
+                Err(e) => {
+                    let (valid, after) = rest.split_at(e.valid_up_to());
+                    out.push_str(&String::from_utf8_lossy(valid));
+                    match e.error_len() {
+                        // An incomplete character at the end: wait for its next bytes.
+                        None => {
+                            rest = after;
+                            break;
+                        }
+                        Some(n) => {
+                            out.push(char::REPLACEMENT_CHARACTER);
+                            rest = &after[n..];
+                        }
+                    }
+                }
+            }
+        }
+        self.pending = rest.to_vec();
+        Ok(out)
+    }
+
+    /// Whatever is still waiting (an unfinished character) as U+FFFD; the decoder is then empty.
+    pub fn finish(&mut self) -> String {
+        let out = String::from_utf8_lossy(&self.pending).into_owned();
+        self.pending.clear();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// "é€" as byte tokens, one id per byte: the stream gives each character once it is whole,
+    /// and a stray continuation byte becomes U+FFFD, as `decode` does.
+    #[test]
+    fn stream_decoder_gives_whole_characters() {
+        let mut vocab = serde_json::Map::new();
+        for b in 0..=255u8 {
+            vocab.insert(bpe::byte_char(b).to_string(), (b as u32).into());
+        }
+        let json = serde_json::json!({
+            "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false},
+            "decoder": {"type": "ByteLevel"},
+            "model": {"type": "BPE", "vocab": vocab, "merges": []}
+        });
+        let t = Tokenizer::Bpe(ByteLevelBpe::from_json(json.to_string().as_bytes()).unwrap());
+        let ids = t.encode("é€").unwrap();
+        assert_eq!(ids, [0xC3, 0xA9, 0xE2, 0x82, 0xAC]);
+        let mut s = t.stream();
+        let pieces: Vec<String> = ids.iter().map(|&id| s.push(&t, id).unwrap()).collect();
+        assert_eq!(pieces, ["", "é", "", "", "€"]);
+        let ids = [b'a' as u32, 0xA9, 0xE2, 0x82];
+        let mut s = t.stream();
+        let mut text: String = ids.iter().map(|&id| s.push(&t, id).unwrap()).collect();
+        assert_eq!(text, "a\u{FFFD}");
+        text.push_str(&s.finish());
+        assert_eq!(text, t.decode(&ids).unwrap());
+        assert_eq!(t.token_text(0xE2).unwrap(), "<0xE2>");
+        assert_eq!(t.token_text(b'\n' as u32).unwrap(), "↵");
+    }
+}

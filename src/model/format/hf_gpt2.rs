@@ -1,0 +1,372 @@
+//! Hugging Face GPT-2 checkpoints: the folder `GPT2LMHeadModel.save_pretrained` writes, plus
+//! the byte-level BPE `tokenizer.json` that goes with it.
+//!
+//! - `config.json`: `model_type` "gpt2", `vocab_size`, `n_positions`, `n_embd`, `n_layer`,
+//!   `n_head`, `n_inner` (null = 4·n_embd), `activation_function` (`gelu_new` or
+//!   `gelu_pytorch_tanh`: tanh GELU; `gelu`: exact), `layer_norm_epsilon`,
+//!   `tie_word_embeddings` (default true). Options that change the maths otherwise
+//!   (`scale_attn_weights` false, `scale_attn_by_inverse_layer_idx`, `add_cross_attention`)
+//!   are refused.
+//! - `model.safetensors`: the tensors of [`Config::layout`] by their HF names
+//!   ([`crate::model::Param::hf_name`]), with or without the `transformer.` prefix, in F32, F16 or
+//!   BF16. The header is parsed here, and every declared offset and size is checked against the
+//!   file's length before anything is allocated; tensors are converted to f32 one at a time.
+//!   Other tensors (the `attn.bias` / `attn.masked_bias` buffers of older checkpoints) are
+//!   ignored. With a tied head an `lm_head.weight` in the file is ignored, as transformers does
+//!   (it ties the head to `wte` after loading).
+//! - `tokenizer.json`: see [`ByteLevelBpe::from_json`]. It may define fewer ids than
+//!   `vocab_size` (an embedding padded to a round size): the extra rows decode to nothing. More
+//!   ids than `vocab_size` is an error.
+//!
+//! GPT-2's Conv1D layers store their weights (in, out), as the lab's layout does, so no tensor
+//! is transposed.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::limits::{
+    MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_HF_SAFETENSORS_BYTES, MAX_INFERENCE_PARAMETERS,
+    MAX_LAYERS, MAX_MODEL_VOCAB, MAX_TOKENIZER_JSON_BYTES,
+};
+use crate::model::format::f16_bits_to_f32;
+use crate::model::{Arch, ByteLevelBpe, Config, Gelu};
+
+/// The three files a checkpoint folder must hold.
+pub const CONFIG: &str = "config.json";
+pub const MODEL: &str = "model.safetensors";
+pub const TOKENIZER: &str = "tokenizer.json";
+
+/// What a checkpoint folder holds.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    pub config: Config,
+    /// Padded to `config.vocab_size` ids.
+    pub tokenizer: ByteLevelBpe,
+    /// One array of values per parameter, in [`Config::layout`] order.
+    pub tensors: Vec<Vec<f32>>,
+}
+
+/// Reads a checkpoint folder given as (file name, bytes) pairs. A name is matched by its last
+/// path component (`gpt2/config.json` is `config.json`); other files are ignored.
+pub fn read(files: &[(&str, &[u8])]) -> Result<Checkpoint> {
+    let file = |name: &str| {
+        files
+            .iter()
+            .find(|(n, _)| n.rsplit(['/', '\\']).next() == Some(name))
+            .map(|&(_, bytes)| bytes)
+            .ok_or_else(|| {
+                Error::new(format!(
+                    "{name}: missing; a Hugging Face GPT-2 folder needs {CONFIG}, {MODEL} and \
+                     {TOKENIZER}"
+                ))
+            })
+    };
+    let (config_json, model, tokenizer_json) = (file(CONFIG)?, file(MODEL)?, file(TOKENIZER)?);
+    let config = read_config(config_json)?;
+    let mut tokenizer = ByteLevelBpe::from_json(tokenizer_json)?;
+    if tokenizer.defined() > config.vocab_size {
+        return Err(Error::new(format!(
+            "{TOKENIZER}: {} tokens but {CONFIG} vocab_size is {}",
+            tokenizer.defined(),
+            config.vocab_size
+        )));
+    }
+    tokenizer.pad_to(config.vocab_size);
+    let tensors = read_tensors(model, &config)?;
+    Ok(Checkpoint {
+        config,
+        tokenizer,
+        tensors,
+    })
+}
+
+/// The network's shape from `config.json`. Every error names the file and the field.
+pub fn read_config(bytes: &[u8]) -> Result<Config> {
+    let bad = |what: String| Error::new(format!("{CONFIG}: {what}"));
+    if bytes.len() > MAX_TOKENIZER_JSON_BYTES {
+        return Err(bad(format!(
+            "{} bytes; at most {MAX_TOKENIZER_JSON_BYTES} are accepted",
+            bytes.len()
+        )));
+    }
+    let json: Value =
+        serde_json::from_slice(bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+    let json = json
+        .as_object()
+        .ok_or_else(|| bad("is not a JSON object".into()))?;
+    let model_type = json.get("model_type");
+    if model_type.and_then(Value::as_str) != Some("gpt2") {
+        return Err(bad(format!(
+            "model_type is {}; only \"gpt2\" is supported",
+            model_type.map_or("missing".into(), Value::to_string)
+        )));
+    }
+    if let Some(archs) = json.get("architectures").and_then(Value::as_array) {
+        let known = ["GPT2LMHeadModel", "GPT2Model"];
+        if let Some(a) = archs
+            .iter()
+            .find(|a| !a.as_str().is_some_and(|a| known.contains(&a)))
+        {
+            return Err(bad(format!(
+                "architectures lists {a}; only GPT2LMHeadModel (or GPT2Model) is supported"
+            )));
+        }
+    }
+    let int = |key: &str, lo: usize, hi: usize| -> Result<usize> {
+        let v = json
+            .get(key)
+            .ok_or_else(|| bad(format!("{key} is missing")))?;
+        match v.as_u64() {
+            Some(n) if (lo as u64..=hi as u64).contains(&n) => Ok(n as usize),
+            Some(_) => Err(bad(format!("{key} = {v} is outside [{lo}, {hi}]"))),
+            None => Err(bad(format!("{key} is {v}, not a non-negative integer"))),
+        }
+    };
+    let vocab_size = int("vocab_size", 2, MAX_MODEL_VOCAB)?;
+    let context_length = int("n_positions", 1, MAX_CONTEXT_LENGTH)?;
+    let embd = int("n_embd", 1, MAX_EMBD)?;
+    let layers = int("n_layer", 1, MAX_LAYERS)?;
+    let heads = int("n_head", 1, MAX_HEADS)?;
+    if !embd.is_multiple_of(heads) {
+        return Err(bad(format!(
+            "n_head = {heads} does not divide n_embd = {embd}"
+        )));
+    }
+    let mlp_width = match json.get("n_inner") {
+        None | Some(Value::Null) => None,
+        Some(_) => Some(int("n_inner", 1, 4 * MAX_EMBD)?),
+    };
+    let gelu = match json.get("activation_function") {
+        None => Gelu::Tanh, // transformers' default, "gelu_new"
+        Some(v) => match v.as_str() {
+            Some("gelu_new" | "gelu_pytorch_tanh") => Gelu::Tanh,
+            Some("gelu") => Gelu::Erf,
+            _ => {
+                return Err(bad(format!(
+                    "activation_function is {v}; only \"gelu_new\", \"gelu_pytorch_tanh\" and \
+                     \"gelu\" are supported"
+                )))
+            }
+        },
+    };
+    let layer_norm_eps = match json.get("layer_norm_epsilon") {
+        None => 1e-5,
+        Some(v) => match v.as_f64() {
+            Some(e) if e > 0.0 && e <= 1.0 => e,
+            _ => {
+                return Err(bad(format!(
+                    "layer_norm_epsilon = {v}; a number in (0, 1] is needed"
+                )))
+            }
+        },
+    };
+    let flag = |key: &str, default: bool| -> Result<bool> {
+        match json.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(v) => Err(bad(format!("{key} is {v}, not true or false"))),
+        }
+    };
+    let tied_head = flag("tie_word_embeddings", true)?;
+    // Options that would change the network's maths.
+    for (key, supported) in [
+        ("scale_attn_weights", true),
+        ("scale_attn_by_inverse_layer_idx", false),
+        ("add_cross_attention", false),
+    ] {
+        if flag(key, supported)? != supported {
+            return Err(bad(format!(
+                "{key} is {}; only {supported} is supported",
+                !supported
+            )));
+        }
+    }
+    let config = Config {
+        vocab_size,
+        context_length,
+        layers,
+        heads,
+        embd,
+        arch: Arch {
+            layer_norm_eps,
+            gelu,
+            tied_head,
+            mlp_width,
+        },
+    };
+    config.validate().map_err(|e| bad(e.to_string()))?;
+    let parameters = config.parameter_count();
+    if parameters > MAX_INFERENCE_PARAMETERS {
+        return Err(bad(format!(
+            "the model has {parameters} parameters; at most {MAX_INFERENCE_PARAMETERS} are \
+             accepted"
+        )));
+    }
+    Ok(config)
+}
+
+/// One tensor as the safetensors header declares it.
+struct Declared {
+    dtype: String,
+    shape: Vec<usize>,
+    /// Byte range in the data that follows the header.
+    start: usize,
+    end: usize,
+}
+
+/// The tensors of `config`'s layout from `model.safetensors`, converted to f32.
+fn read_tensors(bytes: &[u8], config: &Config) -> Result<Vec<Vec<f32>>> {
+    let bad = |what: String| Error::new(format!("{MODEL}: {what}"));
+    if bytes.len() > MAX_HF_SAFETENSORS_BYTES {
+        return Err(bad(format!(
+            "{} bytes; at most {MAX_HF_SAFETENSORS_BYTES} (1 GiB) are accepted",
+            bytes.len()
+        )));
+    }
+    let Some((len, rest)) = bytes.split_first_chunk::<8>() else {
+        return Err(bad(format!(
+            "{} bytes; a safetensors file starts with an 8-byte header length",
+            bytes.len()
+        )));
+    };
+    let header_len = u64::from_le_bytes(*len);
+    if header_len > rest.len() as u64 {
+        return Err(bad(format!(
+            "header declares {header_len} bytes but the file has {}",
+            bytes.len()
+        )));
+    }
+    let (header, data) = rest.split_at(header_len as usize);
+    let header: Value = serde_json::from_slice(header)
+        .map_err(|e| bad(format!("header is not valid JSON: {e}")))?;
+    let header = header
+        .as_object()
+        .ok_or_else(|| bad("header is not a JSON object".into()))?;
+    let mut declared = HashMap::with_capacity(header.len());
+    for (name, entry) in header {
+        if name == "__metadata__" {
+            continue;
+        }
+        let d = declared_tensor(name, entry, data.len()).map_err(bad)?;
+        declared.insert(name.as_str(), d);
+    }
+    let layout = config.layout();
+    let mut tensors = Vec::with_capacity(layout.len());
+    for p in &layout {
+        let prefixed = format!("transformer.{}", p.hf_name);
+        let (name, d) = match (
+            declared.get_key_value(p.hf_name.as_str()),
+            declared.get_key_value(prefixed.as_str()),
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(bad(format!(
+                    "tensor {:?} is there both with and without the \"transformer.\" prefix",
+                    p.hf_name
+                )))
+            }
+            (Some((n, d)), None) | (None, Some((n, d))) => (*n, d),
+            (None, None) => {
+                let why = if p.name == "lm_head.weight" {
+                    format!(" ({CONFIG} has tie_word_embeddings false)")
+                } else {
+                    String::new()
+                };
+                return Err(bad(format!(
+                    "missing tensor {prefixed:?} (or {:?}){why}",
+                    p.hf_name
+                )));
+            }
+        };
+        if d.shape != p.shape {
+            return Err(bad(format!(
+                "tensor {name:?} has shape {:?}; {CONFIG} implies {:?}",
+                d.shape, p.shape
+            )));
+        }
+        let raw = &data[d.start..d.end];
+        let values: Vec<f32> = match d.dtype.as_str() {
+            "F32" => raw
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            "F16" => raw
+                .chunks_exact(2)
+                .map(|b| f16_bits_to_f32(u16::from_le_bytes([b[0], b[1]])))
+                .collect(),
+            // bfloat16 is the top half of an f32.
+            "BF16" => raw
+                .chunks_exact(2)
+                .map(|b| f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16))
+                .collect(),
+            other => {
+                return Err(bad(format!(
+                    "tensor {name:?} has dtype {other}; F32, F16 or BF16 is needed"
+                )))
+            }
+        };
+        if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+            return Err(bad(format!(
+                "tensor {name:?} holds {} at index {i}; weights must be finite",
+                values[i]
+            )));
+        }
+        tensors.push(values);
+    }
+    Ok(tensors)
+}
+
+/// One header entry `{"dtype", "shape", "data_offsets": [start, end]}`, checked against the
+/// `data_len` bytes that follow the header and, for a float dtype, against its shape.
+fn declared_tensor(
+    name: &str,
+    entry: &Value,
+    data_len: usize,
+) -> std::result::Result<Declared, String> {
+    let dtype = entry
+        .get("dtype")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("tensor {name:?} has no dtype"))?;
+    let numbers = |key: &str| -> std::result::Result<Vec<u64>, String> {
+        entry
+            .get(key)
+            .and_then(Value::as_array)
+            .and_then(|a| a.iter().map(Value::as_u64).collect::<Option<Vec<_>>>())
+            .ok_or_else(|| format!("tensor {name:?}: {key} is not a list of non-negative integers"))
+    };
+    let shape = numbers("shape")?;
+    let (start, end) = match numbers("data_offsets")?[..] {
+        [s, e] if s <= e && e <= data_len as u64 => (s as usize, e as usize),
+        [s, e] => {
+            return Err(format!(
+                "tensor {name:?} declares bytes [{s}, {e}) but the file holds {data_len} bytes \
+                 after its header"
+            ))
+        }
+        _ => return Err(format!("tensor {name:?}: data_offsets is not [start, end]")),
+    };
+    let width = match dtype {
+        "F32" => Some(4u64),
+        "F16" | "BF16" => Some(2),
+        _ => None,
+    };
+    if let Some(width) = width {
+        let bytes = shape
+            .iter()
+            .try_fold(width, |n, &d| n.checked_mul(d))
+            .filter(|&n| n == (end - start) as u64);
+        if bytes.is_none() {
+            return Err(format!(
+                "tensor {name:?} has shape {shape:?} in {dtype}, but its data_offsets span {} bytes",
+                end - start
+            ));
+        }
+    }
+    Ok(Declared {
+        dtype: dtype.to_string(),
+        shape: shape.iter().map(|&d| d as usize).collect(),
+        start,
+        end,
+    })
+}
