@@ -39,6 +39,10 @@ pub const MAX_INFERENCE_PARAMETERS: u64 = 1 << 28;
 /// Largest `tokenizer.json` or `config.json`: 32 MiB (GPT-2's tokenizer.json is 1.4 MB).
 pub const MAX_TOKENIZER_JSON_BYTES: usize = 32 << 20;
 
+/// Largest `config.json` of a Hugging Face folder `Model.fromFiles` reads: 1 MiB (GPT-2's is
+/// under 1 KB).
+pub const MAX_CONFIG_JSON_BYTES: usize = 1 << 20;
+
 /// Longest text (UTF-8 bytes) that `encode`, a prompt or a pasted training text may have:
 /// 8 MiB, more than Shakespeare's complete works (5.1 MB). `decode` takes at most as many ids.
 pub const MAX_TEXT_BYTES: usize = 8 << 20;

@@ -13,12 +13,16 @@
 //! gen.next();                        // { token, text, probs: Float32Array, seed }
 //! ```
 
-use js_sys::{Float32Array, Object, Uint32Array};
+use js_sys::{Float32Array, Object, Reflect, Uint32Array};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::error::Error;
-use crate::limits::{MAX_CHECKPOINT_BYTES, MAX_TEXT_BYTES};
-use crate::model::{self, Generator, Net, OutputMode};
+use crate::limits::{
+    MAX_CHECKPOINT_BYTES, MAX_CONFIG_JSON_BYTES, MAX_HF_SAFETENSORS_BYTES, MAX_TEXT_BYTES,
+    MAX_TOKENIZER_JSON_BYTES,
+};
+use crate::model::{self, Generator, Net, OutputMode, Tokenizer};
 use crate::sampling::SampleOptions;
 use crate::wasm::{
     bytes_arg, ids_arg, js_err, read_sampler_fields, set, string_arg, Fields, SAMPLER_FIELDS,
@@ -47,16 +51,114 @@ impl Model {
         })
     }
 
+    /// Loads a model from its files, by name (a folder path before the name is fine):
+    ///
+    /// - `{ 'config.json': u8, 'model.safetensors': u8, 'tokenizer.json': u8 }`: a Hugging Face
+    ///   GPT-2 folder as `save_pretrained` writes it, with a byte-level BPE tokenizer; other files
+    ///   of such a folder (`generation_config.json`, `vocab.json`, …) are ignored;
+    /// - `{ 'default.safetensors': u8 }`: one logitlab checkpoint (as `fromBytes`).
+    ///
+    /// Values are Uint8Arrays or ArrayBuffers. Each file's size is checked against its cap before
+    /// it is copied; an error names the file and the field.
+    #[wasm_bindgen(js_name = fromFiles)]
+    pub fn from_files(files: JsValue) -> Result<Model, JsError> {
+        if !files.is_object() || js_sys::Array::is_array(&files) {
+            return Err(JsError::new(&format!(
+                "files must be an object of file name → Uint8Array, like {{ 'config.json': bytes,                  'model.safetensors': bytes, 'tokenizer.json': bytes }}, got {}",
+                crate::wasm::describe(&files)
+            )));
+        }
+        let obj: &Object = files.unchecked_ref();
+        let names: Vec<String> = Object::keys(obj)
+            .iter()
+            .filter_map(|k| k.as_string())
+            .collect();
+        let base = |n: &str| n.rsplit(['/', '\\']).next().unwrap_or(n).to_string();
+        let get = |name: &str, cap: usize| -> Result<Vec<u8>, JsError> {
+            let key = names.iter().find(|n| base(n) == name).expect("listed");
+            let v = Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
+            bytes_arg(name, &v, cap)
+        };
+        let has = |name: &str| names.iter().any(|n| base(n) == name);
+        if has("config.json") {
+            let config = get("config.json", MAX_CONFIG_JSON_BYTES)?;
+            let mut owned = vec![("config.json", config)];
+            for (name, cap) in [
+                ("model.safetensors", MAX_HF_SAFETENSORS_BYTES),
+                ("tokenizer.json", MAX_TOKENIZER_JSON_BYTES),
+            ] {
+                if has(name) {
+                    owned.push((name, get(name, cap)?));
+                }
+            }
+            let files: Vec<(&str, &[u8])> = owned.iter().map(|(n, b)| (*n, &b[..])).collect();
+            return Ok(Model {
+                inner: Net::from_hf_gpt2(&files).map_err(js_err)?,
+            });
+        }
+        let checkpoints: Vec<&String> = names
+            .iter()
+            .filter(|n| n.ends_with(".safetensors"))
+            .collect();
+        match checkpoints[..] {
+            [one] => {
+                let bytes = get(&base(one), MAX_CHECKPOINT_BYTES)?;
+                Ok(Model {
+                    inner: Net::from_safetensors(&bytes).map_err(js_err)?,
+                })
+            }
+            _ if names.iter().any(|n| n.ends_with(".bin")) => Err(JsError::new(
+                "files: llama2.c checkpoints (.bin) are not supported yet; open a Hugging Face \
+                 GPT-2 folder (config.json, model.safetensors, tokenizer.json) or a logitlab \
+                 .safetensors file",
+            )),
+            _ => Err(JsError::new(&format!(
+                "files must be a Hugging Face GPT-2 folder (config.json, model.safetensors, \
+                 tokenizer.json) or one logitlab .safetensors file; got {}",
+                if names.is_empty() {
+                    "no file".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ))),
+        }
+    }
+
+    /// The display form of one token: its text with visible `␣` and `↵`, or `<0xE2>` for a
+    /// byte that is only part of a character.
+    #[wasm_bindgen(js_name = tokenText)]
+    pub fn token_text(&self, id: JsValue) -> Result<String, JsError> {
+        let v = self.inner.config().vocab_size;
+        match id.as_f64() {
+            Some(x) if x.fract() == 0.0 && x >= 0.0 && x < v as f64 => {
+                self.inner.tokenizer().token_text(x as u32).map_err(js_err)
+            }
+            _ => Err(js_err(Error::arg(
+                "id",
+                &format!("a token id in [0, {v})"),
+                crate::wasm::describe(&id),
+            ))),
+        }
+    }
+
     /// The checkpoint bytes (f16 safetensors), e.g. to save a model trained in the page.
     #[wasm_bindgen(js_name = toBytes)]
     pub fn to_bytes(&self) -> Result<Vec<u8>, JsError> {
         self.inner.to_safetensors().map_err(js_err)
     }
 
-    /// `{ vocabSize, contextLength, layers, heads, embd, parameters }`.
+    /// `{ architecture: 'gpt2', tokenizer: 'chars' | 'bpe', vocabSize, contextLength, layers,
+    /// heads, embd, parameters }`.
     #[wasm_bindgen(getter)]
     pub fn config(&self) -> Object {
-        config_object(self.inner.config())
+        let out = config_object(self.inner.config());
+        set(&out, "architecture", "gpt2");
+        let kind = match self.inner.tokenizer() {
+            Tokenizer::Chars(_) => "chars",
+            Tokenizer::Bpe(_) => "bpe",
+        };
+        set(&out, "tokenizer", kind);
+        out
     }
 
     /// The vocabulary: character i is token id i (empty for a byte-level BPE model).

@@ -1,6 +1,13 @@
 //! Hugging Face GPT-2 checkpoints and their byte-level BPE tokenizer, against the reference
 //! fixtures of `tests/fixtures/hf/` (made with transformers and tokenizers; see its README).
-//! Every file is included with `include_bytes!`, so the same tests can run in the browser.
+//! Every file is included with `include_bytes!`, so the same tests also run in the browser.
+
+// Runs natively (`cargo test`) and in headless Chromium (`wasm-pack test`), where `#[test]`
+// becomes `#[wasm_bindgen_test]`.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use logitlab::model::{ByteLevelBpe, Generator, KvCache, Net, OutputMode, Tokenizer};
 use logitlab::sampling::SampleOptions;

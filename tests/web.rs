@@ -341,3 +341,94 @@ fn model_forward_modes_and_bad_input() {
         logits
     );
 }
+
+/// A Hugging Face GPT-2 folder through `Model.fromFiles`, as the page hands it over.
+const HF: &str = "f16-untied-gelu";
+fn hf_files(skip: &str) -> JsValue {
+    let dir = |name: &str| -> &'static [u8] {
+        match name {
+            "config.json" => include_bytes!("fixtures/hf/f16-untied-gelu/config.json"),
+            "model.safetensors" => include_bytes!("fixtures/hf/f16-untied-gelu/model.safetensors"),
+            _ => include_bytes!("fixtures/hf/f16-untied-gelu/tokenizer.json"),
+        }
+    };
+    let o = Object::new();
+    for name in ["config.json", "model.safetensors", "tokenizer.json"] {
+        if name != skip {
+            // A folder path before the name, as a dropped folder gives it.
+            let key = format!("{HF}/{name}");
+            Reflect::set(&o, &key.into(), &js_bytes(dir(name))).unwrap();
+        }
+    }
+    Reflect::set(&o, &"generation_config.json".into(), &js_bytes(b"{}")).unwrap();
+    o.into()
+}
+
+#[wasm_bindgen_test]
+fn hugging_face_folder_loads_through_from_files() {
+    let model = Model::from_files(hf_files("")).unwrap();
+    let c = model.config();
+    assert_eq!(get(&c, "architecture").as_string().unwrap(), "gpt2");
+    assert_eq!(get(&c, "tokenizer").as_string().unwrap(), "bpe");
+    assert_eq!(get(&c, "vocabSize").as_f64(), Some(1024.0));
+    let expected: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/hf/f16-untied-gelu/expected.json")).unwrap();
+    let prompt = expected["prompt"].as_str().unwrap();
+    let ids = model.encode(prompt.into()).unwrap().to_vec();
+    let want: Vec<u32> = expected["prompt_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u32)
+        .collect();
+    assert_eq!(ids, want);
+    assert_eq!(
+        model
+            .decode(js_sys::Uint32Array::from(&ids[..]).into())
+            .unwrap(),
+        prompt
+    );
+    // The next-token logits after the prompt, to 1e-4.
+    let z = model
+        .forward(
+            js_sys::Uint32Array::from(&ids[..]).into(),
+            JsValue::UNDEFINED,
+        )
+        .unwrap()
+        .to_vec();
+    let rows = expected["logits"].as_array().unwrap();
+    let last = rows.last().unwrap().as_array().unwrap();
+    for (a, b) in z.iter().zip(last) {
+        assert!((*a as f64 - b.as_f64().unwrap()).abs() < 1e-4);
+    }
+    // A token's display form: the space shows.
+    let space = model.encode(" the".into()).unwrap().to_vec();
+    assert!(model.token_text(space[0].into()).unwrap().starts_with('␣'));
+    assert!(message(model.token_text(5000.into()).unwrap_err())
+        .contains("id must be a token id in [0, 1024)"));
+}
+
+#[wasm_bindgen_test]
+fn from_files_errors_name_the_file() {
+    let e = |files: JsValue| message(Model::from_files(files).err().expect("an error"));
+    assert!(e(hf_files("tokenizer.json")).starts_with("tokenizer.json: missing"));
+    assert!(e(hf_files("model.safetensors")).starts_with("model.safetensors: missing"));
+    assert!(e(obj(&[("notes.txt", js_bytes(b"hi"))])).contains("got notes.txt"));
+    assert!(e(obj(&[("stories15M.bin", js_bytes(b"x"))])).contains("llama2.c"));
+    assert!(e(obj(&[("config.json", 5.into())])).contains("config.json must be a Uint8Array"));
+    assert!(e(JsValue::from(3)).starts_with("files must be an object"));
+    let bad = obj(&[
+        ("config.json", js_bytes(b"{not json")),
+        ("model.safetensors", js_bytes(b"")),
+        ("tokenizer.json", js_bytes(b"{}")),
+    ]);
+    assert!(e(bad).starts_with("config.json"));
+    // logitlab's own single file, as fromBytes takes it.
+    let m = Model::from_files(obj(&[(
+        "models/default.safetensors",
+        js_bytes(DEFAULT_MODEL),
+    )]))
+    .unwrap();
+    assert_eq!(get(&m.config(), "tokenizer").as_string().unwrap(), "chars");
+    assert_eq!(m.token_text(0.into()).unwrap(), "↵");
+}

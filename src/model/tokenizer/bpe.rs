@@ -443,19 +443,7 @@ impl ByteLevelBpe {
         }
         let mut out = String::new();
         for chunk in bytes.utf8_chunks() {
-            for ch in chunk.valid().chars() {
-                match ch {
-                    ' ' => out.push('␣'),
-                    '\n' => out.push('↵'),
-                    c if c.is_control() => {
-                        let mut buf = [0; 4];
-                        for b in c.encode_utf8(&mut buf).bytes() {
-                            out.push_str(&format!("<0x{b:02X}>"));
-                        }
-                    }
-                    c => out.push(c),
-                }
-            }
+            out.push_str(&super::visible(chunk.valid()));
             for b in chunk.invalid() {
                 out.push_str(&format!("<0x{b:02X}>"));
             }

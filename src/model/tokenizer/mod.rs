@@ -109,12 +109,12 @@ impl Tokenizer {
         }
     }
 
-    /// How the page shows one token: a character model's character itself; a BPE token's
-    /// text with visible space `␣` and newline `↵`, `<0xE2>` for bytes that are not a whole
-    /// character.
+    /// How the page shows one token: its text with visible space `␣`, newline `↵` and tab `⇥`,
+    /// other control characters and the bytes of a BPE token that are not a whole character
+    /// as `<0xE2>`.
     pub fn token_text(&self, id: u32) -> Result<String> {
         match self {
-            Tokenizer::Chars(v) => v.decode(&[id]),
+            Tokenizer::Chars(v) => Ok(visible(&v.decode(&[id])?)),
             Tokenizer::Bpe(t) => t.token_text(id),
         }
     }
@@ -123,6 +123,26 @@ impl Tokenizer {
     pub fn stream(&self) -> StreamDecoder {
         StreamDecoder::default()
     }
+}
+
+/// Text as the page shows a token: whitespace made visible, control characters as bytes.
+pub(crate) fn visible(text: &str) -> String {
+    let mut out = String::new();
+    for ch in text.chars() {
+        match ch {
+            ' ' => out.push('␣'),
+            '\n' => out.push('↵'),
+            '\t' => out.push('⇥'),
+            c if c.is_control() => {
+                let mut buf = [0; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("<0x{b:02X}>"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn check_ids_len(ids: &[u32]) -> Result<()> {
