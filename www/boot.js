@@ -57,13 +57,80 @@ async function compileWasm(url) {
 export const started = performance.now();
 export const lab = startLab();
 export const wasmModule = compileWasm(new URL('./pkg/logitlab_bg.wasm', import.meta.url));
-const modelBytes = fetch(new URL('./models/default.safetensors', import.meta.url)).then((res) => {
-  if (!res.ok) throw new Error(`cannot load models/default.safetensors: HTTP ${res.status}`);
-  return res.arrayBuffer();
-});
-/** Resolves to the worker's `{ config, vocab }` once it holds the model. */
-export const loading = Promise.all([wasmModule, modelBytes])
-  .then(([module, bytes]) => lab.call('load', { module, bytes }, [bytes]));
+
+/** Download progress of the model, for main.js's progress bar: `{ loaded, total }` in bytes. */
+export const progress = { loaded: 0, total: 0, listener: () => {} };
+
+/**
+ * The files of the model `?model=` names (a same-origin path), or of the built-in one:
+ * a folder ending in `/` holds a Hugging Face GPT-2 model (config.json, model.safetensors,
+ * tokenizer.json); a `.safetensors` file is a logitlab checkpoint.
+ */
+export function modelFiles(path) {
+  if (!path) return { 'default.safetensors': new URL('./models/default.safetensors', import.meta.url) };
+  const url = new URL(path, location.href);
+  if (url.origin !== location.origin) {
+    throw new Error(`model must be a path on this site (${location.origin}), got ${path}`);
+  }
+  if (url.pathname.endsWith('/')) {
+    return Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json']
+      .map((name) => [name, new URL(name, url)]));
+  }
+  const name = url.pathname.split('/').pop();
+  if (name.endsWith('.safetensors')) return { [name]: url };
+  if (name.endsWith('.bin')) throw new Error(`model: llama2.c checkpoints (${name}) are not supported yet`);
+  throw new Error(`model must name a folder ending in / (a Hugging Face GPT-2 model) or a .safetensors file, got ${path}`);
+}
+
+/** Downloads `files` ({ name: URL }) into ArrayBuffers, reporting progress as it goes. */
+export async function download(files) {
+  const responses = await Promise.all(Object.entries(files).map(async ([name, url]) => {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`cannot load ${url.pathname}: HTTP ${res.status}`);
+    return [name, res];
+  }));
+  progress.loaded = 0;
+  progress.total = responses.reduce((t, [, r]) => t + Number(r.headers.get('Content-Length') ?? 0), 0);
+  const read = async (res) => {
+    const reader = res.body.getReader();
+    const chunks = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+      progress.loaded += value.length;
+      progress.listener(progress);
+    }
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) { out.set(c, at); at += c.length; }
+    return out.buffer;
+  };
+  return Object.fromEntries(await Promise.all(responses.map(async ([name, res]) => [name, await read(res)])));
+}
+
+/** Hands `buffers` ({ name: ArrayBuffer }) to the worker, which parses them (off the page's thread). */
+export function loadModel(buffers, module) {
+  return lab.call('load', { module, files: buffers }, Object.values(buffers));
+}
+
+const requested = new URLSearchParams(location.search).get('model') ?? '';
+/**
+ * Resolves to the worker's `{ config, labels, vocab, error }` once it holds a model: the one
+ * `?model=` names, or the built-in one, with `error` saying why, if the requested one failed.
+ */
+export const loading = (async () => {
+  const module = await wasmModule;
+  try {
+    return await loadModel(await download(modelFiles(requested)), module);
+  } catch (e) {
+    if (!requested) throw e;
+    const r = await loadModel(await download(modelFiles('')), module);
+    return { ...r, error: e.message };
+  }
+})();
 // main.js reports a failure; until it awaits these, they must not count as unhandled.
 wasmModule.catch(() => {});
 loading.catch(() => {});

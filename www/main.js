@@ -3,7 +3,7 @@
 
 import init from './pkg/logitlab.js';
 import { parse, serialize, hidden } from './state.js';
-import { lab, wasmModule, loading, started } from './boot.js';
+import { lab, wasmModule, loading, started, progress, download, modelFiles, loadModel } from './boot.js';
 import { setupSample, showControls } from './sample-view.js';
 import { setupNumbers } from './numbers-view.js';
 import { setupTrain, showTrainControls } from './train-view.js';
@@ -126,14 +126,140 @@ showControls(state);
 showTrainControls(state);
 share();
 verdictLinks();
+// ---- the model: built in, named by ?model=, or opened from the student's own files ----
+
+/** The model the views show; `setModel` replaces its fields, and the views read them live. */
+const model = { config: null, labels: [], vocab: '', source: '' };
+
+function describeModel(config, ms) {
+  const tokens = config.tokenizer === 'bpe' ? `${thousands(config.vocabSize)} tokens (byte-level BPE)` : `${config.vocabSize} characters`;
+  return `Model${model.source ? ` ${model.source}` : ''}: ${config.layers} layers × ${config.embd} wide, ${config.heads} heads, ` +
+    `context ${config.contextLength}, ${tokens}, ${thousands(config.parameters)} parameters — loaded in ${Math.round(ms)} ms.`;
+}
+
+function setModel(r, source, ms) {
+  Object.assign(model, { config: r.config, labels: r.labels, vocab: r.vocab, source });
+  $('status').textContent = describeModel(r.config, ms);
+  $('status').classList.remove('error');
+}
+
+function showProgress(p) {
+  $('model-progress').hidden = false;
+  if (p.total > 0) { $('model-progress').max = p.total; $('model-progress').value = p.loaded; } else $('model-progress').removeAttribute('value');
+}
+progress.listener = showProgress;
+
+/** Loads a new model; on failure the page keeps the one it had and says why. */
+async function switchModel(getBuffers, source, urlModel) {
+  const t0 = performance.now();
+  $('model-error').hidden = true;
+  showProgress({ loaded: 0, total: 0 });
+  try {
+    const buffers = await getBuffers();
+    $('status').textContent = 'Parsing the model…';
+    const r = await loadModel(buffers);
+    setModel(r, source, performance.now() - t0);
+    update({ model: urlModel });
+    for (const v of Object.values(views)) v.modelChanged?.();
+  } catch (e) {
+    $('model-error').textContent = `Could not open that model: ${e.message}. The page keeps the model it had.`;
+    $('model-error').hidden = false;
+    $('status').textContent = describeModel(model.config, 0).replace(/ — loaded in 0 ms\.$/, '.');
+  } finally {
+    $('model-progress').hidden = true;
+    syncModelPick();
+  }
+}
+
+/** Which of a folder's or a selection's files a model can use; the rest are not read. */
+const USEFUL = /(^|\/)(config\.json|tokenizer\.json|[^/]*\.safetensors|[^/]*\.bin)$/;
+async function readFiles(files) {
+  const useful = files.filter((f) => USEFUL.test(f.webkitRelativePath || f.name));
+  if (useful.length === 0) throw new Error(`none of ${files.map((f) => f.name).join(', ') || 'no files'} is a model file (config.json, model.safetensors, tokenizer.json or a .safetensors file)`);
+  return Object.fromEntries(await Promise.all(useful.map(async (f) => [f.webkitRelativePath || f.name, await f.arrayBuffer()])));
+}
+
+/** Files and folders dropped on the page (a folder's files are read recursively). */
+async function droppedFiles(dataTransfer) {
+  const entries = Array.from(dataTransfer.items ?? []).map((i) => i.webkitGetAsEntry?.()).filter(Boolean);
+  if (entries.length === 0) return Array.from(dataTransfer.files);
+  const files = [];
+  const walk = async (entry, prefix) => {
+    if (entry.isFile) {
+      const f = await new Promise((ok, fail) => entry.file(ok, fail));
+      Object.defineProperty(f, 'webkitRelativePath', { value: prefix + f.name });
+      files.push(f);
+    } else if (entry.isDirectory) {
+      const reader = entry.createReader();
+      for (;;) {
+        const batch = await new Promise((ok, fail) => reader.readEntries(ok, fail));
+        if (batch.length === 0) break;
+        for (const e of batch) await walk(e, `${prefix}${entry.name}/`);
+      }
+    }
+  };
+  for (const e of entries) await walk(e, '');
+  return files;
+}
+
+function syncModelPick() {
+  const pick = $('model-pick');
+  const url = pick.querySelector('option[data-url]');
+  if (state.model && !url) {
+    const o = document.createElement('option');
+    o.dataset.url = '1';
+    pick.prepend(o);
+  }
+  const o = pick.querySelector('option[data-url]');
+  if (o) { o.value = state.model; o.textContent = `${state.model} (from this site)`; o.hidden = !state.model; }
+  pick.querySelector('option[value="files-open"]').hidden = model.source !== 'from your files';
+  pick.value = model.source === 'from your files' ? 'files-open' : state.model;
+}
+
+function setupModelPicker() {
+  const pick = $('model-pick');
+  const fromFiles = (files) => switchModel(() => readFiles(files), 'from your files', '');
+  pick.addEventListener('change', () => {
+    const v = pick.value;
+    if (v === 'files') { $('model-files').click(); syncModelPick(); return; }
+    if (v === 'folder') { $('model-folder').click(); syncModelPick(); return; }
+    if (v === 'files-open') return;
+    switchModel(() => download(modelFiles(v)), v ? `${v}` : '', v);
+  });
+  for (const id of ['model-files', 'model-folder']) {
+    $(id).addEventListener('change', () => { if ($(id).files.length) fromFiles(Array.from($(id).files)); $(id).value = ''; });
+  }
+  document.addEventListener('dragover', (e) => {
+    if (!e.dataTransfer?.types.includes('Files')) return;
+    e.preventDefault();
+    document.body.classList.add('dropping');
+  });
+  document.addEventListener('dragleave', (e) => { if (!e.relatedTarget) document.body.classList.remove('dropping'); });
+  document.addEventListener('drop', async (e) => {
+    if (!e.dataTransfer?.types.includes('Files')) return;
+    e.preventDefault();
+    document.body.classList.remove('dropping');
+    const files = await droppedFiles(e.dataTransfer);
+    fromFiles(files);
+  });
+}
+
 // boot.js has started the worker, the model's download and the wasm compile.
 try {
+  setupModelPicker();
   await init({ module_or_path: await wasmModule }); // the main thread's instance: "your own logits"
   setupNumbers({ state, update });
-  const { config, vocab } = await loading;
-  views.sample = setupSample({ lab, state, update, vocab, config });
-  views.train = setupTrain({ lab, state, update, vocab });
-  $('status').textContent = `Model: ${config.layers} layers × ${config.embd} wide, ${config.heads} heads, context ${config.contextLength}, ${config.vocabSize} characters, ${thousands(config.parameters)} parameters — loaded in ${Math.round(performance.now() - started)} ms.`;
+  const r = await loading;
+  $('model-progress').hidden = true;
+  setModel(r, r.error ? '' : state.model, performance.now() - started);
+  if (r.error) {
+    $('model-error').textContent = `Could not open ${state.model}: ${r.error}. Showing the built-in model instead.`;
+    $('model-error').hidden = false;
+    update({ model: '' });
+  }
+  syncModelPick();
+  views.sample = setupSample({ lab, state, update, model });
+  views.train = setupTrain({ lab, state, update, model });
   document.body.dataset.ready = '1';
   await views[state.view]?.ready;
   scrollToHash();

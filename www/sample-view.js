@@ -1,7 +1,7 @@
 // The sampling lab: prompt, generation, sliders, and the panels that explain one step.
 // It renders what the worker computed; the only arithmetic here is layout (bar widths).
 
-import { renderBars, charLabel } from './bars.js';
+import { renderBars } from './bars.js';
 import { zeroThresholds } from './pkg/logitlab.js';
 
 const $ = (id) => document.getElementById(id);
@@ -24,7 +24,8 @@ export function showControls(state) {
   $('precisionT-value').textContent = state.precisionT.toFixed(2);
 }
 
-export function setupSample({ lab, state, update, vocab, config }) {
+/** `model`: `{ config, labels }` of the model loaded now (main.js replaces them on a switch). */
+export function setupSample({ lab, state, update, model }) {
   let generated = [];          // [{ ch, logProb }]
   let generating = false;
   let panelSeq = 0;
@@ -46,8 +47,12 @@ export function setupSample({ lab, state, update, vocab, config }) {
     ln.textContent = `ln p ≤ ${t.lnP.toFixed(1)}`;
     cell.replaceChildren('2', sup, document.createElement('br'), ln);
   }
-  $('topK').max = String(config.vocabSize);
-  $('vocab-size').textContent = String(config.vocabSize);
+  const showModel = () => {
+    $('topK').max = String(model.config.vocabSize);
+    $('vocab-size').textContent = String(model.config.vocabSize);
+  };
+  showModel();
+  const unit = () => (model.config.tokenizer === 'bpe' ? 'tokens' : 'characters');
   const sliders = ['temperature', 'topK', 'topP', 'minP', 'precisionT'];
   for (const key of sliders) {
     $(key).addEventListener('input', () => { update({ [key]: Number($(key).value) }); refreshPanel(); });
@@ -175,16 +180,23 @@ export function setupSample({ lab, state, update, vocab, config }) {
     const frac = (x) => show === 'probs' ? x : (Number.isFinite(x) ? (x - lo) / (hi - lo || 1) : 0);
     const fmt = (x) => show === 'probs' ? x.toPrecision(3) : x.toFixed(3);
     const rows = order.map((i) => ({
-      label: charLabel(vocab[i]),
+      label: model.labels[i],
       value: fmt(series[i]),
       fraction: frac(series[i]),
       note: r.cut[i] ? `(${CUT_NAMES[r.cut[i]]})` : '',
       muted: r.cut[i] !== 0,
     }));
+    if (r.rest > 0) {
+      // The tail as one row: what top-p and min-p cut is visible as a number.
+      rows.push({
+        label: `other ${r.rest}`, value: show === 'probs' ? r.restMass.toPrecision(3) : `${r.restCut} cut`,
+        fraction: show === 'probs' ? r.restMass : 0, muted: true, note: show === 'probs' ? `(${r.restCut} cut)` : '',
+      });
+    }
     renderBars($('bars'), rows);
-    $('bars-text').textContent = `Top ${order.length} of ${v} characters by the model's probability (T = 1, before any filter). ` +
-      `The other ${r.rest} hold ${r.restMass.toPrecision(3)} of the final probability; ${r.restCut} of them are cut. ` +
-      `Greyed bars were removed by a sampler step. Drawn with this seed: ${JSON.stringify(vocab[r.token])}.`;
+    $('bars-text').textContent = `Top ${order.length} of ${v} ${unit()} by the model's probability (T = 1, before any filter), and the other ${r.rest} as one row. ` +
+      `They hold ${r.restMass.toPrecision(3)} of the final probability; ${r.restCut} of them are cut. ` +
+      `Greyed bars were removed by a sampler step. Drawn with this seed: ${model.labels[r.token]}.`;
     $('entropy').textContent = `${r.entropy.toFixed(3)} nats = ${r.entropyBits.toFixed(3)} bits`;
     $('perplexity').textContent = r.perplexity.toFixed(2);
     $('lse').textContent = r.logsumexp.toFixed(4) + (state.output === 'logSoftmax' ? ' (≈ 0: already normalised)' : '');
@@ -196,7 +208,7 @@ export function setupSample({ lab, state, update, vocab, config }) {
       : `At the current T = ${state.temperature.toFixed(2)}, computed both ways:`;
     const idRows = (dist) => order.slice(0, 6).map((i) => {
       const li = document.createElement('li');
-      li.textContent = `${charLabel(vocab[i])}  ${dist[i].toPrecision(7)}`;
+      li.textContent = `${model.labels[i]}  ${dist[i].toPrecision(7)}`;
       return li;
     });
     $('id-logits').replaceChildren(...idRows(r.identity.fromLogits));
@@ -226,7 +238,7 @@ export function setupSample({ lab, state, update, vocab, config }) {
       const ids = order.filter((i) => r.probs[i] > 0 || r.counts[i] > 0);
       const max = Math.max(...ids.map((i) => Math.max(r.counts[i] / r.n, r.probs[i])), 1e-9);
       renderBars($('hist'), ids.map((i) => ({
-        label: charLabel(vocab[i]),
+        label: model.labels[i],
         value: `${r.counts[i]} (expected ${r.expected[i].toFixed(1)})`,
         fraction: r.counts[i] / r.n / max,
         marker: r.probs[i] / max,
@@ -245,6 +257,17 @@ export function setupSample({ lab, state, update, vocab, config }) {
   const ready = state.view === 'sample' ? refreshPanel() : Promise.resolve();
   return {
     ready,
+    /** Another model: the text so far was another model's, so it goes. */
+    modelChanged: () => {
+      if (generating) lab.call('stop');
+      generated = [];
+      lastOrder = [];
+      showModel();
+      $('hist').replaceChildren();
+      $('hist-text').textContent = '';
+      renderOutput();
+      if (state.view === 'sample') refreshPanel();
+    },
     refresh: () => { renderOutput(); refreshPanel(); },
     /** Leaving the view stops a generation: no work keeps running where nobody sees it. */
     hide: () => { if (generating) lab.call('stop'); },

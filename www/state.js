@@ -34,6 +34,8 @@ export const DEFAULTS = Object.freeze({
   hide: '',              // comma-separated controls/panels an instructor hides
   embed: false,          // true: no page chrome, for an iframe
   id: '',                // the iframe's id, echoed in the height messages to the embedding page
+  model: '',             // a same-origin path: a Hugging Face GPT-2 folder ending in / or a
+                         // logitlab .safetensors file; '' = the built-in model
 });
 
 const RANGES = {
@@ -77,11 +79,13 @@ export function parse(search) {
     } else if (key === 'prompt') {
       s.prompt = value.slice(0, 2000);
     } else if (key === 'target') {
-      if ([...value].length === 1) s.target = value;
+      if (value.length > 0 && value.length <= 100) s.target = value; // one token: a character, or a subword
     } else if (key === 'logits' || key === 'numbersLogits') {
       s[key] = value.slice(0, 2000);
     } else if (key === 'pipelines') {
       s.pipelines = PIPELINES.filter((p) => value.split(',').includes(p)).join(',');
+    } else if (key === 'model') {
+      if (value.length <= 500) s.model = value;
     } else if (key === 'id') {
       if (/^[\w-]{1,64}$/.test(value)) s.id = value;
     } else if (key === 'hide') {

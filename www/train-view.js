@@ -54,16 +54,33 @@ export function showTrainControls(state) {
   $('trainSeed').value = String(state.trainSeed);
 }
 
-export function setupTrain({ lab, state, update, vocab }) {
+/** `model`: `{ config, labels, vocab }` of the model loaded now (main.js replaces them on a switch). */
+export function setupTrain({ lab, state, update, model }) {
   const targetSelect = $('target');
-  targetSelect.replaceChildren(...vocab.map((ch, i) => {
+  const option = (text, label, id) => {
     const o = document.createElement('option');
-    o.value = ch;
-    o.textContent = `${charLabel(ch)}  (id ${i})`;
+    o.value = text;
+    o.textContent = `${label}  (id ${id})`;
     return o;
-  }));
-  if (!vocab.includes(state.target)) update({ target: vocab[0] });
-  targetSelect.value = state.target;
+  };
+  /**
+   * The target's choices: every character of a character model; for a subword model the 20
+   * most likely next tokens (from the last answer) and the current target, or type one.
+   */
+  function showTargets(choices = []) {
+    const vocab = [...model.vocab];
+    if (vocab.length > 0) {
+      targetSelect.replaceChildren(...vocab.map((ch, i) => option(ch, model.labels[i], i)));
+      if (!vocab.includes(state.target)) update({ target: vocab[0] });
+    } else {
+      const known = choices.some((c) => c.text === state.target);
+      targetSelect.replaceChildren(...choices.map((c) => option(c.text, model.labels[c.id], c.id)),
+        ...(known || !state.target ? [] : [option(state.target, JSON.stringify(state.target), '?')]));
+    }
+    targetSelect.value = state.target;
+    $('target-text').value = state.target;
+  }
+  showTargets();
 
   // ---- the loss calculator and the classification table ----
   let calcSeq = 0;
@@ -90,17 +107,18 @@ export function setupTrain({ lab, state, update, vocab }) {
   }
 
   function renderCalc(r) {
-    const label = (i) => (r.labels ? charLabel(r.labels[i]) : String(i));
+    const label = (i) => (r.labels ? model.labels[i] : String(i));
+    if (r.labels && !model.vocab) showTargets(r.choices);
     const order = Array.from(r.probs.keys()).sort((a, b) => r.probs[b] - r.probs[a] || a - b);
     const ids = order.slice(0, TOP);
     if (!ids.includes(r.target)) ids.push(r.target);
     $('l-what').textContent = r.labels
-      ? `${r.n} predictions: each character of the context predicts the next one, and the last predicts your target ${JSON.stringify(r.labels[r.target])}. The table and the gradient bars show that last row (${r.classes} ids; top ${TOP} by probability and the target).`
+      ? `${r.n} predictions: each ${model.vocab ? 'character' : 'token'} of the context predicts the next one, and the last predicts your target ${model.labels[r.target]}. The table and the gradient bars show that last row (${r.classes} ids; top ${TOP} by probability and the target).`
       : `One row of ${r.classes} logits, target id ${r.target}.`;
     $('l-vector').tBodies[0].replaceChildren(...ids.map((i) => {
       const tr = document.createElement('tr');
       if (i === r.target) tr.className = 'target-row';
-      for (const text of [String(i), r.labels ? charLabel(r.labels[i]) : '', r.values[i].toFixed(4),
+      for (const text of [String(i), r.labels ? model.labels[i] : '', r.values[i].toFixed(4),
         r.logProbs[i].toFixed(4), r.probs[i].toPrecision(4)]) {
         const td = document.createElement('td');
         td.textContent = text;
@@ -170,6 +188,7 @@ export function setupTrain({ lab, state, update, vocab }) {
   $('l-prompt').addEventListener('input', () => { update({ prompt: $('l-prompt').value }); refreshCalc(); });
   $('l-logits').addEventListener('input', () => { update({ logits: $('l-logits').value.slice(0, 2000) }); refreshCalc(); });
   targetSelect.addEventListener('change', () => { update({ target: targetSelect.value }); refreshCalc(); });
+  $('target-text').addEventListener('change', () => { update({ target: $('target-text').value.slice(0, 100) }); refreshCalc(); });
   $('targetId').addEventListener('change', () => {
     const t = Number($('targetId').value);
     if (Number.isInteger(t) && t >= 0 && t <= 1 << 20) update({ targetId: t });
@@ -252,7 +271,7 @@ export function setupTrain({ lab, state, update, vocab }) {
     setStatus(parts.join(' · '));
 
     const all = runs.flatMap((p) => history[p].flatMap((h) => [h.loss, h.valCe ?? h.trainCe]));
-    const lnV = Math.log(vocab.length);
+    const lnV = Math.log(started?.ceOnSoftmax?.classes ?? 84); // the training text's characters
     const lo = Math.max(-10, Math.min(0, ...all));
     const hi = Math.min(10, Math.max(lnV + 0.5, ...all));
     const series = runs.flatMap((p) => {
@@ -388,6 +407,11 @@ export function setupTrain({ lab, state, update, vocab }) {
   const ready = state.view === 'train' ? refreshCalc() : Promise.resolve();
   return {
     ready,
+    /** Another model: the calculator's vector now comes from it (training keeps its own models). */
+    modelChanged: () => {
+      showTargets();
+      if (state.view === 'train') refreshCalc();
+    },
     refresh: refreshCalc,
     /** Leaving the view pauses training: no work keeps running where nobody sees it. */
     hide: () => { if (playing) pause(); },

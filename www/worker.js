@@ -8,19 +8,36 @@
 
 import init, * as lab from './pkg/logitlab.js';
 
-let model = null;
-let vocab = [];        // id → character, for labels
+let model = null;      // replaced only once a new one has loaded: a bad file keeps the old
 let run = 0;           // generation run counter; a newer run or `stop` ends older ones
+let ready = null;      // the wasm's instantiation, once
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
-/** `module`: the page's compiled WebAssembly.Module; `bytes`: the model's checkpoint. */
-async function load({ module, bytes }) {
-  await init({ module_or_path: module });
-  model = lab.Model.fromBytes(new Uint8Array(bytes));
+/**
+ * `module`: the page's compiled WebAssembly.Module (first load); `files`: the model's files by
+ * name (ArrayBuffers). Returns its config, every token's display form (`labels`) and, for a
+ * character model, its characters (`vocab`, id i = the i-th).
+ */
+async function load({ module, files }) {
+  ready ??= init({ module_or_path: module });
+  await ready;
+  const next = lab.Model.fromFiles(Object.fromEntries(
+    Object.entries(files).map(([name, buffer]) => [name, new Uint8Array(buffer)])));
+  model?.free();
+  model = next;
   const config = model.config;
-  vocab = [...model.vocab]; // id i is the i-th character (code point)
-  return { config, vocab };
+  const labels = Array.from({ length: config.vocabSize }, (_, i) => model.tokenText(i));
+  return { config, labels, vocab: model.vocab };
+}
+
+/** The one token `text` is, for this model: the loss calculator's target. */
+function oneToken(text) {
+  const ids = model.encode(text);
+  if (ids.length !== 1) {
+    throw new Error(`target ${JSON.stringify(text)} is ${ids.length} tokens for this model; choose a single token`);
+  }
+  return ids[0];
 }
 
 /** The ids the model sees for `text`: its last contextLength characters. */
@@ -91,12 +108,11 @@ function lossPanel({ source, text, target, logits, targetId, labelSmoothing, red
   if (source === 'model') {
     const ids = context(text);
     if (ids.length === 0) throw new Error('the context must contain at least one character');
-    const t = vocab.indexOf(target);
-    if (t < 0) throw new Error(`target ${JSON.stringify(target)} is not one of the model's ${vocab.length} characters`);
+    const t = oneToken(target);
     z = model.forward(ids, { output: 'logits', allPositions: true });
     targets = Int32Array.from([...ids.slice(1), t]);
-    classes = vocab.length;
-    labels = vocab;
+    classes = model.config.vocabSize;
+    labels = true;
   } else {
     z = logits;
     targets = Int32Array.of(targetId);
@@ -116,8 +132,11 @@ function lossPanel({ source, text, target, logits, targetId, labelSmoothing, red
       return { pipeline, error: String(e?.message ?? e) };
     }
   });
+  // The tokens a student may pick as the next target: the most likely ones, as text.
+  const choices = labels ? Array.from(lab.nextTokenPanel(last, { temperature: 1, top: 20, seed: 0 }).top,
+    (id) => ({ id, text: model.decode(Uint32Array.of(id)) })) : [];
   return {
-    n, classes, labels, target: targets[n - 1], values: last.slice(), logProbs: lab.logSoftmax(last),
+    n, classes, labels, choices, target: targets[n - 1], values: last.slice(), logProbs: lab.logSoftmax(last),
     probs: lab.softmax(last), pipelines: rows, classify: lab.classify(last, temperature),
     ceOnSoftmax: lab.ceOnSoftmax(classes),
   };

@@ -22,8 +22,8 @@ export function launchChromium() {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }
 
-export async function openLab() {
-  const { server, url } = await startServer({ root: 'www' });
+export async function openLab({ mounts } = {}) {
+  const { server, url } = await startServer({ root: 'www', mounts });
   const profile = await mkdtemp(join(tmpdir(), 'logitlab-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,

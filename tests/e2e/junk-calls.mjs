@@ -37,7 +37,8 @@ export const ARGUMENT_NAMES = ['values', 'temperature', 'options', 'input', 'top
   'config', 'contextLength', 'layers', 'heads', 'embd', 'pipeline', 'batchSize',
   'learningRate', 'minLearningRate', 'warmupSteps', 'totalSteps', 'weightDecay', 'gradClip',
   'evalBatches', 'n must', 'training diverged', 'model', 'vocabulary', 'bytes', 'preset', 'top',
-  'storedTemperature', 'reheatTemperature', 'frequency'];
+  'storedTemperature', 'reheatTemperature', 'frequency', 'files', 'config.json', 'model.safetensors',
+  'tokenizer.json', 'id must', '.safetensors'];
 
 export async function runJunk(lab, { calls, seed, modelBytes }) {
   const r = rng(seed);
@@ -153,6 +154,10 @@ export async function runJunk(lab, { calls, seed, modelBytes }) {
     ['charFrequencies', 3, () => lab.charFrequencies(text(), r.chance(0.5) ? 2 : number())],
     ['parseValues', 5, () => lab.parseValues(r.chance(0.5) ? r.pick(['1, 2', '100, 0*49999', '1e3 -Infinity', '1, oops', '0*0', '']) + string() : junk())],
     ['Model.fromBytes', 2, () => lab.Model.fromBytes(mutatedModel())],
+    ['Model.fromFiles', 2, () => lab.Model.fromFiles(r.chance(0.3) ? junk() : Object.fromEntries(
+      Array.from({ length: 1 + r.int(3) }, () => [r.pick(['config.json', 'model.safetensors', 'tokenizer.json',
+        'default.safetensors', 'gpt2/config.json', 'x.bin', 'notes.txt']), r.chance(0.5) ? mutatedModel() : junk()])))],
+    ['model.tokenText', 4, () => model.tokenText(r.chance(0.7) ? r.int(V + 3) : junk())],
     ['model.encode', 6, () => model.encode(text())],
     ['model.decode', 6, () => model.decode(ids())],
     ['model.forward', 4, () => model.forward(ids(), options(['output', 'allPositions'], 0, { output: SAMPLER_GOOD.output, allPositions: [true, false] }))],

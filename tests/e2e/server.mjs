@@ -25,13 +25,18 @@ const MIME = {
   '.ico': 'image/x-icon',
 };
 
-/** Serves `root` on 127.0.0.1:`port` (0 = any free port). Resolves to { server, url }. */
-export function startServer({ root, port = 0, csp = CSP } = {}) {
-  const base = resolve(root);
+/**
+ * Serves `root` on 127.0.0.1:`port` (0 = any free port). Resolves to { server, url }.
+ * `mounts` serves other folders under a path: `{ '/fixtures/': 'tests/fixtures/hf' }`.
+ */
+export function startServer({ root, port = 0, csp = CSP, mounts = {} } = {}) {
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url, 'http://localhost');
-      let path = normalize(join(base, decodeURIComponent(url.pathname)));
+      const mount = Object.keys(mounts).find((m) => url.pathname.startsWith(m));
+      const base = resolve(mount ? mounts[mount] : root);
+      const rel = mount ? url.pathname.slice(mount.length) : url.pathname;
+      let path = normalize(join(base, decodeURIComponent(rel)));
       if (path !== base && !path.startsWith(base + sep)) {
         res.writeHead(403).end('forbidden');
         return;

@@ -1,0 +1,136 @@
+// Bring your own model: a Hugging Face GPT-2 folder (the committed fixtures, vocabulary 1 024)
+// through ?model=, the file picker and drag-and-drop; every panel at V ≥ 1 000; bad files keep
+// the model the page had.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { openLab } from './harness.mjs';
+import { initSync, Model } from '../../www/pkg/logitlab.js';
+
+const FIXTURES = 'tests/fixtures/hf';
+let lab;
+before(async () => {
+  lab = await openLab({ mounts: { '/fixtures/': FIXTURES } });
+  initSync({ module: readFileSync('www/pkg/logitlab_bg.wasm') });
+});
+after(async () => { await lab?.close(); });
+
+const ready = (page) => page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+const files = (name) => ['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => `${FIXTURES}/${name}/${f}`);
+
+/** The fixture's greedy continuation as text, decoded by the same wasm in Node. */
+function greedyText(name) {
+  const expected = JSON.parse(readFileSync(`${FIXTURES}/${name}/expected.json`, 'utf8'));
+  const model = Model.fromFiles(Object.fromEntries(files(name).map((p) => [p.split('/').pop(), readFileSync(p)])));
+  try {
+    assert.deepEqual(Array.from(model.encode(expected.prompt)), expected.prompt_ids);
+    return { prompt: expected.prompt, text: model.decode(Uint32Array.from(expected.greedy)) };
+  } finally {
+    model.free();
+  }
+}
+
+test('?model= names a Hugging Face folder on the site: it loads, shows V = 1 024, and writes its greedy text', async () => {
+  const { page, url } = lab;
+  const { prompt, text } = greedyText('f32-tied-gelu_new');
+  await page.goto(`${url}?model=fixtures/f32-tied-gelu_new/&temperature=0&tokens=64&prompt=${encodeURIComponent(prompt)}`);
+  await ready(page);
+  assert.match(await page.textContent('#status'), /fixtures\/f32-tied-gelu_new\/.*1,024 tokens \(byte-level BPE\)/);
+  await page.waitForFunction(() => document.querySelectorAll('#bars .bar-row').length === 13);
+  assert.match(await page.textContent('#bars-text'), /Top 12 of 1024 tokens.*the other 1012 as one row/);
+  const labels = await page.$$eval('#bars .bar-label', (ls) => ls.map((l) => l.textContent));
+  assert.equal(labels.at(-1), 'other 1012');
+  assert.equal(await page.inputValue('#model-pick'), 'fixtures/f32-tied-gelu_new/');
+  await page.click('#generate');
+  await page.waitForFunction(() => !document.getElementById('generate').disabled
+    && document.getElementById('output-gen').textContent.length > 0);
+  assert.equal(await page.textContent('#output-gen'), text);
+  // The link keeps the model.
+  await page.click('#copy-link');
+  await page.waitForFunction(() => document.getElementById('copied').textContent !== '');
+  const shown = await page.textContent('#copied');
+  const link = shown.startsWith('http') ? shown : await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(new URL(link).searchParams.get('model'), 'fixtures/f32-tied-gelu_new/');
+  // Every panel works at V = 1 024: precision, identity, draws.
+  await page.waitForFunction(() => document.getElementById('z-f16').textContent !== '');
+  assert.ok(Number(await page.textContent('#maxdiff')) < 1e-5);
+  await page.click('#draw');
+  await page.waitForFunction(() => /1000 draws/.test(document.getElementById('hist-text').textContent));
+});
+
+test('the loss calculator on a subword model: pick among the likely next tokens, or type one', async () => {
+  const { page, url } = lab;
+  await page.goto(`${url}?view=train&model=fixtures/f16-untied-gelu/&prompt=${encodeURIComponent('Romeo:\nBut soft')}`);
+  await ready(page);
+  await page.waitForSelector('#pipelines [data-pipeline=crossEntropyOnLogits] .bar-value');
+  const options = await page.$$eval('#target option', (os) => os.map((o) => o.value));
+  assert.ok(options.length >= 20, `${options.length} choices`);
+  await page.selectOption('#target', options[3]);
+  await page.waitForFunction((t) => document.getElementById('l-what').textContent.includes('predicts your target'), options[3]);
+  assert.match(await page.textContent('#l-what'), /each token of the context/);
+  assert.equal(await page.$$eval('#classify tbody tr', (trs) => trs.length), 5);
+  await page.fill('#target-text', ' wherefore');
+  await page.press('#target-text', 'Enter');
+  await page.waitForFunction(() => !document.getElementById('l-error').hidden);
+  assert.match(await page.textContent('#l-error'), /target " wherefore" is \d+ tokens for this model; choose a single token/);
+});
+
+test('the file picker opens a folder\'s files; they stay out of the link', async () => {
+  const { page, url } = lab;
+  await page.goto(url);
+  await ready(page);
+  await page.setInputFiles('#model-files', files('f16-untied-gelu'));
+  await page.waitForFunction(() => /from your files/.test(document.getElementById('status').textContent));
+  assert.match(await page.textContent('#status'), /1,024 tokens/);
+  assert.equal(new URL(page.url()).searchParams.get('model'), null);
+  await page.waitForFunction(() => /of 1024 tokens/.test(document.getElementById('bars-text').textContent));
+  assert.equal(await page.inputValue('#model-pick'), 'files-open');
+});
+
+test('a bad file is a clear error naming it, and the page keeps its model', async () => {
+  const { page } = lab;
+  const before = await page.textContent('#status');
+  await page.setInputFiles('#model-files', [
+    { name: 'config.json', mimeType: 'application/json', buffer: Buffer.from('{"model_type": "gpt2", "n_head": 5, "n_embd": 32') },
+    ...files('f16-untied-gelu').slice(1).map((p) => ({ name: p.split('/').pop(), mimeType: 'application/octet-stream', buffer: readFileSync(p) })),
+  ]);
+  await page.waitForFunction(() => !document.getElementById('model-error').hidden);
+  assert.match(await page.textContent('#model-error'), /^Could not open that model: config\.json/);
+  assert.equal(await page.textContent('#status'), before.replace(/ — loaded in \d+ ms\./, '.'));
+  await page.setInputFiles('#model-files', [{ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hi') }]);
+  await page.waitForFunction(() => /notes\.txt/.test(document.getElementById('model-error').textContent));
+  // Still the subword model, still working.
+  await page.click('#step');
+  await page.waitForFunction(() => document.getElementById('output-gen').textContent.length > 0);
+});
+
+test('drag and drop of a model\'s files', async () => {
+  const { page, url } = lab;
+  await page.goto(url);
+  await ready(page);
+  await page.evaluate(async () => {
+    const dt = new DataTransfer();
+    for (const name of ['config.json', 'model.safetensors', 'tokenizer.json']) {
+      const bytes = await (await fetch(`fixtures/bf16-tied-gelu_new/${name}`)).arrayBuffer();
+      dt.items.add(new File([bytes], name));
+    }
+    document.body.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  await page.waitForFunction(() => /from your files.*1,024 tokens/.test(document.getElementById('status').textContent));
+});
+
+test('?model= on another origin is refused before any request; the built-in model loads instead', async () => {
+  const { page, url } = lab;
+  await page.goto(`${url}?model=${encodeURIComponent('https://models.example/gpt2/')}`);
+  await ready(page);
+  assert.match(await page.textContent('#model-error'), /model must be a path on this site/);
+  assert.match(await page.textContent('#status'), /84 characters/);
+  assert.equal(new URL(page.url()).searchParams.get('model'), null);
+});
+
+test('no console errors and no request outside localhost', () => {
+  assert.deepEqual(lab.consoleErrors, []);
+  assert.deepEqual(lab.outside, []);
+});
