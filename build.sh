@@ -221,6 +221,24 @@ bench() {
     node tests/bench/run.mjs
 }
 
+# GPT-2 small (random weights of its shape), token by token with the KV cache on one thread:
+# PyTorch eager (the peer), our forward pass natively, and the same in headless Chromium, one after
+# the other in one run. The first run makes a Python venv with PyTorch and transformers in
+# target/bench-venv (PyPI; a few minutes) and the checkpoint in target/gpt2-small (498 MB).
+bench_gpt2() {
+    build
+    local venv=target/bench-venv dir=target/gpt2-small
+    if [ ! -x "$venv/bin/python" ]; then
+        say "making a Python venv with PyTorch and transformers (a few minutes, once)"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install -q torch transformers safetensors
+    fi
+    say "GPT-2 small: PyTorch, native, Chromium"
+    "$venv/bin/python" tests/bench/gpt2_small.py "$dir"
+    RAYON_NUM_THREADS=1 GPT2_DIR="$dir" cargo bench -q --bench gpt2_small
+    node tests/bench/gpt2-small.mjs "$dir"
+}
+
 # The default model: exactly the command and seed that made www/models/default.safetensors.
 # Extra arguments are passed on (they override the defaults), e.g. ./build.sh train --steps 100.
 train() {
@@ -245,6 +263,7 @@ usage: ./build.sh <command>
           page end-to-end tests in headless Chromium
   bench   print speed figures: sample() in native Rust, in wasm (Node and headless
           Chromium) and a full-sort JS baseline
+  bench-gpt2  GPT-2 small's generation speed: PyTorch (made in a venv), native, Chromium
   dist    build a self-contained static folder dist/ (page, wasm, model, offline worker,
           snapshots of each view) and print its weight
   bundle OUT [FROM]  the same folder from the current www/ build (or FROM), without building
@@ -262,6 +281,7 @@ case "$cmd" in
     serve) setup; serve ;;
     test) setup; test_all ;;
     bench) setup; bench ;;
+    bench-gpt2) setup; bench_gpt2 ;;
     dist) setup; dist ;;
     bundle) shift; bundle "$@" ;;
     train) shift; train "$@" ;;

@@ -13,7 +13,7 @@
 //! gen.next();                        // { token, text, probs: Float32Array, seed }
 //! ```
 
-use js_sys::{Float32Array, Object, Reflect, Uint32Array};
+use js_sys::{Float32Array, Object, Reflect, Uint32Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -22,6 +22,7 @@ use crate::limits::{
     MAX_CHECKPOINT_BYTES, MAX_CONFIG_JSON_BYTES, MAX_HF_SAFETENSORS_BYTES, MAX_TEXT_BYTES,
     MAX_TOKENIZER_JSON_BYTES,
 };
+use crate::model::format::hf_gpt2;
 use crate::model::{self, Generator, Net, OutputMode, Tokenizer};
 use crate::sampling::SampleOptions;
 use crate::wasm::{
@@ -82,18 +83,19 @@ impl Model {
         let has = |name: &str| names.iter().any(|n| base(n) == name);
         if has("config.json") {
             let config = get("config.json", MAX_CONFIG_JSON_BYTES)?;
-            let mut owned = vec![("config.json", config)];
-            for (name, cap) in [
-                ("model.safetensors", MAX_HF_SAFETENSORS_BYTES),
-                ("tokenizer.json", MAX_TOKENIZER_JSON_BYTES),
-            ] {
-                if has(name) {
-                    owned.push((name, get(name, cap)?));
-                }
+            // model.safetensors stays in JS memory: its tensors are copied in one at a time.
+            let model = names
+                .iter()
+                .find(|n| base(n) == "model.safetensors")
+                .ok_or_else(|| js_err(hf_gpt2::missing("model.safetensors")))?;
+            let model = Reflect::get(obj, &JsValue::from_str(model)).unwrap_or(JsValue::UNDEFINED);
+            let model = JsFile::new("model.safetensors", &model, MAX_HF_SAFETENSORS_BYTES)?;
+            if !has("tokenizer.json") {
+                return Err(js_err(hf_gpt2::missing("tokenizer.json")));
             }
-            let files: Vec<(&str, &[u8])> = owned.iter().map(|(n, b)| (*n, &b[..])).collect();
+            let tokenizer = get("tokenizer.json", MAX_TOKENIZER_JSON_BYTES)?;
             return Ok(Model {
-                inner: Net::from_hf_gpt2(&files).map_err(js_err)?,
+                inner: Net::from_hf_gpt2_parts(&config, &model, &tokenizer).map_err(js_err)?,
             });
         }
         let checkpoints: Vec<&String> = names
@@ -230,6 +232,41 @@ impl Model {
         Ok(Generation {
             inner: Generator::new(&self.inner, &prompt, mode, o).map_err(js_err)?,
         })
+    }
+}
+
+/// A file that stays in JS memory; [`hf_gpt2::FileBytes::read`] copies one range into wasm.
+struct JsFile(Uint8Array);
+
+impl JsFile {
+    /// A Uint8Array or an ArrayBuffer of at most `cap` bytes (checked before anything is copied).
+    fn new(name: &str, v: &JsValue, cap: usize) -> Result<JsFile, JsError> {
+        let bytes = if let Some(a) = v.dyn_ref::<Uint8Array>() {
+            a.clone()
+        } else if let Some(b) = v.dyn_ref::<js_sys::ArrayBuffer>() {
+            Uint8Array::new(b)
+        } else {
+            return Err(JsError::new(&format!(
+                "{name} must be a Uint8Array or an ArrayBuffer, got {}",
+                crate::wasm::describe(v)
+            )));
+        };
+        let len = bytes.length() as usize;
+        if len > cap {
+            return Err(JsError::new(&format!(
+                "{name} has {len} bytes; at most {cap} are accepted"
+            )));
+        }
+        Ok(JsFile(bytes))
+    }
+}
+
+impl hf_gpt2::FileBytes for JsFile {
+    fn len(&self) -> usize {
+        self.0.length() as usize
+    }
+    fn read(&self, start: usize, end: usize) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Owned(self.0.subarray(start as u32, end as u32).to_vec())
     }
 }
 

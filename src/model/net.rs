@@ -236,4 +236,15 @@ impl Net {
         let c = hf_gpt2::read(files)?;
         Net::from_layout(c.config, c.tokenizer, c.tensors)
     }
+
+    /// [`Net::from_hf_gpt2`] with `model.safetensors` read one tensor at a time (the page keeps
+    /// the file in JS memory; see [`hf_gpt2::FileBytes`]).
+    pub fn from_hf_gpt2_parts(
+        config_json: &[u8],
+        model: &dyn hf_gpt2::FileBytes,
+        tokenizer_json: &[u8],
+    ) -> Result<Net> {
+        let c = hf_gpt2::read_parts(config_json, model, tokenizer_json)?;
+        Net::from_layout(c.config, c.tokenizer, c.tensors)
+    }
 }

@@ -21,6 +21,7 @@
 //! GPT-2's Conv1D layers store their weights (in, out), as the lab's layout does, so no tensor
 //! is transposed.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::Value;
@@ -56,14 +57,25 @@ pub fn read(files: &[(&str, &[u8])]) -> Result<Checkpoint> {
             .iter()
             .find(|(n, _)| n.rsplit(['/', '\\']).next() == Some(name))
             .map(|&(_, bytes)| bytes)
-            .ok_or_else(|| {
-                Error::new(format!(
-                    "{name}: missing; a Hugging Face GPT-2 folder needs {CONFIG}, {MODEL} and \
-                     {TOKENIZER}"
-                ))
-            })
+            .ok_or_else(|| missing(name))
     };
     let (config_json, model, tokenizer_json) = (file(CONFIG)?, file(MODEL)?, file(TOKENIZER)?);
+    read_parts(config_json, &model, tokenizer_json)
+}
+
+/// The error for a file the folder lacks.
+pub fn missing(name: &str) -> Error {
+    Error::new(format!(
+        "{name}: missing; a Hugging Face GPT-2 folder needs {CONFIG}, {MODEL} and {TOKENIZER}"
+    ))
+}
+
+/// [`read`] with `model.safetensors` read range by range (see [`FileBytes`]).
+pub fn read_parts(
+    config_json: &[u8],
+    model: &dyn FileBytes,
+    tokenizer_json: &[u8],
+) -> Result<Checkpoint> {
     let config = read_config(config_json)?;
     let mut tokenizer = ByteLevelBpe::from_json(tokenizer_json)?;
     if tokenizer.defined() > config.vocab_size {
@@ -217,29 +229,50 @@ struct Declared {
 }
 
 /// The tensors of `config`'s layout from `model.safetensors`, converted to f32.
-fn read_tensors(bytes: &[u8], config: &Config) -> Result<Vec<Vec<f32>>> {
+/// The bytes of `model.safetensors`, read a range at a time: natively a slice; in the browser
+/// the file can stay in JS memory and only one tensor at a time is copied into wasm, so loading
+/// never holds the whole file and all the f32 weights in wasm memory at once.
+pub trait FileBytes {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Bytes `start..end`, with `start ≤ end ≤ len()` (the caller checks).
+    fn read(&self, start: usize, end: usize) -> Cow<'_, [u8]>;
+}
+
+impl FileBytes for &[u8] {
+    fn len(&self) -> usize {
+        <[u8]>::len(self)
+    }
+    fn read(&self, start: usize, end: usize) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self[start..end])
+    }
+}
+
+fn read_tensors(file: &dyn FileBytes, config: &Config) -> Result<Vec<Vec<f32>>> {
     let bad = |what: String| Error::new(format!("{MODEL}: {what}"));
-    if bytes.len() > MAX_HF_SAFETENSORS_BYTES {
+    let file_len = file.len();
+    if file_len > MAX_HF_SAFETENSORS_BYTES {
         return Err(bad(format!(
-            "{} bytes; at most {MAX_HF_SAFETENSORS_BYTES} (1 GiB) are accepted",
-            bytes.len()
+            "{file_len} bytes; at most {MAX_HF_SAFETENSORS_BYTES} (1 GiB) are accepted"
         )));
     }
-    let Some((len, rest)) = bytes.split_first_chunk::<8>() else {
+    if file_len < 8 {
         return Err(bad(format!(
-            "{} bytes; a safetensors file starts with an 8-byte header length",
-            bytes.len()
-        )));
-    };
-    let header_len = u64::from_le_bytes(*len);
-    if header_len > rest.len() as u64 {
-        return Err(bad(format!(
-            "header declares {header_len} bytes but the file has {}",
-            bytes.len()
+            "{file_len} bytes; a safetensors file starts with an 8-byte header length"
         )));
     }
-    let (header, data) = rest.split_at(header_len as usize);
-    let header: Value = serde_json::from_slice(header)
+    let len: [u8; 8] = file.read(0, 8)[..].try_into().expect("8 bytes");
+    let header_len = u64::from_le_bytes(len);
+    if header_len > (file_len - 8) as u64 {
+        return Err(bad(format!(
+            "header declares {header_len} bytes but the file has {file_len}"
+        )));
+    }
+    let data_start = 8 + header_len as usize;
+    let data_len = file_len - data_start;
+    let header: Value = serde_json::from_slice(&file.read(8, data_start))
         .map_err(|e| bad(format!("header is not valid JSON: {e}")))?;
     let header = header
         .as_object()
@@ -249,7 +282,7 @@ fn read_tensors(bytes: &[u8], config: &Config) -> Result<Vec<Vec<f32>>> {
         if name == "__metadata__" {
             continue;
         }
-        let d = declared_tensor(name, entry, data.len()).map_err(bad)?;
+        let d = declared_tensor(name, entry, data_len).map_err(bad)?;
         declared.insert(name.as_str(), d);
     }
     let layout = config.layout();
@@ -285,7 +318,7 @@ fn read_tensors(bytes: &[u8], config: &Config) -> Result<Vec<Vec<f32>>> {
                 d.shape, p.shape
             )));
         }
-        let raw = &data[d.start..d.end];
+        let raw = file.read(data_start + d.start, data_start + d.end);
         let values: Vec<f32> = match d.dtype.as_str() {
             "F32" => raw
                 .chunks_exact(4)
