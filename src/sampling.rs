@@ -195,7 +195,7 @@ pub struct Candidates {
     s: Vec<f32>,
     /// e_i = exp(s_i) ∈ [0, 1]: computed once, shared by top-p, renormalisation and the draw.
     e: Vec<f32>,
-    /// The ids still kept, in no particular order.
+    /// The ids still kept, in increasing order, so every sum over them has one order.
     ids: Vec<u32>,
     /// Per id, the step that cut it.
     cut: Vec<Cut>,
@@ -223,7 +223,8 @@ impl Candidates {
         for x in &mut s {
             *x -= max;
         }
-        let e: Vec<f32> = s.iter().map(|&x| x.exp()).collect();
+        let mut e = vec![0.0f32; s.len()];
+        numerics::exp_nonpositive(&s, &mut e);
         let model_log_sum = e.iter().map(|&x| x as f64).sum::<f64>().ln();
         let ids = (0..s.len() as u32)
             .filter(|&i| cut[i as usize] == Cut::Kept)
@@ -250,35 +251,39 @@ impl Candidates {
             }
             self.ids = vec![best as u32];
         } else if t != 1.0 {
-            for (x, e) in self.s.iter_mut().zip(&mut self.e) {
+            for x in &mut self.s {
                 *x /= t;
-                *e = x.exp();
             }
+            numerics::exp_nonpositive(&self.s, &mut self.e);
         }
     }
 
-    /// Top-k: keep the k best ids; 0 or k ≥ the number kept = off. A selection, not a sort.
+    /// Top-k: keep the k best ids; 0 or k ≥ the number kept = off. A selection, not a sort:
+    /// only the ids in the score bucket where the count reaches k are ordered.
     pub fn top_k(&mut self, k: usize) {
-        if k > 0 && k < self.ids.len() {
-            self.ids.select_nth_unstable_by(k - 1, better(&self.s));
-            for &i in &self.ids[k..] {
-                self.cut[i as usize] = Cut::TopK;
-            }
-            self.ids.truncate(k);
+        if k == 0 || k >= self.ids.len() {
+            return;
         }
+        let (b, need) = self.boundary(k as f64, |_| 1.0);
+        let need = need as usize;
+        let mut edge = self.split_at(b, Cut::TopK);
+        edge.select_nth_unstable_by(need - 1, better(&self.s));
+        self.cut_after(&edge, need, Cut::TopK);
     }
 
-    /// Top-p: keep the smallest best-first set whose mass reaches p of the kept mass; 1 = off.
-    /// A weighted quickselect (expected O(n)) that sorts only the last ≤ 64 ids at the boundary.
+    /// Top-p: keep the smallest best-first set whose mass reaches p of the kept mass; 1 = off,
+    /// 0 = greedy. Only the ids in the score bucket where the mass reaches p · Σ e are ordered,
+    /// by a weighted quickselect (expected O(n)) that sorts the last ≤ 64 of them.
     pub fn top_p(&mut self, p: f32) {
-        if p < 1.0 && self.ids.len() > 1 {
-            let total: f64 = self.ids.iter().map(|&i| self.e[i as usize] as f64).sum();
-            let keep = nucleus(&mut self.ids, &self.e, p as f64 * total, better(&self.s));
-            for &i in &self.ids[keep..] {
-                self.cut[i as usize] = Cut::TopP;
-            }
-            self.ids.truncate(keep);
+        if p >= 1.0 || self.ids.len() <= 1 {
+            return;
         }
+        let e = &self.e;
+        let total: f64 = self.ids.iter().map(|&i| e[i as usize] as f64).sum();
+        let (b, need) = self.boundary(p as f64 * total, |i| e[i as usize] as f64);
+        let mut edge = self.split_at(b, Cut::TopP);
+        let n = nucleus(&mut edge, &self.e, need, better(&self.s)).min(edge.len());
+        self.cut_after(&edge, n, Cut::TopP);
     }
 
     /// Min-p, in log space: p_i < min_p · p_max  ⇔  s_i < ln(min_p), since the best id is
@@ -341,6 +346,54 @@ impl Candidates {
         };
         (raw - self.max as f64 - self.model_log_sum) as f32
     }
+
+    /// The score bucket where the running `weight` of the kept ids, best bucket first, reaches
+    /// `target`, and the part of `target` still needed from that bucket. Every id of a bucket
+    /// is better than every id of the next, so the ids before the boundary bucket are kept and
+    /// those after it cut, without comparing any two of them.
+    fn boundary(&self, target: f64, weight: impl Fn(u32) -> f64) -> (usize, f64) {
+        let mut hist = vec![0.0f64; BUCKETS];
+        for &i in &self.ids {
+            hist[bucket(self.s[i as usize])] += weight(i);
+        }
+        let (mut b, mut need) = (0, target);
+        while b < BUCKETS - 1 && hist[b] < need {
+            need -= hist[b];
+            b += 1;
+        }
+        (b, need)
+    }
+
+    /// Cuts, as `why`, the kept ids scoring below bucket `b`; returns the ids in bucket `b`.
+    fn split_at(&mut self, b: usize, why: Cut) -> Vec<u32> {
+        let mut edge = Vec::new();
+        let (s, cut) = (&self.s, &mut self.cut);
+        for &i in &self.ids {
+            match bucket(s[i as usize]).cmp(&b) {
+                Ordering::Less => {}
+                Ordering::Equal => edge.push(i),
+                Ordering::Greater => cut[i as usize] = why,
+            }
+        }
+        edge
+    }
+
+    /// Cuts `edge[n..]` as `why`, and drops every cut id from `ids` (which stay in id order).
+    fn cut_after(&mut self, edge: &[u32], n: usize, why: Cut) {
+        for &i in &edge[n..] {
+            self.cut[i as usize] = why;
+        }
+        let cut = &self.cut;
+        self.ids.retain(|&i| cut[i as usize] == Cut::Kept);
+    }
+}
+
+/// Buckets of the scores for top-k and top-p: bucket(s) = ⌊−s · 32⌋, 1/32 nat wide, the last
+/// one holding every s < −32 (e^−32 ≈ 1e−14). Higher scores fall in lower buckets.
+const BUCKETS: usize = 1024;
+
+fn bucket(s: f32) -> usize {
+    ((-s * 32.0) as usize).min(BUCKETS - 1)
 }
 
 /// The chain's total order, best first: higher score first, on a tie the lower id first.
