@@ -1,16 +1,20 @@
-//! The sampler chain of the seed's sections 4.3 and 5, in Hugging Face transformers' order:
+//! The sampler chain of the seed's sections 4.3 and 5, in Hugging Face transformers' order,
+//! as small steps over one shared [`Candidates`] set (llama.cpp's shape):
 //!
 //! ```text
-//! values ─► log space ─► temperature ─► top-k ─► top-p ─► min-p ─► renormalise ─► draw
+//! let mut c = Candidates::new(values, input)?;      // log space, shifted so the best is 0
+//! c.temperature(t); c.top_k(k); c.top_p(p); c.min_p(m);
+//! let (probs, entropy) = c.renormalise(); let token = c.draw(&probs, rng);
 //! ```
 //!
 //! Every step works on scores s in log space, so logits z and log-probs log_softmax(z) give the
 //! same distribution at every temperature T: they differ by the constant logsumexp(z), and the
 //! first thing the chain does is subtract the maximum. Each step only narrows the set of kept ids
-//! and records, per id, which step cut it, so the page can grey them out.
+//! and records, per id, which step cut it ([`Cut`]), so the page can grey them out.
 //!
-//! No step sorts the whole vocabulary: top-k is a selection (O(V)), and top-p a weighted
-//! quickselect (expected O(V)) that sorts only the last ≤ 64 ids at its boundary.
+//! No step sorts the whole vocabulary: top-k and top-p bucket the kept ids by score (1/32 nat
+//! per bucket), keep the buckets before the one where the count or the mass reaches its target,
+//! cut those after it, and order only the ids of that boundary bucket.
 //!
 //! Ties: top-k keeps exactly k ids, and on a tie with the k-th the lower id wins (Hugging Face's
 //! `TopKLogitsWarper` keeps every id tied with the k-th); top-p's prefix and T = 0 break ties the
@@ -163,8 +167,9 @@ pub fn sample(values: &[f32], opts: &SampleOptions) -> Result<Sample> {
 /// Draws one token with the caller's generator, as generation does: one generator per text,
 /// advanced once per token. `Sample::seed` is `opts.seed` (or 0 when absent).
 ///
-/// Cost: O(V) passes with one `exp` per id (two when T ≠ 1, for the model's own log-prob),
-/// plus an expected O(V) for top-k's selection and for top-p's weighted quickselect.
+/// Cost: O(V) passes with one `exp` per id (two when T ∉ {0, 1}: the model's own log-prob needs
+/// exp(z − m), the chain exp((z − m) / T)); top-k and top-p are two passes each plus a selection
+/// within one score bucket.
 pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Result<Sample> {
     opts.validate()?;
     let mut c = Candidates::new(values, opts.input)?;
