@@ -23,7 +23,7 @@ use std::f64::consts::E;
 use crate::error::{Error, Result};
 use crate::limits::MAX_VALUES;
 use crate::numerics::{self, round_to_bf16, round_to_f16, Stored};
-use crate::sampling::{self, Input, Sample, SampleOptions};
+use crate::sampling::{self, Cut, Input, Sample, SampleOptions};
 
 /// How a probability is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,7 +196,7 @@ pub fn top(log_probs: &[f32], sample: &Sample, n: usize) -> Top {
     Top {
         rest: log_probs.len() - ids.len(),
         rest_mass: others().map(|i| sample.probs[i] as f64).sum(),
-        rest_cut: others().filter(|&i| sample.cut[i] != 0).count(),
+        rest_cut: others().filter(|&i| sample.cut[i] != Cut::Kept).count(),
         ids,
     }
 }

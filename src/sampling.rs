@@ -1,16 +1,20 @@
-//! The sampler chain of the seed's sections 4.3 and 5, in Hugging Face transformers' order:
+//! The sampler chain of the seed's sections 4.3 and 5, in Hugging Face transformers' order,
+//! as small steps over one shared [`Candidates`] set (llama.cpp's shape):
 //!
 //! ```text
-//! values ─► log space ─► temperature ─► top-k ─► top-p ─► min-p ─► renormalise ─► draw
+//! let mut c = Candidates::new(values, input)?;      // log space, shifted so the best is 0
+//! c.temperature(t); c.top_k(k); c.top_p(p); c.min_p(m);
+//! let (probs, entropy) = c.renormalise(); let token = c.draw(&probs, rng);
 //! ```
 //!
 //! Every step works on scores s in log space, so logits z and log-probs log_softmax(z) give the
 //! same distribution at every temperature T: they differ by the constant logsumexp(z), and the
 //! first thing the chain does is subtract the maximum. Each step only narrows the set of kept ids
-//! and records, per id, which step cut it, so the page can grey them out.
+//! and records, per id, which step cut it ([`Cut`]), so the page can grey them out.
 //!
-//! No step sorts the whole vocabulary: top-k is a selection (O(V)), and top-p a weighted
-//! quickselect (expected O(V)) that sorts only the last ≤ 64 ids at its boundary.
+//! No step sorts the whole vocabulary: top-k and top-p bucket the kept ids by score (1/32 nat
+//! per bucket), keep the buckets before the one where the count or the mass reaches its target,
+//! cut those after it, and order only the ids of that boundary bucket.
 //!
 //! Ties: top-k keeps exactly k ids, and on a tie with the k-th the lower id wins (Hugging Face's
 //! `TopKLogitsWarper` keeps every id tied with the k-th); top-p's prefix and T = 0 break ties the
@@ -109,17 +113,22 @@ impl SampleOptions {
     }
 }
 
-/// Why an id is missing from the final distribution (one byte per id in [`Sample::cut`]).
+/// Why an id is missing from the final distribution: one per id in [`Sample::cut`]. The binding
+/// sends it to JS as the number in brackets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Cut {
+    /// Still in the final distribution (0).
     Kept = 0,
-    /// The input already excluded it: logit −∞ or probability 0.
+    /// The input already excluded it: logit −∞ or probability 0 (1).
     Input = 1,
-    /// Temperature 0: only the argmax survives.
+    /// Temperature 0: only the argmax survives (2).
     Greedy = 2,
+    /// Not among the k best (3).
     TopK = 3,
+    /// Outside the nucleus (4).
     TopP = 4,
+    /// p < min_p · p_max (5).
     MinP = 5,
 }
 
@@ -130,8 +139,8 @@ pub struct Sample {
     pub token: usize,
     /// The final distribution the token was drawn from: length V, 0 for cut ids, sums to 1.
     pub probs: Vec<f32>,
-    /// Per id, the step that cut it (`Cut as u8`), 0 if kept.
-    pub cut: Vec<u8>,
+    /// Per id, the step that cut it, [`Cut::Kept`] if none did.
+    pub cut: Vec<Cut>,
     /// How many ids were kept.
     pub kept: usize,
     /// The seed of the draw, so it can be replayed.
@@ -158,151 +167,248 @@ pub fn sample(values: &[f32], opts: &SampleOptions) -> Result<Sample> {
 /// Draws one token with the caller's generator, as generation does: one generator per text,
 /// advanced once per token. `Sample::seed` is `opts.seed` (or 0 when absent).
 ///
-/// Cost: O(V) passes with one `exp` per id (two when T ≠ 1, for the model's own log-prob),
-/// plus an expected O(V) for top-k's selection and for top-p's weighted quickselect.
+/// Cost: O(V) passes with one `exp` per id (two when T ∉ {0, 1}: the model's own log-prob needs
+/// exp(z − m), the chain exp((z − m) / T)); top-k and top-p are two passes each plus a selection
+/// within one score bucket.
 pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Result<Sample> {
     opts.validate()?;
-    let v = values.len();
-    let mut cut = vec![Cut::Kept as u8; v];
-
-    // 1. Log space: scores s with the same softmax as the input.
-    let mut s = to_log_space(values, opts.input)?;
-    for (c, &x) in cut.iter_mut().zip(&s) {
-        if x == f32::NEG_INFINITY {
-            *c = Cut::Input as u8;
-        }
-    }
-    let m = numerics::max(&s);
-
-    // 2. Temperature: s ← (s − max s) / T, so every exponent is ≤ 0 and the best id scores 0.
-    // T = 0 is greedy: keep only the argmax.
-    let t = opts.temperature;
-    if t == 0.0 {
-        let best = numerics::argmax(&s);
-        for (i, c) in cut.iter_mut().enumerate() {
-            if i != best && *c == Cut::Kept as u8 {
-                *c = Cut::Greedy as u8;
-            }
-        }
-    }
-    for x in &mut s {
-        *x -= m;
-        if t > 0.0 {
-            *x /= t;
-        }
-    }
-    // e_i = exp(s_i) ∈ [0, 1], computed once and shared by top-p, renormalisation and the draw.
-    let e: Vec<f32> = s.iter().map(|&x| x.exp()).collect();
-
-    // The model's own normaliser at T = 1, for `model_log_prob`: ln Σ exp(z_i − m).
-    let model_log_sum = if t == 1.0 {
-        e.iter().map(|&x| x as f64).sum::<f64>().ln()
-    } else {
-        s.iter()
-            .map(|&x| ((x * if t > 0.0 { t } else { 1.0 }).exp()) as f64)
-            .sum::<f64>()
-            .ln()
-    };
-
-    // Candidates: the ids still kept, best first once ordered by `better`.
-    let mut cand: Vec<u32> = (0..v as u32)
-        .filter(|&i| cut[i as usize] == Cut::Kept as u8)
-        .collect();
-    let better = |a: &u32, b: &u32| -> Ordering {
-        // Higher score first; on a tie the lower id first. A total order, so deterministic.
-        s[*b as usize]
-            .partial_cmp(&s[*a as usize])
-            .unwrap_or(Ordering::Equal)
-            .then(a.cmp(b))
-    };
-
-    // 3. Top-k: a selection, not a sort.
-    let k = opts.top_k;
-    if k > 0 && k < cand.len() {
-        cand.select_nth_unstable_by(k - 1, better);
-        for &i in &cand[k..] {
-            cut[i as usize] = Cut::TopK as u8;
-        }
-        cand.truncate(k);
-    }
-
-    // 4. Top-p: the smallest best-first prefix whose mass reaches p, found by a weighted
-    // quickselect (expected O(n)); only the last ≤ 64 ids near the boundary get sorted.
-    if opts.top_p < 1.0 && cand.len() > 1 {
-        let total: f64 = cand.iter().map(|&i| e[i as usize] as f64).sum();
-        let keep = nucleus(&mut cand, &e, opts.top_p as f64 * total, better);
-        for &i in &cand[keep..] {
-            cut[i as usize] = Cut::TopP as u8;
-        }
-        cand.truncate(keep);
-    }
-
-    // 5. Min-p, in log space: p_i < min_p · p_max  ⇔  s_i − s_max < ln(min_p), and s_max = 0.
-    if opts.min_p > 0.0 && t > 0.0 {
-        let threshold = (opts.min_p as f64).ln();
-        cand.retain(|&i| {
-            let keep = (s[i as usize] as f64) >= threshold;
-            if !keep {
-                cut[i as usize] = Cut::MinP as u8;
-            }
-            keep
-        });
-    }
-
-    // 6. Renormalise over the kept ids: p_i = e_i / Z. Entropy without a log per id:
-    // H = −Σ p_i ln p_i = ln Z − Σ p_i s_i, since ln p_i = s_i − ln Z.
-    let mut probs = vec![0.0f32; v];
-    let (z, mut ps) = if t == 0.0 {
-        (1.0f64, 0.0f64)
-    } else {
-        (cand.iter().map(|&i| e[i as usize] as f64).sum::<f64>(), 0.0)
-    };
-    for &i in &cand {
-        let i = i as usize;
-        let p = if t == 0.0 { 1.0 } else { e[i] as f64 / z };
-        probs[i] = p as f32;
-        if p > 0.0 {
-            ps += p * s[i] as f64;
-        }
-    }
-    let entropy = if t == 0.0 {
-        0.0
-    } else {
-        (z.ln() - ps).max(0.0)
-    };
-
-    // 7. Draw: walk the ids in id order until the cumulative mass passes u ∈ [0, 1).
-    let u = rng.next_f64();
-    let mut acc = 0.0f64;
-    let mut token = usize::MAX;
-    for (i, &p) in probs.iter().enumerate() {
-        if p > 0.0 {
-            acc += p as f64;
-            token = i;
-            if u < acc {
-                break;
-            }
-        }
-    }
-    if token == usize::MAX {
-        // Every kept probability underflowed to 0 in f32: take the best kept id.
-        token = numerics::argmax(&s);
-    }
-
-    let raw = match opts.input {
-        Input::Probs => (values[token] as f64).ln(),
-        Input::Logits | Input::LogProbs => values[token] as f64,
-    };
+    let mut c = Candidates::new(values, opts.input)?;
+    c.temperature(opts.temperature);
+    c.top_k(opts.top_k);
+    c.top_p(opts.top_p);
+    c.min_p(opts.min_p);
+    let (probs, entropy) = c.renormalise();
+    let token = c.draw(&probs, rng);
     Ok(Sample {
         token,
         entropy,
         log_prob: (probs[token] as f64).ln() as f32,
-        model_log_prob: (raw - m as f64 - model_log_sum) as f32,
-        kept: cand.len(),
+        model_log_prob: c.model_log_prob(values[token], opts.input),
+        kept: c.ids.len(),
         probs,
-        cut,
+        cut: c.cut,
         seed: opts.seed.unwrap_or(0),
     })
+}
+
+/// The candidate set the steps of the chain share, as in llama.cpp's samplers: every step
+/// narrows `ids` and records in `cut` why each id it removed went.
+#[derive(Debug, Clone)]
+pub struct Candidates {
+    /// Scores s in log space with the same softmax as the input, shifted so that the best is 0
+    /// (every exponent is ≤ 0), then divided by T.
+    s: Vec<f32>,
+    /// e_i = exp(s_i) ∈ [0, 1]: computed once, shared by top-p, renormalisation and the draw.
+    e: Vec<f32>,
+    /// The ids still kept, in increasing order, so every sum over them has one order.
+    ids: Vec<u32>,
+    /// Per id, the step that cut it.
+    cut: Vec<Cut>,
+    /// The shift m = max of the log-space values.
+    max: f32,
+    /// The model's own normaliser at T = 1: ln Σ exp(z_i − m), over the unscaled scores.
+    model_log_sum: f64,
+}
+
+impl Candidates {
+    /// Every id of `values` (of the given kind) that the input does not already exclude.
+    pub fn new(values: &[f32], input: Input) -> Result<Candidates> {
+        let mut s = to_log_space(values, input)?;
+        let max = numerics::max(&s);
+        let cut: Vec<Cut> = s
+            .iter()
+            .map(|&x| {
+                if x == f32::NEG_INFINITY {
+                    Cut::Input
+                } else {
+                    Cut::Kept
+                }
+            })
+            .collect();
+        for x in &mut s {
+            *x -= max;
+        }
+        let mut e = vec![0.0f32; s.len()];
+        numerics::exp_nonpositive(&s, &mut e);
+        let model_log_sum = e.iter().map(|&x| x as f64).sum::<f64>().ln();
+        let ids = (0..s.len() as u32)
+            .filter(|&i| cut[i as usize] == Cut::Kept)
+            .collect();
+        Ok(Candidates {
+            s,
+            e,
+            ids,
+            cut,
+            max,
+            model_log_sum,
+        })
+    }
+
+    /// Temperature: s ← s / T, e ← exp(s). T = 0 is greedy: keep only the argmax (lowest id on
+    /// a tie). T = 1 changes nothing.
+    pub fn temperature(&mut self, t: f32) {
+        if t == 0.0 {
+            let best = numerics::argmax(&self.s);
+            for &i in &self.ids {
+                if i as usize != best {
+                    self.cut[i as usize] = Cut::Greedy;
+                }
+            }
+            self.ids = vec![best as u32];
+        } else if t != 1.0 {
+            for x in &mut self.s {
+                *x /= t;
+            }
+            numerics::exp_nonpositive(&self.s, &mut self.e);
+        }
+    }
+
+    /// Top-k: keep the k best ids; 0 or k ≥ the number kept = off. A selection, not a sort:
+    /// only the ids in the score bucket where the count reaches k are ordered.
+    pub fn top_k(&mut self, k: usize) {
+        if k == 0 || k >= self.ids.len() {
+            return;
+        }
+        let (b, need) = self.boundary(k as f64, |_| 1.0);
+        let need = need as usize;
+        let mut edge = self.split_at(b, Cut::TopK);
+        edge.select_nth_unstable_by(need - 1, better(&self.s));
+        self.cut_after(&edge, need, Cut::TopK);
+    }
+
+    /// Top-p: keep the smallest best-first set whose mass reaches p of the kept mass; 1 = off,
+    /// 0 = greedy. Only the ids in the score bucket where the mass reaches p · Σ e are ordered,
+    /// by a weighted quickselect (expected O(n)) that sorts the last ≤ 64 of them.
+    pub fn top_p(&mut self, p: f32) {
+        if p >= 1.0 || self.ids.len() <= 1 {
+            return;
+        }
+        let e = &self.e;
+        let total: f64 = self.ids.iter().map(|&i| e[i as usize] as f64).sum();
+        let (b, need) = self.boundary(p as f64 * total, |i| e[i as usize] as f64);
+        let mut edge = self.split_at(b, Cut::TopP);
+        let n = nucleus(&mut edge, &self.e, need, better(&self.s)).min(edge.len());
+        self.cut_after(&edge, n, Cut::TopP);
+    }
+
+    /// Min-p, in log space: p_i < min_p · p_max  ⇔  s_i < ln(min_p), since the best id is
+    /// always kept and scores 0. 0 = off.
+    pub fn min_p(&mut self, min_p: f32) {
+        if min_p > 0.0 {
+            let threshold = (min_p as f64).ln();
+            let (s, cut) = (&self.s, &mut self.cut);
+            self.ids.retain(|&i| {
+                let keep = s[i as usize] as f64 >= threshold;
+                if !keep {
+                    cut[i as usize] = Cut::MinP;
+                }
+                keep
+            });
+        }
+    }
+
+    /// The final distribution p_i = e_i / Z over the kept ids (0 elsewhere), and its entropy in
+    /// nats without a log per id: H = −Σ p_i ln p_i = ln Z − Σ p_i s_i, as ln p_i = s_i − ln Z.
+    pub fn renormalise(&self) -> (Vec<f32>, f64) {
+        let mut probs = vec![0.0f32; self.s.len()];
+        let z: f64 = self.ids.iter().map(|&i| self.e[i as usize] as f64).sum();
+        let mut ps = 0.0f64;
+        for &i in &self.ids {
+            let i = i as usize;
+            let p = self.e[i] as f64 / z;
+            probs[i] = p as f32;
+            if p > 0.0 {
+                ps += p * self.s[i] as f64;
+            }
+        }
+        (probs, (z.ln() - ps).max(0.0))
+    }
+
+    /// The draw: walks the ids in id order until the cumulative mass of `probs` passes
+    /// u ∈ [0, 1). If every kept probability underflowed to 0 in f32, the best id.
+    pub fn draw(&self, probs: &[f32], rng: &mut Rng) -> usize {
+        let u = rng.next_f64();
+        let mut acc = 0.0f64;
+        let mut token = None;
+        for (i, &p) in probs.iter().enumerate() {
+            if p > 0.0 {
+                acc += p as f64;
+                token = Some(i);
+                if u < acc {
+                    break;
+                }
+            }
+        }
+        token.unwrap_or_else(|| numerics::argmax(&self.s))
+    }
+
+    /// ln p(token) under the model's own distribution at T = 1: log_softmax(z)[token], from the
+    /// token's input `value`.
+    pub fn model_log_prob(&self, value: f32, input: Input) -> f32 {
+        let raw = match input {
+            Input::Probs => (value as f64).ln(),
+            Input::Logits | Input::LogProbs => value as f64,
+        };
+        (raw - self.max as f64 - self.model_log_sum) as f32
+    }
+
+    /// The score bucket where the running `weight` of the kept ids, best bucket first, reaches
+    /// `target`, and the part of `target` still needed from that bucket. Every id of a bucket
+    /// is better than every id of the next, so the ids before the boundary bucket are kept and
+    /// those after it cut, without comparing any two of them.
+    fn boundary(&self, target: f64, weight: impl Fn(u32) -> f64) -> (usize, f64) {
+        let mut hist = vec![0.0f64; BUCKETS];
+        for &i in &self.ids {
+            hist[bucket(self.s[i as usize])] += weight(i);
+        }
+        let (mut b, mut need) = (0, target);
+        while b < BUCKETS - 1 && hist[b] < need {
+            need -= hist[b];
+            b += 1;
+        }
+        (b, need)
+    }
+
+    /// Cuts, as `why`, the kept ids scoring below bucket `b`; returns the ids in bucket `b`.
+    fn split_at(&mut self, b: usize, why: Cut) -> Vec<u32> {
+        let mut edge = Vec::new();
+        let (s, cut) = (&self.s, &mut self.cut);
+        for &i in &self.ids {
+            match bucket(s[i as usize]).cmp(&b) {
+                Ordering::Less => {}
+                Ordering::Equal => edge.push(i),
+                Ordering::Greater => cut[i as usize] = why,
+            }
+        }
+        edge
+    }
+
+    /// Cuts `edge[n..]` as `why`, and drops every cut id from `ids` (which stay in id order).
+    fn cut_after(&mut self, edge: &[u32], n: usize, why: Cut) {
+        for &i in &edge[n..] {
+            self.cut[i as usize] = why;
+        }
+        let cut = &self.cut;
+        self.ids.retain(|&i| cut[i as usize] == Cut::Kept);
+    }
+}
+
+/// Buckets of the scores for top-k and top-p: bucket(s) = ⌊−s · 32⌋, 1/32 nat wide, the last
+/// one holding every s < −32 (e^−32 ≈ 1e−14). Higher scores fall in lower buckets.
+const BUCKETS: usize = 1024;
+
+fn bucket(s: f32) -> usize {
+    ((-s * 32.0) as usize).min(BUCKETS - 1)
+}
+
+/// The chain's total order, best first: higher score first, on a tie the lower id first.
+fn better(s: &[f32]) -> impl Fn(&u32, &u32) -> Ordering + Copy + '_ {
+    move |a, b| {
+        s[*b as usize]
+            .partial_cmp(&s[*a as usize])
+            .unwrap_or(Ordering::Equal)
+            .then(a.cmp(b))
+    }
 }
 
 /// Rearranges `cand` so that its first `n` ids, returned, are the smallest best-first prefix

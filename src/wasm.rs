@@ -13,7 +13,7 @@ use wasm_bindgen::{intern, JsCast};
 use crate::error::Error;
 use crate::loss::{self, LossFunction, LossOptions, Reduction};
 use crate::numerics;
-use crate::sampling::{self, Input, SampleOptions, MAX_SEED};
+use crate::sampling::{self, Cut, Input, SampleOptions, MAX_SEED};
 
 /// Largest N × C accepted by `loss`; see [`crate::limits`].
 pub use crate::limits::MAX_LOSS_VALUES;
@@ -387,6 +387,13 @@ pub(crate) fn read_sampler_fields(f: &Fields, o: &mut SampleOptions) -> Result<(
     o.validate().map_err(js_err)
 }
 
+/// The cut reasons as JS sees them: one byte per id, 0 kept, 1 input, 2 greedy, 3 top-k,
+/// 4 top-p, 5 min-p.
+pub(crate) fn cut_codes(cut: &[Cut]) -> Uint8Array {
+    let codes: Vec<u8> = cut.iter().map(|&c| c as u8).collect();
+    Uint8Array::from(&codes[..])
+}
+
 fn sample_options(options: &JsValue) -> Result<SampleOptions, JsError> {
     let f = Fields::new(options, "options", SAMPLE_FIELDS)?;
     let mut o = SampleOptions::default();
@@ -410,7 +417,7 @@ pub fn sample(values: JsValue, options: JsValue) -> Result<Object, JsError> {
     let out = Object::new();
     set(&out, "token", s.token as u32);
     set(&out, "probs", Float32Array::from(&s.probs[..]));
-    set(&out, "cut", Uint8Array::from(&s.cut[..]));
+    set(&out, "cut", cut_codes(&s.cut));
     set(&out, "kept", s.kept as u32);
     set(&out, "seed", s.seed as f64);
     set(&out, "entropy", s.entropy);

@@ -1,13 +1,15 @@
 //! The wasm-bindgen layer for the lab's experiments ([`crate::lab`]): the figures the page
 //! shows, computed in Rust so the page only lays them out. Converts and validates, nothing else.
 
-use js_sys::{Array, Float32Array, Object, Uint32Array, Uint8Array};
+use js_sys::{Array, Float32Array, Object, Uint32Array};
 use wasm_bindgen::prelude::*;
 
 use crate::lab::{self, Stability, ZERO_THRESHOLDS};
 use crate::model::OutputMode;
 use crate::sampling::{Input, SampleOptions};
-use crate::wasm::{f32_vec, js_err, read_sampler_fields, set, string_arg, Fields, MAX_VOCAB};
+use crate::wasm::{
+    cut_codes, f32_vec, js_err, read_sampler_fields, set, string_arg, Fields, MAX_VOCAB,
+};
 
 /// The panel's options: the sampler's, plus what the forward pass returned and the panel's own.
 const NEXT_TOKEN_FIELDS: &[&str] = &[
@@ -76,7 +78,7 @@ pub fn next_token_panel(values: JsValue, options: JsValue) -> Result<Object, JsE
     set(&out, "values", Float32Array::from(&r.values[..]));
     set(&out, "logProbs", Float32Array::from(&r.log_probs[..]));
     set(&out, "probs", Float32Array::from(&r.sample.probs[..]));
-    set(&out, "cut", Uint8Array::from(&r.sample.cut[..]));
+    set(&out, "cut", cut_codes(&r.sample.cut));
     set(&out, "token", r.sample.token as u32);
     set(&out, "kept", r.sample.kept as u32);
     set(&out, "entropy", r.entropy_nats);

@@ -112,9 +112,9 @@ fn kept_sets_are_exactly_the_definitions() {
         let want = reference_kept(&z, &o);
         for i in 0..v {
             assert_eq!(
-                s.cut[i] == Cut::Kept as u8,
+                s.cut[i] == Cut::Kept,
                 want[i],
-                "case {case}, id {i}, opts {o:?}, cut {}, z {} max {}",
+                "case {case}, id {i}, opts {o:?}, cut {:?}, z {} max {}",
                 s.cut[i],
                 z[i],
                 z.iter().copied().fold(f32::MIN, f32::max)
@@ -148,7 +148,7 @@ fn cut_records_which_step_removed_each_id() {
     // top-k 5 cuts ids 5 and the −∞ id is cut by the input; top-p 0.9 of the 5 left keeps
     // 0, 1, 2 (mass 0.636 + 0.234 + 0.086 = 0.956 ≥ 0.9); min-p 0.2 keeps ids with
     // p ≥ 0.2 · p_0, i.e. z ≥ 5 + ln 0.2 = 3.39: ids 0 and 1.
-    let (kept, input, topk, topp, minp) = (0, 1, 3, 4, 5);
+    let (kept, input, topk, topp, minp) = (Cut::Kept, Cut::Input, Cut::TopK, Cut::TopP, Cut::MinP);
     assert_eq!(s.cut, vec![kept, kept, minp, topp, topp, topk, input]);
     let e = 1f64.exp();
     assert!((s.probs[0] as f64 - e / (e + 1.0)).abs() < 1e-7);
@@ -158,7 +158,8 @@ fn cut_records_which_step_removed_each_id() {
 fn ties_at_the_boundary_keep_the_lower_id() {
     let z = [1.0, 3.0, 2.0, 3.0, 3.0];
     let s = sample(&z, &opts(1.0, 2, 1.0, 0.0, 0)).unwrap();
-    assert_eq!(s.cut, vec![3, 0, 3, 0, 3]);
+    let (kept, topk) = (Cut::Kept, Cut::TopK);
+    assert_eq!(s.cut, vec![topk, kept, topk, kept, topk]);
     let g = sample(&z, &opts(0.0, 0, 1.0, 0.0, 0)).unwrap();
     assert_eq!(g.token, 1);
     assert_eq!(g.probs, vec![0.0, 1.0, 0.0, 0.0, 0.0]);
@@ -219,7 +220,7 @@ fn probs_input_zeros_stay_excluded_and_bad_probs_are_errors() {
     )
     .unwrap();
     assert_eq!(s.probs[1], 0.0);
-    assert_eq!(s.cut[1], Cut::Input as u8);
+    assert_eq!(s.cut[1], Cut::Input);
     let o = SampleOptions {
         input: Input::Probs,
         ..SampleOptions::default()

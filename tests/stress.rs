@@ -38,7 +38,7 @@ use logitlab::loss::{loss, LossFunction, LossOptions, Reduction};
 use logitlab::model::{Arch, Config, Generator, Gpt, Net, OutputMode, Vocab};
 use logitlab::numerics;
 use logitlab::rng::Rng;
-use logitlab::sampling::{sample, Input, SampleOptions};
+use logitlab::sampling::{sample, Cut, Input, SampleOptions};
 use logitlab::train::{Pipeline, TrainOptions, Trainer};
 
 // ---------------------------------------------------------------------------------------------
@@ -431,13 +431,13 @@ fn run_sample(data: &[u8]) -> Verdict {
             let sum: f64 = s.probs.iter().map(|&p| p as f64).sum();
             check!((sum - 1.0).abs() < 1e-3, "probs sum to {sum}");
             check!(
-                s.probs[s.token] > 0.0 && s.cut[s.token] == 0,
-                "drew token {} with p = {} and cut {}",
+                s.probs[s.token] > 0.0 && s.cut[s.token] == Cut::Kept,
+                "drew token {} with p = {} and cut {:?}",
                 s.token,
                 s.probs[s.token],
                 s.cut[s.token]
             );
-            let kept = s.cut.iter().filter(|&&c| c == 0).count();
+            let kept = s.cut.iter().filter(|&&c| c == Cut::Kept).count();
             check!(kept == s.kept, "kept = {} but {kept} ids uncut", s.kept);
             check!(
                 s.entropy.is_finite() && s.entropy >= 0.0,
@@ -460,7 +460,7 @@ fn run_sample(data: &[u8]) -> Verdict {
                 check!(again == Ok(s.token), "same seed, another token: {again:?}");
             }
             // Which steps cut something, and whether one id or several survived.
-            let cuts = s.cut.iter().fold(0u8, |m, &c| m | 1 << c);
+            let cuts = s.cut.iter().fold(0u8, |m, &c| m | 1 << c as u8);
             Verdict::Ok(format!("{:?} one{} cuts{cuts:b}", o.input, kept == 1))
         }
     }
