@@ -143,6 +143,29 @@ impl Model {
         }
     }
 
+    /// The model as a Hugging Face GPT-2 folder `folder/` (config.json, model.safetensors in
+    /// f32, tokenizer.json), zipped (stored, uncompressed) for one download:
+    /// `GPT2LMHeadModel.from_pretrained` loads the unzipped folder. The lab's own character
+    /// models only, with ASCII characters.
+    #[wasm_bindgen(js_name = toHuggingFaceZip)]
+    pub fn to_hugging_face_zip(&self, folder: JsValue) -> Result<Vec<u8>, JsError> {
+        let folder = string_arg("folder", &folder)?;
+        if folder.is_empty()
+            || folder.len() > 100
+            || !folder
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(js_err(Error::arg(
+                "folder",
+                "1 to 100 letters, digits, '-', '_' or '.'",
+                format!("{folder:?}"),
+            )));
+        }
+        let files = self.inner.to_hf_gpt2().map_err(js_err)?;
+        crate::model::format::zip::stored(&folder, &files).map_err(js_err)
+    }
+
     /// The checkpoint bytes (f16 safetensors), e.g. to save a model trained in the page.
     #[wasm_bindgen(js_name = toBytes)]
     pub fn to_bytes(&self) -> Result<Vec<u8>, JsError> {

@@ -361,3 +361,32 @@ fn errors_name_the_file_and_field() {
     );
     assert!(error_with("model.safetensors", Some(&[1, 2, 3])).contains("8-byte header length"));
 }
+
+/// The lab's own model exported as a Hugging Face folder reads back as the same network: the
+/// same ids and bit-identical logits. (transformers' side: tests/fixtures/check_hf_export.py.)
+#[test]
+fn the_lab_model_exports_as_a_hugging_face_folder() {
+    let net = Net::from_safetensors(include_bytes!("../www/models/default.safetensors")).unwrap();
+    let files = net.to_hf_gpt2().unwrap();
+    let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        names,
+        ["config.json", "model.safetensors", "tokenizer.json"]
+    );
+    let files: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, &b[..])).collect();
+    let back = Net::from_hf_gpt2(&files).unwrap();
+    let text = "ROMEO:\nBut soft, what light through yonder window breaks?";
+    let ids = net.encode(text).unwrap();
+    assert_eq!(back.encode(text).unwrap(), ids);
+    assert_eq!(back.decode(&ids).unwrap(), text);
+    assert_eq!(
+        back.forward_ids(&ids, OutputMode::Logits).unwrap(),
+        net.forward_ids(&ids, OutputMode::Logits).unwrap()
+    );
+    // A model with a character that is more than one byte cannot be a byte-level BPE vocabulary.
+    let corpus = logitlab::data::Corpus::from_text(&"héllo wörld ".repeat(40)).unwrap();
+    let config = logitlab::model::Config::unit_test(corpus.vocab.len());
+    let gpt = logitlab::model::Gpt::new(config, corpus.vocab, 1).unwrap();
+    let e = gpt.to_net().unwrap().to_hf_gpt2().unwrap_err().to_string();
+    assert!(e.starts_with("export: the character 'é' is 2 bytes"), "{e}");
+}

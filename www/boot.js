@@ -111,6 +111,17 @@ export async function download(files) {
   return Object.fromEntries(await Promise.all(responses.map(async ([name, res]) => [name, await read(res)])));
 }
 
+/** Saves `bytes` as a file called `name` (a download the page makes itself, from a blob: URL). */
+export function saveFile(name, bytes, type = 'application/zip') {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([bytes], { type }));
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+}
+
 /** Hands `buffers` ({ name: ArrayBuffer }) to the worker, which parses them (off the page's thread). */
 export function loadModel(buffers, module) {
   return lab.call('load', { module, files: buffers }, Object.values(buffers));

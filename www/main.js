@@ -3,7 +3,7 @@
 
 import init from './pkg/logitlab.js';
 import { parse, serialize, hidden } from './state.js';
-import { lab, wasmModule, loading, started, progress, download, modelFiles, loadModel } from './boot.js';
+import { lab, wasmModule, loading, started, progress, download, modelFiles, loadModel, saveFile } from './boot.js';
 import { setupSample, showControls } from './sample-view.js';
 import { setupNumbers } from './numbers-view.js';
 import { setupTrain, showTrainControls } from './train-view.js';
@@ -225,6 +225,17 @@ function setupModelPicker() {
     if (v === 'folder') { $('model-folder').click(); syncModelPick(); return; }
     if (v === 'files-open') return;
     switchModel(() => download(modelFiles(v)), v ? `${v}` : '', v);
+  });
+  $('export-model').addEventListener('click', async () => {
+    $('model-error').hidden = true;
+    try {
+      const folder = model.source ? 'logitlab-model' : 'logitlab-shakespeare';
+      const { zip } = await lab.call('exportModel', { folder });
+      saveFile(`${folder}.zip`, zip);
+    } catch (e) {
+      $('model-error').textContent = `Could not export this model: ${e.message}`;
+      $('model-error').hidden = false;
+    }
   });
   for (const id of ['model-files', 'model-folder']) {
     $(id).addEventListener('change', () => { if ($(id).files.length) fromFiles(Array.from($(id).files)); $(id).value = ''; });

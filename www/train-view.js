@@ -5,6 +5,7 @@ import { renderBars, charLabel } from './bars.js';
 import { renderLineChart } from './chart.js';
 import { PIPELINES } from './state.js';
 import { parseValues } from './pkg/logitlab.js';
+import { saveFile } from './boot.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -365,7 +366,21 @@ export function setupTrain({ lab, state, update, model }) {
         const b = document.createElement('b');
         b.textContent = t.prompt;
         pre.append(b, t.text);
-        fig.append(cap, pre);
+        // This run's model, for transformers (GPT2LMHeadModel.from_pretrained on the folder).
+        const save = document.createElement('button');
+        save.type = 'button';
+        save.textContent = 'Download this model (Hugging Face, .zip)';
+        const step = history[t.pipeline]?.at(-1)?.step ?? 0;
+        save.addEventListener('click', async () => {
+          try {
+            const folder = `logitlab-${t.pipeline}-step${step}`;
+            const { zip } = await lab.call('exportModel', { pipeline: t.pipeline, folder });
+            saveFile(`${folder}.zip`, zip);
+          } catch (e) {
+            setStatus(e.message);
+          }
+        });
+        fig.append(cap, pre, save);
         return fig;
       }));
     } catch (e) {

@@ -252,7 +252,21 @@ function trainSample({ prompt, options, tokens }) {
   });
 }
 
+/** A model as a Hugging Face GPT-2 folder, zipped: the loaded one, or a training run's. */
+function exportModel({ pipeline, folder }) {
+  if (!pipeline) return { zip: model.toHuggingFaceZip(folder) };
+  const run = runs.find((r) => r.pipeline === pipeline);
+  if (!run) throw new Error(`no run ${pipeline}: press Reset, then Play or Step`);
+  const m = run.trainer.model();
+  try {
+    return { zip: m.toHuggingFaceZip(folder) };
+  } finally {
+    m.free();
+  }
+}
+
 const handlers = {
+  exportModel,
   load, panel, draws, generate, lossPanel, trainStart, trainStep, trainPlay, trainSample,
   stop: () => { run++; return {}; },
   trainPause: () => { training++; return {}; },

@@ -26,6 +26,7 @@ export async function openLab({ mounts } = {}) {
   const { server, url } = await startServer({ root: 'www', mounts });
   const profile = await mkdtemp(join(tmpdir(), 'logitlab-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
+    acceptDownloads: true,
     executablePath: CHROMIUM,
     headless: true,
     args: CHROMIUM_ARGS,

@@ -130,6 +130,64 @@ test('?model= on another origin is refused before any request; the built-in mode
   assert.equal(new URL(page.url()).searchParams.get('model'), null);
 });
 
+
+/** The files of a stored (uncompressed) zip, by name. */
+function unzip(bytes) {
+  const files = {};
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 0; view.getUint32(at, true) === 0x04034b50;) {
+    const size = view.getUint32(at + 18, true);
+    const nameLen = view.getUint16(at + 26, true);
+    const name = new TextDecoder().decode(bytes.subarray(at + 30, at + 30 + nameLen));
+    files[name] = bytes.subarray(at + 30 + nameLen, at + 30 + nameLen + size);
+    at += 30 + nameLen + size;
+  }
+  return files;
+}
+
+test('the built-in model and a training run download as Hugging Face folders that load again', async () => {
+  const { page, url } = lab;
+  await page.goto(url);
+  await ready(page);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-model')]);
+  assert.equal(download.suggestedFilename(), 'logitlab-shakespeare.zip');
+  const files = unzip(readFileSync(await download.path()));
+  assert.deepEqual(Object.keys(files), ['logitlab-shakespeare/config.json', 'logitlab-shakespeare/model.safetensors',
+    'logitlab-shakespeare/tokenizer.json']);
+  // The same network: the same next-token logits as the checkpoint it came from.
+  const exported = Model.fromFiles(files);
+  const original = Model.fromBytes(readFileSync('www/models/default.safetensors'));
+  try {
+    assert.equal(exported.config.tokenizer, 'bpe');
+    const ids = original.encode('ROMEO:\nBut soft');
+    assert.deepEqual(Array.from(exported.encode('ROMEO:\nBut soft')), Array.from(ids));
+    assert.deepEqual(Array.from(exported.forward(ids)), Array.from(original.forward(ids)));
+  } finally {
+    exported.free();
+    original.free();
+  }
+  // A training run's model, after one step.
+  await page.click('.tabs a[data-view=train]');
+  await page.click('#train-step');
+  await page.waitForFunction(() => /^step 1/.test(document.getElementById('train-status').textContent), null, { timeout: 60_000 });
+  await page.click('#train-sample');
+  await page.waitForSelector('#samples figure button');
+  const [run] = await Promise.all([page.waitForEvent('download'), page.click('#samples figure button')]);
+  assert.match(run.suggestedFilename(), /^logitlab-crossEntropyOnLogits-step1\.zip$/);
+  const m = Model.fromFiles(unzip(readFileSync(await run.path())));
+  assert.equal(m.config.layers, 2);
+  m.free();
+});
+
+test('a model that came from a Hugging Face folder says why it cannot be exported', async () => {
+  const { page, url } = lab;
+  await page.goto(`${url}?model=fixtures/f32-tied-gelu_new/`);
+  await ready(page);
+  await page.click('#export-model');
+  await page.waitForFunction(() => !document.getElementById('model-error').hidden);
+  assert.match(await page.textContent('#model-error'), /only the lab's own character models/);
+});
+
 test('no console errors and no request outside localhost', () => {
   assert.deepEqual(lab.consoleErrors, []);
   assert.deepEqual(lab.outside, []);

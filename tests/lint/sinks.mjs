@@ -19,7 +19,8 @@ const SINKS = [
   [/\bset(Timeout|Interval)\s*\(\s*['"`]/, 'a string timer is eval'],
   [/\bsetAttribute(NS)?\s*\(\s*(null\s*,\s*)?['"`](on\w+|href|src|srcdoc|action|formaction|style|xlink:href)['"`]/i,
     'a URL, event-handler or style attribute set from code'],
-  [/\.(href|src|srcdoc|action|formAction)\s*=(?!=)/, 'a URL property set from code'],
+  // (A blob: URL the page made itself, for a download, is the one exception.)
+  [/\.(href|src|srcdoc|action|formAction)\s*=(?!=)(?!\s*URL\.createObjectURL\()/, 'a URL property set from code'],
   [/\.on\w+\s*=\s*['"`]/, 'an event handler from a string'],
   // Embedded in course notes, the page keeps to its own frame. Its one message to the notes,
   // `parent.postMessage({ type: 'logitlab:height', … }, '*')`, sends and reads nothing back.

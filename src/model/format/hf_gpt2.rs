@@ -403,3 +403,102 @@ fn declared_tensor(
         end,
     })
 }
+
+/// Writes one of the lab's own models as a Hugging Face GPT-2 folder: `config.json`,
+/// `model.safetensors` (f32, `transformer.`-prefixed names and no `lm_head.weight`, as
+/// `save_pretrained` writes a tied model) and a byte-level BPE `tokenizer.json` whose tokens are
+/// the model's characters, each at its id, with no merges. `GPT2LMHeadModel.from_pretrained`
+/// loads the folder and gives the same logits (`tests/fixtures/check_hf_export.py`).
+///
+/// Every character must be one byte of UTF-8 (ASCII): byte-level BPE spells a longer character
+/// as several byte tokens, which the model's vocabulary does not have.
+pub fn write<'a>(
+    config: &Config,
+    vocab: &crate::model::Vocab,
+    tensors: impl IntoIterator<Item = (crate::model::Param, &'a [f32])>,
+) -> Result<Vec<(&'static str, Vec<u8>)>> {
+    if config.arch != Arch::LAB {
+        return Err(Error::new(
+            "export: only the lab's own models (tanh GELU, LayerNorm ε 1e-5, tied head) are \
+             written as Hugging Face folders",
+        ));
+    }
+    if let Some(c) = vocab.chars().iter().find(|c| !c.is_ascii()) {
+        return Err(Error::new(format!(
+            "export: the character {c:?} is {} bytes of UTF-8; a Hugging Face byte-level BPE \
+             tokenizer needs every character of the model to be one byte (ASCII)",
+            c.len_utf8()
+        )));
+    }
+    let json = |v: &Value| serde_json::to_vec_pretty(v).expect("JSON");
+    let config_json = serde_json::json!({
+        "architectures": ["GPT2LMHeadModel"],
+        "model_type": "gpt2",
+        "vocab_size": config.vocab_size,
+        "n_positions": config.context_length,
+        "n_embd": config.embd,
+        "n_layer": config.layers,
+        "n_head": config.heads,
+        "n_inner": null,
+        "activation_function": "gelu_new",
+        "layer_norm_epsilon": 1e-5,
+        "tie_word_embeddings": true,
+        "resid_pdrop": 0.0,
+        "embd_pdrop": 0.0,
+        "attn_pdrop": 0.0,
+        "bos_token_id": 0,
+        "eos_token_id": 0,
+    });
+    let tokens: serde_json::Map<String, Value> = vocab
+        .chars()
+        .iter()
+        .enumerate()
+        .map(|(id, &c)| {
+            (
+                crate::model::tokenizer::bpe::byte_char(c as u8).to_string(),
+                id.into(),
+            )
+        })
+        .collect();
+    let byte_level = serde_json::json!({
+        "type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true,
+    });
+    let tokenizer_json = serde_json::json!({
+        "version": "1.0",
+        "truncation": null,
+        "padding": null,
+        "added_tokens": [],
+        "normalizer": null,
+        "pre_tokenizer": byte_level,
+        "post_processor": null,
+        "decoder": byte_level,
+        "model": {
+            "type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null,
+            "end_of_word_suffix": null, "fuse_unk": false, "byte_fallback": false,
+            "ignore_merges": false, "vocab": tokens, "merges": [],
+        },
+    });
+    let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .into_iter()
+        .map(|(p, values)| {
+            let bytes = values.iter().flat_map(|x| x.to_le_bytes()).collect();
+            (format!("transformer.{}", p.hf_name), p.shape, bytes)
+        })
+        .collect();
+    let views = tensors
+        .iter()
+        .map(|(name, shape, bytes)| {
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
+                .map(|view| (name.clone(), view))
+                .map_err(|e| Error::new(format!("export: tensor {name:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+    let model = safetensors::serialize(views, Some(metadata))
+        .map_err(|e| Error::new(format!("export: cannot serialise: {e}")))?;
+    Ok(vec![
+        (CONFIG, json(&config_json)),
+        (MODEL, model),
+        (TOKENIZER, json(&tokenizer_json)),
+    ])
+}

@@ -6,6 +6,7 @@
 
 pub mod hf_gpt2;
 pub mod logitlab;
+pub mod zip;
 
 /// The f32 value of the float16 with bits `h`, exactly (every float16 is an f32). Without
 /// branches on the common path, so that converting a checkpoint's ~1M weights is a vectorised
