@@ -23,7 +23,7 @@ pub const MAX_LAYERS: usize = 64;
 pub const MAX_HEADS: usize = 64;
 pub const MAX_EMBD: usize = 4096;
 
-/// Largest checkpoint `Gpt::from_safetensors` reads: 64 MiB (the default model is 1.6 MB; 64 MiB
+/// Largest logitlab checkpoint `model::format::logitlab::read` (so `Net::from_safetensors`, `Gpt::from_safetensors`, `Model.fromBytes`) reads: 64 MiB (the default model is 1.6 MB; 64 MiB
 /// holds ~33 M parameters in f16).
 pub const MAX_CHECKPOINT_BYTES: usize = 64 << 20;
 

@@ -4,7 +4,7 @@
 // module; main.js picks up what it started.
 //
 // The wasm is compiled once, here, and the compiled module is handed to the worker with the
-// model's bytes: on a 2-core laptop two compiles of the same 3 MB module would compete for the
+// model's bytes: on a 2-core laptop two compiles of the same module would compete for the
 // CPU. The main thread instantiates the same module for "your own logits".
 
 /**
