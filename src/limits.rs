@@ -23,7 +23,8 @@ pub const MAX_LAYERS: usize = 64;
 pub const MAX_HEADS: usize = 64;
 pub const MAX_EMBD: usize = 4096;
 
-/// Largest logitlab checkpoint `model::format::logitlab::read` (so `Net::from_safetensors`, `Gpt::from_safetensors`, `Model.fromBytes`) reads: 64 MiB (the default model is 1.6 MB; 64 MiB
+/// Largest logitlab checkpoint `model::format::logitlab::read` reads (so `Net::from_safetensors`,
+/// `Gpt::from_safetensors` and `Model.fromBytes`): 64 MiB (the default model is 1.6 MB; 64 MiB
 /// holds ~33 M parameters in f16).
 pub const MAX_CHECKPOINT_BYTES: usize = 64 << 20;
 
