@@ -111,6 +111,30 @@ impl Default for TrainOptions {
 }
 
 impl TrainOptions {
+    /// The defaults of live training in the page and of `new Trainer(…)` in JS, the one place
+    /// they are set: batches of 8, a peak rate of 1e-2 reached after 20 steps and decayed (cosine)
+    /// to a tenth of it over 3 000 steps, validation on 2 fixed batches. A rate given without a
+    /// minimum gets a tenth of it ([`TrainOptions::with_learning_rate`]).
+    pub fn page() -> TrainOptions {
+        TrainOptions {
+            batch_size: 8,
+            warmup_steps: 20,
+            total_steps: 3000,
+            eval_batches: 2,
+            ..TrainOptions::default()
+        }
+        .with_learning_rate(1e-2)
+    }
+
+    /// The peak learning rate, and a tenth of it as the minimum the cosine decays to.
+    pub fn with_learning_rate(self, learning_rate: f64) -> TrainOptions {
+        TrainOptions {
+            learning_rate,
+            min_learning_rate: learning_rate / 10.0,
+            ..self
+        }
+    }
+
     pub fn validate(&self) -> Result<()> {
         if self.batch_size == 0 || self.batch_size > MAX_BATCH_SIZE {
             return Err(Error::arg(

@@ -45,7 +45,8 @@ impl Trainer {
     /// (without a preset: `Config::unit_test`, 32 / 2 / 2 / 32). `pipeline`:
     /// `"crossEntropyOnLogits"`, `"nllOnLogSoftmax"`, `"nllOnLogits"` or `"crossEntropyOnSoftmax"`. `seed`: integer in [0, 2^53 − 1].
     /// `options`: `{ batchSize, learningRate, minLearningRate, warmupSteps, totalSteps,
-    /// weightDecay, gradClip, evalBatches }`.
+    /// weightDecay, gradClip, evalBatches }`, each defaulting to `TrainOptions::page()` (the
+    /// page's settings; `trainer.options` reports them all).
     #[wasm_bindgen(constructor)]
     pub fn new(
         text: JsValue,
@@ -87,15 +88,10 @@ impl Trainer {
                 "evalBatches",
             ],
         )?;
-        let mut opts = TrainOptions {
-            batch_size: 8,
-            learning_rate: 1e-2,
-            min_learning_rate: 1e-3,
-            warmup_steps: 10,
-            total_steps: 1000,
-            eval_batches: 1,
-            ..TrainOptions::default()
-        };
+        let mut opts = TrainOptions::page();
+        if let Some(lr) = o.number("learningRate")? {
+            opts = opts.with_learning_rate(lr); // and a tenth of it as the minimum, unless given
+        }
         for (key, min, max, field) in [
             (
                 "batchSize",
@@ -113,7 +109,6 @@ impl Trainer {
         }
         // Ranges checked by TrainOptions::validate, with the same argument names.
         for (key, field) in [
-            ("learningRate", &mut opts.learning_rate),
             ("minLearningRate", &mut opts.min_learning_rate),
             ("weightDecay", &mut opts.weight_decay),
             ("gradClip", &mut opts.grad_clip),
@@ -128,6 +123,23 @@ impl Trainer {
             inner: train::Trainer::new(corpus, cfg, pipeline, seed_arg(seed)?, opts)
                 .map_err(js_err)?,
         })
+    }
+
+    /// The options in force: `{ batchSize, learningRate, minLearningRate, warmupSteps,
+    /// totalSteps, weightDecay, gradClip, evalBatches }`.
+    #[wasm_bindgen(getter)]
+    pub fn options(&self) -> Object {
+        let o = self.inner.options();
+        let out = Object::new();
+        set(&out, "batchSize", o.batch_size as u32);
+        set(&out, "learningRate", o.learning_rate);
+        set(&out, "minLearningRate", o.min_learning_rate);
+        set(&out, "warmupSteps", o.warmup_steps as u32);
+        set(&out, "totalSteps", o.total_steps as u32);
+        set(&out, "weightDecay", o.weight_decay);
+        set(&out, "gradClip", o.grad_clip);
+        set(&out, "evalBatches", o.eval_batches as u32);
+        out
     }
 
     /// Runs `n` steps, an integer in [1, 10 000]: `{ step, learningRate, loss, trainCe, valCe,

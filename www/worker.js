@@ -155,7 +155,6 @@ function trainingModule() {
 }
 
 let runs = [];          // [{ pipeline, trainer }]
-const EVAL_BATCHES = 2; // validation CE is estimated on this many fixed batches
 let training = 0;       // play-loop counter; pause or a newer start ends older loops
 let shakespeare = null; // the shipped excerpt, fetched on first use
 
@@ -179,10 +178,7 @@ async function trainStart({ source, own, preset, learningRate, batchSize, seed, 
   freeRuns();
   const [text, { Trainer }] = await Promise.all([trainingText(source, own), trainingModule()]);
   const config = { preset };
-  const options = {
-    batchSize, learningRate, minLearningRate: learningRate / 10, warmupSteps: 20,
-    totalSteps: 3000, evalBatches: EVAL_BATCHES,
-  };
+  const options = { batchSize, learningRate }; // the rest: TrainOptions::page() in Rust
   for (const pipeline of pipelines) {
     runs.push({ pipeline, trainer: new Trainer(text, config, pipeline, seed, options) });
   }
@@ -191,7 +187,7 @@ async function trainStart({ source, own, preset, learningRate, batchSize, seed, 
   const freq = lab.charFrequencies(text, 2);
   const ce = lab.ceOnSoftmax(freq.classes, freq.frequencies[0]);
   return {
-    chars: [...text].length, contextLength, batchSize, evalBatches: EVAL_BATCHES,
+    chars: [...text].length, contextLength, batchSize, evalBatches: runs[0].trainer.options.evalBatches,
     ceOnSoftmax: { ...ce, classes: freq.classes, top: freq.chars, frequencies: Array.from(freq.frequencies) },
   };
 }
