@@ -30,7 +30,9 @@ pub mod train;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
-#[cfg(target_arch = "wasm32")]
+// The lab's experiments are the sampling lab's: the training build (loaded only for `Trainer`)
+// leaves them out, which keeps it smaller.
+#[cfg(all(target_arch = "wasm32", not(feature = "train")))]
 pub mod wasm_lab;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm_model;

@@ -269,15 +269,18 @@ async function generationSpeed(mod) {
   return `${(1000 / (ms / 1000)).toFixed(0)} tokens/s (${(ms / 1000).toFixed(2)} ms/token, 1000 tokens)`;
 }
 
-{
+// `node tests/bench/run.mjs page` runs only the page's weight and timings.
+const only = process.argv[2];
+if (!only) {
   const mod = await import('../../www/pkg/logitlab.js');
   mod.initSync({ module: readFileSync(wasmPath) });
   console.log(`\nwasm generation in Node ${process.version}: ${await generationSpeed(mod)}`);
+  print('wasm in Node ' + process.version, await inNode());
+  print('wasm in headless Chromium', await inChromium());
 }
-
-print('wasm in Node ' + process.version, await inNode());
-print('wasm in headless Chromium', await inChromium());
 pageWeight();
 await pageTimings();
-await trainingSpeed();
-await longSession();
+if (!only) {
+  await trainingSpeed();
+  await longSession();
+}

@@ -188,6 +188,8 @@ export async function runJunk(lab, { calls, seed, modelBytes }) {
     }],
   ];
   if (!lab.Trainer) ops.splice(ops.findIndex(([name]) => name === 'Trainer'), 1); // the sampling lab build
+  // The training build leaves out the lab's experiments (nextTokenPanel, classify, …).
+  for (let i = ops.length - 1; i >= 0; i--) if (!ops[i][0].includes('.') && typeof lab[ops[i][0]] !== 'function') ops.splice(i, 1);
   const weights = ops.map(([, w]) => w);
   const total = weights.reduce((a, b) => a + b, 0);
   const choose = () => {
