@@ -61,6 +61,8 @@ function pageWeight() {
     }
   };
   walk('www');
+  // Not the lab's: embed.js is for the page that embeds it; sw.js runs only in a deployed copy.
+  files.splice(0, files.length, ...files.filter((f) => f !== 'www/embed.js' && f !== 'www/sw.js'));
   // Fetched only when the training view is used: the training build and its text.
   const later = (f) => f.startsWith('www/pkg-train/') || f.startsWith('www/texts/');
   let raw = 0, gz = 0, firstRaw = 0, firstGz = 0;
