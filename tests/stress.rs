@@ -1490,3 +1490,21 @@ fn limits_are_enforced_with_clear_errors() {
     // Exactly at the cap is fine.
     assert!(Corpus::from_text(&long[..MAX_TEXT_BYTES]).is_ok());
 }
+
+/// Found by the `hf_config` target's size check: a `config.json` padded with spaces to 1 MiB + 1
+/// byte loaded, because `read_config` capped it at 32 MiB (the `tokenizer.json` cap), while
+/// `src/limits.rs` and `Model.fromFiles` say 1 MiB. Fixed: `read_config` checks
+/// `MAX_CONFIG_JSON_BYTES`, so the native reader and the page agree.
+#[test]
+fn regression_config_json_over_one_mib_is_refused() {
+    use logitlab::limits::MAX_CONFIG_JSON_BYTES;
+    use logitlab::model::format::hf_gpt2::read_config;
+    let mut config = include_bytes!("fixtures/hf/f32-tied-gelu_new/config.json").to_vec();
+    config.resize(MAX_CONFIG_JSON_BYTES + 1, b' ');
+    assert_eq!(
+        read_config(&config).unwrap_err().to_string(),
+        "config.json: 1048577 bytes; at most 1048576 (1 MiB) are accepted"
+    );
+    config.truncate(MAX_CONFIG_JSON_BYTES);
+    assert!(read_config(&config).is_ok());
+}

@@ -27,8 +27,8 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::limits::{
-    MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_HF_SAFETENSORS_BYTES, MAX_INFERENCE_PARAMETERS,
-    MAX_LAYERS, MAX_MODEL_VOCAB, MAX_TOKENIZER_JSON_BYTES,
+    MAX_CONFIG_JSON_BYTES, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_HF_SAFETENSORS_BYTES,
+    MAX_INFERENCE_PARAMETERS, MAX_LAYERS, MAX_MODEL_VOCAB,
 };
 use crate::model::format::f16_bits_to_f32;
 use crate::model::{Arch, ByteLevelBpe, Config, Gelu};
@@ -85,9 +85,9 @@ pub fn read(files: &[(&str, &[u8])]) -> Result<Checkpoint> {
 /// The network's shape from `config.json`. Every error names the file and the field.
 pub fn read_config(bytes: &[u8]) -> Result<Config> {
     let bad = |what: String| Error::new(format!("{CONFIG}: {what}"));
-    if bytes.len() > MAX_TOKENIZER_JSON_BYTES {
+    if bytes.len() > MAX_CONFIG_JSON_BYTES {
         return Err(bad(format!(
-            "{} bytes; at most {MAX_TOKENIZER_JSON_BYTES} are accepted",
+            "{} bytes; at most {MAX_CONFIG_JSON_BYTES} (1 MiB) are accepted",
             bytes.len()
         )));
     }
