@@ -1508,3 +1508,47 @@ fn regression_config_json_over_one_mib_is_refused() {
     config.truncate(MAX_CONFIG_JSON_BYTES);
     assert!(read_config(&config).is_ok());
 }
+
+/// Found by the `hf_config` and `bpe_tokenizer` targets: an error quoted the wrong value whole,
+/// so `"normalizer": <a copy of the whole file>` gave a 145 679-byte message (with GPT-2's
+/// 1.4 MB tokenizer.json, a message of megabytes for the page to show), and a word of a text
+/// that the vocabulary cannot encode was quoted whole. Fixed: every value, token, tensor name,
+/// shape and word an error quotes is cut to 60 characters and `…` (`logitlab::error::brief`).
+#[test]
+fn regression_errors_quote_at_most_a_brief_value() {
+    use logitlab::model::format::hf_gpt2::read_config;
+    use logitlab::model::ByteLevelBpe;
+    let tokenizer = include_bytes!("fixtures/hf/tokenizer.json");
+    let mut json: serde_json::Value = serde_json::from_slice(tokenizer).unwrap();
+    json["normalizer"] = json.clone();
+    let e = ByteLevelBpe::from_json(json.to_string().as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("tokenizer.json: normalizer is {\""), "{e}");
+    assert!(e.ends_with("…; only null is supported"), "{e}");
+    assert!(e.len() < 200, "{} bytes", e.len());
+    let config = include_bytes!("fixtures/hf/f32-tied-gelu_new/config.json");
+    let mut json: serde_json::Value = serde_json::from_slice(config).unwrap();
+    json["n_layer"] = json.clone();
+    let e = read_config(json.to_string().as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("config.json: n_layer is {\""), "{e}");
+    assert!(e.ends_with("…, not a non-negative integer"), "{e}");
+    // A long word that the vocabulary cannot encode (it lacks the byte 'x').
+    let mut json: serde_json::Value = serde_json::from_slice(tokenizer).unwrap();
+    let vocab = json["model"]["vocab"].as_object_mut().unwrap();
+    let id = vocab.remove("x").unwrap();
+    vocab.insert("no x".into(), id);
+    let merges = json["model"]["merges"].as_array_mut().unwrap();
+    merges.retain(|m| !m.to_string().contains('x'));
+    let t = ByteLevelBpe::from_json(json.to_string().as_bytes()).unwrap();
+    let e = t.encode(&"x".repeat(100_000)).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "text: byte 0x78 of \"{}… has no token in tokenizer.json's model.vocab",
+            "x".repeat(59)
+        )
+    );
+}
