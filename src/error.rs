@@ -39,3 +39,54 @@ impl From<candle_core::Error> for Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// How many characters of a wrong value an error message quotes.
+pub const BRIEF_CHARS: usize = 60;
+
+/// `value` as an error message quotes it: at most [`BRIEF_CHARS`] characters, then `…`, so
+/// that a wrong value as large as the file it came from (a JSON subtree, a 1 MB token, a whole
+/// text) does not become the message. Stops formatting there rather than formatting it all.
+pub fn brief(value: &dyn fmt::Display) -> String {
+    struct Capped {
+        out: String,
+        chars: usize,
+        cut: bool,
+    }
+    impl fmt::Write for Capped {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            for c in s.chars() {
+                if self.chars == BRIEF_CHARS {
+                    self.cut = true;
+                    return Err(fmt::Error);
+                }
+                self.out.push(c);
+                self.chars += 1;
+            }
+            Ok(())
+        }
+    }
+    let mut w = Capped {
+        out: String::new(),
+        chars: 0,
+        cut: false,
+    };
+    let _ = fmt::write(&mut w, format_args!("{value}"));
+    if w.cut {
+        w.out.push('…');
+    }
+    w.out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brief_cuts_long_values() {
+        assert_eq!(brief(&"short"), "short");
+        assert_eq!(brief(&format_args!("{:?}", "é")), "\"é\"");
+        let long = "é".repeat(100);
+        assert_eq!(brief(&long), "é".repeat(BRIEF_CHARS) + "…");
+        assert_eq!(brief(&"x".repeat(BRIEF_CHARS)), "x".repeat(BRIEF_CHARS));
+    }
+}

@@ -37,11 +37,11 @@ pub const MAX_HF_SAFETENSORS_BYTES: usize = 1 << 30;
 /// GPT-2 small has 124 M.
 pub const MAX_INFERENCE_PARAMETERS: u64 = 1 << 28;
 
-/// Largest `tokenizer.json` or `config.json`: 32 MiB (GPT-2's tokenizer.json is 1.4 MB).
+/// Largest `tokenizer.json`: 32 MiB (GPT-2's is 1.4 MB).
 pub const MAX_TOKENIZER_JSON_BYTES: usize = 32 << 20;
 
-/// Largest `config.json` of a Hugging Face folder `Model.fromFiles` reads: 1 MiB (GPT-2's is
-/// under 1 KB).
+/// Largest `config.json` of a Hugging Face folder (`Net::from_hf_gpt2`, `Model.fromFiles`):
+/// 1 MiB (GPT-2's is under 1 KB).
 pub const MAX_CONFIG_JSON_BYTES: usize = 1 << 20;
 
 /// Longest text (UTF-8 bytes) that `encode`, a prompt or a pasted training text may have:

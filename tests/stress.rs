@@ -10,6 +10,7 @@
 //! STRESS_BUDGET=50 cargo test --release --test stress -- --nocapture   # 50× that budget
 //! STRESS_SAVE=1 ...      # also write newly interesting inputs to tests/stress/corpus/<target>/
 //! STRESS_SEED=7 ...      # another stream of inputs (default 1; every run is reproducible)
+//! STRESS_SHOW=1 ...      # also list the distinct outcomes
 //! STRESS_REPLAY=target/stress-failures/<file>.bin cargo test --test stress stress_<target>
 //!                        # one input, without the panic guard, for a backtrace
 //! ```
@@ -34,12 +35,18 @@ use std::path::PathBuf;
 use std::sync::Once;
 
 use logitlab::data::Corpus;
+use logitlab::limits::MAX_CONFIG_JSON_BYTES;
 use logitlab::loss::{loss, LossFunction, LossOptions, Reduction};
-use logitlab::model::{Arch, Config, Generator, Gpt, Net, OutputMode, Vocab};
+use logitlab::model::format::hf_gpt2;
+use logitlab::model::tokenizer::bpe;
+use logitlab::model::{
+    Arch, ByteLevelBpe, Config, Generator, Gpt, Net, OutputMode, Tokenizer, Vocab,
+};
 use logitlab::numerics;
 use logitlab::rng::Rng;
 use logitlab::sampling::{sample, Cut, Input, SampleOptions};
 use logitlab::train::{Pipeline, TrainOptions, Trainer};
+use serde_json::{json, Map, Value};
 
 // ---------------------------------------------------------------------------------------------
 // The largest single allocation of the current thread, so each execution can be held to a cap.
@@ -83,6 +90,15 @@ unsafe impl GlobalAlloc for Tracking {
 static ALLOCATOR: Tracking = Tracking;
 
 const MB: usize = 1 << 20;
+
+/// The longest error message a file's target accepts, in bytes.
+const MAX_ERROR_BYTES: usize = 500;
+
+/// Starts the count of the largest allocation again: a target calls it once its input is
+/// built, so that the cap holds the code under test, not the harness's own edits.
+fn count_from_here() {
+    LARGEST.with(|l| l.set(0));
+}
 
 // ---------------------------------------------------------------------------------------------
 // Decoding arguments from bytes.
@@ -262,6 +278,46 @@ fn shape(msg: &str) -> String {
     out
 }
 
+/// A file's error in words, for its outcome: the wrong values it quotes (strings, JSON lists
+/// and objects, all cut short with `…`) and numbers are left out, so that `config.json: n_layer
+/// is [1], not a non-negative integer` and `... is "x", not ...` count as one outcome.
+fn words_of(msg: &str) -> String {
+    let mut kept = String::new();
+    let (mut quoted, mut depth) = (false, 0usize);
+    let mut chars = msg.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            // A value cut short (`error::brief`) ends there, whatever it had opened.
+            '…' => (quoted, depth) = (false, 0),
+            '\\' if quoted => {
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            _ if quoted => {}
+            '{' | '[' => depth += 1,
+            '}' | ']' => depth = depth.saturating_sub(1),
+            _ if depth > 0 => {}
+            '0'..='9' if kept.ends_with('#') => {}
+            '0'..='9' => kept.push('#'),
+            c => kept.push(c),
+        }
+    }
+    let name = |w: &&str| {
+        w.chars().any(|c| c.is_ascii_alphabetic())
+            && w.chars()
+                .all(|c| c.is_ascii_alphabetic() || "_.:;,-#()".contains(c))
+    };
+    // A dtype is quoted bare: `tensor "…" has dtype F32x; F32, F16 or BF16 is needed`.
+    let mut after_dtype = false;
+    let words: Vec<&str> = kept
+        .split_whitespace()
+        .filter(|w| !std::mem::replace(&mut after_dtype, *w == "dtype"))
+        .filter(name)
+        .take(12)
+        .collect();
+    words.join(" ")
+}
+
 fn no_nan(what: &str, xs: &[f32]) -> Result<(), String> {
     match xs.iter().position(|x| x.is_nan()) {
         Some(i) => Err(format!("{what}[{i}] is NaN")),
@@ -298,8 +354,12 @@ struct Target {
     max_input: usize,
     /// Largest single allocation an execution may make, in bytes.
     alloc_cap: usize,
-    /// An error message must contain one of these (the argument it is about).
+    /// An error message must contain one of these (the argument it is about)...
     names: &'static [&'static str],
+    /// ... or, if true, start with one, followed by more (a file's errors start with the file
+    /// name, then name the field: `config.json: n_head = 0 is outside [1, 64]`), in at most
+    /// [`MAX_ERROR_BYTES`]: an error quotes the wrong value, not the whole file.
+    prefix: bool,
     seeds: fn() -> Vec<Vec<u8>>,
     run: fn(&[u8]) -> Verdict,
 }
@@ -903,6 +963,1039 @@ fn seeds_train() -> Vec<Vec<u8>> {
     seeds
 }
 
+// ---------------------------------------------------------------------------------------------
+// Hugging Face GPT-2 folders: `config.json`, `model.safetensors`, `tokenizer.json`. The inputs
+// are edit scripts, like `checkpoint_default`'s patches: structural edits of a fixture file's
+// JSON (junk values, removed, renamed and added fields, nesting), then raw byte patches of the
+// serialised text, so that most executions get past the JSON parser.
+
+/// One fixture folder of `tests/fixtures/hf/`: config.json and model.safetensors.
+struct HfFolder {
+    config: &'static [u8],
+    model: &'static [u8],
+}
+
+macro_rules! hf_folder {
+    ($name:literal) => {
+        HfFolder {
+            config: include_bytes!(concat!("fixtures/hf/", $name, "/config.json")),
+            model: include_bytes!(concat!("fixtures/hf/", $name, "/model.safetensors")),
+        }
+    };
+}
+
+const HF_FOLDERS: [HfFolder; 4] = [
+    hf_folder!("bf16-tied-gelu_new"),
+    hf_folder!("f16-untied-gelu"),
+    hf_folder!("f32-tied-gelu_new"),
+    hf_folder!("f32-noprefix-untied-gelu_new"),
+];
+
+/// The fixtures' tokenizer (every folder holds a copy of it).
+const HF_TOKENIZER: &[u8] = include_bytes!("fixtures/hf/tokenizer.json");
+
+/// Number texts that serde_json cannot make from a `Value`: out of range, non-standard, or
+/// broken. An edit puts a placeholder string that serialisation then replaces with one.
+const RAW_JSON: [&str; 22] = [
+    "1e999",
+    "-1e999",
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "-0",
+    "1e-400",
+    "18446744073709551616",
+    "-9223372036854775809",
+    "1.0",
+    "32.0",
+    "3.2e1",
+    "1E2",
+    "0x20",
+    "01",
+    "+1",
+    ".5",
+    "1.",
+    "nul",
+    "\"\\ud800\"",
+    "\"\\u0000\"",
+    "1e5",
+];
+
+/// Strings that mean something to some parser (or look like numbers).
+const JUNK_STRINGS: [&str; 20] = [
+    "NaN",
+    "Infinity",
+    "-1",
+    "1e5",
+    "",
+    "gpt2",
+    "BPE",
+    "ByteLevel",
+    "F32",
+    "BF16",
+    "null",
+    "true",
+    "<|endoftext|>",
+    "Ġ",
+    "\0",
+    "😀",
+    "a b",
+    " ",
+    "gelu",
+    "transformer.",
+];
+
+/// A junk JSON value: integers at the edges of every integer type, fractions, tiny and huge
+/// floats, number-like strings, the wrong type, nesting.
+fn junk_json(b: &mut Bytes, keys: &[&str], depth: u32) -> Value {
+    match b.u8() % 26 {
+        0 => Value::Null,
+        1 => Value::Bool(b.u8().is_multiple_of(2)),
+        2 => json!(-1),
+        3 => json!(0),
+        4 => json!(1),
+        5 => json!(u64::MAX),
+        6 => json!(i64::MIN),
+        7 => json!((1u64 << 53) + 1),
+        8 => json!(0.5),
+        9 => json!(-0.0),
+        10 => json!(1e308),
+        11 => json!(5e-324),
+        12 => json!(b.u32()),
+        13 => json!(b.u8()),
+        14 => json!(1u64 << 32),
+        15 => json!(65_536),
+        16 => json!(4_097),
+        17 => json!(b.pick(&JUNK_STRINGS)),
+        18 => Value::String(b.text(64)),
+        19 | 20 => Value::String(format!("\u{1}raw{}", b.u8() as usize % RAW_JSON.len())),
+        21 => json!([]),
+        22 => json!({}),
+        23 if depth < 3 => Value::Array(
+            (0..b.u8() % 4)
+                .map(|_| junk_json(b, keys, depth + 1))
+                .collect(),
+        ),
+        24 if depth < 3 => {
+            let mut m = Map::new();
+            for _ in 0..1 + b.u8() % 3 {
+                let k = b.pick(keys).to_string();
+                m.insert(k, junk_json(b, keys, depth + 1));
+            }
+            Value::Object(m)
+        }
+        _ => json!(b.u8() as f64 / 7.0),
+    }
+}
+
+/// The number of children of `v` (an object's fields, an array's elements).
+fn children(v: &Value) -> usize {
+    match v {
+        Value::Object(m) => m.len(),
+        Value::Array(a) => a.len(),
+        _ => 0,
+    }
+}
+
+/// Child `i` of `v` (< [`children`]).
+fn nth_child_mut(v: &mut Value, i: usize) -> &mut Value {
+    match v {
+        Value::Object(m) => m.values_mut().nth(i).unwrap(),
+        Value::Array(a) => &mut a[i],
+        _ => unreachable!(),
+    }
+}
+
+fn nth_child(v: &Value, i: usize) -> &Value {
+    match v {
+        Value::Object(m) => m.values().nth(i).unwrap(),
+        Value::Array(a) => &a[i],
+        _ => unreachable!(),
+    }
+}
+
+/// A subtree anywhere in `v`, cloned (for grafts).
+fn some_subtree(v: &Value, b: &mut Bytes) -> Value {
+    let mut v = v;
+    for _ in 0..6 {
+        let n = children(v);
+        if n == 0 || b.u8().is_multiple_of(4) {
+            break;
+        }
+        v = nth_child(v, b.u32() as usize % n);
+    }
+    v.clone()
+}
+
+/// One structural edit of `root`: from one of the `focus` JSON pointers (or the root), down a
+/// few levels, then an edit of the node or of one of its children. `keys` are the field names
+/// the parser knows, to rename and insert.
+fn edit_json(root: &mut Value, b: &mut Bytes, keys: &[&str], focus: &[&str]) {
+    let donor = some_subtree(root, b);
+    let start = b.pick(focus);
+    let Some(mut at) = root.pointer(start) else {
+        return;
+    };
+    let mut path = Vec::new();
+    for _ in 0..6 {
+        let n = children(at);
+        if n == 0 || b.u8().is_multiple_of(3) {
+            break;
+        }
+        let i = b.u32() as usize % n;
+        path.push(i);
+        at = nth_child(at, i);
+    }
+    let mut node = root.pointer_mut(start).unwrap();
+    for i in path {
+        node = nth_child_mut(node, i);
+    }
+    match b.u8() % 12 {
+        0..=2 => *node = junk_json(b, keys, 0),
+        3 => match node {
+            Value::Object(m) if !m.is_empty() => {
+                let k = m.keys().nth(b.u32() as usize % m.len()).cloned().unwrap();
+                m.remove(&k);
+            }
+            Value::Array(a) if !a.is_empty() => {
+                a.remove(b.u32() as usize % a.len());
+            }
+            _ => *node = Value::Null,
+        },
+        4 => {
+            // Rename a field: to another known name, or a near miss.
+            if let Value::Object(m) = node {
+                if !m.is_empty() {
+                    let k = m.keys().nth(b.u32() as usize % m.len()).cloned().unwrap();
+                    let v = m.remove(&k).unwrap();
+                    let new = match b.u8() % 4 {
+                        0 => k.to_uppercase(),
+                        1 => format!("{k}{}", b.pick(&CHARS)),
+                        2 => format!("transformer.{k}"),
+                        _ => b.pick(keys).to_string(),
+                    };
+                    m.insert(new, v);
+                }
+            }
+        }
+        5 => match node {
+            Value::Object(m) => {
+                let k = b.pick(keys).to_string();
+                m.insert(k, junk_json(b, keys, 0));
+            }
+            Value::Array(a) => {
+                let i = b.u32() as usize % (a.len() + 1);
+                a.insert(i, junk_json(b, keys, 0));
+            }
+            _ => *node = junk_json(b, keys, 0),
+        },
+        6 => {
+            // Duplicate an element, or copy one field's value over another's.
+            match node {
+                Value::Array(a) if !a.is_empty() => {
+                    let i = b.u32() as usize % a.len();
+                    let x = a[i].clone();
+                    a.insert(i, x);
+                }
+                Value::Object(m) if m.len() >= 2 => {
+                    let i = b.u32() as usize % m.len();
+                    let j = b.u32() as usize % m.len();
+                    let x = m.values().nth(i).cloned().unwrap();
+                    *m.values_mut().nth(j).unwrap() = x;
+                }
+                _ => {}
+            }
+        }
+        7 => {
+            // Nesting: one level, or deeper than serde_json's recursion limit (128).
+            let depth = b.pick(&[1, 2, 127, 200]);
+            let mut v = node.take();
+            for _ in 0..depth {
+                v = if b.u8().is_multiple_of(2) {
+                    json!([v])
+                } else {
+                    json!({ "type": v })
+                };
+            }
+            *node = v;
+        }
+        8 | 9 => match node {
+            // Arithmetic on numbers: off by one, negated, scaled, made fractional.
+            Value::Number(n) => {
+                let x = n.as_f64().unwrap_or(0.0);
+                *node = match b.u8() % 8 {
+                    0 => json!(x + 1.0),
+                    1 => json!(x - 1.0),
+                    2 => json!(-x),
+                    3 => json!(x * 2.0),
+                    4 => json!(x + 0.5),
+                    5 => json!(n.as_u64().map_or(0, |u| u.wrapping_add(1))),
+                    6 => json!(n.as_u64().map_or(0, |u| u.wrapping_sub(1))),
+                    _ => json!(n.as_u64().map_or(0, |u| u << (b.u8() % 40))),
+                };
+            }
+            Value::String(s) => match b.u8() % 4 {
+                0 => {
+                    let last = s.char_indices().next_back().map_or(0, |(i, _)| i);
+                    s.truncate(last)
+                }
+                1 => s.push(b.pick(&CHARS)),
+                2 => *s = s.repeat(2),
+                _ => s.insert(0, b.pick(&CHARS)),
+            },
+            Value::Array(a) => match b.u8() % 3 {
+                0 => a.reverse(),
+                1 => a.truncate(b.u8() as usize % (a.len() + 1)),
+                _ if a.len() >= 2 => {
+                    let i = b.u32() as usize % a.len();
+                    let j = b.u32() as usize % a.len();
+                    a.swap(i, j);
+                }
+                _ => {}
+            },
+            _ => *node = junk_json(b, keys, 0),
+        },
+        10 => *node = donor,
+        _ => *node = Value::String(format!("\u{1}raw{}", b.u8() as usize % RAW_JSON.len())),
+    }
+}
+
+/// `v` as JSON text (pretty or compact, by the bytes), the raw-number placeholders replaced,
+/// then 0–2 raw patches (truncate, insert, overwrite) at any byte.
+fn json_bytes(v: &Value, b: &mut Bytes) -> Vec<u8> {
+    let mut text = if b.u8().is_multiple_of(4) {
+        serde_json::to_string_pretty(v).unwrap()
+    } else {
+        serde_json::to_string(v).unwrap()
+    };
+    if text.contains("\\u0001raw") {
+        for (k, raw) in RAW_JSON.iter().enumerate().rev() {
+            text = text.replace(&format!("\"\\u0001raw{k}\""), raw);
+        }
+    }
+    let mut bytes = text.into_bytes();
+    let patches = b.u8() % 8 / 3;
+    patch_bytes(&mut bytes, b, patches);
+    bytes
+}
+
+/// `n` raw patches of `bytes` at offsets chosen by `b`: truncate, insert or overwrite.
+fn patch_bytes(bytes: &mut Vec<u8>, b: &mut Bytes, n: u8) {
+    for _ in 0..n {
+        let at = b.u32() as usize % (bytes.len() + 1);
+        match b.u8() % 8 {
+            0 => bytes.truncate(at),
+            1 | 2 => {
+                let n = 1 + b.u8() as usize % 8;
+                let ins: Vec<u8> = (0..n).map(|_| b.u8()).collect();
+                bytes.splice(at..at, ins);
+            }
+            _ => {
+                let n = 1 + b.u8() as usize % 8;
+                for i in 0..n {
+                    let x = b.u8();
+                    if let Some(y) = bytes.get_mut(at + i) {
+                        *y = x;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A fixture file parsed once.
+fn parsed(bytes: &'static [u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap()
+}
+
+const CONFIG_KEYS: [&str; 24] = [
+    "model_type",
+    "architectures",
+    "vocab_size",
+    "n_positions",
+    "n_ctx",
+    "n_embd",
+    "n_layer",
+    "n_head",
+    "n_inner",
+    "activation_function",
+    "layer_norm_epsilon",
+    "tie_word_embeddings",
+    "scale_attn_weights",
+    "scale_attn_by_inverse_layer_idx",
+    "add_cross_attention",
+    "reorder_and_upcast_attn",
+    "bos_token_id",
+    "eos_token_id",
+    "torch_dtype",
+    "dtype",
+    "type",
+    "GPT2LMHeadModel",
+    "",
+    "vocab_size ",
+];
+
+/// `read_config` on an edited fixture `config.json`; a config it accepts must be valid and
+/// within the parameter cap.
+fn run_hf_config(data: &[u8]) -> Verdict {
+    static BASES: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
+    let bases = BASES.get_or_init(|| HF_FOLDERS.iter().map(|f| parsed(f.config)).collect());
+    let mut b = Bytes::new(data);
+    let folder = b.u8() as usize % bases.len();
+    let mut json = bases[folder].clone();
+    let edits = if data.is_empty() { 0 } else { 1 + b.u8() % 6 };
+    for _ in 0..edits {
+        edit_json(&mut json, &mut b, &CONFIG_KEYS, &["", ""]);
+    }
+    let mut bytes = json_bytes(&json, &mut b);
+    if b.u8().is_multiple_of(64) {
+        // Padded with spaces to about the size cap: valid JSON, but no config is that large.
+        let n = MAX_CONFIG_JSON_BYTES - 2 + b.u8() as usize % 4;
+        bytes.resize(n.max(bytes.len()), b' ');
+    }
+    count_from_here();
+    match hf_gpt2::read_config(&bytes) {
+        Err(e) => Rejected(e.to_string()),
+        Ok(c) => {
+            check!(
+                bytes.len() <= MAX_CONFIG_JSON_BYTES,
+                "accepted a config.json of {} bytes",
+                bytes.len()
+            );
+            check!(c.validate().is_ok(), "accepted an invalid config {c:?}");
+            check!(
+                c.parameter_count() <= logitlab::limits::MAX_INFERENCE_PARAMETERS,
+                "accepted {} parameters",
+                c.parameter_count()
+            );
+            Verdict::Ok(format!(
+                "{:?} tied{} inner{} eps{}",
+                c.arch.gelu,
+                c.arch.tied_head,
+                c.arch.mlp_width.is_some(),
+                c.arch.layer_norm_eps == 1e-5
+            ))
+        }
+    }
+}
+
+fn seeds_hf_config() -> Vec<Vec<u8>> {
+    let mut seeds = vec![vec![]];
+    for folder in 0..4 {
+        seeds.push(vec![folder, 0, 0, 0, 0, 0, 0, 0, 1]); // one edit
+    }
+    seeds
+}
+
+/// A fixture's `model.safetensors` split into its parsed header and its data.
+struct SafetensorsFixture {
+    header: Value,
+    data: &'static [u8],
+}
+
+fn safetensors_fixtures() -> &'static [SafetensorsFixture] {
+    static FIXTURES: std::sync::OnceLock<Vec<SafetensorsFixture>> = std::sync::OnceLock::new();
+    FIXTURES.get_or_init(|| {
+        HF_FOLDERS
+            .iter()
+            .map(|f| {
+                let n = u64::from_le_bytes(f.model[..8].try_into().unwrap()) as usize;
+                SafetensorsFixture {
+                    header: serde_json::from_slice(&f.model[8..8 + n]).unwrap(),
+                    data: &f.model[8 + n..],
+                }
+            })
+            .collect()
+    })
+}
+
+/// A tokenizer.json with the 256 byte tokens and `<|endoftext|>` only (257 ids, padded to the
+/// model's 1024): far quicker to parse than the fixture's, so most `hf_safetensors`
+/// executions use it.
+fn bytes_tokenizer_json(merges: bool) -> Value {
+    let mut vocab = Map::new();
+    vocab.insert("<|endoftext|>".into(), json!(0));
+    for b in 0..=255u8 {
+        vocab.insert(bpe::byte_char(b).to_string(), json!(1 + b as u32));
+    }
+    let mut merge_list = Vec::new();
+    if merges {
+        // A few merges in both forms: "Ġ t", ["Ġt", "h"], ...
+        for (k, (a, c)) in [("Ġ", "t"), ("Ġt", "h"), ("e", "r"), ("Ã", "©"), ("Ċ", "Ċ")]
+            .into_iter()
+            .enumerate()
+        {
+            vocab.insert(format!("{a}{c}"), json!(257 + k));
+            merge_list.push(if k % 2 == 0 {
+                json!(format!("{a} {c}"))
+            } else {
+                json!([a, c])
+            });
+        }
+    }
+    json!({
+        "version": "1.0",
+        "added_tokens": [{"id": 0, "content": "<|endoftext|>", "single_word": false,
+                          "lstrip": false, "rstrip": false, "normalized": false, "special": true}],
+        "normalizer": null,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true,
+                          "use_regex": true},
+        "post_processor": null,
+        "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true,
+                    "use_regex": true},
+        "model": {"type": "BPE", "dropout": null, "unk_token": null,
+                  "continuing_subword_prefix": null, "end_of_word_suffix": null,
+                  "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
+                  "vocab": vocab, "merges": merge_list}
+    })
+}
+
+fn bytes_tokenizer() -> &'static [u8] {
+    static BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BYTES.get_or_init(|| serde_json::to_vec(&bytes_tokenizer_json(false)).unwrap())
+}
+
+const SAFETENSORS_KEYS: [&str; 10] = [
+    "dtype",
+    "shape",
+    "data_offsets",
+    "__metadata__",
+    "format",
+    "transformer.wte.weight",
+    "wte.weight",
+    "lm_head.weight",
+    "transformer.h.0.attn.bias",
+    "h.1.mlp.c_fc.bias",
+];
+
+const DTYPES: [&str; 12] = [
+    "F32", "F16", "BF16", "F64", "I64", "I32", "U8", "BOOL", "f32", "", "F8_E4M3", "F32 ",
+];
+
+/// An edited fixture `model.safetensors`: header edits (generic, and dtypes, shapes, offsets
+/// beyond the data, overlapping and huge), a wrong header length, patched data.
+fn edited_safetensors(fixture: &SafetensorsFixture, b: &mut Bytes) -> Vec<u8> {
+    let mut header = fixture.header.clone();
+    let data_len = fixture.data.len() as u64;
+    let edits = b.u8() % 5;
+    for _ in 0..edits {
+        let names: Vec<String> = header
+            .as_object()
+            .map(|m| m.keys().filter(|k| *k != "__metadata__").cloned().collect())
+            .unwrap_or_default();
+        if names.is_empty() || b.u8().is_multiple_of(3) {
+            edit_json(&mut header, b, &SAFETENSORS_KEYS, &["", ""]);
+            continue;
+        }
+        let name = names[b.u32() as usize % names.len()].clone();
+        let other = names[b.u32() as usize % names.len()].clone();
+        let m = header.as_object_mut().unwrap();
+        let other_entry = m[&other].clone();
+        let Some(entry) = m.get_mut(&name).and_then(Value::as_object_mut) else {
+            continue;
+        };
+        let offsets: Vec<u64> = entry
+            .get("data_offsets")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_u64).collect())
+            .unwrap_or_default();
+        let (s, e) = match offsets[..] {
+            [s, e] => (s, e),
+            _ => (0, 0),
+        };
+        match b.u8() % 8 {
+            // Offsets at and beyond the end of the data, reversed, huge.
+            0 => {
+                let end = b.pick(&[
+                    data_len,
+                    data_len + 1,
+                    data_len - 1,
+                    u64::MAX,
+                    1 << 32,
+                    1 << 53,
+                    s.wrapping_sub(1),
+                ]);
+                let start = b.pick(&[s, end.wrapping_sub(e.wrapping_sub(s)), end, 0, u64::MAX - 1]);
+                entry.insert("data_offsets".into(), json!([start, end]));
+            }
+            // Overlapping another tensor's bytes (same offsets, or shifted by a little).
+            1 => {
+                let mut x = other_entry["data_offsets"].clone();
+                if let (Some(a), true) = (x.as_array_mut(), b.u8().is_multiple_of(2)) {
+                    for v in a.iter_mut() {
+                        *v = json!(v.as_u64().unwrap_or(0).wrapping_add(2));
+                    }
+                }
+                entry.insert("data_offsets".into(), x);
+            }
+            2 => {
+                entry.insert("dtype".into(), json!(b.pick(&DTYPES)));
+            }
+            // Shapes: a dimension more or less, swapped, zero, huge; the product kept or not.
+            3 => {
+                let mut shape: Vec<u64> = entry
+                    .get("shape")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_u64).collect())
+                    .unwrap_or_default();
+                match b.u8() % 6 {
+                    0 => shape.push(1),
+                    1 => {
+                        shape.pop();
+                    }
+                    2 => shape.reverse(),
+                    3 => shape.insert(0, 0),
+                    4 => shape.insert(0, b.pick(&[1 << 32, u64::MAX, 1 << 62, 1 << 31])),
+                    _ => {
+                        if let Some(d) = shape.first_mut() {
+                            *d *= 2;
+                        }
+                    }
+                }
+                entry.insert("shape".into(), json!(shape));
+            }
+            // The whole entry of another tensor.
+            4 => *entry = other_entry.as_object().cloned().unwrap_or_default(),
+            // Renamed: with or without the prefix (both present), or dropped.
+            5 => {
+                let x = Value::Object(entry.clone());
+                let renamed = match name.strip_prefix("transformer.") {
+                    Some(bare) => bare.to_string(),
+                    None => format!("transformer.{name}"),
+                };
+                if b.u8().is_multiple_of(2) {
+                    m.remove(&name);
+                }
+                m.insert(renamed, x);
+            }
+            6 => {
+                m.remove(&name);
+            }
+            _ => {
+                entry.insert(
+                    "data_offsets".into(),
+                    json!([e, e.wrapping_add(e.wrapping_sub(s))]),
+                );
+            }
+        }
+    }
+    let header = json_bytes(&header, b);
+    let mut bytes = Vec::with_capacity(8 + header.len() + fixture.data.len());
+    let declared = match b.u8() % 16 {
+        0 => b.pick(&[0, 1, u64::MAX, 1 << 32, header.len() as u64 + data_len + 1]),
+        1 => header.len() as u64 + 1,
+        2 => (header.len() as u64).saturating_sub(1),
+        _ => header.len() as u64,
+    };
+    bytes.extend_from_slice(&declared.to_le_bytes());
+    bytes.extend_from_slice(&header);
+    let data_at = bytes.len();
+    bytes.extend_from_slice(fixture.data);
+    // Data patches: junk floats at any offset, in any of the storage widths.
+    for _ in 0..b.u8() % 4 {
+        let at = data_at + b.u32() as usize % fixture.data.len();
+        let junk: Vec<u8> = match b.u8() % 4 {
+            0 => b.f32().to_le_bytes().to_vec(),
+            1 => b
+                .pick(&[0x7C00u16, 0xFC00, 0x7FFF, 0xFFFF, 0x7BFF, 0x0001, 0x7F80])
+                .to_le_bytes()
+                .to_vec(),
+            2 => vec![b.u8()],
+            _ => b
+                .pick(&[f32::MAX, 3e38, -3e38, 1e30])
+                .to_le_bytes()
+                .to_vec(),
+        };
+        for (i, x) in junk.into_iter().enumerate() {
+            if let Some(y) = bytes.get_mut(at + i) {
+                *y = x;
+            }
+        }
+    }
+    if b.u8().is_multiple_of(16) {
+        let at = b.u32() as usize % (bytes.len() + 1);
+        bytes.truncate(at);
+    }
+    bytes
+}
+
+/// A loaded folder must run: a forward pass without NaN, a few greedy tokens.
+fn use_hf_model(net: &Net) -> Verdict {
+    let v = net.config().vocab_size;
+    let ids = match net.encode("Romeo:\nBut soft") {
+        Ok(ids) => ids,
+        Err(e) => return Bug(format!("the fixed prompt does not encode: {e}")),
+    };
+    check!(ids.iter().all(|&i| (i as usize) < v), "an id out of range");
+    match net.forward_ids(&ids, OutputMode::Logits) {
+        Err(e) => return Rejected(e.to_string()),
+        Ok(values) => {
+            check!(
+                values.len() == ids.len() * v,
+                "forward gave {} values",
+                values.len()
+            );
+            try_bug!(no_nan("forward", &values));
+        }
+    }
+    let opts = SampleOptions {
+        temperature: 0.0,
+        seed: Some(0),
+        ..SampleOptions::default()
+    };
+    let mut g = match Generator::new(net, "Romeo:", OutputMode::LogSoftmax, opts) {
+        Ok(g) => g,
+        Err(e) => return Rejected(e.to_string()),
+    };
+    if let Err(e) = g.generate(4) {
+        return Rejected(e.to_string());
+    }
+    check!(
+        g.tokens().iter().all(|&i| (i as usize) < v),
+        "generated an id out of range"
+    );
+    Verdict::Ok(format!("loads V{v}"))
+}
+
+/// `Net::from_hf_gpt2` on a fixture folder whose `model.safetensors` is edited, with the
+/// fixture's `config.json` and (one time in eight; else a 257-token one, quicker to parse) its
+/// `tokenizer.json`; then a forward pass and a few greedy tokens.
+fn run_hf_safetensors(data: &[u8]) -> Verdict {
+    let mut b = Bytes::new(data);
+    let folder = b.u8() as usize % HF_FOLDERS.len();
+    let tokenizer = if b.u8().is_multiple_of(8) {
+        HF_TOKENIZER
+    } else {
+        bytes_tokenizer()
+    };
+    let model = edited_safetensors(&safetensors_fixtures()[folder], &mut b);
+    let files = [
+        ("config.json", HF_FOLDERS[folder].config),
+        ("model.safetensors", &model[..]),
+        ("tokenizer.json", tokenizer),
+    ];
+    count_from_here();
+    match Net::from_hf_gpt2(&files) {
+        Err(e) => Rejected(e.to_string()),
+        Ok(net) => use_hf_model(&net),
+    }
+}
+
+fn seeds_hf_safetensors() -> Vec<Vec<u8>> {
+    let mut seeds = vec![vec![]];
+    for folder in 0..4 {
+        // Unedited, with the fixture's tokenizer.
+        seeds.push(vec![folder, 0, 0, 1, 1, 3, 0, 1]);
+        // One tensor moved to the end of the data.
+        seeds.push(vec![
+            folder, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 3, 0, 1,
+        ]);
+    }
+    seeds
+}
+
+const BPE_KEYS: [&str; 26] = [
+    "model",
+    "type",
+    "vocab",
+    "merges",
+    "added_tokens",
+    "id",
+    "content",
+    "special",
+    "lstrip",
+    "rstrip",
+    "single_word",
+    "normalized",
+    "normalizer",
+    "pre_tokenizer",
+    "decoder",
+    "add_prefix_space",
+    "use_regex",
+    "trim_offsets",
+    "dropout",
+    "byte_fallback",
+    "ignore_merges",
+    "continuing_subword_prefix",
+    "end_of_word_suffix",
+    "unk_token",
+    "Ġ",
+    "<|endoftext|>",
+];
+
+/// Where the tokenizer edits start: the fields `from_json` reads.
+const BPE_FOCUS: [&str; 10] = [
+    "",
+    "/model",
+    "/model/vocab",
+    "/model/vocab",
+    "/model/merges",
+    "/model/merges",
+    "/added_tokens",
+    "/added_tokens/0",
+    "/pre_tokenizer",
+    "/decoder",
+];
+
+/// The tokenizers `bpe_tokenizer` edits: the fixture's, the 257-token one with a few merges in
+/// both forms, and one that lacks most bytes (so encoding can fail).
+fn bpe_bases() -> &'static [Value] {
+    static BASES: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
+    BASES.get_or_init(|| {
+        let mut few = bytes_tokenizer_json(true);
+        let vocab = few["model"]["vocab"].as_object_mut().unwrap();
+        vocab.retain(|k, _| k.chars().all(|c| "<|endoftext>Ġthr".contains(c)));
+        let kept: Vec<String> = vocab.keys().cloned().collect();
+        for (id, k) in kept.iter().enumerate() {
+            vocab.insert(k.clone(), json!(id));
+        }
+        let eot = vocab["<|endoftext|>"].clone();
+        few["added_tokens"][0]["id"] = eot;
+        few["model"]["merges"] = json!(["Ġ t", ["Ġt", "h"]]);
+        vec![parsed(HF_TOKENIZER), bytes_tokenizer_json(true), few]
+    })
+}
+
+/// Whether `text`'s round trip may legitimately differ: `add_prefix_space` adds spaces, and an
+/// added token written with GPT-2's byte characters (`Ġx`) decodes to its bytes (` x`), as in
+/// `tokenizers`. Parses the JSON again, so it is only asked after a round trip failed.
+fn round_trip_may_differ(json: &[u8], text: &str) -> bool {
+    let Ok(v) = serde_json::from_slice::<Value>(json) else {
+        return false;
+    };
+    if v["pre_tokenizer"]["add_prefix_space"] != json!(false) {
+        return true;
+    }
+    v["added_tokens"].as_array().is_some_and(|a| {
+        a.iter().filter_map(|t| t["content"].as_str()).any(|c| {
+            let bytes: Option<Vec<u8>> = c.chars().map(bpe::char_byte).collect();
+            text.contains(c) && bytes.is_some_and(|b| b != c.as_bytes())
+        })
+    })
+}
+
+/// Arbitrary ids: mostly in range, some just past the end, some anywhere.
+fn junk_ids(b: &mut Bytes, v: usize) -> Vec<u32> {
+    (0..b.len(64))
+        .map(|_| match b.u8() % 8 {
+            0 => b.u32(),
+            1 => (v + b.u8() as usize % 3) as u32,
+            _ => (b.u32() as usize % v.max(1)) as u32,
+        })
+        .collect()
+}
+
+/// Decoding `ids` one at a time gives, in all, `decode` of the ids in range; an id out of range
+/// is an error naming `ids`, and leaves the decoder as it was.
+fn check_stream(t: &Tokenizer, ids: &[u32]) -> Result<(), String> {
+    let mut stream = t.stream();
+    let mut out = String::new();
+    let mut valid = Vec::new();
+    for &id in ids {
+        match stream.push(t, id) {
+            Ok(piece) => {
+                out.push_str(&piece);
+                valid.push(id);
+            }
+            Err(e) if (id as usize) >= t.len() && e.to_string().starts_with("ids must be") => {}
+            Err(e) => return Err(format!("stream push of id {id} failed: {e}")),
+        }
+    }
+    out.push_str(&stream.finish());
+    match t.decode(&valid) {
+        Ok(text) if text == out => Ok(()),
+        Ok(text) => Err(format!(
+            "stream gave {out:?}, decode {text:?} for ids {valid:?}"
+        )),
+        Err(e) => Err(format!("decode of valid ids failed: {e}")),
+    }
+}
+
+/// `ByteLevelBpe::from_json` on an edited tokenizer.json; when it loads: encode of arbitrary
+/// text, decode of arbitrary ids, token_text of every id, the stream decoder on arbitrary ids.
+fn run_bpe_tokenizer(data: &[u8]) -> Verdict {
+    let mut b = Bytes::new(data);
+    let bases = bpe_bases();
+    let base = b.u8() as usize % 4 % bases.len(); // the quick 257-token base twice as often
+    let mut json = bases[base].clone();
+    let edits = if data.is_empty() { 0 } else { 1 + b.u8() % 4 };
+    for _ in 0..edits {
+        edit_json(&mut json, &mut b, &BPE_KEYS, &BPE_FOCUS);
+    }
+    let bytes = json_bytes(&json, &mut b);
+    count_from_here();
+    let mut bpe = match ByteLevelBpe::from_json(&bytes) {
+        Ok(t) => t,
+        Err(e) => return Rejected(e.to_string()),
+    };
+    let defined = bpe.defined();
+    check!(
+        defined >= 2 && bpe.len() == defined,
+        "{defined} ids defined"
+    );
+    if b.u8().is_multiple_of(4) {
+        bpe.pad_to(defined + b.u8() as usize % 8); // a model's padded rows
+    }
+    let t = Tokenizer::Bpe(bpe);
+    let v = t.len();
+    let mut features = format!("b{base}");
+    let text = match b.u8() % 4 {
+        0 => String::from_utf8_lossy(&data[b.pos.min(data.len())..]).into_owned(),
+        _ => bpe_text(&mut b, 1 << 14),
+    };
+    match t.encode(&text) {
+        Ok(ids) => {
+            check!(
+                ids.iter().all(|&i| (i as usize) < t.len()),
+                "encode gave an id out of range"
+            );
+            match t.decode(&ids) {
+                Ok(back) => {
+                    if back != text && !round_trip_may_differ(&bytes, &text) {
+                        return Bug(format!("decode(encode({text:?})) = {back:?}"));
+                    }
+                }
+                Err(e) => return Bug(format!("decode of encoded ids failed: {e}")),
+            }
+            features.push_str(" enc");
+        }
+        Err(e) => {
+            let m = e.to_string();
+            check!(
+                m.starts_with("text: "),
+                "encode error does not name the text: {m}"
+            );
+            features.push_str(" unk");
+        }
+    }
+    let ids = junk_ids(&mut b, v);
+    match t.decode(&ids) {
+        Ok(_) => features.push_str(" dec"),
+        Err(e) => {
+            let m = e.to_string();
+            check!(m.starts_with("ids must be"), "decode error: {m}");
+            features.push_str(" bad");
+        }
+    }
+    for id in 0..v as u32 {
+        if let Err(e) = t.token_text(id) {
+            return Bug(format!("token_text({id}) failed: {e}"));
+        }
+    }
+    check!(
+        t.token_text(v as u32).is_err(),
+        "token_text({v}) is not an error"
+    );
+    try_bug!(check_stream(&t, &ids));
+    Verdict::Ok(features)
+}
+
+fn seeds_bpe_tokenizer() -> Vec<Vec<u8>> {
+    vec![
+        vec![],
+        vec![0, 0, 0],
+        vec![1, 0, 1, 1, 1, 1, 10, 40, 41, 42, 200, 201],
+    ]
+}
+
+/// Text for the BPE: the fixture's kinds of text (English, contractions, Vietnamese NFC and NFD,
+/// CJK, emoji), `<|endoftext|>` and pieces of it, whitespace runs, and the mutator's text.
+fn bpe_text(b: &mut Bytes, max_bytes: usize) -> String {
+    const PIECES: [&str; 24] = [
+        "<|endoftext|>",
+        "<|endoftext",
+        "|>",
+        "<|",
+        " ",
+        "   ",
+        "\n",
+        "\n\n",
+        " \t\n ",
+        "'s",
+        "'ll",
+        "'S",
+        "Romeo",
+        " Juliet",
+        " 123",
+        "٣½",
+        "Tiếng Việt",
+        "Tie\u{302}\u{301}ng",
+        "中文",
+        "🦀😀",
+        "\u{3000}",
+        "Ġ",
+        "\u{FFFD}",
+        "ÃĦ",
+    ];
+    let mut s = String::new();
+    for _ in 0..b.len(24) {
+        if b.exhausted() && !s.is_empty() {
+            break;
+        }
+        match b.u8() % 4 {
+            0 | 1 => s.push_str(b.pick(&PIECES)),
+            _ => s.push_str(&b.text(max_bytes.saturating_sub(s.len()))),
+        }
+        if s.len() >= max_bytes {
+            break;
+        }
+    }
+    s
+}
+
+fn fixture_tokenizer() -> &'static Tokenizer {
+    static T: std::sync::OnceLock<Tokenizer> = std::sync::OnceLock::new();
+    T.get_or_init(|| Tokenizer::Bpe(ByteLevelBpe::from_json(HF_TOKENIZER).unwrap()))
+}
+
+/// The fixture tokenizer, unedited, on arbitrary text: decode(encode(text)) is the text, byte
+/// for byte (`<|endoftext|>` included); every id is in range; the stream decoder, fed the ids
+/// one at a time, gives the same text.
+fn run_bpe_encode(data: &[u8]) -> Verdict {
+    let t = fixture_tokenizer();
+    let mut b = Bytes::new(data);
+    let text = match b.u8() % 4 {
+        0 => String::from_utf8_lossy(&data[1.min(data.len())..]).into_owned(),
+        _ => bpe_text(&mut b, 1 << 15),
+    };
+    let ids = match t.encode(&text) {
+        Ok(ids) => ids,
+        Err(e) => return Bug(format!("encode failed: {e}")),
+    };
+    check!(
+        ids.iter().all(|&i| (i as usize) < t.len()),
+        "encode gave an id out of range"
+    );
+    match t.decode(&ids) {
+        Ok(back) => check!(back == text, "decode(encode({text:?})) = {back:?}"),
+        Err(e) => return Bug(format!("decode of encoded ids failed: {e}")),
+    }
+    try_bug!(check_stream(t, &ids));
+    // Which kinds of text and tokens this was.
+    let specials = ids.iter().filter(|&&i| i == 0).count();
+    let kinds = text.chars().fold(0u8, |k, c| {
+        k | match c {
+            c if c.is_ascii_alphanumeric() || c == ' ' => 0,
+            '\'' => 1,
+            c if c.is_whitespace() => 2,
+            c if c.len_utf8() == 4 => 4,
+            c if !c.is_ascii() => 8,
+            _ => 0,
+        }
+    });
+    Verdict::Ok(format!(
+        "{kinds:04b} special{} merged{}",
+        specials.min(2),
+        ids.len() < text.len()
+    ))
+}
+
+fn seeds_bpe_encode() -> Vec<Vec<u8>> {
+    let mut prompt = vec![0];
+    prompt.extend_from_slice("Romeo:\nBut soft, what light<|endoftext|> 'sé😀".as_bytes());
+    vec![vec![], prompt, vec![1, 6, 0, 1, 2, 3, 4, 5]]
+}
+
 const TARGETS: &[Target] = &[
     Target {
         name: "numerics",
@@ -910,6 +2003,7 @@ const TARGETS: &[Target] = &[
         max_input: 512,
         alloc_cap: 16 * MB,
         names: &["values", "temperature"],
+        prefix: false,
         seeds: seeds_numerics,
         run: run_numerics,
     },
@@ -919,6 +2013,7 @@ const TARGETS: &[Target] = &[
         max_input: 512,
         alloc_cap: 16 * MB,
         names: &["values", "temperature", "topP", "minP", "seed"],
+        prefix: false,
         seeds: seeds_sample,
         run: run_sample,
     },
@@ -936,6 +2031,7 @@ const TARGETS: &[Target] = &[
             "row",
             "reduction",
         ],
+        prefix: false,
         seeds: seeds_loss,
         run: run_loss,
     },
@@ -945,6 +2041,7 @@ const TARGETS: &[Target] = &[
         max_input: 16_384,
         alloc_cap: 16 * MB,
         names: &["checkpoint", "vocabulary", "ids", "prompt", "model"],
+        prefix: false,
         seeds: seeds_checkpoint,
         run: run_checkpoint,
     },
@@ -954,6 +2051,7 @@ const TARGETS: &[Target] = &[
         max_input: 64,
         alloc_cap: 16 * MB,
         names: &["checkpoint", "text", "model"],
+        prefix: false,
         seeds: seeds_checkpoint_default,
         run: run_checkpoint_default,
     },
@@ -963,6 +2061,7 @@ const TARGETS: &[Target] = &[
         max_input: 1024,
         alloc_cap: 4 * MB,
         names: &["vocabulary", "text"],
+        prefix: false,
         seeds: seeds_text,
         run: run_text,
     },
@@ -985,8 +2084,49 @@ const TARGETS: &[Target] = &[
             "training diverged",
             "n must be",
         ],
+        prefix: false,
         seeds: seeds_train,
         run: run_train,
+    },
+    Target {
+        name: "hf_config",
+        budget: 6_000,
+        max_input: 512,
+        alloc_cap: MB,
+        names: &["config.json: "],
+        prefix: true,
+        seeds: seeds_hf_config,
+        run: run_hf_config,
+    },
+    Target {
+        name: "hf_safetensors",
+        budget: 4_000,
+        max_input: 256,
+        alloc_cap: 4 * MB,
+        names: &["model.safetensors: ", "model: "],
+        prefix: true,
+        seeds: seeds_hf_safetensors,
+        run: run_hf_safetensors,
+    },
+    Target {
+        name: "bpe_tokenizer",
+        budget: 4_000,
+        max_input: 1024,
+        alloc_cap: 4 * MB,
+        names: &["tokenizer.json: "],
+        prefix: true,
+        seeds: seeds_bpe_tokenizer,
+        run: run_bpe_tokenizer,
+    },
+    Target {
+        name: "bpe_encode",
+        budget: 6_000,
+        max_input: 1024,
+        alloc_cap: 4 * MB,
+        names: &[],
+        prefix: true,
+        seeds: seeds_bpe_encode,
+        run: run_bpe_encode,
     },
 ];
 
@@ -1130,10 +2270,24 @@ fn execute(t: &Target, input: &[u8]) -> Result<String, String> {
         Verdict::Ok(feature) => Ok(format!("ok {feature}")),
         Bug(why) => Err(why),
         Rejected(msg) => {
-            if msg.is_empty() || !t.names.iter().any(|n| msg.contains(n)) {
+            let named = |n: &&str| {
+                if t.prefix {
+                    msg.len() > n.len() && msg.starts_with(n)
+                } else {
+                    msg.contains(n)
+                }
+            };
+            if msg.is_empty() || !t.names.iter().any(named) {
                 Err(format!("the error names no argument: {msg:?}"))
             } else {
-                Ok(format!("err {}", shape(&msg)))
+                if t.prefix && msg.len() > MAX_ERROR_BYTES {
+                    let start: String = msg.chars().take(80).collect();
+                    Err(format!("the error has {} bytes: {start:?}...", msg.len()))
+                } else if t.prefix {
+                    Ok(format!("err {}", words_of(&msg)))
+                } else {
+                    Ok(format!("err {}", shape(&msg)))
+                }
             }
         }
     }
@@ -1219,6 +2373,13 @@ fn stress(name: &str) {
         executions += 1;
     }
 
+    if std::env::var_os("STRESS_SHOW").is_some() {
+        let mut v: Vec<_> = seen.iter().collect();
+        v.sort();
+        for o in v {
+            println!("  {o}");
+        }
+    }
     println!(
         "stress {}: {executions} executions, {} failures, {replayed} corpus files replayed, \
          {} distinct outcomes{}",
@@ -1280,6 +2441,26 @@ fn stress_text() {
 #[test]
 fn stress_train() {
     stress("train");
+}
+
+#[test]
+fn stress_hf_config() {
+    stress("hf_config");
+}
+
+#[test]
+fn stress_hf_safetensors() {
+    stress("hf_safetensors");
+}
+
+#[test]
+fn stress_bpe_tokenizer() {
+    stress("bpe_tokenizer");
+}
+
+#[test]
+fn stress_bpe_encode() {
+    stress("bpe_encode");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1489,4 +2670,80 @@ fn limits_are_enforced_with_clear_errors() {
     assert_eq!(e, "ids must be at most 8388608 token ids, got 8388609");
     // Exactly at the cap is fine.
     assert!(Corpus::from_text(&long[..MAX_TEXT_BYTES]).is_ok());
+}
+
+/// Found by the `hf_config` target's size check: a `config.json` padded with spaces to 1 MiB + 1
+/// byte loaded, because `read_config` capped it at 32 MiB (the `tokenizer.json` cap), while
+/// `src/limits.rs` and `Model.fromFiles` say 1 MiB. Fixed: `read_config` checks
+/// `MAX_CONFIG_JSON_BYTES`, so the native reader and the page agree.
+#[test]
+fn regression_config_json_over_one_mib_is_refused() {
+    use logitlab::limits::MAX_CONFIG_JSON_BYTES;
+    use logitlab::model::format::hf_gpt2::read_config;
+    let mut config = include_bytes!("fixtures/hf/f32-tied-gelu_new/config.json").to_vec();
+    config.resize(MAX_CONFIG_JSON_BYTES + 1, b' ');
+    assert_eq!(
+        read_config(&config).unwrap_err().to_string(),
+        "config.json: 1048577 bytes; at most 1048576 (1 MiB) are accepted"
+    );
+    config.truncate(MAX_CONFIG_JSON_BYTES);
+    assert!(read_config(&config).is_ok());
+    // The target's input: the bf16 folder's config, padded to 1 MiB + 1.
+    expect_rejected(
+        run_hf_config(&[0x40, 0x00, 0x57, 0x80]),
+        "config.json: 1048577 bytes; at most 1048576 (1 MiB) are accepted",
+    );
+}
+
+/// Found by the `hf_config` and `bpe_tokenizer` targets: an error quoted the wrong value whole,
+/// so `"normalizer": <a copy of the whole file>` gave a 145 679-byte message (with GPT-2's
+/// 1.4 MB tokenizer.json, a message of megabytes for the page to show), and a word of a text
+/// that the vocabulary cannot encode was quoted whole. Fixed: every value, token, tensor name,
+/// shape and word an error quotes is cut to 60 characters and `…` (`logitlab::error::brief`).
+#[test]
+fn regression_errors_quote_at_most_a_brief_value() {
+    use logitlab::model::format::hf_gpt2::read_config;
+    use logitlab::model::ByteLevelBpe;
+    let tokenizer = include_bytes!("fixtures/hf/tokenizer.json");
+    let mut json: serde_json::Value = serde_json::from_slice(tokenizer).unwrap();
+    json["normalizer"] = json.clone();
+    let e = ByteLevelBpe::from_json(json.to_string().as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("tokenizer.json: normalizer is {\""), "{e}");
+    assert!(e.ends_with("…; only null is supported"), "{e}");
+    assert!(e.len() < 200, "{} bytes", e.len());
+    let config = include_bytes!("fixtures/hf/f32-tied-gelu_new/config.json");
+    let mut json: serde_json::Value = serde_json::from_slice(config).unwrap();
+    json["n_layer"] = json.clone();
+    let e = read_config(json.to_string().as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("config.json: n_layer is {\""), "{e}");
+    assert!(e.ends_with("…, not a non-negative integer"), "{e}");
+    // The targets' inputs: the whole file copied into normalizer, and into n_layer.
+    expect_rejected(
+        run_bpe_tokenizer(&[0xe0, 0x0a]),
+        "tokenizer.json: normalizer is {\"",
+    );
+    expect_rejected(
+        run_hf_config(&[0x42, 0x0a, 0x70, 0x5b, 0x00]),
+        "config.json: n_layer is {\"",
+    );
+    // A long word that the vocabulary cannot encode (it lacks the byte 'x').
+    let mut json: serde_json::Value = serde_json::from_slice(tokenizer).unwrap();
+    let vocab = json["model"]["vocab"].as_object_mut().unwrap();
+    let id = vocab.remove("x").unwrap();
+    vocab.insert("no x".into(), id);
+    let merges = json["model"]["merges"].as_array_mut().unwrap();
+    merges.retain(|m| !m.to_string().contains('x'));
+    let t = ByteLevelBpe::from_json(json.to_string().as_bytes()).unwrap();
+    let e = t.encode(&"x".repeat(100_000)).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "text: byte 0x78 of \"{}… has no token in tokenizer.json's model.vocab",
+            "x".repeat(59)
+        )
+    );
 }

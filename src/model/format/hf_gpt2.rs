@@ -26,10 +26,10 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::{brief, Error, Result};
 use crate::limits::{
-    MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_HF_SAFETENSORS_BYTES, MAX_INFERENCE_PARAMETERS,
-    MAX_LAYERS, MAX_MODEL_VOCAB, MAX_TOKENIZER_JSON_BYTES,
+    MAX_CONFIG_JSON_BYTES, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_HF_SAFETENSORS_BYTES,
+    MAX_INFERENCE_PARAMETERS, MAX_LAYERS, MAX_MODEL_VOCAB,
 };
 use crate::model::format::f16_bits_to_f32;
 use crate::model::{Arch, ByteLevelBpe, Config, Gelu};
@@ -97,9 +97,9 @@ pub fn read_parts(
 /// The network's shape from `config.json`. Every error names the file and the field.
 pub fn read_config(bytes: &[u8]) -> Result<Config> {
     let bad = |what: String| Error::new(format!("{CONFIG}: {what}"));
-    if bytes.len() > MAX_TOKENIZER_JSON_BYTES {
+    if bytes.len() > MAX_CONFIG_JSON_BYTES {
         return Err(bad(format!(
-            "{} bytes; at most {MAX_TOKENIZER_JSON_BYTES} are accepted",
+            "{} bytes; at most {MAX_CONFIG_JSON_BYTES} (1 MiB) are accepted",
             bytes.len()
         )));
     }
@@ -112,7 +112,7 @@ pub fn read_config(bytes: &[u8]) -> Result<Config> {
     if model_type.and_then(Value::as_str) != Some("gpt2") {
         return Err(bad(format!(
             "model_type is {}; only \"gpt2\" is supported",
-            model_type.map_or("missing".into(), Value::to_string)
+            model_type.map_or("missing".into(), |v| brief(v))
         )));
     }
     if let Some(archs) = json.get("architectures").and_then(Value::as_array) {
@@ -122,7 +122,8 @@ pub fn read_config(bytes: &[u8]) -> Result<Config> {
             .find(|a| !a.as_str().is_some_and(|a| known.contains(&a)))
         {
             return Err(bad(format!(
-                "architectures lists {a}; only GPT2LMHeadModel (or GPT2Model) is supported"
+                "architectures lists {}; only GPT2LMHeadModel (or GPT2Model) is supported",
+                brief(a)
             )));
         }
     }
@@ -133,7 +134,10 @@ pub fn read_config(bytes: &[u8]) -> Result<Config> {
         match v.as_u64() {
             Some(n) if (lo as u64..=hi as u64).contains(&n) => Ok(n as usize),
             Some(_) => Err(bad(format!("{key} = {v} is outside [{lo}, {hi}]"))),
-            None => Err(bad(format!("{key} is {v}, not a non-negative integer"))),
+            None => Err(bad(format!(
+                "{key} is {}, not a non-negative integer",
+                brief(v)
+            ))),
         }
     };
     let vocab_size = int("vocab_size", 2, MAX_MODEL_VOCAB)?;
@@ -157,8 +161,9 @@ pub fn read_config(bytes: &[u8]) -> Result<Config> {
             Some("gelu") => Gelu::Erf,
             _ => {
                 return Err(bad(format!(
-                    "activation_function is {v}; only \"gelu_new\", \"gelu_pytorch_tanh\" and \
-                     \"gelu\" are supported"
+                    "activation_function is {}; only \"gelu_new\", \"gelu_pytorch_tanh\" and \
+                     \"gelu\" are supported",
+                    brief(v)
                 )))
             }
         },
@@ -169,7 +174,8 @@ pub fn read_config(bytes: &[u8]) -> Result<Config> {
             Some(e) if e > 0.0 && e <= 1.0 => e,
             _ => {
                 return Err(bad(format!(
-                    "layer_norm_epsilon = {v}; a number in (0, 1] is needed"
+                    "layer_norm_epsilon = {}; a number in (0, 1] is needed",
+                    brief(v)
                 )))
             }
         },
@@ -178,7 +184,7 @@ pub fn read_config(bytes: &[u8]) -> Result<Config> {
         match json.get(key) {
             None | Some(Value::Null) => Ok(default),
             Some(Value::Bool(b)) => Ok(*b),
-            Some(v) => Err(bad(format!("{key} is {v}, not true or false"))),
+            Some(v) => Err(bad(format!("{key} is {}, not true or false", brief(v)))),
         }
     };
     let tied_head = flag("tie_word_embeddings", true)?;
@@ -314,8 +320,9 @@ fn read_tensors(file: &dyn FileBytes, config: &Config) -> Result<Vec<Vec<f32>>> 
         };
         if d.shape != p.shape {
             return Err(bad(format!(
-                "tensor {name:?} has shape {:?}; {CONFIG} implies {:?}",
-                d.shape, p.shape
+                "tensor {name:?} has shape {}; {CONFIG} implies {:?}",
+                brief(&format_args!("{:?}", d.shape)),
+                p.shape
             )));
         }
         let raw = file.read(data_start + d.start, data_start + d.end);
@@ -335,7 +342,8 @@ fn read_tensors(file: &dyn FileBytes, config: &Config) -> Result<Vec<Vec<f32>>> 
                 .collect(),
             other => {
                 return Err(bad(format!(
-                    "tensor {name:?} has dtype {other}; F32, F16 or BF16 is needed"
+                    "tensor {name:?} has dtype {}; F32, F16 or BF16 is needed",
+                    brief(&other)
                 )))
             }
         };
@@ -357,27 +365,28 @@ fn declared_tensor(
     entry: &Value,
     data_len: usize,
 ) -> std::result::Result<Declared, String> {
+    let name = brief(&format_args!("{name:?}"));
     let dtype = entry
         .get("dtype")
         .and_then(Value::as_str)
-        .ok_or_else(|| format!("tensor {name:?} has no dtype"))?;
+        .ok_or_else(|| format!("tensor {name} has no dtype"))?;
     let numbers = |key: &str| -> std::result::Result<Vec<u64>, String> {
         entry
             .get(key)
             .and_then(Value::as_array)
             .and_then(|a| a.iter().map(Value::as_u64).collect::<Option<Vec<_>>>())
-            .ok_or_else(|| format!("tensor {name:?}: {key} is not a list of non-negative integers"))
+            .ok_or_else(|| format!("tensor {name}: {key} is not a list of non-negative integers"))
     };
     let shape = numbers("shape")?;
     let (start, end) = match numbers("data_offsets")?[..] {
         [s, e] if s <= e && e <= data_len as u64 => (s as usize, e as usize),
         [s, e] => {
             return Err(format!(
-                "tensor {name:?} declares bytes [{s}, {e}) but the file holds {data_len} bytes \
+                "tensor {name} declares bytes [{s}, {e}) but the file holds {data_len} bytes \
                  after its header"
             ))
         }
-        _ => return Err(format!("tensor {name:?}: data_offsets is not [start, end]")),
+        _ => return Err(format!("tensor {name}: data_offsets is not [start, end]")),
     };
     let width = match dtype {
         "F32" => Some(4u64),
@@ -391,7 +400,8 @@ fn declared_tensor(
             .filter(|&n| n == (end - start) as u64);
         if bytes.is_none() {
             return Err(format!(
-                "tensor {name:?} has shape {shape:?} in {dtype}, but its data_offsets span {} bytes",
+                "tensor {name} has shape {} in {dtype}, but its data_offsets span {} bytes",
+                brief(&format_args!("{shape:?}")),
                 end - start
             ));
         }

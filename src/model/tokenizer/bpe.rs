@@ -18,7 +18,7 @@ use std::collections::{BinaryHeap, HashMap};
 
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::{brief, Error, Result};
 use crate::limits::{check_text_len, MAX_MODEL_VOCAB, MAX_TOKENIZER_JSON_BYTES};
 use crate::model::tokenizer::unicode_tables::{LETTER, NUMBER};
 
@@ -74,7 +74,12 @@ impl ByteLevelBpe {
             match model.get(key) {
                 None | Some(Value::Null) => {}
                 Some(Value::String(s)) if s.is_empty() => {}
-                Some(v) => return Err(bad(format!("model.{key} is {v}; only null is supported"))),
+                Some(v) => {
+                    return Err(bad(format!(
+                        "model.{key} is {}; only null is supported",
+                        brief(v)
+                    )))
+                }
             }
         }
         if flag(model.get("byte_fallback"), "model.byte_fallback", false)? {
@@ -105,7 +110,7 @@ impl ByteLevelBpe {
         let added_json = match root.get("added_tokens") {
             None | Some(Value::Null) => &[][..],
             Some(Value::Array(a)) => &a[..],
-            Some(v) => return Err(bad(format!("added_tokens is {v}, not a list"))),
+            Some(v) => return Err(bad(format!("added_tokens is {}, not a list", brief(v)))),
         };
         if vocab_json.len() + added_json.len() > MAX_MODEL_VOCAB {
             return Err(bad(format!(
@@ -117,8 +122,9 @@ impl ByteLevelBpe {
             match v.as_u64() {
                 Some(id) if (id as usize) < MAX_MODEL_VOCAB => Ok(id as u32),
                 _ => Err(bad(format!(
-                    "{} is {v}; an id must be an integer in [0, {MAX_MODEL_VOCAB})",
-                    field()
+                    "{} is {}; an id must be an integer in [0, {MAX_MODEL_VOCAB})",
+                    field(),
+                    brief(v)
                 ))),
             }
         };
@@ -130,8 +136,10 @@ impl ByteLevelBpe {
             }
             match &names[i] {
                 Some(other) if other != name => Err(bad(format!(
-                    "{} gives id {id} to {name:?}, which {other:?} already has",
-                    field()
+                    "{} gives id {id} to {}, which {} already has",
+                    field(),
+                    brief(&format_args!("{name:?}")),
+                    brief(&format_args!("{other:?}"))
                 ))),
                 _ => {
                     names[i] = Some(name.to_string());
@@ -141,7 +149,7 @@ impl ByteLevelBpe {
         };
         let mut vocab = HashMap::with_capacity(vocab_json.len());
         for (token, v) in vocab_json {
-            let field = || format!("model.vocab[{token:?}]");
+            let field = || format!("model.vocab[{}]", brief(&format_args!("{token:?}")));
             let id = id_of(v, &field)?;
             place(id, token, &field)?;
             vocab.insert(token.clone(), id);
@@ -203,27 +211,38 @@ impl ByteLevelBpe {
                     [a, b] => (a, b),
                     _ => {
                         return Err(bad(format!(
-                            "{} = {s:?} is not two tokens separated by one space",
-                            field()
+                            "{} = {} is not two tokens separated by one space",
+                            field(),
+                            brief(&format_args!("{s:?}"))
                         )))
                     }
                 },
                 Value::Array(pair) => match &pair[..] {
                     [Value::String(a), Value::String(b)] => (a.as_str(), b.as_str()),
-                    _ => return Err(bad(format!("{} = {m} is not a pair of tokens", field()))),
+                    _ => {
+                        return Err(bad(format!(
+                            "{} = {} is not a pair of tokens",
+                            field(),
+                            brief(m)
+                        )))
+                    }
                 },
                 _ => {
                     return Err(bad(format!(
-                        "{} = {m} is neither \"a b\" nor [\"a\", \"b\"]",
-                        field()
+                        "{} = {} is neither \"a b\" nor [\"a\", \"b\"]",
+                        field(),
+                        brief(m)
                     )))
                 }
             };
             let lookup = |t: &str| {
-                vocab
-                    .get(t)
-                    .copied()
-                    .ok_or_else(|| bad(format!("{}: {t:?} is not in model.vocab", field())))
+                vocab.get(t).copied().ok_or_else(|| {
+                    bad(format!(
+                        "{}: {} is not in model.vocab",
+                        field(),
+                        brief(&format_args!("{t:?}"))
+                    ))
+                })
             };
             let merged = lookup(&format!("{a}{b}"))?;
             merges.insert((lookup(a)?, lookup(b)?), (rank as u32, merged));
@@ -364,7 +383,8 @@ impl ByteLevelBpe {
         for (i, b) in word.bytes().enumerate() {
             let id = self.byte_ids[b as usize].ok_or_else(|| {
                 Error::new(format!(
-                    "text: byte 0x{b:02X} of {word:?} has no token in tokenizer.json's model.vocab"
+                    "text: byte 0x{b:02X} of {} has no token in tokenizer.json's model.vocab",
+                    brief(&format_args!("{word:?}"))
                 ))
             })?;
             symbols.push(Symbol {
@@ -457,9 +477,9 @@ fn bad(what: String) -> Error {
     Error::new(format!("tokenizer.json: {what}"))
 }
 
-/// A JSON value as an error shows it; `missing` for none.
+/// A JSON value as an error shows it (cut short, see [`brief`]); `missing` for none.
 fn shown(v: Option<&Value>) -> String {
-    v.map_or("missing".into(), Value::to_string)
+    v.map_or("missing".into(), |v| brief(v))
 }
 
 /// A boolean field, `default` when absent or null.
@@ -467,7 +487,7 @@ fn flag(v: Option<&Value>, field: &str, default: bool) -> Result<bool> {
     match v {
         None | Some(Value::Null) => Ok(default),
         Some(Value::Bool(b)) => Ok(*b),
-        Some(v) => Err(bad(format!("{field} is {v}, not true or false"))),
+        Some(v) => Err(bad(format!("{field} is {}, not true or false", brief(v)))),
     }
 }
 
