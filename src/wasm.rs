@@ -110,6 +110,12 @@ pub(crate) fn string_arg(arg: &str, v: &JsValue) -> Result<String, JsError> {
 
 /// Reads bytes: a Uint8Array or an ArrayBuffer (copied into wasm memory).
 pub(crate) fn bytes_arg(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<u8>, JsError> {
+    Ok(uint8_arg(arg, v, cap)?.to_vec())
+}
+
+/// A Uint8Array view of a Uint8Array or an ArrayBuffer of at most `cap` bytes, left in JS
+/// memory (the length is checked before anything is copied).
+pub(crate) fn uint8_arg(arg: &str, v: &JsValue, cap: usize) -> Result<Uint8Array, JsError> {
     let bytes = if let Some(a) = v.dyn_ref::<Uint8Array>() {
         a.clone()
     } else if let Some(b) = v.dyn_ref::<js_sys::ArrayBuffer>() {
@@ -126,7 +132,7 @@ pub(crate) fn bytes_arg(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<u8>, J
             "{arg} has {len} bytes; at most {cap} are accepted"
         )));
     }
-    Ok(bytes.to_vec())
+    Ok(bytes)
 }
 
 /// Reads token ids: a Uint32Array, or an array or typed array of integers in [0, 2^32).

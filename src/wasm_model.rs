@@ -264,23 +264,7 @@ struct JsFile(Uint8Array);
 impl JsFile {
     /// A Uint8Array or an ArrayBuffer of at most `cap` bytes (checked before anything is copied).
     fn new(name: &str, v: &JsValue, cap: usize) -> Result<JsFile, JsError> {
-        let bytes = if let Some(a) = v.dyn_ref::<Uint8Array>() {
-            a.clone()
-        } else if let Some(b) = v.dyn_ref::<js_sys::ArrayBuffer>() {
-            Uint8Array::new(b)
-        } else {
-            return Err(JsError::new(&format!(
-                "{name} must be a Uint8Array or an ArrayBuffer, got {}",
-                crate::wasm::describe(v)
-            )));
-        };
-        let len = bytes.length() as usize;
-        if len > cap {
-            return Err(JsError::new(&format!(
-                "{name} has {len} bytes; at most {cap} are accepted"
-            )));
-        }
-        Ok(JsFile(bytes))
+        Ok(JsFile(crate::wasm::uint8_arg(name, v, cap)?))
     }
 }
 

@@ -9,11 +9,9 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from './server.mjs';
-import { launchChromium } from './harness.mjs';
+import { loopbackPage } from './harness.mjs';
 
-let lab, notes, browser, dir, page;
-const errors = [];
-const outside = [];
+let lab, notes, browser, dir, page, errors, outside;
 
 before(async () => {
   lab = await startServer({ root: 'www' });
@@ -28,17 +26,7 @@ before(async () => {
     root: dir,
     csp: `default-src 'self'; script-src ${labOrigin}; style-src 'unsafe-inline'; frame-src ${labOrigin}`,
   });
-  browser = await launchChromium();
-  const context = await browser.newContext();
-  await context.route('**/*', (route) => {
-    const host = new URL(route.request().url()).hostname;
-    if (host === '127.0.0.1' || host === 'localhost') return route.continue();
-    outside.push(route.request().url());
-    return route.abort();
-  });
-  page = await context.newPage();
-  page.on('console', (m) => { if (['error', 'warning'].includes(m.type())) errors.push(m.text()); });
-  page.on('pageerror', (e) => errors.push(String(e)));
+  ({ browser, page, errors, outside } = await loopbackPage());
 });
 after(async () => {
   await browser?.close();

@@ -52,3 +52,25 @@ export async function openLab({ mounts } = {}) {
     },
   };
 }
+
+/**
+ * A headless Chromium page that keeps to loopback: a request to any other host is aborted and
+ * recorded in `outside`; console errors and warnings are recorded in `errors`. For pages other
+ * than the lab itself, such as course notes that embed it.
+ */
+export async function loopbackPage() {
+  const browser = await launchChromium();
+  const errors = [];
+  const outside = [];
+  const context = await browser.newContext();
+  await context.route('**/*', (route) => {
+    const host = new URL(route.request().url()).hostname;
+    if (host === '127.0.0.1' || host === 'localhost') return route.continue();
+    outside.push(route.request().url());
+    return route.abort();
+  });
+  const page = await context.newPage();
+  page.on('console', (m) => { if (['error', 'warning'].includes(m.type())) errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return { browser, page, errors, outside };
+}
