@@ -35,10 +35,10 @@ pub mod layout;
 pub mod net;
 pub mod tokenizer;
 
-pub use config::{Arch, Config, Gelu, OutputMode};
+pub use config::{Arch, Config, Family, Gelu, OutputMode};
 pub use generate::{Generated, Generator};
 #[cfg(feature = "train")]
 pub use graph::Gpt;
 pub use layout::{Init, Param};
 pub use net::{KvCache, Net};
-pub use tokenizer::{ByteLevelBpe, StreamDecoder, Tokenizer, Vocab};
+pub use tokenizer::{ByteLevelBpe, SentencePiece, StreamDecoder, Tokenizer, Vocab};
