@@ -299,3 +299,122 @@ fn bad_headers_are_refused_with_file_and_field() {
     );
     assert!(error(v0, &[1, 0]).contains("tokenizer.bin: has 2 bytes"));
 }
+
+/// A legacy file rewritten as version 1 (export.py's `version1_export` order), to cover a
+/// version 1 file with its own classifier without a second fixture of 420 KB.
+fn legacy_to_v1(v0: &[u8]) -> Vec<u8> {
+    let field = |i: usize| i32::from_le_bytes(v0[4 * i..4 * i + 4].try_into().unwrap());
+    let [dim, hidden, layers, heads, kv_heads, vocab, seq_len] = [0, 1, 2, 3, 4, 5, 6].map(field);
+    let (c, h, l, hd) = (
+        dim as usize,
+        hidden as usize,
+        layers as usize,
+        (dim / heads) as usize,
+    );
+    let (v, kv) = (vocab.unsigned_abs() as usize, kv_heads as usize * hd);
+    // Section sizes in floats, in legacy order.
+    let names = [
+        "emb",
+        "rms_att",
+        "wq",
+        "wk",
+        "wv",
+        "wo",
+        "rms_ffn",
+        "w1",
+        "w2",
+        "w3",
+        "rms_final",
+        "freq_cis",
+        "wcls",
+    ];
+    let sizes = [
+        v * c,
+        l * c,
+        l * c * c,
+        l * kv * c,
+        l * kv * c,
+        l * c * c,
+        l * c,
+        l * h * c,
+        l * c * h,
+        l * h * c,
+        c,
+        seq_len as usize * hd,
+        if vocab < 0 { v * c } else { 0 },
+    ];
+    let mut sections = std::collections::HashMap::new();
+    let mut at = 28;
+    for (name, n) in names.iter().zip(sizes) {
+        sections.insert(*name, &v0[at..at + 4 * n]);
+        at += 4 * n;
+    }
+    assert_eq!(at, v0.len());
+    let mut out = 0x616b_3432u32.to_le_bytes().to_vec();
+    out.extend(1i32.to_le_bytes());
+    for f in [dim, hidden, layers, heads, kv_heads, vocab.abs(), seq_len] {
+        out.extend(f.to_le_bytes());
+    }
+    out.push(u8::from(vocab > 0));
+    out.resize(256, 0);
+    for name in [
+        "rms_att",
+        "rms_ffn",
+        "rms_final",
+        "emb",
+        "wq",
+        "wk",
+        "wv",
+        "wo",
+        "w1",
+        "w2",
+        "w3",
+        "wcls",
+    ] {
+        out.extend_from_slice(sections[name]);
+    }
+    out
+}
+
+/// Version 1 with a separate classifier reads to the same tensors as its legacy original.
+#[test]
+fn version1_with_separate_classifier_reads_as_legacy() {
+    let v1 = legacy_to_v1(MHA_SEPARATE_V0);
+    let a = llama2c::read(MHA_SEPARATE_V0, TOKENIZER_BIN).unwrap();
+    let b = llama2c::read(&v1, TOKENIZER_BIN).unwrap();
+    assert_eq!((a.version, b.version), (0, 1));
+    assert_eq!(a.config, b.config);
+    assert_eq!(a.tensors, b.tensors);
+    // And the shared fixture, rewritten, is byte for byte export.py's own version 1 file.
+    assert_eq!(legacy_to_v1(GQA_SHARED_V0), GQA_SHARED_V1);
+}
+
+/// The KV cache gives bit for bit the values of a full recomputation, fed in any split.
+#[test]
+fn kv_cache_matches_recomputation_bit_for_bit() {
+    for Fixture { name, bin, .. } in MODELS {
+        let net = Net::from_llama2c(bin, TOKENIZER_BIN).unwrap();
+        let ids: Vec<u32> = (0..40).map(|i| (i * 37 + 5) % 512).collect();
+        let full = net.forward_ids(&ids, OutputMode::LogSoftmax).unwrap();
+        let mut cache = KvCache::new();
+        let mut pieces = Vec::new();
+        for chunk in [&ids[..13], &ids[13..14], &ids[14..]] {
+            pieces.extend(
+                net.forward_cached(&mut cache, chunk, OutputMode::LogSoftmax)
+                    .unwrap(),
+            );
+        }
+        assert_eq!(cache.len(), ids.len(), "{name}");
+        let same = full
+            .iter()
+            .zip(&pieces)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same && full.len() == pieces.len(), "{name}");
+        // Past the context (96): an error, and the cache is left as it was.
+        let long = vec![3; 57];
+        assert!(net
+            .forward_cached(&mut cache, &long, OutputMode::Logits)
+            .is_err());
+        assert_eq!(cache.len(), ids.len(), "{name}");
+    }
+}

@@ -21,6 +21,7 @@ use crate::limits::{
     MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_INFERENCE_PARAMETERS, MAX_LAYERS,
     MAX_LLAMA2C_BYTES, MAX_MODEL_VOCAB, MAX_TOKENIZER_BIN_BYTES,
 };
+use crate::model::layout::LlamaWeights;
 use crate::model::tokenizer::SentencePiece;
 use crate::model::{Arch, Config, Family, Gelu};
 
@@ -212,25 +213,27 @@ pub fn read(model_bin: &[u8], tokenizer_bin: &[u8]) -> Result<Checkpoint> {
         order.push((Classifier, 0));
     }
     let layout = config.layout();
+    // Each parameter's index in the layout, as the tree the forward pass reads.
+    let place = LlamaWeights::from_layout_order(&config, (0..layout.len()).collect());
     let mut tensors: Vec<Vec<f32>> = vec![Vec::new(); layout.len()];
     let mut at = data_at;
     for (t, l) in order {
-        // Its place in the layout (see `Config::llama_layout`) and its stored shape (out, in);
-        // `None` for vectors and (V, C) tables, which are stored as the layout has them.
-        let block = |k: usize| 1 + 9 * l + k;
+        // Its place in the layout and its stored shape (out, in); `None` for vectors and
+        // (V, C) tables, which are stored as the layout has them.
+        let b = &place.layers[l];
         let (index, stored) = match t {
-            Embedding => (0, None),
-            RmsAtt => (block(0), None),
-            Wq => (block(1), Some((dim, dim))),
-            Wk => (block(2), Some((kv, dim))),
-            Wv => (block(3), Some((kv, dim))),
-            Wo => (block(4), Some((dim, dim))),
-            RmsFfn => (block(5), None),
-            W1 => (block(6), Some((hidden_dim, dim))),
-            W3 => (block(7), Some((hidden_dim, dim))),
-            W2 => (block(8), Some((dim, hidden_dim))),
-            RmsFinal => (1 + 9 * n_layers, None),
-            Classifier => (2 + 9 * n_layers, None),
+            Embedding => (place.embed_tokens, None),
+            RmsAtt => (b.input_layernorm, None),
+            Wq => (b.q_proj, Some((dim, dim))),
+            Wk => (b.k_proj, Some((kv, dim))),
+            Wv => (b.v_proj, Some((kv, dim))),
+            Wo => (b.o_proj, Some((dim, dim))),
+            RmsFfn => (b.post_attention_layernorm, None),
+            W1 => (b.gate_proj, Some((hidden_dim, dim))),
+            W3 => (b.up_proj, Some((hidden_dim, dim))),
+            W2 => (b.down_proj, Some((dim, hidden_dim))),
+            RmsFinal => (place.norm, None),
+            Classifier => (place.lm_head.expect("a separate classifier"), None),
             FreqCis => {
                 at += 4 * freq_cis;
                 continue;
