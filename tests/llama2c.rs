@@ -418,3 +418,14 @@ fn kv_cache_matches_recomputation_bit_for_bit() {
         assert_eq!(cache.len(), ids.len(), "{name}");
     }
 }
+
+/// All of *Romeo and Juliet* encodes (the merge loop is O(n log n), not run.c's O(n²)) and
+/// decodes back to itself after the dummy-prefix space.
+#[test]
+fn whole_play_round_trips() {
+    let net = Net::from_llama2c(GQA_SHARED_V0, TOKENIZER_BIN).unwrap();
+    let play = include_str!("../www/texts/romeo-and-juliet.txt");
+    let ids = net.encode(play).unwrap();
+    assert!(ids.len() < play.len() * 6 / 10, "{} ids", ids.len()); // 185 merges only
+    assert_eq!(net.decode(&ids).unwrap(), format!(" {play}"));
+}

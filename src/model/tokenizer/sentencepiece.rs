@@ -13,10 +13,16 @@
 //! 3. repeatedly, of all adjacent pairs whose concatenation is a piece, the one with the best
 //!    score (the leftmost on ties) is merged, until no pair is a piece.
 //!
+//! run.c rescans every pair after each merge, O(n²) for n characters: seconds for a page of
+//! text. We keep the candidate pairs in a max-heap ordered by (score, leftmost) and drop those
+//! a merge has made stale when they come up, O(n log n), with the same merges in the same order
+//! (the unit tests check it against a transcription of run.c's loop on random texts).
+//!
 //! decode (run.c's `decode`): each id's piece, `<0xBB>` as the raw byte, and the leading space
 //! of a piece right after BOS (id 1) dropped.
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
 
 use crate::error::{Error, Result};
 
@@ -148,28 +154,59 @@ impl SentencePiece {
                 }
             }
         }
-        // Merge the best-scoring adjacent pair until no pair forms a piece.
+        Ok(self.merge(tokens))
+    }
+
+    /// The merge loop: the best-scoring adjacent pair that is a piece, leftmost on ties, is
+    /// merged until none is left. Symbols form a linked list in text order; a symbol keeps its
+    /// index when the one to its right merges into it, so "leftmost" is "smallest index".
+    fn merge(&self, ids: Vec<u32>) -> Vec<u32> {
+        let n = ids.len();
+        let mut id = ids;
+        let mut next: Vec<usize> = (1..=n).collect(); // n = none
+        let mut prev: Vec<usize> = (0..n).map(|i| i.wrapping_sub(1)).collect(); // MAX = none
+        let mut alive = vec![true; n];
+        let mut heap = BinaryHeap::new();
         let mut pair = Vec::new();
-        loop {
-            let mut best: Option<(f32, u32, usize)> = None;
-            for (i, w) in tokens.windows(2).enumerate() {
-                pair.clear();
-                pair.extend_from_slice(&self.pieces[w[0] as usize]);
-                pair.extend_from_slice(&self.pieces[w[1] as usize]);
-                if let Some(id) = self.id_of(&pair) {
-                    let score = self.scores[id as usize];
-                    // run.c starts from a best score of −1e10 and keeps the first maximum.
-                    if score > best.map_or(-1e10, |b| b.0) {
-                        best = Some((score, id, i));
-                    }
+        let mut push = |heap: &mut BinaryHeap<Candidate>, id: &[u32], left: usize, right: usize| {
+            pair.clear();
+            pair.extend_from_slice(&self.pieces[id[left] as usize]);
+            pair.extend_from_slice(&self.pieces[id[right] as usize]);
+            if let Some(merged) = self.id_of(&pair) {
+                let score = self.scores[merged as usize];
+                // run.c starts from a best score of −1e10: lower scores never merge.
+                if score > -1e10 {
+                    heap.push(Candidate {
+                        score,
+                        left,
+                        right,
+                        ids: (id[left], id[right]),
+                        merged,
+                    });
                 }
             }
-            let Some((_, id, i)) = best else {
-                return Ok(tokens);
-            };
-            tokens[i] = id;
-            tokens.remove(i + 1);
+        };
+        for i in 1..n {
+            push(&mut heap, &id, i - 1, i);
         }
+        while let Some(c) = heap.pop() {
+            let (l, r) = (c.left, c.right);
+            // Stale: one side merged away or changed since the pair was pushed.
+            if !alive[l] || !alive[r] || next[l] != r || (id[l], id[r]) != c.ids {
+                continue;
+            }
+            id[l] = c.merged;
+            alive[r] = false;
+            next[l] = next[r];
+            if next[l] < n {
+                prev[next[l]] = l;
+                push(&mut heap, &id, l, next[l]);
+            }
+            if prev[l] < n {
+                push(&mut heap, &id, prev[l], l);
+            }
+        }
+        (0..n).filter(|&i| alive[i]).map(|i| id[i]).collect()
     }
 
     fn id_of(&self, piece: &[u8]) -> Option<u32> {
@@ -220,6 +257,41 @@ impl SentencePiece {
     }
 }
 
+/// A pair of adjacent symbols whose concatenation is the piece `merged`.
+#[derive(Debug)]
+struct Candidate {
+    score: f32,
+    left: usize,
+    right: usize,
+    /// The two symbols' ids when the pair was found.
+    ids: (u32, u32),
+    merged: u32,
+}
+
+impl Ord for Candidate {
+    /// The heap's maximum is the best score, then the leftmost pair (as run.c's scan keeps the
+    /// first of equal scores). Scores are never NaN (checked on reading).
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.score
+            .total_cmp(&other.score)
+            .then(other.left.cmp(&self.left))
+    }
+}
+
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Candidate {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Candidate {}
+
 /// The byte of a byte-fallback piece `<0xBB>` (two upper-case hex digits), if `piece` is one.
 fn byte_of(piece: &[u8]) -> Option<u8> {
     let hex = piece.strip_prefix(b"<0x")?.strip_suffix(b">")?;
@@ -241,6 +313,60 @@ mod tests {
             out.extend(p.as_bytes());
         }
         out
+    }
+
+    /// run.c's merge loop, transcribed: rescan all pairs, merge the first best, repeat.
+    fn merge_like_run_c(t: &SentencePiece, mut tokens: Vec<u32>) -> Vec<u32> {
+        loop {
+            let mut best: Option<(f32, u32, usize)> = None;
+            for (i, w) in tokens.windows(2).enumerate() {
+                let pair = [&t.pieces[w[0] as usize][..], &t.pieces[w[1] as usize]].concat();
+                if let Some(id) = t.id_of(&pair) {
+                    let score = t.scores[id as usize];
+                    if score > best.map_or(-1e10, |b| b.0) {
+                        best = Some((score, id, i));
+                    }
+                }
+            }
+            let Some((_, id, i)) = best else {
+                return tokens;
+            };
+            tokens[i] = id;
+            tokens.remove(i + 1);
+        }
+    }
+
+    /// The heap's merges are run.c's, on random texts over the fixture tokenizer's pieces
+    /// (many ties and long merge chains) and on a tokenizer whose scores are all equal.
+    #[test]
+    fn heap_merges_equal_run_c_merges() {
+        let data = include_bytes!("../../../tests/fixtures/llama2c/tokenizer.bin");
+        let t = SentencePiece::from_bytes(data).unwrap();
+        let mut flat = SentencePiece::from_bytes(data).unwrap();
+        flat.scores.iter_mut().for_each(|s| *s = 0.0);
+        let alphabet: Vec<char> = "the o a  s,.\nRomeJuliTHEO!é😀".chars().collect();
+        let mut rng = crate::rng::Rng::new(13);
+        for round in 0..300 {
+            let len = rng.below(80) as usize;
+            let text: String = (0..len)
+                .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize])
+                .collect();
+            for t in [&t, &flat] {
+                let ids = t.encode(&text).unwrap();
+                let mut start = Vec::new();
+                for ch in std::iter::once(' ')
+                    .filter(|_| !text.is_empty())
+                    .chain(text.chars())
+                {
+                    let s = ch.to_string();
+                    match t.id_of(s.as_bytes()) {
+                        Some(id) => start.push(id),
+                        None => start.extend(s.bytes().map(|b| u32::from(b) + 3)),
+                    }
+                }
+                assert_eq!(ids, merge_like_run_c(t, start), "round {round}: {text:?}");
+            }
+        }
     }
 
     /// Merges by score, best first, leftmost on ties; bytes fall back to id b + 3.
