@@ -12,7 +12,8 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use logitlab::model::format::llama2c;
-use logitlab::model::{Family, KvCache, Net, OutputMode};
+use logitlab::model::{Family, Generator, KvCache, Net, OutputMode};
+use logitlab::sampling::SampleOptions;
 use serde_json::Value;
 
 const TOKENIZER_BIN: &[u8] = include_bytes!("fixtures/llama2c/tokenizer.bin");
@@ -148,8 +149,28 @@ fn logits_and_greedy_ids_match_transformers() {
             next = argmax(&z);
         }
         assert_eq!(got, greedy, "{name}");
+
+        // The same through Generator at T = 0: BOS + the prompt, then the same 64 ids, and
+        // its streamed text is their decoded text.
+        let options = SampleOptions {
+            temperature: 0.0,
+            seed: Some(1),
+            ..SampleOptions::default()
+        };
+        let mut g = Generator::new(&net, PROMPT, OutputMode::Logits, options).unwrap();
+        let text = g.generate(64).unwrap();
+        assert_eq!(g.tokens()[..prompt.len()], prompt[..], "{name}");
+        assert_eq!(g.tokens()[prompt.len()..], greedy[..], "{name}");
+        let decoded = net.decode(&greedy).unwrap();
+        assert!(
+            decoded.starts_with(&text),
+            "{name}: {text:?} vs {decoded:?}"
+        );
     }
 }
+
+/// The fixtures' prompt (their prompt ids are BOS and its encoding).
+const PROMPT: &str = "But soft, what light through yonder window breaks?";
 
 /// encode and decode give run.c's ids and text (the script's transcription of run.c), and
 /// the stream decoder, one id at a time, the same text.

@@ -62,6 +62,16 @@ impl Tokenizer {
         self.len() == 0
     }
 
+    /// The id that begins every sequence the model was trained on, if the tokenizer has one:
+    /// `<s>` (id 1) for llama2.c's SentencePiece, which run.c puts before every prompt; none for
+    /// the lab's characters or GPT-2 (whose `<|endoftext|>` only separates documents).
+    pub fn bos(&self) -> Option<u32> {
+        match self {
+            Tokenizer::SentencePiece(_) => Some(sentencepiece::BOS),
+            Tokenizer::Chars(_) | Tokenizer::Bpe(_) => None,
+        }
+    }
+
     /// The character vocabulary, for a character-level tokenizer.
     pub fn chars(&self) -> Option<&Vocab> {
         match self {
