@@ -2,7 +2,9 @@
 //! fill the next-token panel, with a KV cache.
 //!
 //! It is the same GPT as the candle graph (`model::graph::Gpt`), computed with the plain loops
-//! of [`crate::model::kernels`] instead of candle tensors.
+//! of [`crate::model::kernels`] instead of candle tensors. It also runs checkpoints of the Llama
+//! family ([`crate::model::Family::Llama`], from llama2.c), which only this pass computes: the
+//! candle graph trains the lab's GPT.
 //!
 //! Why two forward passes. Training needs candle's autograd, so `Gpt` stays the model that
 //! learns. But candle's CPU kernels are generic over every dtype, and in wasm each of them is one
