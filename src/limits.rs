@@ -33,6 +33,13 @@ pub const MAX_CHECKPOINT_BYTES: usize = 64 << 20;
 /// while loading, and wasm32 has 4 GiB.
 pub const MAX_HF_SAFETENSORS_BYTES: usize = 1 << 30;
 
+/// Largest llama2.c `model.bin` `model::format::llama2c::read` accepts: 1 GiB (stories110M is
+/// 438 MB in f32). The file and its f32 weights are both in memory while loading.
+pub const MAX_LLAMA2C_BYTES: usize = 1 << 30;
+
+/// Largest llama2.c `tokenizer.bin`: 32 MiB (Llama 2's, 32 000 pieces, is 424 KB).
+pub const MAX_TOKENIZER_BIN_BYTES: usize = 32 << 20;
+
 /// Most parameters a model loaded for inference may have: 2^28 = 268 M (1 GiB of f32 weights);
 /// GPT-2 small has 124 M.
 pub const MAX_INFERENCE_PARAMETERS: u64 = 1 << 28;

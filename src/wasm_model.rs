@@ -181,6 +181,7 @@ impl Model {
         let kind = match self.inner.tokenizer() {
             Tokenizer::Chars(_) => "chars",
             Tokenizer::Bpe(_) => "bpe",
+            Tokenizer::SentencePiece(_) => "sentencepiece",
         };
         set(&out, "tokenizer", kind);
         out

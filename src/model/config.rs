@@ -34,8 +34,22 @@ pub struct Arch {
     /// Whether the output head is the token embedding, z = x · wteᵀ (GPT-2's
     /// `tie_word_embeddings`), or a matrix of its own, `lm_head.weight` (V, C).
     pub tied_head: bool,
-    /// The MLP's hidden width (GPT-2's `n_inner`); `None` is 4·embd.
+    /// The MLP's hidden width (GPT-2's `n_inner`, Llama's `hidden_dim`); `None` is 4·embd.
     pub mlp_width: Option<usize>,
+    /// The block's family: GPT-2 (LayerNorm, learned positions, GELU MLP, biases) or Llama
+    /// (RMSNorm with ε = `layer_norm_eps`, rotary positions, SwiGLU, grouped-query attention,
+    /// no biases; `gelu` unused).
+    pub family: Family,
+}
+
+/// The two transformer families the plain-array forward pass computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// GPT-2 / nanoGPT: the lab's own models and Hugging Face GPT-2 checkpoints.
+    Gpt2,
+    /// Llama 2 as llama2.c runs it: `kv_heads` key/value heads shared by groups of
+    /// heads / kv_heads query heads (kv_heads = heads is plain multi-head attention).
+    Llama { kv_heads: usize },
 }
 
 impl Arch {
@@ -45,6 +59,7 @@ impl Arch {
         gelu: Gelu::Tanh,
         tied_head: true,
         mlp_width: None,
+        family: Family::Gpt2,
     };
 }
 
@@ -132,6 +147,23 @@ impl Config {
                 &format!("a multiple of heads ({})", self.heads),
                 self.embd,
             ));
+        }
+        if let Family::Llama { kv_heads } = self.arch.family {
+            check("kvHeads", kv_heads, 1, self.heads)?;
+            if !self.heads.is_multiple_of(kv_heads) {
+                return Err(Error::arg(
+                    "heads",
+                    &format!("a multiple of kvHeads ({kv_heads})"),
+                    self.heads,
+                ));
+            }
+            if !(self.embd / self.heads).is_multiple_of(2) {
+                return Err(Error::arg(
+                    "embd / heads",
+                    "even (rotary embeddings turn pairs of values)",
+                    self.embd / self.heads,
+                ));
+            }
         }
         if let Some(w) = self.arch.mlp_width {
             check("mlpWidth", w, 1, 4 * MAX_EMBD)?;

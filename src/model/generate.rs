@@ -53,10 +53,13 @@ impl Generator {
         options: SampleOptions,
     ) -> Result<Self> {
         check_text_len("prompt", prompt)?;
-        let tokens = model.encode(prompt)?;
-        if tokens.is_empty() {
+        let encoded = model.encode(prompt)?;
+        if encoded.is_empty() {
             return Err(Error::arg("prompt", "a non-empty string", "\"\""));
         }
+        // BOS first where the model expects it (Llama), as run.c does.
+        let mut tokens: Vec<u32> = model.tokenizer().bos().into_iter().collect();
+        tokens.extend(encoded);
         let mut options = options;
         options.input = mode.sample_input();
         options.validate()?;

@@ -240,7 +240,7 @@ impl Gpt {
         if config.arch != Arch::LAB {
             return Err(Error::new(
                 "model: the candle graph (training) computes the lab's GPT only (LayerNorm ε \
-                 1e-5, tanh GELU, tied head, MLP width 4·embd); a GPT-2 checkpoint runs on Net",
+                 1e-5, tanh GELU, tied head, MLP width 4·embd); GPT-2 and Llama checkpoints run on Net",
             ));
         }
         let tokenizer = tokenizer.into();

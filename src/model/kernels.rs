@@ -205,6 +205,90 @@ pub(crate) fn attention(
     y
 }
 
+/// RMSNorm of each row of C values (Llama): x / √(mean(x²) + ε) · g.
+pub(crate) fn rms_norm(x: &[f32], gain: &[f32], eps: f64) -> Vec<f32> {
+    let c = gain.len();
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.chunks_exact(c) {
+        let mean_square = row.iter().map(|&a| a * a).sum::<f32>() / c as f32;
+        let scale = 1.0 / (mean_square + eps as f32).sqrt();
+        out.extend(row.iter().zip(gain).map(|(&a, &g)| g * (a * scale)));
+    }
+    out
+}
+
+/// SiLU, x·σ(x) = x / (1 + e^(−x)): the gate of Llama's SwiGLU MLP.
+pub(crate) fn silu(x: f32) -> f32 {
+    x / (1.0 + (-x).exp())
+}
+
+/// Rotary position embedding in place, llama2.c's layout: in each head of `head_size` values,
+/// the consecutive pair (x₂ᵢ, x₂ᵢ₊₁) is turned by the angle pos · θᵢ, θᵢ = 10000^(−2i/hd).
+/// Row t of `x` is at position pos0 + t. (Hugging Face's Llama pairs xᵢ with xᵢ₊hd/2 instead;
+/// its q/k weights are permuted to match, and llama2.c's export undoes that permutation.)
+pub(crate) fn rope(x: &mut [f32], row_len: usize, pos0: usize, head_size: usize) {
+    // θᵢ and the angle in f32, as Hugging Face computes them.
+    let inv_freq: Vec<f32> = (0..head_size / 2)
+        .map(|i| 1.0 / 10000f32.powf((2 * i) as f32 / head_size as f32))
+        .collect();
+    for (t, row) in x.chunks_exact_mut(row_len).enumerate() {
+        let pos = (pos0 + t) as f32;
+        let turns: Vec<(f32, f32)> = inv_freq.iter().map(|&f| (pos * f).sin_cos()).collect();
+        for head in row.chunks_exact_mut(head_size) {
+            for (pair, &(sin, cos)) in head.chunks_exact_mut(2).zip(&turns) {
+                let (a, b) = (pair[0], pair[1]);
+                pair[0] = a * cos - b * sin;
+                pair[1] = a * sin + b * cos;
+            }
+        }
+    }
+}
+
+/// Causal grouped-query attention (Llama): `q` (T, heads·hd) at positions pos0.., against the
+/// cached `keys` and `values` (pos0 + T, kv_heads·hd); query head h reads key/value head
+/// h / (heads / kv_heads). Returns (T, heads·hd).
+pub(crate) fn grouped_attention(
+    q: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    pos0: usize,
+    (heads, kv_heads, hd): (usize, usize, usize),
+) -> Vec<f32> {
+    let (c, kv) = (heads * hd, kv_heads * hd);
+    let group = heads / kv_heads;
+    let scale = (1.0 / (hd as f64).sqrt()) as f32;
+    let mut y = vec![0.0; q.len()];
+    let mut att = Vec::new();
+    for (t, (q_row, y_row)) in q.chunks_exact(c).zip(y.chunks_exact_mut(c)).enumerate() {
+        let seen = pos0 + t + 1;
+        for h in 0..heads {
+            let qh = &q_row[h * hd..][..hd];
+            let kh = (h / group) * hd;
+            att.clear();
+            att.extend(keys.chunks_exact(kv).take(seen).map(|k| {
+                qh.iter()
+                    .zip(&k[kh..][..hd])
+                    .map(|(a, b)| a * b)
+                    .sum::<f32>()
+                    * scale
+            }));
+            let max = att.iter().fold(f32::NEG_INFINITY, |m, &a| m.max(a));
+            for a in &mut att {
+                *a = (*a - max).exp();
+            }
+            let sum: f32 = att.iter().sum();
+            let out = &mut y_row[h * hd..][..hd];
+            for (&a, v) in att.iter().zip(values.chunks_exact(kv)) {
+                let a = a / sum;
+                for (o, &vi) in out.iter_mut().zip(&v[kh..][..hd]) {
+                    *o += a * vi;
+                }
+            }
+        }
+    }
+    y
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@
 //! the way the maths is written, so no transpose sits on the hot path.
 
 use crate::error::{Error, Result};
-use crate::model::Config;
+use crate::model::{Config, Family};
 use crate::rng::Rng;
 
 impl Config {
@@ -41,6 +41,9 @@ impl Config {
     /// Initialisation as in GPT-2 / nanoGPT: weights ~ N(0, 0.02²), the residual projections
     /// (`c_proj`) scaled by 1/√(2·layers), biases 0, LayerNorm γ = 1.
     pub fn layout(&self) -> Vec<Param> {
+        if let Family::Llama { kv_heads } = self.arch.family {
+            return self.llama_layout(kv_heads);
+        }
         let (v, t, c) = (self.vocab_size, self.context_length, self.embd);
         let w = self.mlp_width();
         let normal = Init::Normal(0.02);
@@ -69,6 +72,37 @@ impl Config {
         params.extend(weight_bias("ln_f", vec![c], Init::Ones));
         if !self.arch.tied_head {
             // nn.Linear(C, V)'s weight, (out, in) = (V, C) like wte: z = x · lm_headᵀ.
+            params.push(Param::new("lm_head.weight".into(), vec![v, c], normal));
+        }
+        params
+    }
+}
+
+impl Config {
+    /// The Llama layout ([`Family::Llama`]): Hugging Face's `LlamaForCausalLM` names without
+    /// the `model.` prefix, no biases, no position embedding; every linear weight (in, out)
+    /// like the GPT's. The key and value projections are C → kv_heads·hd (grouped-query).
+    fn llama_layout(&self, kv_heads: usize) -> Vec<Param> {
+        let (v, c, hidden) = (self.vocab_size, self.embd, self.mlp_width());
+        let kv = kv_heads * (c / self.heads);
+        let normal = Init::Normal(0.02);
+        let mut params = vec![Param::new("embed_tokens".into(), vec![v, c], normal)];
+        for i in 0..self.layers {
+            let p = |s: &str| format!("layers.{i}.{s}.weight");
+            params.extend([
+                Param::new(p("input_layernorm"), vec![c], Init::Ones),
+                Param::new(p("self_attn.q_proj"), vec![c, c], normal),
+                Param::new(p("self_attn.k_proj"), vec![c, kv], normal),
+                Param::new(p("self_attn.v_proj"), vec![c, kv], normal),
+                Param::new(p("self_attn.o_proj"), vec![c, c], normal),
+                Param::new(p("post_attention_layernorm"), vec![c], Init::Ones),
+                Param::new(p("mlp.gate_proj"), vec![c, hidden], normal),
+                Param::new(p("mlp.up_proj"), vec![c, hidden], normal),
+                Param::new(p("mlp.down_proj"), vec![hidden, c], normal),
+            ]);
+        }
+        params.push(Param::new("norm.weight".into(), vec![c], Init::Ones));
+        if !self.arch.tied_head {
             params.push(Param::new("lm_head.weight".into(), vec![v, c], normal));
         }
         params
@@ -286,6 +320,87 @@ impl<T> Weights<T> {
     }
 }
 
+/// A Llama's parameters as a tree ([`Family::Llama`]), in [`Config::layout`] order.
+#[derive(Debug, Clone)]
+pub struct LlamaWeights<T> {
+    /// Token embedding (V, C); also the classifier when it is shared.
+    pub embed_tokens: T,
+    pub layers: Vec<LlamaBlock<T>>,
+    /// The final RMSNorm's gain (C,).
+    pub norm: T,
+    /// The classifier (V, C) when it is not the embedding.
+    pub lm_head: Option<T>,
+}
+
+/// x += o(attn(rope(q(n₁(x))), rope(k(n₁(x))), v(n₁(x)))); x += down(silu(gate(n₂(x))) ⊙ up(n₂(x))),
+/// n₁ and n₂ RMSNorms. Linear weights (in, out), no biases.
+#[derive(Debug, Clone)]
+pub struct LlamaBlock<T> {
+    pub input_layernorm: T,
+    pub q_proj: T,
+    pub k_proj: T,
+    pub v_proj: T,
+    pub o_proj: T,
+    pub post_attention_layernorm: T,
+    pub gate_proj: T,
+    pub up_proj: T,
+    pub down_proj: T,
+}
+
+impl<T> LlamaWeights<T> {
+    /// The tree from one value per parameter in [`Config::layout`] order (see
+    /// [`Weights::from_layout_order`]).
+    pub fn from_layout_order(config: &Config, values: Vec<T>) -> LlamaWeights<T> {
+        let mut values = values.into_iter();
+        let mut next = move || {
+            values
+                .next()
+                .expect("one value per parameter of the layout")
+        };
+        let embed_tokens = next();
+        let layers = (0..config.layers)
+            .map(|_| LlamaBlock {
+                input_layernorm: next(),
+                q_proj: next(),
+                k_proj: next(),
+                v_proj: next(),
+                o_proj: next(),
+                post_attention_layernorm: next(),
+                gate_proj: next(),
+                up_proj: next(),
+                down_proj: next(),
+            })
+            .collect();
+        let norm = next();
+        let lm_head = (!config.arch.tied_head).then(&mut next);
+        LlamaWeights {
+            embed_tokens,
+            layers,
+            norm,
+            lm_head,
+        }
+    }
+
+    /// Every leaf in [`Config::layout`] order.
+    pub fn flatten(&self) -> Vec<&T> {
+        let mut leaves = vec![&self.embed_tokens];
+        for b in &self.layers {
+            leaves.extend([
+                &b.input_layernorm,
+                &b.q_proj,
+                &b.k_proj,
+                &b.v_proj,
+                &b.o_proj,
+            ]);
+            leaves.extend([&b.post_attention_layernorm, &b.gate_proj, &b.up_proj]);
+            leaves.push(&b.down_proj);
+        }
+        leaves.push(&self.norm);
+        leaves.extend(&self.lm_head);
+        leaves
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,6 +424,29 @@ mod tests {
         assert_eq!(layout.len(), 4 + 12 * config.layers);
         // wte 7·64 + wpe 64·64 + 2 × 49 984 per block + ln_f 128.
         assert_eq!(config.parameter_count(), 104_640);
+    }
+
+    /// The Llama tree puts each parameter where its name says; k and v are kv_heads·hd wide.
+    #[test]
+    fn llama_tree_matches_layout_names() {
+        let mut config = Config::preset("small", 7).unwrap();
+        config.arch.family = Family::Llama { kv_heads: 2 };
+        config.arch.tied_head = false;
+        config.arch.mlp_width = Some(96);
+        let layout = config.layout();
+        let tree = LlamaWeights::from_layout_order(&config, layout.clone());
+        let names: Vec<&str> = tree.flatten().iter().map(|p| p.name.as_str()).collect();
+        let want: Vec<&str> = layout.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, want);
+        assert_eq!(
+            tree.layers[1].k_proj.name,
+            "layers.1.self_attn.k_proj.weight"
+        );
+        assert_eq!(tree.layers[1].k_proj.shape, [64, 32]);
+        assert_eq!(tree.layers[0].down_proj.shape, [96, 64]);
+        assert_eq!(tree.lm_head.as_ref().unwrap().shape, [7, 64]);
+        // embed + lm_head 2·7·64, per block 2·64 + 2·64² + 2·64·32 + 3·64·96, norm 64.
+        assert_eq!(config.parameter_count(), 896 + 2 * 30_848 + 64);
     }
 
     /// Init and decay as in nanoGPT: matrices N(0, 0.02²) and decayed, c_proj scaled by

@@ -1,10 +1,11 @@
-//! A character-level GPT in the nanoGPT mould, one concern per module:
+//! A character-level GPT in the nanoGPT mould (and, for inference, GPT-2 and Llama checkpoints),
+//! one concern per module:
 //!
 //! - [`config`]: its shape ([`Config`], the presets) and its two output designs ([`OutputMode`]);
 //! - [`layout`]: every parameter, named once ([`Config::layout`], [`layout::Weights`]);
-//! - [`tokenizer`]: text ⇄ token ids ([`Tokenizer`]: characters, [`Vocab`], or GPT-2's byte-level
-//!   BPE, [`ByteLevelBpe`]);
-//! - [`format`]: checkpoint files (logitlab's safetensors; Hugging Face GPT-2 folders);
+//! - [`tokenizer`]: text ⇄ token ids ([`Tokenizer`]: characters, [`Vocab`], GPT-2's byte-level
+//!   BPE, [`ByteLevelBpe`], or llama2.c's SentencePiece, [`SentencePiece`]);
+//! - [`format`]: checkpoint files (logitlab's safetensors; Hugging Face GPT-2 folders; llama2.c);
 //! - [`kernels`] and [`net`]: the network as plain arrays with a KV cache ([`Net`]), which the
 //!   page generates with;
 //! - `graph` (feature `train`): the same network in candle tensor ops, which trains (`Gpt`);
@@ -35,10 +36,10 @@ pub mod layout;
 pub mod net;
 pub mod tokenizer;
 
-pub use config::{Arch, Config, Gelu, OutputMode};
+pub use config::{Arch, Config, Family, Gelu, OutputMode};
 pub use generate::{Generated, Generator};
 #[cfg(feature = "train")]
 pub use graph::Gpt;
 pub use layout::{Init, Param};
 pub use net::{KvCache, Net};
-pub use tokenizer::{ByteLevelBpe, StreamDecoder, Tokenizer, Vocab};
+pub use tokenizer::{ByteLevelBpe, SentencePiece, StreamDecoder, Tokenizer, Vocab};

@@ -2,7 +2,9 @@
 //! fill the next-token panel, with a KV cache.
 //!
 //! It is the same GPT as the candle graph (`model::graph::Gpt`), computed with the plain loops
-//! of [`crate::model::kernels`] instead of candle tensors.
+//! of [`crate::model::kernels`] instead of candle tensors. It also runs checkpoints of the Llama
+//! family ([`crate::model::Family::Llama`], from llama2.c), which only this pass computes: the
+//! candle graph trains the lab's GPT.
 //!
 //! Why two forward passes. Training needs candle's autograd, so `Gpt` stays the model that
 //! learns. But candle's CPU kernels are generic over every dtype, and in wasm each of them is one
@@ -15,10 +17,12 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::model::format::{hf_gpt2, logitlab};
-use crate::model::kernels::{add, attention, check_finite, layer_norm, matmul};
-use crate::model::layout::Weights;
-use crate::model::{Config, OutputMode, Tokenizer};
+use crate::model::format::{hf_gpt2, llama2c, logitlab};
+use crate::model::kernels::{
+    add, attention, check_finite, grouped_attention, layer_norm, matmul, rms_norm, rope, silu,
+};
+use crate::model::layout::{LlamaWeights, Weights};
+use crate::model::{Config, Family, OutputMode, Tokenizer};
 use crate::numerics;
 
 /// The network: config, tokenizer and weights. Cloning is cheap: the tokenizer and the weights
@@ -27,14 +31,22 @@ use crate::numerics;
 pub struct Net {
     config: Config,
     tokenizer: Arc<Tokenizer>,
-    weights: Arc<Weights<Vec<f32>>>,
+    weights: Arc<Body>,
     /// The head transposed, (C, V): wteᵀ, or lm_headᵀ when untied; transposed once so that
     /// z = x · wteᵀ is a plain [`matmul`].
     head: Arc<Vec<f32>>,
 }
 
+/// The parameters, by [`Family`].
+#[derive(Debug)]
+enum Body {
+    Gpt2(Weights<Vec<f32>>),
+    Llama(LlamaWeights<Vec<f32>>),
+}
+
 /// The keys and values of the positions fed so far, so that each new token costs one row of
-/// work instead of a full recomputation. Per layer, (len, C) each, one row per position.
+/// work instead of a full recomputation. Per layer, (len, C) each, one row per position
+/// (Llama: (len, kv_heads·hd), the key/value heads only).
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
     keys: Vec<Vec<f32>>,
@@ -86,10 +98,16 @@ impl Net {
                 )));
             }
         }
-        let weights = Weights::from_layout_order(&config, tensors);
+        let weights = match config.arch.family {
+            Family::Gpt2 => Body::Gpt2(Weights::from_layout_order(&config, tensors)),
+            Family::Llama { .. } => Body::Llama(LlamaWeights::from_layout_order(&config, tensors)),
+        };
         let (v, c) = (config.vocab_size, config.embd);
         let mut head = vec![0.0; c * v];
-        let untransposed = weights.lm_head.as_ref().unwrap_or(&weights.wte);
+        let untransposed = match &weights {
+            Body::Gpt2(w) => w.lm_head.as_ref().unwrap_or(&w.wte),
+            Body::Llama(w) => w.lm_head.as_ref().unwrap_or(&w.embed_tokens),
+        };
         for (t, row) in untransposed.chunks_exact(c).enumerate() {
             for (j, &w) in row.iter().enumerate() {
                 head[j * v + t] = w;
@@ -105,7 +123,11 @@ impl Net {
 
     /// Every parameter's values, in [`Config::layout`] order.
     pub fn tensors(&self) -> Vec<&[f32]> {
-        self.weights.flatten().into_iter().map(|v| &v[..]).collect()
+        let leaves = match &*self.weights {
+            Body::Gpt2(w) => w.flatten(),
+            Body::Llama(w) => w.flatten(),
+        };
+        leaves.into_iter().map(|v| &v[..]).collect()
     }
 
     pub fn config(&self) -> &Config {
@@ -141,8 +163,6 @@ impl Net {
         let Config {
             vocab_size: v,
             context_length,
-            heads,
-            embd: c,
             ..
         } = self.config;
         if ids.is_empty() {
@@ -159,10 +179,35 @@ impl Net {
                 pos0 + ids.len(),
             ));
         }
-        let w = &*self.weights;
+        cache.keys.resize_with(self.config.layers, Vec::new);
+        cache.values.resize_with(self.config.layers, Vec::new);
+        let z = match &*self.weights {
+            Body::Gpt2(w) => self.gpt2_forward(w, cache, ids),
+            Body::Llama(w) => self.llama_forward(w, cache, ids),
+        };
+        let z = check_finite(z)?;
+        match mode {
+            OutputMode::Logits => Ok(z),
+            OutputMode::LogSoftmax => {
+                let mut out = Vec::with_capacity(z.len());
+                for row in z.chunks_exact(v) {
+                    out.extend(numerics::log_softmax(row)?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// GPT-2's blocks over `ids` (checked), appending to `cache`: the logits z, (T, V).
+    fn gpt2_forward(&self, w: &Weights<Vec<f32>>, cache: &mut KvCache, ids: &[u32]) -> Vec<f32> {
+        let Config {
+            vocab_size: v,
+            heads,
+            embd: c,
+            ..
+        } = self.config;
+        let pos0 = cache.len;
         let (eps, gelu) = (self.config.arch.layer_norm_eps, self.config.arch.gelu);
-        cache.keys.resize_with(w.h.len(), Vec::new);
-        cache.values.resize_with(w.h.len(), Vec::new);
 
         // x = wte[ids] + wpe[positions]: (T, C)
         let mut x = Vec::with_capacity(ids.len() * c);
@@ -191,17 +236,57 @@ impl Net {
         }
         cache.len = pos0 + ids.len();
         // z = ln_f(x) · wteᵀ (tied head) or ln_f(x) · lm_headᵀ
-        let z = check_finite(matmul(&layer_norm(&x, &w.ln_f, eps), &self.head, v))?;
-        match mode {
-            OutputMode::Logits => Ok(z),
-            OutputMode::LogSoftmax => {
-                let mut out = Vec::with_capacity(z.len());
-                for row in z.chunks_exact(v) {
-                    out.extend(numerics::log_softmax(row)?);
-                }
-                Ok(out)
-            }
+        matmul(&layer_norm(&x, &w.ln_f, eps), &self.head, v)
+    }
+
+    /// Llama's blocks over `ids` (checked), appending to `cache`: the logits z, (T, V).
+    fn llama_forward(
+        &self,
+        w: &LlamaWeights<Vec<f32>>,
+        cache: &mut KvCache,
+        ids: &[u32],
+    ) -> Vec<f32> {
+        let Config {
+            vocab_size: v,
+            heads,
+            embd: c,
+            ..
+        } = self.config;
+        let Family::Llama { kv_heads } = self.config.arch.family else {
+            unreachable!("Llama weights come with a Llama config")
+        };
+        let (hd, hidden) = (c / heads, self.config.mlp_width());
+        let kv = kv_heads * hd;
+        let eps = self.config.arch.layer_norm_eps;
+        let pos0 = cache.len;
+        // x = embed_tokens[ids]: (T, C); positions enter through the rotation of q and k.
+        let mut x = Vec::with_capacity(ids.len() * c);
+        for &id in ids {
+            x.extend_from_slice(&w.embed_tokens[id as usize * c..][..c]);
         }
+        for (l, b) in w.layers.iter().enumerate() {
+            // x += o(attention(rope(q), rope(k), v)), all of rms_norm(x)
+            let n = rms_norm(&x, &b.input_layernorm, eps);
+            let (mut q, mut k) = (matmul(&n, &b.q_proj, c), matmul(&n, &b.k_proj, kv));
+            rope(&mut q, c, pos0, hd);
+            rope(&mut k, kv, pos0, hd);
+            let (keys, values) = (&mut cache.keys[l], &mut cache.values[l]);
+            debug_assert_eq!(keys.len(), pos0 * kv, "one cached row per position");
+            keys.extend_from_slice(&k);
+            values.extend_from_slice(&matmul(&n, &b.v_proj, kv));
+            let y = grouped_attention(&q, keys, values, pos0, (heads, kv_heads, hd));
+            add(&mut x, &matmul(&y, &b.o_proj, c));
+            // x += down(silu(gate(n)) ⊙ up(n)), n = rms_norm(x): SwiGLU
+            let n = rms_norm(&x, &b.post_attention_layernorm, eps);
+            let mut h = matmul(&n, &b.gate_proj, hidden);
+            for (g, u) in h.iter_mut().zip(matmul(&n, &b.up_proj, hidden)) {
+                *g = silu(*g) * u;
+            }
+            add(&mut x, &matmul(&h, &b.down_proj, c));
+        }
+        cache.len = pos0 + ids.len();
+        // z = rms_norm(x) · embed_tokensᵀ (shared classifier) or rms_norm(x) · lm_headᵀ
+        matmul(&rms_norm(&x, &w.norm, eps), &self.head, v)
     }
 
     /// All positions of one sequence: ids (1 ≤ T ≤ context_length) → (T, V) values per `mode`.
@@ -240,6 +325,13 @@ impl Net {
     pub fn from_safetensors(bytes: &[u8]) -> Result<Net> {
         let c = logitlab::read(bytes)?;
         Net::from_layout(c.config, c.vocab, c.tensors)
+    }
+
+    /// Loads a llama2.c checkpoint: `model.bin` (legacy or version 1) and its `tokenizer.bin`
+    /// (see [`llama2c`]).
+    pub fn from_llama2c(model_bin: &[u8], tokenizer_bin: &[u8]) -> Result<Net> {
+        let c = llama2c::read(model_bin, tokenizer_bin)?;
+        Net::from_layout(c.config, Tokenizer::SentencePiece(c.tokenizer), c.tensors)
     }
 
     /// Loads a Hugging Face GPT-2 folder given as (file name, bytes): `config.json`,

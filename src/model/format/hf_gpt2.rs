@@ -32,7 +32,7 @@ use crate::limits::{
     MAX_INFERENCE_PARAMETERS, MAX_LAYERS, MAX_MODEL_VOCAB,
 };
 use crate::model::format::f16_bits_to_f32;
-use crate::model::{Arch, ByteLevelBpe, Config, Gelu};
+use crate::model::{Arch, ByteLevelBpe, Config, Family, Gelu};
 
 /// The three files a checkpoint folder must hold.
 pub const CONFIG: &str = "config.json";
@@ -212,6 +212,7 @@ pub fn read_config(bytes: &[u8]) -> Result<Config> {
             gelu,
             tied_head,
             mlp_width,
+            family: Family::Gpt2,
         },
     };
     config.validate().map_err(|e| bad(e.to_string()))?;

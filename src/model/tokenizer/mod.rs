@@ -1,7 +1,9 @@
 //! Text ⇄ token ids. Two tokenizers behind one type, [`Tokenizer`]:
 //!
 //! - [`chars::Vocab`]: one token per character, the lab's own models (stored in the checkpoint);
-//! - [`bpe::ByteLevelBpe`]: GPT-2's byte-level BPE, read from a Hugging Face `tokenizer.json`.
+//! - [`bpe::ByteLevelBpe`]: GPT-2's byte-level BPE, read from a Hugging Face `tokenizer.json`;
+//! - [`sentencepiece::SentencePiece`]: Llama 2's SentencePiece BPE as llama2.c stores it
+//!   (`tokenizer.bin`).
 //!
 //! Why our own BPE rather than the `tokenizers` crate: GPT-2's tokenizer is a byte map, a regex
 //! and a merge loop, a few hundred lines a student can read; `tokenizers` brings onig or
@@ -10,12 +12,14 @@
 
 pub mod bpe;
 pub mod chars;
+pub mod sentencepiece;
 mod unicode_tables;
 
 use std::borrow::Cow;
 
 pub use bpe::ByteLevelBpe;
 pub use chars::Vocab;
+pub use sentencepiece::SentencePiece;
 
 use crate::error::{Error, Result};
 use crate::limits::MAX_TEXT_BYTES;
@@ -28,6 +32,8 @@ pub enum Tokenizer {
     Chars(Vocab),
     /// GPT-2's byte-level BPE (Hugging Face checkpoints).
     Bpe(ByteLevelBpe),
+    /// Llama 2's SentencePiece BPE (llama2.c checkpoints).
+    SentencePiece(SentencePiece),
 }
 
 impl From<Vocab> for Tokenizer {
@@ -48,6 +54,7 @@ impl Tokenizer {
         match self {
             Tokenizer::Chars(v) => v.len(),
             Tokenizer::Bpe(t) => t.len(),
+            Tokenizer::SentencePiece(t) => t.len(),
         }
     }
 
@@ -55,11 +62,21 @@ impl Tokenizer {
         self.len() == 0
     }
 
+    /// The id that begins every sequence the model was trained on, if the tokenizer has one:
+    /// `<s>` (id 1) for llama2.c's SentencePiece, which run.c puts before every prompt; none for
+    /// the lab's characters or GPT-2 (whose `<|endoftext|>` only separates documents).
+    pub fn bos(&self) -> Option<u32> {
+        match self {
+            Tokenizer::SentencePiece(_) => Some(sentencepiece::BOS),
+            Tokenizer::Chars(_) | Tokenizer::Bpe(_) => None,
+        }
+    }
+
     /// The character vocabulary, for a character-level tokenizer.
     pub fn chars(&self) -> Option<&Vocab> {
         match self {
             Tokenizer::Chars(v) => Some(v),
-            Tokenizer::Bpe(_) => None,
+            Tokenizer::Bpe(_) | Tokenizer::SentencePiece(_) => None,
         }
     }
 
@@ -67,12 +84,12 @@ impl Tokenizer {
     pub fn check_size(&self, config: &Config) -> Result<()> {
         match self {
             Tokenizer::Chars(v) => v.check_size(config),
-            Tokenizer::Bpe(t) if t.len() != config.vocab_size => Err(Error::new(format!(
+            t if t.len() != config.vocab_size => Err(Error::new(format!(
                 "tokenizer has {} ids but vocab_size is {}",
                 t.len(),
                 config.vocab_size
             ))),
-            Tokenizer::Bpe(_) => Ok(()),
+            Tokenizer::Bpe(_) | Tokenizer::SentencePiece(_) => Ok(()),
         }
     }
 
@@ -82,6 +99,7 @@ impl Tokenizer {
         match self {
             Tokenizer::Chars(v) => v.encode(text),
             Tokenizer::Bpe(t) => t.encode(text),
+            Tokenizer::SentencePiece(t) => t.encode(text),
         }
     }
 
@@ -92,6 +110,10 @@ impl Tokenizer {
         match self {
             Tokenizer::Chars(v) => v.decode(ids),
             Tokenizer::Bpe(t) => {
+                check_ids_len(ids)?;
+                Ok(String::from_utf8_lossy(&t.decode_bytes(ids)?).into_owned())
+            }
+            Tokenizer::SentencePiece(t) => {
                 check_ids_len(ids)?;
                 Ok(String::from_utf8_lossy(&t.decode_bytes(ids)?).into_owned())
             }
@@ -106,6 +128,16 @@ impl Tokenizer {
                 Ok(Cow::Owned(text.into_bytes()))
             }
             Tokenizer::Bpe(t) => Ok(Cow::Borrowed(t.token_bytes(id)?)),
+            Tokenizer::SentencePiece(t) => Ok(Cow::Borrowed(t.token_bytes(id)?)),
+        }
+    }
+
+    /// The bytes `id` adds to a text after the id `prev`: [`Tokenizer::token_bytes`], except
+    /// that SentencePiece drops the leading space of the piece after BOS (as run.c does).
+    pub fn piece_bytes(&self, prev: Option<u32>, id: u32) -> Result<Cow<'_, [u8]>> {
+        match self {
+            Tokenizer::SentencePiece(t) => Ok(Cow::Borrowed(t.piece_bytes(prev, id)?)),
+            _ => self.token_bytes(id),
         }
     }
 
@@ -116,6 +148,7 @@ impl Tokenizer {
         match self {
             Tokenizer::Chars(v) => Ok(visible(&v.decode(&[id])?)),
             Tokenizer::Bpe(t) => t.token_text(id),
+            Tokenizer::SentencePiece(t) => t.token_text(id),
         }
     }
 
@@ -163,12 +196,16 @@ fn check_ids_len(ids: &[u32]) -> Result<()> {
 #[derive(Debug, Clone, Default)]
 pub struct StreamDecoder {
     pending: Vec<u8>,
+    /// The id pushed last (SentencePiece strips the space after BOS).
+    prev: Option<u32>,
 }
 
 impl StreamDecoder {
     /// The text that `id` completes (possibly empty). An id ≥ V is an error.
     pub fn push(&mut self, tokenizer: &Tokenizer, id: u32) -> Result<String> {
-        self.pending.extend_from_slice(&tokenizer.token_bytes(id)?);
+        self.pending
+            .extend_from_slice(&tokenizer.piece_bytes(self.prev, id)?);
+        self.prev = Some(id);
         let mut out = String::new();
         let mut rest = &self.pending[..];
         loop {

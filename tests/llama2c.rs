@@ -1,0 +1,452 @@
+//! llama2.c checkpoints (`model.bin`, legacy and version 1, and `tokenizer.bin`) against the
+//! reference fixtures of `tests/fixtures/llama2c/`, made by
+//! `tests/fixtures/make_llama2c_fixtures.py` with transformers' `LlamaForCausalLM` and a
+//! SentencePiece BPE. Every file is included with `include_bytes!`, so the same tests also run
+//! in the browser.
+
+// Runs natively (`cargo test`) and in headless Chromium (`wasm-pack test`), where `#[test]`
+// becomes `#[wasm_bindgen_test]`.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+use logitlab::model::format::llama2c;
+use logitlab::model::{Family, Generator, KvCache, Net, OutputMode};
+use logitlab::sampling::SampleOptions;
+use serde_json::Value;
+
+const TOKENIZER_BIN: &[u8] = include_bytes!("fixtures/llama2c/tokenizer.bin");
+const ENCODE_CASES: &str = include_str!("fixtures/llama2c/encode_cases.json");
+const GQA_SHARED_V0: &[u8] = include_bytes!("fixtures/llama2c/gqa-shared-v0.bin");
+const GQA_SHARED_V1: &[u8] = include_bytes!("fixtures/llama2c/gqa-shared-v1.bin");
+const MHA_SEPARATE_V0: &[u8] = include_bytes!("fixtures/llama2c/mha-separate-v0.bin");
+const GQA_SHARED_EXPECTED: &str = include_str!("fixtures/llama2c/gqa-shared-v0.json");
+const MHA_SEPARATE_EXPECTED: &str = include_str!("fixtures/llama2c/mha-separate-v0.json");
+
+/// One model file of the fixtures and what it must read as.
+struct Fixture {
+    name: &'static str,
+    bin: &'static [u8],
+    expected: &'static str,
+    kv_heads: usize,
+    shared: bool,
+    version: u32,
+}
+
+const MODELS: [Fixture; 3] = [
+    Fixture {
+        name: "gqa-shared-v0",
+        bin: GQA_SHARED_V0,
+        expected: GQA_SHARED_EXPECTED,
+        kv_heads: 2,
+        shared: true,
+        version: 0,
+    },
+    Fixture {
+        name: "gqa-shared-v1",
+        bin: GQA_SHARED_V1,
+        expected: GQA_SHARED_EXPECTED,
+        kv_heads: 2,
+        shared: true,
+        version: 1,
+    },
+    Fixture {
+        name: "mha-separate-v0",
+        bin: MHA_SEPARATE_V0,
+        expected: MHA_SEPARATE_EXPECTED,
+        kv_heads: 6,
+        shared: false,
+        version: 0,
+    },
+];
+
+fn ids_of(v: &Value) -> Vec<u32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_u64().unwrap() as u32)
+        .collect()
+}
+
+/// The header fields are read as written, into a Llama config.
+#[test]
+fn headers_give_the_llama_config() {
+    for Fixture {
+        name,
+        bin,
+        kv_heads,
+        shared,
+        version,
+        ..
+    } in MODELS
+    {
+        let c = llama2c::read(bin, TOKENIZER_BIN).unwrap();
+        assert_eq!(c.version, version, "{name}");
+        let config = c.config;
+        assert_eq!(
+            (config.embd, config.layers, config.heads, config.vocab_size),
+            (48, 2, 6, 512),
+            "{name}"
+        );
+        assert_eq!(config.context_length, 96, "{name}");
+        assert_eq!(config.mlp_width(), 128, "{name}");
+        assert_eq!(config.arch.family, Family::Llama { kv_heads }, "{name}");
+        assert_eq!(config.arch.tied_head, shared, "{name}");
+    }
+    // The same weights in both layouts read to the same tensors.
+    let v0 = llama2c::read(GQA_SHARED_V0, TOKENIZER_BIN).unwrap();
+    let v1 = llama2c::read(GQA_SHARED_V1, TOKENIZER_BIN).unwrap();
+    assert_eq!(v0.tensors, v1.tensors);
+}
+
+/// Logits within 1e-4 of transformers at every prompt position, and the 64 greedy ids of
+/// transformers (with its KV cache) from ours, fed one token at a time.
+#[test]
+fn logits_and_greedy_ids_match_transformers() {
+    for Fixture {
+        name,
+        bin,
+        expected,
+        ..
+    } in MODELS
+    {
+        let net = Net::from_llama2c(bin, TOKENIZER_BIN).unwrap();
+        let expected: Value = serde_json::from_str(expected).unwrap();
+        let prompt = ids_of(&expected["prompt_ids"]);
+        let v = net.config().vocab_size;
+        let z = net.forward_ids(&prompt, OutputMode::Logits).unwrap();
+        let rows = expected["logits"].as_array().unwrap();
+        assert_eq!(rows.len(), prompt.len(), "{name}");
+        let mut max_diff = 0f32;
+        for (t, row) in rows.iter().enumerate() {
+            for (j, want) in row.as_array().unwrap().iter().enumerate() {
+                let got = z[t * v + j];
+                max_diff = max_diff.max((got - want.as_f64().unwrap() as f32).abs());
+            }
+        }
+        println!(
+            "{name}: max |Δlogit| = {max_diff:e} over {} positions",
+            prompt.len()
+        );
+        assert!(max_diff < 1e-4, "{name}: max |Δlogit| = {max_diff}");
+
+        let greedy = ids_of(&expected["greedy_ids"]);
+        let argmax = |row: &[f32]| {
+            (0..row.len()).fold(0, |best, i| if row[i] > row[best] { i } else { best }) as u32
+        };
+        let mut cache = KvCache::new();
+        let z = net
+            .forward_cached(&mut cache, &prompt, OutputMode::Logits)
+            .unwrap();
+        let mut next = argmax(&z[z.len() - v..]);
+        let mut got = Vec::new();
+        for _ in 0..greedy.len() {
+            got.push(next);
+            let z = net
+                .forward_cached(&mut cache, &[next], OutputMode::Logits)
+                .unwrap();
+            next = argmax(&z);
+        }
+        assert_eq!(got, greedy, "{name}");
+
+        // The same through Generator at T = 0: BOS + the prompt, then the same 64 ids, and
+        // its streamed text is their decoded text.
+        let options = SampleOptions {
+            temperature: 0.0,
+            seed: Some(1),
+            ..SampleOptions::default()
+        };
+        let mut g = Generator::new(&net, PROMPT, OutputMode::Logits, options).unwrap();
+        let text = g.generate(64).unwrap();
+        assert_eq!(g.tokens()[..prompt.len()], prompt[..], "{name}");
+        assert_eq!(g.tokens()[prompt.len()..], greedy[..], "{name}");
+        let decoded = net.decode(&greedy).unwrap();
+        assert!(
+            decoded.starts_with(&text),
+            "{name}: {text:?} vs {decoded:?}"
+        );
+    }
+}
+
+/// The fixtures' prompt (their prompt ids are BOS and its encoding).
+const PROMPT: &str = "But soft, what light through yonder window breaks?";
+
+/// encode and decode give run.c's ids and text (the script's transcription of run.c), and
+/// the stream decoder, one id at a time, the same text.
+#[test]
+fn encode_and_decode_match_run_c() {
+    let net = Net::from_llama2c(GQA_SHARED_V0, TOKENIZER_BIN).unwrap();
+    let cases: Value = serde_json::from_str(ENCODE_CASES).unwrap();
+    let cases = cases.as_array().unwrap();
+    assert_eq!(cases.len(), 11);
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let ids = ids_of(&case["ids"]);
+        if let Some(text) = case["text"].as_str() {
+            assert_eq!(net.encode(text).unwrap(), ids, "case {name}");
+        }
+        let decoded = case["decoded"].as_str().unwrap();
+        assert_eq!(net.decode(&ids).unwrap(), decoded, "case {name}");
+        let t = net.tokenizer();
+        let mut stream = t.stream();
+        let mut text: String = ids.iter().map(|&id| stream.push(t, id).unwrap()).collect();
+        text.push_str(&stream.finish());
+        assert_eq!(text, decoded, "case {name} streamed");
+    }
+    // Byte fallback: "😀" has no piece, so its four UTF-8 bytes are ids byte + 3.
+    let ids = net.encode("😀").unwrap();
+    assert_eq!(
+        &ids[ids.len() - 4..],
+        [0xF0 + 3, 0x9F + 3, 0x98 + 3, 0x80 + 3]
+    );
+    assert_eq!(net.token_text(0xF0 + 3).unwrap(), "<0xF0>");
+    assert_eq!(net.token_text(b'\n' as u32 + 3).unwrap(), "↵");
+    assert_eq!(net.token_text(1).unwrap(), "↵<s>↵");
+}
+
+fn with_i32(bytes: &[u8], at: usize, v: i32) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    out[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    out
+}
+
+fn error(model: &[u8], tokenizer: &[u8]) -> String {
+    llama2c::read(model, tokenizer).unwrap_err().to_string()
+}
+
+/// Every bad header is refused before anything is allocated from it, with the file and field.
+#[test]
+fn bad_headers_are_refused_with_file_and_field() {
+    // Legacy header fields at 4·i: dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab, seq_len.
+    let v0 = GQA_SHARED_V0;
+    let cases: [(usize, i32, &str); 10] = [
+        (
+            0,
+            0,
+            "model.bin: header field dim must be an integer in [1, 4096], got 0",
+        ),
+        (
+            0,
+            -48,
+            "header field dim must be an integer in [1, 4096], got -48",
+        ),
+        (
+            4,
+            i32::MAX,
+            "header field hidden_dim must be an integer in [1, 16384], got 2147483647",
+        ),
+        (
+            8,
+            0,
+            "header field n_layers must be an integer in [1, 64], got 0",
+        ),
+        (
+            12,
+            5,
+            "header field dim must be a multiple of n_heads (5), got 48",
+        ),
+        (
+            16,
+            4,
+            "header field n_heads must be a multiple of n_kv_heads (4), got 6",
+        ),
+        (
+            16,
+            7,
+            "header field n_kv_heads must be an integer in [1, 6], got 7",
+        ),
+        (
+            20,
+            i32::MIN,
+            "header field vocab_size must be an integer in [1, 65536], got 2147483648",
+        ),
+        (
+            24,
+            1 << 30,
+            "header field seq_len must be an integer in [1, 4096], got 1073741824",
+        ),
+        (
+            12,
+            48,
+            "head size) must be even for rotary embeddings, got 48 / 48 = 1",
+        ),
+    ];
+    for (at, value, want) in cases {
+        let e = error(&with_i32(v0, at, value), TOKENIZER_BIN);
+        assert!(e.starts_with("model.bin: "), "{e}");
+        assert!(e.contains(want), "{e:?} lacks {want:?}");
+    }
+    // Shorter than the header; shorter or longer than the header implies.
+    assert!(error(&v0[..10], TOKENIZER_BIN)
+        .contains("model.bin: has 10 bytes, shorter than the 28-byte header"));
+    let e = error(&v0[..v0.len() - 4], TOKENIZER_BIN);
+    assert!(
+        e.contains(&format!("has {} bytes, but its header", v0.len() - 4)),
+        "{e}"
+    );
+    assert!(e.ends_with(&format!("implies {}", v0.len())), "{e}");
+    // A negative vocab_size says the classifier follows, which makes the file too short.
+    let e = error(&with_i32(v0, 20, -512), TOKENIZER_BIN);
+    assert!(e.contains("vocab_size -512"), "{e}");
+    // Version 1: version, shared_classifier flag, short header.
+    let v1 = GQA_SHARED_V1;
+    assert!(error(&with_i32(v1, 4, 2), TOKENIZER_BIN)
+        .contains("model.bin: header field version must be 1"));
+    let mut flag = v1.to_vec();
+    flag[36] = 7;
+    assert!(error(&flag, TOKENIZER_BIN)
+        .contains("header field shared_classifier must be 0 or 1, got 7"));
+    assert!(error(&v1[..100], TOKENIZER_BIN)
+        .contains("has 100 bytes, shorter than the 256-byte header of a version 1 file"));
+    // A tokenizer of another size: vocab_size 511 and one embedding row fewer.
+    let mut smaller = with_i32(v0, 20, 511);
+    smaller.drain(28..28 + 48 * 4);
+    assert_eq!(
+        error(&smaller, TOKENIZER_BIN),
+        "tokenizer.bin: has 512 tokens, but model.bin's vocab_size is 511; the two files are \
+         not from the same model"
+    );
+    // A cut tokenizer.bin.
+    let e = error(v0, &TOKENIZER_BIN[..TOKENIZER_BIN.len() - 1]);
+    assert_eq!(
+        e,
+        "tokenizer.bin: token 511 has length 1 but only 0 bytes are left"
+    );
+    let e = error(v0, &TOKENIZER_BIN[..TOKENIZER_BIN.len() - 2]);
+    assert!(
+        e.starts_with("tokenizer.bin: token 511 is cut off at byte"),
+        "{e}"
+    );
+    assert!(error(v0, &[1, 0]).contains("tokenizer.bin: has 2 bytes"));
+}
+
+/// A legacy file rewritten as version 1 (export.py's `version1_export` order), to cover a
+/// version 1 file with its own classifier without a second fixture of 420 KB.
+fn legacy_to_v1(v0: &[u8]) -> Vec<u8> {
+    let field = |i: usize| i32::from_le_bytes(v0[4 * i..4 * i + 4].try_into().unwrap());
+    let [dim, hidden, layers, heads, kv_heads, vocab, seq_len] = [0, 1, 2, 3, 4, 5, 6].map(field);
+    let (c, h, l, hd) = (
+        dim as usize,
+        hidden as usize,
+        layers as usize,
+        (dim / heads) as usize,
+    );
+    let (v, kv) = (vocab.unsigned_abs() as usize, kv_heads as usize * hd);
+    // Section sizes in floats, in legacy order.
+    let names = [
+        "emb",
+        "rms_att",
+        "wq",
+        "wk",
+        "wv",
+        "wo",
+        "rms_ffn",
+        "w1",
+        "w2",
+        "w3",
+        "rms_final",
+        "freq_cis",
+        "wcls",
+    ];
+    let sizes = [
+        v * c,
+        l * c,
+        l * c * c,
+        l * kv * c,
+        l * kv * c,
+        l * c * c,
+        l * c,
+        l * h * c,
+        l * c * h,
+        l * h * c,
+        c,
+        seq_len as usize * hd,
+        if vocab < 0 { v * c } else { 0 },
+    ];
+    let mut sections = std::collections::HashMap::new();
+    let mut at = 28;
+    for (name, n) in names.iter().zip(sizes) {
+        sections.insert(*name, &v0[at..at + 4 * n]);
+        at += 4 * n;
+    }
+    assert_eq!(at, v0.len());
+    let mut out = 0x616b_3432u32.to_le_bytes().to_vec();
+    out.extend(1i32.to_le_bytes());
+    for f in [dim, hidden, layers, heads, kv_heads, vocab.abs(), seq_len] {
+        out.extend(f.to_le_bytes());
+    }
+    out.push(u8::from(vocab > 0));
+    out.resize(256, 0);
+    for name in [
+        "rms_att",
+        "rms_ffn",
+        "rms_final",
+        "emb",
+        "wq",
+        "wk",
+        "wv",
+        "wo",
+        "w1",
+        "w2",
+        "w3",
+        "wcls",
+    ] {
+        out.extend_from_slice(sections[name]);
+    }
+    out
+}
+
+/// Version 1 with a separate classifier reads to the same tensors as its legacy original.
+#[test]
+fn version1_with_separate_classifier_reads_as_legacy() {
+    let v1 = legacy_to_v1(MHA_SEPARATE_V0);
+    let a = llama2c::read(MHA_SEPARATE_V0, TOKENIZER_BIN).unwrap();
+    let b = llama2c::read(&v1, TOKENIZER_BIN).unwrap();
+    assert_eq!((a.version, b.version), (0, 1));
+    assert_eq!(a.config, b.config);
+    assert_eq!(a.tensors, b.tensors);
+    // And the shared fixture, rewritten, is byte for byte export.py's own version 1 file.
+    assert_eq!(legacy_to_v1(GQA_SHARED_V0), GQA_SHARED_V1);
+}
+
+/// The KV cache gives bit for bit the values of a full recomputation, fed in any split.
+#[test]
+fn kv_cache_matches_recomputation_bit_for_bit() {
+    for Fixture { name, bin, .. } in MODELS {
+        let net = Net::from_llama2c(bin, TOKENIZER_BIN).unwrap();
+        let ids: Vec<u32> = (0..40).map(|i| (i * 37 + 5) % 512).collect();
+        let full = net.forward_ids(&ids, OutputMode::LogSoftmax).unwrap();
+        let mut cache = KvCache::new();
+        let mut pieces = Vec::new();
+        for chunk in [&ids[..13], &ids[13..14], &ids[14..]] {
+            pieces.extend(
+                net.forward_cached(&mut cache, chunk, OutputMode::LogSoftmax)
+                    .unwrap(),
+            );
+        }
+        assert_eq!(cache.len(), ids.len(), "{name}");
+        let same = full
+            .iter()
+            .zip(&pieces)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same && full.len() == pieces.len(), "{name}");
+        // Past the context (96): an error, and the cache is left as it was.
+        let long = vec![3; 57];
+        assert!(net
+            .forward_cached(&mut cache, &long, OutputMode::Logits)
+            .is_err());
+        assert_eq!(cache.len(), ids.len(), "{name}");
+    }
+}
+
+/// All of *Romeo and Juliet* encodes (the merge loop is O(n log n), not run.c's O(n²)) and
+/// decodes back to itself after the dummy-prefix space.
+#[test]
+fn whole_play_round_trips() {
+    let net = Net::from_llama2c(GQA_SHARED_V0, TOKENIZER_BIN).unwrap();
+    let play = include_str!("../www/texts/romeo-and-juliet.txt");
+    let ids = net.encode(play).unwrap();
+    assert!(ids.len() < play.len() * 6 / 10, "{} ids", ids.len()); // 185 merges only
+    assert_eq!(net.decode(&ids).unwrap(), format!(" {play}"));
+}
