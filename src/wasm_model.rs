@@ -19,11 +19,11 @@ use wasm_bindgen::JsCast;
 
 use crate::error::Error;
 use crate::limits::{
-    MAX_CHECKPOINT_BYTES, MAX_CONFIG_JSON_BYTES, MAX_HF_SAFETENSORS_BYTES, MAX_TEXT_BYTES,
-    MAX_TOKENIZER_JSON_BYTES,
+    MAX_CHECKPOINT_BYTES, MAX_CONFIG_JSON_BYTES, MAX_HF_SAFETENSORS_BYTES, MAX_LLAMA2C_BYTES,
+    MAX_TEXT_BYTES, MAX_TOKENIZER_BIN_BYTES, MAX_TOKENIZER_JSON_BYTES,
 };
 use crate::model::format::hf_gpt2;
-use crate::model::{self, Generator, Net, OutputMode, Tokenizer};
+use crate::model::{self, Family, Generator, Net, OutputMode, Tokenizer};
 use crate::sampling::SampleOptions;
 use crate::wasm::{
     bytes_arg, ids_arg, js_err, read_sampler_fields, set, string_arg, Fields, SAMPLER_FIELDS,
@@ -109,14 +109,35 @@ impl Model {
                     inner: Net::from_safetensors(&bytes).map_err(js_err)?,
                 })
             }
-            _ if names.iter().any(|n| n.ends_with(".bin")) => Err(JsError::new(
-                "files: llama2.c checkpoints (.bin) are not supported yet; open a Hugging Face \
-                 GPT-2 folder (config.json, model.safetensors, tokenizer.json) or a logitlab \
-                 .safetensors file",
-            )),
+            _ if names.iter().any(|n| n.ends_with(".bin")) => {
+                // llama2.c: one model .bin and the tokenizer.bin it was trained with.
+                let checkpoints: Vec<&String> = names
+                    .iter()
+                    .filter(|n| n.ends_with(".bin") && base(n) != "tokenizer.bin")
+                    .collect();
+                let [model] = checkpoints[..] else {
+                    return Err(JsError::new(&format!(
+                        "files: a llama2.c model is one checkpoint .bin and tokenizer.bin; got {}",
+                        names.join(", ")
+                    )));
+                };
+                if !has("tokenizer.bin") {
+                    return Err(JsError::new(&format!(
+                        "tokenizer.bin: missing; a llama2.c model ({}) needs the tokenizer.bin \
+                         it was trained with",
+                        base(model)
+                    )));
+                }
+                let bytes = get(&base(model), MAX_LLAMA2C_BYTES)?;
+                let tokenizer = get("tokenizer.bin", MAX_TOKENIZER_BIN_BYTES)?;
+                Ok(Model {
+                    inner: Net::from_llama2c(&bytes, &tokenizer).map_err(js_err)?,
+                })
+            }
             _ => Err(JsError::new(&format!(
                 "files must be a Hugging Face GPT-2 folder (config.json, model.safetensors, \
-                 tokenizer.json) or one logitlab .safetensors file; got {}",
+                 tokenizer.json), a llama2.c model.bin with its tokenizer.bin, or one logitlab \
+                 .safetensors file; got {}",
                 if names.is_empty() {
                     "no file".to_string()
                 } else {
@@ -172,12 +193,19 @@ impl Model {
         self.inner.to_safetensors().map_err(js_err)
     }
 
-    /// `{ architecture: 'gpt2', tokenizer: 'chars' | 'bpe', vocabSize, contextLength, layers,
+    /// `{ architecture: 'gpt2' | 'llama', tokenizer: 'chars' | 'bpe' | 'sentencepiece', kvHeads
+    /// (llama), vocabSize, contextLength, layers,
     /// heads, embd, parameters }`.
     #[wasm_bindgen(getter)]
     pub fn config(&self) -> Object {
         let out = config_object(self.inner.config());
-        set(&out, "architecture", "gpt2");
+        match self.inner.config().arch.family {
+            Family::Gpt2 => set(&out, "architecture", "gpt2"),
+            Family::Llama { kv_heads } => {
+                set(&out, "architecture", "llama");
+                set(&out, "kvHeads", kv_heads as u32);
+            }
+        }
         let kind = match self.inner.tokenizer() {
             Tokenizer::Chars(_) => "chars",
             Tokenizer::Bpe(_) => "bpe",

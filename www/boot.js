@@ -64,9 +64,10 @@ export const progress = { loaded: 0, total: 0, listener: () => {} };
 /**
  * The files of the model `?model=` names (a same-origin path), or of the built-in one:
  * a folder ending in `/` holds a Hugging Face GPT-2 model (config.json, model.safetensors,
- * tokenizer.json); a `.safetensors` file is a logitlab checkpoint.
+ * tokenizer.json); a `.bin` file is a llama2.c checkpoint, with the `tokenizer.bin` beside it
+ * or the one `?tokenizer=` names; a `.safetensors` file is a logitlab checkpoint.
  */
-export function modelFiles(path) {
+export function modelFiles(path, tokenizer = '') {
   if (!path) return { 'default.safetensors': new URL('./models/default.safetensors', import.meta.url) };
   const url = new URL(path, location.href);
   if (url.origin !== location.origin) {
@@ -78,8 +79,13 @@ export function modelFiles(path) {
   }
   const name = url.pathname.split('/').pop();
   if (name.endsWith('.safetensors')) return { [name]: url };
-  if (name.endsWith('.bin')) throw new Error(`model: llama2.c checkpoints (${name}) are not supported yet`);
-  throw new Error(`model must name a folder ending in / (a Hugging Face GPT-2 model) or a .safetensors file, got ${path}`);
+  if (name.endsWith('.bin')) {
+    // llama2.c: the tokenizer.bin next to it, unless ?tokenizer= names another.
+    const tok = new URL(tokenizer || 'tokenizer.bin', url);
+    if (tok.origin !== location.origin) throw new Error(`tokenizer must be a path on this site (${location.origin}), got ${tokenizer}`);
+    return { [name]: url, 'tokenizer.bin': tok };
+  }
+  throw new Error(`model must name a folder ending in / (a Hugging Face GPT-2 model), a llama2.c .bin or a .safetensors file, got ${path}`);
 }
 
 /** Downloads `files` ({ name: URL }) into ArrayBuffers, reporting progress as it goes. */
@@ -127,7 +133,9 @@ export function loadModel(buffers, module) {
   return lab.call('load', { module, files: buffers }, Object.values(buffers));
 }
 
-const requested = new URLSearchParams(location.search).get('model') ?? '';
+const query = new URLSearchParams(location.search);
+const requested = query.get('model') ?? '';
+const requestedTokenizer = query.get('tokenizer') ?? '';
 /**
  * Resolves to the worker's `{ config, labels, vocab, error }` once it holds a model: the one
  * `?model=` names, or the built-in one, with `error` saying why, if the requested one failed.
@@ -135,7 +143,7 @@ const requested = new URLSearchParams(location.search).get('model') ?? '';
 export const loading = (async () => {
   const module = await wasmModule;
   try {
-    return await loadModel(await download(modelFiles(requested)), module);
+    return await loadModel(await download(modelFiles(requested, requestedTokenizer)), module);
   } catch (e) {
     if (!requested) throw e;
     const r = await loadModel(await download(modelFiles('')), module);

@@ -132,8 +132,10 @@ verdictLinks();
 const model = { config: null, labels: [], vocab: '', source: '' };
 
 function describeModel(config, ms) {
-  const tokens = config.tokenizer === 'bpe' ? `${thousands(config.vocabSize)} tokens (byte-level BPE)` : `${config.vocabSize} characters`;
-  return `Model${model.source ? ` ${model.source}` : ''}: ${config.layers} layers × ${config.embd} wide, ${config.heads} heads, ` +
+  const kinds = { bpe: 'byte-level BPE', sentencepiece: 'SentencePiece' };
+  const tokens = kinds[config.tokenizer] ? `${thousands(config.vocabSize)} tokens (${kinds[config.tokenizer]})` : `${config.vocabSize} characters`;
+  const family = config.architecture === 'llama' ? `Llama (${config.kvHeads} key/value heads), ` : '';
+  return `Model${model.source ? ` ${model.source}` : ''}: ${family}${config.layers} layers × ${config.embd} wide, ${config.heads} heads, ` +
     `context ${config.contextLength}, ${tokens}, ${thousands(config.parameters)} parameters — loaded in ${Math.round(ms)} ms.`;
 }
 
@@ -224,7 +226,7 @@ function setupModelPicker() {
     if (v === 'files') { $('model-files').click(); syncModelPick(); return; }
     if (v === 'folder') { $('model-folder').click(); syncModelPick(); return; }
     if (v === 'files-open') return;
-    switchModel(() => download(modelFiles(v)), v ? `${v}` : '', v);
+    switchModel(() => download(modelFiles(v, state.tokenizer)), v ? `${v}` : '', v);
   });
   $('export-model').addEventListener('click', async () => {
     $('model-error').hidden = true;

@@ -52,7 +52,7 @@ export function setupSample({ lab, state, update, model }) {
     $('vocab-size').textContent = String(model.config.vocabSize);
   };
   showModel();
-  const unit = () => (model.config.tokenizer === 'bpe' ? 'tokens' : 'characters');
+  const unit = () => (model.config.tokenizer === 'chars' ? 'characters' : 'tokens');
   const sliders = ['temperature', 'topK', 'topP', 'minP', 'precisionT'];
   for (const key of sliders) {
     $(key).addEventListener('input', () => { update({ [key]: Number($(key).value) }); refreshPanel(); });

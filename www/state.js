@@ -56,6 +56,7 @@ const SCHEMA = [
   ['embed', false, { kind: 'flag' }],                  // no page chrome, for an iframe
   ['id', '', { kind: 'pattern', re: /^[\w-]{1,64}$/ }], // the iframe's id, echoed in height messages
   ['model', '', text(500)],                            // a same-origin path; '' = the built-in model
+  ['tokenizer', '', text(500)],                        // a llama2.c model's tokenizer.bin, if not beside it
 ];
 
 export const DEFAULTS = Object.freeze(Object.fromEntries(SCHEMA.map(([name, value]) => [name, value])));

@@ -11,7 +11,7 @@ import { initSync, Model } from '../../www/pkg/logitlab.js';
 const FIXTURES = 'tests/fixtures/hf';
 let lab;
 before(async () => {
-  lab = await openLab({ mounts: { '/fixtures/': FIXTURES } });
+  lab = await openLab({ mounts: { '/fixtures/': FIXTURES, '/llama/': 'tests/fixtures/llama2c' } });
   initSync({ module: readFileSync('www/pkg/logitlab_bg.wasm') });
 });
 after(async () => { await lab?.close(); });
@@ -186,6 +186,31 @@ test('a model that came from a Hugging Face folder says why it cannot be exporte
   await page.click('#export-model');
   await page.waitForFunction(() => !document.getElementById('model-error').hidden);
   assert.match(await page.textContent('#model-error'), /only the lab's own character models/);
+});
+
+
+test('a llama2.c checkpoint through ?model=, with the tokenizer.bin beside it', async () => {
+  const { page, url } = lab;
+  const expected = JSON.parse(readFileSync('tests/fixtures/llama2c/gqa-shared-v0.json', 'utf8'));
+  const prompt = expected.prompt ?? 'Romeo';
+  await page.goto(`${url}?model=llama/gqa-shared-v0.bin&temperature=0&tokens=40&prompt=${encodeURIComponent(prompt)}`);
+  await ready(page);
+  assert.match(await page.textContent('#status'), /Llama \(2 key\/value heads\), 2 layers × 48 wide, 6 heads.*512 tokens \(SentencePiece\)/);
+  await page.click('#generate');
+  await page.waitForFunction(() => /40 tokens in/.test(document.getElementById('gen-info').textContent));
+  // The page's text is what the same wasm writes in Node.
+  const model = Model.fromFiles({ 'gqa-shared-v0.bin': readFileSync('tests/fixtures/llama2c/gqa-shared-v0.bin'),
+    'tokenizer.bin': readFileSync('tests/fixtures/llama2c/tokenizer.bin') });
+  const gen = model.generate(prompt, { temperature: 0 });
+  let text = '';
+  for (let i = 0; i < 40; i++) text += gen.next().text;
+  gen.free();
+  model.free();
+  assert.equal(await page.textContent('#output-gen'), text);
+  // Without its tokenizer it is a clear error, and the built-in model stays.
+  await page.setInputFiles('#model-files', ['tests/fixtures/llama2c/gqa-shared-v0.bin']);
+  await page.waitForFunction(() => !document.getElementById('model-error').hidden);
+  assert.match(await page.textContent('#model-error'), /tokenizer\.bin: missing/);
 });
 
 test('no console errors and no request outside localhost', () => {
