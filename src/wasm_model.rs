@@ -128,10 +128,13 @@ impl Model {
                         base(model)
                     )));
                 }
-                let bytes = get(&base(model), MAX_LLAMA2C_BYTES)?;
+                // model.bin stays in JS memory: its tensors are copied in one at a time.
+                let bytes =
+                    Reflect::get(obj, &JsValue::from_str(model)).unwrap_or(JsValue::UNDEFINED);
+                let bytes = JsFile::new(&base(model), &bytes, MAX_LLAMA2C_BYTES)?;
                 let tokenizer = get("tokenizer.bin", MAX_TOKENIZER_BIN_BYTES)?;
                 Ok(Model {
-                    inner: Net::from_llama2c(&bytes, &tokenizer).map_err(js_err)?,
+                    inner: Net::from_llama2c_parts(&bytes, &tokenizer).map_err(js_err)?,
                 })
             }
             _ => Err(JsError::new(&format!(

@@ -330,7 +330,16 @@ impl Net {
     /// Loads a llama2.c checkpoint: `model.bin` (legacy or version 1) and its `tokenizer.bin`
     /// (see [`llama2c`]).
     pub fn from_llama2c(model_bin: &[u8], tokenizer_bin: &[u8]) -> Result<Net> {
-        let c = llama2c::read(model_bin, tokenizer_bin)?;
+        Net::from_llama2c_parts(&model_bin, tokenizer_bin)
+    }
+
+    /// [`Net::from_llama2c`] with `model.bin` read one tensor at a time (see
+    /// [`crate::model::format::FileBytes`]).
+    pub fn from_llama2c_parts(
+        model_bin: &dyn crate::model::format::FileBytes,
+        tokenizer_bin: &[u8],
+    ) -> Result<Net> {
+        let c = llama2c::read_parts(model_bin, tokenizer_bin)?;
         Net::from_layout(c.config, Tokenizer::SentencePiece(c.tokenizer), c.tensors)
     }
 

@@ -21,7 +21,6 @@
 //! GPT-2's Conv1D layers store their weights (in, out), as the lab's layout does, so no tensor
 //! is transposed.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::Value;
@@ -32,6 +31,7 @@ use crate::limits::{
     MAX_INFERENCE_PARAMETERS, MAX_LAYERS, MAX_MODEL_VOCAB,
 };
 use crate::model::format::f16_bits_to_f32;
+pub use crate::model::format::FileBytes;
 use crate::model::{Arch, ByteLevelBpe, Config, Family, Gelu};
 
 /// The three files a checkpoint folder must hold.
@@ -236,27 +236,6 @@ struct Declared {
 }
 
 /// The tensors of `config`'s layout from `model.safetensors`, converted to f32.
-/// The bytes of `model.safetensors`, read a range at a time: natively a slice; in the browser
-/// the file can stay in JS memory and only one tensor at a time is copied into wasm, so loading
-/// never holds the whole file and all the f32 weights in wasm memory at once.
-pub trait FileBytes {
-    fn len(&self) -> usize;
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    /// Bytes `start..end`, with `start ≤ end ≤ len()` (the caller checks).
-    fn read(&self, start: usize, end: usize) -> Cow<'_, [u8]>;
-}
-
-impl FileBytes for &[u8] {
-    fn len(&self) -> usize {
-        <[u8]>::len(self)
-    }
-    fn read(&self, start: usize, end: usize) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self[start..end])
-    }
-}
-
 fn read_tensors(file: &dyn FileBytes, config: &Config) -> Result<Vec<Vec<f32>>> {
     let bad = |what: String| Error::new(format!("{MODEL}: {what}"));
     let file_len = file.len();

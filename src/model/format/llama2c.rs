@@ -21,6 +21,7 @@ use crate::limits::{
     MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_INFERENCE_PARAMETERS, MAX_LAYERS,
     MAX_LLAMA2C_BYTES, MAX_MODEL_VOCAB, MAX_TOKENIZER_BIN_BYTES,
 };
+use crate::model::format::FileBytes;
 use crate::model::layout::LlamaWeights;
 use crate::model::tokenizer::SentencePiece;
 use crate::model::{Arch, Config, Family, Gelu};
@@ -68,19 +69,27 @@ enum Tensor {
 
 /// Reads a llama2.c checkpoint from the bytes of its `model.bin` and `tokenizer.bin`.
 pub fn read(model_bin: &[u8], tokenizer_bin: &[u8]) -> Result<Checkpoint> {
-    if model_bin.len() > MAX_LLAMA2C_BYTES {
+    read_parts(&model_bin, tokenizer_bin)
+}
+
+/// [`read`] with `model.bin` read a range at a time (see [`FileBytes`]): in the page the file
+/// stays in JS memory and one tensor at a time is copied into wasm.
+pub fn read_parts(file: &dyn FileBytes, tokenizer_bin: &[u8]) -> Result<Checkpoint> {
+    let file_len = file.len();
+    if file_len > MAX_LLAMA2C_BYTES {
         return Err(bad(format!(
-            "has {} bytes; at most {MAX_LLAMA2C_BYTES} (1 GiB) are accepted",
-            model_bin.len()
+            "has {file_len} bytes; at most {MAX_LLAMA2C_BYTES} (1 GiB) are accepted"
         )));
     }
-    let i32_at = |at: usize| i32::from_le_bytes(model_bin[at..at + 4].try_into().unwrap());
-    let is_v1 = model_bin.len() >= 4 && i32_at(0) as u32 == MAGIC;
+    // Both headers fit in the first V1_HEADER bytes.
+    let head = file.read(0, file_len.min(V1_HEADER));
+    let i32_at = |at: usize| i32::from_le_bytes(head[at..at + 4].try_into().unwrap());
+    let is_v1 = file_len >= 4 && i32_at(0) as u32 == MAGIC;
     let (version, fields_at, data_at) = if is_v1 {
-        if model_bin.len() < V1_HEADER {
+        if file_len < V1_HEADER {
             return Err(bad(format!(
-                "has {} bytes, shorter than the {V1_HEADER}-byte header of a version 1 file",
-                model_bin.len()
+                "has {file_len} bytes, shorter than the {V1_HEADER}-byte header of a version 1 \
+                 file"
             )));
         }
         match i32_at(4) {
@@ -93,10 +102,9 @@ pub fn read(model_bin: &[u8], tokenizer_bin: &[u8]) -> Result<Checkpoint> {
             }
         }
     } else {
-        if model_bin.len() < V0_HEADER {
+        if file_len < V0_HEADER {
             return Err(bad(format!(
-                "has {} bytes, shorter than the {V0_HEADER}-byte header of a legacy file",
-                model_bin.len()
+                "has {file_len} bytes, shorter than the {V0_HEADER}-byte header of a legacy file"
             )));
         }
         (0, 0, V0_HEADER)
@@ -119,7 +127,7 @@ pub fn read(model_bin: &[u8], tokenizer_bin: &[u8]) -> Result<Checkpoint> {
     let vocab_size = check("vocab_size", raw_vocab.abs(), MAX_MODEL_VOCAB)?;
     let seq_len = check("seq_len", field(6), MAX_CONTEXT_LENGTH)?;
     let shared = if is_v1 {
-        match model_bin[fields_at + 28] {
+        match head[fields_at + 28] {
             0 => false,
             1 => true,
             b => {
@@ -177,12 +185,12 @@ pub fn read(model_bin: &[u8], tokenizer_bin: &[u8]) -> Result<Checkpoint> {
     let kv = n_kv_heads * hd;
     let freq_cis = if version == 0 { seq_len * hd } else { 0 }; // real and imag, hd/2 each
     let expected = data_at as u64 + 4 * (parameters + freq_cis as u64);
-    if model_bin.len() as u64 != expected {
+    if file_len as u64 != expected {
         return Err(bad(format!(
             "has {} bytes, but its header (dim {dim}, hidden_dim {hidden_dim}, n_layers \
              {n_layers}, n_heads {n_heads}, n_kv_heads {n_kv_heads}, vocab_size {raw_vocab}, \
              seq_len {seq_len}{}) implies {expected}",
-            model_bin.len(),
+            file_len,
             if is_v1 {
                 format!(", shared_classifier {}", u8::from(shared))
             } else {
@@ -240,7 +248,8 @@ pub fn read(model_bin: &[u8], tokenizer_bin: &[u8]) -> Result<Checkpoint> {
             }
         };
         let n = layout[index].elem_count();
-        let values: Vec<f32> = model_bin[at..at + 4 * n]
+        let values: Vec<f32> = file
+            .read(at, at + 4 * n)
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
             .collect();
@@ -250,7 +259,7 @@ pub fn read(model_bin: &[u8], tokenizer_bin: &[u8]) -> Result<Checkpoint> {
             Some((out, inp)) => transpose(&values, out, inp),
         };
     }
-    debug_assert_eq!(at, model_bin.len());
+    debug_assert_eq!(at, file_len);
 
     if tokenizer_bin.len() > MAX_TOKENIZER_BIN_BYTES {
         return Err(Error::new(format!(

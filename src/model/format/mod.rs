@@ -25,3 +25,25 @@ pub fn f16_bits_to_f32(h: u16) -> f32 {
     };
     f32::from_bits(magnitude.to_bits() | sign)
 }
+
+/// The bytes of a weights file (`model.safetensors`, a llama2.c `model.bin`), read a range at a
+/// time: natively a slice; in the browser the file can stay in JS memory and only one tensor at a
+/// time is copied into wasm, so loading never holds the whole file and all the f32 weights in
+/// wasm memory at once.
+pub trait FileBytes {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Bytes `start..end`, with `start ≤ end ≤ len()` (the caller checks).
+    fn read(&self, start: usize, end: usize) -> std::borrow::Cow<'_, [u8]>;
+}
+
+impl FileBytes for &[u8] {
+    fn len(&self) -> usize {
+        <[u8]>::len(self)
+    }
+    fn read(&self, start: usize, end: usize) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Borrowed(&self[start..end])
+    }
+}
