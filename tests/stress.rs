@@ -37,8 +37,8 @@ use std::sync::Once;
 use logitlab::data::Corpus;
 use logitlab::limits::MAX_CONFIG_JSON_BYTES;
 use logitlab::loss::{loss, LossFunction, LossOptions, Reduction};
-use logitlab::model::format::hf_gpt2;
-use logitlab::model::tokenizer::bpe;
+use logitlab::model::format::{hf_gpt2, llama2c};
+use logitlab::model::tokenizer::{bpe, SentencePiece};
 use logitlab::model::{
     Arch, ByteLevelBpe, Config, Generator, Gpt, Net, OutputMode, Tokenizer, Vocab,
 };
@@ -1996,6 +1996,484 @@ fn seeds_bpe_encode() -> Vec<Vec<u8>> {
     vec![vec![], prompt, vec![1, 6, 0, 1, 2, 3, 4, 5]]
 }
 
+// ---------------------------------------------------------------------------------------------
+// llama2.c: `model.bin` and `tokenizer.bin`.
+
+const LLAMA2C_TOKENIZER: &[u8] = include_bytes!("fixtures/llama2c/tokenizer.bin");
+/// The model fixtures: legacy shared, version 1 shared, legacy with its own classifier.
+const LLAMA2C_MODELS: [&[u8]; 3] = [
+    include_bytes!("fixtures/llama2c/gqa-shared-v0.bin"),
+    include_bytes!("fixtures/llama2c/gqa-shared-v1.bin"),
+    include_bytes!("fixtures/llama2c/mha-separate-v0.bin"),
+];
+
+/// Header values that break naive readers: signs, zero, extremes, near misses of the fixtures'
+/// (dim 48, hidden 128, layers 2, heads 6, kv_heads 2 or 6, vocab ±512, seq_len 96) and limits.
+fn header_value(b: &mut Bytes, was: i32) -> i32 {
+    match b.u8() % 4 {
+        0 => b.pick(&[
+            0,
+            -1,
+            1,
+            2,
+            3,
+            4,
+            5,
+            7,
+            8,
+            12,
+            16,
+            24,
+            64,
+            65,
+            4096,
+            4097,
+            16_384,
+            65_536,
+            65_537,
+            1 << 30,
+            i32::MAX,
+            i32::MIN,
+        ]),
+        1 => b.pick(&[
+            was.wrapping_neg(),
+            was.wrapping_add(1),
+            was.wrapping_sub(1),
+            was.wrapping_mul(2),
+            was / 2,
+            !was,
+        ]),
+        2 => b.u32() as i32,
+        _ => was.wrapping_add(i32::from(b.u8() as i8)),
+    }
+}
+
+/// A fixture `model.bin`, edited: header fields (the seven ints, version 1's magic, version and
+/// shared_classifier flag), the vocab sign with the classifier dropped or added to match, junk
+/// floats in the data, truncation, extension and raw byte patches.
+fn edited_model_bin(b: &mut Bytes) -> Vec<u8> {
+    let mut bytes = LLAMA2C_MODELS[b.u8() as usize % 3].to_vec();
+    let v1 = bytes[..4] == 0x616b_3432u32.to_le_bytes();
+    let fields_at = if v1 { 8 } else { 0 };
+    let int_at = |bytes: &[u8], at: usize| {
+        bytes
+            .get(at..at + 4)
+            .map_or(0, |w| i32::from_le_bytes(w.try_into().unwrap()))
+    };
+    let put = |bytes: &mut Vec<u8>, at: usize, v: i32| {
+        for (i, x) in v.to_le_bytes().into_iter().enumerate() {
+            if let Some(y) = bytes.get_mut(at + i) {
+                *y = x;
+            }
+        }
+    };
+    let edits = b.u8() % 4;
+    for _ in 0..edits {
+        match b.u8() % 10 {
+            0..=3 => {
+                let at = fields_at + 4 * (b.u8() as usize % 7);
+                let v = header_value(b, int_at(&bytes, at));
+                put(&mut bytes, at, v);
+            }
+            4 => {
+                // Version 1's magic, version or flag; or a legacy file's first word as magic.
+                match b.u8() % 4 {
+                    0 => put(&mut bytes, 0, 0x616b_3432),
+                    1 => put(&mut bytes, 4, header_value(b, 1)),
+                    2 => {
+                        if let Some(y) = bytes.get_mut(36) {
+                            *y = b.pick(&[0, 1, 2, 0xFF]);
+                        }
+                    }
+                    _ => put(&mut bytes, 0, header_value(b, 0x616b_3432)),
+                }
+            }
+            5 => {
+                // The classifier flipped between shared and separate, the data to match:
+                // a (V, C) table dropped from or added at the end.
+                let (dim, vocab) = (int_at(&bytes, fields_at), int_at(&bytes, fields_at + 20));
+                let table = (dim.unsigned_abs() as usize) * (vocab.unsigned_abs() as usize) * 4;
+                let separate = if v1 {
+                    bytes.get(36).is_some_and(|&f| f == 0)
+                } else {
+                    vocab < 0
+                };
+                if v1 {
+                    if let Some(y) = bytes.get_mut(36) {
+                        *y = u8::from(separate);
+                    }
+                } else {
+                    put(&mut bytes, fields_at + 20, vocab.wrapping_neg());
+                }
+                if table < 1 << 22 {
+                    if separate {
+                        bytes.truncate(bytes.len().saturating_sub(table));
+                    } else {
+                        let from = bytes.len().saturating_sub(table);
+                        let copy = bytes[from..].to_vec();
+                        bytes.extend(copy);
+                    }
+                }
+            }
+            6 => {
+                // Junk floats in the data.
+                let at = b.u32() as usize % (bytes.len() + 1);
+                let w = b
+                    .pick(&[
+                        f32::NAN,
+                        f32::INFINITY,
+                        f32::NEG_INFINITY,
+                        f32::MAX,
+                        1e30,
+                        -0.0,
+                    ])
+                    .to_le_bytes();
+                for (i, x) in w.into_iter().enumerate() {
+                    if let Some(y) = bytes.get_mut(at + i) {
+                        *y = x;
+                    }
+                }
+            }
+            7 => {
+                // Cut or extended by whole floats, or by a few bytes.
+                let n = if b.u8().is_multiple_of(2) {
+                    4 * (1 + b.u8() as usize % 64)
+                } else {
+                    1 + b.u8() as usize % 3
+                };
+                if b.u8().is_multiple_of(2) {
+                    bytes.truncate(bytes.len().saturating_sub(n));
+                } else {
+                    bytes.resize(bytes.len() + n, b.u8());
+                }
+            }
+            8 => {
+                let at = b.u32() as usize % (bytes.len() + 1);
+                bytes.truncate(at.min(b.pick(&[0, 3, 4, 27, 28, 29, 36, 255, 256, 257, at])));
+            }
+            _ => {
+                let n = 1 + b.u8() % 2;
+                patch_bytes(&mut bytes, b, n)
+            }
+        }
+    }
+    bytes
+}
+
+/// `Net::from_llama2c` on an edited fixture `model.bin`, with the fixture `tokenizer.bin` (one
+/// time in 16 cut short); when it loads: its weights are finite, a forward pass without NaN and
+/// a few greedy tokens.
+fn run_llama2c_model(data: &[u8]) -> Verdict {
+    let mut b = Bytes::new(data);
+    let model = edited_model_bin(&mut b);
+    let tokenizer = if b.u8() % 16 == 15 {
+        &LLAMA2C_TOKENIZER[..b.u32() as usize % LLAMA2C_TOKENIZER.len()]
+    } else {
+        LLAMA2C_TOKENIZER
+    };
+    count_from_here();
+    let c = match llama2c::read(&model, tokenizer) {
+        Ok(c) => c,
+        Err(e) => return Rejected(e.to_string()),
+    };
+    if let Some(i) = c
+        .tensors
+        .iter()
+        .position(|t| t.iter().any(|x| !x.is_finite()))
+    {
+        return Bug(format!("a non-finite weight loaded, in tensor {i}"));
+    }
+    let version = c.version;
+    let net = match Net::from_layout(c.config, Tokenizer::SentencePiece(c.tokenizer), c.tensors) {
+        Ok(net) => net,
+        Err(e) => return Bug(format!("a checkpoint read but did not assemble: {e}")),
+    };
+    match use_hf_model(&net) {
+        Verdict::Ok(f) => Verdict::Ok(format!(
+            "v{version} {f} C{} kv{:?} T{}",
+            net.config().embd,
+            net.config().arch.family,
+            match net.config().context_length {
+                0..16 => "<16",
+                16..96 => "<96",
+                96 => "96",
+                _ => ">96",
+            }
+        )),
+        other => other,
+    }
+}
+
+fn seeds_llama2c_model() -> Vec<Vec<u8>> {
+    // Each fixture unedited, and with one header field edited.
+    let mut seeds = vec![vec![]];
+    for fixture in 0..3 {
+        seeds.push(vec![fixture, 0, 0]);
+        seeds.push(vec![fixture, 1, 0, 3, 0, 0, 0]);
+    }
+    seeds
+}
+
+/// The fixture `tokenizer.bin` as (score, length, bytes) per id.
+fn tokenizer_records() -> &'static [(f32, u32, Vec<u8>)] {
+    static RECORDS: std::sync::OnceLock<Vec<(f32, u32, Vec<u8>)>> = std::sync::OnceLock::new();
+    RECORDS.get_or_init(|| {
+        let d = LLAMA2C_TOKENIZER;
+        let word = |at: usize| u32::from_le_bytes(d[at..at + 4].try_into().unwrap());
+        let (mut out, mut at) = (Vec::new(), 4);
+        while at < d.len() {
+            let len = word(at + 4);
+            out.push((
+                f32::from_bits(word(at)),
+                len,
+                d[at + 8..at + 8 + len as usize].to_vec(),
+            ));
+            at += 8 + len as usize;
+        }
+        out
+    })
+}
+
+/// Pieces for an edited tokenizer.bin: special and byte-fallback shapes, near misses of them,
+/// invalid UTF-8, the empty piece.
+const SP_PIECES: [&[u8]; 14] = [
+    b"",
+    b" ",
+    b"<0x41>",
+    b"<0x0A>",
+    b"<0xe2>",
+    b"<0x4>",
+    b"<0xZZ>",
+    b"\n<s>\n",
+    b"<unk>",
+    b"\xff",
+    b"\xe2\x96",
+    b" the",
+    "😀".as_bytes(),
+    b"\0",
+];
+
+/// An edited fixture `tokenizer.bin`: max_token_length, scores (NaN, ±∞, −1e10, junk), length
+/// fields (negative, huge, off by one), pieces (another id's, the specials', invalid UTF-8,
+/// empty), ids removed, kept only up to a count, or appended; then truncation and raw patches.
+fn edited_tokenizer_bin(b: &mut Bytes, edits: u8) -> Vec<u8> {
+    let mut records = tokenizer_records().to_vec();
+    let mut max_len = u32::from_le_bytes(LLAMA2C_TOKENIZER[..4].try_into().unwrap());
+    for _ in 0..edits {
+        let n = records.len();
+        let i = b.u32() as usize % n.max(1);
+        match b.u8() % 9 {
+            0 => {
+                max_len = b.pick(&[
+                    0,
+                    1,
+                    2,
+                    max_len.wrapping_sub(1),
+                    max_len.wrapping_add(1),
+                    u32::MAX,
+                    1 << 31,
+                ])
+            }
+            1 if n > 0 => {
+                records[i].0 = b.pick(&[
+                    f32::NAN,
+                    f32::INFINITY,
+                    f32::NEG_INFINITY,
+                    -1e10,
+                    -1e10 - 1e4,
+                    f32::MAX,
+                    0.0,
+                    -0.0,
+                ])
+            }
+            2 if n > 0 => records[i].0 = b.f32(),
+            3 if n > 0 => {
+                let len = records[i].1;
+                records[i].1 = b.pick(&[
+                    u32::MAX,
+                    i32::MIN as u32,
+                    i32::MAX as u32,
+                    len.wrapping_add(1),
+                    len.wrapping_sub(1),
+                    0,
+                    1 << 20,
+                ])
+            }
+            4 if n > 0 => {
+                let piece = if b.u8().is_multiple_of(2) {
+                    records[b.u32() as usize % n].2.clone()
+                } else {
+                    b.pick(&SP_PIECES).to_vec()
+                };
+                records[i].1 = piece.len() as u32;
+                records[i].2 = piece;
+            }
+            5 if n > 0 => {
+                records.remove(i);
+            }
+            6 => records.truncate(b.pick(&[0, 1, 2, 3, 4, 35, 100, 258, 259, 260, 300])),
+            7 => {
+                let piece = b.pick(&SP_PIECES).to_vec();
+                records.push((b.f32(), piece.len() as u32, piece));
+            }
+            _ => {}
+        }
+    }
+    let mut bytes = max_len.to_le_bytes().to_vec();
+    for (score, len, piece) in &records {
+        bytes.extend(score.to_le_bytes());
+        bytes.extend(len.to_le_bytes());
+        bytes.extend(piece);
+    }
+    match b.u8() % 8 {
+        0 => {
+            let at = b.u32() as usize % (bytes.len() + 1);
+            bytes.truncate(at);
+        }
+        1 => {
+            let n = 1 + b.u8() % 2;
+            patch_bytes(&mut bytes, b, n)
+        }
+        _ => {}
+    }
+    bytes
+}
+
+/// Text for SentencePiece: the fixture's kind of text, the specials' and byte pieces' spellings
+/// (`<0x41>`, `\n<s>\n`, `<unk>`), whitespace runs and the mutator's text.
+fn sp_text(b: &mut Bytes, max_bytes: usize) -> String {
+    const PIECES: [&str; 16] = [
+        "Romeo",
+        " Juliet",
+        "But soft, what light",
+        " ",
+        "   ",
+        "\n",
+        "\n\n",
+        "<0x41>",
+        "<0x0A>",
+        "\n<s>\n",
+        "<s>",
+        "<unk>",
+        "Tiếng Việt",
+        "🦀😀",
+        "\u{FFFD}",
+        "▁",
+    ];
+    let mut s = String::new();
+    for _ in 0..b.len(24) {
+        if b.exhausted() && !s.is_empty() {
+            break;
+        }
+        match b.u8() % 4 {
+            0 | 1 => s.push_str(b.pick(&PIECES)),
+            _ => s.push_str(&b.text(max_bytes.saturating_sub(s.len()))),
+        }
+        if s.len() >= max_bytes {
+            break;
+        }
+    }
+    s
+}
+
+/// `SentencePiece::from_bytes` on an edited fixture `tokenizer.bin` (one time in four unedited);
+/// when it loads: encode of arbitrary text, decode of arbitrary ids, `token_text` of every id,
+/// the stream decoder on arbitrary ids (its pieces must equal `decode`). Unedited, decode(encode
+/// (text)) must be the text after the dummy-prefix space.
+fn run_sentencepiece(data: &[u8]) -> Verdict {
+    let mut b = Bytes::new(data);
+    let edits = b.u8() % 8;
+    let edits = if edits >= 4 { 0 } else { edits + 1 }; // unedited half the time
+    let bytes = edited_tokenizer_bin(&mut b, edits);
+    count_from_here();
+    let sp = match SentencePiece::from_bytes(&bytes) {
+        Ok(t) => t,
+        Err(e) => return Rejected(e.to_string()),
+    };
+    let pristine = bytes == LLAMA2C_TOKENIZER;
+    let t = Tokenizer::SentencePiece(sp);
+    let v = t.len();
+    // The size as a bucket: none, the specials only, some bytes, all bytes, the fixture's, more.
+    let size = [0, 3, 259, 512, 513].iter().filter(|&&n| v >= n).count();
+    let mut features = format!("{} V{size}", u8::from(pristine));
+    let text = match b.u8() % 4 {
+        0 => String::from_utf8_lossy(&data[b.pos.min(data.len())..]).into_owned(),
+        _ => sp_text(&mut b, 1 << 14),
+    };
+    match t.encode(&text) {
+        Ok(ids) => {
+            check!(
+                ids.iter().all(|&i| (i as usize) < v),
+                "encode gave an id out of range"
+            );
+            match t.decode(&ids) {
+                Ok(back) => {
+                    // run.c's rules: the dummy-prefix space first; the piece after BOS (which
+                    // the text "\n<s>\n" can merge into) loses its leading space.
+                    let want = if text.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {text}")
+                    };
+                    if pristine && back != want && !ids.contains(&1) {
+                        return Bug(format!("decode(encode({text:?})) = {back:?}"));
+                    }
+                }
+                Err(e) => return Bug(format!("decode of encoded ids failed: {e}")),
+            }
+            try_bug!(check_stream(&t, &ids));
+            features.push_str(" enc");
+            if pristine {
+                // Which kinds of tokens: BOS, byte fallback, merged pieces.
+                let bos = ids.contains(&1);
+                let bytes = ids.iter().any(|&i| (3..259).contains(&i));
+                let merged = ids.len() < text.chars().count();
+                features.push_str(&format!(" bos{bos} bytes{bytes} merged{merged}"));
+            }
+        }
+        Err(e) => {
+            let m = e.to_string();
+            check!(!pristine, "the fixture tokenizer failed to encode: {m}");
+            check!(
+                m.starts_with("encode: "),
+                "encode error does not say encode: {m}"
+            );
+            features.push_str(" unk");
+        }
+    }
+    let ids = junk_ids(&mut b, v);
+    match t.decode(&ids) {
+        Ok(_) => features.push_str(" dec"),
+        Err(e) => {
+            let m = e.to_string();
+            check!(m.starts_with("ids must be"), "decode error: {m}");
+            features.push_str(" bad");
+        }
+    }
+    for id in 0..v as u32 {
+        if let Err(e) = t.token_text(id) {
+            return Bug(format!("token_text({id}) failed: {e}"));
+        }
+    }
+    check!(
+        t.token_text(v as u32).is_err(),
+        "token_text({v}) is not an error"
+    );
+    try_bug!(check_stream(&t, &ids));
+    Verdict::Ok(features)
+}
+
+fn seeds_sentencepiece() -> Vec<Vec<u8>> {
+    let mut prompt = vec![7, 0, 1];
+    prompt.extend_from_slice("Romeo:\nBut soft, what light \n<s>\n <0x41>é😀".as_bytes());
+    vec![
+        vec![],
+        prompt,
+        vec![0, 0, 0, 0, 0, 1, 2, 3],
+        vec![3, 5, 0, 1, 2, 3],
+    ]
+}
+
 const TARGETS: &[Target] = &[
     Target {
         name: "numerics",
@@ -2127,6 +2605,27 @@ const TARGETS: &[Target] = &[
         prefix: true,
         seeds: seeds_bpe_encode,
         run: run_bpe_encode,
+    },
+    Target {
+        name: "llama2c_model",
+        budget: 3_000,
+        max_input: 256,
+        alloc_cap: 4 * MB,
+        // `ids must be` for a prompt longer than an edited seq_len.
+        names: &["model.bin: ", "tokenizer.bin: ", "model: ", "ids must be "],
+        prefix: true,
+        seeds: seeds_llama2c_model,
+        run: run_llama2c_model,
+    },
+    Target {
+        name: "sentencepiece",
+        budget: 6_000,
+        max_input: 1024,
+        alloc_cap: 4 * MB,
+        names: &["tokenizer.bin: "],
+        prefix: true,
+        seeds: seeds_sentencepiece,
+        run: run_sentencepiece,
     },
 ];
 
@@ -2463,6 +2962,16 @@ fn stress_bpe_encode() {
     stress("bpe_encode");
 }
 
+#[test]
+fn stress_llama2c_model() {
+    stress("llama2c_model");
+}
+
+#[test]
+fn stress_sentencepiece() {
+    stress("sentencepiece");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Regressions: each input the stress run found, with the fix it needed. The inputs are also in
 // the committed corpus, which every run replays.
@@ -2745,5 +3254,62 @@ fn regression_errors_quote_at_most_a_brief_value() {
             "text: byte 0x78 of \"{}… has no token in tokenizer.json's model.vocab",
             "x".repeat(59)
         )
+    );
+}
+
+/// Found by the `llama2c_model` target: a `model.bin` with a NaN or ±∞ written over a weight
+/// loaded (the HF and logitlab readers refuse them), so the forward pass failed later, or, for a
+/// row the prompt never reads, a model with a NaN weight ran. Fixed: `llama2c::read` refuses
+/// non-finite weights, naming the file, the tensor (run.c's name) and the layer.
+#[test]
+fn regression_llama2c_non_finite_weight_is_refused() {
+    let with = |fixture: usize, at: usize, x: f32| {
+        let mut bytes = LLAMA2C_MODELS[fixture].to_vec();
+        bytes[at..at + 4].copy_from_slice(&x.to_le_bytes());
+        llama2c::read(&bytes, LLAMA2C_TOKENIZER)
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        with(0, 28, f32::NAN),
+        "model.bin: tensor token_embedding_table holds NaN at index 0; weights must be finite"
+    );
+    // Version 1: rms_att, rms_ffn (2 × 48 each), rms_final (48), the embedding (512 × 48), wq
+    // of layer 0 (48 × 48), then wq of layer 1.
+    let wq1 = 256 + 4 * (96 + 96 + 48 + 512 * 48 + 48 * 48);
+    assert_eq!(
+        with(1, wq1 + 4 * 5, f32::INFINITY),
+        "model.bin: tensor wq of layer 1 holds inf at index 5; weights must be finite"
+    );
+    let last = LLAMA2C_MODELS[2].len() - 4;
+    assert_eq!(
+        with(2, last, f32::NEG_INFINITY),
+        "model.bin: tensor wcls holds -inf at index 24575; weights must be finite"
+    );
+    // The target's inputs: junk floats (NaN) in the data.
+    expect_rejected(
+        run_llama2c_model(&[0x7e]),
+        "model.bin: tensor wq of layer 1 holds NaN at index 212",
+    );
+    expect_rejected(
+        run_llama2c_model(&[0xef, 0x0a, 0xe2, 0x80, 0xae, 0xbf, 0xbd, 0xbd]),
+        "model.bin: tensor wv of layer 1 holds NaN at index 2084",
+    );
+}
+
+/// Found by review while writing the `sentencepiece` target: `tokenizer.bin`'s reader computed
+/// `at + 8 + length` with a length of up to u32::MAX (allowed by a max_token_length of
+/// u32::MAX), which overflows wasm32's 32-bit usize: a panic in a debug build, a wrapped range
+/// in release. Fixed: the piece is taken as `data[at + 8..].get(..length)`, which cannot
+/// overflow; the error names the file, the token and its length.
+#[test]
+fn regression_tokenizer_bin_huge_length_is_an_error() {
+    let mut bytes = u32::MAX.to_le_bytes().to_vec(); // max_token_length
+    bytes.extend(0f32.to_le_bytes());
+    bytes.extend(u32::MAX.to_le_bytes()); // the length of token 0
+    bytes.extend(b"abc");
+    assert_eq!(
+        SentencePiece::from_bytes(&bytes).unwrap_err().to_string(),
+        "tokenizer.bin: token 0 has length 4294967295 but only 3 bytes are left"
     );
 }

@@ -14,7 +14,8 @@
 //!
 //! kv = n_kv_heads · hd, hd = dim / n_heads. Matrices are stored as PyTorch's (out, in); they
 //! are transposed to the layout's (in, out) on reading. Every header value is checked before
-//! anything is allocated from it, and every error names the file and the field.
+//! anything is allocated from it, and every error names the file and the field. Weights must be
+//! finite (a NaN or ±∞ is refused, naming the tensor), as in the other readers.
 
 use crate::error::{Error, Result};
 use crate::limits::{
@@ -65,6 +66,27 @@ enum Tensor {
     /// freq_cis_real and freq_cis_imag (legacy only; skipped).
     FreqCis,
     Classifier,
+}
+
+impl Tensor {
+    /// The name llama2.c's `run.c` gives it.
+    fn name(self) -> &'static str {
+        match self {
+            Tensor::Embedding => "token_embedding_table",
+            Tensor::RmsAtt => "rms_att_weight",
+            Tensor::Wq => "wq",
+            Tensor::Wk => "wk",
+            Tensor::Wv => "wv",
+            Tensor::Wo => "wo",
+            Tensor::RmsFfn => "rms_ffn_weight",
+            Tensor::W1 => "w1",
+            Tensor::W2 => "w2",
+            Tensor::W3 => "w3",
+            Tensor::RmsFinal => "rms_final_weight",
+            Tensor::FreqCis => "freq_cis",
+            Tensor::Classifier => "wcls",
+        }
+    }
 }
 
 /// Reads a llama2.c checkpoint from the bytes of its `model.bin` and `tokenizer.bin`.
@@ -253,6 +275,17 @@ pub fn read_parts(file: &dyn FileBytes, tokenizer_bin: &[u8]) -> Result<Checkpoi
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
             .collect();
+        if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+            let layer = match t {
+                Embedding | RmsFinal | Classifier => String::new(),
+                _ => format!(" of layer {l}"),
+            };
+            return Err(bad(format!(
+                "tensor {}{layer} holds {} at index {i}; weights must be finite",
+                t.name(),
+                values[i]
+            )));
+        }
         at += 4 * n;
         tensors[index] = match stored {
             None => values,

@@ -92,7 +92,8 @@ impl SentencePiece {
                     "token {id} has length {len}, more than max_token_length = {max_len}"
                 )));
             }
-            let piece = data.get(at + 8..at + 8 + len).ok_or_else(|| {
+            // `at + 8 + len` could overflow wasm32's usize (len up to u32::MAX).
+            let piece = data[at + 8..].get(..len).ok_or_else(|| {
                 bad(format!(
                     "token {id} has length {len} but only {} bytes are left",
                     data.len() - at - 8
