@@ -177,32 +177,63 @@ pub(crate) fn attention(
     {
         let seen = pos0 + t + 1; // query at position pos0 + t sees keys 0..=pos0 + t
         for h in 0..heads {
-            let q = &row[h * hd..][..hd];
-            // att = softmax(q · kᵀ / √hd) over the positions seen
-            att.clear();
-            att.extend(keys.chunks_exact(c).take(seen).map(|k| {
-                q.iter()
-                    .zip(&k[h * hd..][..hd])
-                    .map(|(a, b)| a * b)
-                    .sum::<f32>()
-                    * scale
-            }));
-            let max = att.iter().fold(f32::NEG_INFINITY, |m, &a| m.max(a));
-            for a in &mut att {
-                *a = (*a - max).exp();
-            }
-            let sum: f32 = att.iter().sum();
-            let out = &mut y_row[h * hd..][..hd];
-            // y = att · v
-            for (&a, v) in att.iter().zip(values.chunks_exact(c)) {
-                let a = a / sum;
-                for (o, &vi) in out.iter_mut().zip(&v[h * hd..][..hd]) {
-                    *o += a * vi;
-                }
-            }
+            let cache = Head {
+                keys,
+                values,
+                width: c,
+                at: h * hd,
+                seen,
+            };
+            attend(
+                &row[h * hd..][..hd],
+                &cache,
+                scale,
+                &mut att,
+                &mut y_row[h * hd..][..hd],
+            );
         }
     }
     y
+}
+
+/// One head's slice of the KV cache: rows of `width` values, the head's `hd` starting at `at`,
+/// over the first `seen` positions.
+struct Head<'a> {
+    keys: &'a [f32],
+    values: &'a [f32],
+    width: usize,
+    at: usize,
+    seen: usize,
+}
+
+/// One query head: out += softmax(q · kᵀ · scale) · v over the positions seen (`att` is scratch).
+fn attend(q: &[f32], cache: &Head, scale: f32, att: &mut Vec<f32>, out: &mut [f32]) {
+    let hd = q.len();
+    att.clear();
+    att.extend(
+        cache
+            .keys
+            .chunks_exact(cache.width)
+            .take(cache.seen)
+            .map(|k| {
+                q.iter()
+                    .zip(&k[cache.at..][..hd])
+                    .map(|(a, b)| a * b)
+                    .sum::<f32>()
+                    * scale
+            }),
+    );
+    let max = att.iter().fold(f32::NEG_INFINITY, |m, &a| m.max(a));
+    for a in att.iter_mut() {
+        *a = (*a - max).exp();
+    }
+    let sum: f32 = att.iter().sum();
+    for (&a, v) in att.iter().zip(cache.values.chunks_exact(cache.width)) {
+        let a = a / sum;
+        for (o, &vi) in out.iter_mut().zip(&v[cache.at..][..hd]) {
+            *o += a * vi;
+        }
+    }
 }
 
 /// RMSNorm of each row of C values (Llama): x / √(mean(x²) + ε) · g.
@@ -262,28 +293,20 @@ pub(crate) fn grouped_attention(
     for (t, (q_row, y_row)) in q.chunks_exact(c).zip(y.chunks_exact_mut(c)).enumerate() {
         let seen = pos0 + t + 1;
         for h in 0..heads {
-            let qh = &q_row[h * hd..][..hd];
-            let kh = (h / group) * hd;
-            att.clear();
-            att.extend(keys.chunks_exact(kv).take(seen).map(|k| {
-                qh.iter()
-                    .zip(&k[kh..][..hd])
-                    .map(|(a, b)| a * b)
-                    .sum::<f32>()
-                    * scale
-            }));
-            let max = att.iter().fold(f32::NEG_INFINITY, |m, &a| m.max(a));
-            for a in &mut att {
-                *a = (*a - max).exp();
-            }
-            let sum: f32 = att.iter().sum();
-            let out = &mut y_row[h * hd..][..hd];
-            for (&a, v) in att.iter().zip(values.chunks_exact(kv)) {
-                let a = a / sum;
-                for (o, &vi) in out.iter_mut().zip(&v[kh..][..hd]) {
-                    *o += a * vi;
-                }
-            }
+            let cache = Head {
+                keys,
+                values,
+                width: kv,
+                at: (h / group) * hd,
+                seen,
+            };
+            attend(
+                &q_row[h * hd..][..hd],
+                &cache,
+                scale,
+                &mut att,
+                &mut y_row[h * hd..][..hd],
+            );
         }
     }
     y

@@ -461,14 +461,7 @@ impl ByteLevelBpe {
         if id as usize >= self.tokens.len() {
             return Ok(format!("<unused {id}>"));
         }
-        let mut out = String::new();
-        for chunk in bytes.utf8_chunks() {
-            out.push_str(&super::visible(chunk.valid()));
-            for b in chunk.invalid() {
-                out.push_str(&format!("<0x{b:02X}>"));
-            }
-        }
-        Ok(out)
+        Ok(super::visible_bytes(bytes))
     }
 }
 

@@ -158,6 +158,19 @@ impl Tokenizer {
     }
 }
 
+/// A token's bytes as the page shows them: whole UTF-8 characters through [`visible`], other
+/// bytes as `<0xE2>`.
+pub(crate) fn visible_bytes(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(&visible(chunk.valid()));
+        for b in chunk.invalid() {
+            out.push_str(&format!("<0x{b:02X}>"));
+        }
+    }
+    out
+}
+
 /// Text as the page shows a token: whitespace made visible, control characters as bytes.
 pub(crate) fn visible(text: &str) -> String {
     let mut out = String::new();

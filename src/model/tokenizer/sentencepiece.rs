@@ -247,14 +247,7 @@ impl SentencePiece {
     /// character when it is one (ASCII), else as `<0xE2>`.
     pub fn token_text(&self, id: u32) -> Result<String> {
         let bytes = self.token_bytes(id)?;
-        let mut out = String::new();
-        for chunk in bytes.utf8_chunks() {
-            out.push_str(&super::visible(chunk.valid()));
-            for b in chunk.invalid() {
-                out.push_str(&format!("<0x{b:02X}>"));
-            }
-        }
-        Ok(out)
+        Ok(super::visible_bytes(bytes))
     }
 }
 
