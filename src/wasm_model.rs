@@ -13,7 +13,7 @@
 //! gen.next();                        // { token, text, probs: Float32Array, seed }
 //! ```
 
-use js_sys::{Float32Array, Object, Reflect, Uint32Array, Uint8Array};
+use js_sys::{Array, Float32Array, Object, Reflect, Uint32Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -60,7 +60,11 @@ impl Model {
     /// - `{ 'default.safetensors': u8 }`: one logitlab checkpoint (as `fromBytes`).
     ///
     /// Values are Uint8Arrays or ArrayBuffers. Each file's size is checked against its cap before
-    /// it is copied; an error names the file and the field.
+    /// it is copied; an error names the file and the field. A large `model.safetensors` or
+    /// llama2.c `.bin` may also be an array of consecutive pieces (Uint8Arrays or ArrayBuffers):
+    /// it is never copied whole, and a llama2.c model's pieces are removed from the array
+    /// (set to `undefined`) as soon as their weights are in wasm, so the model is not held
+    /// twice while it loads.
     #[wasm_bindgen(js_name = fromFiles)]
     pub fn from_files(files: JsValue) -> Result<Model, JsError> {
         if !files.is_object() || js_sys::Array::is_array(&files) {
@@ -186,7 +190,7 @@ impl Model {
                 format!("{folder:?}"),
             )));
         }
-        let files = self.inner.to_hf_gpt2().map_err(js_err)?;
+        let files = self.inner.to_hf_gpt2(crate::model::format::hf_gpt2::StoreAs::F32).map_err(js_err)?;
         crate::model::format::zip::stored(&folder, &files).map_err(js_err)
     }
 
@@ -291,21 +295,84 @@ impl Model {
 }
 
 /// A file that stays in JS memory; [`hf_gpt2::FileBytes::read`] copies one range into wasm.
-struct JsFile(Uint8Array);
+/// Either one Uint8Array (or ArrayBuffer), or an array of them, the file's consecutive pieces
+/// (the page downloads a large model into 16 MiB pieces): then every piece that lies wholly
+/// before a [`hf_gpt2::FileBytes::release`]d offset is dropped from the array, so the garbage
+/// collector can free it while the model's weights fill wasm memory.
+struct JsFile {
+    /// The pieces (for a single array, a new array holding it); released ones are `undefined`.
+    pieces: js_sys::Array,
+    /// Where each piece starts in the file, and the file's length last.
+    starts: Vec<usize>,
+}
 
 impl JsFile {
-    /// A Uint8Array or an ArrayBuffer of at most `cap` bytes (checked before anything is copied).
+    /// A Uint8Array, an ArrayBuffer, or an array of them, of at most `cap` bytes in all
+    /// (checked before anything is copied).
     fn new(name: &str, v: &JsValue, cap: usize) -> Result<JsFile, JsError> {
-        Ok(JsFile(crate::wasm::uint8_arg(name, v, cap)?))
+        let list = match v.dyn_ref::<js_sys::Array>() {
+            Some(a) => a.clone(),
+            None => js_sys::Array::of1(v),
+        };
+        let mut starts = vec![0];
+        for (i, piece) in list.iter().enumerate() {
+            let what = if Array::is_array(v) {
+                format!("{name}[{i}]")
+            } else {
+                name.to_string()
+            };
+            let piece = crate::wasm::uint8_arg(&what, &piece, cap)?;
+            let end = starts[starts.len() - 1] + piece.length() as usize;
+            if end > cap {
+                return Err(JsError::new(&format!(
+                    "{name} has more than {cap} bytes; at most {cap} are accepted"
+                )));
+            }
+            starts.push(end);
+            // An ArrayBuffer piece is read through a view from now on.
+            list.set(i as u32, piece.into());
+        }
+        // Released pieces are dropped from the caller's own array: it holds the only other
+        // references to them.
+        Ok(JsFile {
+            pieces: list,
+            starts,
+        })
+    }
+
+    /// The index of the piece holding byte `at` (< len).
+    fn piece_at(&self, at: usize) -> usize {
+        self.starts.partition_point(|&s| s <= at) - 1
     }
 }
 
 impl hf_gpt2::FileBytes for JsFile {
     fn len(&self) -> usize {
-        self.0.length() as usize
+        self.starts[self.starts.len() - 1]
     }
     fn read(&self, start: usize, end: usize) -> std::borrow::Cow<'_, [u8]> {
-        std::borrow::Cow::Owned(self.0.subarray(start as u32, end as u32).to_vec())
+        let mut out = vec![0u8; end - start];
+        let mut at = start;
+        while at < end {
+            let i = self.piece_at(at);
+            let (from, to) = (self.starts[i], self.starts[i + 1].min(end));
+            let piece: Uint8Array = self.pieces.get(i as u32).unchecked_into();
+            piece
+                .subarray((at - from) as u32, (to - from) as u32)
+                .copy_to(&mut out[at - start..to - start]);
+            at = to;
+        }
+        std::borrow::Cow::Owned(out)
+    }
+    fn release(&self, end: usize) {
+        // Only when the file came in pieces: a single array is the caller's to keep.
+        if self.starts.len() > 2 {
+            for i in 0..self.starts.len() - 1 {
+                if self.starts[i + 1] <= end {
+                    self.pieces.set(i as u32, JsValue::UNDEFINED);
+                }
+            }
+        }
     }
 }
 
@@ -317,9 +384,11 @@ pub struct Generation {
 
 #[wasm_bindgen]
 impl Generation {
-    /// Generates one token: `{ token, text, probs, logProb, modelLogProb, seed }`, where `probs`
-    /// (length V) is the final distribution the token was drawn from, `logProb` the token's
-    /// log-probability under it and `modelLogProb` under the model at T = 1 (−surprisal).
+    /// Generates one token: `{ token, text, probs, logProb, modelLogProb, seed, end }`, where
+    /// `probs` (length V) is the final distribution the token was drawn from, `logProb` the
+    /// token's log-probability under it and `modelLogProb` under the model at T = 1
+    /// (−surprisal). `end` is true when the model ended the text by producing BOS (llama2.c's
+    /// models, as run.c stops there); calling `next` again is then an error.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<Object, JsError> {
         let g = self.inner.next_token().map_err(js_err)?;
@@ -330,6 +399,7 @@ impl Generation {
         set(&out, "logProb", g.sample.log_prob as f64);
         set(&out, "modelLogProb", g.sample.model_log_prob as f64);
         set(&out, "seed", self.inner.seed() as f64);
+        set(&out, "end", g.end);
         Ok(out)
     }
 

@@ -23,20 +23,32 @@ const GQA_SHARED_V1: &[u8] = include_bytes!("fixtures/llama2c/gqa-shared-v1.bin"
 const MHA_SEPARATE_V0: &[u8] = include_bytes!("fixtures/llama2c/mha-separate-v0.bin");
 const GQA_SHARED_EXPECTED: &str = include_str!("fixtures/llama2c/gqa-shared-v0.json");
 const MHA_SEPARATE_EXPECTED: &str = include_str!("fixtures/llama2c/mha-separate-v0.json");
+/// The smallest vocabulary: 32 pieces written by hand, no byte pieces.
+const TOKENIZER32_BIN: &[u8] = include_bytes!("fixtures/llama2c/tokenizer32.bin");
+const ENCODE_CASES32: &str = include_str!("fixtures/llama2c/encode_cases32.json");
+const VOCAB32_V0: &[u8] = include_bytes!("fixtures/llama2c/vocab32-gqa-separate-v0.bin");
+const VOCAB32_EXPECTED: &str = include_str!("fixtures/llama2c/vocab32-gqa-separate-v0.json");
 
 /// One model file of the fixtures and what it must read as.
 struct Fixture {
     name: &'static str,
     bin: &'static [u8],
+    tokenizer: &'static [u8],
+    /// The text whose BOS + encoding are the expectations' `prompt_ids`.
+    prompt: &'static str,
+    vocab: usize,
     expected: &'static str,
     kv_heads: usize,
     shared: bool,
     version: u32,
 }
 
-const MODELS: [Fixture; 3] = [
+const MODELS: [Fixture; 4] = [
     Fixture {
         name: "gqa-shared-v0",
+        tokenizer: TOKENIZER_BIN,
+        prompt: PROMPT,
+        vocab: 512,
         bin: GQA_SHARED_V0,
         expected: GQA_SHARED_EXPECTED,
         kv_heads: 2,
@@ -45,6 +57,9 @@ const MODELS: [Fixture; 3] = [
     },
     Fixture {
         name: "gqa-shared-v1",
+        tokenizer: TOKENIZER_BIN,
+        prompt: PROMPT,
+        vocab: 512,
         bin: GQA_SHARED_V1,
         expected: GQA_SHARED_EXPECTED,
         kv_heads: 2,
@@ -53,9 +68,23 @@ const MODELS: [Fixture; 3] = [
     },
     Fixture {
         name: "mha-separate-v0",
+        tokenizer: TOKENIZER_BIN,
+        prompt: PROMPT,
+        vocab: 512,
         bin: MHA_SEPARATE_V0,
         expected: MHA_SEPARATE_EXPECTED,
         kv_heads: 6,
+        shared: false,
+        version: 0,
+    },
+    Fixture {
+        name: "vocab32-gqa-separate-v0",
+        bin: VOCAB32_V0,
+        tokenizer: TOKENIZER32_BIN,
+        prompt: PROMPT32,
+        vocab: 32,
+        expected: VOCAB32_EXPECTED,
+        kv_heads: 2,
         shared: false,
         version: 0,
     },
@@ -75,18 +104,20 @@ fn headers_give_the_llama_config() {
     for Fixture {
         name,
         bin,
+        tokenizer,
+        vocab,
         kv_heads,
         shared,
         version,
         ..
     } in MODELS
     {
-        let c = llama2c::read(bin, TOKENIZER_BIN).unwrap();
+        let c = llama2c::read(bin, tokenizer).unwrap();
         assert_eq!(c.version, version, "{name}");
         let config = c.config;
         assert_eq!(
             (config.embd, config.layers, config.heads, config.vocab_size),
-            (48, 2, 6, 512),
+            (48, 2, 6, vocab),
             "{name}"
         );
         assert_eq!(config.context_length, 96, "{name}");
@@ -107,11 +138,13 @@ fn logits_and_greedy_ids_match_transformers() {
     for Fixture {
         name,
         bin,
+        tokenizer,
+        prompt: text,
         expected,
         ..
     } in MODELS
     {
-        let net = Net::from_llama2c(bin, TOKENIZER_BIN).unwrap();
+        let net = Net::from_llama2c(bin, tokenizer).unwrap();
         let expected: Value = serde_json::from_str(expected).unwrap();
         let prompt = ids_of(&expected["prompt_ids"]);
         let v = net.config().vocab_size;
@@ -157,7 +190,7 @@ fn logits_and_greedy_ids_match_transformers() {
             seed: Some(1),
             ..SampleOptions::default()
         };
-        let mut g = Generator::new(&net, PROMPT, OutputMode::Logits, options).unwrap();
+        let mut g = Generator::new(&net, text, OutputMode::Logits, options).unwrap();
         let text = g.generate(64).unwrap();
         assert_eq!(g.tokens()[..prompt.len()], prompt[..], "{name}");
         assert_eq!(g.tokens()[prompt.len()..], greedy[..], "{name}");
@@ -171,15 +204,45 @@ fn logits_and_greedy_ids_match_transformers() {
 
 /// The fixtures' prompt (their prompt ids are BOS and its encoding).
 const PROMPT: &str = "But soft, what light through yonder window breaks?";
+/// The prompt of the 32-piece vocabulary's model.
+const PROMPT32: &str = "the heat in the east then a thin rain";
 
 /// encode and decode give run.c's ids and text (the script's transcription of run.c), and
 /// the stream decoder, one id at a time, the same text.
 #[test]
 fn encode_and_decode_match_run_c() {
     let net = Net::from_llama2c(GQA_SHARED_V0, TOKENIZER_BIN).unwrap();
-    let cases: Value = serde_json::from_str(ENCODE_CASES).unwrap();
+    check_cases(&net, ENCODE_CASES, 11);
+    // Byte fallback: "😀" has no piece, so its four UTF-8 bytes are ids byte + 3.
+    let ids = net.encode("😀").unwrap();
+    assert_eq!(
+        &ids[ids.len() - 4..],
+        [0xF0 + 3, 0x9F + 3, 0x98 + 3, 0x80 + 3]
+    );
+    assert_eq!(net.token_text(0xF0 + 3).unwrap(), "<0xF0>");
+    assert_eq!(net.token_text(b'\n' as u32 + 3).unwrap(), "↵");
+    assert_eq!(net.token_text(1).unwrap(), "↵<s>↵");
+}
+
+/// The same with 32 pieces and no byte pieces: merges by score, and a character the
+/// vocabulary cannot spell is an error naming it (run.c would emit the id byte + 3, past the
+/// vocabulary's end).
+#[test]
+fn a_32_piece_vocabulary_encodes_as_run_c() {
+    let net = Net::from_llama2c(VOCAB32_V0, TOKENIZER32_BIN).unwrap();
+    assert_eq!(net.config().vocab_size, 32);
+    check_cases(&net, ENCODE_CASES32, 4);
+    let e = net.encode("the zebra").unwrap_err().to_string();
+    println!("{e}");
+    assert!(e.contains("'z'") || e.contains("\"z\""), "{e}");
+}
+
+/// Each case's text encodes to its ids (run.c's), its ids decode to its text, and the stream
+/// decoder gives the same text one id at a time.
+fn check_cases(net: &Net, cases: &str, count: usize) {
+    let cases: Value = serde_json::from_str(cases).unwrap();
     let cases = cases.as_array().unwrap();
-    assert_eq!(cases.len(), 11);
+    assert_eq!(cases.len(), count);
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let ids = ids_of(&case["ids"]);
@@ -194,15 +257,44 @@ fn encode_and_decode_match_run_c() {
         text.push_str(&stream.finish());
         assert_eq!(text, decoded, "case {name} streamed");
     }
-    // Byte fallback: "😀" has no piece, so its four UTF-8 bytes are ids byte + 3.
-    let ids = net.encode("😀").unwrap();
-    assert_eq!(
-        &ids[ids.len() - 4..],
-        [0xF0 + 3, 0x9F + 3, 0x98 + 3, 0x80 + 3]
-    );
-    assert_eq!(net.token_text(0xF0 + 3).unwrap(), "<0xF0>");
-    assert_eq!(net.token_text(b'\n' as u32 + 3).unwrap(), "↵");
-    assert_eq!(net.token_text(1).unwrap(), "↵<s>↵");
+}
+
+/// Generation stops where run.c's does: when the model produces BOS. With the final norm's
+/// gains at 0 every logit is 0, so each draw is uniform over the 32 ids and BOS (id 1) comes
+/// within a few dozen tokens for most seeds.
+#[test]
+fn generation_ends_when_the_model_produces_bos() {
+    let mut c = llama2c::read(VOCAB32_V0, TOKENIZER32_BIN).unwrap();
+    let final_norm = c.config.layout().iter().position(|p| p.name == "norm.weight");
+    let final_norm = final_norm.expect("a final norm in the layout");
+    c.tensors[final_norm].iter_mut().for_each(|g| *g = 0.0);
+    let tokenizer = logitlab::model::Tokenizer::SentencePiece(c.tokenizer);
+    let net = Net::from_layout(c.config, tokenizer, c.tensors).unwrap();
+    let mut ended = 0;
+    for seed in 0..20 {
+        let options = SampleOptions {
+            seed: Some(seed),
+            ..SampleOptions::default()
+        };
+        let mut g = Generator::new(&net, PROMPT32, OutputMode::Logits, options).unwrap();
+        let start = g.tokens().len();
+        let text = g.generate(200).unwrap();
+        let generated = &g.tokens()[start..];
+        let bos = generated.iter().position(|&t| t == 1);
+        match bos {
+            Some(at) => {
+                // Stopped right at the first BOS, which adds no text.
+                assert_eq!(at, generated.len() - 1, "seed {seed}");
+                assert!(g.ended(), "seed {seed}");
+                assert_eq!(text, net.decode(&generated[..at]).unwrap(), "seed {seed}");
+                let e = g.next_token().unwrap_err().to_string();
+                assert!(e.contains("ended the text"), "{e}");
+                ended += 1;
+            }
+            None => assert_eq!(generated.len(), 200, "seed {seed}"),
+        }
+    }
+    assert!(ended >= 15, "only {ended} of 20 seeds produced BOS in 200 uniform draws");
 }
 
 fn with_i32(bytes: &[u8], at: usize, v: i32) -> Vec<u8> {
@@ -413,9 +505,16 @@ fn version1_with_separate_classifier_reads_as_legacy() {
 /// The KV cache gives bit for bit the values of a full recomputation, fed in any split.
 #[test]
 fn kv_cache_matches_recomputation_bit_for_bit() {
-    for Fixture { name, bin, .. } in MODELS {
-        let net = Net::from_llama2c(bin, TOKENIZER_BIN).unwrap();
-        let ids: Vec<u32> = (0..40).map(|i| (i * 37 + 5) % 512).collect();
+    for Fixture {
+        name,
+        bin,
+        tokenizer,
+        vocab,
+        ..
+    } in MODELS
+    {
+        let net = Net::from_llama2c(bin, tokenizer).unwrap();
+        let ids: Vec<u32> = (0..40).map(|i| (i * 37 + 5) % vocab as u32).collect();
         let full = net.forward_ids(&ids, OutputMode::LogSoftmax).unwrap();
         let mut cache = KvCache::new();
         let mut pieces = Vec::new();

@@ -88,7 +88,25 @@ export function modelFiles(path, tokenizer = '') {
   throw new Error(`model must name a folder ending in / (a Hugging Face GPT-2 model), a llama2.c .bin or a .safetensors file, got ${path}`);
 }
 
-/** Downloads `files` ({ name: URL }) into ArrayBuffers, reporting progress as it goes. */
+/**
+ * Files bigger than this reach the worker as a list of pieces of this size, which
+ * `Model.fromFiles` reads in order and lets go of as it goes: a 438 MB model is never in memory
+ * twice while it loads.
+ */
+const PIECE = 16 << 20;
+
+/** A File's (or Blob's) bytes: one ArrayBuffer, or PIECE-sized ArrayBuffers for a big one. */
+export async function fileBytes(file) {
+  if (file.size <= PIECE) return file.arrayBuffer();
+  const pieces = [];
+  for (let at = 0; at < file.size; at += PIECE) pieces.push(await file.slice(at, at + PIECE).arrayBuffer());
+  return pieces;
+}
+
+/**
+ * Downloads `files` ({ name: URL }), reporting progress as it goes: each into one ArrayBuffer,
+ * or PIECE-sized ones for a big file (filled as the bytes arrive, so never whole twice).
+ */
 export async function download(files) {
   const responses = await Promise.all(Object.entries(files).map(async ([name, url]) => {
     const res = await fetch(url);
@@ -99,20 +117,29 @@ export async function download(files) {
   progress.total = responses.reduce((t, [, r]) => t + Number(r.headers.get('Content-Length') ?? 0), 0);
   const read = async (res) => {
     const reader = res.body.getReader();
-    const chunks = [];
-    let size = 0;
+    const pieces = [];
+    let piece = null;
+    let used = 0;
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      chunks.push(value);
-      size += value.length;
+      for (let at = 0; at < value.length;) {
+        if (!piece || used === piece.length) {
+          piece = new Uint8Array(PIECE);
+          used = 0;
+          pieces.push(piece);
+        }
+        const n = Math.min(value.length - at, piece.length - used);
+        piece.set(value.subarray(at, at + n), used);
+        used += n;
+        at += n;
+      }
       progress.loaded += value.length;
       progress.listener(progress);
     }
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const c of chunks) { out.set(c, at); at += c.length; }
-    return out.buffer;
+    if (piece) pieces[pieces.length - 1] = piece.slice(0, used);
+    const buffers = pieces.map((p) => p.buffer);
+    return buffers.length === 1 ? buffers[0] : buffers.length === 0 ? new ArrayBuffer(0) : buffers;
   };
   return Object.fromEntries(await Promise.all(responses.map(async ([name, res]) => [name, await read(res)])));
 }
@@ -128,9 +155,12 @@ export function saveFile(name, bytes, type = 'application/zip') {
   setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
 }
 
-/** Hands `buffers` ({ name: ArrayBuffer }) to the worker, which parses them (off the page's thread). */
+/**
+ * Hands `buffers` ({ name: ArrayBuffer or [ArrayBuffer] }) to the worker, which parses them (off
+ * the page's thread). They are transferred, not copied.
+ */
 export function loadModel(buffers, module) {
-  return lab.call('load', { module, files: buffers }, Object.values(buffers));
+  return lab.call('load', { module, files: buffers }, Object.values(buffers).flat());
 }
 
 const query = new URLSearchParams(location.search);

@@ -3,7 +3,7 @@
 
 import init from './pkg/logitlab.js';
 import { parse, serialize, hidden } from './state.js';
-import { lab, wasmModule, loading, started, progress, download, modelFiles, loadModel, saveFile } from './boot.js';
+import { lab, wasmModule, loading, started, progress, download, fileBytes, modelFiles, loadModel, saveFile } from './boot.js';
 import { setupSample, showControls } from './sample-view.js';
 import { setupNumbers } from './numbers-view.js';
 import { setupTrain, showTrainControls } from './train-view.js';
@@ -178,7 +178,7 @@ const USEFUL = /(^|\/)(config\.json|tokenizer\.json|[^/]*\.safetensors|[^/]*\.bi
 async function readFiles(files) {
   const useful = files.filter((f) => USEFUL.test(f.webkitRelativePath || f.name));
   if (useful.length === 0) throw new Error(`none of ${files.map((f) => f.name).join(', ') || 'no files'} is a model file (config.json, model.safetensors, tokenizer.json or a .safetensors file)`);
-  return Object.fromEntries(await Promise.all(useful.map(async (f) => [f.webkitRelativePath || f.name, await f.arrayBuffer()])));
+  return Object.fromEntries(await Promise.all(useful.map(async (f) => [f.webkitRelativePath || f.name, await fileBytes(f)])));
 }
 
 /** Files and folders dropped on the page (a folder's files are read recursively). */
@@ -206,14 +206,20 @@ async function droppedFiles(dataTransfer) {
 
 function syncModelPick() {
   const pick = $('model-pick');
-  const url = pick.querySelector('option[data-url]');
-  if (state.model && !url) {
-    const o = document.createElement('option');
-    o.dataset.url = '1';
-    pick.prepend(o);
+  // A model ?model= names that the list does not offer gets an entry of its own.
+  const listed = Array.from(pick.options).some((o) => !o.dataset.url && o.value === state.model);
+  let o = pick.querySelector('option[data-url]');
+  if (state.model && !listed) {
+    if (!o) {
+      o = document.createElement('option');
+      o.dataset.url = '1';
+      pick.prepend(o);
+    }
+    o.value = state.model;
+    o.textContent = `${state.model} (from this site)`;
+  } else {
+    o?.remove();
   }
-  const o = pick.querySelector('option[data-url]');
-  if (o) { o.value = state.model; o.textContent = `${state.model} (from this site)`; o.hidden = !state.model; }
   pick.querySelector('option[value="files-open"]').hidden = model.source !== 'from your files';
   pick.value = model.source === 'from your files' ? 'files-open' : state.model;
 }

@@ -134,7 +134,7 @@ export function setupSample({ lab, state, update, model }) {
       const r = await lab.call('generate', { text: contextText(), options: options(), output: state.output, tokens: n });
       const made = generated.length - before;
       const secs = (performance.now() - t0) / 1000;
-      $('gen-info').textContent = `${made} ${unit()} in ${secs.toFixed(2)} s (${(made / secs).toFixed(0)} per second)${r.stopped ? ', stopped' : ''}.`;
+      $('gen-info').textContent = `${made} ${unit()} in ${secs.toFixed(2)} s (${(made / secs).toFixed(0)} per second)${r.stopped ? ', stopped' : ''}${r.ended ? ': the model ended the text (it produced BOS, where llama2.c\'s run.c stops too)' : ''}.`;
     } catch (e) {
       $('gen-info').textContent = e.message;
     } finally {

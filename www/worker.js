@@ -22,8 +22,8 @@ const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 async function load({ module, files }) {
   ready ??= init({ module_or_path: module });
   await ready;
-  const next = lab.Model.fromFiles(Object.fromEntries(
-    Object.entries(files).map(([name, buffer]) => [name, new Uint8Array(buffer)])));
+  // A big file comes as a list of pieces, which fromFiles empties as it reads them.
+  const next = lab.Model.fromFiles(files);
   model?.free();
   model = next;
   const config = model.config;
@@ -81,9 +81,10 @@ async function generate({ text, options, output, tokens }) {
     for (let i = 0; i < tokens; i++) {
       const step = gen.next();
       batch.push({ token: step.token, text: step.text, logProb: step.modelLogProb });
-      if (performance.now() - last > 30 || i === tokens - 1) {
+      if (step.end || performance.now() - last > 30 || i === tokens - 1) {
         post({ type: 'tokens', run: mine, tokens: batch });
         batch = [];
+        if (step.end) return { stopped: false, ended: true };
         await tick();
         last = performance.now();
         if (run !== mine) return { stopped: true };

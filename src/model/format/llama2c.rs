@@ -287,6 +287,7 @@ pub fn read_parts(file: &dyn FileBytes, tokenizer_bin: &[u8]) -> Result<Checkpoi
             )));
         }
         at += 4 * n;
+        file.release(at);
         tensors[index] = match stored {
             None => values,
             Some((out, inp)) => transpose(&values, out, inp),

@@ -37,6 +37,10 @@ pub trait FileBytes {
     }
     /// Bytes `start..end`, with `start ≤ end ≤ len()` (the caller checks).
     fn read(&self, start: usize, end: usize) -> std::borrow::Cow<'_, [u8]>;
+    /// The reader will not read bytes before `end` again: a file held outside wasm may free
+    /// them, so that a large model is never in memory twice (a reader that reads in file order
+    /// calls this after each tensor). The default keeps everything.
+    fn release(&self, _end: usize) {}
 }
 
 impl FileBytes for &[u8] {

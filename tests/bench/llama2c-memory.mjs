@@ -1,0 +1,59 @@
+// Peak memory of loading a llama2.c model through the page (?model=, downloaded and parsed in
+// the worker, as a student would), measured as the resident memory of every Chromium process
+// this script starts (/proc, Linux), sampled every 20 ms: the peak during the load minus the
+// browser idle on about:blank just before.
+//     node tests/bench/llama2c-memory.mjs DIR    (DIR holds model.bin and tokenizer.bin:
+//     python3 tests/bench/make_llama2c_shape.py 110M DIR)
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { startServer } from '../e2e/server.mjs';
+import { launchChromium } from '../e2e/harness.mjs';
+
+const dir = process.argv[2];
+const PAGE = 4096;
+
+/** Resident bytes of every descendant of this process (Chromium and its helpers). */
+function residentBytes() {
+  const parent = new Map();
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      parent.set(Number(pid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch { /* gone */ }
+  }
+  const mine = (pid) => { for (let p = pid; p > 1; p = parent.get(p)) if (p === process.pid) return true; return false; };
+  let total = 0;
+  for (const pid of parent.keys()) {
+    if (pid === process.pid || !mine(pid)) continue;
+    try {
+      total += Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE;
+    } catch { /* gone */ }
+  }
+  return total;
+}
+
+const size = statSync(`${dir}/model.bin`).size;
+const { server, url } = await startServer({ root: 'www', mounts: { '/l2c/': dir } });
+const browser = await launchChromium();
+try {
+  const page = await browser.newPage();
+  await page.goto('about:blank');
+  await new Promise((r) => setTimeout(r, 1000));
+  const idle = residentBytes();
+  let peak = idle;
+  const timer = setInterval(() => { peak = Math.max(peak, residentBytes()); }, 20);
+  const t0 = Date.now();
+  await page.goto(`${url}?model=l2c/model.bin`);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 600_000 });
+  const ready = (Date.now() - t0) / 1000;
+  const status = await page.textContent('#status');
+  await new Promise((r) => setTimeout(r, 500));
+  clearInterval(timer);
+  const after = residentBytes();
+  const mb = (b) => (b / 1e6).toFixed(0);
+  console.log(`llama2.c model.bin of ${mb(size)} MB through the page (?model=): ready in ${ready.toFixed(1)} s; `
+    + `Chromium's resident memory above idle: peak ${mb(peak - idle)} MB = ${((peak - idle) / size).toFixed(2)}× the file, `
+    + `${mb(after - idle)} MB once loaded\n  status: ${status.trim().slice(0, 160)}`);
+} finally {
+  await browser.close();
+  server.close();
+}
