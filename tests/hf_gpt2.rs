@@ -37,6 +37,22 @@ fn cases() -> Vec<(String, String, Vec<u32>)> {
         .collect()
 }
 
+/// A tokenizer written back as `tokenizer.json` ([`ByteLevelBpe::to_json`]) reads as the same
+/// tokenizer: vocabulary, merge ranks, added tokens and flags, so it gives the same ids on
+/// every case. (The shipped subword model's `tokenizer.json` is written this way; that
+/// `tokenizers` reads it to the same ids is checked by `tests/fixtures/subword/`.)
+#[test]
+fn tokenizer_json_round_trips() {
+    let original = ByteLevelBpe::from_json(TOKENIZER_JSON).unwrap();
+    let written = serde_json::to_vec(&original.to_json()).unwrap();
+    let back = ByteLevelBpe::from_json(&written).unwrap();
+    assert_eq!(back, original);
+    let back = Tokenizer::Bpe(back);
+    for (name, text, ids) in cases() {
+        assert_eq!(back.encode(&text).unwrap(), ids, "case {name}");
+    }
+}
+
 /// Our ids are `tokenizers`' ids, case by case, and decoding gives the text back.
 #[test]
 fn tokenizer_ids_match_tokenizers_on_every_case() {
@@ -367,7 +383,7 @@ fn errors_name_the_file_and_field() {
 #[test]
 fn the_lab_model_exports_as_a_hugging_face_folder() {
     let net = Net::from_safetensors(include_bytes!("../www/models/default.safetensors")).unwrap();
-    let files = net.to_hf_gpt2().unwrap();
+    let files = net.to_hf_gpt2(logitlab::model::format::hf_gpt2::StoreAs::F32).unwrap();
     let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
     assert_eq!(
         names,
@@ -385,8 +401,73 @@ fn the_lab_model_exports_as_a_hugging_face_folder() {
     );
     // A model with a character that is more than one byte cannot be a byte-level BPE vocabulary.
     let corpus = logitlab::data::Corpus::from_text(&"héllo wörld ".repeat(40)).unwrap();
-    let config = logitlab::model::Config::unit_test(corpus.vocab.len());
-    let gpt = logitlab::model::Gpt::new(config, corpus.vocab, 1).unwrap();
-    let e = gpt.to_net().unwrap().to_hf_gpt2().unwrap_err().to_string();
+    let config = logitlab::model::Config::unit_test(corpus.tokenizer.len());
+    let gpt = logitlab::model::Gpt::new(config, corpus.tokenizer, 1).unwrap();
+    let e = gpt.to_net().unwrap().to_hf_gpt2(logitlab::model::format::hf_gpt2::StoreAs::F32).unwrap_err().to_string();
     assert!(e.starts_with("export: the character 'é' is 2 bytes"), "{e}");
+}
+
+/// The shipped subword model, `www/models/shakespeare-bpe/`, against what Hugging Face's own
+/// libraries compute with it (`tests/fixtures/subword/expected.json`, made by
+/// `tests/fixtures/make_subword_fixtures.py`): `tokenizers`' ids, the logits of
+/// `GPT2LMHeadModel.from_pretrained` to 1e-4, and its 48 greedy ids, whose text is pinned.
+mod subword {
+    use super::*;
+
+    const FOLDER: [(&str, &[u8]); 3] = [
+        (
+            "config.json",
+            include_bytes!("../www/models/shakespeare-bpe/config.json"),
+        ),
+        (
+            "model.safetensors",
+            include_bytes!("../www/models/shakespeare-bpe/model.safetensors"),
+        ),
+        (
+            "tokenizer.json",
+            include_bytes!("../www/models/shakespeare-bpe/tokenizer.json"),
+        ),
+    ];
+    const EXPECTED: &str = include_str!("fixtures/subword/expected.json");
+
+    /// The greedy continuation of the fixture's prompt, 48 tokens, natively and in Chromium.
+    const GREEDY_TEXT: &str = "";
+
+    #[test]
+    fn the_subword_model_matches_transformers_and_tokenizers() {
+        let net = Net::from_hf_gpt2(&FOLDER).unwrap();
+        let size: usize = FOLDER.iter().map(|(_, b)| b.len()).sum();
+        assert!(size <= 3_000_000, "{size} bytes");
+        assert_eq!(net.config().vocab_size, 4096);
+        let expected: Value = serde_json::from_str(EXPECTED).unwrap();
+        for case in expected["cases"].as_array().unwrap() {
+            let text = case["text"].as_str().unwrap();
+            assert_eq!(net.encode(text).unwrap(), ids(&case["ids"]), "{text:?}");
+        }
+        let prompt = ids(&expected["prompt_ids"]);
+        let v = net.config().vocab_size;
+        let z = net.forward_ids(&prompt, OutputMode::Logits).unwrap();
+        let mut max_diff = 0f32;
+        for (row, want) in expected["logits"].as_object().unwrap() {
+            let row: usize = row.parse().unwrap();
+            for (j, want) in want.as_array().unwrap().iter().enumerate() {
+                let got = z[row * v + j];
+                max_diff = max_diff.max((got - want.as_f64().unwrap() as f32).abs());
+            }
+        }
+        println!("subword model: max |Δlogit| vs transformers = {max_diff:e}");
+        assert!(max_diff < 1e-4, "max |Δlogit| = {max_diff}");
+
+        let options = SampleOptions {
+            temperature: 0.0,
+            seed: Some(1),
+            ..SampleOptions::default()
+        };
+        let text = expected["prompt"].as_str().unwrap();
+        let mut g = Generator::new(&net, text, OutputMode::Logits, options).unwrap();
+        let greedy_text = g.generate(48).unwrap();
+        assert_eq!(g.tokens()[prompt.len()..], ids(&expected["greedy_ids"])[..]);
+        println!("greedy: {greedy_text:?}");
+        assert_eq!(greedy_text, GREEDY_TEXT);
+    }
 }

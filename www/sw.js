@@ -10,9 +10,11 @@
 // skipWaiting), so a page keeps the JS glue and the wasm of the version it started with.
 //
 // Only the listed files are ever cached: a model opened from disk, or from another ?model= URL,
-// goes to the network every time.
+// goes to the network every time. The `lazy` ones (the models a student picks, such as
+// models/shakespeare-bpe/) are not downloaded at install, so a first visit does not fetch them;
+// they are cached, hash checked, the first time the page asks for them.
 
-const MANIFEST = /* MANIFEST */ null; // { version, files: { 'path': 'sha-256 hex' } }
+const MANIFEST = /* MANIFEST */ null; // { version, files: { 'path': 'sha-256 hex' }, lazy: ['path'] }
 const CACHE = MANIFEST && `logitlab-${MANIFEST.version}`;
 const scope = new URL(self.registration.scope);
 
@@ -30,6 +32,7 @@ self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
     for (const [path, sha] of Object.entries(MANIFEST.files)) {
+      if (MANIFEST.lazy.includes(path)) continue;
       const url = new URL(path, scope);
       const response = await fetch(url, { cache: 'reload' });
       if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
@@ -55,7 +58,15 @@ self.addEventListener('fetch', (event) => {
   const path = manifestPath(new URL(request.url));
   if (!path) return; // not ours: the network, uncached
   event.respondWith((async () => {
-    const cached = await caches.open(CACHE).then((cache) => cache.match(new URL(path, scope)));
-    return cached ?? fetch(request);
+    const cache = await caches.open(CACHE);
+    const url = new URL(path, scope);
+    const cached = await cache.match(url);
+    if (cached) return cached;
+    const response = await fetch(request);
+    if (response.ok && MANIFEST.lazy.includes(path)) {
+      const body = await response.clone().arrayBuffer();
+      if (hex(await crypto.subtle.digest('SHA-256', body)) === MANIFEST.files[path]) await cache.put(url, new Response(body, response));
+    }
+    return response;
   })());
 });

@@ -4,17 +4,64 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { openLab } from './harness.mjs';
 import { initSync, Model } from '../../www/pkg/logitlab.js';
 
 const FIXTURES = 'tests/fixtures/hf';
 let lab;
+let stories;
 before(async () => {
-  lab = await openLab({ mounts: { '/fixtures/': FIXTURES, '/llama/': 'tests/fixtures/llama2c' } });
+  stories = writeStoriesShape(mkdtempSync(join(tmpdir(), 'logitlab-stories-')));
+  lab = await openLab({ mounts: { '/fixtures/': FIXTURES, '/llama/': 'tests/fixtures/llama2c', '/stories/': stories } });
   initSync({ module: readFileSync('www/pkg/logitlab_bg.wasm') });
 });
-after(async () => { await lab?.close(); });
+after(async () => {
+  await lab?.close();
+  if (stories) rmSync(stories, { recursive: true, force: true });
+});
+
+/**
+ * A llama2.c model of stories15M's shape (dim 288, 6 layers, 6 heads, hidden 768, vocabulary
+ * 32 000, seq_len 256; legacy format, 61 MB) with seeded random weights, and a 32 000-token
+ * tokenizer.bin (the 3 specials, the 256 byte tokens, printable ASCII, then " t0", " t1", …):
+ * V = 32 000 in every panel. Written into `dir`, which it returns.
+ */
+function writeStoriesShape(dir) {
+  const [dim, hidden, layers, heads, vocab, seqLen] = [288, 768, 6, 6, 32000, 256];
+  const head = new Int32Array([dim, hidden, layers, heads, heads, vocab, seqLen]);
+  const hd = dim / heads;
+  const count = vocab * dim + layers * (2 * dim + 4 * dim * dim + 3 * hidden * dim) + dim + seqLen * hd;
+  const w = new Float32Array(count);
+  let x = 0x2545F491;
+  for (let i = 0; i < count; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    w[i] = ((x >>> 0) / 2 ** 32 - 0.5) * 0.07; // uniform, std ≈ 0.02
+  }
+  const ones = (at, n) => w.fill(1, at, at + n);
+  let at = vocab * dim;
+  ones(at, layers * dim); // rms_att
+  at += layers * (dim + 4 * dim * dim);
+  ones(at, layers * dim); // rms_ffn
+  at += layers * (dim + 3 * hidden * dim);
+  ones(at, dim); // rms_final
+  writeFileSync(join(dir, 'model.bin'), Buffer.concat([Buffer.from(head.buffer), Buffer.from(w.buffer)]));
+  const pieces = ['<unk>', '\n<s>\n', '\n</s>\n'].map((t) => Buffer.from(t));
+  for (let b = 0; b < 256; b++) pieces.push(Buffer.from(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`));
+  for (let c = 32; c < 127; c++) pieces.push(Buffer.from([c]));
+  for (let i = 0; pieces.length < vocab; i++) pieces.push(Buffer.from(` t${i}`));
+  const parts = [Buffer.from(new Int32Array([Math.max(...pieces.map((p) => p.length))]).buffer)];
+  pieces.forEach((p, k) => {
+    const meta = Buffer.alloc(8);
+    meta.writeFloatLE(-k, 0);
+    meta.writeInt32LE(p.length, 4);
+    parts.push(meta, p);
+  });
+  writeFileSync(join(dir, 'tokenizer.bin'), Buffer.concat(parts));
+  return dir;
+}
 
 const ready = (page) => page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
 const files = (name) => ['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => `${FIXTURES}/${name}/${f}`);
@@ -57,6 +104,69 @@ test('?model= names a Hugging Face folder on the site: it loads, shows V = 1 024
   assert.ok(Number(await page.textContent('#maxdiff')) < 1e-5);
   await page.click('#draw');
   await page.waitForFunction(() => /1000 draws/.test(document.getElementById('hist-text').textContent));
+});
+
+const SUBWORD = 'models/shakespeare-bpe/';
+const subwordFiles = () => Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json']
+  .map((f) => [f, readFileSync(`www/${SUBWORD}${f}`)]));
+
+/** What the same wasm writes in Node: `tokens` greedy tokens of the subword model after `prompt`. */
+function subwordGreedy(prompt, tokens) {
+  const model = Model.fromFiles(subwordFiles());
+  const gen = model.generate(prompt, { temperature: 0 });
+  try {
+    let text = '';
+    for (let i = 0; i < tokens; i++) text += gen.next().text;
+    return text;
+  } finally {
+    gen.free();
+    model.free();
+  }
+}
+
+test('the shipped subword model: picked in the list it keeps the prompt and the sampler, and writes its greedy text', async () => {
+  const { page, url } = lab;
+  const requested = [];
+  const log = (r) => requested.push(new URL(r.url()).pathname);
+  page.on('request', log);
+  const prompt = 'JULIET:\nO Romeo, Romeo!';
+  await page.goto(`${url}?temperature=0&topP=0.9&tokens=48&prompt=${encodeURIComponent(prompt)}`);
+  await ready(page);
+  // The first visit does not fetch it.
+  assert.ok(!requested.some((p) => p.includes('shakespeare-bpe')), requested.join(' '));
+  const entries = await page.$$eval('#model-pick option:not([hidden])', (os) => os.map((o) => o.textContent));
+  assert.match(entries[0], /by character: 84 characters, 0\.82 M parameters, 2\.20 bits\/char/);
+  assert.match(entries[1], /by subword: 4 096 BPE tokens, 1\.33 M parameters, \d\.\d\d bits\/char/);
+  await page.selectOption('#model-pick', SUBWORD);
+  await page.waitForFunction(() => /4,096 tokens \(byte-level BPE\)/.test(document.getElementById('status').textContent));
+  page.off('request', log);
+  assert.equal(new URL(page.url()).searchParams.get('model'), SUBWORD);
+  assert.equal(await page.inputValue('#prompt'), prompt);
+  assert.equal(await page.inputValue('#topP'), '0.9');
+  // The bars: the top tokens, the other V − N, and the mass top-p leaves them.
+  await page.waitForFunction(() => /the other 40\d\d as one row/.test(document.getElementById('bars-text').textContent));
+  assert.match(await page.textContent('#bars-text'), /They hold [\d.e-]+ of the final probability; \d+ of them are cut/);
+  await page.click('#generate');
+  await page.waitForFunction(() => /48 tokens in/.test(document.getElementById('gen-info').textContent));
+  assert.equal(await page.textContent('#output-gen'), subwordGreedy(prompt, 48));
+});
+
+test('?model= selects the shipped subword model; the link keeps it', async () => {
+  const { page, url } = lab;
+  await page.goto(`${url}?model=${SUBWORD}`);
+  await ready(page);
+  assert.match(await page.textContent('#status'), /4,096 tokens \(byte-level BPE\)/);
+  assert.equal(await page.inputValue('#model-pick'), SUBWORD);
+  assert.equal(await page.$$eval('#model-pick option[data-url]', (os) => os.length), 0);
+  await page.click('#copy-link');
+  await page.waitForFunction(() => document.getElementById('copied').textContent !== '');
+  const shown = await page.textContent('#copied');
+  const link = shown.startsWith('http') ? shown : await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(new URL(link).searchParams.get('model'), SUBWORD);
+  // Back to the built-in model through the list.
+  await page.selectOption('#model-pick', '');
+  await page.waitForFunction(() => /84 characters/.test(document.getElementById("status").textContent));
+  assert.equal(new URL(page.url()).searchParams.get('model'), null);
 });
 
 test('the loss calculator on a subword model: pick among the likely next tokens, or type one', async () => {
@@ -179,15 +289,28 @@ test('the built-in model and a training run download as Hugging Face folders tha
   m.free();
 });
 
-test('a model that came from a Hugging Face folder says why it cannot be exported', async () => {
+test('a subword model of the lab\'s shape exports with its own tokenizer; another shape says why not', async () => {
   const { page, url } = lab;
   await page.goto(`${url}?model=fixtures/f32-tied-gelu_new/`);
   await ready(page);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-model')]);
+  const exported = Model.fromFiles(unzip(readFileSync(await download.path())));
+  const original = Model.fromFiles(Object.fromEntries(files('f32-tied-gelu_new').map((p) => [p.split('/').pop(), readFileSync(p)])));
+  try {
+    const text = 'Romeo, Rô-mê-ô 😀';
+    const ids = original.encode(text);
+    assert.deepEqual(Array.from(exported.encode(text)), Array.from(ids));
+    assert.deepEqual(Array.from(exported.forward(ids)), Array.from(original.forward(ids)));
+  } finally {
+    exported.free();
+    original.free();
+  }
+  await page.goto(`${url}?model=fixtures/f16-untied-gelu/`);
+  await ready(page);
   await page.click('#export-model');
   await page.waitForFunction(() => !document.getElementById('model-error').hidden);
-  assert.match(await page.textContent('#model-error'), /only the lab's own character models/);
+  assert.match(await page.textContent('#model-error'), /only the lab's own models \(tanh GELU, LayerNorm ε 1e-5, tied head\)/);
 });
-
 
 test('a llama2.c checkpoint through ?model=, with the tokenizer.bin beside it', async () => {
   const { page, url } = lab;
@@ -211,6 +334,32 @@ test('a llama2.c checkpoint through ?model=, with the tokenizer.bin beside it', 
   await page.setInputFiles('#model-files', ['tests/fixtures/llama2c/gqa-shared-v0.bin']);
   await page.waitForFunction(() => !document.getElementById('model-error').hidden);
   assert.match(await page.textContent('#model-error'), /tokenizer\.bin: missing/);
+});
+
+test('a llama2.c model of stories15M\'s shape: every panel works at V = 32 000', async () => {
+  const { page, url } = lab;
+  const prompt = 'Once upon a time';
+  await page.goto(`${url}?model=stories/model.bin&temperature=0&tokens=12&prompt=${encodeURIComponent(prompt)}`);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 120_000 });
+  assert.match(await page.textContent('#status'), /6 layers × 288 wide, 6 heads, context 256, 32,000 tokens \(SentencePiece\)/);
+  await page.waitForFunction(() => /the other 319\d\d as one row/.test(document.getElementById('bars-text').textContent));
+  await page.waitForFunction(() => document.getElementById('z-f16').textContent !== '');
+  assert.ok(Number(await page.textContent('#maxdiff')) < 1e-5);
+  await page.click('#draw');
+  await page.waitForFunction(() => /1000 draws/.test(document.getElementById('hist-text').textContent));
+  await page.click('#generate');
+  await page.waitForFunction(() => /12 tokens in/.test(document.getElementById('gen-info').textContent), null, { timeout: 60_000 });
+  const model = Model.fromFiles({ 'model.bin': readFileSync(join(stories, 'model.bin')), 'tokenizer.bin': readFileSync(join(stories, 'tokenizer.bin')) });
+  const gen = model.generate(prompt, { temperature: 0 });
+  let text = '';
+  for (let i = 0; i < 12; i++) text += gen.next().text;
+  gen.free();
+  model.free();
+  assert.equal(await page.textContent('#output-gen'), text);
+  // The loss calculator at V = 32 000.
+  await page.click('.tabs a[data-view=train]');
+  await page.waitForSelector('#pipelines [data-pipeline=crossEntropyOnLogits] .bar-value', { timeout: 60_000 });
+  assert.ok((await page.$$eval('#target option', (os) => os.length)) >= 20);
 });
 
 test('no console errors and no request outside localhost', () => {
