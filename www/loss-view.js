@@ -4,15 +4,15 @@
 
 import { renderBars } from './bars.js';
 import { PIPELINES } from './state.js';
-import { PIPELINE_INFO } from './pipelines.js';
+import { PIPELINE_INFO, pipelineTitle } from './pipelines.js';
 import { parseValues } from './pkg/logitlab.js';
+import { t, fixed, precision, exponential, english, fillNodes } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 
 /** The classification table's rows, as `classify` names them. */
-const REPRESENTATION_NAMES = {
-  logits: 'logits z', logProbs: 'log-probs (float32)', f32: 'probabilities (float32)',
-  bf16: 'probabilities (bfloat16)', f16: 'probabilities (float16)',
+const REPRESENTATION_KEYS = {
+  logits: 'repr.logits', logProbs: 'repr.logProbs', f32: 'repr.f32', bf16: 'repr.bf16', f16: 'repr.f16',
 };
 const TOP = 8;
 
@@ -25,9 +25,9 @@ export function showLossControls(state) {
   $('l-logits').value = state.logits;
   $('targetId').value = String(state.targetId);
   $('labelSmoothing').value = String(state.labelSmoothing);
-  $('labelSmoothing-value').textContent = state.labelSmoothing.toFixed(2);
+  $('labelSmoothing-value').textContent = fixed(state.labelSmoothing, 2);
   $('c-temperature').value = String(Math.max(0.05, state.temperature));
-  $('c-temperature-value').textContent = Math.max(0.05, state.temperature).toFixed(2);
+  $('c-temperature-value').textContent = fixed(Math.max(0.05, state.temperature), 2);
 }
 
 /** `model`: `{ config, labels, vocab }` of the model loaded now (main.js replaces them on a switch). */
@@ -36,7 +36,7 @@ export function setupLossCalculator({ lab, state, update, model }) {
   const option = (text, label, id) => {
     const o = document.createElement('option');
     o.value = text;
-    o.textContent = `${label}  (id ${id})`;
+    o.textContent = t('target.option', { label, id });
     return o;
   };
   /**
@@ -73,7 +73,7 @@ export function setupLossCalculator({ lab, state, update, model }) {
       });
     } catch (e) {
       if (seq !== calcSeq) return;
-      $('l-error').textContent = e.message;
+      fillNodes($('l-error'), 'calc.failed', {}, { error: english(e.message) });
       $('l-error').hidden = false;
       return;
     }
@@ -89,50 +89,49 @@ export function setupLossCalculator({ lab, state, update, model }) {
     const ids = order.slice(0, TOP);
     if (!ids.includes(r.target)) ids.push(r.target);
     $('l-what').textContent = r.labels
-      ? `${r.n} predictions: each ${model.vocab ? 'character' : 'token'} of the context predicts the next one, and the last predicts your target ${model.labels[r.target]}. The table and the gradient bars show that last row (${r.classes} ids; top ${TOP} by probability and the target).`
-      : `One row of ${r.classes} logits, target id ${r.target}.`;
+      ? t(model.vocab ? 'calc.whatChars' : 'calc.whatTokens', { n: r.n, target: model.labels[r.target], C: r.classes, top: TOP })
+      : t('calc.whatTyped', { C: r.classes, target: r.target });
     $('l-vector').tBodies[0].replaceChildren(...ids.map((i) => {
       const tr = document.createElement('tr');
       if (i === r.target) tr.className = 'target-row';
-      for (const text of [String(i), r.labels ? model.labels[i] : '', r.values[i].toFixed(4),
-        r.logProbs[i].toFixed(4), r.probs[i].toPrecision(4)]) {
+      for (const text of [String(i), r.labels ? english(model.labels[i]) : '', fixed(r.values[i], 4),
+        fixed(r.logProbs[i], 4), precision(r.probs[i], 4)]) {
         const td = document.createElement('td');
-        td.textContent = text;
+        td.append(text);
         tr.append(td);
       }
       return tr;
     }));
 
     const denominator = r.pipelines.find((p) => !p.error)?.denominator ?? 1;
-    $('grad-note').textContent = `Here N = ${denominator}` +
-      (state.reduction === 'mean' && r.n > 1 ? ` (the mean over the context's ${r.n} predictions)` : state.reduction === 'sum' ? ' (sum)' : '') +
-      `, ε = ${state.labelSmoothing.toFixed(2)} and C = ${r.classes}. The bars below are the last row's d loss/dz.`;
+    const over = state.reduction === 'mean' && r.n > 1 ? t('grad.mean', { n: r.n }) : state.reduction === 'sum' ? t('grad.sum') : '';
+    $('grad-note').textContent = t('grad.note', { N: denominator, over, eps: fixed(state.labelSmoothing, 2), C: r.classes });
     $('pipelines').replaceChildren(...r.pipelines.map((p) => {
       const info = PIPELINE_INFO[p.pipeline];
       const card = document.createElement('section');
       card.className = `pipeline ${info.ok ? 'ok' : 'bad'}`;
       card.dataset.pipeline = p.pipeline;
       const h = document.createElement('h3');
-      h.textContent = `${info.name} ${info.ok ? '✓' : '✗'}`;
+      h.textContent = pipelineTitle(p.pipeline);
       card.append(h);
       const v = document.createElement('p');
       v.className = 'loss-value';
       if (p.error) {
-        v.textContent = p.error;
+        fillNodes(v, 'pipeline.error', {}, { error: english(p.error) });
         v.classList.add('error');
         card.append(v);
         return card;
       }
-      v.textContent = `loss = ${p.loss.toFixed(4)}` + (r.n > 1 ? ` (${state.reduction} of ${r.n} rows; the last row's term: ${p.row.toFixed(4)})` : '') +
-        (p.pipeline === 'nllOnLogits' ? ' — this is −z_y, a raw logit, not in nats' : '');
+      v.textContent = t('loss.value', { loss: fixed(p.loss, 4) }) + (r.n > 1 ? t(`loss.rows.${state.reduction}`, { n: r.n, row: fixed(p.row, 4) }) : '') +
+        (p.pipeline === 'nllOnLogits' ? t('loss.rawLogit') : '');
       const bars = document.createElement('div');
       bars.className = 'bars';
       bars.setAttribute('role', 'img');
       const max = Math.max(...ids.map((i) => Math.abs(p.grad[i])), 1e-12);
       renderBars(bars, ids.map((i) => ({
-        label: label(i), value: p.grad[i].toExponential(2), fraction: p.grad[i] / max, signed: true,
+        label: label(i), value: exponential(p.grad[i], 2), fraction: p.grad[i] / max, signed: true,
       })));
-      bars.setAttribute('aria-label', `d loss / dz for the last row: ${ids.map((i) => `${label(i)} ${p.grad[i].toExponential(2)}`).join(', ')}`);
+      bars.setAttribute('aria-label', t('grad.aria', { values: ids.map((i) => `${label(i)} ${exponential(p.grad[i], 2)}`).join('; ') }));
       const note = document.createElement('p');
       note.className = 'muted';
       note.textContent = info.note(r.ceOnSoftmax);
@@ -144,9 +143,9 @@ export function setupLossCalculator({ lab, state, update, model }) {
       const tr = document.createElement('tr');
       const th = document.createElement('th');
       th.scope = 'row';
-      th.textContent = REPRESENTATION_NAMES[c.representation];
+      th.textContent = t(REPRESENTATION_KEYS[c.representation]);
       tr.append(th);
-      for (const text of [label(c.argmax), c.maxDiff.toExponential(2), String(c.never)]) {
+      for (const text of [label(c.argmax), exponential(c.maxDiff, 2), String(c.never)]) {
         const td = document.createElement('td');
         td.textContent = text;
         tr.append(td);

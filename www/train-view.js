@@ -5,9 +5,11 @@
 import { charLabel } from './bars.js';
 import { renderLineChart } from './chart.js';
 import { PIPELINES } from './state.js';
-import { PIPELINE_INFO } from './pipelines.js';
+import { PIPELINE_INFO, pipelineTitle } from './pipelines.js';
 import { setupLossCalculator, showLossControls } from './loss-view.js';
 import { saveFile } from './boot.js';
+import { t, fixed, precision, integer, english, fillNodes } from './i18n.js';
+import { announce } from './announce.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,7 +26,7 @@ function showTrainingControls(state) {
   for (const c of document.querySelectorAll('input[name=pipeline]')) c.checked = chosen.includes(c.value);
   $('preset').value = state.preset;
   $('learningRate').value = String(Math.log10(state.learningRate));
-  $('learningRate-value').textContent = state.learningRate.toPrecision(2);
+  $('learningRate-value').textContent = precision(state.learningRate, 2);
   $('batchSize').value = String(state.batchSize);
   $('trainSeed').value = String(state.trainSeed);
 }
@@ -60,8 +62,13 @@ function setupTrainingRuns({ lab, state, update }) {
   const pipelines = () => state.pipelines ? state.pipelines.split(',') : [];
 
   function setStatus(text) { $('train-status').textContent = text; }
+  /** An error from the worker: in the status line (English, with a lead-in) and said once. */
+  function failed(e) {
+    fillNodes($('train-status'), 'train.failed', {}, { error: english(e.message) });
+    announce(t('announce.error', { error: e.message }));
+  }
   function syncButtons() {
-    $('play').textContent = playing ? 'Pause' : 'Play';
+    $('play').textContent = playing ? t('train.pause') : t('train.play');
     $('play').setAttribute('aria-pressed', String(playing));
     $('train-step').disabled = playing;
     $('train-sample').disabled = !started;
@@ -69,10 +76,15 @@ function setupTrainingRuns({ lab, state, update }) {
 
   async function ensureRuns() {
     if (started) return started;
-    if (pipelines().length === 0) throw new Error('choose at least one run');
-    const own = $('own-text').value;
+    if (pipelines().length === 0) throw new Error(t('train.noRuns'));
+    // Pasted Vietnamese may arrive decomposed (NFD: a + U+0301 …), which would double the
+    // characters the model learns. Composed (NFC), every letter is one character.
+    const pasted = $('own-text').value;
+    const own = pasted.normalize('NFC');
+    $('nfc-note').hidden = state.trainText !== 'own' || own === pasted;
+    if (own !== pasted) $('nfc-note').textContent = t('train.nfc', { before: pasted.length, after: own.length });
     // The first start also downloads and compiles the training build of the wasm (candle).
-    setStatus(trainingBuildLoaded ? 'Creating the runs…' : 'Loading the training build (3.4 MB of wasm) and creating the runs…');
+    setStatus(trainingBuildLoaded ? t('train.creating') : t('train.loadingBuild'));
     started = await lab.call('trainStart', {
       source: state.trainText, own, preset: state.preset, learningRate: state.learningRate,
       batchSize: state.batchSize, seed: state.trainSeed, pipelines: pipelines(),
@@ -89,14 +101,10 @@ function setupTrainingRuns({ lab, state, update }) {
     const ce = s.ceOnSoftmax;
     const [top, second] = ce.top.map((c) => charLabel(c));
     $('val-note').hidden = false;
-    $('val-note').textContent = `Validation CE is an estimate on ${s.evalBatches} fixed batches of ` +
-      `${s.batchSize} × ${s.contextLength} characters of the held-out last 10% of the text.`;
+    $('val-note').textContent = t('train.valNote', { batches: s.evalBatches, batch: s.batchSize, context: s.contextLength });
     $('ce-softmax-note').hidden = !pipelines().includes('crossEntropyOnSoftmax');
-    $('ce-softmax-note').textContent = `On this text (C = ${ce.classes} characters) crossEntropy(softmax)'s own loss cannot go below ` +
-      `${ce.floor.toFixed(3)}. The most frequent character, ${top} (${ce.frequencies[0].toFixed(3)}), leads ${second} ` +
-      `(${ce.frequencies[1].toFixed(3)}) by more than ${ce.margin.toFixed(4)}, so that loss is lowest when the model ` +
-      `predicts only ${top}: its dashed line settles near ln(e + C − 1) − ${ce.frequencies[0].toFixed(3)} = ${ce.oneHotLoss.toFixed(3)}, ` +
-      'while its true cross-entropy (solid) stays far above ln C.';
+    $('ce-softmax-note').textContent = t('train.ceSoftmaxNote', { C: ce.classes, floor: fixed(ce.floor, 3), top, second,
+      f1: fixed(ce.frequencies[0], 3), f2: fixed(ce.frequencies[1], 3), margin: fixed(ce.margin, 4), oneHot: fixed(ce.oneHotLoss, 3) });
   }
 
   function record({ reports, seconds, steps }) {
@@ -116,9 +124,12 @@ function setupTrainingRuns({ lab, state, update }) {
     const runs = Object.keys(history);
     const last = (p) => history[p].at(-1);
     const step = Math.max(0, ...runs.map((p) => last(p)?.step ?? 0));
-    const parts = [started ? `step ${step}` : 'Not started'];
-    if (speed && step > 0) parts.push(`${speed.stepsPerSec.toFixed(1)} steps/s, ${Math.round(speed.tokensPerSec).toLocaleString('en')} tokens/s over ${speed.runs} run${speed.runs > 1 ? 's' : ''}`);
-    parts.push(playing ? 'training…' : started ? 'paused' : 'press Play or Step');
+    const parts = [started ? t('train.stepN', { step }) : t('train.notStartedShort')];
+    if (speed && step > 0) {
+      parts.push(t(speed.runs > 1 ? 'train.speedRuns' : 'train.speedRun', { steps: fixed(speed.stepsPerSec, 1),
+        tokens: integer(Math.round(speed.tokensPerSec)), runs: speed.runs }));
+    }
+    parts.push(playing ? t('train.training') : started ? t('train.paused') : t('train.pressPlay'));
     setStatus(parts.join(' · '));
 
     const all = runs.flatMap((p) => history[p].flatMap((h) => [h.loss, h.valCe ?? h.trainCe]));
@@ -133,9 +144,17 @@ function setupTrainingRuns({ lab, state, update }) {
       ];
     });
     renderLineChart($('chart'), {
-      series, xMax: Math.max(50, step), yRange: [lo, hi], xLabel: 'step',
-      yLabel: `nats/char (window ${lo.toFixed(1)} … ${hi.toFixed(1)})`,
+      series, xMax: Math.max(50, step), yRange: [lo, hi], xLabel: t('chart.step'),
+      yLabel: t('chart.yLabel', { lo: fixed(lo, 1), hi: fixed(hi, 1) }),
     });
+    // The chart's text alternative: each run's latest figures (the table below has them too).
+    const latest = runs.map((p) => {
+      const h = last(p);
+      return errors[p] ? t('chart.runError', { run: pipelineTitle(p), error: errors[p] })
+        : h ? t('chart.run', { run: pipelineTitle(p), step: h.step, loss: fixed(h.loss, 3), ce: fixed(h.valCe ?? h.trainCe, 3) })
+          : t('chart.runEmpty', { run: pipelineTitle(p) });
+    });
+    $('chart').setAttribute('aria-label', t('chart.aria', { runs: latest.join('; ') || t('train.notStartedShort') }));
     $('train-table').tBodies[0].replaceChildren(...runs.map((p) => {
       const tr = document.createElement('tr');
       tr.className = `run-row run-${PIPELINES.indexOf(p)}`;
@@ -144,14 +163,14 @@ function setupTrainingRuns({ lab, state, update }) {
       th.scope = 'row';
       const swatch = document.createElement('span');
       swatch.className = 'swatch';
-      th.append(swatch, `${PIPELINE_INFO[p].name} ${PIPELINE_INFO[p].ok ? '✓' : '✗'}`);
+      th.append(swatch, pipelineTitle(p));
       tr.append(th);
       const h = last(p);
-      const cells = errors[p] ? [String(h?.step ?? 0), errors[p], '', '']
-        : [String(h?.step ?? 0), h ? h.loss.toFixed(3) : '–', h ? h.trainCe.toFixed(3) : '–', h?.valCe != null ? h.valCe.toFixed(3) : '–'];
+      const cells = errors[p] ? [String(h?.step ?? 0), english(errors[p]), '', '']
+        : [String(h?.step ?? 0), h ? fixed(h.loss, 3) : '–', h ? fixed(h.trainCe, 3) : '–', h?.valCe != null ? fixed(h.valCe, 3) : '–'];
       for (const text of cells) {
         const td = document.createElement('td');
-        td.textContent = text;
+        td.append(text);
         tr.append(td);
       }
       return tr;
@@ -167,9 +186,11 @@ function setupTrainingRuns({ lab, state, update }) {
       playing = true;
       syncButtons();
       renderTraining();
+      announce(t('announce.trainingStarted'));
       await lab.call('trainPlay');
+      announce(t('announce.trainingPaused', { step: currentStep() }));
     } catch (e) {
-      setStatus(e.message);
+      failed(e);
     } finally {
       playing = false;
       syncButtons();
@@ -183,8 +204,9 @@ function setupTrainingRuns({ lab, state, update }) {
     try {
       await ensureRuns();
       record(await lab.call('trainStep', { n: 1 }));
+      announce(t('announce.stepped', { step: currentStep() }));
     } catch (e) {
-      setStatus(e.message);
+      failed(e);
     }
     syncButtons();
   }
@@ -199,7 +221,10 @@ function setupTrainingRuns({ lab, state, update }) {
     $('samples').replaceChildren();
     syncButtons();
     renderTraining();
+    announce(t('announce.reset'));
   }
+  /** The latest step of any run. */
+  const currentStep = () => Math.max(0, ...Object.values(history).map((h) => h.at(-1)?.step ?? 0));
   async function sample() {
     $('train-sample').disabled = true;
     try {
@@ -207,36 +232,41 @@ function setupTrainingRuns({ lab, state, update }) {
         prompt: state.prompt, tokens: 200,
         options: { temperature: state.temperature, topK: state.topK, topP: state.topP, minP: state.minP, seed: state.seed },
       });
-      $('samples').replaceChildren(...texts.map((t) => {
+      $('samples').replaceChildren(...texts.map((s) => {
         const fig = document.createElement('figure');
-        fig.className = `sample run-${PIPELINES.indexOf(t.pipeline)}`;
+        fig.className = `sample run-${PIPELINES.indexOf(s.pipeline)}`;
         const cap = document.createElement('figcaption');
-        cap.textContent = `${PIPELINE_INFO[t.pipeline].name}, at step ${history[t.pipeline]?.at(-1)?.step ?? 0} (T = ${state.temperature}, seed ${state.seed})`;
-        const pre = document.createElement('pre');
+        cap.textContent = t('samples.caption', { run: PIPELINE_INFO[s.pipeline].name, step: history[s.pipeline]?.at(-1)?.step ?? 0,
+          T: fixed(state.temperature, 2), seed: state.seed });
+        // The runs' text is the training text's language: mark it only for the built-in English one.
+        const pre = state.trainText === 'own' ? document.createElement('pre') : english('', 'pre');
         const b = document.createElement('b');
-        b.textContent = t.prompt;
-        pre.append(b, t.text);
+        b.textContent = s.prompt;
+        pre.append(b, s.text);
         // This run's model, for transformers (GPT2LMHeadModel.from_pretrained on the folder).
         const save = document.createElement('button');
         save.type = 'button';
-        save.textContent = 'Download this model (Hugging Face, .zip)';
-        const step = history[t.pipeline]?.at(-1)?.step ?? 0;
+        save.textContent = t('samples.download');
+        const step = history[s.pipeline]?.at(-1)?.step ?? 0;
         save.addEventListener('click', async () => {
           try {
-            const folder = `logitlab-${t.pipeline}-step${step}`;
-            const { zip } = await lab.call('exportModel', { pipeline: t.pipeline, folder });
+            const folder = `logitlab-${s.pipeline}-step${step}`;
+            const { zip } = await lab.call('exportModel', { pipeline: s.pipeline, folder });
             saveFile(`${folder}.zip`, zip);
           } catch (e) {
-            setStatus(e.message);
+            failed(e);
           }
         });
         fig.append(cap, pre, save);
         return fig;
       }));
+      announce(t('announce.samples', { n: texts.length }));
     } catch (e) {
-      setStatus(e.message);
+      failed(e);
     } finally {
       syncButtons();
+      // The button was disabled while it worked: give keyboard focus back to it, not to the page.
+      if (document.activeElement === document.body) $('train-sample').focus();
     }
   }
 
@@ -253,7 +283,7 @@ function setupTrainingRuns({ lab, state, update }) {
   }
   $('preset').addEventListener('change', () => settingsChanged({ preset: $('preset').value }));
   $('learningRate').addEventListener('change', () => settingsChanged({ learningRate: Number((10 ** Number($('learningRate').value)).toPrecision(2)) }));
-  $('learningRate').addEventListener('input', () => { $('learningRate-value').textContent = (10 ** Number($('learningRate').value)).toPrecision(2); });
+  $('learningRate').addEventListener('input', () => { $('learningRate-value').textContent = precision(10 ** Number($('learningRate').value), 2); });
   $('batchSize').addEventListener('change', () => settingsChanged({ batchSize: Number($('batchSize').value) }));
   $('trainSeed').addEventListener('change', () => {
     const s = Number($('trainSeed').value);
