@@ -49,8 +49,9 @@ test('every key is used by the page, and every key the page uses exists', async 
   const unused = keys.filter((k) => !used(k) && !['language.name', 'number.decimal', 'number.group'].includes(k));
   assert.deepEqual(unused, [], `unused keys: ${unused.join(', ')}`);
   // Every data-i18n key of index.html and every literal t('…') key exists.
-  const named = [...src.matchAll(/data-i18n(?:-aria-label)?="([^"]+)"/g), ...src.matchAll(/\bt\('([^'$]+)'/g),
-    ...src.matchAll(/'key', '([^']+)'|fillNodes\([^,]+, '([^']+)'/g)].map((m) => m[1] ?? m[2]).filter(Boolean);
+  const html = await readFile(join(WWW, 'index.html'), 'utf8');
+  const named = [...html.matchAll(/data-i18n(?:-aria-label)?="([^"]+)"/g), ...src.matchAll(/\bt\('([^'$]+)'/g),
+    ...src.matchAll(/fillNodes\([^,]+, '([^']+)'/g), ...src.matchAll(/showError\([^,]+, '([^']+)'/g)].map((m) => m[1]);
   const unknown = [...new Set(named)].filter((k) => !Object.hasOwn(catalogues.en, k));
   assert.deepEqual(unknown, [], `keys used but in no catalogue: ${unknown.join(', ')}`);
   assert.deepEqual(Object.keys(LANGUAGES).sort(), Object.keys(catalogues).sort(), 'LANGUAGES names each catalogue');
