@@ -131,6 +131,21 @@ function reportHeight() {
   }).observe(document.documentElement);
 }
 
+/**
+ * A wide table or formula scrolls sideways inside its own box on a narrow screen (the page
+ * itself never does). While it does, it takes keyboard focus, so that the arrow keys scroll it.
+ */
+function scrollableBoxes() {
+  const boxes = document.querySelectorAll('.table-wrap, .formula');
+  const check = () => {
+    for (const box of boxes) {
+      if (box.scrollWidth > box.clientWidth + 1) box.tabIndex = 0; else box.removeAttribute('tabindex');
+    }
+  };
+  const observer = new ResizeObserver(check);
+  for (const box of boxes) { observer.observe(box); if (box.firstElementChild) observer.observe(box.firstElementChild); }
+}
+
 /** A deployed copy (`./build.sh dist`) works offline after one visit: see sw.js. */
 function offline() {
   const marker = document.querySelector('meta[name="logitlab-offline"]');
@@ -141,6 +156,7 @@ function offline() {
 
 applyLayout();
 languageSwitch();
+scrollableBoxes();
 reportHeight();
 offline();
 showControls(state);
