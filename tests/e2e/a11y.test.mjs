@@ -47,7 +47,10 @@ async function audit(page) {
     const r = await window.axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations', 'incomplete'] });
     const brief = (list) => list.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
       nodes: v.nodes.slice(0, 4).map((n) => `${n.target.join(' ')} — ${n.failureSummary ?? ''}`.slice(0, 300)), count: v.nodes.length }));
-    return { violations: brief(r.violations), incomplete: brief(r.incomplete) };
+    // For "needs review": axe's reason for each node, to review (README, "Accessibility").
+    const reasons = (list) => list.map((v) => ({ id: v.id, help: v.help,
+      why: [...new Set(v.nodes.map((n) => (n.any[0] ?? n.all[0] ?? n.none[0])?.message?.replace(/\d+(\.\d+)?/g, 'N') ?? ''))] }));
+    return { violations: brief(r.violations), incomplete: reasons(r.incomplete) };
   }, TAGS);
 }
 
@@ -67,8 +70,9 @@ for (const lang of ['en', 'vi']) {
           await page.emulateMedia({ colorScheme: scheme });
           const r = await audit(page);
           for (const i of r.incomplete) {
-            if (!needsReview.has(i.id)) needsReview.set(i.id, { help: i.help, where: new Set() });
+            if (!needsReview.has(i.id)) needsReview.set(i.id, { help: i.help, where: new Set(), why: new Set() });
             needsReview.get(i.id).where.add(`${view}/${lang}/${scheme}${embed ? '/embed' : ''}`);
+            for (const w of i.why) needsReview.get(i.id).why.add(w);
           }
           assert.deepEqual(r.violations, [], `${query} (${scheme}): ${JSON.stringify(r.violations, null, 1)}`);
         }
@@ -79,7 +83,9 @@ for (const lang of ['en', 'vi']) {
 }
 
 test('the "needs review" items (reviewed in the README)', (t) => {
-  for (const [id, { help, where }] of needsReview) t.diagnostic(`needs review: ${id} (${help}) on ${[...where].join(', ')}`);
+  for (const [id, { help, where, why }] of needsReview) {
+    t.diagnostic(`needs review: ${id} (${help}) on ${[...where].join(', ')}; axe's reasons: ${[...why].join(' | ')}`);
+  }
 });
 
 for (const [width, what] of [[360, '360 px'], [640, '200% zoom of a 1280 px window']]) {
