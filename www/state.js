@@ -10,7 +10,7 @@
 export const PIPELINES = ['crossEntropyOnLogits', 'nllOnLogSoftmax', 'nllOnLogits', 'crossEntropyOnSoftmax'];
 
 /** Things `hide=` can name. */
-export const HIDEABLE = ['verdicts', 'prompt', 'temperature', 'topK', 'topP', 'minP', 'seed',
+export const HIDEABLE = ['lang', 'verdicts', 'prompt', 'temperature', 'topK', 'topP', 'minP', 'seed',
   'output', 'tabs', 'bars', 'identity', 'precision', 'draws', 'formulas', 'share', 'stability',
   'calculator', 'classify', 'training'];
 

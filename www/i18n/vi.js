@@ -98,7 +98,7 @@ export default {
   "col.logSoftmax": "log_softmax({0})",
   "numbers.lse": "logsumexp({0}) = {1}; |chênh lệch| lớn nhất giữa hai cột cuối: {2}",
   "stability.title": "Ổn định số học: tính log(softmax({0})) một cách ngây thơ",
-  "stability.text": "Bài viết nói log_softmax ổn định hơn log(softmax({0})). Nếu viết như sách giáo khoa, log(exp({1}) / Σ exp({2})) sẽ tràn số: exp({3}) bằng ∞ khi {4} lớn hơn 88,72 trong float32 (11,09 trong float16), và ∞ / ∞ là NaN. Nó cũng tràn dưới: exp({5}) bằng 0 khi nhỏ hơn −103,97 trong float32 (−17,33 trong float16), và ln 0 là −∞. log_softmax trừ max {6} trước, nên mọi số mũ đều ≤ 0.",
+  "stability.text": "Bài viết nói log_softmax ổn định hơn log(softmax({0})). Nếu viết như sách giáo khoa, log(exp({1}) / Σ exp({2})) sẽ tràn số: exp({3}) bằng ∞ khi {4} lớn hơn 88,72 trong float32 (11,09 trong float16), và ∞ / ∞ là NaN. Nó cũng tràn dưới: exp({5}) bằng 0 khi số mũ nhỏ hơn −103,97 trong float32 (−17,33 trong float16), và ln 0 là −∞. log_softmax trừ max {6} trước, nên mọi số mũ đều ≤ 0.",
   "stability.preset1": "z = (1000; 0)",
   "stability.preset2": "z = (−1000; 0)",
   "stability.preset3": "50 000 phần tử, một phần tử bằng 100",
