@@ -63,6 +63,12 @@ export function fillNodes(el, key, params, nodes) {
   el.replaceChildren(...parts(t(key, params), nodes));
 }
 
+/** An error the page words itself, in the page's language (the JS API's errors are English). */
+export class PageError extends Error {}
+
+/** An error's message as a node: as it is if the page worded it, else English, marked so. */
+export const errorNode = (e) => (e instanceof PageError ? document.createTextNode(e.message) : english(e?.message ?? String(e)));
+
 /** Text that stays English (model output, the JS API's error messages), marked so on a page in another language. */
 export function english(text, tag = 'span') {
   const el = document.createElement(tag);

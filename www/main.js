@@ -3,7 +3,7 @@
 
 import init from './pkg/logitlab.js';
 import { parse, serialize, hidden } from './state.js';
-import { LANGUAGES, chooseLanguage, useLanguage, translatePage, t, integer, english, fillNodes, lang } from './i18n.js';
+import { LANGUAGES, chooseLanguage, useLanguage, translatePage, t, integer, fillNodes, errorNode, PageError, lang } from './i18n.js';
 import { lab, wasmModule, loading, started, progress, download, modelFiles, loadModel, saveFile } from './boot.js';
 import { setupSample, showControls } from './sample-view.js';
 import { setupNumbers } from './numbers-view.js';
@@ -182,9 +182,9 @@ function describeModel(config, ms) {
     + (ms === undefined ? '.' : t('model.loadedIn', { ms: Math.round(ms) }));
 }
 
-/** `el` says `key`'s lead-in, in the page's language, then `error` (English, from the API). */
-function showError(el, key, error, params = {}) {
-  fillNodes(el, key, params, { error: english(error) });
+/** `el` says `key`'s lead-in, in the page's language, then the error (English, marked so, if from the API). */
+function showError(el, key, e, params = {}) {
+  fillNodes(el, key, params, { error: errorNode(e) });
   el.hidden = false;
 }
 
@@ -213,7 +213,7 @@ async function switchModel(getBuffers, source, urlModel) {
     update({ model: urlModel });
     for (const v of Object.values(views)) v.modelChanged?.();
   } catch (e) {
-    showError($('model-error'), 'model.openFailed', e.message);
+    showError($('model-error'), 'model.openFailed', e);
     $('status').textContent = describeModel(model.config);
   } finally {
     $('model-progress').hidden = true;
@@ -225,7 +225,7 @@ async function switchModel(getBuffers, source, urlModel) {
 const USEFUL = /(^|\/)(config\.json|tokenizer\.json|[^/]*\.safetensors|[^/]*\.bin)$/;
 async function readFiles(files) {
   const useful = files.filter((f) => USEFUL.test(f.webkitRelativePath || f.name));
-  if (useful.length === 0) throw new Error(t('model.noModelFile', { files: files.map((f) => f.name).join(', ') || t('model.noFiles') }));
+  if (useful.length === 0) throw new PageError(t('model.noModelFile', { files: files.map((f) => f.name).join(', ') || t('model.noFiles') }));
   return Object.fromEntries(await Promise.all(useful.map(async (f) => [f.webkitRelativePath || f.name, await f.arrayBuffer()])));
 }
 
@@ -283,7 +283,7 @@ function setupModelPicker() {
       const { zip } = await lab.call('exportModel', { folder });
       saveFile(`${folder}.zip`, zip);
     } catch (e) {
-      showError($('model-error'), 'model.exportFailed', e.message);
+      showError($('model-error'), 'model.exportFailed', e);
     }
   });
   for (const id of ['model-files', 'model-folder']) {
@@ -313,7 +313,7 @@ try {
   $('model-progress').hidden = true;
   setModel(r, r.error ? '' : state.model, performance.now() - started);
   if (r.error) {
-    showError($('model-error'), 'model.urlFailed', r.error, { path: state.model });
+    showError($('model-error'), 'model.urlFailed', new Error(r.error), { path: state.model });
     update({ model: '' });
   }
   syncModelPick();
@@ -323,6 +323,6 @@ try {
   await views[state.view]?.ready;
   scrollToHash();
 } catch (e) {
-  fillNodes($('status'), 'model.startFailed', {}, { error: english(e.message) });
+  fillNodes($('status'), 'model.startFailed', {}, { error: errorNode(e) });
   $('status').classList.add('error');
 }

@@ -157,7 +157,7 @@ export function setupSample({ lab, state, update, model }) {
     $('step').disabled = busy;
     $('stop').disabled = !busy;
     if (busy && (focused === $('generate') || focused === $('step'))) $('stop').focus();
-    if (!busy && (focused === $('stop') || focused === document.body)) $('generate').focus();
+    if (!busy && focused === $('stop')) $('generate').focus();
   }
   $('generate').addEventListener('click', () => generate(state.tokens));
   $('step').addEventListener('click', () => generate(1));

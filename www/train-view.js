@@ -8,7 +8,7 @@ import { PIPELINES } from './state.js';
 import { PIPELINE_INFO, pipelineTitle } from './pipelines.js';
 import { setupLossCalculator, showLossControls } from './loss-view.js';
 import { saveFile } from './boot.js';
-import { t, fixed, precision, integer, english, fillNodes } from './i18n.js';
+import { t, fixed, precision, integer, english, fillNodes, errorNode, PageError } from './i18n.js';
 import { announce } from './announce.js';
 
 const $ = (id) => document.getElementById(id);
@@ -62,9 +62,9 @@ function setupTrainingRuns({ lab, state, update }) {
   const pipelines = () => state.pipelines ? state.pipelines.split(',') : [];
 
   function setStatus(text) { $('train-status').textContent = text; }
-  /** An error from the worker: in the status line (English, with a lead-in) and said once. */
+  /** An error: in the status line (the worker's in English, after a lead-in) and said once. */
   function failed(e) {
-    fillNodes($('train-status'), 'train.failed', {}, { error: english(e.message) });
+    fillNodes($('train-status'), 'train.failed', {}, { error: errorNode(e) });
     announce(t('announce.error', { error: e.message }));
   }
   function syncButtons() {
@@ -76,7 +76,7 @@ function setupTrainingRuns({ lab, state, update }) {
 
   async function ensureRuns() {
     if (started) return started;
-    if (pipelines().length === 0) throw new Error(t('train.noRuns'));
+    if (pipelines().length === 0) throw new PageError(t('train.noRuns'));
     // Pasted Vietnamese may arrive decomposed (NFD: a + U+0301 …), which would double the
     // characters the model learns. Composed (NFC), every letter is one character.
     const pasted = $('own-text').value;
@@ -212,6 +212,7 @@ function setupTrainingRuns({ lab, state, update }) {
   }
   /** Throws the runs away; the next Play or Step starts again from the same initial weights. */
   async function reset() {
+    const had = started;
     playing = false;
     started = null;
     speed = null;
@@ -221,11 +222,12 @@ function setupTrainingRuns({ lab, state, update }) {
     $('samples').replaceChildren();
     syncButtons();
     renderTraining();
-    announce(t('announce.reset'));
+    if (had) announce(t('announce.reset'));
   }
   /** The latest step of any run. */
   const currentStep = () => Math.max(0, ...Object.values(history).map((h) => h.at(-1)?.step ?? 0));
   async function sample() {
+    const hadFocus = document.activeElement === $('train-sample');
     $('train-sample').disabled = true;
     try {
       const texts = await lab.call('trainSample', {
@@ -266,7 +268,7 @@ function setupTrainingRuns({ lab, state, update }) {
     } finally {
       syncButtons();
       // The button was disabled while it worked: give keyboard focus back to it, not to the page.
-      if (document.activeElement === document.body) $('train-sample').focus();
+      if (hadFocus && document.activeElement === document.body) $('train-sample').focus();
     }
   }
 

@@ -89,6 +89,17 @@ test('?lang=vi: the page, its title and <html lang> are Vietnamese; numbers use 
   assert.equal(await page.getAttribute('#n-error span', 'lang'), 'en');
 });
 
+test('an error the page words itself is in the page\'s language, not marked English', async () => {
+  const { page, url } = lab;
+  await page.goto(`${url}?lang=vi&view=train&pipelines=`);
+  await ready(page);
+  await page.click('#train-step');
+  await page.waitForFunction(() => /lượt chạy/.test(document.getElementById('train-status').textContent));
+  assert.equal(await page.textContent('#train-status'), 'Lỗi huấn luyện: hãy chọn ít nhất một lượt chạy');
+  assert.equal(await page.$('#train-status [lang=en]'), null);
+  assert.match(await page.textContent('#announcer'), /^Lỗi: hãy chọn/);
+});
+
 test('the switch changes the language and keeps the state', async () => {
   const { page, url } = lab;
   await page.goto(`${url}?lang=vi&view=numbers&numbersTemperature=0.5`);
