@@ -8,7 +8,7 @@ import { PIPELINES } from './state.js';
 import { PIPELINE_INFO, pipelineTitle } from './pipelines.js';
 import { setupLossCalculator, showLossControls } from './loss-view.js';
 import { saveFile } from './boot.js';
-import { t, fixed, precision, integer, english, fillNodes, errorNode, PageError } from './i18n.js';
+import { t, fixed, precision, integer, localNumber, english, fillNodes, errorNode, PageError } from './i18n.js';
 import { announce } from './announce.js';
 
 const $ = (id) => document.getElementById(id);
@@ -144,7 +144,7 @@ function setupTrainingRuns({ lab, state, update }) {
       ];
     });
     renderLineChart($('chart'), {
-      series, xMax: Math.max(50, step), yRange: [lo, hi], xLabel: t('chart.step'),
+      series, xMax: Math.max(50, step), yRange: [lo, hi], xLabel: t('chart.step'), format: (v) => localNumber(String(v)),
       yLabel: t('chart.yLabel', { lo: fixed(lo, 1), hi: fixed(hi, 1) }),
     });
     // The chart's text alternative: each run's latest figures (the table below has them too).

@@ -57,6 +57,32 @@ test('every key is used by the page, and every key the page uses exists', async 
   assert.deepEqual(Object.keys(LANGUAGES).sort(), Object.keys(catalogues).sort(), 'LANGUAGES names each catalogue');
 });
 
+test('index.html has no prose of its own: every text is a catalogue message', async () => {
+  // The page as served, before any script runs: words may only sit in MathML, code, and the
+  // name "logitlab"; a new element with English in it and no data-i18n fails here.
+  const html = await readFile(join(WWW, 'index.html'), 'utf8');
+  const browser = await launchChromium();
+  try {
+    const page = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
+    await page.setContent(html.replace(/<script[^>]*><\/script>/g, ''));
+    const stray = await page.evaluate(() => {
+      const out = [];
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const text = n.data.trim();
+        if (!/\p{L}/u.test(text) || text === 'logitlab') continue;
+        const el = n.parentElement;
+        if (el.closest('math, code')) continue;
+        out.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}: ${text.slice(0, 60)}`);
+      }
+      return out;
+    });
+    assert.deepEqual(stray, []);
+  } finally {
+    await browser.close();
+  }
+});
+
 let lab;
 before(async () => { lab = await openLab(); });
 after(async () => { await lab?.close(); });
