@@ -136,6 +136,10 @@ test('the switch changes the language and keeps the state', async () => {
   assert.match(page.url(), /view=numbers&numbersTemperature=0\.5.*lang=en/);
   assert.equal(await page.textContent('#n-temperature-value'), '0.50');
   assert.equal(await page.getAttribute('#output', 'lang'), null); // English in an English page: no mark needed
+  // An instructor can hide the switch in an embed.
+  await page.goto(`${url}?lang=vi&embed=1&hide=lang`);
+  await ready(page);
+  assert.equal(await page.isVisible('#lang-switch'), false);
 });
 
 test('no ?lang=: the browser\'s preferred language if the page has it, else English', async () => {
