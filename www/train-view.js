@@ -50,7 +50,6 @@ export function setupTrain(ctx) {
 
 /** Up to four pipelines trained side by side from the same start, in the worker. */
 function setupTrainingRuns({ lab, state, update }) {
-  // ---- live training ----
   let history = {};      // pipeline → [{ step, loss, trainCe, valCe }]
   let errors = {};       // pipeline → message, once a run has stopped
   let started = null;    // trainStart's answer, once runs exist
@@ -90,21 +89,10 @@ function setupTrainingRuns({ lab, state, update }) {
       batchSize: state.batchSize, seed: state.trainSeed, pipelines: pipelines(),
     });
     trainingBuildLoaded = true;
-    showTrainingNotes(started);
+    showTextNotes(started, pipelines());
     history = Object.fromEntries(pipelines().map((p) => [p, []]));
     errors = {};
     return started;
-  }
-
-  /** What the runs' figures mean for this text: the validation estimate, crossEntropy(softmax)'s optimum. */
-  function showTrainingNotes(s) {
-    const ce = s.ceOnSoftmax;
-    const [top, second] = ce.top.map((c) => charLabel(c));
-    $('val-note').hidden = false;
-    $('val-note').textContent = t('train.valNote', { batches: s.evalBatches, batch: s.batchSize, context: s.contextLength });
-    $('ce-softmax-note').hidden = !pipelines().includes('crossEntropyOnSoftmax');
-    $('ce-softmax-note').textContent = t('train.ceSoftmaxNote', { C: ce.classes, floor: fixed(ce.floor, 3), top, second,
-      f1: fixed(ce.frequencies[0], 3), f2: fixed(ce.frequencies[1], 3), margin: fixed(ce.margin, 4), oneHot: fixed(ce.oneHotLoss, 3) });
   }
 
   function record({ reports, seconds, steps }) {
@@ -132,49 +120,8 @@ function setupTrainingRuns({ lab, state, update }) {
     parts.push(playing ? t('train.training') : started ? t('train.paused') : t('train.pressPlay'));
     setStatus(parts.join(' · '));
 
-    const all = runs.flatMap((p) => history[p].flatMap((h) => [h.loss, h.valCe ?? h.trainCe]));
-    const lnV = Math.log(started?.ceOnSoftmax?.classes ?? 84); // the training text's characters
-    const lo = Math.max(-10, Math.min(0, ...all));
-    const hi = Math.min(10, Math.max(lnV + 0.5, ...all));
-    const series = runs.flatMap((p) => {
-      const i = PIPELINES.indexOf(p);
-      return [
-        { className: `run-${i}`, dashed: true, points: history[p].map((h) => [h.step, h.loss]) },
-        { className: `run-${i}`, dashed: false, points: history[p].map((h) => [h.step, h.valCe ?? h.trainCe]) },
-      ];
-    });
-    renderLineChart($('chart'), {
-      series, xMax: Math.max(50, step), yRange: [lo, hi], xLabel: t('chart.step'), format: (v) => localNumber(String(v)),
-      yLabel: t('chart.yLabel', { lo: fixed(lo, 1), hi: fixed(hi, 1) }),
-    });
-    // The chart's text alternative: each run's latest figures (the table below has them too).
-    const latest = runs.map((p) => {
-      const h = last(p);
-      return errors[p] ? t('chart.runError', { run: pipelineTitle(p), error: errors[p] })
-        : h ? t('chart.run', { run: pipelineTitle(p), step: h.step, loss: fixed(h.loss, 3), ce: fixed(h.valCe ?? h.trainCe, 3) })
-          : t('chart.runEmpty', { run: pipelineTitle(p) });
-    });
-    $('chart').setAttribute('aria-label', t('chart.aria', { runs: latest.join('; ') || t('train.notStartedShort') }));
-    $('train-table').tBodies[0].replaceChildren(...runs.map((p) => {
-      const tr = document.createElement('tr');
-      tr.className = `run-row run-${PIPELINES.indexOf(p)}`;
-      tr.dataset.pipeline = p;
-      const th = document.createElement('th');
-      th.scope = 'row';
-      const swatch = document.createElement('span');
-      swatch.className = 'swatch';
-      th.append(swatch, pipelineTitle(p));
-      tr.append(th);
-      const h = last(p);
-      const cells = errors[p] ? [String(h?.step ?? 0), english(errors[p]), '', '']
-        : [String(h?.step ?? 0), h ? fixed(h.loss, 3) : '–', h ? fixed(h.trainCe, 3) : '–', h?.valCe != null ? fixed(h.valCe, 3) : '–'];
-      for (const text of cells) {
-        const td = document.createElement('td');
-        td.append(text);
-        tr.append(td);
-      }
-      return tr;
-    }));
+    renderChart(history, errors, step, started?.ceOnSoftmax?.classes ?? 84);
+    renderTable(history, errors);
   }
 
   lab.onTrain = (msg) => { if (started && playing) record(msg); };
@@ -235,22 +182,8 @@ function setupTrainingRuns({ lab, state, update }) {
         options: { temperature: state.temperature, topK: state.topK, topP: state.topP, minP: state.minP, seed: state.seed },
       });
       $('samples').replaceChildren(...texts.map((s) => {
-        const fig = document.createElement('figure');
-        fig.className = `sample run-${PIPELINES.indexOf(s.pipeline)}`;
-        const cap = document.createElement('figcaption');
-        cap.textContent = t('samples.caption', { run: PIPELINE_INFO[s.pipeline].name, step: history[s.pipeline]?.at(-1)?.step ?? 0,
-          T: fixed(state.temperature, 2), seed: state.seed });
-        // The runs' text is the training text's language: mark it only for the built-in English one.
-        const pre = state.trainText === 'own' ? document.createElement('pre') : english('', 'pre');
-        const b = document.createElement('b');
-        b.textContent = s.prompt;
-        pre.append(b, s.text);
-        // This run's model, for transformers (GPT2LMHeadModel.from_pretrained on the folder).
-        const save = document.createElement('button');
-        save.type = 'button';
-        save.textContent = t('samples.download');
         const step = history[s.pipeline]?.at(-1)?.step ?? 0;
-        save.addEventListener('click', async () => {
+        return sampleFigure(s, step, state, async () => {
           try {
             const folder = `logitlab-${s.pipeline}-step${step}`;
             const { zip } = await lab.call('exportModel', { pipeline: s.pipeline, folder });
@@ -259,8 +192,6 @@ function setupTrainingRuns({ lab, state, update }) {
             failed(e);
           }
         });
-        fig.append(cap, pre, save);
-        return fig;
       }));
       announce(t('announce.samples', { n: texts.length }));
     } catch (e) {
@@ -301,4 +232,92 @@ function setupTrainingRuns({ lab, state, update }) {
   syncButtons();
   renderTraining();
   return { hide: () => { if (playing) pause(); } };
+}
+
+/** What the runs' figures mean for this text: the validation estimate, crossEntropy(softmax)'s optimum. */
+function showTextNotes(s, chosen) {
+  const ce = s.ceOnSoftmax;
+  const [top, second] = ce.top.map((c) => charLabel(c));
+  $('val-note').hidden = false;
+  $('val-note').textContent = t('train.valNote', { batches: s.evalBatches, batch: s.batchSize, context: s.contextLength });
+  $('ce-softmax-note').hidden = !chosen.includes('crossEntropyOnSoftmax');
+  $('ce-softmax-note').textContent = t('train.ceSoftmaxNote', { C: ce.classes, floor: fixed(ce.floor, 3), top, second,
+    f1: fixed(ce.frequencies[0], 3), f2: fixed(ce.frequencies[1], 3), margin: fixed(ce.margin, 4), oneHot: fixed(ce.oneHotLoss, 3) });
+}
+
+/**
+ * The loss chart: each run's own loss (dashed) and its cross-entropy (solid), and its text
+ * alternative, each run's latest figures. `classes`: the training text's characters (C).
+ */
+function renderChart(history, errors, step, classes) {
+  const runs = Object.keys(history);
+  const last = (p) => history[p].at(-1);
+  const all = runs.flatMap((p) => history[p].flatMap((h) => [h.loss, h.valCe ?? h.trainCe]));
+  const lnV = Math.log(classes);
+  const lo = Math.max(-10, Math.min(0, ...all));
+  const hi = Math.min(10, Math.max(lnV + 0.5, ...all));
+  const series = runs.flatMap((p) => {
+    const i = PIPELINES.indexOf(p);
+    return [
+      { className: `run-${i}`, dashed: true, points: history[p].map((h) => [h.step, h.loss]) },
+      { className: `run-${i}`, dashed: false, points: history[p].map((h) => [h.step, h.valCe ?? h.trainCe]) },
+    ];
+  });
+  renderLineChart($('chart'), {
+    series, xMax: Math.max(50, step), yRange: [lo, hi], xLabel: t('chart.step'), format: (v) => localNumber(String(v)),
+    yLabel: t('chart.yLabel', { lo: fixed(lo, 1), hi: fixed(hi, 1) }),
+  });
+  // The chart's text alternative: each run's latest figures (the table below has them too).
+  const latest = runs.map((p) => {
+    const h = last(p);
+    return errors[p] ? t('chart.runError', { run: pipelineTitle(p), error: errors[p] })
+      : h ? t('chart.run', { run: pipelineTitle(p), step: h.step, loss: fixed(h.loss, 3), ce: fixed(h.valCe ?? h.trainCe, 3) })
+        : t('chart.runEmpty', { run: pipelineTitle(p) });
+  });
+  $('chart').setAttribute('aria-label', t('chart.aria', { runs: latest.join('; ') || t('train.notStartedShort') }));
+}
+
+/** The table of each run's latest figures. */
+function renderTable(history, errors) {
+  const last = (p) => history[p].at(-1);
+  $('train-table').tBodies[0].replaceChildren(...Object.keys(history).map((p) => {
+    const tr = document.createElement('tr');
+    tr.className = `run-row run-${PIPELINES.indexOf(p)}`;
+    tr.dataset.pipeline = p;
+    const th = document.createElement('th');
+    th.scope = 'row';
+    const swatch = document.createElement('span');
+    swatch.className = 'swatch';
+    th.append(swatch, pipelineTitle(p));
+    tr.append(th);
+    const h = last(p);
+    const cells = errors[p] ? [String(h?.step ?? 0), english(errors[p]), '', '']
+      : [String(h?.step ?? 0), h ? fixed(h.loss, 3) : '–', h ? fixed(h.trainCe, 3) : '–', h?.valCe != null ? fixed(h.valCe, 3) : '–'];
+    for (const text of cells) {
+      const td = document.createElement('td');
+      td.append(text);
+      tr.append(td);
+    }
+    return tr;
+  }));
+}
+
+/** One run's sampled text, with a button that downloads that run's model (`save`). */
+function sampleFigure(s, step, state, save) {
+  const fig = document.createElement('figure');
+  fig.className = `sample run-${PIPELINES.indexOf(s.pipeline)}`;
+  const cap = document.createElement('figcaption');
+  cap.textContent = t('samples.caption', { run: PIPELINE_INFO[s.pipeline].name, step, T: fixed(state.temperature, 2), seed: state.seed });
+  // The runs' text is the training text's language: mark it only for the built-in English one.
+  const pre = state.trainText === 'own' ? document.createElement('pre') : english('', 'pre');
+  const b = document.createElement('b');
+  b.textContent = s.prompt;
+  pre.append(b, s.text);
+  // This run's model, for transformers (GPT2LMHeadModel.from_pretrained on the folder).
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = t('samples.download');
+  button.addEventListener('click', save);
+  fig.append(cap, pre, button);
+  return fig;
 }
