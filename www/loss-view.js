@@ -106,38 +106,7 @@ export function setupLossCalculator({ lab, state, update, model }) {
     const denominator = r.pipelines.find((p) => !p.error)?.denominator ?? 1;
     const over = state.reduction === 'mean' && r.n > 1 ? t('grad.mean', { n: r.n }) : state.reduction === 'sum' ? t('grad.sum') : '';
     $('grad-note').textContent = t('grad.note', { N: denominator, over, eps: fixed(state.labelSmoothing, 2), C: r.classes });
-    $('pipelines').replaceChildren(...r.pipelines.map((p) => {
-      const info = PIPELINE_INFO[p.pipeline];
-      const card = document.createElement('section');
-      card.className = `pipeline ${info.ok ? 'ok' : 'bad'}`;
-      card.dataset.pipeline = p.pipeline;
-      const h = document.createElement('h3');
-      h.textContent = pipelineTitle(p.pipeline);
-      card.append(h);
-      const v = document.createElement('p');
-      v.className = 'loss-value';
-      if (p.error) {
-        fillNodes(v, 'pipeline.error', {}, { error: english(p.error) });
-        v.classList.add('error');
-        card.append(v);
-        return card;
-      }
-      v.textContent = t('loss.value', { loss: fixed(p.loss, 4) }) + (r.n > 1 ? t(`loss.rows.${state.reduction}`, { n: r.n, row: fixed(p.row, 4) }) : '') +
-        (p.pipeline === 'nllOnLogits' ? t('loss.rawLogit') : '');
-      const bars = document.createElement('div');
-      bars.className = 'bars';
-      bars.setAttribute('role', 'img');
-      const max = Math.max(...ids.map((i) => Math.abs(p.grad[i])), 1e-12);
-      renderBars(bars, ids.map((i) => ({
-        label: label(i), value: exponential(p.grad[i], 2), fraction: p.grad[i] / max, signed: true,
-      })));
-      bars.setAttribute('aria-label', t('grad.aria', { values: ids.map((i) => `${label(i)} ${exponential(p.grad[i], 2)}`).join('; ') }));
-      const note = document.createElement('p');
-      note.className = 'muted';
-      note.textContent = info.note(r.ceOnSoftmax);
-      card.append(v, bars, note);
-      return card;
-    }));
+    $('pipelines').replaceChildren(...r.pipelines.map((p) => pipelineCard(p, r, ids, label, state.reduction)));
 
     $('classify').tBodies[0].replaceChildren(...r.classify.map((c) => {
       const tr = document.createElement('tr');
@@ -180,4 +149,41 @@ export function setupLossCalculator({ lab, state, update, model }) {
       if (state.view === 'train') refreshCalc();
     },
   };
+}
+
+/**
+ * One pipeline's card: its verdict, its loss (`reduction` over `r.n` rows) and the last row's
+ * gradient d loss/dz over the ids shown, as signed bars and as a text alternative.
+ */
+function pipelineCard(p, r, ids, label, reduction) {
+  const info = PIPELINE_INFO[p.pipeline];
+  const card = document.createElement('section');
+  card.className = `pipeline ${info.ok ? 'ok' : 'bad'}`;
+  card.dataset.pipeline = p.pipeline;
+  const h = document.createElement('h3');
+  h.textContent = pipelineTitle(p.pipeline);
+  card.append(h);
+  const v = document.createElement('p');
+  v.className = 'loss-value';
+  if (p.error) {
+    fillNodes(v, 'pipeline.error', {}, { error: english(p.error) });
+    v.classList.add('error');
+    card.append(v);
+    return card;
+  }
+  v.textContent = t('loss.value', { loss: fixed(p.loss, 4) }) + (r.n > 1 ? t(`loss.rows.${reduction}`, { n: r.n, row: fixed(p.row, 4) }) : '') +
+    (p.pipeline === 'nllOnLogits' ? t('loss.rawLogit') : '');
+  const bars = document.createElement('div');
+  bars.className = 'bars';
+  bars.setAttribute('role', 'img');
+  const max = Math.max(...ids.map((i) => Math.abs(p.grad[i])), 1e-12);
+  renderBars(bars, ids.map((i) => ({
+    label: label(i), value: exponential(p.grad[i], 2), fraction: p.grad[i] / max, signed: true,
+  })));
+  bars.setAttribute('aria-label', t('grad.aria', { values: ids.map((i) => `${label(i)} ${exponential(p.grad[i], 2)}`).join('; ') }));
+  const note = document.createElement('p');
+  note.className = 'muted';
+  note.textContent = info.note(r.ceOnSoftmax);
+  card.append(v, bars, note);
+  return card;
 }
