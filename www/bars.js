@@ -1,5 +1,9 @@
 // Bar charts as plain DOM: a row per id with a label, a bar whose width is set through CSSOM
-// (the page's CSP forbids inline style attributes) and a value. Text, never HTML.
+// (the page's CSP forbids inline style attributes) and a value. Text, never HTML. The chart is
+// drawn for the eye (aria-hidden); its text alternative is a visually hidden table of the same
+// rows, which a screen reader reads as a table.
+
+import { english, t } from './i18n.js';
 
 /** A printable label for a character id. */
 export function charLabel(ch) {
@@ -12,14 +16,20 @@ export function charLabel(ch) {
 /**
  * rows: [{ label, value, fraction (0…1 bar length; −1…1 with `signed`), note, muted,
  *          marker (0…1 or null) }]. Signed bars grow left or right from the middle.
+ * `alt`: { table, caption, column } fills `table` (visually hidden) with the rows as text;
+ * without it the caller gives the container its own text alternative.
  */
-export function renderBars(container, rows) {
+export function renderBars(container, rows, alt) {
+  if (alt) {
+    container.setAttribute('aria-hidden', 'true');
+    renderTable(alt, rows);
+  }
   container.replaceChildren(...rows.map((r) => {
     const row = document.createElement('div');
     row.className = 'bar-row' + (r.muted ? ' muted-row' : '');
     const label = document.createElement('span');
     label.className = 'bar-label';
-    label.textContent = r.label;
+    label.append(english(r.label)); // a token of the (English) model
     const track = document.createElement('span');
     track.className = 'bar-track';
     const bar = document.createElement('span');
@@ -46,4 +56,31 @@ export function renderBars(container, rows) {
     row.append(label, track, value);
     return row;
   }));
+}
+
+/** The bars' rows as a table: token, value (and why it was cut). */
+function renderTable({ table, caption, column }, rows) {
+  const cap = document.createElement('caption');
+  cap.textContent = caption;
+  const head = document.createElement('tr');
+  for (const text of [t('col.token'), column]) {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    th.textContent = text;
+    head.append(th);
+  }
+  const thead = document.createElement('thead');
+  thead.append(head);
+  const tbody = document.createElement('tbody');
+  tbody.append(...rows.map((r) => {
+    const tr = document.createElement('tr');
+    const th = document.createElement('th');
+    th.scope = 'row';
+    th.append(english(r.label));
+    const td = document.createElement('td');
+    td.textContent = r.value + (r.note ? ` ${r.note}` : '');
+    tr.append(th, td);
+    return tr;
+  }));
+  table.replaceChildren(cap, thead, tbody);
 }

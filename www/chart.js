@@ -26,18 +26,19 @@ function ticks(lo, hi, count) {
 
 /**
  * series: [{ className, dashed, points: [[x, y], …] }]. yRange: [lo, hi] the visible window.
+ * `format` writes a tick value (the page's language may want a decimal comma).
  */
-export function renderLineChart(container, { series, xMax, yRange, xLabel, yLabel }) {
+export function renderLineChart(container, { series, xMax, yRange, xLabel, yLabel, format = String }) {
   const [y0, y1] = yRange;
   const sx = (x) => PAD.left + (x / xMax) * (W - PAD.left - PAD.right);
   const sy = (y) => PAD.top + (1 - (Math.min(y1, Math.max(y0, y)) - y0) / (y1 - y0)) * (H - PAD.top - PAD.bottom);
   const svg = el('svg', { viewBox: `0 0 ${W} ${H}`, class: 'line-chart', 'aria-hidden': 'true' });
   for (const v of ticks(y0, y1, 5)) {
     svg.append(el('line', { x1: PAD.left, x2: W - PAD.right, y1: sy(v), y2: sy(v), class: v === 0 ? 'axis zero' : 'grid' }));
-    svg.append(el('text', { x: PAD.left - 6, y: sy(v) + 4, class: 'tick', 'text-anchor': 'end' }, String(v)));
+    svg.append(el('text', { x: PAD.left - 6, y: sy(v) + 4, class: 'tick', 'text-anchor': 'end' }, format(v)));
   }
   for (const v of ticks(0, xMax, 5)) {
-    svg.append(el('text', { x: sx(v), y: H - PAD.bottom + 16, class: 'tick', 'text-anchor': 'middle' }, String(v)));
+    svg.append(el('text', { x: sx(v), y: H - PAD.bottom + 16, class: 'tick', 'text-anchor': 'middle' }, format(v)));
   }
   svg.append(el('line', { x1: PAD.left, x2: PAD.left, y1: PAD.top, y2: H - PAD.bottom, class: 'axis' }));
   svg.append(el('text', { x: W - PAD.right, y: H - 2, class: 'tick', 'text-anchor': 'end' }, xLabel));

@@ -3,6 +3,7 @@
 
 import init from './pkg/logitlab.js';
 import { parse, serialize, hidden } from './state.js';
+import { LANGUAGES, chooseLanguage, useLanguage, translatePage, t, integer, fillNodes, errorNode, PageError, lang } from './i18n.js';
 import { lab, wasmModule, loading, started, progress, download, fileBytes, modelFiles, loadModel, saveFile } from './boot.js';
 import { setupSample, showControls } from './sample-view.js';
 import { setupNumbers } from './numbers-view.js';
@@ -10,6 +11,8 @@ import { setupTrain, showTrainControls } from './train-view.js';
 
 const $ = (id) => document.getElementById(id);
 const state = parse(location.search);
+await useLanguage(chooseLanguage(state.lang));
+translatePage();
 
 function update(patch) {
   Object.assign(state, patch);
@@ -33,8 +36,24 @@ function applyLayout() {
   showView();
 }
 
-/** 820480 → "820,480" (without Intl, whose first use loads locale data at a busy moment). */
-const thousands = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+/**
+ * The language switch: one button per language, each named in its own language. Switching
+ * reloads the page in the other language with the same state (the URL is the state).
+ */
+function languageSwitch() {
+  const group = document.getElementById('lang-switch');
+  group.replaceChildren(...Object.entries(LANGUAGES).map(([code, name]) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.lang = code;
+    b.textContent = name;
+    b.setAttribute('aria-pressed', String(code === lang));
+    b.addEventListener('click', () => {
+      if (code !== lang) location.assign(location.pathname + serialize({ ...state, lang: code }) + location.hash);
+    });
+    return b;
+  }));
+}
 
 const views = {};        // view name → { hide() } once set up
 
@@ -70,22 +89,23 @@ function scrollToHash() {
 }
 
 function share() {
-  const link = () => location.origin + location.pathname + serialize(state);
-  const copy = async (text, what) => {
+  // A shared link opens in the language it was copied in.
+  const link = () => location.origin + location.pathname + serialize({ ...state, lang });
+  const copy = async (text, done) => {
     try {
       await navigator.clipboard.writeText(text);
-      $('copied').textContent = `${what} copied.`;
+      $('copied').textContent = done;
     } catch {
       $('copied').textContent = text; // no clipboard permission: show it to copy by hand
     }
   };
-  $('copy-link').addEventListener('click', () => copy(link(), 'Link'));
+  $('copy-link').addEventListener('click', () => copy(link(), t('share.linkCopied')));
   $('copy-embed').addEventListener('click', () => {
-    const src = location.origin + location.pathname + serialize({ ...state, embed: true });
+    const src = location.origin + location.pathname + serialize({ ...state, lang, embed: true });
     // embed.js, next to the page, sizes the frame to its content (see the README).
     const helper = new URL('embed.js', location.href).href;
     copy(`<iframe data-logitlab src="${src}" width="100%" height="900" style="border:0" title="logitlab" loading="lazy"></iframe>\n`
-      + `<script src="${helper}" defer></script>`, 'Embed code');
+      + `<script src="${helper}" defer></script>`, t('share.embedCopied'));
   });
 }
 
@@ -111,6 +131,21 @@ function reportHeight() {
   }).observe(document.documentElement);
 }
 
+/**
+ * A wide table or formula scrolls sideways inside its own box on a narrow screen (the page
+ * itself never does). While it does, it takes keyboard focus, so that the arrow keys scroll it.
+ */
+function scrollableBoxes() {
+  const boxes = document.querySelectorAll('.table-wrap, .formula');
+  const check = () => {
+    for (const box of boxes) {
+      if (box.scrollWidth > box.clientWidth + 1) box.tabIndex = 0; else box.removeAttribute('tabindex');
+    }
+  };
+  const observer = new ResizeObserver(check);
+  for (const box of boxes) { observer.observe(box); if (box.firstElementChild) observer.observe(box.firstElementChild); }
+}
+
 /** A deployed copy (`./build.sh dist`) works offline after one visit: see sw.js. */
 function offline() {
   const marker = document.querySelector('meta[name="logitlab-offline"]');
@@ -120,6 +155,8 @@ function offline() {
 }
 
 applyLayout();
+languageSwitch();
+scrollableBoxes();
 reportHeight();
 offline();
 showControls(state);
@@ -130,13 +167,25 @@ verdictLinks();
 
 /** The model the views show; `setModel` replaces its fields, and the views read them live. */
 const model = { config: null, labels: [], vocab: '', source: '' };
+/** `model.source` of a model opened from the student's own files. */
+const FROM_FILES = 'files';
 
+/** One line about the model; `ms`, if given, is how long it took to load. */
 function describeModel(config, ms) {
-  const kinds = { bpe: 'byte-level BPE', sentencepiece: 'SentencePiece' };
-  const tokens = kinds[config.tokenizer] ? `${thousands(config.vocabSize)} tokens (${kinds[config.tokenizer]})` : `${config.vocabSize} characters`;
-  const family = config.architecture === 'llama' ? `Llama (${config.kvHeads} key/value heads), ` : '';
-  return `Model${model.source ? ` ${model.source}` : ''}: ${family}${config.layers} layers × ${config.embd} wide, ${config.heads} heads, ` +
-    `context ${config.contextLength}, ${tokens}, ${thousands(config.parameters)} parameters — loaded in ${Math.round(ms)} ms.`;
+  const kinds = { bpe: t('model.bpe'), sentencepiece: 'SentencePiece' };
+  const tokens = kinds[config.tokenizer] ? t('model.tokens', { n: integer(config.vocabSize), kind: kinds[config.tokenizer] })
+    : t('model.characters', { n: config.vocabSize });
+  const family = config.architecture === 'llama' ? t('model.llama', { kv: config.kvHeads }) : '';
+  const source = model.source === FROM_FILES ? ` ${t('model.fromFiles')}` : model.source ? ` ${model.source}` : '';
+  return t('model.describe', { source, family, layers: config.layers, embd: config.embd, heads: config.heads,
+    context: config.contextLength, tokens, parameters: integer(config.parameters) })
+    + (ms === undefined ? '.' : t('model.loadedIn', { ms: Math.round(ms) }));
+}
+
+/** `el` says `key`'s lead-in, in the page's language, then the error (English, marked so, if from the API). */
+function showError(el, key, e, params = {}) {
+  fillNodes(el, key, params, { error: errorNode(e) });
+  el.hidden = false;
 }
 
 function setModel(r, source, ms) {
@@ -158,15 +207,14 @@ async function switchModel(getBuffers, source, urlModel) {
   showProgress({ loaded: 0, total: 0 });
   try {
     const buffers = await getBuffers();
-    $('status').textContent = 'Parsing the model…';
+    $('status').textContent = t('status.parsing');
     const r = await loadModel(buffers);
     setModel(r, source, performance.now() - t0);
     update({ model: urlModel });
     for (const v of Object.values(views)) v.modelChanged?.();
   } catch (e) {
-    $('model-error').textContent = `Could not open that model: ${e.message}. The page keeps the model it had.`;
-    $('model-error').hidden = false;
-    $('status').textContent = describeModel(model.config, 0).replace(/ — loaded in 0 ms\.$/, '.');
+    showError($('model-error'), 'model.openFailed', e);
+    $('status').textContent = describeModel(model.config);
   } finally {
     $('model-progress').hidden = true;
     syncModelPick();
@@ -177,7 +225,7 @@ async function switchModel(getBuffers, source, urlModel) {
 const USEFUL = /(^|\/)(config\.json|tokenizer\.json|[^/]*\.safetensors|[^/]*\.bin)$/;
 async function readFiles(files) {
   const useful = files.filter((f) => USEFUL.test(f.webkitRelativePath || f.name));
-  if (useful.length === 0) throw new Error(`none of ${files.map((f) => f.name).join(', ') || 'no files'} is a model file (config.json, model.safetensors, tokenizer.json or a .safetensors file)`);
+  if (useful.length === 0) throw new PageError(t('model.noModelFile', { files: files.map((f) => f.name).join(', ') || t('model.noFiles') }));
   return Object.fromEntries(await Promise.all(useful.map(async (f) => [f.webkitRelativePath || f.name, await fileBytes(f)])));
 }
 
@@ -216,17 +264,17 @@ function syncModelPick() {
       pick.prepend(o);
     }
     o.value = state.model;
-    o.textContent = `${state.model} (from this site)`;
+    o.textContent = t('model.fromSite', { path: state.model });
   } else {
     o?.remove();
   }
-  pick.querySelector('option[value="files-open"]').hidden = model.source !== 'from your files';
-  pick.value = model.source === 'from your files' ? 'files-open' : state.model;
+  pick.querySelector('option[value="files-open"]').hidden = model.source !== FROM_FILES;
+  pick.value = model.source === FROM_FILES ? 'files-open' : state.model;
 }
 
 function setupModelPicker() {
   const pick = $('model-pick');
-  const fromFiles = (files) => switchModel(() => readFiles(files), 'from your files', '');
+  const fromFiles = (files) => switchModel(() => readFiles(files), FROM_FILES, '');
   pick.addEventListener('change', () => {
     const v = pick.value;
     if (v === 'files') { $('model-files').click(); syncModelPick(); return; }
@@ -241,8 +289,7 @@ function setupModelPicker() {
       const { zip } = await lab.call('exportModel', { folder });
       saveFile(`${folder}.zip`, zip);
     } catch (e) {
-      $('model-error').textContent = `Could not export this model: ${e.message}`;
-      $('model-error').hidden = false;
+      showError($('model-error'), 'model.exportFailed', e);
     }
   });
   for (const id of ['model-files', 'model-folder']) {
@@ -272,8 +319,7 @@ try {
   $('model-progress').hidden = true;
   setModel(r, r.error ? '' : state.model, performance.now() - started);
   if (r.error) {
-    $('model-error').textContent = `Could not open ${state.model}: ${r.error}. Showing the built-in model instead.`;
-    $('model-error').hidden = false;
+    showError($('model-error'), 'model.urlFailed', new Error(r.error), { path: state.model });
     update({ model: '' });
   }
   syncModelPick();
@@ -283,6 +329,6 @@ try {
   await views[state.view]?.ready;
   scrollToHash();
 } catch (e) {
-  $('status').textContent = `Could not start the model: ${e.message}`;
+  fillNodes($('status'), 'model.startFailed', {}, { error: errorNode(e) });
   $('status').classList.add('error');
 }

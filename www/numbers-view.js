@@ -3,6 +3,7 @@
 // log_softmax is computed the stable way. The typed vector and T live in the URL.
 
 import { softmax, logSoftmax, logsumexp, temperatureIdentity, stability, parseValues } from './pkg/logitlab.js';
+import { t, fixed, precision, exponential, english, fillNodes } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 /** Rows listed in each table; a 50 000-entry vector shows its first ROWS and says so. */
@@ -21,35 +22,34 @@ function fill(table, rows) {
 }
 
 /** −∞ and NaN as a student would write them; finite values to 6 significant digits. */
-const num = (v) => (Number.isNaN(v) ? 'NaN' : v === -Infinity ? '−∞' : v === Infinity ? '∞' : v.toPrecision(6));
+const num = (v) => (Number.isNaN(v) ? 'NaN' : v === -Infinity ? '−∞' : v === Infinity ? '∞' : precision(v, 6));
 
 function render(state) {
-  const t = state.numbersTemperature;
-  $('n-temperature-value').textContent = t === 0 ? '0 (greedy)' : t.toFixed(2);
+  const T = state.numbersTemperature;
+  $('n-temperature-value').textContent = T === 0 ? t('numbers.greedy') : fixed(T, 2);
   try {
     const z = parseValues(state.numbersLogits);
     const lp = logSoftmax(z);
-    const p = softmax(z, t);
-    const q = softmax(lp, t);
+    const p = softmax(z, T);
+    const q = softmax(lp, T);
     const shown = Math.min(z.length, ROWS);
     const ids = Array.from({ length: shown }, (_, i) => i);
     fill($('n-table'), ids.map((i) => [String(i), ...[z[i], lp[i], p[i], q[i]].map(num)]));
     $('n-more').hidden = z.length <= ROWS;
-    $('n-more').textContent = `The first ${ROWS} of ${z.length} ids; the sums and differences below cover all of them.`;
-    $('n-lse').textContent = logsumexp(z).toPrecision(7);
-    const diff = temperatureIdentity(z, t).maxAbsDiff;
-    $('n-maxdiff').textContent = diff.toExponential(2);
+    $('n-more').textContent = t('numbers.more', { rows: ROWS, n: z.length });
+    $('n-lse').textContent = precision(logsumexp(z), 7);
+    const diff = temperatureIdentity(z, T).maxAbsDiff;
+    $('n-maxdiff').textContent = exponential(diff, 2);
 
     const s = stability(z);
     fill($('s-table'), ids.map((i) => [String(i), num(z[i]), num(s.stable[i]), num(s.naiveF32[i]), num(s.naiveF16[i])]));
-    const broken = (what, nan, inf) => (nan + inf === 0 ? `${what}: every entry finite`
-      : `${what}: ${nan} NaN and ${inf} −∞`);
-    $('s-summary').textContent = `Over all ${z.length} ids — ${broken('naive float32', s.nan.f32, s.negInf.f32)}; `
-      + `${broken('naive float16', s.nan.f16, s.negInf.f16)}; stable log_softmax: `
-      + `${lp.every(Number.isFinite) ? 'every entry finite' : 'finite wherever z is'}.`;
+    const broken = (what, nan, inf) => (nan + inf === 0 ? t('stability.allFinite', { what }) : t('stability.broken', { what, nan, inf }));
+    $('s-summary').textContent = t('stability.summary', { n: z.length,
+      f32: broken(t('stability.naiveF32'), s.nan.f32, s.negInf.f32), f16: broken(t('stability.naiveF16'), s.nan.f16, s.negInf.f16),
+      stable: lp.every(Number.isFinite) ? t('stability.everyFinite') : t('stability.finiteWhereZ') });
     $('n-error').hidden = true;
   } catch (e) {
-    $('n-error').textContent = e.message;
+    fillNodes($('n-error'), 'numbers.error', {}, { error: english(e.message) });
     $('n-error').hidden = false;
   }
 }

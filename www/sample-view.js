@@ -3,9 +3,12 @@
 
 import { renderBars } from './bars.js';
 import { zeroThresholds } from './pkg/logitlab.js';
+import { t, fixed, precision, exponential, english, fillNodes } from './i18n.js';
+import { announce } from './announce.js';
 
 const $ = (id) => document.getElementById(id);
-const CUT_NAMES = ['', 'excluded by the input', 'greedy', 'cut by top-k', 'cut by top-p', 'cut by min-p'];
+/** Why a sampler step removed an id, by the wasm's cut code (0 = kept). */
+const CUT_KEYS = ['', 'cut.input', 'cut.greedy', 'cut.topK', 'cut.topP', 'cut.minP'];
 const TOP = 12;
 const FORMAT_NAMES = { f32: 'float32', bf16: 'bfloat16', f16: 'float16' };
 let THRESHOLDS = [];     // where each storage format rounds p to 0, from the wasm
@@ -17,11 +20,11 @@ export function showControls(state) {
   $('seed').value = String(state.seed);
   for (const r of document.querySelectorAll('input[name=output]')) r.checked = r.value === state.output;
   for (const r of document.querySelectorAll('input[name=show]')) r.checked = r.value === state.show;
-  $('temperature-value').textContent = state.temperature === 0 ? '0 = greedy' : state.temperature.toFixed(2);
-  $('topK-value').textContent = state.topK === 0 ? 'off' : String(state.topK);
-  $('topP-value').textContent = state.topP >= 1 ? 'off' : state.topP.toFixed(2);
-  $('minP-value').textContent = state.minP === 0 ? 'off' : state.minP.toFixed(2);
-  $('precisionT-value').textContent = state.precisionT.toFixed(2);
+  $('temperature-value').textContent = state.temperature === 0 ? t('value.greedy') : fixed(state.temperature, 2);
+  $('topK-value').textContent = state.topK === 0 ? t('value.off') : String(state.topK);
+  $('topP-value').textContent = state.topP >= 1 ? t('value.off') : fixed(state.topP, 2);
+  $('minP-value').textContent = state.minP === 0 ? t('value.off') : fixed(state.minP, 2);
+  $('precisionT-value').textContent = fixed(state.precisionT, 2);
 }
 
 /** `model`: `{ config, labels }` of the model loaded now (main.js replaces them on a switch). */
@@ -38,13 +41,13 @@ export function setupSample({ lab, state, update, model }) {
 
   // ---- controls → state ----
   THRESHOLDS = zeroThresholds();
-  for (const t of THRESHOLDS) {
-    const cell = $(`t-${t.format}`);
+  for (const th of THRESHOLDS) {
+    const cell = $(`t-${th.format}`);
     const sup = document.createElement('sup');
-    sup.textContent = `−${-t.log2P}`;
+    sup.textContent = `−${-th.log2P}`;
     const ln = document.createElement('span');
     ln.className = 'muted';
-    ln.textContent = `ln p ≤ ${t.lnP.toFixed(1)}`;
+    ln.textContent = `ln p ≤ ${fixed(th.lnP, 1)}`;
     cell.replaceChildren('2', sup, document.createElement('br'), ln);
   }
   const showModel = () => {
@@ -52,7 +55,7 @@ export function setupSample({ lab, state, update, model }) {
     $('vocab-size').textContent = String(model.config.vocabSize);
   };
   showModel();
-  const unit = () => (model.config.tokenizer === 'chars' ? 'characters' : 'tokens');
+  const unit = () => (model.config.tokenizer === 'chars' ? t('unit.characters') : t('unit.tokens'));
   const sliders = ['temperature', 'topK', 'topP', 'minP', 'precisionT'];
   for (const key of sliders) {
     $(key).addEventListener('input', () => { update({ [key]: Number($(key).value) }); refreshPanel(); });
@@ -101,7 +104,7 @@ export function setupSample({ lab, state, update, model }) {
   }
   function describe(g) {
     const s = -g.logProb;
-    return `${JSON.stringify(g.ch)}: surprisal ${s.toFixed(2)} nats (${(s / Math.LN2).toFixed(2)} bits), p = ${Math.exp(g.logProb).toPrecision(3)} (the model's probability at T = 1, before any filter)`;
+    return t('token.describe', { token: JSON.stringify(g.ch), nats: fixed(s, 2), bits: fixed(s / Math.LN2, 2), p: precision(Math.exp(g.logProb), 3) });
   }
   function showInfo(i) {
     const g = generated[i];
@@ -128,25 +131,33 @@ export function setupSample({ lab, state, update, model }) {
     if (generating) return;
     generating = true;
     setBusy(true);
+    announce(t('announce.generating'));
     const t0 = performance.now();
     const before = generated.length;
     try {
       const r = await lab.call('generate', { text: contextText(), options: options(), output: state.output, tokens: n });
       const made = generated.length - before;
       const secs = (performance.now() - t0) / 1000;
-      $('gen-info').textContent = `${made} ${unit()} in ${secs.toFixed(2)} s (${(made / secs).toFixed(0)} per second)${r.stopped ? ', stopped' : ''}${r.ended ? ': the model ended the text (it produced BOS, where llama2.c\'s run.c stops too)' : ''}.`;
+      $('gen-info').textContent = t('gen.info', { n: made, unit: unit(), secs: fixed(secs, 2), rate: fixed(made / secs, 0),
+        stopped: r.stopped ? t('gen.stopped') : r.ended ? t('gen.ended') : '' });
+      announce(t(r.stopped ? 'announce.generationStopped' : 'announce.generationFinished', { n: made, unit: unit() }));
     } catch (e) {
-      $('gen-info').textContent = e.message;
+      fillNodes($('gen-info'), 'gen.failed', {}, { error: english(e.message) });
+      announce(t('announce.error', { error: e.message }));
     } finally {
       generating = false;
       setBusy(false);
       refreshPanel();
     }
   }
+  /** While generating only Stop works; keyboard focus follows to it and back, never to the page. */
   function setBusy(busy) {
+    const focused = document.activeElement;
     $('generate').disabled = busy;
     $('step').disabled = busy;
     $('stop').disabled = !busy;
+    if (busy && (focused === $('generate') || focused === $('step'))) $('stop').focus();
+    if (!busy && focused === $('stop')) $('generate').focus();
   }
   $('generate').addEventListener('click', () => generate(state.tokens));
   $('step').addEventListener('click', () => generate(1));
@@ -161,8 +172,9 @@ export function setupSample({ lab, state, update, model }) {
     try {
       r = await lab.call('panel', { text: contextText(), options: options(), output: state.output, precisionT: state.precisionT, top: TOP });
     } catch (e) {
-      $('bars-text').textContent = e.message;
+      fillNodes($('bars-text'), 'panel.failed', {}, { error: english(e.message) });
       $('bars').replaceChildren();
+      $('bars-data').replaceChildren();
       return;
     }
     if (seq !== panelSeq) return; // a newer request is on its way
@@ -178,42 +190,39 @@ export function setupSample({ lab, state, update, model }) {
     let hi = -Infinity;
     for (const x of series) if (Number.isFinite(x)) { lo = Math.min(lo, x); hi = Math.max(hi, x); }
     const frac = (x) => show === 'probs' ? x : (Number.isFinite(x) ? (x - lo) / (hi - lo || 1) : 0);
-    const fmt = (x) => show === 'probs' ? x.toPrecision(3) : x.toFixed(3);
+    const fmt = (x) => show === 'probs' ? precision(x, 3) : fixed(x, 3);
     const rows = order.map((i) => ({
       label: model.labels[i],
       value: fmt(series[i]),
       fraction: frac(series[i]),
-      note: r.cut[i] ? `(${CUT_NAMES[r.cut[i]]})` : '',
+      note: r.cut[i] ? `(${t(CUT_KEYS[r.cut[i]])})` : '',
       muted: r.cut[i] !== 0,
     }));
     if (r.rest > 0) {
       // The tail as one row: what top-p and min-p cut is visible as a number.
       rows.push({
-        label: `other ${r.rest}`, value: show === 'probs' ? r.restMass.toPrecision(3) : `${r.restCut} cut`,
-        fraction: show === 'probs' ? r.restMass : 0, muted: true, note: show === 'probs' ? `(${r.restCut} cut)` : '',
+        label: t('bars.other', { n: r.rest }), value: show === 'probs' ? precision(r.restMass, 3) : t('bars.cut', { n: r.restCut }),
+        fraction: show === 'probs' ? r.restMass : 0, muted: true, note: show === 'probs' ? `(${t('bars.cut', { n: r.restCut })})` : '',
       });
     }
-    renderBars($('bars'), rows);
-    $('bars-text').textContent = `Top ${order.length} of ${v} ${unit()} by the model's probability (T = 1, before any filter), and the other ${r.rest} as one row. ` +
-      `They hold ${r.restMass.toPrecision(3)} of the final probability; ${r.restCut} of them are cut. ` +
-      `Greyed bars were removed by a sampler step. Drawn with this seed: ${model.labels[r.token]}.`;
-    $('entropy').textContent = `${r.entropy.toFixed(3)} nats = ${r.entropyBits.toFixed(3)} bits`;
-    $('perplexity').textContent = r.perplexity.toFixed(2);
-    $('lse').textContent = r.logsumexp.toFixed(4) + (state.output === 'logSoftmax' ? ' (≈ 0: already normalised)' : '');
-    $('kept').textContent = `${r.kept} of ${v}`;
+    renderBars($('bars'), rows, { table: $('bars-data'), caption: t(`bars.caption.${show}`), column: t(`show.column.${show}`) });
+    $('bars-text').textContent = t('bars.text', { top: order.length, total: v, unit: unit(), rest: r.rest,
+      mass: precision(r.restMass, 3), cut: r.restCut, drawn: model.labels[r.token] });
+    $('entropy').textContent = t('stats.entropyValue', { nats: fixed(r.entropy, 3), bits: fixed(r.entropyBits, 3) });
+    $('perplexity').textContent = fixed(r.perplexity, 2);
+    $('lse').textContent = fixed(r.logsumexp, 4) + (state.output === 'logSoftmax' ? t('stats.lseNormalised') : '');
+    $('kept').textContent = t('stats.keptValue', { kept: r.kept, total: v });
 
     // The identity panel: the two distributions, side by side, for the top ids.
-    $('identity-t').textContent = state.temperature === 0
-      ? 'At T = 0 (greedy) both are the one-hot of the same argmax: the largest z, the lowest id on a tie. Computed both ways:'
-      : `At the current T = ${state.temperature.toFixed(2)}, computed both ways:`;
+    $('identity-t').textContent = state.temperature === 0 ? t('identity.greedy') : t('identity.atT', { T: fixed(state.temperature, 2) });
     const idRows = (dist) => order.slice(0, 6).map((i) => {
       const li = document.createElement('li');
-      li.textContent = `${model.labels[i]}  ${dist[i].toPrecision(7)}`;
+      li.append(english(model.labels[i]), `  ${precision(dist[i], 7)}`);
       return li;
     });
     $('id-logits').replaceChildren(...idRows(r.identity.fromLogits));
     $('id-lsm').replaceChildren(...idRows(r.identity.fromLogSoftmax));
-    $('maxdiff').textContent = r.identity.maxAbsDiff.toExponential(2);
+    $('maxdiff').textContent = exponential(r.identity.maxAbsDiff, 2);
 
     const { zeros, zerosAfter, minLogProb } = r.precision;
     for (const [key, id] of [['f32', 'f32'], ['bf16', 'bf16'], ['f16', 'f16'], ['logProbs', 'log']]) {
@@ -221,17 +230,18 @@ export function setupSample({ lab, state, update, model }) {
       $(`r-${id}`).textContent = String(zerosAfter[key]);
     }
     // Narrowest format first: float16, bfloat16, float32.
-    const verdicts = THRESHOLDS.slice().reverse().map((t) => `${FORMAT_NAMES[t.format]} (ln p ≤ ${t.lnP.toFixed(1)}) ` +
-      (minLogProb <= t.lnP ? 'stores some ids as 0' : 'keeps every id'));
-    $('precision-note').textContent = `Stored at T = ${state.precisionT.toFixed(2)}, the smallest ln p here is ` +
-      `${minLogProb.toFixed(1)}, so ${verdicts.join('; ')}.`;
+    const verdicts = THRESHOLDS.slice().reverse().map((th) => t(minLogProb <= th.lnP ? 'precision.storesZeros' : 'precision.keepsAll',
+      { format: FORMAT_NAMES[th.format], lnP: fixed(th.lnP, 1) }));
+    $('precision-note').textContent = t('precision.note', { T: fixed(state.precisionT, 2), min: fixed(minLogProb, 1), verdicts: verdicts.join('; ') });
     lastOrder = order;
   }
   let lastOrder = [];
 
   // ---- many draws ----
   $('draw').addEventListener('click', async () => {
-    $('draw').disabled = true;
+    if ($('draw').getAttribute('aria-disabled') === 'true') return;
+    // aria-disabled, not disabled: the button keeps keyboard focus while the draws run.
+    $('draw').setAttribute('aria-disabled', 'true');
     try {
       const r = await lab.call('draws', { text: contextText(), options: options(), output: state.output, n: 1000 });
       const order = lastOrder.length ? lastOrder : Array.from(r.probs.keys()).slice(0, TOP);
@@ -239,15 +249,16 @@ export function setupSample({ lab, state, update, model }) {
       const max = Math.max(...ids.map((i) => Math.max(r.counts[i] / r.n, r.probs[i])), 1e-9);
       renderBars($('hist'), ids.map((i) => ({
         label: model.labels[i],
-        value: `${r.counts[i]} (expected ${r.expected[i].toFixed(1)})`,
+        value: t('draws.value', { count: r.counts[i], expected: fixed(r.expected[i], 1) }),
         fraction: r.counts[i] / r.n / max,
         marker: r.probs[i] / max,
-      })));
-      $('hist-text').textContent = `${r.n} draws. Bars: observed frequency; tick marks: the exact probability.`;
+      })), { table: $('hist-data'), caption: t('draws.caption'), column: t('draws.column') });
+      $('hist-text').textContent = t('draws.summary', { n: r.n });
+      announce(t('draws.summary', { n: r.n }));
     } catch (e) {
-      $('hist-text').textContent = e.message;
+      fillNodes($('hist-text'), 'draws.failed', {}, { error: english(e.message) });
     } finally {
-      $('draw').disabled = false;
+      $('draw').removeAttribute('aria-disabled');
     }
   });
 
@@ -264,6 +275,7 @@ export function setupSample({ lab, state, update, model }) {
       lastOrder = [];
       showModel();
       $('hist').replaceChildren();
+      $('hist-data').replaceChildren();
       $('hist-text').textContent = '';
       renderOutput();
       if (state.view === 'sample') refreshPanel();

@@ -10,9 +10,11 @@
 export const PIPELINES = ['crossEntropyOnLogits', 'nllOnLogSoftmax', 'nllOnLogits', 'crossEntropyOnSoftmax'];
 
 /** Things `hide=` can name. */
-export const HIDEABLE = ['verdicts', 'prompt', 'temperature', 'topK', 'topP', 'minP', 'seed',
+export const HIDEABLE = ['lang', 'verdicts', 'prompt', 'temperature', 'topK', 'topP', 'minP', 'seed',
   'output', 'tabs', 'bars', 'identity', 'precision', 'draws', 'formulas', 'share', 'stability',
   'calculator', 'classify', 'training'];
+
+import { LANGUAGES } from './i18n.js';
 
 const number = (lo, hi) => ({ kind: 'number', lo, hi });
 const integer = (lo, hi) => ({ kind: 'integer', lo, hi });
@@ -57,6 +59,7 @@ const SCHEMA = [
   ['id', '', { kind: 'pattern', re: /^[\w-]{1,64}$/ }], // the iframe's id, echoed in height messages
   ['model', '', text(500)],                            // a same-origin path; '' = the built-in model
   ['tokenizer', '', text(500)],                        // a llama2.c model's tokenizer.bin, if not beside it
+  ['lang', '', choice('', ...Object.keys(LANGUAGES))], // '' = the browser's preferred language, if we have it
 ];
 
 export const DEFAULTS = Object.freeze(Object.fromEntries(SCHEMA.map(([name, value]) => [name, value])));

@@ -1,0 +1,189 @@
+// The loss calculator (view=train): one output vector, from the model after the prompt or typed,
+// the four pipelines' losses and gradients on it, and the classification-vs-generation table.
+// It renders what the worker computed.
+
+import { renderBars } from './bars.js';
+import { PIPELINES } from './state.js';
+import { PIPELINE_INFO, pipelineTitle } from './pipelines.js';
+import { parseValues } from './pkg/logitlab.js';
+import { t, fixed, precision, exponential, english, fillNodes } from './i18n.js';
+
+const $ = (id) => document.getElementById(id);
+
+/** The classification table's rows, as `classify` names them. */
+const REPRESENTATION_KEYS = {
+  logits: 'repr.logits', logProbs: 'repr.logProbs', f32: 'repr.f32', bf16: 'repr.bf16', f16: 'repr.f16',
+};
+const TOP = 8;
+
+/** Shows the calculator's part of the state in its controls. */
+export function showLossControls(state) {
+  for (const r of document.querySelectorAll('input[name=lossSource]')) r.checked = r.value === state.lossSource;
+  for (const r of document.querySelectorAll('input[name=reduction]')) r.checked = r.value === state.reduction;
+  for (const el of document.querySelectorAll('[data-source]')) el.hidden = el.dataset.source !== state.lossSource;
+  $('l-prompt').value = state.prompt;
+  $('l-logits').value = state.logits;
+  $('targetId').value = String(state.targetId);
+  $('labelSmoothing').value = String(state.labelSmoothing);
+  $('labelSmoothing-value').textContent = fixed(state.labelSmoothing, 2);
+  $('c-temperature').value = String(Math.max(0.05, state.temperature));
+  $('c-temperature-value').textContent = fixed(Math.max(0.05, state.temperature), 2);
+}
+
+/** `model`: `{ config, labels, vocab }` of the model loaded now (main.js replaces them on a switch). */
+export function setupLossCalculator({ lab, state, update, model }) {
+  const targetSelect = $('target');
+  const option = (text, label, id) => {
+    const o = document.createElement('option');
+    o.value = text;
+    o.textContent = t('target.option', { label, id });
+    return o;
+  };
+  /**
+   * The target's choices: every character of a character model; for a subword model the 20
+   * most likely next tokens (from the last answer) and the current target, or type one.
+   */
+  function showTargets(choices = []) {
+    const vocab = [...model.vocab];
+    if (vocab.length > 0) {
+      targetSelect.replaceChildren(...vocab.map((ch, i) => option(ch, model.labels[i], i)));
+      if (!vocab.includes(state.target)) update({ target: vocab[0] });
+    } else {
+      const known = choices.some((c) => c.text === state.target);
+      targetSelect.replaceChildren(...choices.map((c) => option(c.text, model.labels[c.id], c.id)),
+        ...(known || !state.target ? [] : [option(state.target, JSON.stringify(state.target), '?')]));
+    }
+    targetSelect.value = state.target;
+    $('target-text').value = state.target;
+  }
+  showTargets();
+
+  // ---- the loss calculator and the classification table ----
+  let calcSeq = 0;
+  async function refreshCalc() {
+    showLossControls(state);
+    const seq = ++calcSeq;
+    let r;
+    try {
+      const typed = state.lossSource === 'typed' ? parseValues(state.logits) : new Float32Array(0);
+      r = await lab.call('lossPanel', {
+        source: state.lossSource, text: state.prompt, target: state.target, logits: typed,
+        targetId: state.targetId, labelSmoothing: state.labelSmoothing, reduction: state.reduction,
+        pipelines: PIPELINES, temperature: Math.max(0.05, state.temperature),
+      });
+    } catch (e) {
+      if (seq !== calcSeq) return;
+      fillNodes($('l-error'), 'calc.failed', {}, { error: english(e.message) });
+      $('l-error').hidden = false;
+      return;
+    }
+    if (seq !== calcSeq) return;
+    $('l-error').hidden = true;
+    renderCalc(r);
+  }
+
+  function renderCalc(r) {
+    const label = (i) => (r.labels ? model.labels[i] : String(i));
+    if (r.labels && !model.vocab) showTargets(r.choices);
+    const order = Array.from(r.probs.keys()).sort((a, b) => r.probs[b] - r.probs[a] || a - b);
+    const ids = order.slice(0, TOP);
+    if (!ids.includes(r.target)) ids.push(r.target);
+    $('l-what').textContent = r.labels
+      ? t(model.vocab ? 'calc.whatChars' : 'calc.whatTokens', { n: r.n, target: model.labels[r.target], C: r.classes, top: TOP })
+      : t('calc.whatTyped', { C: r.classes, target: r.target });
+    $('l-vector').tBodies[0].replaceChildren(...ids.map((i) => {
+      const tr = document.createElement('tr');
+      if (i === r.target) tr.className = 'target-row';
+      for (const text of [String(i), r.labels ? english(model.labels[i]) : '', fixed(r.values[i], 4),
+        fixed(r.logProbs[i], 4), precision(r.probs[i], 4)]) {
+        const td = document.createElement('td');
+        td.append(text);
+        tr.append(td);
+      }
+      return tr;
+    }));
+
+    const denominator = r.pipelines.find((p) => !p.error)?.denominator ?? 1;
+    const over = state.reduction === 'mean' && r.n > 1 ? t('grad.mean', { n: r.n }) : state.reduction === 'sum' ? t('grad.sum') : '';
+    $('grad-note').textContent = t('grad.note', { N: denominator, over, eps: fixed(state.labelSmoothing, 2), C: r.classes });
+    $('pipelines').replaceChildren(...r.pipelines.map((p) => pipelineCard(p, r, ids, label, state.reduction)));
+
+    $('classify').tBodies[0].replaceChildren(...r.classify.map((c) => {
+      const tr = document.createElement('tr');
+      const th = document.createElement('th');
+      th.scope = 'row';
+      th.textContent = t(REPRESENTATION_KEYS[c.representation]);
+      tr.append(th);
+      for (const text of [label(c.argmax), exponential(c.maxDiff, 2), String(c.never)]) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        tr.append(td);
+      }
+      return tr;
+    }));
+  }
+
+  for (const r of document.querySelectorAll('input[name=lossSource]')) {
+    r.addEventListener('change', () => { update({ lossSource: r.value }); refreshCalc(); });
+  }
+  for (const r of document.querySelectorAll('input[name=reduction]')) {
+    r.addEventListener('change', () => { update({ reduction: r.value }); refreshCalc(); });
+  }
+  $('l-prompt').addEventListener('input', () => { update({ prompt: $('l-prompt').value }); refreshCalc(); });
+  $('l-logits').addEventListener('input', () => { update({ logits: $('l-logits').value.slice(0, 2000) }); refreshCalc(); });
+  targetSelect.addEventListener('change', () => { update({ target: targetSelect.value }); refreshCalc(); });
+  $('target-text').addEventListener('change', () => { update({ target: $('target-text').value.slice(0, 100) }); refreshCalc(); });
+  $('targetId').addEventListener('change', () => {
+    const t = Number($('targetId').value);
+    if (Number.isInteger(t) && t >= 0 && t <= 1 << 20) update({ targetId: t });
+    refreshCalc();
+  });
+  $('labelSmoothing').addEventListener('input', () => { update({ labelSmoothing: Number($('labelSmoothing').value) }); refreshCalc(); });
+  $('c-temperature').addEventListener('input', () => { update({ temperature: Number($('c-temperature').value) }); refreshCalc(); });
+
+  return {
+    refresh: refreshCalc,
+    /** Another model: the calculator's vector now comes from it. */
+    modelChanged: () => {
+      showTargets();
+      if (state.view === 'train') refreshCalc();
+    },
+  };
+}
+
+/**
+ * One pipeline's card: its verdict, its loss (`reduction` over `r.n` rows) and the last row's
+ * gradient d loss/dz over the ids shown, as signed bars and as a text alternative.
+ */
+function pipelineCard(p, r, ids, label, reduction) {
+  const info = PIPELINE_INFO[p.pipeline];
+  const card = document.createElement('section');
+  card.className = `pipeline ${info.ok ? 'ok' : 'bad'}`;
+  card.dataset.pipeline = p.pipeline;
+  const h = document.createElement('h3');
+  h.textContent = pipelineTitle(p.pipeline);
+  card.append(h);
+  const v = document.createElement('p');
+  v.className = 'loss-value';
+  if (p.error) {
+    fillNodes(v, 'pipeline.error', {}, { error: english(p.error) });
+    v.classList.add('error');
+    card.append(v);
+    return card;
+  }
+  v.textContent = t('loss.value', { loss: fixed(p.loss, 4) }) + (r.n > 1 ? t(`loss.rows.${reduction}`, { n: r.n, row: fixed(p.row, 4) }) : '') +
+    (p.pipeline === 'nllOnLogits' ? t('loss.rawLogit') : '');
+  const bars = document.createElement('div');
+  bars.className = 'bars';
+  bars.setAttribute('role', 'img');
+  const max = Math.max(...ids.map((i) => Math.abs(p.grad[i])), 1e-12);
+  renderBars(bars, ids.map((i) => ({
+    label: label(i), value: exponential(p.grad[i], 2), fraction: p.grad[i] / max, signed: true,
+  })));
+  bars.setAttribute('aria-label', t('grad.aria', { values: ids.map((i) => `${label(i)} ${exponential(p.grad[i], 2)}`).join('; ') }));
+  const note = document.createElement('p');
+  note.className = 'muted';
+  note.textContent = info.note(r.ceOnSoftmax);
+  card.append(v, bars, note);
+  return card;
+}
