@@ -190,7 +190,10 @@ impl Model {
                 format!("{folder:?}"),
             )));
         }
-        let files = self.inner.to_hf_gpt2(crate::model::format::hf_gpt2::StoreAs::F32).map_err(js_err)?;
+        let files = self
+            .inner
+            .to_hf_gpt2(crate::model::format::hf_gpt2::StoreAs::F32)
+            .map_err(js_err)?;
         crate::model::format::zip::stored(&folder, &files).map_err(js_err)
     }
 
@@ -364,14 +367,46 @@ impl hf_gpt2::FileBytes for JsFile {
         }
         std::borrow::Cow::Owned(out)
     }
+    fn read_f32(&self, start: usize, out: &mut [f32]) {
+        // Straight into `out`'s bytes (wasm is little-endian, as the files are).
+        // SAFETY: any bytes are a valid f32; the view covers exactly `out`, which is aligned.
+        let bytes =
+            unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), out.len() * 4) };
+        let end = start + bytes.len();
+        let mut at = start;
+        while at < end {
+            let i = self.piece_at(at);
+            let (from, to) = (self.starts[i], self.starts[i + 1].min(end));
+            let piece: Uint8Array = self.pieces.get(i as u32).unchecked_into();
+            piece
+                .subarray((at - from) as u32, (to - from) as u32)
+                .copy_to(&mut bytes[at - start..to - start]);
+            at = to;
+        }
+    }
     fn release(&self, end: usize) {
         // Only when the file came in pieces: a single array is the caller's to keep.
-        if self.starts.len() > 2 {
-            for i in 0..self.starts.len() - 1 {
-                if self.starts[i + 1] <= end {
-                    self.pieces.set(i as u32, JsValue::UNDEFINED);
+        if self.starts.len() <= 2 {
+            return;
+        }
+        for i in 0..self.starts.len() - 1 {
+            if self.starts[i + 1] > end {
+                break;
+            }
+            let piece = self.pieces.get(i as u32);
+            if piece.is_undefined() {
+                continue;
+            }
+            // Detached at once by ArrayBuffer.prototype.transfer(0) where the browser has it
+            // (its memory is freed now, not at the next garbage collection); dropped from the
+            // array either way.
+            let buffer = piece.unchecked_into::<Uint8Array>().buffer();
+            if let Ok(transfer) = Reflect::get(&buffer, &JsValue::from_str("transfer")) {
+                if let Some(transfer) = transfer.dyn_ref::<js_sys::Function>() {
+                    let _ = transfer.call1(&buffer, &JsValue::from_f64(0.0));
                 }
             }
+            self.pieces.set(i as u32, JsValue::UNDEFINED);
         }
     }
 }

@@ -383,7 +383,9 @@ fn errors_name_the_file_and_field() {
 #[test]
 fn the_lab_model_exports_as_a_hugging_face_folder() {
     let net = Net::from_safetensors(include_bytes!("../www/models/default.safetensors")).unwrap();
-    let files = net.to_hf_gpt2(logitlab::model::format::hf_gpt2::StoreAs::F32).unwrap();
+    let files = net
+        .to_hf_gpt2(logitlab::model::format::hf_gpt2::StoreAs::F32)
+        .unwrap();
     let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
     assert_eq!(
         names,
@@ -403,7 +405,12 @@ fn the_lab_model_exports_as_a_hugging_face_folder() {
     let corpus = logitlab::data::Corpus::from_text(&"héllo wörld ".repeat(40)).unwrap();
     let config = logitlab::model::Config::unit_test(corpus.tokenizer.len());
     let gpt = logitlab::model::Gpt::new(config, corpus.tokenizer, 1).unwrap();
-    let e = gpt.to_net().unwrap().to_hf_gpt2(logitlab::model::format::hf_gpt2::StoreAs::F32).unwrap_err().to_string();
+    let e = gpt
+        .to_net()
+        .unwrap()
+        .to_hf_gpt2(logitlab::model::format::hf_gpt2::StoreAs::F32)
+        .unwrap_err()
+        .to_string();
     assert!(e.starts_with("export: the character 'é' is 2 bytes"), "{e}");
 }
 
@@ -431,7 +438,9 @@ mod subword {
     const EXPECTED: &str = include_str!("fixtures/subword/expected.json");
 
     /// The greedy continuation of the fixture's prompt, 48 tokens, natively and in Chromium.
-    const GREEDY_TEXT: &str = "";
+    const GREEDY_TEXT: &str =
+        "\n\n[Enter a Messenger.]\n\n[Enter a Messenger.]\n\n[Enter CLAUDIO, and \
+        CLAUDIO, and Soldiers.]\n\n[Enter CLAUDIO, and CLAUDIO.]\n\n[Enter C";
 
     #[test]
     fn the_subword_model_matches_transformers_and_tokenizers() {

@@ -265,7 +265,11 @@ fn check_cases(net: &Net, cases: &str, count: usize) {
 #[test]
 fn generation_ends_when_the_model_produces_bos() {
     let mut c = llama2c::read(VOCAB32_V0, TOKENIZER32_BIN).unwrap();
-    let final_norm = c.config.layout().iter().position(|p| p.name == "norm.weight");
+    let final_norm = c
+        .config
+        .layout()
+        .iter()
+        .position(|p| p.name == "norm.weight");
     let final_norm = final_norm.expect("a final norm in the layout");
     c.tensors[final_norm].iter_mut().for_each(|g| *g = 0.0);
     let tokenizer = logitlab::model::Tokenizer::SentencePiece(c.tokenizer);
@@ -294,7 +298,10 @@ fn generation_ends_when_the_model_produces_bos() {
             None => assert_eq!(generated.len(), 200, "seed {seed}"),
         }
     }
-    assert!(ended >= 15, "only {ended} of 20 seeds produced BOS in 200 uniform draws");
+    assert!(
+        ended >= 15,
+        "only {ended} of 20 seeds produced BOS in 200 uniform draws"
+    );
 }
 
 fn with_i32(bytes: &[u8], at: usize, v: i32) -> Vec<u8> {

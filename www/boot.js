@@ -136,6 +136,8 @@ export async function download(files) {
       }
       progress.loaded += value.length;
       progress.listener(progress);
+      // Copied: free the chunk now rather than at the next garbage collection.
+      value.buffer.transfer?.(0);
     }
     if (piece) pieces[pieces.length - 1] = piece.slice(0, used);
     const buffers = pieces.map((p) => p.buffer);

@@ -36,7 +36,11 @@ fn load(path: &Path) -> Result<(Gpt, usize)> {
             .iter()
             .map(|n| read(&path.join(n)))
             .collect::<Result<Vec<_>>>()?;
-        let parts: Vec<(&str, &[u8])> = names.iter().copied().zip(files.iter().map(|b| &b[..])).collect();
+        let parts: Vec<(&str, &[u8])> = names
+            .iter()
+            .copied()
+            .zip(files.iter().map(|b| &b[..]))
+            .collect();
         let net = Net::from_hf_gpt2(&parts)?;
         Ok((Gpt::from_net(&net)?, files.iter().map(Vec::len).sum()))
     } else {

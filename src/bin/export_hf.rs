@@ -14,7 +14,10 @@ fn main() {
     let net = Net::from_safetensors(&std::fs::read(checkpoint).expect("the checkpoint"))
         .unwrap_or_else(|e| panic!("{checkpoint}: {e}"));
     std::fs::create_dir_all(out).expect("the output folder");
-    for (name, bytes) in net.to_hf_gpt2(logitlab::model::format::hf_gpt2::StoreAs::F32).unwrap() {
+    for (name, bytes) in net
+        .to_hf_gpt2(logitlab::model::format::hf_gpt2::StoreAs::F32)
+        .unwrap()
+    {
         std::fs::write(format!("{out}/{name}"), bytes).expect(name);
     }
     let prompt = "ROMEO:\nBut soft, what light through yonder window breaks?";

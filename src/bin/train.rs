@@ -136,7 +136,11 @@ fn load_saved(out: &std::path::Path, subword: bool) -> Result<Gpt> {
         .iter()
         .map(|n| read(out.join(n)))
         .collect::<Result<Vec<_>>>()?;
-    let parts: Vec<(&str, &[u8])> = names.iter().copied().zip(files.iter().map(|b| &b[..])).collect();
+    let parts: Vec<(&str, &[u8])> = names
+        .iter()
+        .copied()
+        .zip(files.iter().map(|b| &b[..]))
+        .collect();
     Gpt::from_net(&logitlab::model::Net::from_hf_gpt2(&parts)?)
 }
 
@@ -146,7 +150,11 @@ fn run() -> Result<()> {
     let (train_text, val_text) = split_works(&works)?;
     if let Some(path) = &args.write_training_text {
         write_file(path, train_text.as_bytes())?;
-        println!("wrote the training text ({} bytes) to {}", train_text.len(), path.display());
+        println!(
+            "wrote the training text ({} bytes) to {}",
+            train_text.len(),
+            path.display()
+        );
         return Ok(());
     }
     let corpus = match &args.tokenizer {

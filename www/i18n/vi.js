@@ -8,7 +8,7 @@ export default {
   "tab.train": "Hàm mất mát & huấn luyện",
   "model-pick.label": "Mô hình",
   "model-pick.none": "Shakespeare theo ký tự: 84 ký tự, 0,82 triệu tham số, 2,20 bit/ký tự (có sẵn)",
-  "model-pick.subword": "Shakespeare theo từ con: 4 096 token BPE, 1,33 triệu tham số, SUBWORD_BPC bit/ký tự (2,9 MB)",
+  "model-pick.subword": "Shakespeare theo từ con: 4 096 token BPE, 1,33 triệu tham số, 2,17 bit/ký tự (2,8 MB)",
   "model-pick.files-open": "tệp của bạn (không lưu trong liên kết)",
   "model-pick.files": "Mở các tệp mô hình…",
   "model-pick.folder": "Mở một thư mục mô hình…",

@@ -485,7 +485,10 @@ pub fn write<'a>(
         (CONFIG, json(&config_json)),
         (MODEL, model),
         // Compact: a 4 096-token vocabulary's merges pretty-printed would add ~40% to its size.
-        (TOKENIZER, serde_json::to_vec(&tokenizer_json).expect("JSON")),
+        (
+            TOKENIZER,
+            serde_json::to_vec(&tokenizer_json).expect("JSON"),
+        ),
     ])
 }
 

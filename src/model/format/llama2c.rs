@@ -270,11 +270,8 @@ pub fn read_parts(file: &dyn FileBytes, tokenizer_bin: &[u8]) -> Result<Checkpoi
             }
         };
         let n = layout[index].elem_count();
-        let values: Vec<f32> = file
-            .read(at, at + 4 * n)
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-            .collect();
+        let mut values = vec![0f32; n];
+        file.read_f32(at, &mut values);
         if let Some(i) = values.iter().position(|x| !x.is_finite()) {
             let layer = match t {
                 Embedding | RmsFinal | Classifier => String::new(),

@@ -37,6 +37,15 @@ pub trait FileBytes {
     }
     /// Bytes `start..end`, with `start ≤ end ≤ len()` (the caller checks).
     fn read(&self, start: usize, end: usize) -> std::borrow::Cow<'_, [u8]>;
+    /// The little-endian f32 values at `start..start + 4·out.len()` into `out` (the caller
+    /// checks the range). A file outside wasm overrides it to copy straight into `out`, with no
+    /// byte copy in between: a large tensor is then never in wasm memory twice.
+    fn read_f32(&self, start: usize, out: &mut [f32]) {
+        let bytes = self.read(start, start + 4 * out.len());
+        for (x, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+            *x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+    }
     /// The reader will not read bytes before `end` again: a file held outside wasm may free
     /// them, so that a large model is never in memory twice (a reader that reads in file order
     /// calls this after each tensor). The default keeps everything.
