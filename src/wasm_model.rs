@@ -393,19 +393,8 @@ impl hf_gpt2::FileBytes for JsFile {
             if self.starts[i + 1] > end {
                 break;
             }
-            let piece = self.pieces.get(i as u32);
-            if piece.is_undefined() {
-                continue;
-            }
-            // Detached at once by ArrayBuffer.prototype.transfer(0) where the browser has it
-            // (its memory is freed now, not at the next garbage collection); dropped from the
-            // array either way.
-            let buffer = piece.unchecked_into::<Uint8Array>().buffer();
-            if let Ok(transfer) = Reflect::get(&buffer, &JsValue::from_str("transfer")) {
-                if let Some(transfer) = transfer.dyn_ref::<js_sys::Function>() {
-                    let _ = transfer.call1(&buffer, &JsValue::from_f64(0.0));
-                }
-            }
+            // Dropped from the array: the garbage collector may free it. (Detaching it with
+            // ArrayBuffer.prototype.transfer(0) was measured to keep more memory, not less.)
             self.pieces.set(i as u32, JsValue::UNDEFINED);
         }
     }

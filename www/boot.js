@@ -115,33 +115,29 @@ export async function download(files) {
   }));
   progress.loaded = 0;
   progress.total = responses.reduce((t, [, r]) => t + Number(r.headers.get('Content-Length') ?? 0), 0);
+  // Read straight into PIECE-sized buffers (a "bring your own buffer" reader): the stream's own
+  // chunks would be garbage that the collector frees late, a second copy of a large model.
   const read = async (res) => {
-    const reader = res.body.getReader();
+    const reader = res.body.getReader({ mode: 'byob' });
     const pieces = [];
-    let piece = null;
+    const length = Number(res.headers.get('Content-Length') ?? 0);
+    let piece = new Uint8Array(length > 0 && length < PIECE ? length : PIECE);
     let used = 0;
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      for (let at = 0; at < value.length;) {
-        if (!piece || used === piece.length) {
-          piece = new Uint8Array(PIECE);
-          used = 0;
-          pieces.push(piece);
-        }
-        const n = Math.min(value.length - at, piece.length - used);
-        piece.set(value.subarray(at, at + n), used);
-        used += n;
-        at += n;
+      if (used === piece.length) {
+        pieces.push(piece.buffer);
+        piece = new Uint8Array(PIECE);
+        used = 0;
       }
-      progress.loaded += value.length;
+      const { done, value } = await reader.read(new Uint8Array(piece.buffer, used, piece.length - used));
+      piece = new Uint8Array(value.buffer); // handed back, transferred
+      if (done) break;
+      used += value.byteLength;
+      progress.loaded += value.byteLength;
       progress.listener(progress);
-      // Copied: free the chunk now rather than at the next garbage collection.
-      value.buffer.transfer?.(0);
     }
-    if (piece) pieces[pieces.length - 1] = piece.slice(0, used);
-    const buffers = pieces.map((p) => p.buffer);
-    return buffers.length === 1 ? buffers[0] : buffers.length === 0 ? new ArrayBuffer(0) : buffers;
+    if (used > 0 || pieces.length === 0) pieces.push(piece.buffer.slice(0, used));
+    return pieces.length === 1 ? pieces[0] : pieces;
   };
   return Object.fromEntries(await Promise.all(responses.map(async ([name, res]) => [name, await read(res)])));
 }

@@ -78,7 +78,8 @@ export function setupLossCalculator({ lab, state, update, model }) {
       return;
     }
     if (seq !== calcSeq) return;
-    $('l-error').hidden = true;
+    $('l-error').hidden = !r.targetError;
+    if (r.targetError) fillNodes($('l-error'), 'calc.failed', {}, { error: english(r.targetError) });
     renderCalc(r);
   }
 

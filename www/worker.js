@@ -26,18 +26,27 @@ async function load({ module, files }) {
   const next = lab.Model.fromFiles(files);
   model?.free();
   model = next;
+  tokenIds = null;
   const config = model.config;
   const labels = Array.from({ length: config.vocabSize }, (_, i) => model.tokenText(i));
   return { config, labels, vocab: model.vocab };
 }
 
-/** The one token `text` is, for this model: the loss calculator's target. */
+/** Each token's decoded text → its id (the lowest id for a text several decode to), built when first needed. */
+let tokenIds = null;
+
+/**
+ * The one token `text` is, for this model: the loss calculator's target. A text that encodes to
+ * several ids may still be one token's decoded text: SentencePiece puts a space before the whole
+ * text it encodes, so " upon" is two ids, yet the text of the token "▁upon".
+ */
 function oneToken(text) {
   const ids = model.encode(text);
-  if (ids.length !== 1) {
-    throw new Error(`target ${JSON.stringify(text)} is ${ids.length} tokens for this model; choose a single token`);
-  }
-  return ids[0];
+  if (ids.length === 1) return ids[0];
+  tokenIds ??= new Map(Array.from({ length: model.config.vocabSize }, (_, i) => [model.decode(Uint32Array.of(i)), i]).reverse());
+  const id = tokenIds.get(text);
+  if (id !== undefined) return id;
+  throw new Error(`target ${JSON.stringify(text)} is ${ids.length} tokens for this model; choose a single token`);
 }
 
 /** The ids the model sees for `text`: its last contextLength characters. */
@@ -105,12 +114,21 @@ async function generate({ text, options, output, tokens }) {
  * and d(loss)/dz of the last row.
  */
 function lossPanel({ source, text, target, logits, targetId, labelSmoothing, reduction, pipelines, temperature }) {
-  let z; let targets; let classes; let labels;
+  let z; let targets; let classes; let labels; let targetError = null;
   if (source === 'model') {
     const ids = context(text);
     if (ids.length === 0) throw new Error('the context must contain at least one character');
-    const t = oneToken(target);
     z = model.forward(ids, { output: 'logits', allPositions: true });
+    let t;
+    try {
+      t = oneToken(target);
+    } catch (e) {
+      // Shown with the rest, computed for the most likely next token meanwhile.
+      targetError = e.message;
+      const v = model.config.vocabSize;
+      const row = z.subarray(z.length - v);
+      t = row.reduce((best, x, i) => (x > row[best] ? i : best), 0);
+    }
     targets = Int32Array.from([...ids.slice(1), t]);
     classes = model.config.vocabSize;
     labels = true;
@@ -137,7 +155,7 @@ function lossPanel({ source, text, target, logits, targetId, labelSmoothing, red
   const choices = labels ? Array.from(lab.nextTokenPanel(last, { temperature: 1, top: 20, seed: 0 }).top,
     (id) => ({ id, text: model.decode(Uint32Array.of(id)) })) : [];
   return {
-    n, classes, labels, choices, target: targets[n - 1], values: last.slice(), logProbs: lab.logSoftmax(last),
+    n, classes, labels, choices, target: targets[n - 1], targetError, values: last.slice(), logProbs: lab.logSoftmax(last),
     probs: lab.softmax(last), pipelines: rows, classify: lab.classify(last, temperature),
     ceOnSoftmax: lab.ceOnSoftmax(classes),
   };
