@@ -234,32 +234,37 @@ pub(crate) fn options<T: DeserializeOwned + Default>(
     }
     serde_path_to_error::deserialize(serde_wasm_bindgen::Deserializer::from(v.clone())).map_err(
         |e| {
+            let path = e.path().to_string();
+            // The fields are flat, so the path is one key: say what it held, as the API does.
+            let got = Reflect::get(v, &JsValue::from_str(&path)).unwrap_or(JsValue::UNDEFINED);
             JsError::new(&field_error(
                 what,
-                &e.path().to_string(),
+                &path,
                 &e.inner().to_string(),
+                &describe(&got),
             ))
         },
     )
 }
 
-/// serde's message for a field, in the API's words: "invalid type: string \"hot\", expected f64"
-/// becomes "{what}.{path} must be a number, got the string \"hot\"", and "unknown variant `x`,
-/// expected one of `a`, `b`" becomes "{what}.{path} must be one of `a`, `b`, got `x`".
-fn field_error(what: &str, path: &str, message: &str) -> String {
-    let words = |expected: &str| match expected {
-        "f32" | "f64" => "a number".to_string(),
-        "a boolean" => "true or false".to_string(),
-        e => e.strip_prefix("one of ").unwrap_or(e).to_string(),
-    };
-    let (got, expected) = if let Some(rest) = message.strip_prefix("invalid type: ") {
-        match rest.split_once(", expected ") {
-            Some((got, expected)) => (got.replace("string ", "the string "), words(expected)),
+/// serde's message about a field, in the API's words: "invalid type: …, expected f64" becomes
+/// "{what}.{path} must be a number, got {got}", and "unknown variant `x`, expected one of `a`,
+/// `b`" becomes "{what}.{path} must be one of "a", "b", got {got}".
+fn field_error(what: &str, path: &str, message: &str, got: &str) -> String {
+    // serde-wasm-bindgen's errors are JS Errors; their text starts with the constructor's name.
+    let message = message.strip_prefix("Error: ").unwrap_or(message);
+    let expected = if message.starts_with("invalid type: ") {
+        match message.rsplit_once(", expected ").map(|(_, e)| e) {
+            Some("f32" | "f64") => "a number".to_string(),
+            Some("a boolean") => "true or false".to_string(),
+            Some(e) if e.starts_with("enum ") => "a string".to_string(),
+            Some(e) => e.to_string(),
             None => return format!("{what}.{path}: {message}"),
         }
-    } else if let Some(rest) = message.strip_prefix("unknown variant ") {
-        match rest.split_once(", expected ") {
-            Some((got, expected)) => (got.to_string(), format!("one of {}", words(expected))),
+    } else if message.starts_with("unknown variant ") {
+        match message.split_once(", expected ") {
+            Some((_, e)) if e.starts_with("one of ") => e.replace('`', "\""),
+            Some((_, e)) => format!("one of {}", e.replace('`', "\"")),
             None => return format!("{what}.{path}: {message}"),
         }
     } else {

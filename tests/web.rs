@@ -123,7 +123,7 @@ fn junk_gives_errors_that_name_the_argument_and_the_module_survives() {
         (
             z(),
             obj(&[("input", 3.into())]),
-            "options.input must be one of",
+            "options.input must be a string, got 3",
         ),
         (
             z(),
