@@ -263,8 +263,8 @@ fn field_error(what: &str, path: &str, message: &str, got: &str) -> String {
         }
     } else if message.starts_with("unknown variant ") {
         match message.split_once(", expected ") {
-            Some((_, e)) if e.starts_with("one of ") => e.replace('`', "\""),
-            Some((_, e)) => format!("one of {}", e.replace('`', "\"")),
+            // "one of `a`, `b`, `c`" or "`a` or `b`".
+            Some((_, e)) => e.replace('`', "\""),
             None => return format!("{what}.{path}: {message}"),
         }
     } else {
@@ -786,18 +786,8 @@ pub fn loss(
 #[derive(Serialize, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct PipelineLossResult {
-    /// The reduced loss, in nats.
-    pub loss: f64,
-    /// Each row's loss (length N), in nats.
-    #[serde(with = "serde_wasm_bindgen::preserve")]
-    #[tsify(type = "Float32Array")]
-    pub rows: Float32Array,
-    /// d(loss)/d(inputs), row-major N × C.
-    #[serde(with = "serde_wasm_bindgen::preserve")]
-    #[tsify(type = "Float32Array")]
-    pub grad: Float32Array,
-    /// What the mean divided by.
-    pub denominator: f64,
+    #[serde(flatten)]
+    pub output: LossResult,
     /// What the loss saw: z, log_softmax(z) or softmax(z), N × C.
     #[serde(with = "serde_wasm_bindgen::preserve")]
     #[tsify(type = "Float32Array")]
@@ -826,12 +816,8 @@ pub fn pipeline_loss(
     })?;
     let o = a.loss_options()?;
     let r = loss::pipeline_loss(&x, &t, pipeline, &o).map_err(js_err)?;
-    let out = LossResult::new(&r.output);
     Ok(to_js(&PipelineLossResult {
-        loss: out.loss,
-        rows: out.rows,
-        grad: out.grad,
-        denominator: out.denominator,
+        output: LossResult::new(&r.output),
         inputs: Float32Array::from(&r.inputs[..]),
         grad_logits: Float32Array::from(&r.grad_logits[..]),
     }))
@@ -864,8 +850,10 @@ pub fn pipelines() -> JsValue {
     to_js(&all)
 }
 
-/// A value as JS sees it (serde-wasm-bindgen, typed arrays as they are).
+/// A value as JS sees it (serde-wasm-bindgen, typed arrays as they are). A flattened struct
+/// is serialised as a map: it becomes a plain object too, not a JS `Map`.
 pub(crate) fn to_js<T: Serialize>(value: &T) -> JsValue {
-    // Serialising plain data with no maps cannot fail.
-    serde_wasm_bindgen::to_value(value).unwrap_or(JsValue::UNDEFINED)
+    let plain = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+    // Serialising plain data (numbers, strings, typed arrays) cannot fail.
+    value.serialize(&plain).unwrap_or(JsValue::UNDEFINED)
 }
