@@ -113,6 +113,15 @@ simd_check() {
     done
 }
 
+# The lint of the JS API's TypeScript declarations, which exist only once built: tsc (npm's
+# typescript, from package-lock.json) type-checks tests/types/example.ts against both packages'
+# .d.ts, and its `@ts-expect-error` lines check that misuses are rejected.
+types_check() {
+    say "types: tsc --noEmit -p tests/types (the .d.ts of www/pkg and www/pkg-train)"
+    node_modules/.bin/tsc -p tests/types
+    echo "types: tests/types/example.ts checks against both .d.ts"
+}
+
 serve() {
     build
     say "serving www/ on http://127.0.0.1:$PORT/ (Ctrl-C stops)"
@@ -145,6 +154,7 @@ test_all() {
 
     build
     simd_check
+    types_check
 
     say "layer 2/3: browser (wasm-pack test --headless --chrome)"
     wasm_env wasm-pack test --release --headless --chrome 2>&1 | tee "$log/browser.txt"
@@ -279,11 +289,12 @@ usage() {
 usage: ./build.sh <command>
 
   setup   install what is missing (wasm target, wasm-bindgen-cli, wasm-pack, Chromium,
-          chromedriver, wabt, npm packages: playwright-core, binaryen); quick when everything is there
+          chromedriver, wabt, npm packages: playwright-core, binaryen, typescript); quick when everything is there
   build   build the wasm packages into www/pkg and www/pkg-train (release, simd128)
   serve   build, then serve www/ on http://127.0.0.1:$PORT (default 8080)
-  test    run every test layer: fmt + clippy, native cargo test, browser wasm-pack test,
-          page end-to-end tests in headless Chromium
+  test    run every test layer: fmt + clippy, native cargo test, the .d.ts type check (tsc),
+          browser wasm-pack test, page end-to-end tests in headless Chromium
+  types   type-check tests/types/example.ts against the built .d.ts (tsc --noEmit)
   bench   print speed figures: sample() in native Rust, in wasm (Node and headless
           Chromium) and a full-sort JS baseline
   bench-gpt2  GPT-2 small's generation speed: PyTorch (made in a venv), native, Chromium
@@ -302,6 +313,7 @@ cmd=${1:-help}
 case "$cmd" in
     setup) setup ;;
     build) setup; build ;;
+    types) setup; types_check ;;
     serve) setup; serve ;;
     test) setup; test_all ;;
     bench) setup; bench ;;

@@ -27,7 +27,11 @@ use crate::error::{Error, Result};
 use crate::numerics;
 
 /// Which loss to compute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+// The JS API reads it by these names (serde), and its TypeScript type is their union (tsify).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize, tsify::Tsify,
+)]
+#[serde(rename_all = "camelCase")]
 pub enum LossFunction {
     /// log_softmax, then NLL. Takes logits.
     #[default]
@@ -51,7 +55,11 @@ impl LossFunction {
 }
 
 /// How the rows are combined into one number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+// The JS API reads it by these names (serde), and its TypeScript type is their union (tsify).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize, tsify::Tsify,
+)]
+#[serde(rename_all = "camelCase")]
 pub enum Reduction {
     /// Divide by the total weight of the non-ignored targets.
     #[default]
@@ -74,7 +82,11 @@ impl Reduction {
 }
 
 /// Which output design is paired with which loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+// The JS API reads it by these names (serde), and its TypeScript type is their union (tsify).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize, tsify::Tsify,
+)]
+#[serde(rename_all = "camelCase")]
 pub enum Pipeline {
     /// `cross_entropy(logits, targets)`: correct.
     #[default]
@@ -120,6 +132,25 @@ impl Pipeline {
     }
 
     /// What the loss sees of the last layer's output z, and which loss it is.
+    /// How the page writes it: the loss applied to what the model outputs.
+    pub fn formula(self) -> &'static str {
+        match self {
+            Pipeline::CrossEntropyOnLogits => "crossEntropy(logits)",
+            Pipeline::NllOnLogSoftmax => "nll(log_softmax(logits))",
+            Pipeline::NllOnLogits => "nll(logits)",
+            Pipeline::CrossEntropyOnSoftmax => "crossEntropy(softmax(logits))",
+        }
+    }
+
+    /// Whether it is the cross-entropy of the model's distribution (the first two, the same
+    /// function), the loss a language model should minimise.
+    pub fn is_correct(self) -> bool {
+        matches!(
+            self,
+            Pipeline::CrossEntropyOnLogits | Pipeline::NllOnLogSoftmax
+        )
+    }
+
     pub fn parts(self) -> (Head, LossFunction) {
         match self {
             Pipeline::CrossEntropyOnLogits => (Head::Logits, LossFunction::CrossEntropy),

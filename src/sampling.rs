@@ -27,7 +27,11 @@ use crate::numerics::{self, check_temperature, check_values};
 use crate::rng::Rng;
 
 /// What the `values` passed to [`sample`] hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+// The JS API reads it by these names (serde), and its TypeScript type is their union (tsify).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize, tsify::Tsify,
+)]
+#[serde(rename_all = "camelCase")]
 pub enum Input {
     /// Raw logits z (any real numbers, −∞ allowed).
     #[default]

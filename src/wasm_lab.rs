@@ -1,199 +1,300 @@
 //! The wasm-bindgen layer for the lab's experiments ([`crate::lab`]): the figures the page
 //! shows, computed in Rust so the page only lays them out. Converts and validates, nothing else.
 
-use js_sys::{Array, Float32Array, Object, Uint32Array};
+use js_sys::{Float32Array, Float64Array, Uint32Array};
+use serde::Serialize;
+use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 
 use crate::lab::{self, Stability, ZERO_THRESHOLDS};
 use crate::model::OutputMode;
-use crate::sampling::{Input, SampleOptions};
 use crate::wasm::{
-    cut_codes, f32_vec, js_err, read_sampler_fields, set, string_arg, Fields, MAX_VOCAB,
+    cut_codes, f32_vec, integer_in, js_err, options, sampler_options, string_arg, to_js,
+    FormatCounts, TemperatureIdentity, MAX_VOCAB,
 };
 
-/// The panel's options: the sampler's, plus what the forward pass returned and the panel's own.
-const NEXT_TOKEN_FIELDS: &[&str] = &[
-    "output",
-    "temperature",
-    "topK",
-    "topP",
-    "minP",
-    "seed",
-    "top",
-    "storedTemperature",
-    "reheatTemperature",
-];
+sampler_options! {
+    /// `nextTokenPanel`'s options: the sampler's, plus what the forward pass returned and the
+    /// panel's own.
+    pub struct NextTokenOptions {
+        /// What `values` are: the model's logits (default) or its log_softmax.
+        #[tsify(optional)]
+        pub output: Option<OutputMode>,
+        /// How many ids the bars name, an integer ≥ 0. Default 12.
+        #[tsify(optional)]
+        pub top: Option<f64>,
+        /// The precision experiment stores p = softmax(z / storedTemperature), a finite number
+        /// > 0. Default 1.
+        #[tsify(optional)]
+        pub stored_temperature: Option<f64>,
+        /// … and re-heats it to this absolute temperature, a finite number > 0. Default 3.
+        #[tsify(optional)]
+        pub reheat_temperature: Option<f64>,
+    }
+}
 
 /// A positive finite temperature field, or its default.
-fn positive(f: &Fields, key: &str, default: f64) -> Result<f32, JsError> {
-    match f.number(key)? {
+fn positive(key: &str, x: Option<f64>, default: f64) -> Result<f32, JsError> {
+    match x {
         None => Ok(default as f32),
         Some(t) if t.is_finite() && t > 0.0 && (t as f32) > 0.0 => Ok(t as f32),
         Some(t) => Err(js_err(crate::Error::arg(key, "a finite number > 0", t))),
     }
 }
 
-fn counts(rows: impl Iterator<Item = (&'static str, usize)>) -> Object {
-    let o = Object::new();
-    for (k, v) in rows {
-        set(&o, k, v as u32);
-    }
-    o
+/// The precision experiment of the panel.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct PanelPrecision {
+    /// Per format, the ids stored as exactly 0 at the stored temperature.
+    pub zeros: FormatCounts,
+    /// Per format, the ids still at 0 after re-heating.
+    pub zeros_after: FormatCounts,
+    /// The smallest log-probability, in nats.
+    pub min_log_prob: f64,
 }
 
-/// Everything the sampling lab's next-token panel shows for one output vector `values`:
-///
-/// `options`: `{ output: 'logits' | 'logSoftmax', temperature, topK, topP, minP, seed, top,
-/// storedTemperature, reheatTemperature }` (`top`: how many ids the bars name, default 12;
-/// the precision experiment stores p = softmax(z / storedTemperature), default 1, and re-heats
-/// it to the absolute reheatTemperature, default 3).
-///
-/// Returns `{ values, logProbs, probs, cut, token, kept, entropy, entropyBits, perplexity,
-/// logsumexp, top, rest, restMass, restCut, identity: { fromLogits, fromLogSoftmax,
-/// maxAbsDiff }, precision: { zeros, zerosAfter, minLogProb } }`, where `entropy` (nats),
-/// `entropyBits` and `perplexity` = exp(entropy) are those of the final filtered distribution
-/// `probs`, and `zeros`/`zerosAfter` count per format (f32, bf16, f16, logProbs) the ids stored
-/// as 0 and the ids at 0 after re-heating.
-#[wasm_bindgen(js_name = nextTokenPanel)]
-pub fn next_token_panel(values: JsValue, options: JsValue) -> Result<Object, JsError> {
+/// Everything the sampling lab's next-token panel shows for one output vector.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct NextTokenPanel {
+    /// The values as given (length V).
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Float32Array")]
+    pub values: Float32Array,
+    /// log_softmax of the logits (length V).
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Float32Array")]
+    pub log_probs: Float32Array,
+    /// The final filtered distribution (length V).
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Float32Array")]
+    pub probs: Float32Array,
+    /// Which step removed each id: 0 kept, 1 input, 2 greedy, 3 top-k, 4 top-p, 5 min-p.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Uint8Array")]
+    pub cut: js_sys::Uint8Array,
+    /// The drawn token id.
+    pub token: u32,
+    /// How many ids the chain kept.
+    pub kept: u32,
+    /// Entropy of `probs`, in nats.
+    pub entropy: f64,
+    /// The same in bits.
+    pub entropy_bits: f64,
+    /// exp(entropy).
+    pub perplexity: f64,
+    /// logsumexp of the logits.
+    pub logsumexp: f64,
+    /// The `top` most likely ids, most likely first.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Uint32Array")]
+    pub top: Uint32Array,
+    /// How many ids are not in `top`.
+    pub rest: u32,
+    /// Their probability mass under `probs`.
+    pub rest_mass: f64,
+    /// How many of them the chain cut.
+    pub rest_cut: u32,
+    /// softmax(z / T) from z and from log_softmax(z).
+    pub identity: TemperatureIdentity,
+    pub precision: PanelPrecision,
+}
+
+/// Everything the sampling lab's next-token panel shows for one output vector `values`: the
+/// sample and its distribution, the top ids, and the identity and precision experiments.
+#[wasm_bindgen(js_name = nextTokenPanel, unchecked_return_type = "NextTokenPanel")]
+pub fn next_token_panel(
+    #[wasm_bindgen(unchecked_param_type = "Values")] values: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "NextTokenOptions")] options: JsValue,
+) -> Result<JsValue, JsError> {
     let z = f32_vec("values", &values, MAX_VOCAB)?;
-    let f = Fields::new(&options, "options", NEXT_TOKEN_FIELDS)?;
-    let output = match f.string("output")? {
-        Some(s) => OutputMode::parse(&s).map_err(js_err)?,
-        None => OutputMode::Logits,
+    let a: NextTokenOptions = self::options(&options, "options")?;
+    let o = a.sampler(a.output.unwrap_or_default().sample_input())?;
+    let top = integer_in("top", a.top, 0.0, MAX_VOCAB as f64, "an integer >= 0")?;
+    let stored_t = positive("storedTemperature", a.stored_temperature, 1.0)?;
+    let reheat_t = positive("reheatTemperature", a.reheat_temperature, 3.0)?;
+    let r =
+        lab::next_token(z, &o, top.unwrap_or(12.0) as usize, stored_t, reheat_t).map_err(js_err)?;
+    // The rows are f32, bf16, f16, logProbs.
+    let rows = &r.precision.rows;
+    let per_format = |f: fn(&lab::Reheated) -> usize| {
+        FormatCounts::new([f(&rows[0]), f(&rows[2]), f(&rows[1]), f(&rows[3])])
     };
-    let mut o = SampleOptions {
-        input: output.sample_input(),
-        ..SampleOptions::default()
-    };
-    read_sampler_fields(&f, &mut o)?;
-    let top = f
-        .integer_in("top", 0.0, MAX_VOCAB as f64, "an integer >= 0")?
-        .unwrap_or(12.0) as usize;
-    let stored_t = positive(&f, "storedTemperature", 1.0)?;
-    let reheat_t = positive(&f, "reheatTemperature", 3.0)?;
-    let r = lab::next_token(z, &o, top, stored_t, reheat_t).map_err(js_err)?;
-
-    let out = Object::new();
-    set(&out, "values", Float32Array::from(&r.values[..]));
-    set(&out, "logProbs", Float32Array::from(&r.log_probs[..]));
-    set(&out, "probs", Float32Array::from(&r.sample.probs[..]));
-    set(&out, "cut", cut_codes(&r.sample.cut));
-    set(&out, "token", r.sample.token as u32);
-    set(&out, "kept", r.sample.kept as u32);
-    set(&out, "entropy", r.entropy_nats);
-    set(&out, "entropyBits", r.entropy_bits);
-    set(&out, "perplexity", r.perplexity);
-    set(&out, "logsumexp", r.logsumexp as f64);
-    set(&out, "top", Uint32Array::from(&r.top.ids[..]));
-    set(&out, "rest", r.top.rest as u32);
-    set(&out, "restMass", r.top.rest_mass);
-    set(&out, "restCut", r.top.rest_cut as u32);
-    let (a, b, diff) = &r.identity;
-    let identity = Object::new();
-    set(&identity, "fromLogits", Float32Array::from(&a[..]));
-    set(&identity, "fromLogSoftmax", Float32Array::from(&b[..]));
-    set(&identity, "maxAbsDiff", *diff as f64);
-    set(&out, "identity", identity);
-    let names = ["f32", "bf16", "f16", "logProbs"];
-    let p = &r.precision;
-    let precision = Object::new();
-    set(
-        &precision,
-        "zeros",
-        counts(names.into_iter().zip(p.rows.iter().map(|r| r.stored_zeros))),
-    );
-    set(
-        &precision,
-        "zerosAfter",
-        counts(names.into_iter().zip(p.rows.iter().map(|r| r.zeros_after))),
-    );
-    set(&precision, "minLogProb", p.min_log_prob);
-    set(&out, "precision", precision);
-    Ok(out)
+    Ok(to_js(&NextTokenPanel {
+        values: Float32Array::from(&r.values[..]),
+        log_probs: Float32Array::from(&r.log_probs[..]),
+        probs: Float32Array::from(&r.sample.probs[..]),
+        cut: cut_codes(&r.sample.cut),
+        token: r.sample.token as u32,
+        kept: r.sample.kept as u32,
+        entropy: r.entropy_nats,
+        entropy_bits: r.entropy_bits,
+        perplexity: r.perplexity,
+        logsumexp: r.logsumexp as f64,
+        top: Uint32Array::from(&r.top.ids[..]),
+        rest: r.top.rest as u32,
+        rest_mass: r.top.rest_mass,
+        rest_cut: r.top.rest_cut as u32,
+        identity: TemperatureIdentity::new(&r.identity),
+        precision: PanelPrecision {
+            zeros: per_format(|r| r.stored_zeros),
+            zeros_after: per_format(|r| r.zeros_after),
+            min_log_prob: r.precision.min_log_prob,
+        },
+    }))
 }
 
-/// Where each storage format rounds a probability to exactly 0: `[{ format, log2P, lnP }]` for
-/// float32, bfloat16 and float16 (every p ≤ 2^log2P is stored as 0).
-#[wasm_bindgen(js_name = zeroThresholds)]
-pub fn zero_thresholds() -> Array {
-    ZERO_THRESHOLDS
+/// Where a storage format rounds a probability to exactly 0.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct ZeroThreshold {
+    /// "float32", "bfloat16" or "float16".
+    pub format: &'static str,
+    /// Every p ≤ 2^log2P is stored as 0.
+    pub log2_p: f64,
+    /// The same as a natural log: ln p.
+    pub ln_p: f64,
+}
+
+/// Where each storage format rounds a probability to exactly 0, for float32, bfloat16 and
+/// float16.
+#[wasm_bindgen(js_name = zeroThresholds, unchecked_return_type = "ZeroThreshold[]")]
+pub fn zero_thresholds() -> JsValue {
+    let rows: Vec<ZeroThreshold> = ZERO_THRESHOLDS
         .iter()
-        .map(|t| {
-            let o = Object::new();
-            set(&o, "format", t.format.name());
-            set(&o, "log2P", t.log2_p);
-            set(&o, "lnP", t.ln_p());
-            JsValue::from(o)
+        .map(|t| ZeroThreshold {
+            format: t.format.name(),
+            log2_p: t.log2_p as f64,
+            ln_p: t.ln_p(),
         })
-        .collect()
+        .collect();
+    to_js(&rows)
 }
 
-/// The classification-vs-generation table for one vector z at temperature T > 0:
-/// `[{ representation, argmax, maxDiff, never }]` for logits, float32 log-probs and float32,
-/// bfloat16 and float16 probabilities (stored at T = 1), where `maxDiff` = max |p − softmax(z/T)|
-/// after re-heating to T and `never` counts the ids at 0.
-#[wasm_bindgen]
-pub fn classify(values: JsValue, temperature: f64) -> Result<Array, JsError> {
+/// One row of the classification-vs-generation table.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct Classified {
+    /// Which representation: logits, float32 log-probs, or float32, bfloat16 or float16
+    /// probabilities (stored at T = 1).
+    pub representation: &'static str,
+    /// Its argmax (classification).
+    pub argmax: u32,
+    /// max |p − softmax(z/T)| after re-heating to T (generation).
+    pub max_diff: f64,
+    /// How many ids it holds at 0: never drawn at any temperature.
+    pub never: u32,
+}
+
+/// The classification-vs-generation table for one vector z at temperature T > 0.
+#[wasm_bindgen(unchecked_return_type = "Classified[]")]
+pub fn classify(
+    #[wasm_bindgen(unchecked_param_type = "Values")] values: JsValue,
+    temperature: f64,
+) -> Result<JsValue, JsError> {
     let z = f32_vec("values", &values, MAX_VOCAB)?;
-    let rows = lab::classify(&z, temperature as f32).map_err(js_err)?;
-    Ok(rows
+    let rows: Vec<Classified> = lab::classify(&z, temperature as f32)
+        .map_err(js_err)?
         .iter()
-        .map(|r| {
-            let o = Object::new();
-            set(&o, "representation", r.representation);
-            set(&o, "argmax", r.argmax as u32);
-            set(&o, "maxDiff", r.max_diff as f64);
-            set(&o, "never", r.never as u32);
-            JsValue::from(o)
+        .map(|r| Classified {
+            representation: r.representation,
+            argmax: r.argmax as u32,
+            max_diff: r.max_diff as f64,
+            never: r.never as u32,
         })
-        .collect())
+        .collect();
+    Ok(to_js(&rows))
 }
 
-/// log(softmax(z)) computed naively next to the stable log_softmax(z): `{ stable, naiveF32,
-/// naiveF16, nan: { f32, f16 }, negInf: { f32, f16 } }`.
-#[wasm_bindgen]
-pub fn stability(values: JsValue) -> Result<Object, JsError> {
+/// A count for float32 and one for float16.
+#[derive(Serialize, Tsify)]
+pub struct HalfCounts {
+    pub f32: u32,
+    pub f16: u32,
+}
+
+/// log(softmax(z)) computed naively next to the stable log_softmax(z).
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct StabilityResult {
+    /// log_softmax(z), computed stably.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Float32Array")]
+    pub stable: Float32Array,
+    /// log(softmax(z)) naively in float32.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Float32Array")]
+    pub naive_f32: Float32Array,
+    /// log(softmax(z)) naively in float16.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Float32Array")]
+    pub naive_f16: Float32Array,
+    /// How many NaN each naive version gives.
+    pub nan: HalfCounts,
+    /// How many −∞ each naive version gives.
+    pub neg_inf: HalfCounts,
+}
+
+/// log(softmax(z)) computed naively next to the stable log_softmax(z).
+#[wasm_bindgen(unchecked_return_type = "StabilityResult")]
+pub fn stability(
+    #[wasm_bindgen(unchecked_param_type = "Values")] values: JsValue,
+) -> Result<JsValue, JsError> {
     let z = f32_vec("values", &values, MAX_VOCAB)?;
     let s = lab::stability(&z).map_err(js_err)?;
     let (nan32, inf32) = Stability::broken(&s.naive_f32);
     let (nan16, inf16) = Stability::broken(&s.naive_f16);
-    let out = Object::new();
-    set(&out, "stable", Float32Array::from(&s.stable[..]));
-    set(&out, "naiveF32", Float32Array::from(&s.naive_f32[..]));
-    set(&out, "naiveF16", Float32Array::from(&s.naive_f16[..]));
-    set(
-        &out,
-        "nan",
-        counts([("f32", nan32), ("f16", nan16)].into_iter()),
-    );
-    set(
-        &out,
-        "negInf",
-        counts([("f32", inf32), ("f16", inf16)].into_iter()),
-    );
-    Ok(out)
+    let counts = |f32: usize, f16: usize| HalfCounts {
+        f32: f32 as u32,
+        f16: f16 as u32,
+    };
+    Ok(to_js(&StabilityResult {
+        stable: Float32Array::from(&s.stable[..]),
+        naive_f32: Float32Array::from(&s.naive_f32[..]),
+        naive_f16: Float32Array::from(&s.naive_f16[..]),
+        nan: counts(nan32, nan16),
+        neg_inf: counts(inf32, inf16),
+    }))
 }
 
-/// `n` draws (1 … 100 000) with seeds seed, seed + 1, …: `{ counts, probs, expected }`, where
-/// `expected[i]` = n · probs[i]. `options` are `sample`'s plus `output` ('logits' or
-/// 'logSoftmax', for what the model returned) instead of `input`.
-#[wasm_bindgen]
-pub fn draws(values: JsValue, options: JsValue, n: f64) -> Result<Object, JsError> {
+sampler_options! {
+    /// `draws`'s options: the sampler's, and what the model returned.
+    pub struct DrawsOptions {
+        /// What `values` are: the model's logits (default) or its log_softmax.
+        #[tsify(optional)]
+        pub output: Option<OutputMode>,
+    }
+}
+
+/// `n` draws and what to expect of them.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct DrawsResult {
+    /// How often each id was drawn (length V).
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Uint32Array")]
+    pub counts: Uint32Array,
+    /// The distribution drawn from (length V).
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Float32Array")]
+    pub probs: Float32Array,
+    /// n · probs[i].
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Float32Array")]
+    pub expected: Float32Array,
+}
+
+/// `n` draws (an integer in [1, 100 000]) with seeds seed, seed + 1, …
+#[wasm_bindgen(unchecked_return_type = "DrawsResult")]
+pub fn draws(
+    #[wasm_bindgen(unchecked_param_type = "Values")] values: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "DrawsOptions | undefined")] options: JsValue,
+    n: f64,
+) -> Result<JsValue, JsError> {
     let z = f32_vec("values", &values, MAX_VOCAB)?;
-    let f = Fields::new(
-        &options,
-        "options",
-        &["output", "temperature", "topK", "topP", "minP", "seed"],
-    )?;
-    let mut o = SampleOptions {
-        input: match f.string("output")? {
-            Some(s) => OutputMode::parse(&s).map_err(js_err)?.sample_input(),
-            None => Input::Logits,
-        },
-        ..SampleOptions::default()
-    };
-    read_sampler_fields(&f, &mut o)?;
+    let a: DrawsOptions = self::options(&options, "options")?;
+    let o = a.sampler(a.output.unwrap_or_default().sample_input())?;
     if !(n.fract() == 0.0 && n >= 1.0 && n <= lab::MAX_DRAWS as f64) {
         return Err(js_err(crate::Error::arg(
             "n",
@@ -202,20 +303,35 @@ pub fn draws(values: JsValue, options: JsValue, n: f64) -> Result<Object, JsErro
         )));
     }
     let d = lab::draws(&z, &o, n as usize).map_err(js_err)?;
-    let out = Object::new();
-    set(&out, "counts", Uint32Array::from(&d.counts[..]));
-    set(&out, "probs", Float32Array::from(&d.probs[..]));
-    set(&out, "expected", Float32Array::from(&d.expected[..]));
-    Ok(out)
+    Ok(to_js(&DrawsResult {
+        counts: Uint32Array::from(&d.counts[..]),
+        probs: Float32Array::from(&d.probs[..]),
+        expected: Float32Array::from(&d.expected[..]),
+    }))
 }
 
-/// The figures of crossEntropy(softmax(z)) for C = `classes`: `{ classes, floor, margin,
-/// oneHotLoss }`, where floor = ln(1 + (C − 1)/e) (the loss of a one-hot on the target),
-/// margin = (e − 1)/(e + C − 1) (the lead over the runner-up above which its optimum is one-hot
-/// on the most likely class) and, if `frequency` q is given, oneHotLoss = ln(e + C − 1) − q (the
-/// expected loss of that one-hot on a class of frequency q).
-#[wasm_bindgen(js_name = ceOnSoftmax)]
-pub fn ce_on_softmax(classes: f64, frequency: Option<f64>) -> Result<Object, JsError> {
+/// The figures of crossEntropy(softmax(z)) for C classes.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct CeOnSoftmax {
+    /// C.
+    pub classes: f64,
+    /// ln(1 + (C − 1)/e): the loss of a one-hot on the target, its floor.
+    pub floor: f64,
+    /// (e − 1)/(e + C − 1): the lead over the runner-up above which its optimum is one-hot on
+    /// the most likely class.
+    pub margin: f64,
+    /// ln(e + C − 1) − q: the expected loss of that one-hot on a class of frequency q (only
+    /// when `frequency` is given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub one_hot_loss: Option<f64>,
+}
+
+/// The figures of crossEntropy(softmax(z)) for C = `classes` (an integer in [2, 2^22]) and,
+/// optionally, a class of frequency q in [0, 1].
+#[wasm_bindgen(js_name = ceOnSoftmax, unchecked_return_type = "CeOnSoftmax")]
+pub fn ce_on_softmax(classes: f64, frequency: Option<f64>) -> Result<JsValue, JsError> {
     if !(classes.fract() == 0.0 && (2.0..=MAX_VOCAB as f64).contains(&classes)) {
         return Err(js_err(crate::Error::arg(
             "classes",
@@ -226,10 +342,6 @@ pub fn ce_on_softmax(classes: f64, frequency: Option<f64>) -> Result<Object, JsE
     let ce = lab::CeOnSoftmax {
         classes: classes as usize,
     };
-    let out = Object::new();
-    set(&out, "classes", classes);
-    set(&out, "floor", ce.floor());
-    set(&out, "margin", ce.one_hot_margin());
     if let Some(q) = frequency {
         if !(0.0..=1.0).contains(&q) {
             return Err(js_err(crate::Error::arg(
@@ -238,15 +350,35 @@ pub fn ce_on_softmax(classes: f64, frequency: Option<f64>) -> Result<Object, JsE
                 q,
             )));
         }
-        set(&out, "oneHotLoss", ce.one_hot_loss(q));
     }
-    Ok(out)
+    Ok(to_js(&CeOnSoftmax {
+        classes,
+        floor: ce.floor(),
+        margin: ce.one_hot_margin(),
+        one_hot_loss: frequency.map(|q| ce.one_hot_loss(q)),
+    }))
 }
 
-/// The `n` most frequent characters of `text`, most frequent first: `{ classes, chars,
-/// frequencies }`, with `classes` the number of distinct characters.
-#[wasm_bindgen(js_name = charFrequencies)]
-pub fn char_frequencies(text: JsValue, n: f64) -> Result<Object, JsError> {
+/// The most frequent characters of a text.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct CharFrequencies {
+    /// The number of distinct characters.
+    pub classes: u32,
+    /// The `n` most frequent, most frequent first.
+    pub chars: Vec<String>,
+    /// Their frequencies (each in [0, 1]).
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Float64Array")]
+    pub frequencies: Float64Array,
+}
+
+/// The `n` most frequent characters of `text` (n an integer ≥ 0), most frequent first.
+#[wasm_bindgen(js_name = charFrequencies, unchecked_return_type = "CharFrequencies")]
+pub fn char_frequencies(
+    #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    n: f64,
+) -> Result<JsValue, JsError> {
     let text = string_arg("text", &text)?;
     crate::limits::check_text_len("text", &text).map_err(js_err)?;
     if !(n.fract() == 0.0 && n >= 0.0) {
@@ -254,22 +386,20 @@ pub fn char_frequencies(text: JsValue, n: f64) -> Result<Object, JsError> {
     }
     let freq = lab::char_frequencies(&text);
     let top = &freq[..freq.len().min(n as usize)];
-    let out = Object::new();
-    set(&out, "classes", freq.len() as u32);
-    let chars: Array = top
-        .iter()
-        .map(|(c, _)| JsValue::from(c.to_string()))
-        .collect();
-    set(&out, "chars", chars);
     let f: Vec<f64> = top.iter().map(|(_, q)| *q).collect();
-    set(&out, "frequencies", js_sys::Float64Array::from(&f[..]));
-    Ok(out)
+    Ok(to_js(&CharFrequencies {
+        classes: freq.len() as u32,
+        chars: top.iter().map(|(c, _)| c.to_string()).collect(),
+        frequencies: Float64Array::from(&f[..]),
+    }))
 }
 
 /// Reads a typed vector (`"2, 1, 0.5"`, `"100, 0*49999"`) into a Float32Array; an error names
 /// the entry that is not a number.
 #[wasm_bindgen(js_name = parseValues)]
-pub fn parse_values(text: JsValue) -> Result<Float32Array, JsError> {
+pub fn parse_values(
+    #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+) -> Result<Float32Array, JsError> {
     let text = string_arg("text", &text)?;
     if text.len() > crate::limits::MAX_TEXT_BYTES {
         return Err(JsError::new(&format!(

@@ -14,6 +14,8 @@
 //! ```
 
 use js_sys::{Array, Float32Array, Object, Reflect, Uint32Array, Uint8Array};
+use serde::Serialize;
+use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -24,10 +26,7 @@ use crate::limits::{
 };
 use crate::model::format::hf_gpt2;
 use crate::model::{self, Family, Generator, Net, OutputMode, Tokenizer};
-use crate::sampling::SampleOptions;
-use crate::wasm::{
-    bytes_arg, ids_arg, js_err, read_sampler_fields, set, string_arg, Fields, SAMPLER_FIELDS,
-};
+use crate::wasm::{bytes_arg, ids_arg, js_err, options, sampler_options, string_arg, to_js};
 
 /// Where the page finds the default checkpoint, relative to `www/`.
 #[wasm_bindgen(js_name = defaultModelUrl)]
@@ -45,7 +44,9 @@ pub struct Model {
 impl Model {
     /// Loads a safetensors checkpoint (e.g. `fetch` → `arrayBuffer` → `Uint8Array`).
     #[wasm_bindgen(js_name = fromBytes)]
-    pub fn from_bytes(bytes: JsValue) -> Result<Model, JsError> {
+    pub fn from_bytes(
+        #[wasm_bindgen(unchecked_param_type = "Bytes")] bytes: JsValue,
+    ) -> Result<Model, JsError> {
         let bytes = bytes_arg("bytes", &bytes, MAX_CHECKPOINT_BYTES)?;
         Ok(Model {
             inner: Net::from_safetensors(&bytes).map_err(js_err)?,
@@ -66,7 +67,9 @@ impl Model {
     /// (set to `undefined`) as soon as their weights are in wasm, so the model is not held
     /// twice while it loads.
     #[wasm_bindgen(js_name = fromFiles)]
-    pub fn from_files(files: JsValue) -> Result<Model, JsError> {
+    pub fn from_files(
+        #[wasm_bindgen(unchecked_param_type = "Record<string, Bytes | Bytes[]>")] files: JsValue,
+    ) -> Result<Model, JsError> {
         if !files.is_object() || js_sys::Array::is_array(&files) {
             return Err(JsError::new(&format!(
                 "files must be an object of file name → Uint8Array, like {{ 'config.json': bytes,                  'model.safetensors': bytes, 'tokenizer.json': bytes }}, got {}",
@@ -157,7 +160,10 @@ impl Model {
     /// The display form of one token: its text with visible `␣` and `↵`, or `<0xE2>` for a
     /// byte that is only part of a character.
     #[wasm_bindgen(js_name = tokenText)]
-    pub fn token_text(&self, id: JsValue) -> Result<String, JsError> {
+    pub fn token_text(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] id: JsValue,
+    ) -> Result<String, JsError> {
         let v = self.inner.config().vocab_size;
         match id.as_f64() {
             Some(x) if x.fract() == 0.0 && x >= 0.0 && x < v as f64 => {
@@ -176,7 +182,10 @@ impl Model {
     /// `GPT2LMHeadModel.from_pretrained` loads the unzipped folder. The lab's own character
     /// models only, with ASCII characters.
     #[wasm_bindgen(js_name = toHuggingFaceZip)]
-    pub fn to_hugging_face_zip(&self, folder: JsValue) -> Result<Vec<u8>, JsError> {
+    pub fn to_hugging_face_zip(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] folder: JsValue,
+    ) -> Result<Vec<u8>, JsError> {
         let folder = string_arg("folder", &folder)?;
         if folder.is_empty()
             || folder.len() > 100
@@ -203,26 +212,23 @@ impl Model {
         self.inner.to_safetensors().map_err(js_err)
     }
 
-    /// `{ architecture: 'gpt2' | 'llama', tokenizer: 'chars' | 'bpe' | 'sentencepiece', kvHeads
-    /// (llama), vocabSize, contextLength, layers,
-    /// heads, embd, parameters }`.
-    #[wasm_bindgen(getter)]
-    pub fn config(&self) -> Object {
-        let out = config_object(self.inner.config());
+    /// The model's shape, architecture and tokenizer.
+    #[wasm_bindgen(getter, unchecked_return_type = "ModelConfig")]
+    pub fn config(&self) -> JsValue {
+        let mut out = ModelConfig::new(self.inner.config());
         match self.inner.config().arch.family {
-            Family::Gpt2 => set(&out, "architecture", "gpt2"),
+            Family::Gpt2 => out.architecture = Some(Architecture::Gpt2),
             Family::Llama { kv_heads } => {
-                set(&out, "architecture", "llama");
-                set(&out, "kvHeads", kv_heads as u32);
+                out.architecture = Some(Architecture::Llama);
+                out.kv_heads = Some(kv_heads as u32);
             }
         }
-        let kind = match self.inner.tokenizer() {
-            Tokenizer::Chars(_) => "chars",
-            Tokenizer::Bpe(_) => "bpe",
-            Tokenizer::SentencePiece(_) => "sentencepiece",
-        };
-        set(&out, "tokenizer", kind);
-        out
+        out.tokenizer = Some(match self.inner.tokenizer() {
+            Tokenizer::Chars(_) => TokenizerKind::Chars,
+            Tokenizer::Bpe(_) => TokenizerKind::Bpe,
+            Tokenizer::SentencePiece(_) => TokenizerKind::Sentencepiece,
+        });
+        to_js(&out)
     }
 
     /// The vocabulary: character i is token id i (empty for a byte-level BPE model).
@@ -235,7 +241,10 @@ impl Model {
     }
 
     /// Text → token ids. A character outside the vocabulary is an error naming it.
-    pub fn encode(&self, text: JsValue) -> Result<Uint32Array, JsError> {
+    pub fn encode(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    ) -> Result<Uint32Array, JsError> {
         let ids = self
             .inner
             .encode(&string_arg("text", &text)?)
@@ -244,7 +253,10 @@ impl Model {
     }
 
     /// Token ids → text. An id ≥ vocabSize is an error.
-    pub fn decode(&self, ids: JsValue) -> Result<String, JsError> {
+    pub fn decode(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "TokenIds")] ids: JsValue,
+    ) -> Result<String, JsError> {
         let ids = ids_arg("ids", &ids, MAX_TEXT_BYTES)?;
         self.inner.decode(&ids).map_err(js_err)
     }
@@ -252,15 +264,16 @@ impl Model {
     /// The next-token values after the last id (length V), as `options.output`:
     /// `"logits"` (default) or `"logSoftmax"`. With `allPositions: true`, every position's
     /// values (T × V, row-major). `ids` must hold 1..=contextLength ids.
-    pub fn forward(&self, ids: JsValue, options: JsValue) -> Result<Float32Array, JsError> {
+    pub fn forward(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "TokenIds")] ids: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ForwardOptions")] options: JsValue,
+    ) -> Result<Float32Array, JsError> {
         let ctx = self.inner.config().context_length;
         let ids = ids_arg("ids", &ids, MAX_TEXT_BYTES)?;
         let ids = &ids[..];
-        let f = Fields::new(&options, "options", &["output", "allPositions"])?;
-        let mode = match f.string("output")? {
-            Some(s) => OutputMode::parse(&s).map_err(js_err)?,
-            None => OutputMode::Logits,
-        };
+        let o: ForwardOptions = self::options(&options, "options")?;
+        let mode = o.output.unwrap_or_default();
         if ids.is_empty() || ids.len() > ctx {
             return Err(js_err(Error::arg(
                 "ids",
@@ -268,7 +281,7 @@ impl Model {
                 ids.len(),
             )));
         }
-        let values = if f.boolean("allPositions")?.unwrap_or(false) {
+        let values = if o.all_positions.unwrap_or(false) {
             self.inner.forward_ids(ids, mode)
         } else {
             self.inner.next_token_values(ids, mode)
@@ -280,17 +293,15 @@ impl Model {
     /// Starts streaming generation after `prompt`. Options: the sampler's `temperature`,
     /// `topK`, `topP`, `minP`, `seed` (an integer; absent = random, reported by `gen.seed`),
     /// and `output`: which model output feeds the sampler (`"logits"` or `"logSoftmax"`).
-    pub fn generate(&self, prompt: JsValue, options: JsValue) -> Result<Generation, JsError> {
+    pub fn generate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] prompt: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "GenerateOptions")] options: JsValue,
+    ) -> Result<Generation, JsError> {
         let prompt = string_arg("prompt", &prompt)?;
-        let mut known = vec!["output"];
-        known.extend_from_slice(SAMPLER_FIELDS);
-        let f = Fields::new(&options, "options", &known)?;
-        let mode = match f.string("output")? {
-            Some(s) => OutputMode::parse(&s).map_err(js_err)?,
-            None => OutputMode::Logits,
-        };
-        let mut o = SampleOptions::default();
-        read_sampler_fields(&f, &mut o)?;
+        let a: GenerateOptions = self::options(&options, "options")?;
+        let mode = a.output.unwrap_or_default();
+        let o = a.sampler(mode.sample_input())?;
         Ok(Generation {
             inner: Generator::new(&self.inner, &prompt, mode, o).map_err(js_err)?,
         })
@@ -414,17 +425,18 @@ impl Generation {
     /// (−surprisal). `end` is true when the model ended the text by producing BOS (llama2.c's
     /// models, as run.c stops there); calling `next` again is then an error.
     #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> Result<Object, JsError> {
+    #[wasm_bindgen(unchecked_return_type = "GeneratedToken")]
+    pub fn next(&mut self) -> Result<JsValue, JsError> {
         let g = self.inner.next_token().map_err(js_err)?;
-        let out = Object::new();
-        set(&out, "token", g.token);
-        set(&out, "text", g.text);
-        set(&out, "probs", Float32Array::from(&g.sample.probs[..]));
-        set(&out, "logProb", g.sample.log_prob as f64);
-        set(&out, "modelLogProb", g.sample.model_log_prob as f64);
-        set(&out, "seed", self.inner.seed() as f64);
-        set(&out, "end", g.end);
-        Ok(out)
+        Ok(to_js(&GeneratedToken {
+            token: g.token,
+            text: g.text,
+            probs: Float32Array::from(&g.sample.probs[..]),
+            log_prob: g.sample.log_prob as f64,
+            model_log_prob: g.sample.model_log_prob as f64,
+            seed: self.inner.seed() as f64,
+            end: g.end,
+        }))
     }
 
     /// The seed of this generation (given or drawn), to replay it.
@@ -440,13 +452,139 @@ impl Generation {
     }
 }
 
-pub(crate) fn config_object(c: &model::Config) -> Object {
-    let out = Object::new();
-    set(&out, "vocabSize", c.vocab_size as u32);
-    set(&out, "contextLength", c.context_length as u32);
-    set(&out, "layers", c.layers as u32);
-    set(&out, "heads", c.heads as u32);
-    set(&out, "embd", c.embd as u32);
-    set(&out, "parameters", c.parameter_count() as f64);
-    out
+/// `Model.forward`'s options.
+#[derive(serde::Deserialize, Tsify, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ForwardOptions {
+    /// What to return: the logits (default) or their log_softmax.
+    #[tsify(optional)]
+    pub output: Option<OutputMode>,
+    /// Every position's values (T × V, row-major) instead of the last one's. Default false.
+    #[tsify(optional)]
+    pub all_positions: Option<bool>,
+}
+
+sampler_options! {
+    /// `Model.generate`'s options: the sampler's, and which model output feeds it.
+    pub struct GenerateOptions {
+        /// Which model output feeds the sampler: the logits (default) or their log_softmax.
+        #[tsify(optional)]
+        pub output: Option<OutputMode>,
+    }
+}
+
+/// One generated token.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct GeneratedToken {
+    /// Its id.
+    pub token: u32,
+    /// Its text (may be empty while a multi-byte character is incomplete).
+    pub text: String,
+    /// The final distribution it was drawn from (length V).
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Float32Array")]
+    pub probs: Float32Array,
+    /// log p(token) under `probs`.
+    pub log_prob: f64,
+    /// log p(token) under the model at T = 1 (−surprisal).
+    pub model_log_prob: f64,
+    /// The generation's seed.
+    pub seed: f64,
+    /// The model ended the text: it produced BOS (llama2.c's models; run.c stops there too).
+    /// `next` is then an error.
+    pub end: bool,
+}
+
+/// The transformer family.
+#[derive(Serialize, Tsify, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum Architecture {
+    Gpt2,
+    Llama,
+}
+
+/// How text becomes token ids.
+#[derive(Serialize, Tsify, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenizerKind {
+    /// One character, one id.
+    Chars,
+    /// GPT-2's byte-level BPE.
+    Bpe,
+    /// llama2.c's SentencePiece vocabulary.
+    Sentencepiece,
+}
+
+/// A model's shape.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelConfig {
+    /// V, the number of token ids.
+    pub vocab_size: u32,
+    /// The most ids one forward pass reads.
+    pub context_length: u32,
+    pub layers: u32,
+    pub heads: u32,
+    /// The width of each position's vector.
+    pub embd: u32,
+    /// How many numbers the model holds.
+    pub parameters: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub architecture: Option<Architecture>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub tokenizer: Option<TokenizerKind>,
+    /// Key/value heads (llama only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub kv_heads: Option<u32>,
+}
+
+impl ModelConfig {
+    pub(crate) fn new(c: &model::Config) -> Self {
+        ModelConfig {
+            vocab_size: c.vocab_size as u32,
+            context_length: c.context_length as u32,
+            layers: c.layers as u32,
+            heads: c.heads as u32,
+            embd: c.embd as u32,
+            parameters: c.parameter_count() as f64,
+            architecture: None,
+            tokenizer: None,
+            kv_heads: None,
+        }
+    }
+}
+
+/// A model-size preset for live training (`Trainer`'s `config.preset`).
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct PresetInfo {
+    /// Its name.
+    pub name: &'static str,
+    pub context_length: u32,
+    pub layers: u32,
+    pub heads: u32,
+    pub embd: u32,
+}
+
+/// The model-size presets for live training, smallest first.
+#[wasm_bindgen(unchecked_return_type = "PresetInfo[]")]
+pub fn presets() -> JsValue {
+    let all: Vec<PresetInfo> = model::Config::PRESETS
+        .iter()
+        .filter_map(|&name| {
+            let c = model::Config::preset(name, 0).ok()?;
+            Some(PresetInfo {
+                name,
+                context_length: c.context_length as u32,
+                layers: c.layers as u32,
+                heads: c.heads as u32,
+                embd: c.embd as u32,
+            })
+        })
+        .collect();
+    to_js(&all)
 }

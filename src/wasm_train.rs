@@ -7,7 +7,8 @@
 //! t.model().generate("ROMEO:", { temperature: 0.8, seed: 1 });
 //! ```
 
-use js_sys::Object;
+use serde::{Deserialize, Serialize};
+use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 
 use crate::data::Corpus;
@@ -16,8 +17,8 @@ use crate::limits::{MAX_BATCH_SIZE, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX
 use crate::model;
 use crate::sampling::MAX_SEED;
 use crate::train::{self, Pipeline, TrainOptions};
-use crate::wasm::{js_err, set, string_arg, Fields};
-use crate::wasm_model::{config_object, Model};
+use crate::wasm::{integer, js_err, options, string_arg, to_js};
+use crate::wasm_model::{Model, ModelConfig};
 
 fn seed_arg(seed: f64) -> Result<u64, JsError> {
     if seed.fract() == 0.0 && (0.0..=MAX_SEED as f64).contains(&seed) {
@@ -29,6 +30,91 @@ fn seed_arg(seed: f64) -> Result<u64, JsError> {
             seed,
         )))
     }
+}
+
+/// The model a `Trainer` trains: a preset, each field overriding it.
+#[derive(Deserialize, Tsify, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TrainerConfig {
+    /// "tiny", "small" or "medium" (see `presets()`). Without one: 32 / 2 / 2 / 32.
+    #[tsify(optional)]
+    pub preset: Option<String>,
+    /// The most characters one step reads per sequence, an integer ≥ 1.
+    #[tsify(optional)]
+    pub context_length: Option<f64>,
+    /// Transformer blocks, an integer ≥ 1.
+    #[tsify(optional)]
+    pub layers: Option<f64>,
+    /// Attention heads (dividing embd), an integer ≥ 1.
+    #[tsify(optional)]
+    pub heads: Option<f64>,
+    /// The width of each position's vector, an integer ≥ 1.
+    #[tsify(optional)]
+    pub embd: Option<f64>,
+}
+
+/// How a `Trainer` trains; each field defaults to the page's setting (`trainer.options`).
+#[derive(Deserialize, Tsify, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TrainerOptions {
+    /// Sequences per step, an integer ≥ 1.
+    #[tsify(optional)]
+    pub batch_size: Option<f64>,
+    /// AdamW's peak learning rate (and a tenth of it as the minimum, unless given).
+    #[tsify(optional)]
+    pub learning_rate: Option<f64>,
+    /// The learning rate the cosine schedule ends at.
+    #[tsify(optional)]
+    pub min_learning_rate: Option<f64>,
+    /// Steps of linear warm-up, an integer ≥ 0.
+    #[tsify(optional)]
+    pub warmup_steps: Option<f64>,
+    /// Steps over which the schedule decays, an integer ≥ 0.
+    #[tsify(optional)]
+    pub total_steps: Option<f64>,
+    /// AdamW's decoupled weight decay, ≥ 0.
+    #[tsify(optional)]
+    pub weight_decay: Option<f64>,
+    /// The largest gradient norm; larger gradients are scaled down to it (0 = off).
+    #[tsify(optional)]
+    pub grad_clip: Option<f64>,
+    /// Validation batches per step's `valCe`, an integer in [0, 1000] (0 = none).
+    #[tsify(optional)]
+    pub eval_batches: Option<f64>,
+}
+
+/// The options in force.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainerSettings {
+    pub batch_size: u32,
+    pub learning_rate: f64,
+    pub min_learning_rate: f64,
+    pub warmup_steps: u32,
+    pub total_steps: u32,
+    pub weight_decay: f64,
+    pub grad_clip: f64,
+    pub eval_batches: u32,
+}
+
+/// Where training stands after `step(n)`.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct StepResult {
+    /// Steps taken so far.
+    pub step: f64,
+    /// The learning rate of the last step.
+    pub learning_rate: f64,
+    /// The pipeline's own objective (not always in nats: nll(logits) is −z_y).
+    pub loss: f32,
+    /// The true cross-entropy on the training batches, in nats per character.
+    pub train_ce: f32,
+    /// The true cross-entropy on fixed validation batches (absent when evalBatches = 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub val_ce: Option<f32>,
+    /// The gradient's norm before clipping.
+    pub grad_norm: f32,
 }
 
 /// Training in the page, one `step(n)` at a time.
@@ -49,71 +135,72 @@ impl Trainer {
     /// page's settings; `trainer.options` reports them all).
     #[wasm_bindgen(constructor)]
     pub fn new(
-        text: JsValue,
-        config: JsValue,
-        pipeline: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "TrainerConfig")] config: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Pipeline")] pipeline: JsValue,
         seed: f64,
-        options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "TrainerOptions")] options: JsValue,
     ) -> Result<Trainer, JsError> {
-        let c = Fields::new(
-            &config,
-            "config",
-            &["preset", "contextLength", "layers", "heads", "embd"],
-        )?;
-        let mut cfg = match c.string("preset")? {
-            Some(name) => model::Config::preset(&name, 0).map_err(js_err)?,
+        let c: TrainerConfig = self::options(&config, "config")?;
+        let mut cfg = match &c.preset {
+            Some(name) => model::Config::preset(name, 0).map_err(js_err)?,
             None => model::Config::unit_test(0),
         };
-        for (key, max, field) in [
-            ("contextLength", MAX_CONTEXT_LENGTH, &mut cfg.context_length),
-            ("layers", MAX_LAYERS, &mut cfg.layers),
-            ("heads", MAX_HEADS, &mut cfg.heads),
-            ("embd", MAX_EMBD, &mut cfg.embd),
+        for (key, x, max, field) in [
+            (
+                "contextLength",
+                c.context_length,
+                MAX_CONTEXT_LENGTH,
+                &mut cfg.context_length,
+            ),
+            ("layers", c.layers, MAX_LAYERS, &mut cfg.layers),
+            ("heads", c.heads, MAX_HEADS, &mut cfg.heads),
+            ("embd", c.embd, MAX_EMBD, &mut cfg.embd),
         ] {
-            if let Some(x) = c.integer(key, 1.0, max as f64)? {
+            if let Some(x) = integer(key, x, 1.0, max as f64)? {
                 *field = x as usize;
             }
         }
-        let o = Fields::new(
-            &options,
-            "options",
-            &[
-                "batchSize",
-                "learningRate",
-                "minLearningRate",
-                "warmupSteps",
-                "totalSteps",
-                "weightDecay",
-                "gradClip",
-                "evalBatches",
-            ],
-        )?;
+        let o: TrainerOptions = self::options(&options, "options")?;
         let mut opts = TrainOptions::page();
-        if let Some(lr) = o.number("learningRate")? {
+        if let Some(lr) = o.learning_rate {
             opts = opts.with_learning_rate(lr); // and a tenth of it as the minimum, unless given
         }
-        for (key, min, max, field) in [
+        for (key, x, min, max, field) in [
             (
                 "batchSize",
+                o.batch_size,
                 1.0,
                 MAX_BATCH_SIZE as f64,
                 &mut opts.batch_size,
             ),
-            ("warmupSteps", 0.0, 1e9, &mut opts.warmup_steps),
-            ("totalSteps", 0.0, 1e9, &mut opts.total_steps),
-            ("evalBatches", 0.0, 1000.0, &mut opts.eval_batches),
+            (
+                "warmupSteps",
+                o.warmup_steps,
+                0.0,
+                1e9,
+                &mut opts.warmup_steps,
+            ),
+            ("totalSteps", o.total_steps, 0.0, 1e9, &mut opts.total_steps),
+            (
+                "evalBatches",
+                o.eval_batches,
+                0.0,
+                1000.0,
+                &mut opts.eval_batches,
+            ),
         ] {
-            if let Some(x) = o.integer(key, min, max)? {
+            if let Some(x) = integer(key, x, min, max)? {
                 *field = x as usize;
             }
         }
         // Ranges checked by TrainOptions::validate, with the same argument names.
-        for (key, field) in [
-            ("minLearningRate", &mut opts.min_learning_rate),
-            ("weightDecay", &mut opts.weight_decay),
-            ("gradClip", &mut opts.grad_clip),
+        for (x, field) in [
+            (o.min_learning_rate, &mut opts.min_learning_rate),
+            (o.weight_decay, &mut opts.weight_decay),
+            (o.grad_clip, &mut opts.grad_clip),
         ] {
-            if let Some(x) = o.number(key)? {
+            if let Some(x) = x {
                 *field = x;
             }
         }
@@ -127,26 +214,27 @@ impl Trainer {
 
     /// The options in force: `{ batchSize, learningRate, minLearningRate, warmupSteps,
     /// totalSteps, weightDecay, gradClip, evalBatches }`.
-    #[wasm_bindgen(getter)]
-    pub fn options(&self) -> Object {
+    #[wasm_bindgen(getter, unchecked_return_type = "TrainerSettings")]
+    pub fn options(&self) -> JsValue {
         let o = self.inner.options();
-        let out = Object::new();
-        set(&out, "batchSize", o.batch_size as u32);
-        set(&out, "learningRate", o.learning_rate);
-        set(&out, "minLearningRate", o.min_learning_rate);
-        set(&out, "warmupSteps", o.warmup_steps as u32);
-        set(&out, "totalSteps", o.total_steps as u32);
-        set(&out, "weightDecay", o.weight_decay);
-        set(&out, "gradClip", o.grad_clip);
-        set(&out, "evalBatches", o.eval_batches as u32);
-        out
+        to_js(&TrainerSettings {
+            batch_size: o.batch_size as u32,
+            learning_rate: o.learning_rate,
+            min_learning_rate: o.min_learning_rate,
+            warmup_steps: o.warmup_steps as u32,
+            total_steps: o.total_steps as u32,
+            weight_decay: o.weight_decay,
+            grad_clip: o.grad_clip,
+            eval_batches: o.eval_batches as u32,
+        })
     }
 
     /// Runs `n` steps, an integer in [1, 10 000]: `{ step, learningRate, loss, trainCe, valCe,
     /// gradNorm }`. `loss` is the pipeline's own objective; `trainCe` and `valCe` are the true
     /// cross-entropy (nats/char) on the training batches and on fixed validation batches
     /// (`valCe` is undefined when evalBatches = 0).
-    pub fn step(&mut self, n: f64) -> Result<Object, JsError> {
+    #[wasm_bindgen(unchecked_return_type = "StepResult")]
+    pub fn step(&mut self, n: f64) -> Result<JsValue, JsError> {
         // An f64, not a u32: wasm-bindgen would wrap step(-1) around to 4 294 967 295 steps.
         let max = crate::limits::MAX_STEPS_PER_CALL;
         if !(n.fract() == 0.0 && n >= 1.0 && n <= max as f64) {
@@ -157,22 +245,20 @@ impl Trainer {
             )));
         }
         let r = self.inner.step(n as usize).map_err(js_err)?;
-        let out = Object::new();
-        set(&out, "step", r.step as f64);
-        set(&out, "learningRate", r.learning_rate);
-        set(&out, "loss", r.loss);
-        set(&out, "trainCe", r.train_ce);
-        if let Some(v) = r.val_ce {
-            set(&out, "valCe", v);
-        }
-        set(&out, "gradNorm", r.grad_norm);
-        Ok(out)
+        Ok(to_js(&StepResult {
+            step: r.step as f64,
+            learning_rate: r.learning_rate,
+            loss: r.loss,
+            train_ce: r.train_ce,
+            val_ce: r.val_ce,
+            grad_norm: r.grad_norm,
+        }))
     }
 
     /// The trained model's `{ vocabSize, contextLength, layers, heads, embd, parameters }`.
-    #[wasm_bindgen(getter)]
-    pub fn config(&self) -> Object {
-        config_object(self.inner.model().config())
+    #[wasm_bindgen(getter, unchecked_return_type = "ModelConfig")]
+    pub fn config(&self) -> JsValue {
+        to_js(&ModelConfig::new(self.inner.model().config()))
     }
 
     /// A copy of the model as trained so far, to generate from.

@@ -418,65 +418,61 @@ fn the_lab_model_exports_as_a_hugging_face_folder() {
 /// libraries compute with it (`tests/fixtures/subword/expected.json`, made by
 /// `tests/fixtures/make_subword_fixtures.py`): `tokenizers`' ids, the logits of
 /// `GPT2LMHeadModel.from_pretrained` to 1e-4, and its 48 greedy ids, whose text is pinned.
-mod subword {
-    use super::*;
+const SUBWORD_FOLDER: [(&str, &[u8]); 3] = [
+    (
+        "config.json",
+        include_bytes!("../www/models/shakespeare-bpe/config.json"),
+    ),
+    (
+        "model.safetensors",
+        include_bytes!("../www/models/shakespeare-bpe/model.safetensors"),
+    ),
+    (
+        "tokenizer.json",
+        include_bytes!("../www/models/shakespeare-bpe/tokenizer.json"),
+    ),
+];
+const SUBWORD_EXPECTED: &str = include_str!("fixtures/subword/expected.json");
 
-    const FOLDER: [(&str, &[u8]); 3] = [
-        (
-            "config.json",
-            include_bytes!("../www/models/shakespeare-bpe/config.json"),
-        ),
-        (
-            "model.safetensors",
-            include_bytes!("../www/models/shakespeare-bpe/model.safetensors"),
-        ),
-        (
-            "tokenizer.json",
-            include_bytes!("../www/models/shakespeare-bpe/tokenizer.json"),
-        ),
-    ];
-    const EXPECTED: &str = include_str!("fixtures/subword/expected.json");
+/// The greedy continuation of the fixture's prompt, 48 tokens, natively and in Chromium.
+const SUBWORD_GREEDY_TEXT: &str =
+    "\n\n[Enter a Messenger.]\n\n[Enter a Messenger.]\n\n[Enter CLAUDIO, and \
+    CLAUDIO, and Soldiers.]\n\n[Enter CLAUDIO, and CLAUDIO.]\n\n[Enter C";
 
-    /// The greedy continuation of the fixture's prompt, 48 tokens, natively and in Chromium.
-    const GREEDY_TEXT: &str =
-        "\n\n[Enter a Messenger.]\n\n[Enter a Messenger.]\n\n[Enter CLAUDIO, and \
-        CLAUDIO, and Soldiers.]\n\n[Enter CLAUDIO, and CLAUDIO.]\n\n[Enter C";
-
-    #[test]
-    fn the_subword_model_matches_transformers_and_tokenizers() {
-        let net = Net::from_hf_gpt2(&FOLDER).unwrap();
-        let size: usize = FOLDER.iter().map(|(_, b)| b.len()).sum();
-        assert!(size <= 3_000_000, "{size} bytes");
-        assert_eq!(net.config().vocab_size, 4096);
-        let expected: Value = serde_json::from_str(EXPECTED).unwrap();
-        for case in expected["cases"].as_array().unwrap() {
-            let text = case["text"].as_str().unwrap();
-            assert_eq!(net.encode(text).unwrap(), ids(&case["ids"]), "{text:?}");
-        }
-        let prompt = ids(&expected["prompt_ids"]);
-        let v = net.config().vocab_size;
-        let z = net.forward_ids(&prompt, OutputMode::Logits).unwrap();
-        let mut max_diff = 0f32;
-        for (row, want) in expected["logits"].as_object().unwrap() {
-            let row: usize = row.parse().unwrap();
-            for (j, want) in want.as_array().unwrap().iter().enumerate() {
-                let got = z[row * v + j];
-                max_diff = max_diff.max((got - want.as_f64().unwrap() as f32).abs());
-            }
-        }
-        println!("subword model: max |Δlogit| vs transformers = {max_diff:e}");
-        assert!(max_diff < 1e-4, "max |Δlogit| = {max_diff}");
-
-        let options = SampleOptions {
-            temperature: 0.0,
-            seed: Some(1),
-            ..SampleOptions::default()
-        };
-        let text = expected["prompt"].as_str().unwrap();
-        let mut g = Generator::new(&net, text, OutputMode::Logits, options).unwrap();
-        let greedy_text = g.generate(48).unwrap();
-        assert_eq!(g.tokens()[prompt.len()..], ids(&expected["greedy_ids"])[..]);
-        println!("greedy: {greedy_text:?}");
-        assert_eq!(greedy_text, GREEDY_TEXT);
+#[test]
+fn the_subword_model_matches_transformers_and_tokenizers() {
+    let net = Net::from_hf_gpt2(&SUBWORD_FOLDER).unwrap();
+    let size: usize = SUBWORD_FOLDER.iter().map(|(_, b)| b.len()).sum();
+    assert!(size <= 3_000_000, "{size} bytes");
+    assert_eq!(net.config().vocab_size, 4096);
+    let expected: Value = serde_json::from_str(SUBWORD_EXPECTED).unwrap();
+    for case in expected["cases"].as_array().unwrap() {
+        let text = case["text"].as_str().unwrap();
+        assert_eq!(net.encode(text).unwrap(), ids(&case["ids"]), "{text:?}");
     }
+    let prompt = ids(&expected["prompt_ids"]);
+    let v = net.config().vocab_size;
+    let z = net.forward_ids(&prompt, OutputMode::Logits).unwrap();
+    let mut max_diff = 0f32;
+    for (row, want) in expected["logits"].as_object().unwrap() {
+        let row: usize = row.parse().unwrap();
+        for (j, want) in want.as_array().unwrap().iter().enumerate() {
+            let got = z[row * v + j];
+            max_diff = max_diff.max((got - want.as_f64().unwrap() as f32).abs());
+        }
+    }
+    println!("subword model: max |Δlogit| vs transformers = {max_diff:e}");
+    assert!(max_diff < 1e-4, "max |Δlogit| = {max_diff}");
+
+    let options = SampleOptions {
+        temperature: 0.0,
+        seed: Some(1),
+        ..SampleOptions::default()
+    };
+    let text = expected["prompt"].as_str().unwrap();
+    let mut g = Generator::new(&net, text, OutputMode::Logits, options).unwrap();
+    let greedy_text = g.generate(48).unwrap();
+    assert_eq!(g.tokens()[prompt.len()..], ids(&expected["greedy_ids"])[..]);
+    println!("greedy: {greedy_text:?}");
+    assert_eq!(greedy_text, SUBWORD_GREEDY_TEXT);
 }

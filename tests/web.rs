@@ -26,7 +26,7 @@ fn obj(pairs: &[(&str, JsValue)]) -> JsValue {
     o.into()
 }
 
-fn get(o: &Object, k: &str) -> JsValue {
+fn get(o: &JsValue, k: &str) -> JsValue {
     Reflect::get(o, &k.into()).unwrap()
 }
 
@@ -114,7 +114,17 @@ fn junk_gives_errors_that_name_the_argument_and_the_module_survives() {
             obj(&[("seed", (-3).into())]),
             "seed must be an integer",
         ),
-        (z(), obj(&[("top_k", 3.into())]), "unknown field \"top_k\""),
+        (
+            z(),
+            obj(&[("top_k", 3.into())]),
+            "options has an unknown field `top_k`; expected one of temperature, topK, topP, \
+             minP, seed, input",
+        ),
+        (
+            z(),
+            obj(&[("input", 3.into())]),
+            "options.input must be a string, got 3",
+        ),
         (
             z(),
             obj(&[("input", "softmax".into())]),
@@ -431,4 +441,60 @@ fn from_files_errors_name_the_file() {
     .unwrap();
     assert_eq!(get(&m.config(), "tokenizer").as_string().unwrap(), "chars");
     assert_eq!(m.token_text(0.into()).unwrap(), "↵");
+}
+
+/// The lists the page shows come from the wasm: the four pipelines (with how the page writes
+/// them and which are the true cross-entropy) and the training presets with their shapes.
+#[wasm_bindgen_test]
+fn pipelines_and_presets_are_listed_by_the_wasm() {
+    let pipelines: Vec<JsValue> = Array::from(&wasm::pipelines()).to_vec();
+    let names: Vec<String> = pipelines
+        .iter()
+        .map(|p| get(p, "name").as_string().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "crossEntropyOnLogits",
+            "nllOnLogSoftmax",
+            "nllOnLogits",
+            "crossEntropyOnSoftmax"
+        ]
+    );
+    let correct: Vec<bool> = pipelines
+        .iter()
+        .map(|p| get(p, "correct").as_bool().unwrap())
+        .collect();
+    assert_eq!(correct, [true, true, false, false]);
+    assert_eq!(
+        get(&pipelines[3], "formula").as_string().unwrap(),
+        "crossEntropy(softmax(logits))"
+    );
+    // Each name is one `pipelineLoss` takes.
+    for name in &names {
+        let r = wasm::pipeline_loss(
+            f32s(&[1.0, 2.0, 3.0]),
+            Int32Array::from(&[2][..]).into(),
+            obj(&[("classes", 3.into()), ("pipeline", name.as_str().into())]),
+        );
+        assert!(r.is_ok(), "{name}");
+    }
+
+    let presets: Vec<JsValue> = Array::from(&logitlab::wasm_model::presets()).to_vec();
+    let shape = |p: &JsValue| -> (String, [f64; 4]) {
+        let n = |k: &str| get(p, k).as_f64().unwrap();
+        (
+            get(p, "name").as_string().unwrap(),
+            [n("contextLength"), n("layers"), n("heads"), n("embd")],
+        )
+    };
+    let presets: Vec<_> = presets.iter().map(shape).collect();
+    assert_eq!(
+        presets,
+        [
+            ("tiny".to_string(), [64.0, 2.0, 2.0, 32.0]),
+            ("small".to_string(), [64.0, 2.0, 4.0, 64.0]),
+            ("medium".to_string(), [128.0, 4.0, 4.0, 128.0]),
+        ]
+    );
 }

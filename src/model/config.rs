@@ -182,7 +182,11 @@ impl Config {
 }
 
 /// What the forward pass returns: the seed's two designs of the output layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+// The JS API reads it by these names (serde), and its TypeScript type is their union (tsify).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize, tsify::Tsify,
+)]
+#[serde(rename_all = "camelCase")]
 pub enum OutputMode {
     /// Raw logits z, the usual design (PyTorch's `CrossEntropyLoss` expects these).
     #[default]

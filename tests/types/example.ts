@@ -1,0 +1,86 @@
+// A small script against the JS API's TypeScript declarations (www/pkg/*.d.ts, written by
+// wasm-bindgen and tsify from the Rust types). `./build.sh test` type-checks it with
+// `tsc --noEmit -p tests/types` after building: a field renamed in Rust without this script
+// following fails there. The `@ts-expect-error` lines are misuses the types must reject.
+
+import init, {
+  sample, softmax, logSoftmax, logsumexp, loss, pipelineLoss, pipelines, presets, precision,
+  temperatureIdentity, nextTokenPanel, draws, classify, stability, zeroThresholds, ceOnSoftmax,
+  charFrequencies, parseValues, Model, defaultModelUrl,
+  type SampleOptions, type SampleResult, type LossResult, type Pipeline,
+} from '../../www/pkg/logitlab.js';
+import initTrain, { Trainer, type StepResult, type TrainerOptions } from '../../www/pkg-train/logitlab_train.js';
+
+export async function lab(): Promise<void> {
+  await init();
+  const z = new Float32Array([2, 1, 0.5, -1]);
+  const options: SampleOptions = { temperature: 0.8, topK: 3, topP: 0.9, minP: 0.05, seed: 1, input: 'logits' };
+  const s: SampleResult = sample(z, options);
+  const p: Float32Array = s.probs;
+  const cut: Uint8Array = s.cut;
+  const token: number = s.token + s.kept + s.seed + s.entropy + s.logProb + s.modelLogProb;
+  sample([1, 2, 3]);
+  // @ts-expect-error a misspelt field
+  sample(z, { topp: 0.9 });
+  // @ts-expect-error not one of 'logits' | 'logProbs' | 'probs'
+  sample(z, { input: 'softmax' });
+  // @ts-expect-error values are numbers
+  sample(['a', 'b']);
+
+  const q: Float32Array = softmax(z, 0.5);
+  const lp: Float32Array = logSoftmax(z);
+  const lse: number = logsumexp(z);
+  const l: LossResult = loss(z, new Int32Array([0]), { classes: 4, function: 'nll', reduction: 'sum', ignoreIndex: -100, weight: [1, 1, 1, 1], labelSmoothing: 0 });
+  // @ts-expect-error classes is required
+  loss(z, [0], {});
+  const names: Pipeline[] = pipelines().map((x) => x.name);
+  const pl = pipelineLoss(z, [0], { classes: 4, pipeline: names[0] });
+  const g: Float32Array = pl.gradLogits;
+  const shapes = presets().map((x) => `${x.name} (${x.layers} × ${x.embd}, ctx ${x.contextLength})`);
+  const prec = precision(z, 1);
+  const zeros: number = prec.zeros.bf16 + prec.zeros.logProbs;
+  const id = temperatureIdentity(z, 2);
+  const panel = nextTokenPanel(z, { output: 'logSoftmax', temperature: 0.8, top: 5, storedTemperature: 1, reheatTemperature: 3 });
+  const top: Uint32Array = panel.top;
+  const after: number = panel.precision.zerosAfter.f16 + panel.identity.maxAbsDiff;
+  const d = draws(z, { seed: 1 }, 100);
+  const counts: Uint32Array = d.counts;
+  const rows = classify(z, 1).map((r) => r.representation + r.argmax);
+  const st = stability(z);
+  const nan: number = st.nan.f32 + st.negInf.f16;
+  const thresholds = zeroThresholds().map((t) => t.lnP);
+  const ce = ceOnSoftmax(65, 0.1);
+  const oneHot: number | undefined = ce.oneHotLoss;
+  const freq: Float64Array = charFrequencies('hello', 3).frequencies;
+  const parsed: Float32Array = parseValues('2, 1, 0.5');
+
+  const bytes = new Uint8Array(await (await fetch(defaultModelUrl())).arrayBuffer());
+  const model = Model.fromBytes(bytes);
+  const v: number = model.config.vocabSize;
+  const arch: 'gpt2' | 'llama' | undefined = model.config.architecture;
+  const ids: Uint32Array = model.encode('ROMEO:');
+  const values: Float32Array = model.forward(ids, { output: 'logSoftmax', allPositions: false });
+  const gen = model.generate('ROMEO:', { temperature: 0.8, topK: 20, seed: 1, output: 'logits' });
+  const next = gen.next();
+  const text: string = next.text + model.decode(gen.tokens) + model.tokenText(next.token);
+  // @ts-expect-error generate's options have no `input`: the model's output decides it
+  model.generate('ROMEO:', { input: 'probs' });
+  const zip: Uint8Array = model.toHuggingFaceZip('my-model');
+  console.log(p, cut, token, q, lp, lse, l.rows, g, shapes, zeros, id.fromLogits, top, after,
+    counts, rows, nan, thresholds, oneHot, freq, parsed, v, arch, values, text, zip);
+  gen.free();
+  model.free();
+}
+
+export async function train(text: string): Promise<void> {
+  await initTrain();
+  const options: TrainerOptions = { batchSize: 8, learningRate: 3e-3, evalBatches: 2 };
+  const t = new Trainer(text, { preset: 'tiny', contextLength: 32 }, 'nllOnLogits', 1, options);
+  const r: StepResult = t.step(10);
+  const val: number | undefined = r.valCe;
+  const lr: number = t.options.learningRate + t.config.parameters;
+  // @ts-expect-error not a pipeline
+  new Trainer(text, {}, 'crossEntropy', 1);
+  const gen = t.model().generate('ROMEO:', { temperature: 0.8, seed: 1 });
+  console.log(r.trainCe, val, lr, gen.next().text);
+}
