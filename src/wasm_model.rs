@@ -358,14 +358,10 @@ impl JsFile {
     fn piece_at(&self, at: usize) -> usize {
         self.starts.partition_point(|&s| s <= at) - 1
     }
-}
 
-impl hf_gpt2::FileBytes for JsFile {
-    fn len(&self) -> usize {
-        self.starts[self.starts.len() - 1]
-    }
-    fn read(&self, start: usize, end: usize) -> std::borrow::Cow<'_, [u8]> {
-        let mut out = vec![0u8; end - start];
+    /// Bytes `start..start + out.len()` into `out`, piece by piece.
+    fn copy(&self, start: usize, out: &mut [u8]) {
+        let end = start + out.len();
         let mut at = start;
         while at < end {
             let i = self.piece_at(at);
@@ -376,6 +372,16 @@ impl hf_gpt2::FileBytes for JsFile {
                 .copy_to(&mut out[at - start..to - start]);
             at = to;
         }
+    }
+}
+
+impl hf_gpt2::FileBytes for JsFile {
+    fn len(&self) -> usize {
+        self.starts[self.starts.len() - 1]
+    }
+    fn read(&self, start: usize, end: usize) -> std::borrow::Cow<'_, [u8]> {
+        let mut out = vec![0u8; end - start];
+        self.copy(start, &mut out);
         std::borrow::Cow::Owned(out)
     }
     fn read_f32(&self, start: usize, out: &mut [f32]) {
@@ -383,17 +389,7 @@ impl hf_gpt2::FileBytes for JsFile {
         // SAFETY: any bytes are a valid f32; the view covers exactly `out`, which is aligned.
         let bytes =
             unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), out.len() * 4) };
-        let end = start + bytes.len();
-        let mut at = start;
-        while at < end {
-            let i = self.piece_at(at);
-            let (from, to) = (self.starts[i], self.starts[i + 1].min(end));
-            let piece: Uint8Array = self.pieces.get(i as u32).unchecked_into();
-            piece
-                .subarray((at - from) as u32, (to - from) as u32)
-                .copy_to(&mut bytes[at - start..to - start]);
-            at = to;
-        }
+        self.copy(start, bytes);
     }
     fn release(&self, end: usize) {
         // Only when the file came in pieces: a single array is the caller's to keep.

@@ -9,13 +9,17 @@ use logitlab::model::{Config, Generator, Net, OutputMode};
 use logitlab::sampling::SampleOptions;
 use logitlab::train::{Pipeline, TrainOptions, Trainer};
 
-const PAGE: &str = include_str!("../www/index.html");
 const ROMEO: &str = include_str!("../www/texts/romeo-and-juliet.txt");
+/// The page's message catalogues, English and Vietnamese: the page's words and figures.
+const CATALOGUES: [(&str, &str); 2] = [
+    ("en", include_str!("../www/i18n/en.js")),
+    ("vi", include_str!("../www/i18n/vi.js")),
+];
 
-/// The text of the element with `id` in the page, e.g. `<span id="x">−30.4</span>` → "−30.4".
-fn page_figure(id: &str) -> String {
-    let start = PAGE.find(&format!("id=\"{id}\">")).expect(id) + id.len() + 6;
-    PAGE[start..].split('<').next().unwrap().to_string()
+/// The message `key` of a catalogue, e.g. `"precision.defaultMin": "−25.9"` → "−25.9".
+fn message(catalogue: &str, key: &str) -> String {
+    let start = catalogue.find(&format!("\"{key}\": \"")).expect(key) + key.len() + 5;
+    catalogue[start..].split('"').next().unwrap().to_string()
 }
 
 #[test]
@@ -41,10 +45,11 @@ fn at_t1_only_float16_loses_ids_of_the_default_model() {
         }
     }
     assert_eq!(contexts, 4096);
-    assert_eq!(
-        page_figure("default-min-lp"),
-        format!("{min_lp:.1}").replace('-', "−")
-    );
+    for (lang, catalogue) in CATALOGUES {
+        // Vietnamese writes a decimal comma.
+        let figure = message(catalogue, "precision.defaultMin").replace(',', ".");
+        assert_eq!(figure, format!("{min_lp:.1}").replace('-', "−"), "{lang}");
+    }
     assert!(
         min_lp > ZERO_THRESHOLDS[1].ln_p(),
         "{min_lp} vs bfloat16's threshold"

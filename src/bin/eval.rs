@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use logitlab::data::{load_shakespeare, split_works};
-use logitlab::model::{Generator, Gpt, Net, OutputMode};
+use logitlab::model::{Generator, Gpt, OutputMode};
 use logitlab::sampling::SampleOptions;
 use logitlab::train::evaluate_text;
 use logitlab::{Error, Result};
@@ -27,30 +27,8 @@ const SHIPPED: [&str; 2] = [
     "www/models/shakespeare-bpe/",
 ];
 
-/// A checkpoint file or a Hugging Face folder, and its size in bytes.
-fn load(path: &Path) -> Result<(Gpt, usize)> {
-    let read = |p: &Path| std::fs::read(p).map_err(|e| Error::new(format!("{}: {e}", p.display())));
-    if path.is_dir() {
-        let names = ["config.json", "model.safetensors", "tokenizer.json"];
-        let files = names
-            .iter()
-            .map(|n| read(&path.join(n)))
-            .collect::<Result<Vec<_>>>()?;
-        let parts: Vec<(&str, &[u8])> = names
-            .iter()
-            .copied()
-            .zip(files.iter().map(|b| &b[..]))
-            .collect();
-        let net = Net::from_hf_gpt2(&parts)?;
-        Ok((Gpt::from_net(&net)?, files.iter().map(Vec::len).sum()))
-    } else {
-        let bytes = read(path)?;
-        Ok((Gpt::from_safetensors(&bytes)?, bytes.len()))
-    }
-}
-
 fn report(path: &Path, val_text: &str, sample: usize) -> Result<()> {
-    let (model, bytes) = load(path)?;
+    let (model, bytes) = Gpt::load(path)?;
     let c = model.config();
     println!(
         "{}: {} layers x {} embd, {} heads, context {}, vocab {}, {} parameters, {} bytes",

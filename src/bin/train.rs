@@ -125,25 +125,6 @@ fn save(trainer: &Trainer, out: &std::path::Path) -> Result<usize> {
     Ok(total)
 }
 
-/// The saved model read back, as the page and `eval` will read it.
-fn load_saved(out: &std::path::Path, subword: bool) -> Result<Gpt> {
-    let read = |p: std::path::PathBuf| std::fs::read(&p).map_err(|e| io_err(&p, e));
-    if !subword {
-        return Gpt::from_safetensors(&read(out.to_path_buf())?);
-    }
-    let names = ["config.json", "model.safetensors", "tokenizer.json"];
-    let files = names
-        .iter()
-        .map(|n| read(out.join(n)))
-        .collect::<Result<Vec<_>>>()?;
-    let parts: Vec<(&str, &[u8])> = names
-        .iter()
-        .copied()
-        .zip(files.iter().map(|b| &b[..]))
-        .collect();
-    Gpt::from_net(&logitlab::model::Net::from_hf_gpt2(&parts)?)
-}
-
 fn run() -> Result<()> {
     let args = parse_args()?;
     let works = load_shakespeare(&args.data)?;
@@ -174,7 +155,6 @@ fn run() -> Result<()> {
         corpus.val.len(),
         corpus.tokenizer.len()
     );
-    let subword = corpus.chars().is_none();
     let o = args.options;
     let mut trainer = Trainer::new(corpus, args.config, args.pipeline, args.seed, o)?;
     let config = *trainer.model().config();
@@ -243,7 +223,8 @@ fn run() -> Result<()> {
         args.out.display(),
         bytes
     );
-    let model = load_saved(&args.out, subword)?;
+    // Read back, as the page and `eval` read it.
+    let (model, _) = Gpt::load(&args.out)?;
     let e = evaluate_text(&model, &val_text, 32)?;
     println!(
         "validation of the saved checkpoint: {:.4} bits/char ({:.4} nats/token)",

@@ -404,4 +404,29 @@ impl Gpt {
         let c = logitlab::read(bytes)?;
         Gpt::from_values(c.config, c.vocab, c.tensors)
     }
+
+    /// A model from disk (the binaries; native only): a logitlab `.safetensors` checkpoint, or a
+    /// Hugging Face GPT-2 folder (`config.json`, `model.safetensors`, `tokenizer.json`). With
+    /// its size in bytes.
+    pub fn load(path: &std::path::Path) -> Result<(Gpt, usize)> {
+        let read = |p: &std::path::Path| {
+            std::fs::read(p).map_err(|e| Error::new(format!("{}: {e}", p.display())))
+        };
+        if !path.is_dir() {
+            let bytes = read(path)?;
+            return Ok((Gpt::from_safetensors(&bytes)?, bytes.len()));
+        }
+        let names = ["config.json", "model.safetensors", "tokenizer.json"];
+        let files = names
+            .iter()
+            .map(|n| read(&path.join(n)))
+            .collect::<Result<Vec<_>>>()?;
+        let parts: Vec<(&str, &[u8])> = names
+            .iter()
+            .copied()
+            .zip(files.iter().map(|b| &b[..]))
+            .collect();
+        let net = Net::from_hf_gpt2(&parts)?;
+        Ok((Gpt::from_net(&net)?, files.iter().map(Vec::len).sum()))
+    }
 }
