@@ -83,10 +83,21 @@ test('after one visit the lab works with the network off, from a sub-path', asyn
   assert.equal(c.scope, labUrl());
   const manifest = JSON.parse((await readFile(join(dir, 'site/course/logitlab/sw.js'), 'utf8'))
     .match(/const MANIFEST = (\{.*\});/)[1]);
-  assert.deepEqual(c.files.sort(), Object.keys(manifest.files).map((f) => `/course/logitlab/${f}`).sort(),
-    'exactly the deployed files are cached');
+  // Every deployed file but the models fetched only when picked.
+  assert.deepEqual(manifest.lazy, ['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => `models/shakespeare-bpe/${f}`));
+  const eager = Object.keys(manifest.files).filter((f) => !manifest.lazy.includes(f));
+  assert.deepEqual(c.files.sort(), eager.map((f) => `/course/logitlab/${f}`).sort(),
+    'exactly the deployed files are cached, but the models fetched when picked');
   assert.ok(c.files.includes('/course/logitlab/pkg-train/logitlab_train_bg.wasm'));
   assert.ok(c.files.includes('/course/logitlab/models/default.safetensors'));
+  // The subword model is downloaded, and cached, when a student picks it on a page the worker
+  // controls (from the second visit on).
+  await page.reload();
+  await ready(page);
+  await page.selectOption('#model-pick', 'models/shakespeare-bpe/');
+  await page.waitForFunction(() => /4,096/.test(document.getElementById('status').textContent));
+  const picked = await cached(page);
+  for (const f of manifest.lazy) assert.ok(picked.files.includes(`/course/logitlab/${f}`), f);
 
   await context.setOffline(true);
   await page.goto(`${labUrl()}?seed=3&tokens=50`);
@@ -103,6 +114,10 @@ test('after one visit the lab works with the network off, from a sub-path', asyn
   assert.equal(missing, 'network error');
   await page.waitForTimeout(100);
   assert.deepEqual(errors.splice(logged), ['Failed to load resource: net::ERR_INTERNET_DISCONNECTED']);
+  // Picked once, the subword model works offline too.
+  await page.goto(`${labUrl()}?model=models/shakespeare-bpe/`);
+  await ready(page);
+  assert.match(await page.textContent('#status'), /4,096 tokens/);
   await context.close();
 });
 
