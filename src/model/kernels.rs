@@ -154,40 +154,6 @@ pub(crate) fn matmul(x: &[f32], weight: &[f32], n_out: usize) -> Vec<f32> {
     y
 }
 
-/// y = x · Wᵀ for x (T, n_in) and W (n_out, n_in) stored row by row, as llama2.c stores its
-/// classifier (the embedding, when shared): each y_tj is the dot product of two contiguous rows,
-/// so W is used as it is, with no transposed copy (for stories110M that copy was 98 MB). W is
-/// read once for all T rows.
-pub(crate) fn matmul_rows(x: &[f32], weight: &[f32], n_out: usize) -> Vec<f32> {
-    let n_in = weight.len() / n_out;
-    let t = x.len() / n_in;
-    let mut y = vec![0.0; t * n_out];
-    for (j, w_row) in weight.chunks_exact(n_in).enumerate() {
-        for (i, x_row) in x.chunks_exact(n_in).enumerate() {
-            y[i * n_out + j] = dot(x_row, w_row);
-        }
-    }
-    y
-}
-
-/// a · b in eight partial sums, lane by lane (which LLVM vectorises), added in a fixed order.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0f32; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (a_rest, b_rest) = (a8.remainder(), b8.remainder());
-    for (x, y) in a8.zip(b8) {
-        for k in 0..8 {
-            lanes[k] += x[k] * y[k];
-        }
-    }
-    let mut s = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
-        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
-    for (x, y) in a_rest.iter().zip(b_rest) {
-        s += x * y;
-    }
-    s
-}
-
 /// Causal self-attention for the T query rows of `qkv` (T, 3C) at positions pos0.., against the
 /// cached keys and values of positions 0..=pos0 + t (the rows just appended included).
 /// Returns (T, C): the heads' outputs side by side.

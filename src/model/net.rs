@@ -19,8 +19,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::model::format::{hf_gpt2, llama2c, logitlab};
 use crate::model::kernels::{
-    add, attention, check_finite, grouped_attention, layer_norm, matmul, matmul_rows, rms_norm,
-    rope, silu,
+    add, attention, check_finite, grouped_attention, layer_norm, matmul, rms_norm, rope, silu,
 };
 use crate::model::layout::{LlamaWeights, Weights};
 use crate::model::{Config, Family, OutputMode, Tokenizer};
@@ -33,9 +32,8 @@ pub struct Net {
     config: Config,
     tokenizer: Arc<Tokenizer>,
     weights: Arc<Body>,
-    /// GPT-2's head transposed, (C, V): wteᵀ, or lm_headᵀ when untied; transposed once so that
-    /// z = x · wteᵀ is a plain [`matmul`]. Empty for Llama, whose classifier is used as stored
-    /// ([`matmul_rows`]), as llama2.c does: a large model is not held twice.
+    /// The head transposed, (C, V): wteᵀ, or lm_headᵀ when untied; transposed once so that
+    /// z = x · wteᵀ is a plain [`matmul`].
     head: Arc<Vec<f32>>,
 }
 
@@ -105,19 +103,14 @@ impl Net {
             Family::Llama { .. } => Body::Llama(LlamaWeights::from_layout_order(&config, tensors)),
         };
         let (v, c) = (config.vocab_size, config.embd);
-        let mut head = Vec::new();
-        if let Body::Gpt2(w) = &weights {
-            head = vec![0.0; c * v];
-            for (t, row) in w
-                .lm_head
-                .as_ref()
-                .unwrap_or(&w.wte)
-                .chunks_exact(c)
-                .enumerate()
-            {
-                for (j, &w) in row.iter().enumerate() {
-                    head[j * v + t] = w;
-                }
+        let mut head = vec![0.0; c * v];
+        let untransposed = match &weights {
+            Body::Gpt2(w) => w.lm_head.as_ref().unwrap_or(&w.wte),
+            Body::Llama(w) => w.lm_head.as_ref().unwrap_or(&w.embed_tokens),
+        };
+        for (t, row) in untransposed.chunks_exact(c).enumerate() {
+            for (j, &w) in row.iter().enumerate() {
+                head[j * v + t] = w;
             }
         }
         Ok(Net {
@@ -293,8 +286,7 @@ impl Net {
         }
         cache.len = pos0 + ids.len();
         // z = rms_norm(x) · embed_tokensᵀ (shared classifier) or rms_norm(x) · lm_headᵀ
-        let classifier = w.lm_head.as_ref().unwrap_or(&w.embed_tokens);
-        matmul_rows(&rms_norm(&x, &w.norm, eps), classifier, v)
+        matmul(&rms_norm(&x, &w.norm, eps), &self.head, v)
     }
 
     /// All positions of one sequence: ids (1 ≤ T ≤ context_length) → (T, V) values per `mode`.
