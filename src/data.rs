@@ -95,11 +95,6 @@ impl Corpus {
         })
     }
 
-    /// The character vocabulary, if the corpus is encoded one token per character.
-    pub fn chars(&self) -> Option<&Vocab> {
-        self.tokenizer.chars()
-    }
-
     /// Any text, e.g. pasted in the page: the last 10% (from a line start, when there is one)
     /// is held out. A cut through one text leaks style into validation; fine for a live demo,
     /// not for the reported figures (those use [`Corpus::from_works`]).

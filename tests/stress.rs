@@ -3067,7 +3067,10 @@ fn regression_empty_and_single_character_text_name_the_text() {
     }
     // NUL and non-BMP characters are ordinary characters.
     let c = Corpus::from_text(&"\0😀a\n".repeat(10)).unwrap();
-    assert_eq!(c.chars().unwrap().chars(), &['\0', '\n', 'a', '😀']);
+    assert_eq!(
+        c.tokenizer.chars().unwrap().chars(),
+        &['\0', '\n', 'a', '😀']
+    );
 }
 
 /// Found by review, and what the browser junk test would hit: a junk config asked the trainer
