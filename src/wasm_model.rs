@@ -24,7 +24,7 @@ use crate::limits::{
     MAX_CHECKPOINT_BYTES, MAX_CONFIG_JSON_BYTES, MAX_HF_SAFETENSORS_BYTES, MAX_LLAMA2C_BYTES,
     MAX_TEXT_BYTES, MAX_TOKENIZER_BIN_BYTES, MAX_TOKENIZER_JSON_BYTES,
 };
-use crate::model::format::hf_gpt2;
+use crate::model::format::{hf_gpt2, llama2c};
 use crate::model::{self, Family, Generator, Net, OutputMode, Tokenizer};
 use crate::wasm::{bytes_arg, ids_arg, js_err, options, sampler_options, string_arg, to_js};
 
@@ -135,13 +135,20 @@ impl Model {
                         base(model)
                     )));
                 }
-                // model.bin stays in JS memory: its tensors are copied in one at a time.
+                // Read as a stream of its pieces, each dropped from the array once read.
                 let bytes =
                     Reflect::get(obj, &JsValue::from_str(model)).unwrap_or(JsValue::UNDEFINED);
-                let bytes = JsFile::new(&base(model), &bytes, MAX_LLAMA2C_BYTES)?;
+                let pieces = JsFile::new(&base(model), &bytes, MAX_LLAMA2C_BYTES)?;
                 let tokenizer = get("tokenizer.bin", MAX_TOKENIZER_BIN_BYTES)?;
+                let size = hf_gpt2::FileBytes::len(&pieces);
+                let mut reader = llama2c::Reader::new(Some(size), &tokenizer).map_err(js_err)?;
+                for i in 0..pieces.pieces.length() {
+                    push_js(&mut reader, &pieces.pieces.get(i).unchecked_into()).map_err(js_err)?;
+                    pieces.pieces.set(i, JsValue::UNDEFINED); // the caller's array lets go of it
+                }
                 Ok(Model {
-                    inner: Net::from_llama2c_parts(&bytes, &tokenizer).map_err(js_err)?,
+                    inner: Net::from_llama2c_checkpoint(reader.finish().map_err(js_err)?)
+                        .map_err(js_err)?,
                 })
             }
             _ => Err(JsError::new(&format!(
@@ -308,13 +315,98 @@ impl Model {
     }
 }
 
+/// Reads a llama2.c `model.bin` as its bytes arrive, with its `tokenizer.bin`: the page feeds
+/// it a download or a dropped file through one reused buffer, so a large model is never in
+/// memory twice (stories110M: 438 MB).
+///
+/// ```js
+/// const reader = new ModelReader(file.size, tokenizerBytes); // size: undefined if unknown
+/// for await (const part of file.stream()) reader.push(part);  // Uint8Arrays, any sizes
+/// const model = reader.finish();
+/// ```
+///
+/// A bad header is refused by the `push` that completes it, before any weight is allocated,
+/// and a tokenizer of another vocabulary size with it; after an error the reader is spent.
+#[wasm_bindgen]
+pub struct ModelReader {
+    inner: Option<llama2c::Reader>,
+}
+
+#[wasm_bindgen]
+impl ModelReader {
+    /// `size`: the model file's length in bytes, if known (a file's size, a download's
+    /// Content-Length), checked against its header; `tokenizer`: tokenizer.bin's bytes.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        size: Option<f64>,
+        #[wasm_bindgen(unchecked_param_type = "Bytes")] tokenizer: &JsValue,
+    ) -> Result<ModelReader, JsError> {
+        let size = match size {
+            None => None,
+            Some(s) if s.fract() == 0.0 && (0.0..=MAX_LLAMA2C_BYTES as f64).contains(&s) => {
+                Some(s as usize)
+            }
+            Some(s) => {
+                return Err(JsError::new(&format!(
+                    "size must be an integer in [0, {MAX_LLAMA2C_BYTES}] (bytes) or undefined, \
+                     got {s}"
+                )))
+            }
+        };
+        let tokenizer = bytes_arg("tokenizer.bin", tokenizer, MAX_TOKENIZER_BIN_BYTES)?;
+        Ok(ModelReader {
+            inner: Some(llama2c::Reader::new(size, &tokenizer).map_err(js_err)?),
+        })
+    }
+
+    /// Takes the file's next bytes, copied straight to where they belong.
+    pub fn push(&mut self, bytes: &Uint8Array) -> Result<(), JsError> {
+        let pushed = push_js(self.reader()?, bytes);
+        pushed.map_err(|e| {
+            self.inner = None;
+            js_err(e)
+        })
+    }
+
+    /// Bytes taken so far.
+    #[wasm_bindgen(getter)]
+    pub fn received(&self) -> f64 {
+        self.inner.as_ref().map_or(0, |r| r.received()) as f64
+    }
+
+    /// The model, once every byte is in: an error if the file ended early.
+    pub fn finish(&mut self) -> Result<Model, JsError> {
+        let reader = self.inner.take().ok_or_else(spent)?;
+        let checkpoint = reader.finish().map_err(js_err)?;
+        Ok(Model {
+            inner: Net::from_llama2c_checkpoint(checkpoint).map_err(js_err)?,
+        })
+    }
+
+    fn reader(&mut self) -> Result<&mut llama2c::Reader, JsError> {
+        self.inner.as_mut().ok_or_else(spent)
+    }
+}
+
+/// The error for a [`ModelReader`] used after an error or `finish`.
+fn spent() -> JsError {
+    JsError::new("this ModelReader has failed or finished; start a new one")
+}
+
+/// Feeds a Uint8Array to `reader`, each byte copied once, straight to where it belongs.
+fn push_js(reader: &mut llama2c::Reader, bytes: &Uint8Array) -> crate::error::Result<()> {
+    reader.push_with(bytes.length() as usize, |at, dest| {
+        bytes
+            .subarray(at as u32, (at + dest.len()) as u32)
+            .copy_to(dest);
+    })
+}
+
 /// A file that stays in JS memory; [`hf_gpt2::FileBytes::read`] copies one range into wasm.
 /// Either one Uint8Array (or ArrayBuffer), or an array of them, the file's consecutive pieces
-/// (the page downloads a large model into 16 MiB pieces): then every piece that lies wholly
-/// before a [`hf_gpt2::FileBytes::release`]d offset is dropped from the array, so the garbage
-/// collector can free it while the model's weights fill wasm memory.
+/// (the page reads a large model into 16 MiB pieces).
 struct JsFile {
-    /// The pieces (for a single array, a new array holding it); released ones are `undefined`.
+    /// The pieces (for a single array, a new array holding it).
     pieces: js_sys::Array,
     /// Where each piece starts in the file, and the file's length last.
     starts: Vec<usize>,
@@ -383,27 +475,6 @@ impl hf_gpt2::FileBytes for JsFile {
         let mut out = vec![0u8; end - start];
         self.copy(start, &mut out);
         std::borrow::Cow::Owned(out)
-    }
-    fn read_f32(&self, start: usize, out: &mut [f32]) {
-        // Straight into `out`'s bytes (wasm is little-endian, as the files are).
-        // SAFETY: any bytes are a valid f32; the view covers exactly `out`, which is aligned.
-        let bytes =
-            unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), out.len() * 4) };
-        self.copy(start, bytes);
-    }
-    fn release(&self, end: usize) {
-        // Only when the file came in pieces: a single array is the caller's to keep.
-        if self.starts.len() <= 2 {
-            return;
-        }
-        for i in 0..self.starts.len() - 1 {
-            if self.starts[i + 1] > end {
-                break;
-            }
-            // Dropped from the array: the garbage collector may free it. (Detaching it with
-            // ArrayBuffer.prototype.transfer(0) was measured to keep more memory, not less.)
-            self.pieces.set(i as u32, JsValue::UNDEFINED);
-        }
     }
 }
 

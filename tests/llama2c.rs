@@ -556,3 +556,107 @@ fn whole_play_round_trips() {
     assert!(ids.len() < play.len() * 6 / 10, "{} ids", ids.len()); // 185 merges only
     assert_eq!(net.decode(&ids).unwrap(), format!(" {play}"));
 }
+
+/// The page feeds `model.bin` to a `Reader` as it downloads, in parts of whatever size arrive:
+/// every split, with the length known or not, reads the same checkpoint as the whole file.
+#[test]
+fn a_file_read_in_parts_is_the_same_checkpoint() {
+    for Fixture {
+        name,
+        bin,
+        tokenizer,
+        ..
+    } in MODELS
+    {
+        let whole = llama2c::read(bin, tokenizer).unwrap();
+        for part in [1, 3, 4, 27, 29, 256, 4097, bin.len()] {
+            for len in [Some(bin.len()), None] {
+                let mut r = llama2c::Reader::new(len, tokenizer).unwrap();
+                for chunk in bin.chunks(part) {
+                    r.push(chunk).unwrap();
+                }
+                assert_eq!(r.received(), bin.len(), "{name}");
+                let c = r.finish().unwrap();
+                assert_eq!(
+                    c.tensors, whole.tensors,
+                    "{name}, parts of {part}, length {len:?}"
+                );
+                assert_eq!(c.config, whole.config, "{name}");
+            }
+        }
+    }
+}
+
+/// A stream that lies is refused as soon as it can be: a bad header by the push that completes
+/// it (before a weight is allocated), a mismatched tokenizer there too, a file that goes on past
+/// what its header implies by that push, and one that ends early by `finish`.
+#[test]
+fn a_bad_stream_is_refused_when_it_shows() {
+    let v0 = GQA_SHARED_V0;
+    let push_all = |bytes: &[u8], tokenizer: &[u8], len: Option<usize>| {
+        let mut r = llama2c::Reader::new(len, tokenizer)?;
+        for chunk in bytes.chunks(100) {
+            r.push(chunk)?;
+        }
+        r.finish()
+    };
+    // The header is read from the first 256 bytes: a bad field fails there, not at the end.
+    let mut r = llama2c::Reader::new(None, TOKENIZER_BIN).unwrap();
+    let bad = with_i32(v0, 12, 5);
+    assert_eq!(
+        r.push(&bad[..256]).unwrap_err().to_string(),
+        "model.bin: header field dim must be a multiple of n_heads (5), got 48"
+    );
+    let mut r = llama2c::Reader::new(None, TOKENIZER32_BIN).unwrap();
+    assert!(r
+        .push(&v0[..256])
+        .unwrap_err()
+        .to_string()
+        .starts_with("tokenizer.bin: has 32 tokens, but model.bin's vocab_size is 512"));
+    // The length given is checked against the header before any tensor.
+    let mut r = llama2c::Reader::new(Some(v0.len() + 4), TOKENIZER_BIN).unwrap();
+    let e = r.push(&v0[..256]).unwrap_err().to_string();
+    assert!(
+        e.contains(&format!("has {} bytes, but its header", v0.len() + 4)),
+        "{e}"
+    );
+    // Unknown length: too long, too short, shorter than a header.
+    let mut longer = v0.to_vec();
+    longer.extend([0; 8]);
+    assert_eq!(
+        push_all(&longer, TOKENIZER_BIN, None)
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "model.bin: has more bytes than the {} its header implies",
+            v0.len()
+        )
+    );
+    let e = push_all(&v0[..v0.len() - 5], TOKENIZER_BIN, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(&format!(
+            "model.bin: has {} bytes, but its header",
+            v0.len() - 5
+        )),
+        "{e}"
+    );
+    assert!(e.ends_with(&format!("implies {}", v0.len())), "{e}");
+    assert!(push_all(&v0[..10], TOKENIZER_BIN, None)
+        .unwrap_err()
+        .to_string()
+        .contains("model.bin: has 10 bytes, shorter than the 28-byte header"));
+    // A NaN weight is named when its tensor is complete.
+    let mut nan = v0.to_vec();
+    nan[28..32].copy_from_slice(&f32::NAN.to_le_bytes());
+    assert!(push_all(&nan, TOKENIZER_BIN, None)
+        .unwrap_err()
+        .to_string()
+        .contains("tensor token_embedding_table holds NaN at index 0"));
+    // A file over the cap is refused by its size alone.
+    assert!(llama2c::Reader::new(Some(1 << 31), TOKENIZER_BIN)
+        .unwrap_err()
+        .to_string()
+        .contains("at most 1073741824 (1 GiB)"));
+}

@@ -4,7 +4,7 @@
 
 use js_sys::{Array, Float32Array, Int32Array, Object, Reflect};
 use logitlab::wasm;
-use logitlab::wasm_model::Model;
+use logitlab::wasm_model::{Model, ModelReader};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
@@ -497,4 +497,82 @@ fn pipelines_and_presets_are_listed_by_the_wasm() {
             ("medium".to_string(), [128.0, 4.0, 4.0, 128.0]),
         ]
     );
+}
+
+const LLAMA_BIN: &[u8] = include_bytes!("fixtures/llama2c/gqa-shared-v0.bin");
+const LLAMA_TOKENIZER: &[u8] = include_bytes!("fixtures/llama2c/tokenizer.bin");
+
+/// The next-token logits of a llama2.c model after a short prompt.
+fn llama_logits(model: &Model) -> Vec<f32> {
+    let ids = model.encode("Once upon".into()).unwrap();
+    model
+        .forward(ids.into(), JsValue::UNDEFINED)
+        .unwrap()
+        .to_vec()
+}
+
+/// `ModelReader` (the page's way in for llama2.c: fed the download as it arrives) and
+/// `fromFiles` (whole, or as an array of pieces, which it empties) make the same model.
+#[wasm_bindgen_test]
+fn a_llama2c_model_read_as_it_arrives_is_the_same_model() {
+    let whole = Model::from_files(obj(&[
+        ("stories.bin", js_bytes(LLAMA_BIN)),
+        ("tokenizer.bin", js_bytes(LLAMA_TOKENIZER)),
+    ]))
+    .unwrap();
+    let want = llama_logits(&whole);
+    let pieces: Array = LLAMA_BIN.chunks(5000).map(js_bytes).collect();
+    let from_pieces = Model::from_files(obj(&[
+        ("stories.bin", pieces.clone().into()),
+        ("tokenizer.bin", js_bytes(LLAMA_TOKENIZER)),
+    ]))
+    .unwrap();
+    assert_eq!(llama_logits(&from_pieces), want);
+    assert!(pieces.iter().all(|p| p.is_undefined()), "pieces let go of");
+    for size in [Some(LLAMA_BIN.len() as f64), None] {
+        let mut reader = ModelReader::new(size, &js_bytes(LLAMA_TOKENIZER)).unwrap();
+        for part in LLAMA_BIN.chunks(999) {
+            reader.push(&js_sys::Uint8Array::from(part)).unwrap();
+        }
+        assert_eq!(reader.received(), LLAMA_BIN.len() as f64);
+        assert_eq!(llama_logits(&reader.finish().unwrap()), want);
+        assert!(message(reader.finish().err().unwrap()).contains("has failed or finished"));
+    }
+}
+
+#[wasm_bindgen_test]
+fn model_reader_errors_name_the_argument_or_the_field() {
+    let tok = js_bytes(LLAMA_TOKENIZER);
+    let e = |size: Option<f64>| message(ModelReader::new(size, &tok).err().unwrap());
+    assert!(e(Some(-1.0)).starts_with("size must be an integer in [0, 1073741824]"));
+    assert!(e(Some(1.5)).contains("got 1.5"));
+    assert!(e(Some(2e9)).contains("(bytes) or undefined"));
+    assert!(message(ModelReader::new(None, &3.into()).err().unwrap())
+        .starts_with("tokenizer.bin must be a Uint8Array"));
+    // A bad header is refused by the push that completes it; the reader is spent after it.
+    let mut bad = LLAMA_BIN[..300].to_vec();
+    bad[12..16].copy_from_slice(&5i32.to_le_bytes());
+    let mut reader = ModelReader::new(None, &tok).unwrap();
+    let e = message(
+        reader
+            .push(&js_sys::Uint8Array::from(&bad[..]))
+            .unwrap_err(),
+    );
+    assert_eq!(
+        e,
+        "model.bin: header field dim must be a multiple of n_heads (5), got 48"
+    );
+    assert!(message(
+        reader
+            .push(&js_sys::Uint8Array::from(&bad[..]))
+            .unwrap_err()
+    )
+    .contains("has failed or finished"));
+    // Too short.
+    let mut reader = ModelReader::new(None, &tok).unwrap();
+    reader
+        .push(&js_sys::Uint8Array::from(&LLAMA_BIN[..1000]))
+        .unwrap();
+    assert!(message(reader.finish().err().unwrap())
+        .starts_with("model.bin: has 1000 bytes, but its header"));
 }

@@ -4,7 +4,7 @@
 import init from './pkg/logitlab.js';
 import { parse, serialize, hidden } from './state.js';
 import { LANGUAGES, chooseLanguage, useLanguage, translatePage, t, integer, fillNodes, errorNode, PageError, lang } from './i18n.js';
-import { lab, wasmModule, loading, started, progress, download, fileBytes, modelFiles, loadModel, saveFile } from './boot.js';
+import { lab, wasmModule, loading, started, progress, modelFiles, loadModel, saveFile } from './boot.js';
 import { setupSample, showControls } from './sample-view.js';
 import { setupNumbers } from './numbers-view.js';
 import { setupTrain, showTrainControls } from './train-view.js';
@@ -197,18 +197,24 @@ function setModel(r, source, ms) {
 function showProgress(p) {
   $('model-progress').hidden = false;
   if (p.total > 0) { $('model-progress').max = p.total; $('model-progress').value = p.loaded; } else $('model-progress').removeAttribute('value');
+  if (p.total > 0 && p.loaded === p.total && switching) $('status').textContent = t('status.parsing');
 }
 progress.listener = showProgress;
 
-/** Loads a new model; on failure the page keeps the one it had and says why. */
-async function switchModel(getBuffers, source, urlModel) {
+/** Whether a model picked on the page is being read (the first one has its own status). */
+let switching = false;
+
+/**
+ * Loads a new model from `getFiles()` ({ name: URL string or File }, read by the worker); on
+ * failure the page keeps the one it had and says why.
+ */
+async function switchModel(getFiles, source, urlModel) {
   const t0 = performance.now();
   $('model-error').hidden = true;
   showProgress({ loaded: 0, total: 0 });
+  switching = true;
   try {
-    const buffers = await getBuffers();
-    $('status').textContent = t('status.parsing');
-    const r = await loadModel(buffers);
+    const r = await loadModel(await getFiles());
     setModel(r, source, performance.now() - t0);
     update({ model: urlModel });
     for (const v of Object.values(views)) v.modelChanged?.();
@@ -216,6 +222,7 @@ async function switchModel(getBuffers, source, urlModel) {
     showError($('model-error'), 'model.openFailed', e);
     $('status').textContent = describeModel(model.config);
   } finally {
+    switching = false;
     $('model-progress').hidden = true;
     syncModelPick();
   }
@@ -223,10 +230,10 @@ async function switchModel(getBuffers, source, urlModel) {
 
 /** Which of a folder's or a selection's files a model can use; the rest are not read. */
 const USEFUL = /(^|\/)(config\.json|tokenizer\.json|[^/]*\.safetensors|[^/]*\.bin)$/;
-async function readFiles(files) {
+function pickModelFiles(files) {
   const useful = files.filter((f) => USEFUL.test(f.webkitRelativePath || f.name));
   if (useful.length === 0) throw new PageError(t('model.noModelFile', { files: files.map((f) => f.name).join(', ') || t('model.noFiles') }));
-  return Object.fromEntries(await Promise.all(useful.map(async (f) => [f.webkitRelativePath || f.name, await fileBytes(f)])));
+  return Object.fromEntries(useful.map((f) => [f.webkitRelativePath || f.name, f]));
 }
 
 /** Files and folders dropped on the page (a folder's files are read recursively). */
@@ -274,13 +281,13 @@ function syncModelPick() {
 
 function setupModelPicker() {
   const pick = $('model-pick');
-  const fromFiles = (files) => switchModel(() => readFiles(files), FROM_FILES, '');
+  const fromFiles = (files) => switchModel(() => pickModelFiles(files), FROM_FILES, '');
   pick.addEventListener('change', () => {
     const v = pick.value;
     if (v === 'files') { $('model-files').click(); syncModelPick(); return; }
     if (v === 'folder') { $('model-folder').click(); syncModelPick(); return; }
     if (v === 'files-open') return;
-    switchModel(() => download(modelFiles(v, state.tokenizer)), v ? `${v}` : '', v);
+    switchModel(() => modelFiles(v, state.tokenizer), v ? `${v}` : '', v);
   });
   $('export-model').addEventListener('click', async () => {
     $('model-error').hidden = true;

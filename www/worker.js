@@ -10,22 +10,125 @@ import init, * as lab from './pkg/logitlab.js';
 
 let model = null;      // replaced only once a new one has loaded: a bad file keeps the old
 let run = 0;           // generation run counter; a newer run or `stop` ends older ones
-let ready = null;      // the wasm's instantiation, once
+/** The wasm's instantiation, once the page has sent its compiled module (`init`). */
+let initWasm;
+const ready = new Promise((resolve, reject) => { initWasm = { resolve, reject }; });
+ready.catch(() => {}); // reported by whichever `load` awaits it
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
+/** `module`: the page's compiled WebAssembly.Module, or `error` if it failed to compile. */
+function initModule({ module, error }) {
+  if (error) initWasm.reject(new Error(error));
+  else initWasm.resolve(init({ module_or_path: module }));
+  return {};
+}
+
 /**
- * `module`: the page's compiled WebAssembly.Module (first load); `files`: the model's files by
- * name (ArrayBuffers). Returns its config, every token's display form (`labels`) and, for a
- * character model, its characters (`vocab`, id i = the i-th).
+ * One model file to read: a same-origin URL string, downloaded here, or a File the page was
+ * given. `size` is its length when known (a download's Content-Length, unless compressed).
  */
-async function load({ module, files }) {
-  ready ??= init({ module_or_path: module });
-  await ready;
-  // A big file comes as a list of pieces, which fromFiles empties as it reads them.
-  const next = lab.Model.fromFiles(files);
-  model?.free();
-  model = next;
+async function open(name, source) {
+  if (typeof source !== 'string') return { name, stream: source.stream(), size: source.size };
+  const res = await fetch(source);
+  if (!res.ok) throw new Error(`cannot load ${new URL(source).pathname}: HTTP ${res.status}`);
+  const length = res.headers.get('Content-Encoding') ? null : res.headers.get('Content-Length');
+  return { name, stream: res.body, size: length === null ? undefined : Number(length) };
+}
+
+/**
+ * Reads `stream` through one reused 1 MiB buffer (a "bring your own buffer" reader, where the
+ * stream allows it), handing each part to `take`; the part is valid only during the call.
+ * Nothing is left for the garbage collector, which in a busy worker runs late: a 438 MB model
+ * read as the stream's own chunks was once in memory twice.
+ */
+async function pump(stream, take) {
+  let byob = null;
+  try { byob = stream.getReader({ mode: 'byob' }); } catch { /* not a byte stream */ }
+  const reader = byob ?? stream.getReader();
+  let buffer = new ArrayBuffer(1 << 20);
+  try {
+    for (;;) {
+      const { done, value } = await (byob ? byob.read(new Uint8Array(buffer)) : reader.read());
+      if (done) return;
+      take(value);
+      if (byob) buffer = value.buffer; // handed back to be filled again
+    }
+  } catch (e) {
+    reader.cancel().catch(() => {});
+    throw e;
+  }
+}
+
+/** Progress of the files being read, posted to the page's progress bar. */
+const progress = { loaded: 0, total: 0 };
+const advance = (n) => {
+  progress.loaded += n;
+  post({ type: 'progress', progress });
+};
+
+/** A whole file: one ArrayBuffer, or 16 MiB ones for a big file (`Model.fromFiles` takes both). */
+async function readAll({ stream, size }) {
+  const PIECE = 16 << 20;
+  const pieces = [];
+  let piece = new Uint8Array(size !== undefined && size < PIECE ? size : PIECE);
+  let used = 0;
+  await pump(stream, (part) => {
+    advance(part.length);
+    for (let at = 0; at < part.length;) {
+      if (used === piece.length) {
+        pieces.push(piece.buffer);
+        piece = new Uint8Array(PIECE);
+        used = 0;
+      }
+      const n = Math.min(part.length - at, piece.length - used);
+      piece.set(part.subarray(at, at + n), used);
+      used += n;
+      at += n;
+    }
+  });
+  pieces.push(used === piece.length ? piece.buffer : piece.buffer.slice(0, used));
+  return pieces.length === 1 ? pieces[0] : pieces;
+}
+
+/**
+ * Reads and parses a model's `files` ({ name: URL string or File }), then makes it the model.
+ * A llama2.c `.bin` with its `tokenizer.bin` is parsed as it arrives (`ModelReader`), so a
+ * 438 MB model is never held twice; the other formats are read whole, then parsed
+ * (`Model.fromFiles`). Returns its config, every token's display form (`labels`) and, for a
+ * character model, its characters (`vocab`, id i = the i-th). A bad file keeps the old model.
+ */
+async function load({ files }) {
+  const opened = await Promise.allSettled(Object.entries(files).map(([name, source]) => open(name, source)));
+  const failed = opened.find((o) => o.status === 'rejected');
+  const sources = opened.filter((o) => o.status === 'fulfilled').map((o) => o.value);
+  try {
+    if (failed) throw failed.reason;
+    Object.assign(progress, { loaded: 0, total: sources.every((f) => f.size !== undefined) ? sources.reduce((t, f) => t + f.size, 0) : 0 });
+    await ready;
+    const base = (name) => name.split('/').pop();
+    const tokenizer = sources.find((f) => base(f.name) === 'tokenizer.bin');
+    const bin = sources.find((f) => f !== tokenizer && f.name.endsWith('.bin'));
+    let next;
+    if (tokenizer && bin && sources.length === 2) {
+      const reader = new lab.ModelReader(bin.size, new Uint8Array(await readAll(tokenizer)));
+      try {
+        await pump(bin.stream, (part) => { reader.push(part); advance(part.length); });
+        next = reader.finish();
+      } finally {
+        reader.free();
+      }
+    } else {
+      const buffers = {};
+      for (const f of sources) buffers[f.name] = await readAll(f);
+      next = lab.Model.fromFiles(buffers);
+    }
+    model?.free();
+    model = next;
+  } catch (e) {
+    for (const f of sources) f.stream.cancel().catch(() => {});
+    throw e;
+  }
   tokenIds = null;
   const config = model.config;
   const labels = Array.from({ length: config.vocabSize }, (_, i) => model.tokenText(i));
@@ -281,7 +384,7 @@ function exportModel({ pipeline, folder }) {
 }
 
 const handlers = {
-  exportModel,
+  exportModel, init: initModule,
   load, panel, draws, generate, lossPanel, trainStart, trainStep, trainPlay, trainSample,
   stop: () => { run++; return {}; },
   trainPause: () => { training++; return {}; },

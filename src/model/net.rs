@@ -19,7 +19,8 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::model::format::{hf_gpt2, llama2c, logitlab};
 use crate::model::kernels::{
-    add, attention, check_finite, grouped_attention, layer_norm, matmul, rms_norm, rope, silu,
+    add, attention, check_finite, grouped_attention, layer_norm, matmul, matmul_rows, rms_norm,
+    rope, silu,
 };
 use crate::model::layout::{LlamaWeights, Weights};
 use crate::model::{Config, Family, OutputMode, Tokenizer};
@@ -32,9 +33,6 @@ pub struct Net {
     config: Config,
     tokenizer: Arc<Tokenizer>,
     weights: Arc<Body>,
-    /// The head transposed, (C, V): wteᵀ, or lm_headᵀ when untied; transposed once so that
-    /// z = x · wteᵀ is a plain [`matmul`].
-    head: Arc<Vec<f32>>,
 }
 
 /// The parameters, by [`Family`].
@@ -102,22 +100,10 @@ impl Net {
             Family::Gpt2 => Body::Gpt2(Weights::from_layout_order(&config, tensors)),
             Family::Llama { .. } => Body::Llama(LlamaWeights::from_layout_order(&config, tensors)),
         };
-        let (v, c) = (config.vocab_size, config.embd);
-        let mut head = vec![0.0; c * v];
-        let untransposed = match &weights {
-            Body::Gpt2(w) => w.lm_head.as_ref().unwrap_or(&w.wte),
-            Body::Llama(w) => w.lm_head.as_ref().unwrap_or(&w.embed_tokens),
-        };
-        for (t, row) in untransposed.chunks_exact(c).enumerate() {
-            for (j, &w) in row.iter().enumerate() {
-                head[j * v + t] = w;
-            }
-        }
         Ok(Net {
             config,
             tokenizer: Arc::new(tokenizer),
             weights: Arc::new(weights),
-            head: Arc::new(head),
         })
     }
 
@@ -236,7 +222,8 @@ impl Net {
         }
         cache.len = pos0 + ids.len();
         // z = ln_f(x) · wteᵀ (tied head) or ln_f(x) · lm_headᵀ
-        matmul(&layer_norm(&x, &w.ln_f, eps), &self.head, v)
+        let head = w.lm_head.as_ref().unwrap_or(&w.wte);
+        matmul_rows(&layer_norm(&x, &w.ln_f, eps), head, v)
     }
 
     /// Llama's blocks over `ids` (checked), appending to `cache`: the logits z, (T, V).
@@ -286,7 +273,8 @@ impl Net {
         }
         cache.len = pos0 + ids.len();
         // z = rms_norm(x) · embed_tokensᵀ (shared classifier) or rms_norm(x) · lm_headᵀ
-        matmul(&rms_norm(&x, &w.norm, eps), &self.head, v)
+        let classifier = w.lm_head.as_ref().unwrap_or(&w.embed_tokens);
+        matmul_rows(&rms_norm(&x, &w.norm, eps), classifier, v)
     }
 
     /// All positions of one sequence: ids (1 ≤ T ≤ context_length) → (T, V) values per `mode`.
@@ -325,16 +313,12 @@ impl Net {
     /// Loads a llama2.c checkpoint: `model.bin` (legacy or version 1) and its `tokenizer.bin`
     /// (see [`llama2c`]).
     pub fn from_llama2c(model_bin: &[u8], tokenizer_bin: &[u8]) -> Result<Net> {
-        Net::from_llama2c_parts(&model_bin, tokenizer_bin)
+        Net::from_llama2c_checkpoint(llama2c::read(model_bin, tokenizer_bin)?)
     }
 
-    /// [`Net::from_llama2c`] with `model.bin` read one tensor at a time (see
-    /// [`crate::model::format::FileBytes`]).
-    pub fn from_llama2c_parts(
-        model_bin: &dyn crate::model::format::FileBytes,
-        tokenizer_bin: &[u8],
-    ) -> Result<Net> {
-        let c = llama2c::read_parts(model_bin, tokenizer_bin)?;
+    /// The network of a llama2.c checkpoint read by a [`llama2c::Reader`] (the page feeds one
+    /// a download as it arrives).
+    pub fn from_llama2c_checkpoint(c: llama2c::Checkpoint) -> Result<Net> {
         Net::from_layout(c.config, Tokenizer::SentencePiece(c.tokenizer), c.tensors)
     }
 

@@ -6,7 +6,7 @@
 import init, {
   sample, softmax, logSoftmax, logsumexp, loss, pipelineLoss, pipelines, presets, precision,
   temperatureIdentity, nextTokenPanel, draws, classify, stability, zeroThresholds, ceOnSoftmax,
-  charFrequencies, parseValues, Model, defaultModelUrl,
+  charFrequencies, parseValues, Model, ModelReader, defaultModelUrl,
   type SampleOptions, type SampleResult, type LossResult, type Pipeline,
 } from '../../www/pkg/logitlab.js';
 import initTrain, { Trainer, type StepResult, type TrainerOptions } from '../../www/pkg-train/logitlab_train.js';
@@ -70,6 +70,18 @@ export async function lab(): Promise<void> {
     counts, rows, nan, thresholds, oneHot, freq, parsed, v, arch, values, text, zip);
   gen.free();
   model.free();
+}
+
+/** A llama2.c model picked from disk, read as it streams in (the page's worker does this). */
+export async function llama(bin: File, tokenizer: File): Promise<Model> {
+  const reader = new ModelReader(bin.size, new Uint8Array(await tokenizer.arrayBuffer()));
+  const parts = bin.stream().getReader();
+  for (let r = await parts.read(); !r.done; r = await parts.read()) reader.push(r.value);
+  const received: number = reader.received;
+  // @ts-expect-error the parts are bytes, not text
+  reader.push('text');
+  console.log(received);
+  return reader.finish();
 }
 
 export async function train(text: string): Promise<void> {

@@ -22,7 +22,6 @@ use crate::limits::{
     MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_INFERENCE_PARAMETERS, MAX_LAYERS,
     MAX_LLAMA2C_BYTES, MAX_MODEL_VOCAB, MAX_TOKENIZER_BIN_BYTES,
 };
-use crate::model::format::FileBytes;
 use crate::model::layout::LlamaWeights;
 use crate::model::tokenizer::SentencePiece;
 use crate::model::{Arch, Config, Family, Gelu};
@@ -91,27 +90,289 @@ impl Tensor {
 
 /// Reads a llama2.c checkpoint from the bytes of its `model.bin` and `tokenizer.bin`.
 pub fn read(model_bin: &[u8], tokenizer_bin: &[u8]) -> Result<Checkpoint> {
-    read_parts(&model_bin, tokenizer_bin)
+    let mut reader = Reader::new(Some(model_bin.len()), tokenizer_bin)?;
+    reader.push(model_bin)?;
+    reader.finish()
 }
 
-/// [`read`] with `model.bin` read a range at a time (see [`FileBytes`]): in the page the file
-/// stays in JS memory and one tensor at a time is copied into wasm.
-pub fn read_parts(file: &dyn FileBytes, tokenizer_bin: &[u8]) -> Result<Checkpoint> {
-    let file_len = file.len();
-    if file_len > MAX_LLAMA2C_BYTES {
-        return Err(bad(format!(
-            "has {file_len} bytes; at most {MAX_LLAMA2C_BYTES} (1 GiB) are accepted"
-        )));
-    }
-    // Both headers fit in the first V1_HEADER bytes.
-    let head = file.read(0, file_len.min(V1_HEADER));
-    let i32_at = |at: usize| i32::from_le_bytes(head[at..at + 4].try_into().unwrap());
-    let is_v1 = file_len >= 4 && i32_at(0) as u32 == MAGIC;
-    let (version, fields_at, data_at) = if is_v1 {
-        if file_len < V1_HEADER {
+/// Reads `model.bin` front to back as its bytes arrive, in parts of any size: the page feeds it
+/// a download or a dropped file through one reused buffer, so a 438 MB model is never in memory
+/// twice, not even as garbage waiting for the collector. Each part goes straight to its place
+/// in one tensor's values ([`Reader::next_bytes`], [`Reader::advance`]); a tensor is allocated
+/// when its first byte arrives, so a short or lying file costs at most one tensor beyond what
+/// it sent.
+///
+/// `tokenizer.bin` is read first, so a mismatched pair is refused once the header is in,
+/// before the weights are downloaded.
+#[derive(Debug)]
+pub struct Reader {
+    /// The file's length, when known beforehand (a file's size; a download's Content-Length):
+    /// then the header is checked against it before any tensor is allocated.
+    file_len: Option<usize>,
+    tokenizer: SentencePiece,
+    /// The first bytes, until the header can be read.
+    head: Vec<u8>,
+    plan: Option<Plan>,
+    /// Bytes received so far.
+    received: usize,
+    tensors: Vec<Vec<f32>>,
+    /// The segment being filled, its values (as bytes: `filled` of them so far).
+    segment: usize,
+    values: Vec<f32>,
+    filled: usize,
+    /// Where skipped bytes (freq_cis) go.
+    scratch: Vec<u8>,
+}
+
+/// What the header says: the config, and the file's segments in order after the header.
+#[derive(Debug)]
+struct Plan {
+    config: Config,
+    version: u32,
+    /// The file's length the header implies.
+    len: usize,
+    segments: Vec<Segment>,
+}
+
+/// One tensor of the file, or bytes to skip.
+#[derive(Debug)]
+struct Segment {
+    tensor: Tensor,
+    layer: usize,
+    /// Its index in `config.layout()`; `None` for bytes that are skipped.
+    index: Option<usize>,
+    /// How many f32 values it holds.
+    values: usize,
+    /// The stored (out, in) shape of a matrix transposed on reading to the layout's (in, out).
+    stored: Option<(usize, usize)>,
+}
+
+impl Reader {
+    /// A reader for a `model.bin` of `file_len` bytes if known, with its `tokenizer.bin`.
+    pub fn new(file_len: Option<usize>, tokenizer_bin: &[u8]) -> Result<Reader> {
+        if let Some(len) = file_len.filter(|&len| len > MAX_LLAMA2C_BYTES) {
             return Err(bad(format!(
-                "has {file_len} bytes, shorter than the {V1_HEADER}-byte header of a version 1 \
-                 file"
+                "has {len} bytes; at most {MAX_LLAMA2C_BYTES} (1 GiB) are accepted"
+            )));
+        }
+        if tokenizer_bin.len() > MAX_TOKENIZER_BIN_BYTES {
+            return Err(Error::new(format!(
+                "tokenizer.bin: has {} bytes; at most {MAX_TOKENIZER_BIN_BYTES} (32 MiB) are \
+                 accepted",
+                tokenizer_bin.len()
+            )));
+        }
+        Ok(Reader {
+            file_len,
+            tokenizer: SentencePiece::from_bytes(tokenizer_bin)?,
+            head: Vec::with_capacity(V1_HEADER),
+            plan: None,
+            received: 0,
+            tensors: Vec::new(),
+            segment: 0,
+            values: Vec::new(),
+            filled: 0,
+            scratch: Vec::new(),
+        })
+    }
+
+    /// Bytes received so far.
+    pub fn received(&self) -> usize {
+        self.received
+    }
+
+    /// Where the next bytes of the file go: at most `max` of them (and at least one, unless the
+    /// file is complete). [`Reader::advance`] then takes them.
+    fn next_bytes(&mut self, max: usize) -> &mut [u8] {
+        let Some(plan) = &self.plan else {
+            // Both headers fit in the first V1_HEADER bytes.
+            let want = V1_HEADER.min(self.file_len.unwrap_or(V1_HEADER)) - self.head.len();
+            let at = self.head.len();
+            self.head.resize(at + want.min(max), 0);
+            return &mut self.head[at..];
+        };
+        let Some(seg) = plan.segments.get(self.segment) else {
+            return &mut [];
+        };
+        let left = 4 * seg.values - self.filled;
+        if seg.index.is_none() {
+            self.scratch.resize(left.min(max).min(1 << 16), 0);
+            return &mut self.scratch;
+        }
+        if self.filled == 0 {
+            self.values = vec![0f32; seg.values];
+        }
+        // SAFETY: any bytes are a valid f32 (wasm and x86 are little-endian, as the file is).
+        let bytes = unsafe {
+            std::slice::from_raw_parts_mut(self.values.as_mut_ptr().cast::<u8>(), 4 * seg.values)
+        };
+        &mut bytes[self.filled..self.filled + left.min(max)]
+    }
+
+    /// Takes the first `n` bytes of the last [`Reader::next_bytes`] as the file's next bytes.
+    fn advance(&mut self, n: usize) -> Result<()> {
+        self.received += n;
+        let Some(plan) = &self.plan else {
+            self.head.truncate(self.received);
+            if self.head.len() == V1_HEADER.min(self.file_len.unwrap_or(V1_HEADER)) {
+                self.read_header()?;
+            }
+            return Ok(());
+        };
+        let Some(seg) = plan.segments.get(self.segment) else {
+            return if n == 0 {
+                Ok(())
+            } else {
+                Err(bad(format!(
+                    "has more bytes than the {} its header implies",
+                    plan.len
+                )))
+            };
+        };
+        let size = 4 * seg.values;
+        self.filled += n;
+        if self.filled == size {
+            self.end_segment()?;
+        }
+        Ok(())
+    }
+
+    /// Takes `bytes`, the file's next part.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<()> {
+        self.push_with(bytes.len(), |at, dest| {
+            dest.copy_from_slice(&bytes[at..at + dest.len()]);
+        })
+    }
+
+    /// Takes the file's next `len` bytes from a source outside this memory (a JS array):
+    /// `copy(at, dest)` writes its bytes `at..at + dest.len()` into `dest`, which is where they
+    /// belong, so each byte is copied once.
+    pub fn push_with(&mut self, len: usize, mut copy: impl FnMut(usize, &mut [u8])) -> Result<()> {
+        let mut at = 0;
+        while at < len {
+            let dest = self.next_bytes(len - at);
+            if dest.is_empty() {
+                return self.advance(len - at); // past the end: the error
+            }
+            let n = dest.len();
+            copy(at, dest);
+            at += n;
+            self.advance(n)?;
+        }
+        Ok(())
+    }
+
+    /// The checkpoint, once every byte is in; an error if the file ended early.
+    pub fn finish(mut self) -> Result<Checkpoint> {
+        if self.plan.is_none() {
+            // A file shorter than V1_HEADER whose length was not known: what arrived is all.
+            self.file_len = Some(self.received);
+            self.read_header()?;
+        }
+        let plan = self.plan.expect("read above");
+        if self.received != plan.len {
+            return Err(bad(length_mismatch(self.received, &plan)));
+        }
+        Ok(Checkpoint {
+            config: plan.config,
+            tokenizer: self.tokenizer,
+            tensors: self.tensors,
+            version: plan.version,
+        })
+    }
+
+    /// Reads the header from `head`, checks it (against the file's length when known, and the
+    /// tokenizer's size), and replays the bytes after it.
+    fn read_header(&mut self) -> Result<()> {
+        let (plan, data_at) = plan(&self.head)?;
+        if let Some(len) = self.file_len {
+            if len != plan.len {
+                return Err(bad(length_mismatch(len, &plan)));
+            }
+        }
+        let vocab_size = plan.config.vocab_size;
+        if self.tokenizer.len() != vocab_size {
+            return Err(Error::new(format!(
+                "tokenizer.bin: has {} tokens, but model.bin's vocab_size is {vocab_size}; the \
+                 two files are not from the same model",
+                self.tokenizer.len()
+            )));
+        }
+        self.tensors = vec![Vec::new(); plan.config.layout().len()];
+        self.plan = Some(plan);
+        let head = std::mem::take(&mut self.head);
+        self.received = data_at;
+        self.push(&head[data_at.min(head.len())..])
+    }
+
+    /// The current segment is complete: checks its values and puts them in place.
+    fn end_segment(&mut self) -> Result<()> {
+        let plan = self.plan.as_ref().expect("segments come after the plan");
+        let seg = &plan.segments[self.segment];
+        self.segment += 1;
+        self.filled = 0;
+        let Some(index) = seg.index else {
+            return Ok(());
+        };
+        let values = std::mem::take(&mut self.values);
+        if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+            let layer = match seg.tensor {
+                Tensor::Embedding | Tensor::RmsFinal | Tensor::Classifier => String::new(),
+                _ => format!(" of layer {}", seg.layer),
+            };
+            return Err(bad(format!(
+                "tensor {}{layer} holds {} at index {i}; weights must be finite",
+                seg.tensor.name(),
+                values[i]
+            )));
+        }
+        self.tensors[index] = match seg.stored {
+            None => values,
+            Some((out, inp)) => transpose(&values, out, inp),
+        };
+        Ok(())
+    }
+}
+
+/// The error for a file whose length is not the one its header implies.
+fn length_mismatch(len: usize, plan: &Plan) -> String {
+    let c = &plan.config;
+    let Family::Llama { kv_heads } = c.arch.family else {
+        unreachable!("a llama2.c config")
+    };
+    let raw_vocab = if c.arch.tied_head || plan.version == 1 {
+        c.vocab_size as i64
+    } else {
+        -(c.vocab_size as i64)
+    };
+    format!(
+        "has {len} bytes, but its header (dim {}, hidden_dim {}, n_layers {}, n_heads {}, \
+         n_kv_heads {kv_heads}, vocab_size {raw_vocab}, seq_len {}{}) implies {}",
+        c.embd,
+        c.mlp_width(),
+        c.layers,
+        c.heads,
+        c.context_length,
+        if plan.version == 1 {
+            format!(", shared_classifier {}", u8::from(c.arch.tied_head))
+        } else {
+            String::new()
+        },
+        plan.len
+    )
+}
+
+/// Reads and checks the header at the start of `head` (the file's first bytes: all of them, or
+/// at least [`V1_HEADER`]): the plan of the file, and where its data starts. Nothing is
+/// allocated from a header value before it is checked.
+fn plan(head: &[u8]) -> Result<(Plan, usize)> {
+    let i32_at = |at: usize| i32::from_le_bytes(head[at..at + 4].try_into().unwrap());
+    let is_v1 = head.len() >= 4 && i32_at(0) as u32 == MAGIC;
+    let (version, fields_at, data_at) = if is_v1 {
+        if head.len() < V1_HEADER {
+            return Err(bad(format!(
+                "has {} bytes, shorter than the {V1_HEADER}-byte header of a version 1 file",
+                head.len()
             )));
         }
         match i32_at(4) {
@@ -124,9 +385,10 @@ pub fn read_parts(file: &dyn FileBytes, tokenizer_bin: &[u8]) -> Result<Checkpoi
             }
         }
     } else {
-        if file_len < V0_HEADER {
+        if head.len() < V0_HEADER {
             return Err(bad(format!(
-                "has {file_len} bytes, shorter than the {V0_HEADER}-byte header of a legacy file"
+                "has {} bytes, shorter than the {V0_HEADER}-byte header of a legacy file",
+                head.len()
             )));
         }
         (0, 0, V0_HEADER)
@@ -206,20 +468,7 @@ pub fn read_parts(file: &dyn FileBytes, tokenizer_bin: &[u8]) -> Result<Checkpoi
     let hd = dim / n_heads;
     let kv = n_kv_heads * hd;
     let freq_cis = if version == 0 { seq_len * hd } else { 0 }; // real and imag, hd/2 each
-    let expected = data_at as u64 + 4 * (parameters + freq_cis as u64);
-    if file_len as u64 != expected {
-        return Err(bad(format!(
-            "has {} bytes, but its header (dim {dim}, hidden_dim {hidden_dim}, n_layers \
-             {n_layers}, n_heads {n_heads}, n_kv_heads {n_kv_heads}, vocab_size {raw_vocab}, \
-             seq_len {seq_len}{}) implies {expected}",
-            file_len,
-            if is_v1 {
-                format!(", shared_classifier {}", u8::from(shared))
-            } else {
-                String::new()
-            }
-        )));
-    }
+    let len = data_at + 4 * (parameters as usize + freq_cis);
 
     // The file's tensors in its order; each goes to its place in `config.layout()`.
     use Tensor::*;
@@ -245,73 +494,53 @@ pub fn read_parts(file: &dyn FileBytes, tokenizer_bin: &[u8]) -> Result<Checkpoi
     let layout = config.layout();
     // Each parameter's index in the layout, as the tree the forward pass reads.
     let place = LlamaWeights::from_layout_order(&config, (0..layout.len()).collect());
-    let mut tensors: Vec<Vec<f32>> = vec![Vec::new(); layout.len()];
-    let mut at = data_at;
-    for (t, l) in order {
-        // Its place in the layout and its stored shape (out, in); `None` for vectors and
-        // (V, C) tables, which are stored as the layout has them.
-        let b = &place.layers[l];
-        let (index, stored) = match t {
-            Embedding => (place.embed_tokens, None),
-            RmsAtt => (b.input_layernorm, None),
-            Wq => (b.q_proj, Some((dim, dim))),
-            Wk => (b.k_proj, Some((kv, dim))),
-            Wv => (b.v_proj, Some((kv, dim))),
-            Wo => (b.o_proj, Some((dim, dim))),
-            RmsFfn => (b.post_attention_layernorm, None),
-            W1 => (b.gate_proj, Some((hidden_dim, dim))),
-            W3 => (b.up_proj, Some((hidden_dim, dim))),
-            W2 => (b.down_proj, Some((dim, hidden_dim))),
-            RmsFinal => (place.norm, None),
-            Classifier => (place.lm_head.expect("a separate classifier"), None),
-            FreqCis => {
-                at += 4 * freq_cis;
-                continue;
-            }
-        };
-        let n = layout[index].elem_count();
-        let mut values = vec![0f32; n];
-        file.read_f32(at, &mut values);
-        if let Some(i) = values.iter().position(|x| !x.is_finite()) {
-            let layer = match t {
-                Embedding | RmsFinal | Classifier => String::new(),
-                _ => format!(" of layer {l}"),
+    let segments = order
+        .into_iter()
+        .map(|(tensor, layer)| {
+            // Its place in the layout and its stored shape (out, in); `None` for vectors and
+            // (V, C) tables, which are stored as the layout has them.
+            let b = &place.layers[layer];
+            let (index, stored) = match tensor {
+                Embedding => (place.embed_tokens, None),
+                RmsAtt => (b.input_layernorm, None),
+                Wq => (b.q_proj, Some((dim, dim))),
+                Wk => (b.k_proj, Some((kv, dim))),
+                Wv => (b.v_proj, Some((kv, dim))),
+                Wo => (b.o_proj, Some((dim, dim))),
+                RmsFfn => (b.post_attention_layernorm, None),
+                W1 => (b.gate_proj, Some((hidden_dim, dim))),
+                W3 => (b.up_proj, Some((hidden_dim, dim))),
+                W2 => (b.down_proj, Some((dim, hidden_dim))),
+                RmsFinal => (place.norm, None),
+                Classifier => (place.lm_head.expect("a separate classifier"), None),
+                FreqCis => {
+                    return Segment {
+                        tensor,
+                        layer,
+                        index: None,
+                        values: freq_cis,
+                        stored: None,
+                    }
+                }
             };
-            return Err(bad(format!(
-                "tensor {}{layer} holds {} at index {i}; weights must be finite",
-                t.name(),
-                values[i]
-            )));
-        }
-        at += 4 * n;
-        file.release(at);
-        tensors[index] = match stored {
-            None => values,
-            Some((out, inp)) => transpose(&values, out, inp),
-        };
-    }
-    debug_assert_eq!(at, file_len);
-
-    if tokenizer_bin.len() > MAX_TOKENIZER_BIN_BYTES {
-        return Err(Error::new(format!(
-            "tokenizer.bin: has {} bytes; at most {MAX_TOKENIZER_BIN_BYTES} (32 MiB) are accepted",
-            tokenizer_bin.len()
-        )));
-    }
-    let tokenizer = SentencePiece::from_bytes(tokenizer_bin)?;
-    if tokenizer.len() != vocab_size {
-        return Err(Error::new(format!(
-            "tokenizer.bin: has {} tokens, but model.bin's vocab_size is {vocab_size}; the \
-             two files are not from the same model",
-            tokenizer.len()
-        )));
-    }
-    Ok(Checkpoint {
-        config,
-        tokenizer,
-        tensors,
-        version,
-    })
+            Segment {
+                tensor,
+                layer,
+                index: Some(index),
+                values: layout[index].elem_count(),
+                stored,
+            }
+        })
+        .collect();
+    Ok((
+        Plan {
+            config,
+            version,
+            len,
+            segments,
+        },
+        data_at,
+    ))
 }
 
 /// (rows, cols) row-major → (cols, rows) row-major.

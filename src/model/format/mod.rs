@@ -26,8 +26,7 @@ pub fn f16_bits_to_f32(h: u16) -> f32 {
     f32::from_bits(magnitude.to_bits() | sign)
 }
 
-/// The bytes of a weights file (`model.safetensors`, a llama2.c `model.bin`), read a range at a
-/// time: natively a slice; in the browser the file can stay in JS memory and only one tensor at a
+/// The bytes of a weights file (`model.safetensors`), read a range at a time: natively a slice; in the browser the file can stay in JS memory and only one tensor at a
 /// time is copied into wasm, so loading never holds the whole file and all the f32 weights in
 /// wasm memory at once.
 pub trait FileBytes {
@@ -37,19 +36,6 @@ pub trait FileBytes {
     }
     /// Bytes `start..end`, with `start ≤ end ≤ len()` (the caller checks).
     fn read(&self, start: usize, end: usize) -> std::borrow::Cow<'_, [u8]>;
-    /// The little-endian f32 values at `start..start + 4·out.len()` into `out` (the caller
-    /// checks the range). A file outside wasm overrides it to copy straight into `out`, with no
-    /// byte copy in between: a large tensor is then never in wasm memory twice.
-    fn read_f32(&self, start: usize, out: &mut [f32]) {
-        let bytes = self.read(start, start + 4 * out.len());
-        for (x, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-            *x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        }
-    }
-    /// The reader will not read bytes before `end` again: a file held outside wasm may free
-    /// them, so that a large model is never in memory twice (a reader that reads in file order
-    /// calls this after each tensor). The default keeps everything.
-    fn release(&self, _end: usize) {}
 }
 
 impl FileBytes for &[u8] {
