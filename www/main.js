@@ -212,6 +212,7 @@ async function switchModel(getFiles, source, urlModel) {
   const t0 = performance.now();
   $('model-error').hidden = true;
   showProgress({ loaded: 0, total: 0 });
+  $('status').textContent = t('status.loading');
   switching = true;
   try {
     const r = await loadModel(await getFiles());

@@ -1,7 +1,8 @@
 // All computation of the page happens here, off the main thread, so the page never freezes:
 // the wasm module, the model, generation, the next-token panel and the many-draws histogram.
-// Every number comes from the wasm exports; this file holds the model and the training runs,
-// picks the rows a panel shows, and routes messages.
+// Every number comes from the wasm exports; this file reads a model's files (downloading them
+// itself, so a large model never passes through the page's thread), holds the model and the
+// training runs, picks the rows a panel shows, and routes messages.
 //
 // Requests carry an `id`; the reply carries the same id. Generation streams `token` messages
 // and is cancelled by `stop` (checked between tokens, which yield to the event loop).
@@ -60,11 +61,14 @@ async function pump(stream, take) {
   }
 }
 
-/** Progress of the files being read, posted to the page's progress bar. */
-const progress = { loaded: 0, total: 0 };
+/** Progress of the files being read, posted to the page's progress bar (at most every 50 ms). */
+const progress = { loaded: 0, total: 0, posted: 0 };
 const advance = (n) => {
   progress.loaded += n;
-  post({ type: 'progress', progress });
+  const now = performance.now();
+  if (now - progress.posted < 50 && progress.loaded !== progress.total) return;
+  progress.posted = now;
+  post({ type: 'progress', progress: { loaded: progress.loaded, total: progress.total } });
 };
 
 /** A whole file: one ArrayBuffer, or 16 MiB ones for a big file (`Model.fromFiles` takes both). */
@@ -104,7 +108,7 @@ async function load({ files }) {
   const sources = opened.filter((o) => o.status === 'fulfilled').map((o) => o.value);
   try {
     if (failed) throw failed.reason;
-    Object.assign(progress, { loaded: 0, total: sources.every((f) => f.size !== undefined) ? sources.reduce((t, f) => t + f.size, 0) : 0 });
+    Object.assign(progress, { loaded: 0, posted: 0, total: sources.every((f) => f.size !== undefined) ? sources.reduce((t, f) => t + f.size, 0) : 0 });
     await ready;
     const base = (name) => name.split('/').pop();
     const tokenizer = sources.find((f) => base(f.name) === 'tokenizer.bin');
