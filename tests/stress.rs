@@ -2171,8 +2171,28 @@ fn run_llama2c_model(data: &[u8]) -> Verdict {
     } else {
         LLAMA2C_TOKENIZER
     };
+    // The page reads model.bin in parts as they arrive: any split, with the length known or
+    // not, must come to the same checkpoint or the same refusal as the whole file.
+    let part = 1 + b.u32() as usize % 4096;
+    let known = b.u8() % 2 == 0;
     count_from_here();
-    let c = match llama2c::read(&model, tokenizer) {
+    let whole = llama2c::read(&model, tokenizer);
+    let parts = llama2c::Reader::new(known.then_some(model.len()), tokenizer).and_then(|mut r| {
+        model.chunks(part).try_for_each(|c| r.push(c))?;
+        r.finish()
+    });
+    match (&whole, &parts) {
+        (Ok(a), Ok(b)) if a.tensors == b.tensors && a.config == b.config => {}
+        (Err(a), Err(b)) if !known || a.to_string() == b.to_string() => {}
+        _ => {
+            return Bug(format!(
+                "read whole: {:?}; in parts of {part} (length known: {known}): {:?}",
+                whole.as_ref().map(|_| "ok").map_err(|e| e.to_string()),
+                parts.as_ref().map(|_| "ok").map_err(|e| e.to_string()),
+            ))
+        }
+    }
+    let c = match whole {
         Ok(c) => c,
         Err(e) => return Rejected(e.to_string()),
     };
@@ -3297,6 +3317,35 @@ fn regression_llama2c_non_finite_weight_is_refused() {
     expect_rejected(
         run_llama2c_model(&[0xef, 0x0a, 0xe2, 0x80, 0xae, 0xbf, 0xbd, 0xbd]),
         "model.bin: tensor wv of layer 1 holds NaN at index 2084",
+    );
+}
+
+/// Found by the `llama2c_model` target once it also fed the file in parts with its length
+/// unknown (as a download without Content-Length reaches the page): the reader allocated each
+/// tensor whole at its first byte, so a short file whose header claimed a large embedding took
+/// 8 MiB for a few hundred bytes. Fixed: with the length unknown a tensor grows with the bytes
+/// that arrive (at most twice them); with it known, the header is checked against it first.
+#[test]
+fn regression_llama2c_stream_of_unknown_length_allocates_what_it_received() {
+    install_panic_hook();
+    let input = [
+        0x73, 0x0b, 0x99, 0xf3, 0xf1, 0x84, 0x8c, 0xaf, 0xa4, 0xd4, 0x1f, 0x03, 0xfc, 0xfc, 0x74,
+        0x1b, 0x10, 0xe5, 0xea, 0x7d, 0xfa,
+    ];
+    let t = TARGETS.iter().find(|t| t.name == "llama2c_model").unwrap();
+    assert!(execute(t, &input).is_ok(), "{:?}", execute(t, &input));
+    // Directly: a header claiming a 512 × 4 096 embedding (8 MiB), then 1 000 bytes.
+    let header = [4096i32, 4096, 1, 32, 32, 512, 256];
+    let mut bytes: Vec<u8> = header.iter().flat_map(|v| v.to_le_bytes()).collect();
+    bytes.resize(1000, 0);
+    LARGEST.with(|l| l.set(0));
+    let mut r = llama2c::Reader::new(None, LLAMA2C_TOKENIZER).unwrap();
+    r.push(&bytes).unwrap();
+    assert!(LARGEST.with(|l| l.get()) <= 1 << 16);
+    let e = r.finish().unwrap_err().to_string();
+    assert!(
+        e.starts_with("model.bin: has 1000 bytes, but its header"),
+        "{e}"
     );
 }
 

@@ -98,9 +98,10 @@ pub fn read(model_bin: &[u8], tokenizer_bin: &[u8]) -> Result<Checkpoint> {
 /// Reads `model.bin` front to back as its bytes arrive, in parts of any size: the page feeds it
 /// a download or a dropped file through one reused buffer, so a 438 MB model is never in memory
 /// twice, not even as garbage waiting for the collector. Each part goes straight to its place
-/// in one tensor's values ([`Reader::next_bytes`], [`Reader::advance`]); a tensor is allocated
-/// when its first byte arrives, so a short or lying file costs at most one tensor beyond what
-/// it sent.
+/// in one tensor's values. When the file's length is known, the header is checked against it
+/// before any tensor is allocated, and each tensor is allocated whole when its first byte
+/// arrives; when it is not, a tensor grows with the bytes that arrive (to at most twice them),
+/// so a short or lying stream costs memory in proportion to what it sent.
 ///
 /// `tokenizer.bin` is read first, so a mismatched pair is refused once the header is in,
 /// before the weights are downloaded.
@@ -199,14 +200,28 @@ impl Reader {
             self.scratch.resize(left.min(max).min(1 << 16), 0);
             return &mut self.scratch;
         }
-        if self.filled == 0 {
-            self.values = vec![0f32; seg.values];
+        let end = self.filled + left.min(max);
+        if self.file_len.is_some() {
+            // The header matched the file's length: the tensor's bytes are there to come.
+            if self.filled == 0 {
+                self.values = vec![0f32; seg.values];
+            }
+        } else if 4 * self.values.len() < end {
+            // A stream of unknown length may end at any point: the memory taken follows the
+            // bytes that came, at most twice them (and 64 KiB), not what the header claims.
+            let grown = (end.max(8 * self.values.len()).max(1 << 16)).div_ceil(4);
+            let grown = grown.min(seg.values);
+            self.values.reserve_exact(grown - self.values.len());
+            self.values.resize(grown, 0.0);
         }
         // SAFETY: any bytes are a valid f32 (wasm and x86 are little-endian, as the file is).
         let bytes = unsafe {
-            std::slice::from_raw_parts_mut(self.values.as_mut_ptr().cast::<u8>(), 4 * seg.values)
+            std::slice::from_raw_parts_mut(
+                self.values.as_mut_ptr().cast::<u8>(),
+                4 * self.values.len(),
+            )
         };
-        &mut bytes[self.filled..self.filled + left.min(max)]
+        &mut bytes[self.filled..end]
     }
 
     /// Takes the first `n` bytes of the last [`Reader::next_bytes`] as the file's next bytes.
