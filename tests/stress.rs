@@ -2174,7 +2174,7 @@ fn run_llama2c_model(data: &[u8]) -> Verdict {
     // The page reads model.bin in parts as they arrive: any split, with the length known or
     // not, must come to the same checkpoint or the same refusal as the whole file.
     let part = 1 + b.u32() as usize % 4096;
-    let known = b.u8() % 2 == 0;
+    let known = b.u8().is_multiple_of(2);
     count_from_here();
     let whole = llama2c::read(&model, tokenizer);
     let parts = llama2c::Reader::new(known.then_some(model.len()), tokenizer).and_then(|mut r| {
