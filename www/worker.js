@@ -7,7 +7,11 @@
 // Requests carry an `id`; the reply carries the same id. Generation streams `token` messages
 // and is cancelled by `stop` (checked between tokens, which yield to the event loop).
 
-import init, * as lab from './pkg/logitlab.js';
+// The wasm's JS glue is imported, not awaited before this module runs: the worker starts
+// downloading the model the moment the page asks, while the glue still loads.
+const glue = import('./pkg/logitlab.js');
+/** The wasm's exports, once the glue has loaded (every handler but `load` runs after it). */
+let lab = null;
 
 let model = null;      // replaced only once a new one has loaded: a bad file keeps the old
 let run = 0;           // generation run counter; a newer run or `stop` ends older ones
@@ -21,7 +25,7 @@ const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 /** `module`: the page's compiled WebAssembly.Module, or `error` if it failed to compile. */
 function initModule({ module, error }) {
   if (error) initWasm.reject(new Error(error));
-  else initWasm.resolve(init({ module_or_path: module }));
+  else initWasm.resolve(glue.then(async (m) => { await m.default({ module_or_path: module }); lab = m; }));
   return {};
 }
 
@@ -109,13 +113,14 @@ async function load({ files }) {
   try {
     if (failed) throw failed.reason;
     Object.assign(progress, { loaded: 0, posted: 0, total: sources.every((f) => f.size !== undefined) ? sources.reduce((t, f) => t + f.size, 0) : 0 });
-    await ready;
     const base = (name) => name.split('/').pop();
     const tokenizer = sources.find((f) => base(f.name) === 'tokenizer.bin');
     const bin = sources.find((f) => f !== tokenizer && f.name.endsWith('.bin'));
     let next;
     if (tokenizer && bin && sources.length === 2) {
-      const reader = new lab.ModelReader(bin.size, new Uint8Array(await readAll(tokenizer)));
+      const tokenizerBytes = await readAll(tokenizer);
+      await ready;
+      const reader = new lab.ModelReader(bin.size, tokenizerBytes);
       try {
         await pump(bin.stream, (part) => { reader.push(part); advance(part.length); });
         next = reader.finish();
@@ -123,8 +128,10 @@ async function load({ files }) {
         reader.free();
       }
     } else {
+      // Read while the wasm may still be instantiating (the first load's critical path).
       const buffers = {};
       for (const f of sources) buffers[f.name] = await readAll(f);
+      await ready;
       next = lab.Model.fromFiles(buffers);
     }
     model?.free();
