@@ -15,6 +15,16 @@ pub fn check_values(argument: &str, z: &[f32]) -> Result<()> {
             "{argument} must not be empty (it needs one entry per token)"
         )));
     }
+    // The common case in one branch-free pass that vectorises: every entry below +∞ (so no NaN
+    // either) and one above −∞. Only a bad input is walked again, to name the entry.
+    let (mut bad, mut finite) = (false, false);
+    for &x in z {
+        bad |= x.is_nan() | (x == f32::INFINITY);
+        finite |= x > f32::NEG_INFINITY;
+    }
+    if !bad && finite {
+        return Ok(());
+    }
     let mut any_finite = false;
     for (i, &x) in z.iter().enumerate() {
         if x.is_nan() {
@@ -49,9 +59,40 @@ pub fn check_temperature(t: f32) -> Result<()> {
     Ok(())
 }
 
-/// max_i z_i over a slice already checked by [`check_values`].
+/// max_i z_i over a slice already checked by [`check_values`] (no NaN). Four running maxima by
+/// comparison, so that it vectorises (`f32::max` is a call to libm's `fmaxf` in wasm).
 pub fn max(z: &[f32]) -> f32 {
-    z.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+    let bigger = |a: f32, b: f32| if b > a { b } else { a };
+    let mut m = [f32::NEG_INFINITY; 4];
+    let chunks = z.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (m, &x) in m.iter_mut().zip(c) {
+            *m = bigger(*m, x);
+        }
+    }
+    for (m, &x) in m.iter_mut().zip(rest) {
+        *m = bigger(*m, x);
+    }
+    bigger(bigger(m[0], m[1]), bigger(m[2], m[3]))
+}
+
+/// Σ x_i in f64, in one fixed order on every target: four running sums (of x_0, x_4, x_8, …, of
+/// x_1, x_5, …, and so on), then (s_0 + s_1) + (s_2 + s_3). Four independent sums vectorise;
+/// a single one waits for each addition before the next.
+pub fn sum(x: &[f32]) -> f64 {
+    let mut s = [0.0f64; 4];
+    let chunks = x.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (s, &x) in s.iter_mut().zip(c) {
+            *s += x as f64;
+        }
+    }
+    for (s, &x) in s.iter_mut().zip(rest) {
+        *s += x as f64;
+    }
+    (s[0] + s[1]) + (s[2] + s[3])
 }
 
 /// Index of the largest entry; on a tie the lowest index wins.
@@ -258,6 +299,54 @@ pub fn exp_nonpositive(x: &[f32], out: &mut [f32]) {
     }
 }
 
+/// For four ids with scores `s` and e = exp(s): the ids kept (s_j > −∞) with e_j < `below`
+/// get s_j = −∞ and e_j = 0. Returns two masks: bit j of the first is set if id j was dropped,
+/// bit j of the second if it is kept and e_j ≥ `below`.
+pub fn drop_below4(s: &mut [f32], e: &mut [f32], below: f32) -> (u32, u32) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        let sv = f32x4(s[0], s[1], s[2], s[3]);
+        let ev = f32x4(e[0], e[1], e[2], e[3]);
+        let kept = f32x4_gt(sv, f32x4_splat(f32::NEG_INFINITY));
+        let low = f32x4_lt(ev, f32x4_splat(below));
+        let drop = v128_and(kept, low);
+        let sv = v128_bitselect(f32x4_splat(f32::NEG_INFINITY), sv, drop);
+        let ev = v128_andnot(ev, drop);
+        s[..4].copy_from_slice(&[
+            f32x4_extract_lane::<0>(sv),
+            f32x4_extract_lane::<1>(sv),
+            f32x4_extract_lane::<2>(sv),
+            f32x4_extract_lane::<3>(sv),
+        ]);
+        e[..4].copy_from_slice(&[
+            f32x4_extract_lane::<0>(ev),
+            f32x4_extract_lane::<1>(ev),
+            f32x4_extract_lane::<2>(ev),
+            f32x4_extract_lane::<3>(ev),
+        ]);
+        (
+            i32x4_bitmask(drop) as u32,
+            i32x4_bitmask(v128_andnot(kept, low)) as u32,
+        )
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let (mut drop, mut keep) = (0, 0);
+        for j in 0..4 {
+            if s[j] > f32::NEG_INFINITY {
+                if e[j] < below {
+                    drop |= 1 << j;
+                    (s[j], e[j]) = (f32::NEG_INFINITY, 0.0);
+                } else {
+                    keep |= 1 << j;
+                }
+            }
+        }
+        (drop, keep)
+    }
+}
+
 /// libm's `expf` (FreeBSD's e_expf.c) on four x ≤ 0, its branches turned into selects:
 /// k = round(x / ln 2), r = x − k·ln 2 in two parts, exp(r) by its rational approximation,
 /// then the exact scaling by 2^k (in two steps below 2^−126, as `scalbnf` does).
@@ -271,12 +360,16 @@ fn expf4(x: [f32; 4]) -> [f32; 4] {
     let inv_ln2 = f32::from_bits(0x3fb8_aa3b);
     let (p1, p2) = (1.666_662_5e-1, -2.766_733_3e-3);
     let x = f32x4(x[0], x[1], x[2], x[3]);
-    let hx = v128_and(x, u32x4_splat(0x7fff_ffff));
-    let far = u32x4_gt(hx, u32x4_splat(0x3f85_1592)); // |x| > 1.5 ln 2
-    let near = u32x4_gt(hx, u32x4_splat(0x3eb1_7218)); // |x| > 0.5 ln 2
-    let k_far = i32x4_trunc_sat_f32x4(f32x4_add(f32x4_mul(f(inv_ln2), x), f(-0.5)));
-    let k = v128_bitselect(k_far, v128_and(near, i32x4_splat(-1)), far);
-    let kf = f32x4_convert_i32x4(k);
+    // |x|'s bits: ≥ 0 as i32, so signed comparisons (one instruction each) order them.
+    let hx = v128_and(x, i32x4_splat(0x7fff_ffff));
+    let above = |bits: i32| i32x4_gt(hx, i32x4_splat(bits));
+    let (far, near) = (above(0x3f85_1592), above(0x3eb1_7218)); // |x| > 1.5 ln 2, > 0.5 ln 2
+                                                                // k: x / ln 2 − 0.5 rounded toward 0 (for x < 0 its ceiling) if far, −1 if near, else 0;
+                                                                // as a float, and as an integer read from the bits of k + 1.5·2^23 (exact for |k| < 2^22).
+    let k_far = f32x4_ceil(f32x4_add(f32x4_mul(f(inv_ln2), x), f(-0.5)));
+    let kf = v128_bitselect(k_far, v128_and(near, f(-1.0)), far);
+    let magic = f(12_582_912.0);
+    let k = i32x4_sub(f32x4_add(kf, magic), magic);
     let hi = f32x4_sub(x, f32x4_mul(kf, f(ln2_hi)));
     let lo = f32x4_mul(kf, f(ln2_lo));
     let r = f32x4_sub(hi, lo);
@@ -288,9 +381,8 @@ fn expf4(x: [f32; 4]) -> [f32; 4] {
     let k1 = v128_and(i32x4_lt(k, i32x4_splat(-126)), i32x4_splat(-102));
     let pow2 = |n: v128| i32x4_shl(i32x4_add(n, i32x4_splat(127)), 23);
     let y = f32x4_mul(f32x4_mul(y, pow2(k1)), pow2(i32x4_sub(k, k1)));
-    let tiny = u32x4_le(hx, u32x4_splat(0x3900_0000)); // |x| ≤ 2^−14: 1 + x
-    let y = v128_bitselect(f32x4_add(f(1.0), x), y, tiny);
-    let y = v128_andnot(y, u32x4_ge(hx, u32x4_splat(0x42cf_f1b5))); // x ≤ −103.97: 0
+    let y = v128_bitselect(y, f32x4_add(f(1.0), x), above(0x3900_0000)); // |x| ≤ 2^−14: 1 + x
+    let y = v128_andnot(y, above(0x42cf_f1b4)); // x ≤ −103.97: 0
     [
         f32x4_extract_lane::<0>(y),
         f32x4_extract_lane::<1>(y),
