@@ -322,14 +322,13 @@ impl Candidates {
         let z = numerics::sum(&self.e);
         let mut probs = vec![0.0f32; self.e.len()];
         // Σ p_i s_i over the ids with p_i > 0 (s_i is −∞ where a cut made e_i 0), in four
-        // running sums as `numerics::sum` adds.
+        // running sums as `numerics::sum` adds. Four ids with e = 0 add nothing: skipped.
         let mut ps = [0.0f64; 4];
-        let chunks = self
-            .e
-            .chunks(4)
+        let quads = (self.e.chunks(4))
             .zip(self.s.chunks(4))
-            .zip(probs.chunks_mut(4));
-        for ((e, s), probs) in chunks {
+            .zip(probs.chunks_mut(4))
+            .filter(|((e, _), _)| e.iter().any(|&e| e > 0.0));
+        for ((e, s), probs) in quads {
             for (((&e, &s), p32), ps) in e.iter().zip(s).zip(probs).zip(&mut ps) {
                 let p = e as f64 / z;
                 *p32 = p as f32;
@@ -386,24 +385,28 @@ impl Candidates {
     /// Cuts, as `why`, every kept id with e_i < `below`, and returns the ids still kept, in id
     /// order. Four ids at a time, without a branch per id (`numerics::drop_below4`).
     fn cut_below(&mut self, below: f32, why: Cut) -> Vec<u32> {
-        let mut ids = Vec::new();
-        let n = self.s.len() / 4 * 4;
-        for i in (0..n).step_by(4) {
-            let (s, e) = (&mut self.s[i..i + 4], &mut self.e[i..i + 4]);
-            let (drop, keep) = numerics::drop_below4(s, e, below);
-            self.kept -= drop.count_ones() as usize;
-            for (j, cut) in self.cut[i..i + 4].iter_mut().enumerate() {
-                *cut = if drop >> j & 1 != 0 { why } else { *cut };
+        let (mut ids, mut gone) = (Vec::new(), 0);
+        let quads = (self.s.chunks_exact_mut(4))
+            .zip(self.e.chunks_exact_mut(4))
+            .zip(self.cut.chunks_exact_mut(4));
+        for (i, ((s, e), cut)) in (0u32..).step_by(4).zip(quads) {
+            let (s, e) = (s.try_into().unwrap(), e.try_into().unwrap());
+            let (drop, mut keep) = numerics::drop_below4(s, e, below);
+            gone += drop.count_ones() as usize;
+            if drop == 0b1111 {
+                cut.fill(why);
+            } else if drop != 0 {
+                for (j, cut) in cut.iter_mut().enumerate() {
+                    *cut = if drop >> j & 1 != 0 { why } else { *cut };
+                }
             }
-            if keep != 0 {
-                ids.extend(
-                    (0..4)
-                        .filter(|j| keep >> j & 1 != 0)
-                        .map(|j| (i + j) as u32),
-                );
+            while keep != 0 {
+                ids.push(i + keep.trailing_zeros());
+                keep &= keep - 1;
             }
         }
-        for i in n..self.s.len() {
+        self.kept -= gone;
+        for i in self.s.len() / 4 * 4..self.s.len() {
             if self.s[i] > f32::NEG_INFINITY {
                 if self.e[i] < below {
                     self.remove(i, why);
