@@ -15,6 +15,16 @@ pub fn check_values(argument: &str, z: &[f32]) -> Result<()> {
             "{argument} must not be empty (it needs one entry per token)"
         )));
     }
+    // The common case in one branch-free pass that vectorises: every entry below +∞ (so no NaN
+    // either) and one above −∞. Only a bad input is walked again, to name the entry.
+    let (mut bad, mut finite) = (false, false);
+    for &x in z {
+        bad |= x.is_nan() | (x == f32::INFINITY);
+        finite |= x > f32::NEG_INFINITY;
+    }
+    if !bad && finite {
+        return Ok(());
+    }
     let mut any_finite = false;
     for (i, &x) in z.iter().enumerate() {
         if x.is_nan() {
@@ -49,9 +59,40 @@ pub fn check_temperature(t: f32) -> Result<()> {
     Ok(())
 }
 
-/// max_i z_i over a slice already checked by [`check_values`].
+/// max_i z_i over a slice already checked by [`check_values`] (no NaN). Four running maxima by
+/// comparison, so that it vectorises (`f32::max` is a call to libm's `fmaxf` in wasm).
 pub fn max(z: &[f32]) -> f32 {
-    z.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+    let bigger = |a: f32, b: f32| if b > a { b } else { a };
+    let mut m = [f32::NEG_INFINITY; 4];
+    let chunks = z.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (m, &x) in m.iter_mut().zip(c) {
+            *m = bigger(*m, x);
+        }
+    }
+    for (m, &x) in m.iter_mut().zip(rest) {
+        *m = bigger(*m, x);
+    }
+    bigger(bigger(m[0], m[1]), bigger(m[2], m[3]))
+}
+
+/// Σ x_i in f64, in one fixed order on every target: four running sums (of x_0, x_4, x_8, …, of
+/// x_1, x_5, …, and so on), then (s_0 + s_1) + (s_2 + s_3). Four independent sums vectorise;
+/// a single one waits for each addition before the next.
+pub fn sum(x: &[f32]) -> f64 {
+    let mut s = [0.0f64; 4];
+    let chunks = x.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (s, &x) in s.iter_mut().zip(c) {
+            *s += x as f64;
+        }
+    }
+    for (s, &x) in s.iter_mut().zip(rest) {
+        *s += x as f64;
+    }
+    (s[0] + s[1]) + (s[2] + s[3])
 }
 
 /// Index of the largest entry; on a tie the lowest index wins.
@@ -248,8 +289,9 @@ pub fn exp_nonpositive(x: &[f32], out: &mut [f32]) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     let (x, out) = {
         let n = x.len() / 4 * 4;
+        let c = ExpConstants::new();
         for (x, o) in x[..n].chunks_exact(4).zip(out[..n].chunks_exact_mut(4)) {
-            o.copy_from_slice(&expf4([x[0], x[1], x[2], x[3]]));
+            o.copy_from_slice(&expf4([x[0], x[1], x[2], x[3]], &c));
         }
         (&x[n..], &mut out[n..])
     };
@@ -258,39 +300,143 @@ pub fn exp_nonpositive(x: &[f32], out: &mut [f32]) {
     }
 }
 
+/// For four ids with scores `s` and e = exp(s): the ids kept (s_j > −∞) with e_j < `below`
+/// get s_j = −∞ and e_j = 0. Returns two masks: bit j of the first is set if id j was dropped,
+/// bit j of the second if it is kept and e_j ≥ `below`.
+#[inline]
+pub fn drop_below4(s: &mut [f32; 4], e: &mut [f32; 4], below: f32) -> (u32, u32) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        let sv = f32x4(s[0], s[1], s[2], s[3]);
+        let ev = f32x4(e[0], e[1], e[2], e[3]);
+        let kept = f32x4_gt(sv, f32x4_splat(f32::NEG_INFINITY));
+        let low = f32x4_lt(ev, f32x4_splat(below));
+        let drop = v128_and(kept, low);
+        let sv = v128_bitselect(f32x4_splat(f32::NEG_INFINITY), sv, drop);
+        let ev = v128_andnot(ev, drop);
+        *s = [
+            f32x4_extract_lane::<0>(sv),
+            f32x4_extract_lane::<1>(sv),
+            f32x4_extract_lane::<2>(sv),
+            f32x4_extract_lane::<3>(sv),
+        ];
+        *e = [
+            f32x4_extract_lane::<0>(ev),
+            f32x4_extract_lane::<1>(ev),
+            f32x4_extract_lane::<2>(ev),
+            f32x4_extract_lane::<3>(ev),
+        ];
+        (
+            i32x4_bitmask(drop) as u32,
+            i32x4_bitmask(v128_andnot(kept, low)) as u32,
+        )
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let (mut drop, mut keep) = (0, 0);
+        for j in 0..4 {
+            if s[j] > f32::NEG_INFINITY {
+                if e[j] < below {
+                    drop |= 1 << j;
+                    (s[j], e[j]) = (f32::NEG_INFINITY, 0.0);
+                } else {
+                    keep |= 1 << j;
+                }
+            }
+        }
+        (drop, keep)
+    }
+}
+
 /// libm's `expf` (FreeBSD's e_expf.c) on four x ≤ 0, its branches turned into selects:
 /// k = round(x / ln 2), r = x − k·ln 2 in two parts, exp(r) by its rational approximation,
 /// then the exact scaling by 2^k (in two steps below 2^−126, as `scalbnf` does).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-fn expf4(x: [f32; 4]) -> [f32; 4] {
+use core::arch::wasm32::v128;
+
+/// `expf4`'s constants as vectors, made once per slice. V8 builds a vector constant with four
+/// instructions at every use, and LLVM puts each use back inside the loop unless it cannot see
+/// the value (`black_box`): this way they stay in registers.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[derive(Clone, Copy)]
+struct ExpConstants {
+    abs_mask: v128,
+    far: v128,
+    near: v128,
+    tiny: v128,
+    zero: v128,
+    inv_ln2: v128,
+    minus_half: v128,
+    minus_one: v128,
+    magic: v128,
+    ln2_hi: v128,
+    ln2_lo: v128,
+    p1: v128,
+    p2: v128,
+    one: v128,
+    two: v128,
+    k_min: v128,
+    k_step: v128,
+    bias: v128,
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl ExpConstants {
+    fn new() -> ExpConstants {
+        use core::arch::wasm32::*;
+        core::hint::black_box(ExpConstants {
+            abs_mask: i32x4_splat(0x7fff_ffff),
+            far: i32x4_splat(0x3f85_1592),  // |x| > 1.5 ln 2
+            near: i32x4_splat(0x3eb1_7218), // |x| > 0.5 ln 2
+            tiny: i32x4_splat(0x3900_0000), // |x| ≤ 2^−14: 1 + x
+            zero: i32x4_splat(0x42cf_f1b4), // x ≤ −103.97: 0
+            // libm's constants, by their bits: 1 / ln 2, ln 2 in two parts.
+            inv_ln2: f32x4_splat(f32::from_bits(0x3fb8_aa3b)),
+            minus_half: f32x4_splat(-0.5),
+            minus_one: f32x4_splat(-1.0),
+            magic: f32x4_splat(12_582_912.0),
+            ln2_hi: f32x4_splat(f32::from_bits(0x3f31_7200)),
+            ln2_lo: f32x4_splat(f32::from_bits(0x35bf_be8e)),
+            p1: f32x4_splat(1.666_662_5e-1),
+            p2: f32x4_splat(-2.766_733_3e-3),
+            one: f32x4_splat(1.0),
+            two: f32x4_splat(2.0),
+            k_min: i32x4_splat(-126),
+            k_step: i32x4_splat(-102),
+            bias: i32x4_splat(127),
+        })
+    }
+}
+
+/// libm's `expf` (FreeBSD's e_expf.c) on four x ≤ 0, its branches turned into selects:
+/// k = round(x / ln 2), r = x − k·ln 2 in two parts, exp(r) by its rational approximation,
+/// then the exact scaling by 2^k (in two steps below 2^−126, as `scalbnf` does).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn expf4(x: [f32; 4], c: &ExpConstants) -> [f32; 4] {
     use core::arch::wasm32::*;
-    let f = f32x4_splat;
-    // libm's constants, by their bits: ln 2 in two parts, 1 / ln 2.
-    let ln2_hi = f32::from_bits(0x3f31_7200);
-    let ln2_lo = f32::from_bits(0x35bf_be8e);
-    let inv_ln2 = f32::from_bits(0x3fb8_aa3b);
-    let (p1, p2) = (1.666_662_5e-1, -2.766_733_3e-3);
     let x = f32x4(x[0], x[1], x[2], x[3]);
-    let hx = v128_and(x, u32x4_splat(0x7fff_ffff));
-    let far = u32x4_gt(hx, u32x4_splat(0x3f85_1592)); // |x| > 1.5 ln 2
-    let near = u32x4_gt(hx, u32x4_splat(0x3eb1_7218)); // |x| > 0.5 ln 2
-    let k_far = i32x4_trunc_sat_f32x4(f32x4_add(f32x4_mul(f(inv_ln2), x), f(-0.5)));
-    let k = v128_bitselect(k_far, v128_and(near, i32x4_splat(-1)), far);
-    let kf = f32x4_convert_i32x4(k);
-    let hi = f32x4_sub(x, f32x4_mul(kf, f(ln2_hi)));
-    let lo = f32x4_mul(kf, f(ln2_lo));
+    // |x|'s bits: ≥ 0 as i32, so signed comparisons order them.
+    let hx = v128_and(x, c.abs_mask);
+    let (far, near) = (i32x4_gt(hx, c.far), i32x4_gt(hx, c.near));
+    // k: x / ln 2 − 0.5 rounded toward 0 (for x < 0 its ceiling) if far, −1 if near, else 0;
+    // as a float, and as an integer read from the bits of k + 1.5·2^23 (exact for |k| < 2^22).
+    let k_far = f32x4_ceil(f32x4_add(f32x4_mul(c.inv_ln2, x), c.minus_half));
+    let kf = v128_bitselect(k_far, v128_and(near, c.minus_one), far);
+    let k = i32x4_sub(f32x4_add(kf, c.magic), c.magic);
+    let hi = f32x4_sub(x, f32x4_mul(kf, c.ln2_hi));
+    let lo = f32x4_mul(kf, c.ln2_lo);
     let r = f32x4_sub(hi, lo);
     let rr = f32x4_mul(r, r);
-    let c = f32x4_sub(r, f32x4_mul(rr, f32x4_add(f(p1), f32x4_mul(rr, f(p2)))));
-    let q = f32x4_div(f32x4_mul(r, c), f32x4_sub(f(2.0), c));
-    let y = f32x4_add(f(1.0), f32x4_add(f32x4_sub(q, lo), hi));
+    let t = f32x4_sub(r, f32x4_mul(rr, f32x4_add(c.p1, f32x4_mul(rr, c.p2))));
+    let q = f32x4_div(f32x4_mul(r, t), f32x4_sub(c.two, t));
+    let y = f32x4_add(c.one, f32x4_add(f32x4_sub(q, lo), hi));
     // y · 2^k: the first factor is exact, so the result is rounded once, as in scalbnf.
-    let k1 = v128_and(i32x4_lt(k, i32x4_splat(-126)), i32x4_splat(-102));
-    let pow2 = |n: v128| i32x4_shl(i32x4_add(n, i32x4_splat(127)), 23);
+    let k1 = v128_and(i32x4_lt(k, c.k_min), c.k_step);
+    let pow2 = |n: v128| i32x4_shl(i32x4_add(n, c.bias), 23);
     let y = f32x4_mul(f32x4_mul(y, pow2(k1)), pow2(i32x4_sub(k, k1)));
-    let tiny = u32x4_le(hx, u32x4_splat(0x3900_0000)); // |x| ≤ 2^−14: 1 + x
-    let y = v128_bitselect(f32x4_add(f(1.0), x), y, tiny);
-    let y = v128_andnot(y, u32x4_ge(hx, u32x4_splat(0x42cf_f1b5))); // x ≤ −103.97: 0
+    let y = v128_bitselect(y, f32x4_add(c.one, x), i32x4_gt(hx, c.tiny));
+    let y = v128_andnot(y, i32x4_gt(hx, c.zero));
     [
         f32x4_extract_lane::<0>(y),
         f32x4_extract_lane::<1>(y),

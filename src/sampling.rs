@@ -188,26 +188,28 @@ pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Resul
         entropy,
         log_prob: (probs[token] as f64).ln() as f32,
         model_log_prob: c.model_log_prob(values[token], opts.input),
-        kept: c.ids.len(),
+        kept: c.kept,
         probs,
         cut: c.cut,
         seed: opts.seed.unwrap_or(0),
     })
 }
 
-/// The candidate set the steps of the chain share, as in llama.cpp's samplers: every step
-/// narrows `ids` and records in `cut` why each id it removed went.
+/// The candidate set the steps of the chain share, as in llama.cpp's samplers. A step removes an
+/// id as Hugging Face's warpers do, by setting its score to −∞ (so its e is 0), and records why
+/// in `cut`. Every sum over the kept ids is then a sum over all of `e`, in id order, and the
+/// passes over the whole vocabulary have no indirection and vectorise.
 #[derive(Debug, Clone)]
 pub struct Candidates {
     /// Scores s in log space with the same softmax as the input, shifted so that the best is 0
-    /// (every exponent is ≤ 0), then divided by T.
+    /// (every exponent is ≤ 0), then divided by T; −∞ for every id cut.
     s: Vec<f32>,
     /// e_i = exp(s_i) ∈ [0, 1]: computed once, shared by top-p, renormalisation and the draw.
     e: Vec<f32>,
-    /// The ids still kept, in increasing order, so every sum over them has one order.
-    ids: Vec<u32>,
     /// Per id, the step that cut it.
     cut: Vec<Cut>,
+    /// How many ids are kept (s_i > −∞).
+    kept: usize,
     /// The shift m = max of the log-space values.
     max: f32,
     /// The model's own normaliser at T = 1: ln Σ exp(z_i − m), over the unscaled scores.
@@ -219,30 +221,28 @@ impl Candidates {
     pub fn new(values: &[f32], input: Input) -> Result<Candidates> {
         let mut s = to_log_space(values, input)?;
         let max = numerics::max(&s);
-        let cut: Vec<Cut> = s
-            .iter()
-            .map(|&x| {
-                if x == f32::NEG_INFINITY {
-                    Cut::Input
-                } else {
-                    Cut::Kept
-                }
-            })
-            .collect();
         for x in &mut s {
-            *x -= max;
+            *x = kept_score(*x, *x - max);
         }
         let mut e = vec![0.0f32; s.len()];
         numerics::exp_nonpositive(&s, &mut e);
-        let model_log_sum = e.iter().map(|&x| x as f64).sum::<f64>().ln();
-        let ids = (0..s.len() as u32)
-            .filter(|&i| cut[i as usize] == Cut::Kept)
+        let model_log_sum = numerics::sum(&e).ln();
+        let kept = s.iter().filter(|&&x| x > f32::NEG_INFINITY).count();
+        let cut = s
+            .iter()
+            .map(|&x| {
+                if x > f32::NEG_INFINITY {
+                    Cut::Kept
+                } else {
+                    Cut::Input
+                }
+            })
             .collect();
         Ok(Candidates {
             s,
             e,
-            ids,
             cut,
+            kept,
             max,
             model_log_sum,
         })
@@ -253,15 +253,14 @@ impl Candidates {
     pub fn temperature(&mut self, t: f32) {
         if t == 0.0 {
             let best = numerics::argmax(&self.s);
-            for &i in &self.ids {
-                if i as usize != best {
-                    self.cut[i as usize] = Cut::Greedy;
+            for i in 0..self.s.len() {
+                if i != best && self.s[i] > f32::NEG_INFINITY {
+                    self.remove(i, Cut::Greedy);
                 }
             }
-            self.ids = vec![best as u32];
         } else if t != 1.0 {
             for x in &mut self.s {
-                *x /= t;
+                *x = kept_score(*x, *x / t);
             }
             numerics::exp_nonpositive(&self.s, &mut self.e);
         }
@@ -270,12 +269,13 @@ impl Candidates {
     /// Top-k: keep the k best ids; 0 or k ≥ the number kept = off. A selection, not a sort:
     /// only the ids in the score bucket where the count reaches k are ordered.
     pub fn top_k(&mut self, k: usize) {
-        if k == 0 || k >= self.ids.len() {
+        if k == 0 || k >= self.kept {
             return;
         }
-        let (b, need) = self.boundary(k as f64, |_| 1.0);
+        let ids = self.kept_ids();
+        let (b, need) = self.boundary(&ids, k as f64, |_| 1.0);
         let need = need as usize;
-        let mut edge = self.split_at(b, Cut::TopK);
+        let mut edge = self.split_at(&ids, b, Cut::TopK);
         edge.select_nth_unstable_by(need - 1, better(&self.s));
         self.cut_after(&edge, need, Cut::TopK);
     }
@@ -283,14 +283,21 @@ impl Candidates {
     /// Top-p: keep the smallest best-first set whose mass reaches p of the kept mass; 1 = off,
     /// 0 = greedy. Only the ids in the score bucket where the mass reaches p · Σ e are ordered,
     /// by a weighted quickselect (expected O(n)) that sorts the last ≤ 64 of them.
+    ///
+    /// First, one vectorised pass cuts every id with e_i < (1 − p) · Σ e / (2 · kept): the ids
+    /// from the nucleus's last one on carry more than (1 − p) · Σ e, at most `kept` of them, so
+    /// the last one has e above (1 − p) · Σ e / kept; half of that leaves room for rounding.
+    /// Usually most of the vocabulary goes there, and the rest is bucketed as top-k is.
     pub fn top_p(&mut self, p: f32) {
-        if p >= 1.0 || self.ids.len() <= 1 {
+        if p >= 1.0 || self.kept <= 1 {
             return;
         }
+        let total = numerics::sum(&self.e);
+        let below = ((1.0 - p as f64) * total / (2 * self.kept) as f64) as f32;
+        let ids = self.cut_below(below, Cut::TopP);
         let e = &self.e;
-        let total: f64 = self.ids.iter().map(|&i| e[i as usize] as f64).sum();
-        let (b, need) = self.boundary(p as f64 * total, |i| e[i as usize] as f64);
-        let mut edge = self.split_at(b, Cut::TopP);
+        let (b, need) = self.boundary(&ids, p as f64 * total, |i| e[i as usize] as f64);
+        let mut edge = self.split_at(&ids, b, Cut::TopP);
         let n = nucleus(&mut edge, &self.e, need, better(&self.s)).min(edge.len());
         self.cut_after(&edge, n, Cut::TopP);
     }
@@ -300,31 +307,35 @@ impl Candidates {
     pub fn min_p(&mut self, min_p: f32) {
         if min_p > 0.0 {
             let threshold = (min_p as f64).ln();
-            let (s, cut) = (&self.s, &mut self.cut);
-            self.ids.retain(|&i| {
-                let keep = s[i as usize] as f64 >= threshold;
-                if !keep {
-                    cut[i as usize] = Cut::MinP;
+            for i in 0..self.s.len() {
+                let s = self.s[i];
+                if s > f32::NEG_INFINITY && (s as f64) < threshold {
+                    self.remove(i, Cut::MinP);
                 }
-                keep
-            });
+            }
         }
     }
 
     /// The final distribution p_i = e_i / Z over the kept ids (0 elsewhere), and its entropy in
     /// nats without a log per id: H = −Σ p_i ln p_i = ln Z − Σ p_i s_i, as ln p_i = s_i − ln Z.
     pub fn renormalise(&self) -> (Vec<f32>, f64) {
-        let mut probs = vec![0.0f32; self.s.len()];
-        let z: f64 = self.ids.iter().map(|&i| self.e[i as usize] as f64).sum();
-        let mut ps = 0.0f64;
-        for &i in &self.ids {
-            let i = i as usize;
-            let p = self.e[i] as f64 / z;
-            probs[i] = p as f32;
-            if p > 0.0 {
-                ps += p * self.s[i] as f64;
+        let z = numerics::sum(&self.e);
+        let mut probs = vec![0.0f32; self.e.len()];
+        // Σ p_i s_i over the ids with p_i > 0 (s_i is −∞ where a cut made e_i 0), in four
+        // running sums as `numerics::sum` adds. Four ids with e = 0 add nothing: skipped.
+        let mut ps = [0.0f64; 4];
+        let quads = (self.e.chunks(4))
+            .zip(self.s.chunks(4))
+            .zip(probs.chunks_mut(4))
+            .filter(|((e, _), _)| e.iter().any(|&e| e > 0.0));
+        for ((e, s), probs) in quads {
+            for (((&e, &s), p32), ps) in e.iter().zip(s).zip(probs).zip(&mut ps) {
+                let p = e as f64 / z;
+                *p32 = p as f32;
+                *ps += if p > 0.0 { p * s as f64 } else { 0.0 };
             }
         }
+        let ps = (ps[0] + ps[1]) + (ps[2] + ps[3]);
         (probs, (z.ln() - ps).max(0.0))
     }
 
@@ -356,13 +367,64 @@ impl Candidates {
         (raw - self.max as f64 - self.model_log_sum) as f32
     }
 
-    /// The score bucket where the running `weight` of the kept ids, best bucket first, reaches
+    /// Cuts id i as `why`: its score becomes −∞ and its e 0.
+    fn remove(&mut self, i: usize, why: Cut) {
+        self.cut[i] = why;
+        self.s[i] = f32::NEG_INFINITY;
+        self.e[i] = 0.0;
+        self.kept -= 1;
+    }
+
+    /// The kept ids, in id order.
+    fn kept_ids(&self) -> Vec<u32> {
+        let mut ids = Vec::with_capacity(self.kept);
+        ids.extend((0..self.s.len() as u32).filter(|&i| self.s[i as usize] > f32::NEG_INFINITY));
+        ids
+    }
+
+    /// Cuts, as `why`, every kept id with e_i < `below`, and returns the ids still kept, in id
+    /// order. Four ids at a time, without a branch per id (`numerics::drop_below4`).
+    fn cut_below(&mut self, below: f32, why: Cut) -> Vec<u32> {
+        let (mut ids, mut gone) = (Vec::new(), 0);
+        let quads = (self.s.chunks_exact_mut(4))
+            .zip(self.e.chunks_exact_mut(4))
+            .zip(self.cut.chunks_exact_mut(4));
+        for (i, ((s, e), cut)) in (0u32..).step_by(4).zip(quads) {
+            let (s, e) = (s.try_into().unwrap(), e.try_into().unwrap());
+            let (drop, mut keep) = numerics::drop_below4(s, e, below);
+            gone += drop.count_ones() as usize;
+            if drop == 0b1111 {
+                cut.fill(why);
+            } else if drop != 0 {
+                for (j, cut) in cut.iter_mut().enumerate() {
+                    *cut = if drop >> j & 1 != 0 { why } else { *cut };
+                }
+            }
+            while keep != 0 {
+                ids.push(i + keep.trailing_zeros());
+                keep &= keep - 1;
+            }
+        }
+        self.kept -= gone;
+        for i in self.s.len() / 4 * 4..self.s.len() {
+            if self.s[i] > f32::NEG_INFINITY {
+                if self.e[i] < below {
+                    self.remove(i, why);
+                } else {
+                    ids.push(i as u32);
+                }
+            }
+        }
+        ids
+    }
+
+    /// The score bucket where the running `weight` of `ids`, best bucket first, reaches
     /// `target`, and the part of `target` still needed from that bucket. Every id of a bucket
     /// is better than every id of the next, so the ids before the boundary bucket are kept and
     /// those after it cut, without comparing any two of them.
-    fn boundary(&self, target: f64, weight: impl Fn(u32) -> f64) -> (usize, f64) {
+    fn boundary(&self, ids: &[u32], target: f64, weight: impl Fn(u32) -> f64) -> (usize, f64) {
         let mut hist = vec![0.0f64; BUCKETS];
-        for &i in &self.ids {
+        for &i in ids {
             hist[bucket(self.s[i as usize])] += weight(i);
         }
         let (mut b, mut need) = (0, target);
@@ -373,27 +435,35 @@ impl Candidates {
         (b, need)
     }
 
-    /// Cuts, as `why`, the kept ids scoring below bucket `b`; returns the ids in bucket `b`.
-    fn split_at(&mut self, b: usize, why: Cut) -> Vec<u32> {
+    /// Cuts, as `why`, the `ids` scoring below bucket `b`; returns those in bucket `b`.
+    fn split_at(&mut self, ids: &[u32], b: usize, why: Cut) -> Vec<u32> {
         let mut edge = Vec::new();
-        let (s, cut) = (&self.s, &mut self.cut);
-        for &i in &self.ids {
-            match bucket(s[i as usize]).cmp(&b) {
+        for &i in ids {
+            match bucket(self.s[i as usize]).cmp(&b) {
                 Ordering::Less => {}
                 Ordering::Equal => edge.push(i),
-                Ordering::Greater => cut[i as usize] = why,
+                Ordering::Greater => self.remove(i as usize, why),
             }
         }
         edge
     }
 
-    /// Cuts `edge[n..]` as `why`, and drops every cut id from `ids` (which stay in id order).
+    /// Cuts `edge[n..]` as `why`.
     fn cut_after(&mut self, edge: &[u32], n: usize, why: Cut) {
         for &i in &edge[n..] {
-            self.cut[i as usize] = why;
+            self.remove(i as usize, why);
         }
-        let cut = &self.cut;
-        self.ids.retain(|&i| cut[i as usize] == Cut::Kept);
+    }
+}
+
+/// The new score `y` of an id that scored `s`: if it is kept (s > −∞) and `y` overflowed to −∞
+/// (s − m for s near −f32::MAX, or s / T for a tiny T), the lowest finite f32 instead, so that
+/// −∞ still means "cut". Its e is 0 either way.
+fn kept_score(s: f32, y: f32) -> f32 {
+    if y == f32::NEG_INFINITY && s > f32::NEG_INFINITY {
+        f32::MIN
+    } else {
+        y
     }
 }
 

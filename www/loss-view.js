@@ -3,8 +3,7 @@
 // It renders what the worker computed.
 
 import { renderBars } from './bars.js';
-import { PIPELINES } from './state.js';
-import { PIPELINE_INFO, pipelineTitle } from './pipelines.js';
+import { pipeline, pipelineNames, pipelineNote, pipelineTitle } from './pipelines.js';
 import { parseValues } from './pkg/logitlab.js';
 import { t, fixed, precision, exponential, english, fillNodes } from './i18n.js';
 
@@ -69,7 +68,7 @@ export function setupLossCalculator({ lab, state, update, model }) {
       r = await lab.call('lossPanel', {
         source: state.lossSource, text: state.prompt, target: state.target, logits: typed,
         targetId: state.targetId, labelSmoothing: state.labelSmoothing, reduction: state.reduction,
-        pipelines: PIPELINES, temperature: Math.max(0.05, state.temperature),
+        pipelines: pipelineNames(), temperature: Math.max(0.05, state.temperature),
       });
     } catch (e) {
       if (seq !== calcSeq) return;
@@ -157,9 +156,8 @@ export function setupLossCalculator({ lab, state, update, model }) {
  * gradient d loss/dz over the ids shown, as signed bars and as a text alternative.
  */
 function pipelineCard(p, r, ids, label, reduction) {
-  const info = PIPELINE_INFO[p.pipeline];
   const card = document.createElement('section');
-  card.className = `pipeline ${info.ok ? 'ok' : 'bad'}`;
+  card.className = `pipeline ${pipeline(p.pipeline).correct ? 'ok' : 'bad'}`;
   card.dataset.pipeline = p.pipeline;
   const h = document.createElement('h3');
   h.textContent = pipelineTitle(p.pipeline);
@@ -184,7 +182,7 @@ function pipelineCard(p, r, ids, label, reduction) {
   bars.setAttribute('aria-label', t('grad.aria', { values: ids.map((i) => `${label(i)} ${exponential(p.grad[i], 2)}`).join('; ') }));
   const note = document.createElement('p');
   note.className = 'muted';
-  note.textContent = info.note(r.ceOnSoftmax);
+  note.textContent = pipelineNote(p.pipeline, r.ceOnSoftmax);
   card.append(v, bars, note);
   return card;
 }

@@ -10,6 +10,9 @@ import { setupNumbers } from './numbers-view.js';
 import { setupTrain, showTrainControls } from './train-view.js';
 
 const $ = (id) => document.getElementById(id);
+// The main thread's wasm instance ("your own logits") comes first: the state's schema lists the
+// pipelines and presets it exports. boot.js has been compiling it since the page started.
+await init({ module_or_path: await wasmModule });
 const state = parse(location.search);
 await useLanguage(chooseLanguage(state.lang));
 translatePage();
@@ -321,7 +324,6 @@ function setupModelPicker() {
 // boot.js has started the worker, the model's download and the wasm compile.
 try {
   setupModelPicker();
-  await init({ module_or_path: await wasmModule }); // the main thread's instance: "your own logits"
   setupNumbers({ state, update });
   const r = await loading;
   $('model-progress').hidden = true;

@@ -6,15 +6,13 @@
 // value from the URL may be. Parsing and serialising both follow it; anything malformed in a URL
 // falls back to the default.
 
-/** The four training pipelines of the seed, in the order the page shows them. */
-export const PIPELINES = ['crossEntropyOnLogits', 'nllOnLogSoftmax', 'nllOnLogits', 'crossEntropyOnSoftmax'];
-
 /** Things `hide=` can name. */
 export const HIDEABLE = ['lang', 'verdicts', 'prompt', 'temperature', 'topK', 'topP', 'minP', 'seed',
   'output', 'tabs', 'bars', 'identity', 'precision', 'draws', 'formulas', 'share', 'stability',
   'calculator', 'classify', 'training'];
 
 import { LANGUAGES } from './i18n.js';
+import { pipelineNames, PRESETS } from './pipelines.js';
 
 const number = (lo, hi) => ({ kind: 'number', lo, hi });
 const integer = (lo, hi) => ({ kind: 'integer', lo, hi });
@@ -23,7 +21,14 @@ const text = (max) => ({ kind: 'text', max });   // at most max characters, else
 const clip = (max) => ({ kind: 'clip', max });   // cut to max characters
 const list = (values) => ({ kind: 'list', values });
 
-const SCHEMA = [
+/**
+ * The schema, built on first use: its lists of pipelines and presets come from the wasm, which
+ * main.js instantiates before it reads the state.
+ */
+let schema;
+const SCHEMA = () => (schema ??= rows(pipelineNames(), PRESETS().map((p) => p.name)));
+
+const rows = (pipelines, presets) => [
   // The sampling lab.
   ['view', 'sample', choice('sample', 'numbers', 'train')],
   ['prompt', 'ROMEO:\n', clip(2000)],
@@ -47,10 +52,10 @@ const SCHEMA = [
   ['labelSmoothing', 0, number(0, 1)],                 // ε, crossEntropy only
   ['reduction', 'mean', choice('mean', 'sum')],        // over the context's predictions
   // Live training (view=train): Trainer options, same names as the JS API.
-  ['preset', 'tiny', choice('tiny', 'small', 'medium')],
+  ['preset', presets[0], choice(...presets)],         // the smallest
   ['learningRate', 0.01, number(1e-5, 1)],
   ['batchSize', 8, integer(1, 64)],
-  ['pipelines', PIPELINES.join(','), list(PIPELINES)],
+  ['pipelines', pipelines.join(','), list(pipelines)],
   ['trainText', 'shakespeare', choice('shakespeare', 'own')], // pasted text stays on the page
   ['trainSeed', 1, integer(0, Number.MAX_SAFE_INTEGER)],
   // Embedding.
@@ -62,7 +67,8 @@ const SCHEMA = [
   ['lang', '', choice('', ...Object.keys(LANGUAGES))], // '' = the browser's preferred language, if we have it
 ];
 
-export const DEFAULTS = Object.freeze(Object.fromEntries(SCHEMA.map(([name, value]) => [name, value])));
+/** The state when the URL says nothing. */
+const defaults = () => Object.fromEntries(SCHEMA().map(([name, value]) => [name, value]));
 
 /** A URL value for a key of this type, or undefined if it is not one. */
 function read(type, value) {
@@ -87,8 +93,8 @@ function read(type, value) {
 /** Reads a state from a query string; anything malformed falls back to its default. */
 export function parse(search) {
   const q = new URLSearchParams(search);
-  const s = { ...DEFAULTS };
-  for (const [name, , type] of SCHEMA) {
+  const s = defaults();
+  for (const [name, , type] of SCHEMA()) {
     if (!q.has(name)) continue;
     const v = read(type, q.get(name));
     if (v !== undefined) s[name] = v;
@@ -99,7 +105,7 @@ export function parse(search) {
 /** The query string of a state: only what differs from the defaults, in a stable order. */
 export function serialize(s) {
   const q = new URLSearchParams();
-  for (const [name, value, type] of SCHEMA) {
+  for (const [name, value, type] of SCHEMA()) {
     if (s[name] === value) continue;
     q.set(name, type.kind === 'flag' ? (s[name] ? '1' : '0') : String(s[name]));
   }

@@ -4,8 +4,7 @@
 
 import { charLabel } from './bars.js';
 import { renderLineChart } from './chart.js';
-import { PIPELINES } from './state.js';
-import { PIPELINE_INFO, pipelineTitle } from './pipelines.js';
+import { pipeline, pipelineNames, pipelineTitle, PIPELINES, PRESETS, presetLabel } from './pipelines.js';
 import { setupLossCalculator, showLossControls } from './loss-view.js';
 import { saveFile } from './boot.js';
 import { t, fixed, precision, integer, localNumber, english, fillNodes, errorNode, PageError } from './i18n.js';
@@ -20,6 +19,7 @@ export function showTrainControls(state) {
 }
 
 function showTrainingControls(state) {
+  buildChoices();
   for (const r of document.querySelectorAll('input[name=trainText]')) r.checked = r.value === state.trainText;
   for (const el of document.querySelectorAll('[data-text]')) el.hidden = el.dataset.text !== state.trainText;
   const chosen = state.pipelines.split(',');
@@ -29,6 +29,20 @@ function showTrainingControls(state) {
   $('learningRate-value').textContent = precision(state.learningRate, 2);
   $('batchSize').value = String(state.batchSize);
   $('trainSeed').value = String(state.trainSeed);
+}
+
+/** The pipeline checkboxes and the preset options, from the wasm's lists (once). */
+function buildChoices() {
+  const fieldset = $('pipeline-choice');
+  if (fieldset.querySelector('input')) return;
+  fieldset.append(...PIPELINES().map((p) => {
+    const label = document.createElement('label');
+    const input = document.createElement('input');
+    Object.assign(input, { type: 'checkbox', name: 'pipeline', value: p.name });
+    label.append(input, ' ', pipelineTitle(p.name));
+    return label;
+  }));
+  $('preset').replaceChildren(...PRESETS().map((p) => new Option(presetLabel(p), p.name)));
 }
 
 /** The view: the loss calculator and the training runs, each set up on its own. */
@@ -50,6 +64,7 @@ export function setupTrain(ctx) {
 
 /** Up to four pipelines trained side by side from the same start, in the worker. */
 function setupTrainingRuns({ lab, state, update }) {
+  buildChoices();
   let history = {};      // pipeline → [{ step, loss, trainCe, valCe }]
   let errors = {};       // pipeline → message, once a run has stopped
   let started = null;    // trainStart's answer, once runs exist
@@ -211,7 +226,7 @@ function setupTrainingRuns({ lab, state, update }) {
   const settingsChanged = (patch) => { update(patch); showTrainingControls(state); reset(); };
   for (const c of document.querySelectorAll('input[name=pipeline]')) {
     c.addEventListener('change', () => settingsChanged({
-      pipelines: PIPELINES.filter((p) => document.querySelector(`input[name=pipeline][value=${p}]`).checked).join(','),
+      pipelines: pipelineNames().filter((p) => document.querySelector(`input[name=pipeline][value=${p}]`).checked).join(','),
     }));
   }
   $('preset').addEventListener('change', () => settingsChanged({ preset: $('preset').value }));
@@ -257,7 +272,7 @@ function renderChart(history, errors, step, classes) {
   const lo = Math.max(-10, Math.min(0, ...all));
   const hi = Math.min(10, Math.max(lnV + 0.5, ...all));
   const series = runs.flatMap((p) => {
-    const i = PIPELINES.indexOf(p);
+    const i = pipelineNames().indexOf(p);
     return [
       { className: `run-${i}`, dashed: true, points: history[p].map((h) => [h.step, h.loss]) },
       { className: `run-${i}`, dashed: false, points: history[p].map((h) => [h.step, h.valCe ?? h.trainCe]) },
@@ -282,7 +297,7 @@ function renderTable(history, errors) {
   const last = (p) => history[p].at(-1);
   $('train-table').tBodies[0].replaceChildren(...Object.keys(history).map((p) => {
     const tr = document.createElement('tr');
-    tr.className = `run-row run-${PIPELINES.indexOf(p)}`;
+    tr.className = `run-row run-${pipelineNames().indexOf(p)}`;
     tr.dataset.pipeline = p;
     const th = document.createElement('th');
     th.scope = 'row';
@@ -305,9 +320,9 @@ function renderTable(history, errors) {
 /** One run's sampled text, with a button that downloads that run's model (`save`). */
 function sampleFigure(s, step, state, save) {
   const fig = document.createElement('figure');
-  fig.className = `sample run-${PIPELINES.indexOf(s.pipeline)}`;
+  fig.className = `sample run-${pipelineNames().indexOf(s.pipeline)}`;
   const cap = document.createElement('figcaption');
-  cap.textContent = t('samples.caption', { run: PIPELINE_INFO[s.pipeline].name, step, T: fixed(state.temperature, 2), seed: state.seed });
+  cap.textContent = t('samples.caption', { run: pipeline(s.pipeline).formula, step, T: fixed(state.temperature, 2), seed: state.seed });
   // The runs' text is the training text's language: mark it only for the built-in English one.
   const pre = state.trainText === 'own' ? document.createElement('pre') : english('', 'pre');
   const b = document.createElement('b');
