@@ -10,12 +10,19 @@ import { setupNumbers } from './numbers-view.js';
 import { setupTrain, showTrainControls } from './train-view.js';
 
 const $ = (id) => document.getElementById(id);
-// The main thread's wasm instance ("your own logits") comes first: the state's schema lists the
-// pipelines and presets it exports. boot.js has been compiling it since the page started.
-await init({ module_or_path: await wasmModule });
-const state = parse(location.search);
-await useLanguage(chooseLanguage(state.lang));
+// The language first, from the URL alone, so that even a failed start is told in it.
+await useLanguage(chooseLanguage(new URLSearchParams(location.search).get('lang')));
 translatePage();
+// Then the main thread's wasm instance ("your own logits"): the state's schema lists the
+// pipelines and presets it exports. boot.js has been compiling it since the page started.
+try {
+  await init({ module_or_path: await wasmModule });
+} catch (e) {
+  fillNodes($('status'), 'model.startFailed', {}, { error: errorNode(e) });
+  $('status').classList.add('error');
+  throw e; // nothing below can run without it
+}
+const state = parse(location.search);
 
 function update(patch) {
   Object.assign(state, patch);

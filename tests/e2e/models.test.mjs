@@ -231,6 +231,23 @@ test('drag and drop of a model\'s files', async () => {
   await page.waitForFunction(() => /from your files.*1,024 tokens/.test(document.getElementById('status').textContent));
 });
 
+test('if the wasm cannot load, the page says so in its language', async () => {
+  // A page of its own: the failure's console errors are expected here, not in the lab's page.
+  const page = await lab.page.context().newPage();
+  try {
+    await page.route('**/logitlab_bg.wasm', (r) => r.abort());
+    for (const [lang, lead] of [['en', 'Could not start the model: '], ['vi', 'Không khởi động được mô hình: ']]) {
+      await page.goto(`${lab.url}?lang=${lang}`);
+      await page.waitForFunction((l) => document.getElementById('status').textContent.startsWith(l), lead);
+      assert.equal(await page.getAttribute('html', 'lang'), lang);
+      assert.ok(await page.$eval('#status', (e) => e.classList.contains('error')));
+      assert.equal(await page.getAttribute('body', 'data-ready'), null);
+    }
+  } finally {
+    await page.close();
+  }
+});
+
 test('?model= on another origin is refused before any request; the built-in model loads instead', async () => {
   const { page, url } = lab;
   await page.goto(`${url}?model=${encodeURIComponent('https://models.example/gpt2/')}`);
