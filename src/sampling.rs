@@ -275,6 +275,15 @@ impl Candidates {
         let ids = self.kept_ids();
         let (b, need) = self.boundary(&ids, k as f64, |_| 1.0);
         let need = need as usize;
+        // Most of the vocabulary lies past bucket b: cut it four ids at a time, as top-p does,
+        // then bucket only the rest. e_i below e^(−(b+1)/32), less a margin far above exp's
+        // rounding error, has s_i < −(b+1)/32: it is surely past b.
+        let ids = if b + 1 < BUCKETS {
+            let edge = (-((b + 1) as f64) / 32.0).exp() * (1.0 - 1.0 / (1u64 << 20) as f64);
+            self.cut_below(edge as f32, Cut::TopK)
+        } else {
+            ids
+        };
         let mut edge = self.split_at(&ids, b, Cut::TopK);
         edge.select_nth_unstable_by(need - 1, better(&self.s));
         self.cut_after(&edge, need, Cut::TopK);
