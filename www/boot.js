@@ -19,12 +19,11 @@ function startLab() {
   const lab = {
     onTokens: () => {},
     onTrain: () => {},
-    /** `transfer`: ArrayBuffers handed over to the worker rather than copied. */
-    call(type, args, transfer = []) {
+    call(type, args) {
       const id = ++next;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        worker.postMessage({ id, type, args }, transfer);
+        worker.postMessage({ id, type, args });
       });
     },
   };

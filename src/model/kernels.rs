@@ -160,8 +160,8 @@ pub(crate) fn matmul(x: &[f32], weight: &[f32], n_out: usize) -> Vec<f32> {
 ///
 /// Each y_tj is the dot product of two contiguous rows, in eight lanes added in a fixed order.
 /// W is read once for all T rows of x, and [`STREAMS`] rows at a time from as many places far
-/// apart (row j, j + n_out/8, …): one sequential stream leaves memory idle between a core's
-/// misses, and eight keep it busy. The kernel reads a 98 MB classifier as fast as [`matmul`]
+/// apart (row j, j + n_out/8, …): measured, one sequential stream reads memory at about half
+/// the speed of several (likely idle between a core's misses). The kernel reads a 98 MB classifier as fast as [`matmul`]
 /// reads its transpose (7–8 ms natively and in wasm), where one row after another took twice
 /// as long.
 pub(crate) fn matmul_rows(x: &[f32], weight: &[f32], n_out: usize) -> Vec<f32> {

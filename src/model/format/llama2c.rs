@@ -182,12 +182,16 @@ impl Reader {
         self.received
     }
 
+    /// How many first bytes the header is read from: both headers fit in the first V1_HEADER.
+    fn head_len(&self) -> usize {
+        V1_HEADER.min(self.file_len.unwrap_or(V1_HEADER))
+    }
+
     /// Where the next bytes of the file go: at most `max` of them (and at least one, unless the
     /// file is complete). [`Reader::advance`] then takes them.
     fn next_bytes(&mut self, max: usize) -> &mut [u8] {
         let Some(plan) = &self.plan else {
-            // Both headers fit in the first V1_HEADER bytes.
-            let want = V1_HEADER.min(self.file_len.unwrap_or(V1_HEADER)) - self.head.len();
+            let want = self.head_len() - self.head.len();
             let at = self.head.len();
             self.head.resize(at + want.min(max), 0);
             return &mut self.head[at..];
@@ -229,7 +233,7 @@ impl Reader {
         self.received += n;
         let Some(plan) = &self.plan else {
             self.head.truncate(self.received);
-            if self.head.len() == V1_HEADER.min(self.file_len.unwrap_or(V1_HEADER)) {
+            if self.head.len() == self.head_len() {
                 self.read_header()?;
             }
             return Ok(());
