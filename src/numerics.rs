@@ -279,170 +279,288 @@ fn half_round(x: f32, mantissa: i32, emin: i32) -> f32 {
     y.copysign(x as f64) as f32
 }
 
-/// `out[i] = exp(x[i])` for x ≤ 0 (−∞ allowed, NaN not), the only exponents the sampler takes:
-/// its scores are shifted so the best is 0. Bit-identical to `f32::exp` on every target. On
-/// wasm with simd128 it runs four at a time through exactly the operations of the `expf` that
-/// `f32::exp` calls there (libm's, from FreeBSD), 4× faster than one call per id; elsewhere
-/// it is `f32::exp`.
-pub fn exp_nonpositive(x: &[f32], out: &mut [f32]) {
-    assert_eq!(x.len(), out.len());
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    let (x, out) = {
-        let n = x.len() / 4 * 4;
-        let c = ExpConstants::new();
-        for (x, o) in x[..n].chunks_exact(4).zip(out[..n].chunks_exact_mut(4)) {
-            o.copy_from_slice(&expf4([x[0], x[1], x[2], x[3]], &c));
-        }
-        (&x[n..], &mut out[n..])
-    };
-    for (o, &x) in out.iter_mut().zip(x) {
-        *o = x.exp();
+/// The score of an id that scored `s` after a step made it `y`: if the id is kept (s > −∞) and
+/// `y` overflowed to −∞ (s − m for s near −f32::MAX, or s / T for a tiny T), the lowest finite
+/// f32 instead, so that −∞ still means "cut". Its exp is 0 either way.
+pub fn kept_score(s: f32, y: f32) -> f32 {
+    if y == f32::NEG_INFINITY && s > f32::NEG_INFINITY {
+        f32::MIN
+    } else {
+        y
     }
 }
 
-/// For four ids with scores `s` and e = exp(s): the ids kept (s_j > −∞) with e_j < `below`
-/// get s_j = −∞ and e_j = 0. Returns two masks: bit j of the first is set if id j was dropped,
-/// bit j of the second if it is kept and e_j ≥ `below`.
-#[inline]
-pub fn drop_below4(s: &mut [f32; 4], e: &mut [f32; 4], below: f32) -> (u32, u32) {
+/// The constants of [`exp_le0`]: FreeBSD's `expf` (e_expf.c) reduction and rational
+/// approximation.
+mod exp_consts {
+    /// Below this, exp rounds to 0 in f32 (e^−104 < 2^−150): inputs are raised to it.
+    pub const LOW: f32 = -104.0;
+    /// 1 / ln 2.
+    pub const INV_LN2: f32 = f32::from_bits(0x3fb8_aa3b);
+    /// 1.5 · 2^23: adding it rounds to an integer, which its low bits then hold.
+    pub const MAGIC: f32 = 12_582_912.0;
+    /// ln 2 in two parts; the first has 9 trailing zero bits, so k · LN2_HI is exact.
+    pub const LN2_HI: f32 = f32::from_bits(0x3f31_7200);
+    pub const LN2_LO: f32 = f32::from_bits(0x35bf_be8e);
+    pub const P1: f32 = 1.666_662_5e-1;
+    pub const P2: f32 = -2.766_733_3e-3;
+}
+
+/// exp(x) for x ≤ 0 (−∞ allowed, NaN not): the sampler's exponential, its scores being shifted
+/// so that the best is 0. The same operations on every target, four lanes wide on wasm with
+/// simd128 (`simd::exp4`), so native and wasm agree to the bit.
+///
+/// FreeBSD's `expf` without its branches: k = round(x / ln 2) (by the 1.5 · 2^23 trick),
+/// r = x − k · ln 2 in two parts (|r| ≤ ln 2 / 2), exp(r) by its rational approximation, then
+/// y · 2^k in two exact halves so that subnormal results are rounded once. Within 1 ulp of
+/// exp(x) over every f32 ≤ 0 (checked against f64 exp for all 1.1 · 10^9 of them; see the
+/// README); `expf` also leaves the reduction at |x| ≤ 0.5 ln 2 and returns 1 + x for
+/// |x| ≤ 2^−14, which only changes which of the two nearest floats comes out.
+pub fn exp_le0(x: f32) -> f32 {
+    use exp_consts::*;
+    let x = if LOW < x { x } else { LOW };
+    let t = x * INV_LN2 + MAGIC;
+    let kf = t - MAGIC;
+    let k = (t.to_bits() as i32).wrapping_sub(MAGIC.to_bits() as i32);
+    let hi = x - kf * LN2_HI;
+    let lo = kf * LN2_LO;
+    let r = hi - lo;
+    let rr = r * r;
+    let c = r - rr * (P1 + rr * P2);
+    let y = 1.0 + ((r * c / (2.0 - c) - lo) + hi);
+    let pow2 = |n: i32| f32::from_bits(((n + 127) << 23) as u32);
+    let half = k >> 1;
+    y * pow2(half) * pow2(k - half)
+}
+
+/// The sampler's exponentials, in one pass over its scores `s` (each ≤ 0 or −∞, no NaN): sets
+/// s_i ← s_i / T (through [`kept_score`]; unchanged at T = 1) and e_i ← exp(s_i), and returns
+/// (Σ exp(s_i) before the division, Σ e_i): the model's own normaliser at T = 1 and the mass at
+/// T. Both sums in [`sum`]'s order, so they equal `sum` of the same exponentials.
+///
+/// Every exp is [`exp_le0`], four at a time on wasm with simd128, so the results are the same
+/// bits on every target.
+pub fn exp_scaled(s: &mut [f32], e: &mut [f32], t: f32) -> (f64, f64) {
+    assert_eq!(s.len(), e.len());
+    let (mut at_one, mut at_t) = ([0.0f64; 4], [0.0f64; 4]);
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        use core::arch::wasm32::*;
-        let sv = f32x4(s[0], s[1], s[2], s[3]);
-        let ev = f32x4(e[0], e[1], e[2], e[3]);
-        let kept = f32x4_gt(sv, f32x4_splat(f32::NEG_INFINITY));
-        let low = f32x4_lt(ev, f32x4_splat(below));
-        let drop = v128_and(kept, low);
-        let sv = v128_bitselect(f32x4_splat(f32::NEG_INFINITY), sv, drop);
-        let ev = v128_andnot(ev, drop);
-        *s = [
-            f32x4_extract_lane::<0>(sv),
-            f32x4_extract_lane::<1>(sv),
-            f32x4_extract_lane::<2>(sv),
-            f32x4_extract_lane::<3>(sv),
-        ];
-        *e = [
-            f32x4_extract_lane::<0>(ev),
-            f32x4_extract_lane::<1>(ev),
-            f32x4_extract_lane::<2>(ev),
-            f32x4_extract_lane::<3>(ev),
-        ];
-        (
-            i32x4_bitmask(drop) as u32,
-            i32x4_bitmask(v128_andnot(kept, low)) as u32,
-        )
-    }
+    let done = simd::exp_scaled(s, e, t, &mut at_one, &mut at_t);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    {
-        let (mut drop, mut keep) = (0, 0);
-        for j in 0..4 {
-            if s[j] > f32::NEG_INFINITY {
-                if e[j] < below {
-                    drop |= 1 << j;
-                    (s[j], e[j]) = (f32::NEG_INFINITY, 0.0);
-                } else {
-                    keep |= 1 << j;
+    let done = 0;
+    for i in done..s.len() {
+        let x = s[i];
+        let one = exp_le0(x);
+        at_one[i % 4] += one as f64;
+        if t != 1.0 {
+            s[i] = kept_score(x, x / t);
+            e[i] = exp_le0(s[i]);
+        } else {
+            e[i] = one;
+        }
+        at_t[i % 4] += e[i] as f64;
+    }
+    let fold = |s: [f64; 4]| (s[0] + s[1]) + (s[2] + s[3]);
+    (fold(at_one), fold(at_t))
+}
+
+/// The indices i with x_i ≥ `least`, in order. On wasm with simd128, four at a time: one
+/// comparison and a bit mask per four, and a branch only where one passes.
+pub fn at_least(x: &[f32], least: f32) -> Vec<u32> {
+    let mut out = Vec::new();
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let done = simd::at_least(x, least, &mut out);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    let done = 0;
+    out.extend((done..x.len()).filter(|&i| x[i] >= least).map(|i| i as u32));
+    out
+}
+
+/// The wasm simd128 kernels: [`exp_le0`] four lanes wide, the sampler's exp pass on it, and
+/// [`at_least`].
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use core::arch::wasm32::*;
+
+    /// [`super::exp_scaled`] four ids at a time, over the whole quads of `s`; returns how many ids
+    /// it did. Adds exp(s_i) to `at_one[i % 4]` and the new e_i to `at_t[i % 4]`, in id order.
+    #[inline(never)]
+    pub(super) fn exp_scaled(
+        s: &mut [f32],
+        e: &mut [f32],
+        t: f32,
+        at_one: &mut [f64; 4],
+        at_t: &mut [f64; 4],
+    ) -> usize {
+        // Two loops rather than one: V8 keeps one `exp4`'s constants and temporaries in the 16
+        // vector registers, not two (fused, it spilled a third of its work to the stack).
+        let n = s.len() / 4 * 4;
+        let (s, e) = (&mut s[..n], &mut e[..n]);
+        let c = ExpConstants::new();
+        let mut one = Sums::new();
+        if t == 1.0 {
+            for (s, e) in s.chunks_exact(4).zip(e.chunks_exact_mut(4)) {
+                let y = exp4(f32x4(s[0], s[1], s[2], s[3]), &c);
+                store(e, y);
+                one.add(y);
+            }
+            (*at_one, *at_t) = (one.lanes(), one.lanes());
+            return n;
+        }
+        for s in s.chunks_exact(4) {
+            one.add(exp4(f32x4(s[0], s[1], s[2], s[3]), &c));
+        }
+        let (tv, minus_inf, lowest) = (
+            f32x4_splat(t),
+            f32x4_splat(f32::NEG_INFINITY),
+            f32x4_splat(f32::MIN),
+        );
+        let mut at = Sums::new();
+        for (s, e) in s.chunks_exact_mut(4).zip(e.chunks_exact_mut(4)) {
+            let x = f32x4(s[0], s[1], s[2], s[3]);
+            let y = f32x4_div(x, tv);
+            // kept_score: an id that only the division sent to −∞ scores the lowest f32.
+            let overflow = v128_and(f32x4_eq(y, minus_inf), f32x4_gt(x, minus_inf));
+            let y = v128_bitselect(lowest, y, overflow);
+            store(s, y);
+            let y = exp4(y, &c);
+            store(e, y);
+            at.add(y);
+        }
+        (*at_one, *at_t) = (one.lanes(), at.lanes());
+        n
+    }
+
+    /// Four running f64 sums of f32 lanes, as [`super::sum`] keeps them: lanes 0 and 1 in one
+    /// f64x2, lanes 2 and 3 in the other.
+    struct Sums(v128, v128);
+
+    impl Sums {
+        fn new() -> Sums {
+            Sums(f64x2_splat(0.0), f64x2_splat(0.0))
+        }
+
+        #[inline(always)]
+        fn add(&mut self, x: v128) {
+            self.0 = f64x2_add(self.0, f64x2_promote_low_f32x4(x));
+            let high = i32x4_shuffle::<2, 3, 2, 3>(x, x);
+            self.1 = f64x2_add(self.1, f64x2_promote_low_f32x4(high));
+        }
+
+        fn lanes(&self) -> [f64; 4] {
+            [
+                f64x2_extract_lane::<0>(self.0),
+                f64x2_extract_lane::<1>(self.0),
+                f64x2_extract_lane::<0>(self.1),
+                f64x2_extract_lane::<1>(self.1),
+            ]
+        }
+    }
+
+    /// [`super::at_least`] over the whole quads of `x`; returns how many ids it did. No branch
+    /// per quad (on random data one that passes 7% of ids mispredicts a quarter of the time):
+    /// each quad's passing indices are packed to the front of a vector by a byte shuffle chosen
+    /// by the comparison's bit mask, all four lanes are stored, and the end advances by the
+    /// number that passed.
+    pub(super) fn at_least(x: &[f32], least: f32, out: &mut Vec<u32>) -> usize {
+        let n = x.len() / 4 * 4;
+        // pack[m]: the bytes of the lanes j with bit j of m set, in order, then anything.
+        let pack: [v128; 16] = core::array::from_fn(|m| {
+            let mut bytes = [0u8; 16];
+            let lanes = (0..4).filter(|j| m >> j & 1 != 0);
+            for (k, j) in lanes.enumerate() {
+                for b in 0..4 {
+                    bytes[4 * k + b] = (4 * j + b) as u8;
                 }
             }
+            u8x16(
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14],
+                bytes[15],
+            )
+        });
+        let start = out.len();
+        out.resize(start + n + 4, 0);
+        let (mut end, least) = (start, f32x4_splat(least));
+        let (mut ids, four) = (u32x4(0, 1, 2, 3), u32x4_splat(4));
+        for x in x[..n].chunks_exact(4) {
+            let pass = i32x4_bitmask(f32x4_ge(f32x4(x[0], x[1], x[2], x[3]), least)) as usize;
+            let packed = i8x16_swizzle(ids, pack[pass]);
+            out[end..end + 4].copy_from_slice(&[
+                u32x4_extract_lane::<0>(packed),
+                u32x4_extract_lane::<1>(packed),
+                u32x4_extract_lane::<2>(packed),
+                u32x4_extract_lane::<3>(packed),
+            ]);
+            end += pass.count_ones() as usize;
+            ids = u32x4_add(ids, four);
         }
-        (drop, keep)
+        out.truncate(end);
+        n
     }
-}
 
-/// libm's `expf` (FreeBSD's e_expf.c) on four x ≤ 0, its branches turned into selects:
-/// k = round(x / ln 2), r = x − k·ln 2 in two parts, exp(r) by its rational approximation,
-/// then the exact scaling by 2^k (in two steps below 2^−126, as `scalbnf` does).
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-use core::arch::wasm32::v128;
-
-/// `expf4`'s constants as vectors, made once per slice. V8 builds a vector constant with four
-/// instructions at every use, and LLVM puts each use back inside the loop unless it cannot see
-/// the value (`black_box`): this way they stay in registers.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-#[derive(Clone, Copy)]
-struct ExpConstants {
-    abs_mask: v128,
-    far: v128,
-    near: v128,
-    tiny: v128,
-    zero: v128,
-    inv_ln2: v128,
-    minus_half: v128,
-    minus_one: v128,
-    magic: v128,
-    ln2_hi: v128,
-    ln2_lo: v128,
-    p1: v128,
-    p2: v128,
-    one: v128,
-    two: v128,
-    k_min: v128,
-    k_step: v128,
-    bias: v128,
-}
-
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-impl ExpConstants {
-    fn new() -> ExpConstants {
-        use core::arch::wasm32::*;
-        core::hint::black_box(ExpConstants {
-            abs_mask: i32x4_splat(0x7fff_ffff),
-            far: i32x4_splat(0x3f85_1592),  // |x| > 1.5 ln 2
-            near: i32x4_splat(0x3eb1_7218), // |x| > 0.5 ln 2
-            tiny: i32x4_splat(0x3900_0000), // |x| ≤ 2^−14: 1 + x
-            zero: i32x4_splat(0x42cf_f1b4), // x ≤ −103.97: 0
-            // libm's constants, by their bits: 1 / ln 2, ln 2 in two parts.
-            inv_ln2: f32x4_splat(f32::from_bits(0x3fb8_aa3b)),
-            minus_half: f32x4_splat(-0.5),
-            minus_one: f32x4_splat(-1.0),
-            magic: f32x4_splat(12_582_912.0),
-            ln2_hi: f32x4_splat(f32::from_bits(0x3f31_7200)),
-            ln2_lo: f32x4_splat(f32::from_bits(0x35bf_be8e)),
-            p1: f32x4_splat(1.666_662_5e-1),
-            p2: f32x4_splat(-2.766_733_3e-3),
-            one: f32x4_splat(1.0),
-            two: f32x4_splat(2.0),
-            k_min: i32x4_splat(-126),
-            k_step: i32x4_splat(-102),
-            bias: i32x4_splat(127),
-        })
+    fn store(out: &mut [f32], x: v128) {
+        out.copy_from_slice(&[
+            f32x4_extract_lane::<0>(x),
+            f32x4_extract_lane::<1>(x),
+            f32x4_extract_lane::<2>(x),
+            f32x4_extract_lane::<3>(x),
+        ]);
     }
-}
 
-/// libm's `expf` (FreeBSD's e_expf.c) on four x ≤ 0, its branches turned into selects:
-/// k = round(x / ln 2), r = x − k·ln 2 in two parts, exp(r) by its rational approximation,
-/// then the exact scaling by 2^k (in two steps below 2^−126, as `scalbnf` does).
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-fn expf4(x: [f32; 4], c: &ExpConstants) -> [f32; 4] {
-    use core::arch::wasm32::*;
-    let x = f32x4(x[0], x[1], x[2], x[3]);
-    // |x|'s bits: ≥ 0 as i32, so signed comparisons order them.
-    let hx = v128_and(x, c.abs_mask);
-    let (far, near) = (i32x4_gt(hx, c.far), i32x4_gt(hx, c.near));
-    // k: x / ln 2 − 0.5 rounded toward 0 (for x < 0 its ceiling) if far, −1 if near, else 0;
-    // as a float, and as an integer read from the bits of k + 1.5·2^23 (exact for |k| < 2^22).
-    let k_far = f32x4_ceil(f32x4_add(f32x4_mul(c.inv_ln2, x), c.minus_half));
-    let kf = v128_bitselect(k_far, v128_and(near, c.minus_one), far);
-    let k = i32x4_sub(f32x4_add(kf, c.magic), c.magic);
-    let hi = f32x4_sub(x, f32x4_mul(kf, c.ln2_hi));
-    let lo = f32x4_mul(kf, c.ln2_lo);
-    let r = f32x4_sub(hi, lo);
-    let rr = f32x4_mul(r, r);
-    let t = f32x4_sub(r, f32x4_mul(rr, f32x4_add(c.p1, f32x4_mul(rr, c.p2))));
-    let q = f32x4_div(f32x4_mul(r, t), f32x4_sub(c.two, t));
-    let y = f32x4_add(c.one, f32x4_add(f32x4_sub(q, lo), hi));
-    // y · 2^k: the first factor is exact, so the result is rounded once, as in scalbnf.
-    let k1 = v128_and(i32x4_lt(k, c.k_min), c.k_step);
-    let pow2 = |n: v128| i32x4_shl(i32x4_add(n, c.bias), 23);
-    let y = f32x4_mul(f32x4_mul(y, pow2(k1)), pow2(i32x4_sub(k, k1)));
-    let y = v128_bitselect(y, f32x4_add(c.one, x), i32x4_gt(hx, c.tiny));
-    let y = v128_andnot(y, i32x4_gt(hx, c.zero));
-    [
-        f32x4_extract_lane::<0>(y),
-        f32x4_extract_lane::<1>(y),
-        f32x4_extract_lane::<2>(y),
-        f32x4_extract_lane::<3>(y),
-    ]
+    /// [`super::exp_le0`]'s constants as vectors, made once per slice. V8 builds a vector
+    /// constant with four instructions at every use, and LLVM puts each use back inside the
+    /// loop unless it cannot see the value (`black_box`): this way they stay in registers.
+    #[derive(Clone, Copy)]
+    struct ExpConstants {
+        low: v128,
+        inv_ln2: v128,
+        magic: v128,
+        ln2_hi: v128,
+        ln2_lo: v128,
+        p1: v128,
+        p2: v128,
+        one: v128,
+        two: v128,
+        bias: v128,
+    }
+
+    impl ExpConstants {
+        fn new() -> ExpConstants {
+            use super::exp_consts::*;
+            core::hint::black_box(ExpConstants {
+                low: f32x4_splat(LOW),
+                inv_ln2: f32x4_splat(INV_LN2),
+                magic: f32x4_splat(MAGIC),
+                ln2_hi: f32x4_splat(LN2_HI),
+                ln2_lo: f32x4_splat(LN2_LO),
+                p1: f32x4_splat(P1),
+                p2: f32x4_splat(P2),
+                one: f32x4_splat(1.0),
+                two: f32x4_splat(2.0),
+                bias: i32x4_splat(127),
+            })
+        }
+    }
+
+    /// [`super::exp_le0`] on four lanes, operation for operation (`f32x4_pmax(a, b)` is
+    /// `if a < b { b } else { a }`, as there).
+    #[inline(always)]
+    fn exp4(x: v128, c: &ExpConstants) -> v128 {
+        let x = f32x4_pmax(c.low, x);
+        let t = f32x4_add(f32x4_mul(x, c.inv_ln2), c.magic);
+        let kf = f32x4_sub(t, c.magic);
+        let k = i32x4_sub(t, c.magic);
+        let hi = f32x4_sub(x, f32x4_mul(kf, c.ln2_hi));
+        let lo = f32x4_mul(kf, c.ln2_lo);
+        let r = f32x4_sub(hi, lo);
+        let rr = f32x4_mul(r, r);
+        let t = f32x4_sub(r, f32x4_mul(rr, f32x4_add(c.p1, f32x4_mul(rr, c.p2))));
+        let q = f32x4_div(f32x4_mul(r, t), f32x4_sub(c.two, t));
+        let y = f32x4_add(c.one, f32x4_add(f32x4_sub(q, lo), hi));
+        let pow2 = |n: v128| i32x4_shl(i32x4_add(n, c.bias), 23);
+        let half = i32x4_shr(k, 1);
+        f32x4_mul(f32x4_mul(y, pow2(half)), pow2(i32x4_sub(k, half)))
+    }
 }
 
 #[cfg(test)]
@@ -566,5 +684,47 @@ mod tests {
         let h = entropy(&[0.25; 4]);
         assert!((h - 4f64.ln()).abs() < 1e-12);
         assert_eq!(entropy(&[1.0, 0.0]), 0.0);
+    }
+
+    /// Checks [`exp_le0`] on every `stride`-th f32 from −0 down to −104 (below, inputs are
+    /// raised to −104): the result must be one of the two floats around exp(x) in f64 (within
+    /// 1 ulp), and the simd128 lanes, in wasm, the same bits. Returns how many were checked.
+    fn check_exp_le0(stride: u32) -> u32 {
+        let (first, last) = ((-0.0f32).to_bits(), (-104.0f32).to_bits());
+        let mut n = 0;
+        for bits in (first..=last).step_by(stride as usize) {
+            let x = f32::from_bits(bits);
+            let (y, exact) = (exp_le0(x), (x as f64).exp());
+            let near = exact as f32;
+            let (a, b) = if near as f64 <= exact {
+                (near, f32::from_bits(near.to_bits() + 1))
+            } else {
+                (f32::from_bits(near.to_bits() - 1), near)
+            };
+            assert!(y == a || y == b, "exp({x:e}) = {y:e}, want {a:e} or {b:e}");
+            n += 1;
+        }
+        n
+    }
+
+    #[test]
+    fn exp_le0_is_within_one_ulp() {
+        // 2^22 inputs spread over the range; `cargo test --release -- --ignored exp_le0`
+        // checks all of them.
+        assert!(check_exp_le0(257) > 4_000_000);
+        assert_eq!(exp_le0(0.0), 1.0);
+        assert_eq!(exp_le0(-0.0), 1.0);
+        assert_eq!(exp_le0(f32::NEG_INFINITY), 0.0);
+        assert_eq!(exp_le0(-1e30), 0.0);
+        assert_eq!(exp_le0(-103.9), (-103.9f64).exp() as f32);
+    }
+
+    #[test]
+    #[ignore = "1.1e9 inputs: a minute in release"]
+    fn exp_le0_is_within_one_ulp_everywhere() {
+        assert_eq!(
+            check_exp_le0(1),
+            (-104.0f32).to_bits() - (-0.0f32).to_bits() + 1
+        );
     }
 }

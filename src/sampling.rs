@@ -20,6 +20,7 @@
 //! `TopKLogitsWarper` keeps every id tied with the k-th); top-p's prefix and T = 0 break ties the
 //! same way.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use crate::error::{Error, Result};
@@ -171,9 +172,9 @@ pub fn sample(values: &[f32], opts: &SampleOptions) -> Result<Sample> {
 /// Draws one token with the caller's generator, as generation does: one generator per text,
 /// advanced once per token. `Sample::seed` is `opts.seed` (or 0 when absent).
 ///
-/// Cost: O(V) passes with one `exp` per id (two when T ∉ {0, 1}: the model's own log-prob needs
-/// exp(z − m), the chain exp((z − m) / T)); top-k and top-p are two passes each plus a selection
-/// within one score bucket.
+/// Cost: a few O(V) passes with one `exp` per id (two when T ∉ {0, 1}: the model's own log-prob
+/// needs exp(z − m), the chain exp((z − m) / T)). The first filter lists the ids it keeps in
+/// one more pass; the later steps work on that list. Only one score bucket is ever ordered.
 pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Result<Sample> {
     opts.validate()?;
     let mut c = Candidates::new(values, opts.input)?;
@@ -195,41 +196,49 @@ pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Resul
     })
 }
 
-/// The candidate set the steps of the chain share, as in llama.cpp's samplers. A step removes an
-/// id as Hugging Face's warpers do, by setting its score to −∞ (so its e is 0), and records why
-/// in `cut`. Every sum over the kept ids is then a sum over all of `e`, in id order, and the
-/// passes over the whole vocabulary have no indirection and vectorise.
+/// The candidate set the steps of the chain share, as in llama.cpp's samplers. Each step records
+/// in `cut`, per id, why it removed it.
+///
+/// Two forms. At first every id is kept unless the input excluded it (its score is −∞, its e
+/// 0), and passes run over the whole vocabulary, which vectorise. The first step that cuts
+/// (top-k, top-p, min-p, T = 0) lists the ids it keeps, in id order, and from then on the steps
+/// work on that list alone: a filter usually keeps a few hundred of 128 256 ids, and the cut ids'
+/// scores are never written. Every sum over the kept ids adds e_i to the running sum i mod 4,
+/// in id order, in either form: the sums of [`numerics::sum`] over all of e, to the last bit.
 #[derive(Debug, Clone)]
 pub struct Candidates {
     /// Scores s in log space with the same softmax as the input, shifted so that the best is 0
-    /// (every exponent is ≤ 0), then divided by T; −∞ for every id cut.
+    /// (every exponent is ≤ 0), then divided by T; −∞ for an id the input excluded. Meaningful
+    /// for the kept ids only.
     s: Vec<f32>,
     /// e_i = exp(s_i) ∈ [0, 1]: computed once, shared by top-p, renormalisation and the draw.
     e: Vec<f32>,
     /// Per id, the step that cut it.
     cut: Vec<Cut>,
-    /// How many ids are kept (s_i > −∞).
+    /// The kept ids in id order, once a step has cut any; `None` while they are every id whose
+    /// score is above −∞.
+    list: Option<Vec<u32>>,
+    /// How many ids are kept.
     kept: usize,
     /// The shift m = max of the log-space values.
     max: f32,
     /// The model's own normaliser at T = 1: ln Σ exp(z_i − m), over the unscaled scores.
     model_log_sum: f64,
+    /// Σ e over the kept ids, as the temperature step leaves it; `None` once a step has cut.
+    mass: Option<f64>,
 }
 
 impl Candidates {
-    /// Every id of `values` (of the given kind) that the input does not already exclude.
+    /// Every id of `values` (of the given kind) that the input does not already exclude. The
+    /// chain's first step is always [`Candidates::temperature`] (T = 1 included): it takes the
+    /// exponentials the others use.
     pub fn new(values: &[f32], input: Input) -> Result<Candidates> {
-        let mut s = to_log_space(values, input)?;
-        let max = numerics::max(&s);
-        for x in &mut s {
-            *x = kept_score(*x, *x - max);
-        }
-        let mut e = vec![0.0f32; s.len()];
-        numerics::exp_nonpositive(&s, &mut e);
-        let model_log_sum = numerics::sum(&e).ln();
-        let kept = s.iter().filter(|&&x| x > f32::NEG_INFINITY).count();
-        let cut = s
-            .iter()
+        let values = to_log_space(values, input)?;
+        let max = numerics::max(&values);
+        let s: Vec<f32> = (values.iter())
+            .map(|&x| numerics::kept_score(x, x - max))
+            .collect();
+        let cut: Vec<Cut> = (s.iter())
             .map(|&x| {
                 if x > f32::NEG_INFINITY {
                     Cut::Kept
@@ -239,30 +248,27 @@ impl Candidates {
             })
             .collect();
         Ok(Candidates {
+            e: vec![0.0; s.len()],
+            kept: cut.iter().filter(|&&c| c == Cut::Kept).count(),
             s,
-            e,
             cut,
-            kept,
+            list: None,
             max,
-            model_log_sum,
+            model_log_sum: f64::NAN,
+            mass: None,
         })
     }
 
-    /// Temperature: s ← s / T, e ← exp(s). T = 0 is greedy: keep only the argmax (lowest id on
-    /// a tie). T = 1 changes nothing.
+    /// Temperature: s ← s / T and e ← exp(s), in one pass with the model's own normaliser at
+    /// T = 1. T = 0 is greedy: keep only the argmax (lowest id on a tie). T = 1 changes no score.
     pub fn temperature(&mut self, t: f32) {
+        let scale = if t == 0.0 { 1.0 } else { t };
+        let (at_one, at_t) = numerics::exp_scaled(&mut self.s, &mut self.e, scale);
+        self.model_log_sum = at_one.ln();
+        self.mass = Some(at_t);
         if t == 0.0 {
-            let best = numerics::argmax(&self.s);
-            for i in 0..self.s.len() {
-                if i != best && self.s[i] > f32::NEG_INFINITY {
-                    self.remove(i, Cut::Greedy);
-                }
-            }
-        } else if t != 1.0 {
-            for x in &mut self.s {
-                *x = kept_score(*x, *x / t);
-            }
-            numerics::exp_nonpositive(&self.s, &mut self.e);
+            let best = numerics::argmax(&self.s) as u32;
+            self.keep_only(vec![best], Cut::Greedy);
         }
     }
 
@@ -272,43 +278,43 @@ impl Candidates {
         if k == 0 || k >= self.kept {
             return;
         }
-        let ids = self.kept_ids();
-        let (b, need) = self.boundary(&ids, k as f64, |_| 1.0);
-        let need = need as usize;
-        // Most of the vocabulary lies past bucket b: cut it four ids at a time, as top-p does,
-        // then bucket only the rest. e_i below e^(−(b+1)/32), less a margin far above exp's
-        // rounding error, has s_i < −(b+1)/32: it is surely past b.
+        let (b, need) = self.boundary(self.kept_ids(), k as f64, |_| 1.0);
+        // Most of the vocabulary lies past bucket b: leave it out in one pass over e, as top-p
+        // does, then bucket only the rest. e_i below e^(−(b+1)/32), less a margin far above
+        // exp's rounding error, has s_i < −(b+1)/32: it is surely past b.
         let ids = if b + 1 < BUCKETS {
             let edge = (-((b + 1) as f64) / 32.0).exp() * (1.0 - 1.0 / (1u64 << 20) as f64);
-            self.cut_below(edge as f32, Cut::TopK)
+            self.at_least(edge as f32)
         } else {
-            ids
+            self.kept_ids().map(|i| i as u32).collect()
         };
-        let mut edge = self.split_at(&ids, b, Cut::TopK);
-        edge.select_nth_unstable_by(need - 1, better(&self.s));
-        self.cut_after(&edge, need, Cut::TopK);
+        let mut edge = self.bucket_of(&ids, b);
+        edge.select_nth_unstable_by(need as usize - 1, better(&self.s));
+        self.keep_best(ids, b, edge.get(need as usize - 1), Cut::TopK);
     }
 
     /// Top-p: keep the smallest best-first set whose mass reaches p of the kept mass; 1 = off,
     /// 0 = greedy. Only the ids in the score bucket where the mass reaches p · Σ e are ordered,
     /// by a weighted quickselect (expected O(n)) that sorts the last ≤ 64 of them.
     ///
-    /// First, one vectorised pass cuts every id with e_i < (1 − p) · Σ e / (2 · kept): the ids
-    /// from the nucleus's last one on carry more than (1 − p) · Σ e, at most `kept` of them, so
-    /// the last one has e above (1 − p) · Σ e / kept; half of that leaves room for rounding.
-    /// Usually most of the vocabulary goes there, and the rest is bucketed as top-k is.
+    /// First, one vectorised pass leaves out every id with e_i < (1 − p) · Σ e / (2 · kept):
+    /// the ids from the nucleus's last one on carry more than (1 − p) · Σ e, at most `kept` of
+    /// them, so the last one has e above (1 − p) · Σ e / kept; half of that leaves room for
+    /// rounding. Usually most of the vocabulary goes there, and the rest is bucketed.
     pub fn top_p(&mut self, p: f32) {
         if p >= 1.0 || self.kept <= 1 {
             return;
         }
-        let total = numerics::sum(&self.e);
+        let total = self.mass.unwrap_or_else(|| self.kept_sum(&self.e));
         let below = ((1.0 - p as f64) * total / (2 * self.kept) as f64) as f32;
-        let ids = self.cut_below(below, Cut::TopP);
+        let ids = self.at_least(below);
         let e = &self.e;
-        let (b, need) = self.boundary(&ids, p as f64 * total, |i| e[i as usize] as f64);
-        let mut edge = self.split_at(&ids, b, Cut::TopP);
+        let (b, need) = self.boundary(ids.iter().map(|&i| i as usize), p as f64 * total, |i| {
+            e[i] as f64
+        });
+        let mut edge = self.bucket_of(&ids, b);
         let n = nucleus(&mut edge, &self.e, need, better(&self.s)).min(edge.len());
-        self.cut_after(&edge, n, Cut::TopP);
+        self.keep_best(ids, b, n.checked_sub(1).map(|n| &edge[n]), Cut::TopP);
     }
 
     /// Min-p, in log space: p_i < min_p · p_max  ⇔  s_i < ln(min_p), since the best id is
@@ -316,45 +322,52 @@ impl Candidates {
     pub fn min_p(&mut self, min_p: f32) {
         if min_p > 0.0 {
             let threshold = (min_p as f64).ln();
-            for i in 0..self.s.len() {
-                let s = self.s[i];
-                if s > f32::NEG_INFINITY && (s as f64) < threshold {
-                    self.remove(i, Cut::MinP);
-                }
-            }
+            let ids = (self.kept_ids())
+                .filter(|&i| self.s[i] as f64 >= threshold)
+                .map(|i| i as u32)
+                .collect();
+            self.keep_only(ids, Cut::MinP);
         }
     }
 
     /// The final distribution p_i = e_i / Z over the kept ids (0 elsewhere), and its entropy in
     /// nats without a log per id: H = −Σ p_i ln p_i = ln Z − Σ p_i s_i, as ln p_i = s_i − ln Z.
     pub fn renormalise(&self) -> (Vec<f32>, f64) {
-        let z = numerics::sum(&self.e);
+        let z = self.kept_sum(&self.e);
         let mut probs = vec![0.0f32; self.e.len()];
-        // Σ p_i s_i over the ids with p_i > 0 (s_i is −∞ where a cut made e_i 0), in four
-        // running sums as `numerics::sum` adds. Four ids with e = 0 add nothing: skipped.
+        // Σ p_i s_i over the ids with p_i > 0, in four running sums as Σ e is taken.
         let mut ps = [0.0f64; 4];
-        let quads = (self.e.chunks(4))
-            .zip(self.s.chunks(4))
-            .zip(probs.chunks_mut(4))
-            .filter(|((e, _), _)| e.iter().any(|&e| e > 0.0));
-        for ((e, s), probs) in quads {
-            for (((&e, &s), p32), ps) in e.iter().zip(s).zip(probs).zip(&mut ps) {
-                let p = e as f64 / z;
-                *p32 = p as f32;
-                *ps += if p > 0.0 { p * s as f64 } else { 0.0 };
+        let mut add = |i: usize| {
+            let p = self.e[i] as f64 / z;
+            probs[i] = p as f32;
+            if p > 0.0 {
+                ps[i % 4] += p * self.s[i] as f64;
             }
+        };
+        match &self.list {
+            Some(ids) => ids.iter().for_each(|&i| add(i as usize)),
+            // Four ids with e = 0 add nothing: skipped.
+            None => (0..self.e.len())
+                .step_by(4)
+                .filter(|&i| {
+                    self.e[i..(i + 4).min(self.e.len())]
+                        .iter()
+                        .any(|&e| e > 0.0)
+                })
+                .for_each(|i| (i..(i + 4).min(self.e.len())).for_each(&mut add)),
         }
         let ps = (ps[0] + ps[1]) + (ps[2] + ps[3]);
         (probs, (z.ln() - ps).max(0.0))
     }
 
-    /// The draw: walks the ids in id order until the cumulative mass of `probs` passes
+    /// The draw: walks the kept ids in id order until the cumulative mass of `probs` passes
     /// u ∈ [0, 1). If every kept probability underflowed to 0 in f32, the best id.
     pub fn draw(&self, probs: &[f32], rng: &mut Rng) -> usize {
         let u = rng.next_f64();
         let mut acc = 0.0f64;
         let mut token = None;
-        for (i, &p) in probs.iter().enumerate() {
+        for i in self.kept_ids() {
+            let p = probs[i];
             if p > 0.0 {
                 acc += p as f64;
                 token = Some(i);
@@ -363,7 +376,12 @@ impl Candidates {
                 }
             }
         }
-        token.unwrap_or_else(|| numerics::argmax(&self.s))
+        // On a tie the lowest id: `max_by` keeps the last of equals, so compare ids reversed.
+        token.unwrap_or_else(|| {
+            (self.kept_ids())
+                .max_by(|&a, &b| self.s[a].total_cmp(&self.s[b]).then(b.cmp(&a)))
+                .unwrap_or(0)
+        })
     }
 
     /// ln p(token) under the model's own distribution at T = 1: log_softmax(z)[token], from the
@@ -376,65 +394,55 @@ impl Candidates {
         (raw - self.max as f64 - self.model_log_sum) as f32
     }
 
-    /// Cuts id i as `why`: its score becomes −∞ and its e 0.
-    fn remove(&mut self, i: usize, why: Cut) {
-        self.cut[i] = why;
-        self.s[i] = f32::NEG_INFINITY;
-        self.e[i] = 0.0;
-        self.kept -= 1;
-    }
-
     /// The kept ids, in id order.
-    fn kept_ids(&self) -> Vec<u32> {
-        let mut ids = Vec::with_capacity(self.kept);
-        ids.extend((0..self.s.len() as u32).filter(|&i| self.s[i as usize] > f32::NEG_INFINITY));
-        ids
+    fn kept_ids(&self) -> impl Iterator<Item = usize> + '_ {
+        let (list, all) = match &self.list {
+            Some(ids) => (&ids[..], 0),
+            None => (&[][..], self.s.len()),
+        };
+        (list.iter().map(|&i| i as usize))
+            .chain((0..all).filter(|&i| self.s[i] > f32::NEG_INFINITY))
     }
 
-    /// Cuts, as `why`, every kept id with e_i < `below`, and returns the ids still kept, in id
-    /// order. Four ids at a time, without a branch per id (`numerics::drop_below4`).
-    fn cut_below(&mut self, below: f32, why: Cut) -> Vec<u32> {
-        let (mut ids, mut gone) = (Vec::new(), 0);
-        let quads = (self.s.chunks_exact_mut(4))
-            .zip(self.e.chunks_exact_mut(4))
-            .zip(self.cut.chunks_exact_mut(4));
-        for (i, ((s, e), cut)) in (0u32..).step_by(4).zip(quads) {
-            let (s, e) = (s.try_into().unwrap(), e.try_into().unwrap());
-            let (drop, mut keep) = numerics::drop_below4(s, e, below);
-            gone += drop.count_ones() as usize;
-            if drop == 0b1111 {
-                cut.fill(why);
-            } else if drop != 0 {
-                for (j, cut) in cut.iter_mut().enumerate() {
-                    *cut = if drop >> j & 1 != 0 { why } else { *cut };
+    /// Σ x_i over the kept ids, in [`numerics::sum`]'s order.
+    fn kept_sum(&self, x: &[f32]) -> f64 {
+        match &self.list {
+            None => numerics::sum(x),
+            Some(ids) => {
+                let mut s = [0.0f64; 4];
+                for &i in ids {
+                    s[i as usize % 4] += x[i as usize] as f64;
                 }
-            }
-            while keep != 0 {
-                ids.push(i + keep.trailing_zeros());
-                keep &= keep - 1;
+                (s[0] + s[1]) + (s[2] + s[3])
             }
         }
-        self.kept -= gone;
-        for i in self.s.len() / 4 * 4..self.s.len() {
-            if self.s[i] > f32::NEG_INFINITY {
-                if self.e[i] < below {
-                    self.remove(i, why);
-                } else {
-                    ids.push(i as u32);
-                }
-            }
+    }
+
+    /// The kept ids with e_i ≥ `least` (> 0), in id order: over the whole vocabulary, four ids
+    /// at a time (`numerics::at_least`; an id the input excluded has e = 0).
+    fn at_least(&self, least: f32) -> Vec<u32> {
+        debug_assert!(least > 0.0);
+        match &self.list {
+            None => numerics::at_least(&self.e, least),
+            Some(ids) => (ids.iter().copied())
+                .filter(|&i| self.e[i as usize] >= least)
+                .collect(),
         }
-        ids
     }
 
     /// The score bucket where the running `weight` of `ids`, best bucket first, reaches
     /// `target`, and the part of `target` still needed from that bucket. Every id of a bucket
     /// is better than every id of the next, so the ids before the boundary bucket are kept and
     /// those after it cut, without comparing any two of them.
-    fn boundary(&self, ids: &[u32], target: f64, weight: impl Fn(u32) -> f64) -> (usize, f64) {
+    fn boundary(
+        &self,
+        ids: impl Iterator<Item = usize>,
+        target: f64,
+        weight: impl Fn(usize) -> f64,
+    ) -> (usize, f64) {
         let mut hist = vec![0.0f64; BUCKETS];
-        for &i in ids {
-            hist[bucket(self.s[i as usize])] += weight(i);
+        for i in ids {
+            hist[bucket(self.s[i])] += weight(i);
         }
         let (mut b, mut need) = (0, target);
         while b < BUCKETS - 1 && hist[b] < need {
@@ -444,35 +452,39 @@ impl Candidates {
         (b, need)
     }
 
-    /// Cuts, as `why`, the `ids` scoring below bucket `b`; returns those in bucket `b`.
-    fn split_at(&mut self, ids: &[u32], b: usize, why: Cut) -> Vec<u32> {
-        let mut edge = Vec::new();
-        for &i in ids {
-            match bucket(self.s[i as usize]).cmp(&b) {
-                Ordering::Less => {}
-                Ordering::Equal => edge.push(i),
-                Ordering::Greater => self.remove(i as usize, why),
-            }
-        }
-        edge
+    /// The `ids` in bucket `b`, in id order.
+    fn bucket_of(&self, ids: &[u32], b: usize) -> Vec<u32> {
+        (ids.iter().copied())
+            .filter(|&i| bucket(self.s[i as usize]) == b)
+            .collect()
     }
 
-    /// Cuts `edge[n..]` as `why`.
-    fn cut_after(&mut self, edge: &[u32], n: usize, why: Cut) {
-        for &i in &edge[n..] {
-            self.remove(i as usize, why);
-        }
+    /// Keeps, of `ids` (kept ids in id order), those before bucket `b` and those of bucket `b`
+    /// no worse than `last` (none if `None`); cuts every other kept id as `why`.
+    fn keep_best(&mut self, mut ids: Vec<u32>, b: usize, last: Option<&u32>, why: Cut) {
+        let better = better(&self.s);
+        ids.retain(|i| match bucket(self.s[*i as usize]).cmp(&b) {
+            Ordering::Less => true,
+            Ordering::Equal => last.is_some_and(|last| better(i, last) != Ordering::Greater),
+            Ordering::Greater => false,
+        });
+        self.keep_only(ids, why);
     }
-}
 
-/// The new score `y` of an id that scored `s`: if it is kept (s > −∞) and `y` overflowed to −∞
-/// (s − m for s near −f32::MAX, or s / T for a tiny T), the lowest finite f32 instead, so that
-/// −∞ still means "cut". Its e is 0 either way.
-fn kept_score(s: f32, y: f32) -> f32 {
-    if y == f32::NEG_INFINITY && s > f32::NEG_INFINITY {
-        f32::MIN
-    } else {
-        y
+    /// Keeps exactly `ids` (kept ids, in id order) and cuts every other kept id as `why`.
+    fn keep_only(&mut self, ids: Vec<u32>, why: Cut) {
+        match self.list.take() {
+            Some(old) => old.iter().for_each(|&i| self.cut[i as usize] = why),
+            None => (self.cut.iter_mut())
+                .filter(|c| **c == Cut::Kept)
+                .for_each(|c| *c = why),
+        }
+        for &i in &ids {
+            self.cut[i as usize] = Cut::Kept;
+        }
+        self.kept = ids.len();
+        self.list = Some(ids);
+        self.mass = None;
     }
 }
 
@@ -532,11 +544,11 @@ fn nucleus(
 }
 
 /// Converts `values` of the given kind to scores whose softmax is the distribution they mean.
-fn to_log_space(values: &[f32], input: Input) -> Result<Vec<f32>> {
+fn to_log_space(values: &[f32], input: Input) -> Result<Cow<'_, [f32]>> {
     match input {
         Input::Logits | Input::LogProbs => {
             check_values("values", values)?;
-            Ok(values.to_vec())
+            Ok(Cow::Borrowed(values))
         }
         Input::Probs => {
             if values.is_empty() {
@@ -558,7 +570,9 @@ fn to_log_space(values: &[f32], input: Input) -> Result<Vec<f32>> {
                     "values are all 0: at least one probability must be > 0",
                 ));
             }
-            Ok(values.iter().map(|&p| (p as f64).ln() as f32).collect())
+            Ok(Cow::Owned(
+                values.iter().map(|&p| (p as f64).ln() as f32).collect(),
+            ))
         }
     }
 }

@@ -8,7 +8,9 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use logitlab::loss::{loss, pipeline_loss, LossFunction, LossOptions, Pipeline, Reduction};
-use logitlab::numerics::{entropy, log_softmax, logsumexp, softmax};
+use logitlab::numerics::{
+    at_least, entropy, exp_le0, exp_scaled, kept_score, log_softmax, logsumexp, softmax, sum,
+};
 use logitlab::rng::Rng;
 use logitlab::sampling::{sample, sample_with, Cut, Input, SampleOptions};
 
@@ -137,6 +139,81 @@ fn kept_sets_are_exactly_the_definitions() {
         assert!(want[s.token], "drawn token {} was cut", s.token);
         let sum: f64 = s.probs.iter().map(|&x| x as f64).sum();
         assert!((sum - 1.0).abs() < 1e-5);
+    }
+}
+
+/// The final distribution is e_i / Σ e over the kept ids, to the last bit, whichever form the
+/// candidate set is in (every id, or the list a filter leaves): e_i = exp((z_i − m) / T) by
+/// `exp_le0`, Σ in `numerics::sum`'s order with 0 for every id cut.
+#[test]
+fn probs_are_e_over_the_kept_sum_to_the_last_bit() {
+    let mut rng = Rng::new(5);
+    for case in 0..200 {
+        let v = 1 + rng.below(3000) as usize;
+        let z = random_logits(&mut rng, v, 3.0);
+        let o = opts(
+            [0.7, 1.0, 1.3][case % 3],
+            [0, 3, 200][rng.below(3) as usize],
+            [1.0, 0.9, 0.5][rng.below(3) as usize],
+            [0.0, 0.05][rng.below(2) as usize],
+            case as u64,
+        );
+        let s = sample(&z, &o).unwrap();
+        let m = z.iter().copied().fold(f32::MIN, f32::max);
+        let e: Vec<f32> = (z.iter().zip(&s.cut))
+            .map(|(&z, &cut)| match cut {
+                Cut::Kept if o.temperature == 1.0 => exp_le0(z - m),
+                Cut::Kept => exp_le0((z - m) / o.temperature),
+                _ => 0.0,
+            })
+            .collect();
+        let total = sum(&e);
+        for (i, (&p, &e)) in s.probs.iter().zip(&e).enumerate() {
+            assert_eq!(p, (e as f64 / total) as f32, "case {case}, id {i}, {o:?}");
+        }
+    }
+}
+
+/// The simd128 kernels against the scalar code they stand for, bit for bit (natively both are
+/// the scalar code): exp over a sweep of every 251st f32 in [−104, 0] with −∞ and −0, at T = 1
+/// and with the division by T, and `at_least` at every cut-off.
+#[test]
+fn four_wide_kernels_match_one_at_a_time() {
+    let (first, last) = ((-0.0f32).to_bits(), (-104.0f32).to_bits());
+    let mut x: Vec<f32> = (first..=last).step_by(251).map(f32::from_bits).collect();
+    x.extend([f32::NEG_INFINITY, -0.0, -1e30, -f32::MIN_POSITIVE, -1e-45]);
+    for t in [1.0f32, 0.8, 3.0, 1e-30] {
+        let (mut s, mut e) = (x.clone(), vec![0.0f32; x.len()]);
+        let (at_one, at_t) = exp_scaled(&mut s, &mut e, t);
+        let one: Vec<f32> = x.iter().map(|&x| exp_le0(x)).collect();
+        for i in 0..x.len() {
+            let want = if t == 1.0 {
+                x[i]
+            } else {
+                kept_score(x[i], x[i] / t)
+            };
+            assert_eq!(
+                s[i].to_bits(),
+                want.to_bits(),
+                "s at x = {:e}, T = {t}",
+                x[i]
+            );
+            assert_eq!(
+                e[i].to_bits(),
+                exp_le0(want).to_bits(),
+                "e at x = {:e}, T = {t}",
+                x[i]
+            );
+        }
+        assert_eq!((at_one, at_t), (sum(&one), sum(&e)), "sums at T = {t}");
+    }
+    let mut rng = Rng::new(9);
+    let v: Vec<f32> = (0..4099).map(|_| rng.next_f64() as f32).collect();
+    for least in [0.0, 1e-9, 0.3, 0.93, 0.9999, 2.0] {
+        for n in [0, 1, 3, 4, 5, 4096, 4099] {
+            let want: Vec<u32> = (0..n as u32).filter(|&i| v[i as usize] >= least).collect();
+            assert_eq!(at_least(&v[..n], least), want, "least {least}, n {n}");
+        }
     }
 }
 
