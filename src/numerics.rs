@@ -59,6 +59,43 @@ pub fn check_temperature(t: f32) -> Result<()> {
     Ok(())
 }
 
+/// What one pass over the values finds: their maximum and how many are −∞.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scan {
+    pub max: f32,
+    pub excluded: usize,
+}
+
+/// [`check_values`], [`max`] and the count of −∞ entries in one pass, four lanes at a time.
+pub fn scan(argument: &str, z: &[f32]) -> Result<Scan> {
+    let (mut m, mut bad, mut excluded) = ([f32::NEG_INFINITY; 4], [false; 4], [0usize; 4]);
+    let mut add = |j: usize, x: f32| {
+        bad[j] |= x.is_nan() | (x == f32::INFINITY);
+        m[j] = if x > m[j] { x } else { m[j] };
+        excluded[j] += (x == f32::NEG_INFINITY) as usize;
+    };
+    let chunks = z.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (j, &x) in c.iter().enumerate() {
+            add(j, x);
+        }
+    }
+    for (j, &x) in rest.iter().enumerate() {
+        add(j, x);
+    }
+    let max = [m[1], m[2], m[3]]
+        .into_iter()
+        .fold(m[0], |a, b| if b > a { b } else { a });
+    if bad.contains(&true) || max == f32::NEG_INFINITY {
+        check_values(argument, z)?;
+    }
+    Ok(Scan {
+        max,
+        excluded: excluded.iter().sum(),
+    })
+}
+
 /// max_i z_i over a slice already checked by [`check_values`] (no NaN). Four running maxima by
 /// comparison, so that it vectorises (`f32::max` is a call to libm's `fmaxf` in wasm).
 pub fn max(z: &[f32]) -> f32 {
@@ -333,34 +370,49 @@ pub fn exp_le0(x: f32) -> f32 {
     y * pow2(half) * pow2(k - half)
 }
 
-/// The sampler's exponentials, in one pass over its scores `s` (each ≤ 0 or −∞, no NaN): sets
-/// s_i ← s_i / T (through [`kept_score`]; unchanged at T = 1) and e_i ← exp(s_i), and returns
-/// (Σ exp(s_i) before the division, Σ e_i): the model's own normaliser at T = 1 and the mass at
-/// T. Both sums in [`sum`]'s order, so they equal `sum` of the same exponentials.
-///
-/// Every exp is [`exp_le0`], four at a time on wasm with simd128, so the results are the same
-/// bits on every target.
-pub fn exp_scaled(s: &mut [f32], e: &mut [f32], t: f32) -> (f64, f64) {
-    assert_eq!(s.len(), e.len());
+/// The sampler's scores and exponentials: from log-space `values` (no NaN, none above `max`),
+/// s_i = (values_i − max) / T (each step through [`kept_score`]; no division at T = 1) and
+/// e_i = exp(s_i), with their sums.
+#[derive(Debug, Clone)]
+pub struct Exps {
+    pub s: Vec<f32>,
+    pub e: Vec<f32>,
+    /// Σ exp(values_i − max): the model's own normaliser at T = 1.
+    pub at_one: f64,
+    /// Σ e_i: the mass at T.
+    pub at_t: f64,
+}
+
+/// [`Exps`] in two passes over the vocabulary (one at T = 1). Both sums are in [`sum`]'s order,
+/// so they equal `sum` of the same exponentials. Every exp is [`exp_le0`], four at a time on
+/// wasm with simd128, so the results are the same bits on every target.
+pub fn exp_scaled(values: &[f32], max: f32, t: f32) -> Exps {
+    let n = values.len();
+    let (mut s, mut e) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut at_one, mut at_t) = ([0.0f64; 4], [0.0f64; 4]);
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    let done = simd::exp_scaled(s, e, t, &mut at_one, &mut at_t);
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    let done = 0;
-    for i in done..s.len() {
-        let x = s[i];
+    simd::exp_scaled(values, max, t, (&mut s, &mut e), (&mut at_one, &mut at_t));
+    for (i, &v) in values.iter().enumerate().skip(s.len()) {
+        let x = kept_score(v, v - max);
         let one = exp_le0(x);
         at_one[i % 4] += one as f64;
-        if t != 1.0 {
-            s[i] = kept_score(x, x / t);
-            e[i] = exp_le0(s[i]);
+        let (y, ey) = if t != 1.0 {
+            let y = kept_score(x, x / t);
+            (y, exp_le0(y))
         } else {
-            e[i] = one;
-        }
-        at_t[i % 4] += e[i] as f64;
+            (x, one)
+        };
+        s.push(y);
+        e.push(ey);
+        at_t[i % 4] += ey as f64;
     }
     let fold = |s: [f64; 4]| (s[0] + s[1]) + (s[2] + s[3]);
-    (fold(at_one), fold(at_t))
+    Exps {
+        s,
+        e,
+        at_one: fold(at_one),
+        at_t: fold(at_t),
+    }
 }
 
 /// The indices i with x_i ≥ `least`, in order. On wasm with simd128, four at a time: one
@@ -384,50 +436,51 @@ mod simd {
     /// [`super::exp_scaled`] four ids at a time, over the whole quads of `s`; returns how many ids
     /// it did. Adds exp(s_i) to `at_one[i % 4]` and the new e_i to `at_t[i % 4]`, in id order.
     #[inline(never)]
+    /// [`super::exp_scaled`] over the whole quads of `values`: appends to `s` and `e`, and
+    /// leaves the sums by lane.
     pub(super) fn exp_scaled(
-        s: &mut [f32],
-        e: &mut [f32],
+        values: &[f32],
+        max: f32,
         t: f32,
-        at_one: &mut [f64; 4],
-        at_t: &mut [f64; 4],
-    ) -> usize {
+        (s, e): (&mut Vec<f32>, &mut Vec<f32>),
+        (at_one, at_t): (&mut [f64; 4], &mut [f64; 4]),
+    ) {
         // Two loops rather than one: V8 keeps one `exp4`'s constants and temporaries in the 16
         // vector registers, not two (fused, it spilled a third of its work to the stack).
-        let n = s.len() / 4 * 4;
-        let (s, e) = (&mut s[..n], &mut e[..n]);
+        let n = values.len() / 4 * 4;
         let c = ExpConstants::new();
-        let mut one = Sums::new();
-        if t == 1.0 {
-            for (s, e) in s.chunks_exact(4).zip(e.chunks_exact_mut(4)) {
-                let y = exp4(f32x4(s[0], s[1], s[2], s[3]), &c);
-                store(e, y);
-                one.add(y);
-            }
-            (*at_one, *at_t) = (one.lanes(), one.lanes());
-            return n;
-        }
-        for s in s.chunks_exact(4) {
-            one.add(exp4(f32x4(s[0], s[1], s[2], s[3]), &c));
-        }
-        let (tv, minus_inf, lowest) = (
-            f32x4_splat(t),
-            f32x4_splat(f32::NEG_INFINITY),
-            f32x4_splat(f32::MIN),
-        );
-        let mut at = Sums::new();
-        for (s, e) in s.chunks_exact_mut(4).zip(e.chunks_exact_mut(4)) {
-            let x = f32x4(s[0], s[1], s[2], s[3]);
-            let y = f32x4_div(x, tv);
-            // kept_score: an id that only the division sent to −∞ scores the lowest f32.
+        let (minus_inf, lowest) = (f32x4_splat(f32::NEG_INFINITY), f32x4_splat(f32::MIN));
+        // kept_score: an id that only this step sent to −∞ scores the lowest f32.
+        let kept = |x: v128, y: v128| {
             let overflow = v128_and(f32x4_eq(y, minus_inf), f32x4_gt(x, minus_inf));
-            let y = v128_bitselect(lowest, y, overflow);
+            v128_bitselect(lowest, y, overflow)
+        };
+        let (mut one, m) = (Sums::new(), f32x4_splat(max));
+        for v in values[..n].chunks_exact(4) {
+            let v = f32x4(v[0], v[1], v[2], v[3]);
+            let x = kept(v, f32x4_sub(v, m));
+            push(s, x);
+            let y = exp4(x, &c);
+            if t == 1.0 {
+                push(e, y);
+            }
+            one.add(y);
+        }
+        *at_one = one.lanes();
+        if t == 1.0 {
+            *at_t = one.lanes();
+            return;
+        }
+        let (tv, mut at) = (f32x4_splat(t), Sums::new());
+        for s in s.chunks_exact_mut(4) {
+            let x = f32x4(s[0], s[1], s[2], s[3]);
+            let y = kept(x, f32x4_div(x, tv));
             store(s, y);
             let y = exp4(y, &c);
-            store(e, y);
+            push(e, y);
             at.add(y);
         }
-        (*at_one, *at_t) = (one.lanes(), at.lanes());
-        n
+        *at_t = at.lanes();
     }
 
     /// Four running f64 sums of f32 lanes, as [`super::sum`] keeps them: lanes 0 and 1 in one
@@ -459,8 +512,8 @@ mod simd {
     /// [`super::at_least`] over the whole quads of `x`; returns how many ids it did. No branch
     /// per quad (on random data one that passes 7% of ids mispredicts a quarter of the time):
     /// each quad's passing indices are packed to the front of a vector by a byte shuffle chosen
-    /// by the comparison's bit mask, all four lanes are stored, and the end advances by the
-    /// number that passed.
+    /// by the comparison's bit mask, all four lanes are appended, and the list is cut back to
+    /// those that passed.
     pub(super) fn at_least(x: &[f32], least: f32, out: &mut Vec<u32>) -> usize {
         let n = x.len() / 4 * 4;
         // pack[m]: the bytes of the lanes j with bit j of m set, in order, then anything.
@@ -478,24 +531,32 @@ mod simd {
                 bytes[15],
             )
         });
-        let start = out.len();
-        out.resize(start + n + 4, 0);
-        let (mut end, least) = (start, f32x4_splat(least));
-        let (mut ids, four) = (u32x4(0, 1, 2, 3), u32x4_splat(4));
+        out.reserve(n + 4);
+        let (least, mut ids, four) = (f32x4_splat(least), u32x4(0, 1, 2, 3), u32x4_splat(4));
         for x in x[..n].chunks_exact(4) {
             let pass = i32x4_bitmask(f32x4_ge(f32x4(x[0], x[1], x[2], x[3]), least)) as usize;
             let packed = i8x16_swizzle(ids, pack[pass]);
-            out[end..end + 4].copy_from_slice(&[
+            let end = out.len() + pass.count_ones() as usize;
+            out.extend_from_slice(&[
                 u32x4_extract_lane::<0>(packed),
                 u32x4_extract_lane::<1>(packed),
                 u32x4_extract_lane::<2>(packed),
                 u32x4_extract_lane::<3>(packed),
             ]);
-            end += pass.count_ones() as usize;
+            out.truncate(end);
             ids = u32x4_add(ids, four);
         }
-        out.truncate(end);
         n
+    }
+
+    /// Appends the four lanes of `x`, with one vector store.
+    fn push(out: &mut Vec<f32>, x: v128) {
+        out.extend_from_slice(&[
+            f32x4_extract_lane::<0>(x),
+            f32x4_extract_lane::<1>(x),
+            f32x4_extract_lane::<2>(x),
+            f32x4_extract_lane::<3>(x),
+        ]);
     }
 
     fn store(out: &mut [f32], x: v128) {
@@ -569,6 +630,36 @@ mod tests {
 
     fn close(a: f32, b: f32, tol: f32) -> bool {
         (a - b).abs() <= tol * (1.0 + b.abs())
+    }
+
+    #[test]
+    fn scan_finds_max_and_excluded_or_names_the_bad_entry() {
+        let mut z = vec![
+            1.0,
+            f32::NEG_INFINITY,
+            3.0,
+            2.0,
+            f32::NEG_INFINITY,
+            -7.0,
+            0.5,
+        ];
+        assert_eq!(
+            scan("z", &z).unwrap(),
+            Scan {
+                max: 3.0,
+                excluded: 2
+            }
+        );
+        z[5] = f32::NAN;
+        let err = scan("z", &z).unwrap_err().to_string();
+        assert!(err.contains("z[5] is NaN"), "{err}");
+        z[5] = f32::INFINITY;
+        assert!(scan("z", &z)
+            .unwrap_err()
+            .to_string()
+            .contains("z[5] is +Infinity"));
+        assert!(scan("z", &[f32::NEG_INFINITY; 5]).is_err());
+        assert!(scan("z", &[]).is_err());
     }
 
     #[test]

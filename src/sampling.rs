@@ -24,7 +24,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use crate::error::{Error, Result};
-use crate::numerics::{self, check_temperature, check_values};
+use crate::numerics::{self, check_temperature};
 use crate::rng::Rng;
 
 /// What the `values` passed to [`sample`] hold.
@@ -206,7 +206,9 @@ pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Resul
 /// scores are never written. Every sum over the kept ids adds e_i to the running sum i mod 4,
 /// in id order, in either form: the sums of [`numerics::sum`] over all of e, to the last bit.
 #[derive(Debug, Clone)]
-pub struct Candidates {
+pub struct Candidates<'a> {
+    /// The values in log space (borrowed when they already are), read by the temperature step.
+    values: Cow<'a, [f32]>,
     /// Scores s in log space with the same softmax as the input, shifted so that the best is 0
     /// (every exponent is ≤ 0), then divided by T; −∞ for an id the input excluded. Meaningful
     /// for the kept ids only.
@@ -228,44 +230,48 @@ pub struct Candidates {
     mass: Option<f64>,
 }
 
-impl Candidates {
+impl<'a> Candidates<'a> {
     /// Every id of `values` (of the given kind) that the input does not already exclude. The
     /// chain's first step is always [`Candidates::temperature`] (T = 1 included): it takes the
     /// exponentials the others use.
-    pub fn new(values: &[f32], input: Input) -> Result<Candidates> {
+    pub fn new(values: &'a [f32], input: Input) -> Result<Candidates<'a>> {
         let values = to_log_space(values, input)?;
-        let max = numerics::max(&values);
-        let s: Vec<f32> = (values.iter())
-            .map(|&x| numerics::kept_score(x, x - max))
-            .collect();
-        let cut: Vec<Cut> = (s.iter())
-            .map(|&x| {
-                if x > f32::NEG_INFINITY {
-                    Cut::Kept
-                } else {
-                    Cut::Input
-                }
-            })
-            .collect();
+        let numerics::Scan { max, excluded } = numerics::scan("values", &values)?;
+        let cut = if excluded == 0 {
+            vec![Cut::Kept; values.len()]
+        } else {
+            (values.iter())
+                .map(|&x| {
+                    if x > f32::NEG_INFINITY {
+                        Cut::Kept
+                    } else {
+                        Cut::Input
+                    }
+                })
+                .collect()
+        };
         Ok(Candidates {
-            e: vec![0.0; s.len()],
-            kept: cut.iter().filter(|&&c| c == Cut::Kept).count(),
-            s,
+            s: Vec::new(),
+            e: Vec::new(),
             cut,
             list: None,
+            kept: values.len() - excluded,
             max,
+            values,
             model_log_sum: f64::NAN,
             mass: None,
         })
     }
 
-    /// Temperature: s ← s / T and e ← exp(s), in one pass with the model's own normaliser at
-    /// T = 1. T = 0 is greedy: keep only the argmax (lowest id on a tie). T = 1 changes no score.
+    /// Temperature: s ← (s − m) / T and e ← exp(s), with the model's own normaliser at T = 1
+    /// on the way. T = 0 is greedy: keep only the argmax (lowest id on a tie). T = 1 only
+    /// shifts the scores.
     pub fn temperature(&mut self, t: f32) {
         let scale = if t == 0.0 { 1.0 } else { t };
-        let (at_one, at_t) = numerics::exp_scaled(&mut self.s, &mut self.e, scale);
-        self.model_log_sum = at_one.ln();
-        self.mass = Some(at_t);
+        let exps = numerics::exp_scaled(&self.values, self.max, scale);
+        (self.s, self.e) = (exps.s, exps.e);
+        self.model_log_sum = exps.at_one.ln();
+        self.mass = Some(exps.at_t);
         if t == 0.0 {
             let best = numerics::argmax(&self.s) as u32;
             self.keep_only(vec![best], Cut::Greedy);
@@ -297,17 +303,27 @@ impl Candidates {
     /// 0 = greedy. Only the ids in the score bucket where the mass reaches p · Σ e are ordered,
     /// by a weighted quickselect (expected O(n)) that sorts the last ≤ 64 of them.
     ///
-    /// First, one vectorised pass leaves out every id with e_i < (1 − p) · Σ e / (2 · kept):
-    /// the ids from the nucleus's last one on carry more than (1 − p) · Σ e, at most `kept` of
-    /// them, so the last one has e above (1 − p) · Σ e / kept; half of that leaves room for
-    /// rounding. Usually most of the vocabulary goes there, and the rest is bucketed.
+    /// First, ids that cannot be in the nucleus are left out, in two rounds. Let L be the
+    /// nucleus's last id: the ids from L on (L and every worse one) carry more than (1 − p)·Σe.
+    /// (1) There are at most `kept` of them, each with e ≤ e_L, so e_L > (1 − p)·Σe / kept:
+    /// one vectorised pass leaves out every id with e below half of that (half leaves room for
+    /// rounding). (2) Those left out are all worse than L; with their mass M, the at most n
+    /// survivors from L on carry the rest, so e_L > ((1 − p)·Σe − M) / n, and the survivors
+    /// below half of that go too (M's rounding, ~10^−11 of Σe, is taken off first). Usually
+    /// 93% of the vocabulary goes in the first round and most of the rest in the second.
     pub fn top_p(&mut self, p: f32) {
         if p >= 1.0 || self.kept <= 1 {
             return;
         }
         let total = self.mass.unwrap_or_else(|| self.kept_sum(&self.e));
-        let below = ((1.0 - p as f64) * total / (2 * self.kept) as f64) as f32;
-        let ids = self.at_least(below);
+        let tail = (1.0 - p as f64) * total;
+        let first = tail / (2 * self.kept) as f64;
+        let mut ids = self.at_least(first as f32);
+        let left = ids.iter().map(|&i| self.e[i as usize] as f64).sum::<f64>();
+        let second = (tail - (total - left) - total / (1u64 << 30) as f64) / (2 * ids.len()) as f64;
+        if second > first {
+            ids.retain(|&i| self.e[i as usize] >= second as f32);
+        }
         let e = &self.e;
         let (b, need) = self.boundary(ids.iter().map(|&i| i as usize), p as f64 * total, |i| {
             e[i] as f64
@@ -475,9 +491,9 @@ impl Candidates {
     fn keep_only(&mut self, ids: Vec<u32>, why: Cut) {
         match self.list.take() {
             Some(old) => old.iter().for_each(|&i| self.cut[i as usize] = why),
-            None => (self.cut.iter_mut())
-                .filter(|c| **c == Cut::Kept)
-                .for_each(|c| *c = why),
+            None => (self.cut.iter_mut()).for_each(|c| {
+                *c = if *c == Cut::Kept { why } else { *c };
+            }),
         }
         for &i in &ids {
             self.cut[i as usize] = Cut::Kept;
@@ -546,10 +562,8 @@ fn nucleus(
 /// Converts `values` of the given kind to scores whose softmax is the distribution they mean.
 fn to_log_space(values: &[f32], input: Input) -> Result<Cow<'_, [f32]>> {
     match input {
-        Input::Logits | Input::LogProbs => {
-            check_values("values", values)?;
-            Ok(Cow::Borrowed(values))
-        }
+        // Checked by the caller's scan.
+        Input::Logits | Input::LogProbs => Ok(Cow::Borrowed(values)),
         Input::Probs => {
             if values.is_empty() {
                 return Err(Error::new(

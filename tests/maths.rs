@@ -9,7 +9,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use logitlab::loss::{loss, pipeline_loss, LossFunction, LossOptions, Pipeline, Reduction};
 use logitlab::numerics::{
-    at_least, entropy, exp_le0, exp_scaled, kept_score, log_softmax, logsumexp, softmax, sum,
+    at_least, entropy, exp_le0, exp_scaled, kept_score, log_softmax, logsumexp, softmax, sum, Exps,
 };
 use logitlab::rng::Rng;
 use logitlab::sampling::{sample, sample_with, Cut, Input, SampleOptions};
@@ -142,6 +142,35 @@ fn kept_sets_are_exactly_the_definitions() {
     }
 }
 
+/// At a real vocabulary's size, where top-p's two rounds of leaving ids out do most of its work:
+/// heavy-headed logits like a trained model's (a Gaussian tail, every 97th id raised).
+#[test]
+fn kept_sets_at_a_large_vocabulary_are_the_definitions() {
+    let mut rng = Rng::new(11);
+    for case in 0..8 {
+        let z: Vec<f32> = (0..60_000)
+            .map(|i| (rng.normal() * 2.0) as f32 + if i % 97 == 0 { 6.0 } else { 0.0 })
+            .collect();
+        let o = opts(
+            [0.8, 1.0, 1.5, 0.3][case % 4],
+            [0, 0, 50, 5000][rng.below(4) as usize],
+            [0.9, 0.5, 0.99, 0.999][rng.below(4) as usize],
+            [0.0, 0.0, 0.05][rng.below(3) as usize],
+            case as u64,
+        );
+        let s = sample(&z, &o).unwrap();
+        let want = reference_kept(&z, &o);
+        let kept: Vec<bool> = s.cut.iter().map(|&c| c == Cut::Kept).collect();
+        assert!(
+            kept == want,
+            "case {case}, {o:?}: kept {} want {}",
+            s.kept,
+            want.iter().filter(|&&k| k).count()
+        );
+        assert_eq!(s.kept, want.iter().filter(|&&k| k).count());
+    }
+}
+
 /// The final distribution is e_i / Σ e over the kept ids, to the last bit, whichever form the
 /// candidate set is in (every id, or the list a filter leaves): e_i = exp((z_i − m) / T) by
 /// `exp_le0`, Σ in `numerics::sum`'s order with 0 for every id cut.
@@ -175,37 +204,41 @@ fn probs_are_e_over_the_kept_sum_to_the_last_bit() {
 }
 
 /// The simd128 kernels against the scalar code they stand for, bit for bit (natively both are
-/// the scalar code): exp over a sweep of every 251st f32 in [−104, 0] with −∞ and −0, at T = 1
-/// and with the division by T, and `at_least` at every cut-off.
+/// the scalar code): the shift and exp over a sweep of every 251st f32 in [−104, 0] with −∞ and
+/// −0, at T = 1 and with the division by T, and `at_least` at every cut-off.
 #[test]
 fn four_wide_kernels_match_one_at_a_time() {
     let (first, last) = ((-0.0f32).to_bits(), (-104.0f32).to_bits());
     let mut x: Vec<f32> = (first..=last).step_by(251).map(f32::from_bits).collect();
-    x.extend([f32::NEG_INFINITY, -0.0, -1e30, -f32::MIN_POSITIVE, -1e-45]);
-    for t in [1.0f32, 0.8, 3.0, 1e-30] {
-        let (mut s, mut e) = (x.clone(), vec![0.0f32; x.len()]);
-        let (at_one, at_t) = exp_scaled(&mut s, &mut e, t);
-        let one: Vec<f32> = x.iter().map(|&x| exp_le0(x)).collect();
-        for i in 0..x.len() {
-            let want = if t == 1.0 {
-                x[i]
-            } else {
-                kept_score(x[i], x[i] / t)
-            };
-            assert_eq!(
-                s[i].to_bits(),
-                want.to_bits(),
-                "s at x = {:e}, T = {t}",
-                x[i]
-            );
-            assert_eq!(
-                e[i].to_bits(),
-                exp_le0(want).to_bits(),
-                "e at x = {:e}, T = {t}",
-                x[i]
-            );
+    x.extend([
+        f32::NEG_INFINITY,
+        -0.0,
+        -1e30,
+        -f32::MAX,
+        -f32::MIN_POSITIVE,
+        -1e-45,
+    ]);
+    for (max, t) in [
+        (0.0, 1.0),
+        (0.0, 0.8),
+        (2.5, 3.0),
+        (0.0, 1e-30),
+        (f32::MAX, 1.0),
+    ] {
+        let Exps { s, e, at_one, at_t } = exp_scaled(&x, max, t);
+        let shifted: Vec<f32> = x.iter().map(|&x| kept_score(x, x - max)).collect();
+        let one: Vec<f32> = shifted.iter().map(|&x| exp_le0(x)).collect();
+        for (i, &x) in shifted.iter().enumerate() {
+            let want = if t == 1.0 { x } else { kept_score(x, x / t) };
+            let at = format!("{x:e} (max {max}, T {t})");
+            assert_eq!(s[i].to_bits(), want.to_bits(), "s at {at}");
+            assert_eq!(e[i].to_bits(), exp_le0(want).to_bits(), "e at {at}");
         }
-        assert_eq!((at_one, at_t), (sum(&one), sum(&e)), "sums at T = {t}");
+        assert_eq!(
+            (at_one, at_t),
+            (sum(&one), sum(&e)),
+            "sums at max {max}, T {t}"
+        );
     }
     let mut rng = Rng::new(9);
     let v: Vec<f32> = (0..4099).map(|_| rng.next_f64() as f32).collect();
