@@ -353,24 +353,29 @@ impl<'a> Candidates<'a> {
         let mut probs = vec![0.0f32; self.e.len()];
         // Σ p_i s_i over the ids with p_i > 0, in four running sums as Σ e is taken.
         let mut ps = [0.0f64; 4];
-        let mut add = |i: usize| {
-            let p = self.e[i] as f64 / z;
-            probs[i] = p as f32;
-            if p > 0.0 {
-                ps[i % 4] += p * self.s[i] as f64;
-            }
-        };
         match &self.list {
-            Some(ids) => ids.iter().for_each(|&i| add(i as usize)),
-            // Four ids with e = 0 add nothing: skipped.
-            None => (0..self.e.len())
-                .step_by(4)
-                .filter(|&i| {
-                    self.e[i..(i + 4).min(self.e.len())]
-                        .iter()
-                        .any(|&e| e > 0.0)
-                })
-                .for_each(|i| (i..(i + 4).min(self.e.len())).for_each(&mut add)),
+            Some(ids) => {
+                for &i in ids {
+                    let i = i as usize;
+                    let p = self.e[i] as f64 / z;
+                    probs[i] = p as f32;
+                    if p > 0.0 {
+                        ps[i % 4] += p * self.s[i] as f64;
+                    }
+                }
+            }
+            None => {
+                let quads = (self.e.chunks(4))
+                    .zip(self.s.chunks(4))
+                    .zip(probs.chunks_mut(4));
+                for ((e, s), probs) in quads {
+                    for (((&e, &s), p32), ps) in e.iter().zip(s).zip(probs).zip(&mut ps) {
+                        let p = e as f64 / z;
+                        *p32 = p as f32;
+                        *ps += if p > 0.0 { p * s as f64 } else { 0.0 };
+                    }
+                }
+            }
         }
         let ps = (ps[0] + ps[1]) + (ps[2] + ps[3]);
         (probs, (z.ln() - ps).max(0.0))
@@ -382,16 +387,18 @@ impl<'a> Candidates<'a> {
         let u = rng.next_f64();
         let mut acc = 0.0f64;
         let mut token = None;
-        for i in self.kept_ids() {
-            let p = probs[i];
+        let mut walk = |i: usize, p: f32| {
             if p > 0.0 {
                 acc += p as f64;
                 token = Some(i);
-                if u < acc {
-                    break;
-                }
             }
-        }
+            u < acc
+        };
+        match &self.list {
+            Some(ids) => ids.iter().any(|&i| walk(i as usize, probs[i as usize])),
+            // Every id not kept has p = 0.
+            None => probs.iter().enumerate().any(|(i, &p)| walk(i, p)),
+        };
         // On a tie the lowest id: `max_by` keeps the last of equals, so compare ids reversed.
         token.unwrap_or_else(|| {
             (self.kept_ids())
