@@ -4,6 +4,7 @@
 //
 //   node tests/bench/sample-ab.mjs /tmp/pkg-before              (B = www/pkg)
 //   node tests/bench/sample-ab.mjs /tmp/pkg-before other/pkg     (two other builds)
+//   ONLY=topP ROUNDS=30 node tests/bench/sample-ab.mjs ...          (top-p at V = 128 256 alone)
 
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -29,10 +30,12 @@ const stats = (xs) => {
 const col = (s, w) => String(s).padStart(w);
 console.log(`A = ${a}, B = ${b ?? 'www/pkg'}; µs per call, median (best) of ${ROUNDS} interleaved rounds`);
 console.log(`${col('V', 8)}  ${'setting'.padEnd(34)} ${col('A', 16)} ${col('B', 16)}`);
-for (const v of [65, 128256]) {
+// ONLY=topP: the setting #18's goal is about; ONLY=<setting name>: that one, at both sizes.
+const only = process.env.ONLY === 'topP' ? 'T=0.8 topP=0.9' : process.env.ONLY;
+for (const v of process.env.ONLY === 'topP' ? [128256] : [65, 128256]) {
   const z = logits(v);
   const calls = v < 1000 ? 2000 : 20;
-  for (const [name, opts] of SETTINGS) {
+  for (const [name, opts] of SETTINGS.filter(([name]) => !only || name === only)) {
     const times = { A: [], B: [] };
     for (const [, mod] of builds) for (let i = 0; i < 5; i++) mod.sample(z, { ...opts, seed: i });
     for (let r = 0; r < ROUNDS; r++) {
