@@ -202,8 +202,8 @@ pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Resul
 /// Two forms. At first every id is kept unless the input excluded it (its score is −∞, its e
 /// 0), and passes run over the whole vocabulary, which vectorise. The first step that cuts
 /// (top-k, top-p, min-p, T = 0) lists the ids it keeps, in id order, and from then on the steps
-/// work on that list alone: a filter usually keeps a few hundred of 128 256 ids, and the cut ids'
-/// scores are never written. Every sum over the kept ids adds e_i to the running sum i mod 4,
+/// work on that list alone (top-p 0.9 at T = 0.8 keeps 301 of the Node benchmark's 128 256
+/// ids), and the cut ids' scores are never written. Every sum over the kept ids adds e_i to the running sum i mod 4,
 /// in id order, in either form: the sums of [`numerics::sum`] over all of e, to the last bit.
 #[derive(Debug, Clone)]
 pub struct Candidates<'a> {
