@@ -389,12 +389,22 @@ pub struct Exps {
 /// wasm with simd128, so the results are the same bits on every target.
 pub fn exp_scaled(values: &[f32], max: f32, t: f32) -> Exps {
     let n = values.len();
-    let (mut s, mut e) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut at_one, mut at_t) = ([0.0f64; 4], [0.0f64; 4]);
+    let mut lanes = Lanes {
+        s: Vec::with_capacity(n),
+        e: Vec::with_capacity(n),
+        at_one: [0.0; 4],
+        at_t: [0.0; 4],
+    };
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    simd::exp_scaled(values, max, t, (&mut s, &mut e), (&mut at_one, &mut at_t));
+    simd::exp_scaled(values, max, t, &mut lanes);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    quads::exp_scaled(values, max, t, (&mut s, &mut e), (&mut at_one, &mut at_t));
+    quads::exp_scaled(values, max, t, &mut lanes);
+    let Lanes {
+        mut s,
+        mut e,
+        mut at_one,
+        mut at_t,
+    } = lanes;
     for (i, &v) in values.iter().enumerate().skip(s.len()) {
         let x = kept_score(v, v - max);
         let one = exp_le0(x);
@@ -430,20 +440,24 @@ pub fn at_least(x: &[f32], least: f32) -> Vec<u32> {
     out
 }
 
+/// What [`exp_scaled`]'s kernels build over the whole quads of the values: s and e so far, and
+/// the sums by lane (lane i mod 4, in id order).
+struct Lanes {
+    s: Vec<f32>,
+    e: Vec<f32>,
+    at_one: [f64; 4],
+    at_t: [f64; 4],
+}
+
 /// [`exp_scaled`] elsewhere: the same steps on four lanes as plain arrays, which LLVM turns into
 /// vector code for the target (one id at a time it called `exp_le0` per id and ran 2× slower).
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 mod quads {
-    use super::{exp_le0, kept_score};
+    use super::{exp_le0, kept_score, Lanes};
 
-    /// Over the whole quads of `values`: appends to `s` and `e`, and leaves the sums by lane.
-    pub(super) fn exp_scaled(
-        values: &[f32],
-        max: f32,
-        t: f32,
-        (s, e): (&mut Vec<f32>, &mut Vec<f32>),
-        (at_one, at_t): (&mut [f64; 4], &mut [f64; 4]),
-    ) {
+    /// Over the whole quads of `values`.
+    pub(super) fn exp_scaled(values: &[f32], max: f32, t: f32, out: &mut Lanes) {
+        let Lanes { s, e, at_one, at_t } = out;
         let n = values.len() / 4 * 4;
         let add = |sums: &mut [f64; 4], y: [f32; 4]| {
             for (sum, y) in sums.iter_mut().zip(y) {
@@ -479,16 +493,11 @@ mod quads {
 mod simd {
     use core::arch::wasm32::*;
 
-    /// [`super::exp_scaled`] over the whole quads of `values`: appends to `s` and `e`, and
-    /// leaves the sums by lane. Out of line, as in the build the README measures.
+    /// [`super::exp_scaled`] over the whole quads of `values`. Out of line, as in the build the
+    /// README measures.
     #[inline(never)]
-    pub(super) fn exp_scaled(
-        values: &[f32],
-        max: f32,
-        t: f32,
-        (s, e): (&mut Vec<f32>, &mut Vec<f32>),
-        (at_one, at_t): (&mut [f64; 4], &mut [f64; 4]),
-    ) {
+    pub(super) fn exp_scaled(values: &[f32], max: f32, t: f32, out: &mut super::Lanes) {
+        let super::Lanes { s, e, at_one, at_t } = out;
         // Two loops rather than one: V8 keeps one `exp4`'s constants and temporaries in the 16
         // vector registers, not two (fused, it spilled a third of its work to the stack).
         let n = values.len() / 4 * 4;
