@@ -92,12 +92,13 @@ wasm_pack() {
     raw=$(stat -c %s "$wasm")
     gz=$(gzip -9 -c "$wasm" | wc -c)
     printf 'wasm: %s  %d bytes raw, %d bytes gzip\n' "$wasm" "$raw" "$gz"
+    # The page states the training build's size from this file, never from a typed figure.
+    printf '{"bytes":%d,"gzipBytes":%d}\n' "$raw" "$gz" > "$dir/size.json"
 }
 
-# wasm-opt -O3 shrinks the sampling lab's wasm by a fifth (388 → 309 KB; 150 → 132 KB gzip) in
-# 10 s. On the training build it took 8 minutes and made it larger once gzipped (645 → 677 KB)
-# and slower: 16–18 instead of 22–26 tiny-preset steps/s in Chromium (measured side by side,
-# 2026-11-29). So that one is left as LLVM wrote it.
+# wasm-opt -O3 shrinks the sampling lab's wasm in seconds. On the training build it takes minutes
+# and makes the wasm larger once gzipped and slower to train (docs/performance.md), so that one
+# is left as LLVM wrote it.
 build() {
     say "building the wasm packages (release, simd128): the sampling lab (+ wasm-opt), then training"
     wasm_pack "$PKG" logitlab -O3 --no-default-features
@@ -170,10 +171,10 @@ test_all() {
     echo "total: $PASSED_TOTAL passed, 0 failed"
 }
 
-# bundle OUT [FROM]: a self-contained static folder made from www/ (or FROM) as built: relative paths only, no
-# TypeScript declarations, and the offline worker (www/sw.js) given its manifest: every file with
-# the SHA-256 of its content. The page registers the worker only where this marker exists, so
-# `serve` and the tests of www/ run without one.
+# bundle OUT [FROM]: a self-contained static folder made from www/ (or FROM) as built: relative
+# paths only, no TypeScript declarations, and the offline worker (www/sw.js) given its manifest
+# (tools/offline-manifest.mjs): every file with the SHA-256 of its content. The page registers
+# the worker only where this marker exists, so `serve` and the tests of www/ run without one.
 bundle() {
     local out=${1:?usage: ./build.sh bundle OUT [FROM]} from=${2:-www}
     rm -rf "$out"
@@ -182,28 +183,7 @@ bundle() {
     rm -f "$out"/pkg/*.d.ts "$out"/pkg-train/*.d.ts
     sed -i 's|<meta name="color-scheme" content="light dark">|&\n<meta name="logitlab-offline" content="sw.js">|' "$out/index.html"
     grep -q 'name="logitlab-offline"' "$out/index.html" || die "bundle: cannot mark $out/index.html for the offline worker"
-    node - "$out" <<'JS'
-const fs = require('fs'), path = require('path'), crypto = require('crypto');
-const root = process.argv[2];
-const files = {};
-(function walk(dir) {
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    const rel = path.relative(root, p).split(path.sep).join('/');
-    if (e.isDirectory()) { if (rel !== 'snapshots') walk(p); continue; }
-    if (rel !== 'sw.js') files[rel] = crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
-  }
-})(root);
-const sorted = Object.fromEntries(Object.keys(files).sort().map((k) => [k, files[k]]));
-const version = crypto.createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
-// The models in folders of their own are fetched only when a student picks one.
-const lazy = Object.keys(sorted).filter((p) => /^models\/[^/]+\//.test(p));
-const sw = path.join(root, 'sw.js');
-const src = fs.readFileSync(sw, 'utf8');
-if (!src.includes('/* MANIFEST */ null')) throw new Error('sw.js has no MANIFEST placeholder');
-fs.writeFileSync(sw, src.replace('/* MANIFEST */ null', JSON.stringify({ version, files: sorted, lazy })));
-console.log(`offline worker: ${Object.keys(sorted).length} files (${lazy.length} fetched when picked), version ${version}`);
-JS
+    node tools/offline-manifest.mjs "$out"
 }
 
 # A self-contained static folder: copy dist/ to any static host (relative paths only). It works
@@ -223,14 +203,46 @@ dist() {
     printf '  %9d  total bytes gzip\n' "$(tar -cf - -C dist . | gzip -9 | wc -c)"
 }
 
+# bench [NAME [ARGS]]: the benchmarks of benches/ (figures in docs/performance.md). Without NAME,
+# the everyday set: the native sampler, generation, training and tokenizer benchmarks on one
+# thread, then the wasm in Node and headless Chromium. NAME runs one of them, or one that needs
+# more (see `./build.sh help`).
 bench() {
-    build
-    say "native (cargo bench, one thread)"
-    cargo bench -q --bench sample
-    RAYON_NUM_THREADS=1 cargo bench -q --bench generate
-    RAYON_NUM_THREADS=1 cargo bench -q --bench train
-    say "wasm (Node and headless Chromium)"
-    node tests/bench/run.mjs
+    local name=${1:-all}
+    [ $# -eq 0 ] || shift
+    case "$name" in
+        all)
+            build
+            say "native (cargo bench, one thread)"
+            cargo bench -q --bench sample
+            RAYON_NUM_THREADS=1 cargo bench -q --bench generate
+            RAYON_NUM_THREADS=1 cargo bench -q --bench train
+            cargo bench -q --bench tokenize
+            say "wasm (Node and headless Chromium)"
+            node benches/run.mjs ;;
+        sample | tokenize) cargo bench -q --bench "$name" ;;
+        generate | train) RAYON_NUM_THREADS=1 cargo bench -q --bench "$name" ;;
+        wasm) build; node benches/run.mjs "$@" ;;
+        sample-node) build; node benches/sample-node.mjs ;;
+        sample-ab) build; node benches/sample-ab.mjs "$@" ;;
+        gpt2) bench_gpt2 ;;
+        llama2c) bench_llama2c 15M "$@" ;;
+        llama2c-memory) bench_llama2c 110M "$@" ;;
+        *) die "bench: no benchmark $name (./build.sh help lists them)" ;;
+    esac
+}
+
+# bench_python MODULE...: target/bench-venv, a Python venv that can import every MODULE
+# (installed from PyPI the first time; PyTorch takes a few minutes).
+bench_python() {
+    local venv=target/bench-venv m
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    for m in "$@"; do
+        "$venv/bin/python" -c "import $m" 2>/dev/null || {
+            say "installing $m into $venv (PyPI, once)"
+            "$venv/bin/pip" install -q "$m"
+        }
+    done
 }
 
 # GPT-2 small (random weights of its shape), token by token with the KV cache on one thread:
@@ -239,16 +251,33 @@ bench() {
 # target/bench-venv (PyPI; a few minutes) and the checkpoint in target/gpt2-small (498 MB).
 bench_gpt2() {
     build
-    local venv=target/bench-venv dir=target/gpt2-small
-    if [ ! -x "$venv/bin/python" ]; then
-        say "making a Python venv with PyTorch and transformers (a few minutes, once)"
-        python3 -m venv "$venv"
-        "$venv/bin/pip" install -q torch transformers safetensors
-    fi
+    local dir=target/gpt2-small
+    bench_python torch transformers safetensors
     say "GPT-2 small: PyTorch, native, Chromium"
-    "$venv/bin/python" tests/bench/gpt2_small.py "$dir"
+    target/bench-venv/bin/python benches/gpt2_small.py "$dir"
     RAYON_NUM_THREADS=1 GPT2_DIR="$dir" cargo bench -q --bench gpt2_small
-    node tests/bench/gpt2-small.mjs "$dir"
+    node benches/gpt2-small.mjs "$dir"
+}
+
+# bench_llama2c SHAPE [DIR]: a llama2.c model of a TinyStories shape with random weights (made
+# in DIR, default target/llama2c-SHAPE, by benches/make_llama2c_shape.py with numpy from PyPI,
+# unless DIR holds one). 15M: greedy tokens natively, then in headless Chromium; 110M: the peak
+# memory of loading it through the page. llama2.c's own run.c is timed by hand.
+bench_llama2c() {
+    local shape=$1 dir=${2:-target/llama2c-$1}
+    build
+    if [ ! -f "$dir/model.bin" ]; then
+        bench_python numpy
+        target/bench-venv/bin/python benches/make_llama2c_shape.py "$shape" "$dir"
+    fi
+    if [ "$shape" = 15M ]; then
+        say "llama2.c, stories15M's shape: native, Chromium"
+        RAYON_NUM_THREADS=1 LLAMA2C_DIR="$dir" cargo bench -q --bench llama2c
+        node benches/llama2c.mjs "$dir"
+    else
+        say "llama2.c, stories${shape}'s shape: peak memory of loading it in Chromium"
+        node benches/llama2c-memory.mjs "$dir"
+    fi
 }
 
 # The default model: exactly the command and seed that made www/models/default.safetensors.
@@ -295,8 +324,16 @@ usage: ./build.sh <command>
   test    run every test layer: fmt + clippy, native cargo test, the .d.ts type check (tsc),
           browser wasm-pack test, page end-to-end tests in headless Chromium
   types   type-check tests/types/example.ts against the built .d.ts (tsc --noEmit)
-  bench   print speed figures: sample() in native Rust, in wasm (Node and headless
-          Chromium) and a full-sort JS baseline
+  bench [NAME [ARGS]]  print speed figures (benches/, docs/performance.md). Without NAME: the
+          native sample, generate, train and tokenize benchmarks, then `wasm`. NAME runs one:
+            sample, generate, train, tokenize   one native benchmark (cargo bench)
+            wasm [page]          sample() in Node and headless Chromium beside a full-sort JS
+                                 baseline, generation, training, the page's weight and timings
+            sample-node          sample() in Node alone, and what one call is made of
+            sample-ab A [B]      sample() of two builds side by side (B: www/pkg)
+            gpt2                 the same as bench-gpt2
+            llama2c [DIR]        a llama2.c model of stories15M's shape: native, then Chromium
+            llama2c-memory [DIR] the peak memory of loading stories110M's shape in Chromium
   bench-gpt2  GPT-2 small's generation speed: PyTorch (made in a venv), native, Chromium
   dist    build a self-contained static folder dist/ (page, wasm, model, offline worker,
           snapshots of each view) and print its weight
@@ -316,7 +353,7 @@ case "$cmd" in
     types) setup; types_check ;;
     serve) setup; serve ;;
     test) setup; test_all ;;
-    bench) setup; bench ;;
+    bench) shift; setup; bench "$@" ;;
     bench-gpt2) setup; bench_gpt2 ;;
     dist) setup; dist ;;
     bundle) shift; bundle "$@" ;;

@@ -1,7 +1,7 @@
 //! Generation speed of the default model with the KV cache (the page's plain-array forward
 //! pass, `logitlab::net`), natively on one thread:
 //! `RAYON_NUM_THREADS=1 cargo bench --bench generate` (build.sh bench sets the variable).
-//! tests/bench/run.mjs measures the same loop in wasm (Node and headless Chromium).
+//! benches/run.mjs measures the same loop in wasm (Node and headless Chromium).
 
 use std::time::Instant;
 

@@ -1,7 +1,7 @@
 //! A llama2.c model of stories15M's shape (dim 288, 6 layers, 6 heads, hidden 768, vocab 32 000,
 //! seq_len 256; random weights in the legacy format) generating greedily token by token with the
 //! KV cache, natively on one thread: the forward pass the page runs. Beside it, time llama2.c's
-//! own run.c on the same file (see the README's figures):
+//! own run.c on the same file (docs/performance.md):
 //! `LLAMA2C_DIR=dir cargo bench --bench llama2c` (dir holds model.bin and tokenizer.bin).
 
 use std::time::Instant;

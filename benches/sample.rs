@@ -1,5 +1,5 @@
 //! Microseconds per `sample` call, natively on one thread: `cargo bench --bench sample`.
-//! The same grid runs in wasm (Node and headless Chromium) through tests/bench/run.mjs, and
+//! The same grid runs in wasm (Node and headless Chromium) through benches/run.mjs, and
 //! `./build.sh bench` prints all of them side by side.
 
 use std::hint::black_box;

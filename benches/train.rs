@@ -1,6 +1,6 @@
 //! Training speed of the page's model-size presets, natively on one thread:
 //! `RAYON_NUM_THREADS=1 cargo bench --bench train` (build.sh bench sets the variable).
-//! tests/bench/run.mjs measures the same steps in wasm in headless Chromium. Both use the text
+//! benches/run.mjs measures the same steps in wasm in headless Chromium. Both use the text
 //! the page ships (www/texts/romeo-and-juliet.txt), batch 8, crossEntropyOnLogits, and no
 //! validation pass, so a step is one forward, one backward and one AdamW update.
 

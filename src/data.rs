@@ -2,7 +2,7 @@
 //! Gutenberg plain texts, public domain), split into training and validation **by whole works**,
 //! so that no validation line has a neighbour in the training set.
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::limits::{check_text_len, MAX_MODEL_VOCAB};
 use crate::model::{Tokenizer, Vocab};
 
@@ -107,10 +107,19 @@ impl Corpus {
             Ok(v) if v.len() <= MAX_MODEL_VOCAB => v,
             _ => {
                 let distinct = text.chars().collect::<std::collections::HashSet<_>>().len();
+                let chars = text.chars().count();
                 return Err(Error::arg(
                     "text",
                     &format!("a text with 2 to {MAX_MODEL_VOCAB} distinct characters"),
-                    format!("{} characters, {distinct} distinct", text.chars().count()),
+                    format!("{chars} characters, {distinct} distinct"),
+                )
+                .coded(
+                    Code::TrainTextCharacters,
+                    [
+                        ("chars", chars.into()),
+                        ("distinct", distinct.into()),
+                        ("max", MAX_MODEL_VOCAB.into()),
+                    ],
                 ));
             }
         };

@@ -4,28 +4,176 @@
 use std::fmt;
 
 /// An error with a human-readable message, e.g.
-/// `temperature must be a finite number >= 0 (0 = greedy), got -1`.
+/// `temperature must be a finite number >= 0 (0 = greedy), got -1`, and, for an error a
+/// student can cause from the page, a [`Code`] with its parameters: the page shows the message
+/// its catalogue holds for that code (`error.<code>`), in the page's language, and the English
+/// message only for an error without one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error(String);
+pub struct Error {
+    message: String,
+    code: Option<Code>,
+    params: Vec<(&'static str, Param)>,
+}
+
+/// A parameter of a coded error: what the catalogue's message fills in at `{name}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Param {
+    /// A count or a size: the page writes it as it writes numbers (digits grouped).
+    Int(i64),
+    /// Text quoted as it is: what the student typed, a character, and an id or an index,
+    /// which the page writes as its id columns do (never grouped).
+    Text(String),
+}
+
+impl From<usize> for Param {
+    fn from(n: usize) -> Self {
+        Param::Int(n as i64)
+    }
+}
+
+impl From<&str> for Param {
+    fn from(s: &str) -> Self {
+        Param::Text(s.to_string())
+    }
+}
+
+impl From<String> for Param {
+    fn from(s: String) -> Self {
+        Param::Text(s)
+    }
+}
+
+/// Declares [`Code`] with its wire names and parameter names; [`Code::ALL`] lists every variant
+/// by construction.
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal [$($param:literal),*],)*) => {
+        /// What went wrong, for the page: each code has a message `error.<name>` in every
+        /// catalogue (www/i18n/*.js), which may use the code's parameters, `{index}` etc.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Code {
+            /// Every code, so a test can check that each has its catalogue messages.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The name the page looks up, e.g. `values.notNumber`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $name,)*
+                }
+            }
+
+            /// The names of the parameters an error with this code carries, in order.
+            pub fn params(self) -> &'static [&'static str] {
+                match self {
+                    $(Code::$variant => &[$($param),*],)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    /// A typed vector with no entry.
+    ValuesEmpty = "values.empty" [],
+    /// An entry that is not a number: its index (from 0) and the entry as typed.
+    ValuesNotNumber = "values.notNumber" ["index", "value"],
+    /// `x*n` whose n is not an integer ≥ 1.
+    ValuesBadCount = "values.badCount" ["item"],
+    /// More entries than accepted.
+    ValuesTooMany = "values.tooMany" ["max"],
+    /// An entry with a dot in a decimal comma's notation, e.g. `0.5`.
+    ValuesDotInCommaNotation = "values.dotInCommaNotation" ["item"],
+    /// An entry with several commas in a decimal comma's notation, e.g. `2,1,0,5`.
+    ValuesManyCommas = "values.manyCommas" ["item"],
+    /// An entry ending in a comma in a decimal comma's notation, as in `1, 2`.
+    ValuesTrailingComma = "values.trailingComma" ["item"],
+    /// A decimal point's notation with `;` between entries and a comma between two digits,
+    /// as in `1; 1,001`.
+    ValuesAmbiguousComma = "values.ambiguousComma" ["item"],
+    /// An entry of +∞, which no distribution can hold.
+    ValuesPositiveInfinity = "values.positiveInfinity" ["index"],
+    /// Every entry −∞.
+    ValuesAllNegativeInfinity = "values.allNegativeInfinity" [],
+    /// A target id outside [0, C).
+    TargetOutOfRange = "target.outOfRange" ["target", "classes"],
+    /// Label smoothing ε > 0 with nll, which takes none.
+    LossNllSmoothing = "loss.nllSmoothing" [],
+    /// A character the model's vocabulary lacks: the character, `U+XXXX`, its position (from
+    /// 0) and the vocabulary's size.
+    TextUnknownCharacter = "text.unknownCharacter" ["char", "unicode", "position", "size"],
+    /// A character that a SentencePiece model can spell neither as a piece nor as bytes.
+    TextUnspellable = "text.unspellable" ["char"],
+    /// A text longer than accepted.
+    TextTooLong = "text.tooLong" ["bytes", "max"],
+    /// An empty prompt where a generation needs one.
+    PromptEmpty = "prompt.empty" [],
+    /// A training text with too few or too many distinct characters.
+    TrainTextCharacters = "train.textCharacters" ["chars", "distinct", "max"],
+    /// A training text whose training part (the first 90%) is too short for the model's
+    /// context: the part's characters, and how many it needs.
+    TrainTextShort = "train.textShort" ["chars", "needed"],
+    /// … whose validation part (the last 10%) is.
+    TrainValidationShort = "train.validationShort" ["chars", "needed"],
+    /// A training run whose loss became NaN or infinite, at its step.
+    TrainDiverged = "train.diverged" ["step"],
+    /// A model size and batch size whose step would need too much memory.
+    TrainTooLarge = "train.tooLarge" [],
+}
 
 impl Error {
     pub fn new(message: impl Into<String>) -> Self {
-        Error(message.into())
+        Error {
+            message: message.into(),
+            code: None,
+            params: Vec::new(),
+        }
     }
 
     /// `argument` must satisfy `range`, but was `got`.
     pub fn arg(argument: &str, range: &str, got: impl fmt::Display) -> Self {
-        Error(format!("{argument} must be {range}, got {got}"))
+        Error::new(format!("{argument} must be {range}, got {got}"))
+    }
+
+    /// The same error, with the code and parameters the page words it by.
+    pub fn coded<const N: usize>(mut self, code: Code, params: [(&'static str, Param); N]) -> Self {
+        debug_assert!(
+            params
+                .iter()
+                .map(|(name, _)| *name)
+                .eq(code.params().iter().copied()),
+            "{code:?} takes {:?}",
+            code.params()
+        );
+        self.code = Some(code);
+        self.params = params.into();
+        self
     }
 
     pub fn message(&self) -> &str {
-        &self.0
+        &self.message
+    }
+
+    pub fn code(&self) -> Option<Code> {
+        self.code
+    }
+
+    pub fn params(&self) -> &[(&'static str, Param)] {
+        &self.params
+    }
+
+    /// The same code and parameters, with `context` before the message (`"row 0: …"`).
+    pub fn context(mut self, context: &str) -> Self {
+        self.message = format!("{context}: {}", self.message);
+        self
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -34,7 +182,7 @@ impl std::error::Error for Error {}
 #[cfg(feature = "train")]
 impl From<candle_core::Error> for Error {
     fn from(e: candle_core::Error) -> Self {
-        Error(e.to_string())
+        Error::new(e.to_string())
     }
 }
 
@@ -80,6 +228,98 @@ pub fn brief(value: &dyn fmt::Display) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The page's catalogues: every message by key.
+    const CATALOGUES: [(&str, &str); 2] = [
+        ("en", include_str!("../www/i18n/en.js")),
+        ("vi", include_str!("../www/i18n/vi.js")),
+    ];
+
+    /// The message `key` of a catalogue's source, if it has one.
+    fn message(catalogue: &str, key: &str) -> Option<String> {
+        let start = catalogue.find(&format!("\n  \"{key}\": \""))? + key.len() + 8;
+        let mut out = String::new();
+        let mut chars = catalogue[start..].chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => return Some(out),
+                '\\' => out.extend(chars.next()),
+                c => out.push(c),
+            }
+        }
+        None
+    }
+
+    /// The codes the page's own scripts give the errors they raise: `coded('prompt.empty', …)`.
+    fn page_codes() -> Vec<String> {
+        let www = concat!(env!("CARGO_MANIFEST_DIR"), "/www");
+        let mut codes = Vec::new();
+        for entry in std::fs::read_dir(www).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "js") {
+                let src = std::fs::read_to_string(&path).unwrap();
+                for part in src.split("coded('").skip(1) {
+                    codes.push(part.split('\'').next().unwrap().to_string());
+                }
+            }
+        }
+        codes
+    }
+
+    #[test]
+    fn every_error_code_has_a_message_in_every_catalogue() {
+        let page = page_codes();
+        assert!(page.iter().any(|c| c == "prompt.empty"), "{page:?}");
+        for (lang, catalogue) in CATALOGUES {
+            for code in Code::ALL {
+                let key = format!("error.{}", code.name());
+                let m = message(catalogue, &key).unwrap_or_else(|| panic!("{lang}: no {key}"));
+                // Only the parameters the error carries.
+                for part in m.split('{').skip(1) {
+                    let name = part.split('}').next().unwrap();
+                    assert!(
+                        code.params().contains(&name),
+                        "{lang}: {key} uses {{{name}}}"
+                    );
+                }
+            }
+            for code in &page {
+                let key = format!("error.{code}");
+                assert!(message(catalogue, &key).is_some(), "{lang}: no {key}");
+            }
+        }
+        // The catalogue reader itself: it finds a message, and no message for a made-up key.
+        assert_eq!(
+            message(CATALOGUES[0].1, "number.decimal").as_deref(),
+            Some(".")
+        );
+        assert_eq!(message(CATALOGUES[0].1, "error.no.such.code"), None);
+    }
+
+    #[test]
+    fn a_coded_error_keeps_its_message_and_carries_its_parameters() {
+        let e = Error::new("z[1] is \"oops\", not a number").coded(
+            Code::ValuesNotNumber,
+            [("index", 1usize.into()), ("value", "oops".into())],
+        );
+        assert_eq!(e.to_string(), "z[1] is \"oops\", not a number");
+        assert_eq!(e.code().map(Code::name), Some("values.notNumber"));
+        assert_eq!(e.params()[1], ("value", Param::Text("oops".into())));
+        let e = e.context("row 0");
+        assert_eq!(
+            (e.message(), e.code()),
+            (
+                "row 0: z[1] is \"oops\", not a number",
+                Some(Code::ValuesNotNumber)
+            )
+        );
+        assert_eq!(Error::new("x").code(), None);
+        let names: Vec<&str> = Code::ALL.iter().map(|c| c.name()).collect();
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+    }
 
     #[test]
     fn brief_cuts_long_values() {

@@ -12,7 +12,8 @@
 //! - [`stability`]: log(softmax(z)) computed naively next to the stable log_softmax(z).
 //! - [`draws`]: many draws from one distribution, with the expected counts.
 //! - [`CeOnSoftmax`]: the floor and the optimum of crossEntropy(softmax(z)).
-//! - [`parse_values`]: a typed vector such as `2, 1, 0.5` or `100, 0*49999`.
+//! - [`parse_values`]: a typed vector such as `2, 1, 0.5`, `2; 1; 0,5` or `100, 0*49999`, in
+//!   the page's [`Notation`]; [`translate_values`] rewrites one from a notation to another.
 //!
 //! Symbols as on the page: z for logits, T for temperature, p for probabilities, C for the
 //! number of classes.
@@ -20,8 +21,8 @@
 use std::cmp::Ordering;
 use std::f64::consts::E;
 
-use crate::error::{Error, Result};
-use crate::limits::MAX_VALUES;
+use crate::error::{Code, Error, Result};
+use crate::limits::{MAX_DRAWS, MAX_SEED, MAX_VALUES};
 use crate::numerics::{self, round_to_bf16, round_to_f16, Stored};
 use crate::sampling::{self, Cut, Input, Sample, SampleOptions};
 
@@ -65,6 +66,38 @@ impl ZeroThreshold {
     pub fn ln_p(&self) -> f64 {
         self.log2_p as f64 * std::f64::consts::LN_2
     }
+
+    /// [`ln_p`](Self::ln_p) rounded *down* to [`SHOWN_DECIMALS`] decimals: the figure the page
+    /// prints. Rounded down, "every ln p ≤ this is stored as 0" stays true (−25 ln 2 =
+    /// −17.3287… is shown as −17.33, never as −17.3, which some kept ids lie below).
+    pub fn ln_p_shown(&self) -> f64 {
+        round_down(self.ln_p())
+    }
+}
+
+/// How many decimals the page prints a log-probability with when it compares it with a
+/// [`ZeroThreshold`].
+pub const SHOWN_DECIMALS: i32 = 2;
+
+fn round_down(x: f64) -> f64 {
+    let scale = 10f64.powi(SHOWN_DECIMALS);
+    (x * scale).floor() / scale
+}
+
+fn round_up(x: f64) -> f64 {
+    let scale = 10f64.powi(SHOWN_DECIMALS);
+    (x * scale).ceil() / scale
+}
+
+/// bfloat16 with subnormals flushed to 0, as some converters store it: every p < 2^−126 (the
+/// smallest normal) becomes 0. [`ZERO_THRESHOLDS`] keeps bfloat16's subnormals, as
+/// [`Format::round`] does, so its bfloat16 row loses only p ≤ 2^−134.
+pub const BF16_FLUSH_LOG2_P: i32 = -126;
+
+/// ln 2^[`BF16_FLUSH_LOG2_P`], rounded down to the shown decimals: every ln p *below* it is
+/// lost by a converter that flushes subnormals.
+pub fn bf16_flush_ln_p_shown() -> f64 {
+    round_down(BF16_FLUSH_LOG2_P as f64 * std::f64::consts::LN_2)
 }
 
 /// The smallest subnormal of float32 is 2^-149, of bfloat16 2^-133 (f32's exponent range, 7
@@ -104,6 +137,39 @@ pub struct Precision {
     /// The smallest ln p of softmax(z / T_stored) (over the finite z): how deep the tail goes,
     /// against the [`ZERO_THRESHOLDS`].
     pub min_log_prob: f64,
+}
+
+impl Precision {
+    /// Whether each probability format ([`ZERO_THRESHOLDS`]' order: float32, bfloat16,
+    /// float16) stored some id as exactly 0: the counts decide, not a comparison of
+    /// `min_log_prob` with a threshold.
+    pub fn stores_zeros(&self) -> [bool; 3] {
+        let [f32_, bf16, f16, _] = self.rows;
+        [f32_, bf16, f16].map(|r| r.stored_zeros > 0)
+    }
+
+    /// `min_log_prob` rounded to [`SHOWN_DECIMALS`] decimals on the side of the nearest
+    /// threshold that the stored counts found: down if that format stored a 0, else up. Next
+    /// to the thresholds as [`ZeroThreshold::ln_p_shown`] prints them, the printed minimum then
+    /// never contradicts the verdict ("min −17.33, keeps every id" cannot be printed).
+    pub fn min_log_prob_shown(&self) -> f64 {
+        let m = self.min_log_prob;
+        if !m.is_finite() {
+            return m;
+        }
+        let zeros = self.stores_zeros();
+        let nearest = (0..ZERO_THRESHOLDS.len())
+            .min_by(|&a, &b| {
+                let d = |i: usize| (ZERO_THRESHOLDS[i].ln_p() - m).abs();
+                d(a).partial_cmp(&d(b)).unwrap_or(Ordering::Equal)
+            })
+            .unwrap_or(0);
+        if zeros[nearest] {
+            round_down(m)
+        } else {
+            round_up(m)
+        }
+    }
 }
 
 /// p = softmax(z / `stored_t`) as four storage formats would hold it, then re-heated to the
@@ -221,6 +287,11 @@ pub struct NextToken {
     /// softmax(z / T) and softmax(log_softmax(z) / T) at the current T (T = 0: both the
     /// one-hot of the argmax, lowest id on a tie), and their max |difference|.
     pub identity: (Vec<f32>, Vec<f32>, f32),
+    /// The greedy picks (T = 0) from the values and from log_softmax(values) in float32:
+    /// argmax of each, the lowest id on a tie. Equal in exact arithmetic; they differ when
+    /// log_softmax rounds a near-tie below float32's resolution to an exact tie, as for
+    /// z = (0, 1e-9).
+    pub greedy: (usize, usize),
     pub precision: Precision,
 }
 
@@ -244,6 +315,7 @@ pub fn next_token(
         logsumexp: numerics::logsumexp(&values)?,
         top: top(&log_probs, &sample, top_n),
         identity: numerics::temperature_identity(&values, opts.temperature)?,
+        greedy: (numerics::argmax(&values), numerics::argmax(&log_probs)),
         precision: precision(&values, stored_t, reheat_t)?,
         log_probs,
         sample,
@@ -263,8 +335,13 @@ pub struct Classified {
     pub argmax: usize,
     /// max_i |p_i − softmax(z / T)_i|, p being this representation re-heated to T.
     pub max_diff: f32,
-    /// Ids at exactly 0 after re-heating: never drawn.
-    pub never: usize,
+    /// Ids this representation holds as probability 0 (log-prob −∞; for logits, z_i = −∞):
+    /// lost in storage, so never drawn at any temperature.
+    pub lost: usize,
+    /// Ids at exactly 0 in the float32 result of re-heating to T: the lost ones, plus those
+    /// whose probability at this T underflows float32 (p < 2^−149 rounds to 0). The second
+    /// kind comes back at a higher T.
+    pub zeros_at_t: usize,
 }
 
 /// The seed's table for one vector z: each representation (logits; float32 log-probs; float32,
@@ -299,6 +376,10 @@ pub fn classify(z: &[f32], t: f32) -> Result<Vec<Classified>> {
             };
             let argmax = at(0.0)?.token;
             let p = at(t)?.probs;
+            let lost = match input {
+                Input::Probs => values.iter().filter(|&&x| x == 0.0).count(),
+                _ => values.iter().filter(|&&x| x == f32::NEG_INFINITY).count(),
+            };
             let max_diff = p
                 .iter()
                 .zip(&exact)
@@ -308,7 +389,8 @@ pub fn classify(z: &[f32], t: f32) -> Result<Vec<Classified>> {
                 representation,
                 argmax,
                 max_diff,
-                never: p.iter().filter(|&&x| x == 0.0).count(),
+                lost,
+                zeros_at_t: p.iter().filter(|&&x| x == 0.0).count(),
             })
         })
         .collect()
@@ -322,6 +404,19 @@ pub struct Stability {
     pub stable: Vec<f32>,
     pub naive_f32: Vec<f32>,
     pub naive_f16: Vec<f32>,
+    /// Where the stable result is −∞, and why. It is −∞ exactly where z_i = −∞, or where
+    /// z_i − max z overflows float32 (below −3.4·10^38, e.g. z = (3e38, −3e38)); everywhere
+    /// else it is finite. `StableInfinities` counts the two kinds.
+    pub stable_infinities: StableInfinities,
+}
+
+/// The −∞ entries of the stable log_softmax(z), by cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StableInfinities {
+    /// Entries with z_i = −∞: log_softmax is −∞ there in exact arithmetic too.
+    pub of_infinite_z: usize,
+    /// Entries with a finite z_i whose z_i − max z overflows float32 to −∞.
+    pub of_overflow: usize,
 }
 
 impl Stability {
@@ -336,17 +431,28 @@ impl Stability {
 
 pub fn stability(z: &[f32]) -> Result<Stability> {
     let stable = numerics::log_softmax(z)?;
-    // exp overflows float32 from z > 88.7 (→ ∞, and ∞/∞ = NaN), and underflows to 0 from
-    // z < −103.9 (→ ln 0 = −∞). The sum is accumulated in the same precision.
+    // exp overflows float32 above ln(max f32) = 88.72 (→ ∞, and ∞/∞ = NaN). The ratio
+    // exp(z_i)/Σ rounds to 0 (→ ln 0 = −∞) when exp(z_i) underflows (z_i ≤ −150 ln 2), when the
+    // sum overflows though no term does (z = (88, 88, 88)), or when the ratio itself is
+    // ≤ 2^−150. The sum is accumulated in the same precision.
     let naive = |round: fn(f32) -> f32| -> Vec<f32> {
         let e: Vec<f32> = z.iter().map(|&x| round(round(x).exp())).collect();
         let sum = e.iter().fold(0.0f32, |s, &x| round(s + x));
         e.iter().map(|&x| round(round(x / sum).ln())).collect()
     };
+    let mut stable_infinities = StableInfinities::default();
+    for (&x, &y) in z.iter().zip(&stable) {
+        if x == f32::NEG_INFINITY {
+            stable_infinities.of_infinite_z += 1;
+        } else if y == f32::NEG_INFINITY {
+            stable_infinities.of_overflow += 1;
+        }
+    }
     Ok(Stability {
-        stable,
         naive_f32: naive(|x| x),
         naive_f16: naive(round_to_f16),
+        stable,
+        stable_infinities,
     })
 }
 
@@ -359,9 +465,6 @@ pub struct Draws {
     /// n · p_i: how often id i is expected.
     pub expected: Vec<f32>,
 }
-
-/// Most draws one call makes.
-pub const MAX_DRAWS: usize = 100_000;
 
 pub fn draws(values: &[f32], opts: &SampleOptions, n: usize) -> Result<Draws> {
     if !(1..=MAX_DRAWS).contains(&n) {
@@ -376,7 +479,7 @@ pub fn draws(values: &[f32], opts: &SampleOptions, n: usize) -> Result<Draws> {
     let mut probs = Vec::new();
     for i in 0..n as u64 {
         let o = SampleOptions {
-            seed: Some((seed + i) % (sampling::MAX_SEED + 1)),
+            seed: Some((seed + i) % (MAX_SEED + 1)),
             ..opts.clone()
         };
         let s = sampling::sample(values, &o)?;
@@ -433,6 +536,74 @@ impl CeOnSoftmax {
     }
 }
 
+/// crossEntropy(softmax) on one training text: the figures the training view's note states,
+/// each decided here so that the page prints only the clauses that hold for this text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CeOnSoftmaxText {
+    /// C = the text's distinct characters.
+    pub ce: CeOnSoftmax,
+    /// The two most frequent characters and their frequencies f1 ≥ f2.
+    pub top: [(char, f64); 2],
+    /// f1 − f2 > (e − 1)/(e + C − 1): then the best prediction that ignores the context is the
+    /// one-hot on the most frequent character.
+    pub leads: bool,
+    /// ln(e + C − 1) − f1: the expected loss of predicting the most frequent character
+    /// everywhere (one-hot).
+    pub one_hot_loss: f64,
+    /// The expected loss of one-hots that look at the previous character only, each on that
+    /// character's most likely successor: ln(e + C − 1) − Σ_c P(c) max_x P(x | c), over the
+    /// text's consecutive pairs. An upper bound on what the optimum reaches with a context.
+    pub previous_char_loss: f64,
+}
+
+/// The figures of crossEntropy(softmax) on `text`, which needs at least 2 distinct characters.
+///
+/// Its expected loss in a context with next-character distribution q is f(p) = −q·p +
+/// ln Σ_j exp(p_j) (see [`CeOnSoftmax`]), lowest at the one-hot on that context's most likely
+/// character whenever it leads the runner-up by more than the margin: the optimum is a one-hot
+/// per context, not on the text's most frequent character. A run that predicts one character
+/// everywhere is a stall: at a one-hot, softmax's Jacobian diag(p) − p pᵀ vanishes, and with
+/// it the gradient that would teach the context.
+pub fn ce_on_softmax_text(text: &str) -> Result<CeOnSoftmaxText> {
+    let freq = char_frequencies(text);
+    if freq.len() < 2 {
+        return Err(Error::arg(
+            "text",
+            "a text with at least 2 distinct characters",
+            format!("{} distinct", freq.len()),
+        ));
+    }
+    let ce = CeOnSoftmax {
+        classes: freq.len(),
+    };
+    let (f1, f2) = (freq[0].1, freq[1].1);
+    let mut pairs: std::collections::HashMap<(char, char), u64> = Default::default();
+    let mut chars = text.chars();
+    let mut prev = chars.next();
+    let mut n = 0u64;
+    for c in chars {
+        if let Some(p) = prev {
+            *pairs.entry((p, c)).or_default() += 1;
+            n += 1;
+        }
+        prev = Some(c);
+    }
+    let mut best: std::collections::HashMap<char, u64> = Default::default();
+    for (&(p, _), &k) in &pairs {
+        let b = best.entry(p).or_default();
+        *b = (*b).max(k);
+    }
+    let hits: u64 = best.values().sum();
+    let ln_e_c = (E + ce.classes as f64 - 1.0).ln();
+    Ok(CeOnSoftmaxText {
+        top: [freq[0], freq[1]],
+        leads: f1 - f2 > ce.one_hot_margin(),
+        one_hot_loss: ce.one_hot_loss(f1),
+        previous_char_loss: ln_e_c - hits as f64 / n.max(1) as f64,
+        ce,
+    })
+}
+
 /// The characters of a text, most frequent first (ties: lower code point first), with their
 /// frequencies: what crossEntropy(softmax) ends up predicting is the first.
 pub fn char_frequencies(text: &str) -> Vec<(char, f64)> {
@@ -450,53 +621,160 @@ pub fn char_frequencies(text: &str) -> Vec<(char, f64)> {
     out
 }
 
-/// Reads a typed vector: numbers separated by commas, semicolons or spaces; `x*n` (or `x×n`)
-/// repeats x n times, so a 50 000-entry vector fits in a URL: `100, 0*49999`. At most
-/// [`MAX_VALUES`] entries.
-pub fn parse_values(argument: &str, text: &str) -> Result<Vec<f32>> {
-    let mut out = Vec::new();
-    for (i, item) in text
-        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+/// How a typed vector writes its numbers; the page's language decides which one it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Notation {
+    /// `2, 1, 0.5`: a decimal point; commas, semicolons or spaces between entries. The
+    /// English page's, and the URL's.
+    #[default]
+    DecimalPoint,
+    /// `2; 1; 0,5`: a decimal comma; semicolons or spaces between entries. The Vietnamese
+    /// page's.
+    DecimalComma,
+}
+
+impl Notation {
+    /// What goes between two entries when this notation writes a vector.
+    pub fn separator(self) -> &'static str {
+        match self {
+            Notation::DecimalPoint => ", ",
+            Notation::DecimalComma => "; ",
+        }
+    }
+
+    /// The entries of `text`, as typed (empty ones skipped).
+    fn items(self, text: &str) -> impl Iterator<Item = &str> {
+        text.split(move |c: char| {
+            c == ';' || c.is_whitespace() || (c == ',' && self == Notation::DecimalPoint)
+        })
         .filter(|s| !s.is_empty())
-        .enumerate()
-    {
+    }
+}
+
+/// Reads a typed vector in `notation`: `2, 1, 0.5` or `2; 1; 0,5`; `x*n` (or `x×n`) repeats
+/// x n times, so a 50 000-entry vector fits in a URL: `100, 0*49999`. At most [`MAX_VALUES`]
+/// entries. What could be read two ways is an error, not a guess: with a decimal comma, `0.5`,
+/// `2,1,0,5` and `1, 2`; with a decimal point, a comma between two digits in a text that puts
+/// `;` between its entries (`1; 1,001`).
+pub fn parse_values(argument: &str, text: &str, notation: Notation) -> Result<Vec<f32>> {
+    if notation == Notation::DecimalPoint && text.contains(';') {
+        if let Some(item) = text
+            .split(|c: char| c == ';' || c.is_whitespace())
+            .find(|w| {
+                w.as_bytes()
+                    .windows(3)
+                    .any(|b| b[0].is_ascii_digit() && b[1] == b',' && b[2].is_ascii_digit())
+            })
+        {
+            return Err(Error::new(format!(
+                "{argument}: {item:?} has a comma between two digits, and `;` separates the \
+                 entries: is it a decimal comma? Here the decimal mark is a dot (1.001) and \
+                 commas separate entries (1, 001)"
+            ))
+            .coded(Code::ValuesAmbiguousComma, [("item", item.into())]));
+        }
+    }
+    let example = match notation {
+        Notation::DecimalPoint => "2, -1.5, 1e3, -Infinity",
+        Notation::DecimalComma => "2; -1,5; 1e3; -Infinity",
+    };
+    let mut out = Vec::new();
+    for (i, item) in notation.items(text).enumerate() {
+        let bad_count = || {
+            Error::new(format!(
+                "{argument}: in {item:?}, the count after * must be an integer >= 1"
+            ))
+            .coded(Code::ValuesBadCount, [("item", item.into())])
+        };
         let (x, n) = match item.split_once(['*', '×']) {
-            Some((x, n)) => {
-                let n: usize = n.parse().map_err(|_| {
-                    Error::new(format!(
-                        "{argument}: in {item:?}, the count after * must be an integer >= 1"
-                    ))
-                })?;
-                (x, n)
-            }
+            Some((x, n)) => (x, n.parse::<usize>().map_err(|_| bad_count())?),
             None => (item, 1),
         };
-        let x = parse_number(x).ok_or_else(|| {
+        let number = match notation {
+            Notation::DecimalPoint => x.to_string(),
+            Notation::DecimalComma => decimal_comma(argument, item, x)?,
+        };
+        let x = parse_number(&number).ok_or_else(|| {
             Error::new(format!(
-                "{argument}[{}] is {x:?}, not a number (write e.g. 2, -1.5, 1e3, -Infinity)",
+                "{argument}[{}] is {x:?}, not a number (write e.g. {example})",
                 out.len()
             ))
+            .coded(
+                Code::ValuesNotNumber,
+                [("index", out.len().to_string().into()), ("value", x.into())],
+            )
         })?;
         if n == 0 {
-            return Err(Error::new(format!(
-                "{argument}: in {item:?}, the count after * must be an integer >= 1"
-            )));
+            return Err(bad_count());
         }
         if out.len().saturating_add(n) > MAX_VALUES {
             return Err(Error::new(format!(
                 "{argument} has more than {MAX_VALUES} entries (at item {}, {item:?}); at most \
                  {MAX_VALUES} are accepted",
                 i + 1
-            )));
+            ))
+            .coded(Code::ValuesTooMany, [("max", MAX_VALUES.into())]));
         }
         out.extend(std::iter::repeat_n(x, n));
     }
     if out.is_empty() {
         return Err(Error::new(format!(
             "{argument} must not be empty (it needs one entry per token)"
-        )));
+        ))
+        .coded(Code::ValuesEmpty, []));
     }
     Ok(out)
+}
+
+/// `x`, an entry of `item` written with a decimal comma, with a decimal point instead; an
+/// error if it could mean something else.
+fn decimal_comma(argument: &str, item: &str, x: &str) -> Result<String> {
+    if x.contains('.') {
+        return Err(Error::new(format!(
+            "{argument}: {item:?} has a dot; with a decimal comma write e.g. 0,5, and separate \
+             entries with `;`"
+        ))
+        .coded(Code::ValuesDotInCommaNotation, [("item", item.into())]));
+    }
+    if x.matches(',').count() > 1 {
+        return Err(Error::new(format!(
+            "{argument}: {item:?} has more than one comma; the comma is the decimal mark, so \
+             separate entries with `;`: 2; 1; 0,5"
+        ))
+        .coded(Code::ValuesManyCommas, [("item", item.into())]));
+    }
+    if x.ends_with(',') {
+        return Err(Error::new(format!(
+            "{argument}: {item:?} ends with a comma; the comma is the decimal mark, so separate \
+             entries with `;`: 1; 2"
+        ))
+        .coded(Code::ValuesTrailingComma, [("item", item.into())]));
+    }
+    Ok(x.replace(',', "."))
+}
+
+/// A typed vector in notation `from`, written in notation `to`: the same entries, each as it
+/// was typed (`0*49999`, `1e3`, `−2`) with its decimal mark changed, `to`'s separator between
+/// them. An error, as [`parse_values`] gives it, if `text` does not read in `from`.
+pub fn translate_values(
+    argument: &str,
+    text: &str,
+    from: Notation,
+    to: Notation,
+) -> Result<String> {
+    parse_values(argument, text, from)?;
+    if from == to {
+        return Ok(text.to_string());
+    }
+    let (old, new) = match to {
+        Notation::DecimalComma => ('.', ','),
+        Notation::DecimalPoint => (',', '.'),
+    };
+    let items: Vec<String> = from
+        .items(text)
+        .map(|item| item.replace(old, &new.to_string()))
+        .collect();
+    Ok(items.join(to.separator()))
 }
 
 /// A decimal number as JS's `Number()` reads one, plus `−` (U+2212) for minus and `∞`.
@@ -516,6 +794,7 @@ fn parse_number(s: &str) -> Option<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Param;
     use std::f64::consts::LN_2;
 
     #[test]
@@ -535,8 +814,144 @@ mod tests {
             .iter()
             .map(|t| format!("{:.1}", t.ln_p()))
             .collect();
-        // The figures the page and README quote.
         assert_eq!(ln, ["-104.0", "-92.9", "-17.3"]);
+        // The page prints them rounded down, so that "every ln p ≤ this is 0" stays true:
+        // −17.3 would not be (ln p = −17.31 is kept by float16).
+        let shown: Vec<String> = ZERO_THRESHOLDS
+            .iter()
+            .map(|t| format!("{:.2}", t.ln_p_shown()))
+            .collect();
+        assert_eq!(shown, ["-103.98", "-92.89", "-17.33"]);
+        for th in ZERO_THRESHOLDS {
+            let p = th.ln_p_shown().exp();
+            assert_eq!(th.format.round(p as f32), 0.0, "{:?}", th.format);
+            assert!(th.ln_p() - th.ln_p_shown() < 0.01);
+        }
+        assert!(f16_keeps(-17.31));
+        // bfloat16 with subnormals flushed: every p < 2^−126 is lost, so ln p < −87.34.
+        assert_eq!(format!("{:.2}", bf16_flush_ln_p_shown()), "-87.34");
+        assert!(bf16_flush_ln_p_shown().exp() < 2f64.powi(BF16_FLUSH_LOG2_P));
+    }
+
+    fn f16_keeps(ln_p: f64) -> bool {
+        Format::F16.round(ln_p.exp() as f32) > 0.0
+    }
+
+    #[test]
+    fn the_minimum_is_printed_on_the_side_the_counts_found() {
+        // Two ids, p_1 = e^δ / (1 + e^δ) with δ = z_1 − z_0: ln p_1 sits just above or just
+        // below float16's threshold, −17.3287.
+        for (ln_p1, zeros) in [(-17.325f64, false), (-17.3295, true), (-17.32, false)] {
+            // ln p_1 = δ − ln(1 + e^δ) ≈ δ for δ ≪ 0.
+            let d = ln_p1 + (1.0 + ln_p1.exp()).ln();
+            let r = precision(&[0.0, d as f32], 1.0, 1.0).unwrap();
+            assert_eq!(r.stores_zeros(), [false, false, zeros], "{ln_p1}");
+            let shown = r.min_log_prob_shown();
+            let th = ZERO_THRESHOLDS[2].ln_p_shown();
+            // Printed with 2 decimals, "min ≤ threshold" holds exactly when float16 lost an id.
+            let (s, t) = (format!("{shown:.2}"), format!("{th:.2}"));
+            let below: f64 = s.parse().unwrap();
+            assert_eq!(below <= t.parse::<f64>().unwrap(), zeros, "{s} vs {t}");
+        }
+    }
+
+    #[test]
+    fn classify_separates_ids_lost_in_storage_from_underflow_at_this_t() {
+        // z_i = −i/2 for 84 ids: at T = 0.05 the tail underflows float32 in every row, logits
+        // included, yet only the stored probabilities have lost ids.
+        let z: Vec<f32> = (0..84).map(|i| -(i as f32) / 2.0).collect();
+        let rows = classify(&z, 0.05).unwrap();
+        for r in &rows {
+            assert!(r.zeros_at_t > 0, "{r:?}");
+            assert!(r.zeros_at_t >= r.lost, "{r:?}");
+        }
+        let lost: Vec<usize> = rows.iter().map(|r| r.lost).collect();
+        // logits, log-probs and float32 keep all 84 (p_83 = e^−41.5 ≈ 1e−18); bfloat16 too
+        // (≥ 2^−133); float16 loses p ≤ 2^−25: ln p_i = −i/2 − ln(1/(1 − e^−1/2)) ≤ −17.33
+        // for i ≥ 33, so 51 ids.
+        assert_eq!(lost, [0, 0, 0, 0, 51]);
+        // At T = 3 the underflow is gone; the lost ids stay lost.
+        let rows = classify(&z, 3.0).unwrap();
+        let at_t: Vec<usize> = rows.iter().map(|r| r.zeros_at_t).collect();
+        assert_eq!(at_t, [0, 0, 0, 0, 51]);
+        // A logit of −∞ is lost from the start.
+        let rows = classify(&[0.0, f32::NEG_INFINITY], 1.0).unwrap();
+        assert_eq!((rows[0].lost, rows[1].lost), (1, 1));
+    }
+
+    #[test]
+    fn stable_log_softmax_is_minus_infinity_exactly_where_z_is_or_z_minus_max_overflows() {
+        let s = stability(&[3e38, -3e38]).unwrap();
+        assert_eq!(s.stable[1], f32::NEG_INFINITY);
+        assert_eq!(
+            s.stable_infinities,
+            StableInfinities {
+                of_infinite_z: 0,
+                of_overflow: 1
+            }
+        );
+        // 0 − 3.3e38 fits in float32; −3.3e38 − 3.3e38 does not.
+        let s = stability(&[0.0, f32::NEG_INFINITY, -3.3e38, 3.3e38]).unwrap();
+        assert!(s.stable[0].is_finite());
+        assert_eq!(
+            s.stable_infinities,
+            StableInfinities {
+                of_infinite_z: 1,
+                of_overflow: 1
+            }
+        );
+        // Far apart but within float32's range: finite.
+        let s = stability(&[1e38, -1e38]).unwrap();
+        assert!(s.stable.iter().all(|x| x.is_finite()), "{:?}", s.stable);
+        assert_eq!(s.stable_infinities, StableInfinities::default());
+    }
+
+    #[test]
+    fn naive_log_softmax_is_minus_infinity_where_the_sum_overflows() {
+        // No exp overflows (88 < 88.72), but their sum does: every ratio rounds to 0.
+        let s = stability(&[88.0, 88.0, 88.0]).unwrap();
+        assert_eq!(Stability::broken(&s.naive_f32), (0, 3));
+        assert!(s.stable.iter().all(|x| x.is_finite()));
+        // In float16, exp(11) = 59 874 fits, two of them do not (max 65 504).
+        let s = stability(&[11.0, 11.0]).unwrap();
+        assert_eq!(Stability::broken(&s.naive_f16), (0, 2));
+        assert_eq!(Stability::broken(&s.naive_f32), (0, 0));
+    }
+
+    #[test]
+    fn greedy_picks_differ_on_a_near_tie_below_float32_resolution() {
+        let opts = SampleOptions {
+            temperature: 0.0,
+            seed: Some(0),
+            ..SampleOptions::default()
+        };
+        let r = next_token(vec![0.0, 1e-9], &opts, 2, 1.0, 3.0).unwrap();
+        assert_eq!(r.log_probs[0], r.log_probs[1]);
+        assert_eq!(r.greedy, (1, 0));
+        // The identity panel's two one-hots then differ.
+        assert_eq!(r.identity.2, 1.0);
+        let r = next_token(vec![0.0, 1e-3], &opts, 2, 1.0, 3.0).unwrap();
+        assert_eq!(r.greedy, (1, 1));
+        // The classification table shows the same.
+        let rows = classify(&[0.0, 1e-9], 1.0).unwrap();
+        assert_eq!((rows[0].argmax, rows[1].argmax), (1, 0));
+    }
+
+    #[test]
+    fn ce_on_softmax_text_states_only_what_holds() {
+        // 'abc' × 1000: no character leads, and looking at the previous character predicts
+        // every next one: the one-hots reach the floor.
+        let r = ce_on_softmax_text(&"abc".repeat(1000)).unwrap();
+        assert!(!r.leads);
+        assert_eq!(r.top.map(|(c, _)| c), ['a', 'b']);
+        assert!((r.previous_char_loss - r.ce.floor()).abs() < 1e-12);
+        // Two distinct characters at least.
+        assert!(ce_on_softmax_text("aaaa").is_err());
+        assert!(ce_on_softmax_text("").is_err());
+        // A text where one character leads by more than the margin.
+        let r = ce_on_softmax_text("aaaaaaab").unwrap();
+        assert!(r.leads);
+        assert!((r.one_hot_loss - r.ce.one_hot_loss(7.0 / 8.0)).abs() < 1e-12);
     }
 
     #[test]
@@ -721,18 +1136,19 @@ mod tests {
 
     #[test]
     fn typed_vectors() {
+        let parse = |t: &str| parse_values("z", t, Notation::DecimalPoint);
+        assert_eq!(parse("2, 1 0.5;-1").unwrap(), vec![2.0, 1.0, 0.5, -1.0]);
         assert_eq!(
-            parse_values("z", "2, 1 0.5;-1").unwrap(),
-            vec![2.0, 1.0, 0.5, -1.0]
-        );
-        assert_eq!(
-            parse_values("z", "1e3, −2, -Infinity").unwrap(),
+            parse("1e3, −2, -Infinity").unwrap(),
             vec![1e3, -2.0, f32::NEG_INFINITY]
         );
-        let v = parse_values("z", "100, 0*49999").unwrap();
+        let v = parse("100, 0*49999").unwrap();
         assert_eq!((v.len(), v[0], v[49_999]), (50_000, 100.0, 0.0));
-        assert_eq!(parse_values("z", "7×3").unwrap(), vec![7.0; 3]);
-        let err = |t: &str| parse_values("z", t).unwrap_err().to_string();
+        assert_eq!(parse("7×3").unwrap(), vec![7.0; 3]);
+        // Commas separate entries, as they always have on the English page.
+        assert_eq!(parse("1,5").unwrap(), vec![1.0, 5.0]);
+        assert_eq!(parse("2,1,0.5").unwrap(), vec![2.0, 1.0, 0.5]);
+        let err = |t: &str| parse(t).unwrap_err().to_string();
         assert_eq!(
             err("1, oops, 2"),
             "z[1] is \"oops\", not a number (write e.g. 2, -1.5, 1e3, -Infinity)"
@@ -742,6 +1158,124 @@ mod tests {
         assert!(err("1*x").contains("count after *"));
         assert!(err("nan").starts_with("z[0] is \"nan\""));
         assert!(err("0*99999999").contains("at most 4194304"));
+    }
+
+    /// The Vietnamese page's notation: `;` between entries, a decimal comma.
+    #[test]
+    fn typed_vectors_with_a_decimal_comma() {
+        let parse = |t: &str| parse_values("z", t, Notation::DecimalComma);
+        assert_eq!(
+            parse("2; 1; 0,5; −1; −3").unwrap(),
+            vec![2.0, 1.0, 0.5, -1.0, -3.0]
+        );
+        assert_eq!(parse("1; 1,001").unwrap(), vec![1.0, 1.001]);
+        assert_eq!(parse("2 1 0,5").unwrap(), vec![2.0, 1.0, 0.5]);
+        assert_eq!(parse("1;2,5").unwrap(), vec![1.0, 2.5]);
+        assert_eq!(
+            parse("0,5*3; -Infinity").unwrap(),
+            vec![0.5, 0.5, 0.5, f32::NEG_INFINITY]
+        );
+        let v = parse("100; 0*49999").unwrap();
+        assert_eq!((v.len(), v[0], v[49_999]), (50_000, 100.0, 0.0));
+        assert_eq!(parse("1e-3; ,5").unwrap(), vec![1e-3, 0.5]);
+        // Each reading that could be a guess is an error with its code.
+        let code = |t: &str| {
+            let e = parse(t).unwrap_err();
+            (e.code().map(Code::name), e.params().to_vec())
+        };
+        let item = |s: &str| vec![("item", Param::Text(s.into()))];
+        assert_eq!(
+            code("2; 0.5"),
+            (Some("values.dotInCommaNotation"), item("0.5"))
+        );
+        assert_eq!(
+            code("1.000"),
+            (Some("values.dotInCommaNotation"), item("1.000"))
+        );
+        assert_eq!(
+            code("2,1,0,5"),
+            (Some("values.manyCommas"), item("2,1,0,5"))
+        );
+        assert_eq!(code("1, 2"), (Some("values.trailingComma"), item("1,")));
+        assert_eq!(
+            code("1; oops"),
+            (
+                Some("values.notNumber"),
+                vec![
+                    ("index", Param::Text("1".into())),
+                    ("value", Param::Text("oops".into()))
+                ]
+            )
+        );
+        assert_eq!(code(" ; "), (Some("values.empty"), vec![]));
+        assert_eq!(code("1*0"), (Some("values.badCount"), item("1*0")));
+        assert_eq!(
+            code("0*99999999"),
+            (Some("values.tooMany"), vec![("max", Param::Int(1 << 22))])
+        );
+        assert_eq!(
+            parse("1; oops").unwrap_err().to_string(),
+            "z[1] is \"oops\", not a number (write e.g. 2; -1,5; 1e3; -Infinity)"
+        );
+    }
+
+    /// The English page's notation refuses what reads as the Vietnamese one.
+    #[test]
+    fn a_decimal_comma_on_the_english_page_is_an_error() {
+        let parse = |t: &str| parse_values("z", t, Notation::DecimalPoint);
+        for (text, item) in [
+            ("1; 1,001", "1,001"),
+            ("2;1;0,5;-1", "0,5"),
+            ("1,5; 2", "1,5"),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert_eq!(e.code(), Some(Code::ValuesAmbiguousComma), "{text}");
+            assert_eq!(e.params(), [("item", Param::Text(item.into()))], "{text}");
+        }
+        assert_eq!(parse("1; 1.001").unwrap(), vec![1.0, 1.001]);
+        assert_eq!(parse("1, 001; 2").unwrap(), vec![1.0, 1.0, 2.0]);
+        assert_eq!(
+            parse("1, oops").unwrap_err().code(),
+            Some(Code::ValuesNotNumber)
+        );
+    }
+
+    #[test]
+    fn typed_vectors_move_between_notations() {
+        let (point, comma) = (Notation::DecimalPoint, Notation::DecimalComma);
+        let to_comma = |t: &str| translate_values("z", t, point, comma).unwrap();
+        let to_point = |t: &str| translate_values("z", t, comma, point).unwrap();
+        assert_eq!(to_comma("2, 1, 0.5, -1, -3"), "2; 1; 0,5; -1; -3");
+        assert_eq!(to_comma("1, 1.001"), "1; 1,001");
+        assert_eq!(to_comma("100, 0*49999"), "100; 0*49999");
+        assert_eq!(to_comma("1e-3 −2.5;-Infinity"), "1e-3; −2,5; -Infinity");
+        assert_eq!(to_point("2; 1; 0,5; −1; −3"), "2, 1, 0.5, −1, −3");
+        assert_eq!(to_point("1; 1,001"), "1, 1.001");
+        for text in [
+            "2, 1, 0.5, -1, -3",
+            "1, 1.001",
+            "100, 0*49999",
+            "0.25*3 7e-2",
+        ] {
+            let back = to_comma(text);
+            assert_eq!(
+                parse_values("z", &back, comma).unwrap(),
+                parse_values("z", text, point).unwrap(),
+                "{text} → {back}"
+            );
+            assert_eq!(
+                parse_values("z", &to_point(&back), point).unwrap(),
+                parse_values("z", text, point).unwrap()
+            );
+        }
+        // Text that does not read is not rewritten.
+        assert_eq!(
+            translate_values("z", "1, oops", point, comma)
+                .unwrap_err()
+                .code(),
+            Some(Code::ValuesNotNumber)
+        );
+        assert_eq!(translate_values("z", "2 ,1", point, point).unwrap(), "2 ,1");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! exhausting a browser tab's memory (wasm32 has at most 4 GiB) or freezing it, and each is
 //! enforced with an error that names the argument and the cap.
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 /// Longest vector `softmax`, `logSoftmax`, `logsumexp`, `temperatureIdentity`, `precision` and
 /// `sample` accept from JS: 2^22 = 4 194 304 values, 16× the largest real vocabulary.
@@ -71,13 +71,61 @@ pub const MAX_BATCH_SIZE: usize = 4096;
 /// the page for hours.
 pub const MAX_STEPS_PER_CALL: usize = 10_000;
 
+/// Most draws one `draws` call makes.
+pub const MAX_DRAWS: usize = 100_000;
+
+/// Largest seed: 2^53 − 1, the largest integer a JS number holds exactly.
+pub const MAX_SEED: u64 = (1 << 53) - 1;
+
+/// A size in bytes as the errors state it: "1 GiB", "64 MiB", "1 000 bytes".
+pub fn size_name(bytes: usize) -> String {
+    for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
+            return format!("{} {unit}", bytes >> shift);
+        }
+    }
+    format!("{bytes} bytes")
+}
+
+/// "{len} bytes; at most {cap} ({cap as a size}) are accepted": the tail of every error for a
+/// file or text over its cap, formatted from the cap's constant.
+pub fn over_cap(len: usize, cap: usize) -> String {
+    format!(
+        "{len} bytes; at most {cap} ({}) are accepted",
+        size_name(cap)
+    )
+}
+
 /// A text (an argument named `argument`) must fit in [`MAX_TEXT_BYTES`] bytes of UTF-8.
 pub fn check_text_len(argument: &str, text: &str) -> Result<()> {
     if text.len() > MAX_TEXT_BYTES {
         return Err(Error::new(format!(
-            "{argument} has {} bytes of UTF-8; at most {MAX_TEXT_BYTES} (8 MiB) are accepted",
-            text.len()
-        )));
+            "{argument} has {} bytes of UTF-8; at most {MAX_TEXT_BYTES} ({}) are accepted",
+            text.len(),
+            size_name(MAX_TEXT_BYTES)
+        ))
+        .coded(
+            Code::TextTooLong,
+            [("bytes", text.len().into()), ("max", MAX_TEXT_BYTES.into())],
+        ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_named_from_the_constants() {
+        assert_eq!(size_name(MAX_HF_SAFETENSORS_BYTES), "1 GiB");
+        assert_eq!(size_name(MAX_CHECKPOINT_BYTES), "64 MiB");
+        assert_eq!(size_name(MAX_TOKENIZER_JSON_BYTES), "32 MiB");
+        assert_eq!(size_name(MAX_TEXT_BYTES), "8 MiB");
+        assert_eq!(size_name(1536), "1536 bytes");
+        assert_eq!(
+            over_cap(65 << 20, MAX_CHECKPOINT_BYTES),
+            "68157440 bytes; at most 67108864 (64 MiB) are accepted"
+        );
+    }
 }

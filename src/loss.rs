@@ -23,7 +23,7 @@
 //! them (log_softmax is idempotent), crossEntropy on probabilities has a floor, ln(1 + (C − 1)/e),
 //! and gradients squeezed by the softmax Jacobian (see `lab::CeOnSoftmax` for its optimum).
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::numerics;
 
 /// Which loss to compute.
@@ -324,12 +324,12 @@ pub fn pipeline_loss(
         let row_name = format!("values row {i}");
         match head {
             Head::Logits => inputs.extend_from_slice(row),
-            Head::LogSoftmax => inputs.extend(
-                numerics::log_softmax(row).map_err(|e| Error::new(format!("{row_name}: {e}")))?,
-            ),
-            Head::Softmax => inputs.extend(
-                numerics::softmax(row, 1.0).map_err(|e| Error::new(format!("{row_name}: {e}")))?,
-            ),
+            Head::LogSoftmax => {
+                inputs.extend(numerics::log_softmax(row).map_err(|e| e.context(&row_name))?)
+            }
+            Head::Softmax => {
+                inputs.extend(numerics::softmax(row, 1.0).map_err(|e| e.context(&row_name))?)
+            }
         }
     }
     let output = loss(&inputs, targets, &opts)?;
@@ -403,7 +403,8 @@ fn validate(values: &[f32], targets: &[i32], opts: &LossOptions) -> Result<()> {
     if opts.label_smoothing > 0.0 && opts.function == LossFunction::Nll {
         return Err(Error::new(
             "labelSmoothing applies to function \"crossEntropy\" only; use 0 with \"nll\"",
-        ));
+        )
+        .coded(Code::LossNllSmoothing, []));
     }
     if let Some(w) = &opts.weight {
         if w.len() != c {
@@ -429,7 +430,11 @@ fn validate(values: &[f32], targets: &[i32], opts: &LossOptions) -> Result<()> {
             return Err(Error::new(format!(
                 "targets[{i}] = {t}: each target must be in [0, {c}) or equal ignoreIndex ({})",
                 opts.ignore_index
-            )));
+            ))
+            .coded(
+                Code::TargetOutOfRange,
+                [("target", t.to_string().into()), ("classes", c.into())],
+            ));
         }
     }
     for (i, row) in values.chunks(c).enumerate() {
@@ -447,13 +452,18 @@ fn validate(values: &[f32], targets: &[i32], opts: &LossOptions) -> Result<()> {
                     "values[{}] (row {i}, class {k}) is +Infinity; crossEntropy takes finite \
                      logits or -Infinity",
                     i * c + k
-                )));
+                ))
+                .coded(
+                    Code::ValuesPositiveInfinity,
+                    [("index", k.to_string().into())],
+                ));
             }
             if row.iter().all(|&x| x == f32::NEG_INFINITY) {
                 return Err(Error::new(format!(
                     "row {i} of values is all -Infinity: crossEntropy needs at least one \
                      finite logit per row"
-                )));
+                ))
+                .coded(Code::ValuesAllNegativeInfinity, []));
             }
         }
     }

@@ -21,7 +21,7 @@
 use candle_core::{Device, Tensor, Var, D};
 
 use crate::data::Corpus;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::limits::{
     MAX_BATCH_SIZE, MAX_STEPS_PER_CALL, MAX_TRAIN_ACTIVATIONS, MAX_TRAIN_PARAMETERS,
 };
@@ -332,7 +332,8 @@ impl Trainer {
                 "config: {parameters} parameters (layers {}, embd {}, contextLength {}, \
                  vocabulary {}); training takes at most {MAX_TRAIN_PARAMETERS}",
                 config.layers, config.embd, config.context_length, config.vocab_size
-            )));
+            ))
+            .coded(Code::TrainTooLarge, []));
         }
         let activations = activation_estimate(&config, options.batch_size);
         if activations > MAX_TRAIN_ACTIVATIONS as u64 {
@@ -341,7 +342,8 @@ impl Trainer {
                  activation values, at most {MAX_TRAIN_ACTIVATIONS} are allowed; use a smaller \
                  batchSize, contextLength, embd or layers",
                 activations
-            )));
+            ))
+            .coded(Code::TrainTooLarge, []));
         }
         for (part, ids) in [("training", &corpus.train), ("validation", &corpus.val)] {
             if ids.len() <= config.context_length + 1 {
@@ -350,7 +352,18 @@ impl Trainer {
                      contextLength + 1 = {}",
                     ids.len(),
                     config.context_length + 1
-                )));
+                ))
+                .coded(
+                    if part == "training" {
+                        Code::TrainTextShort
+                    } else {
+                        Code::TrainValidationShort
+                    },
+                    [
+                        ("chars", ids.len().into()),
+                        ("needed", (config.context_length + 2).into()),
+                    ],
+                ));
             }
         }
         let init = Gpt::new(config, corpus.tokenizer.clone(), seed)?;
@@ -488,7 +501,8 @@ impl Trainer {
                 return Err(Error::new(format!(
                     "training diverged at step {}: loss = {loss_value}",
                     self.steps_done
-                )));
+                ))
+                .coded(Code::TrainDiverged, [("step", self.steps_done.into())]));
             }
             let grads = loss.backward()?;
             // Each parameter's gradient as plain values, then the global L2 norm over all of

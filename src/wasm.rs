@@ -12,18 +12,37 @@ use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::error::Error;
+use crate::error::{Error, Param};
+use crate::limits::MAX_SEED;
 use crate::loss::{self, LossFunction, Reduction};
 use crate::numerics;
-use crate::sampling::{self, Cut, Input, MAX_SEED};
+use crate::sampling::{self, Cut, Input};
 
 /// Largest N × C accepted by `loss`; see [`crate::limits`].
 pub use crate::limits::MAX_LOSS_VALUES;
 /// Longest vector accepted by `softmax`, `logSoftmax` and `sample`; see [`crate::limits`].
 pub use crate::limits::MAX_VALUES as MAX_VOCAB;
 
+/// A JS Error whose `message` is the English message (the API's contract). A coded error also
+/// carries `code` (e.g. "values.notNumber") and `params` ({ index: 1, value: "oops" }): the
+/// page shows its catalogue's `error.<code>` in the page's language instead.
 pub(crate) fn js_err(e: Error) -> JsError {
-    JsError::new(e.message())
+    let err = JsError::new(e.message());
+    if let Some(code) = e.code() {
+        // A clone of a JsError is another handle on the same JS object.
+        let obj = JsValue::from(err.clone());
+        let params = Object::new();
+        for (name, value) in e.params() {
+            let v = match value {
+                Param::Int(n) => JsValue::from_f64(*n as f64),
+                Param::Text(s) => JsValue::from_str(s),
+            };
+            let _ = Reflect::set(&params, &JsValue::from_str(name), &v);
+        }
+        let _ = Reflect::set(&obj, &"code".into(), &code.name().into());
+        let _ = Reflect::set(&obj, &"params".into(), &params);
+    }
+    err
 }
 
 pub(crate) fn describe(v: &JsValue) -> String {

@@ -2,7 +2,7 @@
 //! shows, computed in Rust so the page only lays them out. Converts and validates, nothing else.
 
 use js_sys::{Float32Array, Float64Array, Uint32Array};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 
@@ -52,6 +52,12 @@ pub struct PanelPrecision {
     pub zeros_after: FormatCounts,
     /// The smallest log-probability, in nats.
     pub min_log_prob: f64,
+    /// The same, rounded to 2 decimals on its true side of the nearest threshold (as
+    /// `zeroThresholds()`' `lnPShown` prints it), so the two never contradict each other.
+    pub min_log_prob_shown: f64,
+    /// Whether float32, bfloat16 and float16 probabilities stored some id as exactly 0, in
+    /// `zeroThresholds()`' order: decided by the counts.
+    pub stores_zeros: [bool; 3],
 }
 
 /// Everything the sampling lab's next-token panel shows for one output vector.
@@ -98,6 +104,9 @@ pub struct NextTokenPanel {
     pub rest_cut: u32,
     /// softmax(z / T) from z and from log_softmax(z).
     pub identity: TemperatureIdentity,
+    /// The greedy pick (T = 0) from the values and from their float32 log_softmax, lowest id on
+    /// a tie. They differ only where log_softmax rounds a near-tie to an exact tie.
+    pub greedy: [u32; 2],
     pub precision: PanelPrecision,
 }
 
@@ -137,10 +146,13 @@ pub fn next_token_panel(
         rest_mass: r.top.rest_mass,
         rest_cut: r.top.rest_cut as u32,
         identity: TemperatureIdentity::new(&r.identity),
+        greedy: [r.greedy.0 as u32, r.greedy.1 as u32],
         precision: PanelPrecision {
             zeros: per_format(|r| r.stored_zeros),
             zeros_after: per_format(|r| r.zeros_after),
             min_log_prob: r.precision.min_log_prob,
+            min_log_prob_shown: r.precision.min_log_prob_shown(),
+            stores_zeros: r.precision.stores_zeros(),
         },
     }))
 }
@@ -155,6 +167,9 @@ pub struct ZeroThreshold {
     pub log2_p: f64,
     /// The same as a natural log: ln p.
     pub ln_p: f64,
+    /// ln p rounded down to 2 decimals, as the page prints it: every ln p ≤ lnPShown is
+    /// stored as 0 (−17.33 for float16, never −17.3).
+    pub ln_p_shown: f64,
 }
 
 /// Where each storage format rounds a probability to exactly 0, for float32, bfloat16 and
@@ -167,6 +182,7 @@ pub fn zero_thresholds() -> JsValue {
             format: t.format.name(),
             log2_p: t.log2_p as f64,
             ln_p: t.ln_p(),
+            ln_p_shown: t.ln_p_shown(),
         })
         .collect();
     to_js(&rows)
@@ -183,8 +199,12 @@ pub struct Classified {
     pub argmax: u32,
     /// max |p − softmax(z/T)| after re-heating to T (generation).
     pub max_diff: f64,
-    /// How many ids it holds at 0: never drawn at any temperature.
-    pub never: u32,
+    /// How many ids it holds as probability 0 (log-prob −∞; logits: z_i = −∞): lost in
+    /// storage, never drawn at any temperature.
+    pub lost: u32,
+    /// How many ids are at exactly 0 after re-heating to T: the lost ones, plus those whose
+    /// probability at this T underflows float32 (they come back at a higher T).
+    pub zeros_at_t: u32,
 }
 
 /// The classification-vs-generation table for one vector z at temperature T > 0.
@@ -201,7 +221,8 @@ pub fn classify(
             representation: r.representation,
             argmax: r.argmax as u32,
             max_diff: r.max_diff as f64,
-            never: r.never as u32,
+            lost: r.lost as u32,
+            zeros_at_t: r.zeros_at_t as u32,
         })
         .collect();
     Ok(to_js(&rows))
@@ -234,6 +255,10 @@ pub struct StabilityResult {
     pub nan: HalfCounts,
     /// How many −∞ each naive version gives.
     pub neg_inf: HalfCounts,
+    /// The stable result's −∞ entries where z_i = −∞.
+    pub stable_neg_inf_of_infinite_z: u32,
+    /// The stable result's −∞ entries where z_i is finite but z_i − max z overflows float32.
+    pub stable_neg_inf_of_overflow: u32,
 }
 
 /// log(softmax(z)) computed naively next to the stable log_softmax(z).
@@ -255,6 +280,8 @@ pub fn stability(
         naive_f16: Float32Array::from(&s.naive_f16[..]),
         nan: counts(nan32, nan16),
         neg_inf: counts(inf32, inf16),
+        stable_neg_inf_of_infinite_z: s.stable_infinities.of_infinite_z as u32,
+        stable_neg_inf_of_overflow: s.stable_infinities.of_overflow as u32,
     }))
 }
 
@@ -295,10 +322,10 @@ pub fn draws(
     let z = f32_vec("values", &values, MAX_VOCAB)?;
     let a: DrawsOptions = self::options(&options, "options")?;
     let o = a.sampler(a.output.unwrap_or_default().sample_input())?;
-    if !(n.fract() == 0.0 && n >= 1.0 && n <= lab::MAX_DRAWS as f64) {
+    if !(n.fract() == 0.0 && n >= 1.0 && n <= crate::limits::MAX_DRAWS as f64) {
         return Err(js_err(crate::Error::arg(
             "n",
-            &format!("an integer in [1, {}]", lab::MAX_DRAWS),
+            &format!("an integer in [1, {}]", crate::limits::MAX_DRAWS),
             n,
         )));
     }
@@ -394,13 +421,92 @@ pub fn char_frequencies(
     }))
 }
 
-/// Reads a typed vector (`"2, 1, 0.5"`, `"100, 0*49999"`) into a Float32Array; an error names
-/// the entry that is not a number.
-#[wasm_bindgen(js_name = parseValues)]
-pub fn parse_values(
+/// crossEntropy(softmax) on one training text: the figures of the training view's note.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct CeOnSoftmaxText {
+    /// C: the text's distinct characters.
+    pub classes: u32,
+    /// ln(1 + (C − 1)/e): the floor of its own loss.
+    pub floor: f64,
+    /// (e − 1)/(e + C − 1).
+    pub margin: f64,
+    /// The two most frequent characters, most frequent first.
+    pub top: [String; 2],
+    /// Their frequencies f1 ≥ f2.
+    pub frequencies: [f64; 2],
+    /// f1 − f2 > margin: the best prediction that ignores the context is one-hot on the most
+    /// frequent character.
+    pub leads: bool,
+    /// ln(e + C − 1) − f1: the expected loss of predicting the most frequent character everywhere.
+    pub one_hot_loss: f64,
+    /// The expected loss of one-hots on each previous character's most likely successor.
+    pub previous_char_loss: f64,
+}
+
+/// The figures of crossEntropy(softmax(z)) trained on `text` (at least 2 distinct characters).
+#[wasm_bindgen(js_name = ceOnSoftmaxText, unchecked_return_type = "CeOnSoftmaxText")]
+pub fn ce_on_softmax_text(
     #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
-) -> Result<Float32Array, JsError> {
+) -> Result<JsValue, JsError> {
     let text = string_arg("text", &text)?;
+    crate::limits::check_text_len("text", &text).map_err(js_err)?;
+    let r = lab::ce_on_softmax_text(&text).map_err(js_err)?;
+    Ok(to_js(&CeOnSoftmaxText {
+        classes: r.ce.classes as u32,
+        floor: r.ce.floor(),
+        margin: r.ce.one_hot_margin(),
+        top: r.top.map(|(c, _)| c.to_string()),
+        frequencies: r.top.map(|(_, f)| f),
+        leads: r.leads,
+        one_hot_loss: r.one_hot_loss,
+        previous_char_loss: r.previous_char_loss,
+    }))
+}
+
+/// A typed vector's decimal mark, which decides its notation: `"."` writes `2, 1, 0.5` (commas,
+/// semicolons or spaces between entries), `","` writes `2; 1; 0,5` (semicolons or spaces).
+#[derive(Deserialize, Tsify, Clone, Copy, PartialEq, Eq)]
+pub enum DecimalMark {
+    #[serde(rename = ".")]
+    Point,
+    #[serde(rename = ",")]
+    Comma,
+}
+
+impl DecimalMark {
+    fn notation(mark: Option<DecimalMark>) -> lab::Notation {
+        match mark {
+            None | Some(DecimalMark::Point) => lab::Notation::DecimalPoint,
+            Some(DecimalMark::Comma) => lab::Notation::DecimalComma,
+        }
+    }
+}
+
+/// `parseValues`'s options.
+#[derive(Deserialize, Tsify, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ValuesOptions {
+    /// The decimal mark: "." (default) or ",".
+    #[tsify(optional)]
+    pub decimal: Option<DecimalMark>,
+}
+
+/// `translateValues`'s options: the notation `text` is in, and the one to write.
+#[derive(Deserialize, Tsify, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TranslateOptions {
+    /// The decimal mark `text` is written with: "." (default) or ",".
+    #[tsify(optional)]
+    pub from: Option<DecimalMark>,
+    /// The decimal mark to write it with: "." (default) or ",".
+    #[tsify(optional)]
+    pub to: Option<DecimalMark>,
+}
+
+/// A typed vector as a string, checked against the cap on text.
+fn typed_text(text: &JsValue) -> Result<String, JsError> {
+    let text = string_arg("text", text)?;
     if text.len() > crate::limits::MAX_TEXT_BYTES {
         return Err(JsError::new(&format!(
             "text has {} bytes; at most {} are accepted",
@@ -408,6 +514,39 @@ pub fn parse_values(
             crate::limits::MAX_TEXT_BYTES
         )));
     }
-    let v = lab::parse_values("values", &text).map_err(js_err)?;
+    Ok(text)
+}
+
+/// Reads a typed vector into a Float32Array: `"2, 1, 0.5"`, `"100, 0*49999"`, or with
+/// `{ decimal: "," }`, `"2; 1; 0,5"`. An error names the entry that is not a number, or the
+/// one that could be read two ways (`"0.5"` with a decimal comma; `"1; 1,001"` with a point).
+#[wasm_bindgen(js_name = parseValues)]
+pub fn parse_values(
+    #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "ValuesOptions")] options: JsValue,
+) -> Result<Float32Array, JsError> {
+    let text = typed_text(&text)?;
+    let o: ValuesOptions = self::options(&options, "options")?;
+    let v = lab::parse_values("values", &text, DecimalMark::notation(o.decimal)).map_err(js_err)?;
     Ok(Float32Array::from(&v[..]))
+}
+
+/// A typed vector rewritten from one notation to the other, each entry as typed with its
+/// decimal mark changed: `translateValues("1, 1.001", { from: ".", to: "," })` is
+/// `"1; 1,001"`. The page keeps the URL in the "." notation and shows its own. An error, as
+/// `parseValues` gives it, if `text` does not read in `from`.
+#[wasm_bindgen(js_name = translateValues)]
+pub fn translate_values(
+    #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "TranslateOptions")] options: JsValue,
+) -> Result<String, JsError> {
+    let text = typed_text(&text)?;
+    let o: TranslateOptions = self::options(&options, "options")?;
+    lab::translate_values(
+        "values",
+        &text,
+        DecimalMark::notation(o.from),
+        DecimalMark::notation(o.to),
+    )
+    .map_err(js_err)
 }

@@ -13,9 +13,9 @@ use wasm_bindgen::prelude::*;
 
 use crate::data::Corpus;
 use crate::error::Error;
+use crate::limits::MAX_SEED;
 use crate::limits::{MAX_BATCH_SIZE, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_LAYERS};
 use crate::model;
-use crate::sampling::MAX_SEED;
 use crate::train::{self, Pipeline, TrainOptions};
 use crate::wasm::{integer, js_err, options, string_arg, to_js};
 use crate::wasm_model::{Model, ModelConfig};

@@ -1,5 +1,6 @@
 //! The JS-facing layer in a real browser: conversions, validation and error messages of the
-//! wasm-bindgen exports. The maths itself is covered by tests/maths.rs, which runs here too.
+//! wasm-bindgen exports. The maths itself is covered by tests/numerics.rs, tests/sampling.rs and
+//! tests/loss.rs, which run here too.
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Array, Float32Array, Int32Array, Object, Reflect};

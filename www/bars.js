@@ -13,9 +13,14 @@ export function charLabel(ch) {
   return ch;
 }
 
+/** A row's label: a model token, marked English, or the page's own text. */
+const labelNode = (r) => (r.plain ? r.label : english(r.label));
+
 /**
  * rows: [{ label, value, fraction (0…1 bar length; −1…1 with `signed`), note, muted,
- *          marker (0…1 or null) }]. Signed bars grow left or right from the middle.
+ *          marker (0…1 or null), plain }]. Signed bars grow left or right from the middle. A
+ * label is a token of the (English) model, marked lang="en", unless `plain`: the page's own
+ * words ("other 72") or an id.
  * `alt`: { table, caption, column } fills `table` (visually hidden) with the rows as text;
  * without it the caller gives the container its own text alternative.
  */
@@ -29,7 +34,7 @@ export function renderBars(container, rows, alt) {
     row.className = 'bar-row' + (r.muted ? ' muted-row' : '');
     const label = document.createElement('span');
     label.className = 'bar-label';
-    label.append(english(r.label)); // a token of the (English) model
+    label.append(labelNode(r));
     const track = document.createElement('span');
     track.className = 'bar-track';
     const bar = document.createElement('span');
@@ -76,7 +81,7 @@ function renderTable({ table, caption, column }, rows) {
     const tr = document.createElement('tr');
     const th = document.createElement('th');
     th.scope = 'row';
-    th.append(english(r.label));
+    th.append(labelNode(r));
     const td = document.createElement('td');
     td.textContent = r.value + (r.note ? ` ${r.note}` : '');
     tr.append(th, td);

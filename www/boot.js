@@ -7,10 +7,14 @@
 // laptop two compiles of the same module would compete for the CPU. The main thread
 // instantiates the same module for "your own logits".
 
+/** An error with the code and params of the page's catalogue message `error.<code>` (if any). */
+const coded = (code, message, params = {}) => Object.assign(new Error(message), code ? { code, params } : {});
+
 /**
  * The worker, behind a promise-based client: `call(type, args)` resolves with the worker's
- * result or rejects with its error message; `onTokens` receives streamed generation, `onTrain`
- * the progress of live training.
+ * result or rejects with its error (an Error with the worker's English message and, for one
+ * the page words itself, its `code` and `params`); `onTokens` receives streamed generation,
+ * `onTrain` the progress of live training.
  */
 function startLab() {
   const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
@@ -34,7 +38,8 @@ function startLab() {
     const p = pending.get(data.id);
     if (!p) return;
     pending.delete(data.id);
-    if (data.ok) p.resolve(data.result); else p.reject(new Error(data.error));
+    if (data.ok) p.resolve(data.result);
+    else p.reject(coded(data.error.code, data.error.message, data.error.params));
   };
   worker.onerror = (e) => {
     for (const p of pending.values()) p.reject(new Error(e.message || 'the worker failed'));
@@ -49,7 +54,7 @@ async function compileWasm(url) {
     return await WebAssembly.compileStreaming(fetch(url));
   } catch {
     const res = await fetch(url);
-    if (!res.ok) throw new Error(`cannot load ${url.pathname}: HTTP ${res.status}`);
+    if (!res.ok) throw coded('load.http', `cannot load ${url.pathname}: HTTP ${res.status}`, { path: url.pathname, status: String(res.status) });
     return WebAssembly.compile(await res.arrayBuffer());
   }
 }
@@ -74,7 +79,7 @@ export function modelFiles(path, tokenizer = '') {
   if (!path) return { 'default.safetensors': new URL('./models/default.safetensors', import.meta.url).href };
   const url = new URL(path, location.href);
   if (url.origin !== location.origin) {
-    throw new Error(`model must be a path on this site (${location.origin}), got ${path}`);
+    throw coded('model.notOnSite', `model must be a path on this site (${location.origin}), got ${path}`, { path });
   }
   if (url.pathname.endsWith('/')) {
     return Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json']
@@ -85,10 +90,12 @@ export function modelFiles(path, tokenizer = '') {
   if (name.endsWith('.bin')) {
     // llama2.c: the tokenizer.bin next to it, unless ?tokenizer= names another.
     const tok = new URL(tokenizer || 'tokenizer.bin', url);
-    if (tok.origin !== location.origin) throw new Error(`tokenizer must be a path on this site (${location.origin}), got ${tokenizer}`);
+    if (tok.origin !== location.origin) {
+      throw coded('model.tokenizerNotOnSite', `tokenizer must be a path on this site (${location.origin}), got ${tokenizer}`, { path: tokenizer });
+    }
     return { [name]: url.href, 'tokenizer.bin': tok.href };
   }
-  throw new Error(`model must name a folder ending in / (a Hugging Face GPT-2 model), a llama2.c .bin or a .safetensors file, got ${path}`);
+  throw coded('model.badPath', `model must name a folder ending in / (a Hugging Face GPT-2 model), a llama2.c .bin or a .safetensors file, got ${path}`, { path });
 }
 
 /** Saves `bytes` as a file called `name` (a download the page makes itself, from a blob: URL). */
@@ -125,7 +132,7 @@ export const loading = (async () => {
   } catch (e) {
     if (!requested) throw e;
     const r = await loadModel(modelFiles(''));
-    return { ...r, error: e.message };
+    return { ...r, error: e };
   }
 })();
 // main.js reports a failure; until it awaits these, they must not count as unhandled.

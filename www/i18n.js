@@ -7,9 +7,15 @@
 // Adding a language: one new catalogue file with every key of en.js (the e2e test
 // i18n.test.mjs fails on a missing or unused key) and its name in LANGUAGES below.
 //
-// Numbers: the JS API and the URL stay dot-decimal; what the page writes in prose and tables
-// goes through `fixed`, `precision`, `exponential` and `integer`, which use the catalogue's
-// decimal and group separators (a decimal comma in Vietnamese).
+// Numbers: the JS API and the URL stay dot-decimal; every number the page writes in prose and
+// tables goes through one formatter, `localNumber` (by way of `fixed`, `precision`,
+// `exponential`, `integer`, and `t` for a number parameter): the catalogue's decimal mark (a
+// comma in Vietnamese), thousands grouped by a narrow no-break space (U+202F) in every language,
+// U+2212 for minus, and never −0.
+//
+// Errors: the wasm's and the worker's errors keep an English `message` (the JS API's); one a
+// student can cause also carries a `code` and `params`, and the page shows the catalogue's
+// `error.<code>` instead, in its own language (`errorNode`).
 
 /** The languages the page speaks, each in its own name (the switch shows them so). */
 export const LANGUAGES = { en: 'English', vi: 'Tiếng Việt' };
@@ -33,10 +39,18 @@ export async function useLanguage(code) {
   lang = code;
 }
 
-/** The message `key` with its {name} parameters filled in (numbered slots are left as they are). */
+/**
+ * The message `key` with its {name} parameters filled in (numbered slots are left as they are).
+ * A number parameter is written as the page writes numbers (`number`); pass an id or a seed,
+ * which the student types back, as a string.
+ */
 export function t(key, params = {}) {
   const m = messages[key] ?? key;
-  return m.replace(/\{(\w+)\}/g, (all, name) => (Object.hasOwn(params, name) ? String(params[name]) : all));
+  return m.replace(/\{(\w+)\}/g, (all, name) => {
+    if (!Object.hasOwn(params, name)) return all;
+    const v = params[name];
+    return typeof v === 'number' ? number(v) : String(v);
+  });
 }
 
 /** Splits a message at its {0}, {1}, … and {name} markers into text and the nodes they name. */
@@ -66,8 +80,28 @@ export function fillNodes(el, key, params, nodes) {
 /** An error the page words itself, in the page's language (the JS API's errors are English). */
 export class PageError extends Error {}
 
-/** An error's message as a node: as it is if the page worded it, else English, marked so. */
-export const errorNode = (e) => (e instanceof PageError ? document.createTextNode(e.message) : english(e?.message ?? String(e)));
+/** The catalogue's wording of an error with a code it knows, else null. */
+function worded(e) {
+  const key = `error.${e?.code}`;
+  return typeof e?.code === 'string' && Object.hasOwn(messages, key) ? t(key, e.params ?? {}) : null;
+}
+
+/**
+ * An error as the page shows it: a PageError as it is; an error with a code, its catalogue
+ * message in the page's language; any other, its English message marked lang="en". `e` is an
+ * Error or the worker's `{ message, code, params }`.
+ */
+export function errorNode(e) {
+  if (e instanceof PageError) return document.createTextNode(e.message);
+  const w = worded(e);
+  return w === null ? english(e?.message ?? String(e)) : document.createTextNode(w);
+}
+
+/**
+ * An error as plain text, where a part cannot be marked English (an aria-label): the page's
+ * own wording when it has one, else the English message.
+ */
+export const errorText = (e) => (e instanceof PageError ? e.message : worded(e) ?? String(e?.message ?? e));
 
 /** Text that stays English (model output, the JS API's error messages), marked so on a page in another language. */
 export function english(text, tag = 'span') {
@@ -88,15 +122,25 @@ export function translatePage() {
 
 // ---- numbers in prose and tables ----
 
-/** A dot-decimal number string as the page's language writes it ("1,234.5" → "1.234,5" in vi). */
+/**
+ * A number as JS writes it (`toFixed`, `toPrecision`, `toExponential`, `String`: "-1234.50",
+ * "1.5e-7") as the page writes it: "−1 234.50" in English, "−1 234,50" in Vietnamese (the
+ * group is U+202F, from number.group); "−0.00" becomes "0.00". Without Intl, whose first use
+ * loads locale data at a busy moment.
+ */
 export function localNumber(s) {
-  const decimal = messages['number.decimal'] ?? '.';
-  const group = messages['number.group'] ?? ',';
-  if (decimal === '.' && group === ',') return s;
-  return s.replace(/[.,]/g, (c) => (c === '.' ? decimal : group));
+  const m = /^(-?)(\d+)(?:\.(\d+))?(e[+-]\d+)?$/.exec(s);
+  if (!m) return s.replace(/^-/, '−'); // -Infinity, NaN
+  const [, sign, int, frac, exp] = m;
+  const negative = sign !== '' && /[1-9]/.test(int + (frac ?? ''));
+  const group = messages['number.group'] ?? '\u202F';
+  return (negative ? '−' : '') + int.replace(/\B(?=(\d{3})+$)/g, group)
+    + (frac === undefined ? '' : (messages['number.decimal'] ?? '.') + frac) + (exp ?? '').replace('-', '−');
 }
 export const fixed = (x, digits) => localNumber(x.toFixed(digits));
 export const precision = (x, digits) => localNumber(x.toPrecision(digits));
 export const exponential = (x, digits) => localNumber(x.toExponential(digits));
-/** 820480 → "820,480" in English (without Intl, whose first use loads locale data at a busy moment). */
-export const integer = (n) => localNumber(String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ','));
+/** A count: 820480 → "820 480" (with U+202F). */
+export const integer = (n) => localNumber(String(n));
+/** Any number, in the fewest digits that read back as it: 0.5 → "0,5" in Vietnamese. */
+export const number = (x) => localNumber(String(x));

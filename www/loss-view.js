@@ -4,8 +4,8 @@
 
 import { renderBars } from './bars.js';
 import { pipeline, pipelineNames, pipelineNote, pipelineTitle } from './pipelines.js';
-import { parseValues } from './pkg/logitlab.js';
-import { t, fixed, precision, exponential, english, fillNodes } from './i18n.js';
+import { t, fixed, precision, exponential, integer, english, errorNode, fillNodes } from './i18n.js';
+import { readTyped, fromUrl, toUrl } from './values.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,7 +21,8 @@ export function showLossControls(state) {
   for (const r of document.querySelectorAll('input[name=reduction]')) r.checked = r.value === state.reduction;
   for (const el of document.querySelectorAll('[data-source]')) el.hidden = el.dataset.source !== state.lossSource;
   $('l-prompt').value = state.prompt;
-  $('l-logits').value = state.logits;
+  // The box in the page's notation; rewritten only when the state is another vector, not as it is typed.
+  if (toUrl($('l-logits').value) !== state.logits) $('l-logits').value = fromUrl(state.logits);
   $('targetId').value = String(state.targetId);
   $('labelSmoothing').value = String(state.labelSmoothing);
   $('labelSmoothing-value').textContent = fixed(state.labelSmoothing, 2);
@@ -35,7 +36,7 @@ export function setupLossCalculator({ lab, state, update, model }) {
   const option = (text, label, id) => {
     const o = document.createElement('option');
     o.value = text;
-    o.textContent = t('target.option', { label, id });
+    o.textContent = t('target.option', { label, id: String(id) });
     return o;
   };
   /**
@@ -64,7 +65,7 @@ export function setupLossCalculator({ lab, state, update, model }) {
     const seq = ++calcSeq;
     let r;
     try {
-      const typed = state.lossSource === 'typed' ? parseValues(state.logits) : new Float32Array(0);
+      const typed = state.lossSource === 'typed' ? readTyped($('l-logits').value) : new Float32Array(0);
       r = await lab.call('lossPanel', {
         source: state.lossSource, text: state.prompt, target: state.target, logits: typed,
         targetId: state.targetId, labelSmoothing: state.labelSmoothing, reduction: state.reduction,
@@ -72,13 +73,13 @@ export function setupLossCalculator({ lab, state, update, model }) {
       });
     } catch (e) {
       if (seq !== calcSeq) return;
-      fillNodes($('l-error'), 'calc.failed', {}, { error: english(e.message) });
+      fillNodes($('l-error'), 'calc.failed', {}, { error: errorNode(e) });
       $('l-error').hidden = false;
       return;
     }
     if (seq !== calcSeq) return;
     $('l-error').hidden = !r.targetError;
-    if (r.targetError) fillNodes($('l-error'), 'calc.failed', {}, { error: english(r.targetError) });
+    if (r.targetError) fillNodes($('l-error'), 'calc.failed', {}, { error: errorNode(r.targetError) });
     renderCalc(r);
   }
 
@@ -87,10 +88,14 @@ export function setupLossCalculator({ lab, state, update, model }) {
     if (r.labels && !model.vocab) showTargets(r.choices);
     const order = Array.from(r.probs.keys()).sort((a, b) => r.probs[b] - r.probs[a] || a - b);
     const ids = order.slice(0, TOP);
-    if (!ids.includes(r.target)) ids.push(r.target);
-    $('l-what').textContent = r.labels
-      ? t(model.vocab ? 'calc.whatChars' : 'calc.whatTokens', { n: r.n, target: model.labels[r.target], C: r.classes, top: TOP })
-      : t('calc.whatTyped', { C: r.classes, target: r.target });
+    if (!ids.includes(r.target) && r.target < r.classes) ids.push(r.target); // a typed id past z's end: the cards say so
+    // The target token is the (English) model's: marked so.
+    if (r.labels) {
+      fillNodes($('l-what'), model.vocab ? 'calc.whatChars' : 'calc.whatTokens', { n: r.n, C: r.classes, top: TOP },
+        { target: english(model.labels[r.target]) });
+    } else {
+      $('l-what').textContent = t('calc.whatTyped', { C: r.classes, target: String(r.target) });
+    }
     $('l-vector').tBodies[0].replaceChildren(...ids.map((i) => {
       const tr = document.createElement('tr');
       if (i === r.target) tr.className = 'target-row';
@@ -114,7 +119,7 @@ export function setupLossCalculator({ lab, state, update, model }) {
       th.scope = 'row';
       th.textContent = t(REPRESENTATION_KEYS[c.representation]);
       tr.append(th);
-      for (const text of [label(c.argmax), exponential(c.maxDiff, 2), String(c.never)]) {
+      for (const text of [label(c.argmax), exponential(c.maxDiff, 2), integer(c.lost), integer(c.zerosAtT)]) {
         const td = document.createElement('td');
         td.textContent = text;
         tr.append(td);
@@ -130,7 +135,7 @@ export function setupLossCalculator({ lab, state, update, model }) {
     r.addEventListener('change', () => { update({ reduction: r.value }); refreshCalc(); });
   }
   $('l-prompt').addEventListener('input', () => { update({ prompt: $('l-prompt').value }); refreshCalc(); });
-  $('l-logits').addEventListener('input', () => { update({ logits: $('l-logits').value.slice(0, 2000) }); refreshCalc(); });
+  $('l-logits').addEventListener('input', () => { update({ logits: toUrl($('l-logits').value).slice(0, 2000) }); refreshCalc(); });
   targetSelect.addEventListener('change', () => { update({ target: targetSelect.value }); refreshCalc(); });
   $('target-text').addEventListener('change', () => { update({ target: $('target-text').value.slice(0, 100) }); refreshCalc(); });
   $('targetId').addEventListener('change', () => {
@@ -165,7 +170,7 @@ function pipelineCard(p, r, ids, label, reduction) {
   const v = document.createElement('p');
   v.className = 'loss-value';
   if (p.error) {
-    fillNodes(v, 'pipeline.error', {}, { error: english(p.error) });
+    fillNodes(v, 'pipeline.error', {}, { error: errorNode(p.error) });
     v.classList.add('error');
     card.append(v);
     return card;
@@ -177,7 +182,7 @@ function pipelineCard(p, r, ids, label, reduction) {
   bars.setAttribute('role', 'img');
   const max = Math.max(...ids.map((i) => Math.abs(p.grad[i])), 1e-12);
   renderBars(bars, ids.map((i) => ({
-    label: label(i), value: exponential(p.grad[i], 2), fraction: p.grad[i] / max, signed: true,
+    label: label(i), plain: !r.labels, value: exponential(p.grad[i], 2), fraction: p.grad[i] / max, signed: true,
   })));
   bars.setAttribute('aria-label', t('grad.aria', { values: ids.map((i) => `${label(i)} ${exponential(p.grad[i], 2)}`).join('; ') }));
   const note = document.createElement('p');

@@ -77,8 +77,9 @@ function showView() {
 }
 
 /**
- * The verdicts' links open an experiment in the state that shows it. Inside an iframe they keep
- * the instructor's embed= and hide=; the page reloads, since the URL is the state.
+ * The verdicts' links open an experiment in the state that shows it. They keep the page's lang=,
+ * and inside an iframe the instructor's embed= and hide=; the page reloads, since the URL is
+ * the state.
  */
 function verdictLinks() {
   for (const a of document.querySelectorAll('#verdicts a, [data-part=classify] a')) {
@@ -87,6 +88,7 @@ function verdictLinks() {
       const u = new URL(a.href);
       if (state.embed) u.searchParams.set('embed', '1');
       if (state.hide) u.searchParams.set('hide', state.hide);
+      if (state.lang) u.searchParams.set('lang', state.lang); // the experiment in the language it was opened from
       location.assign(u.href);
     });
   }
@@ -112,7 +114,7 @@ function share() {
   $('copy-link').addEventListener('click', () => copy(link(), t('share.linkCopied')));
   $('copy-embed').addEventListener('click', () => {
     const src = location.origin + location.pathname + serialize({ ...state, lang, embed: true });
-    // embed.js, next to the page, sizes the frame to its content (see the README).
+    // embed.js, next to the page, sizes the frame to its content (see docs/embedding.md).
     const helper = new URL('embed.js', location.href).href;
     copy(`<iframe data-logitlab src="${src}" width="100%" height="900" style="border:0" title="logitlab" loading="lazy"></iframe>\n`
       + `<script src="${helper}" defer></script>`, t('share.embedCopied'));
@@ -336,7 +338,7 @@ try {
   $('model-progress').hidden = true;
   setModel(r, r.error ? '' : state.model, performance.now() - started);
   if (r.error) {
-    showError($('model-error'), 'model.urlFailed', new Error(r.error), { path: state.model });
+    showError($('model-error'), 'model.urlFailed', r.error, { path: state.model });
     update({ model: '' });
   }
   syncModelPick();

@@ -3,8 +3,8 @@
 
 import { renderBars } from './bars.js';
 import { zeroThresholds } from './pkg/logitlab.js';
-import { t, fixed, precision, exponential, english, fillNodes } from './i18n.js';
-import { announce } from './announce.js';
+import { t, fixed, precision, exponential, integer, english, errorNode, fillNodes, lang } from './i18n.js';
+import { announce, announceError } from './announce.js';
 
 const $ = (id) => document.getElementById(id);
 /** Why a sampler step removed an id, by the wasm's cut code (0 = kept). */
@@ -21,7 +21,7 @@ export function showControls(state) {
   for (const r of document.querySelectorAll('input[name=output]')) r.checked = r.value === state.output;
   for (const r of document.querySelectorAll('input[name=show]')) r.checked = r.value === state.show;
   $('temperature-value').textContent = state.temperature === 0 ? t('value.greedy') : fixed(state.temperature, 2);
-  $('topK-value').textContent = state.topK === 0 ? t('value.off') : String(state.topK);
+  $('topK-value').textContent = state.topK === 0 ? t('value.off') : integer(state.topK);
   $('topP-value').textContent = state.topP >= 1 ? t('value.off') : fixed(state.topP, 2);
   $('minP-value').textContent = state.minP === 0 ? t('value.off') : fixed(state.minP, 2);
   $('precisionT-value').textContent = fixed(state.precisionT, 2);
@@ -47,12 +47,12 @@ export function setupSample({ lab, state, update, model }) {
     sup.textContent = `−${-th.log2P}`;
     const ln = document.createElement('span');
     ln.className = 'muted';
-    ln.textContent = `ln p ≤ ${fixed(th.lnP, 1)}`;
+    ln.textContent = `ln p ≤ ${fixed(th.lnPShown, 2)}`;
     cell.replaceChildren('2', sup, document.createElement('br'), ln);
   }
   const showModel = () => {
     $('topK').max = String(model.config.vocabSize);
-    $('vocab-size').textContent = String(model.config.vocabSize);
+    $('vocab-size').textContent = integer(model.config.vocabSize);
   };
   showModel();
   const unit = () => (model.config.tokenizer === 'chars' ? t('unit.characters') : t('unit.tokens'));
@@ -92,7 +92,10 @@ export function setupSample({ lab, state, update, model }) {
   }
   function tokenSpan(g, i) {
     const span = document.createElement('span');
-    span.textContent = g.ch;
+    // The output is English (lang="en"); its tooltip is in the page's language, the token
+    // inside it English again.
+    if (lang === 'en') span.textContent = g.ch;
+    else { span.lang = lang; span.append(english(g.ch)); }
     span.tabIndex = -1;
     span.dataset.i = String(i);
     const surprisal = -g.logProb;
@@ -102,16 +105,18 @@ export function setupSample({ lab, state, update, model }) {
     span.title = describe(g);
     return span;
   }
-  function describe(g) {
+  const describeParams = (g) => {
     const s = -g.logProb;
-    return t('token.describe', { token: JSON.stringify(g.ch), nats: fixed(s, 2), bits: fixed(s / Math.LN2, 2), p: precision(Math.exp(g.logProb), 3) });
-  }
+    return { nats: fixed(s, 2), bits: fixed(s / Math.LN2, 2), p: precision(Math.exp(g.logProb), 3) };
+  };
+  const describe = (g) => t('token.describe', { token: JSON.stringify(g.ch), ...describeParams(g) });
   function showInfo(i) {
     const g = generated[i];
-    if (g) $('token-info').textContent = describe(g);
+    if (g) fillNodes($('token-info'), 'token.describe', describeParams(g), { token: english(JSON.stringify(g.ch)) });
   }
-  $('output-gen').addEventListener('mouseover', (e) => { if (e.target.dataset?.i) showInfo(Number(e.target.dataset.i)); });
-  $('output-gen').addEventListener('focusin', (e) => { if (e.target.dataset?.i) showInfo(Number(e.target.dataset.i)); });
+  const tokenAt = (e) => e.target.closest?.('[data-i]');
+  $('output-gen').addEventListener('mouseover', (e) => { if (tokenAt(e)) showInfo(Number(tokenAt(e).dataset.i)); });
+  $('output-gen').addEventListener('focusin', (e) => { if (tokenAt(e)) showInfo(Number(tokenAt(e).dataset.i)); });
   $('output').addEventListener('keydown', (e) => {
     if (!['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(e.key) || generated.length === 0) return;
     e.preventDefault();
@@ -142,8 +147,8 @@ export function setupSample({ lab, state, update, model }) {
         stopped: r.stopped ? t('gen.stopped') : r.ended ? t('gen.ended') : '' });
       announce(t(r.stopped ? 'announce.generationStopped' : 'announce.generationFinished', { n: made, unit: unit() }));
     } catch (e) {
-      fillNodes($('gen-info'), 'gen.failed', {}, { error: english(e.message) });
-      announce(t('announce.error', { error: e.message }));
+      fillNodes($('gen-info'), 'gen.failed', {}, { error: errorNode(e) });
+      announceError(e);
     } finally {
       generating = false;
       setBusy(false);
@@ -172,7 +177,7 @@ export function setupSample({ lab, state, update, model }) {
     try {
       r = await lab.call('panel', { text: contextText(), options: options(), output: state.output, precisionT: state.precisionT, top: TOP });
     } catch (e) {
-      fillNodes($('bars-text'), 'panel.failed', {}, { error: english(e.message) });
+      fillNodes($('bars-text'), 'panel.failed', {}, { error: errorNode(e) });
       $('bars').replaceChildren();
       $('bars-data').replaceChildren();
       return;
@@ -201,20 +206,29 @@ export function setupSample({ lab, state, update, model }) {
     if (r.rest > 0) {
       // The tail as one row: what top-p and min-p cut is visible as a number.
       rows.push({
-        label: t('bars.other', { n: r.rest }), value: show === 'probs' ? precision(r.restMass, 3) : t('bars.cut', { n: r.restCut }),
+        label: t('bars.other', { n: r.rest }), plain: true, value: show === 'probs' ? precision(r.restMass, 3) : t('bars.cut', { n: r.restCut }),
         fraction: show === 'probs' ? r.restMass : 0, muted: true, note: show === 'probs' ? `(${t('bars.cut', { n: r.restCut })})` : '',
       });
     }
     renderBars($('bars'), rows, { table: $('bars-data'), caption: t(`bars.caption.${show}`), column: t(`show.column.${show}`) });
-    $('bars-text').textContent = t('bars.text', { top: order.length, total: v, unit: unit(), rest: r.rest,
-      mass: precision(r.restMass, 3), cut: r.restCut, drawn: model.labels[r.token] });
+    fillNodes($('bars-text'), 'bars.text', { top: order.length, total: v, unit: unit(), rest: r.rest,
+      mass: precision(r.restMass, 3), cut: r.restCut }, { drawn: english(model.labels[r.token]) });
     $('entropy').textContent = t('stats.entropyValue', { nats: fixed(r.entropy, 3), bits: fixed(r.entropyBits, 3) });
     $('perplexity').textContent = fixed(r.perplexity, 2);
     $('lse').textContent = fixed(r.logsumexp, 4) + (state.output === 'logSoftmax' ? t('stats.lseNormalised') : '');
     $('kept').textContent = t('stats.keptValue', { kept: r.kept, total: v });
 
     // The identity panel: the two distributions, side by side, for the top ids.
-    $('identity-t').textContent = state.temperature === 0 ? t('identity.greedy') : t('identity.atT', { T: fixed(state.temperature, 2) });
+    // At T = 0, whether the two greedy picks agree, as the wasm found (tokens stay English).
+    const [fromZ, fromLsm] = r.greedy;
+    if (state.temperature !== 0) {
+      $('identity-t').textContent = t('identity.atT', { T: fixed(state.temperature, 2) });
+    } else {
+      const picks = document.createElement('span');
+      if (fromZ === fromLsm) fillNodes(picks, 'identity.greedySame', {}, { token: english(model.labels[fromZ]) });
+      else fillNodes(picks, 'identity.greedyDiffer', {}, { a: english(model.labels[fromZ]), b: english(model.labels[fromLsm]) });
+      $('identity-t').replaceChildren(`${t('identity.greedy')} `, picks, ` ${t('identity.computed')}`);
+    }
     const idRows = (dist) => order.slice(0, 6).map((i) => {
       const li = document.createElement('li');
       li.append(english(model.labels[i]), `  ${precision(dist[i], 7)}`);
@@ -224,15 +238,16 @@ export function setupSample({ lab, state, update, model }) {
     $('id-lsm').replaceChildren(...idRows(r.identity.fromLogSoftmax));
     $('maxdiff').textContent = exponential(r.identity.maxAbsDiff, 2);
 
-    const { zeros, zerosAfter, minLogProb } = r.precision;
+    const { zeros, zerosAfter, minLogProbShown, storesZeros } = r.precision;
     for (const [key, id] of [['f32', 'f32'], ['bf16', 'bf16'], ['f16', 'f16'], ['logProbs', 'log']]) {
-      $(`z-${id}`).textContent = String(zeros[key]);
-      $(`r-${id}`).textContent = String(zerosAfter[key]);
+      $(`z-${id}`).textContent = integer(zeros[key]);
+      $(`r-${id}`).textContent = integer(zerosAfter[key]);
     }
-    // Narrowest format first: float16, bfloat16, float32.
-    const verdicts = THRESHOLDS.slice().reverse().map((th) => t(minLogProb <= th.lnP ? 'precision.storesZeros' : 'precision.keepsAll',
-      { format: FORMAT_NAMES[th.format], lnP: fixed(th.lnP, 1) }));
-    $('precision-note').textContent = t('precision.note', { T: fixed(state.precisionT, 2), min: fixed(minLogProb, 1), verdicts: verdicts.join('; ') });
+    // Narrowest format first: float16, bfloat16, float32. The wasm's counts decide each verdict,
+    // and it rounds the minimum so that, printed beside the thresholds, the two agree.
+    const verdicts = THRESHOLDS.map((th, i) => t(storesZeros[i] ? 'precision.storesZeros' : 'precision.keepsAll',
+      { format: FORMAT_NAMES[th.format], lnP: fixed(th.lnPShown, 2) })).reverse();
+    $('precision-note').textContent = t('precision.note', { T: fixed(state.precisionT, 2), min: fixed(minLogProbShown, 2), verdicts: verdicts.join('; ') });
     lastOrder = order;
   }
   let lastOrder = [];
@@ -256,7 +271,7 @@ export function setupSample({ lab, state, update, model }) {
       $('hist-text').textContent = t('draws.summary', { n: r.n });
       announce(t('draws.summary', { n: r.n }));
     } catch (e) {
-      fillNodes($('hist-text'), 'draws.failed', {}, { error: english(e.message) });
+      fillNodes($('hist-text'), 'draws.failed', {}, { error: errorNode(e) });
     } finally {
       $('draw').removeAttribute('aria-disabled');
     }

@@ -4,7 +4,8 @@
 //
 // SCHEMA is the one description of that state: one row per key, with its default and what a
 // value from the URL may be. Parsing and serialising both follow it; anything malformed in a URL
-// falls back to the default.
+// falls back to the default. Numbers in the URL are dot-decimal in every language, and so are
+// the typed vectors (2, 1, 0.5): the Vietnamese page shows them as 2; 1; 0,5 (values.js).
 
 /** Things `hide=` can name. */
 export const HIDEABLE = ['lang', 'verdicts', 'prompt', 'temperature', 'topK', 'topP', 'minP', 'seed',
@@ -41,13 +42,14 @@ const rows = (pipelines, presets) => [
   ['show', 'probs', choice('logits', 'logProbs', 'probs')], // what the bars show
   ['tokens', 200, integer(1, 5000)],                   // how many tokens Generate writes
   ['precisionT', 1, number(0.05, 3)],                  // the precision view's storing temperature
-  // "Your own logits" (view=numbers): the typed vector z (x*n repeats x n times) and T.
+  // "Your own logits" (view=numbers): the typed vector z (x*n repeats x n times), in the URL's
+  // notation, and T.
   ['numbersLogits', '2, 1, 0.5, -1, -3', clip(2000)],
   ['numbersTemperature', 1, number(0, 3)],
   // The loss calculator (view=train): the next token after the prompt, or a typed vector.
   ['lossSource', 'model', choice('model', 'typed')],
   ['target', 'I', { kind: 'pattern', re: /^[^]{1,100}$/ }], // one token: a character, or a subword
-  ['logits', '2, 1, 0.5, -1, -3', clip(2000)],         // the typed vector z
+  ['logits', '2, 1, 0.5, -1, -3', clip(2000)],         // the typed vector z, in the URL's notation
   ['targetId', 0, integer(0, 1 << 20)],                // its target id
   ['labelSmoothing', 0, number(0, 1)],                 // ε, crossEntropy only
   ['reduction', 'mean', choice('mean', 'sum')],        // over the context's predictions

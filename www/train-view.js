@@ -7,8 +7,8 @@ import { renderLineChart } from './chart.js';
 import { pipeline, pipelineNames, pipelineTitle, PIPELINES, PRESETS, presetLabel } from './pipelines.js';
 import { setupLossCalculator, showLossControls } from './loss-view.js';
 import { saveFile } from './boot.js';
-import { t, fixed, precision, integer, localNumber, english, fillNodes, errorNode, PageError } from './i18n.js';
-import { announce } from './announce.js';
+import { t, fixed, precision, integer, localNumber, english, fillNodes, errorNode, errorText, PageError } from './i18n.js';
+import { announce, announceError } from './announce.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -76,10 +76,10 @@ function setupTrainingRuns({ lab, state, update }) {
   const pipelines = () => state.pipelines ? state.pipelines.split(',') : [];
 
   function setStatus(text) { $('train-status').textContent = text; }
-  /** An error: in the status line (the worker's in English, after a lead-in) and said once. */
+  /** An error: in the status line (after a lead-in, as `errorNode` words it) and said once. */
   function failed(e) {
     fillNodes($('train-status'), 'train.failed', {}, { error: errorNode(e) });
-    announce(t('announce.error', { error: e.message }));
+    announceError(e);
   }
   function syncButtons() {
     $('play').textContent = playing ? t('train.pause') : t('train.play');
@@ -98,7 +98,7 @@ function setupTrainingRuns({ lab, state, update }) {
     $('nfc-note').hidden = state.trainText !== 'own' || own === pasted;
     if (own !== pasted) $('nfc-note').textContent = t('train.nfc', { before: pasted.length, after: own.length });
     // The first start also downloads and compiles the training build of the wasm (candle).
-    setStatus(trainingBuildLoaded ? t('train.creating') : t('train.loadingBuild'));
+    setStatus(trainingBuildLoaded ? t('train.creating') : await loadingBuildText());
     started = await lab.call('trainStart', {
       source: state.trainText, own, preset: state.preset, learningRate: state.learningRate,
       batchSize: state.batchSize, seed: state.trainSeed, pipelines: pipelines(),
@@ -249,15 +249,29 @@ function setupTrainingRuns({ lab, state, update }) {
   return { hide: () => { if (playing) pause(); } };
 }
 
-/** What the runs' figures mean for this text: the validation estimate, crossEntropy(softmax)'s optimum. */
+/** "Loading the training build (its size, as build.sh measured it) …". */
+async function loadingBuildText() {
+  const size = await fetch(new URL('./pkg-train/size.json', import.meta.url))
+    .then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  if (!Number.isFinite(size?.bytes) || !Number.isFinite(size?.gzipBytes)) return t('train.loadingBuildUnsized');
+  return t('train.loadingBuild', { mb: fixed(size.bytes / 1e6, 1), gzipMb: fixed(size.gzipBytes / 1e6, 2) });
+}
+
+/**
+ * What the runs' figures mean for this text: the validation estimate, and crossEntropy(softmax)'s
+ * figures, with only the clause that holds for this text (the wasm decides which: `leads`).
+ */
 function showTextNotes(s, chosen) {
   const ce = s.ceOnSoftmax;
   const [top, second] = ce.top.map((c) => charLabel(c));
   $('val-note').hidden = false;
   $('val-note').textContent = t('train.valNote', { batches: s.evalBatches, batch: s.batchSize, context: s.contextLength });
   $('ce-softmax-note').hidden = !chosen.includes('crossEntropyOnSoftmax');
-  $('ce-softmax-note').textContent = t('train.ceSoftmaxNote', { C: ce.classes, floor: fixed(ce.floor, 3), top, second,
-    f1: fixed(ce.frequencies[0], 3), f2: fixed(ce.frequencies[1], 3), margin: fixed(ce.margin, 4), oneHot: fixed(ce.oneHotLoss, 3) });
+  const params = { C: ce.classes, floor: fixed(ce.floor, 3), top, second, f1: fixed(ce.frequencies[0], 3),
+    f2: fixed(ce.frequencies[1], 3), margin: fixed(ce.margin, 4), oneHot: fixed(ce.oneHotLoss, 3),
+    previous: fixed(ce.previousCharLoss, 3) };
+  $('ce-softmax-note').textContent = [t('train.ceSoftmaxNote', params),
+    t(ce.leads ? 'train.ceSoftmaxLeads' : 'train.ceSoftmaxNoLead', params)].join(' ');
 }
 
 /**
@@ -285,7 +299,7 @@ function renderChart(history, errors, step, classes) {
   // The chart's text alternative: each run's latest figures (the table below has them too).
   const latest = runs.map((p) => {
     const h = last(p);
-    return errors[p] ? t('chart.runError', { run: pipelineTitle(p), error: errors[p] })
+    return errors[p] ? t('chart.runError', { run: pipelineTitle(p), error: errorText(errors[p]) })
       : h ? t('chart.run', { run: pipelineTitle(p), step: h.step, loss: fixed(h.loss, 3), ce: fixed(h.valCe ?? h.trainCe, 3) })
         : t('chart.runEmpty', { run: pipelineTitle(p) });
   });
@@ -306,8 +320,8 @@ function renderTable(history, errors) {
     th.append(swatch, pipelineTitle(p));
     tr.append(th);
     const h = last(p);
-    const cells = errors[p] ? [String(h?.step ?? 0), english(errors[p]), '', '']
-      : [String(h?.step ?? 0), h ? fixed(h.loss, 3) : '–', h ? fixed(h.trainCe, 3) : '–', h?.valCe != null ? fixed(h.valCe, 3) : '–'];
+    const cells = errors[p] ? [integer(h?.step ?? 0), errorNode(errors[p]), '', '']
+      : [integer(h?.step ?? 0), h ? fixed(h.loss, 3) : '–', h ? fixed(h.trainCe, 3) : '–', h?.valCe != null ? fixed(h.valCe, 3) : '–'];
     for (const text of cells) {
       const td = document.createElement('td');
       td.append(text);
@@ -322,7 +336,7 @@ function sampleFigure(s, step, state, save) {
   const fig = document.createElement('figure');
   fig.className = `sample run-${pipelineNames().indexOf(s.pipeline)}`;
   const cap = document.createElement('figcaption');
-  cap.textContent = t('samples.caption', { run: pipeline(s.pipeline).formula, step, T: fixed(state.temperature, 2), seed: state.seed });
+  cap.textContent = t('samples.caption', { run: pipeline(s.pipeline).formula, step, T: fixed(state.temperature, 2), seed: String(state.seed) });
   // The runs' text is the training text's language: mark it only for the built-in English one.
   const pre = state.trainText === 'own' ? document.createElement('pre') : english('', 'pre');
   const b = document.createElement('b');

@@ -22,6 +22,28 @@ ready.catch(() => {}); // reported by whichever `load` awaits it
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
+/**
+ * An error the page words from its catalogue (`error.<code>`, with `params`); `message` stays
+ * English, as the wasm's coded errors do.
+ */
+const coded = (code, message, params = {}) => Object.assign(new Error(message), { code, params });
+/** An error as it crosses to the page: its English message and, if it has them, code and params. */
+const wire = (e) => ({ message: String(e?.message ?? e), code: e?.code, params: e?.params });
+/** An unknown character in the text of a control the student typed in, named as that control's. */
+const UNKNOWN = {
+  prompt: (e) => coded('prompt.unknownCharacter', e.message, e.params),
+  context: (e) => coded('context.unknownCharacter', e.message, e.params),
+  target: (e) => coded('target.unknownCharacter', e.message, e.params),
+};
+/** `f()`, with the wasm's "character not in the vocabulary" reported as `control`'s. */
+function spelled(control, f) {
+  try {
+    return f();
+  } catch (e) {
+    throw e?.code === 'text.unknownCharacter' ? UNKNOWN[control](e) : e;
+  }
+}
+
 /** `module`: the page's compiled WebAssembly.Module, or `error` if it failed to compile. */
 function initModule({ module, error }) {
   if (error) initWasm.reject(new Error(error));
@@ -36,7 +58,10 @@ function initModule({ module, error }) {
 async function open(name, source) {
   if (typeof source !== 'string') return { name, stream: source.stream(), size: source.size };
   const res = await fetch(source);
-  if (!res.ok) throw new Error(`cannot load ${new URL(source).pathname}: HTTP ${res.status}`);
+  if (!res.ok) {
+    const path = new URL(source).pathname;
+    throw coded('load.http', `cannot load ${path}: HTTP ${res.status}`, { path, status: String(res.status) });
+  }
   const length = res.headers.get('Content-Encoding') ? null : res.headers.get('Content-Length');
   return { name, stream: res.body, size: length === null ? undefined : Number(length) };
 }
@@ -155,17 +180,19 @@ let tokenIds = null;
  * text it encodes, so " upon" is two ids, yet the text of the token "▁upon".
  */
 function oneToken(text) {
-  const ids = model.encode(text);
+  if (text === '') throw coded('target.empty', 'target must not be empty: choose a token or type one');
+  const ids = spelled('target', () => model.encode(text));
   if (ids.length === 1) return ids[0];
   tokenIds ??= new Map(Array.from({ length: model.config.vocabSize }, (_, i) => [model.decode(Uint32Array.of(i)), i]).reverse());
   const id = tokenIds.get(text);
   if (id !== undefined) return id;
-  throw new Error(`target ${JSON.stringify(text)} is ${ids.length} tokens for this model; choose a single token`);
+  throw coded('target.severalTokens', `target ${JSON.stringify(text)} is ${ids.length} tokens for this model; choose a single token`,
+    { target: text, n: ids.length });
 }
 
-/** The ids the model sees for `text`: its last contextLength characters. */
-function context(text) {
-  const ids = model.encode(text);
+/** The ids the model sees for `text`, typed in `control`: its last contextLength tokens. */
+function context(text, control) {
+  const ids = spelled(control, () => model.encode(text));
   const n = model.config.contextLength;
   return ids.length > n ? ids.slice(ids.length - n) : ids;
 }
@@ -176,8 +203,8 @@ function context(text) {
  * precision experiment (stored at `precisionT`, re-heated to the absolute T = 3).
  */
 function panel({ text, options, output, precisionT, top }) {
-  const ids = context(text);
-  if (ids.length === 0) throw new Error('prompt must contain at least one character');
+  const ids = context(text, 'prompt');
+  if (ids.length === 0) throw coded('prompt.empty', 'prompt must contain at least one character');
   const values = model.forward(ids, { output });
   return lab.nextTokenPanel(values, {
     ...options, output, top, storedTemperature: precisionT, reheatTemperature: 3,
@@ -186,7 +213,7 @@ function panel({ text, options, output, precisionT, top }) {
 
 /** `n` independent draws from the same distribution, seeds seed, seed+1, … */
 function draws({ text, options, output, n }) {
-  const values = model.forward(context(text), { output });
+  const values = model.forward(context(text, 'prompt'), { output });
   return { ...lab.draws(values, { ...options, output }, n), n };
 }
 
@@ -197,7 +224,7 @@ const tick = () => new Promise((r) => { channel.port1.onmessage = () => r(); cha
 
 async function generate({ text, options, output, tokens }) {
   const mine = ++run;
-  const gen = model.generate(text, { ...options, output });
+  const gen = spelled('prompt', () => model.generate(text, { ...options, output }));
   try {
     let last = performance.now();
     let batch = [];
@@ -230,18 +257,17 @@ async function generate({ text, options, output, tokens }) {
 function lossPanel({ source, text, target, logits, targetId, labelSmoothing, reduction, pipelines, temperature }) {
   let z; let targets; let classes; let labels; let targetError = null;
   if (source === 'model') {
-    const ids = context(text);
-    if (ids.length === 0) throw new Error('the context must contain at least one character');
+    const ids = context(text, 'context');
+    if (ids.length === 0) throw coded('context.empty', 'the context must contain at least one character');
     z = model.forward(ids, { output: 'logits', allPositions: true });
     let t;
     try {
       t = oneToken(target);
     } catch (e) {
       // Shown with the rest, computed for the most likely next token meanwhile.
-      targetError = e.message;
-      const v = model.config.vocabSize;
-      const row = z.subarray(z.length - v);
-      t = row.reduce((best, x, i) => (x > row[best] ? i : best), 0);
+      targetError = wire(e);
+      // The greedy pick, by the wasm's sampler (lowest id on a tie).
+      t = lab.sample(z.subarray(z.length - model.config.vocabSize), { temperature: 0 }).token;
     }
     targets = Int32Array.from([...ids.slice(1), t]);
     classes = model.config.vocabSize;
@@ -262,7 +288,7 @@ function lossPanel({ source, text, target, logits, targetId, labelSmoothing, red
         grad: r.gradLogits.slice((n - 1) * classes), inputs: r.inputs.slice((n - 1) * classes),
       };
     } catch (e) {
-      return { pipeline, error: String(e?.message ?? e) };
+      return { pipeline, error: wire(e) };
     }
   });
   // The tokens a student may pick as the next target: the most likely ones, as text.
@@ -294,7 +320,10 @@ let shakespeare = null; // the shipped excerpt, fetched on first use
 async function trainingText(source, own) {
   if (source === 'own') return own;
   shakespeare ??= await fetch('texts/romeo-and-juliet.txt').then((res) => {
-    if (!res.ok) throw new Error(`cannot load texts/romeo-and-juliet.txt: HTTP ${res.status}`);
+    if (!res.ok) {
+      throw coded('load.http', `cannot load texts/romeo-and-juliet.txt: HTTP ${res.status}`,
+        { path: 'texts/romeo-and-juliet.txt', status: String(res.status) });
+    }
     return res.text();
   });
   return shakespeare;
@@ -316,12 +345,10 @@ async function trainStart({ source, own, preset, learningRate, batchSize, seed, 
     runs.push({ pipeline, trainer: new Trainer(text, config, pipeline, seed, options) });
   }
   const { contextLength } = runs[0].trainer.config;
-  // What crossEntropy(softmax) converges to on this text: one-hot on its most frequent character.
-  const freq = lab.charFrequencies(text, 2);
-  const ce = lab.ceOnSoftmax(freq.classes, freq.frequencies[0]);
   return {
     chars: [...text].length, contextLength, batchSize, evalBatches: runs[0].trainer.options.evalBatches,
-    ceOnSoftmax: { ...ce, classes: freq.classes, top: freq.chars, frequencies: Array.from(freq.frequencies) },
+    // crossEntropy(softmax)'s figures on this text, and which of the note's clauses hold.
+    ceOnSoftmax: lab.ceOnSoftmaxText(text),
   };
 }
 
@@ -333,7 +360,7 @@ function round(n) {
     try {
       return { pipeline: r.pipeline, ...r.trainer.step(n) };
     } catch (e) {
-      r.error = String(e?.message ?? e); // e.g. "training diverged": this run stops, the others go on
+      r.error = wire(e); // e.g. "training diverged": this run stops, the others go on
       return { pipeline: r.pipeline, error: r.error };
     }
   });
@@ -341,14 +368,14 @@ function round(n) {
 }
 
 function trainStep({ n }) {
-  if (runs.length === 0) throw new Error('no runs: press Reset to create them');
+  if (runs.length === 0) throw coded('train.noRunsYet', 'no runs: press Reset to create them');
   training++;
   return round(n);
 }
 
 /** Trains until paused, streaming `train` messages; rounds of ~150 ms keep pause responsive. */
 async function trainPlay() {
-  if (runs.length === 0) throw new Error('no runs: press Reset to create them');
+  if (runs.length === 0) throw coded('train.noRunsYet', 'no runs: press Reset to create them');
   const mine = ++training;
   let n = 1;
   while (training === mine) {
@@ -385,7 +412,7 @@ function trainSample({ prompt, options, tokens }) {
 function exportModel({ pipeline, folder }) {
   if (!pipeline) return { zip: model.toHuggingFaceZip(folder) };
   const run = runs.find((r) => r.pipeline === pipeline);
-  if (!run) throw new Error(`no run ${pipeline}: press Reset, then Play or Step`);
+  if (!run) throw coded('train.noRun', `no run ${pipeline}: press Reset, then Play or Step`, { pipeline });
   const m = run.trainer.model();
   try {
     return { zip: m.toHuggingFaceZip(folder) };
@@ -408,6 +435,6 @@ self.onmessage = async ({ data }) => {
     const result = await handlers[type](args ?? {});
     post({ id, ok: true, result });
   } catch (e) {
-    post({ id, ok: false, error: String(e?.message ?? e) });
+    post({ id, ok: false, error: wire(e) });
   }
 };

@@ -3,7 +3,6 @@
 
 use crate::error::{Error, Result};
 use crate::limits::{MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_LAYERS, MAX_MODEL_VOCAB};
-use crate::model::kernels;
 use crate::sampling::Input;
 
 /// The shape of the network. Stored with the weights.
@@ -70,16 +69,6 @@ pub enum Gelu {
     Tanh,
     /// x·Φ(x) = ½·x·(1 + erf(x/√2)): `gelu`, PyTorch's exact GELU.
     Erf,
-}
-
-impl Gelu {
-    /// This GELU of x.
-    pub fn apply(self, x: f32) -> f32 {
-        match self {
-            Gelu::Tanh => kernels::gelu_scalar(x),
-            Gelu::Erf => kernels::gelu_erf_scalar(x),
-        }
-    }
 }
 
 impl Config {

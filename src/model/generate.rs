@@ -1,7 +1,7 @@
 //! Streaming generation on the plain-array [`Net`]: a prompt, the sampler chain, one token per
 //! call.
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::limits::check_text_len;
 use crate::model::{KvCache, Net, OutputMode, StreamDecoder};
 use crate::rng::Rng;
@@ -62,7 +62,9 @@ impl Generator {
         check_text_len("prompt", prompt)?;
         let encoded = model.encode(prompt)?;
         if encoded.is_empty() {
-            return Err(Error::arg("prompt", "a non-empty string", "\"\""));
+            return Err(
+                Error::arg("prompt", "a non-empty string", "\"\"").coded(Code::PromptEmpty, [])
+            );
         }
         // BOS first where the model expects it (Llama), as run.c does.
         let mut tokens: Vec<u32> = model.tokenizer().bos().into_iter().collect();

@@ -9,6 +9,17 @@
 
 use crate::error::{Error, Result};
 use crate::model::layout::{LayerNorm, Linear};
+use crate::model::Gelu;
+
+impl Gelu {
+    /// This GELU of x.
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            Gelu::Tanh => gelu_scalar(x),
+            Gelu::Erf => gelu_erf_scalar(x),
+        }
+    }
+}
 
 /// The model's output must be finite: finite weights can still overflow f32 (a checkpoint with
 /// weights near float16's 65504), and a NaN must not reach the sampler or the page. Shared by
@@ -156,7 +167,7 @@ pub(crate) fn matmul(x: &[f32], weight: &[f32], n_out: usize) -> Vec<f32> {
 
 /// y = x · Wᵀ for x (T, n_in) and W (n_out, n_in) stored row by row: the classifier of a
 /// language model as checkpoints store it (the embedding itself when the head is tied), used
-/// as it is, with no transposed copy (for stories110M that copy was 98 MB).
+/// as it is, with no transposed copy (for stories110M such a copy would take 98 MB).
 ///
 /// Each y_tj is the dot product of two contiguous rows, in eight lanes added in a fixed order.
 /// W is read once for all T rows of x, and [`STREAMS`] rows at a time from as many places far

@@ -8,6 +8,7 @@
 //! - [`format`]: checkpoint files (logitlab's safetensors; Hugging Face GPT-2 folders; llama2.c);
 //! - [`kernels`] and [`net`]: the network as plain arrays with a KV cache ([`Net`]), which the
 //!   page generates with;
+//! - [`load`]: a [`Net`] from each checkpoint format, and back;
 //! - `graph` (feature `train`): the same network in candle tensor ops, which trains (`Gpt`);
 //! - [`generate`]: streaming generation ([`Generator`]).
 //!
@@ -33,6 +34,7 @@ pub mod generate;
 pub mod graph;
 pub mod kernels;
 pub mod layout;
+pub mod load;
 pub mod net;
 pub mod tokenizer;
 

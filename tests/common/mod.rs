@@ -1,5 +1,7 @@
-//! Expectations shared by the native (`tests/model.rs`) and browser (`tests/web_model.rs`)
-//! tests: the same checkpoint, prompt, options and seed must give the same text on both.
+//! What several test files share: the expectations of the native (`tests/model.rs`) and
+//! browser (`tests/web_model.rs`) model tests (the same checkpoint, prompt, options and seed must
+//! give the same text on both), and the random logits of `tests/numerics.rs` and
+//! `tests/sampling.rs`.
 
 #![allow(dead_code)]
 
@@ -118,3 +120,16 @@ pub const DETERMINISM_FNV: [u64; DETERMINISM_SEEDS as usize] = [
     0x52f157c547e81fd1,
     0xe879ed6c4c2c9a80,
 ];
+
+/// Random logits with distinct values (so that definitions by rank have one answer).
+pub fn random_logits(rng: &mut logitlab::rng::Rng, v: usize, scale: f64) -> Vec<f32> {
+    let mut z: Vec<f32> = (0..v).map(|_| (rng.normal() * scale) as f32).collect();
+    z.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    z.dedup();
+    // Shuffle so that rank and id are unrelated.
+    for i in (1..z.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        z.swap(i, j);
+    }
+    z
+}

@@ -4,7 +4,7 @@
 // its surprisal tints, the bars and the 1 000 draws, a trained step in the table and the
 // chart). Also: at 360 px and at 200% zoom
 // (a 640 px-wide viewport) no view scrolls sideways. The "needs review" items axe reports are
-// printed (as test diagnostics) and reviewed in the README.
+// printed (as test diagnostics) and reviewed in docs/accessibility.md.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -48,7 +48,7 @@ async function audit(page) {
     const r = await window.axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations', 'incomplete'] });
     const brief = (list) => list.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
       nodes: v.nodes.slice(0, 4).map((n) => `${n.target.join(' ')} — ${n.failureSummary ?? ''}`.slice(0, 300)), count: v.nodes.length }));
-    // For "needs review": axe's reason for each node, to review (README, "Accessibility").
+    // For "needs review": axe's reason for each node, to review (docs/accessibility.md).
     const reasons = (list) => list.map((v) => ({ id: v.id, help: v.help,
       why: [...new Set(v.nodes.map((n) => (n.any[0] ?? n.all[0] ?? n.none[0])?.message?.replace(/\d+(\.\d+)?/g, 'N') ?? ''))] }));
     return { violations: brief(r.violations), incomplete: reasons(r.incomplete) };

@@ -1,8 +1,10 @@
 // The page's languages. The catalogues: every key in each (a missing one fails), every key used
-// by the page (an unused one fails), the same parameters in each translation. Then the page:
-// ?lang=, the browser's preferred language, the switch, <html lang>, English output marked
-// lang="en", decimal commas in Vietnamese prose while the URL stays dot-decimal, and pasted text
-// normalised to NFC (decomposed Vietnamese trains on the same characters as composed).
+// by the page (an unused one fails), the same parameters in each translation, every error code
+// the page raises worded, thousands grouped by U+202F. Then the page: ?lang=, the browser's
+// preferred language, the switch, <html lang>, English output marked lang="en", decimal commas
+// in Vietnamese prose and typing while the URL stays dot-decimal, errors in the page's language,
+// and pasted text normalised to NFC (decomposed Vietnamese trains on the same characters as
+// composed). tests/e2e/notation.test.mjs covers the typed notation and the errors in depth.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -55,6 +57,22 @@ test('every key is used by the page, and every key the page uses exists', async 
   const unknown = [...new Set(named)].filter((k) => !Object.hasOwn(catalogues.en, k));
   assert.deepEqual(unknown, [], `keys used but in no catalogue: ${unknown.join(', ')}`);
   assert.deepEqual(Object.keys(LANGUAGES).sort(), Object.keys(catalogues).sort(), 'LANGUAGES names each catalogue');
+  // The codes the page's scripts give their own errors have their messages (the wasm's: tests
+  // in src/error.rs).
+  const codes = [...src.matchAll(/\bcoded\('([\w.]+)'/g)].map((m) => `error.${m[1]}`);
+  assert.ok(codes.includes('error.prompt.empty'), codes.join());
+  assert.deepEqual(codes.filter((k) => !Object.hasOwn(catalogues.en, k)), []);
+});
+
+test('numbers in the catalogues group thousands with a narrow no-break space, as the page does', () => {
+  for (const [code, messages] of Object.entries(catalogues)) {
+    assert.equal(messages['number.group'], '\u202F', code);
+    for (const [key, m] of Object.entries(messages)) {
+      // 4 096 with a plain or a no-break space, or 4,096, is not how the page writes 4 096.
+      assert.doesNotMatch(m, /\d[ \u00A0]\d{3}(?!\d)/, `${code}.js: ${key}`);
+      if (code === 'en') assert.doesNotMatch(m, /\d,\d{3}(?!\d)/, `${code}.js: ${key}`);
+    }
+  }
 });
 
 test('index.html has no prose of its own: every text is a catalogue message', async () => {
@@ -95,24 +113,37 @@ test('?lang=vi: the page, its title and <html lang> are Vietnamese; numbers use 
   await page.waitForSelector('#bars .bar-row');
   assert.equal(await page.getAttribute('html', 'lang'), 'vi');
   assert.match(await page.title(), /nhiệt độ/);
-  assert.equal(await page.textContent('.tabs a[data-view=sample]'), 'Phòng thí nghiệm lấy mẫu');
+  assert.equal(await page.textContent('.tabs a[data-view=sample]'), 'Lấy mẫu');
   assert.equal(await page.textContent('#temperature-value'), '0,85');
   assert.match(await page.textContent('#entropy'), /^\d+,\d{3} nat = \d+,\d{3} bit$/);
   assert.match(page.url(), /temperature=0\.85/); // the URL stays dot-decimal
   // English model output inside the Vietnamese page is marked.
   assert.equal(await page.getAttribute('#output', 'lang'), 'en');
   assert.equal(await page.getAttribute('#bars .bar-label span', 'lang'), 'en');
-  // The same identity in the Vietnamese page: the typed vector stays dot-decimal.
+  // The same identity in the Vietnamese page, typed in its notation; the URL stays dot-decimal.
   await page.click('.tabs a[data-view=numbers]');
-  await page.fill('#logits', '2, 1, 0.5');
+  await page.fill('#logits', '2; 1; 0,5');
   await page.waitForFunction(() => document.querySelectorAll('#n-table tbody tr').length === 3);
   const cells = await page.$$eval('#n-table tbody tr:nth-child(3) td', (tds) => tds.map((td) => td.textContent));
   assert.equal(cells[1], '0,500000');
-  // An error from the wasm stays English, marked so, after a Vietnamese lead-in.
-  await page.fill('#logits', '1, oops');
+  assert.match(page.url(), /numbersLogits=2%2C\+1%2C\+0\.5(&|$)/);
+  // An error the wasm words by code is in Vietnamese, not marked English.
+  await page.fill('#logits', '1; oops');
   await page.waitForSelector('#n-error:not([hidden])');
-  assert.match(await page.textContent('#n-error'), /^Không đọc được z: .*oops/);
-  assert.equal(await page.getAttribute('#n-error span', 'lang'), 'en');
+  assert.equal(await page.textContent('#n-error'), 'logits z: z[1] là “oops”, không phải một số (hãy viết ví dụ 2; −1,5; 1e3; −Infinity).');
+  assert.equal(await page.$('#n-error [lang=en]'), null);
+});
+
+test('an error with no catalogue message stays English, marked so, after a Vietnamese lead-in', async () => {
+  const { page, url } = lab;
+  await page.goto(`${url}?lang=vi`);
+  await ready(page);
+  // A file that is no model: the parser's own English detail.
+  await page.setInputFiles('#model-files', { name: 'broken.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('not a model') });
+  await page.waitForFunction(() => !document.getElementById('model-error').hidden);
+  assert.match(await page.textContent('#model-error'), /^Không mở được mô hình đó: .+\. Trang vẫn giữ mô hình đang dùng\.$/);
+  const detail = await page.$eval('#model-error [lang=en]', (el) => el.textContent);
+  assert.match(detail, /safetensors/);
 });
 
 test('an error the page words itself is in the page\'s language, not marked English', async () => {
@@ -180,7 +211,9 @@ test('pasted Vietnamese in NFD is trained on in NFC, and the page says so', asyn
   const decomposed = await classes(nfd);
   assert.equal(composed.note, null);
   assert.equal(decomposed.C, composed.C, 'the same characters either way');
-  assert.match(decomposed.note, new RegExp(`NFC\\), ${nfd.length} → ${text.length} characters`));
+  // Counts are grouped by U+202F, as the page writes every number.
+  const grouped = (n) => String(n).replace(/\B(?=(\d{3})+$)/g, '\u202F');
+  assert.match(decomposed.note, new RegExp(`NFC\\), ${grouped(nfd.length)} → ${grouped(text.length)} characters`));
 });
 
 test('no console errors and no request outside localhost', () => {

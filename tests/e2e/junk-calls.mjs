@@ -152,7 +152,10 @@ export async function runJunk(lab, { calls, seed, modelBytes }) {
       r.chance(0.7) ? r.pick([1, 10, 100]) : number())],
     ['ceOnSoftmax', 3, () => lab.ceOnSoftmax(r.chance(0.5) ? r.pick([2, 69, 84]) : number(), r.chance(0.5) ? r.next() : junk())],
     ['charFrequencies', 3, () => lab.charFrequencies(text(), r.chance(0.5) ? 2 : number())],
-    ['parseValues', 5, () => lab.parseValues(r.chance(0.5) ? r.pick(['1, 2', '100, 0*49999', '1e3 -Infinity', '1, oops', '0*0', '']) + string() : junk())],
+    ['parseValues', 5, () => lab.parseValues(r.chance(0.5) ? r.pick(['1, 2', '100, 0*49999', '1e3 -Infinity', '1, oops', '0*0', '',
+      '2; 1; 0,5', '1; 1,001', '2,1,0,5', '0.5; 1']) + string() : junk(), r.chance(0.5) ? { decimal: r.pick(['.', ',']) } : r.chance(0.5) ? undefined : junk())],
+    ['translateValues', 3, () => lab.translateValues(r.chance(0.5) ? r.pick(['1, 1.001', '2; 1; 0,5', '100, 0*49999', '1, oops', '']) + string() : junk(),
+      r.chance(0.6) ? { from: r.pick(['.', ',']), to: r.pick(['.', ',']) } : junk())],
     ['Model.fromBytes', 2, () => lab.Model.fromBytes(mutatedModel())],
     ['Model.fromFiles', 2, () => lab.Model.fromFiles(r.chance(0.3) ? junk() : Object.fromEntries(
       Array.from({ length: 1 + r.int(3) }, () => [r.pick(['config.json', 'model.safetensors', 'tokenizer.json',

@@ -58,7 +58,7 @@ test('generate, stop and sample 1 000 times from the keyboard', async () => {
   await tabTo(page, '#draw');
   await page.keyboard.press('Enter');
   await page.waitForSelector('#hist .bar-row');
-  assert.match(await page.textContent('#hist-text'), /1000 draws/);
+  assert.match(await page.textContent('#hist-text'), /1\u202F000 draws/);
   assert.equal(await page.evaluate(() => document.activeElement.id), 'draw');
 });
 

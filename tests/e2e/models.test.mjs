@@ -83,11 +83,11 @@ test('?model= names a Hugging Face folder on the site: it loads, shows V = 1 024
   const { prompt, text } = greedyText('f32-tied-gelu_new');
   await page.goto(`${url}?model=fixtures/f32-tied-gelu_new/&temperature=0&tokens=64&prompt=${encodeURIComponent(prompt)}`);
   await ready(page);
-  assert.match(await page.textContent('#status'), /fixtures\/f32-tied-gelu_new\/.*1,024 tokens \(byte-level BPE\)/);
+  assert.match(await page.textContent('#status'), /fixtures\/f32-tied-gelu_new\/.*1\u202F024 tokens \(byte-level BPE\)/);
   await page.waitForFunction(() => document.querySelectorAll('#bars .bar-row').length === 13);
-  assert.match(await page.textContent('#bars-text'), /Top 12 of 1024 tokens.*the other 1012 as one row/);
+  assert.match(await page.textContent('#bars-text'), /Top 12 of 1\u202F024 tokens.*the other 1\u202F012 as one row/);
   const labels = await page.$$eval('#bars .bar-label', (ls) => ls.map((l) => l.textContent));
-  assert.equal(labels.at(-1), 'other 1012');
+  assert.equal(labels.at(-1), 'other 1\u202F012');
   assert.equal(await page.inputValue('#model-pick'), 'fixtures/f32-tied-gelu_new/');
   await page.click('#generate');
   await page.waitForFunction(() => !document.getElementById('generate').disabled
@@ -101,9 +101,9 @@ test('?model= names a Hugging Face folder on the site: it loads, shows V = 1 024
   assert.equal(new URL(link).searchParams.get('model'), 'fixtures/f32-tied-gelu_new/');
   // Every panel works at V = 1 024: precision, identity, draws.
   await page.waitForFunction(() => document.getElementById('z-f16').textContent !== '');
-  assert.ok(Number(await page.textContent('#maxdiff')) < 1e-5);
+  assert.ok(Number((await page.textContent('#maxdiff')).replace('−', '-')) < 1e-5); // the page writes U+2212
   await page.click('#draw');
-  await page.waitForFunction(() => /1000 draws/.test(document.getElementById('hist-text').textContent));
+  await page.waitForFunction(() => /1\u202F000 draws/.test(document.getElementById('hist-text').textContent));
 });
 
 const SUBWORD = 'models/shakespeare-bpe/';
@@ -136,16 +136,16 @@ test('the shipped subword model: picked in the list it keeps the prompt and the 
   assert.ok(!requested.some((p) => p.includes('shakespeare-bpe')), requested.join(' '));
   const entries = await page.$$eval('#model-pick option:not([hidden])', (os) => os.map((o) => o.textContent));
   assert.match(entries[0], /by character: 84 characters, 0\.82 M parameters, 2\.20 bits\/char/);
-  assert.match(entries[1], /by subword: 4 096 BPE tokens, 1\.33 M parameters, \d\.\d\d bits\/char/);
+  assert.match(entries[1], /by subword: 4\u202F096 BPE tokens, 1\.33 M parameters, \d\.\d\d bits\/char/);
   await page.selectOption('#model-pick', SUBWORD);
-  await page.waitForFunction(() => /4,096 tokens \(byte-level BPE\)/.test(document.getElementById('status').textContent));
+  await page.waitForFunction(() => /4\u202F096 tokens \(byte-level BPE\)/.test(document.getElementById('status').textContent));
   page.off('request', log);
   assert.equal(new URL(page.url()).searchParams.get('model'), SUBWORD);
   assert.equal(await page.inputValue('#prompt'), prompt);
   assert.equal(await page.inputValue('#topP'), '0.9');
   // The bars: the top tokens, the other V − N, and the mass top-p leaves them.
-  await page.waitForFunction(() => /the other 40\d\d as one row/.test(document.getElementById('bars-text').textContent));
-  assert.match(await page.textContent('#bars-text'), /They hold [\d.e-]+ of the final probability; \d+ of them are cut/);
+  await page.waitForFunction(() => /the other 4\u202F0\d\d as one row/.test(document.getElementById('bars-text').textContent));
+  assert.match(await page.textContent('#bars-text'), /They hold [\d.e−]+ of the final probability; [\d\u202F]+ of them are cut/);
   await page.click('#generate');
   await page.waitForFunction(() => /48 tokens in/.test(document.getElementById('gen-info').textContent));
   assert.equal(await page.textContent('#output-gen'), subwordGreedy(prompt, 48));
@@ -155,7 +155,7 @@ test('?model= selects the shipped subword model; the link keeps it', async () =>
   const { page, url } = lab;
   await page.goto(`${url}?model=${SUBWORD}`);
   await ready(page);
-  assert.match(await page.textContent('#status'), /4,096 tokens \(byte-level BPE\)/);
+  assert.match(await page.textContent('#status'), /4\u202F096 tokens \(byte-level BPE\)/);
   assert.equal(await page.inputValue('#model-pick'), SUBWORD);
   assert.equal(await page.$$eval('#model-pick option[data-url]', (os) => os.length), 0);
   await page.click('#copy-link');
@@ -183,7 +183,7 @@ test('the loss calculator on a subword model: pick among the likely next tokens,
   await page.fill('#target-text', ' wherefore');
   await page.press('#target-text', 'Enter');
   await page.waitForFunction(() => !document.getElementById('l-error').hidden);
-  assert.match(await page.textContent('#l-error'), /target " wherefore" is \d+ tokens for this model; choose a single token/);
+  assert.match(await page.textContent('#l-error'), /target y: “ wherefore” is \d+ tokens for this model; choose a single token/);
 });
 
 test('the file picker opens a folder\'s files; they stay out of the link', async () => {
@@ -192,9 +192,9 @@ test('the file picker opens a folder\'s files; they stay out of the link', async
   await ready(page);
   await page.setInputFiles('#model-files', files('f16-untied-gelu'));
   await page.waitForFunction(() => /from your files/.test(document.getElementById('status').textContent));
-  assert.match(await page.textContent('#status'), /1,024 tokens/);
+  assert.match(await page.textContent('#status'), /1\u202F024 tokens/);
   assert.equal(new URL(page.url()).searchParams.get('model'), null);
-  await page.waitForFunction(() => /of 1024 tokens/.test(document.getElementById('bars-text').textContent));
+  await page.waitForFunction(() => /of 1\u202F024 tokens/.test(document.getElementById('bars-text').textContent));
   assert.equal(await page.inputValue('#model-pick'), 'files-open');
 });
 
@@ -228,7 +228,7 @@ test('drag and drop of a model\'s files', async () => {
     document.body.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
     document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
   });
-  await page.waitForFunction(() => /from your files.*1,024 tokens/.test(document.getElementById('status').textContent));
+  await page.waitForFunction(() => /from your files.*1\u202F024 tokens/.test(document.getElementById('status').textContent));
 });
 
 test('if the wasm cannot load, the page says so in its language', async () => {
@@ -358,12 +358,12 @@ test('a llama2.c model of stories15M\'s shape: every panel works at V = 32 000',
   const prompt = 'Once upon a time';
   await page.goto(`${url}?model=stories/model.bin&temperature=0&tokens=12&prompt=${encodeURIComponent(prompt)}`);
   await page.waitForSelector('body[data-ready="1"]', { timeout: 120_000 });
-  assert.match(await page.textContent('#status'), /6 layers × 288 wide, 6 heads, context 256, 32,000 tokens \(SentencePiece\)/);
-  await page.waitForFunction(() => /the other 319\d\d as one row/.test(document.getElementById('bars-text').textContent));
+  assert.match(await page.textContent('#status'), /6 layers × 288 wide, 6 heads, context 256, 32\u202F000 tokens \(SentencePiece\)/);
+  await page.waitForFunction(() => /the other 31\u202F9\d\d as one row/.test(document.getElementById('bars-text').textContent));
   await page.waitForFunction(() => document.getElementById('z-f16').textContent !== '');
-  assert.ok(Number(await page.textContent('#maxdiff')) < 1e-5);
+  assert.ok(Number((await page.textContent('#maxdiff')).replace('−', '-')) < 1e-5); // the page writes U+2212
   await page.click('#draw');
-  await page.waitForFunction(() => /1000 draws/.test(document.getElementById('hist-text').textContent));
+  await page.waitForFunction(() => /1\u202F000 draws/.test(document.getElementById('hist-text').textContent));
   await page.click('#generate');
   await page.waitForFunction(() => /12 tokens in/.test(document.getElementById('gen-info').textContent), null, { timeout: 60_000 });
   const model = Model.fromFiles({ 'model.bin': readFileSync(join(stories, 'model.bin')), 'tokenizer.bin': readFileSync(join(stories, 'tokenizer.bin')) });

@@ -26,7 +26,7 @@ test('temperature applied to log-softmax equals temperature applied to logits', 
   const { page } = lab;
   await page.fill('#logits', '10, 3, -4, 0.25, 7');
   await page.locator('#n-temperature').fill('0.37');
-  const diff = Number(await page.textContent('#n-maxdiff'));
+  const diff = Number((await page.textContent('#n-maxdiff')).replace('−', '-')); // the page writes U+2212
   assert.ok(diff < 1e-5, `max |difference| = ${diff}`);
   assert.equal(await page.textContent('#n-temperature-value'), '0.37');
 });
@@ -34,7 +34,7 @@ test('temperature applied to log-softmax equals temperature applied to logits', 
 test('bad input shows a clear error and the page keeps working', async () => {
   const { page } = lab;
   await page.fill('#logits', '1, oops, 2');
-  assert.match(await page.textContent('#n-error'), /values\[1\] is "oops", not a number/);
+  assert.match(await page.textContent('#n-error'), /^logits z: z\[1\] is “oops”, which is not a number/);
   await page.fill('#logits', '1, 2');
   assert.equal(await page.isHidden('#n-error'), true);
   const rows = await page.$$eval('#n-table tbody tr', (trs) => trs.length);

@@ -80,7 +80,7 @@ test('log-softmax output keeps temperature: the identity panel differs by < 1e-5
   await page.goto(`${url}?output=logSoftmax&temperature=0.6`);
   await ready(page);
   await page.waitForFunction(() => document.getElementById('maxdiff').textContent !== '');
-  const diff = Number(await page.textContent('#maxdiff'));
+  const diff = Number((await page.textContent('#maxdiff')).replace('−', '-')); // the page writes U+2212
   assert.ok(diff < 1e-5, `max |difference| = ${diff}`);
 });
 

@@ -10,7 +10,8 @@ before(async () => { lab = await openLab(); });
 after(async () => { await lab?.close(); });
 
 const ready = (page) => page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
-const num = (text) => Number(text.replace('−', '-'));
+/** A number as the page writes it: U+2212 for minus, U+202F between thousands. */
+const num = (text) => Number(text.replace(/−/g, '-').replace(/\u202F/g, ''));
 
 test('five conclusions, each with a verdict and a link', async () => {
   const { page, url } = lab;
@@ -45,10 +46,11 @@ test('verdict 4: float16 loses the tail, log-probs and bfloat16 keep it', async 
   assert.equal(await n('r-f16'), await n('z-f16'), 'ln 0 = −∞ at every temperature');
   for (const id of ['z-f32', 'z-bf16', 'z-log', 'r-log']) assert.equal(await n(id), 0, id);
   // The thresholds the card prints, from the wasm.
-  assert.equal(await page.textContent('#t-f16'), '2−25ln p ≤ -17.3');
-  assert.equal(await page.textContent('#t-bf16'), '2−134ln p ≤ -92.9');
-  assert.equal(await page.textContent('#t-f32'), '2−150ln p ≤ -104.0');
-  assert.match(await page.textContent('#precision-note'), /so float16 \(ln p ≤ -17\.3\) stores some ids as 0; bfloat16 \(ln p ≤ -92\.9\) keeps every id; float32 \(ln p ≤ -104\.0\) keeps every id\./);
+  assert.equal(await page.textContent('#t-f16'), '2−25ln p ≤ −17.33');
+  assert.equal(await page.textContent('#t-bf16'), '2−134ln p ≤ −92.89');
+  assert.equal(await page.textContent('#t-f32'), '2−150ln p ≤ −103.98');
+  // The verdicts follow the stored counts, and the minimum is printed on its true side.
+  assert.match(await page.textContent('#precision-note'), /the smallest ln p here is −\d+\.\d\d, so float16 \(0 where ln p ≤ −17\.33\) stores some ids as 0; bfloat16 \(0 where ln p ≤ −92\.89\) keeps every id; float32 \(0 where ln p ≤ −103\.98\) keeps every id\./);
   // The link scrolled the precision card into view.
   const [top, height] = await page.$eval('#precision-title', (h) => [h.getBoundingClientRect().top, innerHeight]);
   assert.ok(top >= -1 && top < height - 100, `precision card at ${top}px of ${height}`);
@@ -117,15 +119,15 @@ test('stability: the naive log(softmax(z)) breaks, log_softmax does not, with th
   await ready(page);
   const cells = () => page.$$eval('#s-table tbody tr', (trs) => trs.map((tr) => Array.from(tr.cells, (c) => c.textContent)));
   await page.click('[data-preset="1000, 0"]');
-  assert.deepEqual(await cells(), [['0', '1000.00', '0.00000', 'NaN', 'NaN'], ['1', '0.00000', '-1000.00', '−∞', '−∞']]);
+  assert.deepEqual(await cells(), [['0', '1\u202F000.00', '0.00000', 'NaN', 'NaN'], ['1', '0.00000', '−1\u202F000.00', '−∞', '−∞']]);
   assert.match(await page.textContent('#s-summary'), /naive float32: 1 NaN and 1 −∞/);
   await page.click('[data-preset="-1000, 0"]');
-  assert.deepEqual((await cells())[0].slice(0, 4), ['0', '-1000.00', '-1000.00', '−∞']);
+  assert.deepEqual((await cells())[0].slice(0, 4), ['0', '−1\u202F000.00', '−1\u202F000.00', '−∞']);
   await page.click('[data-preset="100, 0*49999"]');
-  await page.waitForFunction(() => /50000 ids/.test(document.getElementById('s-summary').textContent));
-  assert.match(await page.textContent('#s-summary'), /naive float32: 1 NaN and 49999 −∞.*stable log_softmax: every entry finite/);
+  await page.waitForFunction(() => /50\u202F000 ids/.test(document.getElementById('s-summary').textContent));
+  assert.match(await page.textContent('#s-summary'), /naive float32: 1 NaN and 49\u202F999 −∞.*stable log_softmax: every entry finite/);
   assert.equal((await cells()).length, 10);
-  assert.match(await page.textContent('#n-more'), /first 10 of 50000 ids/);
+  assert.match(await page.textContent('#n-more'), /first 10 of 50\u202F000 ids/);
   assert.match(page.url(), /numbersLogits=100%2C\+0\*49999/);
   // The URL is the state: a reload shows the same vector.
   await page.reload();
@@ -133,7 +135,7 @@ test('stability: the naive log(softmax(z)) breaks, log_softmax does not, with th
   assert.equal(await page.inputValue('#logits'), '100, 0*49999');
   assert.equal((await cells()).length, 10);
   await page.fill('#logits', '1, oops, 2');
-  assert.match(await page.textContent('#n-error'), /values\[1\] is "oops", not a number/);
+  assert.match(await page.textContent('#n-error'), /^logits z: z\[1\] is “oops”, which is not a number/);
 });
 
 test('identity panel at T = 0 says greedy and shows the one-hot of the argmax', async () => {
@@ -157,8 +159,8 @@ test('the gradient bars are (softmax − onehot)/N, and the card says N', async 
   assert.equal(n, 7, 'ROMEO:\\n has 7 characters, each predicting the next');
   assert.match(await page.textContent('#grad-note'), /N = 7 \(the mean over the context's 7 predictions\)/);
   const rows = await page.$$eval('#l-vector tbody tr', (trs) => trs.map((tr) => ({
-    target: tr.classList.contains('target-row'), p: Number(tr.cells[4].textContent) })));
-  const grad = await page.$$eval('#pipelines [data-pipeline=crossEntropyOnLogits] .bar-value', (els) => els.map((e) => Number(e.textContent)));
+    target: tr.classList.contains('target-row'), p: tr.cells[4].textContent }))).then((rs) => rs.map((r) => ({ ...r, p: num(r.p) })));
+  const grad = (await page.$$eval('#pipelines [data-pipeline=crossEntropyOnLogits] .bar-value', (els) => els.map((e) => e.textContent))).map(num);
   rows.forEach((r, k) => {
     const want = (r.p - (r.target ? 1 : 0)) / n;
     assert.ok(Math.abs(grad[k] - want) < 2e-4, `row ${k}: ${grad[k]} vs ${want}`);
@@ -166,7 +168,7 @@ test('the gradient bars are (softmax − onehot)/N, and the card says N', async 
   // Under sum the bars are N times larger, and N = 1.
   await page.check('input[name=reduction][value=sum]');
   await page.waitForFunction(() => /N = 1 \(sum\)/.test(document.getElementById('grad-note').textContent));
-  const sum = await page.$$eval('#pipelines [data-pipeline=crossEntropyOnLogits] .bar-value', (els) => els.map((e) => Number(e.textContent)));
+  const sum = (await page.$$eval('#pipelines [data-pipeline=crossEntropyOnLogits] .bar-value', (els) => els.map((e) => e.textContent))).map(num);
   // Both are shown to 3 significant digits.
   sum.forEach((g, k) => assert.ok(Math.abs(g - n * grad[k]) < 0.01 * Math.abs(g) + 1e-6, `${g} vs ${n} × ${grad[k]}`));
 });

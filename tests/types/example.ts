@@ -6,7 +6,7 @@
 import init, {
   sample, softmax, logSoftmax, logsumexp, loss, pipelineLoss, pipelines, presets, precision,
   temperatureIdentity, nextTokenPanel, draws, classify, stability, zeroThresholds, ceOnSoftmax,
-  charFrequencies, parseValues, Model, ModelReader, defaultModelUrl,
+  charFrequencies, parseValues, translateValues, Model, ModelReader, defaultModelUrl,
   type SampleOptions, type SampleResult, type LossResult, type Pipeline,
 } from '../../www/pkg/logitlab.js';
 import initTrain, { Trainer, type StepResult, type TrainerOptions } from '../../www/pkg-train/logitlab_train.js';
@@ -53,6 +53,8 @@ export async function lab(): Promise<void> {
   const oneHot: number | undefined = ce.oneHotLoss;
   const freq: Float64Array = charFrequencies('hello', 3).frequencies;
   const parsed: Float32Array = parseValues('2, 1, 0.5');
+  const parsedVi: Float32Array = parseValues('2; 1; 0,5', { decimal: ',' });
+  const written: string = translateValues('1, 1.001', { from: '.', to: ',' });
 
   const bytes = new Uint8Array(await (await fetch(defaultModelUrl())).arrayBuffer());
   const model = Model.fromBytes(bytes);
@@ -67,7 +69,7 @@ export async function lab(): Promise<void> {
   model.generate('ROMEO:', { input: 'probs' });
   const zip: Uint8Array = model.toHuggingFaceZip('my-model');
   console.log(p, cut, token, q, lp, lse, l.rows, g, shapes, zeros, id.fromLogits, top, after,
-    counts, rows, nan, thresholds, oneHot, freq, parsed, v, arch, values, text, zip);
+    counts, rows, nan, thresholds, oneHot, freq, parsed, parsedVi, written, v, arch, values, text, zip);
   gen.free();
   model.free();
 }

@@ -27,8 +27,8 @@ use serde_json::Value;
 
 use crate::error::{brief, Error, Result};
 use crate::limits::{
-    MAX_CONFIG_JSON_BYTES, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_HF_SAFETENSORS_BYTES,
-    MAX_INFERENCE_PARAMETERS, MAX_LAYERS, MAX_MODEL_VOCAB,
+    over_cap, MAX_CONFIG_JSON_BYTES, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS,
+    MAX_HF_SAFETENSORS_BYTES, MAX_INFERENCE_PARAMETERS, MAX_LAYERS, MAX_MODEL_VOCAB,
 };
 use crate::model::format::f16_bits_to_f32;
 pub use crate::model::format::FileBytes;
@@ -240,9 +240,7 @@ fn read_tensors(file: &dyn FileBytes, config: &Config) -> Result<Vec<Vec<f32>>> 
     let bad = |what: String| Error::new(format!("{MODEL}: {what}"));
     let file_len = file.len();
     if file_len > MAX_HF_SAFETENSORS_BYTES {
-        return Err(bad(format!(
-            "{file_len} bytes; at most {MAX_HF_SAFETENSORS_BYTES} (1 GiB) are accepted"
-        )));
+        return Err(bad(over_cap(file_len, MAX_HF_SAFETENSORS_BYTES)));
     }
     if file_len < 8 {
         return Err(bad(format!(

@@ -19,7 +19,7 @@
 
 use crate::error::{Error, Result};
 use crate::limits::{
-    MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_INFERENCE_PARAMETERS, MAX_LAYERS,
+    over_cap, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_INFERENCE_PARAMETERS, MAX_LAYERS,
     MAX_LLAMA2C_BYTES, MAX_MODEL_VOCAB, MAX_TOKENIZER_BIN_BYTES,
 };
 use crate::model::layout::LlamaWeights;
@@ -152,15 +152,12 @@ impl Reader {
     /// A reader for a `model.bin` of `file_len` bytes if known, with its `tokenizer.bin`.
     pub fn new(file_len: Option<usize>, tokenizer_bin: &[u8]) -> Result<Reader> {
         if let Some(len) = file_len.filter(|&len| len > MAX_LLAMA2C_BYTES) {
-            return Err(bad(format!(
-                "has {len} bytes; at most {MAX_LLAMA2C_BYTES} (1 GiB) are accepted"
-            )));
+            return Err(bad(format!("has {}", over_cap(len, MAX_LLAMA2C_BYTES))));
         }
         if tokenizer_bin.len() > MAX_TOKENIZER_BIN_BYTES {
             return Err(Error::new(format!(
-                "tokenizer.bin: has {} bytes; at most {MAX_TOKENIZER_BIN_BYTES} (32 MiB) are \
-                 accepted",
-                tokenizer_bin.len()
+                "tokenizer.bin: has {}",
+                over_cap(tokenizer_bin.len(), MAX_TOKENIZER_BIN_BYTES)
             )));
         }
         Ok(Reader {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
-use crate::limits::MAX_CHECKPOINT_BYTES;
+use crate::limits::{over_cap, MAX_CHECKPOINT_BYTES};
 use crate::model::format::f16_bits_to_f32;
 use crate::model::{Arch, Config, Param, Tokenizer, Vocab};
 
@@ -89,10 +89,7 @@ pub struct Checkpoint {
 pub fn read(bytes: &[u8]) -> Result<Checkpoint> {
     let bad = |what: String| Error::new(format!("checkpoint: {what}"));
     if bytes.len() > MAX_CHECKPOINT_BYTES {
-        return Err(bad(format!(
-            "{} bytes; at most {MAX_CHECKPOINT_BYTES} (64 MiB) are accepted",
-            bytes.len()
-        )));
+        return Err(bad(over_cap(bytes.len(), MAX_CHECKPOINT_BYTES)));
     }
     let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| {
         bad(format!(
@@ -144,40 +141,38 @@ pub fn read(bytes: &[u8]) -> Result<Checkpoint> {
         .ok_or_else(|| bad("metadata \"vocab\" is not a string".into()))?;
     let vocab = Vocab::from_chars(vocab.chars().collect())
         .map_err(|e| bad(format!("metadata \"vocab\": {e}")))?;
-    let mut tensors = HashMap::new();
-    for (name, view) in st.tensors() {
-        let data = view.data();
-        let values: Vec<f32> = match view.dtype() {
-            safetensors::Dtype::F16 => data
-                .chunks_exact(2)
-                .map(|b| f16_bits_to_f32(u16::from_le_bytes([b[0], b[1]])))
-                .collect(),
-            safetensors::Dtype::F32 => data
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-            other => {
-                return Err(bad(format!(
-                    "tensor {name:?} has dtype {other:?}, expected F16 or F32"
-                )))
-            }
-        };
-        if let Some(i) = values.iter().position(|x| !x.is_finite()) {
-            return Err(bad(format!(
-                "tensor {name:?} holds {} at index {i}; weights must be finite",
-                values[i]
-            )));
-        }
-        tensors.insert(name, (view.shape().to_vec(), values));
-    }
     vocab.check_size(&config)?;
-    // The config's parameters, in layout order; any other tensor is ignored.
+    // The config's parameters, in layout order, each checked before it is decoded, so that the
+    // first bad one is named whatever order the file lists them in; any other tensor is ignored.
     let tensors = config
         .layout()
         .iter()
         .map(|p| {
-            let (shape, values) = tensors.remove(&p.name).ok_or_else(|| p.missing())?;
-            p.check_shape(&shape)?;
+            let view = st.tensor(&p.name).map_err(|_| p.missing())?;
+            p.check_shape(view.shape())?;
+            let name = &p.name;
+            let data = view.data();
+            let values: Vec<f32> = match view.dtype() {
+                safetensors::Dtype::F16 => data
+                    .chunks_exact(2)
+                    .map(|b| f16_bits_to_f32(u16::from_le_bytes([b[0], b[1]])))
+                    .collect(),
+                safetensors::Dtype::F32 => data
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect(),
+                other => {
+                    return Err(bad(format!(
+                        "tensor {name:?} has dtype {other:?}, expected F16 or F32"
+                    )))
+                }
+            };
+            if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+                return Err(bad(format!(
+                    "tensor {name:?} holds {} at index {i}; weights must be finite",
+                    values[i]
+                )));
+            }
             Ok(values)
         })
         .collect::<Result<_>>()?;

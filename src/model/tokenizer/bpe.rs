@@ -19,7 +19,7 @@ use std::collections::{BinaryHeap, HashMap};
 use serde_json::Value;
 
 use crate::error::{brief, Error, Result};
-use crate::limits::{check_text_len, MAX_MODEL_VOCAB, MAX_TOKENIZER_JSON_BYTES};
+use crate::limits::{check_text_len, over_cap, MAX_MODEL_VOCAB, MAX_TOKENIZER_JSON_BYTES};
 use crate::model::tokenizer::unicode_tables::{LETTER, NUMBER};
 
 /// A byte-level BPE tokenizer (GPT-2's), as `tokenizer.json` describes it.
@@ -49,10 +49,7 @@ impl ByteLevelBpe {
     /// an error naming `tokenizer.json` and the field.
     pub fn from_json(bytes: &[u8]) -> Result<ByteLevelBpe> {
         if bytes.len() > MAX_TOKENIZER_JSON_BYTES {
-            return Err(bad(format!(
-                "{} bytes; at most {MAX_TOKENIZER_JSON_BYTES} (32 MiB) are accepted",
-                bytes.len()
-            )));
+            return Err(bad(over_cap(bytes.len(), MAX_TOKENIZER_JSON_BYTES)));
         }
         let json: Value =
             serde_json::from_slice(bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;

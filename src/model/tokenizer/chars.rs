@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::limits::{check_text_len, MAX_TEXT_BYTES};
 use crate::model::Config;
 
@@ -87,6 +87,15 @@ impl Vocab {
                         ch as u32,
                         self.len()
                     ))
+                    .coded(
+                        Code::TextUnknownCharacter,
+                        [
+                            ("char", ch.to_string().into()),
+                            ("unicode", format!("U+{:04X}", ch as u32).into()),
+                            ("position", pos.to_string().into()),
+                            ("size", self.len().into()),
+                        ],
+                    )
                 })
             })
             .collect()

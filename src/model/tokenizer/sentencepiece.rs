@@ -24,7 +24,7 @@
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 /// The id of `<s>` (BOS) in llama2.c's tokenizers; the piece after it loses its leading space.
 pub const BOS: u32 = 1;
@@ -148,7 +148,8 @@ impl SentencePiece {
                             return Err(Error::new(format!(
                                 "encode: {ch:?} has no piece and the tokenizer has no \
                                  byte-fallback piece <0x{b:02X}> (id {id})"
-                            )));
+                            ))
+                            .coded(Code::TextUnspellable, [("char", ch.to_string().into())]));
                         }
                         tokens.push(id);
                     }

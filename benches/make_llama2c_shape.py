@@ -1,7 +1,7 @@
 """A llama2.c model of one of the TinyStories shapes with random weights (legacy format), and a
 32 000-token tokenizer.bin, for timing and memory only (nothing is downloaded):
 
-    python3 tests/bench/make_llama2c_shape.py 15M|110M DIR
+    python3 benches/make_llama2c_shape.py 15M|110M DIR
 
 15M: dim 288, 6 layers, 6 heads, hidden 768, seq_len 256 (60.8 MB); 110M: dim 768, 12 layers,
 12 heads, hidden 2048, seq_len 1024 (438 MB). Both: vocabulary 32 000, shared classifier.

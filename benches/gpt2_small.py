@@ -3,7 +3,7 @@ with random weights (transformers' GPT2LMHeadModel, seed 0) in OUT if it is not 
 the test fixtures' tokenizer.json, then times PyTorch eager on one thread with the protocol the
 lab's benchmarks use: an 8-token prompt, then 64 tokens one at a time with the KV cache.
 
-    python tests/bench/gpt2_small.py OUT
+    python benches/gpt2_small.py OUT
 """
 import os
 import shutil
@@ -18,7 +18,7 @@ torch.manual_seed(0)
 if not os.path.exists(os.path.join(out, "model.safetensors")):
     model = GPT2LMHeadModel(GPT2Config()).eval()  # 12 layers, 768 wide, 12 heads, 50 257 tokens
     model.save_pretrained(out, safe_serialization=True)
-    shutil.copy(os.path.join(os.path.dirname(__file__), "../fixtures/hf/tokenizer.json"), out)
+    shutil.copy(os.path.join(os.path.dirname(__file__), "../tests/fixtures/hf/tokenizer.json"), out)
 model = GPT2LMHeadModel.from_pretrained(out).eval()
 torch.set_num_threads(1)
 ids = torch.tensor([[325, 26, 199, 488, 371, 915, 12, 470]])

@@ -3,11 +3,11 @@
 // this script starts (/proc, Linux), sampled every 20 ms: the peak during the load minus the
 // browser idle just before. Two ways in: `?model=` (idle: about:blank), and the two files picked
 // from disk with the page's file picker (idle: the page with its built-in model).
-//     node tests/bench/llama2c-memory.mjs DIR    (DIR holds model.bin and tokenizer.bin:
-//     python3 tests/bench/make_llama2c_shape.py 110M DIR)
+//     node benches/llama2c-memory.mjs DIR    (DIR holds model.bin and tokenizer.bin:
+//     python3 benches/make_llama2c_shape.py 110M DIR)
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { startServer } from '../e2e/server.mjs';
-import { launchChromium } from '../e2e/harness.mjs';
+import { startServer } from '../tests/e2e/server.mjs';
+import { launchChromium } from '../tests/e2e/harness.mjs';
 
 const dir = process.argv[2];
 const PAGE = 4096;

@@ -1,9 +1,9 @@
 // sample() in Node alone, and what a call is made of: µs per call at V = 65, 32 000, 128 256
-// for the README's settings, next to the calls
+// for the benchmark's settings, next to the calls
 // that isolate a part of the cost (copying values in, one exp per id, copying arrays out).
 //
-//   node tests/bench/sample-node.mjs            (after building www/pkg, see README "Figures")
-//   LOGITLAB_PKG=/tmp/pkg-before node tests/bench/sample-node.mjs   (another build, to compare)
+//   node benches/sample-node.mjs            (after ./build.sh build; see docs/performance.md)
+//   LOGITLAB_PKG=path/to/pkg node benches/sample-node.mjs   (another build, to compare)
 
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { SETTINGS, logits } from './sample-bench.mjs';
 
 const pkg = process.env.LOGITLAB_PKG
-  ? pathToFileURL(process.env.LOGITLAB_PKG + '/') : new URL('../../www/pkg/', import.meta.url);
+  ? pathToFileURL(process.env.LOGITLAB_PKG + '/') : new URL('../www/pkg/', import.meta.url);
 const mod = await import(new URL('logitlab.js', pkg));
 mod.initSync({ module: readFileSync(new URL('logitlab_bg.wasm', pkg)) });
 

@@ -1,20 +1,20 @@
 // The wasm half of `./build.sh bench`: the sampling grid in Node and in headless Chromium, next
 // to the full-sort JS baseline measured the same way. Prints µs per call.
 //
-//   node tests/bench/run.mjs            (after ./build.sh build)
+//   node benches/run.mjs            (after ./build.sh build)
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
-import { startServer } from '../e2e/server.mjs';
-import { launchChromium } from '../e2e/harness.mjs';
+import { startServer } from '../tests/e2e/server.mjs';
+import { launchChromium } from '../tests/e2e/harness.mjs';
 import { runGrid } from './sample-bench.mjs';
 
-const wasmPath = new URL('../../www/pkg/logitlab_bg.wasm', import.meta.url);
+const wasmPath = new URL('../www/pkg/logitlab_bg.wasm', import.meta.url);
 
 async function inNode() {
-  const mod = await import('../../www/pkg/logitlab.js');
+  const mod = await import('../www/pkg/logitlab.js');
   mod.initSync({ module: readFileSync(wasmPath) });
   return runGrid(mod, () => performance.now());
 }
@@ -212,7 +212,7 @@ async function trainingSpeed() {
 }
 
 /**
- * Long sessions in headless Chromium: wasm memory (WebAssembly.Memory buffer size) once warm,
+ * Long use in headless Chromium: wasm memory (WebAssembly.Memory buffer size) once warm,
  * then after 100 000 generated tokens and after 2 000 training steps, used the way the page's
  * worker uses the module (every Generation, Trainer and Model freed when done).
  */
@@ -271,7 +271,7 @@ async function longSession() {
 
 /** The default model's generation loop (Model.generate → next()) in wasm: tokens per second. */
 async function generationSpeed(mod) {
-  const bytes = new Uint8Array(readFileSync(new URL('../../www/models/default.safetensors', import.meta.url)));
+  const bytes = new Uint8Array(readFileSync(new URL('../www/models/default.safetensors', import.meta.url)));
   const model = mod.Model.fromBytes(bytes);
   const run = (n) => {
     const g = model.generate('ROMEO:\n', { temperature: 0.8, seed: 1 });
@@ -287,10 +287,10 @@ async function generationSpeed(mod) {
   return `${(1000 / (ms / 1000)).toFixed(0)} tokens/s (${(ms / 1000).toFixed(2)} ms/token, 1000 tokens)`;
 }
 
-// `node tests/bench/run.mjs page` runs only the page's weight and timings.
+// `node benches/run.mjs page` runs only the page's weight and timings.
 const only = process.argv[2];
 if (!only) {
-  const mod = await import('../../www/pkg/logitlab.js');
+  const mod = await import('../www/pkg/logitlab.js');
   mod.initSync({ module: readFileSync(wasmPath) });
   console.log(`\nwasm generation in Node ${process.version}: ${await generationSpeed(mod)}`);
   print('wasm in Node ' + process.version, await inNode());

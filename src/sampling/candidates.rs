@@ -1,200 +1,15 @@
-//! The sampler chain of the seed's sections 4.3 and 5, in Hugging Face transformers' order,
-//! as small steps over one shared [`Candidates`] set (llama.cpp's shape):
-//!
-//! ```text
-//! let mut c = Candidates::new(values, input)?;      // log space, shifted so the best is 0
-//! c.temperature(t); c.top_k(k); c.top_p(p); c.min_p(m);
-//! let (probs, entropy) = c.renormalise(); let token = c.draw(&probs, rng);
-//! ```
-//!
-//! Every step works on scores s in log space, so logits z and log-probs log_softmax(z) give the
-//! same distribution at every temperature T: they differ by the constant logsumexp(z), and the
-//! first thing the chain does is subtract the maximum. Each step only narrows the set of kept ids
-//! and records, per id, which step cut it ([`Cut`]), so the page can grey them out.
-//!
-//! No step sorts the whole vocabulary: top-k and top-p bucket the kept ids by score (1/32 nat
-//! per bucket), keep the buckets before the one where the count or the mass reaches its target,
-//! cut those after it, and order only the ids of that boundary bucket.
-//!
-//! Ties: top-k keeps exactly k ids, and on a tie with the k-th the lower id wins (Hugging Face's
-//! `TopKLogitsWarper` keeps every id tied with the k-th); top-p's prefix and T = 0 break ties the
-//! same way.
+//! The candidate set the sampler's steps share, and the steps themselves: temperature, top-k,
+//! top-p, min-p, renormalisation and the draw. Each narrows the set of kept ids and records
+//! why it cut the others.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
+use super::fast::{self, Scan};
+use super::{Cut, Input};
 use crate::error::{Error, Result};
-use crate::numerics::{self, check_temperature};
+use crate::numerics;
 use crate::rng::Rng;
-
-/// What the `values` passed to [`sample`] hold.
-// The JS API reads it by these names (serde), and its TypeScript type is their union (tsify).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize, tsify::Tsify,
-)]
-#[serde(rename_all = "camelCase")]
-pub enum Input {
-    /// Raw logits z (any real numbers, −∞ allowed).
-    #[default]
-    Logits,
-    /// Log-probabilities, e.g. log_softmax(z). Need not be normalised.
-    LogProbs,
-    /// Probabilities p ≥ 0 (need not sum exactly to 1). Zeros become −∞ and stay excluded.
-    Probs,
-}
-
-impl Input {
-    pub fn parse(s: &str) -> Result<Input> {
-        match s {
-            "logits" => Ok(Input::Logits),
-            "logProbs" => Ok(Input::LogProbs),
-            "probs" => Ok(Input::Probs),
-            _ => Err(Error::arg(
-                "input",
-                "one of \"logits\", \"logProbs\", \"probs\"",
-                format!("{s:?}"),
-            )),
-        }
-    }
-}
-
-/// The knobs of the chain. Every field has a default that turns its step off.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SampleOptions {
-    pub input: Input,
-    /// T ≥ 0, default 1. 0 = greedy (argmax, lowest id on a tie).
-    pub temperature: f32,
-    /// Keep the k best ids; 0 (default) or k ≥ V = off. Ties at the boundary keep the lower id.
-    pub top_k: usize,
-    /// Nucleus: keep the smallest set of best ids whose probability mass is ≥ p, in [0, 1].
-    /// 1 (default) = off, 0 = greedy.
-    pub top_p: f32,
-    /// Drop ids with p < min_p · p_max, in [0, 1]. 0 (default) = off.
-    pub min_p: f32,
-    /// Seed for the draw; `None` draws a fresh one, reported in [`Sample::seed`].
-    pub seed: Option<u64>,
-}
-
-impl Default for SampleOptions {
-    fn default() -> Self {
-        SampleOptions {
-            input: Input::Logits,
-            temperature: 1.0,
-            top_k: 0,
-            top_p: 1.0,
-            min_p: 0.0,
-            seed: None,
-        }
-    }
-}
-
-/// Largest seed accepted: 2^53 − 1, so that a seed survives the trip through a JS number.
-pub const MAX_SEED: u64 = (1 << 53) - 1;
-
-impl SampleOptions {
-    /// Checks every field against its documented range.
-    pub fn validate(&self) -> Result<()> {
-        check_temperature(self.temperature)?;
-        if !(self.top_p.is_finite() && (0.0..=1.0).contains(&self.top_p)) {
-            return Err(Error::arg(
-                "topP",
-                "a number in [0, 1] (1 = off, 0 = greedy)",
-                self.top_p,
-            ));
-        }
-        if !(self.min_p.is_finite() && (0.0..=1.0).contains(&self.min_p)) {
-            return Err(Error::arg(
-                "minP",
-                "a number in [0, 1] (0 = off)",
-                self.min_p,
-            ));
-        }
-        if let Some(seed) = self.seed {
-            if seed > MAX_SEED {
-                return Err(Error::arg("seed", "an integer in [0, 2^53 - 1]", seed));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Why an id is missing from the final distribution: one per id in [`Sample::cut`]. The binding
-/// sends it to JS as the number in brackets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Cut {
-    /// Still in the final distribution (0).
-    Kept = 0,
-    /// The input already excluded it: logit −∞ or probability 0 (1).
-    Input = 1,
-    /// Temperature 0: only the argmax survives (2).
-    Greedy = 2,
-    /// Not among the k best (3).
-    TopK = 3,
-    /// Outside the nucleus (4).
-    TopP = 4,
-    /// p < min_p · p_max (5).
-    MinP = 5,
-}
-
-/// The result of one draw.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    /// The drawn id.
-    pub token: usize,
-    /// The final distribution the token was drawn from: length V, 0 for cut ids, sums to 1.
-    pub probs: Vec<f32>,
-    /// Per id, the step that cut it, [`Cut::Kept`] if none did.
-    pub cut: Vec<Cut>,
-    /// How many ids were kept.
-    pub kept: usize,
-    /// The seed of the draw, so it can be replayed.
-    pub seed: u64,
-    /// Entropy of `probs` in nats.
-    pub entropy: f64,
-    /// ln p(token) under `probs`, the distribution it was drawn from.
-    pub log_prob: f32,
-    /// ln p(token) under the model's own distribution at T = 1 before any filter:
-    /// log_softmax(z)[token]. Its negative is the surprisal the page tints text by.
-    pub model_log_prob: f32,
-}
-
-/// Draws one token with a generator seeded from `opts.seed` (or a fresh random seed).
-pub fn sample(values: &[f32], opts: &SampleOptions) -> Result<Sample> {
-    opts.validate()?;
-    let seed = opts.seed.unwrap_or_else(Rng::random_seed);
-    let mut rng = Rng::new(seed);
-    let mut s = sample_with(values, opts, &mut rng)?;
-    s.seed = seed;
-    Ok(s)
-}
-
-/// Draws one token with the caller's generator, as generation does: one generator per text,
-/// advanced once per token. `Sample::seed` is `opts.seed` (or 0 when absent).
-///
-/// Cost: a few O(V) passes with one `exp` per id (two when T ∉ {0, 1}: the model's own log-prob
-/// needs exp(z − m), the chain exp((z − m) / T)). The first filter lists the ids it keeps in
-/// one more pass; the later steps work on that list. Only one score bucket is ever ordered.
-pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Result<Sample> {
-    opts.validate()?;
-    let mut c = Candidates::new(values, opts.input)?;
-    c.temperature(opts.temperature);
-    c.top_k(opts.top_k);
-    c.top_p(opts.top_p);
-    c.min_p(opts.min_p);
-    let (probs, entropy) = c.renormalise();
-    let token = c.draw(&probs, rng);
-    Ok(Sample {
-        token,
-        entropy,
-        log_prob: (probs[token] as f64).ln() as f32,
-        model_log_prob: c.model_log_prob(values[token], opts.input),
-        kept: c.kept,
-        probs,
-        cut: c.cut,
-        seed: opts.seed.unwrap_or(0),
-    })
-}
 
 /// The candidate set the steps of the chain share, as in llama.cpp's samplers. Each step records
 /// in `cut`, per id, why it removed it.
@@ -202,9 +17,9 @@ pub fn sample_with(values: &[f32], opts: &SampleOptions, rng: &mut Rng) -> Resul
 /// Two forms. At first every id is kept unless the input excluded it (its score is −∞, its e
 /// 0), and passes run over the whole vocabulary, which vectorise. The first step that cuts
 /// (top-k, top-p, min-p, T = 0) lists the ids it keeps, in id order, and from then on the steps
-/// work on that list alone (top-p 0.9 at T = 0.8 keeps 301 of the Node benchmark's 128 256
-/// ids), and the cut ids' scores are never written. Every sum over the kept ids adds e_i to the running sum i mod 4,
-/// in id order, in either form: the sums of [`numerics::sum`] over all of e, to the last bit.
+/// work on that list alone, and the cut ids' scores are never written. Every sum over the kept
+/// ids adds e_i to the running sum i mod 4, in id order, in either form: the sums of
+/// [`numerics::sum`] over all of e, to the last bit.
 #[derive(Debug, Clone)]
 pub struct Candidates<'a> {
     /// The values in log space (borrowed when they already are), read by the temperature step.
@@ -216,12 +31,12 @@ pub struct Candidates<'a> {
     /// e_i = exp(s_i) ∈ [0, 1]: computed once, shared by top-p, renormalisation and the draw.
     e: Vec<f32>,
     /// Per id, the step that cut it.
-    cut: Vec<Cut>,
+    pub(super) cut: Vec<Cut>,
     /// The kept ids in id order, once a step has cut any; `None` while they are every id whose
     /// score is above −∞.
     list: Option<Vec<u32>>,
     /// How many ids are kept.
-    kept: usize,
+    pub(super) kept: usize,
     /// The shift m = max of the log-space values.
     max: f32,
     /// The model's own normaliser at T = 1: ln Σ exp(z_i − m), over the unscaled scores.
@@ -236,7 +51,7 @@ impl<'a> Candidates<'a> {
     /// exponentials the others use.
     pub fn new(values: &'a [f32], input: Input) -> Result<Candidates<'a>> {
         let values = to_log_space(values, input)?;
-        let numerics::Scan { max, excluded } = numerics::scan("values", &values)?;
+        let Scan { max, excluded } = fast::scan("values", &values)?;
         let cut = if excluded == 0 {
             vec![Cut::Kept; values.len()]
         } else {
@@ -268,7 +83,7 @@ impl<'a> Candidates<'a> {
     /// shifts the scores.
     pub fn temperature(&mut self, t: f32) {
         let scale = if t == 0.0 { 1.0 } else { t };
-        let exps = numerics::exp_scaled(&self.values, self.max, scale);
+        let exps = fast::exp_scaled(&self.values, self.max, scale);
         (self.s, self.e) = (exps.s, exps.e);
         self.model_log_sum = exps.at_one.ln();
         self.mass = Some(exps.at_t);
@@ -309,9 +124,7 @@ impl<'a> Candidates<'a> {
     /// one vectorised pass leaves out every id with e below half of that (half leaves room for
     /// rounding). (2) Those left out are all worse than L; with their mass M, the at most n
     /// survivors from L on carry the rest, so e_L > ((1 − p)·Σe − M) / n, and the survivors
-    /// below half of that go too (less 2^−30·Σe first, far above the sums' rounding). On the
-    /// benchmark's logits (V = 128 256, T = 0.8, p = 0.9) the first round keeps 17 231 ids and
-    /// the second 4 512.
+    /// below half of that go too (less 2^−30·Σe first, far above the sums' rounding).
     pub fn top_p(&mut self, p: f32) {
         if p >= 1.0 || self.kept <= 1 {
             return;
@@ -443,11 +256,11 @@ impl<'a> Candidates<'a> {
     }
 
     /// The kept ids with e_i ≥ `least` (> 0), in id order: over the whole vocabulary, four ids
-    /// at a time (`numerics::at_least`; an id the input excluded has e = 0).
+    /// at a time (`fast::at_least`; an id the input excluded has e = 0).
     fn at_least(&self, least: f32) -> Vec<u32> {
         debug_assert!(least > 0.0);
         match &self.list {
-            None => numerics::at_least(&self.e, least),
+            None => fast::at_least(&self.e, least),
             Some(ids) => (ids.iter().copied())
                 .filter(|&i| self.e[i as usize] >= least)
                 .collect(),

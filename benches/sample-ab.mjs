@@ -1,10 +1,10 @@
 // sample() of two builds side by side in one Node process, interleaved round by round so that
 // a loaded machine slows both alike: µs per call (median and best of the rounds) at V = 65 and
-// 128 256, for the README's before/after figures.
+// 128 256, for before/after comparisons (docs/performance.md).
 //
-//   node tests/bench/sample-ab.mjs /tmp/pkg-before              (B = www/pkg)
-//   node tests/bench/sample-ab.mjs /tmp/pkg-before other/pkg     (two other builds)
-//   ONLY=topP ROUNDS=30 node tests/bench/sample-ab.mjs ...          (top-p at V = 128 256 alone)
+//   node benches/sample-ab.mjs BUILD_A            (B = www/pkg)
+//   node benches/sample-ab.mjs BUILD_A BUILD_B    (two other builds)
+//   ONLY=topP ROUNDS=30 node benches/sample-ab.mjs ...          (top-p at V = 128 256 alone)
 
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -19,8 +19,8 @@ async function load(dir) {
 }
 
 const [a, b] = process.argv.slice(2);
-if (!a) throw new Error('usage: node tests/bench/sample-ab.mjs BUILD_A [BUILD_B]');
-const builds = [['A', await load(a)], ['B', await load(b ?? new URL('../../www/pkg', import.meta.url).pathname)]];
+if (!a) throw new Error('usage: node benches/sample-ab.mjs BUILD_A [BUILD_B]');
+const builds = [['A', await load(a)], ['B', await load(b ?? new URL('../www/pkg', import.meta.url).pathname)]];
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
 
 const stats = (xs) => {
@@ -30,7 +30,7 @@ const stats = (xs) => {
 const col = (s, w) => String(s).padStart(w);
 console.log(`A = ${a}, B = ${b ?? 'www/pkg'}; µs per call, median (best) of ${ROUNDS} interleaved rounds`);
 console.log(`${col('V', 8)}  ${'setting'.padEnd(34)} ${col('A', 16)} ${col('B', 16)}`);
-// ONLY=topP: the setting #18's goal is about; ONLY=<setting name>: that one, at both sizes.
+// ONLY=topP: top-p at V = 128 256 alone; ONLY=<setting name>: that one, at both sizes.
 const only = process.env.ONLY === 'topP' ? 'T=0.8 topP=0.9' : process.env.ONLY;
 for (const v of process.env.ONLY === 'topP' ? [128256] : [65, 128256]) {
   const z = logits(v);
