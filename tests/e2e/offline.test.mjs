@@ -95,7 +95,7 @@ test('after one visit the lab works with the network off, from a sub-path', asyn
   await page.reload();
   await ready(page);
   await page.selectOption('#model-pick', 'models/shakespeare-bpe/');
-  await page.waitForFunction(() => /4,096/.test(document.getElementById('status').textContent));
+  await page.waitForFunction(() => /4\u202F096/.test(document.getElementById('status').textContent));
   const picked = await cached(page);
   for (const f of manifest.lazy) assert.ok(picked.files.includes(`/course/logitlab/${f}`), f);
 
@@ -117,7 +117,7 @@ test('after one visit the lab works with the network off, from a sub-path', asyn
   // Picked once, the subword model works offline too.
   await page.goto(`${labUrl()}?model=models/shakespeare-bpe/`);
   await ready(page);
-  assert.match(await page.textContent('#status'), /4,096 tokens/);
+  assert.match(await page.textContent('#status'), /4\u202F096 tokens/);
   await context.close();
 });
 
