@@ -121,6 +121,16 @@ codes! {
     TrainDiverged = "train.diverged" ["step"],
     /// A model size and batch size whose step would need too much memory.
     TrainTooLarge = "train.tooLarge" [],
+    /// Files that make no model the lab reads: their names, cut short (see [`brief_list`]).
+    ModelNotAModel = "model.notAModel" ["files"],
+    /// A Hugging Face folder without one of its three files.
+    ModelHfMissing = "model.hfMissing" ["file"],
+    /// A llama2.c checkpoint without its `tokenizer.bin`.
+    ModelLlama2cTokenizer = "model.llama2cTokenizer" ["model"],
+    /// Several llama2.c checkpoints at once.
+    ModelLlama2cOneBin = "model.llama2cOneBin" ["files"],
+    /// A `?model=` path that names no model file.
+    ModelBadPath = "model.badPath" ["path"],
 }
 
 impl Error {
@@ -187,6 +197,29 @@ impl From<candle_core::Error> for Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// How many names of a list an error message quotes.
+pub const BRIEF_NAMES: usize = 5;
+
+/// A list of names as an error message quotes it: the first [`BRIEF_NAMES`], each cut by
+/// [`brief`], then "and N more", so that a folder of 10 000 files does not become the message.
+pub fn brief_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let mut shown = Vec::new();
+    let mut more = 0usize;
+    for n in names {
+        if shown.len() < BRIEF_NAMES {
+            shown.push(brief(&n));
+        } else {
+            more += 1;
+        }
+    }
+    let list = shown.join(", ");
+    if more > 0 {
+        format!("{list} and {more} more")
+    } else {
+        list
+    }
+}
 
 /// How many characters of a wrong value an error message quotes.
 pub const BRIEF_CHARS: usize = 60;

@@ -13,7 +13,7 @@
 //!   trains (`model::Gpt`, feature `train`, on by default), and generation.
 //! - `train` (feature `train`): the step-wise training loop with the four loss pipelines;
 //!   [`data`]: the corpus.
-//! - `wasm`, `wasm_lab`, `wasm_model`, `wasm_train`: the wasm-bindgen layer; it converts and
+//! - `wasm`: the wasm-bindgen layer, one file per module it wraps; it converts and
 //!   validates, nothing else.
 
 pub mod data;
@@ -30,13 +30,5 @@ pub mod train;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
-// The lab's experiments are the sampling lab's: the training build (loaded only for `Trainer`)
-// leaves them out, which keeps it smaller.
-#[cfg(all(target_arch = "wasm32", not(feature = "train")))]
-pub mod wasm_lab;
-#[cfg(target_arch = "wasm32")]
-pub mod wasm_model;
-#[cfg(all(target_arch = "wasm32", feature = "train"))]
-pub mod wasm_train;
 
 pub use error::{Error, Result};

@@ -5,7 +5,7 @@
 
 use js_sys::{Array, Float32Array, Int32Array, Object, Reflect};
 use logitlab::wasm;
-use logitlab::wasm_model::{Model, ModelReader};
+use logitlab::wasm::model::{Model, ModelReader};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
@@ -37,14 +37,19 @@ fn f32s(xs: &[f32]) -> JsValue {
 
 #[wasm_bindgen_test]
 fn softmax_accepts_typed_and_plain_arrays() {
-    let p = wasm::softmax(f32s(&[1.0, 2.0, 3.0]), None)
+    let p = wasm::numerics::softmax(f32s(&[1.0, 2.0, 3.0]), None)
         .unwrap()
         .to_vec();
     let d = 1f64.exp() + 2f64.exp() + 3f64.exp();
     assert!((p[2] as f64 - 3f64.exp() / d).abs() < 1e-7);
     let arr = Array::of3(&1.0.into(), &2.0.into(), &3.0.into());
-    assert_eq!(wasm::softmax(arr.into(), Some(1.0)).unwrap().to_vec(), p);
-    let greedy = wasm::softmax(f32s(&[1.0, 3.0, 3.0]), Some(0.0))
+    assert_eq!(
+        wasm::numerics::softmax(arr.into(), Some(1.0))
+            .unwrap()
+            .to_vec(),
+        p
+    );
+    let greedy = wasm::numerics::softmax(f32s(&[1.0, 3.0, 3.0]), Some(0.0))
         .unwrap()
         .to_vec();
     assert_eq!(greedy, vec![0.0, 1.0, 0.0]);
@@ -57,7 +62,7 @@ fn sample_returns_the_contract_fields() {
         ("topK", 2.into()),
         ("seed", 42.into()),
     ]);
-    let r = wasm::sample(f32s(&[0.5, 2.0, 1.0, -1.0]), o.clone()).unwrap();
+    let r = wasm::sampling::sample(f32s(&[0.5, 2.0, 1.0, -1.0]), o.clone()).unwrap();
     let probs = get(&r, "probs")
         .dyn_into::<Float32Array>()
         .unwrap()
@@ -70,10 +75,10 @@ fn sample_returns_the_contract_fields() {
     assert!(token == 1.0 || token == 2.0);
     assert_eq!(get(&r, "seed").as_f64(), Some(42.0));
     // The same seed replays the same token.
-    let again = wasm::sample(f32s(&[0.5, 2.0, 1.0, -1.0]), o).unwrap();
+    let again = wasm::sampling::sample(f32s(&[0.5, 2.0, 1.0, -1.0]), o).unwrap();
     assert_eq!(get(&again, "token").as_f64(), Some(token));
     // No options at all is fine, and the random seed is reported.
-    let r = wasm::sample(f32s(&[0.0, 0.0]), JsValue::UNDEFINED).unwrap();
+    let r = wasm::sampling::sample(f32s(&[0.0, 0.0]), JsValue::UNDEFINED).unwrap();
     assert!(get(&r, "seed").as_f64().unwrap() < 9.007_199_254_740_992e15);
 }
 
@@ -134,10 +139,10 @@ fn junk_gives_errors_that_name_the_argument_and_the_module_survives() {
         (z(), 5.into(), "options must be an object"),
     ];
     for (values, options, want) in cases {
-        let e = message(wasm::sample(values, options).unwrap_err());
+        let e = message(wasm::sampling::sample(values, options).unwrap_err());
         assert!(e.contains(want), "{e:?} should contain {want:?}");
     }
-    let p = wasm::softmax(z(), None).unwrap().to_vec();
+    let p = wasm::numerics::softmax(z(), None).unwrap().to_vec();
     assert!((p[1] - 1.0 / (1.0 + (-1f32).exp())).abs() < 1e-7);
 }
 
@@ -147,13 +152,13 @@ fn junk_gives_errors_that_name_the_argument_and_the_module_survives() {
 fn lengths_are_capped_before_anything_is_copied() {
     use logitlab::limits::{MAX_LOSS_VALUES, MAX_TEXT_BYTES, MAX_VALUES};
     let sparse = |n: usize| -> JsValue { Array::new_with_length(n as u32).into() };
-    let e = message(wasm::softmax(sparse(MAX_VALUES + 1), None).unwrap_err());
+    let e = message(wasm::numerics::softmax(sparse(MAX_VALUES + 1), None).unwrap_err());
     assert_eq!(
         e,
         "values has 4194305 entries; at most 4194304 are accepted"
     );
     let e = message(
-        wasm::softmax(
+        wasm::numerics::softmax(
             Float32Array::new_with_length(MAX_VALUES as u32 + 1).into(),
             None,
         )
@@ -164,7 +169,7 @@ fn lengths_are_capped_before_anything_is_copied() {
         "values has 4194305 entries; at most 4194304 are accepted"
     );
     let e = message(
-        wasm::loss(
+        wasm::loss::loss(
             f32s(&[0.0, 1.0]),
             sparse(MAX_LOSS_VALUES + 1),
             JsValue::UNDEFINED,
@@ -182,14 +187,14 @@ fn lengths_are_capped_before_anything_is_copied() {
     let e = message(model.decode(sparse(MAX_TEXT_BYTES + 1)).unwrap_err());
     assert_eq!(e, "ids has 8388609 entries; at most 8388608 are accepted");
     // Exactly at the cap is read (and then judged on its contents).
-    let e = message(wasm::softmax(sparse(MAX_VALUES), None).unwrap_err());
+    let e = message(wasm::numerics::softmax(sparse(MAX_VALUES), None).unwrap_err());
     assert!(e.starts_with("values[0] must be a number"), "{e}");
 }
 
 #[wasm_bindgen_test]
 fn loss_binding_matches_hand_value_and_validates() {
     let opts = obj(&[("classes", 3.into())]);
-    let r = wasm::loss(
+    let r = wasm::loss::loss(
         f32s(&[1.0, 2.0, 3.0]),
         Int32Array::from(&[2][..]).into(),
         opts,
@@ -199,19 +204,19 @@ fn loss_binding_matches_hand_value_and_validates() {
     assert!((get(&r, "loss").as_f64().unwrap() - (lse - 3.0)).abs() < 1e-6);
     let grad = get(&r, "grad").dyn_into::<Float32Array>().unwrap().to_vec();
     assert!((grad.iter().sum::<f32>()).abs() < 1e-6);
-    let e = wasm::loss(
+    let e = wasm::loss::loss(
         f32s(&[1.0; 3]),
         Int32Array::from(&[2][..]).into(),
         JsValue::UNDEFINED,
     );
     assert!(message(e.unwrap_err()).contains("options.classes is required"));
-    let e = wasm::loss(
+    let e = wasm::loss::loss(
         f32s(&[1.0; 3]),
         Array::of1(&0.5.into()).into(),
         obj(&[("classes", 3.into())]),
     );
     assert!(message(e.unwrap_err()).contains("targets[0] must be an integer"));
-    let e = wasm::loss(
+    let e = wasm::loss::loss(
         f32s(&[1.0; 3]),
         Int32Array::from(&[0][..]).into(),
         obj(&[("classes", 3.into()), ("reduction", "avg".into())]),
@@ -223,7 +228,7 @@ fn loss_binding_matches_hand_value_and_validates() {
 fn pipeline_loss_binding_carries_the_gradient_to_the_logits() {
     let z = [1.0f32, 2.0, 3.0];
     let run = |pipeline: &str| {
-        wasm::pipeline_loss(
+        wasm::loss::pipeline_loss(
             f32s(&z),
             Int32Array::from(&[2][..]).into(),
             obj(&[("classes", 3.into()), ("pipeline", pipeline.into())]),
@@ -251,13 +256,13 @@ fn pipeline_loss_binding_carries_the_gradient_to_the_logits() {
         .unwrap()
         .to_vec();
     assert_eq!(inputs, z);
-    let e = wasm::pipeline_loss(
+    let e = wasm::loss::pipeline_loss(
         f32s(&z),
         Int32Array::from(&[2][..]).into(),
         obj(&[("classes", 3.into())]),
     );
     assert!(message(e.unwrap_err()).contains("options.pipeline is required"));
-    let e = wasm::pipeline_loss(
+    let e = wasm::loss::pipeline_loss(
         f32s(&z),
         Int32Array::from(&[2][..]).into(),
         obj(&[("classes", 3.into()), ("pipeline", "mse".into())]),
@@ -448,7 +453,7 @@ fn from_files_errors_name_the_file() {
 /// them and which are the true cross-entropy) and the training presets with their shapes.
 #[wasm_bindgen_test]
 fn pipelines_and_presets_are_listed_by_the_wasm() {
-    let pipelines: Vec<JsValue> = Array::from(&wasm::pipelines()).to_vec();
+    let pipelines: Vec<JsValue> = Array::from(&wasm::loss::pipelines()).to_vec();
     let names: Vec<String> = pipelines
         .iter()
         .map(|p| get(p, "name").as_string().unwrap())
@@ -473,7 +478,7 @@ fn pipelines_and_presets_are_listed_by_the_wasm() {
     );
     // Each name is one `pipelineLoss` takes.
     for name in &names {
-        let r = wasm::pipeline_loss(
+        let r = wasm::loss::pipeline_loss(
             f32s(&[1.0, 2.0, 3.0]),
             Int32Array::from(&[2][..]).into(),
             obj(&[("classes", 3.into()), ("pipeline", name.as_str().into())]),
@@ -481,7 +486,7 @@ fn pipelines_and_presets_are_listed_by_the_wasm() {
         assert!(r.is_ok(), "{name}");
     }
 
-    let presets: Vec<JsValue> = Array::from(&logitlab::wasm_model::presets()).to_vec();
+    let presets: Vec<JsValue> = Array::from(&logitlab::wasm::model::presets()).to_vec();
     let shape = |p: &JsValue| -> (String, [f64; 4]) {
         let n = |k: &str| get(p, k).as_f64().unwrap();
         (

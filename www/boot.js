@@ -68,34 +68,22 @@ wasmModule.then((module) => lab.call('init', { module }), (e) => lab.call('init'
 /** Reading progress of the model, for main.js's progress bar: `{ loaded, total }` in bytes. */
 export const progress = { loaded: 0, total: 0, listener: () => {} };
 
+/** The built-in model, relative to www/ (the wasm's `defaultModelUrl()`; tests/page_facts.rs ties the two). */
+export const DEFAULT_MODEL = 'models/default.safetensors';
+
 /**
- * The files of the model `?model=` names (a same-origin path), or of the built-in one, as
- * { name: URL string }: a folder ending in `/` holds a Hugging Face GPT-2 model (config.json,
- * model.safetensors, tokenizer.json); a `.bin` file is a llama2.c checkpoint, with the
- * `tokenizer.bin` beside it or the one `?tokenizer=` names; a `.safetensors` file is a logitlab
- * checkpoint.
+ * The model `?model=` names (a same-origin path, with `?tokenizer=` for a llama2.c model), or
+ * the built-in one, as the worker's `load` takes it: `{ path, tokenizer }`, whose files the
+ * wasm decides (`modelPathFiles`), or `{ files }` for the built-in model, which needs no wasm
+ * to find, so its download starts at once.
  */
-export function modelFiles(path, tokenizer = '') {
-  if (!path) return { 'default.safetensors': new URL('./models/default.safetensors', import.meta.url).href };
+export function modelSource(path, tokenizer = '') {
+  if (!path) return { files: { 'default.safetensors': new URL(`./${DEFAULT_MODEL}`, import.meta.url).href } };
   const url = new URL(path, location.href);
   if (url.origin !== location.origin) {
     throw coded('model.notOnSite', `model must be a path on this site (${location.origin}), got ${path}`, { path });
   }
-  if (url.pathname.endsWith('/')) {
-    return Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json']
-      .map((name) => [name, new URL(name, url).href]));
-  }
-  const name = url.pathname.split('/').pop();
-  if (name.endsWith('.safetensors')) return { [name]: url.href };
-  if (name.endsWith('.bin')) {
-    // llama2.c: the tokenizer.bin next to it, unless ?tokenizer= names another.
-    const tok = new URL(tokenizer || 'tokenizer.bin', url);
-    if (tok.origin !== location.origin) {
-      throw coded('model.tokenizerNotOnSite', `tokenizer must be a path on this site (${location.origin}), got ${tokenizer}`, { path: tokenizer });
-    }
-    return { [name]: url.href, 'tokenizer.bin': tok.href };
-  }
-  throw coded('model.badPath', `model must name a folder ending in / (a Hugging Face GPT-2 model), a llama2.c .bin or a .safetensors file, got ${path}`, { path });
+  return { path: url.href, tokenizer };
 }
 
 /** Saves `bytes` as a file called `name` (a download the page makes itself, from a blob: URL). */
@@ -110,13 +98,14 @@ export function saveFile(name, bytes, type = 'application/zip') {
 }
 
 /**
- * Has the worker read and parse a model's `files` ({ name: same-origin URL string, or a File }):
- * it downloads or reads them itself, so a large model never passes through the page's thread,
- * and reports progress to `progress.listener`.
+ * Has the worker read and parse a model: `{ files }` ({ name: same-origin URL string, or a
+ * File }) or `{ path, tokenizer }` (see `modelSource`). It downloads or reads them itself, so a
+ * large model never passes through the page's thread, and reports progress to
+ * `progress.listener`.
  */
-export function loadModel(files) {
+export function loadModel(source) {
   Object.assign(progress, { loaded: 0, total: 0 });
-  return lab.call('load', { files });
+  return lab.call('load', source);
 }
 
 const query = new URLSearchParams(location.search);
@@ -128,10 +117,10 @@ const requestedTokenizer = query.get('tokenizer') ?? '';
  */
 export const loading = (async () => {
   try {
-    return await loadModel(modelFiles(requested, requestedTokenizer));
+    return await loadModel(modelSource(requested, requestedTokenizer));
   } catch (e) {
     if (!requested) throw e;
-    const r = await loadModel(modelFiles(''));
+    const r = await loadModel(modelSource(''));
     return { ...r, error: e };
   }
 })();

@@ -3,6 +3,7 @@
 // It renders what the worker computed.
 
 import { renderBars } from './bars.js';
+import { bindControl } from './state.js';
 import { pipeline, pipelineNames, pipelineNote, pipelineTitle } from './pipelines.js';
 import { t, fixed, precision, exponential, integer, english, errorNode, fillNodes } from './i18n.js';
 import { readTyped, fromUrl, toUrl } from './values.js';
@@ -21,6 +22,7 @@ export function showLossControls(state) {
   for (const r of document.querySelectorAll('input[name=reduction]')) r.checked = r.value === state.reduction;
   for (const el of document.querySelectorAll('[data-source]')) el.hidden = el.dataset.source !== state.lossSource;
   $('l-prompt').value = state.prompt;
+  bindControl($('labelSmoothing'), 'labelSmoothing');
   // The box in the page's notation; rewritten only when the state is another vector, not as it is typed.
   if (toUrl($('l-logits').value) !== state.logits) $('l-logits').value = fromUrl(state.logits);
   $('targetId').value = String(state.targetId);

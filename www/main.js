@@ -1,10 +1,10 @@
 // Boots the page: reads the state from the URL, starts the worker, shows the chosen view, and
 // writes every change back to the URL (replaceState), so a link reproduces what you see.
 
-import init from './pkg/logitlab.js';
+import init, { modelFiles } from './pkg/logitlab.js';
 import { parse, serialize, hidden } from './state.js';
-import { LANGUAGES, chooseLanguage, useLanguage, translatePage, t, integer, fillNodes, errorNode, PageError, lang } from './i18n.js';
-import { lab, wasmModule, loading, started, progress, modelFiles, loadModel, saveFile } from './boot.js';
+import { LANGUAGES, chooseLanguage, useLanguage, translatePage, t, integer, fillNodes, errorNode, lang } from './i18n.js';
+import { lab, wasmModule, loading, started, progress, modelSource, loadModel, saveFile } from './boot.js';
 import { setupSample, showControls } from './sample-view.js';
 import { setupNumbers } from './numbers-view.js';
 import { setupTrain, showTrainControls } from './train-view.js';
@@ -241,12 +241,11 @@ async function switchModel(getFiles, source, urlModel) {
   }
 }
 
-/** Which of a folder's or a selection's files a model can use; the rest are not read. */
-const USEFUL = /(^|\/)(config\.json|tokenizer\.json|[^/]*\.safetensors|[^/]*\.bin)$/;
+/** The files of a folder or a selection that make a model, as the wasm decides (`modelFiles`); the rest are not read. */
 function pickModelFiles(files) {
-  const useful = files.filter((f) => USEFUL.test(f.webkitRelativePath || f.name));
-  if (useful.length === 0) throw new PageError(t('model.noModelFile', { files: files.map((f) => f.name).join(', ') || t('model.noFiles') }));
-  return Object.fromEntries(useful.map((f) => [f.webkitRelativePath || f.name, f]));
+  const byName = new Map(files.map((f) => [f.webkitRelativePath || f.name, f]));
+  const plan = modelFiles(Array.from(byName.keys()));
+  return { files: Object.fromEntries(plan.files.map(({ name }) => [name, byName.get(name)])) };
 }
 
 /** Files and folders dropped on the page (a folder's files are read recursively). */
@@ -300,7 +299,7 @@ function setupModelPicker() {
     if (v === 'files') { $('model-files').click(); syncModelPick(); return; }
     if (v === 'folder') { $('model-folder').click(); syncModelPick(); return; }
     if (v === 'files-open') return;
-    switchModel(() => modelFiles(v, state.tokenizer), v ? `${v}` : '', v);
+    switchModel(() => modelSource(v, state.tokenizer), v ? `${v}` : '', v);
   });
   $('export-model').addEventListener('click', async () => {
     $('model-error').hidden = true;

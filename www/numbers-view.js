@@ -3,6 +3,7 @@
 // log_softmax is computed the stable way. The typed vector and T live in the URL.
 
 import { softmax, logSoftmax, logsumexp, temperatureIdentity, stability } from './pkg/logitlab.js';
+import { bindControl } from './state.js';
 import { t, fixed, precision, exponential, integer, errorNode, fillNodes } from './i18n.js';
 import { readTyped, fromUrl, toUrl } from './values.js';
 
@@ -68,6 +69,7 @@ function render(state) {
 
 export function setupNumbers({ state, update }) {
   $('logits').value = fromUrl(state.numbersLogits);
+  bindControl($('n-temperature'), 'numbersTemperature');
   $('n-temperature').value = String(state.numbersTemperature);
   $('logits').addEventListener('input', () => { update({ numbersLogits: toUrl($('logits').value).slice(0, 2000) }); render(state); });
   $('n-temperature').addEventListener('input', () => { update({ numbersTemperature: Number($('n-temperature').value) }); render(state); });

@@ -2,13 +2,14 @@
 // It renders what the worker computed; the only arithmetic here is layout (bar widths).
 
 import { renderBars } from './bars.js';
-import { zeroThresholds } from './pkg/logitlab.js';
+import { bindControl } from './state.js';
+import { zeroThresholds, cutReasons } from './pkg/logitlab.js';
 import { t, fixed, precision, exponential, integer, english, errorNode, fillNodes, lang } from './i18n.js';
 import { announce, announceError } from './announce.js';
 
 const $ = (id) => document.getElementById(id);
-/** Why a sampler step removed an id, by the wasm's cut code (0 = kept). */
-const CUT_KEYS = ['', 'cut.input', 'cut.greedy', 'cut.topK', 'cut.topP', 'cut.minP'];
+/** Why a sampler step removed an id: the catalogue key by the wasm's cut code (0 = kept). */
+let CUT_KEYS = [];
 const TOP = 12;
 const FORMAT_NAMES = { f32: 'float32', bf16: 'bfloat16', f16: 'float16' };
 let THRESHOLDS = [];     // where each storage format rounds p to 0, from the wasm
@@ -16,6 +17,7 @@ let THRESHOLDS = [];     // where each storage format rounds p to 0, from the wa
 /** Shows the state in the controls, even before (or without) a model. */
 export function showControls(state) {
   $('prompt').value = state.prompt;
+  for (const key of ['temperature', 'topP', 'minP', 'precisionT']) bindControl($(key), key);
   for (const key of ['temperature', 'topK', 'topP', 'minP', 'precisionT']) $(key).value = String(state[key]);
   $('seed').value = String(state.seed);
   for (const r of document.querySelectorAll('input[name=output]')) r.checked = r.value === state.output;
@@ -41,6 +43,7 @@ export function setupSample({ lab, state, update, model }) {
 
   // ---- controls → state ----
   THRESHOLDS = zeroThresholds();
+  CUT_KEYS = cutReasons().map((name) => `cut.${name}`);
   for (const th of THRESHOLDS) {
     const cell = $(`t-${th.format}`);
     const sup = document.createElement('sup');

@@ -18,6 +18,7 @@ import { pipelineNames, PRESETS } from './pipelines.js';
 const number = (lo, hi) => ({ kind: 'number', lo, hi });
 const integer = (lo, hi) => ({ kind: 'integer', lo, hi });
 const choice = (...values) => ({ kind: 'choice', values });
+const steps = (...values) => ({ kind: 'integer', lo: Math.min(...values), hi: Math.max(...values), values });
 const text = (max) => ({ kind: 'text', max });   // at most max characters, else the default
 const clip = (max) => ({ kind: 'clip', max });   // cut to max characters
 const list = (values) => ({ kind: 'list', values });
@@ -51,12 +52,12 @@ const rows = (pipelines, presets) => [
   ['target', 'I', { kind: 'pattern', re: /^[^]{1,100}$/ }], // one token: a character, or a subword
   ['logits', '2, 1, 0.5, -1, -3', clip(2000)],         // the typed vector z, in the URL's notation
   ['targetId', 0, integer(0, 1 << 20)],                // its target id
-  ['labelSmoothing', 0, number(0, 1)],                 // ε, crossEntropy only
+  ['labelSmoothing', 0, number(0, 0.5)],               // ε, crossEntropy only
   ['reduction', 'mean', choice('mean', 'sum')],        // over the context's predictions
   // Live training (view=train): Trainer options, same names as the JS API.
   ['preset', presets[0], choice(...presets)],         // the smallest
-  ['learningRate', 0.01, number(1e-5, 1)],
-  ['batchSize', 8, integer(1, 64)],
+  ['learningRate', 0.01, number(1e-4, 1e-1)],        // TrainOptions::page()'s (tests/page_facts.rs)
+  ['batchSize', 8, steps(4, 8, 16, 32)],
   ['pipelines', pipelines.join(','), list(pipelines)],
   ['trainText', 'shakespeare', choice('shakespeare', 'own')], // pasted text stays on the page
   ['trainSeed', 1, integer(0, Number.MAX_SAFE_INTEGER)],
@@ -79,7 +80,7 @@ function read(type, value) {
     case 'integer': {
       const x = Number(value);
       const ok = value.trim() !== '' && Number.isFinite(x) && x >= type.lo && x <= type.hi
-        && (type.kind === 'number' || Number.isInteger(x));
+        && (type.kind === 'number' || Number.isInteger(x)) && (type.values?.includes(x) ?? true);
       return ok ? x : undefined;
     }
     case 'choice': return type.values.includes(value) ? value : undefined;
@@ -113,6 +114,21 @@ export function serialize(s) {
   }
   const out = q.toString();
   return out ? `?${out}` : '';
+}
+
+/**
+ * Gives a control the values the URL accepts for state key `name`, so that the schema is the
+ * one home of each range: a range input's min and max (their log10 with `log`), or a select's
+ * options.
+ */
+export function bindControl(el, name, { log = false } = {}) {
+  const type = SCHEMA().find(([n]) => n === name)[2];
+  if (el instanceof HTMLSelectElement) {
+    el.replaceChildren(...type.values.map((v) => Object.assign(document.createElement('option'), { textContent: String(v) })));
+    return;
+  }
+  el.min = String(log ? Math.log10(type.lo) : type.lo);
+  el.max = String(log ? Math.log10(type.hi) : type.hi);
 }
 
 export function hidden(s) {

@@ -3,6 +3,7 @@
 // worker computed.
 
 import { charLabel } from './bars.js';
+import { bindControl } from './state.js';
 import { renderLineChart } from './chart.js';
 import { pipeline, pipelineNames, pipelineTitle, PIPELINES, PRESETS, presetLabel } from './pipelines.js';
 import { setupLossCalculator, showLossControls } from './loss-view.js';
@@ -25,6 +26,8 @@ function showTrainingControls(state) {
   const chosen = state.pipelines.split(',');
   for (const c of document.querySelectorAll('input[name=pipeline]')) c.checked = chosen.includes(c.value);
   $('preset').value = state.preset;
+  bindControl($('learningRate'), 'learningRate', { log: true });
+  bindControl($('batchSize'), 'batchSize');
   $('learningRate').value = String(Math.log10(state.learningRate));
   $('learningRate-value').textContent = precision(state.learningRate, 2);
   $('batchSize').value = String(state.batchSize);

@@ -125,26 +125,48 @@ async function readAll({ stream, size }) {
 }
 
 /**
+ * The files of the model at a site `path` (`?model=`), as { name: URL string }: the wasm says
+ * which (`modelPathFiles`), each resolved against the path and kept to this site.
+ */
+async function filesAt(path, tokenizer) {
+  await ready;
+  const url = new URL(path);
+  const files = {};
+  for (const [name, relative] of lab.modelPathFiles(url.pathname, tokenizer)) {
+    const file = new URL(relative, url);
+    if (file.origin !== url.origin) {
+      throw coded('model.tokenizerNotOnSite', `tokenizer must be a path on this site (${url.origin}), got ${tokenizer}`, { path: tokenizer });
+    }
+    files[name] = file.href;
+  }
+  return files;
+}
+
+/**
  * Reads and parses a model's `files` ({ name: URL string or File }), then makes it the model.
  * A llama2.c `.bin` with its `tokenizer.bin` is parsed as it arrives (`ModelReader`), so a
  * 438 MB model is never held twice; the other formats are read whole, then parsed
  * (`Model.fromFiles`). Returns its config, every token's display form (`labels`) and, for a
  * character model, its characters (`vocab`, id i = the i-th). A bad file keeps the old model.
  */
-async function load({ files }) {
+async function load({ files, path, tokenizer }) {
+  if (path !== undefined) files = await filesAt(path, tokenizer);
   const opened = await Promise.allSettled(Object.entries(files).map(([name, source]) => open(name, source)));
   const failed = opened.find((o) => o.status === 'rejected');
   const sources = opened.filter((o) => o.status === 'fulfilled').map((o) => o.value);
   try {
     if (failed) throw failed.reason;
     Object.assign(progress, { loaded: 0, posted: 0, total: sources.every((f) => f.size !== undefined) ? sources.reduce((t, f) => t + f.size, 0) : 0 });
-    const base = (name) => name.split('/').pop();
-    const tokenizer = sources.find((f) => base(f.name) === 'tokenizer.bin');
-    const bin = sources.find((f) => f !== tokenizer && f.name.endsWith('.bin'));
+    // Which file is which, and which one streams: the wasm decides (`modelFiles`). The
+    // downloads go on meanwhile; the wasm was compiling alongside them since the page began.
+    await ready;
+    const plan = lab.modelFiles(sources.map((f) => f.name));
+    const source = (role) => sources.find((f) => f.name === plan.files.find((p) => p.role === role)?.name);
+    const streamed = plan.files.find((p) => p.streamed);
     let next;
-    if (tokenizer && bin && sources.length === 2) {
-      const tokenizerBytes = await readAll(tokenizer);
-      await ready;
+    if (streamed) {
+      const bin = sources.find((f) => f.name === streamed.name);
+      const tokenizerBytes = await readAll(source('tokenizer'));
       const reader = new lab.ModelReader(bin.size, tokenizerBytes);
       try {
         await pump(bin.stream, (part) => { reader.push(part); advance(part.length); });
@@ -153,10 +175,8 @@ async function load({ files }) {
         reader.free();
       }
     } else {
-      // Read while the wasm may still be instantiating (the first load's critical path).
       const buffers = {};
       for (const f of sources) buffers[f.name] = await readAll(f);
-      await ready;
       next = lab.Model.fromFiles(buffers);
     }
     model?.free();

@@ -137,6 +137,30 @@ pub enum Cut {
     MinP = 5,
 }
 
+impl Cut {
+    /// Every reason, in code order: `Cut::ALL[c as usize] == c`.
+    pub const ALL: [Cut; 6] = [
+        Cut::Kept,
+        Cut::Input,
+        Cut::Greedy,
+        Cut::TopK,
+        Cut::TopP,
+        Cut::MinP,
+    ];
+
+    /// Its name in the JS API: "kept", "input", "greedy", "topK", "topP", "minP".
+    pub fn name(self) -> &'static str {
+        match self {
+            Cut::Kept => "kept",
+            Cut::Input => "input",
+            Cut::Greedy => "greedy",
+            Cut::TopK => "topK",
+            Cut::TopP => "topP",
+            Cut::MinP => "minP",
+        }
+    }
+}
+
 /// The result of one draw.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {

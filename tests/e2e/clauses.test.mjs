@@ -77,6 +77,21 @@ test('the training note states a lead only where the text has one, and the build
   assert.match(abc, new RegExp(`cannot go below ln\\(1 \\+ \\(C − 1\\)/e\\) = ${floor}.*already scores ${floor} here`));
 });
 
+
+test('the controls take their ranges from the URL schema; a value outside them falls back to the default', async () => {
+  const { page, url } = lab;
+  await page.goto(`${url}?view=train&batchSize=64&labelSmoothing=0.9&learningRate=0.5`);
+  await ready(page);
+  assert.deepEqual(await page.$$eval('#batchSize option', (os) => os.map((o) => o.textContent)), ['4', '8', '16', '32']);
+  assert.equal(await page.inputValue('#batchSize'), '8');
+  assert.deepEqual(await page.$eval('#labelSmoothing', (el) => [el.min, el.max, el.value]), ['0', '0.5', '0']);
+  assert.deepEqual(await page.$eval('#learningRate', (el) => [el.min, el.max, el.value]), ['-4', '-1', '-2']);
+  await page.goto(`${url}?view=train&batchSize=16&labelSmoothing=0.25`);
+  await ready(page);
+  assert.equal(await page.inputValue('#batchSize'), '16');
+  assert.equal(await page.inputValue('#labelSmoothing'), '0.25');
+});
+
 test('no console errors and no request outside localhost', () => {
   assert.deepEqual(lab.consoleErrors, []);
   assert.deepEqual(lab.outside, []);

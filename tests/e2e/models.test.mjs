@@ -350,7 +350,7 @@ test('a llama2.c checkpoint through ?model=, with the tokenizer.bin beside it', 
   // Without its tokenizer it is a clear error, and the built-in model stays.
   await page.setInputFiles('#model-files', ['tests/fixtures/llama2c/gqa-shared-v0.bin']);
   await page.waitForFunction(() => !document.getElementById('model-error').hidden);
-  assert.match(await page.textContent('#model-error'), /tokenizer\.bin: missing/);
+  assert.match(await page.textContent('#model-error'), /tokenizer\.bin is missing: the llama2\.c model gqa-shared-v0\.bin needs/);
 });
 
 test('a llama2.c model of stories15M\'s shape: every panel works at V = 32 000', async () => {

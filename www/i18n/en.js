@@ -180,8 +180,6 @@ export default {
   "model.loadedIn": " — loaded in {ms} ms.",
   "status.parsing": "Parsing the model…",
   "model.openFailed": "Could not open that model: {error}. The page keeps the model it had.",
-  "model.noModelFile": "none of {files} is a model file (config.json, model.safetensors, tokenizer.json, a llama2.c .bin with tokenizer.bin, or a .safetensors file)",
-  "model.noFiles": "no files",
   "model.fromSite": "{path} (from this site)",
   "model.exportFailed": "Could not export this model: {error}",
   "model.urlFailed": "Could not open {path}: {error}. Showing the built-in model instead.",
@@ -330,5 +328,9 @@ export default {
   "error.model.notOnSite": "the model must be a path on this site, not {path}.",
   "error.model.tokenizerNotOnSite": "the tokenizer must be a path on this site, not {path}.",
   "error.model.badPath": "the model must name a folder ending in / (a Hugging Face GPT-2 model), a llama2.c .bin file or a .safetensors file, not {path}.",
+  "error.model.notAModel": "these files make no model the lab reads ({files}): it reads a Hugging Face GPT-2 folder (config.json, model.safetensors, tokenizer.json), a llama2.c .bin with its tokenizer.bin, or one logitlab .safetensors file.",
+  "error.model.hfMissing": "{file} is missing: a Hugging Face GPT-2 folder needs config.json, model.safetensors and tokenizer.json.",
+  "error.model.llama2cTokenizer": "tokenizer.bin is missing: the llama2.c model {model} needs the tokenizer.bin it was trained with.",
+  "error.model.llama2cOneBin": "a llama2.c model is one checkpoint .bin and its tokenizer.bin, not several .bin files ({files}).",
   "error.loss.nllSmoothing": "nll takes no label smoothing: label smoothing ε applies to crossEntropy only (set it to 0 to see nll's loss).",
 };

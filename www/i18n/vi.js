@@ -181,8 +181,6 @@ export default {
   "model.loadedIn": " — tải trong {ms} ms.",
   "status.parsing": "Đang đọc mô hình…",
   "model.openFailed": "Không mở được mô hình đó: {error}. Trang vẫn giữ mô hình đang dùng.",
-  "model.noModelFile": "không tệp nào trong {files} là tệp mô hình (config.json, model.safetensors, tokenizer.json, một tệp .bin của llama2.c cùng tokenizer.bin, hoặc một tệp .safetensors)",
-  "model.noFiles": "(không có tệp)",
   "model.fromSite": "{path} (từ trang này)",
   "model.exportFailed": "Không xuất được mô hình này: {error}",
   "model.urlFailed": "Không mở được {path}: {error}. Đang dùng mô hình có sẵn thay thế.",
@@ -331,5 +329,9 @@ export default {
   "error.model.notOnSite": "mô hình phải là một đường dẫn trên trang này, không phải {path}.",
   "error.model.tokenizerNotOnSite": "bộ tách token (tokenizer) phải là một đường dẫn trên trang này, không phải {path}.",
   "error.model.badPath": "mô hình phải là một thư mục kết thúc bằng / (mô hình GPT-2 của Hugging Face), một tệp .bin của llama2.c hoặc một tệp .safetensors, không phải {path}.",
+  "error.model.notAModel": "các tệp này không tạo thành mô hình nào mà trang đọc được ({files}): trang đọc một thư mục GPT-2 của Hugging Face (config.json, model.safetensors, tokenizer.json), một tệp .bin của llama2.c cùng tokenizer.bin của nó, hoặc một tệp .safetensors của logitlab.",
+  "error.model.hfMissing": "thiếu {file}: một thư mục GPT-2 của Hugging Face cần config.json, model.safetensors và tokenizer.json.",
+  "error.model.llama2cTokenizer": "thiếu tokenizer.bin: mô hình llama2.c {model} cần đúng tệp tokenizer.bin đã dùng khi huấn luyện nó.",
+  "error.model.llama2cOneBin": "một mô hình llama2.c gồm một tệp checkpoint .bin và tokenizer.bin của nó, không phải nhiều tệp .bin ({files}).",
   "error.loss.nllSmoothing": "nll không dùng làm mịn nhãn: làm mịn nhãn ε chỉ áp dụng cho crossEntropy (đặt ε = 0 để xem giá trị mất mát của nll).",
 };

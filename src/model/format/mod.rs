@@ -1,9 +1,11 @@
-//! Checkpoint formats: how a model's config, vocabulary and parameters are stored in bytes.
+//! Checkpoint formats: how a model's config, vocabulary and parameters are stored in bytes, and
+//! which files make which model ([`files`]).
 //! logitlab's own ([`logitlab`]), Hugging Face GPT-2 folders ([`hf_gpt2`], read only) and
 //! llama2.c's `model.bin` + `tokenizer.bin` ([`llama2c`], read only).
 //! A format reads and writes one array of f32 values per [`crate::model::Param`] of the layout,
 //! so the candle model and the plain-array model save and load through the same code.
 
+pub mod files;
 pub mod hf_gpt2;
 pub mod llama2c;
 pub mod logitlab;

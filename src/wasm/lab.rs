@@ -7,11 +7,11 @@ use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 
 use crate::lab::{self, Stability, ZERO_THRESHOLDS};
+use crate::limits::MAX_VALUES;
 use crate::model::OutputMode;
-use crate::wasm::{
-    cut_codes, f32_vec, integer_in, js_err, options, sampler_options, string_arg, to_js,
-    FormatCounts, TemperatureIdentity, MAX_VOCAB,
-};
+use crate::wasm::convert::{f32_vec, integer_in, js_err, options, string_arg, to_js};
+use crate::wasm::numerics::{FormatCounts, TemperatureIdentity};
+use crate::wasm::sampling::{cut_codes, sampler_options};
 
 sampler_options! {
     /// `nextTokenPanel`'s options: the sampler's, plus what the forward pass returned and the
@@ -117,10 +117,10 @@ pub fn next_token_panel(
     #[wasm_bindgen(unchecked_param_type = "Values")] values: JsValue,
     #[wasm_bindgen(unchecked_optional_param_type = "NextTokenOptions")] options: JsValue,
 ) -> Result<JsValue, JsError> {
-    let z = f32_vec("values", &values, MAX_VOCAB)?;
+    let z = f32_vec("values", &values, MAX_VALUES)?;
     let a: NextTokenOptions = self::options(&options, "options")?;
     let o = a.sampler(a.output.unwrap_or_default().sample_input())?;
-    let top = integer_in("top", a.top, 0.0, MAX_VOCAB as f64, "an integer >= 0")?;
+    let top = integer_in("top", a.top, 0.0, MAX_VALUES as f64, "an integer >= 0")?;
     let stored_t = positive("storedTemperature", a.stored_temperature, 1.0)?;
     let reheat_t = positive("reheatTemperature", a.reheat_temperature, 3.0)?;
     let r =
@@ -213,7 +213,7 @@ pub fn classify(
     #[wasm_bindgen(unchecked_param_type = "Values")] values: JsValue,
     temperature: f64,
 ) -> Result<JsValue, JsError> {
-    let z = f32_vec("values", &values, MAX_VOCAB)?;
+    let z = f32_vec("values", &values, MAX_VALUES)?;
     let rows: Vec<Classified> = lab::classify(&z, temperature as f32)
         .map_err(js_err)?
         .iter()
@@ -266,7 +266,7 @@ pub struct StabilityResult {
 pub fn stability(
     #[wasm_bindgen(unchecked_param_type = "Values")] values: JsValue,
 ) -> Result<JsValue, JsError> {
-    let z = f32_vec("values", &values, MAX_VOCAB)?;
+    let z = f32_vec("values", &values, MAX_VALUES)?;
     let s = lab::stability(&z).map_err(js_err)?;
     let (nan32, inf32) = Stability::broken(&s.naive_f32);
     let (nan16, inf16) = Stability::broken(&s.naive_f16);
@@ -319,7 +319,7 @@ pub fn draws(
     #[wasm_bindgen(unchecked_param_type = "DrawsOptions | undefined")] options: JsValue,
     n: f64,
 ) -> Result<JsValue, JsError> {
-    let z = f32_vec("values", &values, MAX_VOCAB)?;
+    let z = f32_vec("values", &values, MAX_VALUES)?;
     let a: DrawsOptions = self::options(&options, "options")?;
     let o = a.sampler(a.output.unwrap_or_default().sample_input())?;
     if !(n.fract() == 0.0 && n >= 1.0 && n <= crate::limits::MAX_DRAWS as f64) {
@@ -359,10 +359,10 @@ pub struct CeOnSoftmax {
 /// optionally, a class of frequency q in [0, 1].
 #[wasm_bindgen(js_name = ceOnSoftmax, unchecked_return_type = "CeOnSoftmax")]
 pub fn ce_on_softmax(classes: f64, frequency: Option<f64>) -> Result<JsValue, JsError> {
-    if !(classes.fract() == 0.0 && (2.0..=MAX_VOCAB as f64).contains(&classes)) {
+    if !(classes.fract() == 0.0 && (2.0..=MAX_VALUES as f64).contains(&classes)) {
         return Err(js_err(crate::Error::arg(
             "classes",
-            &format!("an integer in [2, {MAX_VOCAB}]"),
+            &format!("an integer in [2, {MAX_VALUES}]"),
             classes,
         )));
     }

@@ -17,8 +17,8 @@ use crate::limits::MAX_SEED;
 use crate::limits::{MAX_BATCH_SIZE, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_LAYERS};
 use crate::model;
 use crate::train::{self, Pipeline, TrainOptions};
-use crate::wasm::{integer, js_err, options, string_arg, to_js};
-use crate::wasm_model::{Model, ModelConfig};
+use crate::wasm::convert::{integer, js_err, options, string_arg, to_js};
+use crate::wasm::model::{Model, ModelConfig};
 
 fn seed_arg(seed: f64) -> Result<u64, JsError> {
     if seed.fract() == 0.0 && (0.0..=MAX_SEED as f64).contains(&seed) {

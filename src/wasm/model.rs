@@ -1,4 +1,4 @@
-//! The wasm-bindgen layer for the model and generation (training: `wasm_train`). It converts
+//! The wasm-bindgen layer for the model and generation (training: `wasm::train`). It converts
 //! and validates JS values, calls [`crate::model`], and converts the results
 //! back; no logic lives here. Every export returns `Result<_, JsError>` whose message names the
 //! argument.
@@ -21,17 +21,18 @@ use wasm_bindgen::JsCast;
 
 use crate::error::Error;
 use crate::limits::{
-    MAX_CHECKPOINT_BYTES, MAX_CONFIG_JSON_BYTES, MAX_HF_SAFETENSORS_BYTES, MAX_LLAMA2C_BYTES,
-    MAX_TEXT_BYTES, MAX_TOKENIZER_BIN_BYTES, MAX_TOKENIZER_JSON_BYTES,
+    MAX_CHECKPOINT_BYTES, MAX_LLAMA2C_BYTES, MAX_TEXT_BYTES, MAX_TOKENIZER_BIN_BYTES,
 };
+use crate::model::format::files::{self, Format, Role};
 use crate::model::format::{hf_gpt2, llama2c};
 use crate::model::{self, Family, Generator, Net, OutputMode, Tokenizer};
-use crate::wasm::{bytes_arg, ids_arg, js_err, options, sampler_options, string_arg, to_js};
+use crate::wasm::convert::{bytes_arg, ids_arg, js_err, options, string_arg, to_js};
+use crate::wasm::sampling::sampler_options;
 
 /// Where the page finds the default checkpoint, relative to `www/`.
 #[wasm_bindgen(js_name = defaultModelUrl)]
 pub fn default_model_url() -> String {
-    "models/default.safetensors".into()
+    files::DEFAULT_MODEL_PATH.into()
 }
 
 /// A character-level GPT loaded from a checkpoint, for inference ([`Net`]).
@@ -72,8 +73,9 @@ impl Model {
     ) -> Result<Model, JsError> {
         if !files.is_object() || js_sys::Array::is_array(&files) {
             return Err(JsError::new(&format!(
-                "files must be an object of file name → Uint8Array, like {{ 'config.json': bytes,                  'model.safetensors': bytes, 'tokenizer.json': bytes }}, got {}",
-                crate::wasm::describe(&files)
+                "files must be an object of file name → Uint8Array, like {{ 'config.json': bytes, \
+                 'model.safetensors': bytes, 'tokenizer.json': bytes }}, got {}",
+                crate::wasm::convert::describe(&files)
             )));
         }
         let obj: &Object = files.unchecked_ref();
@@ -81,87 +83,43 @@ impl Model {
             .iter()
             .filter_map(|k| k.as_string())
             .collect();
-        let base = |n: &str| n.rsplit(['/', '\\']).next().unwrap_or(n).to_string();
-        let get = |name: &str, cap: usize| -> Result<Vec<u8>, JsError> {
-            let key = names.iter().find(|n| base(n) == name).expect("listed");
-            let v = Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
-            bytes_arg(name, &v, cap)
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let plan = files::identify(&names).map_err(js_err)?;
+        let value = |f: &files::Needed| {
+            Reflect::get(obj, &JsValue::from_str(&f.name)).unwrap_or(JsValue::UNDEFINED)
         };
-        let has = |name: &str| names.iter().any(|n| base(n) == name);
-        if has("config.json") {
-            let config = get("config.json", MAX_CONFIG_JSON_BYTES)?;
-            // model.safetensors stays in JS memory: its tensors are copied in one at a time.
-            let model = names
-                .iter()
-                .find(|n| base(n) == "model.safetensors")
-                .ok_or_else(|| js_err(hf_gpt2::missing("model.safetensors")))?;
-            let model = Reflect::get(obj, &JsValue::from_str(model)).unwrap_or(JsValue::UNDEFINED);
-            let model = JsFile::new("model.safetensors", &model, MAX_HF_SAFETENSORS_BYTES)?;
-            if !has("tokenizer.json") {
-                return Err(js_err(hf_gpt2::missing("tokenizer.json")));
+        let bytes = |role| -> Result<Vec<u8>, JsError> {
+            let f = plan.get(role).expect("the format has this file");
+            bytes_arg(files::base(&f.name), &value(f), f.cap)
+        };
+        let weights = plan.get(Role::Weights);
+        let inner = match plan.format {
+            Format::HfGpt2 => {
+                let w = weights.expect("a folder has its weights");
+                // model.safetensors stays in JS memory: its tensors are copied in one at a time.
+                let model = JsFile::new(files::base(&w.name), &value(w), w.cap)?;
+                let config = bytes(Role::Config)?;
+                let tokenizer = bytes(Role::Tokenizer)?;
+                Net::from_hf_gpt2_parts(&config, &model, &tokenizer)
             }
-            let tokenizer = get("tokenizer.json", MAX_TOKENIZER_JSON_BYTES)?;
-            return Ok(Model {
-                inner: Net::from_hf_gpt2_parts(&config, &model, &tokenizer).map_err(js_err)?,
-            });
-        }
-        let checkpoints: Vec<&String> = names
-            .iter()
-            .filter(|n| n.ends_with(".safetensors"))
-            .collect();
-        match checkpoints[..] {
-            [one] => {
-                let bytes = get(&base(one), MAX_CHECKPOINT_BYTES)?;
-                Ok(Model {
-                    inner: Net::from_safetensors(&bytes).map_err(js_err)?,
-                })
-            }
-            _ if names.iter().any(|n| n.ends_with(".bin")) => {
-                // llama2.c: one model .bin and the tokenizer.bin it was trained with.
-                let checkpoints: Vec<&String> = names
-                    .iter()
-                    .filter(|n| n.ends_with(".bin") && base(n) != "tokenizer.bin")
-                    .collect();
-                let [model] = checkpoints[..] else {
-                    return Err(JsError::new(&format!(
-                        "files: a llama2.c model is one checkpoint .bin and tokenizer.bin; got {}",
-                        names.join(", ")
-                    )));
-                };
-                if !has("tokenizer.bin") {
-                    return Err(JsError::new(&format!(
-                        "tokenizer.bin: missing; a llama2.c model ({}) needs the tokenizer.bin \
-                         it was trained with",
-                        base(model)
-                    )));
-                }
+            Format::Logitlab => Net::from_safetensors(&bytes(Role::Checkpoint)?),
+            Format::Llama2c => {
                 // Read as a stream of its pieces, each dropped from the array once read.
-                let bytes =
-                    Reflect::get(obj, &JsValue::from_str(model)).unwrap_or(JsValue::UNDEFINED);
-                let pieces = JsFile::new(&base(model), &bytes, MAX_LLAMA2C_BYTES)?;
-                let tokenizer = get("tokenizer.bin", MAX_TOKENIZER_BIN_BYTES)?;
+                let w = weights.expect("a llama2.c model has its checkpoint");
+                let pieces = JsFile::new(files::base(&w.name), &value(w), w.cap)?;
+                let tokenizer = bytes(Role::Tokenizer)?;
                 let size = hf_gpt2::FileBytes::len(&pieces);
                 let mut reader = llama2c::Reader::new(Some(size), &tokenizer).map_err(js_err)?;
                 for i in 0..pieces.pieces.length() {
                     push_js(&mut reader, &pieces.pieces.get(i).unchecked_into()).map_err(js_err)?;
                     pieces.pieces.set(i, JsValue::UNDEFINED); // the caller's array lets go of it
                 }
-                Ok(Model {
-                    inner: Net::from_llama2c_checkpoint(reader.finish().map_err(js_err)?)
-                        .map_err(js_err)?,
-                })
+                reader.finish().and_then(Net::from_llama2c_checkpoint)
             }
-            _ => Err(JsError::new(&format!(
-                "files must be a Hugging Face GPT-2 folder (config.json, model.safetensors, \
-                 tokenizer.json), a llama2.c model.bin with its tokenizer.bin, or one logitlab \
-                 .safetensors file; got {}",
-                if names.is_empty() {
-                    "no file".to_string()
-                } else {
-                    names.join(", ")
-                }
-            ))),
-        }
+        };
+        Ok(Model {
+            inner: inner.map_err(js_err)?,
+        })
     }
 
     /// The display form of one token: its text with visible `␣` and `↵`, or `<0xE2>` for a
@@ -179,7 +137,7 @@ impl Model {
             _ => Err(js_err(Error::arg(
                 "id",
                 &format!("a token id in [0, {v})"),
-                crate::wasm::describe(&id),
+                crate::wasm::convert::describe(&id),
             ))),
         }
     }
@@ -427,7 +385,7 @@ impl JsFile {
             } else {
                 name.to_string()
             };
-            let piece = crate::wasm::uint8_arg(&what, &piece, cap)?;
+            let piece = crate::wasm::convert::uint8_arg(&what, &piece, cap)?;
             let end = starts[starts.len() - 1] + piece.length() as usize;
             if end > cap {
                 return Err(JsError::new(&format!(
@@ -654,4 +612,100 @@ pub fn presets() -> JsValue {
         })
         .collect();
     to_js(&all)
+}
+
+/// One file a model needs.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct NeededFile {
+    /// "config", "weights", "tokenizer" or "checkpoint".
+    pub role: &'static str,
+    /// The name as given.
+    pub name: String,
+    /// Its size cap in bytes.
+    pub cap: f64,
+    /// Read as its bytes arrive (`ModelReader`) rather than whole (`Model.fromFiles`).
+    pub streamed: bool,
+}
+
+/// The model some files make.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelFilesResult {
+    /// "hfGpt2", "llama2c" or "logitlab".
+    pub format: &'static str,
+    /// The files it needs, in the order its reader takes them; the others are not read.
+    pub files: Vec<NeededFile>,
+}
+
+/// Which of `names` (a folder's or a selection's file names, folders before them allowed)
+/// make a model, of which format, and how each is read. An error names a missing file, or
+/// says that they make no model.
+#[wasm_bindgen(js_name = modelFiles, unchecked_return_type = "ModelFilesResult")]
+pub fn model_files(
+    #[wasm_bindgen(unchecked_param_type = "string[]")] names: JsValue,
+) -> Result<JsValue, JsError> {
+    let names = string_list("names", &names)?;
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let m = files::identify(&names).map_err(js_err)?;
+    Ok(to_js(&ModelFilesResult {
+        format: m.format.name(),
+        files: m
+            .files
+            .into_iter()
+            .map(|f| NeededFile {
+                role: f.role.name(),
+                name: f.name,
+                cap: f.cap as f64,
+                streamed: f.streamed,
+            })
+            .collect(),
+    }))
+}
+
+/// The files of the model a site path names (`?model=`), as [name, path] pairs: the name
+/// `Model.fromFiles` knows the file by, and its path relative to `path` (resolve it as a URL):
+/// `"models/gpt2/"` → config.json, model.safetensors, tokenizer.json; `"m/x.bin"` → x.bin and
+/// `tokenizer` (default: tokenizer.bin beside it); `"m/x.safetensors"` → x.safetensors.
+#[wasm_bindgen(js_name = modelPathFiles, unchecked_return_type = "[string, string][]")]
+pub fn model_path_files(
+    #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "string")] tokenizer: JsValue,
+) -> Result<JsValue, JsError> {
+    let path = string_arg("path", &path)?;
+    let tokenizer = if tokenizer.is_undefined() {
+        None
+    } else {
+        Some(string_arg("tokenizer", &tokenizer)?)
+    };
+    let files = files::at_path(&path, tokenizer.as_deref()).map_err(js_err)?;
+    Ok(to_js(&files))
+}
+
+/// A list of strings from JS: at most 100 000 of them, each of at most 4 096 characters.
+fn string_list(arg: &str, v: &JsValue) -> Result<Vec<String>, JsError> {
+    const MAX_NAMES: u32 = 100_000;
+    if !Array::is_array(v) {
+        return Err(JsError::new(&format!(
+            "{arg} must be an array of strings, got {}",
+            crate::wasm::convert::describe(v)
+        )));
+    }
+    let a: &Array = v.unchecked_ref();
+    if a.length() > MAX_NAMES {
+        return Err(JsError::new(&format!(
+            "{arg} has {} entries; at most {MAX_NAMES} are accepted",
+            a.length()
+        )));
+    }
+    a.iter()
+        .enumerate()
+        .map(|(i, x)| match x.as_string() {
+            Some(s) if s.len() <= 4096 => Ok(s),
+            _ => Err(JsError::new(&format!(
+                "{arg}[{i}] must be a string of at most 4096 bytes, got {}",
+                crate::wasm::convert::describe(&x)
+            ))),
+        })
+        .collect()
 }

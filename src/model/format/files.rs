@@ -1,0 +1,337 @@
+//! Which files make which model: the one place that decides it. The page asks here which of a
+//! folder's or a selection's files to read and how, `Model.fromFiles` asks which reader gets
+//! them, and a `?model=` path asks which files to fetch.
+//!
+//! - a Hugging Face GPT-2 folder: `config.json`, `model.safetensors` and `tokenizer.json`
+//!   ([`super::hf_gpt2`]; the folder's other files are not read);
+//! - a llama2.c model: one checkpoint `.bin` and the `tokenizer.bin` it was trained with
+//!   ([`super::llama2c`]), the checkpoint read as it arrives;
+//! - logitlab's own: one `.safetensors` file ([`super::logitlab`]).
+//!
+//! Names may carry a folder before the file name (`gpt2/config.json`); only the file name counts.
+
+use crate::error::{brief_list, Code, Error, Result};
+use crate::limits::{
+    MAX_CHECKPOINT_BYTES, MAX_CONFIG_JSON_BYTES, MAX_HF_SAFETENSORS_BYTES, MAX_LLAMA2C_BYTES,
+    MAX_TOKENIZER_BIN_BYTES, MAX_TOKENIZER_JSON_BYTES,
+};
+
+/// The built-in model's checkpoint, relative to `www/` (the JS API's `defaultModelUrl()`; the
+/// page's `boot.js` names it too, and `tests/page_facts.rs` ties the two).
+pub const DEFAULT_MODEL_PATH: &str = "models/default.safetensors";
+
+/// A checkpoint format the lab reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    HfGpt2,
+    Llama2c,
+    Logitlab,
+}
+
+impl Format {
+    /// The name the JS API gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::HfGpt2 => "hfGpt2",
+            Format::Llama2c => "llama2c",
+            Format::Logitlab => "logitlab",
+        }
+    }
+}
+
+/// What a file is to its model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A Hugging Face `config.json`.
+    Config,
+    /// The weights: `model.safetensors`, or a llama2.c checkpoint `.bin`.
+    Weights,
+    /// `tokenizer.json` or `tokenizer.bin`.
+    Tokenizer,
+    /// A logitlab `.safetensors`: config, vocabulary and weights in one file.
+    Checkpoint,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Config => "config",
+            Role::Weights => "weights",
+            Role::Tokenizer => "tokenizer",
+            Role::Checkpoint => "checkpoint",
+        }
+    }
+}
+
+/// One file a model needs, as the caller named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Needed {
+    pub role: Role,
+    /// The name as given (with its folder, if any).
+    pub name: String,
+    /// Its size cap in bytes: checked before it is read.
+    pub cap: usize,
+    /// Read as its bytes arrive (`ModelReader`), rather than whole.
+    pub streamed: bool,
+}
+
+/// The model a set of files makes: its format and the files it needs, in the order its reader
+/// takes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelFiles {
+    pub format: Format,
+    pub files: Vec<Needed>,
+}
+
+impl ModelFiles {
+    /// The file of this role, if the model has one.
+    pub fn get(&self, role: Role) -> Option<&Needed> {
+        self.files.iter().find(|f| f.role == role)
+    }
+}
+
+const CONFIG: &str = "config.json";
+const WEIGHTS: &str = "model.safetensors";
+const TOKENIZER_JSON: &str = "tokenizer.json";
+const TOKENIZER_BIN: &str = "tokenizer.bin";
+
+/// The file name of a path: what follows its last `/` or `\`.
+pub fn base(name: &str) -> &str {
+    name.rsplit(['/', '\\']).next().unwrap_or(name)
+}
+
+/// The model among the files `names` (a folder's, a selection's, or `Model.fromFiles`'
+/// keys). Files it does not use are left out. An error says which file is missing, or that
+/// none of them makes a model.
+pub fn identify(names: &[&str]) -> Result<ModelFiles> {
+    let find = |file: &str| {
+        names
+            .iter()
+            .find(|n| base(n) == file)
+            .map(|n| n.to_string())
+    };
+    let needed = |role, name: String, cap, streamed| Needed {
+        role,
+        name,
+        cap,
+        streamed,
+    };
+    if let Some(config) = find(CONFIG) {
+        let missing = |file: &str| {
+            Error::new(format!(
+                "{file}: missing; a Hugging Face GPT-2 folder needs {CONFIG}, {WEIGHTS} and \
+                 {TOKENIZER_JSON}"
+            ))
+            .coded(Code::ModelHfMissing, [("file", file.into())])
+        };
+        let weights = find(WEIGHTS).ok_or_else(|| missing(WEIGHTS))?;
+        let tokenizer = find(TOKENIZER_JSON).ok_or_else(|| missing(TOKENIZER_JSON))?;
+        return Ok(ModelFiles {
+            format: Format::HfGpt2,
+            files: vec![
+                needed(Role::Config, config, MAX_CONFIG_JSON_BYTES, false),
+                // Kept in JS memory and copied in one tensor at a time, not streamed.
+                needed(Role::Weights, weights, MAX_HF_SAFETENSORS_BYTES, false),
+                needed(Role::Tokenizer, tokenizer, MAX_TOKENIZER_JSON_BYTES, false),
+            ],
+        });
+    }
+    let checkpoints: Vec<&&str> = names
+        .iter()
+        .filter(|n| n.ends_with(".safetensors"))
+        .collect();
+    if let [one] = checkpoints[..] {
+        return Ok(ModelFiles {
+            format: Format::Logitlab,
+            files: vec![needed(
+                Role::Checkpoint,
+                one.to_string(),
+                MAX_CHECKPOINT_BYTES,
+                false,
+            )],
+        });
+    }
+    let bins: Vec<&&str> = names
+        .iter()
+        .filter(|n| n.ends_with(".bin") && base(n) != TOKENIZER_BIN)
+        .collect();
+    if !bins.is_empty() {
+        let [model] = bins[..] else {
+            let listed = brief_list(bins.iter().map(|n| base(n)));
+            return Err(Error::new(format!(
+                "files: a llama2.c model is one checkpoint .bin and {TOKENIZER_BIN}; got {listed}"
+            ))
+            .coded(Code::ModelLlama2cOneBin, [("files", listed.into())]));
+        };
+        let tokenizer = find(TOKENIZER_BIN).ok_or_else(|| {
+            Error::new(format!(
+                "{TOKENIZER_BIN}: missing; a llama2.c model ({}) needs the {TOKENIZER_BIN} it \
+                 was trained with",
+                base(model)
+            ))
+            .coded(Code::ModelLlama2cTokenizer, [("model", base(model).into())])
+        })?;
+        return Ok(ModelFiles {
+            format: Format::Llama2c,
+            files: vec![
+                needed(Role::Weights, model.to_string(), MAX_LLAMA2C_BYTES, true),
+                needed(Role::Tokenizer, tokenizer, MAX_TOKENIZER_BIN_BYTES, false),
+            ],
+        });
+    }
+    let listed = brief_list(names.iter().map(|n| base(n)));
+    Err(Error::new(format!(
+        "files must be a Hugging Face GPT-2 folder ({CONFIG}, {WEIGHTS}, {TOKENIZER_JSON}), a \
+         llama2.c model .bin with its {TOKENIZER_BIN}, or one logitlab .safetensors file; got {}",
+        if names.is_empty() { "no file" } else { &listed }
+    ))
+    .coded(Code::ModelNotAModel, [("files", listed.into())]))
+}
+
+/// The files of the model a site path names (the page's `?model=`), as (name, path) pairs: the
+/// name [`identify`] knows the file by, and its path relative to `path`, to resolve as a URL
+/// is. A folder (ending in `/`) is a Hugging Face GPT-2 folder, a `.bin` a llama2.c checkpoint
+/// with `tokenizer` (default: the `tokenizer.bin` beside it), a `.safetensors` a logitlab
+/// checkpoint.
+pub fn at_path(path: &str, tokenizer: Option<&str>) -> Result<Vec<(String, String)>> {
+    let file = base(path);
+    let same = |name: &str| (name.to_string(), name.to_string());
+    if file.is_empty() {
+        return Ok(vec![same(CONFIG), same(WEIGHTS), same(TOKENIZER_JSON)]);
+    }
+    if file.ends_with(".safetensors") {
+        return Ok(vec![same(file)]);
+    }
+    if file.ends_with(".bin") {
+        let tokenizer = tokenizer.filter(|t| !t.is_empty()).unwrap_or(TOKENIZER_BIN);
+        return Ok(vec![same(file), (TOKENIZER_BIN.into(), tokenizer.into())]);
+    }
+    Err(Error::new(format!(
+        "model must name a folder ending in / (a Hugging Face GPT-2 model), a llama2.c .bin or a \
+         .safetensors file, got {}",
+        crate::error::brief(&path)
+    ))
+    .coded(
+        Code::ModelBadPath,
+        [("path", crate::error::brief(&path).into())],
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roles(m: &ModelFiles) -> Vec<(&str, &str)> {
+        m.files
+            .iter()
+            .map(|f| (f.role.name(), f.name.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn each_format_by_its_files() {
+        let m = identify(&[
+            "gpt2/vocab.json",
+            "gpt2/tokenizer.json",
+            "gpt2/config.json",
+            "gpt2/model.safetensors",
+            "gpt2/generation_config.json",
+        ])
+        .unwrap();
+        assert_eq!(m.format, Format::HfGpt2);
+        assert_eq!(
+            roles(&m),
+            [
+                ("config", "gpt2/config.json"),
+                ("weights", "gpt2/model.safetensors"),
+                ("tokenizer", "gpt2/tokenizer.json")
+            ]
+        );
+        let m = identify(&["tokenizer.bin", "stories15M.bin", "README.md"]).unwrap();
+        assert_eq!(m.format, Format::Llama2c);
+        assert_eq!(
+            roles(&m),
+            [
+                ("weights", "stories15M.bin"),
+                ("tokenizer", "tokenizer.bin")
+            ]
+        );
+        assert!(m.get(Role::Weights).unwrap().streamed);
+        let m = identify(&["default.safetensors"]).unwrap();
+        assert_eq!(
+            (m.format, roles(&m)),
+            (
+                Format::Logitlab,
+                vec![("checkpoint", "default.safetensors")]
+            )
+        );
+    }
+
+    #[test]
+    fn what_is_missing_is_named() {
+        let e = identify(&["config.json", "model.safetensors"]).unwrap_err();
+        assert_eq!(e.code(), Some(Code::ModelHfMissing));
+        assert!(e.to_string().starts_with("tokenizer.json: missing"), "{e}");
+        let e = identify(&["stories15M.bin"]).unwrap_err();
+        assert!(e.to_string().starts_with("tokenizer.bin: missing"), "{e}");
+        let e = identify(&["a.bin", "b.bin", "tokenizer.bin"]).unwrap_err();
+        assert!(e.to_string().ends_with("got a.bin, b.bin"), "{e}");
+        let e = identify(&[]).unwrap_err();
+        assert!(e.to_string().ends_with("got no file"), "{e}");
+        assert_eq!(e.code(), Some(Code::ModelNotAModel));
+        // Two logitlab checkpoints and no other model: which one is meant is unclear.
+        assert!(identify(&["a.safetensors", "b.safetensors"]).is_err());
+    }
+
+    #[test]
+    fn a_long_list_of_names_is_cut() {
+        let names: Vec<String> = (0..1000)
+            .map(|i| format!("{}.txt", "x".repeat(i)))
+            .collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let e = identify(&names).unwrap_err().to_string();
+        assert!(e.len() < 600, "{} characters", e.len());
+        assert!(e.ends_with("and 995 more"), "{e}");
+    }
+
+    #[test]
+    fn paths() {
+        let pairs = |v: Vec<(String, String)>| -> Vec<(String, String)> { v };
+        let s = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            pairs(at_path("models/gpt2/", None).unwrap()),
+            [
+                s("config.json", "config.json"),
+                s("model.safetensors", "model.safetensors"),
+                s("tokenizer.json", "tokenizer.json")
+            ]
+        );
+        assert_eq!(
+            at_path("m/stories15M.bin", Some("../tok/llama.bin")).unwrap(),
+            [
+                s("stories15M.bin", "stories15M.bin"),
+                s("tokenizer.bin", "../tok/llama.bin")
+            ]
+        );
+        assert_eq!(
+            at_path("m/stories15M.bin", Some("")).unwrap()[1],
+            s("tokenizer.bin", "tokenizer.bin")
+        );
+        assert_eq!(
+            at_path("mine.safetensors", None).unwrap(),
+            [s("mine.safetensors", "mine.safetensors")]
+        );
+        let e = at_path("notes.txt", None).unwrap_err();
+        assert_eq!(e.code(), Some(Code::ModelBadPath));
+        // What a path names, identify reads as the same format.
+        for path in ["models/gpt2/", "m/x.bin", "m/x.safetensors"] {
+            let names: Vec<String> = at_path(path, None)
+                .unwrap()
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            assert!(identify(&names).is_ok(), "{path}");
+        }
+    }
+}

@@ -1,0 +1,371 @@
+//! What every binding shares: JS values to Rust (vectors, ids, bytes, strings, options objects,
+//! integers in a range), each checked before use, errors to JS (`js_err`, with the error's
+//! code and parameters for the page), and Rust results back to JS (`to_js`).
+
+use js_sys::{Array, Float32Array, Int32Array, Object, Reflect, Uint8Array};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::error::{Error, Param};
+
+/// A JS Error whose `message` is the English message (the API's contract). A coded error also
+/// carries `code` (e.g. "values.notNumber") and `params` ({ index: 1, value: "oops" }): the
+/// page shows its catalogue's `error.<code>` in the page's language instead.
+pub(crate) fn js_err(e: Error) -> JsError {
+    let err = JsError::new(e.message());
+    if let Some(code) = e.code() {
+        // A clone of a JsError is another handle on the same JS object.
+        let obj = JsValue::from(err.clone());
+        let params = Object::new();
+        for (name, value) in e.params() {
+            let v = match value {
+                Param::Int(n) => JsValue::from_f64(*n as f64),
+                Param::Text(s) => JsValue::from_str(s),
+            };
+            let _ = Reflect::set(&params, &JsValue::from_str(name), &v);
+        }
+        let _ = Reflect::set(&obj, &"code".into(), &code.name().into());
+        let _ = Reflect::set(&obj, &"params".into(), &params);
+    }
+    err
+}
+
+pub(crate) fn describe(v: &JsValue) -> String {
+    if v.is_undefined() {
+        "undefined".into()
+    } else if v.is_null() {
+        "null".into()
+    } else if let Some(s) = v.as_string() {
+        let s: String = s.chars().take(40).collect();
+        format!("the string {s:?}")
+    } else if let Some(x) = v.as_f64() {
+        format!("{x}")
+    } else if Array::is_array(v) {
+        "an array".into()
+    } else {
+        format!(
+            "a value of type {}",
+            v.js_typeof().as_string().unwrap_or_default()
+        )
+    }
+}
+
+/// The `length` of an array or typed array `v`, checked against `cap` before anything is copied:
+/// `{arg} has N entries; at most CAP are accepted`.
+pub(crate) fn checked_length(arg: &str, v: &JsValue, cap: usize) -> Result<usize, JsError> {
+    let len = Reflect::get(v, &"length".into())
+        .ok()
+        .and_then(|l| l.as_f64())
+        .unwrap_or(0.0) as usize;
+    if len > cap {
+        return Err(JsError::new(&format!(
+            "{arg} has {len} entries; at most {cap} are accepted"
+        )));
+    }
+    Ok(len)
+}
+
+/// Reads a vector of numbers: a Float32Array, another typed array, or an array of numbers.
+pub(crate) fn f32_vec(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<f32>, JsError> {
+    if let Some(a) = v.dyn_ref::<Float32Array>() {
+        checked_length(arg, v, cap)?;
+        return Ok(a.to_vec());
+    }
+    if Array::is_array(v) {
+        let a: &Array = v.unchecked_ref();
+        let len = checked_length(arg, v, cap)?;
+        let mut out = Vec::with_capacity(len);
+        for i in 0..len as u32 {
+            let x = a.get(i);
+            match x.as_f64() {
+                Some(x) => out.push(x as f32),
+                None => {
+                    return Err(JsError::new(&format!(
+                        "{arg}[{i}] must be a number, got {}",
+                        describe(&x)
+                    )))
+                }
+            }
+        }
+        return Ok(out);
+    }
+    if js_sys::ArrayBuffer::is_view(v) && !v.is_instance_of::<js_sys::DataView>() {
+        checked_length(arg, v, cap)?;
+        if v.is_instance_of::<js_sys::BigInt64Array>()
+            || v.is_instance_of::<js_sys::BigUint64Array>()
+        {
+            return Err(JsError::new(&format!(
+                "{arg} must be a Float32Array or an array of numbers, got a BigInt array"
+            )));
+        }
+        return Ok(Float32Array::new(v).to_vec());
+    }
+    Err(JsError::new(&format!(
+        "{arg} must be a Float32Array or an array of numbers, got {}",
+        describe(v)
+    )))
+}
+
+/// Reads a string argument. Taking `&str` directly would let wasm-bindgen's glue hand a
+/// non-string (a number, `null`) to the allocator as a string of undefined length, which traps
+/// the module ("memory access out of bounds"); a `JsValue` is checked here instead.
+pub(crate) fn string_arg(arg: &str, v: &JsValue) -> Result<String, JsError> {
+    v.as_string()
+        .ok_or_else(|| JsError::new(&format!("{arg} must be a string, got {}", describe(v))))
+}
+
+/// Reads bytes: a Uint8Array or an ArrayBuffer (copied into wasm memory).
+pub(crate) fn bytes_arg(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<u8>, JsError> {
+    Ok(uint8_arg(arg, v, cap)?.to_vec())
+}
+
+/// A Uint8Array view of a Uint8Array or an ArrayBuffer of at most `cap` bytes, left in JS
+/// memory (the length is checked before anything is copied).
+pub(crate) fn uint8_arg(arg: &str, v: &JsValue, cap: usize) -> Result<Uint8Array, JsError> {
+    let bytes = if let Some(a) = v.dyn_ref::<Uint8Array>() {
+        a.clone()
+    } else if let Some(b) = v.dyn_ref::<js_sys::ArrayBuffer>() {
+        Uint8Array::new(b)
+    } else {
+        return Err(JsError::new(&format!(
+            "{arg} must be a Uint8Array or an ArrayBuffer, got {}",
+            describe(v)
+        )));
+    };
+    let len = bytes.length() as usize;
+    if len > cap {
+        return Err(JsError::new(&format!(
+            "{arg} has {len} bytes; at most {cap} are accepted"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Reads token ids: a Uint32Array, or an array or typed array of integers in [0, 2^32).
+pub(crate) fn ids_arg(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<u32>, JsError> {
+    if let Some(a) = v.dyn_ref::<js_sys::Uint32Array>() {
+        checked_length(arg, v, cap)?;
+        return Ok(a.to_vec());
+    }
+    let listlike = Array::is_array(v)
+        || (js_sys::ArrayBuffer::is_view(v) && !v.is_instance_of::<js_sys::DataView>());
+    if !listlike {
+        return Err(JsError::new(&format!(
+            "{arg} must be a Uint32Array or an array of token ids, got {}",
+            describe(v)
+        )));
+    }
+    let len = checked_length(arg, v, cap)?;
+    (0..len as u32)
+        .map(|i| {
+            let x = Reflect::get_u32(v, i).unwrap_or(JsValue::UNDEFINED);
+            match x.as_f64() {
+                Some(x) if x.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&x) => Ok(x as u32),
+                _ => Err(JsError::new(&format!(
+                    "{arg}[{i}] must be a token id (an integer >= 0), got {}",
+                    describe(&x)
+                ))),
+            }
+        })
+        .collect()
+}
+
+/// Reads integer targets: an Int32Array, another typed array or an array of integers.
+pub(crate) fn i32_vec(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<i32>, JsError> {
+    if let Some(a) = v.dyn_ref::<Int32Array>() {
+        checked_length(arg, v, cap)?;
+        return Ok(a.to_vec());
+    }
+    if Array::is_array(v) || js_sys::ArrayBuffer::is_view(v) {
+        checked_length(arg, v, cap)?; // before the message below would hide why
+    }
+    let xs = f32_vec(arg, v, cap).map_err(|_| {
+        JsError::new(&format!(
+            "{arg} must be an Int32Array or an array of integers, got {}",
+            describe(v)
+        ))
+    })?;
+    // Re-read as f64 through the f32 path would lose large integers; go back to the source.
+    let get = |i: usize| -> f64 {
+        Reflect::get_u32(v, i as u32)
+            .ok()
+            .and_then(|x| x.as_f64())
+            .unwrap_or(xs[i] as f64)
+    };
+    (0..xs.len())
+        .map(|i| {
+            let x = get(i);
+            if x.fract() == 0.0 && x >= i32::MIN as f64 && x <= i32::MAX as f64 {
+                Ok(x as i32)
+            } else {
+                Err(JsError::new(&format!(
+                    "{arg}[{i}] must be an integer class index, got {x}"
+                )))
+            }
+        })
+        .collect()
+}
+
+/// Reads an options object into `T`, a serde struct whose TypeScript interface tsify writes into
+/// the `.d.ts`. `undefined` or `null` is `T::default()`. A field that `T` does not have is an
+/// error (a typo is not a silently ignored setting), as is a field of the wrong type; each names
+/// the field: "options has an unknown field `topp`; expected one of temperature, topK, …",
+/// "options.temperature must be a number, got the string \"hot\"".
+pub(crate) fn options<T: DeserializeOwned + Default>(
+    v: &JsValue,
+    what: &str,
+) -> Result<T, JsError> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(T::default());
+    }
+    if !v.is_object() || Array::is_array(v) {
+        return Err(JsError::new(&format!(
+            "{what} must be an object like {{ temperature: 0.8 }}, got {}",
+            describe(v)
+        )));
+    }
+    // serde-wasm-bindgen looks up only the fields it knows, so `deny_unknown_fields` never sees
+    // the others: check the keys here.
+    let known = field_names::<T>();
+    for key in Object::keys(v.unchecked_ref::<Object>()).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !known.contains(&key.as_str()) {
+            return Err(JsError::new(&format!(
+                "{what} has an unknown field `{key}`; expected one of {}",
+                known.join(", ")
+            )));
+        }
+    }
+    serde_path_to_error::deserialize(serde_wasm_bindgen::Deserializer::from(v.clone())).map_err(
+        |e| {
+            let path = e.path().to_string();
+            // The fields are flat, so the path is one key: say what it held, as the API does.
+            let got = Reflect::get(v, &JsValue::from_str(&path)).unwrap_or(JsValue::UNDEFINED);
+            JsError::new(&field_error(
+                what,
+                &path,
+                &e.inner().to_string(),
+                &describe(&got),
+            ))
+        },
+    )
+}
+
+/// serde's message about a field, in the API's words: "invalid type: …, expected f64" becomes
+/// "{what}.{path} must be a number, got {got}", and "unknown variant `x`, expected one of `a`,
+/// `b`" becomes "{what}.{path} must be one of "a", "b", got {got}".
+fn field_error(what: &str, path: &str, message: &str, got: &str) -> String {
+    // serde-wasm-bindgen's errors are JS Errors; their text starts with the constructor's name.
+    let message = message.strip_prefix("Error: ").unwrap_or(message);
+    let expected = if message.starts_with("invalid type: ") {
+        match message.rsplit_once(", expected ").map(|(_, e)| e) {
+            Some("f32" | "f64") => "a number".to_string(),
+            Some("a boolean") => "true or false".to_string(),
+            Some(e) if e.starts_with("enum ") => "a string".to_string(),
+            Some(e) => e.to_string(),
+            None => return format!("{what}.{path}: {message}"),
+        }
+    } else if message.starts_with("unknown variant ") {
+        match message.split_once(", expected ") {
+            // "one of `a`, `b`, `c`" or "`a` or `b`".
+            Some((_, e)) => e.replace('`', "\""),
+            None => return format!("{what}.{path}: {message}"),
+        }
+    } else {
+        return format!("{what}.{path}: {message}");
+    };
+    format!("{what}.{path} must be {expected}, got {got}")
+}
+
+/// The field names serde reads for the struct `T`, in declaration order (serde hands them to
+/// `deserialize_struct`; this deserializer only records them).
+fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{Deserializer, Visitor};
+    #[derive(Debug)]
+    struct Stop;
+    impl std::fmt::Display for Stop {
+        fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("field names read")
+        }
+    }
+    impl std::error::Error for Stop {}
+    impl serde::de::Error for Stop {
+        fn custom<M: std::fmt::Display>(_: M) -> Self {
+            Stop
+        }
+    }
+    struct Names<'a>(&'a mut &'static [&'static str]);
+    impl<'de> Deserializer<'de> for Names<'_> {
+        type Error = Stop;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+            Err(Stop)
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Stop> {
+            *self.0 = fields;
+            Err(Stop)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+    let mut names: &'static [&'static str] = &[];
+    let _ = T::deserialize(Names(&mut names));
+    names
+}
+
+/// An optional integer field in [min, max]; `range` describes it in the error, e.g. "an
+/// integer >= 0".
+pub(crate) fn integer_in(
+    key: &str,
+    x: Option<f64>,
+    min: f64,
+    max: f64,
+    range: &str,
+) -> Result<Option<f64>, JsError> {
+    match x {
+        None => Ok(None),
+        Some(x) if x.fract() == 0.0 && x >= min && x <= max => Ok(Some(x)),
+        Some(x) => Err(js_err(Error::arg(key, range, x))),
+    }
+}
+
+/// An optional integer field in [min, max].
+#[cfg_attr(not(feature = "train"), allow(dead_code))] // the Trainer's config
+pub(crate) fn integer(
+    key: &str,
+    x: Option<f64>,
+    min: f64,
+    max: f64,
+) -> Result<Option<f64>, JsError> {
+    integer_in(key, x, min, max, &format!("an integer in [{min}, {max}]"))
+}
+
+// The argument types that are not serde structs: what the readers above accept.
+#[wasm_bindgen(typescript_custom_section)]
+const ARGUMENT_TYPES: &str = r#"
+/** A vector of numbers: a Float32Array (copied as it is), another typed array or an array. */
+export type Values = Float32Array | ArrayLike<number>;
+/** Token ids: a Uint32Array, or an array or typed array of integers >= 0. */
+export type TokenIds = Uint32Array | ArrayLike<number>;
+/** Integer class indices: an Int32Array, or an array or typed array of integers. */
+export type Targets = Int32Array | ArrayLike<number>;
+/** A file's bytes. */
+export type Bytes = Uint8Array | ArrayBuffer;
+"#;
+
+/// A value as JS sees it (serde-wasm-bindgen, typed arrays as they are). A flattened struct
+/// is serialised as a map: it becomes a plain object too, not a JS `Map`.
+pub(crate) fn to_js<T: Serialize>(value: &T) -> JsValue {
+    let plain = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+    // Serialising plain data (numbers, strings, typed arrays) cannot fail.
+    value.serialize(&plain).unwrap_or(JsValue::UNDEFINED)
+}
