@@ -148,10 +148,11 @@ impl Precision {
         [f32_, bf16, f16].map(|r| r.stored_zeros > 0)
     }
 
-    /// `min_log_prob` rounded to [`SHOWN_DECIMALS`] decimals on the side of the nearest
-    /// threshold that the stored counts found: down if that format stored a 0, else up. Next
-    /// to the thresholds as [`ZeroThreshold::ln_p_shown`] prints them, the printed minimum then
-    /// never contradicts the verdict ("min −17.33, keeps every id" cannot be printed).
+    /// `min_log_prob` rounded to [`SHOWN_DECIMALS`] decimals: to the nearest, but within 0.01
+    /// of a threshold on the side that the stored counts found (down if that format stored a 0,
+    /// else up). Next to the thresholds as [`ZeroThreshold::ln_p_shown`] prints them, the
+    /// printed minimum then never contradicts the verdict ("min −17.33, keeps every id" cannot
+    /// be printed).
     pub fn min_log_prob_shown(&self) -> f64 {
         let m = self.min_log_prob;
         if !m.is_finite() {
@@ -164,7 +165,10 @@ impl Precision {
                 d(a).partial_cmp(&d(b)).unwrap_or(Ordering::Equal)
             })
             .unwrap_or(0);
-        if zeros[nearest] {
+        let scale = 10f64.powi(SHOWN_DECIMALS);
+        if (ZERO_THRESHOLDS[nearest].ln_p() - m).abs() >= 1.0 / scale {
+            (m * scale).round() / scale
+        } else if zeros[nearest] {
             round_down(m)
         } else {
             round_up(m)
@@ -745,8 +749,8 @@ fn decimal_comma(argument: &str, item: &str, x: &str) -> Result<String> {
     }
     if x.ends_with(',') {
         return Err(Error::new(format!(
-            "{argument}: {item:?} ends with a comma; the comma is the decimal mark, so separate \
-             entries with `;`: 1; 2"
+            "{argument}: {item:?} has a comma at the end of a number; the comma is the decimal \
+             mark, so separate entries with `;`: 1; 2"
         ))
         .coded(Code::ValuesTrailingComma, [("item", item.into())]));
     }
@@ -853,6 +857,9 @@ mod tests {
             let below: f64 = s.parse().unwrap();
             assert_eq!(below <= t.parse::<f64>().unwrap(), zeros, "{s} vs {t}");
         }
+        // Far from every threshold, the nearest rounding: ln p = −3.7177 is −3.72.
+        let r = precision(&[0.0, 1e-9, -3.0], 1.0, 1.0).unwrap();
+        assert_eq!(format!("{:.2}", r.min_log_prob_shown()), "-3.72");
     }
 
     #[test]

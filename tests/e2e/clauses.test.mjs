@@ -36,7 +36,7 @@ test('the classification table tells ids lost in storage from ids at 0 at this T
   await page.waitForFunction(() => document.querySelectorAll('#classify tbody tr').length === 5);
   const rows = await page.$$eval('#classify tbody tr', (trs) => trs.map((tr) => Array.from(tr.cells, (c) => c.textContent)));
   const headers = await page.$$eval('#classify thead th', (ths) => ths.map((th) => th.textContent));
-  assert.deepEqual(headers.slice(3), ['lost in storage', 'at 0 at this T']);
+  assert.deepEqual(headers.slice(3), ['never drawn', 'at 0 at this T']);
   // Logits lose nothing in storage; at T = 0.05 their tail underflows float32 all the same.
   assert.equal(rows[0][3], '0');
   for (const r of rows) assert.ok(Number(r[4]) > Number(r[3]), JSON.stringify(r));

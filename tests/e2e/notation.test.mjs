@@ -101,7 +101,7 @@ test('Vietnamese: what could be read two ways is a Vietnamese error naming logit
   await page.goto(`${url}?lang=vi&view=numbers`);
   await ready(page);
   for (const [typed, re] of [
-    ['2, 1, 0.5', /^logits z: “2,” kết thúc bằng dấu phẩy/],
+    ['2, 1, 0.5', /^logits z: “2,” có dấu phẩy ở cuối một số/],
     ['2,1,0,5', /^logits z: “2,1,0,5” có nhiều hơn một dấu phẩy/],
     ['0.5; 1', /^logits z: “0\.5” có dấu chấm\. Trên trang tiếng Việt, dấu thập phân là dấu phẩy/],
     ['1; oops', /^logits z: z\[1\] là “oops”, không phải một số/],
