@@ -123,6 +123,8 @@ codes! {
     TrainTooLarge = "train.tooLarge" [],
     /// Files that make no model the lab reads: their names, cut short (see [`brief_list`]).
     ModelNotAModel = "model.notAModel" ["files"],
+    /// No file at all (an empty folder, an empty selection).
+    ModelNoFiles = "model.noFiles" [],
     /// A Hugging Face folder without one of its three files.
     ModelHfMissing = "model.hfMissing" ["file"],
     /// A llama2.c checkpoint without its `tokenizer.bin`.

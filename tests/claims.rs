@@ -81,16 +81,29 @@ fn at_t1_only_float16_loses_ids_of_the_default_model() {
     assert!(f16_lost > 0, "float16 should lose some ids");
 }
 
+/// crossEntropy(softmax) trained on `corpus` as the page's training view does: the tiny preset,
+/// the page's training options, seed 1.
+fn page_run(corpus: Corpus) -> Trainer {
+    let config = Config::preset("tiny", corpus.tokenizer.len()).unwrap();
+    Trainer::new(
+        corpus,
+        config,
+        Pipeline::CrossEntropyOnSoftmax,
+        1,
+        TrainOptions::page(),
+    )
+    .unwrap()
+}
+
 /// The page's training view, as its worker sets it up (the tiny preset, the page's training
 /// options, seed 1, Romeo and Juliet): crossEntropy(softmax(z)) stalls for hundreds of steps on
-/// the space, the most frequent character, so "Sample text from each run" prints only spaces. Its loss stays at
-/// ln(e + C − 1) − f1, above what one-hots on each previous character's successor reach:
-/// the stall is not the optimum.
+/// the space, the most frequent character, so "Sample text from each run" prints only spaces.
+/// Its loss stays near ln(e + C − 1) − f1, above what one-hots on each previous character's
+/// successor reach: the stall is not the optimum.
 #[test]
 fn ce_on_softmax_stalls_on_the_most_frequent_character() {
     let corpus = Corpus::from_text(ROMEO).unwrap();
     let c = corpus.tokenizer.len();
-    let config = Config::preset("tiny", c).unwrap();
     let figures = lab::ce_on_softmax_text(ROMEO).unwrap();
     assert_eq!(
         (figures.top[0].0, figures.top[1].0, c),
@@ -106,14 +119,7 @@ fn ce_on_softmax_stalls_on_the_most_frequent_character() {
         ),
         "3.980 4.107 0.0243"
     );
-    let mut t = Trainer::new(
-        corpus,
-        config,
-        Pipeline::CrossEntropyOnSoftmax,
-        1,
-        TrainOptions::page(),
-    )
-    .unwrap();
+    let mut t = page_run(corpus);
     // "Stalls for hundreds of steps": still there at step 600.
     t.step(580).unwrap();
     let r = t.step(20).unwrap();
@@ -149,16 +155,7 @@ fn ce_on_softmax_reaches_the_floor_where_the_context_decides() {
     let text = "abc".repeat(1000);
     let figures = lab::ce_on_softmax_text(&text).unwrap();
     assert!(!figures.leads);
-    let corpus = Corpus::from_text(&text).unwrap();
-    let config = Config::preset("tiny", 3).unwrap();
-    let mut t = Trainer::new(
-        corpus,
-        config,
-        Pipeline::CrossEntropyOnSoftmax,
-        1,
-        TrainOptions::page(),
-    )
-    .unwrap();
+    let mut t = page_run(Corpus::from_text(&text).unwrap());
     t.step(200).unwrap();
     let r = t.step(20).unwrap();
     let floor = figures.ce.floor();
@@ -244,6 +241,11 @@ fn the_stability_text_states_where_each_version_breaks() {
     // float16 rounds z_i first: NaN from 11.09 (not yet at 11.08), −∞ from −17.34, and
     // z = (−17.33, 0) still finite.
     let naive16 = |z: f32| lab::stability(&[z, 0.0]).unwrap().naive_f16[0];
+    // float16's ratio limit: −10 is above −17.34 and the sum fits, yet the ratio ≤ 2^−25.
+    assert_eq!(
+        lab::stability(&[-10.0, 8.0]).unwrap().naive_f16[0],
+        f32::NEG_INFINITY
+    );
     assert!(naive16(11.08).is_finite() && naive16(11.09).is_nan());
     assert!(naive16(-17.33).is_finite() && naive16(-17.34) == f32::NEG_INFINITY);
     for (lang, cat) in CATALOGUES {
@@ -260,10 +262,12 @@ fn the_stability_text_states_where_each_version_breaks() {
             vector(lang, &["88", "88", "88"]),
             vector(lang, &["11", "11"]),
             vector(lang, &["89", "80"]),
+            vector(lang, &["−10", "8"]),
         ] {
             at(&v);
         }
         at("0 / 0");
+        at("2^−25");
         assert!(!has(cat, "stability.finiteWhereZ"), "{lang}");
     }
 }

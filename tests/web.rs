@@ -431,7 +431,14 @@ fn from_files_errors_name_the_file() {
     assert!(e(hf_files("model.safetensors")).starts_with("model.safetensors: missing"));
     assert!(e(obj(&[("notes.txt", js_bytes(b"hi"))])).contains("got notes.txt"));
     assert!(e(obj(&[("stories15M.bin", js_bytes(b"x"))])).starts_with("tokenizer.bin: missing"));
-    assert!(e(obj(&[("config.json", 5.into())])).contains("config.json must be a Uint8Array"));
+    // Which files make the model is decided first; then each file's value is checked.
+    assert!(e(obj(&[("config.json", 5.into())])).starts_with("model.safetensors: missing"));
+    let wrong_type = obj(&[
+        ("config.json", 5.into()),
+        ("model.safetensors", js_bytes(b"")),
+        ("tokenizer.json", js_bytes(b"{}")),
+    ]);
+    assert!(e(wrong_type).contains("config.json must be a Uint8Array"));
     assert!(e(JsValue::from(3)).starts_with("files must be an object"));
     let bad = obj(&[
         ("config.json", js_bytes(b"{not json")),

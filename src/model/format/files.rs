@@ -179,13 +179,16 @@ pub fn identify(names: &[&str]) -> Result<ModelFiles> {
             ],
         });
     }
-    let listed = brief_list(names.iter().map(|n| base(n)));
-    Err(Error::new(format!(
+    let what = format!(
         "files must be a Hugging Face GPT-2 folder ({CONFIG}, {WEIGHTS}, {TOKENIZER_JSON}), a \
-         llama2.c model .bin with its {TOKENIZER_BIN}, or one logitlab .safetensors file; got {}",
-        if names.is_empty() { "no file" } else { &listed }
-    ))
-    .coded(Code::ModelNotAModel, [("files", listed.into())]))
+         llama2.c model .bin with its {TOKENIZER_BIN}, or one logitlab .safetensors file"
+    );
+    if names.is_empty() {
+        return Err(Error::new(format!("{what}; got no file")).coded(Code::ModelNoFiles, []));
+    }
+    let listed = brief_list(names.iter().map(|n| base(n)));
+    Err(Error::new(format!("{what}; got {listed}"))
+        .coded(Code::ModelNotAModel, [("files", listed.into())]))
 }
 
 /// The files of the model a site path names (the page's `?model=`), as (name, path) pairs: the
@@ -278,6 +281,8 @@ mod tests {
         assert!(e.to_string().ends_with("got a.bin, b.bin"), "{e}");
         let e = identify(&[]).unwrap_err();
         assert!(e.to_string().ends_with("got no file"), "{e}");
+        assert_eq!(e.code(), Some(Code::ModelNoFiles));
+        let e = identify(&["notes.txt"]).unwrap_err();
         assert_eq!(e.code(), Some(Code::ModelNotAModel));
         // Two logitlab checkpoints and no other model: which one is meant is unclear.
         assert!(identify(&["a.safetensors", "b.safetensors"]).is_err());
