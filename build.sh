@@ -126,7 +126,7 @@ types_check() {
 serve() {
     build
     say "serving www/ on http://127.0.0.1:$PORT/ (Ctrl-C stops)"
-    exec node tests/e2e/server.mjs --root www --port "$PORT"
+    exec node tests/e2e/lib/server.mjs --root www --port "$PORT"
 }
 
 # Runs a test layer, keeps its output, and extracts how many tests passed.
@@ -196,7 +196,7 @@ dist() {
     mkdir -p dist/snapshots
     local view
     for view in sample numbers train; do
-        WAIT=2500 node tests/e2e/screenshot.mjs "?view=$view&embed=1" 1000 "dist/snapshots/$view.png" dist >/dev/null
+        WAIT=2500 node tools/screenshot.mjs "?view=$view&embed=1" 1000 "dist/snapshots/$view.png" dist >/dev/null
     done
     say "dist/ is ready: copy it to any static host that serves .wasm as application/wasm"
     find dist -type f -printf '%s\t%p\n' | sort -k2 | awk -F'\t' '{ printf "  %9d  %s\n", $1, $2; t += $1 } END { printf "  %9d  total bytes\n", t }'

@@ -1,8 +1,8 @@
 // GPT-2 small (random weights of its shape) in headless Chromium: loaded through
 // Model.fromFiles as the page's worker does, then 64 tokens one at a time with the KV cache.
 // Reports tokens/s and the wasm memory the model needs.   node benches/gpt2-small.mjs DIR
-import { startServer } from '../tests/e2e/server.mjs';
-import { launchChromium } from '../tests/e2e/harness.mjs';
+import { startServer } from '../tests/e2e/lib/server.mjs';
+import { launchChromium } from '../tests/e2e/lib/harness.mjs';
 
 const dir = process.argv[2] ?? 'target/gpt2-small';
 const { server, url } = await startServer({ root: 'www', mounts: { '/gpt2/': dir } });

@@ -6,8 +6,8 @@
 //     node benches/llama2c-memory.mjs DIR    (DIR holds model.bin and tokenizer.bin:
 //     python3 benches/make_llama2c_shape.py 110M DIR)
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { startServer } from '../tests/e2e/server.mjs';
-import { launchChromium } from '../tests/e2e/harness.mjs';
+import { startServer } from '../tests/e2e/lib/server.mjs';
+import { launchChromium } from '../tests/e2e/lib/harness.mjs';
 
 const dir = process.argv[2];
 const PAGE = 4096;

@@ -1,8 +1,8 @@
 // A llama2.c model of stories15M's shape in headless Chromium, as the page's worker loads it
 // (Model.fromFiles), then 200 greedy tokens one at a time with the KV cache, and how long the
 // first token takes once the files are in memory.   node benches/llama2c.mjs DIR
-import { startServer } from '../tests/e2e/server.mjs';
-import { launchChromium } from '../tests/e2e/harness.mjs';
+import { startServer } from '../tests/e2e/lib/server.mjs';
+import { launchChromium } from '../tests/e2e/lib/harness.mjs';
 
 const dir = process.argv[2];
 const { server, url } = await startServer({ root: 'www', mounts: { '/l2c/': dir } });

@@ -7,8 +7,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
-import { startServer } from '../tests/e2e/server.mjs';
-import { launchChromium } from '../tests/e2e/harness.mjs';
+import { startServer } from '../tests/e2e/lib/server.mjs';
+import { launchChromium } from '../tests/e2e/lib/harness.mjs';
 import { runGrid } from './sample-bench.mjs';
 
 const wasmPath = new URL('../www/pkg/logitlab_bg.wasm', import.meta.url);

@@ -1,5 +1,12 @@
 // The sampling lab: prompt, generation, sliders, and the panels that explain one step.
 // It renders what the worker computed; the only arithmetic here is layout (bar widths).
+//
+// Where things are: `setupSample` wires the view together. The controls: `showControls`,
+// `bindSettings`, `bindPrompt`. The output text: `renderOutput`, `tokenSpan`, `bindTokenInfo`,
+// `bindGeneration`, `generate`. The panels of one step: `refreshPanel`, then `renderNextToken`,
+// `renderIdentity`, `renderPrecision`. Many draws: `bindDraws`. Each takes the view's context
+// `ctx` = { lab (the worker), state (the page's state), update, model } and the view's own
+// `out` (the text generated so far) or `panel` (the panel's last answer) where it needs them.
 
 import { renderBars } from './bars.js';
 import { bindControl } from './state.js';
@@ -30,20 +37,59 @@ export function showControls(state) {
 }
 
 /** `model`: `{ config, labels }` of the model loaded now (main.js replaces them on a switch). */
-export function setupSample({ lab, state, update, model }) {
-  let generated = [];          // [{ ch, logProb }]
-  let generating = false;
-  let panelSeq = 0;
+export function setupSample(ctx) {
+  const { lab, state } = ctx;
+  const out = { generated: [], generating: false };   // generated: [{ ch, logProb }]
+  const panel = { seq: 0, order: [] };                 // order: the ids the panel shows, best first
+  const refresh = () => refreshPanel(ctx, out, panel);
 
-  const options = () => ({
-    temperature: state.temperature, topK: state.topK, topP: state.topP, minP: state.minP,
-    seed: state.seed,
-  });
-  const contextText = () => state.prompt + generated.map((g) => g.ch).join('');
-
-  // ---- controls → state ----
   THRESHOLDS = zeroThresholds();
   CUT_KEYS = cutReasons().map((name) => `cut.${name}`);
+  showThresholds();
+  showModel(ctx.model);
+  bindSettings(ctx, refresh);
+  bindPrompt(ctx, out, refresh);
+  bindTokenInfo(out);
+  bindGeneration(ctx, out, refresh);
+  bindDraws(ctx, out, panel);
+
+  showControls(state);
+  renderOutput(state, out);
+  // Otherwise when the view is first shown. `ready`: the first panel is on screen.
+  const ready = state.view === 'sample' ? refresh() : Promise.resolve();
+  return {
+    ready,
+    /** Another model: the text so far was another model's, so it goes. */
+    modelChanged: () => {
+      if (out.generating) lab.call('stop');
+      out.generated = [];
+      panel.order = [];
+      showModel(ctx.model);
+      $('hist').replaceChildren();
+      $('hist-data').replaceChildren();
+      $('hist-text').textContent = '';
+      renderOutput(state, out);
+      if (state.view === 'sample') refresh();
+    },
+    refresh: () => { renderOutput(state, out); refresh(); },
+    /** Leaving the view stops a generation: no work keeps running where nobody sees it. */
+    hide: () => { if (out.generating) lab.call('stop'); },
+  };
+}
+
+/** What the worker samples with: the sampler's options from the state. */
+const samplerOptions = (state) => ({
+  temperature: state.temperature, topK: state.topK, topP: state.topP, minP: state.minP,
+  seed: state.seed,
+});
+/** The prompt and the text generated after it: what the next token is conditioned on. */
+const contextText = (state, out) => state.prompt + out.generated.map((g) => g.ch).join('');
+const unit = (model) => (model.config.tokenizer === 'chars' ? t('unit.characters') : t('unit.tokens'));
+
+// ---- controls → state ----
+
+/** The precision table's header cells: where each storage format rounds p to 0. */
+function showThresholds() {
   for (const th of THRESHOLDS) {
     const cell = $(`t-${th.format}`);
     const sup = document.createElement('sup');
@@ -53,216 +99,250 @@ export function setupSample({ lab, state, update, model }) {
     ln.textContent = `ln p ≤ ${fixed(th.lnPShown, 2)}`;
     cell.replaceChildren('2', sup, document.createElement('br'), ln);
   }
-  const showModel = () => {
-    $('topK').max = String(model.config.vocabSize);
-    $('vocab-size').textContent = integer(model.config.vocabSize);
-  };
-  showModel();
-  const unit = () => (model.config.tokenizer === 'chars' ? t('unit.characters') : t('unit.tokens'));
-  const sliders = ['temperature', 'topK', 'topP', 'minP', 'precisionT'];
-  for (const key of sliders) {
-    $(key).addEventListener('input', () => { update({ [key]: Number($(key).value) }); refreshPanel(); });
+}
+
+/** The model's vocabulary size: top-k's range and the figure beside it. */
+function showModel(model) {
+  $('topK').max = String(model.config.vocabSize);
+  $('vocab-size').textContent = integer(model.config.vocabSize);
+}
+
+/** The sliders, the seed and the two radio groups write the state; the panel follows. */
+function bindSettings({ update }, refresh) {
+  for (const key of ['temperature', 'topK', 'topP', 'minP', 'precisionT']) {
+    $(key).addEventListener('input', () => { update({ [key]: Number($(key).value) }); refresh(); });
   }
   $('seed').addEventListener('change', () => {
     const s = Number($('seed').value);
     if (Number.isInteger(s) && s >= 0 && s <= Number.MAX_SAFE_INTEGER) update({ seed: s });
-    refreshPanel();
+    refresh();
   });
   $('new-seed').addEventListener('click', () => {
     update({ seed: crypto.getRandomValues(new Uint32Array(1))[0] });
-    refreshPanel();
-  });
-  $('prompt').addEventListener('input', () => {
-    update({ prompt: $('prompt').value });
-    generated = [];
-    renderOutput();
-    refreshPanel();
+    refresh();
   });
   for (const r of document.querySelectorAll('input[name=output]')) {
-    r.addEventListener('change', () => { update({ output: r.value }); refreshPanel(); });
+    r.addEventListener('change', () => { update({ output: r.value }); refresh(); });
   }
   for (const r of document.querySelectorAll('input[name=show]')) {
-    r.addEventListener('change', () => { update({ show: r.value }); refreshPanel(); });
+    r.addEventListener('change', () => { update({ show: r.value }); refresh(); });
   }
+}
 
-  const syncControls = () => showControls(state);
+/** Another prompt: the text generated after the old one goes. */
+function bindPrompt({ state, update }, out, refresh) {
+  $('prompt').addEventListener('input', () => {
+    update({ prompt: $('prompt').value });
+    out.generated = [];
+    renderOutput(state, out);
+    refresh();
+  });
+}
 
-  // ---- output text ----
-  function renderOutput() {
-    $('output-prompt').textContent = state.prompt;
-    const spans = generated.map((g, i) => tokenSpan(g, i));
-    $('output-gen').replaceChildren(...spans);
-  }
-  function tokenSpan(g, i) {
-    const span = document.createElement('span');
-    // The output is English (lang="en"); its tooltip is in the page's language, the token
-    // inside it English again.
-    if (lang === 'en') span.textContent = g.ch;
-    else { span.lang = lang; span.append(english(g.ch)); }
-    span.tabIndex = -1;
-    span.dataset.i = String(i);
-    const surprisal = -g.logProb;
-    // 0 nats → transparent, ≥ 6 nats → full tint.
-    span.style.setProperty('--s', String(Math.min(1, surprisal / 6)));
-    span.className = 'tok';
-    span.title = describe(g);
-    return span;
-  }
-  const describeParams = (g) => {
-    const s = -g.logProb;
-    return { nats: fixed(s, 2), bits: fixed(s / Math.LN2, 2), p: precision(Math.exp(g.logProb), 3) };
-  };
-  const describe = (g) => t('token.describe', { token: JSON.stringify(g.ch), ...describeParams(g) });
-  function showInfo(i) {
-    const g = generated[i];
+// ---- the output text ----
+
+function renderOutput(state, out) {
+  $('output-prompt').textContent = state.prompt;
+  const spans = out.generated.map((g, i) => tokenSpan(g, i));
+  $('output-gen').replaceChildren(...spans);
+}
+
+/** One generated token, tinted by its surprisal, its figures in the tooltip. */
+function tokenSpan(g, i) {
+  const span = document.createElement('span');
+  // The output is English (lang="en"); its tooltip is in the page's language, the token
+  // inside it English again.
+  if (lang === 'en') span.textContent = g.ch;
+  else { span.lang = lang; span.append(english(g.ch)); }
+  span.tabIndex = -1;
+  span.dataset.i = String(i);
+  const surprisal = -g.logProb;
+  // 0 nats → transparent, ≥ 6 nats → full tint.
+  span.style.setProperty('--s', String(Math.min(1, surprisal / 6)));
+  span.className = 'tok';
+  span.title = describe(g);
+  return span;
+}
+const describeParams = (g) => {
+  const s = -g.logProb;
+  return { nats: fixed(s, 2), bits: fixed(s / Math.LN2, 2), p: precision(Math.exp(g.logProb), 3) };
+};
+const describe = (g) => t('token.describe', { token: JSON.stringify(g.ch), ...describeParams(g) });
+
+/** A token's figures below the text, on hover or focus; the arrow keys move between tokens. */
+function bindTokenInfo(out) {
+  const showInfo = (i) => {
+    const g = out.generated[i];
     if (g) fillNodes($('token-info'), 'token.describe', describeParams(g), { token: english(JSON.stringify(g.ch)) });
-  }
+  };
   const tokenAt = (e) => e.target.closest?.('[data-i]');
   $('output-gen').addEventListener('mouseover', (e) => { if (tokenAt(e)) showInfo(Number(tokenAt(e).dataset.i)); });
   $('output-gen').addEventListener('focusin', (e) => { if (tokenAt(e)) showInfo(Number(tokenAt(e).dataset.i)); });
   $('output').addEventListener('keydown', (e) => {
-    if (!['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(e.key) || generated.length === 0) return;
+    if (!['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(e.key) || out.generated.length === 0) return;
     e.preventDefault();
     const cur = Number(document.activeElement?.dataset?.i ?? -1);
-    let i = e.key === 'ArrowLeft' ? cur - 1 : e.key === 'ArrowRight' ? cur + 1 : e.key === 'Home' ? 0 : generated.length - 1;
-    i = Math.max(0, Math.min(generated.length - 1, i));
+    let i = e.key === 'ArrowLeft' ? cur - 1 : e.key === 'ArrowRight' ? cur + 1 : e.key === 'Home' ? 0 : out.generated.length - 1;
+    i = Math.max(0, Math.min(out.generated.length - 1, i));
     $('output-gen').children[i]?.focus();
   });
+}
 
-  // ---- generation ----
+// ---- generation ----
+
+/** Generate, Step, Stop and Clear; the worker's tokens are appended as they arrive. */
+function bindGeneration(ctx, out, refresh) {
+  const { lab, state } = ctx;
   lab.onTokens = ({ tokens }) => {
-    const start = generated.length;
-    for (const t of tokens) generated.push({ ch: t.text, logProb: t.logProb });
-    $('output-gen').append(...generated.slice(start).map((g, k) => tokenSpan(g, start + k)));
+    const start = out.generated.length;
+    for (const t of tokens) out.generated.push({ ch: t.text, logProb: t.logProb });
+    $('output-gen').append(...out.generated.slice(start).map((g, k) => tokenSpan(g, start + k)));
   };
-  async function generate(n) {
-    if (generating) return;
-    generating = true;
-    setBusy(true);
-    announce(t('announce.generating'));
-    const t0 = performance.now();
-    const before = generated.length;
-    try {
-      const r = await lab.call('generate', { text: contextText(), options: options(), output: state.output, tokens: n });
-      const made = generated.length - before;
-      const secs = (performance.now() - t0) / 1000;
-      $('gen-info').textContent = t('gen.info', { n: made, unit: unit(), secs: fixed(secs, 2), rate: fixed(made / secs, 0),
-        stopped: r.stopped ? t('gen.stopped') : r.ended ? t('gen.ended') : '' });
-      announce(t(r.stopped ? 'announce.generationStopped' : 'announce.generationFinished', { n: made, unit: unit() }));
-    } catch (e) {
-      fillNodes($('gen-info'), 'gen.failed', {}, { error: errorNode(e) });
-      announceError(e);
-    } finally {
-      generating = false;
-      setBusy(false);
-      refreshPanel();
-    }
-  }
-  /** While generating only Stop works; keyboard focus follows to it and back, never to the page. */
-  function setBusy(busy) {
-    const focused = document.activeElement;
-    $('generate').disabled = busy;
-    $('step').disabled = busy;
-    $('stop').disabled = !busy;
-    if (busy && (focused === $('generate') || focused === $('step'))) $('stop').focus();
-    if (!busy && focused === $('stop')) $('generate').focus();
-  }
-  $('generate').addEventListener('click', () => generate(state.tokens));
-  $('step').addEventListener('click', () => generate(1));
+  $('generate').addEventListener('click', () => generate(ctx, out, state.tokens, refresh));
+  $('step').addEventListener('click', () => generate(ctx, out, 1, refresh));
   $('stop').addEventListener('click', () => lab.call('stop'));
-  $('clear').addEventListener('click', () => { generated = []; renderOutput(); refreshPanel(); });
+  $('clear').addEventListener('click', () => { out.generated = []; renderOutput(state, out); refresh(); });
+}
 
-  // ---- the next-token panel ----
-  async function refreshPanel() {
-    syncControls();
-    const seq = ++panelSeq;
-    let r;
-    try {
-      r = await lab.call('panel', { text: contextText(), options: options(), output: state.output, precisionT: state.precisionT, top: TOP });
-    } catch (e) {
-      fillNodes($('bars-text'), 'panel.failed', {}, { error: errorNode(e) });
-      $('bars').replaceChildren();
-      $('bars-data').replaceChildren();
-      return;
-    }
-    if (seq !== panelSeq) return; // a newer request is on its way
-    renderPanel(r);
+/** `n` tokens more, then a line saying how many and how fast. */
+async function generate({ lab, state, model }, out, n, refresh) {
+  if (out.generating) return;
+  out.generating = true;
+  setBusy(true);
+  announce(t('announce.generating'));
+  const t0 = performance.now();
+  const before = out.generated.length;
+  try {
+    const r = await lab.call('generate', { text: contextText(state, out), options: samplerOptions(state), output: state.output, tokens: n });
+    const made = out.generated.length - before;
+    const secs = (performance.now() - t0) / 1000;
+    $('gen-info').textContent = t('gen.info', { n: made, unit: unit(model), secs: fixed(secs, 2), rate: fixed(made / secs, 0),
+      stopped: r.stopped ? t('gen.stopped') : r.ended ? t('gen.ended') : '' });
+    announce(t(r.stopped ? 'announce.generationStopped' : 'announce.generationFinished', { n: made, unit: unit(model) }));
+  } catch (e) {
+    fillNodes($('gen-info'), 'gen.failed', {}, { error: errorNode(e) });
+    announceError(e);
+  } finally {
+    out.generating = false;
+    setBusy(false);
+    refresh();
   }
+}
 
-  function renderPanel(r) {
-    const v = r.values.length;
-    const show = state.show;
-    const series = show === 'probs' ? r.probs : show === 'logProbs' ? r.logProbs : r.values;
-    const order = Array.from(r.top); // the TOP most likely ids under the model, best first
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const x of series) if (Number.isFinite(x)) { lo = Math.min(lo, x); hi = Math.max(hi, x); }
-    const frac = (x) => show === 'probs' ? x : (Number.isFinite(x) ? (x - lo) / (hi - lo || 1) : 0);
-    const fmt = (x) => show === 'probs' ? precision(x, 3) : fixed(x, 3);
-    const rows = order.map((i) => ({
-      label: model.labels[i],
-      value: fmt(series[i]),
-      fraction: frac(series[i]),
-      note: r.cut[i] ? `(${t(CUT_KEYS[r.cut[i]])})` : '',
-      muted: r.cut[i] !== 0,
-    }));
-    if (r.rest > 0) {
-      // The tail as one row: what top-p and min-p cut is visible as a number.
-      rows.push({
-        label: t('bars.other', { n: r.rest }), plain: true, value: show === 'probs' ? precision(r.restMass, 3) : t('bars.cut', { n: r.restCut }),
-        fraction: show === 'probs' ? r.restMass : 0, muted: true, note: show === 'probs' ? `(${t('bars.cut', { n: r.restCut })})` : '',
-      });
-    }
-    renderBars($('bars'), rows, { table: $('bars-data'), caption: t(`bars.caption.${show}`), column: t(`show.column.${show}`) });
-    fillNodes($('bars-text'), 'bars.text', { top: order.length, total: v, unit: unit(), rest: r.rest,
-      mass: precision(r.restMass, 3), cut: r.restCut }, { drawn: english(model.labels[r.token]) });
-    $('entropy').textContent = t('stats.entropyValue', { nats: fixed(r.entropy, 3), bits: fixed(r.entropyBits, 3) });
-    $('perplexity').textContent = fixed(r.perplexity, 2);
-    $('lse').textContent = fixed(r.logsumexp, 4) + (state.output === 'logSoftmax' ? t('stats.lseNormalised') : '');
-    $('kept').textContent = t('stats.keptValue', { kept: r.kept, total: v });
+/** While generating only Stop works; keyboard focus follows to it and back, never to the page. */
+function setBusy(busy) {
+  const focused = document.activeElement;
+  $('generate').disabled = busy;
+  $('step').disabled = busy;
+  $('stop').disabled = !busy;
+  if (busy && (focused === $('generate') || focused === $('step'))) $('stop').focus();
+  if (!busy && focused === $('stop')) $('generate').focus();
+}
 
-    // The identity panel: the two distributions, side by side, for the top ids.
-    // At T = 0, whether the two greedy picks agree, as the wasm found (tokens stay English).
-    const [fromZ, fromLsm] = r.greedy;
-    if (state.temperature !== 0) {
-      $('identity-t').textContent = t('identity.atT', { T: fixed(state.temperature, 2) });
-    } else {
-      const picks = document.createElement('span');
-      if (fromZ === fromLsm) fillNodes(picks, 'identity.greedySame', {}, { token: english(model.labels[fromZ]) });
-      else fillNodes(picks, 'identity.greedyDiffer', {}, { a: english(model.labels[fromZ]), b: english(model.labels[fromLsm]) });
-      $('identity-t').replaceChildren(`${t('identity.greedy')} `, picks, ` ${t('identity.computed')}`);
-    }
-    const idRows = (dist) => order.slice(0, 6).map((i) => {
-      const li = document.createElement('li');
-      li.append(english(model.labels[i]), `  ${precision(dist[i], 7)}`);
-      return li;
+// ---- the panels of the next token ----
+
+/** Asks the worker for the next token's figures and shows them; a late answer is dropped. */
+async function refreshPanel(ctx, out, panel) {
+  const { lab, state } = ctx;
+  showControls(state);
+  const seq = ++panel.seq;
+  let r;
+  try {
+    r = await lab.call('panel', { text: contextText(state, out), options: samplerOptions(state), output: state.output, precisionT: state.precisionT, top: TOP });
+  } catch (e) {
+    fillNodes($('bars-text'), 'panel.failed', {}, { error: errorNode(e) });
+    $('bars').replaceChildren();
+    $('bars-data').replaceChildren();
+    return;
+  }
+  if (seq !== panel.seq) return; // a newer request is on its way
+  const order = Array.from(r.top); // the TOP most likely ids under the model, best first
+  renderNextToken(ctx, r, order);
+  renderIdentity(ctx, r, order);
+  renderPrecision(state, r);
+  panel.order = order;
+}
+
+/** The bars of the top ids (values, log-probabilities or probabilities), the tail, and the stats. */
+function renderNextToken({ state, model }, r, order) {
+  const v = r.values.length;
+  const show = state.show;
+  const series = show === 'probs' ? r.probs : show === 'logProbs' ? r.logProbs : r.values;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const x of series) if (Number.isFinite(x)) { lo = Math.min(lo, x); hi = Math.max(hi, x); }
+  const frac = (x) => show === 'probs' ? x : (Number.isFinite(x) ? (x - lo) / (hi - lo || 1) : 0);
+  const fmt = (x) => show === 'probs' ? precision(x, 3) : fixed(x, 3);
+  const rows = order.map((i) => ({
+    label: model.labels[i],
+    value: fmt(series[i]),
+    fraction: frac(series[i]),
+    note: r.cut[i] ? `(${t(CUT_KEYS[r.cut[i]])})` : '',
+    muted: r.cut[i] !== 0,
+  }));
+  if (r.rest > 0) {
+    // The tail as one row: what top-p and min-p cut is visible as a number.
+    rows.push({
+      label: t('bars.other', { n: r.rest }), plain: true, value: show === 'probs' ? precision(r.restMass, 3) : t('bars.cut', { n: r.restCut }),
+      fraction: show === 'probs' ? r.restMass : 0, muted: true, note: show === 'probs' ? `(${t('bars.cut', { n: r.restCut })})` : '',
     });
-    $('id-logits').replaceChildren(...idRows(r.identity.fromLogits));
-    $('id-lsm').replaceChildren(...idRows(r.identity.fromLogSoftmax));
-    $('maxdiff').textContent = exponential(r.identity.maxAbsDiff, 2);
-
-    const { zeros, zerosAfter, minLogProbShown, storesZeros } = r.precision;
-    for (const [key, id] of [['f32', 'f32'], ['bf16', 'bf16'], ['f16', 'f16'], ['logProbs', 'log']]) {
-      $(`z-${id}`).textContent = integer(zeros[key]);
-      $(`r-${id}`).textContent = integer(zerosAfter[key]);
-    }
-    // Narrowest format first: float16, bfloat16, float32. The wasm's counts decide each verdict,
-    // and it rounds the minimum so that, printed beside the thresholds, the two agree.
-    const verdicts = THRESHOLDS.map((th, i) => t(storesZeros[i] ? 'precision.storesZeros' : 'precision.keepsAll',
-      { format: FORMAT_NAMES[th.format], lnP: fixed(th.lnPShown, 2) })).reverse();
-    $('precision-note').textContent = t('precision.note', { T: fixed(state.precisionT, 2), min: fixed(minLogProbShown, 2), verdicts: verdicts.join('; ') });
-    lastOrder = order;
   }
-  let lastOrder = [];
+  renderBars($('bars'), rows, { table: $('bars-data'), caption: t(`bars.caption.${show}`), column: t(`show.column.${show}`) });
+  fillNodes($('bars-text'), 'bars.text', { top: order.length, total: v, unit: unit(model), rest: r.rest,
+    mass: precision(r.restMass, 3), cut: r.restCut }, { drawn: english(model.labels[r.token]) });
+  $('entropy').textContent = t('stats.entropyValue', { nats: fixed(r.entropy, 3), bits: fixed(r.entropyBits, 3) });
+  $('perplexity').textContent = fixed(r.perplexity, 2);
+  $('lse').textContent = fixed(r.logsumexp, 4) + (state.output === 'logSoftmax' ? t('stats.lseNormalised') : '');
+  $('kept').textContent = t('stats.keptValue', { kept: r.kept, total: v });
+}
 
-  // ---- many draws ----
+/** The identity panel: the two distributions, side by side, for the top ids. */
+function renderIdentity({ state, model }, r, order) {
+  // At T = 0, whether the two greedy picks agree, as the wasm found (tokens stay English).
+  const [fromZ, fromLsm] = r.greedy;
+  if (state.temperature !== 0) {
+    $('identity-t').textContent = t('identity.atT', { T: fixed(state.temperature, 2) });
+  } else {
+    const picks = document.createElement('span');
+    if (fromZ === fromLsm) fillNodes(picks, 'identity.greedySame', {}, { token: english(model.labels[fromZ]) });
+    else fillNodes(picks, 'identity.greedyDiffer', {}, { a: english(model.labels[fromZ]), b: english(model.labels[fromLsm]) });
+    $('identity-t').replaceChildren(`${t('identity.greedy')} `, picks, ` ${t('identity.computed')}`);
+  }
+  const idRows = (dist) => order.slice(0, 6).map((i) => {
+    const li = document.createElement('li');
+    li.append(english(model.labels[i]), `  ${precision(dist[i], 7)}`);
+    return li;
+  });
+  $('id-logits').replaceChildren(...idRows(r.identity.fromLogits));
+  $('id-lsm').replaceChildren(...idRows(r.identity.fromLogSoftmax));
+  $('maxdiff').textContent = exponential(r.identity.maxAbsDiff, 2);
+}
+
+/** The precision panel: how many probabilities each storage format rounds to 0, and the verdicts. */
+function renderPrecision(state, r) {
+  const { zeros, zerosAfter, minLogProbShown, storesZeros } = r.precision;
+  for (const [key, id] of [['f32', 'f32'], ['bf16', 'bf16'], ['f16', 'f16'], ['logProbs', 'log']]) {
+    $(`z-${id}`).textContent = integer(zeros[key]);
+    $(`r-${id}`).textContent = integer(zerosAfter[key]);
+  }
+  // Narrowest format first: float16, bfloat16, float32. The wasm's counts decide each verdict,
+  // and it rounds the minimum so that, printed beside the thresholds, the two agree.
+  const verdicts = THRESHOLDS.map((th, i) => t(storesZeros[i] ? 'precision.storesZeros' : 'precision.keepsAll',
+    { format: FORMAT_NAMES[th.format], lnP: fixed(th.lnPShown, 2) })).reverse();
+  $('precision-note').textContent = t('precision.note', { T: fixed(state.precisionT, 2), min: fixed(minLogProbShown, 2), verdicts: verdicts.join('; ') });
+}
+
+// ---- many draws ----
+
+/** 1000 draws of the next token, counted against the probabilities, for the ids the panel shows. */
+function bindDraws({ lab, state, model }, out, panel) {
   $('draw').addEventListener('click', async () => {
     if ($('draw').getAttribute('aria-disabled') === 'true') return;
     // aria-disabled, not disabled: the button keeps keyboard focus while the draws run.
     $('draw').setAttribute('aria-disabled', 'true');
     try {
-      const r = await lab.call('draws', { text: contextText(), options: options(), output: state.output, n: 1000 });
-      const order = lastOrder.length ? lastOrder : Array.from(r.probs.keys()).slice(0, TOP);
+      const r = await lab.call('draws', { text: contextText(state, out), options: samplerOptions(state), output: state.output, n: 1000 });
+      const order = panel.order.length ? panel.order : Array.from(r.probs.keys()).slice(0, TOP);
       const ids = order.filter((i) => r.probs[i] > 0 || r.counts[i] > 0);
       const max = Math.max(...ids.map((i) => Math.max(r.counts[i] / r.n, r.probs[i])), 1e-9);
       renderBars($('hist'), ids.map((i) => ({
@@ -279,27 +359,4 @@ export function setupSample({ lab, state, update, model }) {
       $('draw').removeAttribute('aria-disabled');
     }
   });
-
-  syncControls();
-  renderOutput();
-  // Otherwise when the view is first shown. `ready`: the first panel is on screen.
-  const ready = state.view === 'sample' ? refreshPanel() : Promise.resolve();
-  return {
-    ready,
-    /** Another model: the text so far was another model's, so it goes. */
-    modelChanged: () => {
-      if (generating) lab.call('stop');
-      generated = [];
-      lastOrder = [];
-      showModel();
-      $('hist').replaceChildren();
-      $('hist-data').replaceChildren();
-      $('hist-text').textContent = '';
-      renderOutput();
-      if (state.view === 'sample') refreshPanel();
-    },
-    refresh: () => { renderOutput(); refreshPanel(); },
-    /** Leaving the view stops a generation: no work keeps running where nobody sees it. */
-    hide: () => { if (generating) lab.call('stop'); },
-  };
 }

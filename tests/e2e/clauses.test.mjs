@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { openLab } from './harness.mjs';
+import { openLab } from './lib/harness.mjs';
 
 let lab;
 before(async () => { lab = await openLab(); });

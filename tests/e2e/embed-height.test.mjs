@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer } from './server.mjs';
-import { loopbackPage } from './harness.mjs';
+import { startServer } from './lib/server.mjs';
+import { loopbackPage } from './lib/harness.mjs';
 
 let lab, notes, browser, dir, page, errors, outside;
 

@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { openLab, launchChromium } from './harness.mjs';
-import { startServer } from './server.mjs';
+import { openLab, launchChromium } from './lib/harness.mjs';
+import { startServer } from './lib/server.mjs';
 
 const WWW = 'www';
 const catalogues = {};

@@ -1,5 +1,5 @@
 // 10 000 seeded junk calls to every export of each wasm build in headless Chromium (the calls
-// live in junk-calls.mjs): the sampling lab's (www/pkg) and the training view's (www/pkg-train,
+// live in lib/junk-calls.mjs): the sampling lab's (www/pkg) and the training view's (www/pkg-train,
 // which adds Trainer). Each call must return or throw an Error that names an argument, never trap.
 // Afterwards the module must still answer correctly: softmax([0, ln 3]) = [1/4, 3/4], and the
 // default model's greedy text is the one tests/common/mod.rs pins for the native tests.
@@ -9,8 +9,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startServer } from './server.mjs';
-import { launchChromium } from './harness.mjs';
+import { startServer } from './lib/server.mjs';
+import { launchChromium } from './lib/harness.mjs';
 
 const CALLS = Number(process.env.JUNK_CALLS ?? 10_000);
 const SEED = Number(process.env.JUNK_SEED ?? 1);
@@ -31,7 +31,7 @@ before(async () => {
   page = await browser.newPage();
   // The junk module is not part of the page: hand it over from this folder.
   await page.route('**/__junk/junk-calls.mjs', (r) => r.fulfill({
-    path: new URL('./junk-calls.mjs', import.meta.url).pathname,
+    path: new URL('./lib/junk-calls.mjs', import.meta.url).pathname,
     contentType: 'text/javascript',
   }));
   await page.goto(started.url + 'pkg/logitlab.js');

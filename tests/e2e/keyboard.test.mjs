@@ -6,7 +6,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openLab } from './harness.mjs';
+import { openLab } from './lib/harness.mjs';
 
 let lab;
 before(async () => { lab = await openLab(); });

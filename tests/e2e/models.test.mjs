@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openLab } from './harness.mjs';
+import { openLab } from './lib/harness.mjs';
 import { initSync, Model } from '../../www/pkg/logitlab.js';
 
 const FIXTURES = 'tests/fixtures/hf';

@@ -9,8 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, cp, appendFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer } from './server.mjs';
-import { launchChromium } from './harness.mjs';
+import { startServer } from './lib/server.mjs';
+import { launchChromium } from './lib/harness.mjs';
 
 let site, browser, dir;
 const errors = [];

@@ -105,6 +105,14 @@ export async function runJunk(lab, { calls, seed, modelBytes }) {
   const text = () => (r.chance(0.6) ? r.pick(['ROMEO:\n', 'To be', 'Hello.', 'the ']) + string().slice(0, 3) : junk());
   const trainText = () => (r.chance(0.6) ? 'To be, or not to be, that is the question:\n'.repeat(3 + r.int(40)) + string() : junk());
   const smallCount = () => (r.chance(0.7) ? 1 + r.int(3) : number());
+  /** A loss's batch: 0 to 4 rows of c classes and their targets (some negative), or junk. */
+  function lossBatch() {
+    const n = r.int(5);
+    const c = r.pick([1, 2, 3, 5]);
+    const v = r.chance(0.8) ? new Float32Array(n * c).map(() => (r.next() - 0.5) * 8) : values();
+    const t = r.chance(0.8) ? new Int32Array(n).map(() => r.int(c) - (r.chance(0.1) ? 100 : 0)) : junk();
+    return { c, v, t };
+  }
 
   function mutatedModel() {
     if (r.chance(0.3)) return junk();
@@ -124,19 +132,13 @@ export async function runJunk(lab, { calls, seed, modelBytes }) {
     ['precision', 6, () => lab.precision(values(), number())],
     ['sample', 14, () => lab.sample(values(), options(['input', 'temperature', 'topK', 'topP', 'minP', 'seed'], 0, SAMPLER_GOOD))],
     ['loss', 12, () => {
-      const n = r.int(5);
-      const c = r.pick([1, 2, 3, 5]);
-      const v = r.chance(0.8) ? new Float32Array(n * c).map(() => (r.next() - 0.5) * 8) : values();
-      const t = r.chance(0.8) ? new Int32Array(n).map(() => r.int(c) - (r.chance(0.1) ? 100 : 0)) : junk();
+      const { c, v, t } = lossBatch();
       return lab.loss(v, t, options(['classes', 'function', 'reduction', 'ignoreIndex', 'weight', 'labelSmoothing'], 0,
         { classes: [c, c, c, 0, c + 1], function: ['crossEntropy', 'nll'], reduction: ['mean', 'sum'], ignoreIndex: [-100, 0],
           weight: [new Float32Array(c).fill(1), [1, 2]], labelSmoothing: [0, 0.1, 1] }, ['classes']));
     }],
     ['pipelineLoss', 8, () => {
-      const n = r.int(5);
-      const c = r.pick([1, 2, 3, 5]);
-      const v = r.chance(0.8) ? new Float32Array(n * c).map(() => (r.next() - 0.5) * 8) : values();
-      const t = r.chance(0.8) ? new Int32Array(n).map(() => r.int(c) - (r.chance(0.1) ? 100 : 0)) : junk();
+      const { c, v, t } = lossBatch();
       return lab.pipelineLoss(v, t, options(['classes', 'pipeline', 'reduction', 'ignoreIndex', 'weight', 'labelSmoothing'], 0,
         { classes: [c, c, c, 0, c + 1], pipeline: ['crossEntropyOnLogits', 'nllOnLogSoftmax', 'nllOnLogits', 'crossEntropyOnSoftmax'],
           reduction: ['mean', 'sum'], ignoreIndex: [-100, 0], weight: [new Float32Array(c).fill(1), [1, 2]],

@@ -1,7 +1,7 @@
 // A screenshot of the page, for a person to look at (not a test):
-//   node tests/e2e/screenshot.mjs "?view=sample" 360 out.png      (WAIT=ms, CLIP=y,height)
-import { startServer } from './server.mjs';
-import { launchChromium } from './harness.mjs';
+//   node tools/screenshot.mjs "?view=sample" 360 out.png      (WAIT=ms, CLIP=y,height)
+import { startServer } from '../tests/e2e/lib/server.mjs';
+import { launchChromium } from '../tests/e2e/lib/harness.mjs';
 const [,, path = '', width = '1200', out = '/tmp/shot.png', root = 'www'] = process.argv;
 const { server, url } = await startServer({ root });
 const b = await launchChromium();

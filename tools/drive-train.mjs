@@ -1,7 +1,7 @@
 // A person's look at the training view (not a test): plays for a while, pauses, samples and
-// takes a screenshot.  node tests/e2e/drive-train.mjs "?view=train" 1280 out.png  (PLAY=ms)
-import { startServer } from './server.mjs';
-import { launchChromium } from './harness.mjs';
+// takes a screenshot.  node tools/drive-train.mjs "?view=train" 1280 out.png  (PLAY=ms)
+import { startServer } from '../tests/e2e/lib/server.mjs';
+import { launchChromium } from '../tests/e2e/lib/harness.mjs';
 const [,, path = '?view=train', width = '1280', out = '/tmp/train.png'] = process.argv;
 const { server, url } = await startServer({ root: 'www' });
 const b = await launchChromium();

@@ -1,7 +1,7 @@
 // A small static server for www/ on loopback: the MIME types the page needs, and the strict
 // Content-Security-Policy the page must run under. Used by `./build.sh serve` and the e2e tests.
 //
-//   node tests/e2e/server.mjs --root www --port 8080
+//   node tests/e2e/lib/server.mjs --root www --port 8080
 
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
