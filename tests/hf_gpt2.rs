@@ -376,6 +376,39 @@ fn errors_name_the_file_and_field() {
         "{e}"
     );
     assert!(error_with("model.safetensors", Some(&[1, 2, 3])).contains("8-byte header length"));
+    // The tensors must tile the data, as the safetensors library requires: overlap would let a
+    // small file describe a large model.
+    let two = |a: [u64; 2], b: [u64; 2], data_len: usize| {
+        let f = safetensors(
+            &serde_json::json!({
+                "a": {"dtype": "F32", "shape": [2], "data_offsets": a},
+                "b": {"dtype": "F32", "shape": [2], "data_offsets": b},
+            }),
+            data_len,
+        );
+        error_with("model.safetensors", Some(&f))
+    };
+    assert_eq!(
+        two([0, 8], [4, 12], 12),
+        "model.safetensors: tensors \"a\" and \"b\" overlap (bytes [4, 8) are in both)"
+    );
+    assert_eq!(
+        two([0, 8], [0, 8], 8),
+        "model.safetensors: tensors \"a\" and \"b\" overlap (bytes [0, 8) are in both)"
+    );
+    assert_eq!(
+        two([0, 8], [12, 20], 20),
+        "model.safetensors: bytes [8, 12) between tensors \"a\" and \"b\" belong to no tensor"
+    );
+    assert_eq!(
+        two([4, 12], [12, 20], 20),
+        "model.safetensors: bytes [0, 4) before tensor \"a\" belong to no tensor"
+    );
+    assert_eq!(
+        two([0, 8], [8, 16], 20),
+        "model.safetensors: the tensors end at byte 16 of the data, which has 20: the bytes \
+         after them belong to no tensor"
+    );
 }
 
 /// The lab's own model exported as a Hugging Face folder reads back as the same network: the

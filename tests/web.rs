@@ -581,6 +581,32 @@ fn model_reader_errors_name_the_argument_or_the_field() {
             .unwrap_err()
     )
     .contains("has failed or finished"));
+    // A push of anything but bytes is an error that leaves the reader usable; an ArrayBuffer
+    // and a DataView are bytes too.
+    let mut reader = ModelReader::new(None, &tok).unwrap();
+    let look_alike = js_sys::Object::new();
+    js_sys::Reflect::set(&look_alike, &"length".into(), &40.into()).unwrap();
+    for junk in [
+        JsValue::from(look_alike),
+        js_sys::Array::of3(&1.into(), &2.into(), &3.into()).into(),
+        JsValue::from_str("bytes"),
+        JsValue::NULL,
+    ] {
+        let e = message(reader.push(&junk).unwrap_err());
+        assert!(
+            e.starts_with("bytes must be a Uint8Array, an ArrayBuffer or a DataView"),
+            "{e}"
+        );
+    }
+    let part = js_sys::Uint8Array::from(&LLAMA_BIN[..600]);
+    reader.push(&part.buffer()).unwrap();
+    let view = js_sys::DataView::new(
+        &js_sys::Uint8Array::from(&LLAMA_BIN[..1000]).buffer(),
+        600,
+        400,
+    );
+    reader.push(&view).unwrap();
+    assert_eq!(reader.received(), 1000.0);
     // Too short.
     let mut reader = ModelReader::new(None, &tok).unwrap();
     reader

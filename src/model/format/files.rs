@@ -10,7 +10,7 @@
 //!
 //! Names may carry a folder before the file name (`gpt2/config.json`); only the file name counts.
 
-use crate::error::{brief_list, Code, Error, Result};
+use crate::error::{brief, brief_list, Code, Error, Result};
 use crate::limits::{
     MAX_CHECKPOINT_BYTES, MAX_CONFIG_JSON_BYTES, MAX_HF_SAFETENSORS_BYTES, MAX_LLAMA2C_BYTES,
     MAX_TOKENIZER_BIN_BYTES, MAX_TOKENIZER_JSON_BYTES,
@@ -167,9 +167,12 @@ pub fn identify(names: &[&str]) -> Result<ModelFiles> {
             Error::new(format!(
                 "{TOKENIZER_BIN}: missing; a llama2.c model ({}) needs the {TOKENIZER_BIN} it \
                  was trained with",
-                base(model)
+                brief(&base(model))
             ))
-            .coded(Code::ModelLlama2cTokenizer, [("model", base(model).into())])
+            .coded(
+                Code::ModelLlama2cTokenizer,
+                [("model", brief(&base(model)).into())],
+            )
         })?;
         return Ok(ModelFiles {
             format: Format::Llama2c,

@@ -269,6 +269,7 @@ fn read_tensors(file: &dyn FileBytes, config: &Config) -> Result<Vec<Vec<f32>>> 
         let d = declared_tensor(name, entry, data_len).map_err(bad)?;
         declared.insert(name.as_str(), d);
     }
+    check_coverage(&declared, data_len).map_err(bad)?;
     let layout = config.layout();
     let mut tensors = Vec::with_capacity(layout.len());
     for p in &layout {
@@ -334,6 +335,56 @@ fn read_tensors(file: &dyn FileBytes, config: &Config) -> Result<Vec<Vec<f32>>> 
         tensors.push(values);
     }
     Ok(tensors)
+}
+
+/// The tensors' byte ranges must tile the data after the header, as the `safetensors` crate
+/// itself requires: sorted by offset, each starts where the one before ended (no overlap, no
+/// hole), the first at 0 and the last at the end (no trailing bytes). Overlap would let a small
+/// file describe a large model; an error names the two tensors.
+fn check_coverage(
+    declared: &HashMap<&str, Declared>,
+    data_len: usize,
+) -> std::result::Result<(), String> {
+    let mut ranges: Vec<(usize, usize, &str)> =
+        declared.iter().map(|(n, d)| (d.start, d.end, *n)).collect();
+    ranges.sort_unstable();
+    let mut end = 0usize;
+    let mut before: Option<&str> = None;
+    let name = |n: &str| brief(&format_args!("{n:?}"));
+    for &(s, e, n) in &ranges {
+        match (s.cmp(&end), before) {
+            (std::cmp::Ordering::Less, Some(b)) => {
+                return Err(format!(
+                    "tensors {} and {} overlap (bytes [{s}, {end}) are in both)",
+                    name(b),
+                    name(n)
+                ))
+            }
+            (std::cmp::Ordering::Greater, Some(b)) => {
+                return Err(format!(
+                    "bytes [{end}, {s}) between tensors {} and {} belong to no tensor",
+                    name(b),
+                    name(n)
+                ))
+            }
+            (std::cmp::Ordering::Greater, None) => {
+                return Err(format!(
+                    "bytes [0, {s}) before tensor {} belong to no tensor",
+                    name(n)
+                ))
+            }
+            _ => {}
+        }
+        end = e;
+        before = Some(n);
+    }
+    if end != data_len {
+        return Err(format!(
+            "the tensors end at byte {end} of the data, which has {data_len}: the bytes after \
+             them belong to no tensor"
+        ));
+    }
+    Ok(())
 }
 
 /// One header entry `{"dtype", "shape", "data_offsets": [start, end]}`, checked against the

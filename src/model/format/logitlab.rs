@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::error::{Error, Result};
+use crate::error::{brief, Error, Result};
 use crate::limits::{over_cap, MAX_CHECKPOINT_BYTES};
 use crate::model::format::f16_bits_to_f32;
 use crate::model::{Arch, Config, Param, Tokenizer, Vocab};
@@ -93,12 +93,13 @@ pub fn read(bytes: &[u8]) -> Result<Checkpoint> {
     }
     let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| {
         bad(format!(
-            "not a valid safetensors file ({} bytes): {e}",
-            bytes.len()
+            "not a valid safetensors file ({} bytes): {}",
+            bytes.len(),
+            brief(&e)
         ))
     })?;
     let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
-        .map_err(|e| bad(format!("unreadable header: {e}")))?;
+        .map_err(|e| bad(format!("unreadable header: {}", brief(&e))))?;
     let record = header
         .metadata()
         .as_ref()
@@ -108,8 +109,12 @@ pub fn read(bytes: &[u8]) -> Result<Checkpoint> {
                 "no {METADATA_KEY:?} metadata: not a logitlab model"
             ))
         })?;
-    let record: serde_json::Value = serde_json::from_str(record)
-        .map_err(|e| bad(format!("metadata {METADATA_KEY:?} is not JSON: {e}")))?;
+    let record: serde_json::Value = serde_json::from_str(record).map_err(|e| {
+        bad(format!(
+            "metadata {METADATA_KEY:?} is not JSON: {}",
+            brief(&e)
+        ))
+    })?;
     let field = |key: &str| -> Result<&serde_json::Value> {
         record
             .get(key)
@@ -117,13 +122,17 @@ pub fn read(bytes: &[u8]) -> Result<Checkpoint> {
     };
     let format = field("format")?.as_str().unwrap_or_default();
     if format != FORMAT {
-        return Err(bad(format!("format is {format:?}, expected {FORMAT:?}")));
+        return Err(bad(format!(
+            "format is {}, expected {FORMAT:?}",
+            brief(&format_args!("{format:?}"))
+        )));
     }
     let number = |key: &str| -> Result<usize> {
         let v = field(key)?;
         v.as_u64().map(|n| n as usize).ok_or_else(|| {
             bad(format!(
-                "metadata {key:?} = {v} is not a non-negative integer"
+                "metadata {key:?} = {} is not a non-negative integer",
+                brief(v)
             ))
         })
     };
@@ -140,7 +149,7 @@ pub fn read(bytes: &[u8]) -> Result<Checkpoint> {
         .as_str()
         .ok_or_else(|| bad("metadata \"vocab\" is not a string".into()))?;
     let vocab = Vocab::from_chars(vocab.chars().collect())
-        .map_err(|e| bad(format!("metadata \"vocab\": {e}")))?;
+        .map_err(|e| bad(format!("metadata \"vocab\": {}", brief(&e))))?;
     vocab.check_size(&config)?;
     // The config's parameters, in layout order, each checked before it is decoded, so that the
     // first bad one is named whatever order the file lists them in; any other tensor is ignored.
