@@ -260,7 +260,7 @@ async function longSession() {
       t.free();
       return { warm, afterGen, genSecs, warmTrain, afterTrain, trainSecs };
     });
-    console.log('\nlong session in headless Chromium (wasm memory; goal: a few MB of growth once warm)');
+    console.log('\nlong use in headless Chromium (wasm memory; goal: a few MB of growth once warm)');
     console.log(`  100 000 tokens generated in ${r.genSecs.toFixed(0)} s: ${r.warm.toFixed(1)} MB → ${r.afterGen.toFixed(1)} MB (+${(r.afterGen - r.warm).toFixed(1)} MB)`);
     console.log(`  2 000 training steps (tiny) in ${r.trainSecs.toFixed(0)} s: ${r.warmTrain.toFixed(1)} MB → ${r.afterTrain.toFixed(1)} MB (+${(r.afterTrain - r.warmTrain).toFixed(1)} MB)`);
   } finally {

@@ -1,8 +1,10 @@
 // A person's look at the training view (not a test): plays for a while, pauses, samples and
 // takes a screenshot.  node tools/drive-train.mjs "?view=train" 1280 out.png  (PLAY=ms)
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startServer } from '../tests/e2e/lib/server.mjs';
 import { launchChromium } from '../tests/e2e/lib/harness.mjs';
-const [,, path = '?view=train', width = '1280', out = '/tmp/train.png'] = process.argv;
+const [,, path = '?view=train', width = '1280', out = join(tmpdir(), 'train.png')] = process.argv;
 const { server, url } = await startServer({ root: 'www' });
 const b = await launchChromium();
 const p = await b.newPage({ viewport: { width: Number(width), height: 900 }, colorScheme: process.env.SCHEME ?? 'light' });

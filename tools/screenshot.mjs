@@ -1,8 +1,10 @@
 // A screenshot of the page, for a person to look at (not a test):
 //   node tools/screenshot.mjs "?view=sample" 360 out.png      (WAIT=ms, CLIP=y,height)
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startServer } from '../tests/e2e/lib/server.mjs';
 import { launchChromium } from '../tests/e2e/lib/harness.mjs';
-const [,, path = '', width = '1200', out = '/tmp/shot.png', root = 'www'] = process.argv;
+const [,, path = '', width = '1200', out = join(tmpdir(), 'shot.png'), root = 'www'] = process.argv;
 const { server, url } = await startServer({ root });
 const b = await launchChromium();
 const p = await b.newPage({ viewport: { width: Number(width), height: 900 }, colorScheme: process.env.SCHEME ?? 'light' });
