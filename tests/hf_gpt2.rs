@@ -388,27 +388,15 @@ fn errors_name_the_file_and_field() {
         );
         error_with("model.safetensors", Some(&f))
     };
-    assert_eq!(
-        two([0, 8], [4, 12], 12),
-        "model.safetensors: tensors \"a\" and \"b\" overlap (bytes [4, 8) are in both)"
-    );
-    assert_eq!(
-        two([0, 8], [0, 8], 8),
-        "model.safetensors: tensors \"a\" and \"b\" overlap (bytes [0, 8) are in both)"
-    );
-    assert_eq!(
-        two([0, 8], [12, 20], 20),
-        "model.safetensors: bytes [8, 12) between tensors \"a\" and \"b\" belong to no tensor"
-    );
-    assert_eq!(
-        two([4, 12], [12, 20], 20),
-        "model.safetensors: bytes [0, 4) before tensor \"a\" belong to no tensor"
-    );
-    assert_eq!(
-        two([0, 8], [8, 16], 20),
-        "model.safetensors: the tensors end at byte 16 of the data, which has 20: the bytes \
-         after them belong to no tensor"
-    );
+    for (a, b, data_len, error) in [
+        ([0, 8], [4, 12], 12, "tensors \"a\" and \"b\" overlap (bytes [4, 8) are in both)"),
+        ([0, 8], [0, 8], 8, "tensors \"a\" and \"b\" overlap (bytes [0, 8) are in both)"),
+        ([0, 8], [12, 20], 20, "bytes [8, 12) between tensors \"a\" and \"b\" belong to no tensor"),
+        ([4, 12], [12, 20], 20, "bytes [0, 4) before tensor \"a\" belong to no tensor"),
+        ([0, 8], [8, 16], 20, "the tensors end at byte 16 of the data, which has 20: the bytes after them belong to no tensor"),
+    ] {
+        assert_eq!(two(a, b, data_len), format!("model.safetensors: {error}"));
+    }
 }
 
 /// The lab's own model exported as a Hugging Face folder reads back as the same network: the
