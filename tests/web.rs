@@ -440,6 +440,9 @@ fn from_files_errors_name_the_file() {
     ]);
     assert!(e(wrong_type).contains("config.json must be a Uint8Array"));
     assert!(e(JsValue::from(3)).starts_with("files must be an object"));
+    // One file's bytes where the record of files belongs: said so, not its indices as names.
+    let one = e(js_bytes(&[0u8; 5000]));
+    assert!(one.ends_with("got a Uint8Array"), "{one}");
     let bad = obj(&[
         ("config.json", js_bytes(b"{not json")),
         ("model.safetensors", js_bytes(b"")),

@@ -44,6 +44,10 @@ pub(crate) fn describe(v: &JsValue) -> String {
         format!("{x}")
     } else if Array::is_array(v) {
         "an array".into()
+    } else if v.is_instance_of::<Uint8Array>() {
+        "a Uint8Array".into()
+    } else if v.is_instance_of::<js_sys::ArrayBuffer>() {
+        "an ArrayBuffer".into()
     } else {
         format!(
             "a value of type {}",

@@ -71,7 +71,12 @@ impl Model {
     pub fn from_files(
         #[wasm_bindgen(unchecked_param_type = "Record<string, Bytes | Bytes[]>")] files: JsValue,
     ) -> Result<Model, JsError> {
-        if !files.is_object() || js_sys::Array::is_array(&files) {
+        // An array, or the bytes of one file, is not a record of named files (its indices would
+        // be taken for names).
+        let bytes_alone = files.is_instance_of::<Uint8Array>()
+            || files.is_instance_of::<js_sys::ArrayBuffer>()
+            || files.is_instance_of::<js_sys::DataView>();
+        if !files.is_object() || js_sys::Array::is_array(&files) || bytes_alone {
             return Err(JsError::new(&format!(
                 "files must be an object of file name → Uint8Array, like {{ 'config.json': bytes, \
                  'model.safetensors': bytes, 'tokenizer.json': bytes }}, got {}",
