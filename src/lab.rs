@@ -89,6 +89,11 @@ fn round_up(x: f64) -> f64 {
     (x * scale).ceil() / scale
 }
 
+fn round_nearest(x: f64) -> f64 {
+    let scale = 10f64.powi(SHOWN_DECIMALS);
+    (x * scale).round() / scale
+}
+
 /// bfloat16 with subnormals flushed to 0, as some converters store it: every p < 2^−126 (the
 /// smallest normal) becomes 0. [`ZERO_THRESHOLDS`] keeps bfloat16's subnormals, as
 /// [`Format::round`] does, so its bfloat16 row loses only p ≤ 2^−134.
@@ -165,9 +170,8 @@ impl Precision {
                 d(a).partial_cmp(&d(b)).unwrap_or(Ordering::Equal)
             })
             .unwrap_or(0);
-        let scale = 10f64.powi(SHOWN_DECIMALS);
-        if (ZERO_THRESHOLDS[nearest].ln_p() - m).abs() >= 1.0 / scale {
-            (m * scale).round() / scale
+        if (ZERO_THRESHOLDS[nearest].ln_p() - m).abs() >= 10f64.powi(-SHOWN_DECIMALS) {
+            round_nearest(m)
         } else if zeros[nearest] {
             round_down(m)
         } else {

@@ -120,21 +120,28 @@ pub(crate) fn string_arg(arg: &str, v: &JsValue) -> Result<String, JsError> {
         .ok_or_else(|| JsError::new(&format!("{arg} must be a string, got {}", describe(v))))
 }
 
-/// Reads bytes: a Uint8Array or an ArrayBuffer (copied into wasm memory).
+/// Reads bytes: a Uint8Array, an ArrayBuffer or a DataView (copied into wasm memory).
 pub(crate) fn bytes_arg(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<u8>, JsError> {
     Ok(uint8_arg(arg, v, cap)?.to_vec())
 }
 
-/// A Uint8Array view of a Uint8Array or an ArrayBuffer of at most `cap` bytes, left in JS
-/// memory (the length is checked before anything is copied).
+/// A Uint8Array view of a Uint8Array, an ArrayBuffer or a DataView of at most `cap` bytes, left
+/// in JS memory. The type is checked before anything reads it (a look-alike object such as
+/// `{ length, subarray }`, or an array, is refused), and the length before anything is copied.
 pub(crate) fn uint8_arg(arg: &str, v: &JsValue, cap: usize) -> Result<Uint8Array, JsError> {
     let bytes = if let Some(a) = v.dyn_ref::<Uint8Array>() {
         a.clone()
     } else if let Some(b) = v.dyn_ref::<js_sys::ArrayBuffer>() {
         Uint8Array::new(b)
+    } else if let Some(d) = v.dyn_ref::<js_sys::DataView>() {
+        Uint8Array::new_with_byte_offset_and_length(
+            &d.buffer(),
+            d.byte_offset() as u32,
+            d.byte_length() as u32,
+        )
     } else {
         return Err(JsError::new(&format!(
-            "{arg} must be a Uint8Array or an ArrayBuffer, got {}",
+            "{arg} must be a Uint8Array, an ArrayBuffer or a DataView, got {}",
             describe(v)
         )));
     };
@@ -363,7 +370,7 @@ export type TokenIds = Uint32Array | ArrayLike<number>;
 /** Integer class indices: an Int32Array, or an array or typed array of integers. */
 export type Targets = Int32Array | ArrayLike<number>;
 /** A file's bytes. */
-export type Bytes = Uint8Array | ArrayBuffer;
+export type Bytes = Uint8Array | ArrayBuffer | DataView;
 "#;
 
 /// A value as JS sees it (serde-wasm-bindgen, typed arrays as they are). A flattened struct

@@ -326,10 +326,9 @@ impl ModelReader {
     /// to where they belong. Anything else is an error that leaves the reader as it was.
     pub fn push(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | DataView")]
-        bytes: &JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Bytes")] bytes: &JsValue,
     ) -> Result<(), JsError> {
-        let bytes = byte_view("bytes", bytes)?;
+        let bytes = crate::wasm::convert::uint8_arg("bytes", bytes, usize::MAX)?;
         let pushed = push_js(self.reader()?, &bytes);
         pushed.map_err(|e| {
             self.inner = None;
@@ -354,27 +353,6 @@ impl ModelReader {
 
     fn reader(&mut self) -> Result<&mut llama2c::Reader, JsError> {
         self.inner.as_mut().ok_or_else(spent)
-    }
-}
-
-/// A Uint8Array over the bytes of a Uint8Array, an ArrayBuffer or a DataView, checked by type
-/// before anything reads it: a look-alike object (`{ length, subarray }`) or an array is refused.
-fn byte_view(arg: &str, v: &JsValue) -> Result<Uint8Array, JsError> {
-    if let Some(a) = v.dyn_ref::<Uint8Array>() {
-        Ok(a.clone())
-    } else if let Some(b) = v.dyn_ref::<js_sys::ArrayBuffer>() {
-        Ok(Uint8Array::new(b))
-    } else if let Some(d) = v.dyn_ref::<js_sys::DataView>() {
-        Ok(Uint8Array::new_with_byte_offset_and_length(
-            &d.buffer(),
-            d.byte_offset() as u32,
-            d.byte_length() as u32,
-        ))
-    } else {
-        Err(JsError::new(&format!(
-            "{arg} must be a Uint8Array, an ArrayBuffer or a DataView, got {}",
-            crate::wasm::convert::describe(v)
-        )))
     }
 }
 
