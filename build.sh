@@ -228,6 +228,7 @@ bench() {
         gpt2) bench_gpt2 ;;
         llama2c) bench_llama2c 15M "$@" ;;
         llama2c-memory) bench_llama2c 110M "$@" ;;
+        model-memory) bench_model_memory ;;
         *) die "bench: no benchmark $name (./build.sh help lists them)" ;;
     esac
 }
@@ -257,6 +258,19 @@ bench_gpt2() {
     target/bench-venv/bin/python benches/gpt2_small.py "$dir"
     RAYON_NUM_THREADS=1 GPT2_DIR="$dir" cargo bench -q --bench gpt2_small
     node benches/gpt2-small.mjs "$dir"
+}
+
+# Whether replacing a model gives its memory back: the page in headless Chromium with its
+# built-in model, against the page after GPT-2 small (made as for bench_gpt2) and a switch back.
+bench_model_memory() {
+    build
+    local dir=target/gpt2-small
+    if [ ! -f "$dir/model.safetensors" ]; then
+        bench_python torch transformers safetensors
+        target/bench-venv/bin/python benches/gpt2_small.py "$dir"
+    fi
+    say "replacing a model: Chromium's resident memory"
+    node benches/model-memory.mjs "$dir"
 }
 
 # bench_llama2c SHAPE [DIR]: a llama2.c model of a TinyStories shape with random weights (made
@@ -334,6 +348,8 @@ usage: ./build.sh <command>
             gpt2                 the same as bench-gpt2
             llama2c [DIR]        a llama2.c model of stories15M's shape: native, then Chromium
             llama2c-memory [DIR] the peak memory of loading stories110M's shape in Chromium
+            model-memory         the page's memory after GPT-2 small is replaced by the
+                                 built-in model, against a fresh page (Chromium)
   bench-gpt2  GPT-2 small's generation speed: PyTorch (made in a venv), native, Chromium
   dist    build a self-contained static folder dist/ (page, wasm, model, offline worker,
           snapshots of each view) and print its weight

@@ -5,32 +5,12 @@
 // from disk with the page's file picker (idle: the page with its built-in model).
 //     node benches/llama2c-memory.mjs DIR    (DIR holds model.bin and tokenizer.bin:
 //     python3 benches/make_llama2c_shape.py 110M DIR)
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { startServer } from '../tests/e2e/lib/server.mjs';
 import { launchChromium } from '../tests/e2e/lib/harness.mjs';
+import { residentBytes } from './lib/resident.mjs';
 
 const dir = process.argv[2];
-const PAGE = 4096;
-
-/** Resident bytes of every descendant of this process (Chromium and its helpers). */
-function residentBytes() {
-  const parent = new Map();
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      parent.set(Number(pid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch { /* gone */ }
-  }
-  const mine = (pid) => { for (let p = pid; p > 1; p = parent.get(p)) if (p === process.pid) return true; return false; };
-  let total = 0;
-  for (const pid of parent.keys()) {
-    if (pid === process.pid || !mine(pid)) continue;
-    try {
-      total += Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE;
-    } catch { /* gone */ }
-  }
-  return total;
-}
 
 const size = statSync(`${dir}/model.bin`).size;
 const { server, url } = await startServer({ root: 'www', mounts: { '/l2c/': dir } });

@@ -10,19 +10,20 @@
 /** An error with the code and params of the page's catalogue message `error.<code>` (if any). */
 const coded = (code, message, params = {}) => Object.assign(new Error(message), code ? { code, params } : {});
 
+/** The requests of live training, which its own worker runs (see `startLab`). */
+const TRAINING = new Set(['trainStart', 'trainStep', 'trainPlay', 'trainSample', 'trainPause', 'trainFree']);
+
 /**
- * The worker, behind a promise-based client: `call(type, args)` resolves with the worker's
- * result or rejects with its error (an Error with the worker's English message and, for one
- * the page words itself, its `code` and `params`); `onTokens` receives streamed generation,
- * `onTrain` the progress of live training.
+ * A worker running worker.js, behind a promise-based client: `call(type, args)` resolves with
+ * the worker's result or rejects with its error (an Error with the worker's English message and,
+ * for one the page words itself, its `code` and `params`). `on(data)` receives what it streams.
  */
-function startLab() {
+function spawn(on) {
   const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   const pending = new Map();
   let next = 0;
-  const lab = {
-    onTokens: () => {},
-    onTrain: () => {},
+  const client = {
+    pending,
     call(type, args) {
       const id = ++next;
       return new Promise((resolve, reject) => {
@@ -30,21 +31,86 @@ function startLab() {
         worker.postMessage({ id, type, args });
       });
     },
+    /** Ends the worker; the browser frees all its memory, the wasm's included. */
+    end(why = 'the worker was replaced') {
+      worker.terminate();
+      for (const p of pending.values()) p.reject(new Error(why));
+      pending.clear();
+    },
   };
   worker.onmessage = ({ data }) => {
-    if (data.type === 'tokens') { lab.onTokens(data); return; }
-    if (data.type === 'train') { lab.onTrain(data); return; }
-    if (data.type === 'progress') { Object.assign(progress, data.progress); progress.listener(progress); return; }
+    if (data.id === undefined) { on(data, client); return; }
     const p = pending.get(data.id);
     if (!p) return;
     pending.delete(data.id);
     if (data.ok) p.resolve(data.result);
     else p.reject(coded(data.error.code, data.error.message, data.error.params));
+    client.settled?.();
   };
   worker.onerror = (e) => {
     for (const p of pending.values()) p.reject(new Error(e.message || 'the worker failed'));
     pending.clear();
   };
+  // Every worker gets the module compiled once, here (or why it failed).
+  wasmModule.then((module) => client.call('init', { module }), (e) => client.call('init', { error: e.message }))
+    .catch(() => {});
+  return client;
+}
+
+/**
+ * The page's workers, behind one client: `call(type, args)`; `onTokens` receives streamed
+ * generation, `onTrain` the progress of live training.
+ *
+ * Each model lives in a worker of its own. A wasm memory only grows, so a model's memory is
+ * given back only with its whole instance, and a worker is the unit the browser frees whole:
+ * `load` reads a model in a fresh worker, which becomes the model's worker if the model loads
+ * (the old one then finishes what it was asked and ends) and ends at once if it fails (the page
+ * keeps its model). Live training has a worker of its own, started when first needed, so that
+ * replacing the model does not end a run.
+ */
+function startLab() {
+  let fresh = spawn(stream); // the first model's worker, started at once: it begins the download
+  let current = null;        // the worker holding the loaded model
+  let training = null;
+  const lab = {
+    onTokens: () => {},
+    onTrain: () => {},
+    call(type, args) {
+      if (type === 'load') return load(args);
+      if (TRAINING.has(type) || (type === 'exportModel' && args?.pipeline)) {
+        training ??= spawn(stream);
+        return training.call(type, args);
+      }
+      if (!current) return type === 'stop' ? Promise.resolve({}) : Promise.reject(new Error('no model is loaded yet'));
+      return current.call(type, args);
+    },
+  };
+  function stream(data, from) {
+    if (data.type === 'tokens') { if (from === current) lab.onTokens(data); return; }
+    if (data.type === 'train') { lab.onTrain(data); return; }
+    if (data.type === 'progress') { Object.assign(progress, data.progress); progress.listener(progress); }
+  }
+  async function load(args) {
+    const worker = fresh ?? spawn(stream);
+    fresh = null;
+    let result;
+    try {
+      result = await worker.call('load', args);
+    } catch (e) {
+      worker.end('the model failed to load');
+      throw e;
+    }
+    if (current) retire(current);
+    current = worker;
+    return result;
+  }
+  /** Stops what `old` runs, lets it answer what it was asked, then ends it. */
+  function retire(old) {
+    old.call('stop').catch(() => {});
+    const done = () => old.end();
+    old.settled = () => { if (old.pending.size === 0) done(); };
+    setTimeout(done, 10_000);
+  }
   return lab;
 }
 
@@ -60,10 +126,9 @@ async function compileWasm(url) {
 }
 
 export const started = performance.now();
-export const lab = startLab();
 export const wasmModule = compileWasm(new URL('./pkg/logitlab_bg.wasm', import.meta.url));
 // The worker starts reading the model the moment it is asked; it parses once it has the module.
-wasmModule.then((module) => lab.call('init', { module }), (e) => lab.call('init', { error: e.message }));
+export const lab = startLab();
 
 /** Reading progress of the model, for main.js's progress bar: `{ loaded, total }` in bytes. */
 export const progress = { loaded: 0, total: 0, listener: () => {} };
