@@ -202,14 +202,11 @@ impl Reader {
             return &mut self.scratch;
         }
         let end = self.filled + left.min(max);
-        if self.file_len.is_some() {
-            // The header matched the file's length: the tensor's bytes are there to come.
-            if self.filled == 0 {
-                self.values = vec![0f32; seg.values];
-            }
-        } else if 4 * self.values.len() < end {
-            // A stream of unknown length may end at any point: the memory taken follows the
-            // bytes that came, at most twice them (and 64 KiB), not what the header claims.
+        if 4 * self.values.len() < end {
+            // A stream may end at any point, whatever length it claimed: the memory taken
+            // follows the bytes that came, at most twice them (and 64 KiB), not what the header
+            // and the file's length claim. (The last tensor allocated grows in place in wasm,
+            // where it sits at the top of the heap.)
             let grown = (end.max(8 * self.values.len()).max(1 << 16)).div_ceil(4);
             let grown = grown.min(seg.values);
             self.values.reserve_exact(grown - self.values.len());

@@ -20,9 +20,14 @@
 //!
 //! decode (run.c's `decode`): each id's piece, `<0xBB>` as the raw byte, and the leading space
 //! of a piece right after BOS (id 1) dropped.
+//!
+//! Memory: the file is untrusted, and a piece may be empty (8 bytes of file). The pieces are
+//! kept as one run of bytes with an end offset per id, and found by binary search in a list of
+//! ids sorted by piece: 12 bytes per id besides the pieces' own bytes, allocated once, after a
+//! first pass has counted them. Reading a file costs at most 2.5 times its size.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 use crate::error::{Code, Error, Result};
 
@@ -35,21 +40,32 @@ const BYTE_OFFSET: u32 = 3;
 /// A SentencePiece-style tokenizer read from llama2.c's `tokenizer.bin`.
 #[derive(Debug, Clone)]
 pub struct SentencePiece {
-    /// Each id's piece as stored (`<0x0A>` for a byte token).
-    pieces: Vec<Vec<u8>>,
-    /// Each id's bytes when decoded (`<0x0A>` → [0x0A]).
-    bytes: Vec<Vec<u8>>,
+    /// Every id's piece as stored (`<0x0A>` for a byte token), one after another.
+    text: Vec<u8>,
+    /// Where each id's piece ends in `text` (it starts where the one before ends).
+    ends: Vec<u32>,
     scores: Vec<f32>,
-    /// Piece → its first id.
-    ids: HashMap<Vec<u8>, u32>,
+    /// The ids ordered by piece, then id: a piece's first id is found by binary search.
+    by_piece: Vec<u32>,
 }
 
 impl PartialEq for SentencePiece {
     fn eq(&self, other: &Self) -> bool {
         let bits = |s: &[f32]| s.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        self.pieces == other.pieces && bits(&self.scores) == bits(&other.scores)
+        self.text == other.text && self.ends == other.ends && bits(&self.scores) == bits(&other.scores)
     }
 }
+
+/// Every byte, so that a byte token's decoded form can be a slice like any piece's.
+static ALL_BYTES: [u8; 256] = {
+    let mut b = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        b[i] = i as u8;
+        i += 1;
+    }
+    b
+};
 
 impl Eq for SentencePiece {}
 
@@ -71,10 +87,12 @@ impl SentencePiece {
                 data.len()
             ))
         })? as usize;
-        let (mut pieces, mut scores) = (Vec::new(), Vec::new());
+        // First pass: check every entry and count them, so that the arrays are allocated once,
+        // at their size.
+        let (mut count, mut text_len) = (0usize, 0usize);
         let mut at = 4;
         while at < data.len() {
-            let id = pieces.len();
+            let id = count;
             let (Some(score), Some(len)) = (u32_at(at), u32_at(at + 4)) else {
                 return Err(bad(format!(
                     "token {id} is cut off at byte {at}: its score and length need 8 bytes, \
@@ -82,8 +100,7 @@ impl SentencePiece {
                     data.len() - at
                 )));
             };
-            let score = f32::from_bits(score);
-            if score.is_nan() {
+            if f32::from_bits(score).is_nan() {
                 return Err(bad(format!("token {id} has score NaN")));
             }
             let len = len as usize;
@@ -93,39 +110,54 @@ impl SentencePiece {
                 )));
             }
             // `at + 8 + len` could overflow wasm32's usize (len up to u32::MAX).
-            let piece = data[at + 8..].get(..len).ok_or_else(|| {
-                bad(format!(
+            if data.len() - at - 8 < len {
+                return Err(bad(format!(
                     "token {id} has length {len} but only {} bytes are left",
                     data.len() - at - 8
-                ))
-            })?;
-            pieces.push(piece.to_vec());
-            scores.push(score);
+                )));
+            }
+            count += 1;
+            text_len += len;
             at += 8 + len;
         }
-        let bytes = pieces
-            .iter()
-            .map(|p| byte_of(p).map_or_else(|| p.clone(), |b| vec![b]))
-            .collect();
-        let mut ids = HashMap::with_capacity(pieces.len());
-        for (i, p) in pieces.iter().enumerate() {
-            ids.entry(p.clone()).or_insert(i as u32);
+        let mut text = Vec::with_capacity(text_len);
+        let mut ends = Vec::with_capacity(count);
+        let mut scores = Vec::with_capacity(count);
+        let mut at = 4;
+        while at < data.len() {
+            let len = u32_at(at + 4).unwrap_or(0) as usize;
+            scores.push(f32::from_bits(u32_at(at).unwrap_or(0)));
+            text.extend_from_slice(&data[at + 8..at + 8 + len]);
+            // The pieces fit in the file, which is far below 4 GiB (MAX_TOKENIZER_BIN_BYTES).
+            ends.push(text.len() as u32);
+            at += 8 + len;
         }
-        Ok(SentencePiece {
-            pieces,
-            bytes,
+        let mut t = SentencePiece {
+            text,
+            ends,
             scores,
-            ids,
-        })
+            by_piece: Vec::new(),
+        };
+        let mut by_piece: Vec<u32> = (0..count as u32).collect();
+        by_piece.sort_unstable_by(|&a, &b| t.piece(a).cmp(t.piece(b)).then(a.cmp(&b)));
+        t.by_piece = by_piece;
+        Ok(t)
+    }
+
+    /// The piece of `id` as stored (`id` < len).
+    fn piece(&self, id: u32) -> &[u8] {
+        let i = id as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
     }
 
     /// Number of ids.
     pub fn len(&self) -> usize {
-        self.pieces.len()
+        self.ends.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.pieces.is_empty()
+        self.ends.is_empty()
     }
 
     /// Text → ids as run.c's `encode` (see the module doc), without BOS or EOS.
@@ -172,8 +204,8 @@ impl SentencePiece {
         let mut pair = Vec::new();
         let mut push = |heap: &mut BinaryHeap<Candidate>, id: &[u32], left: usize, right: usize| {
             pair.clear();
-            pair.extend_from_slice(&self.pieces[id[left] as usize]);
-            pair.extend_from_slice(&self.pieces[id[right] as usize]);
+            pair.extend_from_slice(self.piece(id[left]));
+            pair.extend_from_slice(self.piece(id[right]));
             if let Some(merged) = self.id_of(&pair) {
                 let score = self.scores[merged as usize];
                 // run.c starts from a best score of −1e10: lower scores never merge.
@@ -211,8 +243,11 @@ impl SentencePiece {
         (0..n).filter(|&i| alive[i]).map(|i| id[i]).collect()
     }
 
+    /// The first id whose piece is `piece`.
     fn id_of(&self, piece: &[u8]) -> Option<u32> {
-        self.ids.get(piece).copied()
+        let i = self.by_piece.partition_point(|&id| self.piece(id) < piece);
+        let id = *self.by_piece.get(i)?;
+        (self.piece(id) == piece).then_some(id)
     }
 
     /// The bytes of `id` after the id `prev` (run.c's `decode`): a byte token's byte; a piece
@@ -227,10 +262,14 @@ impl SentencePiece {
 
     /// The bytes of `id` on its own.
     pub fn token_bytes(&self, id: u32) -> Result<&[u8]> {
-        self.bytes
-            .get(id as usize)
-            .map(Vec::as_slice)
-            .ok_or_else(|| Error::arg("ids", &format!("token ids in [0, {})", self.len()), id))
+        if id as usize >= self.len() {
+            return Err(Error::arg("ids", &format!("token ids in [0, {})", self.len()), id));
+        }
+        let piece = self.piece(id);
+        Ok(match byte_of(piece) {
+            Some(b) => &ALL_BYTES[b as usize..=b as usize],
+            None => piece,
+        })
     }
 
     /// Ids → bytes, piece by piece as [`SentencePiece::piece_bytes`].
@@ -315,7 +354,7 @@ mod tests {
         loop {
             let mut best: Option<(f32, u32, usize)> = None;
             for (i, w) in tokens.windows(2).enumerate() {
-                let pair = [&t.pieces[w[0] as usize][..], &t.pieces[w[1] as usize]].concat();
+                let pair = [t.piece(w[0]), t.piece(w[1])].concat();
                 if let Some(id) = t.id_of(&pair) {
                     let score = t.scores[id as usize];
                     if score > best.map_or(-1e10, |b| b.0) {
