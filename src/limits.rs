@@ -33,6 +33,11 @@ pub const MAX_CHECKPOINT_BYTES: usize = 64 << 20;
 /// while loading, and wasm32 has 4 GiB.
 pub const MAX_HF_SAFETENSORS_BYTES: usize = 1 << 30;
 
+/// Most tensors a safetensors header may declare: 16 384 (GPT-2 small has 148, Qwen2.5-0.5B
+/// 290, Llama 3 70B 723). Checked as the header is read, so that a header of a million empty
+/// tensors is refused before it takes memory.
+pub const MAX_SAFETENSORS_TENSORS: usize = 16_384;
+
 /// Largest llama2.c `model.bin` `model::format::llama2c::read` accepts: 1 GiB (stories110M is
 /// 438 MB in f32). The file and its f32 weights are both in memory while loading.
 pub const MAX_LLAMA2C_BYTES: usize = 1 << 30;

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use crate::error::{brief, Error, Result};
 use crate::limits::{over_cap, MAX_CHECKPOINT_BYTES};
 use crate::model::format::f16_bits_to_f32;
+use crate::model::format::safetensors_header::{self, Dtype, Header};
 use crate::model::{Arch, Config, Param, Tokenizer, Vocab};
 
 /// Tag stored in the checkpoint metadata, checked on load.
@@ -91,24 +92,16 @@ pub fn read(bytes: &[u8]) -> Result<Checkpoint> {
     if bytes.len() > MAX_CHECKPOINT_BYTES {
         return Err(bad(over_cap(bytes.len(), MAX_CHECKPOINT_BYTES)));
     }
-    let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| {
+    let invalid = |e: String| bad(format!("not a valid safetensors file ({} bytes): {e}", bytes.len()));
+    let data_start = safetensors_header::data_start(bytes.len(), bytes.get(..8).unwrap_or(bytes))
+        .map_err(invalid)?;
+    let data = &bytes[data_start..];
+    let header = Header::parse(&bytes[8..data_start], data.len(), &[METADATA_KEY]).map_err(invalid)?;
+    let record = header.metadata(METADATA_KEY).ok_or_else(|| {
         bad(format!(
-            "not a valid safetensors file ({} bytes): {}",
-            bytes.len(),
-            brief(&e)
+            "no {METADATA_KEY:?} metadata: not a logitlab model"
         ))
     })?;
-    let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
-        .map_err(|e| bad(format!("unreadable header: {}", brief(&e))))?;
-    let record = header
-        .metadata()
-        .as_ref()
-        .and_then(|m| m.get(METADATA_KEY))
-        .ok_or_else(|| {
-            bad(format!(
-                "no {METADATA_KEY:?} metadata: not a logitlab model"
-            ))
-        })?;
     let record: serde_json::Value = serde_json::from_str(record).map_err(|e| {
         bad(format!(
             "metadata {METADATA_KEY:?} is not JSON: {}",
@@ -157,22 +150,23 @@ pub fn read(bytes: &[u8]) -> Result<Checkpoint> {
         .layout()
         .iter()
         .map(|p| {
-            let view = st.tensor(&p.name).map_err(|_| p.missing())?;
-            p.check_shape(view.shape())?;
+            let view = header.get(&p.name).ok_or_else(|| p.missing())?;
+            p.check_shape(&view.shape)?;
             let name = &p.name;
-            let data = view.data();
-            let values: Vec<f32> = match view.dtype() {
-                safetensors::Dtype::F16 => data
+            let data = &data[view.start..view.end];
+            let values: Vec<f32> = match view.dtype {
+                Dtype::F16 => data
                     .chunks_exact(2)
                     .map(|b| f16_bits_to_f32(u16::from_le_bytes([b[0], b[1]])))
                     .collect(),
-                safetensors::Dtype::F32 => data
+                Dtype::F32 => data
                     .chunks_exact(4)
                     .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                     .collect(),
-                other => {
+                ref other => {
                     return Err(bad(format!(
-                        "tensor {name:?} has dtype {other:?}, expected F16 or F32"
+                        "tensor {name:?} has dtype {}, expected F16 or F32",
+                        brief(&other.name())
                     )))
                 }
             };

@@ -1,7 +1,8 @@
 //! Checkpoint formats: how a model's config, vocabulary and parameters are stored in bytes, and
 //! which files make which model ([`files`]).
 //! logitlab's own ([`logitlab`]), Hugging Face GPT-2 folders ([`hf_gpt2`], read only) and
-//! llama2.c's `model.bin` + `tokenizer.bin` ([`llama2c`], read only).
+//! llama2.c's `model.bin` + `tokenizer.bin` ([`llama2c`], read only). Both safetensors readers
+//! read the header through [`safetensors_header`], within a memory bound.
 //! A format reads and writes one array of f32 values per [`crate::model::Param`] of the layout,
 //! so the candle model and the plain-array model save and load through the same code.
 
@@ -9,6 +10,7 @@ pub mod files;
 pub mod hf_gpt2;
 pub mod llama2c;
 pub mod logitlab;
+pub mod safetensors_header;
 pub mod zip;
 
 /// The f32 value of the float16 with bits `h`, exactly (every float16 is an f32). Without
