@@ -146,7 +146,7 @@ impl Error {
 
     /// `argument` must satisfy `range`, but was `got`.
     pub fn arg(argument: &str, range: &str, got: impl fmt::Display) -> Self {
-        Error::new(format!("{argument} must be {range}, got {got}"))
+        Error::new(format!("{argument} must be {range}, got {}", brief(&got)))
     }
 
     /// The same error, with the code and parameters the page words it by.
@@ -160,7 +160,14 @@ impl Error {
             code.params()
         );
         self.code = Some(code);
-        self.params = params.into();
+        // A parameter quotes what the caller gave: a short excerpt of it, as the message does.
+        self.params = params
+            .into_iter()
+            .map(|(name, p)| match p {
+                Param::Text(t) => (name, Param::Text(brief(&t).into())),
+                p => (name, p),
+            })
+            .collect();
         self
     }
 

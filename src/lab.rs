@@ -21,7 +21,7 @@
 use std::cmp::Ordering;
 use std::f64::consts::E;
 
-use crate::error::{Code, Error, Result};
+use crate::error::{brief, Code, Error, Result};
 use crate::limits::{MAX_DRAWS, MAX_SEED, MAX_VALUES};
 use crate::numerics::{self, round_to_bf16, round_to_f16, Stored};
 use crate::sampling::{self, Cut, Input, Sample, SampleOptions};
@@ -675,9 +675,10 @@ pub fn parse_values(argument: &str, text: &str, notation: Notation) -> Result<Ve
             })
         {
             return Err(Error::new(format!(
-                "{argument}: {item:?} has a comma between two digits, and `;` separates the \
+                "{argument}: {} has a comma between two digits, and `;` separates the \
                  entries: is it a decimal comma? Here the decimal mark is a dot (1.001) and \
-                 commas separate entries (1, 001)"
+                 commas separate entries (1, 001)",
+                brief(&format_args!("{item:?}"))
             ))
             .coded(Code::ValuesAmbiguousComma, [("item", item.into())]));
         }
@@ -690,7 +691,8 @@ pub fn parse_values(argument: &str, text: &str, notation: Notation) -> Result<Ve
     for (i, item) in notation.items(text).enumerate() {
         let bad_count = || {
             Error::new(format!(
-                "{argument}: in {item:?}, the count after * must be an integer >= 1"
+                "{argument}: in {}, the count after * must be an integer >= 1",
+                brief(&format_args!("{item:?}"))
             ))
             .coded(Code::ValuesBadCount, [("item", item.into())])
         };
@@ -704,8 +706,9 @@ pub fn parse_values(argument: &str, text: &str, notation: Notation) -> Result<Ve
         };
         let x = parse_number(&number).ok_or_else(|| {
             Error::new(format!(
-                "{argument}[{}] is {x:?}, not a number (write e.g. {example})",
-                out.len()
+                "{argument}[{}] is {}, not a number (write e.g. {example})",
+                out.len(),
+                brief(&format_args!("{x:?}"))
             ))
             .coded(
                 Code::ValuesNotNumber,
@@ -737,23 +740,24 @@ pub fn parse_values(argument: &str, text: &str, notation: Notation) -> Result<Ve
 /// `x`, an entry of `item` written with a decimal comma, with a decimal point instead; an
 /// error if it could mean something else.
 fn decimal_comma(argument: &str, item: &str, x: &str) -> Result<String> {
+    let quoted = brief(&format_args!("{item:?}"));
     if x.contains('.') {
         return Err(Error::new(format!(
-            "{argument}: {item:?} has a dot; with a decimal comma write e.g. 0,5, and separate \
+            "{argument}: {quoted} has a dot; with a decimal comma write e.g. 0,5, and separate \
              entries with `;`"
         ))
         .coded(Code::ValuesDotInCommaNotation, [("item", item.into())]));
     }
     if x.matches(',').count() > 1 {
         return Err(Error::new(format!(
-            "{argument}: {item:?} has more than one comma; the comma is the decimal mark, so \
+            "{argument}: {quoted} has more than one comma; the comma is the decimal mark, so \
              separate entries with `;`: 2; 1; 0,5"
         ))
         .coded(Code::ValuesManyCommas, [("item", item.into())]));
     }
     if x.ends_with(',') {
         return Err(Error::new(format!(
-            "{argument}: {item:?} has a comma at the end of a number; the comma is the decimal \
+            "{argument}: {quoted} has a comma at the end of a number; the comma is the decimal \
              mark, so separate entries with `;`: 1; 2"
         ))
         .coded(Code::ValuesTrailingComma, [("item", item.into())]));

@@ -84,9 +84,16 @@ fn repeated(open: &str, item: &str, sep: &str, close: &str, n: usize) -> String 
 fn check(over: &mut Vec<String>, name: &str, input: &[u8], parse: impl FnOnce(&[u8]) -> bool) {
     let (peak, loaded) = peak_of(|| parse(input));
     let ratio = peak as f64 / input.len() as f64;
-    println!("{name}: {} bytes in, peak {:.1} MB = {ratio:.2}× (loaded: {loaded})", input.len(), peak as f64 / 1e6);
+    println!(
+        "{name}: {} bytes in, peak {:.1} MB = {ratio:.2}× (loaded: {loaded})",
+        input.len(),
+        peak as f64 / 1e6
+    );
     if ratio > 4.0 {
-        over.push(format!("{name}: {} bytes took {peak} at the peak ({ratio:.2}×)", input.len()));
+        over.push(format!(
+            "{name}: {} bytes took {peak} at the peak ({ratio:.2}×)",
+            input.len()
+        ));
     }
 }
 
@@ -95,29 +102,68 @@ fn parsing_costs_at_most_four_times_the_input() {
     let n = 30 * MIB;
     let mut over = Vec::new();
     // A safetensors header that is one tensor with a shape of millions of dimensions.
-    let dims = repeated(r#"{"w":{"dtype":"F32","shape":["#, "1", ",", r#"],"data_offsets":[0,0]}}"#, n / 2);
+    let dims = repeated(
+        r#"{"w":{"dtype":"F32","shape":["#,
+        "1",
+        ",",
+        r#"],"data_offsets":[0,0]}}"#,
+        n / 2,
+    );
     let file = safetensors_with_header(&dims);
-    check(&mut over, "safetensors header: a shape of 15 M dimensions", &file, |b| {
-        Net::from_safetensors(b).is_ok()
-    });
-    check(&mut over, "GPT-2 folder: the same model.safetensors", &file, |b| {
-        Net::from_hf_gpt2(&[("config.json", CONFIG), ("tokenizer.json", TOKENIZER), ("model.safetensors", b)])
+    check(
+        &mut over,
+        "safetensors header: a shape of 15 M dimensions",
+        &file,
+        |b| Net::from_safetensors(b).is_ok(),
+    );
+    check(
+        &mut over,
+        "GPT-2 folder: the same model.safetensors",
+        &file,
+        |b| {
+            Net::from_hf_gpt2(&[
+                ("config.json", CONFIG),
+                ("tokenizer.json", TOKENIZER),
+                ("model.safetensors", b),
+            ])
             .is_ok()
-    });
+        },
+    );
     // A header of a million small tensors.
-    let many = repeated("{", r#""t":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}"#, ",", "}", n / 53);
+    let many = repeated(
+        "{",
+        r#""t":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}"#,
+        ",",
+        "}",
+        n / 53,
+    );
     let file = safetensors_with_header(&many);
-    check(&mut over, "safetensors header: a million small tensors", &file, |b| Net::from_safetensors(b).is_ok());
+    check(
+        &mut over,
+        "safetensors header: a million small tensors",
+        &file,
+        |b| Net::from_safetensors(b).is_ok(),
+    );
     // Metadata of a million short strings.
-    let meta = (0..n / 16).map(|i| format!("\"k{i:07}\":\"v\"")).collect::<Vec<_>>().join(",");
+    let meta = (0..n / 16)
+        .map(|i| format!("\"k{i:07}\":\"v\""))
+        .collect::<Vec<_>>()
+        .join(",");
     let meta = format!("{{\"__metadata__\":{{{meta}}}}}");
     let file = safetensors_with_header(&meta);
-    check(&mut over, "safetensors header: a million metadata strings", &file, |b| Net::from_safetensors(b).is_ok());
+    check(
+        &mut over,
+        "safetensors header: a million metadata strings",
+        &file,
+        |b| Net::from_safetensors(b).is_ok(),
+    );
 
     // A tokenizer.bin of empty pieces: 8 bytes each (a score and a length of 0).
     let mut bin = 16u32.to_le_bytes().to_vec();
     bin.resize(4 + n / 8 * 8, 0);
-    check(&mut over, "tokenizer.bin: 4 M empty pieces", &bin, |b| SentencePiece::from_bytes(b).is_ok());
+    check(&mut over, "tokenizer.bin: 4 M empty pieces", &bin, |b| {
+        SentencePiece::from_bytes(b).is_ok()
+    });
 
     // stories110M's header (the file it implies is 438 381 596 bytes), then 300 bytes.
     let mut head = Vec::new();
@@ -135,7 +181,9 @@ fn parsing_costs_at_most_four_times_the_input() {
     let given = tokenizer.len() + head.len();
     println!("llama2.c header claiming {claimed} bytes, 328 given with a {}-byte tokenizer.bin: peak {peak} bytes", tokenizer.len());
     if peak > 4 * given {
-        over.push(format!("a llama2.c header claiming {claimed} bytes took {peak} bytes with 328 given"));
+        over.push(format!(
+            "a llama2.c header claiming {claimed} bytes took {peak} bytes with 328 given"
+        ));
     }
     assert!(over.is_empty(), "over 4× the input:\n{}", over.join("\n"));
 }

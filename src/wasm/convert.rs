@@ -2,13 +2,14 @@
 //! integers in a range), each checked before use, errors to JS (`js_err`, with the error's
 //! code and parameters for the page), and Rust results back to JS (`to_js`).
 
-use js_sys::{Array, Float32Array, Int32Array, Object, Reflect, Uint8Array};
+use js_sys::{Float32Array, Int32Array, Object, Reflect, Uint8Array};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::error::{Error, Param};
+use crate::wasm::js_value::{array_length, bytes_of, element, is_array, snapshot, Holder, Kind};
 
 /// A JS Error whose `message` is the English message (the API's contract). A coded error also
 /// carries `code` (e.g. "values.notNumber") and `params` ({ index: 1, value: "oops" }): the
@@ -32,6 +33,7 @@ pub(crate) fn js_err(e: Error) -> JsError {
     err
 }
 
+/// A few words on what `v` is, for an error, read without running any of the caller's code.
 pub(crate) fn describe(v: &JsValue) -> String {
     if v.is_undefined() {
         "undefined".into()
@@ -42,12 +44,14 @@ pub(crate) fn describe(v: &JsValue) -> String {
         format!("the string {s:?}")
     } else if let Some(x) = v.as_f64() {
         format!("{x}")
-    } else if Array::is_array(v) {
+    } else if let Some((holder, _)) = bytes_of(v) {
+        match holder {
+            Holder::Typed(kind) => kind.named(),
+            Holder::Buffer => "an ArrayBuffer".into(),
+            Holder::Data => "a DataView".into(),
+        }
+    } else if is_array(v) {
         "an array".into()
-    } else if v.is_instance_of::<Uint8Array>() {
-        "a Uint8Array".into()
-    } else if v.is_instance_of::<js_sys::ArrayBuffer>() {
-        "an ArrayBuffer".into()
     } else {
         format!(
             "a value of type {}",
@@ -56,60 +60,88 @@ pub(crate) fn describe(v: &JsValue) -> String {
     }
 }
 
-/// The `length` of an array or typed array `v`, checked against `cap` before anything is copied:
-/// `{arg} has N entries; at most CAP are accepted`.
-pub(crate) fn checked_length(arg: &str, v: &JsValue, cap: usize) -> Result<usize, JsError> {
-    let len = Reflect::get(v, &"length".into())
-        .ok()
-        .and_then(|l| l.as_f64())
-        .unwrap_or(0.0) as usize;
-    if len > cap {
+/// A list of values from JS, its length checked against a cap: a typed array's bytes (in a
+/// fresh view), or an array whose elements are read one by one.
+enum List {
+    Typed(Kind, Uint8Array),
+    Array(usize),
+}
+
+impl List {
+    fn len(&self) -> usize {
+        match self {
+            List::Typed(kind, bytes) => bytes.length() as usize / kind.width(),
+            List::Array(len) => *len,
+        }
+    }
+}
+
+/// `v` as a [`List`] of at most `cap` entries (`{arg} has N entries; at most CAP are
+/// accepted`), or an error saying it must be `expected`.
+fn list(arg: &str, v: &JsValue, cap: usize, expected: &str) -> Result<List, JsError> {
+    let list = match bytes_of(v) {
+        Some((Holder::Typed(kind), bytes)) => List::Typed(kind, bytes),
+        Some(_) => return Err(must_be(arg, expected, v)),
+        None if is_array(v) => {
+            List::Array(array_length(v).map_err(|e| JsError::new(&format!("{arg}: {e}")))?)
+        }
+        None => return Err(must_be(arg, expected, v)),
+    };
+    if list.len() > cap {
         return Err(JsError::new(&format!(
-            "{arg} has {len} entries; at most {cap} are accepted"
+            "{arg} has {} entries; at most {cap} are accepted",
+            list.len()
         )));
     }
-    Ok(len)
+    Ok(list)
+}
+
+fn must_be(arg: &str, expected: &str, v: &JsValue) -> JsError {
+    JsError::new(&format!("{arg} must be {expected}, got {}", describe(v)))
+}
+
+/// Element `i` of `list` (`v`'s) as a number, or why not.
+fn number_at(arg: &str, v: &JsValue, list: &List, bytes: &[u8], i: usize) -> Result<f64, JsError> {
+    match list {
+        List::Typed(kind, _) => kind
+            .number(bytes, i)
+            .ok_or_else(|| JsError::new(&format!("{arg} must hold numbers, got {}", kind.named()))),
+        List::Array(_) => {
+            let x = element(v, i as u32).map_err(|e| JsError::new(&format!("{arg}{e}")))?;
+            x.as_f64().ok_or_else(|| {
+                JsError::new(&format!(
+                    "{arg}[{i}] must be a number, got {}",
+                    describe(&x)
+                ))
+            })
+        }
+    }
+}
+
+/// The bytes of a typed list (copied once); none for an array.
+fn list_bytes(list: &List) -> Vec<u8> {
+    match list {
+        List::Typed(_, bytes) => bytes.to_vec(),
+        List::Array(_) => Vec::new(),
+    }
 }
 
 /// Reads a vector of numbers: a Float32Array, another typed array, or an array of numbers.
 pub(crate) fn f32_vec(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<f32>, JsError> {
-    if let Some(a) = v.dyn_ref::<Float32Array>() {
-        checked_length(arg, v, cap)?;
-        return Ok(a.to_vec());
+    let list = list(arg, v, cap, "a Float32Array or an array of numbers")?;
+    if let List::Typed(Kind::Float32, bytes) = &list {
+        // A Float32Array's bytes start at a multiple of 4.
+        return Ok(Float32Array::new_with_byte_offset_and_length(
+            &bytes.buffer(),
+            bytes.byte_offset(),
+            bytes.length() / 4,
+        )
+        .to_vec());
     }
-    if Array::is_array(v) {
-        let a: &Array = v.unchecked_ref();
-        let len = checked_length(arg, v, cap)?;
-        let mut out = Vec::with_capacity(len);
-        for i in 0..len as u32 {
-            let x = a.get(i);
-            match x.as_f64() {
-                Some(x) => out.push(x as f32),
-                None => {
-                    return Err(JsError::new(&format!(
-                        "{arg}[{i}] must be a number, got {}",
-                        describe(&x)
-                    )))
-                }
-            }
-        }
-        return Ok(out);
-    }
-    if js_sys::ArrayBuffer::is_view(v) && !v.is_instance_of::<js_sys::DataView>() {
-        checked_length(arg, v, cap)?;
-        if v.is_instance_of::<js_sys::BigInt64Array>()
-            || v.is_instance_of::<js_sys::BigUint64Array>()
-        {
-            return Err(JsError::new(&format!(
-                "{arg} must be a Float32Array or an array of numbers, got a BigInt array"
-            )));
-        }
-        return Ok(Float32Array::new(v).to_vec());
-    }
-    Err(JsError::new(&format!(
-        "{arg} must be a Float32Array or an array of numbers, got {}",
-        describe(v)
-    )))
+    let bytes = list_bytes(&list);
+    (0..list.len())
+        .map(|i| number_at(arg, v, &list, &bytes, i).map(|x| x as f32))
+        .collect()
 }
 
 /// Reads a string argument. Taking `&str` directly would let wasm-bindgen's glue hand a
@@ -125,25 +157,20 @@ pub(crate) fn bytes_arg(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<u8>, J
     Ok(uint8_arg(arg, v, cap)?.to_vec())
 }
 
-/// A Uint8Array view of a Uint8Array, an ArrayBuffer or a DataView of at most `cap` bytes, left
-/// in JS memory. The type is checked before anything reads it (a look-alike object such as
-/// `{ length, subarray }`, or an array, is refused), and the length before anything is copied.
+/// A fresh Uint8Array view of a Uint8Array, an ArrayBuffer or a DataView of at most `cap`
+/// bytes, left in JS memory. The type is checked by the built-in getters, before anything reads
+/// it (a look-alike object such as `{ length, subarray }`, a proxy, or an array, is refused),
+/// and the length before anything is copied.
 pub(crate) fn uint8_arg(arg: &str, v: &JsValue, cap: usize) -> Result<Uint8Array, JsError> {
-    let bytes = if let Some(a) = v.dyn_ref::<Uint8Array>() {
-        a.clone()
-    } else if let Some(b) = v.dyn_ref::<js_sys::ArrayBuffer>() {
-        Uint8Array::new(b)
-    } else if let Some(d) = v.dyn_ref::<js_sys::DataView>() {
-        Uint8Array::new_with_byte_offset_and_length(
-            &d.buffer(),
-            d.byte_offset() as u32,
-            d.byte_length() as u32,
-        )
-    } else {
-        return Err(JsError::new(&format!(
-            "{arg} must be a Uint8Array, an ArrayBuffer or a DataView, got {}",
-            describe(v)
-        )));
+    let bytes = match bytes_of(v) {
+        Some((Holder::Typed(Kind::Uint8) | Holder::Buffer | Holder::Data, bytes)) => bytes,
+        _ => {
+            return Err(must_be(
+                arg,
+                "a Uint8Array, an ArrayBuffer or a DataView",
+                v,
+            ))
+        }
     };
     let len = bytes.length() as usize;
     if len > cap {
@@ -156,58 +183,48 @@ pub(crate) fn uint8_arg(arg: &str, v: &JsValue, cap: usize) -> Result<Uint8Array
 
 /// Reads token ids: a Uint32Array, or an array or typed array of integers in [0, 2^32).
 pub(crate) fn ids_arg(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<u32>, JsError> {
-    if let Some(a) = v.dyn_ref::<js_sys::Uint32Array>() {
-        checked_length(arg, v, cap)?;
-        return Ok(a.to_vec());
+    let list = list(arg, v, cap, "a Uint32Array or an array of token ids")?;
+    if let List::Typed(Kind::Uint32, bytes) = &list {
+        return Ok(js_sys::Uint32Array::new_with_byte_offset_and_length(
+            &bytes.buffer(),
+            bytes.byte_offset(),
+            bytes.length() / 4,
+        )
+        .to_vec());
     }
-    let listlike = Array::is_array(v)
-        || (js_sys::ArrayBuffer::is_view(v) && !v.is_instance_of::<js_sys::DataView>());
-    if !listlike {
-        return Err(JsError::new(&format!(
-            "{arg} must be a Uint32Array or an array of token ids, got {}",
-            describe(v)
-        )));
-    }
-    let len = checked_length(arg, v, cap)?;
-    (0..len as u32)
-        .map(|i| {
-            let x = Reflect::get_u32(v, i).unwrap_or(JsValue::UNDEFINED);
-            match x.as_f64() {
-                Some(x) if x.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&x) => Ok(x as u32),
-                _ => Err(JsError::new(&format!(
-                    "{arg}[{i}] must be a token id (an integer >= 0), got {}",
-                    describe(&x)
-                ))),
-            }
+    let bytes = list_bytes(&list);
+    (0..list.len())
+        .map(|i| match number_at(arg, v, &list, &bytes, i) {
+            Ok(x) if x.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&x) => Ok(x as u32),
+            Ok(x) => Err(JsError::new(&format!(
+                "{arg}[{i}] must be a token id (an integer >= 0), got {x}"
+            ))),
+            Err(_) => Err(JsError::new(&format!(
+                "{arg}[{i}] must be a token id (an integer >= 0), got {}",
+                match &list {
+                    List::Array(_) => element(v, i as u32).map_or_else(|e| e, |x| describe(&x)),
+                    List::Typed(kind, _) => kind.named(),
+                }
+            ))),
         })
         .collect()
 }
 
 /// Reads integer targets: an Int32Array, another typed array or an array of integers.
 pub(crate) fn i32_vec(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<i32>, JsError> {
-    if let Some(a) = v.dyn_ref::<Int32Array>() {
-        checked_length(arg, v, cap)?;
-        return Ok(a.to_vec());
+    let list = list(arg, v, cap, "an Int32Array or an array of integers")?;
+    if let List::Typed(Kind::Int32, bytes) = &list {
+        return Ok(Int32Array::new_with_byte_offset_and_length(
+            &bytes.buffer(),
+            bytes.byte_offset(),
+            bytes.length() / 4,
+        )
+        .to_vec());
     }
-    if Array::is_array(v) || js_sys::ArrayBuffer::is_view(v) {
-        checked_length(arg, v, cap)?; // before the message below would hide why
-    }
-    let xs = f32_vec(arg, v, cap).map_err(|_| {
-        JsError::new(&format!(
-            "{arg} must be an Int32Array or an array of integers, got {}",
-            describe(v)
-        ))
-    })?;
-    // Re-read as f64 through the f32 path would lose large integers; go back to the source.
-    let get = |i: usize| -> f64 {
-        Reflect::get_u32(v, i as u32)
-            .ok()
-            .and_then(|x| x.as_f64())
-            .unwrap_or(xs[i] as f64)
-    };
-    (0..xs.len())
+    let bytes = list_bytes(&list);
+    (0..list.len())
         .map(|i| {
-            let x = get(i);
+            let x = number_at(arg, v, &list, &bytes, i)?;
             if x.fract() == 0.0 && x >= i32::MIN as f64 && x <= i32::MAX as f64 {
                 Ok(x as i32)
             } else {
@@ -231,12 +248,16 @@ pub(crate) fn options<T: DeserializeOwned + Default>(
     if v.is_undefined() || v.is_null() {
         return Ok(T::default());
     }
-    if !v.is_object() || Array::is_array(v) {
+    if !v.is_object() || is_array(v) || bytes_of(v).is_some() {
         return Err(JsError::new(&format!(
             "{what} must be an object like {{ temperature: 0.8 }}, got {}",
             describe(v)
         )));
     }
+    // serde reads the copy: its getters and traps have run, once, here.
+    let mut budget = crate::limits::MAX_VALUES;
+    let v =
+        &snapshot(v, &mut budget).map_err(|e| JsError::new(&format!("{what}: reading it, {e}")))?;
     // serde-wasm-bindgen looks up only the fields it knows, so `deny_unknown_fields` never sees
     // the others: check the keys here.
     let known = field_names::<T>();

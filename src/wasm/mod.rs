@@ -3,7 +3,8 @@
 //!
 //! One rule says where an export lives: in the file named after the Rust module it wraps
 //! (`numerics`, `sampling`, `loss`, `lab`, `model`, `train`); what they all share is in
-//! `convert`. Every export returns `Result<_, JsError>`; the message names the argument and its
+//! `convert`, which reads the caller's values through `js_value` only: no getter, proxy trap or
+//! exception of the caller's can run while Rust holds a value. Every export returns `Result<_, JsError>`; the message names the argument and its
 //! range. The conversions accept a `Float32Array` (or any typed array, or a plain array of
 //! numbers), so a teacher can type `logitlab.softmax([1, 2, 3])` in the console.
 //!
@@ -12,6 +13,7 @@
 //! out, which keeps it smaller.
 
 pub mod convert;
+pub mod js_value;
 #[cfg(not(feature = "train"))]
 pub mod lab;
 pub mod loss;

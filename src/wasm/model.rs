@@ -13,11 +13,10 @@
 //! gen.next();                        // { token, text, probs: Float32Array, seed }
 //! ```
 
-use js_sys::{Array, Float32Array, Object, Reflect, Uint32Array, Uint8Array};
+use js_sys::{Float32Array, Reflect, Uint32Array, Uint8Array};
 use serde::Serialize;
 use tsify::Tsify;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 use crate::error::Error;
 use crate::limits::{
@@ -27,6 +26,7 @@ use crate::model::format::files::{self, Format, Role};
 use crate::model::format::{hf_gpt2, llama2c};
 use crate::model::{self, Family, Generator, Net, OutputMode, Tokenizer};
 use crate::wasm::convert::{bytes_arg, ids_arg, js_err, options, string_arg, to_js};
+use crate::wasm::js_value::{self, bytes_of, is_array};
 use crate::wasm::sampling::sampler_options;
 
 /// Where the page finds the default checkpoint, relative to `www/`.
@@ -73,36 +73,45 @@ impl Model {
     ) -> Result<Model, JsError> {
         // An array, or the bytes of one file, is not a record of named files (its indices would
         // be taken for names).
-        let bytes_alone = files.is_instance_of::<Uint8Array>()
-            || files.is_instance_of::<js_sys::ArrayBuffer>()
-            || files.is_instance_of::<js_sys::DataView>();
-        if !files.is_object() || js_sys::Array::is_array(&files) || bytes_alone {
+        if !files.is_object() || is_array(&files) || bytes_of(&files).is_some() {
             return Err(JsError::new(&format!(
                 "files must be an object of file name → Uint8Array, like {{ 'config.json': bytes, \
                  'model.safetensors': bytes, 'tokenizer.json': bytes }}, got {}",
                 crate::wasm::convert::describe(&files)
             )));
         }
-        let obj: &Object = files.unchecked_ref();
-        let names: Vec<String> = Object::keys(obj)
-            .iter()
-            .filter_map(|k| k.as_string())
-            .collect();
+        let unreadable = |e: String| JsError::new(&format!("files: {e}"));
+        let names = js_value::keys(&files, MAX_NAMES as usize).map_err(unreadable)?;
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let plan = files::identify(&names).map_err(js_err)?;
+        // Every file the model needs is read from the record before any is measured: a getter
+        // of the caller's runs now, not between a file's length check and its copy.
+        let mut values = Vec::with_capacity(plan.files.len());
+        for f in &plan.files {
+            let v = js_value::field(&files, &f.name).map_err(unreadable)?;
+            values.push(match JsPieces::read(files::base(&f.name), &v) {
+                Ok(p) => p,
+                Err(e) => return Err(e),
+            });
+        }
         let value = |f: &files::Needed| {
-            Reflect::get(obj, &JsValue::from_str(&f.name)).unwrap_or(JsValue::UNDEFINED)
+            let i = plan
+                .files
+                .iter()
+                .position(|g| g.name == f.name)
+                .unwrap_or(0);
+            &values[i]
         };
         let bytes = |role| -> Result<Vec<u8>, JsError> {
             let f = plan.get(role).expect("the format has this file");
-            bytes_arg(files::base(&f.name), &value(f), f.cap)
+            Ok(JsFile::new(files::base(&f.name), value(f), f.cap)?.whole())
         };
         let weights = plan.get(Role::Weights);
         let inner = match plan.format {
             Format::HfGpt2 => {
                 let w = weights.expect("a folder has its weights");
                 // model.safetensors stays in JS memory: its tensors are copied in one at a time.
-                let model = JsFile::new(files::base(&w.name), &value(w), w.cap)?;
+                let model = JsFile::new(files::base(&w.name), value(w), w.cap)?;
                 let config = bytes(Role::Config)?;
                 let tokenizer = bytes(Role::Tokenizer)?;
                 Net::from_hf_gpt2_parts(&config, &model, &tokenizer)
@@ -111,13 +120,13 @@ impl Model {
             Format::Llama2c => {
                 // Read as a stream of its pieces, each dropped from the array once read.
                 let w = weights.expect("a llama2.c model has its checkpoint");
-                let pieces = JsFile::new(files::base(&w.name), &value(w), w.cap)?;
+                let mut pieces = JsFile::new(files::base(&w.name), value(w), w.cap)?;
                 let tokenizer = bytes(Role::Tokenizer)?;
                 let size = hf_gpt2::FileBytes::len(&pieces);
                 let mut reader = llama2c::Reader::new(Some(size), &tokenizer).map_err(js_err)?;
-                for i in 0..pieces.pieces.length() {
-                    push_js(&mut reader, &pieces.pieces.get(i).unchecked_into()).map_err(js_err)?;
-                    pieces.pieces.set(i, JsValue::UNDEFINED); // the caller's array lets go of it
+                for i in 0..pieces.pieces.len() {
+                    push_js(&mut reader, &pieces.pieces[i]).map_err(js_err)?;
+                    pieces.release(i, value(w));
                 }
                 reader.finish().and_then(Net::from_llama2c_checkpoint)
             }
@@ -370,32 +379,61 @@ fn push_js(reader: &mut llama2c::Reader, bytes: &Uint8Array) -> crate::error::Re
     })
 }
 
+/// One file's value in `Model.fromFiles`' record as the caller gave it: bytes, or an array of
+/// consecutive pieces, each read from the array once (a proxy's traps run here, before anything
+/// is measured).
+struct JsPieces {
+    /// The caller's array, if the file came in pieces: its entries are released as they are read.
+    array: Option<JsValue>,
+    pieces: Vec<JsValue>,
+}
+
+impl JsPieces {
+    fn read(name: &str, v: &JsValue) -> Result<JsPieces, JsError> {
+        if !is_array(v) {
+            return Ok(JsPieces {
+                array: None,
+                pieces: vec![v.clone()],
+            });
+        }
+        let unreadable = |e: String| JsError::new(&format!("{name}: {e}"));
+        let len = js_value::array_length(v).map_err(unreadable)?;
+        if len > MAX_NAMES as usize {
+            return Err(JsError::new(&format!(
+                "{name} has {len} pieces; at most {MAX_NAMES} are accepted"
+            )));
+        }
+        let pieces = (0..len as u32)
+            .map(|i| js_value::element(v, i).map_err(unreadable))
+            .collect::<Result<_, _>>()?;
+        Ok(JsPieces {
+            array: Some(v.clone()),
+            pieces,
+        })
+    }
+}
+
 /// A file that stays in JS memory; [`hf_gpt2::FileBytes::read`] copies one range into wasm.
-/// Either one Uint8Array (or ArrayBuffer), or an array of them, the file's consecutive pieces
-/// (the page reads a large model into 16 MiB pieces).
+/// Either one Uint8Array (or ArrayBuffer, or DataView), or consecutive pieces of it (the page
+/// reads a large model into 16 MiB pieces), each held through a fresh view of its bytes.
 struct JsFile {
-    /// The pieces (for a single array, a new array holding it).
-    pieces: js_sys::Array,
+    pieces: Vec<Uint8Array>,
     /// Where each piece starts in the file, and the file's length last.
     starts: Vec<usize>,
 }
 
 impl JsFile {
-    /// A Uint8Array, an ArrayBuffer, or an array of them, of at most `cap` bytes in all
-    /// (checked before anything is copied).
-    fn new(name: &str, v: &JsValue, cap: usize) -> Result<JsFile, JsError> {
-        let list = match v.dyn_ref::<js_sys::Array>() {
-            Some(a) => a.clone(),
-            None => js_sys::Array::of1(v),
-        };
+    /// The file's pieces, of at most `cap` bytes in all (checked before anything is copied).
+    fn new(name: &str, v: &JsPieces, cap: usize) -> Result<JsFile, JsError> {
         let mut starts = vec![0];
-        for (i, piece) in list.iter().enumerate() {
-            let what = if Array::is_array(v) {
+        let mut pieces = Vec::with_capacity(v.pieces.len());
+        for (i, piece) in v.pieces.iter().enumerate() {
+            let what = if v.array.is_some() {
                 format!("{name}[{i}]")
             } else {
                 name.to_string()
             };
-            let piece = crate::wasm::convert::uint8_arg(&what, &piece, cap)?;
+            let piece = crate::wasm::convert::uint8_arg(&what, piece, cap)?;
             let end = starts[starts.len() - 1] + piece.length() as usize;
             if end > cap {
                 return Err(JsError::new(&format!(
@@ -403,15 +441,26 @@ impl JsFile {
                 )));
             }
             starts.push(end);
-            // An ArrayBuffer piece is read through a view from now on.
-            list.set(i as u32, piece.into());
+            pieces.push(piece);
         }
-        // Released pieces are dropped from the caller's own array: it holds the only other
-        // references to them.
-        Ok(JsFile {
-            pieces: list,
-            starts,
-        })
+        Ok(JsFile { pieces, starts })
+    }
+
+    /// Lets go of piece `i`, here and in the caller's array (set to `undefined`), which holds
+    /// the only other reference to it: a model read in pieces is then not held twice.
+    fn release(&mut self, i: usize, v: &JsPieces) {
+        self.pieces[i] = Uint8Array::new_with_length(0);
+        if let Some(array) = &v.array {
+            // A proxy's trap may refuse: the piece then stays the caller's to drop.
+            let _ = Reflect::set_u32(array, i as u32, &JsValue::UNDEFINED);
+        }
+    }
+
+    /// The whole file, copied into wasm memory.
+    fn whole(&self) -> Vec<u8> {
+        let mut out = vec![0u8; hf_gpt2::FileBytes::len(self)];
+        self.copy(0, &mut out);
+        out
     }
 
     /// The index of the piece holding byte `at` (< len).
@@ -426,8 +475,7 @@ impl JsFile {
         while at < end {
             let i = self.piece_at(at);
             let (from, to) = (self.starts[i], self.starts[i + 1].min(end));
-            let piece: Uint8Array = self.pieces.get(i as u32).unchecked_into();
-            piece
+            self.pieces[i]
                 .subarray((at - from) as u32, (to - from) as u32)
                 .copy_to(&mut out[at - start..to - start]);
             at = to;
@@ -692,30 +740,34 @@ pub fn model_path_files(
     Ok(to_js(&files))
 }
 
+/// Most names (of files, of pieces of a file) a list from JS may have.
+const MAX_NAMES: u32 = 100_000;
+
 /// A list of strings from JS: at most 100 000 of them, each of at most 4 096 characters.
 fn string_list(arg: &str, v: &JsValue) -> Result<Vec<String>, JsError> {
-    const MAX_NAMES: u32 = 100_000;
-    if !Array::is_array(v) {
+    if !is_array(v) {
         return Err(JsError::new(&format!(
             "{arg} must be an array of strings, got {}",
             crate::wasm::convert::describe(v)
         )));
     }
-    let a: &Array = v.unchecked_ref();
-    if a.length() > MAX_NAMES {
+    let unreadable = |e: String| JsError::new(&format!("{arg}: {e}"));
+    let len = js_value::array_length(v).map_err(unreadable)?;
+    if len > MAX_NAMES as usize {
         return Err(JsError::new(&format!(
-            "{arg} has {} entries; at most {MAX_NAMES} are accepted",
-            a.length()
+            "{arg} has {len} entries; at most {MAX_NAMES} are accepted"
         )));
     }
-    a.iter()
-        .enumerate()
-        .map(|(i, x)| match x.as_string() {
-            Some(s) if s.len() <= 4096 => Ok(s),
-            _ => Err(JsError::new(&format!(
-                "{arg}[{i}] must be a string of at most 4096 bytes, got {}",
-                crate::wasm::convert::describe(&x)
-            ))),
+    (0..len as u32)
+        .map(|i| {
+            let x = js_value::element(v, i).map_err(|e| JsError::new(&format!("{arg}{e}")))?;
+            match x.as_string() {
+                Some(s) if s.len() <= 4096 => Ok(s),
+                _ => Err(JsError::new(&format!(
+                    "{arg}[{i}] must be a string of at most 4096 bytes, got {}",
+                    crate::wasm::convert::describe(&x)
+                ))),
+            }
         })
         .collect()
 }

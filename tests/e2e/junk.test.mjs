@@ -14,6 +14,7 @@ import { launchChromium } from './lib/harness.mjs';
 
 const CALLS = Number(process.env.JUNK_CALLS ?? 10_000);
 const SEED = Number(process.env.JUNK_SEED ?? 1);
+const HOSTILE = Number(process.env.HOSTILE_CALLS ?? 10_000);
 
 /** A Rust string constant from tests/common/mod.rs, so the expectation is written once. */
 function pinned(name) {
@@ -30,8 +31,8 @@ before(async () => {
   browser = await launchChromium();
   page = await browser.newPage();
   // The junk module is not part of the page: hand it over from this folder.
-  await page.route('**/__junk/junk-calls.mjs', (r) => r.fulfill({
-    path: new URL('./lib/junk-calls.mjs', import.meta.url).pathname,
+  await page.route('**/__junk/*.mjs', (r) => r.fulfill({
+    path: new URL(`./lib/${new URL(r.request().url()).pathname.split('/').pop()}`, import.meta.url).pathname,
     contentType: 'text/javascript',
   }));
   await page.goto(started.url + 'pkg/logitlab.js');
@@ -64,6 +65,28 @@ for (const [name, path] of [['sampling lab build', '/pkg/logitlab.js'],
     assert.equal(tally.calls, CALLS);
     // Only the training build has Trainer; its calls must have been made there.
     assert.equal(Boolean(tally.byExport.Trainer), path.includes('train'));
+  });
+
+  test(`${name}: ${HOSTILE} hostile calls to every export: no trap, nothing left borrowed or leaked, short errors`, async () => {
+    const started = Date.now();
+    const result = await page.evaluate(async ({ perExport, seed, path }) => {
+      const lab = await import(path);
+      const wasm = await lab.default();
+      const bytes = new Uint8Array(await (await fetch('/models/default.safetensors')).arrayBuffer());
+      const { runHostile } = await import('/__junk/hostile-calls.mjs');
+      return runHostile(lab, wasm, { perExport, seed, modelBytes: bytes });
+    }, { perExport: HOSTILE, seed: SEED, path });
+    const { tally, problems, long, longCount, tableBefore, tableAfter } = result;
+    const calls = Object.values(tally).reduce((n, t) => n + t.returned + t.threw, 0);
+    console.log(`hostile, ${name}: ${calls} calls to ${Object.keys(tally).length} exports in `
+      + `${((Date.now() - started) / 1000).toFixed(1)} s; table of JS references ${tableBefore} → ${tableAfter}; `
+      + `${longCount} errors over 400 characters`);
+    if (process.env.HOSTILE_VERBOSE) console.log(JSON.stringify({ tally, long }, null, 1));
+    assert.deepEqual(problems, []);
+    assert.deepEqual(long, []);
+    for (const [call, t] of Object.entries(tally)) assert.equal(t.returned + t.threw, HOSTILE, call);
+    // A leaked slot per call would grow the table by thousands; a few grow it as live objects come and go.
+    assert.ok(tableAfter - tableBefore < 1024, `the table grew from ${tableBefore} to ${tableAfter}`);
   });
 
   test(`${name}: after the junk, the module still answers correctly`, async () => {

@@ -26,12 +26,12 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::error::{brief, Error, Result};
-use crate::model::format::safetensors_header::{self, Dtype, Header};
 use crate::limits::{
     over_cap, MAX_CONFIG_JSON_BYTES, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS,
     MAX_HF_SAFETENSORS_BYTES, MAX_INFERENCE_PARAMETERS, MAX_LAYERS, MAX_MODEL_VOCAB,
 };
 use crate::model::format::f16_bits_to_f32;
+use crate::model::format::safetensors_header::{self, Dtype, Header};
 pub use crate::model::format::FileBytes;
 use crate::model::{Arch, ByteLevelBpe, Config, Family, Gelu, Tokenizer};
 
@@ -234,8 +234,8 @@ fn read_tensors(file: &dyn FileBytes, config: &Config) -> Result<Vec<Vec<f32>>> 
     if file_len > MAX_HF_SAFETENSORS_BYTES {
         return Err(bad(over_cap(file_len, MAX_HF_SAFETENSORS_BYTES)));
     }
-    let data_start = safetensors_header::data_start(file_len, &file.read(0, file_len.min(8)))
-        .map_err(bad)?;
+    let data_start =
+        safetensors_header::data_start(file_len, &file.read(0, file_len.min(8))).map_err(bad)?;
     let data_len = file_len - data_start;
     let json = file.read(8, data_start);
     let header = Header::parse(&json, data_len, &[]).map_err(bad)?;

@@ -92,11 +92,17 @@ pub fn read(bytes: &[u8]) -> Result<Checkpoint> {
     if bytes.len() > MAX_CHECKPOINT_BYTES {
         return Err(bad(over_cap(bytes.len(), MAX_CHECKPOINT_BYTES)));
     }
-    let invalid = |e: String| bad(format!("not a valid safetensors file ({} bytes): {e}", bytes.len()));
+    let invalid = |e: String| {
+        bad(format!(
+            "not a valid safetensors file ({} bytes): {e}",
+            bytes.len()
+        ))
+    };
     let data_start = safetensors_header::data_start(bytes.len(), bytes.get(..8).unwrap_or(bytes))
         .map_err(invalid)?;
     let data = &bytes[data_start..];
-    let header = Header::parse(&bytes[8..data_start], data.len(), &[METADATA_KEY]).map_err(invalid)?;
+    let header =
+        Header::parse(&bytes[8..data_start], data.len(), &[METADATA_KEY]).map_err(invalid)?;
     let record = header.metadata(METADATA_KEY).ok_or_else(|| {
         bad(format!(
             "no {METADATA_KEY:?} metadata: not a logitlab model"

@@ -113,7 +113,10 @@ impl<'a> Header<'a> {
 
     /// The tensor called `name`.
     pub fn get(&self, name: &str) -> Option<&Declared<'a>> {
-        let i = self.tensors.binary_search_by(|d| (*d.name).cmp(name)).ok()?;
+        let i = self
+            .tensors
+            .binary_search_by(|d| (*d.name).cmp(name))
+            .ok()?;
         Some(&self.tensors[i])
     }
 
@@ -124,7 +127,10 @@ impl<'a> Header<'a> {
 
     /// The metadata value of `key`, if it was asked for and is there.
     pub fn metadata(&self, key: &str) -> Option<&str> {
-        self.metadata.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
+        self.metadata
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -301,7 +307,11 @@ impl<'de> Visitor<'de> for EntrySeed<'_> {
     type Value = Entry<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "tensor {}: an object with dtype, shape and data_offsets", quoted(self.name))
+        write!(
+            f,
+            "tensor {}: an object with dtype, shape and data_offsets",
+            quoted(self.name)
+        )
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
@@ -355,7 +365,9 @@ impl<'de> Visitor<'de> for EntrySeed<'_> {
         };
         let shape: Vec<usize> = shape
             .iter()
-            .map(|&d| usize::try_from(d).map_err(|_| fail(format!("has a dimension {d}, too large"))))
+            .map(|&d| {
+                usize::try_from(d).map_err(|_| fail(format!("has a dimension {d}, too large")))
+            })
             .collect::<Result<_, _>>()?;
         if let Some(width) = dtype.width() {
             let elements = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
@@ -392,7 +404,11 @@ impl<'de> Visitor<'de> for Numbers<'_> {
     type Value = Vec<u64>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "{}: a list of at most {} non-negative integers", self.what, self.most)
+        write!(
+            f,
+            "{}: a list of at most {} non-negative integers",
+            self.what, self.most
+        )
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {

@@ -52,7 +52,9 @@ pub struct SentencePiece {
 impl PartialEq for SentencePiece {
     fn eq(&self, other: &Self) -> bool {
         let bits = |s: &[f32]| s.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        self.text == other.text && self.ends == other.ends && bits(&self.scores) == bits(&other.scores)
+        self.text == other.text
+            && self.ends == other.ends
+            && bits(&self.scores) == bits(&other.scores)
     }
 }
 
@@ -263,7 +265,11 @@ impl SentencePiece {
     /// The bytes of `id` on its own.
     pub fn token_bytes(&self, id: u32) -> Result<&[u8]> {
         if id as usize >= self.len() {
-            return Err(Error::arg("ids", &format!("token ids in [0, {})", self.len()), id));
+            return Err(Error::arg(
+                "ids",
+                &format!("token ids in [0, {})", self.len()),
+                id,
+            ));
         }
         let piece = self.piece(id);
         Ok(match byte_of(piece) {

@@ -5,7 +5,7 @@
 // out-of-memory abort) kills the module and fails the test.
 
 /** xorshift32: a small seeded generator (any stream will do; it only has to be replayable). */
-function rng(seed) {
+export function rng(seed) {
   let s = seed >>> 0 || 1;
   const next = () => {
     s ^= s << 13; s >>>= 0;
