@@ -164,7 +164,7 @@ impl Error {
         self.params = params
             .into_iter()
             .map(|(name, p)| match p {
-                Param::Text(t) => (name, Param::Text(brief(&t).into())),
+                Param::Text(t) => (name, Param::Text(brief(&t))),
                 p => (name, p),
             })
             .collect();

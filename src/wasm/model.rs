@@ -89,10 +89,7 @@ impl Model {
         let mut values = Vec::with_capacity(plan.files.len());
         for f in &plan.files {
             let v = js_value::field(&files, &f.name).map_err(unreadable)?;
-            values.push(match JsPieces::read(files::base(&f.name), &v) {
-                Ok(p) => p,
-                Err(e) => return Err(e),
-            });
+            values.push(JsPieces::read(files::base(&f.name), &v)?);
         }
         let value = |f: &files::Needed| {
             let i = plan
