@@ -27,10 +27,10 @@ use serde_json::Value;
 
 use crate::error::{brief, Error, Result};
 use crate::limits::{
-    over_cap, MAX_CONFIG_JSON_BYTES, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS,
-    MAX_HF_SAFETENSORS_BYTES, MAX_INFERENCE_PARAMETERS, MAX_LAYERS, MAX_MODEL_VOCAB,
+    MAX_CONFIG_JSON_BYTES, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_INFERENCE_PARAMETERS,
+    MAX_LAYERS, MAX_MODEL_VOCAB, MAX_WEIGHT_BYTES,
 };
-use crate::model::format::f16_bits_to_f32;
+use crate::model::format::{f16_bits_to_f32, safetensors as container};
 pub use crate::model::format::FileBytes;
 use crate::model::{Arch, ByteLevelBpe, Config, Family, Gelu, Tokenizer};
 
@@ -223,53 +223,23 @@ pub fn read_config(bytes: &[u8]) -> Result<Config> {
              accepted"
         )));
     }
+    // Held in f32.
+    if 4 * parameters > MAX_WEIGHT_BYTES as u64 {
+        return Err(bad(format!(
+            "the model's {parameters} parameters would take {} bytes in f32; at most \
+             {MAX_WEIGHT_BYTES} ({}) are accepted",
+            4 * parameters,
+            crate::limits::size_name(MAX_WEIGHT_BYTES)
+        )));
+    }
     Ok(config)
-}
-
-/// One tensor as the safetensors header declares it.
-struct Declared {
-    dtype: String,
-    shape: Vec<usize>,
-    /// Byte range in the data that follows the header.
-    start: usize,
-    end: usize,
 }
 
 /// The tensors of `config`'s layout from `model.safetensors`, converted to f32.
 fn read_tensors(file: &dyn FileBytes, config: &Config) -> Result<Vec<Vec<f32>>> {
-    let bad = |what: String| Error::new(format!("{MODEL}: {what}"));
-    let file_len = file.len();
-    if file_len > MAX_HF_SAFETENSORS_BYTES {
-        return Err(bad(over_cap(file_len, MAX_HF_SAFETENSORS_BYTES)));
-    }
-    if file_len < 8 {
-        return Err(bad(format!(
-            "{file_len} bytes; a safetensors file starts with an 8-byte header length"
-        )));
-    }
-    let len: [u8; 8] = file.read(0, 8)[..].try_into().expect("8 bytes");
-    let header_len = u64::from_le_bytes(len);
-    if header_len > (file_len - 8) as u64 {
-        return Err(bad(format!(
-            "header declares {header_len} bytes but the file has {file_len}"
-        )));
-    }
-    let data_start = 8 + header_len as usize;
-    let data_len = file_len - data_start;
-    let header: Value = serde_json::from_slice(&file.read(8, data_start))
-        .map_err(|e| bad(format!("header is not valid JSON: {e}")))?;
-    let header = header
-        .as_object()
-        .ok_or_else(|| bad("header is not a JSON object".into()))?;
-    let mut declared = HashMap::with_capacity(header.len());
-    for (name, entry) in header {
-        if name == "__metadata__" {
-            continue;
-        }
-        let d = declared_tensor(name, entry, data_len).map_err(bad)?;
-        declared.insert(name.as_str(), d);
-    }
-    check_coverage(&declared, data_len).map_err(bad)?;
+    let bad = container::bad;
+    let header = container::read_header(file)?;
+    let declared = &header.tensors;
     let layout = config.layout();
     let mut tensors = Vec::with_capacity(layout.len());
     for p in &layout {
@@ -284,7 +254,7 @@ fn read_tensors(file: &dyn FileBytes, config: &Config) -> Result<Vec<Vec<f32>>> 
                     p.hf_name
                 )))
             }
-            (Some((n, d)), None) | (None, Some((n, d))) => (*n, d),
+            (Some((n, d)), None) | (None, Some((n, d))) => (n.as_str(), d),
             (None, None) => {
                 let why = if p.name == "lm_head.weight" {
                     format!(" ({CONFIG} has tie_word_embeddings false)")
@@ -304,7 +274,7 @@ fn read_tensors(file: &dyn FileBytes, config: &Config) -> Result<Vec<Vec<f32>>> 
                 p.shape
             )));
         }
-        let raw = file.read(data_start + d.start, data_start + d.end);
+        let raw = header.bytes(file, d);
         let values: Vec<f32> = match d.dtype.as_str() {
             "F32" => raw
                 .chunks_exact(4)
@@ -335,112 +305,6 @@ fn read_tensors(file: &dyn FileBytes, config: &Config) -> Result<Vec<Vec<f32>>> 
         tensors.push(values);
     }
     Ok(tensors)
-}
-
-/// The tensors' byte ranges must tile the data after the header, as the `safetensors` crate
-/// itself requires: sorted by offset, each starts where the one before ended (no overlap, no
-/// hole), the first at 0 and the last at the end (no trailing bytes). Overlap would let a small
-/// file describe a large model; an error names the two tensors.
-fn check_coverage(
-    declared: &HashMap<&str, Declared>,
-    data_len: usize,
-) -> std::result::Result<(), String> {
-    let mut ranges: Vec<(usize, usize, &str)> =
-        declared.iter().map(|(n, d)| (d.start, d.end, *n)).collect();
-    ranges.sort_unstable();
-    let mut end = 0usize;
-    let mut before: Option<&str> = None;
-    let name = |n: &str| brief(&format_args!("{n:?}"));
-    for &(s, e, n) in &ranges {
-        match (s.cmp(&end), before) {
-            (std::cmp::Ordering::Less, Some(b)) => {
-                return Err(format!(
-                    "tensors {} and {} overlap (bytes [{s}, {end}) are in both)",
-                    name(b),
-                    name(n)
-                ))
-            }
-            (std::cmp::Ordering::Greater, Some(b)) => {
-                return Err(format!(
-                    "bytes [{end}, {s}) between tensors {} and {} belong to no tensor",
-                    name(b),
-                    name(n)
-                ))
-            }
-            (std::cmp::Ordering::Greater, None) => {
-                return Err(format!(
-                    "bytes [0, {s}) before tensor {} belong to no tensor",
-                    name(n)
-                ))
-            }
-            _ => {}
-        }
-        end = e;
-        before = Some(n);
-    }
-    if end != data_len {
-        return Err(format!(
-            "the tensors end at byte {end} of the data, which has {data_len}: the bytes after \
-             them belong to no tensor"
-        ));
-    }
-    Ok(())
-}
-
-/// One header entry `{"dtype", "shape", "data_offsets": [start, end]}`, checked against the
-/// `data_len` bytes that follow the header and, for a float dtype, against its shape.
-fn declared_tensor(
-    name: &str,
-    entry: &Value,
-    data_len: usize,
-) -> std::result::Result<Declared, String> {
-    let name = brief(&format_args!("{name:?}"));
-    let dtype = entry
-        .get("dtype")
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("tensor {name} has no dtype"))?;
-    let numbers = |key: &str| -> std::result::Result<Vec<u64>, String> {
-        entry
-            .get(key)
-            .and_then(Value::as_array)
-            .and_then(|a| a.iter().map(Value::as_u64).collect::<Option<Vec<_>>>())
-            .ok_or_else(|| format!("tensor {name}: {key} is not a list of non-negative integers"))
-    };
-    let shape = numbers("shape")?;
-    let (start, end) = match numbers("data_offsets")?[..] {
-        [s, e] if s <= e && e <= data_len as u64 => (s as usize, e as usize),
-        [s, e] => {
-            return Err(format!(
-                "tensor {name} declares bytes [{s}, {e}) but the file holds {data_len} bytes \
-                 after its header"
-            ))
-        }
-        _ => return Err(format!("tensor {name}: data_offsets is not [start, end]")),
-    };
-    let width = match dtype {
-        "F32" => Some(4u64),
-        "F16" | "BF16" => Some(2),
-        _ => None,
-    };
-    if let Some(width) = width {
-        let bytes = shape
-            .iter()
-            .try_fold(width, |n, &d| n.checked_mul(d))
-            .filter(|&n| n == (end - start) as u64);
-        if bytes.is_none() {
-            return Err(format!(
-                "tensor {name} has shape {} in {dtype}, but its data_offsets span {} bytes",
-                brief(&format_args!("{shape:?}")),
-                end - start
-            ));
-        }
-    }
-    Ok(Declared {
-        dtype: dtype.to_string(),
-        shape: shape.iter().map(|&d| d as usize).collect(),
-        start,
-        end,
-    })
 }
 
 /// How [`write`] stores the weights in `model.safetensors`.
