@@ -372,9 +372,18 @@ fn errors_name_the_file_and_field() {
     let e = error_with("config.json", Some(&huge));
     assert!(e.starts_with("config.json: the model has "), "{e}");
     assert!(
-        e.ends_with(" parameters; at most 268435456 are accepted"),
+        e.ends_with(" parameters; at most 2147483648 are accepted"),
         "{e}"
     );
+    // Fewer parameters, but more bytes in f32 than a model's weights may take.
+    let large = config_with(|c| {
+        for (k, v) in [("n_embd", 2048), ("n_layer", 12)] {
+            c.insert(k.into(), v.into());
+        }
+    });
+    let e = error_with("config.json", Some(&large));
+    assert!(e.contains("would take 2"), "{e}");
+    assert!(e.ends_with("in f32; at most 2147483648 (2 GiB) are accepted"), "{e}");
     assert!(error_with("model.safetensors", Some(&[1, 2, 3])).contains("8-byte header length"));
     // The tensors must tile the data, as the safetensors library requires: overlap would let a
     // small file describe a large model.

@@ -480,6 +480,7 @@ impl<T> LlamaWeights<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::config::Llama;
 
     /// The tree puts each parameter where its name says, and flattens back to layout order.
     #[test]
@@ -506,7 +507,7 @@ mod tests {
     #[test]
     fn llama_tree_matches_layout_names() {
         let mut config = Config::preset("small", 7).unwrap();
-        config.arch.family = Family::Llama { kv_heads: 2 };
+        config.arch.family = Family::Llama(Llama::llama2c(2, 16));
         config.arch.tied_head = false;
         config.arch.mlp_width = Some(96);
         let layout = config.layout();
@@ -515,14 +516,53 @@ mod tests {
         let want: Vec<&str> = layout.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, want);
         assert_eq!(
-            tree.layers[1].k_proj.name,
+            tree.layers[1].k_proj.weight.name,
             "layers.1.self_attn.k_proj.weight"
         );
-        assert_eq!(tree.layers[1].k_proj.shape, [64, 32]);
-        assert_eq!(tree.layers[0].down_proj.shape, [96, 64]);
+        assert_eq!(tree.layers[1].k_proj.weight.shape, [64, 32]);
+        assert_eq!(tree.layers[0].down_proj.weight.shape, [96, 64]);
         assert_eq!(tree.lm_head.as_ref().unwrap().shape, [7, 64]);
         // embed + lm_head 2·7·64, per block 2·64 + 2·64² + 2·64·32 + 3·64·96, norm 64.
         assert_eq!(config.parameter_count(), 896 + 2 * 30_848 + 64);
+    }
+
+    /// Biases and the per-head norms of q and k are where the family's details put them, with
+    /// Hugging Face's names and stored shapes (linear weights (out, in)); heads · hd need not
+    /// be the width.
+    #[test]
+    fn llama_options_add_their_parameters() {
+        let mut config = Config::preset("small", 7).unwrap();
+        let mut llama = Llama::llama2c(2, 32);
+        llama.qkv_bias = true;
+        llama.o_bias = true;
+        llama.mlp_bias = true;
+        llama.qk_norm = true;
+        config.arch.family = Family::Llama(llama);
+        config.arch.mlp_width = Some(96);
+        let layout = config.layout();
+        let tree = LlamaWeights::from_layout_order(&config, layout.clone());
+        let names: Vec<&str> = tree.flatten().iter().map(|p| p.name.as_str()).collect();
+        let want: Vec<&str> = layout.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, want);
+        let b = &tree.layers[1];
+        let q = &b.q_proj;
+        assert_eq!(q.weight.shape, [64, 128]); // 4 heads × hd 32
+        assert_eq!(q.weight.hf_shape(), [128, 64]);
+        assert_eq!(q.weight.hf_name, "model.layers.1.self_attn.q_proj.weight");
+        assert_eq!(q.bias.as_ref().unwrap().shape, [128]);
+        assert_eq!(b.k_proj.bias.as_ref().unwrap().shape, [64]);
+        assert_eq!(b.o_proj.weight.shape, [128, 64]);
+        assert_eq!(b.o_proj.bias.as_ref().unwrap().name, "layers.1.self_attn.o_proj.bias");
+        assert_eq!(b.q_norm.as_ref().unwrap().shape, [32]);
+        assert_eq!(b.k_norm.as_ref().unwrap().hf_name, "model.layers.1.self_attn.k_norm.weight");
+        assert_eq!(b.down_proj.bias.as_ref().unwrap().shape, [64]);
+        assert!(!b.q_norm.as_ref().unwrap().hf_transposed);
+        assert_eq!(tree.embed_tokens.hf_name, "model.embed_tokens.weight");
+        assert_eq!(tree.norm.hf_name, "model.norm.weight");
+        // Per block: 2 norms 2·64, q 64·128 + 128, k and v 2·(64·64 + 64), norms 2·32,
+        // o 128·64 + 64, MLP 3·64·96 + 2·96 + 64; then embed 7·64 and the final norm 64.
+        let block = 128 + 8192 + 128 + 2 * (4096 + 64) + 64 + 8192 + 64 + 18_432 + 192 + 64;
+        assert_eq!(config.parameter_count(), 2 * block + 448 + 64);
     }
 
     /// Init and decay as in nanoGPT: matrices N(0, 0.02²) and decayed, c_proj scaled by

@@ -228,7 +228,7 @@ mod tests {
                 assert_eq!(F16(bits).to_f32().to_bits(), want.to_bits(), "{bits:#x}");
             }
         }
-        let t = Tensor::from_le_bytes(Dtype::Bf16, &[0x80, 0x3f, 0x00, 0x7f]);
+        let t = Tensor::from_le_bytes(Dtype::Bf16, &[0x80, 0x3f, 0x80, 0x7f]);
         assert_eq!(t.first_non_finite().map(|(i, _)| i), Some(1));
         assert_eq!(t.bytes(), 4);
         let m = Tensor::F32(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
