@@ -383,7 +383,10 @@ fn errors_name_the_file_and_field() {
     });
     let e = error_with("config.json", Some(&large));
     assert!(e.contains("would take 2"), "{e}");
-    assert!(e.ends_with("in f32; at most 2147483648 (2 GiB) are accepted"), "{e}");
+    assert!(
+        e.ends_with("in f32; at most 2147483648 (2 GiB) are accepted"),
+        "{e}"
+    );
     assert!(error_with("model.safetensors", Some(&[1, 2, 3])).contains("8-byte header length"));
     // The tensors must tile the data, as the safetensors library requires: overlap would let a
     // small file describe a large model.

@@ -148,10 +148,18 @@ fn configs_are_read_as_the_family_describes() {
             panic!("{}: not a Llama", f.name)
         };
         let want = f.expected();
-        assert_eq!(net.dtype().name(), want["dtype"].as_str().unwrap(), "{}", f.name);
+        assert_eq!(
+            net.dtype().name(),
+            want["dtype"].as_str().unwrap(),
+            "{}",
+            f.name
+        );
         assert_eq!(l.rope.layout, RopeLayout::RotateHalf, "{}", f.name);
         assert_eq!((c.embd, c.heads, l.kv_heads, c.layers), (32, 4, 2, 2));
-        assert_eq!((c.vocab_size, c.context_length, c.mlp_width()), (320, 128, 64));
+        assert_eq!(
+            (c.vocab_size, c.context_length, c.mlp_width()),
+            (320, 128, 64)
+        );
         let (variant, head_dim, qkv, o, mlp, qk_norm) = match f.name {
             "llama-bias-bf16" => (Variant::Llama, 8, true, true, true, false),
             n if n.starts_with("llama") => (Variant::Llama, 8, false, false, false, false),
@@ -166,7 +174,11 @@ fn configs_are_read_as_the_family_describes() {
         );
         let tied = !matches!(f.name, "llama-untied-bf16" | "llama3-rope-f32");
         assert_eq!(c.arch.tied_head, tied, "{}", f.name);
-        let eos: &[u32] = if variant == Variant::Qwen3 { &[0, 5] } else { &[0] };
+        let eos: &[u32] = if variant == Variant::Qwen3 {
+            &[0, 5]
+        } else {
+            &[0]
+        };
         assert_eq!(net.end_ids(), eos, "{}", f.name);
     }
     let c = *folder!("llama3-rope-f32").net().config();
@@ -353,9 +365,16 @@ fn config_fields_that_disagree_are_refused_naming_the_field() {
     let e = config_error(&llama, |c| {
         c.remove("rope_parameters");
         c.insert("rope_theta".into(), json!(10000.0));
-        c.insert("rope_scaling".into(), json!({"type": "yarn", "factor": 4.0}));
+        c.insert(
+            "rope_scaling".into(),
+            json!({"type": "yarn", "factor": 4.0}),
+        );
     });
-    check(e, Code::ModelConfigValue, "config.json: rope_scaling.rope_type is \"yarn\"");
+    check(
+        e,
+        Code::ModelConfigValue,
+        "config.json: rope_scaling.rope_type is \"yarn\"",
+    );
     let e = config_error(&llama, |c| {
         c.insert(
             "rope_parameters".into(),
@@ -376,19 +395,35 @@ fn config_fields_that_disagree_are_refused_naming_the_field() {
     let e = config_error(&qwen2, |c| {
         c.remove("vocab_size");
     });
-    check(e, Code::ModelConfigMissing, "config.json: vocab_size is missing");
+    check(
+        e,
+        Code::ModelConfigMissing,
+        "config.json: vocab_size is missing",
+    );
     let e = config_error(&qwen2, |c| {
         c.insert("hidden_act".into(), json!("gelu"));
     });
-    check(e, Code::ModelConfigValue, "config.json: hidden_act is \"gelu\"");
+    check(
+        e,
+        Code::ModelConfigValue,
+        "config.json: hidden_act is \"gelu\"",
+    );
     let e = config_error(&qwen2, |c| {
         c.insert("num_hidden_layers".into(), json!(1e9));
     });
-    check(e, Code::ModelConfigValue, "num_hidden_layers is 1000000000.0");
+    check(
+        e,
+        Code::ModelConfigValue,
+        "num_hidden_layers is 1000000000.0",
+    );
     let e = config_error(&qwen2, |c| {
         c.insert("eos_token_id".into(), json!([0, 320]));
     });
-    check(e, Code::ModelConfigValue, "config.json: eos_token_id is [0,320]");
+    check(
+        e,
+        Code::ModelConfigValue,
+        "config.json: eos_token_id is [0,320]",
+    );
     let e = config_error(&qwen2, |c| {
         c.insert("attention_bias".into(), json!(true));
         c.insert("architectures".into(), json!(["LlamaForCausalLM"]));
@@ -403,7 +438,11 @@ fn config_fields_that_disagree_are_refused_naming_the_field() {
     let mut files = qwen2.files();
     files[1].1 = br#"{"eos_token_id": "x"}"#;
     let e = Net::from_hf(&files).expect_err("refused");
-    check(e, Code::ModelConfigValue, "generation_config.json: eos_token_id is \"x\"");
+    check(
+        e,
+        Code::ModelConfigValue,
+        "generation_config.json: eos_token_id is \"x\"",
+    );
 }
 
 #[test]
@@ -424,7 +463,10 @@ fn tensors_missing_of_the_wrong_shape_or_dtype_are_refused_by_name() {
     );
     let e = model_error(
         &f,
-        rename("model.layers.1.mlp.up_proj.weight", "model.layers.1.mlp.up.weight"),
+        rename(
+            "model.layers.1.mlp.up_proj.weight",
+            "model.layers.1.mlp.up.weight",
+        ),
     );
     assert_eq!(
         e.params()[0],
@@ -472,7 +514,9 @@ fn tensors_missing_of_the_wrong_shape_or_dtype_are_refused_by_name() {
     let mut nan = f.model.to_vec();
     let n = u64::from_le_bytes(nan[..8].try_into().unwrap()) as usize;
     let header: Value = serde_json::from_slice(&nan[8..8 + n]).unwrap();
-    let start = header["model.embed_tokens.weight"]["data_offsets"][0].as_u64().unwrap() as usize;
+    let start = header["model.embed_tokens.weight"]["data_offsets"][0]
+        .as_u64()
+        .unwrap() as usize;
     nan[8 + n + start..8 + n + start + 2].copy_from_slice(&0x7fc0u16.to_le_bytes());
     let mut files = f.files();
     files[2].1 = &nan;
@@ -613,7 +657,11 @@ mod memory {
             .unwrap();
             held.push((live() - before) as f64);
             logits.push(net.forward_ids(&[1, 2, 3], OutputMode::Logits).unwrap());
-            println!("{dtype}: {} bytes held, weights {}", held[held.len() - 1], net.weight_bytes());
+            println!(
+                "{dtype}: {} bytes held, weights {}",
+                held[held.len() - 1],
+                net.weight_bytes()
+            );
             drop(net);
         }
         let ratio = held[0] / held[1];

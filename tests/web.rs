@@ -443,7 +443,9 @@ fn a_qwen3_bf16_folder_loads_through_from_files() {
             ),
             (
                 &format!("{DIR}/generation_config.json"),
-                js_bytes(include_bytes!("fixtures/llama/qwen3-bf16/generation_config.json")),
+                js_bytes(include_bytes!(
+                    "fixtures/llama/qwen3-bf16/generation_config.json"
+                )),
             ),
         ])
     };
@@ -490,8 +492,15 @@ fn a_qwen3_bf16_folder_loads_through_from_files() {
     let gemma = String::from_utf8(config.to_vec())
         .unwrap()
         .replace("Qwen3ForCausalLM", "Gemma3ForCausalLM");
-    let e = message(Model::from_files(files(gemma.as_bytes())).err().expect("refused"));
-    assert!(e.contains("Gemma3ForCausalLM is not supported; supported: "), "{e}");
+    let e = message(
+        Model::from_files(files(gemma.as_bytes()))
+            .err()
+            .expect("refused"),
+    );
+    assert!(
+        e.contains("Gemma3ForCausalLM is not supported; supported: "),
+        "{e}"
+    );
 }
 
 #[wasm_bindgen_test]

@@ -226,8 +226,11 @@ impl Rope {
                 high_freq_factor,
                 original_max_position_embeddings,
             } => {
-                let (factor, low, high) =
-                    (factor as f32, low_freq_factor as f32, high_freq_factor as f32);
+                let (factor, low, high) = (
+                    factor as f32,
+                    low_freq_factor as f32,
+                    high_freq_factor as f32,
+                );
                 let old = original_max_position_embeddings as f32;
                 let (low_wavelen, high_wavelen) = (old / low, old / high);
                 base.map(|f| {

@@ -233,7 +233,10 @@ pub(crate) fn matmul_rows_tensor(x: &[f32], weight: &Tensor, n_out: usize) -> Ve
 /// Row `id` (of `width` values) of a matrix, widened to f32: an embedding's row.
 pub(crate) fn row_f32(weight: &Tensor, id: usize, width: usize) -> Vec<f32> {
     fn widen<E: Element>(w: &[E], id: usize, width: usize) -> Vec<f32> {
-        w[id * width..][..width].iter().map(|e| e.to_f32()).collect()
+        w[id * width..][..width]
+            .iter()
+            .map(|e| e.to_f32())
+            .collect()
     }
     match weight {
         Tensor::F32(w) => w[id * width..][..width].to_vec(),

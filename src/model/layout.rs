@@ -100,13 +100,24 @@ impl Config {
             let p = |s: &str| format!("layers.{i}.{s}");
             // A linear layer `s`, (in, out), and its bias if `bias`.
             let linear = |params: &mut Vec<Param>, s: &str, n_in: usize, n_out: usize, bias| {
-                params.push(hf(Param::new(p(&format!("{s}.weight")), vec![n_in, n_out], normal))
-                    .transposed());
+                params.push(
+                    hf(Param::new(
+                        p(&format!("{s}.weight")),
+                        vec![n_in, n_out],
+                        normal,
+                    ))
+                    .transposed(),
+                );
                 if bias {
-                    params.push(hf(Param::new(p(&format!("{s}.bias")), vec![n_out], Init::Zeros)));
+                    params.push(hf(Param::new(
+                        p(&format!("{s}.bias")),
+                        vec![n_out],
+                        Init::Zeros,
+                    )));
                 }
             };
-            let gain = |s: &str, n: usize| hf(Param::new(p(&format!("{s}.weight")), vec![n], Init::Ones));
+            let gain =
+                |s: &str, n: usize| hf(Param::new(p(&format!("{s}.weight")), vec![n], Init::Ones));
             params.push(gain("input_layernorm", c));
             linear(&mut params, "self_attn.q_proj", c, q, llama.qkv_bias);
             linear(&mut params, "self_attn.k_proj", c, kv, llama.qkv_bias);
@@ -552,9 +563,15 @@ mod tests {
         assert_eq!(q.bias.as_ref().unwrap().shape, [128]);
         assert_eq!(b.k_proj.bias.as_ref().unwrap().shape, [64]);
         assert_eq!(b.o_proj.weight.shape, [128, 64]);
-        assert_eq!(b.o_proj.bias.as_ref().unwrap().name, "layers.1.self_attn.o_proj.bias");
+        assert_eq!(
+            b.o_proj.bias.as_ref().unwrap().name,
+            "layers.1.self_attn.o_proj.bias"
+        );
         assert_eq!(b.q_norm.as_ref().unwrap().shape, [32]);
-        assert_eq!(b.k_norm.as_ref().unwrap().hf_name, "model.layers.1.self_attn.k_norm.weight");
+        assert_eq!(
+            b.k_norm.as_ref().unwrap().hf_name,
+            "model.layers.1.self_attn.k_norm.weight"
+        );
         assert_eq!(b.down_proj.bias.as_ref().unwrap().shape, [64]);
         assert!(!b.q_norm.as_ref().unwrap().hf_transposed);
         assert_eq!(tree.embed_tokens.hf_name, "model.embed_tokens.weight");

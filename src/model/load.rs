@@ -11,7 +11,11 @@ impl Net {
     /// The checkpoint: safetensors, weights in f16, config and vocabulary in the metadata.
     pub fn to_safetensors(&self) -> Result<Vec<u8>> {
         let values = self.tensors();
-        let tensors = self.config().layout().into_iter().zip(values.iter().map(|v| &v[..]));
+        let tensors = self
+            .config()
+            .layout()
+            .into_iter()
+            .zip(values.iter().map(|v| &v[..]));
         logitlab::write(
             self.config(),
             logitlab::vocab_of(self.tokenizer())?,
@@ -23,7 +27,11 @@ impl Net {
     /// see [`hf_gpt2::write`].
     pub fn to_hf_gpt2(&self, store: hf_gpt2::StoreAs) -> Result<Vec<(&'static str, Vec<u8>)>> {
         let values = self.tensors();
-        let tensors = self.config().layout().into_iter().zip(values.iter().map(|v| &v[..]));
+        let tensors = self
+            .config()
+            .layout()
+            .into_iter()
+            .zip(values.iter().map(|v| &v[..]));
         hf_gpt2::write(self.config(), self.tokenizer(), tensors, store)
     }
 
@@ -78,12 +86,7 @@ impl Net {
         let need = |name: &str| file(name).ok_or_else(|| hf_gpt2::missing(name));
         let (config, model) = (need(hf_gpt2::CONFIG)?, need(hf_gpt2::MODEL)?);
         let tokenizer = need(hf_gpt2::TOKENIZER)?;
-        Net::from_hf_parts(
-            config,
-            &model,
-            tokenizer,
-            file(hf_llama::GENERATION_CONFIG),
-        )
+        Net::from_hf_parts(config, &model, tokenizer, file(hf_llama::GENERATION_CONFIG))
     }
 
     /// [`Net::from_hf`] with `model.safetensors` read one tensor at a time (see

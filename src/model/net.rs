@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::model::kernels::{
-    add, attention, check_finite, grouped_attention, layer_norm, matmul_rows,
-    matmul_rows_tensor, matmul_tensor, rms_norm, rope, row_f32, silu,
+    add, attention, check_finite, grouped_attention, layer_norm, matmul_rows, matmul_rows_tensor,
+    matmul_tensor, rms_norm, rope, row_f32, silu,
 };
 use crate::model::layout::{LlamaWeights, Proj, Weights};
 use crate::model::tensor::{Dtype, Tensor};
@@ -152,7 +152,11 @@ impl Net {
     pub fn with_end_ids(mut self, ids: Vec<u32>) -> Result<Net> {
         let v = self.config.vocab_size;
         if let Some(&bad) = ids.iter().find(|&&id| id as usize >= v) {
-            return Err(Error::arg("eos_token_id", &format!("token ids in [0, {v})"), bad));
+            return Err(Error::arg(
+                "eos_token_id",
+                &format!("token ids in [0, {v})"),
+                bad,
+            ));
         }
         self.end_ids = ids;
         Ok(self)
@@ -167,8 +171,14 @@ impl Net {
     /// held in 16 bits).
     pub fn tensors(&self) -> Vec<Cow<'_, [f32]>> {
         match &*self.weights {
-            Body::Gpt2(w) => w.flatten().into_iter().map(|v| Cow::Borrowed(&v[..])).collect(),
-            Body::Llama { weights, .. } => weights.flatten().into_iter().map(Tensor::to_f32).collect(),
+            Body::Gpt2(w) => w
+                .flatten()
+                .into_iter()
+                .map(|v| Cow::Borrowed(&v[..]))
+                .collect(),
+            Body::Llama { weights, .. } => {
+                weights.flatten().into_iter().map(Tensor::to_f32).collect()
+            }
         }
     }
 
@@ -314,7 +324,10 @@ impl Net {
             embd: c,
             ..
         } = self.config;
-        let llama = *self.config.llama().expect("Llama weights come with a Llama config");
+        let llama = *self
+            .config
+            .llama()
+            .expect("Llama weights come with a Llama config");
         let (hd, hidden) = (llama.head_dim, self.config.mlp_width());
         let (qw, kv) = (heads * hd, llama.kv_heads * hd);
         let eps = self.config.arch.layer_norm_eps;

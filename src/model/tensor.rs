@@ -45,7 +45,8 @@ impl Element for F16 {
         // corrects it, exactly, for normal and subnormal float16 alike (see
         // `format::f16_bits_to_f32`, which also keeps ∞ and NaN).
         let sign = u32::from(self.0 & 0x8000) << 16;
-        let magnitude = f32::from_bits(u32::from(self.0 & 0x7fff) << 13) * f32::from_bits(0x7780_0000);
+        let magnitude =
+            f32::from_bits(u32::from(self.0 & 0x7fff) << 13) * f32::from_bits(0x7780_0000);
         f32::from_bits(magnitude.to_bits() | sign)
     }
 }
@@ -232,6 +233,9 @@ mod tests {
         assert_eq!(t.first_non_finite().map(|(i, _)| i), Some(1));
         assert_eq!(t.bytes(), 4);
         let m = Tensor::F32(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
-        assert_eq!(m.transposed(2, 3), Tensor::F32(vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]));
+        assert_eq!(
+            m.transposed(2, 3),
+            Tensor::F32(vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0])
+        );
     }
 }

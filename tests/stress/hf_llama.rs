@@ -69,7 +69,11 @@ fn run_hf_llama(data: &[u8]) -> Verdict {
     let edits = if data.is_empty() { 0 } else { 1 + b.u8() % 4 };
     let (mut config, mut header) = (config.clone(), header.clone());
     for _ in 0..edits {
-        let target = if edit_header { &mut header } else { &mut config };
+        let target = if edit_header {
+            &mut header
+        } else {
+            &mut config
+        };
         edit_json(target, &mut b, &KEYS, &["", ""]);
     }
     let config = json_bytes(&config, &mut b);
@@ -91,7 +95,10 @@ fn run_hf_llama(data: &[u8]) -> Verdict {
     match net {
         Err(e) => Rejected(e.to_string()),
         Ok(net) => {
-            check!(net.config().validate().is_ok(), "accepted an invalid config");
+            check!(
+                net.config().validate().is_ok(),
+                "accepted an invalid config"
+            );
             check!(
                 net.weight_bytes() <= MAX_WEIGHT_BYTES,
                 "holds {} bytes of weights",

@@ -13,11 +13,11 @@
 //! Names may carry a folder before the file name (`gpt2/config.json`); only the file name counts.
 
 use crate::error::{brief, brief_list, Code, Error, Result};
-use crate::model::Variant;
 use crate::limits::{
     MAX_CHECKPOINT_BYTES, MAX_CONFIG_JSON_BYTES, MAX_HF_SAFETENSORS_BYTES, MAX_LLAMA2C_BYTES,
     MAX_TOKENIZER_BIN_BYTES, MAX_TOKENIZER_JSON_BYTES,
 };
+use crate::model::Variant;
 
 /// The built-in model's checkpoint, relative to `www/` (the JS API's `defaultModelUrl()`; the
 /// page's `boot.js` names it too, and `tests/page_facts.rs` ties the two).
@@ -285,7 +285,11 @@ pub fn hf_architecture(config_json: &[u8]) -> Result<HfArchitecture> {
     let name = named.as_str().unwrap_or("");
     let found = Variant::ALL.into_iter().find(|v| {
         let d = v.description();
-        name == if field == "model_type" { d.model_type } else { d.architecture }
+        name == if field == "model_type" {
+            d.model_type
+        } else {
+            d.architecture
+        }
     });
     match (found, name) {
         (Some(v), _) => Ok(HfArchitecture::Llama(v)),

@@ -30,8 +30,8 @@ use crate::limits::{
     MAX_CONFIG_JSON_BYTES, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_INFERENCE_PARAMETERS,
     MAX_LAYERS, MAX_MODEL_VOCAB, MAX_WEIGHT_BYTES,
 };
-use crate::model::format::{f16_bits_to_f32, safetensors as container};
 pub use crate::model::format::FileBytes;
+use crate::model::format::{f16_bits_to_f32, safetensors as container};
 use crate::model::{Arch, ByteLevelBpe, Config, Family, Gelu, Tokenizer};
 
 /// The three files a checkpoint folder must hold.

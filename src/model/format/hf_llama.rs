@@ -61,11 +61,8 @@ pub fn read(files: &[(&str, &[u8])]) -> Result<Checkpoint> {
             .map(|&(_, bytes)| bytes)
     };
     let need = |name: &str| file(name).ok_or_else(|| super::hf_gpt2::missing(name));
-    let (config_json, model, tokenizer_json) = (
-        need(CONFIG)?,
-        need(container::MODEL)?,
-        need(TOKENIZER)?,
-    );
+    let (config_json, model, tokenizer_json) =
+        (need(CONFIG)?, need(container::MODEL)?, need(TOKENIZER)?);
     read_parts(config_json, &model, tokenizer_json, file(GENERATION_CONFIG))
 }
 
@@ -111,7 +108,10 @@ impl<'a> Fields<'a> {
     fn parse(file: &'static str, bytes: &[u8]) -> Result<Map<String, Value>> {
         let bad = |what: String| Error::new(format!("{file}: {what}"));
         if bytes.len() > MAX_CONFIG_JSON_BYTES {
-            return Err(bad(crate::limits::over_cap(bytes.len(), MAX_CONFIG_JSON_BYTES)));
+            return Err(bad(crate::limits::over_cap(
+                bytes.len(),
+                MAX_CONFIG_JSON_BYTES,
+            )));
         }
         match serde_json::from_slice(bytes) {
             Ok(Value::Object(m)) => Ok(m),
@@ -170,7 +170,13 @@ impl<'a> Fields<'a> {
     }
 
     /// A number in the range `ok` accepts (described by `wanted`), or `default` when absent.
-    fn number(&self, key: &str, default: Option<f64>, wanted: &str, ok: fn(f64) -> bool) -> Result<f64> {
+    fn number(
+        &self,
+        key: &str,
+        default: Option<f64>,
+        wanted: &str,
+        ok: fn(f64) -> bool,
+    ) -> Result<f64> {
         let Some(v) = self.get(key) else {
             return default.ok_or_else(|| self.missing(key));
         };
@@ -229,7 +235,11 @@ pub fn read_config(bytes: &[u8]) -> Result<(Config, Vec<u32>)> {
     let variant = match super::files::hf_architecture(bytes)? {
         super::files::HfArchitecture::Llama(v) => v,
         super::files::HfArchitecture::Gpt2 => {
-            return Err(f.value("architectures", &"GPT2LMHeadModel", "a Llama-family model is needed"))
+            return Err(f.value(
+                "architectures",
+                &"GPT2LMHeadModel",
+                "a Llama-family model is needed",
+            ))
         }
     };
     let d: Description = variant.description();
@@ -270,9 +280,12 @@ pub fn read_config(bytes: &[u8]) -> Result<(Config, Vec<u32>)> {
     }
     let mlp_width = f.int("intermediate_size", 1, 4 * MAX_EMBD, None)?;
     let positions = f.int("max_position_embeddings", 1, 1 << 24, None)?;
-    let eps = f.number("rms_norm_eps", Some(1e-6), "a number in (0, 1] is needed", |e| {
-        e > 0.0 && e <= 1.0
-    })?;
+    let eps = f.number(
+        "rms_norm_eps",
+        Some(1e-6),
+        "a number in (0, 1] is needed",
+        |e| e > 0.0 && e <= 1.0,
+    )?;
     match f.get("hidden_act") {
         None => {}
         Some(Value::String(s)) if s == "silu" => {}
@@ -331,7 +344,11 @@ fn read_rope(f: &Fields) -> Result<Rope> {
                 file: f.file,
                 json: p,
             };
-            (rope_theta(&p, "rope_parameters.")?, Some(p), "rope_parameters")
+            (
+                rope_theta(&p, "rope_parameters.")?,
+                Some(p),
+                "rope_parameters",
+            )
         }
         Some(v) => return Err(f.value("rope_parameters", v, "an object is needed")),
         None => {
@@ -359,9 +376,12 @@ fn read_rope(f: &Fields) -> Result<Rope> {
 
 /// `rope_theta` of `f` (default 10 000), its name in errors after `prefix`.
 fn rope_theta(f: &Fields, prefix: &str) -> Result<f64> {
-    let v = f.number("rope_theta", Some(10_000.0), "a finite number > 1 is needed", |t| {
-        t.is_finite() && t > 1.0
-    });
+    let v = f.number(
+        "rope_theta",
+        Some(10_000.0),
+        "a finite number > 1 is needed",
+        |t| t.is_finite() && t > 1.0,
+    );
     v.map_err(|e| prefixed(e, f, "rope_theta", prefix))
 }
 
@@ -402,7 +422,13 @@ fn read_scaling(s: &Fields, prefix: &str) -> Result<RopeScaling> {
         s.number(key, None, wanted, ok)
             .map_err(|e| prefixed(e, s, key, &p))
     };
-    let factor = || number("factor", |x| x.is_finite() && x >= 1.0, "a finite number ≥ 1 is needed");
+    let factor = || {
+        number(
+            "factor",
+            |x| x.is_finite() && x >= 1.0,
+            "a finite number ≥ 1 is needed",
+        )
+    };
     match kind.as_str() {
         Some("default") => Ok(RopeScaling::None),
         Some("linear") => Ok(RopeScaling::Linear { factor: factor()? }),
@@ -410,10 +436,18 @@ fn read_scaling(s: &Fields, prefix: &str) -> Result<RopeScaling> {
             let factor = factor()?;
             let positive = |x: f64| x.is_finite() && x > 0.0;
             let low = number("low_freq_factor", positive, "a finite number > 0 is needed")?;
-            let high = number("high_freq_factor", positive, "a finite number > 0 is needed")?;
+            let high = number(
+                "high_freq_factor",
+                positive,
+                "a finite number > 0 is needed",
+            )?;
             if high <= low {
                 return Err(prefixed(
-                    s.value("high_freq_factor", &high, &format!("more than low_freq_factor = {low} is needed")),
+                    s.value(
+                        "high_freq_factor",
+                        &high,
+                        &format!("more than low_freq_factor = {low} is needed"),
+                    ),
                     s,
                     "high_freq_factor",
                     &p,

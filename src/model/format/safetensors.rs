@@ -100,8 +100,10 @@ fn check_coverage(
     declared: &HashMap<String, Declared>,
     data_len: usize,
 ) -> std::result::Result<(), String> {
-    let mut ranges: Vec<(usize, usize, &str)> =
-        declared.iter().map(|(n, d)| (d.start, d.end, n.as_str())).collect();
+    let mut ranges: Vec<(usize, usize, &str)> = declared
+        .iter()
+        .map(|(n, d)| (d.start, d.end, n.as_str()))
+        .collect();
     ranges.sort_unstable();
     let mut end = 0usize;
     let mut before: Option<&str> = None;
@@ -197,4 +199,3 @@ fn declared_tensor(
         end,
     })
 }
-
