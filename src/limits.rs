@@ -52,7 +52,7 @@ pub const MAX_WEIGHT_BYTES: usize = 1 << 31;
 /// Largest `tokenizer.json`: 32 MiB (GPT-2's is 1.4 MB).
 pub const MAX_TOKENIZER_JSON_BYTES: usize = 32 << 20;
 
-/// Largest `config.json` of a Hugging Face folder (`Net::from_hf_gpt2`, `Model.fromFiles`):
+/// Largest `config.json` of a Hugging Face folder (`Net::from_hf`, `Model.fromFiles`):
 /// 1 MiB (GPT-2's is under 1 KB).
 pub const MAX_CONFIG_JSON_BYTES: usize = 1 << 20;
 

@@ -266,7 +266,7 @@ fn errors_name_the_file_and_field() {
     // A missing file.
     assert_eq!(
         error_with("tokenizer.json", None),
-        "tokenizer.json: missing; a Hugging Face GPT-2 folder needs config.json, \
+        "tokenizer.json: missing; a Hugging Face folder needs config.json, \
          model.safetensors and tokenizer.json"
     );
     // Malformed JSON.

@@ -239,8 +239,13 @@ fn sixteen_bit_weights_are_kept_in_sixteen_bits() {
         let ratio = net.weight_bytes() as f64 / f32_net.weight_bytes() as f64;
         assert!(ratio < 0.55, "{}: {ratio}", f.name);
         assert_ne!(net.dtype(), Dtype::F32);
-        // The widened values are the stored ones: the first of q_proj's, both ways.
-        assert_eq!(net.tensors().len(), f32_net.tensors().len());
+        // Every parameter, widened to f32 on request (as an export would read them).
+        let layout = net.config().layout();
+        let widened = net.tensors();
+        assert_eq!(widened.len(), layout.len());
+        for (p, values) in layout.iter().zip(&widened) {
+            assert_eq!(values.len(), p.elem_count(), "{}", p.name);
+        }
     }
 }
 

@@ -3,8 +3,10 @@
 //!
 //! It is the same GPT as the candle graph (`model::graph::Gpt`), computed with the plain loops
 //! of [`crate::model::kernels`] instead of candle tensors. It also runs checkpoints of the Llama
-//! family ([`crate::model::Family::Llama`], from llama2.c), which only this pass computes: the
-//! candle graph trains the lab's GPT.
+//! family ([`crate::model::Family::Llama`]: llama2.c's, and Hugging Face's Llama, Qwen2 and
+//! Qwen3), which only this pass computes: the candle graph trains the lab's GPT. A Llama-family
+//! model's weight matrices stay in the type they were stored in ([`Tensor`]: f32, bf16 or f16)
+//! and are widened to f32 inside the matmul kernels; activations and the KV cache are f32.
 //!
 //! Why two forward passes. Training needs candle's autograd, so `Gpt` stays the model that
 //! learns. But candle's CPU kernels are generic over every dtype, and in wasm each of them is one

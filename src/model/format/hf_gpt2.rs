@@ -25,7 +25,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::error::{brief, Error, Result};
+use crate::error::{brief, Code, Error, Result};
 use crate::limits::{
     MAX_CONFIG_JSON_BYTES, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_INFERENCE_PARAMETERS,
     MAX_LAYERS, MAX_MODEL_VOCAB, MAX_WEIGHT_BYTES,
@@ -66,8 +66,9 @@ pub fn read(files: &[(&str, &[u8])]) -> Result<Checkpoint> {
 /// The error for a file the folder lacks.
 pub fn missing(name: &str) -> Error {
     Error::new(format!(
-        "{name}: missing; a Hugging Face GPT-2 folder needs {CONFIG}, {MODEL} and {TOKENIZER}"
+        "{name}: missing; a Hugging Face folder needs {CONFIG}, {MODEL} and {TOKENIZER}"
     ))
+    .coded(Code::ModelHfMissing, [("file", name.into())])
 }
 
 /// [`read`] with `model.safetensors` read range by range (see [`FileBytes`]).
