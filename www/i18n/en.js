@@ -174,7 +174,7 @@ export default {
   "model.bpe": "byte-level BPE",
   "model.tokens": "{n} tokens ({kind})",
   "model.characters": "{n} characters",
-  "model.llama": "Llama ({kv} key/value heads), ",
+  "model.llama": "{name} ({kv} key/value heads), ",
   "model.fromFiles": "from your files",
   "model.describe": "Model{source}: {family}{layers} layers × {embd} wide, {heads} heads, context {context}, {tokens}, {parameters} parameters",
   "model.loadedIn": " — loaded in {ms} ms.",

@@ -175,7 +175,7 @@ export default {
   "model.bpe": "BPE mức byte",
   "model.tokens": "{n} token ({kind})",
   "model.characters": "{n} ký tự",
-  "model.llama": "Llama ({kv} head key/value), ",
+  "model.llama": "{name} ({kv} head key/value), ",
   "model.fromFiles": "từ tệp của bạn",
   "model.describe": "Mô hình{source}: {family}{layers} lớp × {embd} chiều, {heads} head, ngữ cảnh {context}, {tokens}, {parameters} tham số",
   "model.loadedIn": " — tải trong {ms} ms.",
