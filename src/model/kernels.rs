@@ -447,6 +447,46 @@ pub(crate) fn grouped_attention(
 mod tests {
     use super::*;
 
+    /// The two rotary layouts are one rotation of differently ordered values: turning
+    /// (xᵢ, xᵢ₊hd/2) equals turning the consecutive pairs of the same values interleaved.
+    #[test]
+    fn rotary_layouts_turn_the_same_pairs() {
+        let (hd, heads) = (8, 2);
+        let inv_freq = crate::model::Rope::LLAMA2C.inv_freq(hd);
+        let x: Vec<f32> = (0..2 * heads * hd)
+            .map(|i| (i as f32 * 0.37).sin())
+            .collect();
+        // Head value i of the rotate-half order is value `at(i)` of the interleaved order.
+        let at = |i: usize| {
+            if i < hd / 2 {
+                2 * i
+            } else {
+                2 * (i - hd / 2) + 1
+            }
+        };
+        let interleave = |v: &[f32]| -> Vec<f32> {
+            let mut out = vec![0.0; v.len()];
+            for (h, head) in v.chunks_exact(hd).enumerate() {
+                for (i, &x) in head.iter().enumerate() {
+                    out[h * hd + at(i)] = x;
+                }
+            }
+            out
+        };
+        let mut half = x.clone();
+        rope(&mut half, heads * hd, 5, &inv_freq, RopeLayout::RotateHalf);
+        let mut pairs = interleave(&x);
+        rope(
+            &mut pairs,
+            heads * hd,
+            5,
+            &inv_freq,
+            RopeLayout::Interleaved,
+        );
+        assert_eq!(interleave(&half), pairs);
+        assert_ne!(half, x);
+    }
+
     /// erf against Python's `math.erf` (libm), across both branches and the cut at 2.5.
     #[test]
     fn erf_matches_libm() {

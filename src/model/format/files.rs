@@ -382,6 +382,55 @@ mod tests {
         assert!(identify(&["a.safetensors", "b.safetensors"]).is_err());
     }
 
+    /// config.json's first architecture decides the reader; without the list, model_type.
+    #[test]
+    fn config_json_names_the_architecture() {
+        let arch = |json: &str| hf_architecture(json.as_bytes());
+        let cases = [
+            (
+                r#"{"architectures": ["LlamaForCausalLM"]}"#,
+                HfArchitecture::Llama(Variant::Llama),
+            ),
+            (
+                r#"{"architectures": ["Qwen2ForCausalLM"], "model_type": "llama"}"#,
+                HfArchitecture::Llama(Variant::Qwen2),
+            ),
+            (
+                r#"{"model_type": "qwen3"}"#,
+                HfArchitecture::Llama(Variant::Qwen3),
+            ),
+            (
+                r#"{"architectures": [], "model_type": "gpt2"}"#,
+                HfArchitecture::Gpt2,
+            ),
+            (
+                r#"{"architectures": ["GPT2LMHeadModel"]}"#,
+                HfArchitecture::Gpt2,
+            ),
+        ];
+        for (json, want) in cases {
+            assert_eq!(arch(json).unwrap(), want, "{json}");
+        }
+        let e = arch(r#"{"architectures": ["Gemma3ForCausalLM"]}"#).unwrap_err();
+        assert_eq!(e.code(), Some(Code::ModelArchitecture));
+        assert_eq!(
+            e.params()[0].1,
+            crate::error::Param::Text("Gemma3ForCausalLM".into())
+        );
+        let e = arch(r#"{"model_type": 7}"#).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("config.json: model_type 7 is not supported"),
+            "{e}"
+        );
+        let e = arch("{}").unwrap_err();
+        assert_eq!(e.code(), Some(Code::ModelConfigMissing));
+        assert!(arch("[")
+            .unwrap_err()
+            .to_string()
+            .starts_with("config.json: not valid JSON"));
+    }
+
     #[test]
     fn a_long_list_of_names_is_cut() {
         let names: Vec<String> = (0..1000)
