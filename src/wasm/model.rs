@@ -6,7 +6,7 @@
 //! ```js
 //! const bytes = new Uint8Array(await (await fetch(defaultModelUrl())).arrayBuffer());
 //! const model = Model.fromBytes(bytes);
-//! model.config;                      // { vocabSize, contextLength, layers, heads, embd, parameters }
+//! model.config;        // { vocabSize, contextLength, layers, heads, embd, parameters, dtype, … }
 //! const ids = model.encode("ROMEO:");                  // Uint32Array
 //! model.forward(ids, { output: "logSoftmax" });        // Float32Array, length V
 //! const gen = model.generate("ROMEO:", { temperature: 0.8, topK: 20, seed: 1 });
