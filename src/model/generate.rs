@@ -19,9 +19,9 @@ pub struct Generated {
     pub sample: Sample,
     /// The model ended the text: it produced the tokenizer's BOS (llama2.c's `<s>`, which
     /// delimits its training stories; run.c stops there too) or one of the checkpoint's
-    /// end-of-text ids ([`Net::end_ids`], a Hugging Face model's `eos_token_id`). `text` is then only what was
-    /// still waiting (the bytes of an unfinished character, as U+FFFD; usually nothing), and
-    /// the generator gives no further token.
+    /// end-of-text ids ([`Net::end_ids`], a Hugging Face model's `eos_token_id`). `text` is
+    /// then only what was still waiting (the bytes of an unfinished character, as U+FFFD;
+    /// usually nothing), and the generator gives no further token.
     pub end: bool,
 }
 
