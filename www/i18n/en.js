@@ -196,7 +196,7 @@ export default {
   "token.describe": "{token}: surprisal {nats} nats ({bits} bits), p = {p} (the model's probability at T = 1, before any filter)",
   "gen.info": "{n} {unit} in {secs} s ({rate} per second){stopped}.",
   "gen.stopped": ", stopped",
-  "gen.ended": ": the model ended the text (it produced BOS, where llama2.c's run.c stops too)",
+  "gen.ended": ": the model ended the text (it produced an end-of-text token: BOS for llama2.c's models, as run.c stops there, or the model's eos_token_id)",
   "gen.failed": "{error}",
   "panel.failed": "{error}",
   "bars.other": "other {n}",

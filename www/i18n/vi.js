@@ -197,7 +197,7 @@ export default {
   "token.describe": "{token}: độ bất ngờ {nats} nat ({bits} bit), p = {p} (xác suất của mô hình ở T = 1, trước mọi bộ lọc)",
   "gen.info": "{n} {unit} trong {secs} giây ({rate} mỗi giây){stopped}.",
   "gen.stopped": ", đã dừng",
-  "gen.ended": ": mô hình đã kết thúc văn bản (nó sinh ra BOS, chỗ run.c của llama2.c cũng dừng)",
+  "gen.ended": ": mô hình đã kết thúc văn bản (nó sinh ra một token kết thúc văn bản: BOS với các mô hình llama2.c, chỗ run.c cũng dừng, hoặc eos_token_id của mô hình)",
   "gen.failed": "Không sinh được văn bản: {error}",
   "panel.failed": "Không tính được phân phối: {error}",
   "bars.other": "{n} id khác",
