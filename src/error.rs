@@ -133,6 +133,28 @@ codes! {
     ModelLlama2cOneBin = "model.llama2cOneBin" ["files"],
     /// A `?model=` path that names no model file.
     ModelBadPath = "model.badPath" ["path"],
+    /// A Hugging Face `config.json` of an architecture the lab does not compute: its name (the
+    /// catalogue lists the supported ones).
+    ModelArchitecture = "model.architecture" ["architecture"],
+    /// A field a model's config file must have and lacks: the file and the field.
+    ModelConfigMissing = "model.configMissing" ["file", "field"],
+    /// A config field of the wrong type or outside its range, or a name the lab does not
+    /// know (an unknown `rope_scaling` type): the file, the field and its value.
+    ModelConfigValue = "model.configValue" ["file", "field", "value"],
+    /// Two config fields that cannot both hold (heads that do not divide the width, key/value
+    /// heads that do not divide the heads): the file, the field, its value and the other
+    /// field with its value.
+    ModelConfigMismatch = "model.configMismatch" ["file", "field", "value", "other"],
+    /// A Qwen config with sliding-window attention (`use_sliding_window` true).
+    ModelSlidingWindow = "model.slidingWindow" [],
+    /// A tensor the config needs that `model.safetensors` lacks.
+    ModelTensorMissing = "model.tensorMissing" ["tensor"],
+    /// A tensor of another shape than the config implies: the tensor, its shape, the shape
+    /// expected.
+    ModelTensorShape = "model.tensorShape" ["tensor", "shape", "expected"],
+    /// A tensor of a dtype the lab does not compute with (not F32, F16 or BF16, or another
+    /// than the other weights'): the tensor and its dtype.
+    ModelTensorDtype = "model.tensorDtype" ["tensor", "dtype"],
 }
 
 impl Error {

@@ -12,9 +12,9 @@ pub const MAX_VALUES: usize = 1 << 22;
 /// Largest N × C (and targets length) `loss` accepts from JS: 2^24 values (64 MiB as f32).
 pub const MAX_LOSS_VALUES: usize = 1 << 24;
 
-/// Largest vocabulary of a model (characters): checked by `Config::validate`, so for every
-/// checkpoint and every pasted training text.
-pub const MAX_MODEL_VOCAB: usize = 65_536;
+/// Largest vocabulary of a model: checked by `Config::validate`, so for every checkpoint and
+/// every pasted training text: 2^18 = 262 144 (Qwen's is 151 936, Gemma 3's 262 144).
+pub const MAX_MODEL_VOCAB: usize = 1 << 18;
 
 /// Largest shape of a model, field by field: checked by `Config::validate`, so for every
 /// checkpoint and every training config (the page's `new Trainer` refuses larger fields first).
@@ -28,10 +28,10 @@ pub const MAX_EMBD: usize = 4096;
 /// holds ~33 M parameters in f16).
 pub const MAX_CHECKPOINT_BYTES: usize = 64 << 20;
 
-/// Largest Hugging Face `model.safetensors` the GPT-2 reader accepts: 1 GiB (GPT-2 small is
-/// 548 MB in f32; GPT-2 medium fits in f16). The file and its f32 weights are both in memory
-/// while loading, and wasm32 has 4 GiB.
-pub const MAX_HF_SAFETENSORS_BYTES: usize = 1 << 30;
+/// Largest Hugging Face `model.safetensors` the readers accept: 2 GiB (GPT-2 small is 548 MB
+/// in f32, Qwen2.5-0.5B 988 MB in bf16, Qwen3-0.6B 1.5 GB with its head stored twice). In the
+/// page the file stays in JS memory and only the weights are in wasm's.
+pub const MAX_HF_SAFETENSORS_BYTES: usize = 1 << 31;
 
 /// Most tensors a safetensors header may declare: 16 384 (GPT-2 small has 148, Qwen2.5-0.5B
 /// 290, Llama 3 70B 723). Checked as the header is read, so that a header of a million empty
@@ -45,14 +45,19 @@ pub const MAX_LLAMA2C_BYTES: usize = 1 << 30;
 /// Largest llama2.c `tokenizer.bin`: 32 MiB (Llama 2's, 32 000 pieces, is 424 KB).
 pub const MAX_TOKENIZER_BIN_BYTES: usize = 32 << 20;
 
-/// Most parameters a model loaded for inference may have: 2^28 = 268 M (1 GiB of f32 weights);
-/// GPT-2 small has 124 M.
-pub const MAX_INFERENCE_PARAMETERS: u64 = 1 << 28;
+/// Most parameters a model loaded for inference may have, whatever their dtype: 2^31 =
+/// 2.1 G (TinyLlama-1.1B has 1.1 G); what they may take in memory is [`MAX_WEIGHT_BYTES`].
+pub const MAX_INFERENCE_PARAMETERS: u64 = 1 << 31;
+
+/// Most bytes a loaded model's weights may take in memory, as held (f32: 4 bytes a parameter;
+/// a Llama-family model's bf16 or f16 matrices: 2): 2 GiB, half of wasm32's 4 GiB. GPT-2 small
+/// takes 498 MB in f32, Qwen3-0.6B 1.2 GB in bf16.
+pub const MAX_WEIGHT_BYTES: usize = 1 << 31;
 
 /// Largest `tokenizer.json`: 32 MiB (GPT-2's is 1.4 MB).
 pub const MAX_TOKENIZER_JSON_BYTES: usize = 32 << 20;
 
-/// Largest `config.json` of a Hugging Face folder (`Net::from_hf_gpt2`, `Model.fromFiles`):
+/// Largest `config.json` of a Hugging Face folder (`Net::from_hf`, `Model.fromFiles`):
 /// 1 MiB (GPT-2's is under 1 KB).
 pub const MAX_CONFIG_JSON_BYTES: usize = 1 << 20;
 
@@ -123,7 +128,7 @@ mod tests {
 
     #[test]
     fn sizes_are_named_from_the_constants() {
-        assert_eq!(size_name(MAX_HF_SAFETENSORS_BYTES), "1 GiB");
+        assert_eq!(size_name(MAX_HF_SAFETENSORS_BYTES), "2 GiB");
         assert_eq!(size_name(MAX_CHECKPOINT_BYTES), "64 MiB");
         assert_eq!(size_name(MAX_TOKENIZER_JSON_BYTES), "32 MiB");
         assert_eq!(size_name(MAX_TEXT_BYTES), "8 MiB");

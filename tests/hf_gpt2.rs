@@ -266,7 +266,7 @@ fn errors_name_the_file_and_field() {
     // A missing file.
     assert_eq!(
         error_with("tokenizer.json", None),
-        "tokenizer.json: missing; a Hugging Face GPT-2 folder needs config.json, \
+        "tokenizer.json: missing; a Hugging Face folder needs config.json, \
          model.safetensors and tokenizer.json"
     );
     // Malformed JSON.
@@ -372,7 +372,19 @@ fn errors_name_the_file_and_field() {
     let e = error_with("config.json", Some(&huge));
     assert!(e.starts_with("config.json: the model has "), "{e}");
     assert!(
-        e.ends_with(" parameters; at most 268435456 are accepted"),
+        e.ends_with(" parameters; at most 2147483648 are accepted"),
+        "{e}"
+    );
+    // Fewer parameters, but more bytes in f32 than a model's weights may take.
+    let large = config_with(|c| {
+        for (k, v) in [("n_embd", 2048), ("n_layer", 12)] {
+            c.insert(k.into(), v.into());
+        }
+    });
+    let e = error_with("config.json", Some(&large));
+    assert!(e.contains("would take 2"), "{e}");
+    assert!(
+        e.ends_with("in f32; at most 2147483648 (2 GiB) are accepted"),
         "{e}"
     );
     assert!(error_with("model.safetensors", Some(&[1, 2, 3])).contains("8-byte header length"));

@@ -12,7 +12,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use logitlab::model::format::llama2c;
-use logitlab::model::{Family, Generator, KvCache, Net, OutputMode};
+use logitlab::model::{Family, Generator, KvCache, Llama, Net, OutputMode};
 use logitlab::sampling::SampleOptions;
 use serde_json::Value;
 
@@ -122,7 +122,11 @@ fn headers_give_the_llama_config() {
         );
         assert_eq!(config.context_length, 96, "{name}");
         assert_eq!(config.mlp_width(), 128, "{name}");
-        assert_eq!(config.arch.family, Family::Llama { kv_heads }, "{name}");
+        assert_eq!(
+            config.arch.family,
+            Family::Llama(Llama::llama2c(kv_heads, 8)),
+            "{name}"
+        );
         assert_eq!(config.arch.tied_head, shared, "{name}");
     }
     // The same weights in both layouts read to the same tensors.
@@ -358,7 +362,7 @@ fn bad_headers_are_refused_with_file_and_field() {
         (
             20,
             i32::MIN,
-            "header field vocab_size must be an integer in [1, 65536], got 2147483648",
+            "header field vocab_size must be an integer in [1, 262144], got 2147483648",
         ),
         (
             24,

@@ -424,6 +424,85 @@ fn hugging_face_folder_loads_through_from_files() {
         .contains("id must be a token id in [0, 1024)"));
 }
 
+/// A Hugging Face Qwen3 folder in bf16 through `Model.fromFiles`, its weights in pieces as the
+/// page reads a large file: the config the page shows, and every prompt position's logits
+/// within 1e-4 of transformers'.
+#[wasm_bindgen_test]
+fn a_qwen3_bf16_folder_loads_through_from_files() {
+    const DIR: &str = "fixtures/llama/qwen3-bf16";
+    let model_bytes: &[u8] = include_bytes!("fixtures/llama/qwen3-bf16/model.safetensors");
+    let config: &[u8] = include_bytes!("fixtures/llama/qwen3-bf16/config.json");
+    let files = |config: &[u8]| {
+        let pieces: Array = model_bytes.chunks(10_000).map(js_bytes).collect();
+        obj(&[
+            (&format!("{DIR}/config.json"), js_bytes(config)),
+            (&format!("{DIR}/model.safetensors"), pieces.into()),
+            (
+                &format!("{DIR}/tokenizer.json"),
+                js_bytes(include_bytes!("fixtures/llama/qwen3-bf16/tokenizer.json")),
+            ),
+            (
+                &format!("{DIR}/generation_config.json"),
+                js_bytes(include_bytes!(
+                    "fixtures/llama/qwen3-bf16/generation_config.json"
+                )),
+            ),
+        ])
+    };
+    let model = Model::from_files(files(config)).unwrap();
+    let c = model.config();
+    assert_eq!(get(&c, "architecture").as_string().unwrap(), "qwen3");
+    assert_eq!(get(&c, "dtype").as_string().unwrap(), "bf16");
+    assert_eq!(get(&c, "headDim").as_f64(), Some(16.0));
+    assert_eq!(get(&c, "kvHeads").as_f64(), Some(2.0));
+    assert_eq!(get(&c, "tiedHead").as_bool(), Some(true));
+    assert_eq!(get(&c, "vocabSize").as_f64(), Some(320.0));
+    assert_eq!(model.eos_token_ids().to_vec(), [0, 5]);
+    let expected: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/llama/qwen3-bf16/expected.json")).unwrap();
+    let prompt = &expected["prompts"][0];
+    let ids = model
+        .encode(prompt["text"].as_str().unwrap().into())
+        .unwrap()
+        .to_vec();
+    let want: Vec<u32> = prompt["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u32)
+        .collect();
+    assert_eq!(ids, want);
+    let z = model
+        .forward(
+            js_sys::Uint32Array::from(&ids[..]).into(),
+            obj(&[("allPositions", true.into())]),
+        )
+        .unwrap()
+        .to_vec();
+    let rows = prompt["logits"].as_array().unwrap();
+    let want: Vec<f64> = rows
+        .iter()
+        .flat_map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()))
+        .collect();
+    assert_eq!(z.len(), want.len());
+    for (a, b) in z.iter().zip(&want) {
+        assert!((f64::from(*a) - b).abs() < 1e-4, "{a} vs {b}");
+    }
+    // Another architecture is refused by name.
+    let gemma = String::from_utf8(config.to_vec())
+        .unwrap()
+        .replace("Qwen3ForCausalLM", "Gemma3ForCausalLM");
+    let e = message(
+        Model::from_files(files(gemma.as_bytes()))
+            .err()
+            .expect("refused"),
+    );
+    assert!(
+        e.contains("Gemma3ForCausalLM is not supported; supported: "),
+        "{e}"
+    );
+}
+
 #[wasm_bindgen_test]
 fn from_files_errors_name_the_file() {
     let e = |files: JsValue| message(Model::from_files(files).err().expect("an error"));

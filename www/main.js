@@ -187,7 +187,8 @@ function describeModel(config, ms) {
   const kinds = { bpe: t('model.bpe'), sentencepiece: 'SentencePiece' };
   const tokens = kinds[config.tokenizer] ? t('model.tokens', { n: integer(config.vocabSize), kind: kinds[config.tokenizer] })
     : t('model.characters', { n: config.vocabSize });
-  const family = config.architecture === 'llama' ? t('model.llama', { kv: config.kvHeads }) : '';
+  const families = { llama: 'Llama', qwen2: 'Qwen2', qwen3: 'Qwen3' };
+  const family = families[config.architecture] ? t('model.llama', { name: families[config.architecture], kv: config.kvHeads }) : '';
   const source = model.source === FROM_FILES ? ` ${t('model.fromFiles')}` : model.source ? ` ${model.source}` : '';
   return t('model.describe', { source, family, layers: config.layers, embd: config.embd, heads: config.heads,
     context: config.contextLength, tokens, parameters: integer(config.parameters) })

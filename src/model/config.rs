@@ -42,13 +42,229 @@ pub struct Arch {
 }
 
 /// The two transformer families the plain-array forward pass computes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Family {
     /// GPT-2 / nanoGPT: the lab's own models and Hugging Face GPT-2 checkpoints.
     Gpt2,
-    /// Llama 2 as llama2.c runs it: `kv_heads` key/value heads shared by groups of
-    /// heads / kv_heads query heads (kv_heads = heads is plain multi-head attention).
-    Llama { kv_heads: usize },
+    /// Llama and its relatives (llama2.c's checkpoints; Hugging Face Llama, Qwen2 and Qwen3):
+    /// RMSNorm, rotary positions, SwiGLU, grouped-query attention, in the details of [`Llama`].
+    Llama(Llama),
+}
+
+/// What one member of the Llama family does: the details in which Llama 2 (llama2.c), Hugging
+/// Face's Llama, Qwen2 and Qwen3 differ. [`Config::layout`] names the parameters these imply
+/// and [`crate::model::Net`] computes them; each architecture's choices are spelled once, in
+/// [`Variant::description`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Llama {
+    /// Which architecture this is (how the page names it).
+    pub variant: Variant,
+    /// Key/value heads, shared by groups of heads / kv_heads query heads (grouped-query
+    /// attention; kv_heads = heads is plain multi-head attention).
+    pub kv_heads: usize,
+    /// The width hd of each head: embd / heads unless the checkpoint says otherwise (Qwen3's
+    /// heads · hd need not be embd).
+    pub head_dim: usize,
+    /// How positions turn q and k.
+    pub rope: Rope,
+    /// Biases on the query, key and value projections.
+    pub qkv_bias: bool,
+    /// A bias on the output projection.
+    pub o_bias: bool,
+    /// Biases on the MLP's gate, up and down projections.
+    pub mlp_bias: bool,
+    /// An RMSNorm over each head of q and of k before the rotation (Qwen3's `q_norm`,
+    /// `k_norm`, each of hd gains).
+    pub qk_norm: bool,
+}
+
+/// The architectures of the Llama family, by what each is called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// Llama: llama2.c's checkpoints and Hugging Face's `LlamaForCausalLM` (SmolLM, TinyLlama,
+    /// Llama 3 …).
+    Llama,
+    /// Hugging Face's `Qwen2ForCausalLM` (Qwen2, Qwen2.5).
+    Qwen2,
+    /// Hugging Face's `Qwen3ForCausalLM`.
+    Qwen3,
+}
+
+/// What an architecture of the Llama family fixes and what its `config.json` chooses: the one
+/// description of a Hugging Face family, which the reader follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Description {
+    /// `architectures[0]` in `config.json`.
+    pub architecture: &'static str,
+    /// `model_type` in `config.json`.
+    pub model_type: &'static str,
+    /// q, k, v biases: fixed, or `attention_bias` of the config.
+    pub qkv_bias: Choice,
+    /// The output projection's bias: fixed, or `attention_bias`.
+    pub o_bias: Choice,
+    /// The MLP's biases: fixed, or `mlp_bias`.
+    pub mlp_bias: Choice,
+    /// Per-head RMSNorm of q and k (`q_norm`, `k_norm`).
+    pub qk_norm: bool,
+    /// Whether the config may ask for sliding-window attention (`use_sliding_window`), which
+    /// the lab refuses.
+    pub sliding_window: bool,
+}
+
+/// A detail of an architecture: always so, or as a boolean field of `config.json` says
+/// (absent: false).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    Fixed(bool),
+    Field(&'static str),
+}
+
+impl Variant {
+    /// Every architecture of the family, in the order error messages list them.
+    pub const ALL: [Variant; 3] = [Variant::Llama, Variant::Qwen2, Variant::Qwen3];
+
+    /// The name the JS API gives it (`model.config.architecture`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Llama => "llama",
+            Variant::Qwen2 => "qwen2",
+            Variant::Qwen3 => "qwen3",
+        }
+    }
+
+    /// What this architecture fixes and what its config chooses.
+    pub fn description(self) -> Description {
+        match self {
+            Variant::Llama => Description {
+                architecture: "LlamaForCausalLM",
+                model_type: "llama",
+                qkv_bias: Choice::Field("attention_bias"),
+                o_bias: Choice::Field("attention_bias"),
+                mlp_bias: Choice::Field("mlp_bias"),
+                qk_norm: false,
+                sliding_window: false,
+            },
+            Variant::Qwen2 => Description {
+                architecture: "Qwen2ForCausalLM",
+                model_type: "qwen2",
+                qkv_bias: Choice::Fixed(true),
+                o_bias: Choice::Fixed(false),
+                mlp_bias: Choice::Fixed(false),
+                qk_norm: false,
+                sliding_window: true,
+            },
+            Variant::Qwen3 => Description {
+                architecture: "Qwen3ForCausalLM",
+                model_type: "qwen3",
+                qkv_bias: Choice::Field("attention_bias"),
+                o_bias: Choice::Field("attention_bias"),
+                mlp_bias: Choice::Fixed(false),
+                qk_norm: true,
+                sliding_window: true,
+            },
+        }
+    }
+}
+
+/// Rotary position embedding: which values are turned together, and by which angles.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rope {
+    pub layout: RopeLayout,
+    /// The base θ of the frequencies θ^(−2i/hd) (`rope_theta`; Llama 2's 10 000).
+    pub theta: f64,
+    pub scaling: RopeScaling,
+}
+
+/// Which two values of a head of hd values one frequency turns as a pair. The same rotation
+/// with the head's values in another order: a checkpoint's q and k weights are stored for one
+/// of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RopeLayout {
+    /// (x₂ᵢ, x₂ᵢ₊₁), consecutive values: llama2.c's `run.c` and Meta's original Llama.
+    Interleaved,
+    /// (xᵢ, xᵢ₊hd/2), the two halves of the head: Hugging Face's `rotate_half`.
+    RotateHalf,
+}
+
+/// How a checkpoint stretches the rotation's frequencies to a longer context (`rope_scaling`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RopeScaling {
+    /// The frequencies as they are.
+    None,
+    /// Every frequency divided by `factor` (`"linear"`).
+    Linear { factor: f64 },
+    /// Llama 3.1's (`"llama3"`): wavelengths longer than original_max / low_freq_factor are
+    /// divided by `factor`, those shorter than original_max / high_freq_factor kept, and those
+    /// between blended smoothly.
+    Llama3 {
+        factor: f64,
+        low_freq_factor: f64,
+        high_freq_factor: f64,
+        original_max_position_embeddings: usize,
+    },
+}
+
+impl Rope {
+    /// llama2.c's: interleaved pairs, θ = 10 000, no scaling.
+    pub const LLAMA2C: Rope = Rope {
+        layout: RopeLayout::Interleaved,
+        theta: 10_000.0,
+        scaling: RopeScaling::None,
+    };
+
+    /// The hd/2 frequencies of a head of `head_dim` values, in f32 as Hugging Face computes
+    /// them: θᵢ = 1 / θ^(2i/hd), then scaled.
+    pub fn inv_freq(&self, head_dim: usize) -> Vec<f32> {
+        let theta = self.theta as f32;
+        let base = (0..head_dim / 2).map(|i| 1.0 / theta.powf((2 * i) as f32 / head_dim as f32));
+        match self.scaling {
+            RopeScaling::None => base.collect(),
+            RopeScaling::Linear { factor } => base.map(|f| f / factor as f32).collect(),
+            RopeScaling::Llama3 {
+                factor,
+                low_freq_factor,
+                high_freq_factor,
+                original_max_position_embeddings,
+            } => {
+                let (factor, low, high) = (
+                    factor as f32,
+                    low_freq_factor as f32,
+                    high_freq_factor as f32,
+                );
+                let old = original_max_position_embeddings as f32;
+                let (low_wavelen, high_wavelen) = (old / low, old / high);
+                base.map(|f| {
+                    let wavelen = 2.0 * std::f32::consts::PI / f;
+                    if wavelen > low_wavelen {
+                        f / factor
+                    } else if wavelen < high_wavelen {
+                        f
+                    } else {
+                        let smooth = (old / wavelen - low) / (high - low);
+                        (1.0 - smooth) * f / factor + smooth * f
+                    }
+                })
+                .collect()
+            }
+        }
+    }
+}
+
+impl Llama {
+    /// llama2.c's Llama 2 of `embd / heads`-wide heads: no biases, interleaved rotary pairs,
+    /// θ = 10 000.
+    pub fn llama2c(kv_heads: usize, head_dim: usize) -> Llama {
+        Llama {
+            variant: Variant::Llama,
+            kv_heads,
+            head_dim,
+            rope: Rope::LLAMA2C,
+            qkv_bias: false,
+            o_bias: false,
+            mlp_bias: false,
+            qk_norm: false,
+        }
+    }
 }
 
 impl Arch {
@@ -130,28 +346,39 @@ impl Config {
         check("layers", self.layers, 1, MAX_LAYERS)?;
         check("heads", self.heads, 1, MAX_HEADS)?;
         check("embd", self.embd, 1, MAX_EMBD)?;
-        if !self.embd.is_multiple_of(self.heads) {
-            return Err(Error::arg(
-                "embd",
-                &format!("a multiple of heads ({})", self.heads),
-                self.embd,
-            ));
-        }
-        if let Family::Llama { kv_heads } = self.arch.family {
-            check("kvHeads", kv_heads, 1, self.heads)?;
-            if !self.heads.is_multiple_of(kv_heads) {
-                return Err(Error::arg(
-                    "heads",
-                    &format!("a multiple of kvHeads ({kv_heads})"),
-                    self.heads,
-                ));
+        match self.arch.family {
+            Family::Gpt2 => {
+                if !self.embd.is_multiple_of(self.heads) {
+                    return Err(Error::arg(
+                        "embd",
+                        &format!("a multiple of heads ({})", self.heads),
+                        self.embd,
+                    ));
+                }
             }
-            if !(self.embd / self.heads).is_multiple_of(2) {
-                return Err(Error::arg(
-                    "embd / heads",
-                    "even (rotary embeddings turn pairs of values)",
-                    self.embd / self.heads,
-                ));
+            Family::Llama(l) => {
+                check("kvHeads", l.kv_heads, 1, self.heads)?;
+                if !self.heads.is_multiple_of(l.kv_heads) {
+                    return Err(Error::arg(
+                        "heads",
+                        &format!("a multiple of kvHeads ({})", l.kv_heads),
+                        self.heads,
+                    ));
+                }
+                check("headDim", l.head_dim, 2, MAX_EMBD)?;
+                if !l.head_dim.is_multiple_of(2) {
+                    return Err(Error::arg(
+                        "headDim",
+                        "even (rotary embeddings turn pairs of values)",
+                        l.head_dim,
+                    ));
+                }
+                check("heads · headDim", self.heads * l.head_dim, 1, MAX_EMBD)?;
+                let theta = l.rope.theta;
+                if !(theta.is_finite() && theta > 1.0) {
+                    return Err(Error::arg("ropeTheta", "a finite number > 1", theta));
+                }
+                l.rope.scaling.validate()?;
             }
         }
         if let Some(w) = self.arch.mlp_width {
@@ -164,9 +391,57 @@ impl Config {
         Ok(())
     }
 
+    /// The Llama family's details, if this is one of its members.
+    pub fn llama(&self) -> Option<&Llama> {
+        match &self.arch.family {
+            Family::Llama(l) => Some(l),
+            Family::Gpt2 => None,
+        }
+    }
+
     /// The MLP's hidden width: [`Arch::mlp_width`], or 4·embd.
     pub fn mlp_width(&self) -> usize {
         self.arch.mlp_width.unwrap_or(4 * self.embd)
+    }
+}
+
+impl RopeScaling {
+    /// Factors finite and ≥ 1 where they divide, the blend's two factors ordered.
+    fn validate(&self) -> Result<()> {
+        let factor = |name: &str, f: f64| {
+            if f.is_finite() && f >= 1.0 {
+                Ok(())
+            } else {
+                Err(Error::arg(name, "a finite number ≥ 1", f))
+            }
+        };
+        match *self {
+            RopeScaling::None => Ok(()),
+            RopeScaling::Linear { factor: f } => factor("ropeScaling.factor", f),
+            RopeScaling::Llama3 {
+                factor: f,
+                low_freq_factor: low,
+                high_freq_factor: high,
+                original_max_position_embeddings: old,
+            } => {
+                factor("ropeScaling.factor", f)?;
+                if !(low.is_finite() && low > 0.0 && high.is_finite() && high > low) {
+                    return Err(Error::arg(
+                        "ropeScaling.highFreqFactor",
+                        &format!("a finite number > lowFreqFactor = {low} > 0"),
+                        high,
+                    ));
+                }
+                if !(1..=1 << 24).contains(&old) {
+                    return Err(Error::arg(
+                        "ropeScaling.originalMaxPositionEmbeddings",
+                        "an integer in [1, 16777216]",
+                        old,
+                    ));
+                }
+                Ok(())
+            }
+        }
     }
 }
 

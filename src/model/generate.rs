@@ -18,9 +18,10 @@ pub struct Generated {
     /// The draw: final distribution `probs` and the rest of the sampler's report.
     pub sample: Sample,
     /// The model ended the text: it produced the tokenizer's BOS (llama2.c's `<s>`, which
-    /// delimits its training stories; run.c stops there too). `text` is then only what was
-    /// still waiting (the bytes of an unfinished character, as U+FFFD; usually nothing), and
-    /// the generator gives no further token.
+    /// delimits its training stories; run.c stops there too) or one of the checkpoint's
+    /// end-of-text ids ([`Net::end_ids`], a Hugging Face model's `eos_token_id`). `text` is
+    /// then only what was still waiting (the bytes of an unfinished character, as U+FFFD;
+    /// usually nothing), and the generator gives no further token.
     pub end: bool,
 }
 
@@ -105,8 +106,8 @@ impl Generator {
     pub fn next_token(&mut self) -> Result<Generated> {
         if self.ended {
             return Err(Error::new(
-                "generate: the model has ended the text (it produced BOS, where run.c stops \
-                 too); start a new generation",
+                "generate: the model has ended the text (it produced BOS or an end-of-text \
+                 token); start a new generation",
             ));
         }
         let ctx = self.model.config().context_length;
@@ -126,7 +127,8 @@ impl Generator {
         let token = sample.token as u32;
         self.tokens.push(token);
         self.pending = vec![token];
-        self.ended = Some(token) == self.model.tokenizer().bos();
+        self.ended =
+            Some(token) == self.model.tokenizer().bos() || self.model.end_ids().contains(&token);
         let text = if self.ended {
             self.stream.finish()
         } else {

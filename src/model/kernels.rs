@@ -8,7 +8,9 @@
 //! the platform.
 
 use crate::error::{Error, Result};
+use crate::model::config::RopeLayout;
 use crate::model::layout::{LayerNorm, Linear};
+use crate::model::tensor::{Element, Tensor};
 use crate::model::Gelu;
 
 impl Gelu {
@@ -136,8 +138,9 @@ impl Linear<Vec<f32>> {
 ///
 /// Each y_j is the sum x_0·W_0j + x_1·W_1j + … taken in that order. The inner loops run along a
 /// row of W, over j, which LLVM vectorises without reordering any sum; four rows of W per pass
-/// keep the partial sums in registers.
-pub(crate) fn matmul(x: &[f32], weight: &[f32], n_out: usize) -> Vec<f32> {
+/// keep the partial sums in registers. W may be stored in 16 bits ([`Element`]): each weight
+/// is widened to f32 in a register as it is read, so the sums are those of the f32 weights.
+pub(crate) fn matmul<E: Element>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32> {
     let n_in = weight.len() / n_out;
     let mut y = vec![0.0; x.len() / n_in * n_out];
     let whole = n_in / 4 * 4; // inputs taken four at a time; the rest one by one
@@ -148,17 +151,17 @@ pub(crate) fn matmul(x: &[f32], weight: &[f32], n_out: usize) -> Vec<f32> {
             let (w2, w3) = rest.split_at(n_out);
             for ((((y, &a), &b), &c), &d) in y_row.iter_mut().zip(w0).zip(w1).zip(w2).zip(w3) {
                 let mut s = *y;
-                s += x4[0] * a;
-                s += x4[1] * b;
-                s += x4[2] * c;
-                s += x4[3] * d;
+                s += x4[0] * a.to_f32();
+                s += x4[1] * b.to_f32();
+                s += x4[2] * c.to_f32();
+                s += x4[3] * d.to_f32();
                 *y = s;
             }
         }
         let rest = weight[whole * n_out..].chunks_exact(n_out);
         for (&xk, w) in x_row[whole..].iter().zip(rest) {
             for (y, &wk) in y_row.iter_mut().zip(w) {
-                *y += xk * wk;
+                *y += xk * wk.to_f32();
             }
         }
     }
@@ -175,21 +178,21 @@ pub(crate) fn matmul(x: &[f32], weight: &[f32], n_out: usize) -> Vec<f32> {
 /// the speed of several (likely idle between a core's misses). The kernel reads a 98 MB classifier as fast as [`matmul`]
 /// reads its transpose (7–8 ms natively and in wasm), where one row after another took twice
 /// as long.
-pub(crate) fn matmul_rows(x: &[f32], weight: &[f32], n_out: usize) -> Vec<f32> {
+pub(crate) fn matmul_rows<E: Element>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32> {
     let n_in = weight.len() / n_out;
     let mut y = vec![0.0; x.len() / n_in * n_out];
     let per = n_out / STREAMS;
     let row = |j: usize| &weight[j * n_in..(j + 1) * n_in];
     for j in 0..per {
-        let rows: [&[f32]; STREAMS] = std::array::from_fn(|s| row(s * per + j));
+        let rows: [&[E]; STREAMS] = std::array::from_fn(|s| row(s * per + j));
         for (x_row, y_row) in x.chunks_exact(n_in).zip(y.chunks_exact_mut(n_out)) {
             let mut lanes = [[0f32; 8]; STREAMS];
             for (k, x8) in x_row.chunks_exact(8).enumerate() {
                 let x8: &[f32; 8] = x8.try_into().expect("8");
                 for (lanes, w) in lanes.iter_mut().zip(&rows) {
-                    let w8: &[f32; 8] = w[8 * k..8 * k + 8].try_into().expect("8");
+                    let w8: &[E; 8] = w[8 * k..8 * k + 8].try_into().expect("8");
                     for l in 0..8 {
-                        lanes[l] += x8[l] * w8[l];
+                        lanes[l] += x8[l] * w8[l].to_f32();
                     }
                 }
             }
@@ -209,24 +212,57 @@ pub(crate) fn matmul_rows(x: &[f32], weight: &[f32], n_out: usize) -> Vec<f32> {
 /// How many rows of W [`matmul_rows`] reads at once.
 const STREAMS: usize = 8;
 
+/// [`matmul`] with W in whichever type it is stored.
+pub(crate) fn matmul_tensor(x: &[f32], weight: &Tensor, n_out: usize) -> Vec<f32> {
+    match weight {
+        Tensor::F32(w) => matmul(x, w, n_out),
+        Tensor::F16(w) => matmul(x, w, n_out),
+        Tensor::Bf16(w) => matmul(x, w, n_out),
+    }
+}
+
+/// [`matmul_rows`] with W in whichever type it is stored.
+pub(crate) fn matmul_rows_tensor(x: &[f32], weight: &Tensor, n_out: usize) -> Vec<f32> {
+    match weight {
+        Tensor::F32(w) => matmul_rows(x, w, n_out),
+        Tensor::F16(w) => matmul_rows(x, w, n_out),
+        Tensor::Bf16(w) => matmul_rows(x, w, n_out),
+    }
+}
+
+/// Row `id` (of `width` values) of a matrix, widened to f32: an embedding's row.
+pub(crate) fn row_f32(weight: &Tensor, id: usize, width: usize) -> Vec<f32> {
+    fn widen<E: Element>(w: &[E], id: usize, width: usize) -> Vec<f32> {
+        w[id * width..][..width]
+            .iter()
+            .map(|e| e.to_f32())
+            .collect()
+    }
+    match weight {
+        Tensor::F32(w) => w[id * width..][..width].to_vec(),
+        Tensor::F16(w) => widen(w, id, width),
+        Tensor::Bf16(w) => widen(w, id, width),
+    }
+}
+
 /// a · b in eight partial sums, as [`matmul_rows`] takes each of its rows.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+fn dot<E: Element>(a: &[f32], b: &[E]) -> f32 {
     let mut lanes = [0f32; 8];
     for (a8, b8) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
         for l in 0..8 {
-            lanes[l] += a8[l] * b8[l];
+            lanes[l] += a8[l] * b8[l].to_f32();
         }
     }
     finish_dot(&lanes, a, b)
 }
 
 /// The eight partial sums of a · b added in a fixed order, then the last n mod 8 products.
-fn finish_dot(lanes: &[f32; 8], a: &[f32], b: &[f32]) -> f32 {
+fn finish_dot<E: Element>(lanes: &[f32; 8], a: &[f32], b: &[E]) -> f32 {
     let mut s = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
         + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
     let whole = a.len() / 8 * 8;
     for (x, w) in a[whole..].iter().zip(&b[whole..]) {
-        s += x * w;
+        s += x * w.to_f32();
     }
     s
 }
@@ -330,23 +366,41 @@ pub(crate) fn silu(x: f32) -> f32 {
     x / (1.0 + (-x).exp())
 }
 
-/// Rotary position embedding in place, llama2.c's layout: in each head of `head_size` values,
-/// the consecutive pair (x₂ᵢ, x₂ᵢ₊₁) is turned by the angle pos · θᵢ, θᵢ = 10000^(−2i/hd).
-/// Row t of `x` is at position pos0 + t. (Hugging Face's Llama pairs xᵢ with xᵢ₊hd/2 instead;
-/// its q/k weights are permuted to match, and llama2.c's export undoes that permutation.)
-pub(crate) fn rope(x: &mut [f32], row_len: usize, pos0: usize, head_size: usize) {
-    // θᵢ and the angle in f32, as Hugging Face computes them.
-    let inv_freq: Vec<f32> = (0..head_size / 2)
-        .map(|i| 1.0 / 10000f32.powf((2 * i) as f32 / head_size as f32))
-        .collect();
+/// Rotary position embedding in place: in each head of `inv_freq.len()` · 2 values, a pair of
+/// values is turned by the angle pos · θᵢ, θᵢ = `inv_freq[i]` (see
+/// [`crate::model::config::Rope::inv_freq`]). Which values make pair i is `layout`'s choice:
+/// (x₂ᵢ, x₂ᵢ₊₁) for llama2.c's [`RopeLayout::Interleaved`], (xᵢ, xᵢ₊hd/2) for Hugging Face's
+/// [`RopeLayout::RotateHalf`] (its q/k weights are permuted to match; llama2.c's export undoes
+/// that permutation). Row t of `x` is at position pos0 + t.
+pub(crate) fn rope(
+    x: &mut [f32],
+    row_len: usize,
+    pos0: usize,
+    inv_freq: &[f32],
+    layout: RopeLayout,
+) {
+    let half = inv_freq.len();
     for (t, row) in x.chunks_exact_mut(row_len).enumerate() {
+        // The angle in f32, as Hugging Face computes it.
         let pos = (pos0 + t) as f32;
         let turns: Vec<(f32, f32)> = inv_freq.iter().map(|&f| (pos * f).sin_cos()).collect();
-        for head in row.chunks_exact_mut(head_size) {
-            for (pair, &(sin, cos)) in head.chunks_exact_mut(2).zip(&turns) {
-                let (a, b) = (pair[0], pair[1]);
-                pair[0] = a * cos - b * sin;
-                pair[1] = a * sin + b * cos;
+        for head in row.chunks_exact_mut(2 * half) {
+            match layout {
+                RopeLayout::Interleaved => {
+                    for (pair, &(sin, cos)) in head.chunks_exact_mut(2).zip(&turns) {
+                        let (a, b) = (pair[0], pair[1]);
+                        pair[0] = a * cos - b * sin;
+                        pair[1] = a * sin + b * cos;
+                    }
+                }
+                RopeLayout::RotateHalf => {
+                    let (lo, hi) = head.split_at_mut(half);
+                    for ((a, b), &(sin, cos)) in lo.iter_mut().zip(hi).zip(&turns) {
+                        let (x1, x2) = (*a, *b);
+                        *a = x1 * cos - x2 * sin;
+                        *b = x2 * cos + x1 * sin;
+                    }
+                }
             }
         }
     }
@@ -392,6 +446,46 @@ pub(crate) fn grouped_attention(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The two rotary layouts are one rotation of differently ordered values: turning
+    /// (xᵢ, xᵢ₊hd/2) equals turning the consecutive pairs of the same values interleaved.
+    #[test]
+    fn rotary_layouts_turn_the_same_pairs() {
+        let (hd, heads) = (8, 2);
+        let inv_freq = crate::model::Rope::LLAMA2C.inv_freq(hd);
+        let x: Vec<f32> = (0..2 * heads * hd)
+            .map(|i| (i as f32 * 0.37).sin())
+            .collect();
+        // Head value i of the rotate-half order is value `at(i)` of the interleaved order.
+        let at = |i: usize| {
+            if i < hd / 2 {
+                2 * i
+            } else {
+                2 * (i - hd / 2) + 1
+            }
+        };
+        let interleave = |v: &[f32]| -> Vec<f32> {
+            let mut out = vec![0.0; v.len()];
+            for (h, head) in v.chunks_exact(hd).enumerate() {
+                for (i, &x) in head.iter().enumerate() {
+                    out[h * hd + at(i)] = x;
+                }
+            }
+            out
+        };
+        let mut half = x.clone();
+        rope(&mut half, heads * hd, 5, &inv_freq, RopeLayout::RotateHalf);
+        let mut pairs = interleave(&x);
+        rope(
+            &mut pairs,
+            heads * hd,
+            5,
+            &inv_freq,
+            RopeLayout::Interleaved,
+        );
+        assert_eq!(interleave(&half), pairs);
+        assert_ne!(half, x);
+    }
 
     /// erf against Python's `math.erf` (libm), across both branches and the cut at 2.5.
     #[test]

@@ -7,6 +7,7 @@
 //! the way the maths is written, so no transpose sits on the hot path.
 
 use crate::error::{Error, Result};
+use crate::model::config::Llama;
 use crate::model::{Config, Family};
 use crate::rng::Rng;
 
@@ -41,8 +42,8 @@ impl Config {
     /// Initialisation as in GPT-2 / nanoGPT: weights ~ N(0, 0.02²), the residual projections
     /// (`c_proj`) scaled by 1/√(2·layers), biases 0, LayerNorm γ = 1.
     pub fn layout(&self) -> Vec<Param> {
-        if let Family::Llama { kv_heads } = self.arch.family {
-            return self.llama_layout(kv_heads);
+        if let Family::Llama(llama) = self.arch.family {
+            return self.llama_layout(&llama);
         }
         let (v, t, c) = (self.vocab_size, self.context_length, self.embd);
         let w = self.mlp_width();
@@ -79,29 +80,59 @@ impl Config {
 }
 
 impl Config {
-    /// The Llama layout ([`Family::Llama`]): Hugging Face's `LlamaForCausalLM` names without
-    /// the `model.` prefix, no biases, no position embedding; every linear weight (in, out)
-    /// like the GPT's. The key and value projections are C → kv_heads·hd (grouped-query).
-    fn llama_layout(&self, kv_heads: usize) -> Vec<Param> {
+    /// The Llama family's layout ([`Family::Llama`]): Hugging Face's `LlamaForCausalLM` names
+    /// without the `model.` prefix (which [`Param::hf_name`] has), no position embedding, every
+    /// linear weight (in, out) like the GPT's (Hugging Face stores them (out, in):
+    /// [`Param::hf_transposed`]). q is heads·hd wide, k and v kv_heads·hd (grouped-query);
+    /// the biases and the per-head norms of q and k are there when `llama` says so.
+    fn llama_layout(&self, llama: &Llama) -> Vec<Param> {
         let (v, c, hidden) = (self.vocab_size, self.embd, self.mlp_width());
-        let kv = kv_heads * (c / self.heads);
+        let hd = llama.head_dim;
+        let (q, kv) = (self.heads * hd, llama.kv_heads * hd);
         let normal = Init::Normal(0.02);
-        let mut params = vec![Param::new("embed_tokens".into(), vec![v, c], normal)];
+        let hf = |p: Param| {
+            let hf_name = format!("model.{}", p.name);
+            p.hf(&hf_name)
+        };
+        let mut params = vec![hf(Param::new("embed_tokens".into(), vec![v, c], normal))
+            .hf("model.embed_tokens.weight")];
         for i in 0..self.layers {
-            let p = |s: &str| format!("layers.{i}.{s}.weight");
-            params.extend([
-                Param::new(p("input_layernorm"), vec![c], Init::Ones),
-                Param::new(p("self_attn.q_proj"), vec![c, c], normal),
-                Param::new(p("self_attn.k_proj"), vec![c, kv], normal),
-                Param::new(p("self_attn.v_proj"), vec![c, kv], normal),
-                Param::new(p("self_attn.o_proj"), vec![c, c], normal),
-                Param::new(p("post_attention_layernorm"), vec![c], Init::Ones),
-                Param::new(p("mlp.gate_proj"), vec![c, hidden], normal),
-                Param::new(p("mlp.up_proj"), vec![c, hidden], normal),
-                Param::new(p("mlp.down_proj"), vec![hidden, c], normal),
-            ]);
+            let p = |s: &str| format!("layers.{i}.{s}");
+            // A linear layer `s`, (in, out), and its bias if `bias`.
+            let linear = |params: &mut Vec<Param>, s: &str, n_in: usize, n_out: usize, bias| {
+                params.push(
+                    hf(Param::new(
+                        p(&format!("{s}.weight")),
+                        vec![n_in, n_out],
+                        normal,
+                    ))
+                    .transposed(),
+                );
+                if bias {
+                    params.push(hf(Param::new(
+                        p(&format!("{s}.bias")),
+                        vec![n_out],
+                        Init::Zeros,
+                    )));
+                }
+            };
+            let gain =
+                |s: &str, n: usize| hf(Param::new(p(&format!("{s}.weight")), vec![n], Init::Ones));
+            params.push(gain("input_layernorm", c));
+            linear(&mut params, "self_attn.q_proj", c, q, llama.qkv_bias);
+            linear(&mut params, "self_attn.k_proj", c, kv, llama.qkv_bias);
+            linear(&mut params, "self_attn.v_proj", c, kv, llama.qkv_bias);
+            if llama.qk_norm {
+                params.push(gain("self_attn.q_norm", hd));
+                params.push(gain("self_attn.k_norm", hd));
+            }
+            linear(&mut params, "self_attn.o_proj", q, c, llama.o_bias);
+            params.push(gain("post_attention_layernorm", c));
+            linear(&mut params, "mlp.gate_proj", c, hidden, llama.mlp_bias);
+            linear(&mut params, "mlp.up_proj", c, hidden, llama.mlp_bias);
+            linear(&mut params, "mlp.down_proj", hidden, c, llama.mlp_bias);
         }
-        params.push(Param::new("norm.weight".into(), vec![c], Init::Ones));
+        params.push(hf(Param::new("norm.weight".into(), vec![c], Init::Ones)));
         if !self.arch.tied_head {
             params.push(Param::new("lm_head.weight".into(), vec![v, c], normal));
         }
@@ -131,6 +162,9 @@ pub struct Param {
     pub hf_name: String,
     /// Row-major; a linear layer's weight is (in, out).
     pub shape: Vec<usize>,
+    /// Whether a Hugging Face checkpoint stores this matrix transposed, (out, in) (PyTorch's
+    /// `nn.Linear`; GPT-2's `Conv1D` stores (in, out)).
+    pub hf_transposed: bool,
     pub init: Init,
     /// Whether AdamW's weight decay applies: to matrices and embeddings (rank ≥ 2), not to
     /// biases or LayerNorm parameters, as in nanoGPT.
@@ -143,6 +177,7 @@ impl Param {
             decay: shape.len() >= 2,
             hf_name: name.clone(),
             name,
+            hf_transposed: false,
             shape,
             init,
         }
@@ -153,6 +188,23 @@ impl Param {
             hf_name: hf_name.into(),
             ..self
         }
+    }
+
+    fn transposed(self) -> Param {
+        Param {
+            hf_transposed: true,
+            ..self
+        }
+    }
+
+    /// The shape a Hugging Face checkpoint stores: [`Param::shape`], reversed if
+    /// [`Param::hf_transposed`].
+    pub fn hf_shape(&self) -> Vec<usize> {
+        let mut shape = self.shape.clone();
+        if self.hf_transposed {
+            shape.reverse();
+        }
+        shape
     }
 
     /// Number of values.
@@ -333,24 +385,37 @@ pub struct LlamaWeights<T> {
 }
 
 /// x += o(attn(rope(q(n₁(x))), rope(k(n₁(x))), v(n₁(x)))); x += down(silu(gate(n₂(x))) ⊙ up(n₂(x))),
-/// n₁ and n₂ RMSNorms. Linear weights (in, out), no biases.
+/// n₁ and n₂ RMSNorms (q and k each normed per head first when `q_norm` is there).
 #[derive(Debug, Clone)]
 pub struct LlamaBlock<T> {
     pub input_layernorm: T,
-    pub q_proj: T,
-    pub k_proj: T,
-    pub v_proj: T,
-    pub o_proj: T,
+    pub q_proj: Proj<T>,
+    pub k_proj: Proj<T>,
+    pub v_proj: Proj<T>,
+    /// The gains of the per-head RMSNorm of q (hd,), Qwen3's.
+    pub q_norm: Option<T>,
+    /// … and of k.
+    pub k_norm: Option<T>,
+    pub o_proj: Proj<T>,
     pub post_attention_layernorm: T,
-    pub gate_proj: T,
-    pub up_proj: T,
-    pub down_proj: T,
+    pub gate_proj: Proj<T>,
+    pub up_proj: Proj<T>,
+    pub down_proj: Proj<T>,
+}
+
+/// y = x · W (+ b): a linear layer of the Llama family, W (in, out), with a bias where the
+/// architecture has one.
+#[derive(Debug, Clone)]
+pub struct Proj<T> {
+    pub weight: T,
+    pub bias: Option<T>,
 }
 
 impl<T> LlamaWeights<T> {
     /// The tree from one value per parameter in [`Config::layout`] order (see
-    /// [`Weights::from_layout_order`]).
+    /// [`Weights::from_layout_order`]). Panics if `config` is not of the Llama family.
     pub fn from_layout_order(config: &Config, values: Vec<T>) -> LlamaWeights<T> {
+        let llama = *config.llama().expect("a Llama config");
         let mut values = values.into_iter();
         let mut next = move || {
             values
@@ -359,16 +424,33 @@ impl<T> LlamaWeights<T> {
         };
         let embed_tokens = next();
         let layers = (0..config.layers)
-            .map(|_| LlamaBlock {
-                input_layernorm: next(),
-                q_proj: next(),
-                k_proj: next(),
-                v_proj: next(),
-                o_proj: next(),
-                post_attention_layernorm: next(),
-                gate_proj: next(),
-                up_proj: next(),
-                down_proj: next(),
+            .map(|_| {
+                let mut proj = |bias: bool| Proj {
+                    weight: next(),
+                    bias: bias.then(&mut next),
+                };
+                let input_layernorm = proj(false).weight;
+                let q_proj = proj(llama.qkv_bias);
+                let k_proj = proj(llama.qkv_bias);
+                let v_proj = proj(llama.qkv_bias);
+                let (q_norm, k_norm) = if llama.qk_norm {
+                    (Some(proj(false).weight), Some(proj(false).weight))
+                } else {
+                    (None, None)
+                };
+                LlamaBlock {
+                    input_layernorm,
+                    q_proj,
+                    k_proj,
+                    v_proj,
+                    q_norm,
+                    k_norm,
+                    o_proj: proj(llama.o_bias),
+                    post_attention_layernorm: proj(false).weight,
+                    gate_proj: proj(llama.mlp_bias),
+                    up_proj: proj(llama.mlp_bias),
+                    down_proj: proj(llama.mlp_bias),
+                }
             })
             .collect();
         let norm = next();
@@ -385,15 +467,20 @@ impl<T> LlamaWeights<T> {
     pub fn flatten(&self) -> Vec<&T> {
         let mut leaves = vec![&self.embed_tokens];
         for b in &self.layers {
-            leaves.extend([
-                &b.input_layernorm,
-                &b.q_proj,
-                &b.k_proj,
-                &b.v_proj,
-                &b.o_proj,
-            ]);
-            leaves.extend([&b.post_attention_layernorm, &b.gate_proj, &b.up_proj]);
-            leaves.push(&b.down_proj);
+            leaves.push(&b.input_layernorm);
+            for p in [&b.q_proj, &b.k_proj, &b.v_proj] {
+                leaves.push(&p.weight);
+                leaves.extend(&p.bias);
+            }
+            leaves.extend(&b.q_norm);
+            leaves.extend(&b.k_norm);
+            leaves.push(&b.o_proj.weight);
+            leaves.extend(&b.o_proj.bias);
+            leaves.push(&b.post_attention_layernorm);
+            for p in [&b.gate_proj, &b.up_proj, &b.down_proj] {
+                leaves.push(&p.weight);
+                leaves.extend(&p.bias);
+            }
         }
         leaves.push(&self.norm);
         leaves.extend(&self.lm_head);
@@ -404,6 +491,7 @@ impl<T> LlamaWeights<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::config::Llama;
 
     /// The tree puts each parameter where its name says, and flattens back to layout order.
     #[test]
@@ -430,7 +518,7 @@ mod tests {
     #[test]
     fn llama_tree_matches_layout_names() {
         let mut config = Config::preset("small", 7).unwrap();
-        config.arch.family = Family::Llama { kv_heads: 2 };
+        config.arch.family = Family::Llama(Llama::llama2c(2, 16));
         config.arch.tied_head = false;
         config.arch.mlp_width = Some(96);
         let layout = config.layout();
@@ -439,14 +527,59 @@ mod tests {
         let want: Vec<&str> = layout.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, want);
         assert_eq!(
-            tree.layers[1].k_proj.name,
+            tree.layers[1].k_proj.weight.name,
             "layers.1.self_attn.k_proj.weight"
         );
-        assert_eq!(tree.layers[1].k_proj.shape, [64, 32]);
-        assert_eq!(tree.layers[0].down_proj.shape, [96, 64]);
+        assert_eq!(tree.layers[1].k_proj.weight.shape, [64, 32]);
+        assert_eq!(tree.layers[0].down_proj.weight.shape, [96, 64]);
         assert_eq!(tree.lm_head.as_ref().unwrap().shape, [7, 64]);
         // embed + lm_head 2·7·64, per block 2·64 + 2·64² + 2·64·32 + 3·64·96, norm 64.
         assert_eq!(config.parameter_count(), 896 + 2 * 30_848 + 64);
+    }
+
+    /// Biases and the per-head norms of q and k are where the family's details put them, with
+    /// Hugging Face's names and stored shapes (linear weights (out, in)); heads · hd need not
+    /// be the width.
+    #[test]
+    fn llama_options_add_their_parameters() {
+        let mut config = Config::preset("small", 7).unwrap();
+        let mut llama = Llama::llama2c(2, 32);
+        llama.qkv_bias = true;
+        llama.o_bias = true;
+        llama.mlp_bias = true;
+        llama.qk_norm = true;
+        config.arch.family = Family::Llama(llama);
+        config.arch.mlp_width = Some(96);
+        let layout = config.layout();
+        let tree = LlamaWeights::from_layout_order(&config, layout.clone());
+        let names: Vec<&str> = tree.flatten().iter().map(|p| p.name.as_str()).collect();
+        let want: Vec<&str> = layout.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, want);
+        let b = &tree.layers[1];
+        let q = &b.q_proj;
+        assert_eq!(q.weight.shape, [64, 128]); // 4 heads × hd 32
+        assert_eq!(q.weight.hf_shape(), [128, 64]);
+        assert_eq!(q.weight.hf_name, "model.layers.1.self_attn.q_proj.weight");
+        assert_eq!(q.bias.as_ref().unwrap().shape, [128]);
+        assert_eq!(b.k_proj.bias.as_ref().unwrap().shape, [64]);
+        assert_eq!(b.o_proj.weight.shape, [128, 64]);
+        assert_eq!(
+            b.o_proj.bias.as_ref().unwrap().name,
+            "layers.1.self_attn.o_proj.bias"
+        );
+        assert_eq!(b.q_norm.as_ref().unwrap().shape, [32]);
+        assert_eq!(
+            b.k_norm.as_ref().unwrap().hf_name,
+            "model.layers.1.self_attn.k_norm.weight"
+        );
+        assert_eq!(b.down_proj.bias.as_ref().unwrap().shape, [64]);
+        assert!(!b.q_norm.as_ref().unwrap().hf_transposed);
+        assert_eq!(tree.embed_tokens.hf_name, "model.embed_tokens.weight");
+        assert_eq!(tree.norm.hf_name, "model.norm.weight");
+        // Per block: 2 norms 2·64, q 64·128 + 128, k and v 2·(64·64 + 64), norms 2·32,
+        // o 128·64 + 64, MLP 3·64·96 + 2·96 + 64; then embed 7·64 and the final norm 64.
+        let block = 128 + 8192 + 128 + 2 * (4096 + 64) + 64 + 8192 + 64 + 18_432 + 192 + 64;
+        assert_eq!(config.parameter_count(), 2 * block + 448 + 64);
     }
 
     /// Init and decay as in nanoGPT: matrices N(0, 0.02²) and decayed, c_proj scaled by

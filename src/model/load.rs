@@ -3,13 +3,19 @@
 //! so that neither knows the other.
 
 use crate::error::Result;
-use crate::model::format::{hf_gpt2, llama2c, logitlab};
+use crate::model::format::files::{hf_architecture, HfArchitecture};
+use crate::model::format::{hf_gpt2, hf_llama, llama2c, logitlab};
 use crate::model::{Net, Tokenizer};
 
 impl Net {
     /// The checkpoint: safetensors, weights in f16, config and vocabulary in the metadata.
     pub fn to_safetensors(&self) -> Result<Vec<u8>> {
-        let tensors = self.config().layout().into_iter().zip(self.tensors());
+        let values = self.tensors();
+        let tensors = self
+            .config()
+            .layout()
+            .into_iter()
+            .zip(values.iter().map(|v| &v[..]));
         logitlab::write(
             self.config(),
             logitlab::vocab_of(self.tokenizer())?,
@@ -20,7 +26,12 @@ impl Net {
     /// The model as a Hugging Face GPT-2 folder, (file name, bytes), weights stored as `store`:
     /// see [`hf_gpt2::write`].
     pub fn to_hf_gpt2(&self, store: hf_gpt2::StoreAs) -> Result<Vec<(&'static str, Vec<u8>)>> {
-        let tensors = self.config().layout().into_iter().zip(self.tensors());
+        let values = self.tensors();
+        let tensors = self
+            .config()
+            .layout()
+            .into_iter()
+            .zip(values.iter().map(|v| &v[..]));
         hf_gpt2::write(self.config(), self.tokenizer(), tensors, store)
     }
 
@@ -59,5 +70,40 @@ impl Net {
     ) -> Result<Net> {
         let c = hf_gpt2::read_parts(config_json, model, tokenizer_json)?;
         Net::from_layout(c.config, c.tokenizer, c.tensors)
+    }
+
+    /// Loads a Hugging Face folder given as (file name, bytes): `config.json`,
+    /// `model.safetensors`, `tokenizer.json` and, if there, `generation_config.json`.
+    /// `config.json`'s architecture decides the reader: GPT-2 ([`hf_gpt2`]) or the Llama family
+    /// ([`hf_llama`]: Llama, Qwen2, Qwen3, weights kept in their dtype).
+    pub fn from_hf(files: &[(&str, &[u8])]) -> Result<Net> {
+        let file = |name: &str| {
+            files
+                .iter()
+                .find(|(n, _)| n.rsplit(['/', '\\']).next() == Some(name))
+                .map(|&(_, bytes)| bytes)
+        };
+        let need = |name: &str| file(name).ok_or_else(|| hf_gpt2::missing(name));
+        let (config, model) = (need(hf_gpt2::CONFIG)?, need(hf_gpt2::MODEL)?);
+        let tokenizer = need(hf_gpt2::TOKENIZER)?;
+        Net::from_hf_parts(config, &model, tokenizer, file(hf_llama::GENERATION_CONFIG))
+    }
+
+    /// [`Net::from_hf`] with `model.safetensors` read one tensor at a time (see
+    /// [`hf_gpt2::FileBytes`]).
+    pub fn from_hf_parts(
+        config_json: &[u8],
+        model: &dyn hf_gpt2::FileBytes,
+        tokenizer_json: &[u8],
+        generation_config: Option<&[u8]>,
+    ) -> Result<Net> {
+        match hf_architecture(config_json)? {
+            HfArchitecture::Gpt2 => Net::from_hf_gpt2_parts(config_json, model, tokenizer_json),
+            HfArchitecture::Llama(_) => {
+                let c =
+                    hf_llama::read_parts(config_json, model, tokenizer_json, generation_config)?;
+                Net::from_tensors(c.config, c.tokenizer, c.tensors)?.with_end_ids(c.eos_token_ids)
+            }
+        }
     }
 }

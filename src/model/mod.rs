@@ -5,7 +5,9 @@
 //! - [`layout`]: every parameter, named once ([`Config::layout`], [`layout::Weights`]);
 //! - [`tokenizer`]: text ⇄ token ids ([`Tokenizer`]: characters, [`Vocab`], GPT-2's byte-level
 //!   BPE, [`ByteLevelBpe`], or llama2.c's SentencePiece, [`SentencePiece`]);
-//! - [`format`]: checkpoint files (logitlab's safetensors; Hugging Face GPT-2 folders; llama2.c);
+//! - [`format`]: checkpoint files (logitlab's safetensors; Hugging Face GPT-2, Llama, Qwen2 and
+//!   Qwen3 folders; llama2.c);
+//! - [`tensor`]: weights as stored (f32, or bf16 / f16 kept in 16 bits, [`Tensor`]);
 //! - [`kernels`] and [`net`]: the network as plain arrays with a KV cache ([`Net`]), which the
 //!   page generates with;
 //! - [`load`]: a [`Net`] from each checkpoint format, and back;
@@ -36,12 +38,16 @@ pub mod kernels;
 pub mod layout;
 pub mod load;
 pub mod net;
+pub mod tensor;
 pub mod tokenizer;
 
-pub use config::{Arch, Config, Family, Gelu, OutputMode};
+pub use config::{
+    Arch, Config, Family, Gelu, Llama, OutputMode, Rope, RopeLayout, RopeScaling, Variant,
+};
 pub use generate::{Generated, Generator};
 #[cfg(feature = "train")]
 pub use graph::Gpt;
 pub use layout::{Init, Param};
 pub use net::{KvCache, Net};
+pub use tensor::{Dtype, Tensor};
 pub use tokenizer::{ByteLevelBpe, SentencePiece, StreamDecoder, Tokenizer, Vocab};

@@ -1,10 +1,12 @@
-//! The trained network as plain f32 arrays: the forward pass the page runs to generate text and
+//! The trained network as plain arrays: the forward pass the page runs to generate text and
 //! fill the next-token panel, with a KV cache.
 //!
 //! It is the same GPT as the candle graph (`model::graph::Gpt`), computed with the plain loops
 //! of [`crate::model::kernels`] instead of candle tensors. It also runs checkpoints of the Llama
-//! family ([`crate::model::Family::Llama`], from llama2.c), which only this pass computes: the
-//! candle graph trains the lab's GPT.
+//! family ([`crate::model::Family::Llama`]: llama2.c's, and Hugging Face's Llama, Qwen2 and
+//! Qwen3), which only this pass computes: the candle graph trains the lab's GPT. A Llama-family
+//! model's weight matrices stay in the type they were stored in ([`Tensor`]: f32, bf16 or f16)
+//! and are widened to f32 inside the matmul kernels; activations and the KV cache are f32.
 //!
 //! Why two forward passes. Training needs candle's autograd, so `Gpt` stays the model that
 //! learns. But candle's CPU kernels are generic over every dtype, and in wasm each of them is one
@@ -14,14 +16,16 @@
 //! vectorises to simd128. `tests/model.rs` checks that both passes agree, on random models and
 //! on the shipped checkpoint.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::model::kernels::{
-    add, attention, check_finite, grouped_attention, layer_norm, matmul, matmul_rows, rms_norm,
-    rope, silu,
+    add, attention, check_finite, grouped_attention, layer_norm, matmul_rows, matmul_rows_tensor,
+    matmul_tensor, rms_norm, rope, row_f32, silu,
 };
-use crate::model::layout::{LlamaWeights, Weights};
+use crate::model::layout::{LlamaWeights, Proj, Weights};
+use crate::model::tensor::{Dtype, Tensor};
 use crate::model::{Config, Family, OutputMode, Tokenizer};
 use crate::numerics;
 
@@ -32,13 +36,20 @@ pub struct Net {
     config: Config,
     tokenizer: Arc<Tokenizer>,
     weights: Arc<Body>,
+    /// The ids that end a text (a checkpoint's `eos_token_id`s).
+    end_ids: Vec<u32>,
 }
 
-/// The parameters, by [`Family`].
+/// The parameters, by [`Family`]. GPT-2's are f32; a Llama's matrices stay in the type they
+/// were stored in (f32, bf16 or f16) and its vectors (gains, biases) are widened to f32.
 #[derive(Debug)]
 enum Body {
     Gpt2(Weights<Vec<f32>>),
-    Llama(LlamaWeights<Vec<f32>>),
+    Llama {
+        weights: LlamaWeights<Tensor>,
+        /// The rotation's hd/2 frequencies, computed once.
+        inv_freq: Vec<f32>,
+    },
 }
 
 /// The keys and values of the positions fed so far, so that each new token costs one row of
@@ -81,6 +92,21 @@ impl Net {
         tokenizer: impl Into<Tokenizer>,
         tensors: Vec<Vec<f32>>,
     ) -> Result<Net> {
+        Net::from_tensors(
+            config,
+            tokenizer,
+            tensors.into_iter().map(Tensor::F32).collect(),
+        )
+    }
+
+    /// [`Net::from_layout`] with each parameter in the type it was stored in. A Llama's
+    /// matrices are kept so (a bf16 model takes half the memory of its f32 form); everything
+    /// else is widened to f32.
+    pub fn from_tensors(
+        config: Config,
+        tokenizer: impl Into<Tokenizer>,
+        tensors: Vec<Tensor>,
+    ) -> Result<Net> {
         let layout = config.layout_for(tensors.len())?;
         let tokenizer = tokenizer.into();
         tokenizer.check_size(&config)?;
@@ -96,23 +122,82 @@ impl Net {
             }
         }
         let weights = match config.arch.family {
-            Family::Gpt2 => Body::Gpt2(Weights::from_layout_order(&config, tensors)),
-            Family::Llama { .. } => Body::Llama(LlamaWeights::from_layout_order(&config, tensors)),
+            Family::Gpt2 => {
+                let values = tensors.into_iter().map(Tensor::into_f32).collect();
+                Body::Gpt2(Weights::from_layout_order(&config, values))
+            }
+            Family::Llama(llama) => {
+                let tensors = layout
+                    .iter()
+                    .zip(tensors)
+                    .map(|(p, t)| match p.shape.len() {
+                        1 => Tensor::F32(t.into_f32()),
+                        _ => t,
+                    })
+                    .collect();
+                Body::Llama {
+                    weights: LlamaWeights::from_layout_order(&config, tensors),
+                    inv_freq: llama.rope.inv_freq(llama.head_dim),
+                }
+            }
         };
         Ok(Net {
             config,
             tokenizer: Arc::new(tokenizer),
             weights: Arc::new(weights),
+            end_ids: Vec::new(),
         })
     }
 
-    /// Every parameter's values, in [`Config::layout`] order.
-    pub fn tensors(&self) -> Vec<&[f32]> {
-        let leaves = match &*self.weights {
-            Body::Gpt2(w) => w.flatten(),
-            Body::Llama(w) => w.flatten(),
-        };
-        leaves.into_iter().map(|v| &v[..]).collect()
+    /// The same network, ending a text at any of `ids` (a checkpoint's `eos_token_id`s;
+    /// [`crate::model::Generated::end`]). Ids ≥ V are refused.
+    pub fn with_end_ids(mut self, ids: Vec<u32>) -> Result<Net> {
+        let v = self.config.vocab_size;
+        if let Some(&bad) = ids.iter().find(|&&id| id as usize >= v) {
+            return Err(Error::arg(
+                "eos_token_id",
+                &format!("token ids in [0, {v})"),
+                bad,
+            ));
+        }
+        self.end_ids = ids;
+        Ok(self)
+    }
+
+    /// The ids that end a text, besides llama2.c's BOS (see [`Net::with_end_ids`]).
+    pub fn end_ids(&self) -> &[u32] {
+        &self.end_ids
+    }
+
+    /// Every parameter's values in f32, in [`Config::layout`] order (widened where they are
+    /// held in 16 bits).
+    pub fn tensors(&self) -> Vec<Cow<'_, [f32]>> {
+        match &*self.weights {
+            Body::Gpt2(w) => w
+                .flatten()
+                .into_iter()
+                .map(|v| Cow::Borrowed(&v[..]))
+                .collect(),
+            Body::Llama { weights, .. } => {
+                weights.flatten().into_iter().map(Tensor::to_f32).collect()
+            }
+        }
+    }
+
+    /// The storage type of the weight matrices: f32, or the 16-bit type they were stored in.
+    pub fn dtype(&self) -> Dtype {
+        match &*self.weights {
+            Body::Gpt2(_) => Dtype::F32,
+            Body::Llama { weights, .. } => weights.embed_tokens.dtype(),
+        }
+    }
+
+    /// The bytes the weights take in memory.
+    pub fn weight_bytes(&self) -> usize {
+        match &*self.weights {
+            Body::Gpt2(w) => w.flatten().iter().map(|v| 4 * v.len()).sum(),
+            Body::Llama { weights, .. } => weights.flatten().iter().map(|t| t.bytes()).sum(),
+        }
     }
 
     pub fn config(&self) -> &Config {
@@ -168,7 +253,7 @@ impl Net {
         cache.values.resize_with(self.config.layers, Vec::new);
         let z = match &*self.weights {
             Body::Gpt2(w) => self.gpt2_forward(w, cache, ids),
-            Body::Llama(w) => self.llama_forward(w, cache, ids),
+            Body::Llama { weights, inv_freq } => self.llama_forward(weights, inv_freq, cache, ids),
         };
         let z = check_finite(z)?;
         match mode {
@@ -225,10 +310,13 @@ impl Net {
         matmul_rows(&layer_norm(&x, &w.ln_f, eps), head, v)
     }
 
-    /// Llama's blocks over `ids` (checked), appending to `cache`: the logits z, (T, V).
+    /// The Llama family's blocks over `ids` (checked), appending to `cache`: the logits z,
+    /// (T, V). Every member's details are options of this one pass (see
+    /// [`crate::model::Llama`]).
     fn llama_forward(
         &self,
-        w: &LlamaWeights<Vec<f32>>,
+        w: &LlamaWeights<Tensor>,
+        inv_freq: &[f32],
         cache: &mut KvCache,
         ids: &[u32],
     ) -> Vec<f32> {
@@ -238,42 +326,48 @@ impl Net {
             embd: c,
             ..
         } = self.config;
-        let Family::Llama { kv_heads } = self.config.arch.family else {
-            unreachable!("Llama weights come with a Llama config")
-        };
-        let (hd, hidden) = (c / heads, self.config.mlp_width());
-        let kv = kv_heads * hd;
+        let llama = *self
+            .config
+            .llama()
+            .expect("Llama weights come with a Llama config");
+        let (hd, hidden) = (llama.head_dim, self.config.mlp_width());
+        let (qw, kv) = (heads * hd, llama.kv_heads * hd);
         let eps = self.config.arch.layer_norm_eps;
         let pos0 = cache.len;
         // x = embed_tokens[ids]: (T, C); positions enter through the rotation of q and k.
         let mut x = Vec::with_capacity(ids.len() * c);
         for &id in ids {
-            x.extend_from_slice(&w.embed_tokens[id as usize * c..][..c]);
+            x.extend(row_f32(&w.embed_tokens, id as usize, c));
         }
         for (l, b) in w.layers.iter().enumerate() {
-            // x += o(attention(rope(q), rope(k), v)), all of rms_norm(x)
-            let n = rms_norm(&x, &b.input_layernorm, eps);
-            let (mut q, mut k) = (matmul(&n, &b.q_proj, c), matmul(&n, &b.k_proj, kv));
-            rope(&mut q, c, pos0, hd);
-            rope(&mut k, kv, pos0, hd);
+            // x += o(attention(rope(q), rope(k), v)), all of n = rms_norm(x)
+            let n = rms_norm(&x, vector(&b.input_layernorm), eps);
+            let (mut q, mut k) = (linear(&n, &b.q_proj, qw), linear(&n, &b.k_proj, kv));
+            // Qwen3: each head of q and of k RMS-normed (rows of hd values) before turning.
+            if let (Some(qn), Some(kn)) = (&b.q_norm, &b.k_norm) {
+                q = rms_norm(&q, vector(qn), eps);
+                k = rms_norm(&k, vector(kn), eps);
+            }
+            rope(&mut q, qw, pos0, inv_freq, llama.rope.layout);
+            rope(&mut k, kv, pos0, inv_freq, llama.rope.layout);
             let (keys, values) = (&mut cache.keys[l], &mut cache.values[l]);
             debug_assert_eq!(keys.len(), pos0 * kv, "one cached row per position");
             keys.extend_from_slice(&k);
-            values.extend_from_slice(&matmul(&n, &b.v_proj, kv));
-            let y = grouped_attention(&q, keys, values, pos0, (heads, kv_heads, hd));
-            add(&mut x, &matmul(&y, &b.o_proj, c));
+            values.extend_from_slice(&linear(&n, &b.v_proj, kv));
+            let y = grouped_attention(&q, keys, values, pos0, (heads, llama.kv_heads, hd));
+            add(&mut x, &linear(&y, &b.o_proj, c));
             // x += down(silu(gate(n)) ⊙ up(n)), n = rms_norm(x): SwiGLU
-            let n = rms_norm(&x, &b.post_attention_layernorm, eps);
-            let mut h = matmul(&n, &b.gate_proj, hidden);
-            for (g, u) in h.iter_mut().zip(matmul(&n, &b.up_proj, hidden)) {
+            let n = rms_norm(&x, vector(&b.post_attention_layernorm), eps);
+            let mut h = linear(&n, &b.gate_proj, hidden);
+            for (g, u) in h.iter_mut().zip(linear(&n, &b.up_proj, hidden)) {
                 *g = silu(*g) * u;
             }
-            add(&mut x, &matmul(&h, &b.down_proj, c));
+            add(&mut x, &linear(&h, &b.down_proj, c));
         }
         cache.len = pos0 + ids.len();
         // z = rms_norm(x) · embed_tokensᵀ (shared classifier) or rms_norm(x) · lm_headᵀ
         let classifier = w.lm_head.as_ref().unwrap_or(&w.embed_tokens);
-        matmul_rows(&rms_norm(&x, &w.norm, eps), classifier, v)
+        matmul_rows_tensor(&rms_norm(&x, vector(&w.norm), eps), classifier, v)
     }
 
     /// All positions of one sequence: ids (1 ≤ T ≤ context_length) → (T, V) values per `mode`.
@@ -288,4 +382,20 @@ impl Net {
         let mut all = self.forward_ids(ids, mode)?;
         Ok(all.split_off(all.len() - self.config.vocab_size))
     }
+}
+
+/// A gain or bias vector: [`Net::from_tensors`] holds every one in f32.
+fn vector(t: &Tensor) -> &[f32] {
+    t.as_f32().expect("the constructor holds vectors in f32")
+}
+
+/// y = x · W (+ b) for every row of x, W (in, n_out) in its stored type.
+fn linear(x: &[f32], p: &Proj<Tensor>, n_out: usize) -> Vec<f32> {
+    let mut y = matmul_tensor(x, &p.weight, n_out);
+    if let Some(bias) = &p.bias {
+        for row in y.chunks_exact_mut(n_out) {
+            add(row, vector(bias));
+        }
+    }
+    y
 }

@@ -6,7 +6,7 @@
 //! ```js
 //! const bytes = new Uint8Array(await (await fetch(defaultModelUrl())).arrayBuffer());
 //! const model = Model.fromBytes(bytes);
-//! model.config;                      // { vocabSize, contextLength, layers, heads, embd, parameters }
+//! model.config;        // { vocabSize, contextLength, layers, heads, embd, parameters, dtype, … }
 //! const ids = model.encode("ROMEO:");                  // Uint32Array
 //! model.forward(ids, { output: "logSoftmax" });        // Float32Array, length V
 //! const gen = model.generate("ROMEO:", { temperature: 0.8, topK: 20, seed: 1 });
@@ -24,7 +24,7 @@ use crate::limits::{
 };
 use crate::model::format::files::{self, Format, Role};
 use crate::model::format::{hf_gpt2, llama2c};
-use crate::model::{self, Family, Generator, Net, OutputMode, Tokenizer};
+use crate::model::{self, Dtype, Family, Generator, Net, OutputMode, Tokenizer, Variant};
 use crate::wasm::convert::{bytes_arg, ids_arg, js_err, options, string_arg, to_js};
 use crate::wasm::js_value::{self, bytes_of, is_array};
 use crate::wasm::sampling::sampler_options;
@@ -57,8 +57,9 @@ impl Model {
     /// Loads a model from its files, by name (a folder path before the name is fine):
     ///
     /// - `{ 'config.json': u8, 'model.safetensors': u8, 'tokenizer.json': u8 }`: a Hugging Face
-    ///   GPT-2 folder as `save_pretrained` writes it, with a byte-level BPE tokenizer; other files
-    ///   of such a folder (`generation_config.json`, `vocab.json`, …) are ignored;
+    ///   folder as `save_pretrained` writes it (GPT-2, Llama, Qwen2 or Qwen3, as `config.json`'s
+    ///   `architectures` says), with a byte-level BPE tokenizer; `generation_config.json`, if
+    ///   given, supplies the end-of-text ids; other files (`vocab.json`, …) are ignored;
     /// - `{ 'default.safetensors': u8 }`: one logitlab checkpoint (as `fromBytes`).
     ///
     /// Values are Uint8Arrays or ArrayBuffers. Each file's size is checked against its cap before
@@ -105,13 +106,17 @@ impl Model {
         };
         let weights = plan.get(Role::Weights);
         let inner = match plan.format {
-            Format::HfGpt2 => {
+            Format::HuggingFace => {
                 let w = weights.expect("a folder has its weights");
                 // model.safetensors stays in JS memory: its tensors are copied in one at a time.
                 let model = JsFile::new(files::base(&w.name), value(w), w.cap)?;
                 let config = bytes(Role::Config)?;
                 let tokenizer = bytes(Role::Tokenizer)?;
-                Net::from_hf_gpt2_parts(&config, &model, &tokenizer)
+                let generation = match plan.get(Role::GenerationConfig) {
+                    Some(_) => Some(bytes(Role::GenerationConfig)?),
+                    None => None,
+                };
+                Net::from_hf_parts(&config, &model, &tokenizer, generation.as_deref())
             }
             Format::Logitlab => Net::from_safetensors(&bytes(Role::Checkpoint)?),
             Format::Llama2c => {
@@ -191,20 +196,40 @@ impl Model {
     /// The model's shape, architecture and tokenizer.
     #[wasm_bindgen(getter, unchecked_return_type = "ModelConfig")]
     pub fn config(&self) -> JsValue {
-        let mut out = ModelConfig::new(self.inner.config());
-        match self.inner.config().arch.family {
+        let config = self.inner.config();
+        let mut out = ModelConfig::new(config);
+        match config.arch.family {
             Family::Gpt2 => out.architecture = Some(Architecture::Gpt2),
-            Family::Llama { kv_heads } => {
-                out.architecture = Some(Architecture::Llama);
-                out.kv_heads = Some(kv_heads as u32);
+            Family::Llama(l) => {
+                out.architecture = Some(match l.variant {
+                    Variant::Llama => Architecture::Llama,
+                    Variant::Qwen2 => Architecture::Qwen2,
+                    Variant::Qwen3 => Architecture::Qwen3,
+                });
+                out.kv_heads = Some(l.kv_heads as u32);
+                out.head_dim = Some(l.head_dim as u32);
             }
         }
+        out.head_dim = out.head_dim.or(Some((config.embd / config.heads) as u32));
+        out.tied_head = Some(config.arch.tied_head);
+        out.dtype = Some(match self.inner.dtype() {
+            Dtype::F32 => WeightDtype::F32,
+            Dtype::F16 => WeightDtype::F16,
+            Dtype::Bf16 => WeightDtype::Bf16,
+        });
         out.tokenizer = Some(match self.inner.tokenizer() {
             Tokenizer::Chars(_) => TokenizerKind::Chars,
             Tokenizer::Bpe(_) => TokenizerKind::Bpe,
             Tokenizer::SentencePiece(_) => TokenizerKind::Sentencepiece,
         });
         to_js(&out)
+    }
+
+    /// The ids that end a text (a Hugging Face model's `eos_token_id`, from
+    /// `generation_config.json` or `config.json`); generation stops at them (`end`).
+    #[wasm_bindgen(getter, js_name = eosTokenIds)]
+    pub fn eos_token_ids(&self) -> Uint32Array {
+        Uint32Array::from(self.inner.end_ids())
     }
 
     /// The vocabulary: character i is token id i (empty for a byte-level BPE model).
@@ -503,7 +528,8 @@ impl Generation {
     /// `probs` (length V) is the final distribution the token was drawn from, `logProb` the
     /// token's log-probability under it and `modelLogProb` under the model at T = 1
     /// (−surprisal). `end` is true when the model ended the text by producing BOS (llama2.c's
-    /// models, as run.c stops there); calling `next` again is then an error.
+    /// models, as run.c stops there) or one of `eosTokenIds`; calling `next` again is then an
+    /// error.
     #[allow(clippy::should_implement_trait)]
     #[wasm_bindgen(unchecked_return_type = "GeneratedToken")]
     pub fn next(&mut self) -> Result<JsValue, JsError> {
@@ -571,17 +597,33 @@ pub struct GeneratedToken {
     pub model_log_prob: f64,
     /// The generation's seed.
     pub seed: f64,
-    /// The model ended the text: it produced BOS (llama2.c's models; run.c stops there too).
-    /// `next` is then an error.
+    /// The model ended the text: it produced BOS (llama2.c's models; run.c stops there too)
+    /// or one of `eosTokenIds` (Hugging Face models). `next` is then an error.
     pub end: bool,
 }
 
-/// The transformer family.
+/// The transformer's architecture.
 #[derive(Serialize, Tsify, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
 pub enum Architecture {
     Gpt2,
+    /// llama2.c's models and Hugging Face's `LlamaForCausalLM`.
     Llama,
+    /// Hugging Face's `Qwen2ForCausalLM`.
+    Qwen2,
+    /// Hugging Face's `Qwen3ForCausalLM`.
+    Qwen3,
+}
+
+/// How the weights are held in memory.
+#[derive(Serialize, Tsify, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum WeightDtype {
+    F32,
+    /// Kept as stored, widened to f32 inside the matmuls.
+    F16,
+    /// Kept as stored, widened to f32 inside the matmuls.
+    Bf16,
 }
 
 /// How text becomes token ids.
@@ -616,10 +658,22 @@ pub struct ModelConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[tsify(optional)]
     pub tokenizer: Option<TokenizerKind>,
-    /// Key/value heads (llama only).
+    /// Key/value heads (Llama family only).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[tsify(optional)]
     pub kv_heads: Option<u32>,
+    /// The width of each attention head.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub head_dim: Option<u32>,
+    /// Whether the output head is the token embedding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub tied_head: Option<bool>,
+    /// How the weights are held in memory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub dtype: Option<WeightDtype>,
 }
 
 impl ModelConfig {
@@ -634,6 +688,9 @@ impl ModelConfig {
             architecture: None,
             tokenizer: None,
             kv_heads: None,
+            head_dim: None,
+            tied_head: None,
+            dtype: None,
         }
     }
 }
@@ -673,7 +730,7 @@ pub fn presets() -> JsValue {
 #[derive(Serialize, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct NeededFile {
-    /// "config", "weights", "tokenizer" or "checkpoint".
+    /// "config", "weights", "tokenizer", "checkpoint", "generationConfig" or "tokenizerConfig".
     pub role: &'static str,
     /// The name as given.
     pub name: String,
@@ -687,7 +744,7 @@ pub struct NeededFile {
 #[derive(Serialize, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct ModelFilesResult {
-    /// "hfGpt2", "llama2c" or "logitlab".
+    /// "huggingFace", "llama2c" or "logitlab".
     pub format: &'static str,
     /// The files it needs, in the order its reader takes them; the others are not read.
     pub files: Vec<NeededFile>,

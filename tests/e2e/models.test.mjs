@@ -1,5 +1,5 @@
 // Bring your own model: a Hugging Face GPT-2 folder (the committed fixtures, vocabulary 1 024)
-// through ?model=, the file picker and drag-and-drop; every panel at V ≥ 1 000; bad files keep
+// and a bf16 Qwen3 one through ?model=, the file picker and drag-and-drop; every panel at V ≥ 1 000; bad files keep
 // the model the page had.
 
 import { test, before, after } from 'node:test';
@@ -15,7 +15,8 @@ let lab;
 let stories;
 before(async () => {
   stories = writeStoriesShape(mkdtempSync(join(tmpdir(), 'logitlab-stories-')));
-  lab = await openLab({ mounts: { '/fixtures/': FIXTURES, '/llama/': 'tests/fixtures/llama2c', '/stories/': stories } });
+  lab = await openLab({ mounts: { '/fixtures/': FIXTURES, '/llama/': 'tests/fixtures/llama2c', '/stories/': stories,
+    '/qwen/': 'tests/fixtures/llama' } });
   initSync({ module: readFileSync('www/pkg/logitlab_bg.wasm') });
 });
 after(async () => {
@@ -123,6 +124,29 @@ function subwordGreedy(prompt, tokens) {
     model.free();
   }
 }
+
+test('?model= names a Qwen3 folder stored in bf16: it loads as Qwen3 and writes transformers\' greedy text', async () => {
+  const { page, url } = lab;
+  const dir = 'tests/fixtures/llama/qwen3-bf16';
+  const expected = JSON.parse(readFileSync(`${dir}/expected.json`, 'utf8'));
+  const model = Model.fromFiles(Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json']
+    .map((f) => [f, readFileSync(`${dir}/${f}`)])));
+  let text;
+  try {
+    assert.equal(model.config.dtype, 'bf16');
+    text = model.decode(Uint32Array.from(expected.greedy));
+  } finally {
+    model.free();
+  }
+  const prompt = expected.prompts[0].text;
+  await page.goto(`${url}?model=qwen/qwen3-bf16/&temperature=0&tokens=64&prompt=${encodeURIComponent(prompt)}`);
+  await ready(page);
+  assert.match(await page.textContent('#status'), /Qwen3 \(2 key\/value heads\), 2 layers × 32 wide, 4 heads.*320 tokens \(byte-level BPE\)/);
+  await page.click('#generate');
+  await page.waitForFunction(() => !document.getElementById('generate').disabled
+    && document.getElementById('output-gen').textContent.length > 0);
+  assert.equal(await page.textContent('#output-gen'), text);
+});
 
 test('the shipped subword model: picked in the list it keeps the prompt and the sampler, and writes its greedy text', async () => {
   const { page, url } = lab;

@@ -95,3 +95,27 @@ pub const LLAMA2C_MODELS: [&[u8]; 3] = [
     include_bytes!("../fixtures/llama2c/gqa-shared-v1.bin"),
     include_bytes!("../fixtures/llama2c/mha-separate-v0.bin"),
 ];
+
+/// The Llama-family fixture folders of `tests/fixtures/llama/` (config.json and
+/// model.safetensors; every folder's tokenizer is [`LLAMA_HF_TOKENIZER`]).
+pub const LLAMA_HF_FOLDERS: [HfFolder; 4] = [
+    HfFolder {
+        config: include_bytes!("../fixtures/llama/llama-bias-bf16/config.json"),
+        model: include_bytes!("../fixtures/llama/llama-bias-bf16/model.safetensors"),
+    },
+    HfFolder {
+        config: include_bytes!("../fixtures/llama/llama3-rope-f32/config.json"),
+        model: include_bytes!("../fixtures/llama/llama3-rope-f32/model.safetensors"),
+    },
+    HfFolder {
+        config: include_bytes!("../fixtures/llama/qwen2-f16/config.json"),
+        model: include_bytes!("../fixtures/llama/qwen2-f16/model.safetensors"),
+    },
+    HfFolder {
+        config: include_bytes!("../fixtures/llama/qwen3-bf16/config.json"),
+        model: include_bytes!("../fixtures/llama/qwen3-bf16/model.safetensors"),
+    },
+];
+
+/// The Llama-family fixtures' tokenizer.
+pub const LLAMA_HF_TOKENIZER: &[u8] = include_bytes!("../fixtures/llama/tokenizer.json");

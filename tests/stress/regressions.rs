@@ -103,7 +103,7 @@ fn regression_empty_and_single_character_text_name_the_text() {
         let e = Corpus::from_text(text).unwrap_err().to_string();
         assert_eq!(
             e,
-            format!("text must be a text with 2 to 65536 distinct characters, got {got}")
+            format!("text must be a text with 2 to 262144 distinct characters, got {got}")
         );
     }
     // NUL and non-BMP characters are ordinary characters.

@@ -59,7 +59,11 @@ export async function lab(): Promise<void> {
   const bytes = new Uint8Array(await (await fetch(defaultModelUrl())).arrayBuffer());
   const model = Model.fromBytes(bytes);
   const v: number = model.config.vocabSize;
-  const arch: 'gpt2' | 'llama' | undefined = model.config.architecture;
+  const arch: 'gpt2' | 'llama' | 'qwen2' | 'qwen3' | undefined = model.config.architecture;
+  const dtype: 'f32' | 'f16' | 'bf16' | undefined = model.config.dtype;
+  const shape: [number | undefined, number | undefined, boolean | undefined] =
+    [model.config.headDim, model.config.kvHeads, model.config.tiedHead];
+  const eos: Uint32Array = model.eosTokenIds;
   const ids: Uint32Array = model.encode('ROMEO:');
   const values: Float32Array = model.forward(ids, { output: 'logSoftmax', allPositions: false });
   const gen = model.generate('ROMEO:', { temperature: 0.8, topK: 20, seed: 1, output: 'logits' });
@@ -69,7 +73,8 @@ export async function lab(): Promise<void> {
   model.generate('ROMEO:', { input: 'probs' });
   const zip: Uint8Array = model.toHuggingFaceZip('my-model');
   console.log(p, cut, token, q, lp, lse, l.rows, g, shapes, zeros, id.fromLogits, top, after,
-    counts, rows, nan, thresholds, oneHot, freq, parsed, parsedVi, written, v, arch, values, text, zip);
+    counts, rows, nan, thresholds, oneHot, freq, parsed, parsedVi, written, v, arch, dtype, shape, eos,
+    values, text, zip);
   gen.free();
   model.free();
 }

@@ -2,8 +2,10 @@
 //! folder's or a selection's files to read and how, `Model.fromFiles` asks which reader gets
 //! them, and a `?model=` path asks which files to fetch.
 //!
-//! - a Hugging Face GPT-2 folder: `config.json`, `model.safetensors` and `tokenizer.json`
-//!   ([`super::hf_gpt2`]; the folder's other files are not read);
+//! - a Hugging Face folder: `config.json`, `model.safetensors` and `tokenizer.json`, with
+//!   `generation_config.json` and `tokenizer_config.json` if it has them (the folder's other
+//!   files are not read); `config.json`'s architecture decides the reader
+//!   ([`hf_architecture`]: [`super::hf_gpt2`] or [`super::hf_llama`]);
 //! - a llama2.c model: one checkpoint `.bin` and the `tokenizer.bin` it was trained with
 //!   ([`super::llama2c`]), the checkpoint read as it arrives;
 //! - logitlab's own: one `.safetensors` file ([`super::logitlab`]).
@@ -15,6 +17,7 @@ use crate::limits::{
     MAX_CHECKPOINT_BYTES, MAX_CONFIG_JSON_BYTES, MAX_HF_SAFETENSORS_BYTES, MAX_LLAMA2C_BYTES,
     MAX_TOKENIZER_BIN_BYTES, MAX_TOKENIZER_JSON_BYTES,
 };
+use crate::model::Variant;
 
 /// The built-in model's checkpoint, relative to `www/` (the JS API's `defaultModelUrl()`; the
 /// page's `boot.js` names it too, and `tests/page_facts.rs` ties the two).
@@ -23,7 +26,8 @@ pub const DEFAULT_MODEL_PATH: &str = "models/default.safetensors";
 /// A checkpoint format the lab reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    HfGpt2,
+    /// A Hugging Face folder (GPT-2, Llama, Qwen2, Qwen3: see [`hf_architecture`]).
+    HuggingFace,
     Llama2c,
     Logitlab,
 }
@@ -32,7 +36,7 @@ impl Format {
     /// The name the JS API gives it.
     pub fn name(self) -> &'static str {
         match self {
-            Format::HfGpt2 => "hfGpt2",
+            Format::HuggingFace => "huggingFace",
             Format::Llama2c => "llama2c",
             Format::Logitlab => "logitlab",
         }
@@ -50,6 +54,10 @@ pub enum Role {
     Tokenizer,
     /// A logitlab `.safetensors`: config, vocabulary and weights in one file.
     Checkpoint,
+    /// A Hugging Face `generation_config.json` (optional): the end-of-text ids.
+    GenerationConfig,
+    /// A Hugging Face `tokenizer_config.json` (optional): the tokenizer's special tokens.
+    TokenizerConfig,
 }
 
 impl Role {
@@ -59,6 +67,8 @@ impl Role {
             Role::Weights => "weights",
             Role::Tokenizer => "tokenizer",
             Role::Checkpoint => "checkpoint",
+            Role::GenerationConfig => "generationConfig",
+            Role::TokenizerConfig => "tokenizerConfig",
         }
     }
 }
@@ -94,6 +104,8 @@ const CONFIG: &str = "config.json";
 const WEIGHTS: &str = "model.safetensors";
 const TOKENIZER_JSON: &str = "tokenizer.json";
 const TOKENIZER_BIN: &str = "tokenizer.bin";
+const GENERATION_CONFIG: &str = "generation_config.json";
+const TOKENIZER_CONFIG: &str = "tokenizer_config.json";
 
 /// The file name of a path: what follows its last `/` or `\`.
 pub fn base(name: &str) -> &str {
@@ -119,21 +131,30 @@ pub fn identify(names: &[&str]) -> Result<ModelFiles> {
     if let Some(config) = find(CONFIG) {
         let missing = |file: &str| {
             Error::new(format!(
-                "{file}: missing; a Hugging Face GPT-2 folder needs {CONFIG}, {WEIGHTS} and \
+                "{file}: missing; a Hugging Face folder needs {CONFIG}, {WEIGHTS} and \
                  {TOKENIZER_JSON}"
             ))
             .coded(Code::ModelHfMissing, [("file", file.into())])
         };
         let weights = find(WEIGHTS).ok_or_else(|| missing(WEIGHTS))?;
         let tokenizer = find(TOKENIZER_JSON).ok_or_else(|| missing(TOKENIZER_JSON))?;
+        let mut files = vec![
+            needed(Role::Config, config, MAX_CONFIG_JSON_BYTES, false),
+            // Kept in JS memory and copied in one tensor at a time, not streamed.
+            needed(Role::Weights, weights, MAX_HF_SAFETENSORS_BYTES, false),
+            needed(Role::Tokenizer, tokenizer, MAX_TOKENIZER_JSON_BYTES, false),
+        ];
+        for (role, file) in [
+            (Role::GenerationConfig, GENERATION_CONFIG),
+            (Role::TokenizerConfig, TOKENIZER_CONFIG),
+        ] {
+            if let Some(name) = find(file) {
+                files.push(needed(role, name, MAX_CONFIG_JSON_BYTES, false));
+            }
+        }
         return Ok(ModelFiles {
-            format: Format::HfGpt2,
-            files: vec![
-                needed(Role::Config, config, MAX_CONFIG_JSON_BYTES, false),
-                // Kept in JS memory and copied in one tensor at a time, not streamed.
-                needed(Role::Weights, weights, MAX_HF_SAFETENSORS_BYTES, false),
-                needed(Role::Tokenizer, tokenizer, MAX_TOKENIZER_JSON_BYTES, false),
-            ],
+            format: Format::HuggingFace,
+            files,
         });
     }
     let checkpoints: Vec<&&str> = names
@@ -183,7 +204,7 @@ pub fn identify(names: &[&str]) -> Result<ModelFiles> {
         });
     }
     let what = format!(
-        "files must be a Hugging Face GPT-2 folder ({CONFIG}, {WEIGHTS}, {TOKENIZER_JSON}), a \
+        "files must be a Hugging Face folder ({CONFIG}, {WEIGHTS}, {TOKENIZER_JSON}), a \
          llama2.c model .bin with its {TOKENIZER_BIN}, or one logitlab .safetensors file"
     );
     if names.is_empty() {
@@ -196,7 +217,7 @@ pub fn identify(names: &[&str]) -> Result<ModelFiles> {
 
 /// The files of the model a site path names (the page's `?model=`), as (name, path) pairs: the
 /// name [`identify`] knows the file by, and its path relative to `path`, to resolve as a URL
-/// is. A folder (ending in `/`) is a Hugging Face GPT-2 folder, a `.bin` a llama2.c checkpoint
+/// is. A folder (ending in `/`) is a Hugging Face folder, a `.bin` a llama2.c checkpoint
 /// with `tokenizer` (default: the `tokenizer.bin` beside it), a `.safetensors` a logitlab
 /// checkpoint.
 pub fn at_path(path: &str, tokenizer: Option<&str>) -> Result<Vec<(String, String)>> {
@@ -213,7 +234,7 @@ pub fn at_path(path: &str, tokenizer: Option<&str>) -> Result<Vec<(String, Strin
         return Ok(vec![same(file), (TOKENIZER_BIN.into(), tokenizer.into())]);
     }
     Err(Error::new(format!(
-        "model must name a folder ending in / (a Hugging Face GPT-2 model), a llama2.c .bin or a \
+        "model must name a folder ending in / (a Hugging Face model), a llama2.c .bin or a \
          .safetensors file, got {}",
         crate::error::brief(&path)
     ))
@@ -221,6 +242,75 @@ pub fn at_path(path: &str, tokenizer: Option<&str>) -> Result<Vec<(String, Strin
         Code::ModelBadPath,
         [("path", crate::error::brief(&path).into())],
     ))
+}
+
+/// The architecture a Hugging Face `config.json` describes: the first of its `architectures`,
+/// or, without that list, its `model_type`. GPT-2 is read by [`super::hf_gpt2`], the Llama
+/// family by [`super::hf_llama`]; any other is refused by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HfArchitecture {
+    Gpt2,
+    Llama(Variant),
+}
+
+/// Reads which architecture `config.json` (its bytes) describes (see [`HfArchitecture`]).
+pub fn hf_architecture(config_json: &[u8]) -> Result<HfArchitecture> {
+    if config_json.len() > MAX_CONFIG_JSON_BYTES {
+        return Err(Error::new(format!(
+            "{CONFIG}: {}",
+            crate::limits::over_cap(config_json.len(), MAX_CONFIG_JSON_BYTES)
+        )));
+    }
+    let json: serde_json::Value = serde_json::from_slice(config_json)
+        .map_err(|e| Error::new(format!("{CONFIG}: not valid JSON: {e}")))?;
+    let first = json
+        .get("architectures")
+        .and_then(|a| a.as_array())
+        .and_then(|a| a.first());
+    let (field, named) = match first {
+        Some(a) => ("architectures", a),
+        None => match json.get("model_type") {
+            Some(t) => ("model_type", t),
+            None => {
+                return Err(Error::new(format!(
+                    "{CONFIG}: neither architectures nor model_type says which model this is"
+                ))
+                .coded(
+                    Code::ModelConfigMissing,
+                    [("file", CONFIG.into()), ("field", "architectures".into())],
+                ))
+            }
+        },
+    };
+    let name = named.as_str().unwrap_or("");
+    let found = Variant::ALL.into_iter().find(|v| {
+        let d = v.description();
+        name == if field == "model_type" {
+            d.model_type
+        } else {
+            d.architecture
+        }
+    });
+    match (found, name) {
+        (Some(v), _) => Ok(HfArchitecture::Llama(v)),
+        (None, "GPT2LMHeadModel" | "GPT2Model" | "gpt2") => Ok(HfArchitecture::Gpt2),
+        (None, _) => {
+            let shown = match named.as_str() {
+                Some(s) => brief(&s),
+                None => format!("{field} {}", brief(named)),
+            };
+            let supported: Vec<&str> = Variant::ALL
+                .iter()
+                .map(|v| v.description().architecture)
+                .chain(["GPT2LMHeadModel"])
+                .collect();
+            Err(Error::new(format!(
+                "{CONFIG}: {shown} is not supported; supported: {}",
+                supported.join(", ")
+            ))
+            .coded(Code::ModelArchitecture, [("architecture", shown.into())]))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -244,13 +334,14 @@ mod tests {
             "gpt2/generation_config.json",
         ])
         .unwrap();
-        assert_eq!(m.format, Format::HfGpt2);
+        assert_eq!(m.format, Format::HuggingFace);
         assert_eq!(
             roles(&m),
             [
                 ("config", "gpt2/config.json"),
                 ("weights", "gpt2/model.safetensors"),
-                ("tokenizer", "gpt2/tokenizer.json")
+                ("tokenizer", "gpt2/tokenizer.json"),
+                ("generationConfig", "gpt2/generation_config.json")
             ]
         );
         let m = identify(&["tokenizer.bin", "stories15M.bin", "README.md"]).unwrap();
@@ -289,6 +380,55 @@ mod tests {
         assert_eq!(e.code(), Some(Code::ModelNotAModel));
         // Two logitlab checkpoints and no other model: which one is meant is unclear.
         assert!(identify(&["a.safetensors", "b.safetensors"]).is_err());
+    }
+
+    /// config.json's first architecture decides the reader; without the list, model_type.
+    #[test]
+    fn config_json_names_the_architecture() {
+        let arch = |json: &str| hf_architecture(json.as_bytes());
+        let cases = [
+            (
+                r#"{"architectures": ["LlamaForCausalLM"]}"#,
+                HfArchitecture::Llama(Variant::Llama),
+            ),
+            (
+                r#"{"architectures": ["Qwen2ForCausalLM"], "model_type": "llama"}"#,
+                HfArchitecture::Llama(Variant::Qwen2),
+            ),
+            (
+                r#"{"model_type": "qwen3"}"#,
+                HfArchitecture::Llama(Variant::Qwen3),
+            ),
+            (
+                r#"{"architectures": [], "model_type": "gpt2"}"#,
+                HfArchitecture::Gpt2,
+            ),
+            (
+                r#"{"architectures": ["GPT2LMHeadModel"]}"#,
+                HfArchitecture::Gpt2,
+            ),
+        ];
+        for (json, want) in cases {
+            assert_eq!(arch(json).unwrap(), want, "{json}");
+        }
+        let e = arch(r#"{"architectures": ["Gemma3ForCausalLM"]}"#).unwrap_err();
+        assert_eq!(e.code(), Some(Code::ModelArchitecture));
+        assert_eq!(
+            e.params()[0].1,
+            crate::error::Param::Text("Gemma3ForCausalLM".into())
+        );
+        let e = arch(r#"{"model_type": 7}"#).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("config.json: model_type 7 is not supported"),
+            "{e}"
+        );
+        let e = arch("{}").unwrap_err();
+        assert_eq!(e.code(), Some(Code::ModelConfigMissing));
+        assert!(arch("[")
+            .unwrap_err()
+            .to_string()
+            .starts_with("config.json: not valid JSON"));
     }
 
     #[test]

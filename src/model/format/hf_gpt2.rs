@@ -25,14 +25,13 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::error::{brief, Error, Result};
+use crate::error::{brief, Code, Error, Result};
 use crate::limits::{
-    over_cap, MAX_CONFIG_JSON_BYTES, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS,
-    MAX_HF_SAFETENSORS_BYTES, MAX_INFERENCE_PARAMETERS, MAX_LAYERS, MAX_MODEL_VOCAB,
+    MAX_CONFIG_JSON_BYTES, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_INFERENCE_PARAMETERS,
+    MAX_LAYERS, MAX_MODEL_VOCAB, MAX_WEIGHT_BYTES,
 };
-use crate::model::format::f16_bits_to_f32;
-use crate::model::format::safetensors_header::{self, Dtype, Header};
 pub use crate::model::format::FileBytes;
+use crate::model::format::{f16_bits_to_f32, safetensors as container};
 use crate::model::{Arch, ByteLevelBpe, Config, Family, Gelu, Tokenizer};
 
 /// The three files a checkpoint folder must hold.
@@ -67,8 +66,9 @@ pub fn read(files: &[(&str, &[u8])]) -> Result<Checkpoint> {
 /// The error for a file the folder lacks.
 pub fn missing(name: &str) -> Error {
     Error::new(format!(
-        "{name}: missing; a Hugging Face GPT-2 folder needs {CONFIG}, {MODEL} and {TOKENIZER}"
+        "{name}: missing; a Hugging Face folder needs {CONFIG}, {MODEL} and {TOKENIZER}"
     ))
+    .coded(Code::ModelHfMissing, [("file", name.into())])
 }
 
 /// [`read`] with `model.safetensors` read range by range (see [`FileBytes`]).
@@ -224,33 +224,38 @@ pub fn read_config(bytes: &[u8]) -> Result<Config> {
              accepted"
         )));
     }
+    // Held in f32.
+    if 4 * parameters > MAX_WEIGHT_BYTES as u64 {
+        return Err(bad(format!(
+            "the model's {parameters} parameters would take {} bytes in f32; at most \
+             {MAX_WEIGHT_BYTES} ({}) are accepted",
+            4 * parameters,
+            crate::limits::size_name(MAX_WEIGHT_BYTES)
+        )));
+    }
     Ok(config)
 }
 
 /// The tensors of `config`'s layout from `model.safetensors`, converted to f32.
 fn read_tensors(file: &dyn FileBytes, config: &Config) -> Result<Vec<Vec<f32>>> {
-    let bad = |what: String| Error::new(format!("{MODEL}: {what}"));
-    let file_len = file.len();
-    if file_len > MAX_HF_SAFETENSORS_BYTES {
-        return Err(bad(over_cap(file_len, MAX_HF_SAFETENSORS_BYTES)));
-    }
-    let data_start =
-        safetensors_header::data_start(file_len, &file.read(0, file_len.min(8))).map_err(bad)?;
-    let data_len = file_len - data_start;
-    let json = file.read(8, data_start);
-    let header = Header::parse(&json, data_len, &[]).map_err(bad)?;
+    let bad = container::bad;
+    let header = container::read_header(file)?;
+    let declared = &header.tensors;
     let layout = config.layout();
     let mut tensors = Vec::with_capacity(layout.len());
     for p in &layout {
         let prefixed = format!("transformer.{}", p.hf_name);
-        let (name, d) = match (header.get(&p.hf_name), header.get(&prefixed)) {
+        let (name, d) = match (
+            declared.get_key_value(p.hf_name.as_str()),
+            declared.get_key_value(prefixed.as_str()),
+        ) {
             (Some(_), Some(_)) => {
                 return Err(bad(format!(
                     "tensor {:?} is there both with and without the \"transformer.\" prefix",
                     p.hf_name
                 )))
             }
-            (Some(d), None) | (None, Some(d)) => (&*d.name, d),
+            (Some((n, d)), None) | (None, Some((n, d))) => (n.as_str(), d),
             (None, None) => {
                 let why = if p.name == "lm_head.weight" {
                     format!(" ({CONFIG} has tie_word_embeddings false)")
@@ -270,25 +275,25 @@ fn read_tensors(file: &dyn FileBytes, config: &Config) -> Result<Vec<Vec<f32>>> 
                 p.shape
             )));
         }
-        let raw = file.read(data_start + d.start, data_start + d.end);
-        let values: Vec<f32> = match d.dtype {
-            Dtype::F32 => raw
+        let raw = header.bytes(file, d);
+        let values: Vec<f32> = match d.dtype.as_str() {
+            "F32" => raw
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect(),
-            Dtype::F16 => raw
+            "F16" => raw
                 .chunks_exact(2)
                 .map(|b| f16_bits_to_f32(u16::from_le_bytes([b[0], b[1]])))
                 .collect(),
             // bfloat16 is the top half of an f32.
-            Dtype::BF16 => raw
+            "BF16" => raw
                 .chunks_exact(2)
                 .map(|b| f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16))
                 .collect(),
-            ref other => {
+            other => {
                 return Err(bad(format!(
                     "tensor {name:?} has dtype {}; F32, F16 or BF16 is needed",
-                    brief(&other.name())
+                    brief(&other)
                 )))
             }
         };

@@ -20,11 +20,11 @@
 use crate::error::{Error, Result};
 use crate::limits::{
     over_cap, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_INFERENCE_PARAMETERS, MAX_LAYERS,
-    MAX_LLAMA2C_BYTES, MAX_MODEL_VOCAB, MAX_TOKENIZER_BIN_BYTES,
+    MAX_LLAMA2C_BYTES, MAX_MODEL_VOCAB, MAX_TOKENIZER_BIN_BYTES, MAX_WEIGHT_BYTES,
 };
 use crate::model::layout::LlamaWeights;
 use crate::model::tokenizer::SentencePiece;
-use crate::model::{Arch, Config, Family, Gelu};
+use crate::model::{Arch, Config, Family, Gelu, Llama};
 
 /// The magic number of version ≥ 1 files, "ak42" read as a little-endian u32.
 pub const MAGIC: u32 = 0x616b_3432;
@@ -350,7 +350,7 @@ impl Reader {
 /// The error for a file whose length is not the one its header implies.
 fn length_mismatch(len: usize, plan: &Plan) -> String {
     let c = &plan.config;
-    let Family::Llama { kv_heads } = c.arch.family else {
+    let Family::Llama(Llama { kv_heads, .. }) = c.arch.family else {
         unreachable!("a llama2.c config")
     };
     let raw_vocab = if c.arch.tied_head || plan.version == 1 {
@@ -464,17 +464,15 @@ fn plan(head: &[u8]) -> Result<(Plan, usize)> {
             gelu: Gelu::Tanh, // unused by Llama's SwiGLU
             tied_head: shared,
             mlp_width: Some(hidden_dim),
-            family: Family::Llama {
-                kv_heads: n_kv_heads,
-            },
+            family: Family::Llama(Llama::llama2c(n_kv_heads, dim / n_heads)),
         },
     };
     config.validate().map_err(|e| bad(e.to_string()))?;
     let parameters = config.parameter_count();
-    if parameters > MAX_INFERENCE_PARAMETERS {
+    if parameters > MAX_INFERENCE_PARAMETERS || 4 * parameters > MAX_WEIGHT_BYTES as u64 {
         return Err(bad(format!(
-            "the header describes {parameters} parameters; at most {MAX_INFERENCE_PARAMETERS} \
-             are accepted"
+            "the header describes {parameters} parameters; at most {MAX_INFERENCE_PARAMETERS}, \
+             taking at most {MAX_WEIGHT_BYTES} bytes in f32, are accepted"
         )));
     }
 
@@ -516,14 +514,14 @@ fn plan(head: &[u8]) -> Result<(Plan, usize)> {
             let (index, stored) = match tensor {
                 Embedding => (place.embed_tokens, None),
                 RmsAtt => (b.input_layernorm, None),
-                Wq => (b.q_proj, Some((dim, dim))),
-                Wk => (b.k_proj, Some((kv, dim))),
-                Wv => (b.v_proj, Some((kv, dim))),
-                Wo => (b.o_proj, Some((dim, dim))),
+                Wq => (b.q_proj.weight, Some((dim, dim))),
+                Wk => (b.k_proj.weight, Some((kv, dim))),
+                Wv => (b.v_proj.weight, Some((kv, dim))),
+                Wo => (b.o_proj.weight, Some((dim, dim))),
                 RmsFfn => (b.post_attention_layernorm, None),
-                W1 => (b.gate_proj, Some((hidden_dim, dim))),
-                W3 => (b.up_proj, Some((hidden_dim, dim))),
-                W2 => (b.down_proj, Some((dim, hidden_dim))),
+                W1 => (b.gate_proj.weight, Some((hidden_dim, dim))),
+                W3 => (b.up_proj.weight, Some((hidden_dim, dim))),
+                W2 => (b.down_proj.weight, Some((dim, hidden_dim))),
                 RmsFinal => (place.norm, None),
                 Classifier => (place.lm_head.expect("a separate classifier"), None),
                 FreqCis => {

@@ -1,15 +1,19 @@
 //! Checkpoint formats: how a model's config, vocabulary and parameters are stored in bytes, and
 //! which files make which model ([`files`]).
-//! logitlab's own ([`logitlab`]), Hugging Face GPT-2 folders ([`hf_gpt2`], read only) and
-//! llama2.c's `model.bin` + `tokenizer.bin` ([`llama2c`], read only). Both safetensors readers
-//! read the header through [`safetensors_header`], within a memory bound.
+//! logitlab's own ([`logitlab`]), Hugging Face GPT-2 folders ([`hf_gpt2`], read only), Hugging
+//! Face Llama, Qwen2 and Qwen3 folders ([`hf_llama`], read only; their `model.safetensors`
+//! through [`safetensors`], shared with GPT-2's) and llama2.c's `model.bin` + `tokenizer.bin`
+//! ([`llama2c`], read only). Every safetensors header, logitlab's included, is parsed by
+//! [`safetensors_header`], within a memory bound.
 //! A format reads and writes one array of f32 values per [`crate::model::Param`] of the layout,
 //! so the candle model and the plain-array model save and load through the same code.
 
 pub mod files;
 pub mod hf_gpt2;
+pub mod hf_llama;
 pub mod llama2c;
 pub mod logitlab;
+pub mod safetensors;
 pub mod safetensors_header;
 pub mod zip;
 

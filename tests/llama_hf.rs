@@ -1,0 +1,677 @@
+//! Hugging Face Llama, Qwen2 and Qwen3 folders against the reference fixtures of
+//! `tests/fixtures/llama/` (made with transformers by `make_llama_fixtures.py`): logits and
+//! greedy ids, the config the JS API shows, the memory a bf16 model takes, every refusal with
+//! its error code, and the reference models' shapes. Every file is included with
+//! `include_bytes!`, so the same tests also run in the browser.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+use logitlab::error::Code;
+use logitlab::model::format::hf_llama;
+use logitlab::model::{
+    Dtype, Family, Generator, KvCache, Net, OutputMode, RopeLayout, RopeScaling, Variant,
+};
+use logitlab::sampling::SampleOptions;
+use serde_json::{json, Map, Value};
+
+struct Folder {
+    name: &'static str,
+    config: &'static [u8],
+    generation: &'static [u8],
+    model: &'static [u8],
+    tokenizer: &'static [u8],
+    expected: &'static str,
+}
+
+macro_rules! folder {
+    ($name:literal) => {
+        Folder {
+            name: $name,
+            config: include_bytes!(concat!("fixtures/llama/", $name, "/config.json")),
+            generation: include_bytes!(concat!(
+                "fixtures/llama/",
+                $name,
+                "/generation_config.json"
+            )),
+            model: include_bytes!(concat!("fixtures/llama/", $name, "/model.safetensors")),
+            tokenizer: include_bytes!(concat!("fixtures/llama/", $name, "/tokenizer.json")),
+            expected: include_str!(concat!("fixtures/llama/", $name, "/expected.json")),
+        }
+    };
+}
+
+fn folders() -> [Folder; 9] {
+    [
+        folder!("llama-tied-f32"),
+        folder!("llama-untied-bf16"),
+        folder!("llama-bias-bf16"),
+        folder!("llama3-rope-f32"),
+        folder!("qwen2-f32"),
+        folder!("qwen2-bf16"),
+        folder!("qwen2-f16"),
+        folder!("qwen3-f32"),
+        folder!("qwen3-bf16"),
+    ]
+}
+
+impl Folder {
+    fn files(&self) -> Vec<(&'static str, &'static [u8])> {
+        vec![
+            ("config.json", self.config),
+            ("generation_config.json", self.generation),
+            ("model.safetensors", self.model),
+            ("tokenizer.json", self.tokenizer),
+        ]
+    }
+
+    fn net(&self) -> Net {
+        Net::from_hf(&self.files()).unwrap()
+    }
+
+    fn expected(&self) -> Value {
+        serde_json::from_str(self.expected).unwrap()
+    }
+}
+
+fn ids(v: &Value) -> Vec<u32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_u64().unwrap() as u32)
+        .collect()
+}
+
+/// Each prompt's ids, and every position's logits within 1e-4 of transformers'.
+#[test]
+fn logits_match_transformers() {
+    for f in folders() {
+        let net = f.net();
+        let want = f.expected();
+        let v = net.config().vocab_size;
+        let mut worst = 0f64;
+        for p in want["prompts"].as_array().unwrap() {
+            let prompt_ids = ids(&p["ids"]);
+            let text = p["text"].as_str().unwrap();
+            assert_eq!(net.encode(text).unwrap(), prompt_ids, "{}", f.name);
+            let got = net.forward_ids(&prompt_ids, OutputMode::Logits).unwrap();
+            let rows = p["logits"].as_array().unwrap();
+            assert_eq!(rows.len(), prompt_ids.len());
+            for (t, row) in rows.iter().enumerate() {
+                let row = row.as_array().unwrap();
+                assert_eq!(row.len(), v);
+                for (j, z) in row.iter().enumerate() {
+                    let d = (f64::from(got[t * v + j]) - z.as_f64().unwrap()).abs();
+                    worst = worst.max(d);
+                }
+            }
+        }
+        println!("{}: max |Δlogit| = {worst:.2e}", f.name);
+        assert!(worst < 1e-4, "{}: max |Δlogit| = {worst}", f.name);
+    }
+}
+
+/// Greedy decoding with the KV cache, one token at a time as the page generates, gives
+/// transformers' 64 ids.
+#[test]
+fn greedy_ids_match_transformers() {
+    for f in folders() {
+        let net = f.net();
+        let want = f.expected();
+        let mut cache = KvCache::new();
+        let mut pending = ids(&want["prompts"][0]["ids"]);
+        let v = net.config().vocab_size;
+        let mut greedy = Vec::new();
+        for _ in 0..64 {
+            let values = net
+                .forward_cached(&mut cache, &pending, OutputMode::Logits)
+                .unwrap();
+            let last = &values[values.len() - v..];
+            let best = (0..v).fold(0, |b, j| if last[j] > last[b] { j } else { b }) as u32;
+            greedy.push(best);
+            pending = vec![best];
+        }
+        assert_eq!(greedy, ids(&want["greedy"]), "{}", f.name);
+    }
+}
+
+/// What each folder's config says, as the model holds it: architecture, head width, rotary
+/// layout and scaling, biases, dtype as held, end-of-text ids (generation_config.json's win).
+#[test]
+fn configs_are_read_as_the_family_describes() {
+    for f in folders() {
+        let net = f.net();
+        let c = net.config();
+        let Family::Llama(l) = c.arch.family else {
+            panic!("{}: not a Llama", f.name)
+        };
+        let want = f.expected();
+        assert_eq!(
+            net.dtype().name(),
+            want["dtype"].as_str().unwrap(),
+            "{}",
+            f.name
+        );
+        assert_eq!(l.rope.layout, RopeLayout::RotateHalf, "{}", f.name);
+        assert_eq!((c.embd, c.heads, l.kv_heads, c.layers), (32, 4, 2, 2));
+        assert_eq!(
+            (c.vocab_size, c.context_length, c.mlp_width()),
+            (320, 128, 64)
+        );
+        let (variant, head_dim, qkv, o, mlp, qk_norm) = match f.name {
+            "llama-bias-bf16" => (Variant::Llama, 8, true, true, true, false),
+            n if n.starts_with("llama") => (Variant::Llama, 8, false, false, false, false),
+            n if n.starts_with("qwen2") => (Variant::Qwen2, 8, true, false, false, false),
+            _ => (Variant::Qwen3, 16, false, false, false, true),
+        };
+        assert_eq!(
+            (l.variant, l.head_dim, l.qkv_bias, l.o_bias, l.mlp_bias, l.qk_norm),
+            (variant, head_dim, qkv, o, mlp, qk_norm),
+            "{}",
+            f.name
+        );
+        let tied = !matches!(f.name, "llama-untied-bf16" | "llama3-rope-f32");
+        assert_eq!(c.arch.tied_head, tied, "{}", f.name);
+        let eos: &[u32] = if variant == Variant::Qwen3 {
+            &[0, 5]
+        } else {
+            &[0]
+        };
+        assert_eq!(net.end_ids(), eos, "{}", f.name);
+    }
+    let c = *folder!("llama3-rope-f32").net().config();
+    let Family::Llama(l) = c.arch.family else {
+        unreachable!()
+    };
+    assert_eq!(
+        l.rope.scaling,
+        RopeScaling::Llama3 {
+            factor: 8.0,
+            low_freq_factor: 1.0,
+            high_freq_factor: 4.0,
+            original_max_position_embeddings: 64
+        }
+    );
+    // hd 8, θ 10 000: wavelengths 2π·(1, 10, 100, 1000); original 64 keeps those below
+    // 64/4 = 16, divides those above 64/1 = 64 by 8, and blends the one between.
+    let f = l.rope.inv_freq(8);
+    assert_eq!(f[0], 1.0);
+    assert!((f[2] - 0.01 / 8.0).abs() < 1e-9, "{f:?}");
+    assert!((f[3] - 0.001 / 8.0).abs() < 1e-10, "{f:?}");
+    let smooth = (64.0 / (2.0 * std::f32::consts::PI / 0.1) - 1.0) / 3.0;
+    assert!((f[1] - ((1.0 - smooth) * 0.1 / 8.0 + smooth * 0.1)).abs() < 1e-7);
+    let c = *folder!("llama-untied-bf16").net().config();
+    let Family::Llama(l) = c.arch.family else {
+        unreachable!()
+    };
+    assert_eq!(l.rope.scaling, RopeScaling::Linear { factor: 2.0 });
+    assert_eq!(l.rope.theta, 500_000.0);
+}
+
+/// A text ends at an end-of-text id: Generator reports `end` and gives no further token.
+#[test]
+fn generation_ends_at_an_end_of_text_id() {
+    let f = folder!("qwen3-bf16");
+    let want = f.expected();
+    let first = ids(&want["greedy"])[0];
+    let net = f.net().with_end_ids(vec![first]).unwrap();
+    let options = SampleOptions {
+        temperature: 0.0,
+        seed: Some(1),
+        ..SampleOptions::default()
+    };
+    let prompt = want["prompts"][0]["text"].as_str().unwrap();
+    let mut g = Generator::new(&net, prompt, OutputMode::Logits, options).unwrap();
+    let token = g.next_token().unwrap();
+    assert_eq!((token.token, token.end), (first, true));
+    assert!(g.next_token().is_err());
+    assert!(f.net().with_end_ids(vec![320]).is_err());
+}
+
+/// A bf16 or f16 model keeps its matrices in 16 bits: half the bytes of the same model in f32.
+#[test]
+fn sixteen_bit_weights_are_kept_in_sixteen_bits() {
+    let f32_net = folder!("qwen2-f32").net();
+    for f in [folder!("qwen2-bf16"), folder!("qwen2-f16")] {
+        let net = f.net();
+        let ratio = net.weight_bytes() as f64 / f32_net.weight_bytes() as f64;
+        assert!(ratio < 0.55, "{}: {ratio}", f.name);
+        assert_ne!(net.dtype(), Dtype::F32);
+        // Every parameter, widened to f32 on request (as an export would read them).
+        let layout = net.config().layout();
+        let widened = net.tensors();
+        assert_eq!(widened.len(), layout.len());
+        for (p, values) in layout.iter().zip(&widened) {
+            assert_eq!(values.len(), p.elem_count(), "{}", p.name);
+        }
+    }
+}
+
+// ---- refusals -------------------------------------------------------------------------
+
+/// The error from loading `folder` with `config.json` edited by `edit`.
+fn config_error(f: &Folder, edit: impl FnOnce(&mut Map<String, Value>)) -> logitlab::error::Error {
+    let mut json: Value = serde_json::from_slice(f.config).unwrap();
+    edit(json.as_object_mut().unwrap());
+    let config = serde_json::to_vec(&json).unwrap();
+    let mut files = f.files();
+    files[0].1 = &config;
+    Net::from_hf(&files).expect_err("refused")
+}
+
+/// `model.safetensors` with its header edited by `edit` (the data as it was).
+fn edited_model(model: &[u8], edit: impl FnOnce(&mut Map<String, Value>)) -> Vec<u8> {
+    let n = u64::from_le_bytes(model[..8].try_into().unwrap()) as usize;
+    let mut header: Value = serde_json::from_slice(&model[8..8 + n]).unwrap();
+    edit(header.as_object_mut().unwrap());
+    let header = serde_json::to_vec(&header).unwrap();
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend(header);
+    out.extend(&model[8 + n..]);
+    out
+}
+
+fn model_error(f: &Folder, edit: impl FnOnce(&mut Map<String, Value>)) -> logitlab::error::Error {
+    let model = edited_model(f.model, edit);
+    let mut files = f.files();
+    files[2].1 = &model;
+    Net::from_hf(&files).expect_err("refused")
+}
+
+fn check(e: logitlab::error::Error, code: Code, message: &str) {
+    assert_eq!(e.code(), Some(code), "{e}");
+    assert!(e.to_string().contains(message), "{e}\n  wants: {message}");
+}
+
+#[test]
+fn unsupported_architectures_are_refused_by_name() {
+    let f = folder!("llama-tied-f32");
+    let e = config_error(&f, |c| {
+        c.insert("architectures".into(), json!(["Gemma3ForCausalLM"]));
+    });
+    assert_eq!(
+        e.to_string(),
+        "config.json: Gemma3ForCausalLM is not supported; supported: LlamaForCausalLM, \
+         Qwen2ForCausalLM, Qwen3ForCausalLM, GPT2LMHeadModel"
+    );
+    assert_eq!(e.code(), Some(Code::ModelArchitecture));
+    // Without architectures, model_type decides.
+    let e = config_error(&f, |c| {
+        c.remove("architectures");
+        c.insert("model_type".into(), json!("mistral"));
+    });
+    check(e, Code::ModelArchitecture, "mistral is not supported");
+    let net = {
+        let mut json: Value = serde_json::from_slice(f.config).unwrap();
+        json.as_object_mut().unwrap().remove("architectures");
+        let config = serde_json::to_vec(&json).unwrap();
+        let mut files = f.files();
+        files[0].1 = &config;
+        Net::from_hf(&files).unwrap()
+    };
+    assert_eq!(net.config().llama().unwrap().variant, Variant::Llama);
+}
+
+#[test]
+fn config_fields_that_disagree_are_refused_naming_the_field() {
+    let llama = folder!("llama-tied-f32");
+    let qwen2 = folder!("qwen2-f32");
+    let qwen3 = folder!("qwen3-f32");
+    // Heads that do not divide the width, without head_dim.
+    let e = config_error(&llama, |c| {
+        c.remove("head_dim");
+        c.insert("num_attention_heads".into(), json!(3));
+        c.insert("num_key_value_heads".into(), json!(3));
+    });
+    check(
+        e,
+        Code::ModelConfigMismatch,
+        "config.json: hidden_size = 32 is not a multiple of num_attention_heads = 3",
+    );
+    // Key/value heads that do not divide the heads.
+    let e = config_error(&llama, |c| {
+        c.insert("num_key_value_heads".into(), json!(3));
+    });
+    check(
+        e,
+        Code::ModelConfigMismatch,
+        "config.json: num_key_value_heads = 3 does not divide num_attention_heads = 4",
+    );
+    // A head_dim the tensors do not have.
+    let e = config_error(&qwen3, |c| {
+        c.insert("head_dim".into(), json!(8));
+    });
+    check(
+        e,
+        Code::ModelTensorShape,
+        "model.safetensors: tensor \"model.layers.0.self_attn.q_proj.weight\" has shape \
+         [64, 32]; config.json (hidden_size, num_attention_heads, num_key_value_heads and \
+         head_dim = 8) implies [32, 32]",
+    );
+    let e = config_error(&qwen3, |c| {
+        c.insert("head_dim".into(), json!(7));
+    });
+    check(e, Code::ModelConfigValue, "config.json: head_dim is 7");
+    // Unknown rotary scalings, in both spellings of the config.
+    let e = config_error(&llama, |c| {
+        c.insert(
+            "rope_parameters".into(),
+            json!({"rope_type": "dynamic", "factor": 2.0, "rope_theta": 10000.0}),
+        );
+    });
+    check(
+        e,
+        Code::ModelConfigValue,
+        "config.json: rope_parameters.rope_type is \"dynamic\"; only \"default\", \"linear\" and \
+         \"llama3\" are supported",
+    );
+    let e = config_error(&llama, |c| {
+        c.remove("rope_parameters");
+        c.insert("rope_theta".into(), json!(10000.0));
+        c.insert(
+            "rope_scaling".into(),
+            json!({"type": "yarn", "factor": 4.0}),
+        );
+    });
+    check(
+        e,
+        Code::ModelConfigValue,
+        "config.json: rope_scaling.rope_type is \"yarn\"",
+    );
+    let e = config_error(&llama, |c| {
+        c.insert(
+            "rope_parameters".into(),
+            json!({"rope_type": "llama3", "factor": 8.0, "rope_theta": 10000.0}),
+        );
+    });
+    check(
+        e,
+        Code::ModelConfigMissing,
+        "config.json: rope_parameters.low_freq_factor is missing",
+    );
+    // Sliding-window attention.
+    let e = config_error(&qwen2, |c| {
+        c.insert("use_sliding_window".into(), json!(true));
+    });
+    check(e, Code::ModelSlidingWindow, "use_sliding_window is true");
+    // Fields missing, of the wrong type, out of range.
+    let e = config_error(&qwen2, |c| {
+        c.remove("vocab_size");
+    });
+    check(
+        e,
+        Code::ModelConfigMissing,
+        "config.json: vocab_size is missing",
+    );
+    let e = config_error(&qwen2, |c| {
+        c.insert("hidden_act".into(), json!("gelu"));
+    });
+    check(
+        e,
+        Code::ModelConfigValue,
+        "config.json: hidden_act is \"gelu\"",
+    );
+    let e = config_error(&qwen2, |c| {
+        c.insert("num_hidden_layers".into(), json!(1e9));
+    });
+    check(
+        e,
+        Code::ModelConfigValue,
+        "num_hidden_layers is 1000000000.0",
+    );
+    let e = config_error(&qwen2, |c| {
+        c.insert("eos_token_id".into(), json!([0, 320]));
+    });
+    check(
+        e,
+        Code::ModelConfigValue,
+        "config.json: eos_token_id is [0,320]",
+    );
+    let e = config_error(&qwen2, |c| {
+        c.insert("attention_bias".into(), json!(true));
+        c.insert("architectures".into(), json!(["LlamaForCausalLM"]));
+    });
+    // A Llama with biases the file lacks.
+    check(
+        e,
+        Code::ModelTensorMissing,
+        "missing tensor \"model.layers.0.self_attn.o_proj.bias\"",
+    );
+    // generation_config.json's eos too.
+    let mut files = qwen2.files();
+    files[1].1 = br#"{"eos_token_id": "x"}"#;
+    let e = Net::from_hf(&files).expect_err("refused");
+    check(
+        e,
+        Code::ModelConfigValue,
+        "generation_config.json: eos_token_id is \"x\"",
+    );
+}
+
+#[test]
+fn tensors_missing_of_the_wrong_shape_or_dtype_are_refused_by_name() {
+    let f = folder!("llama-untied-bf16");
+    let rename = |from: &'static str, to: &'static str| {
+        move |h: &mut Map<String, Value>| {
+            let v = h.remove(from).unwrap();
+            h.insert(to.into(), v);
+        }
+    };
+    let e = model_error(&f, rename("lm_head.weight", "head.weight"));
+    check(
+        e,
+        Code::ModelTensorMissing,
+        "model.safetensors: missing tensor \"lm_head.weight\" (config.json has \
+         tie_word_embeddings false)",
+    );
+    let e = model_error(
+        &f,
+        rename(
+            "model.layers.1.mlp.up_proj.weight",
+            "model.layers.1.mlp.up.weight",
+        ),
+    );
+    assert_eq!(
+        e.params()[0],
+        ("tensor", "model.layers.1.mlp.up_proj.weight".into())
+    );
+    check(e, Code::ModelTensorMissing, "up_proj.weight");
+    let e = model_error(&f, |h| {
+        h["model.layers.0.self_attn.k_proj.weight"]["shape"] = json!([32, 16]);
+    });
+    check(
+        e,
+        Code::ModelTensorShape,
+        "tensor \"model.layers.0.self_attn.k_proj.weight\" has shape [32, 16]",
+    );
+    let e = model_error(&f, |h| {
+        h["model.layers.0.mlp.down_proj.weight"]["dtype"] = json!("I16");
+    });
+    check(
+        e,
+        Code::ModelTensorDtype,
+        "tensor \"model.layers.0.mlp.down_proj.weight\" has dtype I16; F32, F16 or BF16 is \
+         needed",
+    );
+    let e = model_error(&f, |h| {
+        h["model.layers.0.mlp.down_proj.weight"]["dtype"] = json!("F16");
+    });
+    check(
+        e,
+        Code::ModelTensorDtype,
+        "the weight matrices must all be of one dtype, and \"model.embed_tokens.weight\" is BF16",
+    );
+    // A vector may be of another dtype than the matrices: it is widened to f32 anyway.
+    let mixed = edited_model(f.model, |h| {
+        h["model.norm.weight"]["dtype"] = json!("F16");
+    });
+    let mut files = f.files();
+    files[2].1 = &mixed;
+    assert!(Net::from_hf(&files).is_ok());
+    // The tiling checks shared with GPT-2's reader still hold.
+    let e = model_error(&f, |h| {
+        h["model.norm.weight"]["data_offsets"] = json!([0, 64]);
+    });
+    assert!(e.to_string().contains("overlap"), "{e}");
+    // Non-finite weights.
+    let mut nan = f.model.to_vec();
+    let n = u64::from_le_bytes(nan[..8].try_into().unwrap()) as usize;
+    let header: Value = serde_json::from_slice(&nan[8..8 + n]).unwrap();
+    let start = header["model.embed_tokens.weight"]["data_offsets"][0]
+        .as_u64()
+        .unwrap() as usize;
+    nan[8 + n + start..8 + n + start + 2].copy_from_slice(&0x7fc0u16.to_le_bytes());
+    let mut files = f.files();
+    files[2].1 = &nan;
+    let e = Net::from_hf(&files).expect_err("NaN");
+    assert!(e.to_string().contains("holds NaN at index 0"), "{e}");
+}
+
+/// The reference models' configs (as their hub pages have them, transformers 4 field names)
+/// parse, and the layout counts transformers' parameters for each.
+#[test]
+fn reference_shapes_count_transformers_parameters() {
+    let shapes: Value =
+        serde_json::from_str(include_str!("fixtures/llama/reference_shapes.json")).unwrap();
+    let shapes = shapes.as_array().unwrap();
+    assert_eq!(shapes.len(), 4);
+    for s in shapes {
+        let name = s["name"].as_str().unwrap();
+        let bytes = serde_json::to_vec(&s["config"]).unwrap();
+        let (config, eos) = hf_llama::read_config(&bytes).unwrap();
+        assert_eq!(
+            config.parameter_count(),
+            s["parameters"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(eos, [s["config"]["eos_token_id"].as_u64().unwrap() as u32]);
+        let l = config.llama().unwrap();
+        let theta = s["config"]["rope_theta"].as_f64().unwrap();
+        assert_eq!((l.rope.theta, l.rope.scaling), (theta, RopeScaling::None));
+        let positions = s["config"]["max_position_embeddings"].as_u64().unwrap() as usize;
+        assert_eq!(config.context_length, positions.min(4096), "{name}");
+    }
+    // The figures the fixtures' README quotes.
+    let count = |i: usize| shapes[i]["parameters"].as_u64().unwrap();
+    assert_eq!(
+        (count(0), count(1), count(2), count(3)),
+        (134_515_008, 494_032_768, 596_049_920, 1_100_048_384)
+    );
+}
+
+// ---- memory -----------------------------------------------------------------------------
+
+#[cfg(not(target_arch = "wasm32"))]
+mod memory {
+    use super::*;
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    /// Counts the bytes each thread holds, so a test can measure what loading keeps.
+    struct Counting;
+
+    thread_local! {
+        static LIVE: Cell<isize> = const { Cell::new(0) };
+    }
+
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let _ = LIVE.try_with(|l| l.set(l.get() + layout.size() as isize));
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            let _ = LIVE.try_with(|l| l.set(l.get() - layout.size() as isize));
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
+            let _ = LIVE.try_with(|l| l.set(l.get() + new as isize - layout.size() as isize));
+            unsafe { System.realloc(ptr, layout, new) }
+        }
+    }
+
+    #[global_allocator]
+    static ALLOCATOR: Counting = Counting;
+
+    fn live() -> isize {
+        LIVE.with(Cell::get)
+    }
+
+    /// A random Llama folder of 1.3 M parameters stored as `dtype` ("BF16" or "F32", the same
+    /// bf16-rounded values), with the fixtures' tokenizer.
+    fn folder(dtype: &str) -> (Vec<u8>, Vec<u8>) {
+        let (v, c, hidden, layers) = (2048usize, 128usize, 384usize, 4usize);
+        let config = json!({
+            "architectures": ["LlamaForCausalLM"], "vocab_size": v, "hidden_size": c,
+            "intermediate_size": hidden, "num_hidden_layers": layers,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 256,
+            "tie_word_embeddings": false,
+        });
+        let config = serde_json::to_vec(&config).unwrap();
+        let (net_config, _) = hf_llama::read_config(&config).unwrap();
+        let mut state = 12345u32;
+        let mut tensors = Vec::new();
+        for p in net_config.layout() {
+            let bits: Vec<u16> = (0..p.elem_count())
+                .map(|_| {
+                    state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    // |x| < 0.125: exponent 0x3c or less, random mantissa and sign.
+                    (state >> 16) as u16 & 0x81ff | 0x3c00
+                })
+                .collect();
+            let bytes: Vec<u8> = match dtype {
+                "BF16" => bits.iter().flat_map(|b| b.to_le_bytes()).collect(),
+                _ => bits
+                    .iter()
+                    .flat_map(|&b| f32::from_bits(u32::from(b) << 16).to_le_bytes())
+                    .collect(),
+            };
+            tensors.push((p.hf_name.clone(), p.hf_shape(), bytes));
+        }
+        let dt = match dtype {
+            "BF16" => safetensors::Dtype::BF16,
+            _ => safetensors::Dtype::F32,
+        };
+        let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+            .iter()
+            .map(|(n, s, b)| {
+                let view = safetensors::tensor::TensorView::new(dt, s.clone(), b).unwrap();
+                (n.clone(), view)
+            })
+            .collect();
+        (config, safetensors::serialize(views, None).unwrap())
+    }
+
+    /// A bf16 model holds at most 0.6× the bytes of the same model in f32, measured by the
+    /// allocator while the loaded model is alive; and both compute the same logits (widening
+    /// bf16 is exact).
+    #[test]
+    fn a_bf16_model_holds_at_most_six_tenths_of_its_f32_bytes() {
+        let tokenizer = include_bytes!("fixtures/llama/tokenizer.json");
+        let mut held = Vec::new();
+        let mut logits = Vec::new();
+        for dtype in ["BF16", "F32"] {
+            let (config, model) = folder(dtype);
+            let before = live();
+            let net = Net::from_hf(&[
+                ("config.json", &config),
+                ("model.safetensors", &model),
+                ("tokenizer.json", tokenizer),
+            ])
+            .unwrap();
+            held.push((live() - before) as f64);
+            logits.push(net.forward_ids(&[1, 2, 3], OutputMode::Logits).unwrap());
+            println!(
+                "{dtype}: {} bytes held, weights {}",
+                held[held.len() - 1],
+                net.weight_bytes()
+            );
+            drop(net);
+        }
+        let ratio = held[0] / held[1];
+        assert!(held[1] > 4.0e6, "{held:?}");
+        assert!(ratio <= 0.6, "bf16 / f32 = {ratio}");
+        assert_eq!(logits[0], logits[1]);
+    }
+}
