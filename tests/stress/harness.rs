@@ -505,7 +505,8 @@ pub fn execute(t: &Target, input: &[u8]) -> Result<String, String> {
     }
     let given = GIVEN.with(|g| g.get());
     let peak = (PEAK.with(|p| p.get()) - BASE.with(|b| b.get())).max(0) as usize;
-    if given > 0 && matches!(verdict, Rejected(_)) && peak > MEMORY_PER_BYTE * given + MEMORY_SLACK {
+    if given > 0 && matches!(verdict, Rejected(_)) && peak > MEMORY_PER_BYTE * given + MEMORY_SLACK
+    {
         return Err(format!(
             "refusing {given} bytes of files took {peak} bytes of memory at once; the bound is \
              {MEMORY_PER_BYTE}× plus {MEMORY_SLACK}"

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::fixtures::{parsed, HF_FOLDERS};
 use crate::harness::Verdict::Rejected;
-use crate::harness::{given, check, count_from_here, stress, Bytes, Target, Verdict, MB};
+use crate::harness::{check, count_from_here, given, stress, Bytes, Target, Verdict, MB};
 use crate::inputs::{edit_json, json_bytes};
 
 const CONFIG_KEYS: [&str; 24] = [

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::contracts::use_hf_model;
 use crate::fixtures::{parsed, LLAMA_HF_FOLDERS, LLAMA_HF_TOKENIZER};
 use crate::harness::Verdict::Rejected;
-use crate::harness::{given, check, count_from_here, stress, Bytes, Target, Verdict, MB};
+use crate::harness::{check, count_from_here, given, stress, Bytes, Target, Verdict, MB};
 use crate::inputs::{edit_json, json_bytes};
 
 const KEYS: [&str; 32] = [

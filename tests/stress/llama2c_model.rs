@@ -7,7 +7,7 @@ use logitlab::model::{Net, Tokenizer};
 use crate::contracts::use_hf_model;
 use crate::fixtures::{LLAMA2C_MODELS, LLAMA2C_TOKENIZER};
 use crate::harness::Verdict::{Bug, Rejected};
-use crate::harness::{given, count_from_here, stress, Bytes, Target, Verdict, MB};
+use crate::harness::{count_from_here, given, stress, Bytes, Target, Verdict, MB};
 use crate::inputs::patch_bytes;
 
 /// Header values that break naive readers: signs, zero, extremes, near misses of the fixtures'

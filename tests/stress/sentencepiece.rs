@@ -6,7 +6,7 @@ use logitlab::model::Tokenizer;
 use crate::contracts::{check_decoding, check_stream};
 use crate::fixtures::LLAMA2C_TOKENIZER;
 use crate::harness::Verdict::{Bug, Rejected};
-use crate::harness::{given, check, count_from_here, stress, try_bug, Bytes, Target, Verdict, MB};
+use crate::harness::{check, count_from_here, given, stress, try_bug, Bytes, Target, Verdict, MB};
 use crate::inputs::patch_bytes;
 
 /// The fixture `tokenizer.bin` as (score, length, bytes) per id.
