@@ -46,6 +46,24 @@ pub fn scan(argument: &str, z: &[f32]) -> Result<Scan> {
     })
 }
 
+/// The maximum of `x` (−∞ if empty; no NaN expected), four lanes at a time.
+pub fn max_of(x: &[f32]) -> f32 {
+    let mut m = [f32::NEG_INFINITY; 4];
+    let chunks = x.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for j in 0..4 {
+            m[j] = if c[j] > m[j] { c[j] } else { m[j] };
+        }
+    }
+    for (j, &v) in rest.iter().enumerate() {
+        m[j] = if v > m[j] { v } else { m[j] };
+    }
+    [m[1], m[2], m[3]]
+        .into_iter()
+        .fold(m[0], |a, b| if b > a { b } else { a })
+}
+
 /// The score of an id that scored `s` after a step made it `y`: if the id is kept (s > −∞) and
 /// `y` overflowed to −∞ (s − m for s near −f32::MAX, or s / T for a tiny T), the lowest finite
 /// f32 instead, so that −∞ still means "cut". Its exp is 0 either way.

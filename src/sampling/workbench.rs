@@ -1,0 +1,210 @@
+//! The sampler workbench: a chain of [`Step`]s (see [`super::chain`]) run over one
+//! [`Pool`], in order, each step recording which ids it cut and the mass they carried; then
+//! the draw. A [`Sampler`] holds the chain and the state that lives across tokens: the
+//! generator (XTC's coin and the draw) and Mirostat's μ.
+//!
+//! ```text
+//! let mut s = Sampler::new(chain::preset("llama.cpp")?, Some(7))?;
+//! let d = s.distribution(&z, &history, Input::Logits)?;  // what the next draw would see
+//! let t = s.sample(&z, &history, Input::Logits)?;        // draws, then advances the state
+//! ```
+
+use super::chain::{self, Step};
+use super::pool::Pool;
+use super::steps::{self, Context};
+use super::Input;
+use crate::error::{Error, Result};
+use crate::limits::{MAX_HISTORY, MAX_SEED};
+use crate::rng::Rng;
+
+pub use super::pool::INPUT_CUT;
+
+/// What one step did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepReport {
+    /// Its kind, e.g. "topK".
+    pub kind: &'static str,
+    /// How many ids were kept after it.
+    pub kept: usize,
+    /// The mass, in the distribution it was handed, of the ids it cut.
+    pub mass_removed: f64,
+}
+
+/// The final distribution of a chain, before any draw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Distribution {
+    /// p over all V ids, 0 for a cut id; sums to 1.
+    pub probs: Vec<f32>,
+    /// Per id: 0 kept, i + 1 cut by step i, [`INPUT_CUT`] excluded by the input.
+    pub cut: Vec<u8>,
+    /// One report per step.
+    pub steps: Vec<StepReport>,
+    /// How many ids were kept.
+    pub kept: usize,
+    /// Entropy of `probs`, in nats.
+    pub entropy: f64,
+    /// Mirostat's μ the chain used (`None` without a Mirostat step).
+    pub mu: Option<f32>,
+}
+
+/// A draw: the distribution it came from and the token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draw {
+    pub token: usize,
+    /// ln p(token) under `distribution.probs`.
+    pub log_prob: f32,
+    pub distribution: Distribution,
+}
+
+/// A chain and its state across tokens.
+#[derive(Debug, Clone)]
+pub struct Sampler {
+    steps: Vec<Step>,
+    seed: u64,
+    rng: Rng,
+    /// Mirostat's μ, from 2·tau.
+    mu: f32,
+}
+
+impl Sampler {
+    /// A sampler for `steps` (checked by [`chain::check`]), its generator seeded by `seed` or
+    /// a fresh seed.
+    pub fn new(steps: Vec<Step>, seed: Option<u64>) -> Result<Sampler> {
+        chain::check(&steps)?;
+        if let Some(seed) = seed {
+            if seed > MAX_SEED {
+                return Err(Error::arg("seed", "an integer in [0, 2^53 - 1]", seed));
+            }
+        }
+        let seed = seed.unwrap_or_else(Rng::random_seed);
+        let mu = match steps.last() {
+            Some(Step::Mirostat { tau, .. } | Step::MirostatV2 { tau, .. }) => 2.0 * tau,
+            _ => 0.0,
+        };
+        Ok(Sampler {
+            steps,
+            seed,
+            rng: Rng::new(seed),
+            mu,
+        })
+    }
+
+    /// The chain, every parameter filled in.
+    pub fn chain(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// The seed the generator started from.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Mirostat's μ now (`None` without a Mirostat step).
+    pub fn mu(&self) -> Option<f32> {
+        self.steps.last().filter(|s| s.selects()).map(|_| self.mu)
+    }
+
+    /// The distribution the next [`Sampler::sample`] on the same arguments would draw from
+    /// (XTC's coin included), without drawing and without changing the state.
+    pub fn distribution(&self, values: &[f32], history: &[u32], input: Input) -> Result<Distribution> {
+        let mut rng = self.rng.clone();
+        let mut mu = self.mu;
+        self.run(values, history, input, &mut rng, &mut mu)
+            .map(|(d, _)| d)
+    }
+
+    /// Runs the chain, draws a token from its distribution, and advances the state: the
+    /// generator, and μ ← μ − eta·(−log2 p(token) − tau) after a Mirostat step.
+    pub fn sample(&mut self, values: &[f32], history: &[u32], input: Input) -> Result<Draw> {
+        let mut rng = self.rng.clone();
+        let mut mu = self.mu;
+        let (distribution, pool) = self.run(values, history, input, &mut rng, &mut mu)?;
+        let token = draw(&pool, &distribution.probs, &mut rng);
+        let p = distribution.probs[token];
+        if let Some(Step::Mirostat { tau, eta, .. } | Step::MirostatV2 { tau, eta }) =
+            self.steps.last()
+        {
+            let surprise = -p.log2();
+            mu -= eta * (surprise - tau);
+        }
+        self.rng = rng;
+        self.mu = mu;
+        Ok(Draw {
+            token,
+            log_prob: (p as f64).ln() as f32,
+            distribution,
+        })
+    }
+
+    fn run(
+        &self,
+        values: &[f32],
+        history: &[u32],
+        input: Input,
+        rng: &mut Rng,
+        mu: &mut f32,
+    ) -> Result<(Distribution, Pool)> {
+        if history.len() > MAX_HISTORY {
+            return Err(Error::new(format!(
+                "history has {} ids; at most {MAX_HISTORY} are accepted",
+                history.len()
+            )));
+        }
+        let mut pool = Pool::new(values, input)?;
+        for (i, step) in self.steps.iter().enumerate() {
+            if let Step::LogitBias { bias } = step {
+                if let Some(&(id, _)) = bias.iter().find(|(id, _)| *id as usize >= pool.len()) {
+                    return Err(Error::new(format!(
+                        "chain[{i}].bias (logitBias) names id {id}, beyond the vocabulary: ids must be < V = {}",
+                        pool.len()
+                    )));
+                }
+            }
+        }
+        let mut reports = Vec::with_capacity(self.steps.len());
+        for (i, step) in self.steps.iter().enumerate() {
+            let mut cx = Context { history, rng, mu };
+            let removed = steps::apply(step, &mut pool, i as u8 + 1, &mut cx);
+            reports.push(StepReport {
+                kind: step.kind(),
+                kept: pool.kept,
+                mass_removed: removed,
+            });
+        }
+        pool.exps();
+        let entropy = pool.entropy();
+        let probs = pool.probs();
+        let mu = self.steps.last().filter(|s| s.selects()).map(|_| *mu);
+        Ok((
+            Distribution {
+                probs,
+                cut: pool.cut.clone(),
+                steps: reports,
+                kept: pool.kept,
+                entropy,
+                mu,
+            },
+            pool,
+        ))
+    }
+}
+
+/// The draw: u ∈ [0, 1) from the generator, then the kept ids in id order until the
+/// cumulative mass of `probs` passes u (as [`super::Candidates::draw`]). If every kept
+/// probability underflowed to 0, the best id.
+fn draw(pool: &Pool, probs: &[f32], rng: &mut Rng) -> usize {
+    let u = rng.next_f64();
+    let mut acc = 0.0f64;
+    let mut token = None;
+    for i in pool.ids() {
+        let p = probs[i];
+        if p > 0.0 {
+            acc += p as f64;
+            token = Some(i);
+            if u < acc {
+                break;
+            }
+        }
+    }
+    token.unwrap_or_else(|| pool.best(1).first().map_or(0, |&i| i as usize))
+}
