@@ -113,3 +113,19 @@ fn every_hugging_face_sampler_keeps_the_ids_transformers_keeps() {
         failures[..failures.len().min(30)].join("\n")
     );
 }
+
+const LLAMA: &str = include_str!("fixtures/sampler/llama.json");
+
+#[test]
+fn every_llama_cpp_sampler_keeps_the_ids_llama_cpp_keeps() {
+    let (failures, counts) = check_fixtures(LLAMA);
+    for (kind, n) in &counts {
+        assert!(*n >= 100, "{kind}: only {n} cases");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of the cases differ:\n{}",
+        failures.len(),
+        failures[..failures.len().min(30)].join("\n")
+    );
+}

@@ -88,12 +88,35 @@ fn dynamic_temperature(pool: &mut Pool, code: u8, t: f32, range: f32, exponent: 
         return 0.0;
     }
     let (lo, hi) = ((t - range).max(0.0), t + range);
-    pool.exps();
-    let max_entropy = (pool.kept as f64).ln();
-    let h = pool.entropy();
-    let normalised = (h / max_entropy) as f32;
+    let max_entropy = -(1.0 / pool.kept as f32).ln();
+    let normalised = entropy_f32(pool) / max_entropy;
     let dyn_t = lo + (hi - lo) * normalised.powf(exponent);
     temperature(pool, code, dyn_t)
+}
+
+/// The entropy of the kept ids' distribution as llama.cpp's `temp_ext` takes it, in float32:
+/// p_i = exp(s_i − max) / Σ, sums in order best first, H = Σ −p_i ln p_i. T depends on H
+/// through a power, so float64 would move the probabilities by more than 1e-6. The order is
+/// exact up to 2048 ids (a set that small is ordered); above, id order.
+fn entropy_f32(pool: &Pool) -> f32 {
+    let ids: Vec<u32> = if pool.kept <= 2048 {
+        pool.best(pool.kept)
+    } else {
+        pool.ids().map(|i| i as u32).collect()
+    };
+    let max = pool.max();
+    let e: Vec<f32> = (ids.iter())
+        .map(|&i| ((pool.score(i as usize) - max) as f64).exp() as f32)
+        .collect();
+    let sum = e.iter().fold(0.0f32, |a, &x| a + x);
+    let mut h = 0.0f32;
+    for &x in &e {
+        let p = x / sum;
+        if p > 0.0 {
+            h -= p * p.ln();
+        }
+    }
+    h
 }
 
 /// Top-k. Hugging Face keeps every id whose score is ≥ the k-th best's (ties with it too);
@@ -511,8 +534,14 @@ fn mirostat(pool: &mut Pool, code: u8, m: usize, mu: f32) -> f64 {
     let eps = s_hat - 1.0;
     let v = pool.len() as f32;
     let k = ((eps * 2f32.powf(mu)) / (1.0 - v.powf(-eps))).powf(1.0 / s_hat);
-    // llama.cpp: top_k(max(int(k), 1)); a k that is not a number keeps every id.
-    let k = if k.is_finite() { (k as i64).max(1) as usize } else { pool.kept };
+    // llama.cpp: top_k(max(int(k), 1)). Converting a float that is NaN or beyond int32 to
+    // int is undefined in C++; x86-64's conversion gives INT_MIN, so llama.cpp keeps 1 id (as
+    // when m = 1, or one id is kept, and ŝ = 0/0). Here the same.
+    let k = if k.is_nan() || !(-2_147_483_648.0..2_147_483_648.0).contains(&k) {
+        1
+    } else {
+        (k as i64).max(1) as usize
+    };
     top_k(pool, code, k, Rule::LlamaCpp)
 }
 
