@@ -144,6 +144,8 @@ codes! {
     ChainBadParam = "chain.badParam" ["index", "kind", "field", "range", "value"],
     /// A Mirostat step (which selects the token) before the end of the chain.
     ChainSelectorLast = "chain.selectorLast" ["index", "kind"],
+    /// A chain step that removed every id left (a ban on each, every n-gram repeated).
+    ChainAllCut = "chain.allCut" ["index", "kind"],
     /// A chain longer than accepted.
     ChainTooLong = "chain.tooLong" ["max"],
     /// A chain's URL form that does not read.

@@ -219,7 +219,8 @@ impl Step {
             Some(Value::String(k)) => k.as_str(),
             other => {
                 let got = other.map_or("nothing".to_string(), describe);
-                return Err(unknown_kind(index, &got));
+                let shown = other.map_or(String::new(), |v| v.to_string());
+                return Err(unknown_kind(index, &got, &shown));
             }
         };
         let f = Fields { index, kind, obj };
@@ -292,7 +293,7 @@ impl Step {
                 tau: f.number("tau", 5.0, NON_NEGATIVE)?,
                 eta: f.number("eta", 0.1, NON_NEGATIVE)?,
             },
-            other => return Err(unknown_kind(index, &format!("{other:?}"))),
+            other => return Err(unknown_kind(index, &format!("{other:?}"), other)),
         };
         f.no_other_fields(&step)?;
         Ok(step)
@@ -448,7 +449,8 @@ fn too_long(n: usize) -> Error {
     .coded(Code::ChainTooLong, [("max", MAX_CHAIN_STEPS.into())])
 }
 
-fn unknown_kind(index: usize, got: &str) -> Error {
+/// `got` in the English message's words, `shown` as the page quotes it.
+fn unknown_kind(index: usize, got: &str, shown: &str) -> Error {
     Error::new(format!(
         "chain[{index}].kind must be one of {}, got {got}",
         KINDS.join(", ")
@@ -457,7 +459,7 @@ fn unknown_kind(index: usize, got: &str) -> Error {
         Code::ChainUnknownKind,
         [
             ("index", index.to_string().into()),
-            ("kind", crate::error::brief(&got).into()),
+            ("kind", crate::error::brief(&shown).into()),
         ],
     )
 }
@@ -473,35 +475,43 @@ fn describe(v: &Value) -> String {
     }
 }
 
-/// A range of real parameters: its test and its words.
+/// A range of real parameters: its test, its words (the English message) and its notation
+/// (the coded error's `range`, which the page's catalogues quote in any language).
 struct Range {
     ok: fn(f64) -> bool,
     words: &'static str,
+    math: &'static str,
 }
 
 const ANY: Range = Range {
     ok: |x| x.is_finite(),
     words: "a finite number",
+    math: "(−∞, ∞)",
 };
 const NON_NEGATIVE: Range = Range {
     ok: |x| x.is_finite() && x >= 0.0,
     words: "a number >= 0",
+    math: "[0, ∞)",
 };
 const POSITIVE: Range = Range {
     ok: |x| x.is_finite() && x > 0.0,
     words: "a number > 0",
+    math: "(0, ∞)",
 };
 const AT_LEAST_ONE: Range = Range {
     ok: |x| x.is_finite() && x >= 1.0,
     words: "a number >= 1",
+    math: "[1, ∞)",
 };
 const UNIT: Range = Range {
     ok: |x| (0.0..=1.0).contains(&x),
     words: "a number in [0, 1]",
+    math: "[0, 1]",
 };
 const UNIT_OPEN: Range = Range {
     ok: |x| (0.0..1.0).contains(&x),
     words: "a number in [0, 1)",
+    math: "[0, 1)",
 };
 
 /// The fields of one step's JSON object, read with errors that name the step and the field.
@@ -512,7 +522,7 @@ struct Fields<'a> {
 }
 
 impl Fields<'_> {
-    fn bad(&self, field: &str, range: &str, got: &Value) -> Error {
+    fn bad(&self, field: &str, range: &str, math: &str, got: &Value) -> Error {
         let (index, kind) = (self.index, self.kind);
         Error::new(format!(
             "chain[{index}].{field} ({kind}) must be {range}, got {}",
@@ -524,8 +534,8 @@ impl Fields<'_> {
                 ("index", index.to_string().into()),
                 ("kind", kind.into()),
                 ("field", field.into()),
-                ("range", range.into()),
-                ("value", crate::error::brief(&describe(got)).into()),
+                ("range", math.into()),
+                ("value", crate::error::brief(&got.to_string()).into()),
             ],
         )
     }
@@ -536,7 +546,7 @@ impl Fields<'_> {
         };
         match v.as_f64() {
             Some(x) if (range.ok)(x) && (x == 0.0 || (x as f32).is_finite()) => Ok(x as f32),
-            _ => Err(self.bad(field, range.words, v)),
+            _ => Err(self.bad(field, range.words, range.math, v)),
         }
     }
 
@@ -553,7 +563,7 @@ impl Fields<'_> {
         };
         match v.as_f64() {
             Some(x) if x.fract() == 0.0 && x >= min as f64 && x <= max as f64 => Ok(x as i64),
-            _ => Err(self.bad(field, &range(), v)),
+            _ => Err(self.bad(field, &range(), &format!("{{{min}, {}, …}}", min + 1), v)),
         }
     }
 
@@ -562,7 +572,12 @@ impl Fields<'_> {
             None => Ok(Rule::HuggingFace),
             Some(Value::String(s)) if s == "huggingface" => Ok(Rule::HuggingFace),
             Some(Value::String(s)) if s == "llama.cpp" => Ok(Rule::LlamaCpp),
-            Some(v) => Err(self.bad("rule", "\"huggingface\" or \"llama.cpp\"", v)),
+            Some(v) => Err(self.bad(
+                "rule",
+                "\"huggingface\" or \"llama.cpp\"",
+                "huggingface | llama.cpp",
+                v,
+            )),
         }
     }
 
@@ -581,14 +596,15 @@ impl Fields<'_> {
             return Ok(Vec::new());
         };
         let words = "an array of token-id sequences, each one or more ids, like [[198], [25, 25]]";
-        let items = v.as_array().ok_or_else(|| self.bad("breakers", words, v))?;
+        let math = "[[id, …], …]";
+        let items = v.as_array().ok_or_else(|| self.bad("breakers", words, math, v))?;
         if items.len() > MAX_BREAKERS {
-            return Err(self.bad("breakers", "at most 256 sequences", v));
+            return Err(self.bad("breakers", "at most 256 sequences", math, v));
         }
         (items.iter())
             .map(|seq| match self.ids("breakers", seq) {
                 Some(ids) if !ids.is_empty() && ids.len() <= MAX_BREAKER_LENGTH => Ok(ids),
-                _ => Err(self.bad("breakers", words, seq)),
+                _ => Err(self.bad("breakers", words, math, seq)),
             })
             .collect()
     }
@@ -598,13 +614,14 @@ impl Fields<'_> {
             return Ok(Vec::new());
         };
         let words = "an array of [id, value] pairs, ids integers >= 0, values finite or -Infinity";
-        let items = v.as_array().ok_or_else(|| self.bad("bias", words, v))?;
+        let math = "[[id, value], …]";
+        let items = v.as_array().ok_or_else(|| self.bad("bias", words, math, v))?;
         if items.len() > crate::limits::MAX_VALUES {
-            return Err(self.bad("bias", words, v));
+            return Err(self.bad("bias", words, math, v));
         }
         (items.iter())
             .map(|pair| {
-                let bad = || self.bad("bias", words, pair);
+                let bad = || self.bad("bias", words, math, pair);
                 let p = pair.as_array().filter(|p| p.len() == 2).ok_or_else(bad)?;
                 let id = p[0].as_f64().filter(|x| {
                     x.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(x)
@@ -667,7 +684,7 @@ const MAX_BREAKER_LENGTH: usize = 64;
 /// Only characters a URL never escapes (letters, digits, `-._~`).
 ///
 /// ```text
-/// t1~k50_h~p1_1~m0_1       the "huggingface" preset
+/// t_1~k_50_h~p_1_1~m_0_1       the "huggingface" preset
 /// ```
 pub fn to_url(steps: &[Step]) -> String {
     let rule = |r: &Rule| match r {

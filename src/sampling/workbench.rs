@@ -13,7 +13,7 @@ use super::chain::{self, Step};
 use super::pool::Pool;
 use super::steps::{self, Context};
 use super::Input;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::limits::{MAX_HISTORY, MAX_SEED};
 use crate::rng::Rng;
 
@@ -165,6 +165,16 @@ impl Sampler {
         for (i, step) in self.steps.iter().enumerate() {
             let mut cx = Context { history, rng, mu };
             let removed = steps::apply(step, &mut pool, i as u8 + 1, &mut cx);
+            if pool.kept == 0 {
+                return Err(Error::new(format!(
+                    "chain[{i}] ({}) removed every id: nothing is left to sample",
+                    step.kind()
+                ))
+                .coded(
+                    Code::ChainAllCut,
+                    [("index", i.to_string().into()), ("kind", step.kind().into())],
+                ));
+            }
             reports.push(StepReport {
                 kind: step.kind(),
                 kept: pool.kept,

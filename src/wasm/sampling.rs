@@ -357,7 +357,7 @@ impl JsSampler {
 }
 
 /// The compact URL form of a chain (a preset's name or a list of steps), e.g.
-/// `t1~k50_h~p1_1~m0_1`; `chainFromUrl` reads it back.
+/// `t_1~k_50_h~p_1_1~m_0_1`; `chainFromUrl` reads it back.
 #[wasm_bindgen(js_name = chainToUrl)]
 pub fn chain_to_url(
     #[wasm_bindgen(unchecked_param_type = "\"huggingface\" | \"llama.cpp\" | Partial<Step>[]")]
