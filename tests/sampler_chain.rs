@@ -206,7 +206,11 @@ fn bucketed_selection_at_a_large_vocabulary_is_a_full_sort() {
         want.sort();
         assert_eq!(kept(&d.cut), want, "case {case} min-p keep");
         // Typical: ids by |−ln p − H|, until the mass passes p.
-        let h: f64 = -p.iter().filter(|&&x| x > 0.0).map(|&x| x * x.ln()).sum::<f64>();
+        let h: f64 = -p
+            .iter()
+            .filter(|&&x| x > 0.0)
+            .map(|&x| x * x.ln())
+            .sum::<f64>();
         let mut by_key: Vec<usize> = (0..v).collect();
         let key = |i: usize| (-p[i].ln() - h).abs();
         by_key.sort_by(|&a, &b| key(a).partial_cmp(&key(b)).unwrap().then(a.cmp(&b)));
@@ -326,7 +330,8 @@ fn the_url_form_reads_back_every_chain() {
     for c in chains {
         let url = to_url(&c);
         assert!(
-            url.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)),
+            url.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)),
             "{url}"
         );
         assert_eq!(from_url(&url).unwrap(), c, "{url}");
@@ -335,9 +340,23 @@ fn the_url_form_reads_back_every_chain() {
         to_url(&preset("huggingface").unwrap()),
         "t_1~k_50_h~p_1_1~m_0_1"
     );
+    assert_eq!(
+        to_url(&preset("llama.cpp").unwrap()),
+        "pen_64_1_0_0~dry_0_1.75_2_64~s_-1~k_40_l~y_1_0_l~p_0.95_0~m_0.05_0~x_0_0.1_0~dt_0.8_0_1"
+    );
     all = from_url("t_1~k_50_q").unwrap_err().to_string();
     assert!(all.contains("rule must be h or l"), "{all}");
-    for bad in ["t", "t_1_2", "zz_1", "k_1.5_h", "t_-1", "lb_1", "dry_1_2_3", "mi2_1_1~t_1", "t1"] {
+    for bad in [
+        "t",
+        "t_1_2",
+        "zz_1",
+        "k_1.5_h",
+        "t_-1",
+        "lb_1",
+        "dry_1_2_3",
+        "mi2_1_1~t_1",
+        "t1",
+    ] {
         assert!(from_url(bad).is_err(), "{bad}");
     }
 }
@@ -345,8 +364,16 @@ fn the_url_form_reads_back_every_chain() {
 #[test]
 fn bad_steps_are_errors_naming_the_step_the_field_and_the_range() {
     let cases = [
-        (json!([{"kind": "topk"}]), "chain[0].kind must be one of", Code::ChainUnknownKind),
-        (json!([{"k": 3}]), "chain[0].kind must be one of", Code::ChainUnknownKind),
+        (
+            json!([{"kind": "topk"}]),
+            "chain[0].kind must be one of",
+            Code::ChainUnknownKind,
+        ),
+        (
+            json!([{"k": 3}]),
+            "chain[0].kind must be one of",
+            Code::ChainUnknownKind,
+        ),
         (
             json!([{"kind": "temperature"}, {"kind": "topP", "p": 1.5}]),
             "chain[1].p (topP) must be a number in [0, 1], got 1.5",
@@ -417,9 +444,15 @@ fn bad_steps_are_errors_naming_the_step_the_field_and_the_range() {
     // Errors at run time: a bias beyond V, a step that cuts every id, a bad seed.
     let s = one(json!({"kind": "logitBias", "bias": [[5, 1.0]]}));
     let e = s.distribution(&[1.0, 2.0], &[], Input::Logits).unwrap_err();
-    assert!(e.to_string().contains("chain[0].bias (logitBias) names id 5"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("chain[0].bias (logitBias) names id 5"),
+        "{e}"
+    );
     let s = one(json!({"kind": "noRepeatNgram", "n": 1}));
-    let e = s.distribution(&[1.0, 2.0], &[0, 1], Input::Logits).unwrap_err();
+    let e = s
+        .distribution(&[1.0, 2.0], &[0, 1], Input::Logits)
+        .unwrap_err();
     assert_eq!(e.code(), Some(Code::ChainAllCut), "{e}");
     assert!(Sampler::new(vec![], Some(1 << 53)).is_err());
 }
@@ -500,17 +533,46 @@ fn seeded_draws_are_pinned_on_every_target() {
         }
         got.push((history[3..].to_vec(), s.mu().map(f32::to_bits)));
     }
-    let want: Vec<(Vec<u32>, Option<u32>)> = PINNED.to_vec().into_iter().map(|(t, m)| (t.to_vec(), m)).collect();
+    let want: Vec<(Vec<u32>, Option<u32>)> = PINNED
+        .to_vec()
+        .into_iter()
+        .map(|(t, m)| (t.to_vec(), m))
+        .collect();
     assert_eq!(got, want, "{got:?}");
 }
 
 /// The draws of `seeded_draws_are_pinned_on_every_target`: tokens, and μ's bits.
 const PINNED: [(&[u32], Option<u32>); 5] = [
-    (&[2037, 2037, 4656, 2037, 2037, 2037, 1358, 2037, 1455, 4268, 2037, 2619], None),
-    (&[3395, 1455, 4879, 2037, 2619, 2037, 1261, 2037, 1358, 4365, 2037, 4268], None),
-    (&[1947, 2037, 2037, 2955, 4753, 4268, 582, 2554, 343, 2037, 4365, 2037], None),
-    (&[2619, 1455, 4656, 2037, 2037, 2037, 1261, 2037, 1358, 4268, 2037, 4268], Some(1087193066)),
-    (&[2619, 1455, 4947, 2037, 2619, 2037, 1261, 2037, 1358, 4365, 2037, 4268], Some(1091208343)),
+    (
+        &[
+            2037, 2037, 4656, 2037, 2037, 2037, 1358, 2037, 1455, 4268, 2037, 2619,
+        ],
+        None,
+    ),
+    (
+        &[
+            3395, 1455, 4879, 2037, 2619, 2037, 1261, 2037, 1358, 4365, 2037, 4268,
+        ],
+        None,
+    ),
+    (
+        &[
+            1947, 2037, 2037, 2955, 4753, 4268, 582, 2554, 343, 2037, 4365, 2037,
+        ],
+        None,
+    ),
+    (
+        &[
+            2619, 1455, 4656, 2037, 2037, 2037, 1261, 2037, 1358, 4268, 2037, 4268,
+        ],
+        Some(1087193066),
+    ),
+    (
+        &[
+            2619, 1455, 4947, 2037, 2619, 2037, 1261, 2037, 1358, 4365, 2037, 4268,
+        ],
+        Some(1091208343),
+    ),
 ];
 
 /// The scores a chain leaves, read back from its probabilities: ln p_i − ln p_0.
@@ -547,8 +609,10 @@ fn dry_breakers_cap_the_repeat_by_hand() {
     // "9 2" as one breaker ends it one id back: below allowedLength 2, nothing.
     near(&dry(2, json!([[9, 2]])), &[]);
     // A one-id breaker is never penalised itself: 9 1 9 1 would make 9 lose 2^(2 − 1).
-    let c = |b: Value| json!([{"kind": "dry", "multiplier": 1.0, "base": 2.0, "allowedLength": 1,
-                               "lastN": 64, "breakers": b}]);
+    let c = |b: Value| {
+        json!([{"kind": "dry", "multiplier": 1.0, "base": 2.0, "allowedLength": 1,
+                               "lastN": 64, "breakers": b}])
+    };
     near(&scores_after(c(json!([])), &z, &[9, 1, 9, 1]), &[(9, -2.0)]);
     near(&scores_after(c(json!([[9]])), &z, &[9, 1, 9, 1]), &[]);
 }
@@ -566,8 +630,14 @@ fn penalties_count_the_window_by_hand() {
     };
     // id 4: 4 / 2 − (3 · 0.5 + 1) = −0.5; id 1: 1 / 2 − (0.5 + 1) = −1.
     let all = pen(-1);
-    assert!((all[4] + 0.5).abs() < 1e-5 && (all[1] + 1.0).abs() < 1e-5, "{all:?}");
+    assert!(
+        (all[4] + 0.5).abs() < 1e-5 && (all[1] + 1.0).abs() < 1e-5,
+        "{all:?}"
+    );
     let last = pen(1);
-    assert!((last[4] - 4.0).abs() < 1e-5 && (last[1] + 1.0).abs() < 1e-5, "{last:?}");
+    assert!(
+        (last[4] - 4.0).abs() < 1e-5 && (last[1] + 1.0).abs() < 1e-5,
+        "{last:?}"
+    );
     assert_eq!(pen(0), scores_after(json!([]), &z, &h));
 }

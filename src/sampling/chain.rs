@@ -361,7 +361,10 @@ pub fn preset(name: &str) -> Result<Vec<Step>> {
                 breakers: Vec::new(),
             },
             Step::TopNSigma { n: -1.0 },
-            Step::TopK { k: 40, rule: LlamaCpp },
+            Step::TopK {
+                k: 40,
+                rule: LlamaCpp,
+            },
             Step::Typical {
                 p: 1.0,
                 min_keep: 0,
@@ -391,7 +394,10 @@ pub fn preset(name: &str) -> Result<Vec<Step>> {
             "\"huggingface\", \"llama.cpp\" or an array of steps",
             format!("{:?}", crate::error::brief(&name)),
         )
-        .coded(Code::ChainPreset, [("name", crate::error::brief(&name).into())])),
+        .coded(
+            Code::ChainPreset,
+            [("name", crate::error::brief(&name).into())],
+        )),
     }
 }
 
@@ -544,8 +550,9 @@ impl Fields<'_> {
         let Some(v) = self.obj.get(field) else {
             return Ok(default);
         };
-        match v.as_f64() {
-            Some(x) if (range.ok)(x) && (x == 0.0 || (x as f32).is_finite()) => Ok(x as f32),
+        // The range holds for the float32 the steps use (1e-50 > 0, but not as a float32).
+        match v.as_f64().map(|x| x as f32) {
+            Some(x) if x.is_finite() && (range.ok)(x as f64) => Ok(x),
             _ => Err(self.bad(field, range.words, range.math, v)),
         }
     }
@@ -597,7 +604,9 @@ impl Fields<'_> {
         };
         let words = "an array of token-id sequences, each one or more ids, like [[198], [25, 25]]";
         let math = "[[id, …], …]";
-        let items = v.as_array().ok_or_else(|| self.bad("breakers", words, math, v))?;
+        let items = v
+            .as_array()
+            .ok_or_else(|| self.bad("breakers", words, math, v))?;
         if items.len() > MAX_BREAKERS {
             return Err(self.bad("breakers", "at most 256 sequences", math, v));
         }
@@ -615,7 +624,9 @@ impl Fields<'_> {
         };
         let words = "an array of [id, value] pairs, ids integers >= 0, values finite or -Infinity";
         let math = "[[id, value], …]";
-        let items = v.as_array().ok_or_else(|| self.bad("bias", words, math, v))?;
+        let items = v
+            .as_array()
+            .ok_or_else(|| self.bad("bias", words, math, v))?;
         if items.len() > crate::limits::MAX_VALUES {
             return Err(self.bad("bias", words, math, v));
         }
@@ -623,9 +634,9 @@ impl Fields<'_> {
             .map(|pair| {
                 let bad = || self.bad("bias", words, math, pair);
                 let p = pair.as_array().filter(|p| p.len() == 2).ok_or_else(bad)?;
-                let id = p[0].as_f64().filter(|x| {
-                    x.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(x)
-                });
+                let id = p[0]
+                    .as_f64()
+                    .filter(|x| x.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(x));
                 // JSON has no −∞: JS's −Infinity arrives as null through JSON, and the string
                 // "-Infinity" is taken too.
                 let value = match &p[1] {
@@ -651,7 +662,12 @@ impl Fields<'_> {
         for key in self.obj.keys() {
             if !known.is_some_and(|k| k.contains_key(key)) {
                 let fields: Vec<&str> = known
-                    .map(|k| k.keys().map(|s| s.as_str()).filter(|&s| s != "kind").collect())
+                    .map(|k| {
+                        k.keys()
+                            .map(|s| s.as_str())
+                            .filter(|&s| s != "kind")
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let (index, kind) = (self.index, self.kind);
                 return Err(Error::new(format!(
@@ -701,9 +717,11 @@ pub fn to_url(steps: &[Step]) -> String {
                 Step::TopK { k, rule: r } => ("k", vec![k.to_string(), rule(r)]),
                 Step::TopP { p, min_keep } => ("p", vec![num(*p), min_keep.to_string()]),
                 Step::MinP { p, min_keep } => ("m", vec![num(*p), min_keep.to_string()]),
-                Step::Typical { p, min_keep, rule: r } => {
-                    ("y", vec![num(*p), min_keep.to_string(), rule(r)])
-                }
+                Step::Typical {
+                    p,
+                    min_keep,
+                    rule: r,
+                } => ("y", vec![num(*p), min_keep.to_string(), rule(r)]),
                 Step::Epsilon { epsilon } => ("e", vec![num(*epsilon)]),
                 Step::Eta { epsilon } => ("eta", vec![num(*epsilon)]),
                 Step::TopNSigma { n } => ("s", vec![num(*n)]),
@@ -745,7 +763,10 @@ pub fn to_url(steps: &[Step]) -> String {
                         last_n.to_string(),
                     ];
                     p.extend(breakers.iter().map(|b| {
-                        b.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(".")
+                        b.iter()
+                            .map(|i| i.to_string())
+                            .collect::<Vec<_>>()
+                            .join(".")
                     }));
                     ("dry", p)
                 }
@@ -755,9 +776,7 @@ pub fn to_url(steps: &[Step]) -> String {
                         .flat_map(|(id, v)| [id.to_string(), num(*v)])
                         .collect(),
                 ),
-                Step::Mirostat { tau, eta, m } => {
-                    ("mi", vec![num(*tau), num(*eta), m.to_string()])
-                }
+                Step::Mirostat { tau, eta, m } => ("mi", vec![num(*tau), num(*eta), m.to_string()]),
                 Step::MirostatV2 { tau, eta } => ("mi2", vec![num(*tau), num(*eta)]),
             };
             std::iter::once(name.to_string())
@@ -797,9 +816,14 @@ pub fn from_url(text: &str) -> Result<Vec<Step>> {
                 let s = p.get(i).ok_or_else(|| bad("a parameter is missing"))?;
                 let x: f64 = match *s {
                     "-inf" => return Ok(Value::Null),
-                    s => s.parse().map_err(|_| bad(&format!("{s:?} is not a number")))?,
+                    s => s
+                        .parse()
+                        .map_err(|_| bad(&format!("{s:?} is not a number")))?,
                 };
-                Ok(serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number))
+                // "inf", "NaN" and the like parse, but name no parameter's value.
+                serde_json::Number::from_f64(x)
+                    .map(Value::Number)
+                    .ok_or_else(|| bad(&format!("{s:?} is not a finite number")))
             };
             let r = |i: usize| -> Result<Value> {
                 match p.get(i).copied() {
@@ -812,7 +836,10 @@ pub fn from_url(text: &str) -> Result<Vec<Step>> {
                 if p.len() == want {
                     Ok(())
                 } else {
-                    Err(bad(&format!("{name} takes {want} parameters, got {}", p.len())))
+                    Err(bad(&format!(
+                        "{name} takes {want} parameters, got {}",
+                        p.len()
+                    )))
                 }
             };
             let mut o = Map::new();
@@ -940,7 +967,12 @@ pub fn from_url(text: &str) -> Result<Vec<Step>> {
                     set("eta", n(1)?);
                     "mirostatV2"
                 }
-                _ => return Err(bad(&format!("{:?} names no step", crate::error::brief(&name)))),
+                _ => {
+                    return Err(bad(&format!(
+                        "{:?} names no step",
+                        crate::error::brief(&name)
+                    )))
+                }
             };
             set("kind", kind.into());
             Step::from_json(index, &Value::Object(o))
@@ -959,5 +991,8 @@ fn url_error(text: &str, why: &str) -> Error {
         "chain (URL form) {:?} is not a chain: {why}",
         crate::error::brief(&text)
     ))
-    .coded(Code::ChainUrl, [("text", crate::error::brief(&text).into())])
+    .coded(
+        Code::ChainUrl,
+        [("text", crate::error::brief(&text).into())],
+    )
 }

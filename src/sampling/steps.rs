@@ -35,7 +35,14 @@ pub fn apply(step: &Step, pool: &mut Pool, code: u8, cx: &mut Context) -> f64 {
             probability,
             threshold,
             min_keep,
-        } => xtc(pool, code, probability, threshold, min_keep as usize, cx.rng),
+        } => xtc(
+            pool,
+            code,
+            probability,
+            threshold,
+            min_keep as usize,
+            cx.rng,
+        ),
         Step::RepetitionPenalty { penalty } => repetition_penalty(pool, penalty, cx.history),
         Step::Penalties {
             last_n,
@@ -165,7 +172,10 @@ fn min_p(pool: &mut Pool, code: u8, p: f32, min_keep: usize) -> f64 {
         return 0.0;
     }
     let floor = pool.max() as f64 + (p as f64).ln();
-    let count = pool.ids().filter(|&i| pool.score(i) as f64 >= floor).count();
+    let count = pool
+        .ids()
+        .filter(|&i| pool.score(i) as f64 >= floor)
+        .count();
     if count >= min_keep.max(1) {
         pool.retain(code, |pl, i| pl.score(i) as f64 >= floor)
     } else {
@@ -254,7 +264,10 @@ fn top_n_sigma(pool: &mut Pool, code: u8, n: f32) -> f64 {
         max = max.max(s);
     }
     let mean = sum / pool.kept as f64;
-    let var = pool.ids().map(|i| (pool.score(i) as f64 - mean).powi(2)).sum::<f64>();
+    let var = pool
+        .ids()
+        .map(|i| (pool.score(i) as f64 - mean).powi(2))
+        .sum::<f64>();
     let sigma = (var / pool.kept as f64).sqrt();
     let floor = max - n as f64 * sigma;
     pool.retain(code, |pl, i| pl.score(i) as f64 >= floor)
@@ -404,7 +417,10 @@ fn no_repeat_ngram(pool: &mut Pool, code: u8, n: usize, history: &[u32]) -> f64 
         .collect();
     banned.sort_unstable();
     banned.dedup();
-    if !banned.iter().any(|&b| (b as usize) < pool.len() && pool.is_kept(b as usize)) {
+    if !banned
+        .iter()
+        .any(|&b| (b as usize) < pool.len() && pool.is_kept(b as usize))
+    {
         return 0.0;
     }
     pool.retain(code, |_, i| banned.binary_search(&(i as u32)).is_err())
@@ -486,7 +502,8 @@ impl Dry<'_> {
                 if max_exponent > 0 && exponent > max_exponent {
                     exponent = max_exponent;
                 }
-                let penalty = self.multiplier * self.base.powi(exponent.min(i32::MAX as i64) as i32);
+                let penalty =
+                    self.multiplier * self.base.powi(exponent.min(i32::MAX as i64) as i32);
                 pool.set(i, pool.score(i) - penalty);
             }
         }

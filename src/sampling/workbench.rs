@@ -106,7 +106,12 @@ impl Sampler {
 
     /// The distribution the next [`Sampler::sample`] on the same arguments would draw from
     /// (XTC's coin included), without drawing and without changing the state.
-    pub fn distribution(&self, values: &[f32], history: &[u32], input: Input) -> Result<Distribution> {
+    pub fn distribution(
+        &self,
+        values: &[f32],
+        history: &[u32],
+        input: Input,
+    ) -> Result<Distribution> {
         let mut rng = self.rng.clone();
         let mut mu = self.mu;
         self.run(values, history, input, &mut rng, &mut mu)
@@ -172,7 +177,10 @@ impl Sampler {
                 ))
                 .coded(
                     Code::ChainAllCut,
-                    [("index", i.to_string().into()), ("kind", step.kind().into())],
+                    [
+                        ("index", i.to_string().into()),
+                        ("kind", step.kind().into()),
+                    ],
                 ));
             }
             reports.push(StepReport {

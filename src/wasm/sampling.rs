@@ -296,7 +296,13 @@ impl JsSampler {
     ) -> Result<JsSampler, JsError> {
         let steps = chain_arg(&chain)?;
         let o: SamplerOptions = self::options(&options, "options")?;
-        let seed = integer_in("seed", o.seed, 0.0, MAX_SEED as f64, "an integer in [0, 2^53 - 1]")?;
+        let seed = integer_in(
+            "seed",
+            o.seed,
+            0.0,
+            MAX_SEED as f64,
+            "an integer in [0, 2^53 - 1]",
+        )?;
         let inner = workbench::Sampler::new(steps, seed.map(|s| s as u64)).map_err(js_err)?;
         Ok(JsSampler { inner })
     }
@@ -397,7 +403,10 @@ fn chain_to_js(steps: &[Step]) -> JsValue {
         if let Step::LogitBias { bias } = s {
             let pairs = js_sys::Array::new();
             for &(id, value) in bias {
-                pairs.push(&js_sys::Array::of2(&(id as f64).into(), &(value as f64).into()));
+                pairs.push(&js_sys::Array::of2(
+                    &(id as f64).into(),
+                    &(value as f64).into(),
+                ));
             }
             let _ = js_sys::Reflect::set(&v, &"bias".into(), &pairs);
         }
