@@ -57,9 +57,13 @@ impl Pool {
         let v = to_log_space(values, input)?;
         let fast::Scan { excluded, .. } = fast::scan("values", &v)?;
         let s = v.into_owned();
-        let cut = (s.iter())
-            .map(|&x| if x > f32::NEG_INFINITY { 0 } else { INPUT_CUT })
-            .collect();
+        let cut = if excluded == 0 {
+            vec![0; s.len()]
+        } else {
+            (s.iter())
+                .map(|&x| if x > f32::NEG_INFINITY { 0 } else { INPUT_CUT })
+                .collect()
+        };
         Ok(Pool {
             kept: s.len() - excluded,
             s,
@@ -122,13 +126,7 @@ impl Pool {
                 }
                 self.list = Some(ids);
             }
-            None => {
-                for x in &mut self.s {
-                    if *x > f32::NEG_INFINITY {
-                        *x = (*x / t).clamp(f32::MIN, f32::MAX);
-                    }
-                }
-            }
+            None => fast::divide(&mut self.s, t),
         }
         self.fresh = false;
     }
@@ -149,11 +147,7 @@ impl Pool {
         }
         let max = self.max();
         match &self.list {
-            None => {
-                let ex = fast::exp_scaled(&self.s, max, 1.0);
-                self.e = ex.e;
-                self.sum = ex.at_t;
-            }
+            None => (self.e, self.sum) = fast::exp_shifted(&self.s, max),
             Some(ids) => {
                 if self.e.len() != self.s.len() {
                     self.e = vec![0.0; self.s.len()];
@@ -253,6 +247,13 @@ impl Pool {
     /// The n best kept ids (n ≤ kept), best first. Buckets the scores below the best, orders
     /// only the ids up to the bucket where the count reaches n.
     pub fn best(&self, n: usize) -> Vec<u32> {
+        let mut ids = self.best_set(n);
+        ids.sort_unstable_by(self.better());
+        ids
+    }
+
+    /// The n best kept ids (n ≤ kept), in no order: [`Pool::best`] without its sort.
+    pub fn best_set(&self, n: usize) -> Vec<u32> {
         let n = n.min(self.kept);
         if n == 0 {
             return Vec::new();
@@ -280,7 +281,6 @@ impl Pool {
             cand.select_nth_unstable_by(n - 1, better);
             cand.truncate(n);
         }
-        cand.sort_unstable_by(better);
         cand
     }
 
@@ -356,14 +356,49 @@ impl Pool {
         Some((taken, edge))
     }
 
-    /// The distribution over all V ids: p_i for the kept ids, 0 for the others.
-    pub fn probs(&mut self) -> Vec<f32> {
-        self.exps();
-        let mut probs = vec![0.0f32; self.s.len()];
-        for i in self.ids() {
-            probs[i] = self.p(i) as f32;
-        }
-        probs
+    /// The final distribution over all V ids (p_i for the kept ids, 0 for the others) and its
+    /// entropy, in one pass ([`Pool::entropy`]'s sum as it goes).
+    pub fn renormalise(&mut self) -> (Vec<f32>, f64) {
+        let sum = self.exps();
+        let max = self.max as f64;
+        let mut ps = 0.0f64;
+        let probs = match &self.list {
+            Some(ids) => {
+                let mut probs = vec![0.0f32; self.s.len()];
+                for &i in ids {
+                    let i = i as usize;
+                    let p = self.e[i] as f64 / sum;
+                    probs[i] = p as f32;
+                    if p > 0.0 {
+                        ps += p * (self.s[i] as f64 - max);
+                    }
+                }
+                probs
+            }
+            // Every id (e is 0 for those the input excluded), four lanes at a time: a running
+            // sum per lane lets the compiler vectorise the loop.
+            None => {
+                let mut probs = vec![0.0f32; self.s.len()];
+                let mut lanes = [0.0f64; 4];
+                let quads = (self.e.chunks(4))
+                    .zip(self.s.chunks(4))
+                    .zip(probs.chunks_mut(4));
+                for ((e, s), out) in quads {
+                    for j in 0..e.len() {
+                        let p = e[j] as f64 / sum;
+                        out[j] = p as f32;
+                        lanes[j] += if p > 0.0 {
+                            p * (s[j] as f64 - max)
+                        } else {
+                            0.0
+                        };
+                    }
+                }
+                ps = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+                probs
+            }
+        };
+        (probs, (sum.ln() - ps).max(0.0))
     }
 }
 

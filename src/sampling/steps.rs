@@ -104,16 +104,17 @@ fn dynamic_temperature(pool: &mut Pool, code: u8, t: f32, range: f32, exponent: 
 /// The entropy of the kept ids' distribution as llama.cpp's `temp_ext` takes it, in float32:
 /// p_i = exp(s_i − max) / Σ, sums in order best first, H = Σ −p_i ln p_i. T depends on H
 /// through a power, so float64 would move the probabilities by more than 1e-6. The order is
-/// exact up to 2048 ids (a set that small is ordered); above, id order.
-fn entropy_f32(pool: &Pool) -> f32 {
-    let ids: Vec<u32> = if pool.kept <= 2048 {
-        pool.best(pool.kept)
-    } else {
-        pool.ids().map(|i| i as u32).collect()
-    };
+/// exact up to 2048 ids (a set that small is ordered); above, the entropy is float64.
+fn entropy_f32(pool: &mut Pool) -> f32 {
+    if pool.kept > 2048 {
+        // Too many to order: float64 without a log per id, then float32.
+        pool.exps();
+        return pool.entropy() as f32;
+    }
+    let ids = pool.best(pool.kept);
     let max = pool.max();
     let e: Vec<f32> = (ids.iter())
-        .map(|&i| ((pool.score(i as usize) - max) as f64).exp() as f32)
+        .map(|&i| crate::sampling::fast::exp_le0(pool.score(i as usize) - max))
         .collect();
     let sum = e.iter().fold(0.0f32, |a, &x| a + x);
     let mut h = 0.0f32;
@@ -132,15 +133,15 @@ fn top_k(pool: &mut Pool, code: u8, k: usize, rule: Rule) -> f64 {
     if k == 0 || k >= pool.kept {
         return 0.0;
     }
-    let best = pool.best(k);
+    let mut best = pool.best_set(k);
     match rule {
         Rule::LlamaCpp => {
-            let mut ids = best;
-            ids.sort_unstable();
-            pool.keep_only(ids, code)
+            best.sort_unstable();
+            pool.keep_only(best, code)
         }
         Rule::HuggingFace => {
-            let kth = pool.score(best[k - 1] as usize);
+            // The k-th best is the worst of the k best.
+            let kth = (best.iter()).fold(f32::INFINITY, |m, &i| m.min(pool.score(i as usize)));
             pool.retain(code, |p, i| p.score(i) >= kth)
         }
     }
@@ -179,7 +180,7 @@ fn min_p(pool: &mut Pool, code: u8, p: f32, min_keep: usize) -> f64 {
     if count >= min_keep.max(1) {
         pool.retain(code, |pl, i| pl.score(i) as f64 >= floor)
     } else {
-        let mut ids = pool.best(min_keep);
+        let mut ids = pool.best_set(min_keep);
         ids.sort_unstable();
         pool.keep_only(ids, code)
     }

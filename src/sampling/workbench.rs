@@ -189,14 +189,12 @@ impl Sampler {
                 mass_removed: removed,
             });
         }
-        pool.exps();
-        let entropy = pool.entropy();
-        let probs = pool.probs();
+        let (probs, entropy) = pool.renormalise();
         let mu = self.steps.last().filter(|s| s.selects()).map(|_| *mu);
         Ok((
             Distribution {
                 probs,
-                cut: pool.cut.clone(),
+                cut: std::mem::take(&mut pool.cut),
                 steps: reports,
                 kept: pool.kept,
                 entropy,
