@@ -588,8 +588,8 @@ impl Fields<'_> {
         }
     }
 
-    fn ids(&self, field: &str, v: &Value) -> Option<Vec<u32>> {
-        let _ = field;
+    /// A JSON array of token ids, if it is one.
+    fn ids(v: &Value) -> Option<Vec<u32>> {
         (v.as_array()?.iter())
             .map(|x| {
                 let x = x.as_f64()?;
@@ -611,7 +611,7 @@ impl Fields<'_> {
             return Err(self.bad("breakers", "at most 256 sequences", math, v));
         }
         (items.iter())
-            .map(|seq| match self.ids("breakers", seq) {
+            .map(|seq| match Self::ids(seq) {
                 Some(ids) if !ids.is_empty() && ids.len() <= MAX_BREAKER_LENGTH => Ok(ids),
                 _ => Err(self.bad("breakers", words, math, seq)),
             })
@@ -945,7 +945,7 @@ pub fn from_url(text: &str) -> Result<Vec<Step>> {
                     "dry"
                 }
                 "lb" => {
-                    if p.len() % 2 != 0 {
+                    if !p.len().is_multiple_of(2) {
                         return Err(bad("lb takes id, value pairs"));
                     }
                     let pairs = (0..p.len() / 2)

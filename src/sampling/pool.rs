@@ -26,8 +26,12 @@ const BUCKETS: usize = 1024;
 /// Below this many kept ids, order them all: the buckets would cost more than they save.
 const SMALL: usize = 2048;
 
+fn bucket32(key: f32) -> usize {
+    ((key * 32.0) as usize).min(BUCKETS - 1)
+}
+
 fn bucket(key: f64) -> usize {
-    // A NaN or +∞ key lands in the last bucket (`as` saturates).
+    // +∞ lands in the last bucket (`as` saturates).
     ((key * 32.0) as usize).min(BUCKETS - 1)
 }
 
@@ -100,6 +104,22 @@ impl Pool {
         };
         (list.iter().map(|&i| i as usize))
             .chain((0..all).filter(|&i| self.s[i] > f32::NEG_INFINITY))
+    }
+
+    /// Calls `f` on each kept id in id order: a plain loop in either form (the hot passes use it
+    /// rather than [`Pool::ids`], whose chained iterator the compiler does not flatten).
+    #[inline]
+    pub fn each(&self, mut f: impl FnMut(usize)) {
+        match &self.list {
+            Some(ids) => ids.iter().for_each(|&i| f(i as usize)),
+            None => {
+                for (i, &x) in self.s.iter().enumerate() {
+                    if x > f32::NEG_INFINITY {
+                        f(i)
+                    }
+                }
+            }
+        }
     }
 
     /// Sets the score of kept id i to y, kept finite: a score that overflowed to −∞ becomes the
@@ -180,15 +200,16 @@ impl Pool {
     /// Entropy H = −Σ p_i ln p_i of the kept ids' distribution, in nats, without a log per id:
     /// ln p_i = (s_i − max) − ln Σe (call [`Pool::exps`] first).
     pub fn entropy(&self) -> f64 {
-        let ln_sum = self.sum.ln();
-        let mut ps = 0.0f64;
-        for i in self.ids() {
-            let p = self.p(i);
-            if p > 0.0 {
-                ps += p * (self.s[i] as f64 - self.max as f64);
+        // ln Σe − Σ p_i (s_i − max) = ln Σe − Σ e_i (s_i − max) / Σe.
+        let max = self.max as f64;
+        let mut es = 0.0f64;
+        self.each(|i| {
+            let e = self.e[i] as f64;
+            if e > 0.0 {
+                es += e * (self.s[i] as f64 - max);
             }
-        }
-        (ln_sum - ps).max(0.0)
+        });
+        (self.sum.ln() - es / self.sum).max(0.0)
     }
 
     /// Keeps exactly `ids` (kept ids, in id order) and cuts every other kept id with `code`;
@@ -227,9 +248,12 @@ impl Pool {
 
     /// Keeps the kept ids for which `keep` holds; see [`Pool::keep_only`].
     pub fn retain(&mut self, code: u8, keep: impl Fn(&Pool, usize) -> bool) -> f64 {
-        let ids: Vec<u32> = (self.ids().filter(|&i| keep(self, i)))
-            .map(|i| i as u32)
-            .collect();
+        let mut ids = Vec::new();
+        self.each(|i| {
+            if keep(self, i) {
+                ids.push(i as u32)
+            }
+        });
         self.keep_only(ids, code)
     }
 
@@ -262,20 +286,23 @@ impl Pool {
         let mut cand: Vec<u32> = if self.kept <= SMALL {
             self.ids().map(|i| i as u32).collect()
         } else {
-            let max = self.max() as f64;
-            let key = |i: usize| max - self.s[i] as f64;
+            // Buckets of the distance to the best, in float32 (only which bucket matters).
+            let max = self.max();
+            let key = |i: usize| bucket32(max - self.s[i]);
             let mut hist = vec![0usize; BUCKETS];
-            for i in self.ids() {
-                hist[bucket(key(i))] += 1;
-            }
+            self.each(|i| hist[key(i)] += 1);
             let (mut b, mut count) = (0, 0);
             while b < BUCKETS - 1 && count + hist[b] < n {
                 count += hist[b];
                 b += 1;
             }
-            (self.ids().filter(|&i| bucket(key(i)) <= b))
-                .map(|i| i as u32)
-                .collect()
+            let mut cand = Vec::with_capacity(count + hist[b]);
+            self.each(|i| {
+                if key(i) <= b {
+                    cand.push(i as u32)
+                }
+            });
+            cand
         };
         if n < cand.len() {
             cand.select_nth_unstable_by(n - 1, better);
@@ -321,11 +348,11 @@ impl Pool {
         } else {
             let mut mass = vec![0.0f64; BUCKETS];
             let mut count = vec![0usize; BUCKETS];
-            for i in self.ids() {
+            self.each(|i| {
                 let b = bucket(key(i));
                 mass[b] += self.e[i] as f64;
                 count[b] += 1;
-            }
+            });
             let (mut b, mut m, mut c) = (0, 0.0, 0);
             while b < BUCKETS && !stop(m + mass[b], c + count[b]) {
                 m += mass[b];
@@ -335,15 +362,13 @@ impl Pool {
             if b == BUCKETS {
                 return None;
             }
-            let mut before = Vec::new();
+            let mut before = Vec::with_capacity(c);
             let mut at = Vec::new();
-            for i in self.ids() {
-                match bucket(key(i)).cmp(&b) {
-                    Ordering::Less => before.push(i as u32),
-                    Ordering::Equal => at.push(i as u32),
-                    Ordering::Greater => {}
-                }
-            }
+            self.each(|i| match bucket(key(i)).cmp(&b) {
+                Ordering::Less => before.push(i as u32),
+                Ordering::Equal => at.push(i as u32),
+                Ordering::Greater => {}
+            });
             let j = walk_sorted(&mut at, m, c)?;
             let last = at[j];
             at.truncate(j + 1);

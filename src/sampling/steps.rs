@@ -173,12 +173,14 @@ fn min_p(pool: &mut Pool, code: u8, p: f32, min_keep: usize) -> f64 {
         return 0.0;
     }
     let floor = pool.max() as f64 + (p as f64).ln();
-    let count = pool
-        .ids()
-        .filter(|&i| pool.score(i) as f64 >= floor)
-        .count();
-    if count >= min_keep.max(1) {
-        pool.retain(code, |pl, i| pl.score(i) as f64 >= floor)
+    let mut ids = Vec::new();
+    pool.each(|i| {
+        if pool.score(i) as f64 >= floor {
+            ids.push(i as u32)
+        }
+    });
+    if ids.len() >= min_keep.max(1) {
+        pool.keep_only(ids, code)
     } else {
         let mut ids = pool.best_set(min_keep);
         ids.sort_unstable();
@@ -259,16 +261,14 @@ fn top_n_sigma(pool: &mut Pool, code: u8, n: f32) -> f64 {
         return 0.0;
     }
     let (mut sum, mut max) = (0.0f64, f64::NEG_INFINITY);
-    for i in pool.ids() {
+    pool.each(|i| {
         let s = pool.score(i) as f64;
         sum += s;
         max = max.max(s);
-    }
+    });
     let mean = sum / pool.kept as f64;
-    let var = pool
-        .ids()
-        .map(|i| (pool.score(i) as f64 - mean).powi(2))
-        .sum::<f64>();
+    let mut var = 0.0f64;
+    pool.each(|i| var += (pool.score(i) as f64 - mean).powi(2));
     let sigma = (var / pool.kept as f64).sqrt();
     let floor = max - n as f64 * sigma;
     pool.retain(code, |pl, i| pl.score(i) as f64 >= floor)
@@ -294,10 +294,12 @@ fn xtc(
     }
     pool.exps();
     // llama.cpp compares its float32 probabilities.
-    let above: Vec<u32> = (pool.ids())
-        .filter(|&i| pool.p(i) as f32 >= threshold)
-        .map(|i| i as u32)
-        .collect();
+    let mut above: Vec<u32> = Vec::new();
+    pool.each(|i| {
+        if pool.p(i) as f32 >= threshold {
+            above.push(i as u32)
+        }
+    });
     if above.len() < 2 || pool.kept - (above.len() - 1) < min_keep {
         return 0.0;
     }
@@ -476,8 +478,8 @@ impl Dry<'_> {
         let z = suffix_matches(w);
         // The longest repeat each following id would extend.
         let mut longest: Vec<(u32, usize)> = Vec::new();
-        for k in 1..n {
-            let len = z[k].min(rep_limit);
+        for (k, &matched) in z.iter().enumerate().take(n).skip(1) {
+            let len = matched.min(rep_limit);
             if len >= self.allowed_length {
                 longest.push((r(k - 1), len));
             }
@@ -566,10 +568,17 @@ fn mirostat(pool: &mut Pool, code: u8, m: usize, mu: f32) -> f64 {
 /// Mirostat 2.0: keep the ids whose surprisal −log2 p_i is ≤ μ, at least the best one.
 fn mirostat_v2(pool: &mut Pool, code: u8, mu: f32) -> f64 {
     pool.exps();
-    let keep: Vec<u32> = (pool.ids())
-        .filter(|&i| -(pool.p(i) as f32).log2() <= mu)
-        .map(|i| i as u32)
-        .collect();
+    // −log2 p_i ≤ μ ⇔ p_i ≥ 2^−μ, but llama.cpp compares the surprisal: so here, for the ids
+    // near the threshold only (a log per id costs more than the rest of the pass).
+    let least = (-mu).exp2() as f64;
+    let mut keep: Vec<u32> = Vec::new();
+    pool.each(|i| {
+        let p = pool.p(i);
+        let near = (p - least).abs() <= least * 1e-5;
+        if (!near && p > least) || (near && -(p as f32).log2() <= mu) {
+            keep.push(i as u32)
+        }
+    });
     if keep.is_empty() {
         let best = pool.best(1);
         return pool.keep_only(best, code);

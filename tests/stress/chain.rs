@@ -60,7 +60,7 @@ fn value(b: &mut Bytes, depth: usize) -> Value {
             "h"
         ])),
         10 => Value::Null,
-        11 => json!(b.u8() % 2 == 0),
+        11 => json!(b.u8().is_multiple_of(2)),
         12 | 13 if depth < 3 => {
             let n = b.len(8);
             Value::Array((0..n).map(|_| value(b, depth + 1)).collect())
@@ -84,8 +84,8 @@ fn chain(b: &mut Bytes) -> Value {
     let steps = (0..n)
         .map(|_| {
             let mut o = Map::new();
-            if b.u8() % 16 != 0 {
-                let kind = if b.u8() % 16 == 0 {
+            if !b.u8().is_multiple_of(16) {
+                let kind = if b.u8().is_multiple_of(16) {
                     json!(b.pick(&["topk", "", "Mirostat", "sample"]))
                 } else {
                     json!(b.pick(&KINDS))
@@ -93,7 +93,7 @@ fn chain(b: &mut Bytes) -> Value {
                 o.insert("kind".into(), kind);
             }
             for _ in 0..b.u8() % 5 {
-                let f = if b.u8() % 16 == 0 {
+                let f = if b.u8().is_multiple_of(16) {
                     b.pick(&JUNK_FIELDS)
                 } else {
                     b.pick(&FIELDS)
@@ -108,11 +108,11 @@ fn chain(b: &mut Bytes) -> Value {
 
 fn run_chain(data: &[u8]) -> Verdict {
     let mut b = Bytes::new(data);
-    let from_text = b.u8() % 8 == 0;
+    let from_text = b.u8().is_multiple_of(8);
     let steps = if from_text {
         // A chain's URL form with a few characters changed to ones the form uses, so that the
         // reader gets past the step names; sometimes plain junk text.
-        let text = if b.u8() % 4 == 0 {
+        let text = if b.u8().is_multiple_of(4) {
             b.text(4096)
         } else {
             let base = from_json(&chain(&mut b))
