@@ -106,6 +106,23 @@ impl Pool {
             .chain((0..all).filter(|&i| self.s[i] > f32::NEG_INFINITY))
     }
 
+    /// The kept ids in id order, once a step has cut any (`None` while every id the input
+    /// did not exclude is kept).
+    pub fn list(&self) -> Option<&[u32]> {
+        self.list.as_deref()
+    }
+
+    /// The kept ids with e_i ≥ `least` (> 0), in id order: over the whole vocabulary four ids at
+    /// a time (`fast::at_least`; an id the input excluded has e = 0). Call [`Pool::exps`] first.
+    pub fn at_least(&self, least: f32) -> Vec<u32> {
+        match &self.list {
+            None => fast::at_least(&self.e, least),
+            Some(ids) => (ids.iter().copied())
+                .filter(|&i| self.e[i as usize] >= least)
+                .collect(),
+        }
+    }
+
     /// Calls `f` on each kept id in id order: a plain loop in either form (the hot passes use it
     /// rather than [`Pool::ids`], whose chained iterator the compiler does not flatten).
     #[inline]
@@ -321,6 +338,26 @@ impl Pool {
         key: impl Fn(usize) -> f64,
         stop: impl Fn(f64, usize) -> bool,
     ) -> Option<(Vec<u32>, u32)> {
+        self.walk_in(Kept(self), key, stop)
+    }
+
+    /// [`Pool::walk`] over `ids` only (kept ids in id order), for a step that knows that every
+    /// other kept id comes after where it stops.
+    pub fn walk_among(
+        &self,
+        ids: &[u32],
+        key: impl Fn(usize) -> f64,
+        stop: impl Fn(f64, usize) -> bool,
+    ) -> Option<(Vec<u32>, u32)> {
+        self.walk_in(Among(ids), key, stop)
+    }
+
+    fn walk_in(
+        &self,
+        ids: impl Ids,
+        key: impl Fn(usize) -> f64,
+        stop: impl Fn(f64, usize) -> bool,
+    ) -> Option<(Vec<u32>, u32)> {
         let order = |a: &u32, b: &u32| {
             key(*a as usize)
                 .partial_cmp(&key(*b as usize))
@@ -339,8 +376,10 @@ impl Pool {
             }
             None
         };
-        let (mut taken, edge) = if self.kept <= SMALL {
-            let mut all: Vec<u32> = self.ids().map(|i| i as u32).collect();
+        let small = ids.len() <= SMALL;
+        let (mut taken, edge) = if small {
+            let mut all: Vec<u32> = Vec::with_capacity(ids.len());
+            ids.each(|i| all.push(i as u32));
             let j = walk_sorted(&mut all, 0.0, 0)?;
             all.truncate(j + 1);
             let last = all[j];
@@ -348,7 +387,7 @@ impl Pool {
         } else {
             let mut mass = vec![0.0f64; BUCKETS];
             let mut count = vec![0usize; BUCKETS];
-            self.each(|i| {
+            ids.each(|i| {
                 let b = bucket(key(i));
                 mass[b] += self.e[i] as f64;
                 count[b] += 1;
@@ -364,7 +403,7 @@ impl Pool {
             }
             let mut before = Vec::with_capacity(c);
             let mut at = Vec::new();
-            self.each(|i| match bucket(key(i)).cmp(&b) {
+            ids.each(|i| match bucket(key(i)).cmp(&b) {
                 Ordering::Less => before.push(i as u32),
                 Ordering::Equal => at.push(i as u32),
                 Ordering::Greater => {}
@@ -375,7 +414,7 @@ impl Pool {
             at.sort_unstable();
             (merge(&before, &at), last)
         };
-        if self.kept <= SMALL {
+        if small {
             taken.sort_unstable();
         }
         Some((taken, edge))
@@ -424,6 +463,36 @@ impl Pool {
             }
         };
         (probs, (sum.ln() - ps).max(0.0))
+    }
+}
+
+/// A set of kept ids that [`Pool::walk_in`] goes through, in id order.
+trait Ids {
+    fn len(&self) -> usize;
+    fn each(&self, f: impl FnMut(usize));
+}
+
+/// Every kept id of the pool.
+struct Kept<'a>(&'a Pool);
+
+impl Ids for Kept<'_> {
+    fn len(&self) -> usize {
+        self.0.kept
+    }
+    fn each(&self, f: impl FnMut(usize)) {
+        self.0.each(f)
+    }
+}
+
+/// A list of kept ids.
+struct Among<'a>(&'a [u32]);
+
+impl Ids for Among<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn each(&self, mut f: impl FnMut(usize)) {
+        self.0.iter().for_each(|&i| f(i as usize))
     }
 }
 

@@ -205,22 +205,53 @@ impl Sampler {
     }
 }
 
-/// The draw: u ∈ [0, 1) from the generator, then the kept ids in id order until the
-/// cumulative mass of `probs` passes u (as [`super::Candidates::draw`]). If every kept
-/// probability underflowed to 0, the best id.
+/// The draw: u ∈ [0, 1) from the generator, then the first kept id, in id order, where the
+/// running mass of `probs` passes u. Over a list of kept ids, one id at a time (as
+/// [`super::Candidates::draw`]); over the whole vocabulary, by blocks of 256 ids, each block's
+/// mass in four running sums (vectorised), one id at a time only inside the block where u
+/// falls. If rounding leaves u beyond every sum, the last id with p > 0.
 fn draw(pool: &Pool, probs: &[f32], rng: &mut Rng) -> usize {
     let u = rng.next_f64();
     let mut acc = 0.0f64;
-    let mut token = None;
-    for i in pool.ids() {
-        let p = probs[i];
-        if p > 0.0 {
-            acc += p as f64;
-            token = Some(i);
-            if u < acc {
-                break;
+    let mut walk = |ids: &mut dyn Iterator<Item = usize>, acc: &mut f64| {
+        for i in ids {
+            let p = probs[i];
+            if p > 0.0 {
+                *acc += p as f64;
+                if u < *acc {
+                    return Some(i);
+                }
             }
         }
-    }
-    token.unwrap_or_else(|| pool.best(1).first().map_or(0, |&i| i as usize))
+        None
+    };
+    let found = match pool.list() {
+        Some(ids) => walk(&mut ids.iter().map(|&i| i as usize), &mut acc),
+        None => {
+            const BLOCK: usize = 256;
+            let mut found = None;
+            for (b, block) in probs.chunks(BLOCK).enumerate() {
+                let mut lanes = [0.0f64; 4];
+                for quad in block.chunks(4) {
+                    for (lane, &p) in lanes.iter_mut().zip(quad) {
+                        *lane += p as f64;
+                    }
+                }
+                let mass = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+                if u < acc + mass {
+                    let start = b * BLOCK;
+                    found = walk(&mut (start..start + block.len()), &mut acc);
+                    if found.is_some() {
+                        break;
+                    }
+                } else {
+                    acc += mass;
+                }
+            }
+            found
+        }
+    };
+    found
+        .or_else(|| (0..probs.len()).rev().find(|&i| probs[i] > 0.0))
+        .unwrap_or_else(|| pool.best(1).first().map_or(0, |&i| i as usize))
 }
