@@ -204,6 +204,11 @@ impl Pool {
         self.sum
     }
 
+    /// e_i as [`Pool::exps`] left it (call that first).
+    pub fn e(&self, i: usize) -> f32 {
+        self.e[i]
+    }
+
     /// The kept ids' distribution's best score (call [`Pool::exps`] first).
     pub fn top(&self) -> f32 {
         self.max
@@ -313,13 +318,23 @@ impl Pool {
                 count += hist[b];
                 b += 1;
             }
-            let mut cand = Vec::with_capacity(count + hist[b]);
-            self.each(|i| {
-                if key(i) <= b {
-                    cand.push(i as u32)
-                }
-            });
-            cand
+            if self.fresh && self.list.is_none() && b + 1 < BUCKETS {
+                // The exponentials are there: the ids up to bucket b have e above
+                // e^(−(b+1)/32), less a margin far above exp's rounding error; one vectorised
+                // pass lists them (and a few past b, which the key then drops).
+                let edge = (-((b + 1) as f64) / 32.0).exp() * (1.0 - 1.0 / (1u64 << 20) as f64);
+                let mut cand = fast::at_least(&self.e, edge as f32);
+                cand.retain(|&i| key(i as usize) <= b);
+                cand
+            } else {
+                let mut cand = Vec::with_capacity(count + hist[b]);
+                self.each(|i| {
+                    if key(i) <= b {
+                        cand.push(i as u32)
+                    }
+                });
+                cand
+            }
         };
         if n < cand.len() {
             cand.select_nth_unstable_by(n - 1, better);

@@ -133,6 +133,9 @@ fn top_k(pool: &mut Pool, code: u8, k: usize, rule: Rule) -> f64 {
     if k == 0 || k >= pool.kept {
         return 0.0;
     }
+    // The exponentials first: the mass the step removes needs them, and with them the
+    // selection lists its candidates in one vectorised pass.
+    pool.exps();
     let mut best = pool.best_set(k);
     match rule {
         Rule::LlamaCpp => {
@@ -140,9 +143,18 @@ fn top_k(pool: &mut Pool, code: u8, k: usize, rule: Rule) -> f64 {
             pool.keep_only(best, code)
         }
         Rule::HuggingFace => {
-            // The k-th best is the worst of the k best.
-            let kth = (best.iter()).fold(f32::INFINITY, |m, &i| m.min(pool.score(i as usize)));
-            pool.retain(code, |p, i| p.score(i) >= kth)
+            // The k-th best is the worst of the k best; every id tied with it has its e.
+            let (kth, at) = (best.iter()).fold((f32::INFINITY, 0), |(m, at), &i| {
+                let s = pool.score(i as usize);
+                if s < m {
+                    (s, i as usize)
+                } else {
+                    (m, at)
+                }
+            });
+            let mut ids = pool.at_least(pool.e(at));
+            ids.retain(|&i| pool.score(i as usize) >= kth);
+            pool.keep_only(ids, code)
         }
     }
 }
@@ -206,9 +218,10 @@ fn typical(pool: &mut Pool, code: u8, p: f32, min_keep: usize, rule: Rule) -> f6
     }
     let total = pool.exps();
     let h = pool.entropy();
-    let (max, ln_total) = (pool.top() as f64, total.ln());
-    // −ln p_i = ln Σe − (s_i − max).
-    let key = |i: usize| (ln_total - (pool.score(i) as f64 - max) - h).abs();
+    // |−ln p_i − H| with −ln p_i = ln Σe − (s_i − max): |c − s_i|, c = ln Σe + max − H, in
+    // float32 as both references take it.
+    let c = (total.ln() + pool.top() as f64 - h) as f32;
+    let key = |i: usize| (c - pool.score(i)).abs() as f64;
     let target = p as f64 * total;
     let walked = match rule {
         Rule::HuggingFace => pool.walk(key, |mass, count| mass >= target && count >= min_keep),
@@ -222,10 +235,12 @@ fn typical(pool: &mut Pool, code: u8, p: f32, min_keep: usize, rule: Rule) -> f6
         Rule::HuggingFace => {
             let edge = key(last as usize);
             let mut ids = ids;
-            let ties: Vec<u32> = (pool.ids())
-                .filter(|&i| key(i) == edge && ids.binary_search(&(i as u32)).is_err())
-                .map(|i| i as u32)
-                .collect();
+            let mut ties: Vec<u32> = Vec::new();
+            pool.each(|i| {
+                if key(i) == edge && ids.binary_search(&(i as u32)).is_err() {
+                    ties.push(i as u32)
+                }
+            });
             if !ties.is_empty() {
                 ids.extend(ties);
                 ids.sort_unstable();
