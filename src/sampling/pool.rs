@@ -38,7 +38,8 @@ fn bucket(key: f64) -> usize {
 /// The candidate pool. See the module's doc.
 #[derive(Debug, Clone)]
 pub struct Pool {
-    /// Scores in log space, one per id; meaningful for the kept ids only.
+    /// Scores in log space, one per id; meaningful for the kept ids only (a step that keeps most
+    /// of the vocabulary sets the others to −∞, see [`Pool::cut_in_place`]).
     s: Vec<f32>,
     /// The kept ids in id order once a step has cut; `None` while they are every id whose
     /// score is above −∞.
@@ -241,6 +242,9 @@ impl Pool {
             return 0.0;
         }
         let sum = self.exps();
+        if self.list.is_none() && ids.len() > self.s.len() / 8 {
+            return self.cut_in_place(&ids, code, sum);
+        }
         let mut removed = 0.0f64;
         match self.list.take() {
             Some(old) => {
@@ -266,6 +270,26 @@ impl Pool {
         self.list = Some(ids);
         self.fresh = false;
         removed
+    }
+
+    /// [`Pool::keep_only`] for a step that keeps a large part of the whole vocabulary: the
+    /// pool stays in its first form, the cut ids' scores set to −∞ as the references set them,
+    /// so the later passes still run over the whole vocabulary four ids at a time.
+    fn cut_in_place(&mut self, ids: &[u32], code: u8, sum: f64) -> f64 {
+        let mut next = ids.iter().peekable();
+        let mut kept_mass = 0.0f64;
+        for i in 0..self.s.len() {
+            if next.peek() == Some(&&(i as u32)) {
+                next.next();
+                kept_mass += self.e[i] as f64;
+            } else if self.cut[i] == 0 {
+                self.cut[i] = code;
+                self.s[i] = f32::NEG_INFINITY;
+            }
+        }
+        self.kept = ids.len();
+        self.fresh = false;
+        (sum - kept_mass).max(0.0) / sum
     }
 
     /// Keeps the kept ids for which `keep` holds; see [`Pool::keep_only`].
