@@ -225,13 +225,29 @@ impl Pool {
     pub fn entropy(&self) -> f64 {
         // ln Σe − Σ p_i (s_i − max) = ln Σe − Σ e_i (s_i − max) / Σe.
         let max = self.max as f64;
-        let mut es = 0.0f64;
-        self.each(|i| {
-            let e = self.e[i] as f64;
+        let term = |e: f32, s: f32| {
             if e > 0.0 {
-                es += e * (self.s[i] as f64 - max);
+                e as f64 * (s as f64 - max)
+            } else {
+                0.0
             }
-        });
+        };
+        let es = match &self.list {
+            Some(ids) => ids
+                .iter()
+                .map(|&i| term(self.e[i as usize], self.s[i as usize]))
+                .sum(),
+            // Four running sums, so that the pass vectorises (e is 0 for every id not kept).
+            None => {
+                let mut lanes = [0.0f64; 4];
+                for (e, s) in self.e.chunks(4).zip(self.s.chunks(4)) {
+                    for j in 0..e.len() {
+                        lanes[j] += term(e[j], s[j]);
+                    }
+                }
+                (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
+            }
+        };
         (self.sum.ln() - es / self.sum).max(0.0)
     }
 
@@ -424,13 +440,17 @@ impl Pool {
             let last = all[j];
             (all, last)
         } else {
-            let mut mass = vec![0.0f64; BUCKETS];
-            let mut count = vec![0usize; BUCKETS];
+            // Two histograms, by the parity of the id, then added: consecutive ids often share
+            // a bucket, and one histogram would make each update wait for the previous one.
+            let mut mass = vec![[0.0f64; 2]; BUCKETS];
+            let mut counts = vec![[0usize; 2]; BUCKETS];
             ids.each(|i| {
                 let b = bucket(key(i));
-                mass[b] += self.e[i] as f64;
-                count[b] += 1;
+                mass[b][i & 1] += self.e[i] as f64;
+                counts[b][i & 1] += 1;
             });
+            let mass: Vec<f64> = mass.iter().map(|m| m[0] + m[1]).collect();
+            let count: Vec<usize> = counts.iter().map(|c| c[0] + c[1]).collect();
             let (mut b, mut m, mut c) = (0, 0.0, 0);
             while b < BUCKETS && !stop(m + mass[b], c + count[b]) {
                 m += mass[b];
