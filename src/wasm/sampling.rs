@@ -374,7 +374,9 @@ pub fn chain_to_url(
 
 /// The chain of a URL form written by `chainToUrl`, every parameter filled in and checked.
 #[wasm_bindgen(js_name = chainFromUrl, unchecked_return_type = "Step[]")]
-pub fn chain_from_url(text: JsValue) -> Result<JsValue, JsError> {
+pub fn chain_from_url(
+    #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+) -> Result<JsValue, JsError> {
     let text = string_arg("text", &text)?;
     Ok(chain_to_js(&chain::from_url(&text).map_err(js_err)?))
 }
