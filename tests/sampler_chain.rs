@@ -58,7 +58,7 @@ fn check_fixtures(text: &str) -> (Vec<String>, std::collections::BTreeMap<String
     let mut counts = std::collections::BTreeMap::new();
     for (n, case) in doc["cases"].as_array().unwrap().iter().enumerate() {
         let c = case.as_array().unwrap();
-        let steps = from_json(&c[0]).unwrap_or_else(|e| panic!("case {n}: {e}"));
+        let steps = from_url(c[0].as_str().unwrap()).unwrap_or_else(|e| panic!("case {n}: {e}"));
         let name = if steps.len() == 1 {
             steps[0].kind().to_string()
         } else {

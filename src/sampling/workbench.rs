@@ -213,7 +213,7 @@ impl Sampler {
 fn draw(pool: &Pool, probs: &[f32], rng: &mut Rng) -> usize {
     let u = rng.next_f64();
     let mut acc = 0.0f64;
-    let mut walk = |ids: &mut dyn Iterator<Item = usize>, acc: &mut f64| {
+    let walk = |ids: &mut dyn Iterator<Item = usize>, acc: &mut f64| {
         for i in ids {
             let p = probs[i];
             if p > 0.0 {
