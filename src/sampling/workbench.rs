@@ -1,5 +1,5 @@
 //! The sampler workbench: a chain of [`Step`]s (see [`super::chain`]) run over one
-//! [`Pool`], in order, each step recording which ids it cut and the mass they carried; then
+//! `Pool`, in order, each step recording which ids it cut and the mass they carried; then
 //! the draw. A [`Sampler`] holds the chain and the state that lives across tokens: the
 //! generator (XTC's coin and the draw) and Mirostat's μ.
 //!
