@@ -176,9 +176,9 @@ pub fn exp_scaled(values: &[f32], max: f32, t: f32) -> Exps {
     }
 }
 
-/// e_i = exp(values_i − max) (each shift through [`kept_score`]) and Σ e_i in [`crate::numerics::sum`]'s order:
-/// [`exp_scaled`] at T = 1 without writing the shifted scores, for the workbench's pool, whose
-/// scores stay unshifted. The same bits as `exp_scaled(values, max, 1.0).e` on every target.
+/// e_i = exp(values_i − max) (each shift through [`kept_score`]) and Σ e_i in
+/// [`crate::numerics::sum`]'s order: [`exp_scaled`] at T = 1 without writing the shifted
+/// scores, for the workbench's pool, whose scores stay unshifted. The same bits as `exp_scaled(values, max, 1.0).e` on every target.
 pub fn exp_shifted(values: &[f32], max: f32) -> (Vec<f32>, f64) {
     let mut e = Vec::with_capacity(values.len());
     let mut sums = [0.0f64; 4];
