@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { startServer } from '../tests/e2e/lib/server.mjs';
 import { launchChromium } from '../tests/e2e/lib/harness.mjs';
-import { runGrid } from './sample-bench.mjs';
+import { runChains, runGrid, CHAIN_VOCAB } from './sample-bench.mjs';
 
 const wasmPath = new URL('../www/pkg/logitlab_bg.wasm', import.meta.url);
 
@@ -17,6 +17,18 @@ async function inNode() {
   const mod = await import('../www/pkg/logitlab.js');
   mod.initSync({ module: readFileSync(wasmPath) });
   return runGrid(mod, () => performance.now());
+}
+
+/** The sampler workbench's grid (each step alone, each preset) in Node. */
+async function chainsInNode() {
+  const mod = await import('../www/pkg/logitlab.js');
+  mod.initSync({ module: readFileSync(wasmPath) });
+  return runChains(mod, () => performance.now());
+}
+
+function printChains(title, rows) {
+  console.log(`\n${title}: Sampler.sample µs/call at V = ${CHAIN_VOCAB}, median (best) of 9 rounds`);
+  for (const r of rows) console.log(`  ${r.setting.padEnd(36)} ${r.us.toFixed(1).padStart(9)} (${r.best.toFixed(1)})`);
 }
 
 async function inChromium() {
@@ -295,6 +307,7 @@ if (!only) {
   console.log(`\nwasm generation in Node ${process.version}: ${await generationSpeed(mod)}`);
   print('wasm in Node ' + process.version, await inNode());
   print('wasm in headless Chromium', await inChromium());
+  printChains('wasm in Node ' + process.version, await chainsInNode());
 }
 pageWeight();
 await pageTimings();

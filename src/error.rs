@@ -155,6 +155,23 @@ codes! {
     /// A tensor of a dtype the lab does not compute with (not F32, F16 or BF16, or another
     /// than the other weights'): the tensor and its dtype.
     ModelTensorDtype = "model.tensorDtype" ["tensor", "dtype"],
+    /// A sampler chain named by a string that is no preset.
+    ChainPreset = "chain.preset" ["name"],
+    /// A chain step whose `kind` is missing or unknown: the step's index and what it held.
+    ChainUnknownKind = "chain.unknownKind" ["index", "kind"],
+    /// A chain step with a field its kind does not have.
+    ChainUnknownField = "chain.unknownField" ["index", "kind", "field"],
+    /// A chain step's parameter outside its range: the step's index and kind, the field, the
+    /// range in words and the value given.
+    ChainBadParam = "chain.badParam" ["index", "kind", "field", "range", "value"],
+    /// A Mirostat step (which selects the token) before the end of the chain.
+    ChainSelectorLast = "chain.selectorLast" ["index", "kind"],
+    /// A chain step that removed every id left (a ban on each, every n-gram repeated).
+    ChainAllCut = "chain.allCut" ["index", "kind"],
+    /// A chain longer than accepted.
+    ChainTooLong = "chain.tooLong" ["max"],
+    /// A chain's URL form that does not read.
+    ChainUrl = "chain.url" ["text"],
 }
 
 impl Error {

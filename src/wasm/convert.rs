@@ -210,6 +210,66 @@ pub(crate) fn ids_arg(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<u32>, Js
         .collect()
 }
 
+/// Reads a plain JS value (numbers, strings, booleans, null, arrays and typed arrays, plain
+/// objects) as JSON, for a structure such as a sampler chain whose Rust reader names each bad
+/// field itself. −Infinity becomes the string "-Infinity", and NaN and +Infinity the strings
+/// "NaN" and "Infinity", so that no non-finite number passes for null. Nesting deeper than 8
+/// and arrays longer than [`crate::limits::MAX_VALUES`] are refused; functions, symbols and
+/// the like are errors naming where they are.
+pub(crate) fn json_arg(arg: &str, v: &JsValue) -> Result<serde_json::Value, JsError> {
+    use serde_json::Value;
+    fn walk(at: &str, v: &JsValue, depth: usize) -> Result<Value, JsError> {
+        if depth > 8 {
+            return Err(JsError::new(&format!("{at} is nested too deeply")));
+        }
+        if v.is_undefined() || v.is_null() {
+            return Ok(Value::Null);
+        }
+        if let Some(x) = v.as_f64() {
+            return Ok(match serde_json::Number::from_f64(x) {
+                Some(n) => Value::Number(n),
+                None if x == f64::NEG_INFINITY => "-Infinity".into(),
+                None if x.is_nan() => "NaN".into(),
+                None => "Infinity".into(),
+            });
+        }
+        if let Some(s) = v.as_string() {
+            return Ok(Value::String(s));
+        }
+        if let Some(b) = v.as_bool() {
+            return Ok(Value::Bool(b));
+        }
+        let listlike = Array::is_array(v)
+            || (js_sys::ArrayBuffer::is_view(v) && !v.is_instance_of::<js_sys::DataView>());
+        if listlike {
+            let len = checked_length(at, v, crate::limits::MAX_VALUES)?;
+            return (0..len as u32)
+                .map(|i| {
+                    let x = Reflect::get_u32(v, i).unwrap_or(JsValue::UNDEFINED);
+                    walk(&format!("{at}[{i}]"), &x, depth + 1)
+                })
+                .collect::<Result<Vec<Value>, JsError>>()
+                .map(Value::Array);
+        }
+        if v.is_object() && v.js_typeof() == "object" {
+            let mut map = serde_json::Map::new();
+            for key in Object::keys(v.unchecked_ref::<Object>()).iter() {
+                let name = key.as_string().unwrap_or_default();
+                let x = Reflect::get(v, &key).unwrap_or(JsValue::UNDEFINED);
+                if !x.is_undefined() {
+                    map.insert(name.clone(), walk(&format!("{at}.{name}"), &x, depth + 1)?);
+                }
+            }
+            return Ok(Value::Object(map));
+        }
+        Err(JsError::new(&format!(
+            "{at} must be a number, a string, an array or a plain object, got {}",
+            describe(v)
+        )))
+    }
+    walk(arg, v, 0)
+}
+
 /// Reads integer targets: an Int32Array, another typed array or an array of integers.
 pub(crate) fn i32_vec(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<i32>, JsError> {
     let list = list(arg, v, cap, "an Int32Array or an array of integers")?;

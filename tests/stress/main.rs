@@ -43,6 +43,7 @@ mod inputs;
 
 mod bpe_encode;
 mod bpe_tokenizer;
+mod chain;
 mod checkpoint;
 mod checkpoint_default;
 mod hf_config;
