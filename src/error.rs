@@ -133,6 +133,9 @@ codes! {
     ModelLlama2cOneBin = "model.llama2cOneBin" ["files"],
     /// A `?model=` path that names no model file.
     ModelBadPath = "model.badPath" ["path"],
+    /// A `tokenizer.json` component, option or Split regex the lab does not implement: the
+    /// field, its value (quoted) and what is supported.
+    TokenizerUnsupported = "tokenizer.unsupported" ["field", "value", "supported"],
 }
 
 impl Error {

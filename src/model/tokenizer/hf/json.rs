@@ -1,0 +1,347 @@
+//! Reading a `tokenizer.json` without building a JSON tree of the whole file: the vocabulary is
+//! read straight into its map, and each merge is turned into three ids as it is read, so the
+//! transient memory stays a small multiple of the file (a `serde_json::Value` of GPT-2's
+//! 50 000 merges and tokens is about 10 times the file). The pipeline's components
+//! (normalizer, pre-tokenizer, post-processor, decoder) and the added tokens are small, and are
+//! read as JSON values.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+
+use crate::error::{brief, Error, Result};
+use crate::limits::MAX_MODEL_VOCAB;
+
+/// The parts of a `tokenizer.json`.
+#[derive(Default)]
+pub(super) struct File {
+    pub added_tokens: Option<Value>,
+    pub normalizer: Option<Value>,
+    pub pre_tokenizer: Option<Value>,
+    pub post_processor: Option<Value>,
+    pub decoder: Option<Value>,
+    pub model: Option<Model>,
+}
+
+/// The `model` object: its small fields as JSON, its vocabulary and merges read into ids.
+#[derive(Default)]
+pub(super) struct Model {
+    /// Every field but `vocab` and `merges`.
+    pub fields: serde_json::Map<String, Value>,
+    pub vocab: Option<HashMap<String, u32>>,
+    /// (left, right, merged) ids in rank order.
+    pub merges: Option<Vec<(u32, u32, u32)>>,
+    /// Merges read before the vocabulary (a file with `merges` first): resolved afterwards.
+    pub pending: Vec<(String, String)>,
+}
+
+/// The error for a bad `tokenizer.json`.
+pub(super) fn bad(what: impl fmt::Display) -> Error {
+    Error::new(format!("tokenizer.json: {what}"))
+}
+
+/// A token as an error quotes it: in quotes, cut short.
+pub(super) fn quoted(token: &str) -> String {
+    brief(&format_args!("{token:?}"))
+}
+
+/// Reads the file. Errors name the field.
+pub(super) fn read(bytes: &[u8]) -> Result<File> {
+    let failure = RefCell::new(None);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed = FileSeed(&failure)
+        .deserialize(&mut de)
+        .and_then(|f| de.end().map(|()| f));
+    match parsed {
+        Ok(mut file) => {
+            if let Some(model) = file.model.as_mut() {
+                resolve_pending(model)?;
+            }
+            Ok(file)
+        }
+        Err(e) => Err(match failure.into_inner() {
+            Some(mine) => mine,
+            None if e.is_data() => bad(format!("{e}")),
+            None => bad(format!("not valid JSON: {e}")),
+        }),
+    }
+}
+
+type Failure<'f> = &'f RefCell<Option<Error>>;
+
+/// Stops the parse with `error`, kept aside so that serde's position suffix does not reach it.
+fn fail<E: de::Error>(failure: Failure, error: Error) -> E {
+    *failure.borrow_mut() = Some(error);
+    E::custom("tokenizer.json")
+}
+
+struct FileSeed<'f>(Failure<'f>);
+
+impl<'de> DeserializeSeed<'de> for FileSeed<'_> {
+    type Value = File;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<File, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FileSeed<'_> {
+    type Value = File;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<File, A::Error> {
+        let mut file = File::default();
+        while let Some(key) = map.next_key::<String>()? {
+            let slot = match key.as_str() {
+                "added_tokens" => &mut file.added_tokens,
+                "normalizer" => &mut file.normalizer,
+                "pre_tokenizer" => &mut file.pre_tokenizer,
+                "post_processor" => &mut file.post_processor,
+                "decoder" => &mut file.decoder,
+                "model" => {
+                    file.model = Some(map.next_value_seed(ModelSeed(self.0))?);
+                    continue;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            *slot = Some(map.next_value::<Value>()?);
+        }
+        Ok(file)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> std::result::Result<File, A::Error> {
+        Err(fail(self.0, bad("is not a JSON object")))
+    }
+}
+
+struct ModelSeed<'f>(Failure<'f>);
+
+impl<'de> DeserializeSeed<'de> for ModelSeed<'_> {
+    type Value = Model;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Model, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ModelSeed<'_> {
+    type Value = Model;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Model, A::Error> {
+        let mut model = Model::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "vocab" => model.vocab = Some(map.next_value_seed(VocabSeed(self.0))?),
+                "merges" => {
+                    let seed = MergesSeed {
+                        failure: self.0,
+                        vocab: model.vocab.as_ref(),
+                        pending: &mut model.pending,
+                    };
+                    model.merges = Some(map.next_value_seed(seed)?);
+                }
+                _ => {
+                    let v = map.next_value::<Value>()?;
+                    model.fields.insert(key, v);
+                }
+            }
+        }
+        Ok(model)
+    }
+    fn visit_unit<E: de::Error>(self) -> std::result::Result<Model, E> {
+        Err(fail(self.0, bad("model is null, not an object")))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> std::result::Result<Model, A::Error> {
+        Err(fail(self.0, bad("model is a list, not an object")))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Model, E> {
+        Err(fail(self.0, bad(format!("model is {}, not an object", quoted(v)))))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> std::result::Result<Model, E> {
+        Err(fail(self.0, bad(format!("model is {v}, not an object"))))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Model, E> {
+        Err(fail(self.0, bad(format!("model is {v}, not an object"))))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Model, E> {
+        Err(fail(self.0, bad(format!("model is {v}, not an object"))))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Model, E> {
+        Err(fail(self.0, bad(format!("model is {v}, not an object"))))
+    }
+}
+
+struct VocabSeed<'f>(Failure<'f>);
+
+impl<'de> DeserializeSeed<'de> for VocabSeed<'_> {
+    type Value = HashMap<String, u32>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for VocabSeed<'_> {
+    type Value = HashMap<String, u32>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object of token: id")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+        let mut vocab = HashMap::new();
+        while let Some(token) = map.next_key::<String>()? {
+            if vocab.len() == MAX_MODEL_VOCAB {
+                return Err(fail(
+                    self.0,
+                    bad(format!(
+                        "model.vocab has more than {MAX_MODEL_VOCAB} tokens; at most \
+                         {MAX_MODEL_VOCAB} are accepted"
+                    )),
+                ));
+            }
+            let v = map.next_value::<Value>()?;
+            let id = match v.as_u64() {
+                Some(id) if (id as usize) < MAX_MODEL_VOCAB => id as u32,
+                _ => {
+                    return Err(fail(
+                        self.0,
+                        bad(format!(
+                            "model.vocab[{}] is {}; an id must be an integer in [0, \
+                             {MAX_MODEL_VOCAB})",
+                            quoted(&token),
+                            brief(&v)
+                        )),
+                    ))
+                }
+            };
+            vocab.insert(token, id);
+        }
+        Ok(vocab)
+    }
+    fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+        Err(fail(self.0, bad("model.vocab is null, not an object")))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> std::result::Result<Self::Value, A::Error> {
+        Err(fail(self.0, bad("model.vocab is a list, not an object")))
+    }
+}
+
+struct MergesSeed<'f, 'm> {
+    failure: Failure<'f>,
+    vocab: Option<&'m HashMap<String, u32>>,
+    pending: &'m mut Vec<(String, String)>,
+}
+
+impl<'de> DeserializeSeed<'de> for MergesSeed<'_, '_> {
+    type Value = Vec<(u32, u32, u32)>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MergesSeed<'_, '_> {
+    type Value = Vec<(u32, u32, u32)>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of merges")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        let mut rank = 0usize;
+        while let Some(m) = seq.next_element::<MergeJson>()? {
+            let (a, b) = m.pair().map_err(|what| {
+                fail::<A::Error>(self.failure, bad(format!("model.merges[{rank}] = {what}")))
+            })?;
+            match self.vocab {
+                Some(vocab) => out.push(
+                    resolve(vocab, rank, &a, &b).map_err(|e| fail::<A::Error>(self.failure, e))?,
+                ),
+                None => self.pending.push((a, b)),
+            }
+            rank += 1;
+        }
+        Ok(out)
+    }
+    fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+        Err(fail(self.failure, bad("model.merges is null, not a list")))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> std::result::Result<Self::Value, A::Error> {
+        Err(fail(self.failure, bad("model.merges is an object, not a list")))
+    }
+}
+
+/// One merge as written: `"a b"` or `["a", "b"]`, or something else (kept to be named).
+enum MergeJson {
+    Joined(String),
+    Pair(Vec<Value>),
+    Other(String),
+}
+
+impl MergeJson {
+    fn pair(self) -> std::result::Result<(String, String), String> {
+        match self {
+            MergeJson::Joined(s) => {
+                let mut parts = s.split(' ');
+                match (parts.next(), parts.next(), parts.next()) {
+                    (Some(a), Some(b), None) => Ok((a.to_string(), b.to_string())),
+                    _ => Err(format!(
+                        "{} is not two tokens separated by one space",
+                        quoted(&s)
+                    )),
+                }
+            }
+            MergeJson::Pair(v) => match <[Value; 2]>::try_from(v) {
+                Ok([Value::String(a), Value::String(b)]) => Ok((a, b)),
+                Ok(v) => Err(format!("{} is not a pair of tokens", brief(&Value::from(v.to_vec())))),
+                Err(v) => Err(format!("{} is not a pair of tokens", brief(&Value::from(v)))),
+            },
+            MergeJson::Other(what) => Err(format!("{what} is neither \"a b\" nor [\"a\", \"b\"]")),
+        }
+    }
+}
+
+impl<'de> de::Deserialize<'de> for MergeJson {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let v = <Value as de::Deserialize>::deserialize(d)?;
+        Ok(match v {
+            Value::String(s) => MergeJson::Joined(s),
+            Value::Array(a) => MergeJson::Pair(a),
+            v => MergeJson::Other(brief(&v)),
+        })
+    }
+}
+
+
+/// The ids of merge `rank` = (a, b): a's, b's and the merged token's.
+fn resolve(vocab: &HashMap<String, u32>, rank: usize, a: &str, b: &str) -> Result<(u32, u32, u32)> {
+    let lookup = |t: &str| {
+        vocab.get(t).copied().ok_or_else(|| {
+            bad(format!(
+                "model.merges[{rank}]: {} is not in model.vocab",
+                quoted(t)
+            ))
+        })
+    };
+    let merged = lookup(&format!("{a}{b}"))?;
+    Ok((lookup(a)?, lookup(b)?, merged))
+}
+
+/// Merges that came before the vocabulary in the file, resolved now.
+fn resolve_pending(model: &mut Model) -> Result<()> {
+    if model.pending.is_empty() {
+        return Ok(());
+    }
+    let Some(vocab) = model.vocab.as_ref() else {
+        return Ok(());
+    };
+    let pending = std::mem::take(&mut model.pending);
+    let mut merges = Vec::with_capacity(pending.len());
+    for (rank, (a, b)) in pending.iter().enumerate() {
+        merges.push(resolve(vocab, rank, a, b)?);
+    }
+    model.merges = Some(merges);
+    Ok(())
+}

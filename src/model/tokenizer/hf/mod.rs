@@ -1,0 +1,536 @@
+//! A Hugging Face `tokenizer.json` with a BPE model, the pipeline `tokenizers` runs, each part
+//! read from the file: GPT-2, SmolLM2, Llama 2 / TinyLlama, Llama 3 and Qwen2 / Qwen3 are
+//! configurations of it.
+//!
+//! Encoding a text, as `tokenizers` does it:
+//!
+//! 1. added tokens that are not `normalized` are cut out of the raw text ([`added`]);
+//! 2. each piece between them is normalized ([`normalizer`]), and the `normalized` added tokens
+//!    are cut out of it;
+//! 3. each remaining piece is cut into words ([`pre_tokenizer`]);
+//! 4. each word becomes ids ([`BpeModel`]);
+//! 5. [`HfTokenizer::encode_with_special`] puts the post-processor's special tokens around them
+//!    ([`post`]).
+//!
+//! Decoding turns each id into its token string and runs the decoder chain ([`decoder`]).
+//! What is refused: a component type, option or Split regex the lab does not implement, named
+//! with its field ([`component::unsupported`]); see docs/formats.md.
+
+mod added;
+mod component;
+mod decoder;
+mod json;
+mod normalizer;
+pub mod patterns;
+mod post;
+mod pre_tokenizer;
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use self::added::Added;
+use self::decoder::Decoder;
+use self::json::{bad, quoted};
+use self::normalizer::Normalizer;
+use self::pre_tokenizer::PreTokenizer;
+use crate::error::{brief, Error, Result};
+use crate::limits::{check_text_len, over_cap, MAX_MODEL_VOCAB, MAX_TOKENIZER_JSON_BYTES};
+use crate::model::tokenizer::bpe::{byte_char, BpeModel};
+
+/// A tokenizer read from a Hugging Face `tokenizer.json` (BPE model).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HfTokenizer {
+    /// Each id's token string (`model.vocab` or `added_tokens`).
+    names: Vec<String>,
+    /// Each id's bytes as the page shows the token and the stream decoder writes it: the
+    /// decoder steps that act on one token alone, applied to it.
+    bytes: Vec<Vec<u8>>,
+    model: BpeModel,
+    added: Vec<Added>,
+    /// Whether some added token is matched in normalized text.
+    added_normalized: bool,
+    normalizer: Vec<Normalizer>,
+    pre_tokenizer: Vec<PreTokenizer>,
+    /// The pre-tokenizer ends with ByteLevel: the model reads each word's bytes.
+    byte_level: bool,
+    decoder: Vec<Decoder>,
+    around: post::Around,
+    /// The file's normalizer, pre_tokenizer, post_processor and decoder, and the model's
+    /// fields other than vocab and merges, as read: [`HfTokenizer::to_json`] writes them back.
+    components: [Value; 4],
+    model_fields: serde_json::Map<String, Value>,
+    /// Ids in [names.len(), names.len() + unused): rows of a model whose `vocab_size` is larger
+    /// than the tokenizer's (embeddings padded for speed); they decode to nothing.
+    unused: usize,
+}
+
+const COMPONENTS: [&str; 4] = ["normalizer", "pre_tokenizer", "post_processor", "decoder"];
+
+impl HfTokenizer {
+    /// Reads a `tokenizer.json` as the `tokenizers` library writes it (model BPE). Anything
+    /// the lab does not implement is an error naming `tokenizer.json` and the field.
+    pub fn from_json(bytes: &[u8]) -> Result<HfTokenizer> {
+        if bytes.len() > MAX_TOKENIZER_JSON_BYTES {
+            return Err(bad(over_cap(bytes.len(), MAX_TOKENIZER_JSON_BYTES)));
+        }
+        let file = json::read(bytes)?;
+        let model = file
+            .model
+            .ok_or_else(|| bad("model is missing or not an object"))?;
+        let fields = model.fields;
+        let mf = |key: &str| fields.get(key).filter(|v| !v.is_null());
+        match mf("type") {
+            None => {}
+            Some(Value::String(s)) if s == "BPE" => {}
+            Some(Value::String(s)) => {
+                return Err(component::unsupported("model.type", s, "\"BPE\""))
+            }
+            Some(v) => return Err(bad(format!("model.type is {}, not a string", brief(v)))),
+        }
+        match mf("dropout") {
+            None => {}
+            Some(v) if v.as_f64() == Some(0.0) => {}
+            Some(v) => return Err(component::unsupported("model.dropout", &brief(v), "null")),
+        }
+        for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
+            match mf(key) {
+                None => {}
+                Some(Value::String(s)) if s.is_empty() => {}
+                Some(v) => {
+                    return Err(component::unsupported(&format!("model.{key}"), &brief(v), "null"))
+                }
+            }
+        }
+        let model_obj = Value::Object(fields.clone());
+        let mfields = component::Fields::new(&model_obj, "model")?;
+        let byte_fallback = mfields.flag("byte_fallback", false)?;
+        let fuse_unk = mfields.flag("fuse_unk", false)?;
+        let ignore_merges = mfields.flag("ignore_merges", false)?;
+        let unk_name = match mf("unk_token") {
+            None => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(v) => return Err(bad(format!("model.unk_token is {}, not a string", brief(v)))),
+        };
+        let vocab = model
+            .vocab
+            .ok_or_else(|| bad("model.vocab is missing or not an object"))?;
+        let merge_list = model
+            .merges
+            .ok_or_else(|| bad("model.merges is missing or not a list"))?;
+
+        // Added tokens.
+        let added_json = match &file.added_tokens {
+            None | Some(Value::Null) => &[][..],
+            Some(Value::Array(a)) => &a[..],
+            Some(v) => return Err(bad(format!("added_tokens is {}, not a list", brief(v)))),
+        };
+        if vocab.len() + added_json.len() > MAX_MODEL_VOCAB {
+            return Err(bad(format!(
+                "{} tokens; at most {MAX_MODEL_VOCAB} are accepted",
+                vocab.len() + added_json.len()
+            )));
+        }
+        let mut added = Vec::with_capacity(added_json.len());
+        for (i, t) in added_json.iter().enumerate() {
+            added.push(added::read(t, i)?);
+        }
+
+        // Id → token, without gaps.
+        let mut names: Vec<Option<&str>> = Vec::new();
+        for (token, &id) in &vocab {
+            place(&mut names, id, token, &|| format!("model.vocab[{}]", quoted(token)))?;
+        }
+        for (i, a) in added.iter().enumerate() {
+            // An added token may repeat its vocabulary entry (GPT-2's <|endoftext|> does).
+            if vocab.get(&a.content) != Some(&a.id) {
+                place(&mut names, a.id, &a.content, &|| format!("added_tokens[{i}].id"))?;
+            }
+        }
+        let mut owned_names = Vec::with_capacity(names.len());
+        for (id, name) in names.iter().enumerate() {
+            let name = name.ok_or_else(|| {
+                bad(format!(
+                    "no token has id {id}; ids must run from 0 without gaps"
+                ))
+            })?;
+            owned_names.push(name.to_string());
+        }
+        let names = owned_names;
+        if names.len() < 2 {
+            return Err(bad(format!("{} tokens; at least 2 are needed", names.len())));
+        }
+
+        // The pipeline's components.
+        let mut normalizer = Vec::new();
+        normalizer::read(file.normalizer.as_ref(), "normalizer", &mut normalizer)?;
+        let mut pre = Vec::new();
+        pre_tokenizer::read(file.pre_tokenizer.as_ref(), "pre_tokenizer", &mut pre)?;
+        let byte_level = pre_tokenizer::check_byte_level_last(&pre)?;
+        let mut decoders = Vec::new();
+        decoder::read(file.decoder.as_ref(), "decoder", &mut decoders)?;
+        let mut around = post::Around::default();
+        post::read(file.post_processor.as_ref(), "post_processor", &mut around)?;
+        for &id in around.before.iter().chain(&around.after) {
+            if id as usize >= names.len() {
+                return Err(bad(format!(
+                    "post_processor names id {id}, but the ids run to {}",
+                    names.len() - 1
+                )));
+            }
+        }
+        for a in &mut added {
+            if a.normalized {
+                a.pattern = normalizer::normalize(&normalizer, &a.content).into_owned();
+                if a.pattern.is_empty() {
+                    a.normalized = false;
+                    a.pattern = a.content.clone();
+                }
+            }
+        }
+
+        // The model.
+        let unk = match &unk_name {
+            None => None,
+            Some(u) => Some(*vocab.get(u).ok_or_else(|| {
+                bad(format!("model.unk_token {} is not in model.vocab", quoted(u)))
+            })?),
+        };
+        let mut merges = HashMap::with_capacity(merge_list.len());
+        for (rank, &(a, b, m)) in merge_list.iter().enumerate() {
+            merges.insert((a, b), (rank as u32, m));
+        }
+        let byte_ids = (0..=255u8)
+            .map(|b| vocab.get(byte_char(b).to_string().as_str()).copied())
+            .collect();
+        let char_ids = vocab
+            .iter()
+            .filter_map(|(t, &id)| {
+                let mut c = t.chars();
+                match (c.next(), c.next()) {
+                    (Some(ch), None) => Some((ch, id)),
+                    _ => None,
+                }
+            })
+            .collect();
+        let fallback = byte_fallback.then(|| {
+            (0..=255u8)
+                .map(|b| vocab.get(&format!("<0x{b:02X}>")).copied())
+                .collect()
+        });
+        let model = BpeModel {
+            vocab,
+            merges,
+            byte_ids,
+            char_ids,
+            fallback,
+            unk,
+            fuse_unk,
+            ignore_merges,
+        };
+        let bytes = names.iter().map(|n| token_piece(&decoders, n)).collect();
+        let mut model_fields = fields;
+        model_fields.retain(|k, _| k != "vocab" && k != "merges");
+        Ok(HfTokenizer {
+            names,
+            bytes,
+            model,
+            added_normalized: added.iter().any(|a| a.normalized),
+            added,
+            normalizer,
+            pre_tokenizer: pre,
+            byte_level,
+            decoder: decoders,
+            around,
+            components: [
+                file.normalizer.unwrap_or(Value::Null),
+                file.pre_tokenizer.unwrap_or(Value::Null),
+                file.post_processor.unwrap_or(Value::Null),
+                file.decoder.unwrap_or(Value::Null),
+            ],
+            model_fields,
+            unused: 0,
+        })
+    }
+
+    /// The tokenizer as a `tokenizer.json`, which `tokenizers` and [`HfTokenizer::from_json`]
+    /// read back as the same tokenizer: the vocabulary, the merges in rank order, the added
+    /// tokens and the pipeline's components as they were read. Unused model rows
+    /// ([`HfTokenizer::pad_to`]) are not tokens and are left out.
+    pub fn to_json(&self) -> Value {
+        let mut merges: Vec<(u32, u32, u32)> = self
+            .model
+            .merges
+            .iter()
+            .map(|(&(a, b), &(rank, _))| (rank, a, b))
+            .collect();
+        merges.sort_unstable();
+        let merges: Vec<Value> = merges
+            .into_iter()
+            .map(|(_, a, b)| {
+                serde_json::json!([self.names[a as usize], self.names[b as usize]])
+            })
+            .collect();
+        let added: Vec<Value> = self
+            .added
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "id": a.id, "content": a.content, "single_word": false, "lstrip": a.lstrip,
+                    "rstrip": a.rstrip, "normalized": a.normalized, "special": a.special,
+                })
+            })
+            .collect();
+        let vocab: serde_json::Map<String, Value> = self
+            .model
+            .vocab
+            .iter()
+            .map(|(name, &id)| (name.clone(), id.into()))
+            .collect();
+        let mut model = self.model_fields.clone();
+        model.insert("vocab".into(), Value::Object(vocab));
+        model.insert("merges".into(), Value::Array(merges));
+        let mut root = serde_json::Map::new();
+        root.insert("version".into(), "1.0".into());
+        root.insert("truncation".into(), Value::Null);
+        root.insert("padding".into(), Value::Null);
+        root.insert("added_tokens".into(), Value::Array(added));
+        for (name, v) in COMPONENTS.iter().zip(&self.components) {
+            root.insert(name.to_string(), v.clone());
+        }
+        root.insert("model".into(), Value::Object(model));
+        Value::Object(root)
+    }
+
+    /// Number of ids, unused model rows included.
+    pub fn len(&self) -> usize {
+        self.names.len() + self.unused
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of ids the tokenizer itself defines (`model.vocab` and `added_tokens`).
+    pub fn defined(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Extends the ids to a model's `vocab_size` ≥ [`HfTokenizer::defined`]: the extra ids are
+    /// rows a model padded its embedding with; they decode to nothing.
+    pub fn pad_to(&mut self, vocab_size: usize) {
+        self.unused = vocab_size.saturating_sub(self.names.len());
+    }
+
+    /// The id the post-processor puts first (`<s>`, `<|begin_of_text|>`), if it puts one.
+    pub fn bos(&self) -> Option<u32> {
+        self.around.before.first().copied()
+    }
+
+    /// The id of a token, a vocabulary entry or an added token (`<|im_end|>`).
+    pub fn id_of(&self, token: &str) -> Option<u32> {
+        self.model
+            .vocab
+            .get(token)
+            .copied()
+            .or_else(|| self.added.iter().find(|a| a.content == token).map(|a| a.id))
+    }
+
+    /// The added tokens marked `special`, (content, id), in the file's order.
+    pub fn special_tokens(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.added
+            .iter()
+            .filter(|a| a.special)
+            .map(|a| (a.content.as_str(), a.id))
+    }
+
+    /// Text → ids, no special token added (`tokenizer.encode(text, add_special_tokens=False)`);
+    /// an added token written in the text is matched.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        check_text_len("text", text)?;
+        let mut ids = Vec::with_capacity(text.len() / 3);
+        // A word's ids, computed once per distinct word of this text.
+        let mut cache: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut word = |w: &str, ids: &mut Vec<u32>| -> Result<()> {
+            if let Some(known) = cache.get(w) {
+                ids.extend_from_slice(known);
+                return Ok(());
+            }
+            let start = ids.len();
+            self.model.word_ids(w, self.byte_level, ids)?;
+            cache.insert(w.to_string(), ids[start..].to_vec());
+            Ok(())
+        };
+        for (a, b, id) in added::split(&self.added, text, false) {
+            if let Some(id) = id {
+                ids.push(id);
+                continue;
+            }
+            let normalized = normalizer::normalize(&self.normalizer, &text[a..b]);
+            let pieces = if self.added_normalized {
+                added::split(&self.added, &normalized, true)
+            } else {
+                vec![(0, normalized.len(), None)]
+            };
+            for (c, d, id) in pieces {
+                if let Some(id) = id {
+                    ids.push(id);
+                    continue;
+                }
+                pre_tokenizer::pre_tokenize(
+                    &self.pre_tokenizer,
+                    &normalized[c..d],
+                    a == 0 && c == 0,
+                    &mut |w| word(w, &mut ids),
+                )?;
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Text → ids with the post-processor's special tokens around them: transformers'
+    /// `tokenizer(text).input_ids` (`<s>` first for Llama 2, `<|begin_of_text|>` for Llama 3,
+    /// nothing for GPT-2 and Qwen2).
+    pub fn encode_with_special(&self, text: &str) -> Result<Vec<u32>> {
+        let mut ids = self.around.before.clone();
+        ids.extend(self.encode(text)?);
+        ids.extend_from_slice(&self.around.after);
+        Ok(ids)
+    }
+
+    /// Checks every id; the token strings of the defined ones (unused rows have none).
+    fn names_of(&self, ids: &[u32]) -> Result<Vec<String>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            self.token_bytes(id)?;
+            if let Some(n) = self.names.get(id as usize) {
+                out.push(n.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Ids → text, special tokens kept (`tokenizer.decode(ids)`). An id ≥
+    /// [`HfTokenizer::len`] is an error.
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        Ok(decoder::decode(&self.decoder, self.names_of(ids)?, true))
+    }
+
+    /// The text of `ids` that follow others (`at_start` false) or begin the text: what the
+    /// stream decoder adds for them.
+    pub(super) fn decode_part(&self, ids: &[u32], at_start: bool) -> Result<String> {
+        Ok(decoder::decode(&self.decoder, self.names_of(ids)?, at_start))
+    }
+
+    /// Whether decoding is the tokens' bytes end to end (a ByteLevel decoder alone): then a
+    /// stream decoder only has to wait for whole UTF-8 characters.
+    pub(super) fn decodes_bytes(&self) -> bool {
+        self.decoder == [Decoder::ByteLevel]
+    }
+
+    /// Whether the decoded text of ids cut after a token that is not a `<0xNN>` byte is the
+    /// text of each part (no ByteLevel decoder, no Strip off the text's end).
+    pub(super) fn decodes_in_parts(&self) -> bool {
+        !self.decoder.iter().any(|d| {
+            matches!(d, Decoder::ByteLevel) || matches!(d, Decoder::Strip { stop, .. } if *stop > 0)
+        })
+    }
+
+    /// Whether `id` is a `<0xNN>` token that a ByteFallback decoder joins with its neighbours.
+    pub(super) fn is_byte_token(&self, id: u32) -> bool {
+        self.decoder.contains(&Decoder::ByteFallback)
+            && self
+                .names
+                .get(id as usize)
+                .is_some_and(|n| decoder::fallback_byte(n).is_some())
+    }
+
+    /// One id's bytes, as the decoder writes the token alone. An id ≥ [`HfTokenizer::len`] is
+    /// an error.
+    pub fn token_bytes(&self, id: u32) -> Result<&[u8]> {
+        match self.bytes.get(id as usize) {
+            Some(b) => Ok(b),
+            None if (id as usize) < self.len() => Ok(&[]),
+            None => Err(Error::arg(
+                "ids",
+                &format!("token ids in [0, {})", self.len()),
+                id,
+            )),
+        }
+    }
+
+    /// Ids → their bytes, concatenated. An id ≥ [`HfTokenizer::len`] is an error.
+    pub fn decode_bytes(&self, ids: &[u32]) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        for &id in ids {
+            out.extend_from_slice(self.token_bytes(id)?);
+        }
+        Ok(out)
+    }
+
+    /// How the page shows one token: its text with a visible space `␣` and newline `↵`, other
+    /// control characters and bytes that are not whole UTF-8 characters as `<0xE2>`; an unused
+    /// model row as `<unused 50300>`.
+    pub fn token_text(&self, id: u32) -> Result<String> {
+        let bytes = self.token_bytes(id)?;
+        if id as usize >= self.names.len() {
+            return Ok(format!("<unused {id}>"));
+        }
+        Ok(super::visible_bytes(bytes))
+    }
+}
+
+/// A token's bytes as the decoder steps that act on one token write it: Replace, Metaspace's
+/// `▁` to space, a `<0xNN>` byte, GPT-2's byte characters (Fuse and Strip join or cut the
+/// text, not a token).
+fn token_piece(decoders: &[Decoder], name: &str) -> Vec<u8> {
+    let mut s = name.to_string();
+    for d in decoders {
+        match d {
+            Decoder::ByteLevel => return decoder::byte_level_bytes(&s),
+            Decoder::ByteFallback => {
+                if let Some(b) = decoder::fallback_byte(&s) {
+                    return vec![b];
+                }
+            }
+            Decoder::Replace { from, to } => s = s.replace(from.as_str(), to),
+            Decoder::Metaspace { replacement, .. } => {
+                s = s.chars().map(|c| if c == *replacement { ' ' } else { c }).collect()
+            }
+            Decoder::Fuse | Decoder::Strip { .. } => {}
+        }
+    }
+    s.into_bytes()
+}
+
+/// Gives `id` the token `name` in the id table being built; another token with that id is an
+/// error naming `field`.
+fn place<'n>(
+    names: &mut Vec<Option<&'n str>>,
+    id: u32,
+    name: &'n str,
+    field: &dyn Fn() -> String,
+) -> Result<()> {
+    let i = id as usize;
+    if i >= MAX_MODEL_VOCAB {
+        return Err(bad(format!(
+            "{} is {id}; an id must be an integer in [0, {MAX_MODEL_VOCAB})",
+            field()
+        )));
+    }
+    if names.len() <= i {
+        names.resize(i + 1, None);
+    }
+    match names[i] {
+        Some(other) if other != name => Err(bad(format!(
+            "{} gives id {id} to {}, which {} already has",
+            field(),
+            quoted(name),
+            quoted(other)
+        ))),
+        _ => {
+            names[i] = Some(name);
+            Ok(())
+        }
+    }
+}
