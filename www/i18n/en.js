@@ -333,5 +333,6 @@ export default {
   "error.model.hfMissing": "{file} is missing: a Hugging Face GPT-2 folder needs config.json, model.safetensors and tokenizer.json.",
   "error.model.llama2cTokenizer": "tokenizer.bin is missing: the llama2.c model {model} needs the tokenizer.bin it was trained with.",
   "error.model.llama2cOneBin": "a llama2.c model is one checkpoint .bin and its tokenizer.bin, not several .bin files ({files}).",
+  "error.tokenizer.unsupported": "tokenizer.json uses something the lab does not implement: {field} is {value}; the lab supports {supported}.",
   "error.loss.nllSmoothing": "nll takes no label smoothing: label smoothing ε applies to crossEntropy only (set it to 0 to see nll's loss).",
 };

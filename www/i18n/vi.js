@@ -334,5 +334,6 @@ export default {
   "error.model.hfMissing": "thiếu {file}: một thư mục GPT-2 của Hugging Face cần config.json, model.safetensors và tokenizer.json.",
   "error.model.llama2cTokenizer": "thiếu tokenizer.bin: mô hình llama2.c {model} cần đúng tệp tokenizer.bin đã dùng khi huấn luyện nó.",
   "error.model.llama2cOneBin": "một mô hình llama2.c gồm một tệp checkpoint .bin và tokenizer.bin của nó, không phải nhiều tệp .bin ({files}).",
+  "error.tokenizer.unsupported": "tokenizer.json dùng một thành phần mà trang chưa hỗ trợ: {field} là {value}; trang hỗ trợ {supported}.",
   "error.loss.nllSmoothing": "nll không dùng làm mịn nhãn: làm mịn nhãn ε chỉ áp dụng cho crossEntropy (đặt ε = 0 để xem giá trị mất mát của nll).",
 };

@@ -114,7 +114,9 @@ impl<'de> Visitor<'de> for FileSeed<'_> {
         }
         Ok(file)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> std::result::Result<File, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<File, A::Error> {
+        // Read to its end first, so that a file cut short is said to be invalid JSON.
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
         Err(fail(self.0, bad("is not a JSON object")))
     }
 }

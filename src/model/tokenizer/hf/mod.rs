@@ -534,3 +534,76 @@ fn place<'n>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TINY: &str = r#"{
+        "added_tokens": [{"id": 10, "content": "<|end|>", "special": true,
+                          "lstrip": false, "rstrip": false, "single_word": false, "normalized": true}],
+        "normalizer": null,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
+        "decoder": {"type": "ByteLevel"},
+        "model": {"type": "BPE", "dropout": null, "unk_token": null, "vocab": {
+            "a": 0, "b": 1, "Ġ": 2, "ab": 3, "Ġa": 4, "Ġab": 5, "c": 6, "bc": 7, "Ã": 8, "©": 9, "<|end|>": 10},
+            "merges": ["a b", ["Ġ", "a"], "Ġa b", "b c"]}
+    }"#;
+
+    #[test]
+    fn merges_by_rank_and_added_tokens() {
+        let t = HfTokenizer::from_json(TINY.as_bytes()).unwrap();
+        assert_eq!(t.len(), 11);
+        // "abc": a b → ab (rank 0) before b c (rank 3).
+        assert_eq!(t.encode("abc").unwrap(), [3, 6]);
+        // " ab": a b (rank 0) merges before Ġ a (rank 1), so "Ġa b" never applies.
+        assert_eq!(t.encode(" ab<|end|>bc").unwrap(), [2, 3, 10, 7]);
+        assert_eq!(t.encode(" a a").unwrap(), [4, 4]);
+        assert_eq!(t.encode("é").unwrap(), [8, 9]);
+        assert_eq!(
+            t.decode_bytes(&[5, 10, 8, 9]).unwrap(),
+            " ab<|end|>é".as_bytes()
+        );
+        assert_eq!(t.decode(&[5, 10, 8, 9]).unwrap(), " ab<|end|>é");
+        assert_eq!(t.token_text(8).unwrap(), "<0xC3>");
+        assert_eq!(t.token_text(5).unwrap(), "␣ab");
+        let err = t.encode("x").unwrap_err().to_string();
+        assert!(err.contains("byte 0x78"), "{err}");
+        assert!(t.token_bytes(11).is_err());
+        assert_eq!(t.bos(), None);
+        assert_eq!(t.encode_with_special("ab").unwrap(), [3]);
+    }
+
+    #[test]
+    fn rejects_other_tokenizers_by_field() {
+        let err = |json: &str| HfTokenizer::from_json(json.as_bytes()).unwrap_err().to_string();
+        assert_eq!(
+            err(&TINY.replace(r#""type": "BPE""#, r#""type": "WordPiece""#)),
+            "tokenizer.json: model.type \"WordPiece\" is not supported; supported: \"BPE\""
+        );
+        let whitespace = TINY.replace(r#""type": "ByteLevel", "add"#, r#""type": "Whitespace", "add"#);
+        assert_eq!(
+            err(&whitespace),
+            "tokenizer.json: pre_tokenizer.type \"Whitespace\" is not supported; supported: \
+             ByteLevel, Split, Digits, Metaspace, Sequence"
+        );
+        let coded = HfTokenizer::from_json(whitespace.as_bytes()).unwrap_err();
+        assert_eq!(coded.code(), Some(crate::error::Code::TokenizerUnsupported));
+        assert!(err(&TINY.replace(r#""©": 9"#, r#""©": 12"#)).contains("no token has id 9"));
+        assert_eq!(
+            err(&TINY.replace(r#""b c""#, r#""c a""#)),
+            "tokenizer.json: model.merges[3]: \"ca\" is not in model.vocab"
+        );
+        assert_eq!(
+            err(&TINY.replace(r#""b c""#, r#""b c d""#)),
+            "tokenizer.json: model.merges[3] = \"b c d\" is not two tokens separated by one space"
+        );
+        assert_eq!(
+            err(&TINY.replace(r#""b": 1,"#, r#""b": -1,"#)),
+            "tokenizer.json: model.vocab[\"b\"] is -1; an id must be an integer in [0, 65536)"
+        );
+        assert!(err("{").starts_with("tokenizer.json: not valid JSON"));
+        assert_eq!(err("[1]"), "tokenizer.json: is not a JSON object");
+        assert_eq!(err("{}"), "tokenizer.json: model is missing or not an object");
+    }
+}
