@@ -46,6 +46,7 @@ mod bpe_tokenizer;
 mod checkpoint;
 mod checkpoint_default;
 mod hf_config;
+mod hf_tokenizer;
 mod hf_safetensors;
 mod llama2c_model;
 mod loss;

@@ -1,7 +1,7 @@
 //! Reading a `tokenizer.json` without building a JSON tree of the whole file: the vocabulary is
 //! read straight into its map, and each merge is turned into three ids as it is read, so the
-//! transient memory stays a small multiple of the file (a `serde_json::Value` of GPT-2's
-//! 50 000 merges and tokens is about 10 times the file). The pipeline's components
+//! transient memory stays a small multiple of the file (a `serde_json::Value` tree of every
+//! token and merge costs many times the file: docs/formats.md). The pipeline's components
 //! (normalizer, pre-tokenizer, post-processor, decoder) and the added tokens are small, and are
 //! read as JSON values.
 
@@ -78,6 +78,32 @@ fn fail<E: de::Error>(failure: Failure, error: Error) -> E {
     E::custom("tokenizer.json")
 }
 
+/// The visit methods of a value that is not what `$field` must be: an error naming the field
+/// and the value.
+macro_rules! refuse_others {
+    ($field:literal, $want:literal) => {
+        fn visit_bool<E: de::Error>(self, v: bool) -> std::result::Result<Self::Value, E> {
+            Err(fail(self.failure(), bad(format!("{} is {v}, not {}", $field, $want))))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Self::Value, E> {
+            Err(fail(self.failure(), bad(format!("{} is {v}, not {}", $field, $want))))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Self::Value, E> {
+            Err(fail(self.failure(), bad(format!("{} is {v}, not {}", $field, $want))))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Self::Value, E> {
+            Err(fail(self.failure(), bad(format!("{} is {v}, not {}", $field, $want))))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
+            let v = quoted(v);
+            Err(fail(self.failure(), bad(format!("{} is {v}, not {}", $field, $want))))
+        }
+        fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+            Err(fail(self.failure(), bad(format!("{} is null, not {}", $field, $want))))
+        }
+    };
+}
+
 struct FileSeed<'f>(Failure<'f>);
 
 impl<'de> DeserializeSeed<'de> for FileSeed<'_> {
@@ -114,14 +140,39 @@ impl<'de> Visitor<'de> for FileSeed<'_> {
         }
         Ok(file)
     }
+    refuse_others!("the file", "a JSON object");
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<File, A::Error> {
         // Read to its end first, so that a file cut short is said to be invalid JSON.
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Err(fail(self.0, bad("is not a JSON object")))
+        Err(fail(self.0, bad("the file is a list, not a JSON object")))
     }
 }
 
 struct ModelSeed<'f>(Failure<'f>);
+
+impl<'f> FileSeed<'f> {
+    fn failure(&self) -> Failure<'f> {
+        self.0
+    }
+}
+
+impl<'f> ModelSeed<'f> {
+    fn failure(&self) -> Failure<'f> {
+        self.0
+    }
+}
+
+impl<'f> VocabSeed<'f> {
+    fn failure(&self) -> Failure<'f> {
+        self.0
+    }
+}
+
+impl<'f> MergesSeed<'f, '_> {
+    fn failure(&self) -> Failure<'f> {
+        self.failure
+    }
+}
 
 impl<'de> DeserializeSeed<'de> for ModelSeed<'_> {
     type Value = Model;
@@ -156,26 +207,9 @@ impl<'de> Visitor<'de> for ModelSeed<'_> {
         }
         Ok(model)
     }
-    fn visit_unit<E: de::Error>(self) -> std::result::Result<Model, E> {
-        Err(fail(self.0, bad("model is null, not an object")))
-    }
+    refuse_others!("model", "an object");
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> std::result::Result<Model, A::Error> {
         Err(fail(self.0, bad("model is a list, not an object")))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Model, E> {
-        Err(fail(self.0, bad(format!("model is {}, not an object", quoted(v)))))
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> std::result::Result<Model, E> {
-        Err(fail(self.0, bad(format!("model is {v}, not an object"))))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Model, E> {
-        Err(fail(self.0, bad(format!("model is {v}, not an object"))))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Model, E> {
-        Err(fail(self.0, bad(format!("model is {v}, not an object"))))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Model, E> {
-        Err(fail(self.0, bad(format!("model is {v}, not an object"))))
     }
 }
 
@@ -224,9 +258,7 @@ impl<'de> Visitor<'de> for VocabSeed<'_> {
         }
         Ok(vocab)
     }
-    fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
-        Err(fail(self.0, bad("model.vocab is null, not an object")))
-    }
+    refuse_others!("model.vocab", "an object");
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> std::result::Result<Self::Value, A::Error> {
         Err(fail(self.0, bad("model.vocab is a list, not an object")))
     }
@@ -267,9 +299,7 @@ impl<'de> Visitor<'de> for MergesSeed<'_, '_> {
         }
         Ok(out)
     }
-    fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
-        Err(fail(self.failure, bad("model.merges is null, not a list")))
-    }
+    refuse_others!("model.merges", "a list");
     fn visit_map<A: MapAccess<'de>>(self, _: A) -> std::result::Result<Self::Value, A::Error> {
         Err(fail(self.failure, bad("model.merges is an object, not a list")))
     }

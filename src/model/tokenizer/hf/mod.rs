@@ -603,7 +603,16 @@ mod tests {
             "tokenizer.json: model.vocab[\"b\"] is -1; an id must be an integer in [0, 65536)"
         );
         assert!(err("{").starts_with("tokenizer.json: not valid JSON"));
-        assert_eq!(err("[1]"), "tokenizer.json: is not a JSON object");
+        assert_eq!(err("[1]"), "tokenizer.json: the file is a list, not a JSON object");
+        assert_eq!(err("7"), "tokenizer.json: the file is 7, not a JSON object");
+        assert_eq!(
+            err(r#"{"model": {"vocab": true}}"#),
+            "tokenizer.json: model.vocab is true, not an object"
+        );
+        assert_eq!(
+            err(r#"{"model": {"vocab": {}, "merges": "a b"}}"#),
+            "tokenizer.json: model.merges is \"a b\", not a list"
+        );
         assert_eq!(err("{}"), "tokenizer.json: model is missing or not an object");
     }
 }
