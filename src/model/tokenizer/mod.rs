@@ -229,18 +229,18 @@ fn check_ids_len(ids: &[u32]) -> Result<()> {
 /// U+FFFD, so all the pieces together equal [`Tokenizer::decode`] of all the ids (after
 /// [`StreamDecoder::finish`]). A `tokenizer.json` whose decoder is more than GPT-2's byte map
 /// (Llama 2's `<0xNN>` bytes, `▁`, Strip) is decoded by parts: the ids since the last token
-/// that is not a `<0xNN>` byte wait, then go through the decoder together.
+/// that is not a `<0xNN>` byte wait, then go through the decoder together; a decoder whose
+/// text cannot be cut so (a Replace after a Fuse) gives its text at the end.
 #[derive(Debug, Clone, Default)]
 pub struct StreamDecoder {
     pending: Vec<u8>,
     /// The id pushed last (SentencePiece strips the space after BOS).
     prev: Option<u32>,
-    /// Decoding by parts: the ids of the part not yet closed, the text already given for it,
-    /// and whether an earlier part was closed (the part does not start the text).
+    /// Decoding by parts: the ids of the part not yet given, and whether an earlier part was
+    /// given (this one does not start the text).
     part: Vec<u32>,
-    given: String,
     closed: bool,
-    /// The open part's text while it ends with `<0xNN>` bytes (given by `finish`).
+    /// The open part's text as it stands (given by `finish` if no id closes the part).
     waiting: String,
 }
 
@@ -285,25 +285,22 @@ impl StreamDecoder {
         Ok(out)
     }
 
-    /// [`StreamDecoder::push`] for a decoder run by parts.
+    /// [`StreamDecoder::push`] for a decoder run by parts, or, if the decoder cannot be, at
+    /// the end.
     fn push_part(&mut self, t: &ByteLevelBpe, id: u32) -> Result<String> {
         t.token_bytes(id)?;
         self.part.push(id);
         let text = t.decode_part(&self.part, !self.closed)?;
-        if t.is_byte_token(id) {
-            // Its bytes may join the next ones: wait, keeping what they would give now.
+        if !t.decodes_in_parts() || t.is_byte_token(id) {
+            // Its text may still change with the next ids: wait, keeping what it is now.
             self.waiting = text;
             return Ok(String::new());
         }
-        let out = beyond(&text, &self.given);
-        self.given = text;
+        // Unused model rows are no tokens: the text has not started after them alone.
+        self.closed |= self.part.iter().any(|&i| (i as usize) < t.defined());
+        self.part.clear();
         self.waiting.clear();
-        if t.decodes_in_parts() {
-            self.part.clear();
-            self.given.clear();
-            self.closed = true;
-        }
-        Ok(out)
+        Ok(text)
     }
 
     /// Whatever is still waiting (an unfinished character, `<0xNN>` bytes) as text; the
@@ -311,22 +308,11 @@ impl StreamDecoder {
     pub fn finish(&mut self) -> String {
         let mut out = String::from_utf8_lossy(&self.pending).into_owned();
         self.pending.clear();
-        if !self.waiting.is_empty() {
-            out.push_str(&beyond(&self.waiting, &self.given));
-        }
+        out.push_str(&self.waiting);
         self.part.clear();
-        self.given.clear();
         self.waiting.clear();
+        self.closed = false;
         out
-    }
-}
-
-/// What `text` adds to `given`, the text given before for the same ids (all of `text` if an
-/// earlier piece changed, which a decoder run by parts does not do).
-fn beyond(text: &str, given: &str) -> String {
-    match text.strip_prefix(given) {
-        Some(new) => new.to_string(),
-        None => text.to_string(),
     }
 }
 

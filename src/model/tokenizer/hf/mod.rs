@@ -429,11 +429,25 @@ impl HfTokenizer {
     }
 
     /// Whether the decoded text of ids cut after a token that is not a `<0xNN>` byte is the
-    /// text of each part (no ByteLevel decoder, no Strip off the text's end).
+    /// text of each part: true when, before the first Fuse, the steps act on each token alone
+    /// (Replace, ByteFallback, Metaspace, Strip) and after it only Strip cuts the text's start
+    /// (Llama 2's and TinyLlama's chains). Else the stream decoder waits for the end.
     pub(super) fn decodes_in_parts(&self) -> bool {
-        !self.decoder.iter().any(|d| {
-            matches!(d, Decoder::ByteLevel) || matches!(d, Decoder::Strip { stop, .. } if *stop > 0)
-        })
+        let mut fused = false;
+        for d in &self.decoder {
+            match d {
+                Decoder::ByteLevel => return false,
+                Decoder::Fuse => fused = true,
+                Decoder::Strip { stop, .. } if fused && *stop > 0 => return false,
+                Decoder::Strip { .. } => {}
+                Decoder::Replace { .. } | Decoder::ByteFallback | Decoder::Metaspace { .. } => {
+                    if fused {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
     }
 
     /// Whether `id` is a `<0xNN>` token that a ByteFallback decoder joins with its neighbours.
