@@ -15,6 +15,8 @@
 pub mod bpe;
 pub mod chars;
 pub mod hf;
+pub mod nfc;
+mod nfc_tables;
 pub mod sentencepiece;
 mod unicode_tables;
 

@@ -1,11 +1,11 @@
 //! `normalizer`: what happens to the text (between added tokens) before it is split into words.
-//! Unicode normal forms, `Prepend` and `Replace` of a string, in a `Sequence`; Llama 2 and
-//! TinyLlama use Prepend("▁") and Replace(" ", "▁"), Qwen2 NFC.
+//! `NFC`, `Prepend` and `Replace` of a string, in a `Sequence`; Llama 2 and TinyLlama use
+//! Prepend("▁") and Replace(" ", "▁"), Qwen2 NFC. The other normal forms (NFD, NFKC, NFKD)
+//! would need tables no model of the lab uses, and are refused.
 
 use std::borrow::Cow;
 
 use serde_json::Value;
-use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 use super::component::{kind, string_field, unsupported, Fields};
 use crate::error::Result;
@@ -14,16 +14,13 @@ use crate::error::Result;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Normalizer {
     Nfc,
-    Nfd,
-    Nfkc,
-    Nfkd,
     /// Puts the string before a non-empty text.
     Prepend(String),
     /// Replaces every occurrence of `from` (leftmost first, not overlapping) by `to`.
     Replace { from: String, to: String },
 }
 
-const SUPPORTED: &str = "NFC, NFD, NFKC, NFKD, Prepend, Replace, Sequence";
+const SUPPORTED: &str = "NFC, Prepend, Replace, Sequence";
 
 /// Reads `normalizer` (null: none) into its steps, a Sequence flattened.
 pub(super) fn read(v: Option<&Value>, field: &str, out: &mut Vec<Normalizer>) -> Result<()> {
@@ -33,9 +30,6 @@ pub(super) fn read(v: Option<&Value>, field: &str, out: &mut Vec<Normalizer>) ->
     let o = Fields::new(v, field)?;
     let step = match kind(&o)? {
         "NFC" => Normalizer::Nfc,
-        "NFD" => Normalizer::Nfd,
-        "NFKC" => Normalizer::Nfkc,
-        "NFKD" => Normalizer::Nfkd,
         "Prepend" => Normalizer::Prepend(string_field(&o, "prepend")?.to_string()),
         "Replace" => {
             let (from, to) = super::component::replace_fields(&o)?;
@@ -59,13 +53,10 @@ pub(super) fn normalize<'t>(steps: &[Normalizer], text: &'t str) -> Cow<'t, str>
     let mut text = Cow::Borrowed(text);
     for step in steps {
         let next: Option<String> = match step {
-            Normalizer::Nfc => match is_nfc_quick(text.chars()) {
-                IsNormalized::Yes => None,
-                _ => Some(text.nfc().collect()),
+            Normalizer::Nfc => match crate::model::tokenizer::nfc::nfc(&text) {
+                Cow::Borrowed(_) => None,
+                Cow::Owned(s) => Some(s),
             },
-            Normalizer::Nfd => Some(text.nfd().collect()),
-            Normalizer::Nfkc => Some(text.nfkc().collect()),
-            Normalizer::Nfkd => Some(text.nfkd().collect()),
             Normalizer::Prepend(p) if !text.is_empty() => Some(format!("{p}{text}")),
             Normalizer::Prepend(_) => None,
             Normalizer::Replace { from, to } if text.contains(from.as_str()) => {
