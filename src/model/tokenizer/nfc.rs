@@ -92,7 +92,14 @@ fn reorder(chars: &mut [u32]) {
         while i < chars.len() && ccc(chars[i]) != 0 {
             i += 1;
         }
-        chars[start..i].sort_by_key(|&c| ccc(c));
+        // Runs are a few marks: an insertion sort, stable, and far less code than `sort`.
+        for j in start + 1..i {
+            let mut k = j;
+            while k > start && ccc(chars[k - 1]) > ccc(chars[k]) {
+                chars.swap(k - 1, k);
+                k -= 1;
+            }
+        }
     }
 }
 

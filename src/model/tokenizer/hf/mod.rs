@@ -78,8 +78,10 @@ impl HfTokenizer {
         let model = file
             .model
             .ok_or_else(|| bad("model is missing or not an object"))?;
-        let fields = model.fields;
-        let mf = |key: &str| fields.get(key).filter(|v| !v.is_null());
+        // The model's fields but `vocab` and `merges`: to_json writes them back as they are.
+        let model_obj = Value::Object(model.fields);
+        let fields = model_obj.as_object();
+        let mf = |key: &str| fields.and_then(|f| f.get(key)).filter(|v| !v.is_null());
         match mf("type") {
             None => {}
             Some(Value::String(s)) if s == "BPE" => {}
@@ -102,7 +104,6 @@ impl HfTokenizer {
                 }
             }
         }
-        let model_obj = Value::Object(fields.clone());
         let mfields = component::Fields::new(&model_obj, "model")?;
         let byte_fallback = mfields.flag("byte_fallback", false)?;
         let fuse_unk = mfields.flag("fuse_unk", false)?;
@@ -229,8 +230,10 @@ impl HfTokenizer {
             ignore_merges,
         };
         let bytes = names.iter().map(|n| token_piece(&decoders, n)).collect();
-        let mut model_fields = fields;
-        model_fields.retain(|k, _| k != "vocab" && k != "merges");
+        let model_fields = match model_obj {
+            Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        };
         Ok(HfTokenizer {
             names,
             bytes,
