@@ -2,7 +2,15 @@
 //! like SmolLM2's, Llama 3's, Qwen2's, TinyLlama's and an older Llama 2's
 //! (tests/fixtures/make_tokenizer_fixtures.py), with the ids, special-token ids and decodes
 //! `tokenizers` gave for a corpus of English, Shakespeare, code, digits, Vietnamese in NFC and
-//! NFD, emoji, CJK, \r\n, runs of spaces and special tokens written as text.
+//! NFD, emoji, CJK, \r\n, runs of spaces and special tokens written as text. Every file is
+//! included with `include_bytes!`, so the same tests also run in the browser.
+
+// Runs natively (`cargo test`) and in headless Chromium (`wasm-pack test`), where `#[test]`
+// becomes `#[wasm_bindgen_test]`.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use logitlab::model::{ByteLevelBpe, Tokenizer};
 use serde_json::Value;

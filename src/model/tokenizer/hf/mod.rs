@@ -46,7 +46,8 @@ pub struct HfTokenizer {
     /// Each id's bytes as the page shows the token and the stream decoder writes it: the
     /// decoder steps that act on one token alone, applied to it.
     bytes: Vec<Vec<u8>>,
-    model: BpeModel,
+    /// Boxed, as are the fields written back, to keep [`super::Tokenizer`] small.
+    model: Box<BpeModel>,
     added: Vec<Added>,
     /// Whether some added token is matched in normalized text.
     added_normalized: bool,
@@ -58,8 +59,8 @@ pub struct HfTokenizer {
     around: post::Around,
     /// The file's normalizer, pre_tokenizer, post_processor and decoder, and the model's
     /// fields other than vocab and merges, as read: [`HfTokenizer::to_json`] writes them back.
-    components: [Value; 4],
-    model_fields: serde_json::Map<String, Value>,
+    components: Box<[Value; 4]>,
+    model_fields: Box<serde_json::Map<String, Value>>,
     /// Ids in [names.len(), names.len() + unused): rows of a model whose `vocab_size` is larger
     /// than the tokenizer's (embeddings padded for speed); they decode to nothing.
     unused: usize,
@@ -219,7 +220,7 @@ impl HfTokenizer {
                 .map(|b| vocab.get(&format!("<0x{b:02X}>")).copied())
                 .collect()
         });
-        let model = BpeModel {
+        let model = Box::new(BpeModel {
             vocab,
             merges,
             byte_ids,
@@ -228,7 +229,7 @@ impl HfTokenizer {
             unk,
             fuse_unk,
             ignore_merges,
-        };
+        });
         let bytes = names.iter().map(|n| token_piece(&decoders, n)).collect();
         let model_fields = match model_obj {
             Value::Object(m) => m,
@@ -245,13 +246,13 @@ impl HfTokenizer {
             byte_level,
             decoder: decoders,
             around,
-            components: [
+            components: Box::new([
                 file.normalizer.unwrap_or(Value::Null),
                 file.pre_tokenizer.unwrap_or(Value::Null),
                 file.post_processor.unwrap_or(Value::Null),
                 file.decoder.unwrap_or(Value::Null),
-            ],
-            model_fields,
+            ]),
+            model_fields: Box::new(model_fields),
             unused: 0,
         })
     }
@@ -290,7 +291,7 @@ impl HfTokenizer {
             .iter()
             .map(|(name, &id)| (name.clone(), id.into()))
             .collect();
-        let mut model = self.model_fields.clone();
+        let mut model = (*self.model_fields).clone();
         model.insert("vocab".into(), Value::Object(vocab));
         model.insert("merges".into(), Value::Array(merges));
         let mut root = serde_json::Map::new();
@@ -298,7 +299,7 @@ impl HfTokenizer {
         root.insert("truncation".into(), Value::Null);
         root.insert("padding".into(), Value::Null);
         root.insert("added_tokens".into(), Value::Array(added));
-        for (name, v) in COMPONENTS.iter().zip(&self.components) {
+        for (name, v) in COMPONENTS.iter().zip(self.components.iter()) {
             root.insert(name.to_string(), v.clone());
         }
         root.insert("model".into(), Value::Object(model));
