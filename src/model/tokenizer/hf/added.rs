@@ -57,47 +57,39 @@ pub(super) fn read(v: &Value, i: usize) -> Result<Added> {
 
 /// Splits `text` at the added tokens whose `normalized` is `normalized`: (start, end, None) for
 /// text between them, (start, end, Some(id)) for a token (with the whitespace `lstrip` /
-/// `rstrip` took). Together the pieces are `text`.
+/// `rstrip` took). Together the pieces are `text`. One pass over the text: only where a byte
+/// begins some token are the tokens that begin with it tried (Llama 3 has 256, all `<|…`).
 pub(super) fn split(
     added: &[Added],
     text: &str,
     normalized: bool,
 ) -> Vec<(usize, usize, Option<u32>)> {
     let mut out = Vec::new();
-    let wanted: Vec<&Added> = added.iter().filter(|a| a.normalized == normalized).collect();
-    // Where each token next occurs at or after `pos`: None until searched, usize::MAX for
-    // nowhere. Each is searched again only once `pos` has passed it.
-    let mut next: Vec<Option<usize>> = vec![None; wanted.len()];
-    let mut pos = 0;
-    let mut done = 0; // the end of the last piece written
-    loop {
-        let mut best: Option<(usize, usize)> = None; // (start, index into wanted)
-        for (k, a) in wanted.iter().enumerate() {
-            if next[k].is_none_or(|s| s != usize::MAX && s < pos) {
-                let found = text[pos..].find(a.pattern.as_str());
-                next[k] = Some(found.map_or(usize::MAX, |i| pos + i));
-            }
-            let start = next[k].unwrap_or(usize::MAX);
-            if start == usize::MAX {
-                continue;
-            }
-            let better = match best {
-                None => true,
-                Some((s, j)) => {
-                    start < s || (start == s && a.pattern.len() > wanted[j].pattern.len())
-                }
-            };
-            if better {
-                best = Some((start, k));
-            }
+    let mut by_first: Vec<Vec<&Added>> = vec![Vec::new(); 256];
+    for a in added.iter().filter(|a| a.normalized == normalized) {
+        if let Some(&b) = a.pattern.as_bytes().first() {
+            by_first[b as usize].push(a);
         }
-        let Some((start, k)) = best else { break };
-        let a = wanted[k];
-        let mut end = start + a.pattern.len();
-        let mut from = start;
+    }
+    let bytes = text.as_bytes();
+    let mut done = 0; // the end of the last piece written
+    let mut i = 0;
+    while i < bytes.len() {
+        let candidates = &by_first[bytes[i] as usize];
+        // A pattern's first byte is never a UTF-8 continuation byte, so `i` is a character
+        // boundary whenever one matches.
+        let found = candidates
+            .iter()
+            .filter(|a| bytes[i..].starts_with(a.pattern.as_bytes()))
+            .max_by_key(|a| a.pattern.len());
+        let Some(a) = found else {
+            i += 1;
+            continue;
+        };
+        let mut from = i;
+        let mut end = i + a.pattern.len();
         if a.lstrip {
-            let before = text[done..start].trim_end_matches(char::is_whitespace);
-            from = done + before.len();
+            from = done + text[done..i].trim_end_matches(char::is_whitespace).len();
         }
         if a.rstrip {
             end = text.len() - text[end..].trim_start_matches(char::is_whitespace).len();
@@ -107,7 +99,7 @@ pub(super) fn split(
         }
         out.push((from, end, Some(a.id)));
         done = end;
-        pos = end;
+        i = end;
     }
     if done < text.len() || out.is_empty() {
         out.push((done, text.len(), None));
