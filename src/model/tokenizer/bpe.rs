@@ -26,8 +26,8 @@ pub type ByteLevelBpe = super::hf::HfTokenizer;
 /// The BPE model: vocabulary, merges and what becomes of a character it lacks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BpeModel {
-    /// Token → id (`model.vocab`).
-    pub vocab: HashMap<String, u32>,
+    /// Every id's token; token → id for `model.vocab`.
+    pub table: super::hf::table::TokenTable,
     /// (left id, right id) → (rank, merged id); a lower rank merges first.
     pub merges: HashMap<(u32, u32), (u32, u32)>,
     /// The id of each byte's one-byte token (GPT-2's character for it); `None` if the
@@ -49,9 +49,9 @@ impl BpeModel {
         if self.ignore_merges {
             let found = if byte_level {
                 let name: String = word.bytes().map(byte_char).collect();
-                self.vocab.get(&name).copied()
+                self.table.get(&name)
             } else {
-                self.vocab.get(word).copied()
+                self.table.get(word)
             };
             if let Some(id) = found {
                 out.push(id);

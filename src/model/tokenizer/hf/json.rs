@@ -13,6 +13,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::Value;
 
 use crate::error::{brief, Error, Result};
+use super::table::TokenTable;
 use crate::limits::MAX_MODEL_VOCAB;
 
 /// The parts of a `tokenizer.json`.
@@ -31,12 +32,19 @@ pub(super) struct File {
 pub(super) struct Model {
     /// Every field but `vocab` and `merges`.
     pub fields: serde_json::Map<String, Value>,
-    pub vocab: Option<HashMap<String, u32>>,
-    /// (left, right, merged) ids in rank order.
-    pub merges: Option<Vec<(u32, u32, u32)>>,
-    /// Merges read before the vocabulary (a file with `merges` first): resolved afterwards.
-    pub pending: Vec<(String, String)>,
+    pub vocab: Option<TokenTable>,
+    /// (left id, right id) → (rank, merged id); of two equal pairs the later one, as in
+    /// `tokenizers`.
+    pub merges: Option<Merges>,
+    /// Merges read before the vocabulary (a file with `merges` first, as `serde_json` writes
+    /// its sorted maps), resolved afterwards: their tokens one after another in `pending_text`,
+    /// and each merge's (start, length of a, length of b) in it.
+    pub pending: Vec<(u32, u32, u32)>,
+    pub pending_text: String,
 }
+
+/// The merges as the model looks them up.
+pub(super) type Merges = HashMap<(u32, u32), (u32, u32)>;
 
 /// The error for a bad `tokenizer.json`.
 pub(super) fn bad(what: impl fmt::Display) -> Error {
@@ -196,6 +204,7 @@ impl<'de> Visitor<'de> for ModelSeed<'_> {
                         failure: self.0,
                         vocab: model.vocab.as_ref(),
                         pending: &mut model.pending,
+                        pending_text: &mut model.pending_text,
                     };
                     model.merges = Some(map.next_value_seed(seed)?);
                 }
@@ -216,21 +225,22 @@ impl<'de> Visitor<'de> for ModelSeed<'_> {
 struct VocabSeed<'f>(Failure<'f>);
 
 impl<'de> DeserializeSeed<'de> for VocabSeed<'_> {
-    type Value = HashMap<String, u32>;
+    type Value = TokenTable;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for VocabSeed<'_> {
-    type Value = HashMap<String, u32>;
+    type Value = TokenTable;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an object of token: id")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
-        let mut vocab = HashMap::new();
+        let mut table = TokenTable::default();
+        let mut count = 0usize;
         while let Some(token) = map.next_key::<String>()? {
-            if vocab.len() == MAX_MODEL_VOCAB {
+            if count == MAX_MODEL_VOCAB {
                 return Err(fail(
                     self.0,
                     bad(format!(
@@ -239,24 +249,26 @@ impl<'de> Visitor<'de> for VocabSeed<'_> {
                     )),
                 ));
             }
+            count += 1;
             let v = map.next_value::<Value>()?;
+            let field = || format!("model.vocab[{}]", quoted(&token));
             let id = match v.as_u64() {
                 Some(id) if (id as usize) < MAX_MODEL_VOCAB => id as u32,
                 _ => {
                     return Err(fail(
                         self.0,
                         bad(format!(
-                            "model.vocab[{}] is {}; an id must be an integer in [0, \
-                             {MAX_MODEL_VOCAB})",
-                            quoted(&token),
+                            "{} is {}; an id must be an integer in [0, {MAX_MODEL_VOCAB})",
+                            field(),
                             brief(&v)
                         )),
                     ))
                 }
             };
-            vocab.insert(token, id);
+            table.place(id, &token, &field).map_err(|e| fail::<A::Error>(self.0, e))?;
         }
-        Ok(vocab)
+        table.index().map_err(|e| fail::<A::Error>(self.0, e))?;
+        Ok(table)
     }
     refuse_others!("model.vocab", "an object");
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> std::result::Result<Self::Value, A::Error> {
@@ -266,34 +278,45 @@ impl<'de> Visitor<'de> for VocabSeed<'_> {
 
 struct MergesSeed<'f, 'm> {
     failure: Failure<'f>,
-    vocab: Option<&'m HashMap<String, u32>>,
-    pending: &'m mut Vec<(String, String)>,
+    vocab: Option<&'m TokenTable>,
+    pending: &'m mut Vec<(u32, u32, u32)>,
+    pending_text: &'m mut String,
 }
 
 impl<'de> DeserializeSeed<'de> for MergesSeed<'_, '_> {
-    type Value = Vec<(u32, u32, u32)>;
+    type Value = Merges;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for MergesSeed<'_, '_> {
-    type Value = Vec<(u32, u32, u32)>;
+    type Value = Merges;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a list of merges")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Self::Value, A::Error> {
-        let mut out = Vec::new();
+        let mut out = Merges::new();
         let mut rank = 0usize;
         while let Some(m) = seq.next_element::<MergeJson>()? {
             let (a, b) = m.pair().map_err(|what| {
                 fail::<A::Error>(self.failure, bad(format!("model.merges[{rank}] = {what}")))
             })?;
             match self.vocab {
-                Some(vocab) => out.push(
-                    resolve(vocab, rank, &a, &b).map_err(|e| fail::<A::Error>(self.failure, e))?,
-                ),
-                None => self.pending.push((a, b)),
+                Some(vocab) => {
+                    let (x, y, m) = resolve(vocab, rank, &a, &b)
+                        .map_err(|e| fail::<A::Error>(self.failure, e))?;
+                    out.insert((x, y), (rank as u32, m));
+                }
+                None => {
+                    let start = self.pending_text.len();
+                    if start + a.len() + b.len() > u32::MAX as usize {
+                        return Err(fail(self.failure, bad("model.merges is too long")));
+                    }
+                    self.pending_text.push_str(&a);
+                    self.pending_text.push_str(&b);
+                    self.pending.push((start as u32, a.len() as u32, b.len() as u32));
+                }
             }
             rank += 1;
         }
@@ -348,9 +371,9 @@ impl<'de> de::Deserialize<'de> for MergeJson {
 
 
 /// The ids of merge `rank` = (a, b): a's, b's and the merged token's.
-fn resolve(vocab: &HashMap<String, u32>, rank: usize, a: &str, b: &str) -> Result<(u32, u32, u32)> {
+fn resolve(vocab: &TokenTable, rank: usize, a: &str, b: &str) -> Result<(u32, u32, u32)> {
     let lookup = |t: &str| {
-        vocab.get(t).copied().ok_or_else(|| {
+        vocab.get(t).ok_or_else(|| {
             bad(format!(
                 "model.merges[{rank}]: {} is not in model.vocab",
                 quoted(t)
@@ -370,9 +393,12 @@ fn resolve_pending(model: &mut Model) -> Result<()> {
         return Ok(());
     };
     let pending = std::mem::take(&mut model.pending);
-    let mut merges = Vec::with_capacity(pending.len());
-    for (rank, (a, b)) in pending.iter().enumerate() {
-        merges.push(resolve(vocab, rank, a, b)?);
+    let text = std::mem::take(&mut model.pending_text);
+    let mut merges = Merges::with_capacity(pending.len());
+    for (rank, &(start, la, lb)) in pending.iter().enumerate() {
+        let (start, mid, end) = (start as usize, (start + la) as usize, (start + la + lb) as usize);
+        let (x, y, m) = resolve(vocab, rank, &text[start..mid], &text[mid..end])?;
+        merges.insert((x, y), (rank as u32, m));
     }
     model.merges = Some(merges);
     Ok(())

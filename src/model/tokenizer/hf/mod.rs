@@ -24,6 +24,7 @@ mod normalizer;
 pub mod patterns;
 mod post;
 mod pre_tokenizer;
+pub(crate) mod table;
 
 use std::collections::HashMap;
 
@@ -41,11 +42,11 @@ use crate::model::tokenizer::bpe::{byte_char, BpeModel};
 /// A tokenizer read from a Hugging Face `tokenizer.json` (BPE model).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HfTokenizer {
-    /// Each id's token string (`model.vocab` or `added_tokens`).
-    names: Vec<String>,
     /// Each id's bytes as the page shows the token and the stream decoder writes it: the
-    /// decoder steps that act on one token alone, applied to it.
-    bytes: Vec<Vec<u8>>,
+    /// decoder steps that act on one token alone, applied to it; all ids' one after another,
+    /// id i's ending at `piece_ends[i]`. (Each id's token string is `model.table`'s.)
+    pieces: Vec<u8>,
+    piece_ends: Vec<u32>,
     /// Boxed, as are the fields written back, to keep [`super::Tokenizer`] small.
     model: Box<BpeModel>,
     added: Vec<Added>,
@@ -114,10 +115,10 @@ impl HfTokenizer {
             Some(Value::String(s)) => Some(s.clone()),
             Some(v) => return Err(bad(format!("model.unk_token is {}, not a string", brief(v)))),
         };
-        let vocab = model
+        let mut table = model
             .vocab
             .ok_or_else(|| bad("model.vocab is missing or not an object"))?;
-        let merge_list = model
+        let merges = model
             .merges
             .ok_or_else(|| bad("model.merges is missing or not a list"))?;
 
@@ -127,40 +128,29 @@ impl HfTokenizer {
             Some(Value::Array(a)) => &a[..],
             Some(v) => return Err(bad(format!("added_tokens is {}, not a list", brief(v)))),
         };
-        if vocab.len() + added_json.len() > MAX_MODEL_VOCAB {
+        if table.vocab_len() + added_json.len() > MAX_MODEL_VOCAB {
             return Err(bad(format!(
                 "{} tokens; at most {MAX_MODEL_VOCAB} are accepted",
-                vocab.len() + added_json.len()
+                table.vocab_len() + added_json.len()
             )));
         }
         let mut added = Vec::with_capacity(added_json.len());
         for (i, t) in added_json.iter().enumerate() {
             added.push(added::read(t, i)?);
         }
-
-        // Id → token, without gaps.
-        let mut names: Vec<Option<&str>> = Vec::new();
-        for (token, &id) in &vocab {
-            place(&mut names, id, token, &|| format!("model.vocab[{}]", quoted(token)))?;
-        }
         for (i, a) in added.iter().enumerate() {
             // An added token may repeat its vocabulary entry (GPT-2's <|endoftext|> does).
-            if vocab.get(&a.content) != Some(&a.id) {
-                place(&mut names, a.id, &a.content, &|| format!("added_tokens[{i}].id"))?;
+            if table.get(&a.content) != Some(a.id) {
+                table.place(a.id, &a.content, &|| format!("added_tokens[{i}].id"))?;
             }
         }
-        let mut owned_names = Vec::with_capacity(names.len());
-        for (id, name) in names.iter().enumerate() {
-            let name = name.ok_or_else(|| {
-                bad(format!(
-                    "no token has id {id}; ids must run from 0 without gaps"
-                ))
-            })?;
-            owned_names.push(name.to_string());
+        if let Some(id) = table.gap() {
+            return Err(bad(format!(
+                "no token has id {id}; ids must run from 0 without gaps"
+            )));
         }
-        let names = owned_names;
-        if names.len() < 2 {
-            return Err(bad(format!("{} tokens; at least 2 are needed", names.len())));
+        if table.len() < 2 {
+            return Err(bad(format!("{} tokens; at least 2 are needed", table.len())));
         }
 
         // The pipeline's components.
@@ -174,10 +164,10 @@ impl HfTokenizer {
         let mut around = post::Around::default();
         post::read(file.post_processor.as_ref(), "post_processor", &mut around)?;
         for &id in around.before.iter().chain(&around.after) {
-            if id as usize >= names.len() {
+            if id as usize >= table.len() {
                 return Err(bad(format!(
                     "post_processor names id {id}, but the ids run to {}",
-                    names.len() - 1
+                    table.len() - 1
                 )));
             }
         }
@@ -194,20 +184,16 @@ impl HfTokenizer {
         // The model.
         let unk = match &unk_name {
             None => None,
-            Some(u) => Some(*vocab.get(u).ok_or_else(|| {
+            Some(u) => Some(table.get(u).ok_or_else(|| {
                 bad(format!("model.unk_token {} is not in model.vocab", quoted(u)))
             })?),
         };
-        let mut merges = HashMap::with_capacity(merge_list.len());
-        for (rank, &(a, b, m)) in merge_list.iter().enumerate() {
-            merges.insert((a, b), (rank as u32, m));
-        }
         let byte_ids = (0..=255u8)
-            .map(|b| vocab.get(byte_char(b).to_string().as_str()).copied())
+            .map(|b| table.get(byte_char(b).to_string().as_str()))
             .collect();
-        let char_ids = vocab
-            .iter()
-            .filter_map(|(t, &id)| {
+        let char_ids = table
+            .vocab()
+            .filter_map(|(t, id)| {
                 let mut c = t.chars();
                 match (c.next(), c.next()) {
                     (Some(ch), None) => Some((ch, id)),
@@ -217,11 +203,22 @@ impl HfTokenizer {
             .collect();
         let fallback = byte_fallback.then(|| {
             (0..=255u8)
-                .map(|b| vocab.get(&format!("<0x{b:02X}>")).copied())
+                .map(|b| table.get(&format!("<0x{b:02X}>")))
                 .collect()
         });
+        // A token's piece is rarely longer than its string (GPT-2's `Ġ`, `▁` and `<0x0A>` are
+        // one byte): one allocation in general.
+        let mut pieces = Vec::with_capacity(table.text_len());
+        let mut piece_ends = Vec::with_capacity(table.len());
+        for id in 0..table.len() as u32 {
+            pieces.extend(token_piece(&decoders, table.name(id)));
+            if pieces.len() > u32::MAX as usize {
+                return Err(bad("the tokens' text is too long"));
+            }
+            piece_ends.push(pieces.len() as u32);
+        }
         let model = Box::new(BpeModel {
-            vocab,
+            table,
             merges,
             byte_ids,
             char_ids,
@@ -230,14 +227,13 @@ impl HfTokenizer {
             fuse_unk,
             ignore_merges,
         });
-        let bytes = names.iter().map(|n| token_piece(&decoders, n)).collect();
         let model_fields = match model_obj {
             Value::Object(m) => m,
             _ => serde_json::Map::new(),
         };
         Ok(HfTokenizer {
-            names,
-            bytes,
+            pieces,
+            piece_ends,
             model,
             added_normalized: added.iter().any(|a| a.normalized),
             added,
@@ -271,9 +267,7 @@ impl HfTokenizer {
         merges.sort_unstable();
         let merges: Vec<Value> = merges
             .into_iter()
-            .map(|(_, a, b)| {
-                serde_json::json!([self.names[a as usize], self.names[b as usize]])
-            })
+            .map(|(_, a, b)| serde_json::json!([self.name(a), self.name(b)]))
             .collect();
         let added: Vec<Value> = self
             .added
@@ -287,9 +281,9 @@ impl HfTokenizer {
             .collect();
         let vocab: serde_json::Map<String, Value> = self
             .model
-            .vocab
-            .iter()
-            .map(|(name, &id)| (name.clone(), id.into()))
+            .table
+            .vocab()
+            .map(|(name, id)| (name.to_string(), id.into()))
             .collect();
         let mut model = (*self.model_fields).clone();
         model.insert("vocab".into(), Value::Object(vocab));
@@ -308,7 +302,7 @@ impl HfTokenizer {
 
     /// Number of ids, unused model rows included.
     pub fn len(&self) -> usize {
-        self.names.len() + self.unused
+        self.model.table.len() + self.unused
     }
 
     pub fn is_empty(&self) -> bool {
@@ -317,13 +311,18 @@ impl HfTokenizer {
 
     /// Number of ids the tokenizer itself defines (`model.vocab` and `added_tokens`).
     pub fn defined(&self) -> usize {
-        self.names.len()
+        self.model.table.len()
+    }
+
+    /// The token string of a defined id (empty past them).
+    fn name(&self, id: u32) -> &str {
+        self.model.table.name(id)
     }
 
     /// Extends the ids to a model's `vocab_size` ≥ [`HfTokenizer::defined`]: the extra ids are
     /// rows a model padded its embedding with; they decode to nothing.
     pub fn pad_to(&mut self, vocab_size: usize) {
-        self.unused = vocab_size.saturating_sub(self.names.len());
+        self.unused = vocab_size.saturating_sub(self.defined());
     }
 
     /// The id the post-processor puts first (`<s>`, `<|begin_of_text|>`), if it puts one.
@@ -334,9 +333,8 @@ impl HfTokenizer {
     /// The id of a token, a vocabulary entry or an added token (`<|im_end|>`).
     pub fn id_of(&self, token: &str) -> Option<u32> {
         self.model
-            .vocab
+            .table
             .get(token)
-            .copied()
             .or_else(|| self.added.iter().find(|a| a.content == token).map(|a| a.id))
     }
 
@@ -407,8 +405,8 @@ impl HfTokenizer {
         let mut out = Vec::with_capacity(ids.len());
         for &id in ids {
             self.token_bytes(id)?;
-            if let Some(n) = self.names.get(id as usize) {
-                out.push(n.clone());
+            if (id as usize) < self.defined() {
+                out.push(self.name(id).to_string());
             }
         }
         Ok(out)
@@ -457,18 +455,20 @@ impl HfTokenizer {
     /// Whether `id` is a `<0xNN>` token that a ByteFallback decoder joins with its neighbours.
     pub(super) fn is_byte_token(&self, id: u32) -> bool {
         self.decoder.contains(&Decoder::ByteFallback)
-            && self
-                .names
-                .get(id as usize)
-                .is_some_and(|n| decoder::fallback_byte(n).is_some())
+            && (id as usize) < self.defined()
+            && decoder::fallback_byte(self.name(id)).is_some()
     }
 
     /// One id's bytes, as the decoder writes the token alone. An id ≥ [`HfTokenizer::len`] is
     /// an error.
     pub fn token_bytes(&self, id: u32) -> Result<&[u8]> {
-        match self.bytes.get(id as usize) {
-            Some(b) => Ok(b),
-            None if (id as usize) < self.len() => Ok(&[]),
+        let i = id as usize;
+        match self.piece_ends.get(i) {
+            Some(&end) => {
+                let start = if i == 0 { 0 } else { self.piece_ends[i - 1] };
+                Ok(&self.pieces[start as usize..end as usize])
+            }
+            None if i < self.len() => Ok(&[]),
             None => Err(Error::arg(
                 "ids",
                 &format!("token ids in [0, {})", self.len()),
@@ -491,7 +491,7 @@ impl HfTokenizer {
     /// model row as `<unused 50300>`.
     pub fn token_text(&self, id: u32) -> Result<String> {
         let bytes = self.token_bytes(id)?;
-        if id as usize >= self.names.len() {
+        if id as usize >= self.defined() {
             return Ok(format!("<unused {id}>"));
         }
         Ok(super::visible_bytes(bytes))
@@ -519,38 +519,6 @@ fn token_piece(decoders: &[Decoder], name: &str) -> Vec<u8> {
         }
     }
     s.into_bytes()
-}
-
-/// Gives `id` the token `name` in the id table being built; another token with that id is an
-/// error naming `field`.
-fn place<'n>(
-    names: &mut Vec<Option<&'n str>>,
-    id: u32,
-    name: &'n str,
-    field: &dyn Fn() -> String,
-) -> Result<()> {
-    let i = id as usize;
-    if i >= MAX_MODEL_VOCAB {
-        return Err(bad(format!(
-            "{} is {id}; an id must be an integer in [0, {MAX_MODEL_VOCAB})",
-            field()
-        )));
-    }
-    if names.len() <= i {
-        names.resize(i + 1, None);
-    }
-    match names[i] {
-        Some(other) if other != name => Err(bad(format!(
-            "{} gives id {id} to {}, which {} already has",
-            field(),
-            quoted(name),
-            quoted(other)
-        ))),
-        _ => {
-            names[i] = Some(name);
-            Ok(())
-        }
-    }
 }
 
 #[cfg(test)]
