@@ -117,6 +117,30 @@ fn decode_equals_tokenizers() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// A stream that continues a text (generation after a prompt) gives what the ids add to the
+/// prompt's decode, wherever the prompt's ids end on a whole character.
+#[test]
+fn continuing_stream_adds_to_the_prompt() {
+    for name in NAMES {
+        let t = tokenizer(name);
+        for case in cases(name)["cases"].as_array().unwrap() {
+            let all = ids(&case["ids"]);
+            for k in 1..all.len() {
+                let mut text = t.decode(&all[..k]).unwrap();
+                if text.ends_with('\u{FFFD}') {
+                    continue;
+                }
+                let mut s = t.stream_continuing();
+                for &id in &all[k..] {
+                    text.push_str(&s.push(&t, id).unwrap());
+                }
+                text.push_str(&s.finish());
+                assert_eq!(text, t.decode(&all).unwrap(), "{name} {} cut at {k}", case["name"]);
+            }
+        }
+    }
+}
+
 /// The structure each fixture copies: BOS from the template where the real model has one.
 #[test]
 fn bos_and_special_tokens() {

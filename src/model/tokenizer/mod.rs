@@ -176,9 +176,19 @@ impl Tokenizer {
         }
     }
 
-    /// A decoder for ids that arrive one at a time (generation).
+    /// A decoder for ids that arrive one at a time, from the start of a text.
     pub fn stream(&self) -> StreamDecoder {
         StreamDecoder::default()
+    }
+
+    /// A decoder for ids that continue a text (generation after a prompt): what the rules for
+    /// a text's start remove (Llama 2's Strip of the first space, Metaspace's first `▁`) stays,
+    /// so the pieces are what `decode(prompt + ids)` adds to `decode(prompt)`.
+    pub fn stream_continuing(&self) -> StreamDecoder {
+        StreamDecoder {
+            continuing: true,
+            ..StreamDecoder::default()
+        }
     }
 }
 
@@ -244,6 +254,8 @@ pub struct StreamDecoder {
     closed: bool,
     /// The open part's text as it stands (given by `finish` if no id closes the part).
     waiting: String,
+    /// The ids continue a text ([`Tokenizer::stream_continuing`]).
+    continuing: bool,
 }
 
 impl StreamDecoder {
@@ -292,7 +304,7 @@ impl StreamDecoder {
     fn push_part(&mut self, t: &ByteLevelBpe, id: u32) -> Result<String> {
         t.token_bytes(id)?;
         self.part.push(id);
-        let text = t.decode_part(&self.part, !self.closed)?;
+        let text = t.decode_part(&self.part, !self.closed && !self.continuing)?;
         if !t.decodes_in_parts() || t.is_byte_token(id) {
             // Its text may still change with the next ids: wait, keeping what it is now.
             self.waiting = text;
