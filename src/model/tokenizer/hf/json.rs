@@ -5,7 +5,7 @@
 //! (normalizer, pre-tokenizer, post-processor, decoder) and the added tokens are small, and are
 //! read as JSON values.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -58,7 +58,10 @@ pub(super) fn quoted(token: &str) -> String {
 
 /// Reads the file. Errors name the field.
 pub(super) fn read(bytes: &[u8]) -> Result<File> {
-    let failure = RefCell::new(None);
+    let failure = Ctx {
+        error: RefCell::new(None),
+        budget: Cell::new(2 * bytes.len() + 65_536),
+    };
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parsed = FileSeed(&failure)
         .deserialize(&mut de)
@@ -70,7 +73,7 @@ pub(super) fn read(bytes: &[u8]) -> Result<File> {
             }
             Ok(file)
         }
-        Err(e) => Err(match failure.into_inner() {
+        Err(e) => Err(match failure.error.into_inner() {
             Some(mine) => mine,
             None if e.is_data() => bad(format!("{e}")),
             None => bad(format!("not valid JSON: {e}")),
@@ -78,12 +81,127 @@ pub(super) fn read(bytes: &[u8]) -> Result<File> {
     }
 }
 
-type Failure<'f> = &'f RefCell<Option<Error>>;
+/// What the parse shares: the error that stopped it, and the bytes its JSON values may still
+/// take (twice the file, so that with the tokens and merges the whole stays within a small
+/// multiple of it: a component of millions of values is refused, not built).
+struct Ctx {
+    error: RefCell<Option<Error>>,
+    budget: Cell<usize>,
+}
+
+type Failure<'f> = &'f Ctx;
 
 /// Stops the parse with `error`, kept aside so that serde's position suffix does not reach it.
 fn fail<E: de::Error>(failure: Failure, error: Error) -> E {
-    *failure.borrow_mut() = Some(error);
+    *failure.error.borrow_mut() = Some(error);
     E::custom("tokenizer.json")
+}
+
+/// Reads any JSON value as a [`Value`], charging an estimate of its memory to `budget`
+/// (`field`'s error when it runs out).
+struct Bounded<'f, 'b> {
+    failure: Failure<'f>,
+    budget: &'b Cell<usize>,
+    field: &'b dyn Fn() -> String,
+}
+
+impl Bounded<'_, '_> {
+    fn charge<E: de::Error>(&self, bytes: usize) -> std::result::Result<(), E> {
+        // A Value, or a map entry, is about 32 to 80 bytes beside its text.
+        let cost = 64 + bytes;
+        match self.budget.get().checked_sub(cost) {
+            Some(left) => {
+                self.budget.set(left);
+                Ok(())
+            }
+            None => Err(fail(
+                self.failure,
+                bad(format!(
+                    "{} is too large: its JSON values would take more than twice the file's size",
+                    (self.field)()
+                )),
+            )),
+        }
+    }
+
+    fn again(&self) -> Bounded<'_, '_> {
+        Bounded {
+            failure: self.failure,
+            budget: self.budget,
+            field: self.field,
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Bounded<'_, '_> {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Bounded<'_, '_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> std::result::Result<Value, E> {
+        self.charge(0)?;
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Value, E> {
+        self.charge(0)?;
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Value, E> {
+        self.charge(0)?;
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Value, E> {
+        self.charge(0)?;
+        Ok(Value::from(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Value, E> {
+        self.charge(v.len())?;
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_unit<E: de::Error>(self) -> std::result::Result<Value, E> {
+        self.charge(0)?;
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
+        self.charge(0)?;
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(self.again())? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Value, A::Error> {
+        self.charge(0)?;
+        let mut out = serde_json::Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            self.charge(k.len())?;
+            let v = map.next_value_seed(self.again())?;
+            out.insert(k, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// A small value read on its own budget (a vocabulary id, one merge): at most 4 KB of JSON
+/// values, whatever the file's size.
+fn small<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    failure: Failure,
+    field: &dyn Fn() -> String,
+) -> std::result::Result<Value, A::Error> {
+    let budget = Cell::new(4096);
+    map.next_value_seed(Bounded {
+        failure,
+        budget: &budget,
+        field,
+    })
 }
 
 /// The visit methods of a value that is not what `$field` must be: an error naming the field
@@ -144,7 +262,12 @@ impl<'de> Visitor<'de> for FileSeed<'_> {
                     continue;
                 }
             };
-            *slot = Some(map.next_value::<Value>()?);
+            let field = || key.clone();
+            *slot = Some(map.next_value_seed(Bounded {
+                failure: self.0,
+                budget: &self.0.budget,
+                field: &field,
+            })?);
         }
         Ok(file)
     }
@@ -209,7 +332,12 @@ impl<'de> Visitor<'de> for ModelSeed<'_> {
                     model.merges = Some(map.next_value_seed(seed)?);
                 }
                 _ => {
-                    let v = map.next_value::<Value>()?;
+                    let field = || format!("model.{key}");
+                    let v = map.next_value_seed(Bounded {
+                        failure: self.0,
+                        budget: &self.0.budget,
+                        field: &field,
+                    })?;
                     model.fields.insert(key, v);
                 }
             }
@@ -250,8 +378,8 @@ impl<'de> Visitor<'de> for VocabSeed<'_> {
                 ));
             }
             count += 1;
-            let v = map.next_value::<Value>()?;
             let field = || format!("model.vocab[{}]", quoted(&token));
+            let v = small(&mut map, self.0, &field)?;
             let id = match v.as_u64() {
                 Some(id) if (id as usize) < MAX_MODEL_VOCAB => id as u32,
                 _ => {
@@ -298,7 +426,17 @@ impl<'de> Visitor<'de> for MergesSeed<'_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Self::Value, A::Error> {
         let mut out = Merges::new();
         let mut rank = 0usize;
-        while let Some(m) = seq.next_element::<MergeJson>()? {
+        loop {
+            let budget = Cell::new(4096);
+            let field = || format!("model.merges[{rank}]");
+            let seed = Bounded {
+                failure: self.failure,
+                budget: &budget,
+                field: &field,
+            };
+            let Some(m) = seq.next_element_seed(seed)?.map(MergeJson::from) else {
+                break;
+            };
             let (a, b) = m.pair().map_err(|what| {
                 fail::<A::Error>(self.failure, bad(format!("model.merges[{rank}] = {what}")))
             })?;
@@ -358,14 +496,13 @@ impl MergeJson {
     }
 }
 
-impl<'de> de::Deserialize<'de> for MergeJson {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let v = <Value as de::Deserialize>::deserialize(d)?;
-        Ok(match v {
+impl From<Value> for MergeJson {
+    fn from(v: Value) -> MergeJson {
+        match v {
             Value::String(s) => MergeJson::Joined(s),
             Value::Array(a) => MergeJson::Pair(a),
             v => MergeJson::Other(brief(&v)),
-        })
+        }
     }
 }
 

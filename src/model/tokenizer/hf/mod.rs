@@ -589,6 +589,19 @@ mod tests {
             "tokenizer.json: model.vocab[\"b\"] is -1; an id must be an integer in [0, 65536)"
         );
         assert!(err("{").starts_with("tokenizer.json: not valid JSON"));
+        // A component of many small values costs far more as JSON values than as text.
+        let zeros = format!("[{}0]", "0,".repeat(100_000));
+        assert_eq!(
+            err(&TINY.replace(r#""normalizer": null"#, &format!(r#""normalizer": {zeros}"#))),
+            "tokenizer.json: normalizer is too large: its JSON values would take more than \
+             twice the file's size"
+        );
+        let merge = TINY.replace(r#""b c""#, &zeros);
+        assert_eq!(
+            err(&merge),
+            "tokenizer.json: model.merges[3] is too large: its JSON values would take more than \
+             twice the file's size"
+        );
         assert_eq!(err("[1]"), "tokenizer.json: the file is a list, not a JSON object");
         assert_eq!(err("7"), "tokenizer.json: the file is 7, not a JSON object");
         assert_eq!(
