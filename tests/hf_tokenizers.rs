@@ -106,11 +106,15 @@ fn decode_equals_tokenizers() {
         for (label, ids, want) in pairs {
             let got = t.decode(&ids).unwrap();
             if got != want {
-                failures.push(format!("{name}/{label} {ids:?}: {got:?}, tokenizers {want:?}"));
+                failures.push(format!(
+                    "{name}/{label} {ids:?}: {got:?}, tokenizers {want:?}"
+                ));
             }
             let stream = streamed(&t, &ids);
             if stream != want {
-                failures.push(format!("{name}/{label} {ids:?}: stream {stream:?}, tokenizers {want:?}"));
+                failures.push(format!(
+                    "{name}/{label} {ids:?}: stream {stream:?}, tokenizers {want:?}"
+                ));
             }
         }
     }
@@ -135,7 +139,12 @@ fn continuing_stream_adds_to_the_prompt() {
                     text.push_str(&s.push(&t, id).unwrap());
                 }
                 text.push_str(&s.finish());
-                assert_eq!(text, t.decode(&all).unwrap(), "{name} {} cut at {k}", case["name"]);
+                assert_eq!(
+                    text,
+                    t.decode(&all).unwrap(),
+                    "{name} {} cut at {k}",
+                    case["name"]
+                );
             }
         }
     }
@@ -171,13 +180,19 @@ fn to_json_round_trips() {
 #[test]
 fn token_text_shows_decoded_pieces() {
     let t = tokenizer("tinyllama");
-    let Tokenizer::Bpe(inner) = &t else { unreachable!() };
+    let Tokenizer::Bpe(inner) = &t else {
+        unreachable!()
+    };
     let newline = inner.id_of("<0x0A>").unwrap();
     assert_eq!(t.token_text(newline).unwrap(), "↵");
     let the = inner.id_of("▁the").unwrap();
     assert_eq!(t.token_text(the).unwrap(), "␣the");
     assert!(t.token_text(t.len() as u32).is_err());
-    assert!(t.decode(&[t.len() as u32]).unwrap_err().to_string().starts_with("ids must be"));
+    assert!(t
+        .decode(&[t.len() as u32])
+        .unwrap_err()
+        .to_string()
+        .starts_with("ids must be"));
 }
 
 fn edited(name: &str, edit: impl FnOnce(&mut Value)) -> String {
@@ -198,13 +213,15 @@ fn unsupported_components_are_named() {
          Replace, Sequence"
     );
     assert_eq!(
-        edited("llama3", |j| j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] =
+        edited("llama3", |j| j["pre_tokenizer"]["pretokenizers"][0]
+            ["pattern"]["Regex"] =
             "\\p{L}+(?=x)".into()),
         "tokenizer.json: pre_tokenizer.pretokenizers[0].pattern.Regex \"\\\\p{L}+(?=x)\" is not \
          supported; supported: GPT-2's, Llama 3's and Qwen2's regexes and plain strings"
     );
     assert_eq!(
-        edited("tinyllama", |j| j["decoder"]["decoders"][3]["type"] = "CTC".into()),
+        edited("tinyllama", |j| j["decoder"]["decoders"][3]["type"] =
+            "CTC".into()),
         "tokenizer.json: decoder.decoders[3].type \"CTC\" is not supported; supported: \
          ByteLevel, ByteFallback, Fuse, Strip, Replace, Metaspace, Sequence"
     );
@@ -213,11 +230,16 @@ fn unsupported_components_are_named() {
         "tokenizer.json: model.type \"Unigram\" is not supported; supported: \"BPE\""
     );
     assert_eq!(
-        edited("smollm2", |j| j["pre_tokenizer"]["pretokenizers"].as_array_mut().unwrap().reverse()),
+        edited("smollm2", |j| j["pre_tokenizer"]["pretokenizers"]
+            .as_array_mut()
+            .unwrap()
+            .reverse()),
         "tokenizer.json: pre_tokenizer: a ByteLevel step is only supported as the last step"
     );
     assert_eq!(
-        edited("tinyllama", |j| j["post_processor"]["special_tokens"]["<s>"]["ids"] = serde_json::json!([99999])),
+        edited("tinyllama", |j| j["post_processor"]["special_tokens"]
+            ["<s>"]["ids"] =
+            serde_json::json!([99999])),
         "tokenizer.json: post_processor names id 99999, but the ids run to 758"
     );
     assert_eq!(
@@ -225,7 +247,8 @@ fn unsupported_components_are_named() {
         "tokenizer.json: model.unk_token \"<nope>\" is not in model.vocab"
     );
     assert_eq!(
-        edited("qwen2", |j| j["added_tokens"][3]["single_word"] = true.into()),
+        edited("qwen2", |j| j["added_tokens"][3]["single_word"] =
+            true.into()),
         "tokenizer.json: added_tokens[3].single_word \"true\" is not supported; supported: false"
     );
     // The merges' two forms, and a merge that names no token.
@@ -234,7 +257,8 @@ fn unsupported_components_are_named() {
         "loaded"
     );
     assert_eq!(
-        edited("llama3", |j| j["model"]["merges"][2] = serde_json::json!(["h", "e", "x"])),
+        edited("llama3", |j| j["model"]["merges"][2] =
+            serde_json::json!(["h", "e", "x"])),
         "tokenizer.json: model.merges[2] = [\"h\",\"e\",\"x\"] is not a pair of tokens"
     );
 }
@@ -276,7 +300,8 @@ fn nfc_equals_tokenizers() {
     for (input, want) in cases {
         let got = nfc(&input);
         if got != want {
-            let (g, w): (Vec<&str>, Vec<&str>) = (got.split(' ').collect(), want.split(' ').collect());
+            let (g, w): (Vec<&str>, Vec<&str>) =
+                (got.split(' ').collect(), want.split(' ').collect());
             let first = g.iter().zip(&w).position(|(a, b)| a != b);
             panic!(
                 "NFC differs at item {first:?}: {:?} vs tokenizers {:?}",

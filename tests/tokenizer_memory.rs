@@ -43,7 +43,9 @@ fn big_tokenizer_json(tokens: usize, vocab_first: bool) -> Vec<u8> {
     let mut merges = Vec::new();
     let mut x: u64 = 7;
     while names.len() < tokens {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let a = (x >> 33) as usize % names.len().min(2000);
         let b = (x >> 13) as usize % 256;
         let merged = format!("{}{}", names[a], names[b]);
@@ -81,7 +83,10 @@ fn reading_costs_at_most_four_times_the_file() {
         let t = ByteLevelBpe::from_json(&bytes).unwrap();
         let peak = PEAK.load(Relaxed) - before;
         assert_eq!(t.len(), 50_000);
-        assert_eq!(t.decode(&t.encode("a tokenizer").unwrap()).unwrap(), "a tokenizer");
+        assert_eq!(
+            t.decode(&t.encode("a tokenizer").unwrap()).unwrap(),
+            "a tokenizer"
+        );
         let report = format!(
             "vocabulary first: {vocab_first}: reading {} bytes peaked at {} bytes ({:.2}×)",
             bytes.len(),
@@ -92,4 +97,3 @@ fn reading_costs_at_most_four_times_the_file() {
         println!("{report}");
     }
 }
-

@@ -285,7 +285,6 @@ const BYTE_CHARS: [char; 256] = {
     out
 };
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,10 +38,7 @@ pub fn nfc(text: &str) -> Cow<'_, str> {
     }
     reorder(&mut chars);
     let composed = compose(&chars);
-    let out: String = composed
-        .into_iter()
-        .filter_map(char::from_u32)
-        .collect();
+    let out: String = composed.into_iter().filter_map(char::from_u32).collect();
     if out == text {
         Cow::Borrowed(text)
     } else {

@@ -36,7 +36,8 @@ pub(super) fn read(v: &Value, i: usize) -> Result<Added> {
             return Err(bad(format!(
                 "{} is {}; an id must be an integer in [0, {})",
                 o.field("id"),
-                o.get("id").map_or("missing".into(), |v| crate::error::brief(v)),
+                o.get("id")
+                    .map_or("missing".into(), |v| crate::error::brief(v)),
                 crate::limits::MAX_MODEL_VOCAB
             )))
         }

@@ -6,7 +6,6 @@ use serde_json::{Map, Value};
 use super::json::{bad, quoted};
 use crate::error::{brief, Code, Error, Result};
 
-
 /// A component object and where it is in the file.
 pub(super) struct Fields<'v> {
     pub value: &'v Value,
@@ -128,7 +127,10 @@ pub(super) enum PatternJson<'v> {
 }
 
 pub(super) fn pattern_field<'v>(o: &Fields<'v>) -> Result<PatternJson<'v>> {
-    let p = Fields::new(o.get("pattern").unwrap_or(&Value::Null), &o.field("pattern"))?;
+    let p = Fields::new(
+        o.get("pattern").unwrap_or(&Value::Null),
+        &o.field("pattern"),
+    )?;
     match (p.get("String"), p.get("Regex")) {
         (Some(Value::String(s)), None) if !s.is_empty() => Ok(PatternJson::String(s)),
         (None, Some(Value::String(r))) => Ok(PatternJson::Regex(r)),

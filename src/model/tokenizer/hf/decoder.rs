@@ -24,11 +24,21 @@ pub(super) enum Decoder {
     ByteLevel,
     ByteFallback,
     Fuse,
-    Strip { content: char, start: usize, stop: usize },
-    Replace { from: String, to: String },
+    Strip {
+        content: char,
+        start: usize,
+        stop: usize,
+    },
+    Replace {
+        from: String,
+        to: String,
+    },
     /// `first`: the first token's replacements are dropped (a `prepend_scheme` other than
     /// never).
-    Metaspace { replacement: char, first: bool },
+    Metaspace {
+        replacement: char,
+        first: bool,
+    },
 }
 
 const SUPPORTED: &str = "ByteLevel, ByteFallback, Fuse, Strip, Replace, Metaspace, Sequence";
@@ -127,7 +137,14 @@ pub(super) fn decode(steps: &[Decoder], tokens: Vec<String>, at_start: bool) -> 
                 stop,
             } => tokens
                 .into_iter()
-                .map(|t| strip(&t, *content, if fused && !at_start { 0 } else { *start }, *stop))
+                .map(|t| {
+                    strip(
+                        &t,
+                        *content,
+                        if fused && !at_start { 0 } else { *start },
+                        *stop,
+                    )
+                })
                 .collect(),
             Decoder::Replace { from, to } => tokens
                 .into_iter()
@@ -160,7 +177,10 @@ fn byte_fallback(tokens: Vec<String>) -> Vec<String> {
         }
         match String::from_utf8(std::mem::take(bytes)) {
             Ok(s) => out.push(s),
-            Err(e) => out.extend(std::iter::repeat_n("\u{FFFD}".to_string(), e.as_bytes().len())),
+            Err(e) => out.extend(std::iter::repeat_n(
+                "\u{FFFD}".to_string(),
+                e.as_bytes().len(),
+            )),
         }
     };
     for t in tokens {

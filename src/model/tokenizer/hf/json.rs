@@ -12,8 +12,8 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use crate::error::{brief, Error, Result};
 use super::table::TokenTable;
+use crate::error::{brief, Error, Result};
 use crate::limits::MAX_MODEL_VOCAB;
 
 /// The parts of a `tokenizer.json`.
@@ -209,23 +209,41 @@ fn small<'de, A: MapAccess<'de>>(
 macro_rules! refuse_others {
     ($field:literal, $want:literal) => {
         fn visit_bool<E: de::Error>(self, v: bool) -> std::result::Result<Self::Value, E> {
-            Err(fail(self.failure(), bad(format!("{} is {v}, not {}", $field, $want))))
+            Err(fail(
+                self.failure(),
+                bad(format!("{} is {v}, not {}", $field, $want)),
+            ))
         }
         fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Self::Value, E> {
-            Err(fail(self.failure(), bad(format!("{} is {v}, not {}", $field, $want))))
+            Err(fail(
+                self.failure(),
+                bad(format!("{} is {v}, not {}", $field, $want)),
+            ))
         }
         fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Self::Value, E> {
-            Err(fail(self.failure(), bad(format!("{} is {v}, not {}", $field, $want))))
+            Err(fail(
+                self.failure(),
+                bad(format!("{} is {v}, not {}", $field, $want)),
+            ))
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Self::Value, E> {
-            Err(fail(self.failure(), bad(format!("{} is {v}, not {}", $field, $want))))
+            Err(fail(
+                self.failure(),
+                bad(format!("{} is {v}, not {}", $field, $want)),
+            ))
         }
         fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
             let v = quoted(v);
-            Err(fail(self.failure(), bad(format!("{} is {v}, not {}", $field, $want))))
+            Err(fail(
+                self.failure(),
+                bad(format!("{} is {v}, not {}", $field, $want)),
+            ))
         }
         fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
-            Err(fail(self.failure(), bad(format!("{} is null, not {}", $field, $want))))
+            Err(fail(
+                self.failure(),
+                bad(format!("{} is null, not {}", $field, $want)),
+            ))
         }
     };
 }
@@ -364,7 +382,10 @@ impl<'de> Visitor<'de> for VocabSeed<'_> {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an object of token: id")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
         let mut table = TokenTable::default();
         let mut count = 0usize;
         while let Some(token) = map.next_key::<String>()? {
@@ -393,7 +414,9 @@ impl<'de> Visitor<'de> for VocabSeed<'_> {
                     ))
                 }
             };
-            table.place(id, &token, &field).map_err(|e| fail::<A::Error>(self.0, e))?;
+            table
+                .place(id, &token, &field)
+                .map_err(|e| fail::<A::Error>(self.0, e))?;
         }
         table.index().map_err(|e| fail::<A::Error>(self.0, e))?;
         Ok(table)
@@ -423,7 +446,10 @@ impl<'de> Visitor<'de> for MergesSeed<'_, '_> {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a list of merges")
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Self::Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
         let mut out = Merges::new();
         let mut rank = 0usize;
         loop {
@@ -453,7 +479,8 @@ impl<'de> Visitor<'de> for MergesSeed<'_, '_> {
                     }
                     self.pending_text.push_str(&a);
                     self.pending_text.push_str(&b);
-                    self.pending.push((start as u32, a.len() as u32, b.len() as u32));
+                    self.pending
+                        .push((start as u32, a.len() as u32, b.len() as u32));
                 }
             }
             rank += 1;
@@ -462,7 +489,10 @@ impl<'de> Visitor<'de> for MergesSeed<'_, '_> {
     }
     refuse_others!("model.merges", "a list");
     fn visit_map<A: MapAccess<'de>>(self, _: A) -> std::result::Result<Self::Value, A::Error> {
-        Err(fail(self.failure, bad("model.merges is an object, not a list")))
+        Err(fail(
+            self.failure,
+            bad("model.merges is an object, not a list"),
+        ))
     }
 }
 
@@ -488,8 +518,14 @@ impl MergeJson {
             }
             MergeJson::Pair(v) => match <[Value; 2]>::try_from(v) {
                 Ok([Value::String(a), Value::String(b)]) => Ok((a, b)),
-                Ok(v) => Err(format!("{} is not a pair of tokens", brief(&Value::from(v.to_vec())))),
-                Err(v) => Err(format!("{} is not a pair of tokens", brief(&Value::from(v)))),
+                Ok(v) => Err(format!(
+                    "{} is not a pair of tokens",
+                    brief(&Value::from(v.to_vec()))
+                )),
+                Err(v) => Err(format!(
+                    "{} is not a pair of tokens",
+                    brief(&Value::from(v))
+                )),
             },
             MergeJson::Other(what) => Err(format!("{what} is neither \"a b\" nor [\"a\", \"b\"]")),
         }
@@ -505,7 +541,6 @@ impl From<Value> for MergeJson {
         }
     }
 }
-
 
 /// The ids of merge `rank` = (a, b): a's, b's and the merged token's.
 fn resolve(vocab: &TokenTable, rank: usize, a: &str, b: &str) -> Result<(u32, u32, u32)> {
@@ -533,7 +568,11 @@ fn resolve_pending(model: &mut Model) -> Result<()> {
     let text = std::mem::take(&mut model.pending_text);
     let mut merges = Merges::with_capacity(pending.len());
     for (rank, &(start, la, lb)) in pending.iter().enumerate() {
-        let (start, mid, end) = (start as usize, (start + la) as usize, (start + la + lb) as usize);
+        let (start, mid, end) = (
+            start as usize,
+            (start + la) as usize,
+            (start + la + lb) as usize,
+        );
         let (x, y, m) = resolve(vocab, rank, &text[start..mid], &text[mid..end])?;
         merges.insert((x, y), (rank as u32, m));
     }

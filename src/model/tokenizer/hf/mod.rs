@@ -102,7 +102,11 @@ impl HfTokenizer {
                 None => {}
                 Some(Value::String(s)) if s.is_empty() => {}
                 Some(v) => {
-                    return Err(component::unsupported(&format!("model.{key}"), &brief(v), "null"))
+                    return Err(component::unsupported(
+                        &format!("model.{key}"),
+                        &brief(v),
+                        "null",
+                    ))
                 }
             }
         }
@@ -113,7 +117,12 @@ impl HfTokenizer {
         let unk_name = match mf("unk_token") {
             None => None,
             Some(Value::String(s)) => Some(s.clone()),
-            Some(v) => return Err(bad(format!("model.unk_token is {}, not a string", brief(v)))),
+            Some(v) => {
+                return Err(bad(format!(
+                    "model.unk_token is {}, not a string",
+                    brief(v)
+                )))
+            }
         };
         let mut table = model
             .vocab
@@ -150,7 +159,10 @@ impl HfTokenizer {
             )));
         }
         if table.len() < 2 {
-            return Err(bad(format!("{} tokens; at least 2 are needed", table.len())));
+            return Err(bad(format!(
+                "{} tokens; at least 2 are needed",
+                table.len()
+            )));
         }
 
         // The pipeline's components.
@@ -185,7 +197,10 @@ impl HfTokenizer {
         let unk = match &unk_name {
             None => None,
             Some(u) => Some(table.get(u).ok_or_else(|| {
-                bad(format!("model.unk_token {} is not in model.vocab", quoted(u)))
+                bad(format!(
+                    "model.unk_token {} is not in model.vocab",
+                    quoted(u)
+                ))
             })?),
         };
         let byte_ids = (0..=255u8)
@@ -421,7 +436,11 @@ impl HfTokenizer {
     /// The text of `ids` that follow others (`at_start` false) or begin the text: what the
     /// stream decoder adds for them.
     pub(super) fn decode_part(&self, ids: &[u32], at_start: bool) -> Result<String> {
-        Ok(decoder::decode(&self.decoder, self.names_of(ids)?, at_start))
+        Ok(decoder::decode(
+            &self.decoder,
+            self.names_of(ids)?,
+            at_start,
+        ))
     }
 
     /// Whether decoding is the tokens' bytes end to end (a ByteLevel decoder alone): then a
@@ -513,7 +532,10 @@ fn token_piece(decoders: &[Decoder], name: &str) -> Vec<u8> {
             }
             Decoder::Replace { from, to } => s = s.replace(from.as_str(), to),
             Decoder::Metaspace { replacement, .. } => {
-                s = s.chars().map(|c| if c == *replacement { ' ' } else { c }).collect()
+                s = s
+                    .chars()
+                    .map(|c| if c == *replacement { ' ' } else { c })
+                    .collect()
             }
             Decoder::Fuse | Decoder::Strip { .. } => {}
         }
@@ -562,12 +584,19 @@ mod tests {
 
     #[test]
     fn rejects_other_tokenizers_by_field() {
-        let err = |json: &str| HfTokenizer::from_json(json.as_bytes()).unwrap_err().to_string();
+        let err = |json: &str| {
+            HfTokenizer::from_json(json.as_bytes())
+                .unwrap_err()
+                .to_string()
+        };
         assert_eq!(
             err(&TINY.replace(r#""type": "BPE""#, r#""type": "WordPiece""#)),
             "tokenizer.json: model.type \"WordPiece\" is not supported; supported: \"BPE\""
         );
-        let whitespace = TINY.replace(r#""type": "ByteLevel", "add"#, r#""type": "Whitespace", "add"#);
+        let whitespace = TINY.replace(
+            r#""type": "ByteLevel", "add"#,
+            r#""type": "Whitespace", "add"#,
+        );
         assert_eq!(
             err(&whitespace),
             "tokenizer.json: pre_tokenizer.type \"Whitespace\" is not supported; supported: \
@@ -592,7 +621,10 @@ mod tests {
         // A component of many small values costs far more as JSON values than as text.
         let zeros = format!("[{}0]", "0,".repeat(100_000));
         assert_eq!(
-            err(&TINY.replace(r#""normalizer": null"#, &format!(r#""normalizer": {zeros}"#))),
+            err(&TINY.replace(
+                r#""normalizer": null"#,
+                &format!(r#""normalizer": {zeros}"#)
+            )),
             "tokenizer.json: normalizer is too large: its JSON values would take more than \
              twice the file's size"
         );
@@ -602,7 +634,10 @@ mod tests {
             "tokenizer.json: model.merges[3] is too large: its JSON values would take more than \
              twice the file's size"
         );
-        assert_eq!(err("[1]"), "tokenizer.json: the file is a list, not a JSON object");
+        assert_eq!(
+            err("[1]"),
+            "tokenizer.json: the file is a list, not a JSON object"
+        );
         assert_eq!(err("7"), "tokenizer.json: the file is 7, not a JSON object");
         assert_eq!(
             err(r#"{"model": {"vocab": true}}"#),
@@ -612,6 +647,9 @@ mod tests {
             err(r#"{"model": {"vocab": {}, "merges": "a b"}}"#),
             "tokenizer.json: model.merges is \"a b\", not a list"
         );
-        assert_eq!(err("{}"), "tokenizer.json: model is missing or not an object");
+        assert_eq!(
+            err("{}"),
+            "tokenizer.json: model is missing or not an object"
+        );
     }
 }

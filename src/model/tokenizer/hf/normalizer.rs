@@ -17,7 +17,10 @@ pub(super) enum Normalizer {
     /// Puts the string before a non-empty text.
     Prepend(String),
     /// Replaces every occurrence of `from` (leftmost first, not overlapping) by `to`.
-    Replace { from: String, to: String },
+    Replace {
+        from: String,
+        to: String,
+    },
 }
 
 const SUPPORTED: &str = "NFC, Prepend, Replace, Sequence";
@@ -89,6 +92,9 @@ mod tests {
         assert_eq!(normalize(&steps, "a b"), "▁a▁b");
         assert_eq!(normalize(&steps, ""), "");
         assert_eq!(normalize(&[Normalizer::Nfc], "e\u{301}"), "é");
-        assert!(matches!(normalize(&[Normalizer::Nfc], "abc"), Cow::Borrowed(_)));
+        assert!(matches!(
+            normalize(&[Normalizer::Nfc], "abc"),
+            Cow::Borrowed(_)
+        ));
     }
 }

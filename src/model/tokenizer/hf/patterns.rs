@@ -27,7 +27,9 @@ pub const QWEN2: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|
 pub enum Pattern {
     Gpt2,
     /// Llama 3's (`digits` 3) or Qwen2's (`digits` 1): the longest run of digits one word holds.
-    Llama3 { digits: usize },
+    Llama3 {
+        digits: usize,
+    },
 }
 
 impl Pattern {
@@ -294,7 +296,10 @@ mod tests {
     #[test]
     fn llama3_words() {
         let p = Pattern::Llama3 { digits: 3 };
-        assert_eq!(split(p, "I'M don'T ſ's"), ["I", "'M", " don", "'T", " ſ", "'s"]);
+        assert_eq!(
+            split(p, "I'M don'T ſ's"),
+            ["I", "'M", " don", "'T", " ſ", "'s"]
+        );
         assert_eq!(split(p, "1234567 x"), ["123", "456", "7", " x"]);
         assert_eq!(split(p, "(hello) \"x\""), ["(hello", ")", " \"", "x", "\""]);
         assert_eq!(split(p, "a.\n\nb"), ["a", ".\n\n", "b"]);

@@ -9,7 +9,8 @@ use super::component::{kind, unsupported, Fields};
 use super::json::bad;
 use crate::error::{brief, Result};
 
-const SUPPORTED: &str = "TemplateProcessing, ByteLevel, BertProcessing, RobertaProcessing, Sequence";
+const SUPPORTED: &str =
+    "TemplateProcessing, ByteLevel, BertProcessing, RobertaProcessing, Sequence";
 
 /// The ids before and after the text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,7 +43,9 @@ pub(super) fn read(v: Option<&Value>, field: &str, out: &mut Around) -> Result<(
                         .as_u64()
                         .filter(|&id| id < u32::MAX as u64)
                         .map(|id| id as u32)
-                        .ok_or_else(|| bad(format!("{}[1] is {}, not an id", o.field(key), brief(id)))),
+                        .ok_or_else(|| {
+                            bad(format!("{}[1] is {}, not an id", o.field(key), brief(id)))
+                        }),
                     _ => Err(bad(format!(
                         "{} is {}, not [\"token\", id]",
                         o.field(key),
@@ -63,7 +66,10 @@ pub(super) fn read(v: Option<&Value>, field: &str, out: &mut Around) -> Result<(
 /// each name's ids are `special_tokens[name].ids`.
 fn template(o: &Fields, out: &mut Around) -> Result<()> {
     let single = o.list("single")?;
-    let specials = Fields::new(o.get("special_tokens").unwrap_or(&Value::Null), &o.field("special_tokens"))?;
+    let specials = Fields::new(
+        o.get("special_tokens").unwrap_or(&Value::Null),
+        &o.field("special_tokens"),
+    )?;
     let mut seen_text = false;
     for (i, piece) in single.iter().enumerate() {
         let field = format!("{}[{i}]", o.field("single"));
@@ -78,7 +84,11 @@ fn template(o: &Fields, out: &mut Around) -> Result<()> {
             seen_text = true;
             continue;
         }
-        let Some(name) = p.get("SpecialToken").and_then(|s| s.get("id")).and_then(Value::as_str) else {
+        let Some(name) = p
+            .get("SpecialToken")
+            .and_then(|s| s.get("id"))
+            .and_then(Value::as_str)
+        else {
             return Err(bad(format!(
                 "{field} is {}, neither {{\"SpecialToken\": …}} nor {{\"Sequence\": …}}",
                 brief(piece)

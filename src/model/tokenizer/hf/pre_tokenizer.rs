@@ -15,7 +15,9 @@
 
 use serde_json::Value;
 
-use super::component::{char_field, kind, pattern_field, string_field, unsupported, Fields, PatternJson};
+use super::component::{
+    char_field, kind, pattern_field, string_field, unsupported, Fields, PatternJson,
+};
 use super::json::bad;
 use super::patterns::Pattern;
 use crate::error::Result;
@@ -211,7 +213,11 @@ pub(super) fn pre_tokenize(
             invert,
         } => {
             let found = match pattern {
-                SplitPattern::Literal(s) => marks(text, text.match_indices(s.as_str()).map(|(i, m)| (i, i + m.len()))),
+                SplitPattern::Literal(s) => marks(
+                    text,
+                    text.match_indices(s.as_str())
+                        .map(|(i, m)| (i, i + m.len())),
+                ),
                 SplitPattern::Regex(p) => marks(text, p.find_iter(text)),
             };
             let found = found.into_iter().map(|(a, b, m)| (a, b, m != *invert));
@@ -292,12 +298,17 @@ fn char_marks(text: &str, is: impl Fn(char) -> bool) -> Vec<(usize, usize, bool)
 }
 
 /// The pieces a behavior makes of the marked ranges, empty ones left out.
-fn apply(marked: impl IntoIterator<Item = (usize, usize, bool)>, behavior: Behavior) -> Vec<(usize, usize)> {
+fn apply(
+    marked: impl IntoIterator<Item = (usize, usize, bool)>,
+    behavior: Behavior,
+) -> Vec<(usize, usize)> {
     let mut out: Vec<(usize, usize)> = Vec::new();
     let mut previous_match = false;
     match behavior {
         Behavior::Isolated => out.extend(marked.into_iter().map(|(a, b, _)| (a, b))),
-        Behavior::Removed => out.extend(marked.into_iter().filter(|m| !m.2).map(|(a, b, _)| (a, b))),
+        Behavior::Removed => {
+            out.extend(marked.into_iter().filter(|m| !m.2).map(|(a, b, _)| (a, b)))
+        }
         Behavior::Contiguous => {
             for (a, b, m) in marked {
                 match out.last_mut() {
@@ -342,13 +353,28 @@ mod tests {
         let text = "The-final--countdown";
         let cut = |behavior| -> Vec<&str> {
             let m = marks(text, text.match_indices('-').map(|(i, _)| (i, i + 1)));
-            apply(m, behavior).into_iter().map(|(a, b)| &text[a..b]).collect()
+            apply(m, behavior)
+                .into_iter()
+                .map(|(a, b)| &text[a..b])
+                .collect()
         };
         assert_eq!(cut(Behavior::Removed), ["The", "final", "countdown"]);
-        assert_eq!(cut(Behavior::Isolated), ["The", "-", "final", "-", "-", "countdown"]);
-        assert_eq!(cut(Behavior::MergedWithPrevious), ["The-", "final-", "-", "countdown"]);
-        assert_eq!(cut(Behavior::MergedWithNext), ["The", "-final", "-", "-countdown"]);
-        assert_eq!(cut(Behavior::Contiguous), ["The", "-", "final", "--", "countdown"]);
+        assert_eq!(
+            cut(Behavior::Isolated),
+            ["The", "-", "final", "-", "-", "countdown"]
+        );
+        assert_eq!(
+            cut(Behavior::MergedWithPrevious),
+            ["The-", "final-", "-", "countdown"]
+        );
+        assert_eq!(
+            cut(Behavior::MergedWithNext),
+            ["The", "-final", "-", "-countdown"]
+        );
+        assert_eq!(
+            cut(Behavior::Contiguous),
+            ["The", "-", "final", "--", "countdown"]
+        );
     }
 
     #[test]

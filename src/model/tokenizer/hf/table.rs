@@ -141,9 +141,19 @@ mod tests {
         assert_eq!(t.gap(), Some(1));
         t.place(1, "a", &f).unwrap();
         t.index().unwrap();
-        assert_eq!((t.get("a"), t.get("b"), t.get("c"), t.get("d")), (Some(1), Some(2), Some(0), None));
-        assert_eq!(t.vocab().collect::<Vec<_>>(), [("a", 1), ("b", 2), ("c", 0)]);
-        assert!(t.place(1, "z", &f).unwrap_err().to_string().contains("already has"));
+        assert_eq!(
+            (t.get("a"), t.get("b"), t.get("c"), t.get("d")),
+            (Some(1), Some(2), Some(0), None)
+        );
+        assert_eq!(
+            t.vocab().collect::<Vec<_>>(),
+            [("a", 1), ("b", 2), ("c", 0)]
+        );
+        assert!(t
+            .place(1, "z", &f)
+            .unwrap_err()
+            .to_string()
+            .contains("already has"));
         t.place(3, "a", &f).unwrap();
         assert!(t.index().unwrap_err().to_string().contains("two ids"));
     }
