@@ -1,5 +1,6 @@
-//! The `tokenizer.json` pipeline against Hugging Face `tokenizers`: five small tokenizers built
-//! like SmolLM2's, Llama 3's, Qwen2's, TinyLlama's and an older Llama 2's
+//! The `tokenizer.json` pipeline against Hugging Face `tokenizers`: six small tokenizers built
+//! like SmolLM2's, Llama 3's, Qwen2's, TinyLlama's (also without byte fallback: `<unk>`) and
+//! an older Llama 2's
 //! (tests/fixtures/make_tokenizer_fixtures.py), with the ids, special-token ids and decodes
 //! `tokenizers` gave for a corpus of English, Shakespeare, code, digits, Vietnamese in NFC and
 //! NFD, emoji, CJK, \r\n, runs of spaces and special tokens written as text. Every file is
@@ -24,11 +25,19 @@ fn fixture(name: &str) -> &'static [u8] {
         "qwen2" => include_bytes!("fixtures/tokenizers/qwen2.json"),
         "tinyllama" => include_bytes!("fixtures/tokenizers/tinyllama.json"),
         "metaspace" => include_bytes!("fixtures/tokenizers/metaspace.json"),
+        "tinyllama_unk" => include_bytes!("fixtures/tokenizers/tinyllama_unk.json"),
         _ => panic!("no fixture {name}"),
     }
 }
 
-const NAMES: [&str; 5] = ["smollm2", "llama3", "qwen2", "tinyllama", "metaspace"];
+const NAMES: [&str; 6] = [
+    "smollm2",
+    "llama3",
+    "qwen2",
+    "tinyllama",
+    "metaspace",
+    "tinyllama_unk",
+];
 
 fn ids(v: &Value) -> Vec<u32> {
     v.as_array()
