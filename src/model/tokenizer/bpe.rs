@@ -58,6 +58,12 @@ impl BpeModel {
                 return Ok(());
             }
         }
+        if byte_level && word.bytes().all(|b| self.byte_ids[b as usize].is_some()) {
+            // The common case: every byte has its token.
+            let ids = word.bytes().map(|b| self.byte_ids[b as usize].unwrap_or(0));
+            self.merge(ids, out);
+            return Ok(());
+        }
         let mut symbols: Vec<u32> = Vec::with_capacity(word.len());
         if byte_level {
             for b in word.bytes() {
@@ -98,7 +104,7 @@ impl BpeModel {
                 symbols.push(self.unk.unwrap_or(0));
             }
         }
-        self.merge(symbols, out);
+        self.merge(symbols.into_iter(), out);
         Ok(())
     }
 
@@ -137,7 +143,7 @@ impl BpeModel {
 
     /// Merges `symbols` by rank (leftmost lowest rank first, as `tokenizers` does with its
     /// priority queue) and appends the result to `out`.
-    fn merge(&self, symbols: Vec<u32>, out: &mut Vec<u32>) {
+    fn merge(&self, symbols: impl ExactSizeIterator<Item = u32>, out: &mut Vec<u32>) {
         const NONE: usize = usize::MAX;
         // A doubly linked list of symbols; a merged-away symbol has `alive` false.
         struct Symbol {
@@ -148,9 +154,8 @@ impl BpeModel {
         }
         let n = symbols.len();
         let mut list: Vec<Symbol> = symbols
-            .iter()
             .enumerate()
-            .map(|(i, &id)| Symbol {
+            .map(|(i, id)| Symbol {
                 id,
                 prev: if i == 0 { NONE } else { i - 1 },
                 next: if i + 1 == n { NONE } else { i + 1 },

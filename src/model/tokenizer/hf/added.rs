@@ -66,20 +66,29 @@ pub(super) fn split(
     normalized: bool,
 ) -> Vec<(usize, usize, Option<u32>)> {
     let mut out = Vec::new();
-    let mut by_first: Vec<Vec<&Added>> = vec![Vec::new(); 256];
-    for a in added.iter().filter(|a| a.normalized == normalized) {
+    let wanted: Vec<&Added> = added
+        .iter()
+        .filter(|a| a.normalized == normalized)
+        .collect();
+    // Which bytes begin some token.
+    let mut first = [false; 256];
+    for a in &wanted {
         if let Some(&b) = a.pattern.as_bytes().first() {
-            by_first[b as usize].push(a);
+            first[b as usize] = true;
         }
     }
     let bytes = text.as_bytes();
     let mut done = 0; // the end of the last piece written
     let mut i = 0;
     while i < bytes.len() {
-        let candidates = &by_first[bytes[i] as usize];
+        // The next byte that begins some token.
+        match bytes[i..].iter().position(|&b| first[b as usize]) {
+            Some(k) => i += k,
+            None => break,
+        }
         // A pattern's first byte is never a UTF-8 continuation byte, so `i` is a character
         // boundary whenever one matches.
-        let found = candidates
+        let found = wanted
             .iter()
             .filter(|a| bytes[i..].starts_with(a.pattern.as_bytes()))
             .max_by_key(|a| a.pattern.len());

@@ -64,8 +64,11 @@ impl Pattern {
 
     /// The matches of the regex in `text`, leftmost first, as `find_iter` gives them.
     pub fn find_iter(self, text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+        if self == Pattern::Gpt2 {
+            return Matches::Gpt2(gpt2_ranges(text));
+        }
         let mut pos = 0;
-        std::iter::from_fn(move || {
+        let other = std::iter::from_fn(move || {
             while pos < text.len() {
                 let start = pos;
                 match self.match_at(text, start) {
@@ -77,8 +80,43 @@ impl Pattern {
                 }
             }
             None
-        })
+        });
+        Matches::Other(other)
     }
+}
+
+/// The matches of one of the patterns (GPT-2's scanner called directly: it runs on every word
+/// of GPT-2's, SmolLM2's and the lab's own tokenizers).
+enum Matches<A, B> {
+    Gpt2(A),
+    Other(B),
+}
+
+impl<A, B> Iterator for Matches<A, B>
+where
+    A: Iterator<Item = (usize, usize)>,
+    B: Iterator<Item = (usize, usize)>,
+{
+    type Item = (usize, usize);
+    fn next(&mut self) -> Option<(usize, usize)> {
+        match self {
+            Matches::Gpt2(a) => a.next(),
+            Matches::Other(b) => b.next(),
+        }
+    }
+}
+
+/// GPT-2's words as byte ranges: every character starts one, so they tile the text.
+fn gpt2_ranges(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        if pos >= text.len() {
+            return None;
+        }
+        let start = pos;
+        pos = gpt2_end(text, start);
+        Some((start, pos))
+    })
 }
 
 /// Unicode General Category L (letters), `\p{L}`.

@@ -174,11 +174,11 @@ pub(super) fn check_byte_level_last(steps: &[PreTokenizer]) -> Result<bool> {
 
 /// Cuts `text` with `steps` and gives each word to `word`, in order. `origin`: whether `text`
 /// starts the input (Metaspace's `first`).
-pub(super) fn pre_tokenize(
+pub(super) fn pre_tokenize<F: FnMut(&str) -> Result<()>>(
     steps: &[PreTokenizer],
     text: &str,
     origin: bool,
-    word: &mut dyn FnMut(&str) -> Result<()>,
+    word: &mut F,
 ) -> Result<()> {
     if text.is_empty() {
         return Ok(());
