@@ -172,6 +172,9 @@ codes! {
     ChainTooLong = "chain.tooLong" ["max"],
     /// A chain's URL form that does not read.
     ChainUrl = "chain.url" ["text"],
+    /// A `tokenizer.json` component, option or Split regex the lab does not implement: the
+    /// field, its value (quoted) and what is supported.
+    TokenizerUnsupported = "tokenizer.unsupported" ["field", "value", "supported"],
 }
 
 impl Error {

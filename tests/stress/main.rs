@@ -49,6 +49,7 @@ mod checkpoint_default;
 mod hf_config;
 mod hf_llama;
 mod hf_safetensors;
+mod hf_tokenizer;
 mod llama2c_model;
 mod loss;
 mod numerics;

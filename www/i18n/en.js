@@ -349,5 +349,6 @@ export default {
   "error.model.tensorMissing": "model.safetensors lacks the tensor {tensor}, which config.json implies.",
   "error.model.tensorShape": "model.safetensors: the tensor {tensor} has shape {shape}, but config.json implies {expected}.",
   "error.model.tensorDtype": "model.safetensors: the tensor {tensor} is stored as {dtype}; the lab computes with F32, F16 or BF16 weights, all of one type.",
+  "error.tokenizer.unsupported": "tokenizer.json uses something the lab does not implement: {field} is {value}; the lab supports {supported}.",
   "error.loss.nllSmoothing": "nll takes no label smoothing: label smoothing ε applies to crossEntropy only (set it to 0 to see nll's loss).",
 };

@@ -350,5 +350,6 @@ export default {
   "error.model.tensorMissing": "model.safetensors thiếu tensor {tensor}, tensor mà config.json đòi hỏi.",
   "error.model.tensorShape": "model.safetensors: tensor {tensor} có kích thước {shape}, nhưng config.json đòi hỏi {expected}.",
   "error.model.tensorDtype": "model.safetensors: tensor {tensor} được lưu ở kiểu {dtype}; trang tính với trọng số F32, F16 hoặc BF16, tất cả cùng một kiểu.",
+  "error.tokenizer.unsupported": "tokenizer.json dùng một thành phần mà trang chưa hỗ trợ: {field} là {value}; trang hỗ trợ {supported}.",
   "error.loss.nllSmoothing": "nll không dùng làm mịn nhãn: làm mịn nhãn ε chỉ áp dụng cho crossEntropy (đặt ε = 0 để xem giá trị mất mát của nll).",
 };
