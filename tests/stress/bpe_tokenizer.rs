@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::contracts::check_decoding;
 use crate::fixtures::{bytes_tokenizer_json, parsed, HF_TOKENIZER};
 use crate::harness::Verdict::{Bug, Rejected};
-use crate::harness::{check, count_from_here, stress, try_bug, Bytes, Target, Verdict, MB};
+use crate::harness::{check, count_from_here, given, stress, try_bug, Bytes, Target, Verdict, MB};
 use crate::inputs::{bpe_text, edit_json, json_bytes};
 
 const BPE_KEYS: [&str; 26] = [
@@ -110,10 +110,13 @@ pub fn run_bpe_tokenizer(data: &[u8]) -> Verdict {
     }
     let bytes = json_bytes(&json, &mut b);
     count_from_here();
+    given(bytes.len());
     let mut bpe = match ByteLevelBpe::from_json(&bytes) {
         Ok(t) => t,
         Err(e) => return Rejected(e.to_string()),
     };
+    given(0); // read: what follows is no longer the file's cost
+
     let defined = bpe.defined();
     check!(
         defined >= 2 && bpe.len() == defined,

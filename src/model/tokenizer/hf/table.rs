@@ -11,17 +11,25 @@ use crate::limits::MAX_MODEL_VOCAB;
 const UNSET: (u32, u32) = (u32::MAX, 0);
 
 /// Id → token, and vocabulary token → id.
+///
+/// The ids arrive in the file's order and may be anything up to [`MAX_MODEL_VOCAB`]: a table
+/// indexed by id is made only once they are known to run from 0 without gaps (`gap`), so that a
+/// small file naming a large id costs no more than its tokens.
 #[derive(Debug, Clone, Default, Eq)]
 pub(crate) struct TokenTable {
     text: String,
-    /// Each id's (start, length) in `text`; [`UNSET`] for none.
+    /// Each id's (start, length) in `text`, once the ids are settled; [`UNSET`] for none.
     spans: Vec<(u32, u32)>,
+    /// Ids placed and not yet in `spans`: (id, start, length), sorted by id once indexed.
+    late: Vec<(u32, u32, u32)>,
+    sorted: bool,
     /// The ids of `model.vocab`, sorted by token: filled by [`TokenTable::index`].
     by_name: Vec<u32>,
 }
 
 impl TokenTable {
-    /// Gives `id` the token `name`; another token with that id is an error naming `field`.
+    /// Gives `id` the token `name`; another token with that id is an error naming `field`
+    /// (found here once the table is indexed, by [`TokenTable::index`] before).
     pub fn place(&mut self, id: u32, name: &str, field: &dyn Fn() -> String) -> Result<()> {
         let i = id as usize;
         if i >= MAX_MODEL_VOCAB {
@@ -30,10 +38,9 @@ impl TokenTable {
                 field()
             )));
         }
-        if self.spans.len() <= i {
-            self.spans.resize(i + 1, UNSET);
-        }
-        if self.spans[i] != UNSET {
+        let taken = (i < self.spans.len() && self.spans[i] != UNSET)
+            || (self.sorted && self.late.binary_search_by_key(&id, |e| e.0).is_ok());
+        if taken {
             let other = self.name(id);
             if other == name {
                 return Ok(());
@@ -48,16 +55,42 @@ impl TokenTable {
         if self.text.len() + name.len() > u32::MAX as usize {
             return Err(bad("the tokens' text is too long"));
         }
-        self.spans[i] = (self.text.len() as u32, name.len() as u32);
+        let span = (self.text.len() as u32, name.len() as u32);
         self.text.push_str(name);
+        if i < self.spans.len() {
+            self.spans[i] = span;
+        } else if self.sorted {
+            let k = self.late.partition_point(|e| e.0 < id);
+            self.late.insert(k, (id, span.0, span.1));
+        } else {
+            self.late.push((id, span.0, span.1));
+        }
         Ok(())
     }
 
-    /// Sorts the ids placed so far (the vocabulary) by token, for [`TokenTable::get`]; a token
-    /// listed twice is an error.
+    /// Sorts the ids placed so far (the vocabulary) by token, for [`TokenTable::get`]; an id
+    /// given two tokens, or a token listed twice, is an error.
     pub fn index(&mut self) -> Result<()> {
+        self.late.sort_unstable_by_key(|e| e.0);
+        let text = &self.text;
+        let token = |e: &(u32, u32, u32)| &text[e.1 as usize..(e.1 + e.2) as usize];
+        if let Some(w) = self
+            .late
+            .windows(2)
+            .find(|w| w[0].0 == w[1].0 && token(&w[0]) != token(&w[1]))
+        {
+            return Err(bad(format!(
+                "model.vocab gives id {} to {} and to {}",
+                w[0].0,
+                quoted(token(&w[0])),
+                quoted(token(&w[1]))
+            )));
+        }
+        self.late.dedup_by_key(|e| e.0);
+        self.sorted = true;
         let mut ids: Vec<u32> = (0..self.spans.len() as u32)
             .filter(|&id| self.spans[id as usize] != UNSET)
+            .chain(self.late.iter().map(|e| e.0))
             .collect();
         ids.sort_unstable_by(|&a, &b| self.name(a).cmp(self.name(b)));
         if let Some(w) = ids.windows(2).find(|w| self.name(w[0]) == self.name(w[1])) {
@@ -70,7 +103,6 @@ impl TokenTable {
         }
         self.by_name = ids;
         self.text.shrink_to_fit();
-        self.spans.shrink_to_fit();
         Ok(())
     }
 
@@ -99,21 +131,50 @@ impl TokenTable {
 
     /// Number of ids (the highest placed, plus one).
     pub fn len(&self) -> usize {
-        self.spans.len()
+        let late = self
+            .late
+            .iter()
+            .map(|e| e.0 as usize + 1)
+            .max()
+            .unwrap_or(0);
+        self.spans.len().max(late)
     }
 
-    /// The first id without a token, if any.
-    pub fn gap(&self) -> Option<usize> {
-        self.spans.iter().position(|&s| s == UNSET)
+    /// The first id without a token, if any; else the table indexed by id from now on.
+    pub fn gap(&mut self) -> Option<usize> {
+        if !self.sorted {
+            self.late.sort_unstable_by_key(|e| e.0);
+            self.late.dedup_by_key(|e| e.0);
+            self.sorted = true;
+        }
+        if let Some(i) = self.spans.iter().position(|&s| s == UNSET) {
+            return Some(i);
+        }
+        let dense = self.spans.len();
+        if let Some(k) = (0..self.late.len()).find(|&k| self.late[k].0 as usize != dense + k) {
+            return Some(dense + k);
+        }
+        self.spans.reserve_exact(self.late.len());
+        self.spans
+            .extend(self.late.drain(..).map(|(_, start, len)| (start, len)));
+        self.late = Vec::new();
+        None
     }
 
     /// The token of `id` (empty for an id without one).
     pub fn name(&self, id: u32) -> &str {
-        match self.spans.get(id as usize) {
-            Some(&(start, len)) if (start, len) != UNSET => {
-                &self.text[start as usize..(start + len) as usize]
-            }
-            _ => "",
+        let span = match self.spans.get(id as usize) {
+            Some(&s) if s != UNSET => Some(s),
+            _ if self.sorted => self
+                .late
+                .binary_search_by_key(&id, |e| e.0)
+                .ok()
+                .map(|k| (self.late[k].1, self.late[k].2)),
+            _ => self.late.iter().find(|e| e.0 == id).map(|e| (e.1, e.2)),
+        };
+        match span {
+            Some((start, len)) => &self.text[start as usize..(start + len) as usize],
+            None => "",
         }
     }
 }
