@@ -9,7 +9,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::error::{Error, Param};
-use crate::wasm::js_value::{array_length, bytes_of, element, is_array, snapshot, Holder, Kind};
+use crate::wasm::js_value::{
+    self, array_length, bytes_of, element, is_array, snapshot, Holder, Kind,
+};
 
 /// A JS Error whose `message` is the English message (the API's contract). A coded error also
 /// carries `code` (e.g. "values.notNumber") and `params` ({ index: 1, value: "oops" }): the
@@ -239,13 +241,49 @@ pub(crate) fn json_arg(arg: &str, v: &JsValue) -> Result<serde_json::Value, JsEr
         if let Some(b) = v.as_bool() {
             return Ok(Value::Bool(b));
         }
-        let listlike = Array::is_array(v)
-            || (js_sys::ArrayBuffer::is_view(v) && !v.is_instance_of::<js_sys::DataView>());
-        if listlike {
-            let len = checked_length(at, v, crate::limits::MAX_VALUES)?;
+        let number = |x: f64| match serde_json::Number::from_f64(x) {
+            Some(n) => Value::Number(n),
+            None if x == f64::NEG_INFINITY => "-Infinity".into(),
+            None if x.is_nan() => "NaN".into(),
+            None => "Infinity".into(),
+        };
+        if let Some((holder, bytes)) = bytes_of(v) {
+            let Holder::Typed(kind) = holder else {
+                return Err(must_be(
+                    at,
+                    "a number, a string, an array or a plain object",
+                    v,
+                ));
+            };
+            let len = bytes.length() as usize / kind.width();
+            if len > crate::limits::MAX_VALUES {
+                return Err(JsError::new(&format!(
+                    "{at} has {len} entries; at most {} are accepted",
+                    crate::limits::MAX_VALUES
+                )));
+            }
+            let b = bytes.to_vec();
+            return (0..len)
+                .map(|i| {
+                    kind.number(&b, i).map(number).ok_or_else(|| {
+                        JsError::new(&format!("{at} must hold numbers, got {}", kind.named()))
+                    })
+                })
+                .collect::<Result<Vec<Value>, JsError>>()
+                .map(Value::Array);
+        }
+        let unreadable = |e: String| JsError::new(&format!("{at}: {e}"));
+        if is_array(v) {
+            let len = array_length(v).map_err(unreadable)?;
+            if len > crate::limits::MAX_VALUES {
+                return Err(JsError::new(&format!(
+                    "{at} has {len} entries; at most {} are accepted",
+                    crate::limits::MAX_VALUES
+                )));
+            }
             return (0..len as u32)
                 .map(|i| {
-                    let x = Reflect::get_u32(v, i).unwrap_or(JsValue::UNDEFINED);
+                    let x = element(v, i).map_err(|e| JsError::new(&format!("{at}{e}")))?;
                     walk(&format!("{at}[{i}]"), &x, depth + 1)
                 })
                 .collect::<Result<Vec<Value>, JsError>>()
@@ -253,9 +291,8 @@ pub(crate) fn json_arg(arg: &str, v: &JsValue) -> Result<serde_json::Value, JsEr
         }
         if v.is_object() && v.js_typeof() == "object" {
             let mut map = serde_json::Map::new();
-            for key in Object::keys(v.unchecked_ref::<Object>()).iter() {
-                let name = key.as_string().unwrap_or_default();
-                let x = Reflect::get(v, &key).unwrap_or(JsValue::UNDEFINED);
+            for name in js_value::keys(v, crate::limits::MAX_VALUES).map_err(unreadable)? {
+                let x = js_value::field(v, &name).map_err(|e| JsError::new(&format!("{at}{e}")))?;
                 if !x.is_undefined() {
                     map.insert(name.clone(), walk(&format!("{at}.{name}"), &x, depth + 1)?);
                 }
