@@ -177,6 +177,9 @@ codes! {
     TokenizerUnsupported = "tokenizer.unsupported" ["field", "value", "supported"],
 }
 
+/// Parameters whose text is the lab's own, never the caller's: not shortened.
+const LAB_OWN_PARAMS: [&str; 3] = ["supported", "range", "expected"];
+
 impl Error {
     pub fn new(message: impl Into<String>) -> Self {
         Error {
@@ -203,10 +206,11 @@ impl Error {
         );
         self.code = Some(code);
         // A parameter quotes what the caller gave: a short excerpt of it, as the message does.
+        // What the lab itself says (what it supports, a range, a shape it expects) stays whole.
         self.params = params
             .into_iter()
             .map(|(name, p)| match p {
-                Param::Text(t) => (name, Param::Text(brief(&t))),
+                Param::Text(t) if !LAB_OWN_PARAMS.contains(&name) => (name, Param::Text(brief(&t))),
                 p => (name, p),
             })
             .collect();
@@ -403,6 +407,28 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), names.len(), "{names:?}");
+    }
+
+    /// A value the caller gave is cut short; what the lab supports is said whole.
+    #[test]
+    fn coded_parameters_quote_the_caller_briefly_and_the_lab_whole() {
+        let long = "x".repeat(500);
+        let supported =
+            "NFC, Prepend, Replace, Sequence, and every other normalizer it knows".repeat(2);
+        let e = Error::new("m").coded(
+            Code::TokenizerUnsupported,
+            [
+                ("field", "normalizer.type".into()),
+                ("value", long.as_str().into()),
+                ("supported", supported.as_str().into()),
+            ],
+        );
+        let text = |i: usize| match &e.params()[i].1 {
+            Param::Text(t) => t.clone(),
+            p => panic!("{p:?}"),
+        };
+        assert!(text(1).chars().count() < 70, "{}", text(1));
+        assert_eq!(text(2), supported);
     }
 
     #[test]
