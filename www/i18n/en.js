@@ -13,7 +13,7 @@ export default {
   "model-pick.files": "Open model files…",
   "model-pick.folder": "Open a model folder…",
   "export-model": "Download as a Hugging Face folder (.zip)",
-  "model.hint": "A Hugging Face GPT-2 folder (config.json, model.safetensors, tokenizer.json), a llama2.c model .bin with its tokenizer.bin, or a logitlab .safetensors file: pick it here or drop it on the page. It stays in your browser and is never uploaded.",
+  "model.hint": "A Hugging Face folder of GPT-2, Llama, Qwen2 or Qwen3 (config.json, model.safetensors, tokenizer.json), a llama2.c model .bin with its tokenizer.bin, or a logitlab .safetensors file: pick it here or drop it on the page. It stays in your browser and is never uploaded.",
   "status.loading": "Loading the model…",
   "verdicts.title": "What the note concludes, and what the numbers say",
   "verdict1.claim": "Log-softmax suits training and classification.",

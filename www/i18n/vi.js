@@ -14,7 +14,7 @@ export default {
   "model-pick.files": "Mở các tệp mô hình…",
   "model-pick.folder": "Mở một thư mục mô hình…",
   "export-model": "Tải về dưới dạng thư mục Hugging Face (.zip)",
-  "model.hint": "Một thư mục GPT-2 của Hugging Face (config.json, model.safetensors, tokenizer.json), một tệp mô hình .bin của llama2.c cùng tokenizer.bin của nó, hoặc một tệp .safetensors của logitlab: chọn ở đây hoặc kéo thả vào trang. Tệp chỉ nằm trong trình duyệt của bạn, không bao giờ được tải lên.",
+  "model.hint": "Một thư mục Hugging Face của GPT-2, Llama, Qwen2 hoặc Qwen3 (config.json, model.safetensors, tokenizer.json), một tệp mô hình .bin của llama2.c cùng tokenizer.bin của nó, hoặc một tệp .safetensors của logitlab: chọn ở đây hoặc kéo thả vào trang. Tệp chỉ nằm trong trình duyệt của bạn, không bao giờ được tải lên.",
   "status.loading": "Đang tải mô hình…",
   "verdicts.title": "Bài viết kết luận gì, và các con số nói gì",
   "verdict1.claim": "Log-softmax thuận tiện cho huấn luyện và phân loại.",
