@@ -247,48 +247,23 @@ pub(crate) fn json_arg(arg: &str, v: &JsValue) -> Result<serde_json::Value, JsEr
             None if x.is_nan() => "NaN".into(),
             None => "Infinity".into(),
         };
-        if let Some((holder, bytes)) = bytes_of(v) {
-            let Holder::Typed(kind) = holder else {
-                return Err(must_be(
-                    at,
-                    "a number, a string, an array or a plain object",
-                    v,
-                ));
-            };
-            let len = bytes.length() as usize / kind.width();
-            if len > crate::limits::MAX_VALUES {
-                return Err(JsError::new(&format!(
-                    "{at} has {len} entries; at most {} are accepted",
-                    crate::limits::MAX_VALUES
-                )));
-            }
-            let b = bytes.to_vec();
-            return (0..len)
-                .map(|i| {
-                    kind.number(&b, i).map(number).ok_or_else(|| {
-                        JsError::new(&format!("{at} must hold numbers, got {}", kind.named()))
-                    })
+        if bytes_of(v).is_some() || is_array(v) {
+            let expected = "a number, a string, an array or a plain object";
+            let list = list(at, v, crate::limits::MAX_VALUES, expected)?;
+            let bytes = list_bytes(&list);
+            return (0..list.len())
+                .map(|i| match list {
+                    List::Typed(..) => number_at(at, v, &list, &bytes, i).map(number),
+                    List::Array(_) => {
+                        let x =
+                            element(v, i as u32).map_err(|e| JsError::new(&format!("{at}{e}")))?;
+                        walk(&format!("{at}[{i}]"), &x, depth + 1)
+                    }
                 })
                 .collect::<Result<Vec<Value>, JsError>>()
                 .map(Value::Array);
         }
         let unreadable = |e: String| JsError::new(&format!("{at}: {e}"));
-        if is_array(v) {
-            let len = array_length(v).map_err(unreadable)?;
-            if len > crate::limits::MAX_VALUES {
-                return Err(JsError::new(&format!(
-                    "{at} has {len} entries; at most {} are accepted",
-                    crate::limits::MAX_VALUES
-                )));
-            }
-            return (0..len as u32)
-                .map(|i| {
-                    let x = element(v, i).map_err(|e| JsError::new(&format!("{at}{e}")))?;
-                    walk(&format!("{at}[{i}]"), &x, depth + 1)
-                })
-                .collect::<Result<Vec<Value>, JsError>>()
-                .map(Value::Array);
-        }
         if v.is_object() && v.js_typeof() == "object" {
             let mut map = serde_json::Map::new();
             for name in js_value::keys(v, crate::limits::MAX_VALUES).map_err(unreadable)? {
