@@ -155,6 +155,13 @@ codes! {
     /// A tensor of a dtype the lab does not compute with (not F32, F16 or BF16, or another
     /// than the other weights'): the tensor and its dtype.
     ModelTensorDtype = "model.tensorDtype" ["tensor", "dtype"],
+    /// A GGUF file's header field, metadata value, tensor info or length outside its range:
+    /// what (`tensor blk.0.attn_q.weight's offset`, `metadata tokenizer.ggml.tokens`), the
+    /// value found, and what is accepted.
+    ModelGguf = "model.gguf" ["field", "value", "expected"],
+    /// A GGUF tensor of a type the lab does not compute with: the tensor, its type (`IQ2_XS`)
+    /// and the types supported.
+    ModelGgufTensorType = "model.ggufTensorType" ["tensor", "type", "supported"],
     /// A sampler chain named by a string that is no preset.
     ChainPreset = "chain.preset" ["name"],
     /// A chain step whose `kind` is missing or unknown: the step's index and what it held.

@@ -38,6 +38,34 @@ pub const MAX_HF_SAFETENSORS_BYTES: usize = 1 << 31;
 /// tensors is refused before it takes memory.
 pub const MAX_SAFETENSORS_TENSORS: usize = 16_384;
 
+/// Largest GGUF file the reader accepts (`model::format::gguf`): 2 GiB (SmolLM2-135M in Q8_0
+/// is 145 MB, Qwen2.5-0.5B in Q8_0 531 MB, Qwen3-0.6B in f16 1.2 GB). The page streams it: the
+/// file is never in memory beside its weights.
+pub const MAX_GGUF_BYTES: usize = 1 << 31;
+
+/// Most bytes a GGUF file's header (metadata and tensor infos) may take: 64 MiB. A vocabulary
+/// and its merges are most of it (Qwen2's 151 936 tokens and 151 387 merges take about 6 MB).
+/// Every count in the metadata is checked against what is left of it before anything is
+/// allocated.
+pub const MAX_GGUF_METADATA_BYTES: usize = 64 << 20;
+
+/// Most metadata keys a GGUF file may have: 4 096 (real files have 30 to 60).
+pub const MAX_GGUF_KEYS: usize = 4096;
+
+/// Most tensors a GGUF file may declare: 16 384 (Qwen2.5-0.5B has 290).
+pub const MAX_GGUF_TENSORS: usize = 16_384;
+
+/// Longest metadata key or tensor name in a GGUF file, in bytes: 256 (ggml's tensor names are
+/// under 64).
+pub const MAX_GGUF_NAME_BYTES: usize = 256;
+
+/// How deep a GGUF metadata array may nest arrays: 8 (real files nest none).
+pub const MAX_GGUF_ARRAY_DEPTH: usize = 8;
+
+/// Most arrays inside arrays a GGUF file's metadata may hold, all keys together: 65 536. Each
+/// takes 12 bytes in the file but 32 or more in memory.
+pub const MAX_GGUF_INNER_ARRAYS: usize = 1 << 16;
+
 /// Largest llama2.c `model.bin` `model::format::llama2c::read` accepts: 1 GiB (stories110M is
 /// 438 MB in f32). The file and its f32 weights are both in memory while loading.
 pub const MAX_LLAMA2C_BYTES: usize = 1 << 30;

@@ -10,6 +10,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
+use logitlab::model::format::gguf::{self, Array, GgmlType, Strings, Value};
 use logitlab::model::format::llama2c;
 use logitlab::model::{ByteLevelBpe, Net, SentencePiece};
 
@@ -227,6 +228,59 @@ fn parsing_costs_at_most_four_times_the_input() {
     if peak > 4 * given {
         over.push(format!(
             "a llama2.c header claiming {claimed} bytes took {peak} bytes with 328 given"
+        ));
+    }
+
+    // GGUF metadata: an array of 4 M empty strings (8 bytes each in the file); an array of
+    // empty arrays (12 bytes each); 16 384 tensor infos with 256-byte names.
+    let strings = Strings::from_list(std::iter::repeat_n("", n / 8));
+    let file = gguf::write(&[("tokens", Value::Array(Array::String(strings)))], &[]);
+    check(&mut over, "GGUF: 4 M empty strings", &file, |b| {
+        gguf::read("model.gguf", b).is_ok()
+    });
+    let file = gguf::write(
+        &[(
+            "nested",
+            Value::Array(Array::Array(vec![Array::U8(vec![]); n / 12])),
+        )],
+        &[],
+    );
+    check(
+        &mut over,
+        "GGUF: 2.6 M empty arrays in an array",
+        &file,
+        |b| gguf::read("model.gguf", b).is_ok(),
+    );
+    let names: Vec<String> = (0..logitlab::limits::MAX_GGUF_TENSORS)
+        .map(|i| format!("{i:0>256}"))
+        .collect();
+    let infos: Vec<(&str, &[u64], GgmlType, &[u8])> = names
+        .iter()
+        .map(|name| (name.as_str(), &[0u64][..], GgmlType::F32, &[][..]))
+        .collect();
+    let file = gguf::write(&[], &infos);
+    check(&mut over, "GGUF: 16 384 tensor infos", &file, |b| {
+        gguf::read("model.gguf", b).is_ok()
+    });
+    // A GGUF header claiming a 400 MB tensor (and a file of that length), then 300 bytes of it.
+    let file = gguf::write(&[], &[("w", &[100 << 20], GgmlType::F32, &[][..])]);
+    let head = &file[..];
+    let claimed = head.len() + (400 << 20);
+    let (peak, _) = peak_of(|| {
+        let mut r = gguf::Reader::new(
+            "model.gguf",
+            Some(claimed),
+            Box::new(|h| Ok(vec![true; h.tensors.len()])),
+        )
+        .unwrap();
+        let pushed = r.push(head).and_then(|_| r.push(&[0; 300]));
+        (pushed.is_ok(), r.received())
+    });
+    let given = head.len() + 300;
+    println!("GGUF header claiming {claimed} bytes, {given} given: peak {peak} bytes");
+    if peak > 4 * given + (64 << 10) {
+        over.push(format!(
+            "a GGUF header claiming {claimed} bytes took {peak} bytes with {given} given"
         ));
     }
     assert!(over.is_empty(), "over 4× the input:\n{}", over.join("\n"));

@@ -46,6 +46,7 @@ mod bpe_tokenizer;
 mod chain;
 mod checkpoint;
 mod checkpoint_default;
+mod gguf_file;
 mod hf_config;
 mod hf_llama;
 mod hf_safetensors;

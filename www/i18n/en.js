@@ -345,6 +345,8 @@ export default {
   "error.model.configMissing": "{file} lacks the field {field}, which the model needs.",
   "error.model.configValue": "{file}: {field} is {value}, which the lab cannot use.",
   "error.model.configMismatch": "{file}: {field} = {value} does not fit {other}.",
+  "error.model.gguf": "The GGUF file does not read: {field} is {value}; {expected}.",
+  "error.model.ggufTensorType": "The GGUF file's tensor {tensor} is stored as {type}, which the lab does not compute with; supported: {supported}.",
   "error.model.slidingWindow": "config.json turns on sliding-window attention (use_sliding_window is true), which the lab does not compute.",
   "error.model.tensorMissing": "model.safetensors lacks the tensor {tensor}, which config.json implies.",
   "error.model.tensorShape": "model.safetensors: the tensor {tensor} has shape {shape}, but config.json implies {expected}.",

@@ -346,6 +346,8 @@ export default {
   "error.model.configMissing": "{file} thiếu trường {field} mà mô hình cần.",
   "error.model.configValue": "{file}: {field} là {value}, giá trị mà trang không dùng được.",
   "error.model.configMismatch": "{file}: {field} = {value} không khớp với {other}.",
+  "error.model.gguf": "Không đọc được tệp GGUF: {field} là {value}; {expected}.",
+  "error.model.ggufTensorType": "Tensor {tensor} của tệp GGUF được lưu ở kiểu {type}, kiểu mà trang không tính được; các kiểu được hỗ trợ: {supported}.",
   "error.model.slidingWindow": "config.json bật cơ chế chú ý cửa sổ trượt (sliding-window attention; use_sliding_window là true), cơ chế mà trang không tính được.",
   "error.model.tensorMissing": "model.safetensors thiếu tensor {tensor}, tensor mà config.json đòi hỏi.",
   "error.model.tensorShape": "model.safetensors: tensor {tensor} có kích thước {shape}, nhưng config.json đòi hỏi {expected}.",

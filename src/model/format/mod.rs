@@ -9,6 +9,7 @@
 //! so the candle model and the plain-array model save and load through the same code.
 
 pub mod files;
+pub mod gguf;
 pub mod hf_gpt2;
 pub mod hf_llama;
 pub mod llama2c;
