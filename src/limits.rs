@@ -62,6 +62,10 @@ pub const MAX_GGUF_NAME_BYTES: usize = 256;
 /// How deep a GGUF metadata array may nest arrays: 8 (real files nest none).
 pub const MAX_GGUF_ARRAY_DEPTH: usize = 8;
 
+/// Longest `tokenizer.chat_template` a GGUF file may carry: 1 MiB (Qwen2.5's is 2.5 KB,
+/// Llama 3.1's 4 KB).
+pub const MAX_GGUF_CHAT_TEMPLATE_BYTES: usize = 1 << 20;
+
 /// Most arrays inside arrays a GGUF file's metadata may hold, all keys together: 65 536. Each
 /// takes 12 bytes in the file but 32 or more in memory.
 pub const MAX_GGUF_INNER_ARRAYS: usize = 1 << 16;

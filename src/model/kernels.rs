@@ -218,6 +218,7 @@ pub(crate) fn matmul_tensor(x: &[f32], weight: &Tensor, n_out: usize) -> Vec<f32
         Tensor::F32(w) => matmul(x, w, n_out),
         Tensor::F16(w) => matmul(x, w, n_out),
         Tensor::Bf16(w) => matmul(x, w, n_out),
+        Tensor::Quant(q) => q.matmul(x),
     }
 }
 
@@ -227,6 +228,7 @@ pub(crate) fn matmul_rows_tensor(x: &[f32], weight: &Tensor, n_out: usize) -> Ve
         Tensor::F32(w) => matmul_rows(x, w, n_out),
         Tensor::F16(w) => matmul_rows(x, w, n_out),
         Tensor::Bf16(w) => matmul_rows(x, w, n_out),
+        Tensor::Quant(q) => q.matmul(x),
     }
 }
 
@@ -242,6 +244,7 @@ pub(crate) fn row_f32(weight: &Tensor, id: usize, width: usize) -> Vec<f32> {
         Tensor::F32(w) => w[id * width..][..width].to_vec(),
         Tensor::F16(w) => widen(w, id, width),
         Tensor::Bf16(w) => widen(w, id, width),
+        Tensor::Quant(q) => q.row(id),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::error::Result;
 use crate::model::format::files::{hf_architecture, HfArchitecture};
-use crate::model::format::{hf_gpt2, hf_llama, llama2c, logitlab};
+use crate::model::format::{gguf_model, hf_gpt2, hf_llama, llama2c, logitlab};
 use crate::model::{Net, Tokenizer};
 
 impl Net {
@@ -105,5 +105,18 @@ impl Net {
                 Net::from_tensors(c.config, c.tokenizer, c.tensors)?.with_end_ids(c.eos_token_ids)
             }
         }
+    }
+
+    /// Loads a GGUF file of the Llama family (llama, qwen2, qwen3; see [`gguf_model`]) named
+    /// `file` (for errors): weights kept as stored, quantised ones included.
+    pub fn from_gguf(file: &str, bytes: &[u8]) -> Result<Net> {
+        Net::from_gguf_checkpoint(gguf_model::read(file, bytes)?)
+    }
+
+    /// The network of a GGUF file read by a [`gguf_model::Reader`] (the page feeds one a
+    /// download as it arrives). Generation ends at its `eos_token_id`.
+    pub fn from_gguf_checkpoint(c: gguf_model::Checkpoint) -> Result<Net> {
+        let eos: Vec<u32> = c.tokenizer.eos.into_iter().collect();
+        Net::from_tensors(c.config, c.tokenizer.tokenizer, c.tensors)?.with_end_ids(eos)
     }
 }

@@ -8,6 +8,8 @@
 //! - [`format`]: checkpoint files (logitlab's safetensors; Hugging Face GPT-2, Llama, Qwen2 and
 //!   Qwen3 folders; llama2.c);
 //! - [`tensor`]: weights as stored (f32, or bf16 / f16 kept in 16 bits, [`Tensor`]);
+//! - [`quant`]: weights kept in llama.cpp's quantised blocks (Q8_0, Q4_0, Q4_K, Q6_K) and
+//!   their matrix–vector kernels;
 //! - [`kernels`] and [`net`]: the network as plain arrays with a KV cache ([`Net`]), which the
 //!   page generates with;
 //! - [`load`]: a [`Net`] from each checkpoint format, and back;
@@ -38,6 +40,7 @@ pub mod kernels;
 pub mod layout;
 pub mod load;
 pub mod net;
+pub mod quant;
 pub mod tensor;
 pub mod tokenizer;
 

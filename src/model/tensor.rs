@@ -7,6 +7,8 @@
 
 use std::borrow::Cow;
 
+use crate::model::quant::{QMatrix, QType};
+
 /// A weight's storage type that the kernels widen to f32 as they read it.
 pub trait Element: Copy + Send + Sync + std::fmt::Debug + 'static {
     /// The value as an f32 (exactly).
@@ -57,6 +59,8 @@ pub enum Dtype {
     F32,
     F16,
     Bf16,
+    /// Blocks of small integers and scales, as llama.cpp stores them ([`crate::model::quant`]).
+    Quant(QType),
 }
 
 impl Dtype {
@@ -66,14 +70,16 @@ impl Dtype {
             Dtype::F32 => "f32",
             Dtype::F16 => "f16",
             Dtype::Bf16 => "bf16",
+            Dtype::Quant(q) => q.name(),
         }
     }
 
-    /// Bytes per value.
+    /// Bytes per value (for a quantised type, per block of [`QType::block_values`]).
     pub fn width(self) -> usize {
         match self {
             Dtype::F32 => 4,
             Dtype::F16 | Dtype::Bf16 => 2,
+            Dtype::Quant(q) => q.block_bytes(),
         }
     }
 
@@ -94,6 +100,9 @@ pub enum Tensor {
     F32(Vec<f32>),
     F16(Vec<F16>),
     Bf16(Vec<Bf16>),
+    /// Quantised rows. Its rows are the outputs of the layer: a linear layer's weight, whose
+    /// layout shape is (in, out), is held (out, in) ([`QMatrix::transposed`]).
+    Quant(QMatrix),
 }
 
 impl From<Vec<f32>> for Tensor {
@@ -120,6 +129,7 @@ impl Tensor {
             ),
             Dtype::F16 => Tensor::F16(u16s().map(F16).collect()),
             Dtype::Bf16 => Tensor::Bf16(u16s().map(Bf16).collect()),
+            Dtype::Quant(_) => unreachable!("quantised blocks are read with their shape"),
         }
     }
 
@@ -128,6 +138,7 @@ impl Tensor {
             Tensor::F32(_) => Dtype::F32,
             Tensor::F16(_) => Dtype::F16,
             Tensor::Bf16(_) => Dtype::Bf16,
+            Tensor::Quant(q) => Dtype::Quant(q.qtype),
         }
     }
 
@@ -137,6 +148,7 @@ impl Tensor {
             Tensor::F32(v) => v.len(),
             Tensor::F16(v) => v.len(),
             Tensor::Bf16(v) => v.len(),
+            Tensor::Quant(q) => q.len(),
         }
     }
 
@@ -146,7 +158,10 @@ impl Tensor {
 
     /// The bytes its values take in memory.
     pub fn bytes(&self) -> usize {
-        self.len() * self.dtype().width()
+        match self {
+            Tensor::Quant(q) => q.bytes(),
+            _ => self.len() * self.dtype().width(),
+        }
     }
 
     /// The index of the first value that is not finite, if any.
@@ -164,6 +179,7 @@ impl Tensor {
                 .position(|h| h.0 & 0x7c00 == 0x7c00)
                 .map(|i| (i, crate::model::format::f16_bits_to_f32(v[i].0))),
             Tensor::Bf16(v) => find(v),
+            Tensor::Quant(q) => q.first_non_finite(),
         }
     }
 
@@ -176,6 +192,7 @@ impl Tensor {
             Tensor::F32(v) => Cow::Borrowed(v),
             Tensor::F16(v) => Cow::Owned(widen(v)),
             Tensor::Bf16(v) => Cow::Owned(widen(v)),
+            Tensor::Quant(q) => Cow::Owned(q.to_layout_f32()),
         }
     }
 
@@ -208,6 +225,7 @@ impl Tensor {
             Tensor::F32(v) => Tensor::F32(t(v, rows, cols)),
             Tensor::F16(v) => Tensor::F16(t(v, rows, cols)),
             Tensor::Bf16(v) => Tensor::Bf16(t(v, rows, cols)),
+            Tensor::Quant(q) => Tensor::Quant(q.clone().with_transposed(!q.transposed)),
         }
     }
 }

@@ -24,6 +24,7 @@ use crate::limits::{
 };
 use crate::model::format::files::{self, Format, Role};
 use crate::model::format::{hf_gpt2, llama2c};
+use crate::model::quant::QType;
 use crate::model::{self, Dtype, Family, Generator, Net, OutputMode, Tokenizer, Variant};
 use crate::wasm::convert::{bytes_arg, ids_arg, js_err, options, string_arg, to_js};
 use crate::wasm::js_value::{self, bytes_of, is_array};
@@ -216,6 +217,12 @@ impl Model {
             Dtype::F32 => WeightDtype::F32,
             Dtype::F16 => WeightDtype::F16,
             Dtype::Bf16 => WeightDtype::Bf16,
+            Dtype::Quant(q) => match q {
+                QType::Q8_0 => WeightDtype::Q8_0,
+                QType::Q4_0 => WeightDtype::Q4_0,
+                QType::Q4K => WeightDtype::Q4K,
+                QType::Q6K => WeightDtype::Q6K,
+            },
         });
         out.tokenizer = Some(match self.inner.tokenizer() {
             Tokenizer::Chars(_) => TokenizerKind::Chars,
@@ -624,6 +631,16 @@ pub enum WeightDtype {
     F16,
     /// Kept as stored, widened to f32 inside the matmuls.
     Bf16,
+    /// llama.cpp's quantised blocks (a GGUF file's), kept as stored: the matmuls quantise the
+    /// activations as llama.cpp does and sum integer products.
+    #[serde(rename = "q8_0")]
+    Q8_0,
+    #[serde(rename = "q4_0")]
+    Q4_0,
+    #[serde(rename = "q4_K")]
+    Q4K,
+    #[serde(rename = "q6_K")]
+    Q6K,
 }
 
 /// How text becomes token ids.

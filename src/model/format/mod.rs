@@ -3,13 +3,16 @@
 //! logitlab's own ([`logitlab`]), Hugging Face GPT-2 folders ([`hf_gpt2`], read only), Hugging
 //! Face Llama, Qwen2 and Qwen3 folders ([`hf_llama`], read only; their `model.safetensors`
 //! through [`safetensors`], shared with GPT-2's) and llama2.c's `model.bin` + `tokenizer.bin`
-//! ([`llama2c`], read only). Every safetensors header, logitlab's included, is parsed by
+//! ([`llama2c`], read only), and llama.cpp's GGUF files ([`gguf`] the container,
+//! [`gguf_model`] the Llama-family model in it, [`gguf_tokenizer`] its tokenizer; read only). Every safetensors header, logitlab's included, is parsed by
 //! [`safetensors_header`], within a memory bound.
 //! A format reads and writes one array of f32 values per [`crate::model::Param`] of the layout,
 //! so the candle model and the plain-array model save and load through the same code.
 
 pub mod files;
 pub mod gguf;
+pub mod gguf_model;
+pub mod gguf_tokenizer;
 pub mod hf_gpt2;
 pub mod hf_llama;
 pub mod llama2c;

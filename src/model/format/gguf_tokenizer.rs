@@ -1,0 +1,415 @@
+//! A GGUF file's tokenizer, from its `tokenizer.ggml.*` metadata, built from the pieces the lab
+//! already has rather than a third tokenizer:
+//!
+//! - `tokenizer.ggml.model` = `gpt2`: byte-level BPE, `tokens` (in GPT-2's byte-to-character
+//!   spelling) and `merges` (`"a b"`), with the pre-tokenizer `tokenizer.ggml.pre` names. This
+//!   is the `tokenizer.json` Hugging Face would hold, and it is read as one
+//!   ([`crate::model::tokenizer::hf`]): `gpt-2` (GPT-2's regex), `llama-bpe` (Llama 3's regex,
+//!   whole words that are tokens kept whole, as llama.cpp's `ignore_merges`), `qwen2` (Qwen2's
+//!   regex) and `smollm` (each digit alone, then GPT-2's regex). Any other `pre` is refused by
+//!   name. Control tokens (`token_type` 3) and user-defined ones (4) are added tokens, matched
+//!   before the model;
+//! - `tokenizer.ggml.model` = `llama`: SentencePiece, `tokens` with `scores`, `▁` for a space
+//!   and `<0xNN>` byte tokens, merged by score as llama.cpp's and llama2.c's tokenizers do
+//!   ([`SentencePiece`]): the byte tokens must be ids 3 to 258 and `<s>` id 1, as in Llama's
+//!   vocabulary;
+//! - `bos_token_id`, `eos_token_id`, `add_bos_token` (default: true for `llama`, false for
+//!   `gpt2`), and `tokenizer.chat_template`, kept as text.
+//!
+//! The vocabulary must have exactly as many tokens as the embedding has rows.
+
+use serde_json::{json, Map, Value as Json};
+
+use crate::error::{brief, Code, Error, Result};
+use crate::limits::MAX_GGUF_CHAT_TEMPLATE_BYTES;
+use crate::model::format::gguf::{Array, Header, Strings, Value};
+use crate::model::tokenizer::hf::patterns;
+use crate::model::tokenizer::{ByteLevelBpe, SentencePiece, Tokenizer};
+
+/// The pre-tokenizers (`tokenizer.ggml.pre`) of byte-level BPE vocabularies the lab reads.
+pub const SUPPORTED_PRE: [&str; 4] = ["gpt-2", "llama-bpe", "qwen2", "smollm"];
+
+/// A GGUF file's tokenizer and what goes with it.
+#[derive(Debug, Clone)]
+pub struct GgufTokenizer {
+    pub tokenizer: Tokenizer,
+    /// `tokenizer.ggml.bos_token_id`.
+    pub bos: Option<u32>,
+    /// `tokenizer.ggml.eos_token_id`: where generation stops.
+    pub eos: Option<u32>,
+    /// Whether llama.cpp puts BOS before a prompt (`tokenizer.ggml.add_bos_token`).
+    pub add_bos: bool,
+    /// `tokenizer.chat_template`, as written.
+    pub chat_template: Option<String>,
+}
+
+/// token_type values (llama.cpp's `llama_token_type`).
+const CONTROL: i32 = 3;
+const USER_DEFINED: i32 = 4;
+
+fn value_error(file: &str, key: &str, v: &dyn std::fmt::Display, wanted: &str) -> Error {
+    let shown = brief(v);
+    Error::new(format!("{file}: metadata {key} is {shown}; {wanted}")).coded(
+        Code::ModelConfigValue,
+        [
+            ("file", file.into()),
+            ("field", key.into()),
+            ("value", shown.into()),
+        ],
+    )
+}
+
+fn missing(file: &str, key: &str) -> Error {
+    Error::new(format!("{file}: metadata {key} is missing")).coded(
+        Code::ModelConfigMissing,
+        [("file", file.into()), ("field", key.into())],
+    )
+}
+
+/// The tokenizer of `header`'s metadata, for a model of `vocab_size` ids.
+pub fn read(file: &str, header: &Header, vocab_size: usize) -> Result<GgufTokenizer> {
+    const MODEL: &str = "tokenizer.ggml.model";
+    const TOKENS: &str = "tokenizer.ggml.tokens";
+    let model = header.get(MODEL).ok_or_else(|| missing(file, MODEL))?;
+    let tokens = header.get(TOKENS).ok_or_else(|| missing(file, TOKENS))?;
+    let Some(tokens) = tokens.as_array().and_then(Array::strings) else {
+        return Err(value_error(
+            file,
+            TOKENS,
+            tokens,
+            "an array of strings is needed",
+        ));
+    };
+    if tokens.len() != vocab_size {
+        return Err(Error::new(format!(
+            "{file}: metadata {TOKENS} has {} tokens, but token_embd.weight has {vocab_size} \
+             rows; the two must agree",
+            tokens.len()
+        ))
+        .coded(
+            Code::ModelConfigMismatch,
+            [
+                ("file", file.into()),
+                ("field", TOKENS.into()),
+                ("value", tokens.len().to_string().into()),
+                (
+                    "other",
+                    format!("token_embd.weight rows = {vocab_size}").into(),
+                ),
+            ],
+        ));
+    }
+    let id = |key: &str| -> Result<Option<u32>> {
+        match header.get(key) {
+            None => Ok(None),
+            Some(v) => match v.as_int() {
+                Some(n) if (0..vocab_size as i128).contains(&n) => Ok(Some(n as u32)),
+                _ => Err(value_error(
+                    file,
+                    key,
+                    v,
+                    &format!("a token id in [0, {vocab_size}) is needed"),
+                )),
+            },
+        }
+    };
+    let flag = |key: &str, default: bool| -> Result<bool> {
+        match header.get(key) {
+            None => Ok(default),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(v) => Err(value_error(file, key, v, "true or false is needed")),
+        }
+    };
+    let token_types = match header.get("tokenizer.ggml.token_type") {
+        None => None,
+        Some(Value::Array(Array::I32(t))) if t.len() == vocab_size => Some(t.as_slice()),
+        Some(v) => {
+            return Err(value_error(
+                file,
+                "tokenizer.ggml.token_type",
+                v,
+                &format!("an array of {vocab_size} INT32 is needed"),
+            ))
+        }
+    };
+    let chat_template = match header.get("tokenizer.chat_template") {
+        None => None,
+        Some(Value::String(s)) if s.len() <= MAX_GGUF_CHAT_TEMPLATE_BYTES => Some(s.clone()),
+        Some(Value::String(s)) => {
+            return Err(value_error(
+                file,
+                "tokenizer.chat_template",
+                &format!("{} bytes long", s.len()),
+                &format!("at most {MAX_GGUF_CHAT_TEMPLATE_BYTES} bytes are accepted"),
+            ))
+        }
+        Some(v) => {
+            return Err(value_error(
+                file,
+                "tokenizer.chat_template",
+                v,
+                "a string is needed",
+            ))
+        }
+    };
+    let bos = id("tokenizer.ggml.bos_token_id")?;
+    let eos = id("tokenizer.ggml.eos_token_id")?;
+    let (tokenizer, add_bos) = match model.as_str() {
+        Some("gpt2") => {
+            let add_bos = flag("tokenizer.ggml.add_bos_token", false)?;
+            let t = byte_level_bpe(
+                file,
+                header,
+                tokens,
+                token_types,
+                add_bos.then_some(bos).flatten(),
+            )?;
+            (Tokenizer::Bpe(t), add_bos)
+        }
+        Some("llama") => {
+            if !flag("tokenizer.ggml.add_space_prefix", true)? {
+                return Err(value_error(
+                    file,
+                    "tokenizer.ggml.add_space_prefix",
+                    &false,
+                    "SentencePiece vocabularies are read with their space prefix",
+                ));
+            }
+            let add_bos = flag("tokenizer.ggml.add_bos_token", true)?;
+            (
+                Tokenizer::SentencePiece(sentencepiece(file, header, tokens, bos)?),
+                add_bos,
+            )
+        }
+        _ => {
+            return Err(value_error(
+                file,
+                MODEL,
+                model,
+                "\"gpt2\" (byte-level BPE) or \"llama\" (SentencePiece) is supported",
+            ))
+        }
+    };
+    Ok(GgufTokenizer {
+        tokenizer,
+        bos,
+        eos,
+        add_bos,
+        chat_template,
+    })
+}
+
+/// The `tokenizer.json` a byte-level BPE vocabulary would be, read by the Hugging Face
+/// pipeline.
+fn byte_level_bpe(
+    file: &str,
+    header: &Header,
+    tokens: &Strings,
+    token_types: Option<&[i32]>,
+    bos: Option<u32>,
+) -> Result<ByteLevelBpe> {
+    const PRE: &str = "tokenizer.ggml.pre";
+    const MERGES: &str = "tokenizer.ggml.merges";
+    let pre = match header.get(PRE) {
+        None => "default",
+        Some(v) => v
+            .as_str()
+            .ok_or_else(|| value_error(file, PRE, v, "a string is needed"))?,
+    };
+    let split = |pattern: &str| {
+        json!({"type": "Split", "pattern": {"Regex": pattern}, "behavior": "Isolated",
+               "invert": false})
+    };
+    let byte_level = |use_regex: bool| {
+        json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false,
+               "use_regex": use_regex})
+    };
+    let (pre_tokenizer, ignore_merges) = match pre {
+        "gpt-2" => (byte_level(true), false),
+        "llama-bpe" => (
+            json!({"type": "Sequence",
+                   "pretokenizers": [split(patterns::LLAMA3), byte_level(false)]}),
+            true,
+        ),
+        "qwen2" => (
+            json!({"type": "Sequence",
+                   "pretokenizers": [split(patterns::QWEN2), byte_level(false)]}),
+            false,
+        ),
+        "smollm" => (
+            json!({"type": "Sequence", "pretokenizers": [
+                {"type": "Digits", "individual_digits": true}, byte_level(true)]}),
+            false,
+        ),
+        other => {
+            return Err(Error::new(format!(
+                "{file}: metadata {PRE} is {}; supported: {}",
+                brief(&other),
+                SUPPORTED_PRE.join(", ")
+            ))
+            .coded(
+                Code::TokenizerUnsupported,
+                [
+                    ("field", PRE.into()),
+                    ("value", other.into()),
+                    ("supported", SUPPORTED_PRE.join(", ").into()),
+                ],
+            ))
+        }
+    };
+    let merges = header.get(MERGES).ok_or_else(|| missing(file, MERGES))?;
+    let Some(merges) = merges.as_array().and_then(Array::strings) else {
+        return Err(value_error(
+            file,
+            MERGES,
+            merges,
+            "an array of strings is needed",
+        ));
+    };
+    let text = |s: &[u8], key: &str, i: usize| -> Result<String> {
+        std::str::from_utf8(s).map(str::to_string).map_err(|_| {
+            value_error(
+                file,
+                &format!("{key}[{i}]"),
+                &String::from_utf8_lossy(s),
+                "UTF-8 text is needed",
+            )
+        })
+    };
+    let mut vocab = Map::with_capacity(tokens.len());
+    let mut added = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        let name = text(t, "tokenizer.ggml.tokens", i)?;
+        let kind = token_types.map_or(1, |k| k[i]);
+        if kind == CONTROL || kind == USER_DEFINED {
+            added.push(
+                json!({"id": i, "content": name, "single_word": false, "lstrip": false,
+                              "rstrip": false, "normalized": false,
+                              "special": kind == CONTROL}),
+            );
+        }
+        if vocab.insert(name, json!(i)).is_some() {
+            return Err(value_error(
+                file,
+                &format!("tokenizer.ggml.tokens[{i}]"),
+                &String::from_utf8_lossy(t),
+                "each token appears once",
+            ));
+        }
+    }
+    let merges: Vec<Json> = merges
+        .iter()
+        .enumerate()
+        .map(|(i, m)| text(m, MERGES, i).map(Json::String))
+        .collect::<Result<_>>()?;
+    let post = match bos {
+        Some(id) => {
+            let name = tokens.str(id as usize).unwrap_or_default();
+            json!({"type": "TemplateProcessing",
+                   "single": [{"SpecialToken": {"id": name, "type_id": 0}},
+                              {"Sequence": {"id": "A", "type_id": 0}}],
+                   "pair": [], "special_tokens": {name: {"id": name, "ids": [id],
+                                                         "tokens": [name]}}})
+        }
+        None => Json::Null,
+    };
+    let json = json!({
+        "added_tokens": added,
+        "normalizer": null,
+        "pre_tokenizer": pre_tokenizer,
+        "post_processor": post,
+        "decoder": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false,
+                    "use_regex": false},
+        "model": {"type": "BPE", "vocab": vocab, "merges": merges,
+                  "ignore_merges": ignore_merges},
+    });
+    let bytes = serde_json::to_vec(&json).map_err(|e| Error::new(format!("{file}: {e}")))?;
+    drop(json);
+    ByteLevelBpe::from_json(&bytes).map_err(|e| {
+        Error::new(format!(
+            "{file}: the tokenizer.ggml metadata, read as tokenizer.json: {e}"
+        ))
+    })
+}
+
+/// The SentencePiece of a `llama` vocabulary: llama2.c's `tokenizer.bin` of its tokens and
+/// scores, `▁` written as a space.
+fn sentencepiece(
+    file: &str,
+    header: &Header,
+    tokens: &Strings,
+    bos: Option<u32>,
+) -> Result<SentencePiece> {
+    const SCORES: &str = "tokenizer.ggml.scores";
+    let scores = header.get(SCORES).ok_or_else(|| missing(file, SCORES))?;
+    let scores = match scores {
+        Value::Array(Array::F32(s)) if s.len() == tokens.len() => s,
+        v => {
+            return Err(value_error(
+                file,
+                SCORES,
+                v,
+                &format!("an array of {} FLOAT32 is needed", tokens.len()),
+            ))
+        }
+    };
+    if let Some(i) = scores.iter().position(|s| s.is_nan()) {
+        return Err(value_error(
+            file,
+            &format!("{SCORES}[{i}]"),
+            &"NaN",
+            "a number is needed",
+        ));
+    }
+    if bos.is_some_and(|b| b != crate::model::tokenizer::sentencepiece::BOS) {
+        return Err(value_error(
+            file,
+            "tokenizer.ggml.bos_token_id",
+            &bos.unwrap_or_default(),
+            "a SentencePiece vocabulary's <s> is id 1",
+        ));
+    }
+    for b in 0..=255u32 {
+        let id = b as usize + 3;
+        let want = format!("<0x{b:02X}>");
+        if tokens.get(id) != Some(want.as_bytes()) {
+            return Err(value_error(
+                file,
+                &format!("tokenizer.ggml.tokens[{id}]"),
+                &String::from_utf8_lossy(tokens.get(id).unwrap_or_default()),
+                &format!("SentencePiece byte tokens <0x00> … <0xFF> are ids 3 … 258, so {want}"),
+            ));
+        }
+    }
+    let mut bin =
+        Vec::with_capacity(4 + 8 * tokens.len() + tokens.iter().map(<[u8]>::len).sum::<usize>());
+    let mut max_len = 0usize;
+    bin.extend(0u32.to_le_bytes());
+    for (t, s) in tokens.iter().zip(scores) {
+        let piece = replace_spaces(t);
+        max_len = max_len.max(piece.len());
+        bin.extend(s.to_le_bytes());
+        bin.extend((piece.len() as u32).to_le_bytes());
+        bin.extend(&piece);
+    }
+    bin[..4].copy_from_slice(&(max_len as u32).to_le_bytes());
+    SentencePiece::from_bytes(&bin)
+        .map_err(|e| Error::new(format!("{file}: the tokenizer.ggml metadata: {e}")))
+}
+
+/// A SentencePiece piece with `▁` (U+2581) as a plain space.
+fn replace_spaces(piece: &[u8]) -> Vec<u8> {
+    const MARK: &[u8] = "▁".as_bytes();
+    let mut out = Vec::with_capacity(piece.len());
+    let mut i = 0;
+    while i < piece.len() {
+        if piece[i..].starts_with(MARK) {
+            out.push(b' ');
+            i += MARK.len();
+        } else {
+            out.push(piece[i]);
+            i += 1;
+        }
+    }
+    out
+}
