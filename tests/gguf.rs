@@ -191,3 +191,57 @@ fn a_file_read_in_parts_is_the_same_model() {
         }
     }
 }
+
+/// The tokenizer of a GGUF file against llama.cpp's own tokenizer tests: its vocabularies
+/// (gpt-2, llama-bpe, qwen2, llama-spm) cut down to the tokens inside its test inputs, and the
+/// ids llama.cpp gives those inputs (checked by the fixture script to be its ids on the full
+/// vocabularies, renumbered).
+#[test]
+fn token_ids_match_llama_cpp_on_its_own_tests() {
+    use logitlab::model::format::{gguf, gguf_tokenizer};
+    macro_rules! vocab {
+        ($name:literal) => {
+            (
+                $name,
+                &include_bytes!(concat!("fixtures/gguf/vocab-", $name, ".gguf"))[..],
+                include_str!(concat!("fixtures/gguf/vocab-", $name, ".inp")),
+                include_str!(concat!("fixtures/gguf/vocab-", $name, ".out")),
+            )
+        };
+    }
+    for (name, file, inp, out) in [
+        vocab!("gpt-2"),
+        vocab!("llama-bpe"),
+        vocab!("qwen2"),
+        vocab!("llama-spm"),
+    ] {
+        let g = gguf::read("vocab.gguf", file).unwrap();
+        let v = g
+            .header
+            .get("tokenizer.ggml.tokens")
+            .and_then(|t| t.as_array())
+            .map_or(0, |a| a.len());
+        let t = gguf_tokenizer::read("vocab.gguf", &g.header, v)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let inputs: Vec<&str> = inp.split("\n__ggml_vocab_test__\n").collect();
+        let expected: Vec<&str> = out.lines().collect();
+        assert_eq!(inputs.len(), expected.len(), "{name}");
+        let mut wrong = Vec::new();
+        for (text, want) in inputs.iter().zip(&expected) {
+            let want: Vec<u32> = want
+                .split_whitespace()
+                .map(|x| x.parse().unwrap())
+                .collect();
+            let got = t.tokenizer.encode(text).unwrap();
+            if got != want {
+                wrong.push(format!("{text:?}: {got:?}, llama.cpp {want:?}"));
+            }
+        }
+        println!(
+            "{name}: {} of {} inputs as llama.cpp",
+            inputs.len() - wrong.len(),
+            inputs.len()
+        );
+        assert!(wrong.is_empty(), "{name}:\n{}", wrong.join("\n"));
+    }
+}
