@@ -159,6 +159,8 @@ codes! {
     /// what (`tensor blk.0.attn_q.weight's offset`, `metadata tokenizer.ggml.tokens`), the
     /// value found, and what is accepted.
     ModelGguf = "model.gguf" ["field", "value", "expected"],
+    /// Several `.gguf` files at once: their names, cut short.
+    ModelGgufOneFile = "model.ggufOneFile" ["files"],
     /// A GGUF tensor of a type the lab does not compute with: the tensor, its type (`IQ2_XS`)
     /// and the types supported.
     ModelGgufTensorType = "model.ggufTensorType" ["tensor", "type", "supported"],

@@ -23,7 +23,7 @@ use crate::limits::{
     MAX_CHECKPOINT_BYTES, MAX_LLAMA2C_BYTES, MAX_TEXT_BYTES, MAX_TOKENIZER_BIN_BYTES,
 };
 use crate::model::format::files::{self, Format, Role};
-use crate::model::format::{hf_gpt2, llama2c};
+use crate::model::format::{gguf_model, hf_gpt2, llama2c};
 use crate::model::quant::QType;
 use crate::model::{self, Dtype, Family, Generator, Net, OutputMode, Tokenizer, Variant};
 use crate::wasm::convert::{bytes_arg, ids_arg, js_err, options, string_arg, to_js};
@@ -132,6 +132,26 @@ impl Model {
                     pieces.release(i, value(w));
                 }
                 reader.finish().and_then(Net::from_llama2c_checkpoint)
+            }
+            Format::Gguf => {
+                // Read as a stream of its pieces, each dropped from the array once read.
+                let w = weights.expect("a GGUF model is its file");
+                let mut pieces = JsFile::new(files::base(&w.name), value(w), w.cap)?;
+                let size = hf_gpt2::FileBytes::len(&pieces);
+                let mut reader =
+                    gguf_model::Reader::new(files::base(&w.name), Some(size)).map_err(js_err)?;
+                for i in 0..pieces.pieces.len() {
+                    let bytes = pieces.pieces[i].clone();
+                    reader
+                        .push_with(bytes.length() as usize, |at, dest| {
+                            bytes
+                                .subarray(at as u32, (at + dest.len()) as u32)
+                                .copy_to(dest);
+                        })
+                        .map_err(js_err)?;
+                    pieces.release(i, value(w));
+                }
+                reader.finish().and_then(Net::from_gguf_checkpoint)
             }
         };
         Ok(Model {

@@ -50,57 +50,73 @@ fn fixture(alignment: u32) -> (Vec<u8>, Vec<(usize, usize)>) {
         ("blk.0.ffn_down.weight", &[256], GgmlType::Q4_K, &q4k),
     ];
     let file = gguf::write(&metadata, &tensors);
-    // Walk the header as written, noting each count, length, type and offset.
-    let mut fields = vec![(4, 4), (8, 8), (16, 8)];
-    let mut at = 24;
+    let fields = header_fields(&file);
+    (file, fields)
+}
+
+/// The places of a valid GGUF file's header fields: (byte offset, width) of every count,
+/// length, type, scalar value, dimension and offset, for edits to aim at.
+pub fn header_fields(file: &[u8]) -> Vec<(usize, usize)> {
     let u64_at = |at: usize| u64::from_le_bytes(file[at..at + 8].try_into().unwrap()) as usize;
     fn skip_value(file: &[u8], at: &mut usize, t: u32, fields: &mut Vec<(usize, usize)>) {
         let u64_at = |at: usize| u64::from_le_bytes(file[at..at + 8].try_into().unwrap()) as usize;
-        match t {
-            0 | 1 | 7 => *at += 1,
-            2 | 3 => *at += 2,
-            4..=6 => *at += 4,
-            10..=12 => *at += 8,
-            8 => {
-                fields.push((*at, 8));
-                *at += 8 + u64_at(*at);
+        let width = match t {
+            0 | 1 | 7 => 1,
+            2 | 3 => 2,
+            4..=6 => 4,
+            10..=12 => 8,
+            _ => 0,
+        };
+        if width > 0 {
+            // A scalar's value, unless it is one of a long array's many elements.
+            if fields.len() < 4096 {
+                fields.push((*at, width));
             }
-            _ => {
-                let inner = u32::from_le_bytes(file[*at..*at + 4].try_into().unwrap());
-                let n = u64_at(*at + 4);
-                fields.extend([(*at, 4), (*at + 4, 8)]);
-                *at += 12;
-                for _ in 0..n {
-                    skip_value(file, at, inner, fields);
-                }
-            }
+            *at += width;
+            return;
+        }
+        if t == 8 {
+            fields.push((*at, 8));
+            *at += 8 + u64_at(*at);
+            return;
+        }
+        let inner = u32::from_le_bytes(file[*at..*at + 4].try_into().unwrap());
+        let n = u64_at(*at + 4);
+        fields.extend([(*at, 4), (*at + 4, 8)]);
+        *at += 12;
+        for _ in 0..n {
+            skip_value(file, at, inner, fields);
         }
     }
-    for _ in 0..metadata.len() {
+    let (tensors, keys) = (u64_at(8), u64_at(16));
+    let mut fields = vec![(4, 4), (8, 8), (16, 8)];
+    let mut at = 24;
+    for _ in 0..keys {
         fields.push((at, 8));
         at += 8 + u64_at(at);
         fields.push((at, 4));
         let t = u32::from_le_bytes(file[at..at + 4].try_into().unwrap());
         at += 4;
-        skip_value(&file, &mut at, t, &mut fields);
+        skip_value(file, &mut at, t, &mut fields);
     }
-    for (_, dims, _, _) in &tensors {
+    for _ in 0..tensors {
         fields.push((at, 8));
         at += 8 + u64_at(at);
+        let dims = u32::from_le_bytes(file[at..at + 4].try_into().unwrap()) as usize;
         fields.push((at, 4));
         at += 4;
-        for _ in 0..dims.len() {
+        for _ in 0..dims {
             fields.push((at, 8));
             at += 8;
         }
         fields.extend([(at, 4), (at + 4, 8)]);
         at += 12;
     }
-    (file, fields)
+    fields
 }
 
 /// A value that breaks naive readers, for a field of `width` bytes holding `was`.
-fn field_value(b: &mut Bytes, was: u64) -> u64 {
+pub fn field_value(b: &mut Bytes, was: u64) -> u64 {
     match b.u8() % 4 {
         0 => b.pick(&[
             0,
@@ -155,11 +171,9 @@ fn edited(b: &mut Bytes) -> Vec<u8> {
                 if at + width > bytes.len() {
                     continue; // cut off by an earlier edit
                 }
-                let was = match width {
-                    4 => u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())),
-                    _ => u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()),
-                };
-                let v = field_value(b, was);
+                let mut was = [0u8; 8];
+                was[..width].copy_from_slice(&bytes[at..at + width]);
+                let v = field_value(b, u64::from_le_bytes(was));
                 bytes[at..at + width].copy_from_slice(&v.to_le_bytes()[..width]);
             }
             4 => {
@@ -202,7 +216,9 @@ pub fn run_gguf_file(data: &[u8]) -> Verdict {
         r.finish()
     });
     match (&whole, &parts) {
-        (Ok(a), Ok(p)) if a.header == p.header && a.data == p.data => {}
+        // (Compared as printed: a metadata value may be a NaN, which equals nothing.)
+        (Ok(a), Ok(p))
+            if format!("{:?}", a.header) == format!("{:?}", p.header) && a.data == p.data => {}
         (Err(a), Err(p)) if !known || a.to_string() == p.to_string() => {}
         _ => {
             return Bug(format!(

@@ -47,6 +47,7 @@ mod chain;
 mod checkpoint;
 mod checkpoint_default;
 mod gguf_file;
+mod gguf_model;
 mod hf_config;
 mod hf_llama;
 mod hf_safetensors;

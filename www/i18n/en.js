@@ -346,6 +346,7 @@ export default {
   "error.model.configValue": "{file}: {field} is {value}, which the lab cannot use.",
   "error.model.configMismatch": "{file}: {field} = {value} does not fit {other}.",
   "error.model.gguf": "The GGUF file does not read: {field} is {value}; {expected}.",
+  "error.model.ggufOneFile": "A GGUF model is one .gguf file; these files are several: {files}.",
   "error.model.ggufTensorType": "The GGUF file's tensor {tensor} is stored as {type}, which the lab does not compute with; supported: {supported}.",
   "error.model.slidingWindow": "config.json turns on sliding-window attention (use_sliding_window is true), which the lab does not compute.",
   "error.model.tensorMissing": "model.safetensors lacks the tensor {tensor}, which config.json implies.",

@@ -347,6 +347,7 @@ export default {
   "error.model.configValue": "{file}: {field} là {value}, giá trị mà trang không dùng được.",
   "error.model.configMismatch": "{file}: {field} = {value} không khớp với {other}.",
   "error.model.gguf": "Không đọc được tệp GGUF: {field} là {value}; {expected}.",
+  "error.model.ggufOneFile": "Một mô hình GGUF là một tệp .gguf duy nhất; ở đây có nhiều tệp: {files}.",
   "error.model.ggufTensorType": "Tensor {tensor} của tệp GGUF được lưu ở kiểu {type}, kiểu mà trang không tính được; các kiểu được hỗ trợ: {supported}.",
   "error.model.slidingWindow": "config.json bật cơ chế chú ý cửa sổ trượt (sliding-window attention; use_sliding_window là true), cơ chế mà trang không tính được.",
   "error.model.tensorMissing": "model.safetensors thiếu tensor {tensor}, tensor mà config.json đòi hỏi.",

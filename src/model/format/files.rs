@@ -8,14 +8,16 @@
 //!   ([`hf_architecture`]: [`super::hf_gpt2`] or [`super::hf_llama`]);
 //! - a llama2.c model: one checkpoint `.bin` and the `tokenizer.bin` it was trained with
 //!   ([`super::llama2c`]), the checkpoint read as it arrives;
+//! - a GGUF file (llama.cpp's): one `.gguf` file holds the whole model ([`super::gguf_model`]),
+//!   read as it arrives;
 //! - logitlab's own: one `.safetensors` file ([`super::logitlab`]).
 //!
 //! Names may carry a folder before the file name (`gpt2/config.json`); only the file name counts.
 
 use crate::error::{brief, brief_list, Code, Error, Result};
 use crate::limits::{
-    MAX_CHECKPOINT_BYTES, MAX_CONFIG_JSON_BYTES, MAX_HF_SAFETENSORS_BYTES, MAX_LLAMA2C_BYTES,
-    MAX_TOKENIZER_BIN_BYTES, MAX_TOKENIZER_JSON_BYTES,
+    MAX_CHECKPOINT_BYTES, MAX_CONFIG_JSON_BYTES, MAX_GGUF_BYTES, MAX_HF_SAFETENSORS_BYTES,
+    MAX_LLAMA2C_BYTES, MAX_TOKENIZER_BIN_BYTES, MAX_TOKENIZER_JSON_BYTES,
 };
 use crate::model::Variant;
 
@@ -30,6 +32,8 @@ pub enum Format {
     HuggingFace,
     Llama2c,
     Logitlab,
+    /// A GGUF file (Llama, Qwen2, Qwen3; weights as stored, quantised ones included).
+    Gguf,
 }
 
 impl Format {
@@ -39,6 +43,7 @@ impl Format {
             Format::HuggingFace => "huggingFace",
             Format::Llama2c => "llama2c",
             Format::Logitlab => "logitlab",
+            Format::Gguf => "gguf",
         }
     }
 }
@@ -48,7 +53,8 @@ impl Format {
 pub enum Role {
     /// A Hugging Face `config.json`.
     Config,
-    /// The weights: `model.safetensors`, or a llama2.c checkpoint `.bin`.
+    /// The weights: `model.safetensors`, a llama2.c checkpoint `.bin`, or a `.gguf` file (which
+    /// holds the tokenizer too).
     Weights,
     /// `tokenizer.json` or `tokenizer.bin`.
     Tokenizer,
@@ -157,6 +163,23 @@ pub fn identify(names: &[&str]) -> Result<ModelFiles> {
             files,
         });
     }
+    let ggufs: Vec<&&str> = names.iter().filter(|n| n.ends_with(".gguf")).collect();
+    match ggufs[..] {
+        [] => {}
+        [one] => {
+            return Ok(ModelFiles {
+                format: Format::Gguf,
+                files: vec![needed(Role::Weights, one.to_string(), MAX_GGUF_BYTES, true)],
+            })
+        }
+        _ => {
+            let listed = brief_list(ggufs.iter().map(|n| base(n)));
+            return Err(Error::new(format!(
+                "files: a GGUF model is one .gguf file; got {listed}"
+            ))
+            .coded(Code::ModelGgufOneFile, [("files", listed.into())]));
+        }
+    }
     let checkpoints: Vec<&&str> = names
         .iter()
         .filter(|n| n.ends_with(".safetensors"))
@@ -204,8 +227,9 @@ pub fn identify(names: &[&str]) -> Result<ModelFiles> {
         });
     }
     let what = format!(
-        "files must be a Hugging Face folder ({CONFIG}, {WEIGHTS}, {TOKENIZER_JSON}), a \
-         llama2.c model .bin with its {TOKENIZER_BIN}, or one logitlab .safetensors file"
+        "files must be a Hugging Face folder ({CONFIG}, {WEIGHTS}, {TOKENIZER_JSON}), one \
+         .gguf file, a llama2.c model .bin with its {TOKENIZER_BIN}, or one logitlab \
+         .safetensors file"
     );
     if names.is_empty() {
         return Err(Error::new(format!("{what}; got no file")).coded(Code::ModelNoFiles, []));
@@ -226,7 +250,7 @@ pub fn at_path(path: &str, tokenizer: Option<&str>) -> Result<Vec<(String, Strin
     if file.is_empty() {
         return Ok(vec![same(CONFIG), same(WEIGHTS), same(TOKENIZER_JSON)]);
     }
-    if file.ends_with(".safetensors") {
+    if file.ends_with(".safetensors") || file.ends_with(".gguf") {
         return Ok(vec![same(file)]);
     }
     if file.ends_with(".bin") {
@@ -234,8 +258,8 @@ pub fn at_path(path: &str, tokenizer: Option<&str>) -> Result<Vec<(String, Strin
         return Ok(vec![same(file), (TOKENIZER_BIN.into(), tokenizer.into())]);
     }
     Err(Error::new(format!(
-        "model must name a folder ending in / (a Hugging Face model), a llama2.c .bin or a \
-         .safetensors file, got {}",
+        "model must name a folder ending in / (a Hugging Face model), a .gguf file, a llama2.c \
+         .bin or a .safetensors file, got {}",
         crate::error::brief(&path)
     ))
     .coded(
@@ -354,6 +378,18 @@ mod tests {
             ]
         );
         assert!(m.get(Role::Weights).unwrap().streamed);
+        let m = identify(&["notes.md", "models/SmolLM2-135M-Q8_0.gguf"]).unwrap();
+        assert_eq!(
+            (m.format, roles(&m)),
+            (
+                Format::Gguf,
+                vec![("weights", "models/SmolLM2-135M-Q8_0.gguf")]
+            )
+        );
+        assert!(m.get(Role::Weights).unwrap().streamed);
+        let e = identify(&["a.gguf", "b.gguf"]).unwrap_err();
+        assert_eq!(e.code(), Some(Code::ModelGgufOneFile));
+        assert!(e.to_string().ends_with("got a.gguf, b.gguf"), "{e}");
         let m = identify(&["default.safetensors"]).unwrap();
         assert_eq!(
             (m.format, roles(&m)),
@@ -472,7 +508,11 @@ mod tests {
         let e = at_path("notes.txt", None).unwrap_err();
         assert_eq!(e.code(), Some(Code::ModelBadPath));
         // What a path names, identify reads as the same format.
-        for path in ["models/gpt2/", "m/x.bin", "m/x.safetensors"] {
+        assert_eq!(
+            at_path("m/qwen.gguf", None).unwrap(),
+            [s("qwen.gguf", "qwen.gguf")]
+        );
+        for path in ["models/gpt2/", "m/x.bin", "m/x.safetensors", "m/x.gguf"] {
             let names: Vec<String> = at_path(path, None)
                 .unwrap()
                 .into_iter()

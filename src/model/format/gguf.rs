@@ -1310,20 +1310,21 @@ impl Reader {
                 ));
             }
             if let Some(p) = prev {
-                if t.offset < p.offset + p.bytes {
+                if t.offset < p.offset.saturating_add(p.bytes) {
                     return Err(bad(
                         file,
                         &field,
                         t.offset,
                         &format!(
                             "at least {}, past tensor {} (tensors may not overlap)",
-                            p.offset + p.bytes,
+                            p.offset.saturating_add(p.bytes),
                             brief(&p.name)
                         ),
                     ));
                 }
             }
-            let end = data_start + t.offset + t.bytes;
+            // (Saturating: an offset may be any u64.)
+            let end = data_start.saturating_add(t.offset).saturating_add(t.bytes);
             let cap = self.file_len.unwrap_or(MAX_GGUF_BYTES) as u64;
             if t.offset > cap || end > cap {
                 return Err(bad(
@@ -1768,6 +1769,8 @@ mod tests {
         );
         f[info_b..info_b + 8].copy_from_slice(&0u64.to_le_bytes());
         assert!(err(&f).contains("tensors may not overlap"), "{}", err(&f));
+        f[info_b..info_b + 8].copy_from_slice(&(u64::MAX - 31).to_le_bytes());
+        assert!(err(&f).contains("tensor b's offset is 18446744073709551584"), "{}", err(&f));
         f[info_b..info_b + 8].copy_from_slice(&(1u64 << 40).to_le_bytes());
         assert!(
             err(&f).contains("tensor b's offset is 1099511627776"),

@@ -18,7 +18,7 @@
 //!
 //! The vocabulary must have exactly as many tokens as the embedding has rows.
 
-use serde_json::{json, Map, Value as Json};
+use serde_json::{json, Value as Json};
 
 use crate::error::{brief, Code, Error, Result};
 use crate::limits::MAX_GGUF_CHAT_TEMPLATE_BYTES;
@@ -276,32 +276,49 @@ fn byte_level_bpe(
             )
         })
     };
-    let mut vocab = Map::with_capacity(tokens.len());
-    let mut added = Vec::new();
+    // The file is written as text, token by token, rather than built as a JSON tree first:
+    // a tree of 151 936 tokens would take several times the metadata's memory.
+    let quote = |s: &str| serde_json::to_string(s).expect("a string serialises");
+    let mut vocab = String::with_capacity(tokens.len() * 16);
+    let mut added = String::new();
+    let mut seen = std::collections::HashSet::with_capacity(tokens.len());
     for (i, t) in tokens.iter().enumerate() {
         let name = text(t, "tokenizer.ggml.tokens", i)?;
-        let kind = token_types.map_or(1, |k| k[i]);
-        if kind == CONTROL || kind == USER_DEFINED {
-            added.push(
-                json!({"id": i, "content": name, "single_word": false, "lstrip": false,
-                              "rstrip": false, "normalized": false,
-                              "special": kind == CONTROL}),
-            );
-        }
-        if vocab.insert(name, json!(i)).is_some() {
+        if !seen.insert(t) {
             return Err(value_error(
                 file,
                 &format!("tokenizer.ggml.tokens[{i}]"),
-                &String::from_utf8_lossy(t),
+                &name,
                 "each token appears once",
             ));
         }
+        let q = quote(&name);
+        let kind = token_types.map_or(1, |k| k[i]);
+        if kind == CONTROL || kind == USER_DEFINED {
+            if !added.is_empty() {
+                added.push(',');
+            }
+            added.push_str(&format!(
+                "{{\"id\":{i},\"content\":{q},\"single_word\":false,\"lstrip\":false,\
+                 \"rstrip\":false,\"normalized\":false,\"special\":{}}}",
+                kind == CONTROL
+            ));
+        }
+        if i > 0 {
+            vocab.push(',');
+        }
+        vocab.push_str(&q);
+        vocab.push(':');
+        vocab.push_str(&i.to_string());
     }
-    let merges: Vec<Json> = merges
-        .iter()
-        .enumerate()
-        .map(|(i, m)| text(m, MERGES, i).map(Json::String))
-        .collect::<Result<_>>()?;
+    drop(seen);
+    let mut merge_list = String::with_capacity(merges.len() * 12);
+    for (i, m) in merges.iter().enumerate() {
+        if i > 0 {
+            merge_list.push(',');
+        }
+        merge_list.push_str(&quote(&text(m, MERGES, i)?));
+    }
     let post = match bos {
         Some(id) => {
             let name = tokens.str(id as usize).unwrap_or_default();
@@ -313,18 +330,15 @@ fn byte_level_bpe(
         }
         None => Json::Null,
     };
-    let json = json!({
-        "added_tokens": added,
-        "normalizer": null,
-        "pre_tokenizer": pre_tokenizer,
-        "post_processor": post,
-        "decoder": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false,
-                    "use_regex": false},
-        "model": {"type": "BPE", "vocab": vocab, "merges": merges,
-                  "ignore_merges": ignore_merges},
-    });
-    let bytes = serde_json::to_vec(&json).map_err(|e| Error::new(format!("{file}: {e}")))?;
-    drop(json);
+    let decoder = json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false,
+                         "use_regex": false});
+    let json = format!(
+        "{{\"added_tokens\":[{added}],\"normalizer\":null,\"pre_tokenizer\":{pre_tokenizer},\
+         \"post_processor\":{post},\"decoder\":{decoder},\"model\":{{\"type\":\"BPE\",\
+         \"ignore_merges\":{ignore_merges},\"vocab\":{{{vocab}}},\"merges\":[{merge_list}]}}}}"
+    );
+    drop((vocab, added, merge_list));
+    let bytes = json.into_bytes();
     ByteLevelBpe::from_json(&bytes).map_err(|e| {
         Error::new(format!(
             "{file}: the tokenizer.ggml metadata, read as tokenizer.json: {e}"
