@@ -13,11 +13,20 @@
 //!   at most 1.3e-6): the lab's f32 arithmetic, llama's q/k permuted to adjacent RoPE pairs
 //!   turned by the interleaved rotation.
 //!
+//! The same tests run natively and, under `wasm-pack test`, in Chromium, where the quantised
+//! products use simd128's `i32x4.dot_i16x8_s`: their bits are pinned, so both must give the
+//! very same values.
+//!
 //! llama.cpp ran with its KV cache in f32 and one thread; the quantised files agree with it to
 //! 1.4e-6 at most, the f16 and bf16 ones to 7.4e-4 and 9.9e-3 (its activations rounded).
 
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
 use logitlab::model::format::gguf_model;
-use logitlab::model::{Net, OutputMode, RopeLayout};
+use logitlab::model::{Net, OutputMode, RopeLayout, Tensor};
 
 struct Case {
     name: &'static str,
@@ -244,4 +253,29 @@ fn token_ids_match_llama_cpp_on_its_own_tests() {
         );
         assert!(wrong.is_empty(), "{name}:\n{}", wrong.join("\n"));
     }
+}
+
+/// Every quantised matrix of the fixtures times a fixed x (made without any libm call, so it
+/// is the same everywhere): the outputs' bits, hashed, are pinned. Integer block sums and a
+/// fixed order of f32 steps make them the same natively and with wasm's SIMD kernels.
+#[test]
+fn quantised_products_are_the_same_bits_everywhere() {
+    let mut hash = 0xcbf2_9ce4_8422_2325u64; // FNV-1a over every output's bits
+    let mut outputs = 0;
+    for case in cases() {
+        let c = gguf_model::read("m.gguf", case.gguf).unwrap();
+        for t in &c.tensors {
+            let Tensor::Quant(q) = t else { continue };
+            let x: Vec<f32> = (0..2 * q.cols)
+                .map(|i| ((i as u64 * 2_654_435_761) % 2001) as f32 / 1000.0 - 1.0)
+                .collect();
+            for y in q.matmul(&x) {
+                for b in y.to_bits().to_le_bytes() {
+                    hash = (hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+                }
+                outputs += 1;
+            }
+        }
+    }
+    assert_eq!((outputs, hash), (6726, 18_281_368_728_999_792_230));
 }

@@ -1770,7 +1770,11 @@ mod tests {
         f[info_b..info_b + 8].copy_from_slice(&0u64.to_le_bytes());
         assert!(err(&f).contains("tensors may not overlap"), "{}", err(&f));
         f[info_b..info_b + 8].copy_from_slice(&(u64::MAX - 31).to_le_bytes());
-        assert!(err(&f).contains("tensor b's offset is 18446744073709551584"), "{}", err(&f));
+        assert!(
+            err(&f).contains("tensor b's offset is 18446744073709551584"),
+            "{}",
+            err(&f)
+        );
         f[info_b..info_b + 8].copy_from_slice(&(1u64 << 40).to_le_bytes());
         assert!(
             err(&f).contains("tensor b's offset is 1099511627776"),
