@@ -8,8 +8,7 @@
 //!   ([`hf_architecture`]: [`super::hf_gpt2`] or [`super::hf_llama`]);
 //! - a llama2.c model: one checkpoint `.bin` and the `tokenizer.bin` it was trained with
 //!   ([`super::llama2c`]), the checkpoint read as it arrives;
-//! - a GGUF file (llama.cpp's): one `.gguf` file holds the whole model ([`super::gguf_model`]),
-//!   read as it arrives;
+//! - a GGUF file (llama.cpp's): one `.gguf` file holds the whole model ([`super::gguf_model`]);
 //! - logitlab's own: one `.safetensors` file ([`super::logitlab`]).
 //!
 //! Names may carry a folder before the file name (`gpt2/config.json`); only the file name counts.
@@ -169,8 +168,15 @@ pub fn identify(names: &[&str]) -> Result<ModelFiles> {
         [one] => {
             return Ok(ModelFiles {
                 format: Format::Gguf,
-                files: vec![needed(Role::Weights, one.to_string(), MAX_GGUF_BYTES, true)],
-            })
+                // Not `streamed` yet: the page's streaming path (`ModelReader`) is llama2.c's;
+                // `Model.fromFiles` reads the file's pieces through the GGUF reader.
+                files: vec![needed(
+                    Role::Weights,
+                    one.to_string(),
+                    MAX_GGUF_BYTES,
+                    false,
+                )],
+            });
         }
         _ => {
             let listed = brief_list(ggufs.iter().map(|n| base(n)));
@@ -386,7 +392,6 @@ mod tests {
                 vec![("weights", "models/SmolLM2-135M-Q8_0.gguf")]
             )
         );
-        assert!(m.get(Role::Weights).unwrap().streamed);
         let e = identify(&["a.gguf", "b.gguf"]).unwrap_err();
         assert_eq!(e.code(), Some(Code::ModelGgufOneFile));
         assert!(e.to_string().ends_with("got a.gguf, b.gguf"), "{e}");
