@@ -157,8 +157,17 @@ codes! {
     ModelTensorDtype = "model.tensorDtype" ["tensor", "dtype"],
     /// A sampler chain named by a string that is no preset.
     ChainPreset = "chain.preset" ["name"],
-    /// A chain step whose `kind` is missing or unknown: the step's index and what it held.
+    /// A chain step whose `kind` is unknown: the step's index and what it held.
     ChainUnknownKind = "chain.unknownKind" ["index", "kind"],
+    /// A chain step without a `kind`: the step's index.
+    ChainMissingKind = "chain.missingKind" ["index"],
+    /// A chain step's list parameter (DRY's `breakers`, `logitBias`'s `bias`) with more
+    /// entries than accepted: the step's index and kind, the field, its count and the cap.
+    ChainTooMany = "chain.tooMany" ["index", "kind", "field", "count", "max"],
+    /// A `logitBias` step naming an id beyond the vocabulary: the step's index, the id and V.
+    ChainBiasId = "chain.biasId" ["index", "id", "vocab"],
+    /// A sampler's history (the token ids so far) longer than accepted: its length and the cap.
+    HistoryTooLong = "history.tooLong" ["count", "max"],
     /// A chain step with a field its kind does not have.
     ChainUnknownField = "chain.unknownField" ["index", "kind", "field"],
     /// A chain step's parameter outside its range: the step's index and kind, the field, the

@@ -15,8 +15,13 @@
 //! - [`parse_values`]: a typed vector such as `2, 1, 0.5`, `2; 1; 0,5` or `100, 0*49999`, in
 //!   the page's [`Notation`]; [`translate_values`] rewrites one from a notation to another.
 //!
+//! - [`chain`]: the sampler workbench on a model: the chain panel's three distributions,
+//!   generation through a chain, and where two chains' texts part.
+//!
 //! Symbols as on the page: z for logits, T for temperature, p for probabilities, C for the
 //! number of classes.
+
+pub mod chain;
 
 use std::cmp::Ordering;
 use std::f64::consts::E;

@@ -193,6 +193,20 @@ impl Step {
         }
     }
 
+    /// Whether the step is a penalty or a bias: it changes scores by the history or by a
+    /// table of ids (repetition penalty, penalties, no-repeat n-gram, DRY, logit bias), where
+    /// the others narrow or reshape the distribution by its own values.
+    pub fn penalises(&self) -> bool {
+        matches!(
+            self,
+            Step::RepetitionPenalty { .. }
+                | Step::Penalties { .. }
+                | Step::NoRepeatNgram { .. }
+                | Step::Dry { .. }
+                | Step::LogitBias { .. }
+        )
+    }
+
     /// Whether the step selects the token itself (Mirostat), so must end the chain.
     pub fn selects(&self) -> bool {
         matches!(self, Step::Mirostat { .. } | Step::MirostatV2 { .. })
@@ -217,10 +231,16 @@ impl Step {
         })?;
         let kind = match obj.get("kind") {
             Some(Value::String(k)) => k.as_str(),
-            other => {
-                let got = other.map_or("nothing".to_string(), describe);
-                let shown = other.map_or(String::new(), |v| v.to_string());
-                return Err(unknown_kind(index, &got, &shown));
+            Some(other) => return Err(unknown_kind(index, &describe(other), &shown(other))),
+            None => {
+                return Err(Error::new(format!(
+                    "chain[{index}] has no kind; it must be one of {}",
+                    KINDS.join(", ")
+                ))
+                .coded(
+                    Code::ChainMissingKind,
+                    [("index", index.to_string().into())],
+                ))
             }
         };
         let f = Fields { index, kind, obj };
@@ -470,15 +490,49 @@ fn unknown_kind(index: usize, got: &str, shown: &str) -> Error {
     )
 }
 
+/// A value in the English message's words. Non-finite numbers come from JS as the strings
+/// "NaN", "Infinity" and "-Infinity" (JSON has no such numbers), and are named as numbers.
 fn describe(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
+        Value::Number(_) => shown(v),
+        Value::String(s) if non_finite(s).is_some() => shown(v),
         Value::String(s) => format!("the string {:?}", crate::error::brief(s)),
         Value::Array(_) => "an array".into(),
         Value::Object(_) => "an object".into(),
     }
+}
+
+/// A non-finite number as JS's JSON reader passes it ("NaN", "Infinity", "-Infinity"), as the
+/// page writes it.
+fn non_finite(s: &str) -> Option<&'static str> {
+    match s {
+        "NaN" => Some("NaN"),
+        "Infinity" => Some("∞"),
+        "-Infinity" => Some("−∞"),
+        _ => None,
+    }
+}
+
+/// A value as the page quotes it in a coded error's `value`: a number as JS writes it (5, not
+/// 5.0), a non-finite one by its name, unquoted; anything else as JSON, cut short.
+fn shown(v: &Value) -> String {
+    match v {
+        Value::Number(n) => match n.as_f64() {
+            Some(x) if x.fract() == 0.0 && x.abs() < 9.007_199_254_740_992e15 => {
+                format!("{}", x as i64)
+            }
+            Some(x) => format!("{x}"),
+            None => n.to_string(),
+        },
+        Value::String(s) => non_finite(s).map_or_else(|| brief_json(v), str::to_string),
+        _ => brief_json(v),
+    }
+}
+
+fn brief_json(v: &Value) -> String {
+    crate::error::brief(&v.to_string()).to_string()
 }
 
 /// A range of real parameters: its test, its words (the English message) and its notation
@@ -491,23 +545,23 @@ struct Range {
 
 const ANY: Range = Range {
     ok: |x| x.is_finite(),
-    words: "a finite number",
-    math: "(−∞, ∞)",
+    words: "a number in [-3.4028235e38, 3.4028235e38] (a finite float32)",
+    math: "[−3.4028235e38, 3.4028235e38]",
 };
 const NON_NEGATIVE: Range = Range {
     ok: |x| x.is_finite() && x >= 0.0,
     words: "a number >= 0",
-    math: "[0, ∞)",
+    math: "[0, 3.4028235e38]",
 };
 const POSITIVE: Range = Range {
     ok: |x| x.is_finite() && x > 0.0,
     words: "a number > 0",
-    math: "(0, ∞)",
+    math: "(0, 3.4028235e38]",
 };
 const AT_LEAST_ONE: Range = Range {
     ok: |x| x.is_finite() && x >= 1.0,
     words: "a number >= 1",
-    math: "[1, ∞)",
+    math: "[1, 3.4028235e38]",
 };
 const UNIT: Range = Range {
     ok: |x| (0.0..=1.0).contains(&x),
@@ -541,7 +595,25 @@ impl Fields<'_> {
                 ("kind", kind.into()),
                 ("field", field.into()),
                 ("range", math.into()),
-                ("value", crate::error::brief(&got.to_string()).into()),
+                ("value", shown(got).into()),
+            ],
+        )
+    }
+
+    /// A list parameter with more entries than its cap: the count and the cap.
+    fn too_many(&self, field: &str, count: usize, max: usize) -> Error {
+        let (index, kind) = (self.index, self.kind);
+        Error::new(format!(
+            "chain[{index}].{field} ({kind}) has {count} entries; at most {max} are accepted"
+        ))
+        .coded(
+            Code::ChainTooMany,
+            [
+                ("index", index.to_string().into()),
+                ("kind", kind.into()),
+                ("field", field.into()),
+                ("count", count.into()),
+                ("max", max.into()),
             ],
         )
     }
@@ -608,7 +680,7 @@ impl Fields<'_> {
             .as_array()
             .ok_or_else(|| self.bad("breakers", words, math, v))?;
         if items.len() > MAX_BREAKERS {
-            return Err(self.bad("breakers", "at most 256 sequences", math, v));
+            return Err(self.too_many("breakers", items.len(), MAX_BREAKERS));
         }
         (items.iter())
             .map(|seq| match Self::ids(seq) {
@@ -628,7 +700,7 @@ impl Fields<'_> {
             .as_array()
             .ok_or_else(|| self.bad("bias", words, math, v))?;
         if items.len() > crate::limits::MAX_VALUES {
-            return Err(self.bad("bias", words, math, v));
+            return Err(self.too_many("bias", items.len(), crate::limits::MAX_VALUES));
         }
         (items.iter())
             .map(|pair| {

@@ -1,6 +1,8 @@
 //! The wasm-bindgen layer for the lab's experiments ([`crate::lab`]): the figures the page
 //! shows, computed in Rust so the page only lays them out. Converts and validates, nothing else.
 
+mod chain;
+
 use js_sys::{Float32Array, Float64Array, Uint32Array};
 use serde::{Deserialize, Serialize};
 use tsify::Tsify;
