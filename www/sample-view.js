@@ -13,6 +13,7 @@ import { bindControl } from './state.js';
 import { zeroThresholds, cutReasons } from './pkg/logitlab.js';
 import { t, fixed, precision, exponential, integer, english, errorNode, fillNodes, lang } from './i18n.js';
 import { announce, announceError } from './announce.js';
+import { setupChain, slidersChain } from './chain-view.js';
 
 const $ = (id) => document.getElementById(id);
 /** Why a sampler step removed an id: the catalogue key by the wasm's cut code (0 = kept). */
@@ -42,6 +43,8 @@ export function setupSample(ctx) {
   const out = { generated: [], generating: false };   // generated: [{ ch, logProb }]
   const panel = { seq: 0, order: [] };                 // order: the ids the panel shows, best first
   const refresh = () => refreshPanel(ctx, out, panel);
+  const orderMatters = (chains) => lab.call('orderMatters', { text: contextText(state, out), chains, seed: state.seed, output: state.output, tokens: 40 });
+  ctx.chain = setupChain(ctx, refresh, orderMatters);
 
   THRESHOLDS = zeroThresholds();
   CUT_KEYS = cutReasons().map((name) => `cut.${name}`);
@@ -108,9 +111,10 @@ function showModel(model) {
 }
 
 /** The sliders, the seed and the two radio groups write the state; the panel follows. */
-function bindSettings({ update }, refresh) {
+function bindSettings(ctx, refresh) {
+  const { update } = ctx;
   for (const key of ['temperature', 'topK', 'topP', 'minP', 'precisionT']) {
-    $(key).addEventListener('input', () => { update({ [key]: Number($(key).value) }); refresh(); });
+    $(key).addEventListener('input', () => { update({ [key]: Number($(key).value) }); ctx.chain.slidersMoved(); refresh(); });
   }
   $('seed').addEventListener('change', () => {
     const s = Number($('seed').value);
@@ -205,7 +209,8 @@ function bindGeneration(ctx, out, refresh) {
 }
 
 /** `n` tokens more, then a line saying how many and how fast. */
-async function generate({ lab, state, model }, out, n, refresh) {
+async function generate(ctx, out, n, refresh) {
+  const { lab, state, model } = ctx;
   if (out.generating) return;
   out.generating = true;
   setBusy(true);
@@ -213,7 +218,9 @@ async function generate({ lab, state, model }, out, n, refresh) {
   const t0 = performance.now();
   const before = out.generated.length;
   try {
-    const r = await lab.call('generate', { text: contextText(state, out), options: samplerOptions(state), output: state.output, tokens: n });
+    // The sliders' chain generates as `sample` does; a chain of the list, through the workbench.
+    const chain = slidersChain(state) ? null : ctx.chain.chain();
+    const r = await lab.call('generate', { text: contextText(state, out), options: samplerOptions(state), chain, output: state.output, tokens: n });
     const made = out.generated.length - before;
     const secs = (performance.now() - t0) / 1000;
     $('gen-info').textContent = t('gen.info', { n: made, unit: unit(model), secs: fixed(secs, 2), rate: fixed(made / secs, 0),
@@ -248,8 +255,10 @@ async function refreshPanel(ctx, out, panel) {
   const seq = ++panel.seq;
   let r;
   try {
-    r = await lab.call('panel', { text: contextText(state, out), options: samplerOptions(state), output: state.output, precisionT: state.precisionT, top: TOP });
+    r = await lab.call('panel', { text: contextText(state, out), options: samplerOptions(state), chain: ctx.chain.chain(),
+      output: state.output, precisionT: state.precisionT, top: TOP });
   } catch (e) {
+    ctx.chain.failed(e);
     fillNodes($('bars-text'), 'panel.failed', {}, { error: errorNode(e) });
     $('bars').replaceChildren();
     $('bars-data').replaceChildren();
@@ -257,11 +266,21 @@ async function refreshPanel(ctx, out, panel) {
   }
   if (seq !== panel.seq) return; // a newer request is on its way
   const order = Array.from(r.top); // the TOP most likely ids under the model, best first
-  renderNextToken(ctx, r, order);
+  if (r.chain.error) ctx.chain.failed(r.chain.error);
+  else ctx.chain.show(r.chain, ctx.model.labels);
+  // With a chain of the list, the bars show its final distribution and which step cut each id.
+  const bars = slidersChain(state) || r.chain.error ? r : { ...r, ...r.chain, steps: r.chain.steps };
+  renderNextToken(ctx, bars, order);
   renderIdentity(ctx, r, order);
   renderPrecision(state, r);
   panel.order = order;
 }
+
+/** Why an id was cut: `sample`'s reason, or the chain's step (its number from 1 and kind). */
+const cutNote = (r, code) => {
+  if (!r.steps) return t(CUT_KEYS[code]);
+  return code === 255 ? t('cut.input') : t('three.cut', { n: code });
+};
 
 /** The bars of the top ids (values, log-probabilities or probabilities), the tail, and the stats. */
 function renderNextToken({ state, model }, r, order) {
@@ -277,7 +296,7 @@ function renderNextToken({ state, model }, r, order) {
     label: model.labels[i],
     value: fmt(series[i]),
     fraction: frac(series[i]),
-    note: r.cut[i] ? `(${t(CUT_KEYS[r.cut[i]])})` : '',
+    note: r.cut[i] ? `(${cutNote(r, r.cut[i])})` : '',
     muted: r.cut[i] !== 0,
   }));
   if (r.rest > 0) {

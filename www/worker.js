@@ -222,13 +222,25 @@ function context(text, control) {
  * distribution and its entropy, the `top` ids and the rest, the temperature identity, and the
  * precision experiment (stored at `precisionT`, re-heated to the absolute T = 3).
  */
-function panel({ text, options, output, precisionT, top }) {
+function panel({ text, options, chain, output, precisionT, top }) {
   const ids = context(text, 'prompt');
   if (ids.length === 0) throw coded('prompt.empty', 'prompt must contain at least one character');
   const values = model.forward(ids, { output });
-  return lab.nextTokenPanel(values, {
+  const r = lab.nextTokenPanel(values, {
     ...options, output, top, storedTemperature: precisionT, reheatTemperature: 3,
   });
+  // The chain's figures: the ids so far are its history (the repetition steps read them).
+  try {
+    r.chain = lab.chainPanel(values, chain, { history: spelled('prompt', () => model.encode(text)), output, seed: options.seed, top });
+  } catch (e) {
+    r.chain = { error: wire(e) };
+  }
+  return r;
+}
+
+/** The same prompt and seed through two chains, and where their texts part. */
+function orderMatters({ text, chains, seed, output, tokens }) {
+  return spelled('prompt', () => lab.orderMatters(model, text, chains, { seed, output, tokens }));
 }
 
 /** `n` independent draws from the same distribution, seeds seed, seed+1, … */
@@ -242,9 +254,15 @@ function draws({ text, options, output, n }) {
 const channel = new MessageChannel();
 const tick = () => new Promise((r) => { channel.port1.onmessage = () => r(); channel.port2.postMessage(0); });
 
-async function generate({ text, options, output, tokens }) {
+/**
+ * `tokens` tokens after `text`: with the sliders' options through `Model.generate`, or through
+ * `chain` (a list of steps) with the same seed.
+ */
+async function generate({ text, options, chain, output, tokens }) {
   const mine = ++run;
-  const gen = spelled('prompt', () => model.generate(text, { ...options, output }));
+  const gen = spelled('prompt', () => (chain
+    ? new lab.ChainGeneration(model, text, chain, { seed: options.seed, output })
+    : model.generate(text, { ...options, output })));
   try {
     let last = performance.now();
     let batch = [];
@@ -443,7 +461,7 @@ function exportModel({ pipeline, folder }) {
 
 const handlers = {
   exportModel, init: initModule,
-  load, panel, draws, generate, lossPanel, trainStart, trainStep, trainPlay, trainSample,
+  load, panel, orderMatters, draws, generate, lossPanel, trainStart, trainStep, trainPlay, trainSample,
   stop: () => { run++; return {}; },
   trainPause: () => { training++; return {}; },
   trainFree: () => { freeRuns(); return {}; },

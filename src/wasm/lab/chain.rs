@@ -63,6 +63,10 @@ pub struct ChainPanelResult {
     pub kept: u32,
     /// Entropy of `probs`, in nats.
     pub entropy: f64,
+    /// The same, in bits.
+    pub entropy_bits: f64,
+    /// exp(entropy): the number of equally likely ids with the same entropy.
+    pub perplexity: f64,
     /// The token the chain would draw with this seed.
     pub token: u32,
     /// The `top` most likely ids under the model, best first.
@@ -105,6 +109,8 @@ pub fn chain_panel(
         steps: step_results(d),
         kept: d.kept as u32,
         entropy: d.entropy,
+        entropy_bits: d.entropy / std::f64::consts::LN_2,
+        perplexity: d.entropy.exp(),
         token: p.draw.token as u32,
         top: Uint32Array::from(&p.top.ids[..]),
         rest: p.top.rest as u32,

@@ -109,6 +109,12 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
     'sampler.sample': [goodValues, () => ({ history: new Uint32Array([1, 2]) })],
     chainToUrl: [() => [{ kind: 'topK', k: 5 }]],
     chainFromUrl: [() => 'k_5'],
+    chainPanel: [goodValues, () => r.pick(['llama.cpp', [{ kind: 'repetitionPenalty', penalty: 2 }, { kind: 'topK', k: 5 }]]),
+      () => ({ history: new Uint32Array([1, 2]), top: 3, seed: 1 })],
+    orderMatters: [() => model, goodText, () => [[{ kind: 'topP', p: 0.8 }, { kind: 'temperature', t: 0.5 }], 'huggingface'],
+      () => ({ tokens: 3, seed: 1 })],
+    'new ChainGeneration': [() => model, goodText, () => r.pick(['llama.cpp', [{ kind: 'minP', p: 0.1 }]]), () => ({ seed: 1 })],
+    'chainGen.next': [],
     'reader.push': [() => new Uint8Array(4)],
     'reader.finish': [],
     'gen.next': [],
@@ -119,7 +125,8 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
   };
   // Every export of the build is in the table: a new one gets its hostile calls too.
   const missing = [];
-  const instance = { Model: 'model', ModelReader: 'reader', Generation: 'gen', Trainer: 'trainer', Sampler: 'sampler' };
+  const instance = { Model: 'model', ModelReader: 'reader', Generation: 'gen', Trainer: 'trainer', Sampler: 'sampler',
+    ChainGeneration: 'chainGen' };
   for (const [name, value] of Object.entries(lab)) {
     if (name === 'default' || name === 'initSync' || typeof value !== 'function') continue;
     const methods = [];
@@ -143,6 +150,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
   let theReader = reader();
   const gen = model.generate('ROMEO:\n', { temperature: 0, seed: 0 });
   const sampler = lab.Sampler ? new lab.Sampler('llama.cpp', { seed: 1 }) : null;
+  const chainGen = lab.ChainGeneration ? new lab.ChainGeneration(model, 'ROMEO:\n', 'huggingface', { seed: 0 }) : null;
   const trainer = lab.Trainer ? new lab.Trainer('To be, or not to be, that is the question.\n'.repeat(20), { preset: 'tiny' },
     'crossEntropyOnLogits', 1, {}) : null;
 
@@ -158,6 +166,8 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
       case 'new Sampler': return new lab.Sampler(...args);
       case 'sampler.distribution': return sampler.distribution(...args);
       case 'sampler.sample': return sampler.sample(...args);
+      case 'new ChainGeneration': return new lab.ChainGeneration(...args);
+      case 'chainGen.next': return chainGen.next(...args);
       case 'trainer.step': return trainer.step(...args);
       case 'trainer.model': return trainer.model(...args);
       default:
@@ -211,6 +221,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
       theReader?.received;
       trainer?.step(1);
       sampler?.sample(new Float32Array([2, 1, 0.5]));
+      chainGen?.next();
       lab.softmax(new Float32Array([0, Math.log(3)]));
     } catch (e) {
       problems.push({ name, kind: 'unusable afterwards', message: String(e?.message ?? e).slice(0, 300) });
@@ -219,6 +230,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
   theReader?.free();
   trainer?.free();
   sampler?.free();
+  chainGen?.free();
   gen.free();
   model.free();
   return { tally, problems, long: long.slice(0, 10), longCount: long.length, tableBefore: before, tableAfter: table?.length };
