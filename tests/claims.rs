@@ -394,7 +394,13 @@ fn each_sampler_explanation_states_its_example() {
     // kind, the example's chain (URL form), z, history, what the sentence shows.
     let examples: [(&str, &str, [f32; 3], &[u32], Shows); 18] = [
         ("temperature", "t_0.5", [3.0, 2.0, 1.0], &[], Shows::Probs),
-        ("dynamicTemperature", "dt_1_0.5_1", [3.0, 2.0, 1.0], &[], Shows::Probs),
+        (
+            "dynamicTemperature",
+            "dt_1_0.5_1",
+            [3.0, 2.0, 1.0],
+            &[],
+            Shows::Probs,
+        ),
         ("topK", "k_2_h", [3.0, 2.0, 2.0], &[], Shows::Kept),
         ("topK", "k_2_l", [3.0, 2.0, 2.0], &[], Shows::Kept),
         ("topP", "p_0.8_1", [3.0, 2.0, 1.0], &[], Shows::Kept),
@@ -404,13 +410,43 @@ fn each_sampler_explanation_states_its_example() {
         ("eta", "eta_0.1", [3.0, 2.0, 1.0], &[], Shows::Kept),
         ("topNSigma", "s_1.5", [3.0, 2.0, 1.0], &[], Shows::Kept),
         ("xtc", "x_1_0.2_1", [3.0, 2.0, 1.0], &[], Shows::Kept),
-        ("repetitionPenalty", "rp_2", [3.0, 2.0, 1.0], &[0], Shows::Probs),
-        ("penalties", "pen_-1_1_0.5_0.5", [3.0, 2.0, 1.0], &[0, 0], Shows::Probs),
-        ("noRepeatNgram", "ng_2", [3.0, 2.0, 1.0], &[0, 1, 0], Shows::Kept),
-        ("dry", "dry_1_2_2_-1", [3.0, 2.0, 1.0], &[0, 1, 2, 0, 1], Shows::Probs),
+        (
+            "repetitionPenalty",
+            "rp_2",
+            [3.0, 2.0, 1.0],
+            &[0],
+            Shows::Probs,
+        ),
+        (
+            "penalties",
+            "pen_-1_1_0.5_0.5",
+            [3.0, 2.0, 1.0],
+            &[0, 0],
+            Shows::Probs,
+        ),
+        (
+            "noRepeatNgram",
+            "ng_2",
+            [3.0, 2.0, 1.0],
+            &[0, 1, 0],
+            Shows::Kept,
+        ),
+        (
+            "dry",
+            "dry_1_2_2_-1",
+            [3.0, 2.0, 1.0],
+            &[0, 1, 2, 0, 1],
+            Shows::Probs,
+        ),
         ("logitBias", "lb_0_-inf", [3.0, 2.0, 1.0], &[], Shows::Kept),
         ("mirostat", "mi_1_0.1_3", [3.0, 2.0, 1.0], &[], Shows::Kept),
-        ("mirostatV2", "mi2_1.5_0.1", [3.0, 2.0, 1.0], &[], Shows::Kept),
+        (
+            "mirostatV2",
+            "mi2_1.5_0.1",
+            [3.0, 2.0, 1.0],
+            &[],
+            Shows::Kept,
+        ),
     ];
     for (kind, url, z, history, shows) in examples {
         let steps = chain::from_url(url).unwrap();
@@ -431,7 +467,11 @@ fn each_sampler_explanation_states_its_example() {
                     format!("{{{}}}", ids.join(sep))
                 }
                 Shows::Probs => {
-                    let p: Vec<String> = d.probs.iter().map(|p| written(lang, &format!("{p:.2}"))).collect();
+                    let p: Vec<String> = d
+                        .probs
+                        .iter()
+                        .map(|p| written(lang, &format!("{p:.2}")))
+                        .collect();
                     vector(lang, &p.iter().map(|s| s.as_str()).collect::<Vec<_>>())
                 }
             };
@@ -442,7 +482,11 @@ fn each_sampler_explanation_states_its_example() {
                 "{lang} explain.{kind} ({url}) should show z = {z_text} and {shown}: {sentence}"
             );
             // One sentence: one full stop, at its end.
-            assert_eq!(sentence.matches(". ").count(), 0, "{lang} explain.{kind}: {sentence}");
+            assert_eq!(
+                sentence.matches(". ").count(),
+                0,
+                "{lang} explain.{kind}: {sentence}"
+            );
         }
     }
 }

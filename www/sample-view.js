@@ -354,13 +354,15 @@ function renderPrecision(state, r) {
 // ---- many draws ----
 
 /** 1000 draws of the next token, counted against the probabilities, for the ids the panel shows. */
-function bindDraws({ lab, state, model }, out, panel) {
+function bindDraws(ctx, out, panel) {
+  const { lab, state, model } = ctx;
   $('draw').addEventListener('click', async () => {
     if ($('draw').getAttribute('aria-disabled') === 'true') return;
     // aria-disabled, not disabled: the button keeps keyboard focus while the draws run.
     $('draw').setAttribute('aria-disabled', 'true');
     try {
-      const r = await lab.call('draws', { text: contextText(state, out), options: samplerOptions(state), output: state.output, n: 1000 });
+      const chain = slidersChain(state) ? null : ctx.chain.chain();
+      const r = await lab.call('draws', { text: contextText(state, out), options: samplerOptions(state), chain, output: state.output, n: 1000 });
       const order = panel.order.length ? panel.order : Array.from(r.probs.keys()).slice(0, TOP);
       const ids = order.filter((i) => r.probs[i] > 0 || r.counts[i] > 0);
       const max = Math.max(...ids.map((i) => Math.max(r.counts[i] / r.n, r.probs[i])), 1e-9);

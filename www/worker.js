@@ -243,9 +243,13 @@ function orderMatters({ text, chains, seed, output, tokens }) {
   return spelled('prompt', () => lab.orderMatters(model, text, chains, { seed, output, tokens }));
 }
 
-/** `n` independent draws from the same distribution, seeds seed, seed+1, … */
-function draws({ text, options, output, n }) {
+/** `n` independent draws from the same distribution, seeds seed, seed+1, …; through `chain` if given. */
+function draws({ text, options, chain, output, n }) {
   const values = model.forward(context(text, 'prompt'), { output });
+  if (chain) {
+    const history = spelled('prompt', () => model.encode(text));
+    return { ...lab.chainDraws(values, chain, { history, output, seed: options.seed }, n), n };
+  }
   return { ...lab.draws(values, { ...options, output }, n), n };
 }
 

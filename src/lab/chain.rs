@@ -9,6 +9,7 @@
 //!   ids so far, prompt and generated) passed to its repetition steps.
 //! - [`order_matters`]: the same prompt and seed through two chains, and the first token at
 //!   which their texts part.
+//! - [`chain_draws`]: many draws through a chain, counted against its final distribution.
 
 use crate::error::{Code, Error, Result};
 use crate::limits::{check_text_len, MAX_HISTORY};
@@ -18,7 +19,8 @@ use crate::sampling::chain::Step;
 use crate::sampling::workbench::{Distribution, Draw, Sampler};
 use crate::sampling::Input;
 
-use super::{top_ids, Top};
+use super::{top_ids, Draws, Top};
+use crate::limits::{MAX_DRAWS, MAX_SEED};
 
 /// The chain panel of one token.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,6 +83,43 @@ fn top_of(log_probs: &[f32], d: &Distribution, n: usize) -> Top {
         rest_cut: others().filter(|&i| d.cut[i] != 0).count(),
         ids,
     }
+}
+
+/// `n` draws (in [1, [`MAX_DRAWS`]]) through `steps`, each by a fresh sampler seeded seed,
+/// seed + 1, … (as [`super::draws`] seeds `sample`), counted against the final distribution.
+pub fn chain_draws(
+    values: &[f32],
+    input: Input,
+    history: &[u32],
+    steps: &[Step],
+    seed: u64,
+    n: usize,
+) -> Result<Draws> {
+    if !(1..=MAX_DRAWS).contains(&n) {
+        return Err(Error::arg(
+            "n",
+            &format!("an integer in [1, {MAX_DRAWS}]"),
+            n,
+        ));
+    }
+    let mut counts = vec![0u32; values.len()];
+    let mut probs = Vec::new();
+    for i in 0..n as u64 {
+        let mut s = Sampler::new(steps.to_vec(), Some((seed + i) % (MAX_SEED + 1)))?;
+        let d = s.sample(values, history, input)?;
+        counts[d.token] += 1;
+        if i == 0 {
+            probs = d.distribution.probs;
+        }
+    }
+    let expected = (probs.iter())
+        .map(|&p| (p as f64 * n as f64) as f32)
+        .collect();
+    Ok(Draws {
+        counts,
+        probs,
+        expected,
+    })
 }
 
 /// One token of a [`ChainGenerator`].
@@ -277,6 +316,24 @@ mod tests {
         };
         assert_eq!(kept("t_0.5~p_0.8_1"), vec![0]);
         assert_eq!(kept("p_0.8_0~t_0.5"), vec![0, 1]);
+    }
+
+    /// Many draws through a chain: counts add to n and follow the final distribution; an id
+    /// the chain cut is never drawn.
+    #[test]
+    fn chain_draws_follow_the_final_distribution() {
+        let steps = chain::from_url("p_0.8_1").unwrap();
+        let d = chain_draws(&[3.0, 2.0, 1.0], Input::Logits, &[], &steps, 5, 2000).unwrap();
+        assert_eq!(d.counts.iter().sum::<u32>(), 2000);
+        assert_eq!(d.counts[2], 0);
+        // p = (0.731, 0.269): within 4 standard deviations (√(n p q) ≈ 20).
+        assert!(
+            (d.counts[0] as f64 - 2000.0 * 0.731).abs() < 80.0,
+            "{:?}",
+            d.counts
+        );
+        assert!((d.expected[0] - 2000.0 * d.probs[0]).abs() < 1e-3);
+        assert!(chain_draws(&[1.0], Input::Logits, &[], &steps, 0, 0).is_err());
     }
 
     /// The penalised distribution applies only the penalty and bias steps, in order: a bias

@@ -1,5 +1,6 @@
 //! The bindings of [`crate::lab::chain`]: the chain panel (`chainPanel`), generation through
-//! a chain (`ChainGeneration`) and two chains from one seed (`orderMatters`).
+//! a chain (`ChainGeneration`), two chains from one seed (`orderMatters`) and many draws
+//! through a chain (`chainDraws`).
 
 use js_sys::{Float32Array, Uint32Array, Uint8Array};
 use serde::Serialize;
@@ -11,6 +12,7 @@ use crate::limits::{MAX_SEED, MAX_VALUES};
 use crate::model::OutputMode;
 use crate::sampling::chain;
 use crate::wasm::convert::{f32_vec, integer_in, js_err, json_arg, options, string_arg, to_js};
+use crate::wasm::lab::DrawsResult;
 use crate::wasm::model::Model;
 use crate::wasm::sampling::{chain_arg, history_arg, step_results, StepResult};
 
@@ -282,5 +284,48 @@ pub fn order_matters(
         texts: r.texts,
         parts_at: r.parts_at.map(|i| i as u32),
         kept_at: r.kept_at.map(|[x, y]| [x as u32, y as u32]),
+    }))
+}
+
+/// `chainDraws`' options.
+#[derive(serde::Deserialize, Tsify, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChainDrawsOptions {
+    /// The token ids so far (prompt and generated), oldest first. Default: none.
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    #[tsify(optional, type = "TokenIds")]
+    pub history: JsValue,
+    /// What `values` are: the model's logits (default) or its log_softmax.
+    #[tsify(optional)]
+    pub output: Option<OutputMode>,
+    /// The first draw's seed, an integer in [0, 2^53 − 1]; draw i uses seed + i. Default 0.
+    #[tsify(optional)]
+    pub seed: Option<f64>,
+}
+
+/// `n` draws (an integer in [1, 100 000]) through `chain`, each by a fresh sampler seeded
+/// seed, seed + 1, …, counted against the chain's final distribution.
+#[wasm_bindgen(js_name = chainDraws, unchecked_return_type = "DrawsResult")]
+pub fn chain_draws(
+    #[wasm_bindgen(unchecked_param_type = "Values")] values: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "\"huggingface\" | \"llama.cpp\" | Partial<Step>[]")]
+    chain: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ChainDrawsOptions | undefined")] options: JsValue,
+    n: f64,
+) -> Result<JsValue, JsError> {
+    let z = f32_vec("values", &values, MAX_VALUES)?;
+    let steps = chain_arg(&chain)?;
+    let o: ChainDrawsOptions = self::options(&options, "options")?;
+    let history = history_arg(&o.history)?;
+    let max = crate::limits::MAX_DRAWS;
+    let range = format!("an integer in [1, {max}]");
+    let n = integer_in("n", Some(n), 1.0, max as f64, &range)?.unwrap_or(1.0);
+    let input = o.output.unwrap_or_default().sample_input();
+    let seed = seed_arg(o.seed)?.unwrap_or(0);
+    let d = lab::chain_draws(&z, input, &history, &steps, seed, n as usize).map_err(js_err)?;
+    Ok(to_js(&DrawsResult {
+        counts: Uint32Array::from(&d.counts[..]),
+        probs: Float32Array::from(&d.probs[..]),
+        expected: Float32Array::from(&d.expected[..]),
     }))
 }

@@ -111,6 +111,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
     chainFromUrl: [() => 'k_5'],
     chainPanel: [goodValues, () => r.pick(['llama.cpp', [{ kind: 'repetitionPenalty', penalty: 2 }, { kind: 'topK', k: 5 }]]),
       () => ({ history: new Uint32Array([1, 2]), top: 3, seed: 1 })],
+    chainDraws: [goodValues, () => r.pick(['huggingface', [{ kind: 'topP', p: 0.9 }]]), () => ({ seed: 1 }), () => 10],
     orderMatters: [() => model, goodText, () => [[{ kind: 'topP', p: 0.8 }, { kind: 'temperature', t: 0.5 }], 'huggingface'],
       () => ({ tokens: 3, seed: 1 })],
     'new ChainGeneration': [() => model, goodText, () => r.pick(['llama.cpp', [{ kind: 'minP', p: 0.1 }]]), () => ({ seed: 1 })],
