@@ -84,6 +84,9 @@ pub const MAX_STEPS_PER_CALL: usize = 10_000;
 /// Most draws one `draws` call makes.
 pub const MAX_DRAWS: usize = 100_000;
 
+/// Most tokens `orderMatters` generates through each of its two chains.
+pub const MAX_ORDER_TOKENS: usize = 1000;
+
 /// Most steps in a sampler chain (`new Sampler(steps)`): far more than any reference's chain,
 /// and each step's cut code fits a byte.
 pub const MAX_CHAIN_STEPS: usize = 64;

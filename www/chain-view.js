@@ -30,12 +30,14 @@ const sliderChain = (s) => [
   { kind: 'topP', p: s.topP, minKeep: 1 }, { kind: 'minP', p: s.minP, minKeep: 1 },
 ];
 
-/** The state's chain, every parameter filled in: the URL's, else the sliders'. */
+/**
+ * The state's chain, every parameter filled in: the URL's (state.js keeps only a chain that
+ * reads), else the sliders'.
+ */
 export function currentChain(state) {
-  if (state.chain) {
-    try { return chainFromUrl(state.chain); } catch { /* shown by setupChain */ }
-  }
-  return new Sampler(sliderChain(state), { seed: 0 }).chain;
+  if (state.chain) return chainFromUrl(state.chain);
+  const sampler = new Sampler(sliderChain(state), { seed: 0 });
+  try { return sampler.chain; } finally { sampler.free(); }
 }
 
 /** Whether the sliders set the chain (no `chain=` in the URL). */
@@ -45,9 +47,6 @@ export const slidersChain = (state) => !state.chain;
 export function setupChain(ctx, refresh, orderMatters) {
   const view = { steps: currentChain(ctx.state), figures: null, focus: null };
   $('add-kind').replaceChildren(...KINDS.map((k) => Object.assign(document.createElement('option'), { value: k, textContent: k })));
-  if (ctx.state.chain) {
-    try { chainFromUrl(ctx.state.chain); } catch (e) { showError(e); }
-  }
   const set = (steps, said) => setChain(ctx, view, steps, refresh, said);
   bindList(view, set);
   $('add-step').addEventListener('click', () => {
@@ -99,7 +98,9 @@ const isSelector = (s) => s.kind === 'mirostat' || s.kind === 'mirostatV2';
 function setChain({ state, update }, view, steps, refresh, said) {
   let filled;
   try {
-    filled = new Sampler(steps, { seed: 0 }).chain;
+    const sampler = new Sampler(steps, { seed: 0 });
+    filled = sampler.chain;
+    sampler.free();
   } catch (e) {
     showError(e);
     return false;

@@ -20,7 +20,7 @@ use crate::sampling::workbench::{Distribution, Draw, Sampler};
 use crate::sampling::Input;
 
 use super::{top_ids, Draws, Top};
-use crate::limits::{MAX_DRAWS, MAX_SEED};
+use crate::limits::{MAX_DRAWS, MAX_ORDER_TOKENS, MAX_SEED};
 
 /// The chain panel of one token.
 #[derive(Debug, Clone, PartialEq)]
@@ -247,8 +247,8 @@ pub struct OrderMatters {
     pub kept_at: Option<[usize; 2]>,
 }
 
-/// Generates `n` tokens after `prompt` through each of `chains` from the same `seed`, and
-/// finds the first token at which they differ.
+/// Generates `n` tokens (in [1, [`MAX_ORDER_TOKENS`]]) after `prompt` through each of `chains`
+/// from the same `seed`, and finds the first token at which they differ.
 pub fn order_matters(
     model: &Net,
     prompt: &str,
@@ -257,6 +257,13 @@ pub fn order_matters(
     seed: u64,
     n: usize,
 ) -> Result<OrderMatters> {
+    if !(1..=MAX_ORDER_TOKENS).contains(&n) {
+        return Err(Error::arg(
+            "tokens",
+            &format!("an integer in [1, {MAX_ORDER_TOKENS}]"),
+            n,
+        ));
+    }
     let [a, b] = chains;
     let mut runs = [
         ChainGenerator::new(model, prompt, mode, a, Some(seed))?,

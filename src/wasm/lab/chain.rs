@@ -8,16 +8,13 @@ use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 
 use crate::lab::chain as lab;
-use crate::limits::{MAX_SEED, MAX_VALUES};
+use crate::limits::{MAX_ORDER_TOKENS, MAX_SEED, MAX_VALUES};
 use crate::model::OutputMode;
 use crate::sampling::chain;
 use crate::wasm::convert::{f32_vec, integer_in, js_err, json_arg, options, string_arg, to_js};
 use crate::wasm::lab::DrawsResult;
 use crate::wasm::model::Model;
 use crate::wasm::sampling::{chain_arg, history_arg, step_results, StepResult};
-
-/// Most tokens `orderMatters` generates per chain.
-const MAX_ORDER_TOKENS: f64 = 1000.0;
 
 /// `chainPanel`'s options.
 #[derive(serde::Deserialize, Tsify, Default)]
@@ -143,7 +140,8 @@ pub struct ChainGenerateOptions {
     /// Which model output feeds the chain: the logits (default) or their log_softmax.
     #[tsify(optional)]
     pub output: Option<OutputMode>,
-    /// `orderMatters` only: how many tokens each chain generates, an integer in [1, 1000].
+    /// `orderMatters` only: how many tokens each chain generates, an integer in [1, 1 000]
+    /// (`MAX_ORDER_TOKENS`).
     /// Default 40.
     #[tsify(optional)]
     pub tokens: Option<f64>,
@@ -264,13 +262,8 @@ pub fn order_matters(
         _ => return Err(JsError::new("chains must be an array of two chains")),
     };
     let o: ChainGenerateOptions = self::options(&options, "options")?;
-    let n = integer_in(
-        "tokens",
-        o.tokens,
-        1.0,
-        MAX_ORDER_TOKENS,
-        "an integer in [1, 1000]",
-    )?;
+    let range = format!("an integer in [1, {MAX_ORDER_TOKENS}]");
+    let n = integer_in("tokens", o.tokens, 1.0, MAX_ORDER_TOKENS as f64, &range)?;
     let r = lab::order_matters(
         &model.inner,
         &prompt,
