@@ -385,6 +385,10 @@ enum Shows {
     Probs,
 }
 
+/// An explanation's example: the step's kind, its chain (URL form), z, the history, and what
+/// the sentence shows.
+type Example = (&'static str, &'static str, [f32; 3], &'static [u32], Shows);
+
 /// Every step's explanation (`explain.<kind>`) is one sentence of maths with an example on
 /// z = (3, 2, 1) (top-k: z = (3, 2, 2)): the example's chain, history and result, computed by
 /// the sampler workbench, in both catalogues' notation.
@@ -392,7 +396,7 @@ enum Shows {
 fn each_sampler_explanation_states_its_example() {
     use logitlab::sampling::{chain, workbench::Sampler, Input};
     // kind, the example's chain (URL form), z, history, what the sentence shows.
-    let examples: [(&str, &str, [f32; 3], &[u32], Shows); 18] = [
+    let examples: [Example; 18] = [
         ("temperature", "t_0.5", [3.0, 2.0, 1.0], &[], Shows::Probs),
         (
             "dynamicTemperature",

@@ -4,8 +4,10 @@
 // Where things are: `setupSample` wires the view together. The controls: `showControls`,
 // `bindSettings`, `bindPrompt`. The output text: `renderOutput`, `tokenSpan`, `bindTokenInfo`,
 // `bindGeneration`, `generate`. The panels of one step: `refreshPanel`, then `renderNextToken`,
-// `renderIdentity`, `renderPrecision`. Many draws: `bindDraws`. Each takes the view's context
-// `ctx` = { lab (the worker), state (the page's state), update, model } and the view's own
+// `renderIdentity`, `renderPrecision`. Many draws: `bindDraws`. The sampler chain's list, the
+// three distributions and why the order matters are in chain-view.js (`ctx.chain`). Each takes
+// the view's context `ctx` = { lab (the worker), state (the page's state), update, model, chain }
+// and the view's own
 // `out` (the text generated so far) or `panel` (the panel's last answer) where it needs them.
 
 import { renderBars } from './bars.js';
@@ -258,7 +260,6 @@ async function refreshPanel(ctx, out, panel) {
     r = await lab.call('panel', { text: contextText(state, out), options: samplerOptions(state), chain: ctx.chain.chain(),
       output: state.output, precisionT: state.precisionT, top: TOP });
   } catch (e) {
-    ctx.chain.failed(e);
     fillNodes($('bars-text'), 'panel.failed', {}, { error: errorNode(e) });
     $('bars').replaceChildren();
     $('bars-data').replaceChildren();
@@ -269,7 +270,7 @@ async function refreshPanel(ctx, out, panel) {
   if (r.chain.error) ctx.chain.failed(r.chain.error);
   else ctx.chain.show(r.chain, ctx.model.labels);
   // With a chain of the list, the bars show its final distribution and which step cut each id.
-  const bars = slidersChain(state) || r.chain.error ? r : { ...r, ...r.chain, steps: r.chain.steps };
+  const bars = slidersChain(state) || r.chain.error ? r : { ...r, ...r.chain };
   renderNextToken(ctx, bars, order);
   renderIdentity(ctx, r, order);
   renderPrecision(state, r);

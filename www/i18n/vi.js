@@ -249,7 +249,7 @@ export default {
   "explain.temperature": "Nhiệt độ: p = softmax(z / T), nên T < 1 làm phân phối nhọn hơn và T > 1 làm nó phẳng hơn: với z = (3; 2; 1), T = 0,5 cho p = (0,87; 0,12; 0,02).",
   "explain.dynamicTemperature": "Nhiệt độ động: T = max(0; t − range) + 2·range·(H / ln n)^exponent, trong đó H là entropy và n là số id được giữ, rồi p = softmax(z / T): với z = (3; 2; 1), t = 1, range = 0,5 và exponent = 1 cho p = (0,60; 0,27; 0,12).",
   "explain.topK": "Top-k giữ k id có z lớn nhất: với z = (3; 2; 2), k = 2 giữ {0; 1; 2} theo quy tắc của Hugging Face (mọi id hòa với id thứ k) và {0; 1} theo quy tắc của llama.cpp (đúng k id).",
-  "explain.topP": "Top-p giữ số id có khả năng cao nhất ít nhất có thể sao cho tổng xác suất của chúng đạt ít nhất p: với z = (3; 2; 1), p = 0,8 giữ {0; 1}.",
+  "explain.topP": "Top-p giữ tập nhỏ nhất gồm các id có khả năng cao nhất mà tổng xác suất của chúng đạt ít nhất p: với z = (3; 2; 1), p = 0,8 giữ {0; 1}.",
   "explain.minP": "Min-p giữ các id có p_i ≥ p · max p: với z = (3; 2; 1), p = 0,2 giữ {0; 1}.",
   "explain.typical": "Lấy mẫu điển hình (typical) giữ các id có độ bất ngờ −ln p_i gần entropy H = −Σ p_i ln p_i nhất cho đến khi tổng xác suất của chúng đạt ít nhất p: với z = (3; 2; 1), p = 0,9 giữ {0; 1}.",
   "explain.epsilon": "Ngưỡng ε loại các id có p_i < ε, id có khả năng cao nhất luôn được giữ: với z = (3; 2; 1), ε = 0,1 giữ {0; 1}.",
