@@ -140,3 +140,34 @@ test('a parameter out of range is refused, worded in the page\'s language, and t
     'chuỗi bộ lấy mẫu, bước 1 (đếm từ 0; topP): p phải thuộc [0, 1], nhưng nhận được 1.5.');
   assert.equal(new URL(page.url()).searchParams.get('chain'), 't_0.5~p_0.8_1');
 });
+
+test('chain errors carry codes and quote values as JS writes them', async () => {
+  const { page, url } = lab;
+  await page.goto(url);
+  await ready(page);
+  const errors = await page.evaluate(async () => {
+    const m = await import('./pkg/logitlab.js');
+    const error = (f) => { try { f(); return null; } catch (e) { return { code: e.code, params: e.params }; } };
+    const sampler = new m.Sampler('huggingface');
+    try {
+      return [
+        error(() => new m.Sampler([{ kind: 'topP', p: NaN }])),
+        error(() => new m.Sampler([{ kind: 'topP', p: 5 }])),
+        error(() => new m.Sampler([{ t: 1 }])),
+        error(() => new m.Sampler([{ kind: 'dry', breakers: Array.from({ length: 257 }, () => [1]) }])),
+        error(() => new m.Sampler([{ kind: 'logitBias', bias: [[9, 1]] }]).distribution([1, 2])),
+        error(() => sampler.distribution([1, 2], { history: new Uint32Array(2 ** 20 + 1) })),
+      ];
+    } finally {
+      sampler.free();
+    }
+  });
+  assert.deepEqual(errors.map((e) => e?.code), ['chain.badParam', 'chain.badParam', 'chain.missingKind', 'chain.tooMany',
+    'chain.biasId', 'history.tooLong']);
+  assert.equal(errors[0].params.value, 'NaN');
+  assert.equal(errors[1].params.value, '5');
+  assert.deepEqual(errors[2].params, { index: '0' });
+  assert.deepEqual([errors[3].params.count, errors[3].params.max], [257, 256]);
+  assert.deepEqual([errors[4].params.id, errors[4].params.vocab], [9, 2]);
+  assert.deepEqual([errors[5].params.count, errors[5].params.max], [2 ** 20 + 1, 2 ** 20]);
+});
