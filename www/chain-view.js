@@ -51,10 +51,14 @@ export function setupChain(ctx, refresh, orderMatters) {
   bindList(view, set);
   $('add-step').addEventListener('click', () => {
     const kind = $('add-kind').value;
-    const steps = [...view.steps];
-    // A Mirostat step draws the token, so it goes last; any other goes before one.
-    const at = steps.length && isSelector(steps.at(-1)) && !isSelector({ kind }) ? steps.length - 1 : steps.length;
-    steps.splice(at, 0, { kind });
+    // At the end, unless the wasm says the last step must stay last (a Mirostat step, which
+    // draws the token): then just before it.
+    let steps = [...view.steps, { kind }];
+    let at = steps.length - 1;
+    if (refusal(steps)?.code === 'chain.selectorLast' && at > 0) {
+      steps = [...view.steps.slice(0, -1), { kind }, view.steps.at(-1)];
+      at -= 1;
+    }
     view.focus = at;
     set(steps, (filled) => t('chain.added', { kind, n: at + 1, total: filled.length }));
   });
@@ -89,7 +93,15 @@ export function setupChain(ctx, refresh, orderMatters) {
   };
 }
 
-const isSelector = (s) => s.kind === 'mirostat' || s.kind === 'mirostatV2';
+/** Why the wasm refuses `steps` as a chain, or null. */
+function refusal(steps) {
+  try {
+    new Sampler(steps, { seed: 0 }).free();
+    return null;
+  } catch (e) {
+    return e;
+  }
+}
 
 /**
  * Makes `steps` (a preset's name or a list) the chain: checked and filled in by the wasm, then
