@@ -16,7 +16,7 @@ mod common;
 use common::random_logits;
 use logitlab::error::Code;
 use logitlab::rng::Rng;
-use logitlab::sampling::chain::{from_json, from_url, preset, to_url, KINDS};
+use logitlab::sampling::chain::{fields, from_json, from_url, preset, to_url, KINDS};
 use logitlab::sampling::workbench::{Sampler, INPUT_CUT};
 use logitlab::sampling::{sample, Input, Rule, SampleOptions, Step};
 use serde_json::{json, Value};
@@ -734,4 +734,59 @@ fn draws_over_the_whole_vocabulary_follow_probs() {
         .sum();
     // 99.9th percentile of chi-square with 7 degrees of freedom.
     assert!(chi2 < 24.3, "chi² = {chi2}, counts {counts:?}");
+}
+
+/// `fields` lists what `from_json` reads for each kind: the same names, each default the
+/// filled-in step's value, each range the one it checks.
+#[test]
+fn fields_are_what_each_kind_reads() {
+    for kind in KINDS {
+        let specs = fields(kind).unwrap();
+        let step = Step::from_json(0, &json!({ "kind": kind }))
+            .unwrap()
+            .to_json();
+        let obj = step.as_object().unwrap();
+        let mut names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        let mut keys: Vec<&str> = (obj.keys().map(|k| k.as_str()))
+            .filter(|&k| k != "kind")
+            .collect();
+        names.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(names, keys, "{kind}");
+        for s in specs.iter().filter(|s| s.default.is_some()) {
+            let d = s.default.unwrap() as f32;
+            assert_eq!(
+                obj[&s.name].as_f64().unwrap() as f32,
+                d,
+                "{kind}.{}",
+                s.name
+            );
+            let (lo, hi) = (s.min.unwrap(), s.max.unwrap());
+            assert!(lo <= d as f64 && d as f64 <= hi, "{kind}.{}", s.name);
+        }
+    }
+    let p = fields("topP").unwrap();
+    assert_eq!(
+        (
+            p[0].name.as_str(),
+            p[0].min,
+            p[0].max,
+            p[0].integer,
+            p[0].range.as_str()
+        ),
+        ("p", Some(0.0), Some(1.0), false, "[0, 1]")
+    );
+    assert_eq!(
+        (p[1].name.as_str(), p[1].min, p[1].integer),
+        ("minKeep", Some(0.0), true)
+    );
+    let k = fields("topK").unwrap();
+    assert_eq!(k[1].choices, ["huggingface", "llama.cpp"]);
+    // The bound a range names is the one it checks: just past it is refused.
+    let e = from_json(&json!([{ "kind": "topP", "p": 1.0000001 }])).unwrap_err();
+    assert_eq!(e.code(), Some(Code::ChainBadParam));
+    assert_eq!(
+        fields("topk").unwrap_err().code(),
+        Some(Code::ChainUnknownKind)
+    );
 }

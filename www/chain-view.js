@@ -11,7 +11,7 @@
 // each step's figures and `renderThree` the three distributions from the panel's answer.
 // `renderOrderExample` and `bindOrderModel`: why the order matters.
 
-import { Sampler, chainToUrl, chainFromUrl } from './pkg/logitlab.js';
+import { Sampler, chainToUrl, chainFromUrl, chainFields } from './pkg/logitlab.js';
 import { t, fixed, precision, integer, english, errorNode, errorText, fillNodes, localNumber } from './i18n.js';
 import { announce } from './announce.js';
 
@@ -135,13 +135,21 @@ function showError(e) {
 
 // ---- the list ----
 
+/** Each kind's fields, names, defaults and ranges, from the wasm (asked once per kind). */
+const FIELDS = new Map();
+const fieldsOf = (kind) => {
+  if (!FIELDS.has(kind)) FIELDS.set(kind, chainFields(kind));
+  return FIELDS.get(kind);
+};
+
 /** The value a parameter's input shows, and back. */
-const shownValue = (v) => (Array.isArray(v) ? JSON.stringify(v) : String(v));
-function readValue(field, text, old) {
-  if (Array.isArray(old) || field === 'bias' || field === 'breakers') {
-    try { return JSON.parse(text.replace(/-?Infinity|-inf/g, 'null')); } catch { return text; }
+const shownValue = (v) => (Array.isArray(v) ? JSON.stringify(v, (k, x) => (x === -Infinity ? '-Infinity' : x)) : String(v));
+function readValue(text, old) {
+  if (Array.isArray(old)) {
+    // JSON has no −∞: a bias of -Infinity is written null, as the wasm reads it.
+    try { return JSON.parse(text.replace(/(?<!")(-Infinity|-inf)(?!")/g, 'null')); } catch { return text; }
   }
-  if (field === 'rule') return text;
+  if (typeof old === 'string') return text;
   // A number input's value is dot-decimal in every language.
   const x = Number(text);
   return text.trim() === '' || Number.isNaN(x) ? text : x;
@@ -181,24 +189,30 @@ function renderSteps(view, state) {
     explain.textContent = t(`explain.${step.kind}`);
     const params = document.createElement('div');
     params.className = 'chain-params';
-    // The step's own parameters first, then the two that say which reference's rule it follows.
-    const last = (f) => (f === 'minKeep' || f === 'rule' ? 1 : 0);
-    const fields = Object.entries(step).filter(([f]) => f !== 'kind').sort(([a], [b]) => last(a) - last(b));
-    for (const [field, value] of fields) {
+    // In the order the step reads them, each with the range the wasm checks.
+    for (const spec of fieldsOf(step.kind)) {
+      const field = spec.name;
+      const value = step[field];
       const label = document.createElement('label');
       const code = document.createElement('code');
       code.textContent = field;
       let input;
-      if (field === 'rule') {
+      if (spec.choices.length) {
         input = document.createElement('select');
-        input.append(...['huggingface', 'llama.cpp'].map((r) => Object.assign(document.createElement('option'), { value: r, textContent: r })));
+        input.append(...spec.choices.map((r) => Object.assign(document.createElement('option'), { value: r, textContent: r })));
         input.value = value;
       } else {
         input = document.createElement('input');
         input.type = Array.isArray(value) ? 'text' : 'number';
-        if (!Array.isArray(value)) { input.step = 'any'; input.inputMode = 'decimal'; }
+        if (!Array.isArray(value)) {
+          input.min = String(spec.min);
+          input.max = String(spec.max);
+          input.step = spec.integer ? '1' : 'any';
+          input.inputMode = spec.integer ? 'numeric' : 'decimal';
+        }
         input.value = shownValue(value);
         input.spellcheck = false;
+        input.title = `${field} ∈ ${spec.range}`;
       }
       input.dataset.field = field;
       label.append(code, ' ', input);
@@ -279,7 +293,7 @@ function bindList(view, set) {
     const i = Number(input.closest('li').dataset.i);
     const field = input.dataset.field;
     const steps = view.steps.map((s) => ({ ...s }));
-    steps[i][field] = readValue(field, input.value, view.steps[i][field]);
+    steps[i][field] = readValue(input.value, view.steps[i][field]);
     view.focus = null;
     const kept = set(steps, null);
     if (kept) list.children[i]?.querySelector(`[data-field="${field}"]`)?.focus();

@@ -373,6 +373,16 @@ pub fn chain_to_url(
     Ok(chain::to_url(&chain_arg(&chain)?))
 }
 
+/// The fields of a kind of step (`chainFields('topP')`), in the order the step reads them:
+/// each one's name, default and range, as `new Sampler` checks them.
+#[wasm_bindgen(js_name = chainFields, unchecked_return_type = "FieldSpec[]")]
+pub fn chain_fields(
+    #[wasm_bindgen(unchecked_param_type = "string")] kind: JsValue,
+) -> Result<JsValue, JsError> {
+    let kind = string_arg("kind", &kind)?;
+    Ok(to_js(&chain::fields(&kind).map_err(js_err)?))
+}
+
 /// The chain of a URL form written by `chainToUrl`, every parameter filled in and checked.
 #[wasm_bindgen(js_name = chainFromUrl, unchecked_return_type = "Step[]")]
 pub fn chain_from_url(

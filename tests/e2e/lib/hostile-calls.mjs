@@ -109,6 +109,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
     'sampler.sample': [goodValues, () => ({ history: new Uint32Array([1, 2]) })],
     chainToUrl: [() => [{ kind: 'topK', k: 5 }]],
     chainFromUrl: [() => 'k_5'],
+    chainFields: [() => r.pick(['topP', 'dry', 'logitBias'])],
     chainPanel: [goodValues, () => r.pick(['llama.cpp', [{ kind: 'repetitionPenalty', penalty: 2 }, { kind: 'topK', k: 5 }]]),
       () => ({ history: new Uint32Array([1, 2]), top: 3, seed: 1 })],
     chainDraws: [goodValues, () => r.pick(['huggingface', [{ kind: 'topP', p: 0.9 }]]), () => ({ seed: 1 }), () => 10],
