@@ -785,8 +785,15 @@ fn fields_are_what_each_kind_reads() {
     // The bound a range names is the one it checks: just past it is refused.
     let e = from_json(&json!([{ "kind": "topP", "p": 1.0000001 }])).unwrap_err();
     assert_eq!(e.code(), Some(Code::ChainBadParam));
-    assert_eq!(
-        fields("topk").unwrap_err().code(),
-        Some(Code::ChainUnknownKind)
+    let e = fields(&"topk".repeat(1000)).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("kind must be one of temperature,"),
+        "{e}"
     );
+    assert!(e.to_string().len() < 400, "{e}");
+    // A long unknown kind in a chain is quoted briefly too.
+    let e = from_json(&json!([{ "kind": "x".repeat(10_000) }])).unwrap_err();
+    assert_eq!(e.code(), Some(Code::ChainUnknownKind));
+    assert!(e.to_string().len() < 400, "{}", e.to_string().len());
 }

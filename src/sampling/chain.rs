@@ -318,7 +318,10 @@ impl Step {
                 tau: f.number("tau", 5.0, NON_NEGATIVE)?,
                 eta: f.number("eta", 0.1, NON_NEGATIVE)?,
             },
-            other => return Err(unknown_kind(f.index, &format!("{other:?}"), other)),
+            other => {
+                let quoted = format!("{:?}", crate::error::brief(&other));
+                return Err(unknown_kind(f.index, &quoted, other));
+            }
         };
         f.no_other_fields(&step)?;
         Ok(step)
@@ -350,8 +353,16 @@ pub struct FieldSpec {
 }
 
 /// The fields of a kind of step, in the order the step reads them, with their defaults and
-/// ranges; an unknown kind is [`Code::ChainUnknownKind`]'s error.
+/// ranges; an unknown kind is an error naming [`KINDS`].
 pub fn fields(kind: &str) -> Result<Vec<FieldSpec>> {
+    if !KINDS.contains(&kind) {
+        let quoted = format!("{:?}", crate::error::brief(&kind));
+        return Err(Error::arg(
+            "kind",
+            &format!("one of {}", KINDS.join(", ")),
+            quoted,
+        ));
+    }
     let empty = Map::new();
     let f = Fields::new(0, kind, &empty);
     Step::build(&f)?;
