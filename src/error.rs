@@ -155,6 +155,13 @@ codes! {
     /// A tensor of a dtype the lab does not compute with (not F32, F16 or BF16, or another
     /// than the other weights'): the tensor and its dtype.
     ModelTensorDtype = "model.tensorDtype" ["tensor", "dtype"],
+    /// A chat asked of a model whose `tokenizer_config.json` has no `chat_template`.
+    ChatNoTemplate = "chat.noTemplate" [],
+    /// A chat template that fails: a syntax error, or its own `raise_exception`: what it said.
+    ChatTemplate = "chat.template" ["detail"],
+    /// A chat template, or a conversation, past its bounds (bytes written, steps taken, bytes
+    /// of text given): the byte cap.
+    ChatTooLong = "chat.tooLong" ["max"],
 }
 
 impl Error {

@@ -3,6 +3,7 @@
 //! so that neither knows the other.
 
 use crate::error::Result;
+use crate::model::chat::{self, ChatTemplate};
 use crate::model::format::files::{hf_architecture, HfArchitecture};
 use crate::model::format::{hf_gpt2, hf_llama, llama2c, logitlab};
 use crate::model::{Net, Tokenizer};
@@ -73,7 +74,8 @@ impl Net {
     }
 
     /// Loads a Hugging Face folder given as (file name, bytes): `config.json`,
-    /// `model.safetensors`, `tokenizer.json` and, if there, `generation_config.json`.
+    /// `model.safetensors`, `tokenizer.json` and, if there, `generation_config.json` and
+    /// `tokenizer_config.json` (its chat template).
     /// `config.json`'s architecture decides the reader: GPT-2 ([`hf_gpt2`]) or the Llama family
     /// ([`hf_llama`]: Llama, Qwen2, Qwen3, weights kept in their dtype).
     pub fn from_hf(files: &[(&str, &[u8])]) -> Result<Net> {
@@ -86,7 +88,18 @@ impl Net {
         let need = |name: &str| file(name).ok_or_else(|| hf_gpt2::missing(name));
         let (config, model) = (need(hf_gpt2::CONFIG)?, need(hf_gpt2::MODEL)?);
         let tokenizer = need(hf_gpt2::TOKENIZER)?;
-        Net::from_hf_parts(config, &model, tokenizer, file(hf_llama::GENERATION_CONFIG))
+        let net = Net::from_hf_parts(config, &model, tokenizer, file(hf_llama::GENERATION_CONFIG))?;
+        net.with_tokenizer_config(file(chat::TOKENIZER_CONFIG))
+    }
+
+    /// The same network with `tokenizer_config.json`'s chat template, if the file (its bytes)
+    /// is given and has one ([`ChatTemplate::from_tokenizer_config`]).
+    pub fn with_tokenizer_config(self, tokenizer_config: Option<&[u8]>) -> Result<Net> {
+        let chat = match tokenizer_config {
+            Some(bytes) => ChatTemplate::from_tokenizer_config(bytes)?,
+            None => None,
+        };
+        Ok(self.with_chat_template(chat))
     }
 
     /// [`Net::from_hf`] with `model.safetensors` read one tensor at a time (see

@@ -26,7 +26,7 @@ use crate::model::kernels::{
 };
 use crate::model::layout::{LlamaWeights, Proj, Weights};
 use crate::model::tensor::{Dtype, Tensor};
-use crate::model::{Config, Family, OutputMode, Tokenizer};
+use crate::model::{ChatTemplate, Config, Family, OutputMode, Tokenizer};
 use crate::numerics;
 
 /// The network: config, tokenizer and weights. Cloning is cheap: the tokenizer and the weights
@@ -38,6 +38,18 @@ pub struct Net {
     weights: Arc<Body>,
     /// The ids that end a text (a checkpoint's `eos_token_id`s).
     end_ids: Vec<u32>,
+    /// How a conversation is written out for it (`tokenizer_config.json`'s `chat_template`).
+    chat: Option<Arc<ChatTemplate>>,
+}
+
+/// A text's length in tokens and in words ([`Net::token_stats`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TokenStats {
+    pub tokens: usize,
+    /// Runs of characters between whitespace.
+    pub words: usize,
+    /// tokens / words; none for a text without a word.
+    pub per_word: Option<f64>,
 }
 
 /// The parameters, by [`Family`]. GPT-2's are f32; a Llama's matrices stay in the type they
@@ -146,6 +158,7 @@ impl Net {
             tokenizer: Arc::new(tokenizer),
             weights: Arc::new(weights),
             end_ids: Vec::new(),
+            chat: None,
         })
     }
 
@@ -167,6 +180,29 @@ impl Net {
     /// The ids that end a text, besides llama2.c's BOS (see [`Net::with_end_ids`]).
     pub fn end_ids(&self) -> &[u32] {
         &self.end_ids
+    }
+
+    /// The same network, with the chat template a conversation is written out by.
+    pub fn with_chat_template(mut self, chat: Option<ChatTemplate>) -> Net {
+        self.chat = chat.map(Arc::new);
+        self
+    }
+
+    /// Its chat template, if its files have one ([`Net::with_chat_template`]).
+    pub fn chat_template(&self) -> Option<&ChatTemplate> {
+        self.chat.as_deref()
+    }
+
+    /// How many tokens `text` is under this model's tokenizer, and how many words: runs of
+    /// characters between whitespace.
+    pub fn token_stats(&self, text: &str) -> Result<TokenStats> {
+        let tokens = self.encode(text)?.len();
+        let words = text.split_whitespace().count();
+        Ok(TokenStats {
+            tokens,
+            words,
+            per_word: (words > 0).then(|| tokens as f64 / words as f64),
+        })
     }
 
     /// Every parameter's values in f32, in [`Config::layout`] order (widened where they are
