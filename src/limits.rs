@@ -70,6 +70,10 @@ pub const MAX_CHAT_BYTES: usize = 1 << 20;
 /// takes thousands.
 pub const MAX_CHAT_FUEL: u64 = 20_000_000;
 
+/// Most JS values (messages, fields, strings) a conversation given to `applyChatTemplate` may
+/// hold: 65 536.
+pub const MAX_CHAT_VALUES: usize = 1 << 16;
+
 /// Longest text (UTF-8 bytes) that `encode`, a prompt or a pasted training text may have:
 /// 8 MiB, more than Shakespeare's complete works (5.1 MB). `decode` takes at most as many ids.
 pub const MAX_TEXT_BYTES: usize = 8 << 20;

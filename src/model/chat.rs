@@ -677,6 +677,17 @@ mod tests {
         assert!(e.to_string().starts_with("messages: "), "{e}");
     }
 
+    /// Jinja2 with trim_blocks and lstrip_blocks (as transformers sets them) renders this as
+    /// `'    <a>\n    <b>\n  end'`: the indentation before a block tag and the newline after
+    /// it are dropped, an expression's are kept.
+    #[test]
+    fn block_tags_are_trimmed_as_transformers_sets_jinja() {
+        let t = template(json!({"chat_template":
+            "  {% for m in messages %}\n    <{{ m.role }}>\n  {% endfor %}\n  end"}));
+        let m = [json!({"role": "a"}), json!({"role": "b"})];
+        assert_eq!(t.apply(&m, false).unwrap(), "    <a>\n    <b>\n  end");
+    }
+
     #[test]
     fn tojson_writes_as_python_does() {
         let t = template(json!({"chat_template":

@@ -56,7 +56,8 @@ pub enum Role {
     Checkpoint,
     /// A Hugging Face `generation_config.json` (optional): the end-of-text ids.
     GenerationConfig,
-    /// A Hugging Face `tokenizer_config.json` (optional): the tokenizer's special tokens.
+    /// A Hugging Face `tokenizer_config.json` (optional): the tokenizer's special tokens and
+    /// the chat template.
     TokenizerConfig,
 }
 
@@ -242,6 +243,19 @@ pub fn at_path(path: &str, tokenizer: Option<&str>) -> Result<Vec<(String, Strin
         Code::ModelBadPath,
         [("path", crate::error::brief(&path).into())],
     ))
+}
+
+/// The files the model at a site path may also have, as [`at_path`]'s (name, path) pairs: a
+/// folder's `generation_config.json` and `tokenizer_config.json` (its end-of-text ids, its
+/// chat template). A missing one is no error; other paths have none.
+pub fn optional_at_path(path: &str) -> Vec<(String, String)> {
+    if !base(path).is_empty() {
+        return Vec::new();
+    }
+    [GENERATION_CONFIG, TOKENIZER_CONFIG]
+        .iter()
+        .map(|n| (n.to_string(), n.to_string()))
+        .collect()
 }
 
 /// The architecture a Hugging Face `config.json` describes: the first of its `architectures`,
@@ -469,6 +483,14 @@ mod tests {
             at_path("mine.safetensors", None).unwrap(),
             [s("mine.safetensors", "mine.safetensors")]
         );
+        assert_eq!(
+            optional_at_path("models/qwen/"),
+            [
+                s("generation_config.json", "generation_config.json"),
+                s("tokenizer_config.json", "tokenizer_config.json")
+            ]
+        );
+        assert!(optional_at_path("m/x.bin").is_empty());
         let e = at_path("notes.txt", None).unwrap_err();
         assert_eq!(e.code(), Some(Code::ModelBadPath));
         // What a path names, identify reads as the same format.
