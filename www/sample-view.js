@@ -39,9 +39,11 @@ export function showControls(state) {
 /** `model`: `{ config, labels }` of the model loaded now (main.js replaces them on a switch). */
 export function setupSample(ctx) {
   const { lab, state } = ctx;
-  const out = { generated: [], generating: false };   // generated: [{ ch, logProb }]
+  // generated: [{ ch, logProb }]; chat: the prompt through the chat template, or null.
+  const out = { generated: [], generating: false, chat: null, chatOf: '' };
   const panel = { seq: 0, order: [] };                 // order: the ids the panel shows, best first
-  const refresh = () => refreshPanel(ctx, out, panel);
+  // The panel reads the prompt as the model sees it: through its chat template, if asked.
+  const refresh = () => renderChat(ctx, out).then(() => refreshPanel(ctx, out, panel));
 
   THRESHOLDS = zeroThresholds();
   CUT_KEYS = cutReasons().map((name) => `cut.${name}`);
@@ -49,6 +51,7 @@ export function setupSample(ctx) {
   showModel(ctx.model);
   bindSettings(ctx, refresh);
   bindPrompt(ctx, out, refresh);
+  bindChat(ctx, out, refresh);
   bindTokenInfo(out);
   bindGeneration(ctx, out, refresh);
   bindDraws(ctx, out, panel);
@@ -63,15 +66,18 @@ export function setupSample(ctx) {
     modelChanged: () => {
       if (out.generating) lab.call('stop');
       out.generated = [];
+      out.chat = null;
       panel.order = [];
       showModel(ctx.model);
       $('hist').replaceChildren();
       $('hist-data').replaceChildren();
       $('hist-text').textContent = '';
+      showChat(ctx);
       renderOutput(state, out);
+      showPromptStats(ctx);
       if (state.view === 'sample') refresh();
     },
-    refresh: () => { renderOutput(state, out); refresh(); },
+    refresh: () => { renderOutput(state, out); showPromptStats(ctx); refresh(); },
     /** Leaving the view stops a generation: no work keeps running where nobody sees it. */
     hide: () => { if (out.generating) lab.call('stop'); },
   };
@@ -82,8 +88,13 @@ const samplerOptions = (state) => ({
   temperature: state.temperature, topK: state.topK, topP: state.topP, minP: state.minP,
   seed: state.seed,
 });
-/** The prompt and the text generated after it: what the next token is conditioned on. */
-const contextText = (state, out) => state.prompt + out.generated.map((g) => g.ch).join('');
+/**
+ * The prompt, as one chat message written out by the model's chat template when "as a chat
+ * message" is on, and the text generated after it: what the next token is conditioned on.
+ */
+const contextText = (state, out) => (out.chat ?? state.prompt) + out.generated.map((g) => g.ch).join('');
+/** Whether the prompt goes through the model's chat template. */
+const chatOn = (state, model) => state.chat === 1 && model.config.chatTemplate === true;
 const unit = (model) => (model.config.tokenizer === 'chars' ? t('unit.characters') : t('unit.tokens'));
 
 // ---- controls → state ----
@@ -130,19 +141,79 @@ function bindSettings({ update }, refresh) {
 }
 
 /** Another prompt: the text generated after the old one goes. */
-function bindPrompt({ state, update }, out, refresh) {
+function bindPrompt(ctx, out, refresh) {
+  const { state, update } = ctx;
   $('prompt').addEventListener('input', () => {
     update({ prompt: $('prompt').value });
     out.generated = [];
+    out.chat = null;
+    renderOutput(state, out);
+    showPromptStats(ctx);
+    refresh();
+  });
+  showPromptStats(ctx);
+}
+
+/** "As a chat message": offered when the model has a chat template; the text so far goes. */
+function bindChat(ctx, out, refresh) {
+  const { state, update } = ctx;
+  showChat(ctx);
+  $('chat').addEventListener('change', () => {
+    update({ chat: $('chat').checked ? 1 : 0 });
+    out.generated = [];
+    out.chat = null;
     renderOutput(state, out);
     refresh();
   });
 }
 
+function showChat({ state, model }) {
+  $('chat-label').hidden = model.config.chatTemplate !== true;
+  $('chat').checked = state.chat === 1;
+}
+
+/**
+ * `out.chat`: the prompt through the model's chat template, when asked for (else null); the
+ * output shows it, so the template's text is there to read.
+ */
+async function renderChat({ lab, state, model }, out) {
+  if (!chatOn(state, model)) {
+    if (out.chat !== null) { out.chat = null; renderOutput(state, out); }
+    return;
+  }
+  if (out.chat !== null && out.chatOf === state.prompt) return;
+  const prompt = state.prompt;
+  try {
+    const { text } = await lab.call('chat', { prompt });
+    if (prompt !== state.prompt) return; // a newer prompt is on its way
+    Object.assign(out, { chat: text, chatOf: prompt });
+  } catch (e) {
+    out.chat = null;
+    fillNodes($('gen-info'), 'chat.failed', {}, { error: errorNode(e) });
+  }
+  renderOutput(state, out);
+}
+
+/** "This text is N tokens (M per word)": the prompt's length under the loaded tokenizer. */
+async function showPromptStats({ lab, state, model }) {
+  const prompt = state.prompt;
+  let s;
+  try {
+    s = await lab.call('tokenStats', { text: prompt });
+  } catch {
+    $('prompt-stats').textContent = ''; // the panel below says why the prompt cannot be read
+    return;
+  }
+  if (prompt !== state.prompt) return;
+  $('prompt-stats').textContent = s.perWord === null || s.perWord === undefined
+    ? t('prompt.statsNoWords', { n: integer(s.tokens), unit: unit(model) })
+    : t('prompt.stats', { n: integer(s.tokens), unit: unit(model), perWord: fixed(s.perWord, 2) });
+}
+
 // ---- the output text ----
 
 function renderOutput(state, out) {
-  $('output-prompt').textContent = state.prompt;
+  $('output-prompt').textContent = out.chat ?? state.prompt;
   const spans = out.generated.map((g, i) => tokenSpan(g, i));
   $('output-gen').replaceChildren(...spans);
 }
@@ -213,11 +284,12 @@ async function generate({ lab, state, model }, out, n, refresh) {
   const t0 = performance.now();
   const before = out.generated.length;
   try {
+    await renderChat({ lab, state, model }, out);
     const r = await lab.call('generate', { text: contextText(state, out), options: samplerOptions(state), output: state.output, tokens: n });
     const made = out.generated.length - before;
     const secs = (performance.now() - t0) / 1000;
     $('gen-info').textContent = t('gen.info', { n: made, unit: unit(model), secs: fixed(secs, 2), rate: fixed(made / secs, 0),
-      stopped: r.stopped ? t('gen.stopped') : r.ended ? t('gen.ended') : '' });
+      stopped: r.stopped ? t('gen.stopped') : r.ended ? t('gen.ended', { id: r.endToken, token: model.labels[r.endToken] ?? '' }) : '' });
     announce(t(r.stopped ? 'announce.generationStopped' : 'announce.generationFinished', { n: made, unit: unit(model) }));
   } catch (e) {
     fillNodes($('gen-info'), 'gen.failed', {}, { error: errorNode(e) });
