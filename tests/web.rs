@@ -697,3 +697,85 @@ fn model_reader_errors_name_the_argument_or_the_field() {
     assert!(message(reader.finish().err().unwrap())
         .starts_with("model.bin: has 1000 bytes, but its header"));
 }
+
+/// A Qwen2 chat folder through `Model.fromFiles`: `chatTemplate`, and `applyChatTemplate` on
+/// every conversation of the Qwen2.5-style fixture, equal to transformers' text; its
+/// refusals name the argument; `tokenStats`.
+#[wasm_bindgen_test]
+fn a_chat_template_renders_through_the_js_api_as_transformers_does() {
+    const DIR: &str = "fixtures/chat/qwen2-chat";
+    let files = |tokenizer_config: Option<&[u8]>| {
+        let mut pairs = vec![
+            (
+                format!("{DIR}/config.json"),
+                js_bytes(include_bytes!("fixtures/chat/qwen2-chat/config.json")),
+            ),
+            (
+                format!("{DIR}/model.safetensors"),
+                js_bytes(include_bytes!("fixtures/chat/qwen2-chat/model.safetensors")),
+            ),
+            (
+                format!("{DIR}/tokenizer.json"),
+                js_bytes(include_bytes!("fixtures/chat/qwen2-chat/tokenizer.json")),
+            ),
+        ];
+        if let Some(bytes) = tokenizer_config {
+            pairs.push((format!("{DIR}/tokenizer_config.json"), js_bytes(bytes)));
+        }
+        let pairs: Vec<(&str, JsValue)> =
+            pairs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        obj(&pairs)
+    };
+    let config: &[u8] = include_bytes!("fixtures/chat/qwen2.5/tokenizer_config.json");
+    let model = Model::from_files(files(Some(config))).unwrap();
+    assert_eq!(get(&model.config(), "chatTemplate").as_bool(), Some(true));
+    assert_eq!(
+        get(&model.config(), "format").as_string().unwrap(),
+        "huggingFace"
+    );
+    let json: serde_json::Value = serde_json::from_slice(config).unwrap();
+    assert_eq!(
+        model.chat_template().unwrap(),
+        json["chat_template"].as_str().unwrap()
+    );
+    let cases: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("fixtures/chat/qwen2.5/cases.json")).unwrap();
+    for (i, case) in cases.iter().enumerate() {
+        let messages = js_sys::JSON::parse(&case["messages"].to_string()).unwrap();
+        let options = obj(&[(
+            "addGenerationPrompt",
+            case["add_generation_prompt"].as_bool().unwrap().into(),
+        )]);
+        let text = model.apply_chat_template(messages, options).unwrap();
+        assert_eq!(text, case["text"].as_str().unwrap(), "case {i}");
+    }
+    // addGenerationPrompt defaults to true.
+    let hello = || js_sys::JSON::parse(r#"[{"role": "user", "content": "Hello!"}]"#).unwrap();
+    assert_eq!(
+        model
+            .apply_chat_template(hello(), JsValue::UNDEFINED)
+            .unwrap(),
+        cases[0]["text"].as_str().unwrap()
+    );
+    let e = |m: JsValue, o: JsValue| message(model.apply_chat_template(m, o).unwrap_err());
+    assert!(e("hi".into(), JsValue::UNDEFINED).starts_with("messages must be an array"));
+    assert!(e(js_sys::JSON::parse("[1]").unwrap(), JsValue::UNDEFINED)
+        .starts_with("messages[0] must be an object"));
+    assert!(e(hello(), obj(&[("addGeneration", true.into())]))
+        .starts_with("options has an unknown field `addGeneration`"));
+    // Without tokenizer_config.json: no template, and a chat is refused, naming the file.
+    let plain = Model::from_files(files(None)).unwrap();
+    assert_eq!(plain.chat_template(), None);
+    assert_eq!(get(&plain.config(), "chatTemplate").as_bool(), Some(false));
+    let refused = message(
+        plain
+            .apply_chat_template(hello(), JsValue::UNDEFINED)
+            .unwrap_err(),
+    );
+    assert!(refused.contains("tokenizer_config.json"), "{refused}");
+    let stats = model.token_stats("O Romeo, Romeo".into()).unwrap();
+    let tokens = model.encode("O Romeo, Romeo".into()).unwrap().length() as f64;
+    assert_eq!(get(&stats, "tokens").as_f64(), Some(tokens));
+    assert_eq!(get(&stats, "words").as_f64(), Some(3.0));
+    assert_eq!(get(&stats, "perWord").as_f64(), Some(tokens / 3.0));
+}

@@ -259,7 +259,8 @@ fn copy(v: &JsValue, budget: &mut usize, depth: usize) -> Result<JsValue, String
     }
     if is_array(v) {
         let len = array_length(v)?;
-        spend(budget, len + 1)?;
+        // Saturating: an array of 2^32 − 1 entries would wrap a 32-bit usize to nothing.
+        spend(budget, len.saturating_add(1))?;
         let out = Array::new();
         for i in 0..len as u32 {
             let x = element(v, i)?;
