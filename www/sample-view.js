@@ -205,7 +205,7 @@ async function showPromptStats({ lab, state, model }) {
     return;
   }
   if (prompt !== state.prompt) return;
-  $('prompt-stats').textContent = s.perWord === null || s.perWord === undefined
+  $('prompt-stats').textContent = s.perWord === undefined
     ? t('prompt.statsNoWords', { n: integer(s.tokens), unit: unit(model) })
     : t('prompt.stats', { n: integer(s.tokens), unit: unit(model), perWord: fixed(s.perWord, 2) });
 }

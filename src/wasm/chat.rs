@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 use crate::error::{Code, Error};
 use crate::limits::MAX_CHAT_VALUES;
 use crate::model::chat::{FIELD, TOKENIZER_CONFIG};
-use crate::wasm::convert::{describe, js_err, options};
+use crate::wasm::convert::{describe, js_err};
 use crate::wasm::js_value::{self, is_array};
 use crate::wasm::model::Model;
 
@@ -57,9 +57,9 @@ impl Model {
     pub fn apply_chat_template(
         &self,
         #[wasm_bindgen(unchecked_param_type = "ChatMessage[]")] messages: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "ChatOptions")] chat_options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ChatOptions")] options: JsValue,
     ) -> Result<String, JsError> {
-        let o: ChatOptions = options(&chat_options, "options")?;
+        let o: ChatOptions = crate::wasm::convert::options(&options, "options")?;
         let messages = messages_arg(&messages)?;
         let template = self.inner.chat_template().ok_or_else(|| {
             js_err(

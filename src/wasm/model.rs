@@ -265,7 +265,7 @@ impl Model {
 
     /// How long `text` is in tokens under this model's tokenizer, and in words (runs of
     /// characters between whitespace): `{ tokens, words, perWord }`, `perWord` = tokens / words
-    /// (null for a text without a word).
+    /// (absent for a text without a word).
     #[wasm_bindgen(js_name = tokenStats, unchecked_return_type = "TokenStats")]
     pub fn token_stats(
         &self,
@@ -601,7 +601,9 @@ pub struct TokenStats {
     pub tokens: f64,
     /// Its runs of characters between whitespace.
     pub words: f64,
-    /// tokens / words; null for a text without a word.
+    /// tokens / words; absent for a text without a word.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
     pub per_word: Option<f64>,
 }
 

@@ -72,6 +72,17 @@ export async function lab(): Promise<void> {
   // @ts-expect-error generate's options have no `input`: the model's output decides it
   model.generate('ROMEO:', { input: 'probs' });
   const zip: Uint8Array = model.toHuggingFaceZip('my-model');
+  const template: string | undefined = model.chatTemplate;
+  const hasTemplate: boolean | undefined = model.config.chatTemplate;
+  const format: 'huggingFace' | 'llama2c' | 'logitlab' | undefined = model.config.format;
+  const chat: string = model.applyChatTemplate([{ role: 'user', content: 'Hello!' }], { addGenerationPrompt: true });
+  // @ts-expect-error a message has a role
+  model.applyChatTemplate([{ content: 'Hello!' }]);
+  // @ts-expect-error the option is addGenerationPrompt
+  model.applyChatTemplate([{ role: 'user', content: 'Hello!' }], { add_generation_prompt: true });
+  const stats = model.tokenStats('But soft');
+  const perWord: number | undefined = stats.perWord;
+  console.log(template, hasTemplate, format, chat, stats.tokens, stats.words, perWord);
   console.log(p, cut, token, q, lp, lse, l.rows, g, shapes, zeros, id.fromLogits, top, after,
     counts, rows, nan, thresholds, oneHot, freq, parsed, parsedVi, written, v, arch, dtype, shape, eos,
     values, text, zip);
