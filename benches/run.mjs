@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { startServer } from '../tests/e2e/lib/server.mjs';
 import { launchChromium } from '../tests/e2e/lib/harness.mjs';
-import { runGrid } from './sample-bench.mjs';
+import { runChains, runGrid, CHAIN_VOCAB } from './sample-bench.mjs';
 
 const wasmPath = new URL('../www/pkg/logitlab_bg.wasm', import.meta.url);
 
@@ -17,6 +17,18 @@ async function inNode() {
   const mod = await import('../www/pkg/logitlab.js');
   mod.initSync({ module: readFileSync(wasmPath) });
   return runGrid(mod, () => performance.now());
+}
+
+/** The sampler workbench's grid (each step alone, each preset) in Node. */
+async function chainsInNode() {
+  const mod = await import('../www/pkg/logitlab.js');
+  mod.initSync({ module: readFileSync(wasmPath) });
+  return runChains(mod, () => performance.now());
+}
+
+function printChains(title, rows) {
+  console.log(`\n${title}: Sampler.sample µs/call at V = ${CHAIN_VOCAB}, median (best) of 9 rounds`);
+  for (const r of rows) console.log(`  ${r.setting.padEnd(36)} ${r.us.toFixed(1).padStart(9)} (${r.best.toFixed(1)})`);
 }
 
 async function inChromium() {
@@ -63,9 +75,9 @@ function pageWeight() {
   walk('www');
   // Not the lab's: embed.js is for the page that embeds it; sw.js runs only in a deployed copy.
   files.splice(0, files.length, ...files.filter((f) => f !== 'www/embed.js' && f !== 'www/sw.js'));
-  // Fetched only when the training view is used (the training build and its text), or when a
-  // student picks the subword model.
-  const later = (f) => f.startsWith('www/pkg-train/') || f.startsWith('www/texts/') || f.startsWith('www/models/shakespeare-bpe/');
+  // Fetched only when the training view is used (the training build and its text), when a
+  // student picks the subword model, or when a model with a chat template is loaded.
+  const later = (f) => f.startsWith('www/pkg-train/') || f.startsWith('www/pkg-chat/') || f.startsWith('www/texts/') || f.startsWith('www/models/shakespeare-bpe/');
   let raw = 0, gz = 0, firstRaw = 0, firstGz = 0;
   console.log('\npage weight (www/, as served)');
   for (const f of files.sort()) {
@@ -295,6 +307,7 @@ if (!only) {
   console.log(`\nwasm generation in Node ${process.version}: ${await generationSpeed(mod)}`);
   print('wasm in Node ' + process.version, await inNode());
   print('wasm in headless Chromium', await inChromium());
+  printChains('wasm in Node ' + process.version, await chainsInNode());
 }
 pageWeight();
 await pageTimings();

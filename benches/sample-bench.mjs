@@ -70,3 +70,58 @@ export function runGrid(wasm, now) {
   }
   return rows;
 }
+
+// The sampler workbench: each step alone, then the two presets, at Qwen's vocabulary size
+// (151 936), with a history of 256 ids for the steps that read one.
+export const CHAIN_VOCAB = 151936;
+export const CHAINS = [
+  ['temperature t=0.8', [{ kind: 'temperature', t: 0.8 }]],
+  ['dynamicTemperature t=0.8 range=0.5', [{ kind: 'dynamicTemperature', t: 0.8, range: 0.5 }]],
+  ['topK k=40 (llama.cpp)', [{ kind: 'topK', k: 40, rule: 'llama.cpp' }]],
+  ['topK k=40 (huggingface)', [{ kind: 'topK', k: 40 }]],
+  ['topP p=0.9', [{ kind: 'topP', p: 0.9 }]],
+  ['minP p=0.05', [{ kind: 'minP', p: 0.05 }]],
+  ['typical p=0.9', [{ kind: 'typical', p: 0.9 }]],
+  ['epsilon 3e-4', [{ kind: 'epsilon', epsilon: 3e-4 }]],
+  ['eta 3e-4', [{ kind: 'eta', epsilon: 3e-4 }]],
+  ['topNSigma n=1', [{ kind: 'topNSigma', n: 1 }]],
+  ['xtc probability=1 threshold=0.1', [{ kind: 'xtc', probability: 1, threshold: 0.1 }]],
+  ['repetitionPenalty 1.3', [{ kind: 'repetitionPenalty', penalty: 1.3 }]],
+  ['penalties 64 1.1 0.1 0.1', [{ kind: 'penalties', lastN: 64, repeat: 1.1, frequency: 0.1, presence: 0.1 }]],
+  ['noRepeatNgram n=3', [{ kind: 'noRepeatNgram', n: 3 }]],
+  ['dry 0.8 1.75 2 64', [{ kind: 'dry', multiplier: 0.8 }]],
+  ['logitBias 16 ids', [{ kind: 'logitBias', bias: Array.from({ length: 16 }, (_, i) => [i * 977, i % 2 ? -2 : 1.5]) }]],
+  ['mirostat tau=5', [{ kind: 'mirostat' }]],
+  ['mirostatV2 tau=5', [{ kind: 'mirostatV2' }]],
+  ['preset huggingface', 'huggingface'],
+  ['preset llama.cpp', 'llama.cpp'],
+];
+
+/** A history of 256 ids with repeats, as generation leaves one. */
+export function history(v) {
+  const h = new Uint32Array(256);
+  for (let i = 0; i < h.length; i++) h[i] = i % 5 === 0 ? h[i >> 1] : (i * 2654435761) % v;
+  return h;
+}
+
+/** Runs the workbench grid; rows { setting, us, best } in µs per `sampler.sample` call (median
+ * and best of the rounds), and `sample` with Hugging Face's default top-k 50 for comparison. */
+export function runChains(wasm, now, rounds = 9) {
+  const z = logits(CHAIN_VOCAB);
+  const h = history(CHAIN_VOCAB);
+  const runs = CHAINS.map(([name, chain]) => {
+    const s = new wasm.Sampler(chain, { seed: 1 });
+    return { setting: name, call: () => s.sample(z, { history: h }).token, times: [] };
+  });
+  let seed = 0;
+  runs.push({ setting: 'sample() topK=50', call: () => wasm.sample(z, { topK: 50, seed: ++seed }).token, times: [] });
+  // Rounds interleave the settings, so that a busy moment of the machine slows all alike; the
+  // median and the best of the rounds are reported.
+  for (let r = 0; r < rounds; r++) {
+    for (const run of runs) run.times.push(time(run.call, now, 60));
+  }
+  return runs.map(({ setting, times }) => {
+    const sorted = [...times].sort((a, b) => a - b);
+    return { setting, us: sorted[sorted.length >> 1], best: sorted[0] };
+  });
+}

@@ -6,7 +6,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use logitlab::rng::Rng;
-use logitlab::sampling::{sample, SampleOptions};
+use logitlab::sampling::chain::{from_json, preset};
+use logitlab::sampling::{sample, Input, SampleOptions, Sampler};
 
 /// The vocabulary sizes of the benchmark: a character model, and three real tokenizers
 /// (Llama 2, Llama 3, Gemma).
@@ -53,7 +54,77 @@ fn logits(v: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Microseconds per call of `f`: enough calls for ~0.3 s, at least 5.
+fn per_call(mut f: impl FnMut()) -> f64 {
+    f();
+    f();
+    let start = Instant::now();
+    for _ in 0..5 {
+        f();
+    }
+    let per = start.elapsed().as_secs_f64() / 5.0;
+    let n = ((0.3 / per) as usize).max(5);
+    let start = Instant::now();
+    for _ in 0..n {
+        f();
+    }
+    start.elapsed().as_secs_f64() * 1e6 / n as f64
+}
+
+/// The sampler workbench at V = 151 936: each step alone and the two presets, with a history
+/// of 256 ids (benches/sample-bench.mjs's CHAINS in Node).
+fn chains() {
+    let v = 151_936;
+    let z = logits(v);
+    let history: Vec<u32> = (0..256u64)
+        .map(|i| ((i * 2_654_435_761) % v as u64) as u32)
+        .collect();
+    let step = |s: &str| from_json(&serde_json::from_str(s).unwrap()).unwrap();
+    let grid = [
+        (
+            "temperature t=0.8",
+            step(r#"[{"kind":"temperature","t":0.8}]"#),
+        ),
+        (
+            "dynamicTemperature",
+            step(r#"[{"kind":"dynamicTemperature","range":0.5}]"#),
+        ),
+        (
+            "topK 40 llama.cpp",
+            step(r#"[{"kind":"topK","k":40,"rule":"llama.cpp"}]"#),
+        ),
+        ("topP 0.9", step(r#"[{"kind":"topP","p":0.9}]"#)),
+        ("minP 0.05", step(r#"[{"kind":"minP","p":0.05}]"#)),
+        ("typical 0.9", step(r#"[{"kind":"typical","p":0.9}]"#)),
+        ("eta 3e-4", step(r#"[{"kind":"eta","epsilon":0.0003}]"#)),
+        ("topNSigma 1", step(r#"[{"kind":"topNSigma","n":1}]"#)),
+        ("xtc 1 0.1", step(r#"[{"kind":"xtc","probability":1}]"#)),
+        (
+            "penalties",
+            step(r#"[{"kind":"penalties","repeat":1.1,"frequency":0.1}]"#),
+        ),
+        ("dry", step(r#"[{"kind":"dry","multiplier":0.8}]"#)),
+        ("mirostat", step(r#"[{"kind":"mirostat"}]"#)),
+        ("mirostatV2", step(r#"[{"kind":"mirostatV2"}]"#)),
+        ("preset huggingface", preset("huggingface").unwrap()),
+        ("preset llama.cpp", preset("llama.cpp").unwrap()),
+    ];
+    println!("\nnative Sampler.sample µs/call at V = {v}, one thread");
+    for (name, steps) in grid {
+        let mut s = Sampler::new(steps, Some(1)).unwrap();
+        let us = per_call(|| {
+            black_box(
+                s.sample(black_box(&z), &history, Input::Logits)
+                    .unwrap()
+                    .token,
+            );
+        });
+        println!("  {name:<34} {us:>10.1}");
+    }
+}
+
 fn main() {
+    chains();
     println!("native sample() µs/call, one thread");
     println!("{:>8}  {:<34} {:>10}", "V", "setting", "µs/call");
     for v in VOCABS {

@@ -162,7 +162,30 @@ codes! {
     /// A chat template, or a conversation, past its bounds (bytes written, steps taken, bytes
     /// of text given): the byte cap.
     ChatTooLong = "chat.tooLong" ["max"],
+    /// A sampler chain named by a string that is no preset.
+    ChainPreset = "chain.preset" ["name"],
+    /// A chain step whose `kind` is missing or unknown: the step's index and what it held.
+    ChainUnknownKind = "chain.unknownKind" ["index", "kind"],
+    /// A chain step with a field its kind does not have.
+    ChainUnknownField = "chain.unknownField" ["index", "kind", "field"],
+    /// A chain step's parameter outside its range: the step's index and kind, the field, the
+    /// range in words and the value given.
+    ChainBadParam = "chain.badParam" ["index", "kind", "field", "range", "value"],
+    /// A Mirostat step (which selects the token) before the end of the chain.
+    ChainSelectorLast = "chain.selectorLast" ["index", "kind"],
+    /// A chain step that removed every id left (a ban on each, every n-gram repeated).
+    ChainAllCut = "chain.allCut" ["index", "kind"],
+    /// A chain longer than accepted.
+    ChainTooLong = "chain.tooLong" ["max"],
+    /// A chain's URL form that does not read.
+    ChainUrl = "chain.url" ["text"],
+    /// A `tokenizer.json` component, option or Split regex the lab does not implement: the
+    /// field, its value (quoted) and what is supported.
+    TokenizerUnsupported = "tokenizer.unsupported" ["field", "value", "supported"],
 }
+
+/// Parameters whose text is the lab's own, never the caller's: not shortened.
+const LAB_OWN_PARAMS: [&str; 3] = ["supported", "range", "expected"];
 
 impl Error {
     pub fn new(message: impl Into<String>) -> Self {
@@ -190,10 +213,11 @@ impl Error {
         );
         self.code = Some(code);
         // A parameter quotes what the caller gave: a short excerpt of it, as the message does.
+        // What the lab itself says (what it supports, a range, a shape it expects) stays whole.
         self.params = params
             .into_iter()
             .map(|(name, p)| match p {
-                Param::Text(t) => (name, Param::Text(brief(&t))),
+                Param::Text(t) if !LAB_OWN_PARAMS.contains(&name) => (name, Param::Text(brief(&t))),
                 p => (name, p),
             })
             .collect();
@@ -390,6 +414,28 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), names.len(), "{names:?}");
+    }
+
+    /// A value the caller gave is cut short; what the lab supports is said whole.
+    #[test]
+    fn coded_parameters_quote_the_caller_briefly_and_the_lab_whole() {
+        let long = "x".repeat(500);
+        let supported =
+            "NFC, Prepend, Replace, Sequence, and every other normalizer it knows".repeat(2);
+        let e = Error::new("m").coded(
+            Code::TokenizerUnsupported,
+            [
+                ("field", "normalizer.type".into()),
+                ("value", long.as_str().into()),
+                ("supported", supported.as_str().into()),
+            ],
+        );
+        let text = |i: usize| match &e.params()[i].1 {
+            Param::Text(t) => t.clone(),
+            p => panic!("{p:?}"),
+        };
+        assert!(text(1).chars().count() < 70, "{}", text(1));
+        assert_eq!(text(2), supported);
     }
 
     #[test]

@@ -97,6 +97,13 @@ pub const MAX_STEPS_PER_CALL: usize = 10_000;
 /// Most draws one `draws` call makes.
 pub const MAX_DRAWS: usize = 100_000;
 
+/// Most steps in a sampler chain (`new Sampler(steps)`): far more than any reference's chain,
+/// and each step's cut code fits a byte.
+pub const MAX_CHAIN_STEPS: usize = 64;
+
+/// Most ids in a sampler's `history` (the ids so far), which the repetition steps read.
+pub const MAX_HISTORY: usize = 1 << 20;
+
 /// Largest seed: 2^53 − 1, the largest integer a JS number holds exactly.
 pub const MAX_SEED: u64 = (1 << 53) - 1;
 

@@ -5,6 +5,8 @@
 //! does. Every file is included with `include_bytes!`, so the same tests also run in the
 //! browser.
 
+#![cfg(feature = "chat")]
+
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]

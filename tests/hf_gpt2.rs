@@ -310,7 +310,7 @@ fn errors_name_the_file_and_field() {
     );
     assert_eq!(
         error_with("tokenizer.json", Some(wordpiece.as_bytes())),
-        "tokenizer.json: model.type is \"WordPiece\"; only \"BPE\" (byte-level) is supported"
+        "tokenizer.json: model.type \"WordPiece\" is not supported; supported: \"BPE\""
     );
     // A tokenizer whose vocabulary disagrees with the model; a smaller one is accepted.
     let small = config_with(|c| {

@@ -44,6 +44,8 @@ fn constants() -> Vec<(&'static str, u64)> {
         ("MAX_BATCH_SIZE", MAX_BATCH_SIZE as u64),
         ("MAX_STEPS_PER_CALL", MAX_STEPS_PER_CALL as u64),
         ("MAX_DRAWS", MAX_DRAWS as u64),
+        ("MAX_CHAIN_STEPS", MAX_CHAIN_STEPS as u64),
+        ("MAX_HISTORY", MAX_HISTORY as u64),
         ("MAX_SEED", MAX_SEED),
     ]
 }

@@ -1,7 +1,8 @@
 //! What parsing an untrusted file costs in memory: at most 4× the bytes given, plus the model
 //! they describe once it is validated. A global allocator counts the bytes live at the peak of
 //! each parse. Each case is a file a fuzzer found amplified into hundreds of megabytes, at
-//! 30 MiB; every one must fail (or load) within the bound.
+//! 30 MiB (or a small file that names a large size); every one must fail (or load) within the
+//! bound.
 //!
 //! One test function: the peak is a property of the whole process, so the cases run one after
 //! another, never beside another test.
@@ -10,7 +11,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use logitlab::model::format::llama2c;
-use logitlab::model::{Net, SentencePiece};
+use logitlab::model::{ByteLevelBpe, Net, SentencePiece};
 
 struct Counting;
 
@@ -157,6 +158,49 @@ fn parsing_costs_at_most_four_times_the_input() {
         &file,
         |b| Net::from_safetensors(b).is_ok(),
     );
+
+    // tokenizer.json: a normalizer of a million junk values; a vocabulary past the cap; a small
+    // vocabulary naming the largest id accepted.
+    let junk = repeated(
+        r#"{"normalizer":{"type":"Sequence","normalizers":["#,
+        "[0,1,2]",
+        ",",
+        "]}}",
+        n / 8,
+    );
+    check(
+        &mut over,
+        "tokenizer.json: a normalizer of 4 M values",
+        junk.as_bytes(),
+        |b| ByteLevelBpe::from_json(b).is_ok(),
+    );
+    let vocab = (0..n / 16)
+        .map(|i| format!("\"t{i}\":{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let big = format!(r#"{{"model":{{"type":"BPE","vocab":{{{vocab}}},"merges":[]}}}}"#);
+    check(
+        &mut over,
+        "tokenizer.json: 2 M tokens",
+        big.as_bytes(),
+        |b| ByteLevelBpe::from_json(b).is_ok(),
+    );
+    let far = format!(
+        r#"{{"model":{{"type":"BPE","vocab":{{"a":0,"b":{}}},"merges":[]}}}}"#,
+        logitlab::limits::MAX_MODEL_VOCAB - 1
+    );
+    let (peak, _) = peak_of(|| ByteLevelBpe::from_json(far.as_bytes()).is_ok());
+    println!(
+        "tokenizer.json of {} bytes naming id {}: peak {peak} bytes",
+        far.len(),
+        logitlab::limits::MAX_MODEL_VOCAB - 1
+    );
+    if peak > 4 * far.len() + 4096 {
+        over.push(format!(
+            "a {}-byte tokenizer.json naming a large id took {peak} bytes",
+            far.len()
+        ));
+    }
 
     // A tokenizer.bin of empty pieces: 8 bytes each (a score and a length of 0).
     let mut bin = 16u32.to_le_bytes().to_vec();

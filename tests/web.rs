@@ -779,3 +779,107 @@ fn a_chat_template_renders_through_the_js_api_as_transformers_does() {
     assert_eq!(get(&stats, "words").as_f64(), Some(3.0));
     assert_eq!(get(&stats, "perWord").as_f64(), Some(tokens / 3.0));
 }
+
+/// A JS value from JSON text, as a page would write it (−Infinity patched in by the caller).
+fn js(json: &str) -> JsValue {
+    js_sys::JSON::parse(json).unwrap()
+}
+
+#[wasm_bindgen_test]
+fn sampler_binding_reads_steps_reports_them_and_names_bad_fields() {
+    use logitlab::wasm::sampling::{chain_from_url, chain_to_url, JsSampler};
+    // A chain as JS objects, with a −Infinity bias and a Uint32Array history.
+    let chain = js(r#"[{"kind": "logitBias", "bias": [[0, 0]]}, {"kind": "topK", "k": 2}]"#);
+    let pair = Reflect::get(&get(&Array::from(&chain).get(0), "bias"), &0.into()).unwrap();
+    Reflect::set(&pair, &1.into(), &f64::NEG_INFINITY.into()).unwrap();
+    let mut s = JsSampler::new(chain, obj(&[("seed", 5.into())])).unwrap();
+    let history: JsValue = js_sys::Uint32Array::from(&[1u32, 2][..]).into();
+    let o = obj(&[("history", history)]);
+    let d = s
+        .distribution(f32s(&[9.0, 2.0, 1.0, 0.5]), o.clone())
+        .unwrap();
+    let cut = get(&d, "cut")
+        .dyn_into::<js_sys::Uint8Array>()
+        .unwrap()
+        .to_vec();
+    assert_eq!(cut, vec![1, 0, 0, 2]);
+    let steps = Array::from(&get(&d, "steps"));
+    assert_eq!(
+        get(&steps.get(1), "kind").as_string().as_deref(),
+        Some("topK")
+    );
+    assert_eq!(get(&steps.get(1), "kept").as_f64(), Some(2.0));
+    assert!(get(&steps.get(0), "massRemoved").as_f64().unwrap() > 0.99);
+    let t = s.sample(f32s(&[9.0, 2.0, 1.0, 0.5]), o).unwrap();
+    let token = get(&t, "token").as_f64().unwrap();
+    assert!(token == 1.0 || token == 2.0, "{token}");
+    assert_eq!(s.seed(), 5.0);
+    // The chain getter fills every field in and gives the bias back as −Infinity.
+    let c = Array::from(&s.chain());
+    assert_eq!(
+        get(&c.get(1), "rule").as_string().as_deref(),
+        Some("huggingface")
+    );
+    let bias = Array::from(&get(&c.get(0), "bias"));
+    assert_eq!(
+        Array::from(&bias.get(0)).get(1).as_f64(),
+        Some(f64::NEG_INFINITY)
+    );
+    // Presets and the URL form.
+    let url = chain_to_url("llama.cpp".into()).unwrap();
+    assert!(url.starts_with("pen_64_1_0_0~dry_0_1.75_2_64~"), "{url}");
+    let back = Array::from(&chain_from_url("t_0.7~k_40_h".into()).unwrap());
+    assert_eq!(get(&back.get(0), "t").as_f64(), Some(0.7));
+    // Errors name the step, the field and the range, and carry a code for the page.
+    let bad = js(r#"[{"kind": "temperature"}, {"kind": "topP", "p": 1.5}]"#);
+    let e: JsValue = JsSampler::new(bad, JsValue::UNDEFINED)
+        .err()
+        .unwrap()
+        .into();
+    let msg: String = e
+        .clone()
+        .dyn_into::<js_sys::Error>()
+        .unwrap()
+        .message()
+        .into();
+    assert_eq!(msg, "chain[1].p (topP) must be a number in [0, 1], got 1.5");
+    assert_eq!(
+        get(&e, "code").as_string().as_deref(),
+        Some("chain.badParam")
+    );
+    assert_eq!(
+        get(&get(&e, "params"), "range").as_string().as_deref(),
+        Some("[0, 1]")
+    );
+    let nan = js(r#"[{"kind": "temperature", "t": 0}]"#);
+    Reflect::set(&Array::from(&nan).get(0), &"t".into(), &f64::NAN.into()).unwrap();
+    let msg = message(JsSampler::new(nan, JsValue::UNDEFINED).err().unwrap());
+    assert!(
+        msg.starts_with("chain[0].t (temperature) must be a number >= 0, got the string \"NaN\""),
+        "{msg}"
+    );
+    for (chain, want) in [
+        (JsValue::from(3), "chain must be"),
+        (js(r#"{"kind": "topK"}"#), "chain must be"),
+        (js(r#"["topK"]"#), "chain[0] must be an object"),
+    ] {
+        let msg = message(JsSampler::new(chain, JsValue::UNDEFINED).err().unwrap());
+        assert!(msg.starts_with(want), "{msg}");
+    }
+    let msg = message(chain_from_url(JsValue::from(1)).unwrap_err());
+    assert!(msg.starts_with("text must be a string"), "{msg}");
+    let s = JsSampler::new("huggingface".into(), JsValue::UNDEFINED).unwrap();
+    let msg = message(
+        s.distribution(f32s(&[1.0]), obj(&[("history", js("[1.5]"))]))
+            .unwrap_err(),
+    );
+    assert!(
+        msg.starts_with("options.history[0] must be a token id"),
+        "{msg}"
+    );
+    let msg = message(
+        s.distribution(f32s(&[1.0]), obj(&[("histroy", js("[]"))]))
+            .unwrap_err(),
+    );
+    assert!(msg.contains("unknown field `histroy`"), "{msg}");
+}

@@ -32,7 +32,7 @@ function spawn(on) {
       });
     },
     /** Ends the worker; the browser frees all its memory, the wasm's included. */
-    end(why = 'the worker was replaced') {
+    end(why = 'another model replaced this one before it finished') {
       worker.terminate();
       for (const p of pending.values()) p.reject(new Error(why));
       pending.clear();

@@ -52,6 +52,18 @@ function initModule({ module, error }) {
 }
 
 /**
+ * Switches this worker to the chat build (www/pkg-chat: the sampling lab with minijinja, which
+ * renders chat templates) for the model it is about to read, whose tokenizer_config.json may
+ * hold one. Each model has a worker of its own, so the switch lasts as long as the model.
+ */
+async function useChatBuild() {
+  if (lab.Model.prototype.applyChatTemplate) return;
+  const m = await import('./pkg-chat/logitlab_chat.js');
+  await m.default({ module_or_path: new URL('./pkg-chat/logitlab_chat_bg.wasm', import.meta.url) });
+  lab = m;
+}
+
+/**
  * One model file to read: a same-origin URL string, downloaded here, a download already
  * answered (a Response), or a File the page was given. `size` is its length when known (a
  * download's Content-Length, unless compressed).
@@ -177,6 +189,7 @@ async function load({ files, path, tokenizer }) {
     // downloads go on meanwhile; the wasm was compiling alongside them since the page began.
     await ready;
     const plan = lab.modelFiles(sources.map((f) => f.name));
+    if (plan.files.some((p) => p.role === 'tokenizerConfig')) await useChatBuild();
     const source = (role) => sources.find((f) => f.name === plan.files.find((p) => p.role === role)?.name);
     const streamed = plan.files.find((p) => p.streamed);
     let next;

@@ -83,7 +83,8 @@ impl Generator {
             cache: KvCache::new(),
             pending: tokens.clone(),
             tokens,
-            stream: model.tokenizer().stream(),
+            // The generated ids continue the prompt's text.
+            stream: model.tokenizer().stream_continuing(),
             ended: false,
         })
     }

@@ -381,7 +381,7 @@ fn nucleus(
 }
 
 /// Converts `values` of the given kind to scores whose softmax is the distribution they mean.
-fn to_log_space(values: &[f32], input: Input) -> Result<Cow<'_, [f32]>> {
+pub(super) fn to_log_space(values: &[f32], input: Input) -> Result<Cow<'_, [f32]>> {
     match input {
         // Checked by the caller's scan.
         Input::Logits | Input::LogProbs => Ok(Cow::Borrowed(values)),

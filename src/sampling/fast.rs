@@ -46,6 +46,24 @@ pub fn scan(argument: &str, z: &[f32]) -> Result<Scan> {
     })
 }
 
+/// The maximum of `x` (−∞ if empty; no NaN expected), four lanes at a time.
+pub fn max_of(x: &[f32]) -> f32 {
+    let mut m = [f32::NEG_INFINITY; 4];
+    let chunks = x.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for j in 0..4 {
+            m[j] = if c[j] > m[j] { c[j] } else { m[j] };
+        }
+    }
+    for (j, &v) in rest.iter().enumerate() {
+        m[j] = if v > m[j] { v } else { m[j] };
+    }
+    [m[1], m[2], m[3]]
+        .into_iter()
+        .fold(m[0], |a, b| if b > a { b } else { a })
+}
+
 /// The score of an id that scored `s` after a step made it `y`: if the id is kept (s > −∞) and
 /// `y` overflowed to −∞ (s − m for s near −f32::MAX, or s / T for a tiny T), the lowest finite
 /// f32 instead, so that −∞ still means "cut". Its exp is 0 either way.
@@ -158,6 +176,45 @@ pub fn exp_scaled(values: &[f32], max: f32, t: f32) -> Exps {
     }
 }
 
+/// e_i = exp(values_i − max) (each shift through [`kept_score`]) and Σ e_i in
+/// [`crate::numerics::sum`]'s order: [`exp_scaled`] at T = 1 without writing the shifted
+/// scores, for the workbench's pool, whose scores stay unshifted. The same bits as `exp_scaled(values, max, 1.0).e` on every target.
+pub fn exp_shifted(values: &[f32], max: f32) -> (Vec<f32>, f64) {
+    let mut e = Vec::with_capacity(values.len());
+    let mut sums = [0.0f64; 4];
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    simd::exp_shifted(values, max, &mut e, &mut sums);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    quads::exp_shifted(values, max, &mut e, &mut sums);
+    for (i, &v) in values.iter().enumerate().skip(e.len()) {
+        let y = exp_le0(kept_score(v, v - max));
+        e.push(y);
+        sums[i % 4] += y as f64;
+    }
+    (e, (sums[0] + sums[1]) + (sums[2] + sums[3]))
+}
+
+/// x_i ← x_i / t (t > 0) for every x_i > −∞, kept finite: a quotient that overflows becomes
+/// ±f32::MAX (−∞ means "excluded"), four lanes at a time.
+pub fn divide(x: &mut [f32], t: f32) {
+    let one = |x: f32| {
+        let y = (x / t).clamp(f32::MIN, f32::MAX);
+        if x == f32::NEG_INFINITY {
+            x
+        } else {
+            y
+        }
+    };
+    let mut chunks = x.chunks_exact_mut(4);
+    for c in &mut chunks {
+        let y: [f32; 4] = core::array::from_fn(|j| one(c[j]));
+        c.copy_from_slice(&y);
+    }
+    for v in chunks.into_remainder() {
+        *v = one(*v);
+    }
+}
+
 /// The indices i with x_i ≥ `least`, in order. On wasm with simd128, four at a time: one
 /// comparison and a bit mask per four, and a branch only where one passes.
 pub fn at_least(x: &[f32], least: f32) -> Vec<u32> {
@@ -215,6 +272,19 @@ mod quads {
             add(at_t, y);
         }
     }
+
+    /// [`super::exp_shifted`] over the whole quads of `values`.
+    pub(super) fn exp_shifted(values: &[f32], max: f32, e: &mut Vec<f32>, sums: &mut [f64; 4]) {
+        let n = values.len() / 4 * 4;
+        for v in values[..n].chunks_exact(4) {
+            let x: [f32; 4] = core::array::from_fn(|j| kept_score(v[j], v[j] - max));
+            let y = x.map(exp_le0);
+            e.extend_from_slice(&y);
+            for (sum, y) in sums.iter_mut().zip(y) {
+                *sum += y as f64;
+            }
+        }
+    }
 }
 
 /// The wasm simd128 kernels: [`exp_le0`] four lanes wide, the sampler's exp pass on it, and
@@ -264,6 +334,24 @@ mod simd {
             at.add(y);
         }
         *at_t = at.lanes();
+    }
+
+    /// [`super::exp_shifted`] over the whole quads of `values`.
+    #[inline(never)]
+    pub(super) fn exp_shifted(values: &[f32], max: f32, e: &mut Vec<f32>, sums: &mut [f64; 4]) {
+        let n = values.len() / 4 * 4;
+        let c = ExpConstants::new();
+        let (minus_inf, lowest) = (f32x4_splat(f32::NEG_INFINITY), f32x4_splat(f32::MIN));
+        let (mut at, m) = (Sums::new(), f32x4_splat(max));
+        for v in values[..n].chunks_exact(4) {
+            let v = f32x4(v[0], v[1], v[2], v[3]);
+            let y = f32x4_sub(v, m);
+            let overflow = v128_and(f32x4_eq(y, minus_inf), f32x4_gt(v, minus_inf));
+            let y = exp4(v128_bitselect(lowest, y, overflow), &c);
+            push(e, y);
+            at.add(y);
+        }
+        *sums = at.lanes();
     }
 
     /// Four running f64 sums of f32 lanes, as [`super::sum`] keeps them: lanes 0 and 1 in one

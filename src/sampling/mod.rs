@@ -21,9 +21,15 @@
 //! same way.
 
 mod candidates;
+pub mod chain;
 pub mod fast;
+mod pool;
+mod steps;
+pub mod workbench;
 
 pub use candidates::Candidates;
+pub use chain::{Rule, Step};
+pub use workbench::Sampler;
 
 use crate::error::{Error, Result};
 use crate::limits::MAX_SEED;

@@ -9,7 +9,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::error::{Error, Param};
-use crate::wasm::js_value::{array_length, bytes_of, element, is_array, snapshot, Holder, Kind};
+use crate::wasm::js_value::{
+    self, array_length, bytes_of, element, is_array, snapshot, Holder, Kind,
+};
 
 /// A JS Error whose `message` is the English message (the API's contract). A coded error also
 /// carries `code` (e.g. "values.notNumber") and `params` ({ index: 1, value: "oops" }): the
@@ -208,6 +210,76 @@ pub(crate) fn ids_arg(arg: &str, v: &JsValue, cap: usize) -> Result<Vec<u32>, Js
             ))),
         })
         .collect()
+}
+
+/// Reads a plain JS value (numbers, strings, booleans, null, arrays and typed arrays, plain
+/// objects) as JSON, for a structure such as a sampler chain whose Rust reader names each bad
+/// field itself. −Infinity becomes the string "-Infinity", and NaN and +Infinity the strings
+/// "NaN" and "Infinity", so that no non-finite number passes for null. Nesting deeper than 8
+/// and arrays longer than [`crate::limits::MAX_VALUES`] are refused; functions, symbols and
+/// the like are errors naming where they are.
+pub(crate) fn json_arg(arg: &str, v: &JsValue) -> Result<serde_json::Value, JsError> {
+    use serde_json::Value;
+    fn walk(at: &str, v: &JsValue, depth: usize) -> Result<Value, JsError> {
+        if depth > 8 {
+            return Err(JsError::new(&format!("{at} is nested too deeply")));
+        }
+        if v.is_undefined() || v.is_null() {
+            return Ok(Value::Null);
+        }
+        if let Some(x) = v.as_f64() {
+            return Ok(match serde_json::Number::from_f64(x) {
+                Some(n) => Value::Number(n),
+                None if x == f64::NEG_INFINITY => "-Infinity".into(),
+                None if x.is_nan() => "NaN".into(),
+                None => "Infinity".into(),
+            });
+        }
+        if let Some(s) = v.as_string() {
+            return Ok(Value::String(s));
+        }
+        if let Some(b) = v.as_bool() {
+            return Ok(Value::Bool(b));
+        }
+        let number = |x: f64| match serde_json::Number::from_f64(x) {
+            Some(n) => Value::Number(n),
+            None if x == f64::NEG_INFINITY => "-Infinity".into(),
+            None if x.is_nan() => "NaN".into(),
+            None => "Infinity".into(),
+        };
+        if bytes_of(v).is_some() || is_array(v) {
+            let expected = "a number, a string, an array or a plain object";
+            let list = list(at, v, crate::limits::MAX_VALUES, expected)?;
+            let bytes = list_bytes(&list);
+            return (0..list.len())
+                .map(|i| match list {
+                    List::Typed(..) => number_at(at, v, &list, &bytes, i).map(number),
+                    List::Array(_) => {
+                        let x =
+                            element(v, i as u32).map_err(|e| JsError::new(&format!("{at}{e}")))?;
+                        walk(&format!("{at}[{i}]"), &x, depth + 1)
+                    }
+                })
+                .collect::<Result<Vec<Value>, JsError>>()
+                .map(Value::Array);
+        }
+        let unreadable = |e: String| JsError::new(&format!("{at}: {e}"));
+        if v.is_object() && v.js_typeof() == "object" {
+            let mut map = serde_json::Map::new();
+            for name in js_value::keys(v, crate::limits::MAX_VALUES).map_err(unreadable)? {
+                let x = js_value::field(v, &name).map_err(|e| JsError::new(&format!("{at}{e}")))?;
+                if !x.is_undefined() {
+                    map.insert(name.clone(), walk(&format!("{at}.{name}"), &x, depth + 1)?);
+                }
+            }
+            return Ok(Value::Object(map));
+        }
+        Err(JsError::new(&format!(
+            "{at} must be a number, a string, an array or a plain object, got {}",
+            describe(v)
+        )))
+    }
+    walk(arg, v, 0)
 }
 
 /// Reads integer targets: an Int32Array, another typed array or an array of integers.

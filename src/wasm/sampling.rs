@@ -1,5 +1,6 @@
-//! The bindings of [`crate::sampling`]: `sample`, and the sampler options every export that
-//! samples shares (`sampler_options!`).
+//! The bindings of [`crate::sampling`]: `sample`, the sampler options every export that
+//! samples shares (`sampler_options!`), and the sampler workbench: `Sampler` (a chain of steps
+//! and its state), `chainToUrl` and `chainFromUrl`.
 
 use js_sys::{Float32Array, Uint8Array};
 use serde::Serialize;
@@ -8,8 +9,8 @@ use wasm_bindgen::prelude::*;
 
 use super::convert::*;
 use crate::error::Error;
-use crate::limits::{MAX_SEED, MAX_VALUES};
-use crate::sampling::{self, Cut, Input};
+use crate::limits::{MAX_HISTORY, MAX_SEED, MAX_VALUES};
+use crate::sampling::{self, chain, workbench, Cut, Input, Step};
 
 /// Declares an options struct (its TypeScript interface has its name) that holds the sampler's fields
 /// (temperature, topK, topP, minP, seed) followed by its own, with `sampler(input)` to check and
@@ -166,4 +167,252 @@ pub fn sample(
         log_prob: s.log_prob as f64,
         model_log_prob: s.model_log_prob as f64,
     }))
+}
+
+/// `new Sampler`'s options.
+#[derive(serde::Deserialize, Tsify, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SamplerOptions {
+    /// Seed of the generator (XTC's coin and the draws), an integer in [0, 2^53 − 1]. Absent =
+    /// a fresh one, reported by `sampler.seed`.
+    #[tsify(optional)]
+    pub seed: Option<f64>,
+}
+
+/// The options of `sampler.distribution` and `sampler.sample`.
+#[derive(serde::Deserialize, Tsify, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DrawOptions {
+    /// The token ids so far (prompt and generated), oldest first, which the repetition steps
+    /// read. Default: none.
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    #[tsify(optional, type = "TokenIds")]
+    pub history: JsValue,
+    /// What `values` holds: logits z (default), log-probabilities or probabilities.
+    #[tsify(optional)]
+    pub input: Option<Input>,
+}
+
+/// What one step of the chain did.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct StepResult {
+    /// The step's kind, e.g. "topK".
+    pub kind: String,
+    /// How many ids were kept after it.
+    pub kept: u32,
+    /// The mass, in the distribution the step was handed, of the ids it cut.
+    pub mass_removed: f64,
+}
+
+/// A chain's final distribution, before any draw.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct DistributionResult {
+    /// The final distribution (length V, sums to 1).
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Float32Array")]
+    pub probs: Float32Array,
+    /// Per id: 0 kept, i + 1 cut by step i, 255 excluded by the input (logit −∞, p = 0).
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Uint8Array")]
+    pub cut: Uint8Array,
+    /// One entry per step, in order.
+    pub steps: Vec<StepResult>,
+    /// How many ids the chain kept.
+    pub kept: u32,
+    /// Entropy of `probs`, in nats.
+    pub entropy: f64,
+    /// Mirostat's μ the chain used; absent without a Mirostat step.
+    #[tsify(optional)]
+    pub mu: Option<f64>,
+}
+
+/// A draw, and the distribution it was drawn from.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct SamplerDraw {
+    /// The drawn token id.
+    pub token: u32,
+    /// log p(token) under `probs`.
+    pub log_prob: f64,
+    /// The final distribution (length V, sums to 1).
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Float32Array")]
+    pub probs: Float32Array,
+    /// Per id: 0 kept, i + 1 cut by step i, 255 excluded by the input.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Uint8Array")]
+    pub cut: Uint8Array,
+    /// One entry per step, in order.
+    pub steps: Vec<StepResult>,
+    /// How many ids the chain kept.
+    pub kept: u32,
+    /// Entropy of `probs`, in nats.
+    pub entropy: f64,
+    /// Mirostat's μ the chain used for this draw (before its update); absent without one.
+    #[tsify(optional)]
+    pub mu: Option<f64>,
+}
+
+fn step_results(d: &workbench::Distribution) -> Vec<StepResult> {
+    (d.steps.iter())
+        .map(|r| StepResult {
+            kind: r.kind.to_string(),
+            kept: r.kept as u32,
+            mass_removed: r.mass_removed,
+        })
+        .collect()
+}
+
+fn distribution_result(d: &workbench::Distribution) -> DistributionResult {
+    DistributionResult {
+        probs: Float32Array::from(&d.probs[..]),
+        cut: Uint8Array::from(&d.cut[..]),
+        steps: step_results(d),
+        kept: d.kept as u32,
+        entropy: d.entropy,
+        mu: d.mu.map(|m| m as f64),
+    }
+}
+
+/// A sampler chain with its state across tokens (the generator, Mirostat's μ): the sampler
+/// workbench. `new Sampler('llama.cpp' | 'huggingface' | steps, { seed })`; a step is
+/// `{ kind: 'topK', k: 40 }` etc., every field left out at its default (see `Step`).
+#[wasm_bindgen(js_name = Sampler)]
+pub struct JsSampler {
+    inner: workbench::Sampler,
+}
+
+#[wasm_bindgen(js_class = Sampler)]
+impl JsSampler {
+    /// A sampler for a preset's chain or a list of steps, each checked: an unknown kind or a
+    /// parameter out of range is an error naming the step's index, the field and the range.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "\"huggingface\" | \"llama.cpp\" | Partial<Step>[]")]
+        chain: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "SamplerOptions")] options: JsValue,
+    ) -> Result<JsSampler, JsError> {
+        let steps = chain_arg(&chain)?;
+        let o: SamplerOptions = self::options(&options, "options")?;
+        let seed = integer_in(
+            "seed",
+            o.seed,
+            0.0,
+            MAX_SEED as f64,
+            "an integer in [0, 2^53 - 1]",
+        )?;
+        let inner = workbench::Sampler::new(steps, seed.map(|s| s as u64)).map_err(js_err)?;
+        Ok(JsSampler { inner })
+    }
+
+    /// The distribution the next `sample` on the same arguments would draw from, XTC's coin
+    /// included: no draw, no change of state.
+    #[wasm_bindgen(unchecked_return_type = "DistributionResult")]
+    pub fn distribution(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Values")] values: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "DrawOptions")] options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let (z, history, input) = draw_args(&values, &options)?;
+        let d = (self.inner.distribution(&z, &history, input)).map_err(js_err)?;
+        Ok(to_js(&distribution_result(&d)))
+    }
+
+    /// Runs the chain, draws a token, and advances the state (the generator; μ after a
+    /// Mirostat step).
+    #[wasm_bindgen(unchecked_return_type = "SamplerDraw")]
+    pub fn sample(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Values")] values: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "DrawOptions")] options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let (z, history, input) = draw_args(&values, &options)?;
+        let d = self.inner.sample(&z, &history, input).map_err(js_err)?;
+        let r = distribution_result(&d.distribution);
+        Ok(to_js(&SamplerDraw {
+            token: d.token as u32,
+            log_prob: d.log_prob as f64,
+            probs: r.probs,
+            cut: r.cut,
+            steps: r.steps,
+            kept: r.kept,
+            entropy: r.entropy,
+            mu: r.mu,
+        }))
+    }
+
+    /// The chain, every parameter filled in.
+    #[wasm_bindgen(getter, unchecked_return_type = "Step[]")]
+    pub fn chain(&self) -> JsValue {
+        chain_to_js(self.inner.chain())
+    }
+
+    /// The seed the generator started from (given or drawn).
+    #[wasm_bindgen(getter)]
+    pub fn seed(&self) -> f64 {
+        self.inner.seed() as f64
+    }
+
+    /// Mirostat's μ now; undefined without a Mirostat step.
+    #[wasm_bindgen(getter)]
+    pub fn mu(&self) -> Option<f64> {
+        self.inner.mu().map(|m| m as f64)
+    }
+}
+
+/// The compact URL form of a chain (a preset's name or a list of steps), e.g.
+/// `t_1~k_50_h~p_1_1~m_0_1`; `chainFromUrl` reads it back.
+#[wasm_bindgen(js_name = chainToUrl)]
+pub fn chain_to_url(
+    #[wasm_bindgen(unchecked_param_type = "\"huggingface\" | \"llama.cpp\" | Partial<Step>[]")]
+    chain: JsValue,
+) -> Result<String, JsError> {
+    Ok(chain::to_url(&chain_arg(&chain)?))
+}
+
+/// The chain of a URL form written by `chainToUrl`, every parameter filled in and checked.
+#[wasm_bindgen(js_name = chainFromUrl, unchecked_return_type = "Step[]")]
+pub fn chain_from_url(
+    #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+) -> Result<JsValue, JsError> {
+    let text = string_arg("text", &text)?;
+    Ok(chain_to_js(&chain::from_url(&text).map_err(js_err)?))
+}
+
+fn chain_arg(chain: &JsValue) -> Result<Vec<Step>, JsError> {
+    let v = json_arg("chain", chain)?;
+    chain::from_json(&v).map_err(js_err)
+}
+
+fn draw_args(values: &JsValue, options: &JsValue) -> Result<(Vec<f32>, Vec<u32>, Input), JsError> {
+    let z = f32_vec("values", values, MAX_VALUES)?;
+    let o: DrawOptions = self::options(options, "options")?;
+    let history = if o.history.is_undefined() || o.history.is_null() {
+        Vec::new()
+    } else {
+        ids_arg("options.history", &o.history, MAX_HISTORY)?
+    };
+    Ok((z, history, o.input.unwrap_or_default()))
+}
+
+/// The steps as JS objects; a logit bias of −∞ (null in JSON) as −Infinity.
+fn chain_to_js(steps: &[Step]) -> JsValue {
+    let out = js_sys::Array::new();
+    for s in steps {
+        let v = to_js(&s.to_json());
+        if let Step::LogitBias { bias } = s {
+            let pairs = js_sys::Array::new();
+            for &(id, value) in bias {
+                pairs.push(&js_sys::Array::of2(
+                    &(id as f64).into(),
+                    &(value as f64).into(),
+                ));
+            }
+            let _ = js_sys::Reflect::set(&v, &"bias".into(), &pairs);
+        }
+        out.push(&v);
+    }
+    out.into()
 }

@@ -1,6 +1,7 @@
 // 10 000 seeded junk calls to every export of each wasm build in headless Chromium (the calls
 // live in lib/junk-calls.mjs): the sampling lab's (www/pkg) and the training view's (www/pkg-train,
-// which adds Trainer). Each call must return or throw an Error that names an argument, never trap.
+// which adds Trainer, and applyChatTemplate as the chat build www/pkg-chat does: that build is
+// the sampling lab's code with this one method more). Each call must return or throw an Error that names an argument, never trap.
 // Afterwards the module must still answer correctly: softmax([0, ln 3]) = [1/4, 3/4], and the
 // default model's greedy text is the one tests/common/mod.rs pins for the native tests.
 //

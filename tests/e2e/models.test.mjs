@@ -84,7 +84,7 @@ test('?model= names a Hugging Face folder on the site: it loads, shows V = 1 024
   const { prompt, text } = greedyText('f32-tied-gelu_new');
   await page.goto(`${url}?model=fixtures/f32-tied-gelu_new/&temperature=0&tokens=64&prompt=${encodeURIComponent(prompt)}`);
   await ready(page);
-  assert.match(await page.textContent('#status'), /fixtures\/f32-tied-gelu_new\/.*1\u202F024 tokens \(byte-level BPE\)/);
+  assert.match(await page.textContent('#status'), /fixtures\/f32-tied-gelu_new\/.*1\u202F024 tokens \(BPE\)/);
   await page.waitForFunction(() => document.querySelectorAll('#bars .bar-row').length === 13);
   assert.match(await page.textContent('#bars-text'), /Top 12 of 1\u202F024 tokens.*the other 1\u202F012 as one row/);
   const labels = await page.$$eval('#bars .bar-label', (ls) => ls.map((l) => l.textContent));
@@ -141,7 +141,7 @@ test('?model= names a Qwen3 folder stored in bf16: it loads as Qwen3 and writes 
   const prompt = expected.prompts[0].text;
   await page.goto(`${url}?model=qwen/qwen3-bf16/&temperature=0&tokens=64&prompt=${encodeURIComponent(prompt)}`);
   await ready(page);
-  assert.match(await page.textContent('#status'), /Qwen3 \(2 key\/value heads\), 2 layers × 32 wide, 4 heads.*320 tokens \(byte-level BPE\)/);
+  assert.match(await page.textContent('#status'), /Qwen3 \(2 key\/value heads\), 2 layers × 32 wide, 4 heads.*320 tokens \(BPE\)/);
   await page.click('#generate');
   await page.waitForFunction(() => !document.getElementById('generate').disabled
     && document.getElementById('output-gen').textContent.length > 0);
@@ -162,7 +162,7 @@ test('the shipped subword model: picked in the list it keeps the prompt and the 
   assert.match(entries[0], /by character: 84 characters, 0\.82 M parameters, 2\.20 bits\/char/);
   assert.match(entries[1], /by subword: 4\u202F096 BPE tokens, 1\.33 M parameters, \d\.\d\d bits\/char/);
   await page.selectOption('#model-pick', SUBWORD);
-  await page.waitForFunction(() => /4\u202F096 tokens \(byte-level BPE\)/.test(document.getElementById('status').textContent));
+  await page.waitForFunction(() => /4\u202F096 tokens \(BPE\)/.test(document.getElementById('status').textContent));
   page.off('request', log);
   assert.equal(new URL(page.url()).searchParams.get('model'), SUBWORD);
   assert.equal(await page.inputValue('#prompt'), prompt);
@@ -179,7 +179,7 @@ test('?model= selects the shipped subword model; the link keeps it', async () =>
   const { page, url } = lab;
   await page.goto(`${url}?model=${SUBWORD}`);
   await ready(page);
-  assert.match(await page.textContent('#status'), /4\u202F096 tokens \(byte-level BPE\)/);
+  assert.match(await page.textContent('#status'), /4\u202F096 tokens \(BPE\)/);
   assert.equal(await page.inputValue('#model-pick'), SUBWORD);
   assert.equal(await page.$$eval('#model-pick option[data-url]', (os) => os.length), 0);
   await page.click('#copy-link');

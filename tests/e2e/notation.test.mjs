@@ -192,7 +192,7 @@ test('Vietnamese: training on a pasted text too short, or of one character, is a
   await ready(page);
   await page.fill('#own-text', 'aaaa');
   await page.click('#train-step');
-  await vietnamese(page, '#train-status', /^Lỗi huấn luyện: Văn bản của bạn có 1 ký tự khác nhau \(tổng cộng 4 ký tự\); để huấn luyện cần từ 2 đến 65\u202F536 ký tự khác nhau\.$/);
+  await vietnamese(page, '#train-status', /^Lỗi huấn luyện: Văn bản của bạn có 1 ký tự khác nhau \(tổng cộng 4 ký tự\); để huấn luyện cần từ 2 đến 262\u202F144 ký tự khác nhau\.$/);
   await page.fill('#own-text', 'to be or not to be');
   await page.click('#train-step');
   await vietnamese(page, '#train-status', /^Lỗi huấn luyện: Văn bản của bạn quá ngắn cho kích thước mô hình này: phần huấn luyện \(khoảng 90% đầu\) có \d+ ký tự, cần ít nhất \d+\./);

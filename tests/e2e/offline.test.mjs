@@ -83,8 +83,13 @@ test('after one visit the lab works with the network off, from a sub-path', asyn
   assert.equal(c.scope, labUrl());
   const manifest = JSON.parse((await readFile(join(dir, 'site/course/logitlab/sw.js'), 'utf8'))
     .match(/const MANIFEST = (\{.*\});/)[1]);
-  // Every deployed file but the models fetched only when picked.
-  assert.deepEqual(manifest.lazy, ['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => `models/shakespeare-bpe/${f}`));
+  // Every deployed file but the models fetched only when picked and the chat build.
+  const chatBuild = Object.keys(manifest.files).filter((f) => f.startsWith('pkg-chat/'));
+  assert.ok(chatBuild.includes('pkg-chat/logitlab_chat_bg.wasm'));
+  assert.deepEqual(manifest.lazy, [
+    ...['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => `models/shakespeare-bpe/${f}`),
+    ...chatBuild,
+  ].sort());
   const eager = Object.keys(manifest.files).filter((f) => !manifest.lazy.includes(f));
   assert.deepEqual(c.files.sort(), eager.map((f) => `/course/logitlab/${f}`).sort(),
     'exactly the deployed files are cached, but the models fetched when picked');

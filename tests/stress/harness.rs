@@ -19,6 +19,13 @@ struct Tracking;
 
 thread_local! {
     pub static LARGEST: Cell<usize> = const { Cell::new(0) };
+    /// Bytes allocated and not yet freed by this thread, and the most of them since
+    /// [`count_from_here`].
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+    /// What [`count_from_here`] saw live, and the size of the files the target built.
+    static BASE: Cell<isize> = const { Cell::new(0) };
+    static GIVEN: Cell<usize> = const { Cell::new(0) };
     static IN_TARGET: Cell<bool> = const { Cell::new(false) };
     static PANIC_MESSAGE: Cell<Option<String>> = const { Cell::new(None) };
 }
@@ -28,6 +35,15 @@ fn note(size: usize) {
         if size > l.get() {
             l.set(size)
         }
+    });
+    live(size as isize);
+}
+
+fn live(change: isize) {
+    let _ = LIVE.try_with(|l| {
+        let now = l.get() + change;
+        l.set(now);
+        let _ = PEAK.try_with(|p| p.set(p.get().max(now)));
     });
 }
 
@@ -41,10 +57,13 @@ unsafe impl GlobalAlloc for Tracking {
         System.alloc_zeroed(layout)
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // Both blocks live for a moment, as in an allocator that cannot grow in place.
         note(new_size);
+        live(-(layout.size() as isize));
         System.realloc(ptr, layout, new_size)
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        live(-(layout.size() as isize));
         System.dealloc(ptr, layout)
     }
 }
@@ -61,7 +80,23 @@ const MAX_ERROR_BYTES: usize = 500;
 /// built, so that the cap holds the code under test, not the harness's own edits.
 pub fn count_from_here() {
     LARGEST.with(|l| l.set(0));
+    let now = LIVE.with(|l| l.get());
+    BASE.with(|b| b.set(now));
+    PEAK.with(|p| p.set(now));
+    GIVEN.with(|g| g.set(0));
 }
+
+/// Says that the input the target built is files of `bytes` bytes in all (after
+/// [`count_from_here`]): a file the readers refuse must then have cost at most
+/// [`MEMORY_PER_BYTE`] times that in memory at once.
+pub fn given(bytes: usize) {
+    GIVEN.with(|g| g.set(bytes));
+}
+
+/// The memory a refused file may take while it is read, per byte of it (plus
+/// [`MEMORY_SLACK`] for the error and the readers' fixed state).
+pub const MEMORY_PER_BYTE: usize = 4;
+const MEMORY_SLACK: usize = 64 << 10;
 
 // ---------------------------------------------------------------------------------------------
 // Decoding arguments from bytes.
@@ -450,6 +485,7 @@ pub fn install_panic_hook() {
 /// Runs one input; `Some(reason)` if it broke a promise, else the outcome's shape.
 pub fn execute(t: &Target, input: &[u8]) -> Result<String, String> {
     LARGEST.with(|l| l.set(0));
+    GIVEN.with(|g| g.set(0));
     IN_TARGET.with(|f| f.set(true));
     let result = panic::catch_unwind(AssertUnwindSafe(|| (t.run)(input)));
     IN_TARGET.with(|f| f.set(false));
@@ -465,6 +501,15 @@ pub fn execute(t: &Target, input: &[u8]) -> Result<String, String> {
         return Err(format!(
             "allocated {largest} bytes at once; the cap is {}",
             t.alloc_cap
+        ));
+    }
+    let given = GIVEN.with(|g| g.get());
+    let peak = (PEAK.with(|p| p.get()) - BASE.with(|b| b.get())).max(0) as usize;
+    if given > 0 && matches!(verdict, Rejected(_)) && peak > MEMORY_PER_BYTE * given + MEMORY_SLACK
+    {
+        return Err(format!(
+            "refusing {given} bytes of files took {peak} bytes of memory at once; the bound is \
+             {MEMORY_PER_BYTE}× plus {MEMORY_SLACK}"
         ));
     }
     match verdict {

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::fixtures::{parsed, HF_FOLDERS};
 use crate::harness::Verdict::Rejected;
-use crate::harness::{check, count_from_here, stress, Bytes, Target, Verdict, MB};
+use crate::harness::{check, count_from_here, given, stress, Bytes, Target, Verdict, MB};
 use crate::inputs::{edit_json, json_bytes};
 
 const CONFIG_KEYS: [&str; 24] = [
@@ -55,6 +55,7 @@ pub fn run_hf_config(data: &[u8]) -> Verdict {
         bytes.resize(n.max(bytes.len()), b' ');
     }
     count_from_here();
+    given(bytes.len());
     match hf_gpt2::read_config(&bytes) {
         Err(e) => Rejected(e.to_string()),
         Ok(c) => {

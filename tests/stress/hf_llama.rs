@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::contracts::use_hf_model;
 use crate::fixtures::{parsed, LLAMA_HF_FOLDERS, LLAMA_HF_TOKENIZER};
 use crate::harness::Verdict::Rejected;
-use crate::harness::{check, count_from_here, stress, Bytes, Target, Verdict, MB};
+use crate::harness::{check, count_from_here, given, stress, Bytes, Target, Verdict, MB};
 use crate::inputs::{edit_json, json_bytes};
 
 const KEYS: [&str; 32] = [
@@ -87,6 +87,7 @@ fn run_hf_llama(data: &[u8]) -> Verdict {
         model.to_vec()
     };
     count_from_here();
+    given(config.len() + model.len() + LLAMA_HF_TOKENIZER.len());
     let net = Net::from_hf(&[
         ("config.json", &config),
         ("model.safetensors", &model),
@@ -95,6 +96,7 @@ fn run_hf_llama(data: &[u8]) -> Verdict {
     match net {
         Err(e) => Rejected(e.to_string()),
         Ok(net) => {
+            given(0); // read: what follows is no longer the files' cost
             check!(
                 net.config().validate().is_ok(),
                 "accepted an invalid config"

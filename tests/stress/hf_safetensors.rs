@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::contracts::use_hf_model;
 use crate::fixtures::{bytes_tokenizer, HF_FOLDERS, HF_TOKENIZER};
 use crate::harness::Verdict::Rejected;
-use crate::harness::{count_from_here, stress, Bytes, Target, Verdict, MB};
+use crate::harness::{count_from_here, given, stress, Bytes, Target, Verdict, MB};
 use crate::inputs::{edit_json, json_bytes};
 
 /// A fixture's `model.safetensors` split into its parsed header and its data.
@@ -215,9 +215,13 @@ fn run_hf_safetensors(data: &[u8]) -> Verdict {
         ("tokenizer.json", tokenizer),
     ];
     count_from_here();
+    given(files.iter().map(|(_, f)| f.len()).sum());
     match Net::from_hf_gpt2(&files) {
         Err(e) => Rejected(e.to_string()),
-        Ok(net) => use_hf_model(&net),
+        Ok(net) => {
+            given(0); // read: what follows is no longer the files' cost
+            use_hf_model(&net)
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use logitlab::model::{Net, Tokenizer};
 use crate::contracts::use_hf_model;
 use crate::fixtures::{LLAMA2C_MODELS, LLAMA2C_TOKENIZER};
 use crate::harness::Verdict::{Bug, Rejected};
-use crate::harness::{count_from_here, stress, Bytes, Target, Verdict, MB};
+use crate::harness::{count_from_here, given, stress, Bytes, Target, Verdict, MB};
 use crate::inputs::patch_bytes;
 
 /// Header values that break naive readers: signs, zero, extremes, near misses of the fixtures'
@@ -179,6 +179,7 @@ pub fn run_llama2c_model(data: &[u8]) -> Verdict {
     let part = 1 + b.u32() as usize % 4096;
     let known = b.u8().is_multiple_of(2);
     count_from_here();
+    given(model.len() + tokenizer.len());
     let whole = llama2c::read(&model, tokenizer);
     let parts = llama2c::Reader::new(known.then_some(model.len()), tokenizer).and_then(|mut r| {
         model.chunks(part).try_for_each(|c| r.push(c))?;

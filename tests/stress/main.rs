@@ -43,11 +43,13 @@ mod inputs;
 
 mod bpe_encode;
 mod bpe_tokenizer;
+mod chain;
 mod checkpoint;
 mod checkpoint_default;
 mod hf_config;
 mod hf_llama;
 mod hf_safetensors;
+mod hf_tokenizer;
 mod llama2c_model;
 mod loss;
 mod numerics;

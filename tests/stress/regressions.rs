@@ -223,13 +223,33 @@ fn regression_errors_quote_at_most_a_brief_value() {
     use logitlab::model::ByteLevelBpe;
     let tokenizer = include_bytes!("../fixtures/hf/tokenizer.json");
     let mut json: serde_json::Value = serde_json::from_slice(tokenizer).unwrap();
-    json["normalizer"] = json.clone();
+    // 200 tokens of the vocabulary as the normalizer: quoted, cut short.
+    let part: serde_json::Map<String, serde_json::Value> = json["model"]["vocab"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .take(200)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    json["normalizer"] = part.into();
     let e = ByteLevelBpe::from_json(json.to_string().as_bytes())
         .unwrap_err()
         .to_string();
     assert!(e.starts_with("tokenizer.json: normalizer is {\""), "{e}");
-    assert!(e.ends_with("…; only null is supported"), "{e}");
+    assert!(e.ends_with("…; a component needs a \"type\""), "{e}");
     assert!(e.len() < 200, "{} bytes", e.len());
+    // The whole file as the normalizer: refused before it is built as JSON values (a copy of
+    // a large tokenizer.json would take ten times its size).
+    let mut json: serde_json::Value = serde_json::from_slice(tokenizer).unwrap();
+    json["normalizer"] = json.clone();
+    let e = ByteLevelBpe::from_json(json.to_string().as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "tokenizer.json: normalizer is too large: its JSON values would take more than twice \
+         the file's size"
+    );
     let config = include_bytes!("../fixtures/hf/f32-tied-gelu_new/config.json");
     let mut json: serde_json::Value = serde_json::from_slice(config).unwrap();
     json["n_layer"] = json.clone();
@@ -238,10 +258,11 @@ fn regression_errors_quote_at_most_a_brief_value() {
         .to_string();
     assert!(e.starts_with("config.json: n_layer is {\""), "{e}");
     assert!(e.ends_with("…, not a non-negative integer"), "{e}");
-    // The targets' inputs: the whole file copied into normalizer, and into n_layer.
+    // The targets' inputs: the whole file copied into normalizer (now refused as too large
+    // before it is built), and into n_layer.
     expect_rejected(
         run_bpe_tokenizer(&[0xe0, 0x0a]),
-        "tokenizer.json: normalizer is {\"",
+        "tokenizer.json: normalizer is too large",
     );
     expect_rejected(
         run_hf_config(&[0x42, 0x0a, 0x70, 0x5b, 0x00]),

@@ -6,7 +6,7 @@ use logitlab::model::Tokenizer;
 use crate::contracts::{check_decoding, check_stream};
 use crate::fixtures::LLAMA2C_TOKENIZER;
 use crate::harness::Verdict::{Bug, Rejected};
-use crate::harness::{check, count_from_here, stress, try_bug, Bytes, Target, Verdict, MB};
+use crate::harness::{check, count_from_here, given, stress, try_bug, Bytes, Target, Verdict, MB};
 use crate::inputs::patch_bytes;
 
 /// The fixture `tokenizer.bin` as (score, length, bytes) per id.
@@ -181,6 +181,7 @@ fn run_sentencepiece(data: &[u8]) -> Verdict {
     let edits = if edits >= 4 { 0 } else { edits + 1 }; // unedited half the time
     let bytes = edited_tokenizer_bin(&mut b, edits);
     count_from_here();
+    given(bytes.len());
     let sp = match SentencePiece::from_bytes(&bytes) {
         Ok(t) => t,
         Err(e) => return Rejected(e.to_string()),

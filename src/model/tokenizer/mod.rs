@@ -1,17 +1,22 @@
-//! Text ⇄ token ids. Two tokenizers behind one type, [`Tokenizer`]:
+//! Text ⇄ token ids. Three tokenizers behind one type, [`Tokenizer`]:
 //!
 //! - [`chars::Vocab`]: one token per character, the lab's own models (stored in the checkpoint);
-//! - [`bpe::ByteLevelBpe`]: GPT-2's byte-level BPE, read from a Hugging Face `tokenizer.json`;
+//! - [`hf::HfTokenizer`] (also named [`ByteLevelBpe`]): a Hugging Face `tokenizer.json` with a
+//!   BPE model: GPT-2's byte-level BPE, SmolLM2, Llama 2 / TinyLlama, Llama 3, Qwen2 / Qwen3;
 //! - [`sentencepiece::SentencePiece`]: Llama 2's SentencePiece BPE as llama2.c stores it
 //!   (`tokenizer.bin`).
 //!
-//! Why our own BPE rather than the `tokenizers` crate: GPT-2's tokenizer is a byte map, a regex
-//! and a merge loop, a few hundred lines a student can read; `tokenizers` brings onig or
-//! fancy-regex, rayon and serde models for every tokenizer family into the page's wasm. The
-//! tests check our ids against `tokenizers`' own on reference cases.
+//! Why our own pipeline rather than the `tokenizers` crate: the parts these models use are a
+//! byte map, three regexes, a few normalizers and decoders and a merge loop, code a student can
+//! read; `tokenizers` brings onig or fancy-regex (about 1.2 MB of wasm), rayon and serde models
+//! for every tokenizer family into the page's wasm. The tests check our ids and texts against
+//! `tokenizers`' own on reference cases (tests/fixtures/tokenizers/).
 
 pub mod bpe;
 pub mod chars;
+pub mod hf;
+pub mod nfc;
+mod nfc_tables;
 pub mod sentencepiece;
 mod unicode_tables;
 
@@ -30,7 +35,8 @@ use crate::model::Config;
 pub enum Tokenizer {
     /// One token per character (the lab's models).
     Chars(Vocab),
-    /// GPT-2's byte-level BPE (Hugging Face checkpoints).
+    /// A Hugging Face `tokenizer.json` with a BPE model (GPT-2's byte-level BPE, Llama's,
+    /// Qwen's).
     Bpe(ByteLevelBpe),
     /// Llama 2's SentencePiece BPE (llama2.c checkpoints).
     SentencePiece(SentencePiece),
@@ -63,12 +69,15 @@ impl Tokenizer {
     }
 
     /// The id that begins every sequence the model was trained on, if the tokenizer has one:
-    /// `<s>` (id 1) for llama2.c's SentencePiece, which run.c puts before every prompt; none for
-    /// the lab's characters or GPT-2 (whose `<|endoftext|>` only separates documents).
+    /// `<s>` (id 1) for llama2.c's SentencePiece, which run.c puts before every prompt; for a
+    /// `tokenizer.json`, the id its post-processor puts first (`<s>`, `<|begin_of_text|>`);
+    /// none for the lab's characters, GPT-2 (whose `<|endoftext|>` only separates documents) or
+    /// Qwen2.
     pub fn bos(&self) -> Option<u32> {
         match self {
             Tokenizer::SentencePiece(_) => Some(sentencepiece::BOS),
-            Tokenizer::Chars(_) | Tokenizer::Bpe(_) => None,
+            Tokenizer::Bpe(t) => t.bos(),
+            Tokenizer::Chars(_) => None,
         }
     }
 
@@ -103,15 +112,30 @@ impl Tokenizer {
         }
     }
 
-    /// Ids → text. An id ≥ V is an error, and so are more than [`MAX_TEXT_BYTES`] ids. Byte-level
-    /// BPE: bytes that do not form UTF-8 (a character cut at the end) become U+FFFD, as in
-    /// `tokenizers`.
+    /// Text → ids with the special tokens the model's sequences begin (and end) with:
+    /// transformers' `tokenizer(text).input_ids` for a `tokenizer.json`, BOS then the text for
+    /// llama2.c's SentencePiece (as run.c encodes a prompt), the text alone for characters.
+    pub fn encode_with_special(&self, text: &str) -> Result<Vec<u32>> {
+        match self {
+            Tokenizer::Bpe(t) => t.encode_with_special(text),
+            Tokenizer::SentencePiece(t) => {
+                let mut ids = vec![sentencepiece::BOS];
+                ids.extend(t.encode(text)?);
+                Ok(ids)
+            }
+            Tokenizer::Chars(v) => v.encode(text),
+        }
+    }
+
+    /// Ids → text. An id ≥ V is an error, and so are more than [`MAX_TEXT_BYTES`] ids. A
+    /// `tokenizer.json`'s text is its decoder's, special tokens kept (`tokenizer.decode(ids)`);
+    /// with GPT-2's, bytes that do not form UTF-8 (a character cut at the end) become U+FFFD.
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
         match self {
             Tokenizer::Chars(v) => v.decode(ids),
             Tokenizer::Bpe(t) => {
                 check_ids_len(ids)?;
-                Ok(String::from_utf8_lossy(&t.decode_bytes(ids)?).into_owned())
+                t.decode(ids)
             }
             Tokenizer::SentencePiece(t) => {
                 check_ids_len(ids)?;
@@ -152,9 +176,19 @@ impl Tokenizer {
         }
     }
 
-    /// A decoder for ids that arrive one at a time (generation).
+    /// A decoder for ids that arrive one at a time, from the start of a text.
     pub fn stream(&self) -> StreamDecoder {
         StreamDecoder::default()
+    }
+
+    /// A decoder for ids that continue a text (generation after a prompt): what the rules for
+    /// a text's start remove (Llama 2's Strip of the first space, Metaspace's first `▁`) stays,
+    /// so the pieces are what `decode(prompt + ids)` adds to `decode(prompt)`.
+    pub fn stream_continuing(&self) -> StreamDecoder {
+        StreamDecoder {
+            continuing: true,
+            ..StreamDecoder::default()
+        }
     }
 }
 
@@ -205,17 +239,33 @@ fn check_ids_len(ids: &[u32]) -> Result<()> {
 /// Decodes ids one at a time and returns only whole UTF-8 characters: the bytes of a character
 /// split over two BPE tokens wait for the second. Bytes that can never form a character become
 /// U+FFFD, so all the pieces together equal [`Tokenizer::decode`] of all the ids (after
-/// [`StreamDecoder::finish`]).
+/// [`StreamDecoder::finish`]). A `tokenizer.json` whose decoder is more than GPT-2's byte map
+/// (Llama 2's `<0xNN>` bytes, `▁`, Strip) is decoded by parts: the ids since the last token
+/// that is not a `<0xNN>` byte wait, then go through the decoder together; a decoder whose
+/// text cannot be cut so (a Replace after a Fuse) gives its text at the end.
 #[derive(Debug, Clone, Default)]
 pub struct StreamDecoder {
     pending: Vec<u8>,
     /// The id pushed last (SentencePiece strips the space after BOS).
     prev: Option<u32>,
+    /// Decoding by parts: the ids of the part not yet given, and whether an earlier part was
+    /// given (this one does not start the text).
+    part: Vec<u32>,
+    closed: bool,
+    /// The open part's text as it stands (given by `finish` if no id closes the part).
+    waiting: String,
+    /// The ids continue a text ([`Tokenizer::stream_continuing`]).
+    continuing: bool,
 }
 
 impl StreamDecoder {
     /// The text that `id` completes (possibly empty). An id ≥ V is an error.
     pub fn push(&mut self, tokenizer: &Tokenizer, id: u32) -> Result<String> {
+        if let Tokenizer::Bpe(t) = tokenizer {
+            if !t.decodes_bytes() {
+                return self.push_part(t, id);
+            }
+        }
         self.pending
             .extend_from_slice(&tokenizer.piece_bytes(self.prev, id)?);
         self.prev = Some(id);
@@ -249,10 +299,33 @@ impl StreamDecoder {
         Ok(out)
     }
 
-    /// Whatever is still waiting (an unfinished character) as U+FFFD; the decoder is then empty.
+    /// [`StreamDecoder::push`] for a decoder run by parts, or, if the decoder cannot be, at
+    /// the end.
+    fn push_part(&mut self, t: &ByteLevelBpe, id: u32) -> Result<String> {
+        t.token_bytes(id)?;
+        self.part.push(id);
+        let text = t.decode_part(&self.part, !self.closed && !self.continuing)?;
+        if !t.decodes_in_parts() || t.is_byte_token(id) {
+            // Its text may still change with the next ids: wait, keeping what it is now.
+            self.waiting = text;
+            return Ok(String::new());
+        }
+        // Unused model rows are no tokens: the text has not started after them alone.
+        self.closed |= self.part.iter().any(|&i| (i as usize) < t.defined());
+        self.part.clear();
+        self.waiting.clear();
+        Ok(text)
+    }
+
+    /// Whatever is still waiting (an unfinished character, `<0xNN>` bytes) as text; the
+    /// decoder is then empty.
     pub fn finish(&mut self) -> String {
-        let out = String::from_utf8_lossy(&self.pending).into_owned();
+        let mut out = String::from_utf8_lossy(&self.pending).into_owned();
         self.pending.clear();
+        out.push_str(&self.waiting);
+        self.part.clear();
+        self.waiting.clear();
+        self.closed = false;
         out
     }
 }

@@ -107,15 +107,45 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
     'model.toBytes': [],
     'model.toHuggingFaceZip': [() => 'm'],
     'new ModelReader': [() => 1000, () => new Uint8Array(8)],
+    'new Sampler': [() => r.pick(['llama.cpp', 'huggingface', [{ kind: 'topK', k: 5 }, { kind: 'temperature', t: 0.8 }]]), () => ({ seed: 1 })],
+    'sampler.distribution': [goodValues, () => ({ history: new Uint32Array([1, 2]) })],
+    'sampler.sample': [goodValues, () => ({ history: new Uint32Array([1, 2]) })],
+    chainToUrl: [() => [{ kind: 'topK', k: 5 }]],
+    chainFromUrl: [() => 'k_5'],
     'reader.push': [() => new Uint8Array(4)],
+    'reader.finish': [],
     'gen.next': [],
     'new Trainer': [() => 'To be, or not to be, that is the question.\n'.repeat(20), () => ({ preset: 'tiny' }),
       () => 'crossEntropyOnLogits', () => 1, () => ({})],
     'trainer.step': [() => 1],
+    'trainer.model': [],
   };
+  // Every export of the build is in the table: a new one gets its hostile calls too.
+  const missing = [];
+  const instance = { Model: 'model', ModelReader: 'reader', Generation: 'gen', Trainer: 'trainer', Sampler: 'sampler' };
+  for (const [name, value] of Object.entries(lab)) {
+    if (name === 'default' || name === 'initSync' || typeof value !== 'function') continue;
+    const methods = [];
+    if (/^[A-Z]/.test(name) && value.prototype) {
+      if (/\bconstructor\(/.test(String(value))) methods.push(`new ${name}`);
+      for (const m of Object.getOwnPropertyNames(value)) {
+        if (typeof value[m] === 'function' && !m.startsWith('__')) methods.push(`${name}.${m}`);
+      }
+      for (const m of Object.getOwnPropertyNames(value.prototype)) {
+        const d = Object.getOwnPropertyDescriptor(value.prototype, m);
+        if (m !== 'constructor' && m !== 'free' && !m.startsWith('__') && typeof d.value === 'function') {
+          methods.push(`${instance[name] ?? name}.${m}`);
+        }
+      }
+    } else {
+      methods.push(name);
+    }
+    missing.push(...methods.filter((m) => !(m in calls)));
+  }
   const reader = () => { try { return new lab.ModelReader(1 << 20, new Uint8Array([16, 0, 0, 0])); } catch { return null; } };
   let theReader = reader();
   const gen = model.generate('ROMEO:\n', { temperature: 0, seed: 0 });
+  const sampler = lab.Sampler ? new lab.Sampler('llama.cpp', { seed: 1 }) : null;
   const trainer = lab.Trainer ? new lab.Trainer('To be, or not to be, that is the question.\n'.repeat(20), { preset: 'tiny' },
     'crossEntropyOnLogits', 1, {}) : null;
 
@@ -125,9 +155,14 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
       case 'Model.fromFiles': return lab.Model.fromFiles(...args);
       case 'new ModelReader': return new lab.ModelReader(...args);
       case 'reader.push': return theReader?.push(...args);
+      case 'reader.finish': { const x = reader(); try { return x?.finish(...args); } finally { x?.free(); } }
       case 'gen.next': return gen.next(...args);
       case 'new Trainer': return new lab.Trainer(...args);
+      case 'new Sampler': return new lab.Sampler(...args);
+      case 'sampler.distribution': return sampler.distribution(...args);
+      case 'sampler.sample': return sampler.sample(...args);
       case 'trainer.step': return trainer.step(...args);
+      case 'trainer.model': return trainer.model(...args);
       default:
         if (name.startsWith('model.')) return model[name.slice(6)](...args);
         return lab[name](...args);
@@ -135,12 +170,13 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
   }
 
   const tally = {};
-  const problems = [];
+  const problems = missing.map((name) => ({ name, kind: 'an export the test does not call' }));
   const long = [];
   const before = table?.length;
   for (const [name, goods] of Object.entries(calls)) {
     if (!name.includes('.') && !name.startsWith('new ') && typeof lab[name] !== 'function') continue; // not in this build
-    if ((name === 'new Trainer' || name === 'trainer.step') && !trainer) continue;
+    if (name.startsWith('new Trainer') || name.startsWith('trainer.')) { if (!trainer) continue; }
+    if (name.startsWith('new Sampler') || name.startsWith('sampler.')) { if (!sampler) continue; }
     const t = (tally[name] = { returned: 0, threw: 0 });
     for (let i = 0; i < perExport; i++) {
       // A bad call: one argument, at least, is hostile (one past the last, for an export of none).
@@ -177,6 +213,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
       gen.next();
       theReader?.received;
       trainer?.step(1);
+      sampler?.sample(new Float32Array([2, 1, 0.5]));
       lab.softmax(new Float32Array([0, Math.log(3)]));
     } catch (e) {
       problems.push({ name, kind: 'unusable afterwards', message: String(e?.message ?? e).slice(0, 300) });
@@ -184,6 +221,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
   }
   theReader?.free();
   trainer?.free();
+  sampler?.free();
   gen.free();
   model.free();
   return { tally, problems, long: long.slice(0, 10), longCount: long.length, tableBefore: before, tableAfter: table?.length };
