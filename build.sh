@@ -107,7 +107,7 @@ build() {
     say "building the wasm packages (release, simd128): the sampling lab (+ wasm-opt), with chat templates, then training"
     wasm_pack "$PKG" logitlab -O3 --no-default-features
     wasm_pack "$PKG_CHAT" logitlab_chat -O3 --no-default-features --features chat
-    wasm_pack "$PKG_TRAIN" logitlab_train none
+    wasm_pack "$PKG_TRAIN" logitlab_train none --no-default-features --features train
 }
 
 simd_check() {

@@ -1,6 +1,6 @@
 //! The wasm-bindgen layer for chat templates ([`crate::model::chat`]): a [`Model`]'s
-//! `chatTemplate`, and `applyChatTemplate` in the builds with the `chat` feature (the
-//! training build and `www/pkg-chat`, not the sampling lab's `www/pkg`).
+//! `chatTemplate`, and `applyChatTemplate` in the builds with the `chat` feature (`www/pkg-chat`,
+//! not the sampling lab's `www/pkg` or the training build).
 //!
 //! ```js
 //! const model = Model.fromFiles({ ...folder });   // with its tokenizer_config.json

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { openLab } from './lib/harness.mjs';
-import { initSync, Model } from '../../www/pkg/logitlab.js';
+import { initSync, Model } from '../../www/pkg-chat/logitlab_chat.js';
 
 const DIR = 'tests/fixtures/chat/qwen2-chat';
 const FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'generation_config.json', 'tokenizer_config.json'];
@@ -17,7 +17,7 @@ let lab;
 let reply;
 before(async () => {
   lab = await openLab({ mounts: { '/chat/': 'tests/fixtures/chat' } });
-  initSync({ module: readFileSync('www/pkg/logitlab_bg.wasm') });
+  initSync({ module: readFileSync('www/pkg-chat/logitlab_chat_bg.wasm') });
   const model = Model.fromFiles(Object.fromEntries(FILES.map((f) => [f, readFileSync(`${DIR}/${f}`)])));
   try {
     assert.equal(model.applyChatTemplate(expected.messages, { addGenerationPrompt: true }), expected.prompt);
@@ -41,7 +41,7 @@ async function chatAndGenerate(page) {
   await page.waitForFunction(() => /ended the text/.test(document.getElementById('gen-info').textContent));
   assert.equal(await page.textContent('#output-gen'), reply);
   const info = await page.textContent('#gen-info');
-  assert.match(info, new RegExp(`^${expected.greedy.length} tokens in .*: the model ended the text: it produced token 0 \\(<\\|endoftext\\|>\\), an end-of-text id`));
+  assert.match(info, new RegExp(`^${expected.greedy.length} tokens in .*: the model ended the text: it produced <\\|endoftext\\|> \\(id 0\\), an end-of-text token`));
   const card = await page.$$eval('#model-card-list > *', (els) => els.map((e) => e.textContent));
   // transformers' parameter count, grouped as the page writes numbers.
   const parameters = String(expected.parameters).replace(/\B(?=(\d{3})+(?!\d))/g, '\u202F');
@@ -67,6 +67,23 @@ test('?model= names a Qwen2 chat folder: the prompt goes through its chat templa
   // Off again: the prompt as typed.
   await page.uncheck('#chat');
   await page.waitForFunction((p) => document.getElementById('output-prompt').textContent === p, prompt);
+});
+
+test('the chat build is fetched for a folder with a tokenizer_config.json, and only then', async () => {
+  const { page, url } = lab;
+  const asked = [];
+  const seen = (r) => { if (r.url().includes('/pkg-chat/')) asked.push(new URL(r.url()).pathname); };
+  page.context().on('request', seen);
+  try {
+    await page.goto(`${url}?temperature=0`); // the built-in model
+    await ready(page);
+    assert.deepEqual(asked, []);
+    await page.goto(`${url}?model=chat/qwen2-chat/`);
+    await ready(page);
+    assert.ok(asked.includes('/pkg-chat/logitlab_chat_bg.wasm'), asked.join(' '));
+  } finally {
+    page.context().off('request', seen);
+  }
 });
 
 test('the same folder through the folder picker and the file picker', async () => {

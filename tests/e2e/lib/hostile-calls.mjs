@@ -177,6 +177,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
     if (!name.includes('.') && !name.startsWith('new ') && typeof lab[name] !== 'function') continue; // not in this build
     if (name.startsWith('new Trainer') || name.startsWith('trainer.')) { if (!trainer) continue; }
     if (name.startsWith('new Sampler') || name.startsWith('sampler.')) { if (!sampler) continue; }
+    if (name.startsWith('model.') && typeof model[name.slice(6)] !== 'function') continue; // not in this build
     const t = (tally[name] = { returned: 0, threw: 0 });
     for (let i = 0; i < perExport; i++) {
       // A bad call: one argument, at least, is hostile (one past the last, for an export of none).

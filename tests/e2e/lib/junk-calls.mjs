@@ -197,6 +197,8 @@ export async function runJunk(lab, { calls, seed, modelBytes }) {
     }],
   ];
   if (!lab.Trainer) ops.splice(ops.findIndex(([name]) => name === 'Trainer'), 1); // the sampling lab build
+  // The chat build's (and only its) models render chat templates.
+  if (!model.applyChatTemplate) ops.splice(ops.findIndex(([name]) => name === 'model.applyChatTemplate'), 1);
   // The training build leaves out the lab's experiments (nextTokenPanel, classify, …).
   for (let i = ops.length - 1; i >= 0; i--) if (!ops[i][0].includes('.') && typeof lab[ops[i][0]] !== 'function') ops.splice(i, 1);
   const weights = ops.map(([, w]) => w);
