@@ -85,11 +85,12 @@ function pageWeight() {
     const g = gzipSync(b, { level: 9 }).length;
     raw += b.length; gz += g;
     if (!later(f)) { firstRaw += b.length; firstGz += g; }
-    const when = f.startsWith('www/models/shakespeare-bpe/') ? '  (when the subword model is picked)' : '  (training view only)';
+    const when = f.startsWith('www/models/shakespeare-bpe/') ? '  (when the subword model is picked)'
+      : f.startsWith('www/pkg-chat/') ? '  (for a model with a chat template)' : '  (training view only)';
     console.log(`  ${String(b.length).padStart(9)} raw ${String(g).padStart(9)} gzip  ${f}${later(f) ? when : ''}`);
   }
   console.log(`  ${String(firstRaw).padStart(9)} raw ${String(firstGz).padStart(9)} gzip  the sampling lab (what a first visit loads)`);
-  console.log(`  ${String(raw).padStart(9)} raw ${String(gz).padStart(9)} gzip  total, with the training view and the subword model`);
+  console.log(`  ${String(raw).padStart(9)} raw ${String(gz).padStart(9)} gzip  total, with the training view, the chat build and the subword model`);
 }
 
 /**
