@@ -312,7 +312,10 @@ fn default_model_loads_and_writes_shakespeare_like_text() {
 #[wasm_bindgen_test]
 fn model_forward_modes_and_bad_input() {
     let model = Model::from_bytes(js_bytes(DEFAULT_MODEL)).unwrap();
-    let ids: JsValue = model.encode("To be, or not".into()).unwrap().into();
+    let ids: JsValue = model
+        .encode("To be, or not".into(), JsValue::UNDEFINED)
+        .unwrap()
+        .into();
     let logits = model
         .forward(ids.clone(), obj(&[("output", "logits".into())]))
         .unwrap()
@@ -344,7 +347,10 @@ fn model_forward_modes_and_bad_input() {
             .err()
             .unwrap();
         assert!(message(e).starts_with("prompt must be a string"));
-        let e = model.encode(junk.clone()).err().unwrap();
+        let e = model
+            .encode(junk.clone(), JsValue::UNDEFINED)
+            .err()
+            .unwrap();
         assert!(message(e).starts_with("text must be a string"));
         let e = model.decode(junk.clone()).err().unwrap();
         assert!(message(e).starts_with("ids must be a Uint32Array"));
@@ -390,7 +396,10 @@ fn hugging_face_folder_loads_through_from_files() {
     let expected: serde_json::Value =
         serde_json::from_str(include_str!("fixtures/hf/f16-untied-gelu/expected.json")).unwrap();
     let prompt = expected["prompt"].as_str().unwrap();
-    let ids = model.encode(prompt.into()).unwrap().to_vec();
+    let ids = model
+        .encode(prompt.into(), JsValue::UNDEFINED)
+        .unwrap()
+        .to_vec();
     let want: Vec<u32> = expected["prompt_ids"]
         .as_array()
         .unwrap()
@@ -418,7 +427,10 @@ fn hugging_face_folder_loads_through_from_files() {
         assert!((*a as f64 - b.as_f64().unwrap()).abs() < 1e-4);
     }
     // A token's display form: the space shows.
-    let space = model.encode(" the".into()).unwrap().to_vec();
+    let space = model
+        .encode(" the".into(), JsValue::UNDEFINED)
+        .unwrap()
+        .to_vec();
     assert!(model.token_text(space[0].into()).unwrap().starts_with('␣'));
     assert!(message(model.token_text(5000.into()).unwrap_err())
         .contains("id must be a token id in [0, 1024)"));
@@ -462,7 +474,7 @@ fn a_qwen3_bf16_folder_loads_through_from_files() {
         serde_json::from_str(include_str!("fixtures/llama/qwen3-bf16/expected.json")).unwrap();
     let prompt = &expected["prompts"][0];
     let ids = model
-        .encode(prompt["text"].as_str().unwrap().into())
+        .encode(prompt["text"].as_str().unwrap().into(), JsValue::UNDEFINED)
         .unwrap()
         .to_vec();
     let want: Vec<u32> = prompt["ids"]
@@ -599,7 +611,9 @@ const LLAMA_TOKENIZER: &[u8] = include_bytes!("fixtures/llama2c/tokenizer.bin");
 
 /// The next-token logits of a llama2.c model after a short prompt.
 fn llama_logits(model: &Model) -> Vec<f32> {
-    let ids = model.encode("Once upon".into()).unwrap();
+    let ids = model
+        .encode("Once upon".into(), JsValue::UNDEFINED)
+        .unwrap();
     model
         .forward(ids.into(), JsValue::UNDEFINED)
         .unwrap()
@@ -616,6 +630,23 @@ fn a_llama2c_model_read_as_it_arrives_is_the_same_model() {
     ]))
     .unwrap();
     let want = llama_logits(&whole);
+    // With its special tokens, a llama2.c prompt begins with BOS (id 1), as run.c encodes it;
+    // without, it is the text alone; an unknown option is named.
+    let plain = whole
+        .encode("Once upon".into(), JsValue::UNDEFINED)
+        .unwrap()
+        .to_vec();
+    let special = obj(&[("addSpecialTokens", true.into())]);
+    let with = whole.encode("Once upon".into(), special).unwrap().to_vec();
+    assert_eq!(with, [&[1][..], &plain].concat());
+    let off = obj(&[("addSpecialTokens", false.into())]);
+    assert_eq!(
+        whole.encode("Once upon".into(), off).unwrap().to_vec(),
+        plain
+    );
+    let typo = obj(&[("addSpecialToken", true.into())]);
+    let e = message(whole.encode("Once upon".into(), typo).unwrap_err());
+    assert!(e.contains("unknown field `addSpecialToken`"), "{e}");
     let pieces: Array = LLAMA_BIN.chunks(5000).map(js_bytes).collect();
     let from_pieces = Model::from_files(obj(&[
         ("stories.bin", pieces.clone().into()),
@@ -774,7 +805,10 @@ fn a_chat_template_renders_through_the_js_api_as_transformers_does() {
     );
     assert!(refused.contains("tokenizer_config.json"), "{refused}");
     let stats = model.token_stats("O Romeo, Romeo".into()).unwrap();
-    let tokens = model.encode("O Romeo, Romeo".into()).unwrap().length() as f64;
+    let tokens = model
+        .encode("O Romeo, Romeo".into(), JsValue::UNDEFINED)
+        .unwrap()
+        .length() as f64;
     assert_eq!(get(&stats, "tokens").as_f64(), Some(tokens));
     assert_eq!(get(&stats, "words").as_f64(), Some(3.0));
     assert_eq!(get(&stats, "perWord").as_f64(), Some(tokens / 3.0));

@@ -248,6 +248,12 @@ impl Net {
         self.tokenizer.encode(text)
     }
 
+    /// `text`'s ids with the special tokens the model's sequences begin (and end) with
+    /// ([`Tokenizer::encode_with_special`]).
+    pub fn encode_with_special(&self, text: &str) -> Result<Vec<u32>> {
+        self.tokenizer.encode_with_special(text)
+    }
+
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
         self.tokenizer.decode(ids)
     }

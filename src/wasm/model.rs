@@ -251,15 +251,24 @@ impl Model {
             .unwrap_or_default()
     }
 
-    /// Text → token ids. A character outside the vocabulary is an error naming it.
+    /// Text → token ids, without special tokens (as transformers'
+    /// `tokenizer(text, add_special_tokens=False)`); with `options.addSpecialTokens`, exactly
+    /// `tokenizer(text).input_ids` (Llama 2 and TinyLlama begin with `<s>`, Llama 3 with
+    /// `<|begin_of_text|>`, Qwen with nothing; llama2.c's models with BOS, as run.c). A
+    /// character outside a character model's vocabulary is an error naming it.
     pub fn encode(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EncodeOptions")] options: JsValue,
     ) -> Result<Uint32Array, JsError> {
-        let ids = self
-            .inner
-            .encode(&string_arg("text", &text)?)
-            .map_err(js_err)?;
+        let text = string_arg("text", &text)?;
+        let o: EncodeOptions = self::options(&options, "options")?;
+        let ids = if o.add_special_tokens.unwrap_or(false) {
+            self.inner.encode_with_special(&text)
+        } else {
+            self.inner.encode(&text)
+        }
+        .map_err(js_err)?;
         Ok(Uint32Array::from(&ids[..]))
     }
 
@@ -591,6 +600,16 @@ impl Generation {
     pub fn tokens(&self) -> Uint32Array {
         Uint32Array::from(self.inner.tokens())
     }
+}
+
+/// `Model.encode`'s options.
+#[derive(serde::Deserialize, Tsify, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EncodeOptions {
+    /// Add the special tokens the model's sequences begin (and end) with, as transformers'
+    /// `add_special_tokens=True` does. Default false.
+    #[tsify(optional)]
+    pub add_special_tokens: Option<bool>,
 }
 
 /// A text's length in tokens and in words (`Model.tokenStats`).

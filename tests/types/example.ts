@@ -66,6 +66,9 @@ export async function lab(): Promise<void> {
     [model.config.headDim, model.config.kvHeads, model.config.tiedHead];
   const eos: Uint32Array = model.eosTokenIds;
   const ids: Uint32Array = model.encode('ROMEO:');
+  model.encode('ROMEO:', { addSpecialTokens: true });
+  // @ts-expect-error the option is addSpecialTokens
+  model.encode('ROMEO:', { add_special_tokens: true });
   const values: Float32Array = model.forward(ids, { output: 'logSoftmax', allPositions: false });
   const gen = model.generate('ROMEO:', { temperature: 0.8, topK: 20, seed: 1, output: 'logits' });
   const next = gen.next();

@@ -97,7 +97,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
     cutReasons: [], pipelines: [], presets: [], zeroThresholds: [], defaultModelUrl: [],
     'Model.fromBytes': [() => modelBytes],
     'Model.fromFiles': [() => ({ 'default.safetensors': modelBytes })],
-    'model.encode': [goodText],
+    'model.encode': [goodText, () => ({ addSpecialTokens: true })],
     'model.decode': [goodIds],
     'model.forward': [goodIds, goodOptions],
     'model.tokenText': [() => 1],

@@ -163,7 +163,7 @@ export async function runJunk(lab, { calls, seed, modelBytes }) {
       Array.from({ length: 1 + r.int(3) }, () => [r.pick(['config.json', 'model.safetensors', 'tokenizer.json',
         'default.safetensors', 'gpt2/config.json', 'x.bin', 'notes.txt']), r.chance(0.5) ? mutatedModel() : junk()])))],
     ['model.tokenText', 4, () => model.tokenText(r.chance(0.7) ? r.int(V + 3) : junk())],
-    ['model.encode', 6, () => model.encode(text())],
+    ['model.encode', 6, () => model.encode(text(), r.chance(0.5) ? { addSpecialTokens: r.chance(0.5) } : r.chance(0.5) ? undefined : junk())],
     ['model.tokenStats', 3, () => model.tokenStats(text())],
     ['model.applyChatTemplate', 3, () => model.applyChatTemplate(
       r.chance(0.6) ? [{ role: r.pick(['user', 'system', junk()]), content: r.chance(0.7) ? text() : junk() }] : junk(),
