@@ -182,6 +182,10 @@ codes! {
     /// A `tokenizer.json` component, option or Split regex the lab does not implement: the
     /// field, its value (quoted) and what is supported.
     TokenizerUnsupported = "tokenizer.unsupported" ["field", "value", "supported"],
+    /// A Split pre-tokenizer's regex other than those the lab implements: the field.
+    TokenizerSplitRegex = "tokenizer.splitRegex" ["field"],
+    /// A Replace's regex that matches more than one fixed string: the field.
+    TokenizerReplaceRegex = "tokenizer.replaceRegex" ["field"],
 }
 
 /// Parameters whose text is the lab's own, never the caller's: not shortened.
@@ -264,7 +268,8 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub const BRIEF_NAMES: usize = 5;
 
 /// A list of names as an error message quotes it: the first [`BRIEF_NAMES`], each cut by
-/// [`brief`], then "and N more", so that a folder of 10 000 files does not become the message.
+/// [`brief`], then "… (+N)", so that a folder of 10 000 files does not become the message (in no
+/// language: the page's catalogues quote it as it is).
 pub fn brief_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
     let mut shown = Vec::new();
     let mut more = 0usize;
@@ -277,7 +282,7 @@ pub fn brief_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
     }
     let list = shown.join(", ");
     if more > 0 {
-        format!("{list} and {more} more")
+        format!("{list}, … (+{more})")
     } else {
         list
     }

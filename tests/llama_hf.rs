@@ -325,10 +325,29 @@ fn config_fields_that_disagree_are_refused_naming_the_field() {
         c.insert("num_attention_heads".into(), json!(3));
         c.insert("num_key_value_heads".into(), json!(3));
     });
+    // The page's sentence quotes the other field alone, in no language.
+    assert!(e
+        .params()
+        .iter()
+        .any(|(k, v)| *k == "other" && *v == "num_attention_heads = 3".into()));
     check(
         e,
         Code::ModelConfigMismatch,
-        "config.json: hidden_size = 32 is not a multiple of num_attention_heads = 3",
+        "config.json: hidden_size = 32 (there is no head_dim) is not a multiple of \
+         num_attention_heads = 3",
+    );
+    // Heads of an odd width, without head_dim: hidden_size and the heads are to blame.
+    let e = config_error(&llama, |c| {
+        c.remove("head_dim");
+        c.insert("num_attention_heads".into(), json!(32));
+        c.insert("num_key_value_heads".into(), json!(32));
+    });
+    check(
+        e,
+        Code::ModelConfigMismatch,
+        "config.json: hidden_size = 32 (there is no head_dim: each head is hidden_size / \
+         num_attention_heads = 1 wide, and rotary embeddings need an even width) does not fit \
+         num_attention_heads = 32",
     );
     // Key/value heads that do not divide the heads.
     let e = config_error(&llama, |c| {
@@ -378,7 +397,7 @@ fn config_fields_that_disagree_are_refused_naming_the_field() {
     check(
         e,
         Code::ModelConfigValue,
-        "config.json: rope_scaling.rope_type is \"yarn\"",
+        "config.json: rope_scaling.type is \"yarn\"",
     );
     let e = config_error(&llama, |c| {
         c.insert(

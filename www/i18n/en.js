@@ -365,6 +365,8 @@ export default {
   "error.model.tensorMissing": "model.safetensors lacks the tensor {tensor}, which config.json implies.",
   "error.model.tensorShape": "model.safetensors: the tensor {tensor} has shape {shape}, but config.json implies {expected}.",
   "error.model.tensorDtype": "model.safetensors: the tensor {tensor} is stored as {dtype}, which the lab cannot use here: weights must be F32, F16 or BF16, and every weight matrix (a tensor of 2 or more dimensions) in the same one.",
+  "error.tokenizer.splitRegex": "tokenizer.json: {field} is a regular expression the lab does not implement; for Split it implements GPT-2's, Llama 3's and Qwen2's, and patterns that match one fixed string.",
+  "error.tokenizer.replaceRegex": "tokenizer.json: {field} is a regular expression; for Replace the lab implements only patterns that match one fixed string.",
   "error.tokenizer.unsupported": "tokenizer.json uses something the lab does not implement: {field} is {value}; the lab supports {supported}.",
   "error.chat.noTemplate": "this model has no chat template (its folder has no tokenizer_config.json with a chat_template).",
   "error.chat.template": "the chat template in tokenizer_config.json failed: {detail}",

@@ -366,6 +366,8 @@ export default {
   "error.model.tensorMissing": "model.safetensors thiếu tensor {tensor}, tensor mà config.json đòi hỏi.",
   "error.model.tensorShape": "model.safetensors: tensor {tensor} có kích thước {shape}, nhưng config.json đòi hỏi {expected}.",
   "error.model.tensorDtype": "model.safetensors: tensor {tensor} được lưu ở kiểu {dtype}, kiểu mà trang không dùng được ở đây: trọng số phải là F32, F16 hoặc BF16, và mọi ma trận trọng số (tensor từ 2 chiều trở lên) phải cùng một kiểu.",
+  "error.tokenizer.splitRegex": "tokenizer.json: {field} là một biểu thức chính quy mà trang không hỗ trợ; với Split, trang hỗ trợ biểu thức của GPT-2, Llama 3 và Qwen2, cùng các mẫu chỉ khớp đúng một chuỗi cố định.",
+  "error.tokenizer.replaceRegex": "tokenizer.json: {field} là một biểu thức chính quy; với Replace, trang chỉ hỗ trợ các mẫu khớp đúng một chuỗi cố định.",
   "error.tokenizer.unsupported": "tokenizer.json dùng một thành phần hoặc tùy chọn mà trang không hỗ trợ: {field} là {value}; trang hỗ trợ {supported}.",
   "error.chat.noTemplate": "mô hình này không có chat template (thư mục của nó không có tokenizer_config.json chứa chat_template).",
   "error.chat.template": "chat template trong tokenizer_config.json bị lỗi: {detail}",

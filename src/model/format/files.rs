@@ -296,7 +296,26 @@ pub fn hf_architecture(config_json: &[u8]) -> Result<HfArchitecture> {
             }
         },
     };
-    let name = named.as_str().unwrap_or("");
+    let Some(name) = named.as_str() else {
+        let field = if field == "architectures" {
+            "architectures[0]"
+        } else {
+            field
+        };
+        let shown = brief(named);
+        return Err(Error::new(format!(
+            "{CONFIG}: {field} is {shown}; the name of a model class, such as \
+             LlamaForCausalLM, is needed"
+        ))
+        .coded(
+            Code::ModelConfigValue,
+            [
+                ("file", CONFIG.into()),
+                ("field", field.into()),
+                ("value", shown.into()),
+            ],
+        ));
+    };
     let found = Variant::ALL.into_iter().find(|v| {
         let d = v.description();
         name == if field == "model_type" {
@@ -309,10 +328,7 @@ pub fn hf_architecture(config_json: &[u8]) -> Result<HfArchitecture> {
         (Some(v), _) => Ok(HfArchitecture::Llama(v)),
         (None, "GPT2LMHeadModel" | "GPT2Model" | "gpt2") => Ok(HfArchitecture::Gpt2),
         (None, _) => {
-            let shown = match named.as_str() {
-                Some(s) => brief(&s),
-                None => format!("{field} {}", brief(named)),
-            };
+            let shown = brief(&name);
             let supported: Vec<&str> = Variant::ALL
                 .iter()
                 .map(|v| v.description().architecture)
@@ -431,10 +447,17 @@ mod tests {
             e.params()[0].1,
             crate::error::Param::Text("Gemma3ForCausalLM".into())
         );
+        // A name that is not a string is a bad value, named by its field.
         let e = arch(r#"{"model_type": 7}"#).unwrap_err();
+        assert_eq!(e.code(), Some(Code::ModelConfigValue));
+        assert!(
+            e.to_string().starts_with("config.json: model_type is 7;"),
+            "{e}"
+        );
+        let e = arch(r#"{"architectures": [{"a": 1}]}"#).unwrap_err();
         assert!(
             e.to_string()
-                .starts_with("config.json: model_type 7 is not supported"),
+                .starts_with("config.json: architectures[0] is {\"a\":1};"),
             "{e}"
         );
         let e = arch("{}").unwrap_err();
@@ -453,7 +476,7 @@ mod tests {
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let e = identify(&names).unwrap_err().to_string();
         assert!(e.len() < 600, "{} characters", e.len());
-        assert!(e.ends_with("and 995 more"), "{e}");
+        assert!(e.ends_with(", … (+995)"), "{e}");
     }
 
     #[test]
