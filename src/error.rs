@@ -158,7 +158,7 @@ codes! {
     /// A chat asked of a model whose `tokenizer_config.json` has no `chat_template`.
     ChatNoTemplate = "chat.noTemplate" [],
     /// A chat template that fails: a syntax error, or its own `raise_exception`: what it said.
-    ChatTemplate = "chat.template" ["detail"],
+    ChatTemplate = "chat.template" ["file", "detail"],
     /// A chat template, or a conversation, past its bounds (bytes written, steps taken, bytes
     /// of text given): the byte cap.
     ChatTooLong = "chat.tooLong" ["max"],
@@ -184,12 +184,23 @@ codes! {
     TokenizerUnsupported = "tokenizer.unsupported" ["field", "value", "supported"],
     /// A Split pre-tokenizer's regex other than those the lab implements: the field.
     TokenizerSplitRegex = "tokenizer.splitRegex" ["field"],
+    /// A config.json without head_dim whose heads come out of an odd width: hidden_size, the
+    /// heads and the width.
+    ModelHeadWidth = "model.headWidth" ["embd", "heads", "width"],
     /// A Replace's regex that matches more than one fixed string: the field.
     TokenizerReplaceRegex = "tokenizer.replaceRegex" ["field"],
 }
 
-/// Parameters whose text is the lab's own, never the caller's: not shortened.
-const LAB_OWN_PARAMS: [&str; 3] = ["supported", "range", "expected"];
+/// Parameters whose text is the lab's own, never the caller's, or a list [`brief_list`] has
+/// already cut: not shortened.
+const LAB_OWN_PARAMS: [&str; 4] = ["supported", "range", "expected", "files"];
+
+/// Parameters that quote a sentence of a file's author (a chat template's own error): cut at
+/// [`BRIEF_DETAIL_CHARS`] rather than [`BRIEF_CHARS`], so that it still reads.
+const SENTENCE_PARAMS: [&str; 1] = ["detail"];
+
+/// How many characters of a file author's sentence an error quotes.
+pub const BRIEF_DETAIL_CHARS: usize = 240;
 
 impl Error {
     pub fn new(message: impl Into<String>) -> Self {
@@ -221,6 +232,9 @@ impl Error {
         self.params = params
             .into_iter()
             .map(|(name, p)| match p {
+                Param::Text(t) if SENTENCE_PARAMS.contains(&name) => {
+                    (name, Param::Text(brief_to(&t, BRIEF_DETAIL_CHARS)))
+                }
                 Param::Text(t) if !LAB_OWN_PARAMS.contains(&name) => (name, Param::Text(brief(&t))),
                 p => (name, p),
             })
@@ -295,7 +309,13 @@ pub const BRIEF_CHARS: usize = 60;
 /// that a wrong value as large as the file it came from (a JSON subtree, a 1 MB token, a whole
 /// text) does not become the message. Stops formatting there rather than formatting it all.
 pub fn brief(value: &dyn fmt::Display) -> String {
+    brief_to(value, BRIEF_CHARS)
+}
+
+/// [`brief`] at `max` characters.
+pub fn brief_to(value: &dyn fmt::Display, max: usize) -> String {
     struct Capped {
+        max: usize,
         out: String,
         chars: usize,
         cut: bool,
@@ -303,7 +323,7 @@ pub fn brief(value: &dyn fmt::Display) -> String {
     impl fmt::Write for Capped {
         fn write_str(&mut self, s: &str) -> fmt::Result {
             for c in s.chars() {
-                if self.chars == BRIEF_CHARS {
+                if self.chars == self.max {
                     self.cut = true;
                     return Err(fmt::Error);
                 }
@@ -314,6 +334,7 @@ pub fn brief(value: &dyn fmt::Display) -> String {
         }
     }
     let mut w = Capped {
+        max,
         out: String::new(),
         chars: 0,
         cut: false,

@@ -136,24 +136,95 @@ fn a_chat_reply_ends_at_the_end_of_text_id() {
     );
 }
 
-/// A folder without tokenizer_config.json, or whose file has no template, has none; a broken
-/// one refuses the folder, naming the file.
+/// A template that writes bos_token, for a model whose tokenizer adds BOS: generation starts
+/// from transformers' ids for the rendered conversation, one BOS and not two; a plain prompt
+/// still gets its BOS.
 #[test]
-fn the_template_comes_from_tokenizer_config_json() {
+fn a_template_that_writes_bos_gives_one_bos() {
+    const DIR: [(&str, &[u8]); 4] = [
+        (
+            "config.json",
+            include_bytes!("fixtures/chat/llama2-chat/config.json"),
+        ),
+        (
+            "model.safetensors",
+            include_bytes!("fixtures/chat/llama2-chat/model.safetensors"),
+        ),
+        (
+            "tokenizer.json",
+            include_bytes!("fixtures/chat/llama2-chat/tokenizer.json"),
+        ),
+        (
+            "tokenizer_config.json",
+            include_bytes!("fixtures/chat/llama2-chat/tokenizer_config.json"),
+        ),
+    ];
+    let want: Value =
+        serde_json::from_str(include_str!("fixtures/chat/llama2-chat/expected.json")).unwrap();
+    let net = Net::from_hf(&DIR).unwrap();
+    let prompt = net
+        .chat_template()
+        .unwrap()
+        .apply(want["messages"].as_array().unwrap(), true)
+        .unwrap();
+    assert_eq!(prompt, want["prompt"].as_str().unwrap());
+    let ids: Vec<u32> = serde_json::from_value(want["prompt_ids"].clone()).unwrap();
+    let g = Generator::new(&net, &prompt, OutputMode::Logits, SampleOptions::default()).unwrap();
+    assert_eq!(g.tokens(), ids);
+    let plain = Generator::new(
+        &net,
+        "[INST] Hi",
+        OutputMode::Logits,
+        SampleOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(plain.tokens()[0], 1);
+    assert_eq!(plain.tokens()[1..], net.encode("[INST] Hi").unwrap());
+}
+
+/// A folder without tokenizer_config.json, or whose file has no template, has none; a broken
+/// one refuses the folder, naming the file. A chat_template.jinja beside it (where recent
+/// transformers saves the template) wins over the field, as transformers reads them, and the
+/// special tokens still come from tokenizer_config.json.
+#[test]
+fn the_template_comes_from_tokenizer_config_json_or_chat_template_jinja() {
     let net = qwen2_chat();
     assert!(net
         .clone()
-        .with_tokenizer_config(None)
+        .with_chat_files(None, None)
         .unwrap()
         .chat_template()
         .is_none());
     let plain = net
         .clone()
-        .with_tokenizer_config(Some(br#"{"eos_token": "<|endoftext|>"}"#))
+        .with_chat_files(Some(br#"{"eos_token": "<|endoftext|>"}"#), None)
         .unwrap();
     assert!(plain.chat_template().is_none());
+    let both = net
+        .clone()
+        .with_chat_files(
+            Some(br#"{"eos_token": "<|endoftext|>", "chat_template": "FROM_CONFIG"}"#),
+            Some(b"{{ eos_token }}|FROM_JINJA"),
+        )
+        .unwrap();
+    let template = both.chat_template().unwrap();
+    assert_eq!(template.source(), "{{ eos_token }}|FROM_JINJA");
+    assert_eq!(
+        template.apply(&[], false).unwrap(),
+        "<|endoftext|>|FROM_JINJA"
+    );
+    let alone = net.clone().with_chat_files(None, Some(b"x")).unwrap();
+    assert_eq!(alone.chat_template().unwrap().source(), "x");
     let e = net
-        .with_tokenizer_config(Some(br#"{"chat_template": {"default": "x"}}"#))
+        .clone()
+        .with_chat_files(None, Some(&[0x78, 0xff][..]))
+        .unwrap_err();
+    assert!(
+        e.to_string().starts_with("chat_template.jinja: not UTF-8"),
+        "{e}"
+    );
+    let e = net
+        .with_chat_files(Some(br#"{"chat_template": {"default": "x"}}"#), None)
         .unwrap_err();
     assert_eq!(e.code(), Some(Code::ModelConfigValue));
     assert!(

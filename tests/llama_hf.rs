@@ -344,7 +344,7 @@ fn config_fields_that_disagree_are_refused_naming_the_field() {
     });
     check(
         e,
-        Code::ModelConfigMismatch,
+        Code::ModelHeadWidth,
         "config.json: hidden_size = 32 (there is no head_dim: each head is hidden_size / \
          num_attention_heads = 1 wide, and rotary embeddings need an even width) does not fit \
          num_attention_heads = 32",

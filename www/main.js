@@ -225,7 +225,7 @@ function showModelCard(config) {
     ['card.vocab', integer(config.vocabSize)],
     ['card.context', integer(config.contextLength)],
     ['card.head', t(config.tiedHead ? 'card.tied' : 'card.untied')],
-    ['card.chat', t(config.chatTemplate ? 'card.chatYes' : 'card.chatNo')],
+    ['card.chat', config.chatTemplate ? t('card.chatYes', { file: config.chatTemplateFile }) : t('card.chatNo')],
   ];
   const list = $('model-card-list');
   list.replaceChildren();

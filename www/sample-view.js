@@ -95,7 +95,8 @@ const samplerOptions = (state) => ({
 const contextText = (state, out) => (out.chat ?? state.prompt) + out.generated.map((g) => g.ch).join('');
 /** Whether the prompt goes through the model's chat template. */
 const chatOn = (state, model) => state.chat === 1 && model.config.chatTemplate === true;
-const unit = (model) => (model.config.tokenizer === 'chars' ? t('unit.characters') : t('unit.tokens'));
+/** The model's unit (tokens, or characters for a character model), for a count of `n`. */
+const unit = (model, n) => t(`unit.${model.config.tokenizer === 'chars' ? 'character' : 'token'}${n === 1 ? '' : 's'}`);
 
 // ---- controls → state ----
 
@@ -174,24 +175,28 @@ function showChat({ state, model }) {
 
 /**
  * `out.chat`: the prompt through the model's chat template, when asked for (else null); the
- * output shows it, so the template's text is there to read.
+ * output shows it, so the template's text is there to read. False if the template failed
+ * (the line under the output says why): then nothing is generated from the prompt as typed.
  */
 async function renderChat({ lab, state, model }, out) {
   if (!chatOn(state, model)) {
     if (out.chat !== null) { out.chat = null; renderOutput(state, out); }
-    return;
+    return true;
   }
-  if (out.chat !== null && out.chatOf === state.prompt) return;
+  if (out.chat !== null && out.chatOf === state.prompt) return true;
   const prompt = state.prompt;
   try {
     const { text } = await lab.call('chat', { prompt });
-    if (prompt !== state.prompt) return; // a newer prompt is on its way
+    if (prompt !== state.prompt) return true; // a newer prompt is on its way
     Object.assign(out, { chat: text, chatOf: prompt });
   } catch (e) {
     out.chat = null;
+    renderOutput(state, out);
     fillNodes($('gen-info'), 'chat.failed', {}, { error: errorNode(e) });
+    return false;
   }
   renderOutput(state, out);
+  return true;
 }
 
 /** "This text is N tokens (M per word)": the prompt's length under the loaded tokenizer. */
@@ -206,8 +211,8 @@ async function showPromptStats({ lab, state, model }) {
   }
   if (prompt !== state.prompt) return;
   $('prompt-stats').textContent = s.perWord === undefined
-    ? t('prompt.statsNoWords', { n: integer(s.tokens), unit: unit(model) })
-    : t('prompt.stats', { n: integer(s.tokens), unit: unit(model), perWord: fixed(s.perWord, 2) });
+    ? t('prompt.statsNoWords', { n: integer(s.tokens), unit: unit(model, s.tokens) })
+    : t('prompt.stats', { n: integer(s.tokens), unit: unit(model, s.tokens), perWord: fixed(s.perWord, 2) });
 }
 
 // ---- the output text ----
@@ -284,13 +289,16 @@ async function generate({ lab, state, model }, out, n, refresh) {
   const t0 = performance.now();
   const before = out.generated.length;
   try {
-    await renderChat({ lab, state, model }, out);
+    if (!await renderChat({ lab, state, model }, out)) {
+      announce(t('chat.notGenerated'));
+      return;
+    }
     const r = await lab.call('generate', { text: contextText(state, out), options: samplerOptions(state), output: state.output, tokens: n });
     const made = out.generated.length - before;
     const secs = (performance.now() - t0) / 1000;
-    $('gen-info').textContent = t('gen.info', { n: made, unit: unit(model), secs: fixed(secs, 2), rate: fixed(made / secs, 0),
-      stopped: r.stopped ? t('gen.stopped') : r.ended ? t('gen.ended', { id: r.endToken, token: model.labels[r.endToken] ?? '' }) : '' });
-    announce(t(r.stopped ? 'announce.generationStopped' : 'announce.generationFinished', { n: made, unit: unit(model) }));
+    $('gen-info').textContent = t('gen.info', { n: made, unit: unit(model, made), secs: fixed(secs, 2), rate: fixed(made / secs, 0),
+      stopped: r.stopped ? t('gen.stopped') : r.ended ? t('gen.ended', { id: String(r.endToken), token: model.labels[r.endToken] ?? '' }) : '' });
+    announce(t(r.stopped ? 'announce.generationStopped' : 'announce.generationFinished', { n: made, unit: unit(model, made) }));
   } catch (e) {
     fillNodes($('gen-info'), 'gen.failed', {}, { error: errorNode(e) });
     announceError(e);
@@ -360,7 +368,7 @@ function renderNextToken({ state, model }, r, order) {
     });
   }
   renderBars($('bars'), rows, { table: $('bars-data'), caption: t(`bars.caption.${show}`), column: t(`show.column.${show}`) });
-  fillNodes($('bars-text'), 'bars.text', { top: order.length, total: v, unit: unit(model), rest: r.rest,
+  fillNodes($('bars-text'), 'bars.text', { top: order.length, total: v, unit: unit(model, v), rest: r.rest,
     mass: precision(r.restMass, 3), cut: r.restCut }, { drawn: english(model.labels[r.token]) });
   $('entropy').textContent = t('stats.entropyValue', { nats: fixed(r.entropy, 3), bits: fixed(r.entropyBits, 3) });
   $('perplexity').textContent = fixed(r.perplexity, 2);

@@ -35,6 +35,8 @@ mod render;
 pub const TOKENIZER_CONFIG: &str = "tokenizer_config.json";
 /// Its field.
 pub const FIELD: &str = "chat_template";
+/// The file transformers' `save_pretrained` writes the template to, beside that one.
+pub const JINJA: &str = "chat_template.jinja";
 
 /// The special tokens a template sees, as transformers passes them.
 const SPECIAL_TOKENS: [&str; 4] = ["bos_token", "eos_token", "unk_token", "pad_token"];
@@ -43,8 +45,10 @@ const SPECIAL_TOKENS: [&str; 4] = ["bos_token", "eos_token", "unk_token", "pad_t
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatTemplate {
     source: String,
+    /// The file it came from ([`JINJA`] or [`TOKENIZER_CONFIG`]).
+    file: &'static str,
     /// (name, text) of each special token `tokenizer_config.json` sets.
-    tokens: Vec<(&'static str, String)>,
+    tokens: Vec<SpecialToken>,
 }
 
 impl ChatTemplate {
@@ -53,102 +57,157 @@ impl ChatTemplate {
     /// taken (as transformers does; a list without it gives none). A malformed file or field
     /// is an error naming it.
     pub fn from_tokenizer_config(bytes: &[u8]) -> Result<Option<ChatTemplate>> {
-        let bad = |what: String| Error::new(format!("{TOKENIZER_CONFIG}: {what}"));
-        if bytes.len() > MAX_CONFIG_JSON_BYTES {
-            return Err(bad(crate::limits::over_cap(
-                bytes.len(),
-                MAX_CONFIG_JSON_BYTES,
-            )));
-        }
-        let json = match serde_json::from_slice(bytes) {
-            Ok(Json::Object(m)) => m,
-            Ok(_) => return Err(bad("is not a JSON object".into())),
-            Err(e) => return Err(bad(format!("not valid JSON: {e}"))),
+        ChatTemplate::from_files(Some(bytes), None)
+    }
+
+    /// The chat template of a folder: `chat_template.jinja` (its bytes), where recent
+    /// transformers' `save_pretrained` writes it, and which wins over
+    /// `tokenizer_config.json`'s `chat_template`, else that field
+    /// ([`ChatTemplate::from_tokenizer_config`]); the special tokens come from
+    /// `tokenizer_config.json`. None if neither holds a template.
+    pub fn from_files(
+        tokenizer_config: Option<&[u8]>,
+        jinja: Option<&[u8]>,
+    ) -> Result<Option<ChatTemplate>> {
+        let (mut source, tokens) = match tokenizer_config {
+            Some(bytes) => read_tokenizer_config(bytes)?,
+            None => (None, Vec::new()),
         };
-        let value = |field: &str, v: &Json, wanted: &str| {
-            let shown = brief(v);
-            Error::new(format!("{TOKENIZER_CONFIG}: {field} is {shown}; {wanted}")).coded(
-                Code::ModelConfigValue,
-                [
-                    ("file", TOKENIZER_CONFIG.into()),
-                    ("field", field.into()),
-                    ("value", shown.into()),
-                ],
-            )
-        };
-        let source = match json.get(FIELD) {
-            None | Some(Json::Null) => return Ok(None),
-            Some(Json::String(s)) => s.clone(),
-            Some(Json::Array(list)) => {
-                let mut found = None;
-                for (i, entry) in list.iter().enumerate() {
-                    let (name, template) = (entry.get("name"), entry.get("template"));
-                    match (name.and_then(Json::as_str), template.and_then(Json::as_str)) {
-                        (Some(n), Some(t)) => {
-                            if n == "default" {
-                                found = Some(t.to_string());
-                            }
-                        }
-                        _ => {
-                            return Err(value(
-                                &format!("{FIELD}[{i}]"),
-                                entry,
-                                "each entry needs a string name and a string template",
-                            ))
-                        }
-                    }
-                }
-                match found {
-                    Some(t) => t,
-                    None => return Ok(None),
-                }
+        let mut file = TOKENIZER_CONFIG;
+        if let Some(bytes) = jinja {
+            let bad = |what: String| Error::new(format!("{JINJA}: {what}"));
+            if bytes.len() > MAX_CHAT_BYTES {
+                return Err(bad(crate::limits::over_cap(bytes.len(), MAX_CHAT_BYTES)));
             }
-            Some(v) => {
-                return Err(value(
-                    FIELD,
-                    v,
-                    "a string, or a list of {name, template}, is needed",
-                ))
-            }
-        };
-        if source.len() > MAX_CHAT_BYTES {
-            return Err(bad(format!(
-                "{FIELD}: {}",
-                crate::limits::over_cap(source.len(), MAX_CHAT_BYTES)
-            )));
+            let text = std::str::from_utf8(bytes)
+                .map_err(|e| bad(format!("not UTF-8 text (at byte {})", e.valid_up_to())))?;
+            source = Some(text.to_string());
+            file = JINJA;
         }
-        let mut tokens = Vec::new();
-        for name in SPECIAL_TOKENS {
-            let text = match json.get(name) {
-                None | Some(Json::Null) => continue,
-                Some(Json::String(s)) => s.clone(),
-                Some(v @ Json::Object(o)) => match o.get("content") {
-                    Some(Json::String(s)) => s.clone(),
-                    _ => {
-                        return Err(value(
-                            name,
-                            v,
-                            "a string, or an object whose content is one, is needed",
-                        ))
-                    }
-                },
-                Some(v) => {
-                    return Err(value(
-                        name,
-                        v,
-                        "a string, or an object whose content is one, is needed",
-                    ))
-                }
-            };
-            tokens.push((name, text));
-        }
-        Ok(Some(ChatTemplate { source, tokens }))
+        Ok(source.map(|source| ChatTemplate {
+            source,
+            file,
+            tokens,
+        }))
     }
 
     /// The template's Jinja source.
     pub fn source(&self) -> &str {
         &self.source
     }
+
+    /// The file it came from: `chat_template.jinja` or `tokenizer_config.json`.
+    pub fn file(&self) -> &'static str {
+        self.file
+    }
+
+    /// Where it is, as an error names it: `chat_template.jinja`, or
+    /// `tokenizer_config.json: chat_template`.
+    pub fn origin(&self) -> String {
+        if self.file == JINJA {
+            JINJA.to_string()
+        } else {
+            format!("{TOKENIZER_CONFIG}: {FIELD}")
+        }
+    }
+}
+
+/// A special token's name and text.
+type SpecialToken = (&'static str, String);
+
+/// `tokenizer_config.json`'s chat template (if it has one: `chat_template` is a string, or a
+/// list of `{name, template}` of which the one named `"default"` is taken, as transformers
+/// does) and its special tokens. A malformed file or field is an error naming it.
+fn read_tokenizer_config(bytes: &[u8]) -> Result<(Option<String>, Vec<SpecialToken>)> {
+    let bad = |what: String| Error::new(format!("{TOKENIZER_CONFIG}: {what}"));
+    if bytes.len() > MAX_CONFIG_JSON_BYTES {
+        return Err(bad(crate::limits::over_cap(
+            bytes.len(),
+            MAX_CONFIG_JSON_BYTES,
+        )));
+    }
+    let json = match serde_json::from_slice(bytes) {
+        Ok(Json::Object(m)) => m,
+        Ok(_) => return Err(bad("is not a JSON object".into())),
+        Err(e) => return Err(bad(format!("not valid JSON: {e}"))),
+    };
+    let value = |field: &str, v: &Json, wanted: &str| {
+        let shown = brief(v);
+        Error::new(format!("{TOKENIZER_CONFIG}: {field} is {shown}; {wanted}")).coded(
+            Code::ModelConfigValue,
+            [
+                ("file", TOKENIZER_CONFIG.into()),
+                ("field", field.into()),
+                ("value", shown.into()),
+            ],
+        )
+    };
+    let source = match json.get(FIELD) {
+        None | Some(Json::Null) => None,
+        Some(Json::String(s)) => Some(s.clone()),
+        Some(Json::Array(list)) => {
+            let mut found = None;
+            for (i, entry) in list.iter().enumerate() {
+                let (name, template) = (entry.get("name"), entry.get("template"));
+                match (name.and_then(Json::as_str), template.and_then(Json::as_str)) {
+                    (Some(n), Some(t)) => {
+                        if n == "default" {
+                            found = Some(t.to_string());
+                        }
+                    }
+                    _ => {
+                        return Err(value(
+                            &format!("{FIELD}[{i}]"),
+                            entry,
+                            "each entry needs a string name and a string template",
+                        ))
+                    }
+                }
+            }
+            found
+        }
+        Some(v) => {
+            return Err(value(
+                FIELD,
+                v,
+                "a string, or a list of {name, template}, is needed",
+            ))
+        }
+    };
+    if let Some(source) = &source {
+        if source.len() > MAX_CHAT_BYTES {
+            return Err(bad(format!(
+                "{FIELD}: {}",
+                crate::limits::over_cap(source.len(), MAX_CHAT_BYTES)
+            )));
+        }
+    }
+    let mut tokens = Vec::new();
+    for name in SPECIAL_TOKENS {
+        let text = match json.get(name) {
+            None | Some(Json::Null) => continue,
+            Some(Json::String(s)) => s.clone(),
+            Some(v @ Json::Object(o)) => match o.get("content") {
+                Some(Json::String(s)) => s.clone(),
+                _ => {
+                    return Err(value(
+                        name,
+                        v,
+                        "a string, or an object whose content is one, is needed",
+                    ))
+                }
+            },
+            Some(v) => {
+                return Err(value(
+                    name,
+                    v,
+                    "a string, or an object whose content is one, is needed",
+                ))
+            }
+        };
+        tokens.push((name, text));
+    }
+    Ok((source, tokens))
 }
 
 #[cfg(test)]
@@ -156,7 +215,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn template(config: Json) -> ChatTemplate {
+    /// The template of a `tokenizer_config.json` written as `config` (also for `render`'s tests).
+    pub(super) fn template(config: Json) -> ChatTemplate {
         ChatTemplate::from_tokenizer_config(config.to_string().as_bytes())
             .unwrap()
             .unwrap()

@@ -67,8 +67,11 @@ impl Generator {
                 Error::arg("prompt", "a non-empty string", "\"\"").coded(Code::PromptEmpty, [])
             );
         }
-        // BOS first where the model expects it (Llama), as run.c does.
-        let mut tokens: Vec<u32> = model.tokenizer().bos().into_iter().collect();
+        // BOS first where the model expects it (Llama), as run.c does, unless the text already
+        // begins with it (a chat template writes its `bos_token`): one BOS, as transformers
+        // gives a rendered conversation, never two.
+        let bos = model.tokenizer().bos();
+        let mut tokens: Vec<u32> = bos.filter(|&b| encoded[0] != b).into_iter().collect();
         tokens.extend(encoded);
         let mut options = options;
         options.input = mode.sample_input();

@@ -89,17 +89,17 @@ impl Net {
         let (config, model) = (need(hf_gpt2::CONFIG)?, need(hf_gpt2::MODEL)?);
         let tokenizer = need(hf_gpt2::TOKENIZER)?;
         let net = Net::from_hf_parts(config, &model, tokenizer, file(hf_llama::GENERATION_CONFIG))?;
-        net.with_tokenizer_config(file(chat::TOKENIZER_CONFIG))
+        net.with_chat_files(file(chat::TOKENIZER_CONFIG), file(chat::JINJA))
     }
 
-    /// The same network with `tokenizer_config.json`'s chat template, if the file (its bytes)
-    /// is given and has one ([`ChatTemplate::from_tokenizer_config`]).
-    pub fn with_tokenizer_config(self, tokenizer_config: Option<&[u8]>) -> Result<Net> {
-        let chat = match tokenizer_config {
-            Some(bytes) => ChatTemplate::from_tokenizer_config(bytes)?,
-            None => None,
-        };
-        Ok(self.with_chat_template(chat))
+    /// The same network with the chat template of its folder's `tokenizer_config.json` and
+    /// `chat_template.jinja` (their bytes, each if given; [`ChatTemplate::from_files`]).
+    pub fn with_chat_files(
+        self,
+        tokenizer_config: Option<&[u8]>,
+        jinja: Option<&[u8]>,
+    ) -> Result<Net> {
+        Ok(self.with_chat_template(ChatTemplate::from_files(tokenizer_config, jinja)?))
     }
 
     /// [`Net::from_hf`] with `model.safetensors` read one tensor at a time (see

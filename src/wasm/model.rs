@@ -122,8 +122,10 @@ impl Model {
                 };
                 let generation = optional(Role::GenerationConfig)?;
                 let tokenizer_config = optional(Role::TokenizerConfig)?;
-                Net::from_hf_parts(&config, &model, &tokenizer, generation.as_deref())
-                    .and_then(|net| net.with_tokenizer_config(tokenizer_config.as_deref()))
+                let jinja = optional(Role::ChatTemplate)?;
+                Net::from_hf_parts(&config, &model, &tokenizer, generation.as_deref()).and_then(
+                    |net| net.with_chat_files(tokenizer_config.as_deref(), jinja.as_deref()),
+                )
             }
             Format::Logitlab => Net::from_safetensors(&bytes(Role::Checkpoint)?),
             Format::Llama2c => {
@@ -222,6 +224,7 @@ impl Model {
         out.tied_head = Some(config.arch.tied_head);
         out.format = Some(self.format.name());
         out.chat_template = Some(self.inner.chat_template().is_some());
+        out.chat_template_file = self.inner.chat_template().map(|t| t.file());
         out.dtype = Some(match self.inner.dtype() {
             Dtype::F32 => WeightDtype::F32,
             Dtype::F16 => WeightDtype::F16,
@@ -750,6 +753,10 @@ pub struct ModelConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[tsify(optional)]
     pub chat_template: Option<bool>,
+    /// The file its chat template came from: `chat_template.jinja` or `tokenizer_config.json`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub chat_template_file: Option<&'static str>,
 }
 
 impl ModelConfig {
@@ -769,6 +776,7 @@ impl ModelConfig {
             dtype: None,
             format: None,
             chat_template: None,
+            chat_template_file: None,
         }
     }
 }

@@ -5,7 +5,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { openLab } from './lib/harness.mjs';
 import { initSync, Model } from '../../www/pkg-chat/logitlab_chat.js';
 
@@ -13,10 +15,31 @@ const DIR = 'tests/fixtures/chat/qwen2-chat';
 const FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'generation_config.json', 'tokenizer_config.json'];
 const expected = JSON.parse(readFileSync(`${DIR}/expected.json`, 'utf8'));
 let lab;
+/**
+ * Folders made from qwen2-chat for these tests, mounted at /made/: `jinja/` keeps its template
+ * in chat_template.jinja (where recent transformers saves it), `raising/` has one that fails.
+ */
+const made = mkdtempSync(join(tmpdir(), 'logitlab-chat-'));
+function makeFolder(name, { template, jinja }) {
+  const dir = join(made, name);
+  mkdirSync(dir);
+  for (const f of FILES) writeFileSync(join(dir, f), readFileSync(`${DIR}/${f}`));
+  const config = JSON.parse(readFileSync(`${DIR}/tokenizer_config.json`, 'utf8'));
+  if (jinja) {
+    delete config.chat_template;
+    writeFileSync(join(dir, 'chat_template.jinja'), template);
+  } else {
+    config.chat_template = template;
+  }
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(config));
+}
 /** The reply as the page writes it: transformers' greedy ids before eos, decoded by the same wasm. */
 let reply;
 before(async () => {
-  lab = await openLab({ mounts: { '/chat/': 'tests/fixtures/chat' } });
+  const json = JSON.parse(readFileSync(`${DIR}/tokenizer_config.json`, 'utf8'));
+  makeFolder('jinja', { template: json.chat_template, jinja: true });
+  makeFolder('raising', { template: "{{ raise_exception('Conversation roles must alternate') }}" });
+  lab = await openLab({ mounts: { '/chat/': 'tests/fixtures/chat', '/made/': made } });
   initSync({ module: readFileSync('www/pkg-chat/logitlab_chat_bg.wasm') });
   const model = Model.fromFiles(Object.fromEntries(FILES.map((f) => [f, readFileSync(`${DIR}/${f}`)])));
   try {
@@ -27,7 +50,10 @@ before(async () => {
     model.free();
   }
 });
-after(async () => { await lab?.close(); });
+after(async () => {
+  await lab?.close();
+  rmSync(made, { recursive: true, force: true });
+});
 
 const ready = (page) => page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
 const prompt = expected.messages[0].content;
@@ -86,6 +112,27 @@ test('the chat build is fetched for a folder with a tokenizer_config.json, and o
   }
 });
 
+test('a template in chat_template.jinja, where recent transformers saves it, is read', async () => {
+  const { page, url } = lab;
+  await page.goto(`${url}?model=made/jinja/&temperature=0&tokens=64&prompt=${encodeURIComponent(prompt)}`);
+  await ready(page);
+  await page.check('#chat');
+  await page.waitForFunction((p) => document.getElementById('output-prompt').textContent === p, expected.prompt);
+  const card = await page.$$eval('#model-card-list > *', (els) => els.map((e) => e.textContent));
+  assert.equal(card.at(-1), 'yes (chat_template.jinja)');
+});
+
+test('a template that fails: the page says why and generates nothing from the prompt as typed', async () => {
+  const { page, url } = lab;
+  await page.goto(`${url}?model=made/raising/&temperature=0&tokens=8&chat=1&prompt=Hello`);
+  await ready(page);
+  await page.click('#generate');
+  await page.waitForFunction(() => /nothing was generated/.test(document.getElementById('gen-info').textContent));
+  assert.match(await page.textContent('#gen-info'), /^The chat template could not write the prompt, so nothing was generated: .*Conversation roles must alternate/);
+  assert.equal(await page.textContent('#output-gen'), '');
+  assert.equal(await page.isDisabled('#generate'), false);
+});
+
 test('the same folder through the folder picker and the file picker', async () => {
   const { page, url } = lab;
   for (const input of ['#model-folder', '#model-files']) {
@@ -106,7 +153,7 @@ test('the chat box is reached and named by keyboard and screen reader', async ()
   await page.goto(`${url}?model=chat/qwen2-chat/&lang=vi`);
   await ready(page);
   const name = await page.$eval('#chat', (el) => el.labels[0].textContent);
-  assert.match(name, /Là một tin nhắn chat/);
+  assert.match(name, /Gửi dưới dạng một tin nhắn chat/);
   await page.focus('#prompt');
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'chat');

@@ -41,7 +41,7 @@ async function newContext() {
   });
   // A folder's optional files (modelPathOptionalFiles) are asked for and may be absent: a 404
   // there is the answer "not in this folder", not a failure.
-  const optional = /\/(generation|tokenizer)_config\.json$/;
+  const optional = /\/((generation|tokenizer)_config\.json|chat_template\.jinja)$/;
   context.on('response', (r) => {
     if (r.status() >= 400 && !(r.status() === 404 && optional.test(r.url()))) errors.push(`HTTP ${r.status()} ${r.url()}`);
   });

@@ -8,8 +8,8 @@ use minijinja::value::{Kwargs, Rest, ValueKind};
 use minijinja::{Environment, ErrorKind, Value};
 use serde_json::Value as Json;
 
-use super::{ChatTemplate, FIELD, TOKENIZER_CONFIG};
-use crate::error::{Code, Error, Result};
+use super::{ChatTemplate, FIELD};
+use crate::error::{brief_to, Code, Error, Result, BRIEF_DETAIL_CHARS};
 use crate::limits::{MAX_CHAT_BYTES, MAX_CHAT_FUEL};
 
 impl ChatTemplate {
@@ -55,7 +55,7 @@ impl ChatTemplate {
         env.add_function("strftime_now", strftime_now);
         let template = env
             .template_from_named_str(FIELD, &self.source)
-            .map_err(|e| template_error(&e))?;
+            .map_err(|e| template_error(self, &e))?;
 
         let mut context: Vec<(&str, Value)> = vec![
             ("messages", Value::from_serialize(&plain)),
@@ -75,23 +75,25 @@ impl ChatTemplate {
             Ok(_) => {}
             Err(e) if out.over || e.kind() == ErrorKind::WriteFailure => {
                 return Err(Error::new(format!(
-                    "{TOKENIZER_CONFIG}: {FIELD} writes more than {MAX_CHAT_BYTES} bytes"
+                    "{}: writes more than {MAX_CHAT_BYTES} bytes",
+                    self.origin()
                 ))
                 .coded(Code::ChatTooLong, [("max", MAX_CHAT_BYTES.into())]))
             }
             Err(e) if e.kind() == ErrorKind::OutOfFuel => {
                 return Err(Error::new(format!(
-                    "{TOKENIZER_CONFIG}: {FIELD} takes more than {MAX_CHAT_FUEL} steps"
+                    "{}: takes more than {MAX_CHAT_FUEL} steps",
+                    self.origin()
                 ))
                 .coded(Code::ChatTooLong, [("max", MAX_CHAT_BYTES.into())]))
             }
-            Err(e) => return Err(template_error(&e)),
+            Err(e) => return Err(template_error(self, &e)),
         }
         String::from_utf8(out.bytes).map_err(|_| {
-            template_error(&minijinja::Error::new(
-                ErrorKind::InvalidOperation,
-                "the output is not UTF-8",
-            ))
+            template_error(
+                self,
+                &minijinja::Error::new(ErrorKind::InvalidOperation, "the output is not UTF-8"),
+            )
         })
     }
 }
@@ -107,7 +109,7 @@ fn text_bytes(v: &Json) -> usize {
 }
 
 /// A template's failure, in its words (with its line), naming where the template came from.
-fn template_error(e: &minijinja::Error) -> Error {
+fn template_error(template: &ChatTemplate, e: &minijinja::Error) -> Error {
     let raised = std::error::Error::source(e).and_then(|s| s.downcast_ref::<Raised>());
     let detail = match (raised, e.line()) {
         // raise_exception's message is the template author's sentence: quoted as it is.
@@ -115,8 +117,11 @@ fn template_error(e: &minijinja::Error) -> Error {
         (Some(r), None) => r.0.clone(),
         _ => e.to_string(),
     };
-    Error::new(format!("{TOKENIZER_CONFIG}: {FIELD}: {detail}"))
-        .coded(Code::ChatTemplate, [("detail", detail.into())])
+    let detail = brief_to(&detail, BRIEF_DETAIL_CHARS);
+    Error::new(format!("{}: {detail}", template.origin())).coded(
+        Code::ChatTemplate,
+        [("file", template.file().into()), ("detail", detail.into())],
+    )
 }
 
 /// Output that refuses to grow past [`MAX_CHAT_BYTES`].
@@ -457,22 +462,14 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::template;
     use super::*;
     use serde_json::json;
 
-    fn template(config: Json) -> ChatTemplate {
-        ChatTemplate::from_tokenizer_config(config.to_string().as_bytes())
-            .unwrap()
-            .unwrap()
-    }
-
     #[test]
     fn the_special_tokens_are_variables() {
-        let t = template(json!({
-            "chat_template": "{{ bos_token }}|{{ eos_token }}",
-            "bos_token": {"__type": "AddedToken", "content": "<s>"},
-            "eos_token": "</s>",
-        }));
+        let t = template(json!({"chat_template": "{{ bos_token }}|{{ eos_token }}",
+            "bos_token": {"__type": "AddedToken", "content": "<s>"}, "eos_token": "</s>"}));
         assert_eq!(t.apply(&[], false).unwrap(), "<s>|</s>");
     }
 

@@ -14,8 +14,8 @@
 
 use crate::error::{brief, brief_list, Code, Error, Result};
 use crate::limits::{
-    MAX_CHECKPOINT_BYTES, MAX_CONFIG_JSON_BYTES, MAX_HF_SAFETENSORS_BYTES, MAX_LLAMA2C_BYTES,
-    MAX_TOKENIZER_BIN_BYTES, MAX_TOKENIZER_JSON_BYTES,
+    MAX_CHAT_BYTES, MAX_CHECKPOINT_BYTES, MAX_CONFIG_JSON_BYTES, MAX_HF_SAFETENSORS_BYTES,
+    MAX_LLAMA2C_BYTES, MAX_TOKENIZER_BIN_BYTES, MAX_TOKENIZER_JSON_BYTES,
 };
 use crate::model::Variant;
 
@@ -59,6 +59,9 @@ pub enum Role {
     /// A Hugging Face `tokenizer_config.json` (optional): the tokenizer's special tokens and
     /// the chat template.
     TokenizerConfig,
+    /// A Hugging Face `chat_template.jinja` (optional): the chat template, where recent
+    /// transformers writes it.
+    ChatTemplate,
 }
 
 impl Role {
@@ -70,6 +73,7 @@ impl Role {
             Role::Checkpoint => "checkpoint",
             Role::GenerationConfig => "generationConfig",
             Role::TokenizerConfig => "tokenizerConfig",
+            Role::ChatTemplate => "chatTemplate",
         }
     }
 }
@@ -107,6 +111,7 @@ const TOKENIZER_JSON: &str = "tokenizer.json";
 const TOKENIZER_BIN: &str = "tokenizer.bin";
 const GENERATION_CONFIG: &str = "generation_config.json";
 const TOKENIZER_CONFIG: &str = "tokenizer_config.json";
+const CHAT_TEMPLATE: &str = crate::model::chat::JINJA;
 
 /// The file name of a path: what follows its last `/` or `\`.
 pub fn base(name: &str) -> &str {
@@ -145,12 +150,21 @@ pub fn identify(names: &[&str]) -> Result<ModelFiles> {
             needed(Role::Weights, weights, MAX_HF_SAFETENSORS_BYTES, false),
             needed(Role::Tokenizer, tokenizer, MAX_TOKENIZER_JSON_BYTES, false),
         ];
-        for (role, file) in [
-            (Role::GenerationConfig, GENERATION_CONFIG),
-            (Role::TokenizerConfig, TOKENIZER_CONFIG),
+        for (role, file, cap) in [
+            (
+                Role::GenerationConfig,
+                GENERATION_CONFIG,
+                MAX_CONFIG_JSON_BYTES,
+            ),
+            (
+                Role::TokenizerConfig,
+                TOKENIZER_CONFIG,
+                MAX_CONFIG_JSON_BYTES,
+            ),
+            (Role::ChatTemplate, CHAT_TEMPLATE, MAX_CHAT_BYTES),
         ] {
             if let Some(name) = find(file) {
-                files.push(needed(role, name, MAX_CONFIG_JSON_BYTES, false));
+                files.push(needed(role, name, cap, false));
             }
         }
         return Ok(ModelFiles {
@@ -246,13 +260,14 @@ pub fn at_path(path: &str, tokenizer: Option<&str>) -> Result<Vec<(String, Strin
 }
 
 /// The files the model at a site path may also have, as [`at_path`]'s (name, path) pairs: a
-/// folder's `generation_config.json` and `tokenizer_config.json` (its end-of-text ids, its
-/// chat template). A missing one is no error; other paths have none.
+/// folder's `generation_config.json`, `tokenizer_config.json` and `chat_template.jinja` (its
+/// end-of-text ids, its special tokens and chat template). A missing one is no error; other
+/// paths have none.
 pub fn optional_at_path(path: &str) -> Vec<(String, String)> {
     if !base(path).is_empty() {
         return Vec::new();
     }
-    [GENERATION_CONFIG, TOKENIZER_CONFIG]
+    [GENERATION_CONFIG, TOKENIZER_CONFIG, CHAT_TEMPLATE]
         .iter()
         .map(|n| (n.to_string(), n.to_string()))
         .collect()
@@ -297,24 +312,25 @@ pub fn hf_architecture(config_json: &[u8]) -> Result<HfArchitecture> {
         },
     };
     let Some(name) = named.as_str() else {
-        let field = if field == "architectures" {
-            "architectures[0]"
+        let (field, wanted) = if field == "architectures" {
+            (
+                "architectures[0]",
+                "the name of a model class, such as LlamaForCausalLM",
+            )
         } else {
-            field
+            (field, "a model type, such as llama")
         };
         let shown = brief(named);
-        return Err(Error::new(format!(
-            "{CONFIG}: {field} is {shown}; the name of a model class, such as \
-             LlamaForCausalLM, is needed"
-        ))
-        .coded(
-            Code::ModelConfigValue,
-            [
-                ("file", CONFIG.into()),
-                ("field", field.into()),
-                ("value", shown.into()),
-            ],
-        ));
+        return Err(
+            Error::new(format!("{CONFIG}: {field} is {shown}; {wanted} is needed")).coded(
+                Code::ModelConfigValue,
+                [
+                    ("file", CONFIG.into()),
+                    ("field", field.into()),
+                    ("value", shown.into()),
+                ],
+            ),
+        );
     };
     let found = Variant::ALL.into_iter().find(|v| {
         let d = v.description();
@@ -510,7 +526,8 @@ mod tests {
             optional_at_path("models/qwen/"),
             [
                 s("generation_config.json", "generation_config.json"),
-                s("tokenizer_config.json", "tokenizer_config.json")
+                s("tokenizer_config.json", "tokenizer_config.json"),
+                s("chat_template.jinja", "chat_template.jinja")
             ]
         );
         assert!(optional_at_path("m/x.bin").is_empty());

@@ -281,14 +281,19 @@ pub fn read_config(bytes: &[u8]) -> Result<(Config, Vec<u32>)> {
     }
     if !given && !head_dim.is_multiple_of(2) {
         // The width is hidden_size / num_attention_heads: the fields to blame are those two.
-        return Err(f.mismatch(
-            "hidden_size",
-            embd,
-            format!("num_attention_heads = {heads}"),
-            &format!(
-                "(there is no head_dim: each head is hidden_size / num_attention_heads = \
-                 {head_dim} wide, and rotary embeddings need an even width) does not fit"
-            ),
+        return Err(Error::new(format!(
+            "{}: hidden_size = {embd} (there is no head_dim: each head is hidden_size / \
+             num_attention_heads = {head_dim} wide, and rotary embeddings need an even width) \
+             does not fit num_attention_heads = {heads}",
+            f.file
+        ))
+        .coded(
+            Code::ModelHeadWidth,
+            [
+                ("embd", embd.into()),
+                ("heads", heads.into()),
+                ("width", head_dim.into()),
+            ],
         ));
     }
     let mlp_width = f.int("intermediate_size", 1, 4 * MAX_EMBD, None)?;
