@@ -694,3 +694,52 @@ mod memory {
         assert_eq!(logits[0], logits[1]);
     }
 }
+
+/// A full context slides a rotary cache (llama.cpp's context shift): the last positions' keys
+/// are turned back to positions 0.. . In the first layer, whose keys and values depend on the
+/// tokens alone, they are a fresh prefill's; the deeper layers keep what the dropped tokens gave
+/// them, so the logits that follow differ from a fresh run's. Generation goes on past the
+/// context without recomputing it.
+#[test]
+fn a_full_context_shifts_a_rotary_cache() {
+    for f in [folder!("llama-tied-f32"), folder!("qwen3-f32")] {
+        let (name, net) = (f.name, f.net());
+        let ids: Vec<u32> = (0..24).map(|i| (i * 37 % 300) as u32).collect();
+        let mut shifted = KvCache::new();
+        net.forward_cached(&mut shifted, &ids, OutputMode::Logits)
+            .unwrap();
+        assert!(net.shift_cache(&mut shifted, 10));
+        assert_eq!(shifted.len(), 10);
+        let mut fresh = KvCache::new();
+        net.forward_cached(&mut fresh, &ids[14..], OutputMode::Logits)
+            .unwrap();
+        let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-4);
+        let ((ks, vs), (kf, vf)) = (shifted.layer(0), fresh.layer(0));
+        assert_eq!((ks.len(), vs.len()), (kf.len(), vf.len()), "{name}");
+        assert!(
+            close(ks, kf) && vs == vf,
+            "{name}: layer 0 as a fresh prefill's"
+        );
+        assert!(
+            !close(shifted.layer(1).0, fresh.layer(1).0),
+            "{name}: layer 1 remembers"
+        );
+        // The next token, at position 10 in both.
+        let a = net
+            .forward_cached(&mut shifted, &[5], OutputMode::Logits)
+            .unwrap();
+        let b = net
+            .forward_cached(&mut fresh, &[5], OutputMode::Logits)
+            .unwrap();
+        assert_eq!(a.len(), b.len());
+        // Generation past the context: every token after the first shift costs one row.
+        let ctx = net.config().context_length;
+        let mut g =
+            Generator::new(&net, "a", OutputMode::Logits, SampleOptions::default()).unwrap();
+        for _ in 0..ctx + 5 {
+            if g.next_token().unwrap().end {
+                break;
+            }
+        }
+    }
+}

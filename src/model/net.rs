@@ -22,7 +22,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::model::kernels::{
     add, attention, check_finite, grouped_attention, layer_norm, matmul_rows, matmul_rows_tensor,
-    matmul_tensor, rms_norm, rope, row_f32, silu,
+    matmul_tensor, rms_norm, rope, rope_back, row_f32, silu,
 };
 use crate::model::layout::{LlamaWeights, Proj, Weights};
 use crate::model::tensor::{Dtype, Tensor};
@@ -93,6 +93,21 @@ impl KvCache {
             k.clear();
         }
         self.len = 0;
+    }
+
+    /// Layer `l`'s cached keys and values, (len, width) each, row-major.
+    pub fn layer(&self, l: usize) -> (&[f32], &[f32]) {
+        (&self.keys[l], &self.values[l])
+    }
+
+    /// Forgets the `n` oldest positions (n ≤ len), keeping the newer ones' rows as they are.
+    fn drop_front(&mut self, n: usize) {
+        let n = n.min(self.len);
+        for rows in self.keys.iter_mut().chain(self.values.iter_mut()) {
+            let width = rows.len() / self.len.max(1);
+            rows.drain(..n * width);
+        }
+        self.len -= n;
     }
 }
 
@@ -261,6 +276,26 @@ impl Net {
     /// How the page shows token `id` (see [`Tokenizer::token_text`]).
     pub fn token_text(&self, id: u32) -> Result<String> {
         self.tokenizer.token_text(id)
+    }
+
+    /// Makes room in a full context: keeps the cache's last `keep` positions and moves them to
+    /// positions 0.., as llama.cpp's context shift does, when the positions are rotary (a
+    /// Llama): the kept keys are turned back by the number dropped, the values stay, and
+    /// nothing is recomputed. Their rows in the deeper layers still hold what the dropped
+    /// tokens gave them, so what follows differs from a fresh run on the kept tokens. Learned
+    /// positions (GPT-2) cannot be moved: then the cache is left as it is and false returned.
+    pub fn shift_cache(&self, cache: &mut KvCache, keep: usize) -> bool {
+        let (Body::Llama { inv_freq, .. }, Some(llama)) = (&*self.weights, self.config.llama())
+        else {
+            return false;
+        };
+        let dropped = cache.len.saturating_sub(keep);
+        cache.drop_front(dropped);
+        let row = llama.kv_heads * llama.head_dim;
+        for keys in &mut cache.keys {
+            rope_back(keys, row, dropped, inv_freq, llama.rope.layout);
+        }
+        true
     }
 
     /// Feeds `ids` after the `cache.len()` tokens already cached and returns their values,
