@@ -42,9 +42,11 @@ export function showControls(state) {
 /** `model`: `{ config, labels }` of the model loaded now (main.js replaces them on a switch). */
 export function setupSample(ctx) {
   const { lab, state } = ctx;
-  const out = { generated: [], generating: false };   // generated: [{ ch, logProb }]
+  // generated: [{ ch, logProb }]; chat: the prompt through the chat template, or null.
+  const out = { generated: [], generating: false, chat: null, chatOf: '' };
   const panel = { seq: 0, order: [] };                 // order: the ids the panel shows, best first
-  const refresh = () => refreshPanel(ctx, out, panel);
+  // The panel reads the prompt as the model sees it: through its chat template, if asked.
+  const refresh = () => renderChat(ctx, out).then(() => refreshPanel(ctx, out, panel));
   const orderMatters = (chains) => lab.call('orderMatters', { text: contextText(state, out), chains, seed: state.seed, output: state.output, tokens: 40 });
   ctx.chain = setupChain(ctx, refresh, orderMatters);
 
@@ -54,6 +56,7 @@ export function setupSample(ctx) {
   showModel(ctx.model);
   bindSettings(ctx, refresh);
   bindPrompt(ctx, out, refresh);
+  bindChat(ctx, out, refresh);
   bindTokenInfo(out);
   bindGeneration(ctx, out, refresh);
   bindDraws(ctx, out, panel);
@@ -68,15 +71,18 @@ export function setupSample(ctx) {
     modelChanged: () => {
       if (out.generating) lab.call('stop');
       out.generated = [];
+      out.chat = null;
       panel.order = [];
       showModel(ctx.model);
       $('hist').replaceChildren();
       $('hist-data').replaceChildren();
       $('hist-text').textContent = '';
+      showChat(ctx);
       renderOutput(state, out);
+      showPromptStats(ctx);
       if (state.view === 'sample') refresh();
     },
-    refresh: () => { renderOutput(state, out); refresh(); },
+    refresh: () => { renderOutput(state, out); showPromptStats(ctx); refresh(); },
     /** Leaving the view stops a generation: no work keeps running where nobody sees it. */
     hide: () => { if (out.generating) lab.call('stop'); },
   };
@@ -87,9 +93,15 @@ const samplerOptions = (state) => ({
   temperature: state.temperature, topK: state.topK, topP: state.topP, minP: state.minP,
   seed: state.seed,
 });
-/** The prompt and the text generated after it: what the next token is conditioned on. */
-const contextText = (state, out) => state.prompt + out.generated.map((g) => g.ch).join('');
-const unit = (model) => (model.config.tokenizer === 'chars' ? t('unit.characters') : t('unit.tokens'));
+/**
+ * The prompt, as one chat message written out by the model's chat template when "as a chat
+ * message" is on, and the text generated after it: what the next token is conditioned on.
+ */
+const contextText = (state, out) => (out.chat ?? state.prompt) + out.generated.map((g) => g.ch).join('');
+/** Whether the prompt goes through the model's chat template. */
+const chatOn = (state, model) => state.chat === 1 && model.config.chatTemplate === true;
+/** The model's unit (tokens, or characters for a character model), for a count of `n`. */
+const unit = (model, n) => t(`unit.${model.config.tokenizer === 'chars' ? 'character' : 'token'}${n === 1 ? '' : 's'}`);
 
 // ---- controls → state ----
 
@@ -136,19 +148,83 @@ function bindSettings(ctx, refresh) {
 }
 
 /** Another prompt: the text generated after the old one goes. */
-function bindPrompt({ state, update }, out, refresh) {
+function bindPrompt(ctx, out, refresh) {
+  const { state, update } = ctx;
   $('prompt').addEventListener('input', () => {
     update({ prompt: $('prompt').value });
     out.generated = [];
+    out.chat = null;
+    renderOutput(state, out);
+    showPromptStats(ctx);
+    refresh();
+  });
+  showPromptStats(ctx);
+}
+
+/** "As a chat message": offered when the model has a chat template; the text so far goes. */
+function bindChat(ctx, out, refresh) {
+  const { state, update } = ctx;
+  showChat(ctx);
+  $('chat').addEventListener('change', () => {
+    update({ chat: $('chat').checked ? 1 : 0 });
+    out.generated = [];
+    out.chat = null;
     renderOutput(state, out);
     refresh();
   });
 }
 
+function showChat({ state, model }) {
+  $('chat-label').hidden = model.config.chatTemplate !== true;
+  $('chat').checked = state.chat === 1;
+}
+
+/**
+ * `out.chat`: the prompt through the model's chat template, when asked for (else null); the
+ * output shows it, so the template's text is there to read. False if the template failed
+ * (the line under the output says why): then nothing is generated from the prompt as typed.
+ */
+async function renderChat({ lab, state, model }, out) {
+  if (!chatOn(state, model)) {
+    if (out.chat !== null) { out.chat = null; renderOutput(state, out); }
+    return true;
+  }
+  if (out.chat !== null && out.chatOf === state.prompt) return true;
+  const prompt = state.prompt;
+  try {
+    const { text } = await lab.call('chat', { prompt });
+    if (prompt !== state.prompt) return true; // a newer prompt is on its way
+    Object.assign(out, { chat: text, chatOf: prompt });
+  } catch (e) {
+    out.chat = null;
+    renderOutput(state, out);
+    fillNodes($('gen-info'), 'chat.failed', {}, { error: errorNode(e) });
+    return false;
+  }
+  renderOutput(state, out);
+  return true;
+}
+
+/** "This text is N tokens (M per word)": the prompt's length under the loaded tokenizer. */
+async function showPromptStats({ lab, state, model }) {
+  const prompt = state.prompt;
+  let s;
+  try {
+    s = await lab.call('tokenStats', { text: prompt });
+  } catch {
+    $('prompt-stats').textContent = ''; // the panel below says why the prompt cannot be read
+    return;
+  }
+  if (prompt !== state.prompt) return;
+  $('prompt-stats').textContent = s.perWord === undefined
+    ? t('prompt.statsNoWords', { n: integer(s.tokens), unit: unit(model, s.tokens) })
+    : t('prompt.stats', { n: integer(s.tokens), unit: unit(model, s.tokens), perWord: fixed(s.perWord, 2) });
+}
+
 // ---- the output text ----
 
 function renderOutput(state, out) {
-  $('output-prompt').textContent = state.prompt;
+  $('output-prompt').textContent = out.chat ?? state.prompt;
   const spans = out.generated.map((g, i) => tokenSpan(g, i));
   $('output-gen').replaceChildren(...spans);
 }
@@ -220,14 +296,18 @@ async function generate(ctx, out, n, refresh) {
   const t0 = performance.now();
   const before = out.generated.length;
   try {
+    if (!await renderChat({ lab, state, model }, out)) {
+      announce(t('chat.notGenerated'));
+      return;
+    }
     // The sliders' chain generates as `sample` does; a chain of the list, through the workbench.
     const chain = slidersChain(state) ? null : ctx.chain.chain();
     const r = await lab.call('generate', { text: contextText(state, out), options: samplerOptions(state), chain, output: state.output, tokens: n });
     const made = out.generated.length - before;
     const secs = (performance.now() - t0) / 1000;
-    $('gen-info').textContent = t('gen.info', { n: made, unit: unit(model), secs: fixed(secs, 2), rate: fixed(made / secs, 0),
-      stopped: r.stopped ? t('gen.stopped') : r.ended ? t('gen.ended') : '' });
-    announce(t(r.stopped ? 'announce.generationStopped' : 'announce.generationFinished', { n: made, unit: unit(model) }));
+    $('gen-info').textContent = t('gen.info', { n: made, unit: unit(model, made), secs: fixed(secs, 2), rate: fixed(made / secs, 0),
+      stopped: r.stopped ? t('gen.stopped') : r.ended ? t('gen.ended', { id: String(r.endToken), token: model.labels[r.endToken] ?? '' }) : '' });
+    announce(t(r.stopped ? 'announce.generationStopped' : 'announce.generationFinished', { n: made, unit: unit(model, made) }));
   } catch (e) {
     fillNodes($('gen-info'), 'gen.failed', {}, { error: errorNode(e) });
     announceError(e);
@@ -308,7 +388,7 @@ function renderNextToken({ state, model }, r, order) {
     });
   }
   renderBars($('bars'), rows, { table: $('bars-data'), caption: t(`bars.caption.${show}`), column: t(`show.column.${show}`) });
-  fillNodes($('bars-text'), 'bars.text', { top: order.length, total: v, unit: unit(model), rest: r.rest,
+  fillNodes($('bars-text'), 'bars.text', { top: order.length, total: v, unit: unit(model, v), rest: r.rest,
     mass: precision(r.restMass, 3), cut: r.restCut }, { drawn: english(model.labels[r.token]) });
   $('entropy').textContent = t('stats.entropyValue', { nats: fixed(r.entropy, 3), bits: fixed(r.entropyBits, 3) });
   $('perplexity').textContent = fixed(r.perplexity, 2);

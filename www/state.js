@@ -35,6 +35,7 @@ const rows = (pipelines, presets) => [
   // The sampling lab.
   ['view', 'sample', choice('sample', 'numbers', 'train')],
   ['prompt', 'ROMEO:\n', clip(2000)],
+  ['chat', 0, integer(0, 1)],                          // 1: the prompt as a chat message
   ['temperature', 0.8, number(0, 3)],                  // T; 0 = greedy
   ['topK', 0, integer(0, 1 << 20)],                    // 0 = off
   ['topP', 1, number(0, 1)],                           // 1 = off

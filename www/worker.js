@@ -52,14 +52,32 @@ function initModule({ module, error }) {
 }
 
 /**
- * One model file to read: a same-origin URL string, downloaded here, or a File the page was
- * given. `size` is its length when known (a download's Content-Length, unless compressed).
+ * Switches this worker to the chat build (www/pkg-chat: the sampling lab with minijinja, which
+ * renders chat templates) for the model it is about to read, whose tokenizer_config.json or
+ * chat_template.jinja may hold one. Each model has a worker of its own, so the switch lasts as long as the model.
+ */
+async function useChatBuild() {
+  if (lab.Model.prototype.applyChatTemplate) return;
+  const m = await import('./pkg-chat/logitlab_chat.js');
+  await m.default({ module_or_path: new URL('./pkg-chat/logitlab_chat_bg.wasm', import.meta.url) });
+  lab = m;
+}
+
+/**
+ * One model file to read: a same-origin URL string, downloaded here, a download already
+ * answered (a Response), or a File the page was given. `size` is its length when known (a
+ * download's Content-Length, unless compressed).
  */
 async function open(name, source) {
+  if (source instanceof Response) return body(name, source);
   if (typeof source !== 'string') return { name, stream: source.stream(), size: source.size };
-  const res = await fetch(source);
+  return body(name, await fetch(source));
+}
+
+/** A download's body as a file to read: an error naming the path unless it succeeded. */
+function body(name, res) {
   if (!res.ok) {
-    const path = new URL(source).pathname;
+    const path = new URL(res.url).pathname;
     throw coded('load.http', `cannot load ${path}: HTTP ${res.status}`, { path, status: String(res.status) });
   }
   const length = res.headers.get('Content-Encoding') ? null : res.headers.get('Content-Length');
@@ -139,6 +157,16 @@ async function filesAt(path, tokenizer) {
     }
     files[name] = file.href;
   }
+  // A folder's generation_config.json and tokenizer_config.json, where it has them: a file
+  // that is not there (404) is left out; any other failure is the model's.
+  const optional = lab.modelPathOptionalFiles(url.pathname).map(async ([name, relative]) => {
+    const file = new URL(relative, url);
+    const res = await fetch(file.href);
+    if (res.status === 404) return;
+    if (!res.ok) throw coded('load.http', `cannot load ${file.pathname}: HTTP ${res.status}`, { path: file.pathname, status: String(res.status) });
+    files[name] = res;
+  });
+  await Promise.all(optional);
   return files;
 }
 
@@ -161,6 +189,7 @@ async function load({ files, path, tokenizer }) {
     // downloads go on meanwhile; the wasm was compiling alongside them since the page began.
     await ready;
     const plan = lab.modelFiles(sources.map((f) => f.name));
+    if (plan.files.some((p) => p.role === 'tokenizerConfig' || p.role === 'chatTemplate')) await useChatBuild();
     const source = (role) => sources.find((f) => f.name === plan.files.find((p) => p.role === role)?.name);
     const streamed = plan.files.find((p) => p.streamed);
     let next;
@@ -188,7 +217,17 @@ async function load({ files, path, tokenizer }) {
   tokenIds = null;
   const config = model.config;
   const labels = Array.from({ length: config.vocabSize }, (_, i) => model.tokenText(i));
-  return { config, labels, vocab: model.vocab };
+  return { config, labels, vocab: model.vocab, eos: Array.from(model.eosTokenIds) };
+}
+
+/** The prompt as one user message, written out by the model's chat template, ready for the reply. */
+function chat({ prompt }) {
+  return { text: model.applyChatTemplate([{ role: 'user', content: prompt }], { addGenerationPrompt: true }) };
+}
+
+/** How many tokens `text` is under the model's tokenizer, and per word. */
+function tokenStats({ text }) {
+  return spelled('prompt', () => model.tokenStats(text));
 }
 
 /** Each token's decoded text → its id (the lowest id for a text several decode to), built when first needed. */
@@ -276,7 +315,7 @@ async function generate({ text, options, chain, output, tokens }) {
       if (step.end || performance.now() - last > 30 || i === tokens - 1) {
         post({ type: 'tokens', run: mine, tokens: batch });
         batch = [];
-        if (step.end) return { stopped: false, ended: true };
+        if (step.end) return { stopped: false, ended: true, endToken: step.token };
         await tick();
         last = performance.now();
         if (run !== mine) return { stopped: true };
@@ -465,7 +504,7 @@ function exportModel({ pipeline, folder }) {
 
 const handlers = {
   exportModel, init: initModule,
-  load, panel, orderMatters, draws, generate, lossPanel, trainStart, trainStep, trainPlay, trainSample,
+  load, panel, orderMatters, draws, generate, chat, tokenStats, lossPanel, trainStart, trainStep, trainPlay, trainSample,
   stop: () => { run++; return {}; },
   trainPause: () => { training++; return {}; },
   trainFree: () => { freeRuns(); return {}; },

@@ -137,10 +137,10 @@ pub struct ChainToken {
 }
 
 /// Streaming generation with a KV cache whose draws are a [`Sampler`]'s: the same model,
-/// prompt, chain and seed give the same text natively and in wasm. The window is handled as
-/// [`crate::model::Generator`] handles it: when full, the cache is rebuilt from the last
-/// ⌊context_length / 2⌋ tokens. The history the repetition steps read is every id so far,
-/// prompt included (its last [`MAX_HISTORY`]).
+/// prompt, chain and seed give the same text natively and in wasm. The prompt's BOS and the
+/// full window are handled as [`crate::model::Generator`] handles them (when full, the last
+/// ⌊context_length / 2⌋ tokens are kept, the cache shifted or rebuilt). The history the
+/// repetition steps read is every id so far, prompt included (its last [`MAX_HISTORY`]).
 #[derive(Debug, Clone)]
 pub struct ChainGenerator {
     model: Net,
@@ -169,7 +169,10 @@ impl ChainGenerator {
                 Error::arg("prompt", "a non-empty string", "\"\"").coded(Code::PromptEmpty, [])
             );
         }
-        let mut tokens: Vec<u32> = model.tokenizer().bos().into_iter().collect();
+        // One BOS first where the model expects it, unless the text begins with it (a chat
+        // template writes its `bos_token`), as `Generator::new` does.
+        let bos = model.tokenizer().bos();
+        let mut tokens: Vec<u32> = bos.filter(|&b| encoded[0] != b).into_iter().collect();
         tokens.extend(encoded);
         Ok(ChainGenerator {
             model: model.clone(),
@@ -203,9 +206,15 @@ impl ChainGenerator {
         }
         let ctx = self.model.config().context_length;
         if self.cache.len() + self.pending.len() > ctx {
+            // Window full: keep the most recent half, shifting a rotary cache where the model
+            // can (llama.cpp's context shift), else rebuilding it, as `Generator` does.
             let keep = (ctx / 2).max(1);
-            self.cache.clear();
-            self.pending = self.tokens[self.tokens.len() - keep..].to_vec();
+            let shifted = self.pending.len() < keep
+                && (self.model).shift_cache(&mut self.cache, keep - self.pending.len());
+            if !shifted {
+                self.cache.clear();
+                self.pending = self.tokens[self.tokens.len() - keep..].to_vec();
+            }
         }
         let values = (self.model).forward_cached(&mut self.cache, &self.pending, self.mode)?;
         let v = self.model.config().vocab_size;
@@ -341,6 +350,29 @@ mod tests {
         );
         assert!((d.expected[0] - 2000.0 * d.probs[0]).abs() < 1e-3);
         assert!(chain_draws(&[1.0], Input::Logits, &[], &steps, 0, 0).is_err());
+    }
+
+    /// Greedily, generation through a chain gives `Generator`'s tokens, past a full context
+    /// too (the default model's learned positions: the cache is rebuilt).
+    #[test]
+    fn greedy_chain_generation_is_generators() {
+        use crate::model::Generator;
+        use crate::sampling::SampleOptions;
+        let net =
+            Net::from_safetensors(include_bytes!("../../www/models/default.safetensors")).unwrap();
+        let greedy = SampleOptions {
+            temperature: 0.0,
+            ..SampleOptions::default()
+        };
+        let mut g = Generator::new(&net, "ROMEO:\n", OutputMode::Logits, greedy).unwrap();
+        let steps = chain::from_url("t_0").unwrap();
+        let mut c =
+            ChainGenerator::new(&net, "ROMEO:\n", OutputMode::Logits, steps, Some(3)).unwrap();
+        for i in 0..net.config().context_length * 2 {
+            let (a, b) = (g.next_token().unwrap(), c.next_token().unwrap());
+            assert_eq!((a.token, &a.text), (b.token, &b.text), "token {i}");
+        }
+        assert_eq!(g.tokens(), c.tokens());
     }
 
     /// The penalised distribution applies only the penalty and bias steps, in order: a bias

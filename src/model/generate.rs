@@ -29,9 +29,11 @@ pub struct Generated {
 /// plain-array [`Net`].
 ///
 /// One [`Rng`] is seeded once and advanced per token, so the same checkpoint, prompt, options
-/// and seed give the same text natively and in wasm. When the context window is full the cache
-/// is rebuilt from the last ⌊context_length / 2⌋ tokens (learned positions cannot be shifted),
-/// which costs one prefill every context_length / 2 tokens.
+/// and seed give the same text natively and in wasm. When the context window is full, the last
+/// ⌊context_length / 2⌋ tokens stay: a model with rotary positions (Llama, Qwen2, Qwen3,
+/// llama2.c) keeps their cached keys and values, turned back to positions 0.. ([`Net::shift_cache`],
+/// no recomputation); one with learned positions (GPT-2), whose positions cannot be turned,
+/// rebuilds its cache from them, one prefill every context_length / 2 tokens.
 #[derive(Debug, Clone)]
 pub struct Generator {
     model: Net,
@@ -67,8 +69,11 @@ impl Generator {
                 Error::arg("prompt", "a non-empty string", "\"\"").coded(Code::PromptEmpty, [])
             );
         }
-        // BOS first where the model expects it (Llama), as run.c does.
-        let mut tokens: Vec<u32> = model.tokenizer().bos().into_iter().collect();
+        // BOS first where the model expects it (Llama), as run.c does, unless the text already
+        // begins with it (a chat template writes its `bos_token`): one BOS, as transformers
+        // gives a rendered conversation, never two.
+        let bos = model.tokenizer().bos();
+        let mut tokens: Vec<u32> = bos.filter(|&b| encoded[0] != b).into_iter().collect();
         tokens.extend(encoded);
         let mut options = options;
         options.input = mode.sample_input();
@@ -113,10 +118,17 @@ impl Generator {
         }
         let ctx = self.model.config().context_length;
         if self.cache.len() + self.pending.len() > ctx {
-            // Window full: restart from the most recent tokens.
+            // Window full: keep the most recent tokens.
             let keep = (ctx / 2).max(1);
-            self.cache.clear();
-            self.pending = self.tokens[self.tokens.len() - keep..].to_vec();
+            // A pending run as long as that (a prompt longer than the context) starts afresh.
+            let shifted = self.pending.len() < keep
+                && self
+                    .model
+                    .shift_cache(&mut self.cache, keep - self.pending.len());
+            if !shifted {
+                self.cache.clear();
+                self.pending = self.tokens[self.tokens.len() - keep..].to_vec();
+            }
         }
         let values = self
             .model

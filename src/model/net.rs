@@ -22,11 +22,11 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::model::kernels::{
     add, attention, check_finite, grouped_attention, layer_norm, matmul_rows, matmul_rows_tensor,
-    matmul_tensor, rms_norm, rope, row_f32, silu,
+    matmul_tensor, rms_norm, rope, rope_back, row_f32, silu,
 };
 use crate::model::layout::{LlamaWeights, Proj, Weights};
 use crate::model::tensor::{Dtype, Tensor};
-use crate::model::{Config, Family, OutputMode, Tokenizer};
+use crate::model::{ChatTemplate, Config, Family, OutputMode, Tokenizer};
 use crate::numerics;
 
 /// The network: config, tokenizer and weights. Cloning is cheap: the tokenizer and the weights
@@ -38,6 +38,18 @@ pub struct Net {
     weights: Arc<Body>,
     /// The ids that end a text (a checkpoint's `eos_token_id`s).
     end_ids: Vec<u32>,
+    /// How a conversation is written out for it (`tokenizer_config.json`'s `chat_template`).
+    chat: Option<Arc<ChatTemplate>>,
+}
+
+/// A text's length in tokens and in words ([`Net::token_stats`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TokenStats {
+    pub tokens: usize,
+    /// Runs of characters between whitespace.
+    pub words: usize,
+    /// tokens / words; none for a text without a word.
+    pub per_word: Option<f64>,
 }
 
 /// The parameters, by [`Family`]. GPT-2's are f32; a Llama's matrices stay in the type they
@@ -81,6 +93,21 @@ impl KvCache {
             k.clear();
         }
         self.len = 0;
+    }
+
+    /// Layer `l`'s cached keys and values, (len, width) each, row-major.
+    pub fn layer(&self, l: usize) -> (&[f32], &[f32]) {
+        (&self.keys[l], &self.values[l])
+    }
+
+    /// Forgets the `n` oldest positions (n ≤ len), keeping the newer ones' rows as they are.
+    fn drop_front(&mut self, n: usize) {
+        let n = n.min(self.len);
+        for rows in self.keys.iter_mut().chain(self.values.iter_mut()) {
+            let width = rows.len() / self.len.max(1);
+            rows.drain(..n * width);
+        }
+        self.len -= n;
     }
 }
 
@@ -146,6 +173,7 @@ impl Net {
             tokenizer: Arc::new(tokenizer),
             weights: Arc::new(weights),
             end_ids: Vec::new(),
+            chat: None,
         })
     }
 
@@ -167,6 +195,29 @@ impl Net {
     /// The ids that end a text, besides llama2.c's BOS (see [`Net::with_end_ids`]).
     pub fn end_ids(&self) -> &[u32] {
         &self.end_ids
+    }
+
+    /// The same network, with the chat template a conversation is written out by.
+    pub fn with_chat_template(mut self, chat: Option<ChatTemplate>) -> Net {
+        self.chat = chat.map(Arc::new);
+        self
+    }
+
+    /// Its chat template, if its files have one ([`Net::with_chat_template`]).
+    pub fn chat_template(&self) -> Option<&ChatTemplate> {
+        self.chat.as_deref()
+    }
+
+    /// How many tokens `text` is under this model's tokenizer, and how many words: runs of
+    /// characters between whitespace.
+    pub fn token_stats(&self, text: &str) -> Result<TokenStats> {
+        let tokens = self.encode(text)?.len();
+        let words = text.split_whitespace().count();
+        Ok(TokenStats {
+            tokens,
+            words,
+            per_word: (words > 0).then(|| tokens as f64 / words as f64),
+        })
     }
 
     /// Every parameter's values in f32, in [`Config::layout`] order (widened where they are
@@ -212,6 +263,12 @@ impl Net {
         self.tokenizer.encode(text)
     }
 
+    /// `text`'s ids with the special tokens the model's sequences begin (and end) with
+    /// ([`Tokenizer::encode_with_special`]).
+    pub fn encode_with_special(&self, text: &str) -> Result<Vec<u32>> {
+        self.tokenizer.encode_with_special(text)
+    }
+
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
         self.tokenizer.decode(ids)
     }
@@ -219,6 +276,26 @@ impl Net {
     /// How the page shows token `id` (see [`Tokenizer::token_text`]).
     pub fn token_text(&self, id: u32) -> Result<String> {
         self.tokenizer.token_text(id)
+    }
+
+    /// Makes room in a full context: keeps the cache's last `keep` positions and moves them to
+    /// positions 0.., as llama.cpp's context shift does, when the positions are rotary (a
+    /// Llama): the kept keys are turned back by the number dropped, the values stay, and
+    /// nothing is recomputed. Their rows in the deeper layers still hold what the dropped
+    /// tokens gave them, so what follows differs from a fresh run on the kept tokens. Learned
+    /// positions (GPT-2) cannot be moved: then the cache is left as it is and false returned.
+    pub fn shift_cache(&self, cache: &mut KvCache, keep: usize) -> bool {
+        let (Body::Llama { inv_freq, .. }, Some(llama)) = (&*self.weights, self.config.llama())
+        else {
+            return false;
+        };
+        let dropped = cache.len.saturating_sub(keep);
+        cache.drop_front(dropped);
+        let row = llama.kv_heads * llama.head_dim;
+        for keys in &mut cache.keys {
+            rope_back(keys, row, dropped, inv_freq, llama.rope.layout);
+        }
+        true
     }
 
     /// Feeds `ids` after the `cache.len()` tokens already cached and returns their values,

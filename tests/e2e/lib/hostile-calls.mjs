@@ -93,13 +93,16 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
     translateValues: [() => '1, 2', () => ({ from: '.', to: ',' })],
     modelFiles: [() => ['config.json', 'model.safetensors', 'tokenizer.json']],
     modelPathFiles: [() => 'models/x/', () => ''],
+    modelPathOptionalFiles: [() => 'models/x/'],
     cutReasons: [], pipelines: [], presets: [], zeroThresholds: [], defaultModelUrl: [],
     'Model.fromBytes': [() => modelBytes],
     'Model.fromFiles': [() => ({ 'default.safetensors': modelBytes })],
-    'model.encode': [goodText],
+    'model.encode': [goodText, () => ({ addSpecialTokens: true })],
     'model.decode': [goodIds],
     'model.forward': [goodIds, goodOptions],
     'model.tokenText': [() => 1],
+    'model.tokenStats': [goodText],
+    'model.applyChatTemplate': [() => [{ role: 'user', content: 'Hi' }], () => ({ addGenerationPrompt: true })],
     'model.generate': [goodText, goodOptions],
     'model.toBytes': [],
     'model.toHuggingFaceZip': [() => 'm'],
@@ -186,6 +189,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
     if (!name.includes('.') && !name.startsWith('new ') && typeof lab[name] !== 'function') continue; // not in this build
     if (name.startsWith('new Trainer') || name.startsWith('trainer.')) { if (!trainer) continue; }
     if (name.startsWith('new Sampler') || name.startsWith('sampler.')) { if (!sampler) continue; }
+    if (name.startsWith('model.') && typeof model[name.slice(6)] !== 'function') continue; // not in this build
     const t = (tally[name] = { returned: 0, threw: 0 });
     for (let i = 0; i < perExport; i++) {
       // A bad call: one argument, at least, is hostile (one past the last, for an export of none).
