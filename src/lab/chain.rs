@@ -11,9 +11,9 @@
 //!   which their texts part.
 //! - [`chain_draws`]: many draws through a chain, counted against its final distribution.
 
-use crate::error::{Code, Error, Result};
-use crate::limits::{check_text_len, MAX_HISTORY};
-use crate::model::{KvCache, Net, OutputMode, StreamDecoder};
+use crate::error::{Error, Result};
+use crate::limits::MAX_HISTORY;
+use crate::model::{Decoding, Net, OutputMode};
 use crate::numerics;
 use crate::sampling::chain::Step;
 use crate::sampling::workbench::{Distribution, Draw, Sampler};
@@ -137,20 +137,15 @@ pub struct ChainToken {
 }
 
 /// Streaming generation with a KV cache whose draws are a [`Sampler`]'s: the same model,
-/// prompt, chain and seed give the same text natively and in wasm. The prompt's BOS and the
-/// full window are handled as [`crate::model::Generator`] handles them (when full, the last
-/// ⌊context_length / 2⌋ tokens are kept, the cache shifted or rebuilt). The history the
+/// prompt, chain and seed give the same text natively and in wasm. The prompt, the full window
+/// and the end are [`Decoding`]'s, as for [`crate::model::Generator`]. The history the
 /// repetition steps read is every id so far, prompt included (its last [`MAX_HISTORY`]).
 #[derive(Debug, Clone)]
 pub struct ChainGenerator {
-    model: Net,
-    mode: OutputMode,
+    decoding: Decoding,
     sampler: Sampler,
-    cache: KvCache,
-    tokens: Vec<u32>,
-    pending: Vec<u32>,
-    stream: StreamDecoder,
-    ended: bool,
+    /// What the model's output holds (logits or log-probabilities), for the sampler.
+    input: Input,
 }
 
 impl ChainGenerator {
@@ -162,27 +157,10 @@ impl ChainGenerator {
         steps: Vec<Step>,
         seed: Option<u64>,
     ) -> Result<Self> {
-        check_text_len("prompt", prompt)?;
-        let encoded = model.encode(prompt)?;
-        if encoded.is_empty() {
-            return Err(
-                Error::arg("prompt", "a non-empty string", "\"\"").coded(Code::PromptEmpty, [])
-            );
-        }
-        // One BOS first where the model expects it, unless the text begins with it (a chat
-        // template writes its `bos_token`), as `Generator::new` does.
-        let bos = model.tokenizer().bos();
-        let mut tokens: Vec<u32> = bos.filter(|&b| encoded[0] != b).into_iter().collect();
-        tokens.extend(encoded);
         Ok(ChainGenerator {
-            model: model.clone(),
-            mode,
+            decoding: Decoding::new(model, prompt, mode)?,
             sampler: Sampler::new(steps, seed)?,
-            cache: KvCache::new(),
-            pending: tokens.clone(),
-            tokens,
-            stream: model.tokenizer().stream_continuing(),
-            ended: false,
+            input: mode.sample_input(),
         })
     }
 
@@ -193,53 +171,23 @@ impl ChainGenerator {
 
     /// Every token so far: prompt, then generated.
     pub fn tokens(&self) -> &[u32] {
-        &self.tokens
+        self.decoding.tokens()
     }
 
     /// Generates one token. After the model has ended the text, an error.
     pub fn next_token(&mut self) -> Result<ChainToken> {
-        if self.ended {
-            return Err(Error::new(
-                "generate: the model has ended the text (it produced BOS or an end-of-text \
-                 token); start a new generation",
-            ));
-        }
-        let ctx = self.model.config().context_length;
-        if self.cache.len() + self.pending.len() > ctx {
-            // Window full: keep the most recent half, shifting a rotary cache where the model
-            // can (llama.cpp's context shift), else rebuilding it, as `Generator` does.
-            let keep = (ctx / 2).max(1);
-            let shifted = self.pending.len() < keep
-                && (self.model).shift_cache(&mut self.cache, keep - self.pending.len());
-            if !shifted {
-                self.cache.clear();
-                self.pending = self.tokens[self.tokens.len() - keep..].to_vec();
-            }
-        }
-        let values = (self.model).forward_cached(&mut self.cache, &self.pending, self.mode)?;
-        let v = self.model.config().vocab_size;
-        let last = &values[values.len() - v..];
-        let history = &self.tokens[self.tokens.len().saturating_sub(MAX_HISTORY)..];
-        let draw = self
-            .sampler
-            .sample(last, history, self.mode.sample_input())?;
-        let model_log_prob = numerics::log_softmax(last)?[draw.token];
-        let token = draw.token as u32;
-        self.tokens.push(token);
-        self.pending = vec![token];
-        self.ended =
-            Some(token) == self.model.tokenizer().bos() || self.model.end_ids().contains(&token);
-        let text = if self.ended {
-            self.stream.finish()
-        } else {
-            self.stream.push(self.model.tokenizer(), token)?
-        };
+        let last = self.decoding.next_values()?;
+        let tokens = self.decoding.tokens();
+        let history = &tokens[tokens.len().saturating_sub(MAX_HISTORY)..];
+        let draw = self.sampler.sample(&last, history, self.input)?;
+        let model_log_prob = numerics::log_softmax(&last)?[draw.token];
+        let (text, end) = self.decoding.accept(draw.token as u32)?;
         Ok(ChainToken {
-            token,
+            token: draw.token as u32,
             text,
             draw,
             model_log_prob,
-            end: self.ended,
+            end,
         })
     }
 }

@@ -47,7 +47,7 @@ pub use chat::ChatTemplate;
 pub use config::{
     Arch, Config, Family, Gelu, Llama, OutputMode, Rope, RopeLayout, RopeScaling, Variant,
 };
-pub use generate::{Generated, Generator};
+pub use generate::{Decoding, Generated, Generator};
 #[cfg(feature = "train")]
 pub use graph::Gpt;
 pub use layout::{Init, Param};
