@@ -127,13 +127,21 @@ pub fn logsumexp(z: &[f32]) -> Result<f32> {
 
 /// log_softmax(z)_i = z_i − logsumexp(z). −∞ entries stay −∞.
 pub fn log_softmax(z: &[f32]) -> Result<Vec<f32>> {
+    Ok(log_softmax_and_logsumexp(z)?.0)
+}
+
+/// log_softmax(z) and logsumexp(z) from one pass of `exp`, each as the two functions above
+/// return it.
+pub fn log_softmax_and_logsumexp(z: &[f32]) -> Result<(Vec<f32>, f32)> {
     check_values("values", z)?;
     let m = max(z);
     let log_sum = sum_exp_shifted(z, m).ln();
     // (z_i − m) − log Σ: both terms are small, so the subtraction loses nothing.
-    Ok(z.iter()
+    let log_probs = z
+        .iter()
         .map(|&x| ((x - m) as f64 - log_sum) as f32)
-        .collect())
+        .collect();
+    Ok((log_probs, (m as f64 + log_sum) as f32))
 }
 
 /// softmax(z / T)_i = exp((z_i − m) / T) / Σ_j exp((z_j − m) / T), with m = max z.
@@ -176,8 +184,17 @@ pub fn entropy(p: &[f32]) -> f64 {
 /// Returns (from logits, from log-softmax, max |difference|). The two are equal in exact
 /// arithmetic, because log_softmax(z) = z − logsumexp(z) shifts every entry by one constant.
 pub fn temperature_identity(z: &[f32], t: f32) -> Result<(Vec<f32>, Vec<f32>, f32)> {
+    temperature_identity_given(z, &log_softmax(z)?, t)
+}
+
+/// [`temperature_identity`] with log_softmax(z) already computed (`log_probs`).
+pub fn temperature_identity_given(
+    z: &[f32],
+    log_probs: &[f32],
+    t: f32,
+) -> Result<(Vec<f32>, Vec<f32>, f32)> {
     let from_logits = softmax(z, t)?;
-    let from_log_softmax = softmax(&log_softmax(z)?, t)?;
+    let from_log_softmax = softmax(log_probs, t)?;
     let max_diff = from_logits
         .iter()
         .zip(&from_log_softmax)
@@ -237,14 +254,8 @@ pub fn stored_precisions(z: &[f32], t: f32) -> Result<Stored> {
         // Through f32, as a float32 model's probabilities would be cast: f64 → f32 → format.
         // (Double rounding can differ from rounding f64 straight to the format only in the last
         // place of a value that lands exactly halfway after the first rounding.)
-        f16: log_p
-            .iter()
-            .map(|lp| round_to_f16(lp.exp() as f32))
-            .collect(),
-        bf16: log_p
-            .iter()
-            .map(|lp| round_to_bf16(lp.exp() as f32))
-            .collect(),
+        f16: p32.iter().map(|&p| round_to_f16(p)).collect(),
+        bf16: p32.iter().map(|&p| round_to_bf16(p)).collect(),
         log_probs: log_p.iter().map(|&lp| lp as f32).collect(),
         f32: p32,
     })

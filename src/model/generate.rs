@@ -120,10 +120,8 @@ impl Generator {
         }
         let values = self
             .model
-            .forward_cached(&mut self.cache, &self.pending, self.mode)?;
-        let v = self.model.config().vocab_size;
-        let last = &values[values.len() - v..];
-        let mut sample = sampling::sample_with(last, &self.options, &mut self.rng)?;
+            .forward_cached_last(&mut self.cache, &self.pending, self.mode)?;
+        let mut sample = sampling::sample_with(&values, &self.options, &mut self.rng)?;
         sample.seed = self.seed;
         let token = sample.token as u32;
         self.tokens.push(token);
