@@ -227,9 +227,26 @@ pub fn precision(z: &[f32], stored_t: f32, reheat_t: f32) -> Result<Precision> {
     })
 }
 
-/// The ids of the `n` largest `scores` (ties: lower id first), best first, without sorting the
-/// whole vector: a selection, then a sort of the n chosen.
+/// The ids of the `n` largest `scores` (no NaN; ties: lower id first), best first, without
+/// sorting the whole vector: for the panel's few rows, one pass that keeps the best so far; for
+/// many, a selection, then a sort of the n chosen.
 pub fn top_ids(scores: &[f32], n: usize) -> Vec<u32> {
+    let n = n.min(scores.len());
+    if n <= 64 {
+        // In order (score descending, then id ascending). Ids come in ascending order, so a
+        // later one enters only with a score strictly above the last kept, after every kept id
+        // that scores at least as much.
+        let mut best: Vec<u32> = Vec::with_capacity(n + 1);
+        for (i, &x) in scores.iter().enumerate() {
+            if n == 0 || (best.len() == n && x <= scores[best[n - 1] as usize]) {
+                continue;
+            }
+            let at = best.partition_point(|&j| scores[j as usize] >= x);
+            best.insert(at, i as u32);
+            best.truncate(n);
+        }
+        return best;
+    }
     let better = |a: &u32, b: &u32| -> Ordering {
         let (x, y) = (scores[*a as usize], scores[*b as usize]);
         y.partial_cmp(&x).unwrap_or(Ordering::Equal).then(a.cmp(b))
@@ -1404,6 +1421,26 @@ mod tests {
     fn top_ids_and_the_rest() {
         let lp = numerics::log_softmax(&[0.0, 3.0, 1.0, 3.0, -2.0]).unwrap();
         assert_eq!(top_ids(&lp, 3), vec![1, 3, 2]);
+        // The one-pass path (n ≤ 64) and the selection (n > 64) agree, ties and −∞ included.
+        let mut rng = crate::rng::Rng::new(3);
+        let scores: Vec<f32> = (0..5000)
+            .map(|i| match i % 7 {
+                0 => f32::NEG_INFINITY,
+                1 => 2.5,
+                _ => (rng.next_f64() * 8.0).round() as f32 / 2.0,
+            })
+            .collect();
+        for n in [0, 1, 12, 64] {
+            let mut by_sort: Vec<u32> = (0..scores.len() as u32).collect();
+            by_sort.sort_by(|&a, &b| {
+                scores[b as usize]
+                    .total_cmp(&scores[a as usize])
+                    .then(a.cmp(&b))
+            });
+            by_sort.truncate(n);
+            assert_eq!(top_ids(&scores, n), by_sort, "n = {n}");
+            assert_eq!(top_ids(&scores, 65)[..n], by_sort[..], "n = {n}");
+        }
         let opts = SampleOptions {
             top_k: 2,
             seed: Some(1),

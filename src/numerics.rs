@@ -280,6 +280,13 @@ pub fn round_to_bf16(x: f32) -> f32 {
     f32::from_bits(rounded)
 }
 
+/// 2^k for a normal exponent k ∈ [−1022, 1023], written as its bits: exact, as `powi` is, and
+/// without its loop of multiplications once per probability.
+fn pow2(k: i32) -> f64 {
+    debug_assert!((-1022..=1023).contains(&k));
+    f64::from_bits(((k + 1023) as u64) << 52)
+}
+
 /// Round to a binary format with `mantissa` stored bits and minimum normal exponent `emin`
 /// (gradual underflow included), round half to even, overflow to ±∞.
 fn half_round(x: f32, mantissa: i32, emin: i32) -> f32 {
@@ -287,11 +294,11 @@ fn half_round(x: f32, mantissa: i32, emin: i32) -> f32 {
         return x;
     }
     let emax = -emin + 1;
-    let max_finite = (2.0 - 2f64.powi(-mantissa)) * 2f64.powi(emax);
+    let max_finite = (2.0 - pow2(-mantissa)) * pow2(emax);
     // The binary exponent of |x|, read from its bits (exact, unlike log2).
     let e = (((x.to_bits() >> 23) & 0xFF) as i32 - 127).max(emin);
     // Spacing of representable values around |x|; the division below is exact.
-    let ulp = 2f64.powi(e - mantissa);
+    let ulp = pow2(e - mantissa);
     let y = ((x.abs() as f64) / ulp).round_ties_even() * ulp;
     let y = if y > max_finite { f64::INFINITY } else { y };
     y.copysign(x as f64) as f32
