@@ -235,6 +235,7 @@ bench() {
         llama2c) bench_llama2c 15M "$@" ;;
         llama2c-memory) bench_llama2c 110M "$@" ;;
         model-memory) bench_model_memory ;;
+        large-vocab) build; node benches/large-vocab.mjs "$@" ;;
         *) die "bench: no benchmark $name (./build.sh help lists them)" ;;
     esac
 }
@@ -356,6 +357,9 @@ usage: ./build.sh <command>
             llama2c-memory [DIR] the peak memory of loading stories110M's shape in Chromium
             model-memory         the page's memory after GPT-2 small is replaced by the
                                  built-in model, against a fresh page (Chromium)
+            large-vocab [STEPS]  the sampling lab at V = 151 936 (a tiny Qwen2 folder made in
+                                 a temporary folder): a token step and a control change, beyond
+                                 the forward pass (Chromium)
   bench-gpt2  GPT-2 small's generation speed: PyTorch (made in a venv), native, Chromium
   dist    build a self-contained static folder dist/ (page, wasm, model, offline worker,
           snapshots of each view) and print its weight

@@ -302,16 +302,19 @@ function bindList(view, set) {
 
 // ---- the three distributions ----
 
-/** The top ids under the model, each in the three distributions, as a table. */
+/**
+ * The top ids under the model, each in the three distributions, as a table. The worker sends
+ * the distributions' entries at those ids only: row k is id r.top[k].
+ */
 function renderThree(r, labels) {
   const cell = (tag, text) => Object.assign(document.createElement(tag), { textContent: text });
-  const rows = Array.from(r.top, (id) => {
+  const rows = Array.from(r.top, (id, k) => {
     const tr = document.createElement('tr');
     const th = document.createElement('th');
     th.scope = 'row';
     th.append(english(labels[id]));
-    tr.append(th, cell('td', precision(r.model[id], 3)), cell('td', precision(r.penalised[id], 3)),
-      cell('td', r.cut[id] === 255 ? t('cut.input') : r.cut[id] ? t('three.cut', { n: r.cut[id] }) : precision(r.probs[id], 3)));
+    tr.append(th, cell('td', precision(r.model[k], 3)), cell('td', precision(r.penalised[k], 3)),
+      cell('td', r.cut[k] === 255 ? t('cut.input') : r.cut[k] ? t('three.cut', { n: r.cut[k] }) : precision(r.probs[k], 3)));
     return tr;
   });
   $('three-rows').replaceChildren(...rows);

@@ -303,6 +303,8 @@ async function generate(ctx, out, n, refresh) {
     // The sliders' chain generates as `sample` does; a chain of the list, through the workbench.
     const chain = slidersChain(state) ? null : ctx.chain.chain();
     const r = await lab.call('generate', { text: contextText(state, out), options: samplerOptions(state), chain, output: state.output, tokens: n });
+    performance.clearMeasures('generate'); // the last one only (benches/large-vocab.mjs reads it)
+    performance.measure('generate', { start: t0, detail: r.timing });
     const made = out.generated.length - before;
     const secs = (performance.now() - t0) / 1000;
     $('gen-info').textContent = t('gen.info', { n: made, unit: unit(model, made), secs: fixed(secs, 2), rate: fixed(made / secs, 0),
@@ -335,6 +337,7 @@ async function refreshPanel(ctx, out, panel) {
   const { lab, state } = ctx;
   showControls(state);
   const seq = ++panel.seq;
+  const t0 = performance.now();
   let r;
   try {
     r = await lab.call('panel', { text: contextText(state, out), options: samplerOptions(state), chain: ctx.chain.chain(),
@@ -355,6 +358,9 @@ async function refreshPanel(ctx, out, panel) {
   renderIdentity(ctx, r, order);
   renderPrecision(state, r);
   panel.order = order;
+  // The last panel's cost, with the worker's share in `detail` (benches/large-vocab.mjs reads it).
+  performance.clearMeasures('panel');
+  performance.measure('panel', { start: t0, detail: r.timing });
 }
 
 /** Why an id was cut: `sample`'s reason, or the chain's step (its number from 1 and kind). */
@@ -363,22 +369,24 @@ const cutNote = (r, code) => {
   return code === 255 ? t('cut.input') : t('three.cut', { n: code });
 };
 
-/** The bars of the top ids (values, log-probabilities or probabilities), the tail, and the stats. */
+/**
+ * The bars of the top ids (values, log-probabilities or probabilities), the tail, and the stats.
+ * The worker sends the arrays' entries at the top ids only: row k is id order[k].
+ */
 function renderNextToken({ state, model }, r, order) {
-  const v = r.values.length;
+  const v = r.vocabSize;
   const show = state.show;
   const series = show === 'probs' ? r.probs : show === 'logProbs' ? r.logProbs : r.values;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const x of series) if (Number.isFinite(x)) { lo = Math.min(lo, x); hi = Math.max(hi, x); }
+  // The scale's ends: the smallest and largest finite entry of all V, from the wasm.
+  const [lo, hi] = (show === 'logProbs' ? r.logProbRange : r.valueRange) ?? [0, 0];
   const frac = (x) => show === 'probs' ? x : (Number.isFinite(x) ? (x - lo) / (hi - lo || 1) : 0);
   const fmt = (x) => show === 'probs' ? precision(x, 3) : fixed(x, 3);
-  const rows = order.map((i) => ({
+  const rows = order.map((i, k) => ({
     label: model.labels[i],
-    value: fmt(series[i]),
-    fraction: frac(series[i]),
-    note: r.cut[i] ? `(${cutNote(r, r.cut[i])})` : '',
-    muted: r.cut[i] !== 0,
+    value: fmt(series[k]),
+    fraction: frac(series[k]),
+    note: r.cut[k] ? `(${cutNote(r, r.cut[k])})` : '',
+    muted: r.cut[k] !== 0,
   }));
   if (r.rest > 0) {
     // The tail as one row: what top-p and min-p cut is visible as a number.
@@ -408,9 +416,9 @@ function renderIdentity({ state, model }, r, order) {
     else fillNodes(picks, 'identity.greedyDiffer', {}, { a: english(model.labels[fromZ]), b: english(model.labels[fromLsm]) });
     $('identity-t').replaceChildren(`${t('identity.greedy')} `, picks, ` ${t('identity.computed')}`);
   }
-  const idRows = (dist) => order.slice(0, 6).map((i) => {
+  const idRows = (dist) => order.slice(0, 6).map((i, k) => { // row k of dist is id order[k]
     const li = document.createElement('li');
-    li.append(english(model.labels[i]), `  ${precision(dist[i], 7)}`);
+    li.append(english(model.labels[i]), `  ${precision(dist[k], 7)}`);
     return li;
   });
   $('id-logits').replaceChildren(...idRows(r.identity.fromLogits));
@@ -443,15 +451,16 @@ function bindDraws(ctx, out, panel) {
     $('draw').setAttribute('aria-disabled', 'true');
     try {
       const chain = slidersChain(state) ? null : ctx.chain.chain();
-      const r = await lab.call('draws', { text: contextText(state, out), options: samplerOptions(state), chain, output: state.output, n: 1000 });
-      const order = panel.order.length ? panel.order : Array.from(r.probs.keys()).slice(0, TOP);
-      const ids = order.filter((i) => r.probs[i] > 0 || r.counts[i] > 0);
-      const max = Math.max(...ids.map((i) => Math.max(r.counts[i] / r.n, r.probs[i])), 1e-9);
-      renderBars($('hist'), ids.map((i) => ({
-        label: model.labels[i],
-        value: t('draws.value', { count: r.counts[i], expected: fixed(r.expected[i], 1) }),
-        fraction: r.counts[i] / r.n / max,
-        marker: r.probs[i] / max,
+      const order = panel.order.length ? panel.order : [...Array(TOP).keys()];
+      // Reported for `order` only: row k is id r.ids[k].
+      const r = await lab.call('draws', { text: contextText(state, out), options: samplerOptions(state), chain, output: state.output, n: 1000, ids: order });
+      const rows = [...r.ids.keys()].filter((k) => r.probs[k] > 0 || r.counts[k] > 0);
+      const max = Math.max(...rows.map((k) => Math.max(r.counts[k] / r.n, r.probs[k])), 1e-9);
+      renderBars($('hist'), rows.map((k) => ({
+        label: model.labels[r.ids[k]],
+        value: t('draws.value', { count: r.counts[k], expected: fixed(r.expected[k], 1) }),
+        fraction: r.counts[k] / r.n / max,
+        marker: r.probs[k] / max,
       })), { table: $('hist-data'), caption: t('draws.caption'), column: t('draws.column') });
       $('hist-text').textContent = t('draws.summary', { n: r.n });
       announce(t('draws.summary', { n: r.n }));

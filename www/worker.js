@@ -257,6 +257,13 @@ function context(text, control) {
 }
 
 /**
+ * The last panel's context, its values (the forward pass) and its two experiments, reused while
+ * only what they do not depend on changes: moving top-p re-runs neither the model nor the
+ * experiments' passes over V. Each model has a worker of its own, so this is this model's.
+ */
+let kept = null;
+
+/**
  * Everything the next-token panel shows for one context and one set of options: the final
  * distribution and its entropy, the `top` ids and the rest, the temperature identity, and the
  * precision experiment (stored at `precisionT`, re-heated to the absolute T = 3).
@@ -264,32 +271,65 @@ function context(text, control) {
 function panel({ text, options, chain, output, precisionT, top }) {
   const ids = context(text, 'prompt');
   if (ids.length === 0) throw coded('prompt.empty', 'prompt must contain at least one character');
-  const values = model.forward(ids, { output });
-  const r = lab.nextTokenPanel(values, {
-    ...options, output, top, storedTemperature: precisionT, reheatTemperature: 3,
+  const t0 = performance.now();
+  const key = `${output} ${ids.join(' ')}`;
+  if (kept?.key !== key) kept = { key, values: model.forward(ids, { output }) };
+  const t1 = performance.now();
+  const identity = kept.identity?.T !== options.temperature || kept.identity.top !== top;
+  const precision = kept.precision?.T !== precisionT;
+  const r = lab.nextTokenPanel(kept.values, {
+    ...options, output, top, storedTemperature: precisionT, reheatTemperature: 3, identity, precision,
   });
-  // The chain's figures: the ids so far are its history (the repetition steps read them).
-  try {
-    r.chain = lab.chainPanel(values, chain, { history: spelled('prompt', () => model.encode(text)), output, seed: options.seed, top });
-  } catch (e) {
-    r.chain = { error: wire(e) };
+  const t2 = performance.now();
+  const { values: z, logProbs, probs, cut, ...figures } = r;
+  const rows = picker(r.top); // the top ids depend on the values only, as the experiments do
+  if (identity) {
+    const { fromLogits, fromLogSoftmax, maxAbsDiff } = r.identity;
+    kept.identity = { T: options.temperature, top, rows: { fromLogits: rows(fromLogits), fromLogSoftmax: rows(fromLogSoftmax), maxAbsDiff } };
   }
-  return r;
+  if (precision) kept.precision = { T: precisionT, figures: r.precision };
+  // The chain's figures at the same rows: the ids so far are its history (the repetition
+  // steps read them).
+  let chainFigures;
+  try {
+    const c = lab.chainPanel(kept.values, chain, { history: spelled('prompt', () => model.encode(text)), output, seed: options.seed, top });
+    chainFigures = { ...c, top: r.top, model: rows(c.model), penalised: rows(c.penalised), probs: rows(c.probs), cut: rows(c.cut) };
+  } catch (e) {
+    chainFigures = { error: wire(e) };
+  }
+  // The page reports these beside its own time (performance.measure `panel`; benches/large-vocab.mjs).
+  const timing = { forward: t1 - t0, panel: t2 - t1, chain: performance.now() - t2 };
+  return {
+    ...figures, timing, vocabSize: z.length,
+    values: rows(z), logProbs: rows(logProbs), probs: rows(probs), cut: rows(cut),
+    identity: kept.identity.rows, precision: kept.precision.figures, chain: chainFigures,
+  };
 }
+
+/**
+ * The panels draw a few ids, never all V: `picker(ids)(a)` is the typed array of a's entries at
+ * `ids` (row k is id ids[k]). At V = 151 936 a reply is then a few hundred bytes, not megabytes
+ * copied to the page's thread.
+ */
+const picker = (ids) => (a) => a.constructor.from(ids, (i) => a[i]);
 
 /** The same prompt and seed through two chains, and where their texts part. */
 function orderMatters({ text, chains, seed, output, tokens }) {
   return spelled('prompt', () => lab.orderMatters(model, text, chains, { seed, output, tokens }));
 }
 
-/** `n` independent draws from the same distribution, seeds seed, seed+1, …; through `chain` if given. */
-function draws({ text, options, chain, output, n }) {
+/**
+ * `n` independent draws from the same distribution, seeds seed, seed+1, …, through `chain` if
+ * given, reported for `ids` (the ids the panel shows; row k is id ids[k]).
+ */
+function draws({ text, options, chain, output, n, ids }) {
   const values = model.forward(context(text, 'prompt'), { output });
-  if (chain) {
-    const history = spelled('prompt', () => model.encode(text));
-    return { ...lab.chainDraws(values, chain, { history, output, seed: options.seed }, n), n };
-  }
-  return { ...lab.draws(values, { ...options, output }, n), n };
+  const { counts, probs, expected } = chain
+    ? lab.chainDraws(values, chain, { history: spelled('prompt', () => model.encode(text)), output, seed: options.seed }, n)
+    : lab.draws(values, { ...options, output }, n);
+  const shown = Uint32Array.from(ids.filter((i) => i < probs.length));
+  const rows = picker(shown);
+  return { ids: shown, counts: rows(counts), probs: rows(probs), expected: rows(expected), n };
 }
 
 // Yields to the event loop so a `stop` or `trainPause` message can arrive. A MessageChannel
@@ -309,19 +349,22 @@ async function generate({ text, options, chain, output, tokens }) {
   try {
     let last = performance.now();
     let batch = [];
+    let next = 0; // ms in gen.next(): the forward passes and draws
     for (let i = 0; i < tokens; i++) {
+      const t0 = performance.now();
       const step = gen.next();
+      next += performance.now() - t0;
       batch.push({ token: step.token, text: step.text, logProb: step.modelLogProb });
       if (step.end || performance.now() - last > 30 || i === tokens - 1) {
         post({ type: 'tokens', run: mine, tokens: batch });
         batch = [];
-        if (step.end) return { stopped: false, ended: true, endToken: step.token };
+        if (step.end) return { stopped: false, ended: true, endToken: step.token, timing: { next } };
         await tick();
         last = performance.now();
-        if (run !== mine) return { stopped: true };
+        if (run !== mine) return { stopped: true, timing: { next } };
       }
     }
-    return { stopped: false };
+    return { stopped: false, timing: { next } };
   } finally {
     gen.free();
   }
@@ -373,7 +416,7 @@ function lossPanel({ source, text, target, logits, targetId, labelSmoothing, red
     }
   });
   // The tokens a student may pick as the next target: the most likely ones, as text.
-  const choices = labels ? Array.from(lab.nextTokenPanel(last, { temperature: 1, top: 20, seed: 0 }).top,
+  const choices = labels ? Array.from(lab.nextTokenPanel(last, { temperature: 1, top: 20, seed: 0, identity: false, precision: false }).top,
     (id) => ({ id, text: model.decode(Uint32Array.of(id)) })) : [];
   return {
     n, classes, labels, choices, target: targets[n - 1], targetError, values: last.slice(), logProbs: lab.logSoftmax(last),

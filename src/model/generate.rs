@@ -110,12 +110,8 @@ impl Decoding {
                 self.pending = self.tokens[self.tokens.len() - keep..].to_vec();
             }
         }
-        let mut values = self
-            .model
-            .forward_cached(&mut self.cache, &self.pending, self.mode)?;
-        let v = self.model.config().vocab_size;
-        values.drain(..values.len() - v);
-        Ok(values)
+        self.model
+            .forward_cached_last(&mut self.cache, &self.pending, self.mode)
     }
 
     /// Takes `token` as the next one (drawn from [`Decoding::next_values`]): its text, and

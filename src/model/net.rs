@@ -307,6 +307,28 @@ impl Net {
         ids: &[u32],
         mode: OutputMode,
     ) -> Result<Vec<f32>> {
+        self.forward_rows(cache, ids, mode, Rows::All)
+    }
+
+    /// As [`Net::forward_cached`], but only the last position's values (length V): what
+    /// generation and the next-token panel use. The classifier then multiplies one row instead
+    /// of T, which at V = 151 936 is most of a prompt's cost. The row is the same, bit for bit.
+    pub fn forward_cached_last(
+        &self,
+        cache: &mut KvCache,
+        ids: &[u32],
+        mode: OutputMode,
+    ) -> Result<Vec<f32>> {
+        self.forward_rows(cache, ids, mode, Rows::Last)
+    }
+
+    fn forward_rows(
+        &self,
+        cache: &mut KvCache,
+        ids: &[u32],
+        mode: OutputMode,
+        rows: Rows,
+    ) -> Result<Vec<f32>> {
         let Config {
             vocab_size: v,
             context_length,
@@ -329,8 +351,10 @@ impl Net {
         cache.keys.resize_with(self.config.layers, Vec::new);
         cache.values.resize_with(self.config.layers, Vec::new);
         let z = match &*self.weights {
-            Body::Gpt2(w) => self.gpt2_forward(w, cache, ids),
-            Body::Llama { weights, inv_freq } => self.llama_forward(weights, inv_freq, cache, ids),
+            Body::Gpt2(w) => self.gpt2_forward(w, cache, ids, rows),
+            Body::Llama { weights, inv_freq } => {
+                self.llama_forward(weights, inv_freq, cache, ids, rows)
+            }
         };
         let z = check_finite(z)?;
         match mode {
@@ -345,8 +369,15 @@ impl Net {
         }
     }
 
-    /// GPT-2's blocks over `ids` (checked), appending to `cache`: the logits z, (T, V).
-    fn gpt2_forward(&self, w: &Weights<Vec<f32>>, cache: &mut KvCache, ids: &[u32]) -> Vec<f32> {
+    /// GPT-2's blocks over `ids` (checked), appending to `cache`: the logits z, (T, V), or
+    /// only the last row's.
+    fn gpt2_forward(
+        &self,
+        w: &Weights<Vec<f32>>,
+        cache: &mut KvCache,
+        ids: &[u32],
+        rows: Rows,
+    ) -> Vec<f32> {
         let Config {
             vocab_size: v,
             heads,
@@ -384,18 +415,19 @@ impl Net {
         cache.len = pos0 + ids.len();
         // z = ln_f(x) · wteᵀ (tied head) or ln_f(x) · lm_headᵀ
         let head = w.lm_head.as_ref().unwrap_or(&w.wte);
-        matmul_rows(&layer_norm(&x, &w.ln_f, eps), head, v)
+        matmul_rows(&layer_norm(rows.of(&x, c), &w.ln_f, eps), head, v)
     }
 
     /// The Llama family's blocks over `ids` (checked), appending to `cache`: the logits z,
-    /// (T, V). Every member's details are options of this one pass (see
-    /// [`crate::model::Llama`]).
+    /// (T, V), or only the last row's. Every member's details are options of this one pass
+    /// (see [`crate::model::Llama`]).
     fn llama_forward(
         &self,
         w: &LlamaWeights<Tensor>,
         inv_freq: &[f32],
         cache: &mut KvCache,
         ids: &[u32],
+        rows: Rows,
     ) -> Vec<f32> {
         let Config {
             vocab_size: v,
@@ -444,7 +476,11 @@ impl Net {
         cache.len = pos0 + ids.len();
         // z = rms_norm(x) · embed_tokensᵀ (shared classifier) or rms_norm(x) · lm_headᵀ
         let classifier = w.lm_head.as_ref().unwrap_or(&w.embed_tokens);
-        matmul_rows_tensor(&rms_norm(&x, vector(&w.norm), eps), classifier, v)
+        matmul_rows_tensor(
+            &rms_norm(rows.of(&x, c), vector(&w.norm), eps),
+            classifier,
+            v,
+        )
     }
 
     /// All positions of one sequence: ids (1 ≤ T ≤ context_length) → (T, V) values per `mode`.
@@ -456,8 +492,24 @@ impl Net {
     /// are cropped to their last `context_length` ids, as nanoGPT does.
     pub fn next_token_values(&self, ids: &[u32], mode: OutputMode) -> Result<Vec<f32>> {
         let ids = &ids[ids.len().saturating_sub(self.config.context_length)..];
-        let mut all = self.forward_ids(ids, mode)?;
-        Ok(all.split_off(all.len() - self.config.vocab_size))
+        self.forward_cached_last(&mut KvCache::new(), ids, mode)
+    }
+}
+
+/// Which positions' values a forward pass returns: each position's, or the last one's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rows {
+    All,
+    Last,
+}
+
+impl Rows {
+    /// The rows of `x` (rows of `width` values) that go through the classifier.
+    fn of(self, x: &[f32], width: usize) -> &[f32] {
+        match self {
+            Rows::All => x,
+            Rows::Last => &x[x.len() - width..],
+        }
     }
 }
 

@@ -43,7 +43,10 @@ export async function lab(): Promise<void> {
   const id = temperatureIdentity(z, 2);
   const panel = nextTokenPanel(z, { output: 'logSoftmax', temperature: 0.8, top: 5, storedTemperature: 1, reheatTemperature: 3 });
   const top: Uint32Array = panel.top;
-  const after: number = panel.precision.zerosAfter.f16 + panel.identity.maxAbsDiff;
+  const after: number = (panel.precision?.zerosAfter.f16 ?? 0) + (panel.identity?.maxAbsDiff ?? 0);
+  // @ts-expect-error: the experiments are absent when left out ({ identity: false, precision: false })
+  const leftOut: number = panel.identity.maxAbsDiff;
+  const range: number[] | undefined = nextTokenPanel(z, { identity: false, precision: false }).valueRange;
   const d = draws(z, { seed: 1 }, 100);
   const counts: Uint32Array = d.counts;
   const rows = classify(z, 1).map((r) => r.representation + r.argmax);
@@ -84,7 +87,7 @@ export async function lab(): Promise<void> {
   const stats = model.tokenStats('But soft');
   const perWord: number | undefined = stats.perWord;
   console.log(template, hasTemplate, format, stats.tokens, stats.words, perWord);
-  console.log(p, cut, token, q, lp, lse, l.rows, g, shapes, zeros, id.fromLogits, top, after,
+  console.log(p, cut, token, q, lp, lse, l.rows, g, shapes, zeros, id.fromLogits, top, after, leftOut, range,
     counts, rows, nan, thresholds, oneHot, freq, parsed, parsedVi, written, v, arch, dtype, shape, eos,
     values, text, zip);
   gen.free();

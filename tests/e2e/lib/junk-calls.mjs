@@ -145,8 +145,8 @@ export async function runJunk(lab, { calls, seed, modelBytes }) {
           labelSmoothing: [0, 0.1, 1] }, ['classes', 'pipeline']));
     }],
     ['nextTokenPanel', 8, () => lab.nextTokenPanel(values(), options(['output', 'temperature', 'topK', 'topP', 'minP', 'seed',
-      'top', 'storedTemperature', 'reheatTemperature'], 0, { ...SAMPLER_GOOD, top: [0, 12, 5000], storedTemperature: [0.05, 1, 3],
-      reheatTemperature: [0.05, 3] }))],
+      'top', 'storedTemperature', 'reheatTemperature', 'identity', 'precision'], 0, { ...SAMPLER_GOOD, top: [0, 12, 5000],
+      storedTemperature: [0.05, 1, 3], reheatTemperature: [0.05, 3], identity: [true, false], precision: [true, false] }))],
     ['zeroThresholds', 1, () => lab.zeroThresholds()],
     ['classify', 5, () => lab.classify(values(), number())],
     ['stability', 5, () => lab.stability(values())],
