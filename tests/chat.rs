@@ -171,6 +171,8 @@ fn a_template_that_writes_bos_gives_one_bos() {
     let ids: Vec<u32> = serde_json::from_value(want["prompt_ids"].clone()).unwrap();
     let g = Generator::new(&net, &prompt, OutputMode::Logits, SampleOptions::default()).unwrap();
     assert_eq!(g.tokens(), ids);
+    assert_eq!(net.prompt_ids(&prompt).unwrap(), ids);
+    assert!(net.prompt_ids("").unwrap().is_empty());
     let plain = Generator::new(
         &net,
         "[INST] Hi",

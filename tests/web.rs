@@ -644,6 +644,9 @@ fn a_llama2c_model_read_as_it_arrives_is_the_same_model() {
         whole.encode("Once upon".into(), off).unwrap().to_vec(),
         plain
     );
+    // The ids generation starts from, which the page's panels read: BOS, then the text.
+    let prompt = whole.prompt_ids("Once upon".into()).unwrap().to_vec();
+    assert_eq!(prompt, [&[1][..], &plain].concat());
     let typo = obj(&[("addSpecialToken", true.into())]);
     let e = message(whole.encode("Once upon".into(), typo).unwrap_err());
     assert!(e.contains("unknown field `addSpecialToken`"), "{e}");

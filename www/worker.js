@@ -249,9 +249,12 @@ function oneToken(text) {
     { target: text, n: ids.length });
 }
 
-/** The ids the model sees for `text`, typed in `control`: its last contextLength tokens. */
+/**
+ * The ids the model sees for `text`, typed in `control` (with BOS first where generation puts
+ * it: `promptIds`): its last contextLength tokens.
+ */
 function context(text, control) {
-  const ids = spelled(control, () => model.encode(text));
+  const ids = spelled(control, () => model.promptIds(text));
   const n = model.config.contextLength;
   return ids.length > n ? ids.slice(ids.length - n) : ids;
 }
@@ -292,7 +295,7 @@ function panel({ text, options, chain, output, precisionT, top }) {
   // steps read them).
   let chainFigures;
   try {
-    const c = lab.chainPanel(kept.values, chain, { history: spelled('prompt', () => model.encode(text)), output, seed: options.seed, top });
+    const c = lab.chainPanel(kept.values, chain, { history: spelled('prompt', () => model.promptIds(text)), output, seed: options.seed, top });
     chainFigures = { ...c, top: r.top, model: rows(c.model), penalised: rows(c.penalised), probs: rows(c.probs), cut: rows(c.cut) };
   } catch (e) {
     chainFigures = { error: wire(e) };
@@ -325,7 +328,7 @@ function orderMatters({ text, chains, seed, output, tokens }) {
 function draws({ text, options, chain, output, n, ids }) {
   const values = model.forward(context(text, 'prompt'), { output });
   const { counts, probs, expected } = chain
-    ? lab.chainDraws(values, chain, { history: spelled('prompt', () => model.encode(text)), output, seed: options.seed }, n)
+    ? lab.chainDraws(values, chain, { history: spelled('prompt', () => model.promptIds(text)), output, seed: options.seed }, n)
     : lab.draws(values, { ...options, output }, n);
   const shown = Uint32Array.from(ids.filter((i) => i < probs.length));
   const rows = picker(shown);

@@ -29,9 +29,8 @@ pub struct Generated {
 /// the KV cache and the text decoder. [`Generator`] draws with [`SampleOptions`], the lab's
 /// `ChainGenerator` with a sampler chain; both make their tokens through this.
 ///
-/// The prompt begins with the tokenizer's BOS where the model expects one (Llama), as run.c
-/// does, unless its text already does (a chat template writes its `bos_token`): one BOS, as
-/// transformers gives a rendered conversation, never two. When the context window is full, the
+/// The prompt's ids are [`Net::prompt_ids`]: BOS first where the model expects one, never two.
+/// When the context window is full, the
 /// last ⌊context_length / 2⌋ tokens stay: a model with rotary positions (Llama, Qwen2, Qwen3,
 /// llama2.c) keeps their cached keys and values, turned back to positions 0..
 /// ([`Net::shift_cache`], no recomputation); one with learned positions (GPT-2), whose
@@ -56,15 +55,12 @@ impl Decoding {
     /// `prompt` must be non-empty and encodable.
     pub fn new(model: &Net, prompt: &str, mode: OutputMode) -> Result<Self> {
         check_text_len("prompt", prompt)?;
-        let encoded = model.encode(prompt)?;
-        if encoded.is_empty() {
+        let tokens = model.prompt_ids(prompt)?;
+        if tokens.is_empty() {
             return Err(
                 Error::arg("prompt", "a non-empty string", "\"\"").coded(Code::PromptEmpty, [])
             );
         }
-        let bos = model.tokenizer().bos();
-        let mut tokens: Vec<u32> = bos.filter(|&b| encoded[0] != b).into_iter().collect();
-        tokens.extend(encoded);
         Ok(Decoding {
             model: model.clone(),
             mode,

@@ -263,6 +263,20 @@ impl Net {
         self.tokenizer.encode(text)
     }
 
+    /// The ids a generation from `text` starts with, and the next-token panels read: the
+    /// tokenizer's BOS where the model expects one (Llama, llama2.c), as run.c does, unless the
+    /// text's ids already begin with it (a chat template writes its `bos_token`: one BOS, as
+    /// transformers gives a rendered conversation, never two), then the text's. Empty for an
+    /// empty text.
+    pub fn prompt_ids(&self, text: &str) -> Result<Vec<u32>> {
+        let encoded = self.encode(text)?;
+        let bos = self
+            .tokenizer
+            .bos()
+            .filter(|&b| encoded.first().is_some_and(|&f| f != b));
+        Ok(bos.into_iter().chain(encoded).collect())
+    }
+
     /// `text`'s ids with the special tokens the model's sequences begin (and end) with
     /// ([`Tokenizer::encode_with_special`]).
     pub fn encode_with_special(&self, text: &str) -> Result<Vec<u32>> {

@@ -275,6 +275,19 @@ impl Model {
         Ok(Uint32Array::from(&ids[..]))
     }
 
+    /// The ids generation starts from for `text`, and which the page's next-token panels read:
+    /// the tokenizer's BOS where the model expects one (Llama, llama2.c; never twice), then
+    /// `text`'s ids. A character outside a character model's vocabulary is an error naming it.
+    #[wasm_bindgen(js_name = promptIds)]
+    pub fn prompt_ids(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    ) -> Result<Uint32Array, JsError> {
+        let text = string_arg("text", &text)?;
+        let ids = self.inner.prompt_ids(&text).map_err(js_err)?;
+        Ok(Uint32Array::from(&ids[..]))
+    }
+
     /// How long `text` is in tokens under this model's tokenizer, and in words (runs of
     /// characters between whitespace): `{ tokens, words, perWord }`, `perWord` = tokens / words
     /// (absent for a text without a word).

@@ -98,6 +98,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
     'Model.fromBytes': [() => modelBytes],
     'Model.fromFiles': [() => ({ 'default.safetensors': modelBytes })],
     'model.encode': [goodText, () => ({ addSpecialTokens: true })],
+    'model.promptIds': [goodText],
     'model.decode': [goodIds],
     'model.forward': [goodIds, goodOptions],
     'model.tokenText': [() => 1],

@@ -165,6 +165,7 @@ export async function runJunk(lab, { calls, seed, modelBytes }) {
     ['model.tokenText', 4, () => model.tokenText(r.chance(0.7) ? r.int(V + 3) : junk())],
     ['model.encode', 6, () => model.encode(text(), r.chance(0.5) ? { addSpecialTokens: r.chance(0.5) } : r.chance(0.5) ? undefined : junk())],
     ['model.tokenStats', 3, () => model.tokenStats(text())],
+    ['model.promptIds', 3, () => model.promptIds(text())],
     ['model.applyChatTemplate', 3, () => model.applyChatTemplate(
       r.chance(0.6) ? [{ role: r.pick(['user', 'system', junk()]), content: r.chance(0.7) ? text() : junk() }] : junk(),
       r.chance(0.6) ? { addGenerationPrompt: r.chance(0.5) } : junk())],
