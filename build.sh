@@ -13,6 +13,10 @@ PKG=www/pkg
 WASM=$PKG/logitlab_bg.wasm
 PKG_TRAIN=www/pkg-train
 WASM_TRAIN=$PKG_TRAIN/logitlab_train_bg.wasm
+# A third: the sampling lab with chat templates (feature `chat`, minijinja), which the page's
+# worker loads instead of the first for a model whose folder has a tokenizer_config.json.
+PKG_CHAT=www/pkg-chat
+WASM_CHAT=$PKG_CHAT/logitlab_chat_bg.wasm
 export PATH="$HOME/.cargo/bin:$PATH"
 # Native code on this machine; the wasm target's flags live in .cargo/config.toml.
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
@@ -100,14 +104,15 @@ wasm_pack() {
 # and makes the wasm larger once gzipped and slower to train (docs/performance.md), so that one
 # is left as LLVM wrote it.
 build() {
-    say "building the wasm packages (release, simd128): the sampling lab (+ wasm-opt), then training"
+    say "building the wasm packages (release, simd128): the sampling lab (+ wasm-opt), with chat templates, then training"
     wasm_pack "$PKG" logitlab -O3 --no-default-features
-    wasm_pack "$PKG_TRAIN" logitlab_train none
+    wasm_pack "$PKG_CHAT" logitlab_chat -O3 --no-default-features --features chat
+    wasm_pack "$PKG_TRAIN" logitlab_train none --no-default-features --features train
 }
 
 simd_check() {
     local n wasm
-    for wasm in "$WASM" "$WASM_TRAIN"; do
+    for wasm in "$WASM" "$WASM_CHAT" "$WASM_TRAIN"; do
         n=$(wasm2wat --enable-all "$wasm" | grep -c 'v128' || true)
         printf 'simd: %d v128 instructions in %s\n' "$n" "$wasm"
         [ "$n" -gt 50 ] || die "$wasm has only $n v128 instructions: simd128 is not on"
@@ -118,9 +123,9 @@ simd_check() {
 # typescript, from package-lock.json) type-checks tests/types/example.ts against both packages'
 # .d.ts, and its `@ts-expect-error` lines check that misuses are rejected.
 types_check() {
-    say "types: tsc --noEmit -p tests/types (the .d.ts of www/pkg and www/pkg-train)"
+    say "types: tsc --noEmit -p tests/types (the .d.ts of www/pkg, www/pkg-chat and www/pkg-train)"
     node_modules/.bin/tsc -p tests/types
-    echo "types: tests/types/example.ts checks against both .d.ts"
+    echo "types: tests/types/example.ts checks against the three builds' .d.ts"
 }
 
 serve() {
@@ -147,6 +152,7 @@ test_all() {
     cargo clippy -q --all-targets -- -D warnings
     cargo clippy -q --target wasm32-unknown-unknown --all-targets -- -D warnings
     cargo clippy -q --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings
+    cargo clippy -q --target wasm32-unknown-unknown --lib --no-default-features --features chat -- -D warnings
     node tests/lint/sinks.mjs www
 
     say "layer 1/3: native (cargo test)"
@@ -180,7 +186,7 @@ bundle() {
     rm -rf "$out"
     mkdir -p "$(dirname "$out")"
     cp -r "$from" "$out"
-    rm -f "$out"/pkg/*.d.ts "$out"/pkg-train/*.d.ts
+    rm -f "$out"/pkg/*.d.ts "$out"/pkg-chat/*.d.ts "$out"/pkg-train/*.d.ts
     sed -i 's|<meta name="color-scheme" content="light dark">|&\n<meta name="logitlab-offline" content="sw.js">|' "$out/index.html"
     grep -q 'name="logitlab-offline"' "$out/index.html" || die "bundle: cannot mark $out/index.html for the offline worker"
     node tools/offline-manifest.mjs "$out"
@@ -229,6 +235,7 @@ bench() {
         llama2c) bench_llama2c 15M "$@" ;;
         llama2c-memory) bench_llama2c 110M "$@" ;;
         model-memory) bench_model_memory ;;
+        large-vocab) build; node benches/large-vocab.mjs "$@" ;;
         *) die "bench: no benchmark $name (./build.sh help lists them)" ;;
     esac
 }
@@ -333,7 +340,7 @@ usage: ./build.sh <command>
 
   setup   install what is missing (wasm target, wasm-bindgen-cli, wasm-pack, Chromium,
           chromedriver, wabt, npm packages: playwright-core, binaryen, typescript); quick when everything is there
-  build   build the wasm packages into www/pkg and www/pkg-train (release, simd128)
+  build   build the wasm packages into www/pkg, www/pkg-chat and www/pkg-train (release, simd128)
   serve   build, then serve www/ on http://127.0.0.1:$PORT (default 8080)
   test    run every test layer: fmt + clippy, native cargo test, the .d.ts type check (tsc),
           browser wasm-pack test, page end-to-end tests in headless Chromium
@@ -350,6 +357,9 @@ usage: ./build.sh <command>
             llama2c-memory [DIR] the peak memory of loading stories110M's shape in Chromium
             model-memory         the page's memory after GPT-2 small is replaced by the
                                  built-in model, against a fresh page (Chromium)
+            large-vocab [STEPS]  the sampling lab at V = 151 936 (a tiny Qwen2 folder made in
+                                 a temporary folder): a token step and a control change, beyond
+                                 the forward pass (Chromium)
   bench-gpt2  GPT-2 small's generation speed: PyTorch (made in a venv), native, Chromium
   dist    build a self-contained static folder dist/ (page, wasm, model, offline worker,
           snapshots of each view) and print its weight

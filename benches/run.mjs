@@ -75,9 +75,9 @@ function pageWeight() {
   walk('www');
   // Not the lab's: embed.js is for the page that embeds it; sw.js runs only in a deployed copy.
   files.splice(0, files.length, ...files.filter((f) => f !== 'www/embed.js' && f !== 'www/sw.js'));
-  // Fetched only when the training view is used (the training build and its text), or when a
-  // student picks the subword model.
-  const later = (f) => f.startsWith('www/pkg-train/') || f.startsWith('www/texts/') || f.startsWith('www/models/shakespeare-bpe/');
+  // Fetched only when the training view is used (the training build and its text), when a
+  // student picks the subword model, or when a model with a chat template is loaded.
+  const later = (f) => f.startsWith('www/pkg-train/') || f.startsWith('www/pkg-chat/') || f.startsWith('www/texts/') || f.startsWith('www/models/shakespeare-bpe/');
   let raw = 0, gz = 0, firstRaw = 0, firstGz = 0;
   console.log('\npage weight (www/, as served)');
   for (const f of files.sort()) {
@@ -85,11 +85,12 @@ function pageWeight() {
     const g = gzipSync(b, { level: 9 }).length;
     raw += b.length; gz += g;
     if (!later(f)) { firstRaw += b.length; firstGz += g; }
-    const when = f.startsWith('www/models/shakespeare-bpe/') ? '  (when the subword model is picked)' : '  (training view only)';
+    const when = f.startsWith('www/models/shakespeare-bpe/') ? '  (when the subword model is picked)'
+      : f.startsWith('www/pkg-chat/') ? '  (for a model with a chat template)' : '  (training view only)';
     console.log(`  ${String(b.length).padStart(9)} raw ${String(g).padStart(9)} gzip  ${f}${later(f) ? when : ''}`);
   }
   console.log(`  ${String(firstRaw).padStart(9)} raw ${String(firstGz).padStart(9)} gzip  the sampling lab (what a first visit loads)`);
-  console.log(`  ${String(raw).padStart(9)} raw ${String(gz).padStart(9)} gzip  total, with the training view and the subword model`);
+  console.log(`  ${String(raw).padStart(9)} raw ${String(gz).padStart(9)} gzip  total, with the training view, the chat build and the subword model`);
 }
 
 /**

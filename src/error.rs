@@ -164,10 +164,26 @@ codes! {
     /// A GGUF tensor of a type the lab does not compute with: the tensor, its type (`IQ2_XS`)
     /// and the types supported.
     ModelGgufTensorType = "model.ggufTensorType" ["tensor", "type", "supported"],
+    /// A chat asked of a model whose `tokenizer_config.json` has no `chat_template`.
+    ChatNoTemplate = "chat.noTemplate" [],
+    /// A chat template that fails: a syntax error, or its own `raise_exception`: what it said.
+    ChatTemplate = "chat.template" ["file", "detail"],
+    /// A chat template, or a conversation, past its bounds (bytes written, steps taken, bytes
+    /// of text given): the byte cap.
+    ChatTooLong = "chat.tooLong" ["max"],
     /// A sampler chain named by a string that is no preset.
     ChainPreset = "chain.preset" ["name"],
-    /// A chain step whose `kind` is missing or unknown: the step's index and what it held.
+    /// A chain step whose `kind` is unknown: the step's index and what it held.
     ChainUnknownKind = "chain.unknownKind" ["index", "kind"],
+    /// A chain step without a `kind`: the step's index.
+    ChainMissingKind = "chain.missingKind" ["index"],
+    /// A chain step's list parameter (DRY's `breakers`, `logitBias`'s `bias`) with more
+    /// entries than accepted: the step's index and kind, the field, its count and the cap.
+    ChainTooMany = "chain.tooMany" ["index", "kind", "field", "count", "max"],
+    /// A `logitBias` step naming an id beyond the vocabulary: the step's index, the id and V.
+    ChainBiasId = "chain.biasId" ["index", "id", "vocab"],
+    /// A sampler's history (the token ids so far) longer than accepted: its length and the cap.
+    HistoryTooLong = "history.tooLong" ["count", "max"],
     /// A chain step with a field its kind does not have.
     ChainUnknownField = "chain.unknownField" ["index", "kind", "field"],
     /// A chain step's parameter outside its range: the step's index and kind, the field, the
@@ -184,10 +200,25 @@ codes! {
     /// A `tokenizer.json` component, option or Split regex the lab does not implement: the
     /// field, its value (quoted) and what is supported.
     TokenizerUnsupported = "tokenizer.unsupported" ["field", "value", "supported"],
+    /// A Split pre-tokenizer's regex other than those the lab implements: the field.
+    TokenizerSplitRegex = "tokenizer.splitRegex" ["field"],
+    /// A config.json without head_dim whose heads come out of an odd width: hidden_size, the
+    /// heads and the width.
+    ModelHeadWidth = "model.headWidth" ["embd", "heads", "width"],
+    /// A Replace's regex that matches more than one fixed string: the field.
+    TokenizerReplaceRegex = "tokenizer.replaceRegex" ["field"],
 }
 
-/// Parameters whose text is the lab's own, never the caller's: not shortened.
-const LAB_OWN_PARAMS: [&str; 3] = ["supported", "range", "expected"];
+/// Parameters whose text is the lab's own, never the caller's, or a list [`brief_list`] has
+/// already cut: not shortened.
+const LAB_OWN_PARAMS: [&str; 4] = ["supported", "range", "expected", "files"];
+
+/// Parameters that quote a sentence of a file's author (a chat template's own error): cut at
+/// [`BRIEF_DETAIL_CHARS`] rather than [`BRIEF_CHARS`], so that it still reads.
+const SENTENCE_PARAMS: [&str; 1] = ["detail"];
+
+/// How many characters of a file author's sentence an error quotes.
+pub const BRIEF_DETAIL_CHARS: usize = 240;
 
 impl Error {
     pub fn new(message: impl Into<String>) -> Self {
@@ -219,6 +250,9 @@ impl Error {
         self.params = params
             .into_iter()
             .map(|(name, p)| match p {
+                Param::Text(t) if SENTENCE_PARAMS.contains(&name) => {
+                    (name, Param::Text(brief_to(&t, BRIEF_DETAIL_CHARS)))
+                }
                 Param::Text(t) if !LAB_OWN_PARAMS.contains(&name) => (name, Param::Text(brief(&t))),
                 p => (name, p),
             })
@@ -266,7 +300,8 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub const BRIEF_NAMES: usize = 5;
 
 /// A list of names as an error message quotes it: the first [`BRIEF_NAMES`], each cut by
-/// [`brief`], then "and N more", so that a folder of 10 000 files does not become the message.
+/// [`brief`], then "… (+N)", so that a folder of 10 000 files does not become the message (in no
+/// language: the page's catalogues quote it as it is).
 pub fn brief_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
     let mut shown = Vec::new();
     let mut more = 0usize;
@@ -279,7 +314,7 @@ pub fn brief_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
     }
     let list = shown.join(", ");
     if more > 0 {
-        format!("{list} and {more} more")
+        format!("{list}, … (+{more})")
     } else {
         list
     }
@@ -292,7 +327,13 @@ pub const BRIEF_CHARS: usize = 60;
 /// that a wrong value as large as the file it came from (a JSON subtree, a 1 MB token, a whole
 /// text) does not become the message. Stops formatting there rather than formatting it all.
 pub fn brief(value: &dyn fmt::Display) -> String {
+    brief_to(value, BRIEF_CHARS)
+}
+
+/// [`brief`] at `max` characters.
+pub fn brief_to(value: &dyn fmt::Display, max: usize) -> String {
     struct Capped {
+        max: usize,
         out: String,
         chars: usize,
         cut: bool,
@@ -300,7 +341,7 @@ pub fn brief(value: &dyn fmt::Display) -> String {
     impl fmt::Write for Capped {
         fn write_str(&mut self, s: &str) -> fmt::Result {
             for c in s.chars() {
-                if self.chars == BRIEF_CHARS {
+                if self.chars == self.max {
                     self.cut = true;
                     return Err(fmt::Error);
                 }
@@ -311,6 +352,7 @@ pub fn brief(value: &dyn fmt::Display) -> String {
         }
     }
     let mut w = Capped {
+        max,
         out: String::new(),
         chars: 0,
         cut: false,

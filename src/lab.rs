@@ -15,8 +15,13 @@
 //! - [`parse_values`]: a typed vector such as `2, 1, 0.5`, `2; 1; 0,5` or `100, 0*49999`, in
 //!   the page's [`Notation`]; [`translate_values`] rewrites one from a notation to another.
 //!
+//! - [`chain`]: the sampler workbench on a model: the chain panel's three distributions,
+//!   generation through a chain, and where two chains' texts part.
+//!
 //! Symbols as on the page: z for logits, T for temperature, p for probabilities, C for the
 //! number of classes.
+
+pub mod chain;
 
 use std::cmp::Ordering;
 use std::f64::consts::E;
@@ -227,9 +232,26 @@ pub fn precision(z: &[f32], stored_t: f32, reheat_t: f32) -> Result<Precision> {
     })
 }
 
-/// The ids of the `n` largest `scores` (ties: lower id first), best first, without sorting the
-/// whole vector: a selection, then a sort of the n chosen.
+/// The ids of the `n` largest `scores` (no NaN; ties: lower id first), best first, without
+/// sorting the whole vector: for the panel's few rows, one pass that keeps the best so far; for
+/// many, a selection, then a sort of the n chosen.
 pub fn top_ids(scores: &[f32], n: usize) -> Vec<u32> {
+    let n = n.min(scores.len());
+    if n <= 64 {
+        // In order (score descending, then id ascending). Ids come in ascending order, so a
+        // later one enters only with a score strictly above the last kept, after every kept id
+        // that scores at least as much.
+        let mut best: Vec<u32> = Vec::with_capacity(n + 1);
+        for (i, &x) in scores.iter().enumerate() {
+            if n == 0 || (best.len() == n && x <= scores[best[n - 1] as usize]) {
+                continue;
+            }
+            let at = best.partition_point(|&j| scores[j as usize] >= x);
+            best.insert(at, i as u32);
+            best.truncate(n);
+        }
+        return best;
+    }
     let better = |a: &u32, b: &u32| -> Ordering {
         let (x, y) = (scores[*a as usize], scores[*b as usize]);
         y.partial_cmp(&x).unwrap_or(Ordering::Equal).then(a.cmp(b))
@@ -293,38 +315,77 @@ pub struct NextToken {
     pub logsumexp: f32,
     pub top: Top,
     /// softmax(z / T) and softmax(log_softmax(z) / T) at the current T (T = 0: both the
-    /// one-hot of the argmax, lowest id on a tie), and their max |difference|.
-    pub identity: (Vec<f32>, Vec<f32>, f32),
+    /// one-hot of the argmax, lowest id on a tie), and their max |difference|; None when not
+    /// asked for ([`Experiments`]).
+    pub identity: Option<(Vec<f32>, Vec<f32>, f32)>,
     /// The greedy picks (T = 0) from the values and from log_softmax(values) in float32:
     /// argmax of each, the lowest id on a tie. Equal in exact arithmetic; they differ when
     /// log_softmax rounds a near-tie below float32's resolution to an exact tie, as for
     /// z = (0, 1e-9).
     pub greedy: (usize, usize),
-    pub precision: Precision,
+    /// The precision experiment; None when not asked for ([`Experiments`]).
+    pub precision: Option<Precision>,
+    /// The smallest and largest finite value: the ends of the bars' scale (None when every
+    /// value is −∞).
+    pub value_range: Option<(f32, f32)>,
+    /// The same for the log-probabilities.
+    pub log_prob_range: Option<(f32, f32)>,
+}
+
+/// The smallest and largest finite entry of `v`, or None if it has none.
+pub fn finite_range(v: &[f32]) -> Option<(f32, f32)> {
+    v.iter()
+        .filter(|x| x.is_finite())
+        .fold(None, |r, &x| match r {
+            None => Some((x, x)),
+            Some((lo, hi)) => Some((if x < lo { x } else { lo }, if x > hi { x } else { hi })),
+        })
+}
+
+/// Which of the panel's two experiments [`next_token`] computes. Each costs several passes of
+/// `exp` over V, and depends on fewer settings than the bars: a caller that kept the last one
+/// for the same values (and T, or stored T) leaves it out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Experiments {
+    /// The temperature identity, at the sampler's T.
+    pub identity: bool,
+    /// The precision experiment: (stored T, re-heated T), both > 0.
+    pub precision: Option<(f32, f32)>,
 }
 
 /// The next-token panel: `values` are what the model's forward returned (`opts.input` says
-/// which kind), `top_n` ids are listed by name, and the precision experiment stores at
-/// `stored_t` and re-heats to `reheat_t`.
+/// which kind), `top_n` ids are listed by name, and `experiments` says which experiments to
+/// compute.
 pub fn next_token(
     values: Vec<f32>,
     opts: &SampleOptions,
     top_n: usize,
-    stored_t: f32,
-    reheat_t: f32,
+    experiments: Experiments,
 ) -> Result<NextToken> {
     let sample = sampling::sample(&values, opts)?;
-    let log_probs = numerics::log_softmax(&values)?;
+    let (log_probs, logsumexp) = numerics::log_softmax_and_logsumexp(&values)?;
     let entropy_nats = sample.entropy;
     Ok(NextToken {
         entropy_nats,
         entropy_bits: entropy_nats / std::f64::consts::LN_2,
         perplexity: entropy_nats.exp(),
-        logsumexp: numerics::logsumexp(&values)?,
+        logsumexp,
         top: top(&log_probs, &sample, top_n),
-        identity: numerics::temperature_identity(&values, opts.temperature)?,
+        identity: match experiments.identity {
+            true => Some(numerics::temperature_identity_given(
+                &values,
+                &log_probs,
+                opts.temperature,
+            )?),
+            false => None,
+        },
+        value_range: finite_range(&values),
+        log_prob_range: finite_range(&log_probs),
         greedy: (numerics::argmax(&values), numerics::argmax(&log_probs)),
-        precision: precision(&values, stored_t, reheat_t)?,
+        precision: match experiments.precision {
+            Some((stored_t, reheat_t)) => Some(precision(&values, stored_t, reheat_t)?),
+            None => None,
+        },
         log_probs,
         sample,
         values,
@@ -483,18 +544,11 @@ pub fn draws(values: &[f32], opts: &SampleOptions, n: usize) -> Result<Draws> {
         ));
     }
     let seed = opts.seed.unwrap_or(0);
+    let seeds = (0..n as u64).map(|i| (seed + i) % (MAX_SEED + 1));
+    let (probs, tokens) = sampling::draws(values, opts, seeds)?;
     let mut counts = vec![0u32; values.len()];
-    let mut probs = Vec::new();
-    for i in 0..n as u64 {
-        let o = SampleOptions {
-            seed: Some((seed + i) % (MAX_SEED + 1)),
-            ..opts.clone()
-        };
-        let s = sampling::sample(values, &o)?;
-        counts[s.token] += 1;
-        if i == 0 {
-            probs = s.probs;
-        }
+    for t in tokens {
+        counts[t] += 1;
     }
     let expected = probs
         .iter()
@@ -940,12 +994,27 @@ mod tests {
             seed: Some(0),
             ..SampleOptions::default()
         };
-        let r = next_token(vec![0.0, 1e-9], &opts, 2, 1.0, 3.0).unwrap();
+        let both = Experiments {
+            identity: true,
+            precision: Some((1.0, 3.0)),
+        };
+        let r = next_token(vec![0.0, 1e-9], &opts, 2, both).unwrap();
         assert_eq!(r.log_probs[0], r.log_probs[1]);
         assert_eq!(r.greedy, (1, 0));
         // The identity panel's two one-hots then differ.
-        assert_eq!(r.identity.2, 1.0);
-        let r = next_token(vec![0.0, 1e-3], &opts, 2, 1.0, 3.0).unwrap();
+        assert_eq!(r.identity.unwrap().2, 1.0);
+        // Left out when not asked for, the rest unchanged.
+        let none = Experiments {
+            identity: false,
+            precision: None,
+        };
+        let bare = next_token(vec![0.0, 1e-9], &opts, 2, none).unwrap();
+        assert_eq!((bare.identity, bare.precision), (None, None));
+        assert_eq!(
+            (bare.greedy, bare.top, bare.sample),
+            (r.greedy, r.top, r.sample)
+        );
+        let r = next_token(vec![0.0, 1e-3], &opts, 2, both).unwrap();
         assert_eq!(r.greedy, (1, 1));
         // The classification table shows the same.
         let rows = classify(&[0.0, 1e-9], 1.0).unwrap();
@@ -1308,9 +1377,75 @@ mod tests {
     }
 
     #[test]
+    fn draws_are_the_tokens_of_one_sample_per_seed() {
+        // One chain and a shared walk against `sample` once per seed, over filters that keep
+        // every id, a list of ids, one id, and probabilities that underflow to 0.
+        let mut rng = crate::rng::Rng::new(7);
+        let z: Vec<f32> = (0..3000)
+            .map(|_| (rng.next_f64() * 12.0 - 6.0) as f32)
+            .collect();
+        let mut steep = z.clone();
+        steep[5] = 200.0;
+        let cases = [
+            (z.clone(), 1.0, 0, 1.0, 0.0),
+            (z.clone(), 0.7, 50, 0.9, 0.0),
+            (z.clone(), 1.3, 0, 0.5, 0.05),
+            (z.clone(), 0.0, 0, 1.0, 0.0),
+            (steep, 0.01, 0, 1.0, 0.0),
+        ];
+        for (values, temperature, top_k, top_p, min_p) in cases {
+            let opts = SampleOptions {
+                temperature,
+                top_k,
+                top_p,
+                min_p,
+                seed: Some(MAX_SEED - 100),
+                ..SampleOptions::default()
+            };
+            let d = draws(&values, &opts, 400).unwrap();
+            let mut counts = vec![0u32; values.len()];
+            for i in 0..400 {
+                let o = SampleOptions {
+                    seed: Some((MAX_SEED - 100 + i) % (MAX_SEED + 1)),
+                    ..opts.clone()
+                };
+                let s = sampling::sample(&values, &o).unwrap();
+                counts[s.token] += 1;
+                if i == 0 {
+                    assert_eq!(d.probs, s.probs, "T {temperature}");
+                }
+            }
+            assert_eq!(
+                d.counts, counts,
+                "T {temperature}, top-k {top_k}, top-p {top_p}"
+            );
+        }
+    }
+
+    #[test]
     fn top_ids_and_the_rest() {
         let lp = numerics::log_softmax(&[0.0, 3.0, 1.0, 3.0, -2.0]).unwrap();
         assert_eq!(top_ids(&lp, 3), vec![1, 3, 2]);
+        // The one-pass path (n ≤ 64) and the selection (n > 64) agree, ties and −∞ included.
+        let mut rng = crate::rng::Rng::new(3);
+        let scores: Vec<f32> = (0..5000)
+            .map(|i| match i % 7 {
+                0 => f32::NEG_INFINITY,
+                1 => 2.5,
+                _ => (rng.next_f64() * 8.0).round() as f32 / 2.0,
+            })
+            .collect();
+        for n in [0, 1, 12, 64] {
+            let mut by_sort: Vec<u32> = (0..scores.len() as u32).collect();
+            by_sort.sort_by(|&a, &b| {
+                scores[b as usize]
+                    .total_cmp(&scores[a as usize])
+                    .then(a.cmp(&b))
+            });
+            by_sort.truncate(n);
+            assert_eq!(top_ids(&scores, n), by_sort, "n = {n}");
+            assert_eq!(top_ids(&scores, 65)[..n], by_sort[..], "n = {n}");
+        }
         let opts = SampleOptions {
             top_k: 2,
             seed: Some(1),

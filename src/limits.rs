@@ -93,6 +93,19 @@ pub const MAX_TOKENIZER_JSON_BYTES: usize = 32 << 20;
 /// 1 MiB (GPT-2's is under 1 KB).
 pub const MAX_CONFIG_JSON_BYTES: usize = 1 << 20;
 
+/// Most bytes a chat template (`tokenizer_config.json`'s `chat_template`) may be, may write,
+/// and may be given as a conversation's text: 1 MiB (the published templates are a few KB).
+pub const MAX_CHAT_BYTES: usize = 1 << 20;
+
+/// Most steps (minijinja's fuel: about one per instruction) one rendering of a chat template
+/// may take: 20 million, a fraction of a second; a real template over a long conversation
+/// takes thousands.
+pub const MAX_CHAT_FUEL: u64 = 20_000_000;
+
+/// Most JS values (messages, fields, strings) a conversation given to `applyChatTemplate` may
+/// hold: 65 536.
+pub const MAX_CHAT_VALUES: usize = 1 << 16;
+
 /// Longest text (UTF-8 bytes) that `encode`, a prompt or a pasted training text may have:
 /// 8 MiB, more than Shakespeare's complete works (5.1 MB). `decode` takes at most as many ids.
 pub const MAX_TEXT_BYTES: usize = 8 << 20;
@@ -115,6 +128,9 @@ pub const MAX_STEPS_PER_CALL: usize = 10_000;
 
 /// Most draws one `draws` call makes.
 pub const MAX_DRAWS: usize = 100_000;
+
+/// Most tokens `orderMatters` generates through each of its two chains.
+pub const MAX_ORDER_TOKENS: usize = 1000;
 
 /// Most steps in a sampler chain (`new Sampler(steps)`): far more than any reference's chain,
 /// and each step's cut code fits a byte.

@@ -127,13 +127,21 @@ pub fn logsumexp(z: &[f32]) -> Result<f32> {
 
 /// log_softmax(z)_i = z_i − logsumexp(z). −∞ entries stay −∞.
 pub fn log_softmax(z: &[f32]) -> Result<Vec<f32>> {
+    Ok(log_softmax_and_logsumexp(z)?.0)
+}
+
+/// log_softmax(z) and logsumexp(z) from one pass of `exp`, each as the two functions above
+/// return it.
+pub fn log_softmax_and_logsumexp(z: &[f32]) -> Result<(Vec<f32>, f32)> {
     check_values("values", z)?;
     let m = max(z);
     let log_sum = sum_exp_shifted(z, m).ln();
     // (z_i − m) − log Σ: both terms are small, so the subtraction loses nothing.
-    Ok(z.iter()
+    let log_probs = z
+        .iter()
         .map(|&x| ((x - m) as f64 - log_sum) as f32)
-        .collect())
+        .collect();
+    Ok((log_probs, (m as f64 + log_sum) as f32))
 }
 
 /// softmax(z / T)_i = exp((z_i − m) / T) / Σ_j exp((z_j − m) / T), with m = max z.
@@ -176,8 +184,17 @@ pub fn entropy(p: &[f32]) -> f64 {
 /// Returns (from logits, from log-softmax, max |difference|). The two are equal in exact
 /// arithmetic, because log_softmax(z) = z − logsumexp(z) shifts every entry by one constant.
 pub fn temperature_identity(z: &[f32], t: f32) -> Result<(Vec<f32>, Vec<f32>, f32)> {
+    temperature_identity_given(z, &log_softmax(z)?, t)
+}
+
+/// [`temperature_identity`] with log_softmax(z) already computed (`log_probs`).
+pub fn temperature_identity_given(
+    z: &[f32],
+    log_probs: &[f32],
+    t: f32,
+) -> Result<(Vec<f32>, Vec<f32>, f32)> {
     let from_logits = softmax(z, t)?;
-    let from_log_softmax = softmax(&log_softmax(z)?, t)?;
+    let from_log_softmax = softmax(log_probs, t)?;
     let max_diff = from_logits
         .iter()
         .zip(&from_log_softmax)
@@ -237,14 +254,8 @@ pub fn stored_precisions(z: &[f32], t: f32) -> Result<Stored> {
         // Through f32, as a float32 model's probabilities would be cast: f64 → f32 → format.
         // (Double rounding can differ from rounding f64 straight to the format only in the last
         // place of a value that lands exactly halfway after the first rounding.)
-        f16: log_p
-            .iter()
-            .map(|lp| round_to_f16(lp.exp() as f32))
-            .collect(),
-        bf16: log_p
-            .iter()
-            .map(|lp| round_to_bf16(lp.exp() as f32))
-            .collect(),
+        f16: p32.iter().map(|&p| round_to_f16(p)).collect(),
+        bf16: p32.iter().map(|&p| round_to_bf16(p)).collect(),
         log_probs: log_p.iter().map(|&lp| lp as f32).collect(),
         f32: p32,
     })
@@ -269,6 +280,13 @@ pub fn round_to_bf16(x: f32) -> f32 {
     f32::from_bits(rounded)
 }
 
+/// 2^k for a normal exponent k ∈ [−1022, 1023], written as its bits: exact, as `powi` is, and
+/// without its loop of multiplications once per probability.
+fn pow2(k: i32) -> f64 {
+    debug_assert!((-1022..=1023).contains(&k));
+    f64::from_bits(((k + 1023) as u64) << 52)
+}
+
 /// Round to a binary format with `mantissa` stored bits and minimum normal exponent `emin`
 /// (gradual underflow included), round half to even, overflow to ±∞.
 fn half_round(x: f32, mantissa: i32, emin: i32) -> f32 {
@@ -276,11 +294,11 @@ fn half_round(x: f32, mantissa: i32, emin: i32) -> f32 {
         return x;
     }
     let emax = -emin + 1;
-    let max_finite = (2.0 - 2f64.powi(-mantissa)) * 2f64.powi(emax);
+    let max_finite = (2.0 - pow2(-mantissa)) * pow2(emax);
     // The binary exponent of |x|, read from its bits (exact, unlike log2).
     let e = (((x.to_bits() >> 23) & 0xFF) as i32 - 127).max(emin);
     // Spacing of representable values around |x|; the division below is exact.
-    let ulp = 2f64.powi(e - mantissa);
+    let ulp = pow2(e - mantissa);
     let y = ((x.abs() as f64) / ulp).round_ties_even() * ulp;
     let y = if y > max_finite { f64::INFINITY } else { y };
     y.copysign(x as f64) as f32

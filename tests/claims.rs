@@ -378,3 +378,119 @@ fn classify_at_a_low_temperature_underflows_without_losing_ids() {
     }
     assert_eq!((rows[0].lost, rows[1].lost, rows[2].lost), (0, 0, 0));
 }
+
+/// What an explanation's example claims: the ids kept, or the final probabilities to 2 decimals.
+enum Shows {
+    Kept,
+    Probs,
+}
+
+/// An explanation's example: the step's kind, its chain (URL form), z, the history, and what
+/// the sentence shows.
+type Example = (&'static str, &'static str, [f32; 3], &'static [u32], Shows);
+
+/// Every step's explanation (`explain.<kind>`) is one sentence of maths with an example on
+/// z = (3, 2, 1) (top-k: z = (3, 2, 2)): the example's chain, history and result, computed by
+/// the sampler workbench, in both catalogues' notation.
+#[test]
+fn each_sampler_explanation_states_its_example() {
+    use logitlab::sampling::{chain, workbench::Sampler, Input};
+    // kind, the example's chain (URL form), z, history, what the sentence shows.
+    let examples: [Example; 18] = [
+        ("temperature", "t_0.5", [3.0, 2.0, 1.0], &[], Shows::Probs),
+        (
+            "dynamicTemperature",
+            "dt_1_0.5_1",
+            [3.0, 2.0, 1.0],
+            &[],
+            Shows::Probs,
+        ),
+        ("topK", "k_2_h", [3.0, 2.0, 2.0], &[], Shows::Kept),
+        ("topK", "k_2_l", [3.0, 2.0, 2.0], &[], Shows::Kept),
+        ("topP", "p_0.8_1", [3.0, 2.0, 1.0], &[], Shows::Kept),
+        ("minP", "m_0.2_1", [3.0, 2.0, 1.0], &[], Shows::Kept),
+        ("typical", "y_0.9_1_h", [3.0, 2.0, 1.0], &[], Shows::Kept),
+        ("epsilon", "e_0.1", [3.0, 2.0, 1.0], &[], Shows::Kept),
+        ("eta", "eta_0.1", [3.0, 2.0, 1.0], &[], Shows::Kept),
+        ("topNSigma", "s_1.5", [3.0, 2.0, 1.0], &[], Shows::Kept),
+        ("xtc", "x_1_0.2_1", [3.0, 2.0, 1.0], &[], Shows::Kept),
+        (
+            "repetitionPenalty",
+            "rp_2",
+            [3.0, 2.0, 1.0],
+            &[0],
+            Shows::Probs,
+        ),
+        (
+            "penalties",
+            "pen_-1_1_0.5_0.5",
+            [3.0, 2.0, 1.0],
+            &[0, 0],
+            Shows::Probs,
+        ),
+        (
+            "noRepeatNgram",
+            "ng_2",
+            [3.0, 2.0, 1.0],
+            &[0, 1, 0],
+            Shows::Kept,
+        ),
+        (
+            "dry",
+            "dry_1_2_2_-1",
+            [3.0, 2.0, 1.0],
+            &[0, 1, 2, 0, 1],
+            Shows::Probs,
+        ),
+        ("logitBias", "lb_0_-inf", [3.0, 2.0, 1.0], &[], Shows::Kept),
+        ("mirostat", "mi_1_0.1_3", [3.0, 2.0, 1.0], &[], Shows::Kept),
+        (
+            "mirostatV2",
+            "mi2_1.5_0.1",
+            [3.0, 2.0, 1.0],
+            &[],
+            Shows::Kept,
+        ),
+    ];
+    for (kind, url, z, history, shows) in examples {
+        let steps = chain::from_url(url).unwrap();
+        assert_eq!(steps[0].kind(), kind);
+        let d = Sampler::new(steps, Some(0))
+            .unwrap()
+            .distribution(&z, history, Input::Logits)
+            .unwrap();
+        for (lang, catalogue) in CATALOGUES {
+            let sentence = message(catalogue, &format!("explain.{kind}"));
+            let shown = match shows {
+                Shows::Kept => {
+                    let ids: Vec<String> = (0..3)
+                        .filter(|&i| d.cut[i] == 0)
+                        .map(|i| i.to_string())
+                        .collect();
+                    let sep = if lang == "vi" { "; " } else { ", " };
+                    format!("{{{}}}", ids.join(sep))
+                }
+                Shows::Probs => {
+                    let p: Vec<String> = d
+                        .probs
+                        .iter()
+                        .map(|p| written(lang, &format!("{p:.2}")))
+                        .collect();
+                    vector(lang, &p.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+                }
+            };
+            let z_text: Vec<String> = z.iter().map(|x| format!("{x}")).collect();
+            let z_text = vector(lang, &z_text.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+            assert!(
+                sentence.contains(&format!("z = {z_text}")) && sentence.contains(&shown),
+                "{lang} explain.{kind} ({url}) should show z = {z_text} and {shown}: {sentence}"
+            );
+            // One sentence: one full stop, at its end.
+            assert_eq!(
+                sentence.matches(". ").count(),
+                0,
+                "{lang} explain.{kind}: {sentence}"
+            );
+        }
+    }
+}

@@ -183,6 +183,40 @@ fn logits_match_transformers() {
     }
 }
 
+/// The next-token values (the classifier on the last position alone) are the last row of every
+/// position's, bit for bit: from scratch, and after a cached prefix, in both output modes.
+#[test]
+fn the_last_position_alone_is_the_last_row() {
+    for f in folders() {
+        let net = f.net();
+        let v = net.config().vocab_size;
+        let prompt = ids(&f.expected()["prompt_ids"]);
+        assert!(prompt.len() >= 2, "{}", f.name);
+        let (head, tail) = prompt.split_at(prompt.len() / 2);
+        for mode in [OutputMode::Logits, OutputMode::LogSoftmax] {
+            let all = net.forward_ids(&prompt, mode).unwrap();
+            let last = &all[all.len() - v..];
+            assert_eq!(
+                net.next_token_values(&prompt, mode).unwrap(),
+                last,
+                "{}",
+                f.name
+            );
+            let cached = |last_only: bool| {
+                let mut cache = KvCache::new();
+                net.forward_cached(&mut cache, head, mode).unwrap();
+                if last_only {
+                    net.forward_cached_last(&mut cache, tail, mode).unwrap()
+                } else {
+                    let all = net.forward_cached(&mut cache, tail, mode).unwrap();
+                    all[all.len() - v..].to_vec()
+                }
+            };
+            assert_eq!(cached(true), cached(false), "{}", f.name);
+        }
+    }
+}
+
 /// Greedy decoding with the KV cache, one token at a time as the page generates, gives
 /// transformers' 64 ids.
 #[test]

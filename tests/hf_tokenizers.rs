@@ -13,6 +13,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
+use logitlab::error::Code;
 use logitlab::model::{ByteLevelBpe, Tokenizer};
 use serde_json::Value;
 
@@ -227,6 +228,24 @@ fn unsupported_components_are_named() {
             "\\p{L}+(?=x)".into()),
         "tokenizer.json: pre_tokenizer.pretokenizers[0].pattern.Regex \"\\\\p{L}+(?=x)\" is not \
          supported; supported: GPT-2's, Llama 3's and Qwen2's regexes and plain strings"
+    );
+    // The page words a regex error from the field alone (the lab's sentence says what it
+    // implements); a value it quotes is quoted once.
+    let coded = |name: &str, edit: fn(&mut Value)| {
+        let mut j: Value = serde_json::from_slice(fixture(name)).unwrap();
+        edit(&mut j);
+        ByteLevelBpe::from_json(j.to_string().as_bytes()).unwrap_err()
+    };
+    let e = coded("llama3", |j| {
+        j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "\\p{L}+(?=x)".into()
+    });
+    assert_eq!(e.code(), Some(Code::TokenizerSplitRegex));
+    assert_eq!(e.params().len(), 1, "{:?}", e.params());
+    let e = coded("qwen2", |j| j["model"]["dropout"] = "high".into());
+    assert_eq!(e.code(), Some(Code::TokenizerUnsupported));
+    assert_eq!(
+        e.to_string(),
+        "tokenizer.json: model.dropout \"high\" is not supported; supported: null"
     );
     assert_eq!(
         edited("tinyllama", |j| j["decoder"]["decoders"][3]["type"] =

@@ -113,6 +113,40 @@ fn logits_match_transformers() {
     }
 }
 
+/// The next-token values (the classifier on the last position alone) are the last row of every
+/// position's, bit for bit: from scratch, and after a cached prefix, in both output modes.
+#[test]
+fn the_last_position_alone_is_the_last_row() {
+    for f in folders() {
+        let net = f.net();
+        let v = net.config().vocab_size;
+        let prompt = ids(&f.expected()["prompts"][0]["ids"]);
+        assert!(prompt.len() >= 2, "{}", f.name);
+        let (head, tail) = prompt.split_at(prompt.len() / 2);
+        for mode in [OutputMode::Logits, OutputMode::LogSoftmax] {
+            let all = net.forward_ids(&prompt, mode).unwrap();
+            let last = &all[all.len() - v..];
+            assert_eq!(
+                net.next_token_values(&prompt, mode).unwrap(),
+                last,
+                "{}",
+                f.name
+            );
+            let cached = |last_only: bool| {
+                let mut cache = KvCache::new();
+                net.forward_cached(&mut cache, head, mode).unwrap();
+                if last_only {
+                    net.forward_cached_last(&mut cache, tail, mode).unwrap()
+                } else {
+                    let all = net.forward_cached(&mut cache, tail, mode).unwrap();
+                    all[all.len() - v..].to_vec()
+                }
+            };
+            assert_eq!(cached(true), cached(false), "{}", f.name);
+        }
+    }
+}
+
 /// Greedy decoding with the KV cache, one token at a time as the page generates, gives
 /// transformers' 64 ids.
 #[test]
@@ -325,10 +359,29 @@ fn config_fields_that_disagree_are_refused_naming_the_field() {
         c.insert("num_attention_heads".into(), json!(3));
         c.insert("num_key_value_heads".into(), json!(3));
     });
+    // The page's sentence quotes the other field alone, in no language.
+    assert!(e
+        .params()
+        .iter()
+        .any(|(k, v)| *k == "other" && *v == "num_attention_heads = 3".into()));
     check(
         e,
         Code::ModelConfigMismatch,
-        "config.json: hidden_size = 32 is not a multiple of num_attention_heads = 3",
+        "config.json: hidden_size = 32 (there is no head_dim) is not a multiple of \
+         num_attention_heads = 3",
+    );
+    // Heads of an odd width, without head_dim: hidden_size and the heads are to blame.
+    let e = config_error(&llama, |c| {
+        c.remove("head_dim");
+        c.insert("num_attention_heads".into(), json!(32));
+        c.insert("num_key_value_heads".into(), json!(32));
+    });
+    check(
+        e,
+        Code::ModelHeadWidth,
+        "config.json: hidden_size = 32 (there is no head_dim: each head is hidden_size / \
+         num_attention_heads = 1 wide, and rotary embeddings need an even width) does not fit \
+         num_attention_heads = 32",
     );
     // Key/value heads that do not divide the heads.
     let e = config_error(&llama, |c| {
@@ -378,7 +431,7 @@ fn config_fields_that_disagree_are_refused_naming_the_field() {
     check(
         e,
         Code::ModelConfigValue,
-        "config.json: rope_scaling.rope_type is \"yarn\"",
+        "config.json: rope_scaling.type is \"yarn\"",
     );
     let e = config_error(&llama, |c| {
         c.insert(
@@ -673,5 +726,82 @@ mod memory {
         assert!(held[1] > 4.0e6, "{held:?}");
         assert!(ratio <= 0.6, "bf16 / f32 = {ratio}");
         assert_eq!(logits[0], logits[1]);
+    }
+}
+
+/// A full context slides a rotary cache (llama.cpp's context shift): the last positions' keys
+/// are turned back to positions 0.. . In the first layer, whose keys and values depend on the
+/// tokens alone, they are a fresh prefill's; the deeper layers keep what the dropped tokens gave
+/// them, so the logits that follow differ from a fresh run's. Generation goes on past the
+/// context without recomputing it.
+#[test]
+fn a_full_context_shifts_a_rotary_cache() {
+    for f in [folder!("llama-tied-f32"), folder!("qwen3-f32")] {
+        let (name, net) = (f.name, f.net());
+        let ids: Vec<u32> = (0..24).map(|i| (i * 37 % 300) as u32).collect();
+        let mut shifted = KvCache::new();
+        net.forward_cached(&mut shifted, &ids, OutputMode::Logits)
+            .unwrap();
+        assert!(net.shift_cache(&mut shifted, 10));
+        assert_eq!(shifted.len(), 10);
+        let mut fresh = KvCache::new();
+        net.forward_cached(&mut fresh, &ids[14..], OutputMode::Logits)
+            .unwrap();
+        let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-4);
+        let ((ks, vs), (kf, vf)) = (shifted.layer(0), fresh.layer(0));
+        assert_eq!((ks.len(), vs.len()), (kf.len(), vf.len()), "{name}");
+        assert!(
+            close(ks, kf) && vs == vf,
+            "{name}: layer 0 as a fresh prefill's"
+        );
+        assert!(
+            !close(shifted.layer(1).0, fresh.layer(1).0),
+            "{name}: layer 1 remembers"
+        );
+        // The next token, at position 10 in both.
+        let a = net
+            .forward_cached(&mut shifted, &[5], OutputMode::Logits)
+            .unwrap();
+        let b = net
+            .forward_cached(&mut fresh, &[5], OutputMode::Logits)
+            .unwrap();
+        assert_eq!(a.len(), b.len());
+        // Generation past the context: every token after the first shift costs one row.
+        let ctx = net.config().context_length;
+        let mut g =
+            Generator::new(&net, "a", OutputMode::Logits, SampleOptions::default()).unwrap();
+        for _ in 0..ctx + 5 {
+            if g.next_token().unwrap().end {
+                break;
+            }
+        }
+    }
+}
+
+/// Generation through a sampler chain handles the prompt's BOS and a full context as
+/// `Generator` does: greedily, both give the same tokens past the context (a shifted rotary
+/// cache) until the model ends the text.
+#[test]
+fn chain_generation_keeps_the_window_as_generator_does() {
+    use logitlab::lab::chain::ChainGenerator;
+    use logitlab::sampling::chain::from_url;
+    for f in [folder!("llama-tied-f32"), folder!("qwen3-f32")] {
+        let (name, net) = (f.name, f.net());
+        let greedy = SampleOptions {
+            temperature: 0.0,
+            ..SampleOptions::default()
+        };
+        let mut g = Generator::new(&net, "a", OutputMode::Logits, greedy).unwrap();
+        let steps = from_url("t_0").unwrap();
+        let mut c = ChainGenerator::new(&net, "a", OutputMode::Logits, steps, Some(0)).unwrap();
+        assert_eq!(g.tokens(), c.tokens(), "{name}");
+        let n = net.config().context_length + 5;
+        for i in 0..n {
+            let (a, b) = (g.next_token().unwrap(), c.next_token().unwrap());
+            assert_eq!((a.token, a.end), (b.token, b.end), "{name}, token {i}");
+            if a.end {
+                break;
+            }
+        }
     }
 }

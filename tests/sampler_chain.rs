@@ -16,7 +16,7 @@ mod common;
 use common::random_logits;
 use logitlab::error::Code;
 use logitlab::rng::Rng;
-use logitlab::sampling::chain::{from_json, from_url, preset, to_url, KINDS};
+use logitlab::sampling::chain::{fields, from_json, from_url, preset, to_url, KINDS};
 use logitlab::sampling::workbench::{Sampler, INPUT_CUT};
 use logitlab::sampling::{sample, Input, Rule, SampleOptions, Step};
 use serde_json::{json, Value};
@@ -371,8 +371,8 @@ fn bad_steps_are_errors_naming_the_step_the_field_and_the_range() {
         ),
         (
             json!([{"k": 3}]),
-            "chain[0].kind must be one of",
-            Code::ChainUnknownKind,
+            "chain[0] has no kind; it must be one of",
+            Code::ChainMissingKind,
         ),
         (
             json!([{"kind": "temperature"}, {"kind": "topP", "p": 1.5}]),
@@ -455,6 +455,71 @@ fn bad_steps_are_errors_naming_the_step_the_field_and_the_range() {
         .unwrap_err();
     assert_eq!(e.code(), Some(Code::ChainAllCut), "{e}");
     assert!(Sampler::new(vec![], Some(1 << 53)).is_err());
+}
+
+/// The parameters a coded chain error carries for the page: a missing kind is said to be
+/// missing (not quoted as “”), a list over its cap is a count with the cap, a range has its
+/// float32 bounds, and a value is written as JS writes it (5, NaN).
+#[test]
+fn chain_errors_carry_what_the_page_quotes() {
+    let param = |e: &logitlab::Error, name: &str| -> String {
+        let (_, v) = (e.params().iter())
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("{e} has no {name}"));
+        match v {
+            logitlab::error::Param::Int(n) => n.to_string(),
+            logitlab::error::Param::Text(s) => s.clone(),
+        }
+    };
+    let e = from_json(&json!([{"t": 1}])).unwrap_err();
+    assert_eq!(e.code(), Some(Code::ChainMissingKind));
+    assert_eq!(e.params().len(), 1, "{e}");
+    assert_eq!(param(&e, "index"), "0");
+
+    let many = vec![json!([1]); 257];
+    let e = from_json(&json!([{"kind": "dry", "breakers": many}])).unwrap_err();
+    assert_eq!(e.code(), Some(Code::ChainTooMany), "{e}");
+    assert_eq!(
+        (param(&e, "count"), param(&e, "max")),
+        ("257".into(), "256".into())
+    );
+    assert!(
+        e.to_string()
+            .contains("has 257 entries; at most 256 are accepted"),
+        "{e}"
+    );
+
+    // A finite number beyond float32 is out of every range, which the page writes so.
+    let e = from_json(&json!([{"kind": "topNSigma", "n": 1e39}])).unwrap_err();
+    assert_eq!(param(&e, "range"), "[−3.4028235e38, 3.4028235e38]");
+    let e = from_json(&json!([{"kind": "temperature", "t": 1e39}])).unwrap_err();
+    assert_eq!(param(&e, "range"), "[0, 3.4028235e38]");
+
+    // JS's NaN reaches the reader as the string "NaN": named as the number, unquoted.
+    let e = from_json(&json!([{"kind": "topP", "p": "NaN"}])).unwrap_err();
+    assert_eq!(param(&e, "value"), "NaN");
+    assert!(e.to_string().ends_with("got NaN"), "{e}");
+    let e = from_json(&json!([{"kind": "topP", "p": 5.0}])).unwrap_err();
+    assert_eq!(param(&e, "value"), "5");
+    assert!(e.to_string().ends_with("got 5"), "{e}");
+    let e = from_json(&json!([{"kind": "topP", "p": "5"}])).unwrap_err();
+    assert_eq!(param(&e, "value"), "\"5\"");
+
+    // Run-time errors with codes: a bias id ≥ V, and a history over its cap.
+    let s = one(json!({"kind": "logitBias", "bias": [[5, 1.0]]}));
+    let e = s.distribution(&[1.0, 2.0], &[], Input::Logits).unwrap_err();
+    assert_eq!(e.code(), Some(Code::ChainBiasId), "{e}");
+    assert_eq!(
+        (param(&e, "id"), param(&e, "vocab")),
+        ("5".into(), "2".into())
+    );
+    let s = one(json!({"kind": "temperature"}));
+    let long = vec![0u32; logitlab::limits::MAX_HISTORY + 1];
+    let e = s
+        .distribution(&[1.0, 2.0], &long, Input::Logits)
+        .unwrap_err();
+    assert_eq!(e.code(), Some(Code::HistoryTooLong), "{e}");
+    assert_eq!(param(&e, "max"), logitlab::limits::MAX_HISTORY.to_string());
 }
 
 /// `cut` names the step that removed each id (its index + 1), 255 the input's −∞; each step
@@ -669,4 +734,66 @@ fn draws_over_the_whole_vocabulary_follow_probs() {
         .sum();
     // 99.9th percentile of chi-square with 7 degrees of freedom.
     assert!(chi2 < 24.3, "chi² = {chi2}, counts {counts:?}");
+}
+
+/// `fields` lists what `from_json` reads for each kind: the same names, each default the
+/// filled-in step's value, each range the one it checks.
+#[test]
+fn fields_are_what_each_kind_reads() {
+    for kind in KINDS {
+        let specs = fields(kind).unwrap();
+        let step = Step::from_json(0, &json!({ "kind": kind }))
+            .unwrap()
+            .to_json();
+        let obj = step.as_object().unwrap();
+        let mut names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        let mut keys: Vec<&str> = (obj.keys().map(|k| k.as_str()))
+            .filter(|&k| k != "kind")
+            .collect();
+        names.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(names, keys, "{kind}");
+        for s in specs.iter().filter(|s| s.default.is_some()) {
+            let d = s.default.unwrap() as f32;
+            assert_eq!(
+                obj[&s.name].as_f64().unwrap() as f32,
+                d,
+                "{kind}.{}",
+                s.name
+            );
+            let (lo, hi) = (s.min.unwrap(), s.max.unwrap());
+            assert!(lo <= d as f64 && d as f64 <= hi, "{kind}.{}", s.name);
+        }
+    }
+    let p = fields("topP").unwrap();
+    assert_eq!(
+        (
+            p[0].name.as_str(),
+            p[0].min,
+            p[0].max,
+            p[0].integer,
+            p[0].range.as_str()
+        ),
+        ("p", Some(0.0), Some(1.0), false, "[0, 1]")
+    );
+    assert_eq!(
+        (p[1].name.as_str(), p[1].min, p[1].integer),
+        ("minKeep", Some(0.0), true)
+    );
+    let k = fields("topK").unwrap();
+    assert_eq!(k[1].choices, ["huggingface", "llama.cpp"]);
+    // The bound a range names is the one it checks: just past it is refused.
+    let e = from_json(&json!([{ "kind": "topP", "p": 1.0000001 }])).unwrap_err();
+    assert_eq!(e.code(), Some(Code::ChainBadParam));
+    let e = fields(&"topk".repeat(1000)).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("kind must be one of temperature,"),
+        "{e}"
+    );
+    assert!(e.to_string().len() < 400, "{e}");
+    // A long unknown kind in a chain is quoted briefly too.
+    let e = from_json(&json!([{ "kind": "x".repeat(10_000) }])).unwrap_err();
+    assert_eq!(e.code(), Some(Code::ChainUnknownKind));
+    assert!(e.to_string().len() < 400, "{}", e.to_string().len());
 }

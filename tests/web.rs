@@ -312,7 +312,10 @@ fn default_model_loads_and_writes_shakespeare_like_text() {
 #[wasm_bindgen_test]
 fn model_forward_modes_and_bad_input() {
     let model = Model::from_bytes(js_bytes(DEFAULT_MODEL)).unwrap();
-    let ids: JsValue = model.encode("To be, or not".into()).unwrap().into();
+    let ids: JsValue = model
+        .encode("To be, or not".into(), JsValue::UNDEFINED)
+        .unwrap()
+        .into();
     let logits = model
         .forward(ids.clone(), obj(&[("output", "logits".into())]))
         .unwrap()
@@ -344,7 +347,10 @@ fn model_forward_modes_and_bad_input() {
             .err()
             .unwrap();
         assert!(message(e).starts_with("prompt must be a string"));
-        let e = model.encode(junk.clone()).err().unwrap();
+        let e = model
+            .encode(junk.clone(), JsValue::UNDEFINED)
+            .err()
+            .unwrap();
         assert!(message(e).starts_with("text must be a string"));
         let e = model.decode(junk.clone()).err().unwrap();
         assert!(message(e).starts_with("ids must be a Uint32Array"));
@@ -390,7 +396,10 @@ fn hugging_face_folder_loads_through_from_files() {
     let expected: serde_json::Value =
         serde_json::from_str(include_str!("fixtures/hf/f16-untied-gelu/expected.json")).unwrap();
     let prompt = expected["prompt"].as_str().unwrap();
-    let ids = model.encode(prompt.into()).unwrap().to_vec();
+    let ids = model
+        .encode(prompt.into(), JsValue::UNDEFINED)
+        .unwrap()
+        .to_vec();
     let want: Vec<u32> = expected["prompt_ids"]
         .as_array()
         .unwrap()
@@ -418,7 +427,10 @@ fn hugging_face_folder_loads_through_from_files() {
         assert!((*a as f64 - b.as_f64().unwrap()).abs() < 1e-4);
     }
     // A token's display form: the space shows.
-    let space = model.encode(" the".into()).unwrap().to_vec();
+    let space = model
+        .encode(" the".into(), JsValue::UNDEFINED)
+        .unwrap()
+        .to_vec();
     assert!(model.token_text(space[0].into()).unwrap().starts_with('␣'));
     assert!(message(model.token_text(5000.into()).unwrap_err())
         .contains("id must be a token id in [0, 1024)"));
@@ -462,7 +474,7 @@ fn a_qwen3_bf16_folder_loads_through_from_files() {
         serde_json::from_str(include_str!("fixtures/llama/qwen3-bf16/expected.json")).unwrap();
     let prompt = &expected["prompts"][0];
     let ids = model
-        .encode(prompt["text"].as_str().unwrap().into())
+        .encode(prompt["text"].as_str().unwrap().into(), JsValue::UNDEFINED)
         .unwrap()
         .to_vec();
     let want: Vec<u32> = prompt["ids"]
@@ -599,7 +611,9 @@ const LLAMA_TOKENIZER: &[u8] = include_bytes!("fixtures/llama2c/tokenizer.bin");
 
 /// The next-token logits of a llama2.c model after a short prompt.
 fn llama_logits(model: &Model) -> Vec<f32> {
-    let ids = model.encode("Once upon".into()).unwrap();
+    let ids = model
+        .encode("Once upon".into(), JsValue::UNDEFINED)
+        .unwrap();
     model
         .forward(ids.into(), JsValue::UNDEFINED)
         .unwrap()
@@ -616,6 +630,26 @@ fn a_llama2c_model_read_as_it_arrives_is_the_same_model() {
     ]))
     .unwrap();
     let want = llama_logits(&whole);
+    // With its special tokens, a llama2.c prompt begins with BOS (id 1), as run.c encodes it;
+    // without, it is the text alone; an unknown option is named.
+    let plain = whole
+        .encode("Once upon".into(), JsValue::UNDEFINED)
+        .unwrap()
+        .to_vec();
+    let special = obj(&[("addSpecialTokens", true.into())]);
+    let with = whole.encode("Once upon".into(), special).unwrap().to_vec();
+    assert_eq!(with, [&[1][..], &plain].concat());
+    let off = obj(&[("addSpecialTokens", false.into())]);
+    assert_eq!(
+        whole.encode("Once upon".into(), off).unwrap().to_vec(),
+        plain
+    );
+    // The ids generation starts from, which the page's panels read: BOS, then the text.
+    let prompt = whole.prompt_ids("Once upon".into()).unwrap().to_vec();
+    assert_eq!(prompt, [&[1][..], &plain].concat());
+    let typo = obj(&[("addSpecialToken", true.into())]);
+    let e = message(whole.encode("Once upon".into(), typo).unwrap_err());
+    assert!(e.contains("unknown field `addSpecialToken`"), "{e}");
     let pieces: Array = LLAMA_BIN.chunks(5000).map(js_bytes).collect();
     let from_pieces = Model::from_files(obj(&[
         ("stories.bin", pieces.clone().into()),
@@ -696,6 +730,91 @@ fn model_reader_errors_name_the_argument_or_the_field() {
         .unwrap();
     assert!(message(reader.finish().err().unwrap())
         .starts_with("model.bin: has 1000 bytes, but its header"));
+}
+
+/// A Qwen2 chat folder through `Model.fromFiles`: `chatTemplate`, and `applyChatTemplate` on
+/// every conversation of the Qwen2.5-style fixture, equal to transformers' text; its
+/// refusals name the argument; `tokenStats`.
+#[wasm_bindgen_test]
+fn a_chat_template_renders_through_the_js_api_as_transformers_does() {
+    const DIR: &str = "fixtures/chat/qwen2-chat";
+    let files = |tokenizer_config: Option<&[u8]>| {
+        let mut pairs = vec![
+            (
+                format!("{DIR}/config.json"),
+                js_bytes(include_bytes!("fixtures/chat/qwen2-chat/config.json")),
+            ),
+            (
+                format!("{DIR}/model.safetensors"),
+                js_bytes(include_bytes!("fixtures/chat/qwen2-chat/model.safetensors")),
+            ),
+            (
+                format!("{DIR}/tokenizer.json"),
+                js_bytes(include_bytes!("fixtures/chat/qwen2-chat/tokenizer.json")),
+            ),
+        ];
+        if let Some(bytes) = tokenizer_config {
+            pairs.push((format!("{DIR}/tokenizer_config.json"), js_bytes(bytes)));
+        }
+        let pairs: Vec<(&str, JsValue)> =
+            pairs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        obj(&pairs)
+    };
+    let config: &[u8] = include_bytes!("fixtures/chat/qwen2.5/tokenizer_config.json");
+    let model = Model::from_files(files(Some(config))).unwrap();
+    assert_eq!(get(&model.config(), "chatTemplate").as_bool(), Some(true));
+    assert_eq!(
+        get(&model.config(), "format").as_string().unwrap(),
+        "huggingFace"
+    );
+    let json: serde_json::Value = serde_json::from_slice(config).unwrap();
+    assert_eq!(
+        model.chat_template().unwrap(),
+        json["chat_template"].as_str().unwrap()
+    );
+    let cases: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("fixtures/chat/qwen2.5/cases.json")).unwrap();
+    for (i, case) in cases.iter().enumerate() {
+        let messages = js_sys::JSON::parse(&case["messages"].to_string()).unwrap();
+        let options = obj(&[(
+            "addGenerationPrompt",
+            case["add_generation_prompt"].as_bool().unwrap().into(),
+        )]);
+        let text = model.apply_chat_template(messages, options).unwrap();
+        assert_eq!(text, case["text"].as_str().unwrap(), "case {i}");
+    }
+    // addGenerationPrompt defaults to true.
+    let hello = || js_sys::JSON::parse(r#"[{"role": "user", "content": "Hello!"}]"#).unwrap();
+    assert_eq!(
+        model
+            .apply_chat_template(hello(), JsValue::UNDEFINED)
+            .unwrap(),
+        cases[0]["text"].as_str().unwrap()
+    );
+    let e = |m: JsValue, o: JsValue| message(model.apply_chat_template(m, o).unwrap_err());
+    assert!(e("hi".into(), JsValue::UNDEFINED).starts_with("messages must be an array"));
+    assert!(e(js_sys::JSON::parse("[1]").unwrap(), JsValue::UNDEFINED)
+        .starts_with("messages[0] must be an object"));
+    assert!(e(hello(), obj(&[("addGeneration", true.into())]))
+        .starts_with("options has an unknown field `addGeneration`"));
+    // Without tokenizer_config.json: no template, and a chat is refused, naming the file.
+    let plain = Model::from_files(files(None)).unwrap();
+    assert_eq!(plain.chat_template(), None);
+    assert_eq!(get(&plain.config(), "chatTemplate").as_bool(), Some(false));
+    let refused = message(
+        plain
+            .apply_chat_template(hello(), JsValue::UNDEFINED)
+            .unwrap_err(),
+    );
+    assert!(refused.contains("tokenizer_config.json"), "{refused}");
+    let stats = model.token_stats("O Romeo, Romeo".into()).unwrap();
+    let tokens = model
+        .encode("O Romeo, Romeo".into(), JsValue::UNDEFINED)
+        .unwrap()
+        .length() as f64;
+    assert_eq!(get(&stats, "tokens").as_f64(), Some(tokens));
+    assert_eq!(get(&stats, "words").as_f64(), Some(3.0));
+    assert_eq!(get(&stats, "perWord").as_f64(), Some(tokens / 3.0));
 }
 
 /// A JS value from JSON text, as a page would write it (−Infinity patched in by the caller).

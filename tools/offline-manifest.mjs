@@ -24,8 +24,9 @@ const files = {};
 })(root);
 const sorted = Object.fromEntries(Object.keys(files).sort().map((k) => [k, files[k]]));
 const version = createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
-// The models in folders of their own are fetched only when a student picks one.
-const lazy = Object.keys(sorted).filter((p) => /^models\/[^/]+\//.test(p));
+// The models in folders of their own are fetched only when a student picks one, and the chat
+// build only when a model with a chat template is loaded.
+const lazy = Object.keys(sorted).filter((p) => /^models\/[^/]+\//.test(p) || p.startsWith('pkg-chat/'));
 const sw = join(root, 'sw.js');
 const src = readFileSync(sw, 'utf8');
 if (!src.includes('/* MANIFEST */ null')) throw new Error('sw.js has no MANIFEST placeholder');

@@ -205,6 +205,38 @@ function setModel(r, source, ms) {
   Object.assign(model, { config: r.config, labels: r.labels, vocab: r.vocab, source });
   $('status').textContent = describeModel(r.config, ms);
   $('status').classList.remove('error');
+  showModelCard(r.config);
+}
+
+/** The model's family: by the files it came from and, for a Hugging Face folder, its architecture. */
+function family(config) {
+  if (config.format === 'llama2c') return 'llama2.c';
+  if (config.format === 'logitlab') return 'logitlab';
+  return { gpt2: 'GPT-2', llama: 'Llama', qwen2: 'Qwen2', qwen3: 'Qwen3' }[config.architecture] ?? '';
+}
+
+/** The model card: family, parameters, how the weights are held, V, context, head, chat template. */
+function showModelCard(config) {
+  const dtypes = { f32: 'float32', f16: 'float16', bf16: 'bfloat16' };
+  const rows = [
+    ['card.family', family(config)],
+    ['card.parameters', integer(config.parameters)],
+    ['card.dtype', dtypes[config.dtype] ?? ''],
+    ['card.vocab', integer(config.vocabSize)],
+    ['card.context', integer(config.contextLength)],
+    ['card.head', t(config.tiedHead ? 'card.tied' : 'card.untied')],
+    ['card.chat', config.chatTemplate ? t('card.chatYes', { file: config.chatTemplateFile }) : t('card.chatNo')],
+  ];
+  const list = $('model-card-list');
+  list.replaceChildren();
+  for (const [key, value] of rows) {
+    const dt = document.createElement('dt');
+    dt.textContent = t(key);
+    const dd = document.createElement('dd');
+    dd.textContent = value;
+    list.append(dt, dd);
+  }
+  $('model-card').hidden = false;
 }
 
 function showProgress(p) {

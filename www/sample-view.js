@@ -4,8 +4,10 @@
 // Where things are: `setupSample` wires the view together. The controls: `showControls`,
 // `bindSettings`, `bindPrompt`. The output text: `renderOutput`, `tokenSpan`, `bindTokenInfo`,
 // `bindGeneration`, `generate`. The panels of one step: `refreshPanel`, then `renderNextToken`,
-// `renderIdentity`, `renderPrecision`. Many draws: `bindDraws`. Each takes the view's context
-// `ctx` = { lab (the worker), state (the page's state), update, model } and the view's own
+// `renderIdentity`, `renderPrecision`. Many draws: `bindDraws`. The sampler chain's list, the
+// three distributions and why the order matters are in chain-view.js (`ctx.chain`). Each takes
+// the view's context `ctx` = { lab (the worker), state (the page's state), update, model, chain }
+// and the view's own
 // `out` (the text generated so far) or `panel` (the panel's last answer) where it needs them.
 
 import { renderBars } from './bars.js';
@@ -13,6 +15,7 @@ import { bindControl } from './state.js';
 import { zeroThresholds, cutReasons } from './pkg/logitlab.js';
 import { t, fixed, precision, exponential, integer, english, errorNode, fillNodes, lang } from './i18n.js';
 import { announce, announceError } from './announce.js';
+import { setupChain, slidersChain } from './chain-view.js';
 
 const $ = (id) => document.getElementById(id);
 /** Why a sampler step removed an id: the catalogue key by the wasm's cut code (0 = kept). */
@@ -39,9 +42,13 @@ export function showControls(state) {
 /** `model`: `{ config, labels }` of the model loaded now (main.js replaces them on a switch). */
 export function setupSample(ctx) {
   const { lab, state } = ctx;
-  const out = { generated: [], generating: false };   // generated: [{ ch, logProb }]
+  // generated: [{ ch, logProb }]; chat: the prompt through the chat template, or null.
+  const out = { generated: [], generating: false, chat: null, chatOf: '' };
   const panel = { seq: 0, order: [] };                 // order: the ids the panel shows, best first
-  const refresh = () => refreshPanel(ctx, out, panel);
+  // The panel reads the prompt as the model sees it: through its chat template, if asked.
+  const refresh = () => renderChat(ctx, out).then(() => refreshPanel(ctx, out, panel));
+  const orderMatters = (chains) => lab.call('orderMatters', { text: contextText(state, out), chains, seed: state.seed, output: state.output, tokens: 40 });
+  ctx.chain = setupChain(ctx, refresh, orderMatters);
 
   THRESHOLDS = zeroThresholds();
   CUT_KEYS = cutReasons().map((name) => `cut.${name}`);
@@ -49,6 +56,7 @@ export function setupSample(ctx) {
   showModel(ctx.model);
   bindSettings(ctx, refresh);
   bindPrompt(ctx, out, refresh);
+  bindChat(ctx, out, refresh);
   bindTokenInfo(out);
   bindGeneration(ctx, out, refresh);
   bindDraws(ctx, out, panel);
@@ -63,15 +71,18 @@ export function setupSample(ctx) {
     modelChanged: () => {
       if (out.generating) lab.call('stop');
       out.generated = [];
+      out.chat = null;
       panel.order = [];
       showModel(ctx.model);
       $('hist').replaceChildren();
       $('hist-data').replaceChildren();
       $('hist-text').textContent = '';
+      showChat(ctx);
       renderOutput(state, out);
+      showPromptStats(ctx);
       if (state.view === 'sample') refresh();
     },
-    refresh: () => { renderOutput(state, out); refresh(); },
+    refresh: () => { renderOutput(state, out); showPromptStats(ctx); refresh(); },
     /** Leaving the view stops a generation: no work keeps running where nobody sees it. */
     hide: () => { if (out.generating) lab.call('stop'); },
   };
@@ -82,9 +93,15 @@ const samplerOptions = (state) => ({
   temperature: state.temperature, topK: state.topK, topP: state.topP, minP: state.minP,
   seed: state.seed,
 });
-/** The prompt and the text generated after it: what the next token is conditioned on. */
-const contextText = (state, out) => state.prompt + out.generated.map((g) => g.ch).join('');
-const unit = (model) => (model.config.tokenizer === 'chars' ? t('unit.characters') : t('unit.tokens'));
+/**
+ * The prompt, as one chat message written out by the model's chat template when "as a chat
+ * message" is on, and the text generated after it: what the next token is conditioned on.
+ */
+const contextText = (state, out) => (out.chat ?? state.prompt) + out.generated.map((g) => g.ch).join('');
+/** Whether the prompt goes through the model's chat template. */
+const chatOn = (state, model) => state.chat === 1 && model.config.chatTemplate === true;
+/** The model's unit (tokens, or characters for a character model), for a count of `n`. */
+const unit = (model, n) => t(`unit.${model.config.tokenizer === 'chars' ? 'character' : 'token'}${n === 1 ? '' : 's'}`);
 
 // ---- controls → state ----
 
@@ -108,9 +125,10 @@ function showModel(model) {
 }
 
 /** The sliders, the seed and the two radio groups write the state; the panel follows. */
-function bindSettings({ update }, refresh) {
+function bindSettings(ctx, refresh) {
+  const { update } = ctx;
   for (const key of ['temperature', 'topK', 'topP', 'minP', 'precisionT']) {
-    $(key).addEventListener('input', () => { update({ [key]: Number($(key).value) }); refresh(); });
+    $(key).addEventListener('input', () => { update({ [key]: Number($(key).value) }); ctx.chain.slidersMoved(); refresh(); });
   }
   $('seed').addEventListener('change', () => {
     const s = Number($('seed').value);
@@ -130,19 +148,83 @@ function bindSettings({ update }, refresh) {
 }
 
 /** Another prompt: the text generated after the old one goes. */
-function bindPrompt({ state, update }, out, refresh) {
+function bindPrompt(ctx, out, refresh) {
+  const { state, update } = ctx;
   $('prompt').addEventListener('input', () => {
     update({ prompt: $('prompt').value });
     out.generated = [];
+    out.chat = null;
+    renderOutput(state, out);
+    showPromptStats(ctx);
+    refresh();
+  });
+  showPromptStats(ctx);
+}
+
+/** "As a chat message": offered when the model has a chat template; the text so far goes. */
+function bindChat(ctx, out, refresh) {
+  const { state, update } = ctx;
+  showChat(ctx);
+  $('chat').addEventListener('change', () => {
+    update({ chat: $('chat').checked ? 1 : 0 });
+    out.generated = [];
+    out.chat = null;
     renderOutput(state, out);
     refresh();
   });
 }
 
+function showChat({ state, model }) {
+  $('chat-label').hidden = model.config.chatTemplate !== true;
+  $('chat').checked = state.chat === 1;
+}
+
+/**
+ * `out.chat`: the prompt through the model's chat template, when asked for (else null); the
+ * output shows it, so the template's text is there to read. False if the template failed
+ * (the line under the output says why): then nothing is generated from the prompt as typed.
+ */
+async function renderChat({ lab, state, model }, out) {
+  if (!chatOn(state, model)) {
+    if (out.chat !== null) { out.chat = null; renderOutput(state, out); }
+    return true;
+  }
+  if (out.chat !== null && out.chatOf === state.prompt) return true;
+  const prompt = state.prompt;
+  try {
+    const { text } = await lab.call('chat', { prompt });
+    if (prompt !== state.prompt) return true; // a newer prompt is on its way
+    Object.assign(out, { chat: text, chatOf: prompt });
+  } catch (e) {
+    out.chat = null;
+    renderOutput(state, out);
+    fillNodes($('gen-info'), 'chat.failed', {}, { error: errorNode(e) });
+    return false;
+  }
+  renderOutput(state, out);
+  return true;
+}
+
+/** "This text is N tokens (M per word)": the prompt's length under the loaded tokenizer. */
+async function showPromptStats({ lab, state, model }) {
+  const prompt = state.prompt;
+  let s;
+  try {
+    s = await lab.call('tokenStats', { text: prompt });
+  } catch {
+    $('prompt-stats').textContent = ''; // the panel below says why the prompt cannot be read
+    return;
+  }
+  if (prompt !== state.prompt) return;
+  $('prompt-stats').textContent = s.perWord === undefined
+    ? t('prompt.statsNoWords', { n: integer(s.tokens), unit: unit(model, s.tokens) })
+    : t('prompt.stats', { n: integer(s.tokens), unit: unit(model, s.tokens), perWord: fixed(s.perWord, 2) });
+}
+
 // ---- the output text ----
 
 function renderOutput(state, out) {
-  $('output-prompt').textContent = state.prompt;
+  $('output-prompt').textContent = out.chat ?? state.prompt;
   const spans = out.generated.map((g, i) => tokenSpan(g, i));
   $('output-gen').replaceChildren(...spans);
 }
@@ -205,7 +287,8 @@ function bindGeneration(ctx, out, refresh) {
 }
 
 /** `n` tokens more, then a line saying how many and how fast. */
-async function generate({ lab, state, model }, out, n, refresh) {
+async function generate(ctx, out, n, refresh) {
+  const { lab, state, model } = ctx;
   if (out.generating) return;
   out.generating = true;
   setBusy(true);
@@ -213,12 +296,20 @@ async function generate({ lab, state, model }, out, n, refresh) {
   const t0 = performance.now();
   const before = out.generated.length;
   try {
-    const r = await lab.call('generate', { text: contextText(state, out), options: samplerOptions(state), output: state.output, tokens: n });
+    if (!await renderChat({ lab, state, model }, out)) {
+      announce(t('chat.notGenerated'));
+      return;
+    }
+    // The sliders' chain generates as `sample` does; a chain of the list, through the workbench.
+    const chain = slidersChain(state) ? null : ctx.chain.chain();
+    const r = await lab.call('generate', { text: contextText(state, out), options: samplerOptions(state), chain, output: state.output, tokens: n });
+    performance.clearMeasures('generate'); // the last one only (benches/large-vocab.mjs reads it)
+    performance.measure('generate', { start: t0, detail: r.timing });
     const made = out.generated.length - before;
     const secs = (performance.now() - t0) / 1000;
-    $('gen-info').textContent = t('gen.info', { n: made, unit: unit(model), secs: fixed(secs, 2), rate: fixed(made / secs, 0),
-      stopped: r.stopped ? t('gen.stopped') : r.ended ? t('gen.ended') : '' });
-    announce(t(r.stopped ? 'announce.generationStopped' : 'announce.generationFinished', { n: made, unit: unit(model) }));
+    $('gen-info').textContent = t('gen.info', { n: made, unit: unit(model, made), secs: fixed(secs, 2), rate: fixed(made / secs, 0),
+      stopped: r.stopped ? t('gen.stopped') : r.ended ? t('gen.ended', { id: String(r.endToken), token: model.labels[r.endToken] ?? '' }) : '' });
+    announce(t(r.stopped ? 'announce.generationStopped' : 'announce.generationFinished', { n: made, unit: unit(model, made) }));
   } catch (e) {
     fillNodes($('gen-info'), 'gen.failed', {}, { error: errorNode(e) });
     announceError(e);
@@ -246,9 +337,11 @@ async function refreshPanel(ctx, out, panel) {
   const { lab, state } = ctx;
   showControls(state);
   const seq = ++panel.seq;
+  const t0 = performance.now();
   let r;
   try {
-    r = await lab.call('panel', { text: contextText(state, out), options: samplerOptions(state), output: state.output, precisionT: state.precisionT, top: TOP });
+    r = await lab.call('panel', { text: contextText(state, out), options: samplerOptions(state), chain: ctx.chain.chain(),
+      output: state.output, precisionT: state.precisionT, top: TOP });
   } catch (e) {
     fillNodes($('bars-text'), 'panel.failed', {}, { error: errorNode(e) });
     $('bars').replaceChildren();
@@ -257,28 +350,43 @@ async function refreshPanel(ctx, out, panel) {
   }
   if (seq !== panel.seq) return; // a newer request is on its way
   const order = Array.from(r.top); // the TOP most likely ids under the model, best first
-  renderNextToken(ctx, r, order);
+  if (r.chain.error) ctx.chain.failed(r.chain.error);
+  else ctx.chain.show(r.chain, ctx.model.labels);
+  // With a chain of the list, the bars show its final distribution and which step cut each id.
+  const bars = slidersChain(state) || r.chain.error ? r : { ...r, ...r.chain };
+  renderNextToken(ctx, bars, order);
   renderIdentity(ctx, r, order);
   renderPrecision(state, r);
   panel.order = order;
+  // The last panel's cost, with the worker's share in `detail` (benches/large-vocab.mjs reads it).
+  performance.clearMeasures('panel');
+  performance.measure('panel', { start: t0, detail: r.timing });
 }
 
-/** The bars of the top ids (values, log-probabilities or probabilities), the tail, and the stats. */
+/** Why an id was cut: `sample`'s reason, or the chain's step (its number from 1 and kind). */
+const cutNote = (r, code) => {
+  if (!r.steps) return t(CUT_KEYS[code]);
+  return code === 255 ? t('cut.input') : t('three.cut', { n: code });
+};
+
+/**
+ * The bars of the top ids (values, log-probabilities or probabilities), the tail, and the stats.
+ * The worker sends the arrays' entries at the top ids only: row k is id order[k].
+ */
 function renderNextToken({ state, model }, r, order) {
-  const v = r.values.length;
+  const v = r.vocabSize;
   const show = state.show;
   const series = show === 'probs' ? r.probs : show === 'logProbs' ? r.logProbs : r.values;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const x of series) if (Number.isFinite(x)) { lo = Math.min(lo, x); hi = Math.max(hi, x); }
+  // The scale's ends: the smallest and largest finite entry of all V, from the wasm.
+  const [lo, hi] = (show === 'logProbs' ? r.logProbRange : r.valueRange) ?? [0, 0];
   const frac = (x) => show === 'probs' ? x : (Number.isFinite(x) ? (x - lo) / (hi - lo || 1) : 0);
   const fmt = (x) => show === 'probs' ? precision(x, 3) : fixed(x, 3);
-  const rows = order.map((i) => ({
+  const rows = order.map((i, k) => ({
     label: model.labels[i],
-    value: fmt(series[i]),
-    fraction: frac(series[i]),
-    note: r.cut[i] ? `(${t(CUT_KEYS[r.cut[i]])})` : '',
-    muted: r.cut[i] !== 0,
+    value: fmt(series[k]),
+    fraction: frac(series[k]),
+    note: r.cut[k] ? `(${cutNote(r, r.cut[k])})` : '',
+    muted: r.cut[k] !== 0,
   }));
   if (r.rest > 0) {
     // The tail as one row: what top-p and min-p cut is visible as a number.
@@ -288,7 +396,7 @@ function renderNextToken({ state, model }, r, order) {
     });
   }
   renderBars($('bars'), rows, { table: $('bars-data'), caption: t(`bars.caption.${show}`), column: t(`show.column.${show}`) });
-  fillNodes($('bars-text'), 'bars.text', { top: order.length, total: v, unit: unit(model), rest: r.rest,
+  fillNodes($('bars-text'), 'bars.text', { top: order.length, total: v, unit: unit(model, v), rest: r.rest,
     mass: precision(r.restMass, 3), cut: r.restCut }, { drawn: english(model.labels[r.token]) });
   $('entropy').textContent = t('stats.entropyValue', { nats: fixed(r.entropy, 3), bits: fixed(r.entropyBits, 3) });
   $('perplexity').textContent = fixed(r.perplexity, 2);
@@ -308,9 +416,9 @@ function renderIdentity({ state, model }, r, order) {
     else fillNodes(picks, 'identity.greedyDiffer', {}, { a: english(model.labels[fromZ]), b: english(model.labels[fromLsm]) });
     $('identity-t').replaceChildren(`${t('identity.greedy')} `, picks, ` ${t('identity.computed')}`);
   }
-  const idRows = (dist) => order.slice(0, 6).map((i) => {
+  const idRows = (dist) => order.slice(0, 6).map((i, k) => { // row k of dist is id order[k]
     const li = document.createElement('li');
-    li.append(english(model.labels[i]), `  ${precision(dist[i], 7)}`);
+    li.append(english(model.labels[i]), `  ${precision(dist[k], 7)}`);
     return li;
   });
   $('id-logits').replaceChildren(...idRows(r.identity.fromLogits));
@@ -335,21 +443,24 @@ function renderPrecision(state, r) {
 // ---- many draws ----
 
 /** 1000 draws of the next token, counted against the probabilities, for the ids the panel shows. */
-function bindDraws({ lab, state, model }, out, panel) {
+function bindDraws(ctx, out, panel) {
+  const { lab, state, model } = ctx;
   $('draw').addEventListener('click', async () => {
     if ($('draw').getAttribute('aria-disabled') === 'true') return;
     // aria-disabled, not disabled: the button keeps keyboard focus while the draws run.
     $('draw').setAttribute('aria-disabled', 'true');
     try {
-      const r = await lab.call('draws', { text: contextText(state, out), options: samplerOptions(state), output: state.output, n: 1000 });
-      const order = panel.order.length ? panel.order : Array.from(r.probs.keys()).slice(0, TOP);
-      const ids = order.filter((i) => r.probs[i] > 0 || r.counts[i] > 0);
-      const max = Math.max(...ids.map((i) => Math.max(r.counts[i] / r.n, r.probs[i])), 1e-9);
-      renderBars($('hist'), ids.map((i) => ({
-        label: model.labels[i],
-        value: t('draws.value', { count: r.counts[i], expected: fixed(r.expected[i], 1) }),
-        fraction: r.counts[i] / r.n / max,
-        marker: r.probs[i] / max,
+      const chain = slidersChain(state) ? null : ctx.chain.chain();
+      const order = panel.order.length ? panel.order : [...Array(TOP).keys()];
+      // Reported for `order` only: row k is id r.ids[k].
+      const r = await lab.call('draws', { text: contextText(state, out), options: samplerOptions(state), chain, output: state.output, n: 1000, ids: order });
+      const rows = [...r.ids.keys()].filter((k) => r.probs[k] > 0 || r.counts[k] > 0);
+      const max = Math.max(...rows.map((k) => Math.max(r.counts[k] / r.n, r.probs[k])), 1e-9);
+      renderBars($('hist'), rows.map((k) => ({
+        label: model.labels[r.ids[k]],
+        value: t('draws.value', { count: r.counts[k], expected: fixed(r.expected[k], 1) }),
+        fraction: r.counts[k] / r.n / max,
+        marker: r.probs[k] / max,
       })), { table: $('hist-data'), caption: t('draws.caption'), column: t('draws.column') });
       $('hist-text').textContent = t('draws.summary', { n: r.n });
       announce(t('draws.summary', { n: r.n }));

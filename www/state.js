@@ -9,10 +9,11 @@
 
 /** Things `hide=` can name. */
 export const HIDEABLE = ['lang', 'verdicts', 'prompt', 'temperature', 'topK', 'topP', 'minP', 'seed',
-  'output', 'tabs', 'bars', 'identity', 'precision', 'draws', 'formulas', 'share', 'stability',
+  'output', 'tabs', 'chain', 'order', 'bars', 'identity', 'precision', 'draws', 'formulas', 'share', 'stability',
   'calculator', 'classify', 'training'];
 
 import { LANGUAGES } from './i18n.js';
+import { chainFromUrl } from './pkg/logitlab.js';
 import { pipelineNames, PRESETS } from './pipelines.js';
 
 const number = (lo, hi) => ({ kind: 'number', lo, hi });
@@ -34,10 +35,12 @@ const rows = (pipelines, presets) => [
   // The sampling lab.
   ['view', 'sample', choice('sample', 'numbers', 'train')],
   ['prompt', 'ROMEO:\n', clip(2000)],
+  ['chat', 0, integer(0, 1)],                          // 1: the prompt as a chat message
   ['temperature', 0.8, number(0, 3)],                  // T; 0 = greedy
   ['topK', 0, integer(0, 1 << 20)],                    // 0 = off
   ['topP', 1, number(0, 1)],                           // 1 = off
   ['minP', 0, number(0, 1)],                           // 0 = off
+  ['chain', '', { kind: 'chain' }],                    // a sampler chain's URL form (chainToUrl); '' = the four sliders
   ['seed', 42, integer(0, Number.MAX_SAFE_INTEGER)],
   ['output', 'logits', choice('logits', 'logSoftmax')], // what the model's forward returns
   ['show', 'probs', choice('logits', 'logProbs', 'probs')], // what the bars show
@@ -89,6 +92,9 @@ function read(type, value) {
     case 'list': return type.values.filter((v) => value.split(',').includes(v)).join(',');
     case 'flag': return value === '1' || value === 'true';
     case 'pattern': return type.re.test(value) ? value : undefined;
+    case 'chain': {
+      try { chainFromUrl(value); return value; } catch { return undefined; }
+    }
     default: return undefined;
   }
 }

@@ -18,11 +18,17 @@ const MANIFEST = /* MANIFEST */ null; // { version, files: { 'path': 'sha-256 he
 const CACHE = MANIFEST && `logitlab-${MANIFEST.version}`;
 const scope = new URL(self.registration.scope);
 
-/** The manifest path of a request URL inside the scope ('' is the page itself). */
-function manifestPath(url) {
+/** The path of a request URL inside the scope ('' is the page itself), or null outside it. */
+function scopePath(url) {
   if (url.origin !== scope.origin || !url.pathname.startsWith(scope.pathname)) return null;
-  const path = url.pathname.slice(scope.pathname.length) || 'index.html';
-  return MANIFEST && Object.hasOwn(MANIFEST.files, path) ? path : null;
+  return url.pathname.slice(scope.pathname.length) || 'index.html';
+}
+
+/** Whether `path` is in a deployed model's folder (models/NAME/) without being deployed. */
+function absentFromModelFolder(path) {
+  const folder = path.match(/^models\/[^/]+\//)?.[0];
+  return Boolean(MANIFEST && folder && !Object.hasOwn(MANIFEST.files, path)
+    && Object.keys(MANIFEST.files).some((f) => f.startsWith(folder)));
 }
 
 const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -55,8 +61,13 @@ self.addEventListener('activate', (event) => {
 self.addEventListener('fetch', (event) => {
   const request = event.request;
   if (request.method !== 'GET') return;
-  const path = manifestPath(new URL(request.url));
-  if (!path) return; // not ours: the network, uncached
+  const path = scopePath(new URL(request.url));
+  if (path === null || !MANIFEST) return;
+  // A deployed model's folder has exactly the files the deploy listed: the optional ones the
+  // page asks for (generation_config.json, tokenizer_config.json) are answered "not there",
+  // online and offline alike.
+  if (absentFromModelFolder(path)) { event.respondWith(new Response(null, { status: 404 })); return; }
+  if (!Object.hasOwn(MANIFEST.files, path)) return; // not ours: the network, uncached
   event.respondWith((async () => {
     const cache = await caches.open(CACHE);
     const url = new URL(path, scope);

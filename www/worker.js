@@ -52,14 +52,32 @@ function initModule({ module, error }) {
 }
 
 /**
- * One model file to read: a same-origin URL string, downloaded here, or a File the page was
- * given. `size` is its length when known (a download's Content-Length, unless compressed).
+ * Switches this worker to the chat build (www/pkg-chat: the sampling lab with minijinja, which
+ * renders chat templates) for the model it is about to read, whose tokenizer_config.json or
+ * chat_template.jinja may hold one. Each model has a worker of its own, so the switch lasts as long as the model.
+ */
+async function useChatBuild() {
+  if (lab.Model.prototype.applyChatTemplate) return;
+  const m = await import('./pkg-chat/logitlab_chat.js');
+  await m.default({ module_or_path: new URL('./pkg-chat/logitlab_chat_bg.wasm', import.meta.url) });
+  lab = m;
+}
+
+/**
+ * One model file to read: a same-origin URL string, downloaded here, a download already
+ * answered (a Response), or a File the page was given. `size` is its length when known (a
+ * download's Content-Length, unless compressed).
  */
 async function open(name, source) {
+  if (source instanceof Response) return body(name, source);
   if (typeof source !== 'string') return { name, stream: source.stream(), size: source.size };
-  const res = await fetch(source);
+  return body(name, await fetch(source));
+}
+
+/** A download's body as a file to read: an error naming the path unless it succeeded. */
+function body(name, res) {
   if (!res.ok) {
-    const path = new URL(source).pathname;
+    const path = new URL(res.url).pathname;
     throw coded('load.http', `cannot load ${path}: HTTP ${res.status}`, { path, status: String(res.status) });
   }
   const length = res.headers.get('Content-Encoding') ? null : res.headers.get('Content-Length');
@@ -139,6 +157,16 @@ async function filesAt(path, tokenizer) {
     }
     files[name] = file.href;
   }
+  // A folder's generation_config.json and tokenizer_config.json, where it has them: a file
+  // that is not there (404) is left out; any other failure is the model's.
+  const optional = lab.modelPathOptionalFiles(url.pathname).map(async ([name, relative]) => {
+    const file = new URL(relative, url);
+    const res = await fetch(file.href);
+    if (res.status === 404) return;
+    if (!res.ok) throw coded('load.http', `cannot load ${file.pathname}: HTTP ${res.status}`, { path: file.pathname, status: String(res.status) });
+    files[name] = res;
+  });
+  await Promise.all(optional);
   return files;
 }
 
@@ -161,6 +189,7 @@ async function load({ files, path, tokenizer }) {
     // downloads go on meanwhile; the wasm was compiling alongside them since the page began.
     await ready;
     const plan = lab.modelFiles(sources.map((f) => f.name));
+    if (plan.files.some((p) => p.role === 'tokenizerConfig' || p.role === 'chatTemplate')) await useChatBuild();
     const source = (role) => sources.find((f) => f.name === plan.files.find((p) => p.role === role)?.name);
     const streamed = plan.files.find((p) => p.streamed);
     let next;
@@ -188,7 +217,17 @@ async function load({ files, path, tokenizer }) {
   tokenIds = null;
   const config = model.config;
   const labels = Array.from({ length: config.vocabSize }, (_, i) => model.tokenText(i));
-  return { config, labels, vocab: model.vocab };
+  return { config, labels, vocab: model.vocab, eos: Array.from(model.eosTokenIds) };
+}
+
+/** The prompt as one user message, written out by the model's chat template, ready for the reply. */
+function chat({ prompt }) {
+  return { text: model.applyChatTemplate([{ role: 'user', content: prompt }], { addGenerationPrompt: true }) };
+}
+
+/** How many tokens `text` is under the model's tokenizer, and per word. */
+function tokenStats({ text }) {
+  return spelled('prompt', () => model.tokenStats(text));
 }
 
 /** Each token's decoded text → its id (the lowest id for a text several decode to), built when first needed. */
@@ -210,31 +249,90 @@ function oneToken(text) {
     { target: text, n: ids.length });
 }
 
-/** The ids the model sees for `text`, typed in `control`: its last contextLength tokens. */
+/**
+ * The ids the model sees for `text`, typed in `control` (with BOS first where generation puts
+ * it: `promptIds`): its last contextLength tokens.
+ */
 function context(text, control) {
-  const ids = spelled(control, () => model.encode(text));
+  const ids = spelled(control, () => model.promptIds(text));
   const n = model.config.contextLength;
   return ids.length > n ? ids.slice(ids.length - n) : ids;
 }
+
+/**
+ * The last panel's context, its values (the forward pass) and its two experiments, reused while
+ * only what they do not depend on changes: moving top-p re-runs neither the model nor the
+ * experiments' passes over V. Each model has a worker of its own, so this is this model's.
+ */
+let kept = null;
 
 /**
  * Everything the next-token panel shows for one context and one set of options: the final
  * distribution and its entropy, the `top` ids and the rest, the temperature identity, and the
  * precision experiment (stored at `precisionT`, re-heated to the absolute T = 3).
  */
-function panel({ text, options, output, precisionT, top }) {
+function panel({ text, options, chain, output, precisionT, top }) {
   const ids = context(text, 'prompt');
   if (ids.length === 0) throw coded('prompt.empty', 'prompt must contain at least one character');
-  const values = model.forward(ids, { output });
-  return lab.nextTokenPanel(values, {
-    ...options, output, top, storedTemperature: precisionT, reheatTemperature: 3,
+  const t0 = performance.now();
+  const key = `${output} ${ids.join(' ')}`;
+  if (kept?.key !== key) kept = { key, values: model.forward(ids, { output }) };
+  const t1 = performance.now();
+  const identity = kept.identity?.T !== options.temperature || kept.identity.top !== top;
+  const precision = kept.precision?.T !== precisionT;
+  const r = lab.nextTokenPanel(kept.values, {
+    ...options, output, top, storedTemperature: precisionT, reheatTemperature: 3, identity, precision,
   });
+  const t2 = performance.now();
+  const { values: z, logProbs, probs, cut, ...figures } = r;
+  const rows = picker(r.top); // the top ids depend on the values only, as the experiments do
+  if (identity) {
+    const { fromLogits, fromLogSoftmax, maxAbsDiff } = r.identity;
+    kept.identity = { T: options.temperature, top, rows: { fromLogits: rows(fromLogits), fromLogSoftmax: rows(fromLogSoftmax), maxAbsDiff } };
+  }
+  if (precision) kept.precision = { T: precisionT, figures: r.precision };
+  // The chain's figures at the same rows: the ids so far are its history (the repetition
+  // steps read them).
+  let chainFigures;
+  try {
+    const c = lab.chainPanel(kept.values, chain, { history: spelled('prompt', () => model.promptIds(text)), output, seed: options.seed, top });
+    chainFigures = { ...c, top: r.top, model: rows(c.model), penalised: rows(c.penalised), probs: rows(c.probs), cut: rows(c.cut) };
+  } catch (e) {
+    chainFigures = { error: wire(e) };
+  }
+  // The page reports these beside its own time (performance.measure `panel`; benches/large-vocab.mjs).
+  const timing = { forward: t1 - t0, panel: t2 - t1, chain: performance.now() - t2 };
+  return {
+    ...figures, timing, vocabSize: z.length,
+    values: rows(z), logProbs: rows(logProbs), probs: rows(probs), cut: rows(cut),
+    identity: kept.identity.rows, precision: kept.precision.figures, chain: chainFigures,
+  };
 }
 
-/** `n` independent draws from the same distribution, seeds seed, seed+1, … */
-function draws({ text, options, output, n }) {
+/**
+ * The panels draw a few ids, never all V: `picker(ids)(a)` is the typed array of a's entries at
+ * `ids` (row k is id ids[k]). At V = 151 936 a reply is then a few hundred bytes, not megabytes
+ * copied to the page's thread.
+ */
+const picker = (ids) => (a) => a.constructor.from(ids, (i) => a[i]);
+
+/** The same prompt and seed through two chains, and where their texts part. */
+function orderMatters({ text, chains, seed, output, tokens }) {
+  return spelled('prompt', () => lab.orderMatters(model, text, chains, { seed, output, tokens }));
+}
+
+/**
+ * `n` independent draws from the same distribution, seeds seed, seed+1, …, through `chain` if
+ * given, reported for `ids` (the ids the panel shows; row k is id ids[k]).
+ */
+function draws({ text, options, chain, output, n, ids }) {
   const values = model.forward(context(text, 'prompt'), { output });
-  return { ...lab.draws(values, { ...options, output }, n), n };
+  const { counts, probs, expected } = chain
+    ? lab.chainDraws(values, chain, { history: spelled('prompt', () => model.promptIds(text)), output, seed: options.seed }, n)
+    : lab.draws(values, { ...options, output }, n);
+  const shown = Uint32Array.from(ids.filter((i) => i < probs.length));
+  const rows = picker(shown);
+  return { ids: shown, counts: rows(counts), probs: rows(probs), expected: rows(expected), n };
 }
 
 // Yields to the event loop so a `stop` or `trainPause` message can arrive. A MessageChannel
@@ -242,25 +340,34 @@ function draws({ text, options, output, n }) {
 const channel = new MessageChannel();
 const tick = () => new Promise((r) => { channel.port1.onmessage = () => r(); channel.port2.postMessage(0); });
 
-async function generate({ text, options, output, tokens }) {
+/**
+ * `tokens` tokens after `text`: with the sliders' options through `Model.generate`, or through
+ * `chain` (a list of steps) with the same seed.
+ */
+async function generate({ text, options, chain, output, tokens }) {
   const mine = ++run;
-  const gen = spelled('prompt', () => model.generate(text, { ...options, output }));
+  const gen = spelled('prompt', () => (chain
+    ? new lab.ChainGeneration(model, text, chain, { seed: options.seed, output })
+    : model.generate(text, { ...options, output })));
   try {
     let last = performance.now();
     let batch = [];
+    let next = 0; // ms in gen.next(): the forward passes and draws
     for (let i = 0; i < tokens; i++) {
+      const t0 = performance.now();
       const step = gen.next();
+      next += performance.now() - t0;
       batch.push({ token: step.token, text: step.text, logProb: step.modelLogProb });
       if (step.end || performance.now() - last > 30 || i === tokens - 1) {
         post({ type: 'tokens', run: mine, tokens: batch });
         batch = [];
-        if (step.end) return { stopped: false, ended: true };
+        if (step.end) return { stopped: false, ended: true, endToken: step.token, timing: { next } };
         await tick();
         last = performance.now();
-        if (run !== mine) return { stopped: true };
+        if (run !== mine) return { stopped: true, timing: { next } };
       }
     }
-    return { stopped: false };
+    return { stopped: false, timing: { next } };
   } finally {
     gen.free();
   }
@@ -312,7 +419,7 @@ function lossPanel({ source, text, target, logits, targetId, labelSmoothing, red
     }
   });
   // The tokens a student may pick as the next target: the most likely ones, as text.
-  const choices = labels ? Array.from(lab.nextTokenPanel(last, { temperature: 1, top: 20, seed: 0 }).top,
+  const choices = labels ? Array.from(lab.nextTokenPanel(last, { temperature: 1, top: 20, seed: 0, identity: false, precision: false }).top,
     (id) => ({ id, text: model.decode(Uint32Array.of(id)) })) : [];
   return {
     n, classes, labels, choices, target: targets[n - 1], targetError, values: last.slice(), logProbs: lab.logSoftmax(last),
@@ -443,7 +550,7 @@ function exportModel({ pipeline, folder }) {
 
 const handlers = {
   exportModel, init: initModule,
-  load, panel, draws, generate, lossPanel, trainStart, trainStep, trainPlay, trainSample,
+  load, panel, orderMatters, draws, generate, chat, tokenStats, lossPanel, trainStart, trainStep, trainPlay, trainSample,
   stop: () => { run++; return {}; },
   trainPause: () => { training++; return {}; },
   trainFree: () => { freeRuns(); return {}; },

@@ -382,27 +382,46 @@ pub(crate) fn rope(
     inv_freq: &[f32],
     layout: RopeLayout,
 ) {
-    let half = inv_freq.len();
     for (t, row) in x.chunks_exact_mut(row_len).enumerate() {
         // The angle in f32, as Hugging Face computes it.
-        let pos = (pos0 + t) as f32;
-        let turns: Vec<(f32, f32)> = inv_freq.iter().map(|&f| (pos * f).sin_cos()).collect();
-        for head in row.chunks_exact_mut(2 * half) {
-            match layout {
-                RopeLayout::Interleaved => {
-                    for (pair, &(sin, cos)) in head.chunks_exact_mut(2).zip(&turns) {
-                        let (a, b) = (pair[0], pair[1]);
-                        pair[0] = a * cos - b * sin;
-                        pair[1] = a * sin + b * cos;
-                    }
+        turn_row(row, (pos0 + t) as f32, inv_freq, layout);
+    }
+}
+
+/// Turns every row of `x` (rows of `row_len`) back by `positions`: keys rotated at position p
+/// become keys rotated at p − positions (the angles of one frequency add), which is how a
+/// RoPE cache slides without recomputing it.
+pub(crate) fn rope_back(
+    x: &mut [f32],
+    row_len: usize,
+    positions: usize,
+    inv_freq: &[f32],
+    layout: RopeLayout,
+) {
+    for row in x.chunks_exact_mut(row_len) {
+        turn_row(row, -(positions as f32), inv_freq, layout);
+    }
+}
+
+/// One row of heads turned by the angles `pos · inv_freq`.
+fn turn_row(row: &mut [f32], pos: f32, inv_freq: &[f32], layout: RopeLayout) {
+    let half = inv_freq.len();
+    let turns: Vec<(f32, f32)> = inv_freq.iter().map(|&f| (pos * f).sin_cos()).collect();
+    for head in row.chunks_exact_mut(2 * half) {
+        match layout {
+            RopeLayout::Interleaved => {
+                for (pair, &(sin, cos)) in head.chunks_exact_mut(2).zip(&turns) {
+                    let (a, b) = (pair[0], pair[1]);
+                    pair[0] = a * cos - b * sin;
+                    pair[1] = a * sin + b * cos;
                 }
-                RopeLayout::RotateHalf => {
-                    let (lo, hi) = head.split_at_mut(half);
-                    for ((a, b), &(sin, cos)) in lo.iter_mut().zip(hi).zip(&turns) {
-                        let (x1, x2) = (*a, *b);
-                        *a = x1 * cos - x2 * sin;
-                        *b = x2 * cos + x1 * sin;
-                    }
+            }
+            RopeLayout::RotateHalf => {
+                let (lo, hi) = head.split_at_mut(half);
+                for ((a, b), &(sin, cos)) in lo.iter_mut().zip(hi).zip(&turns) {
+                    let (x1, x2) = (*a, *b);
+                    *a = x1 * cos - x2 * sin;
+                    *b = x2 * cos + x1 * sin;
                 }
             }
         }

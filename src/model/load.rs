@@ -3,6 +3,7 @@
 //! so that neither knows the other.
 
 use crate::error::Result;
+use crate::model::chat::{self, ChatTemplate};
 use crate::model::format::files::{hf_architecture, HfArchitecture};
 use crate::model::format::{gguf_model, hf_gpt2, hf_llama, llama2c, logitlab};
 use crate::model::{Net, Tokenizer};
@@ -73,7 +74,8 @@ impl Net {
     }
 
     /// Loads a Hugging Face folder given as (file name, bytes): `config.json`,
-    /// `model.safetensors`, `tokenizer.json` and, if there, `generation_config.json`.
+    /// `model.safetensors`, `tokenizer.json` and, if there, `generation_config.json` and
+    /// `tokenizer_config.json` (its chat template).
     /// `config.json`'s architecture decides the reader: GPT-2 ([`hf_gpt2`]) or the Llama family
     /// ([`hf_llama`]: Llama, Qwen2, Qwen3, weights kept in their dtype).
     pub fn from_hf(files: &[(&str, &[u8])]) -> Result<Net> {
@@ -86,7 +88,18 @@ impl Net {
         let need = |name: &str| file(name).ok_or_else(|| hf_gpt2::missing(name));
         let (config, model) = (need(hf_gpt2::CONFIG)?, need(hf_gpt2::MODEL)?);
         let tokenizer = need(hf_gpt2::TOKENIZER)?;
-        Net::from_hf_parts(config, &model, tokenizer, file(hf_llama::GENERATION_CONFIG))
+        let net = Net::from_hf_parts(config, &model, tokenizer, file(hf_llama::GENERATION_CONFIG))?;
+        net.with_chat_files(file(chat::TOKENIZER_CONFIG), file(chat::JINJA))
+    }
+
+    /// The same network with the chat template of its folder's `tokenizer_config.json` and
+    /// `chat_template.jinja` (their bytes, each if given; [`ChatTemplate::from_files`]).
+    pub fn with_chat_files(
+        self,
+        tokenizer_config: Option<&[u8]>,
+        jinja: Option<&[u8]>,
+    ) -> Result<Net> {
+        Ok(self.with_chat_template(ChatTemplate::from_files(tokenizer_config, jinja)?))
     }
 
     /// [`Net::from_hf`] with `model.safetensors` read one tensor at a time (see

@@ -14,7 +14,8 @@
 //!   page generates with;
 //! - [`load`]: a [`Net`] from each checkpoint format, and back;
 //! - `graph` (feature `train`): the same network in candle tensor ops, which trains (`Gpt`);
-//! - [`generate`]: streaming generation ([`Generator`]).
+//! - [`generate`]: streaming generation ([`Generator`]);
+//! - [`chat`]: a conversation written out by the model's chat template ([`ChatTemplate`]).
 //!
 //! Each depends only on those above it, so `config` knows nothing of candle and `net` nothing
 //! of the checkpoint's bytes.
@@ -31,6 +32,7 @@
 //! [`OutputMode`] selects the seed's two designs, raw logits z or log_softmax(z), from the very
 //! same weights.
 
+pub mod chat;
 pub mod config;
 pub mod format;
 pub mod generate;
@@ -44,13 +46,14 @@ pub mod quant;
 pub mod tensor;
 pub mod tokenizer;
 
+pub use chat::ChatTemplate;
 pub use config::{
     Arch, Config, Family, Gelu, Llama, OutputMode, Rope, RopeLayout, RopeScaling, Variant,
 };
-pub use generate::{Generated, Generator};
+pub use generate::{Decoding, Generated, Generator};
 #[cfg(feature = "train")]
 pub use graph::Gpt;
 pub use layout::{Init, Param};
-pub use net::{KvCache, Net};
+pub use net::{KvCache, Net, TokenStats};
 pub use tensor::{Dtype, Tensor};
 pub use tokenizer::{ByteLevelBpe, SentencePiece, StreamDecoder, Tokenizer, Vocab};

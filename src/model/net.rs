@@ -22,11 +22,11 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::model::kernels::{
     add, attention, check_finite, grouped_attention, layer_norm, matmul_rows, matmul_rows_tensor,
-    matmul_tensor, rms_norm, rope, row_f32, silu,
+    matmul_tensor, rms_norm, rope, rope_back, row_f32, silu,
 };
 use crate::model::layout::{LlamaWeights, Proj, Weights};
 use crate::model::tensor::{Dtype, Tensor};
-use crate::model::{Config, Family, OutputMode, Tokenizer};
+use crate::model::{ChatTemplate, Config, Family, OutputMode, Tokenizer};
 use crate::numerics;
 
 /// The network: config, tokenizer and weights. Cloning is cheap: the tokenizer and the weights
@@ -38,6 +38,18 @@ pub struct Net {
     weights: Arc<Body>,
     /// The ids that end a text (a checkpoint's `eos_token_id`s).
     end_ids: Vec<u32>,
+    /// How a conversation is written out for it (`tokenizer_config.json`'s `chat_template`).
+    chat: Option<Arc<ChatTemplate>>,
+}
+
+/// A text's length in tokens and in words ([`Net::token_stats`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TokenStats {
+    pub tokens: usize,
+    /// Runs of characters between whitespace.
+    pub words: usize,
+    /// tokens / words; none for a text without a word.
+    pub per_word: Option<f64>,
 }
 
 /// The parameters, by [`Family`]. GPT-2's are f32; a Llama's matrices stay in the type they
@@ -81,6 +93,21 @@ impl KvCache {
             k.clear();
         }
         self.len = 0;
+    }
+
+    /// Layer `l`'s cached keys and values, (len, width) each, row-major.
+    pub fn layer(&self, l: usize) -> (&[f32], &[f32]) {
+        (&self.keys[l], &self.values[l])
+    }
+
+    /// Forgets the `n` oldest positions (n ≤ len), keeping the newer ones' rows as they are.
+    fn drop_front(&mut self, n: usize) {
+        let n = n.min(self.len);
+        for rows in self.keys.iter_mut().chain(self.values.iter_mut()) {
+            let width = rows.len() / self.len.max(1);
+            rows.drain(..n * width);
+        }
+        self.len -= n;
     }
 }
 
@@ -146,6 +173,7 @@ impl Net {
             tokenizer: Arc::new(tokenizer),
             weights: Arc::new(weights),
             end_ids: Vec::new(),
+            chat: None,
         })
     }
 
@@ -167,6 +195,29 @@ impl Net {
     /// The ids that end a text, besides llama2.c's BOS (see [`Net::with_end_ids`]).
     pub fn end_ids(&self) -> &[u32] {
         &self.end_ids
+    }
+
+    /// The same network, with the chat template a conversation is written out by.
+    pub fn with_chat_template(mut self, chat: Option<ChatTemplate>) -> Net {
+        self.chat = chat.map(Arc::new);
+        self
+    }
+
+    /// Its chat template, if its files have one ([`Net::with_chat_template`]).
+    pub fn chat_template(&self) -> Option<&ChatTemplate> {
+        self.chat.as_deref()
+    }
+
+    /// How many tokens `text` is under this model's tokenizer, and how many words: runs of
+    /// characters between whitespace.
+    pub fn token_stats(&self, text: &str) -> Result<TokenStats> {
+        let tokens = self.encode(text)?.len();
+        let words = text.split_whitespace().count();
+        Ok(TokenStats {
+            tokens,
+            words,
+            per_word: (words > 0).then(|| tokens as f64 / words as f64),
+        })
     }
 
     /// Every parameter's values in f32, in [`Config::layout`] order (widened where they are
@@ -212,6 +263,26 @@ impl Net {
         self.tokenizer.encode(text)
     }
 
+    /// The ids a generation from `text` starts with, and the next-token panels read: the
+    /// tokenizer's BOS where the model expects one (Llama, llama2.c), as run.c does, unless the
+    /// text's ids already begin with it (a chat template writes its `bos_token`: one BOS, as
+    /// transformers gives a rendered conversation, never two), then the text's. Empty for an
+    /// empty text.
+    pub fn prompt_ids(&self, text: &str) -> Result<Vec<u32>> {
+        let encoded = self.encode(text)?;
+        let bos = self
+            .tokenizer
+            .bos()
+            .filter(|&b| encoded.first().is_some_and(|&f| f != b));
+        Ok(bos.into_iter().chain(encoded).collect())
+    }
+
+    /// `text`'s ids with the special tokens the model's sequences begin (and end) with
+    /// ([`Tokenizer::encode_with_special`]).
+    pub fn encode_with_special(&self, text: &str) -> Result<Vec<u32>> {
+        self.tokenizer.encode_with_special(text)
+    }
+
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
         self.tokenizer.decode(ids)
     }
@@ -219,6 +290,26 @@ impl Net {
     /// How the page shows token `id` (see [`Tokenizer::token_text`]).
     pub fn token_text(&self, id: u32) -> Result<String> {
         self.tokenizer.token_text(id)
+    }
+
+    /// Makes room in a full context: keeps the cache's last `keep` positions and moves them to
+    /// positions 0.., as llama.cpp's context shift does, when the positions are rotary (a
+    /// Llama): the kept keys are turned back by the number dropped, the values stay, and
+    /// nothing is recomputed. Their rows in the deeper layers still hold what the dropped
+    /// tokens gave them, so what follows differs from a fresh run on the kept tokens. Learned
+    /// positions (GPT-2) cannot be moved: then the cache is left as it is and false returned.
+    pub fn shift_cache(&self, cache: &mut KvCache, keep: usize) -> bool {
+        let (Body::Llama { inv_freq, .. }, Some(llama)) = (&*self.weights, self.config.llama())
+        else {
+            return false;
+        };
+        let dropped = cache.len.saturating_sub(keep);
+        cache.drop_front(dropped);
+        let row = llama.kv_heads * llama.head_dim;
+        for keys in &mut cache.keys {
+            rope_back(keys, row, dropped, inv_freq, llama.rope.layout);
+        }
+        true
     }
 
     /// Feeds `ids` after the `cache.len()` tokens already cached and returns their values,
@@ -229,6 +320,28 @@ impl Net {
         cache: &mut KvCache,
         ids: &[u32],
         mode: OutputMode,
+    ) -> Result<Vec<f32>> {
+        self.forward_rows(cache, ids, mode, Rows::All)
+    }
+
+    /// As [`Net::forward_cached`], but only the last position's values (length V): what
+    /// generation and the next-token panel use. The classifier then multiplies one row instead
+    /// of T, which at V = 151 936 is most of a prompt's cost. The row is the same, bit for bit.
+    pub fn forward_cached_last(
+        &self,
+        cache: &mut KvCache,
+        ids: &[u32],
+        mode: OutputMode,
+    ) -> Result<Vec<f32>> {
+        self.forward_rows(cache, ids, mode, Rows::Last)
+    }
+
+    fn forward_rows(
+        &self,
+        cache: &mut KvCache,
+        ids: &[u32],
+        mode: OutputMode,
+        rows: Rows,
     ) -> Result<Vec<f32>> {
         let Config {
             vocab_size: v,
@@ -252,8 +365,10 @@ impl Net {
         cache.keys.resize_with(self.config.layers, Vec::new);
         cache.values.resize_with(self.config.layers, Vec::new);
         let z = match &*self.weights {
-            Body::Gpt2(w) => self.gpt2_forward(w, cache, ids),
-            Body::Llama { weights, inv_freq } => self.llama_forward(weights, inv_freq, cache, ids),
+            Body::Gpt2(w) => self.gpt2_forward(w, cache, ids, rows),
+            Body::Llama { weights, inv_freq } => {
+                self.llama_forward(weights, inv_freq, cache, ids, rows)
+            }
         };
         let z = check_finite(z)?;
         match mode {
@@ -268,8 +383,15 @@ impl Net {
         }
     }
 
-    /// GPT-2's blocks over `ids` (checked), appending to `cache`: the logits z, (T, V).
-    fn gpt2_forward(&self, w: &Weights<Vec<f32>>, cache: &mut KvCache, ids: &[u32]) -> Vec<f32> {
+    /// GPT-2's blocks over `ids` (checked), appending to `cache`: the logits z, (T, V), or
+    /// only the last row's.
+    fn gpt2_forward(
+        &self,
+        w: &Weights<Vec<f32>>,
+        cache: &mut KvCache,
+        ids: &[u32],
+        rows: Rows,
+    ) -> Vec<f32> {
         let Config {
             vocab_size: v,
             heads,
@@ -307,18 +429,19 @@ impl Net {
         cache.len = pos0 + ids.len();
         // z = ln_f(x) · wteᵀ (tied head) or ln_f(x) · lm_headᵀ
         let head = w.lm_head.as_ref().unwrap_or(&w.wte);
-        matmul_rows(&layer_norm(&x, &w.ln_f, eps), head, v)
+        matmul_rows(&layer_norm(rows.of(&x, c), &w.ln_f, eps), head, v)
     }
 
     /// The Llama family's blocks over `ids` (checked), appending to `cache`: the logits z,
-    /// (T, V). Every member's details are options of this one pass (see
-    /// [`crate::model::Llama`]).
+    /// (T, V), or only the last row's. Every member's details are options of this one pass
+    /// (see [`crate::model::Llama`]).
     fn llama_forward(
         &self,
         w: &LlamaWeights<Tensor>,
         inv_freq: &[f32],
         cache: &mut KvCache,
         ids: &[u32],
+        rows: Rows,
     ) -> Vec<f32> {
         let Config {
             vocab_size: v,
@@ -367,7 +490,11 @@ impl Net {
         cache.len = pos0 + ids.len();
         // z = rms_norm(x) · embed_tokensᵀ (shared classifier) or rms_norm(x) · lm_headᵀ
         let classifier = w.lm_head.as_ref().unwrap_or(&w.embed_tokens);
-        matmul_rows_tensor(&rms_norm(&x, vector(&w.norm), eps), classifier, v)
+        matmul_rows_tensor(
+            &rms_norm(rows.of(&x, c), vector(&w.norm), eps),
+            classifier,
+            v,
+        )
     }
 
     /// All positions of one sequence: ids (1 ≤ T ≤ context_length) → (T, V) values per `mode`.
@@ -379,8 +506,24 @@ impl Net {
     /// are cropped to their last `context_length` ids, as nanoGPT does.
     pub fn next_token_values(&self, ids: &[u32], mode: OutputMode) -> Result<Vec<f32>> {
         let ids = &ids[ids.len().saturating_sub(self.config.context_length)..];
-        let mut all = self.forward_ids(ids, mode)?;
-        Ok(all.split_off(all.len() - self.config.vocab_size))
+        self.forward_cached_last(&mut KvCache::new(), ids, mode)
+    }
+}
+
+/// Which positions' values a forward pass returns: each position's, or the last one's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rows {
+    All,
+    Last,
+}
+
+impl Rows {
+    /// The rows of `x` (rows of `width` values) that go through the classifier.
+    fn of(self, x: &[f32], width: usize) -> &[f32] {
+        match self {
+            Rows::All => x,
+            Rows::Last => &x[x.len() - width..],
+        }
     }
 }
 

@@ -221,6 +221,37 @@ impl<'a> Candidates<'a> {
         })
     }
 
+    /// [`Candidates::draw`] once per generator, the same tokens: the walk's running sums are
+    /// computed once, and each draw finds the first sum above its u by bisection.
+    pub fn draw_each(&self, probs: &[f32], rngs: impl Iterator<Item = Rng>) -> Vec<usize> {
+        // The running sum after each kept id of p > 0, in the walk's order (non-decreasing).
+        let (mut ids, mut sums, mut acc) = (Vec::new(), Vec::new(), 0.0f64);
+        let mut push = |i: usize, p: f32| {
+            if p > 0.0 {
+                acc += p as f64;
+                ids.push(i);
+                sums.push(acc);
+            }
+        };
+        match &self.list {
+            Some(list) => list
+                .iter()
+                .for_each(|&i| push(i as usize, probs[i as usize])),
+            None => probs.iter().enumerate().for_each(|(i, &p)| push(i, p)),
+        }
+        let mut fallback = None;
+        rngs.map(|mut rng| {
+            let u = rng.next_f64();
+            // The walk stops at the first id whose running sum passes u; past the end (sums
+            // rounded below u), at the last id it added; with none, at the best id.
+            match ids.get(sums.partition_point(|&s| s <= u)).or(ids.last()) {
+                Some(&i) => i,
+                None => *fallback.get_or_insert_with(|| self.draw(probs, &mut rng)),
+            }
+        })
+        .collect()
+    }
+
     /// ln p(token) under the model's own distribution at T = 1: log_softmax(z)[token], from the
     /// token's input `value`.
     pub fn model_log_prob(&self, value: f32, input: Input) -> f32 {

@@ -193,6 +193,20 @@ impl Step {
         }
     }
 
+    /// Whether the step is a penalty or a bias: it changes scores by the history or by a
+    /// table of ids (repetition penalty, penalties, no-repeat n-gram, DRY, logit bias), where
+    /// the others narrow or reshape the distribution by its own values.
+    pub fn penalises(&self) -> bool {
+        matches!(
+            self,
+            Step::RepetitionPenalty { .. }
+                | Step::Penalties { .. }
+                | Step::NoRepeatNgram { .. }
+                | Step::Dry { .. }
+                | Step::LogitBias { .. }
+        )
+    }
+
     /// Whether the step selects the token itself (Mirostat), so must end the chain.
     pub fn selects(&self) -> bool {
         matches!(self, Step::Mirostat { .. } | Step::MirostatV2 { .. })
@@ -217,14 +231,25 @@ impl Step {
         })?;
         let kind = match obj.get("kind") {
             Some(Value::String(k)) => k.as_str(),
-            other => {
-                let got = other.map_or("nothing".to_string(), describe);
-                let shown = other.map_or(String::new(), |v| v.to_string());
-                return Err(unknown_kind(index, &got, &shown));
+            Some(other) => return Err(unknown_kind(index, &describe(other), &shown(other))),
+            None => {
+                return Err(Error::new(format!(
+                    "chain[{index}] has no kind; it must be one of {}",
+                    KINDS.join(", ")
+                ))
+                .coded(
+                    Code::ChainMissingKind,
+                    [("index", index.to_string().into())],
+                ))
             }
         };
-        let f = Fields { index, kind, obj };
-        let step = match kind {
+        Step::build(&Fields::new(index, kind, obj))
+    }
+
+    /// The step `f.kind` from its fields, each read (and recorded in `f.specs`) with its
+    /// default and its range: the one place that says which fields a kind has.
+    fn build(f: &Fields) -> Result<Step> {
+        let step = match f.kind {
             "temperature" => Step::Temperature {
                 t: f.number("t", 1.0, NON_NEGATIVE)?,
             },
@@ -293,11 +318,55 @@ impl Step {
                 tau: f.number("tau", 5.0, NON_NEGATIVE)?,
                 eta: f.number("eta", 0.1, NON_NEGATIVE)?,
             },
-            other => return Err(unknown_kind(index, &format!("{other:?}"), other)),
+            other => {
+                let quoted = format!("{:?}", crate::error::brief(&other));
+                return Err(unknown_kind(f.index, &quoted, other));
+            }
         };
         f.no_other_fields(&step)?;
         Ok(step)
     }
+}
+
+/// One parameter of a kind of step, as the page's editor shows it: its name, its default and
+/// what it accepts, read from [`Step::build`] itself.
+#[derive(Debug, Clone, PartialEq, Serialize, tsify::Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldSpec {
+    /// The field's name, e.g. "p".
+    pub name: String,
+    /// Its default; absent for a list (`breakers`, `bias`: empty) or a choice (`rule`).
+    #[tsify(optional)]
+    pub default: Option<f64>,
+    /// The smallest value accepted (or the open bound, see `range`); absent if not a number.
+    #[tsify(optional)]
+    pub min: Option<f64>,
+    /// The largest value accepted (or the open bound); absent if not a number.
+    #[tsify(optional)]
+    pub max: Option<f64>,
+    /// Whether only integers are accepted.
+    pub integer: bool,
+    /// The accepted values in the notation of the coded errors, e.g. "[0, 1]" or "{0, 1, …}".
+    pub range: String,
+    /// For a choice, its values ("huggingface", "llama.cpp"); else empty.
+    pub choices: Vec<String>,
+}
+
+/// The fields of a kind of step, in the order the step reads them, with their defaults and
+/// ranges; an unknown kind is an error naming [`KINDS`].
+pub fn fields(kind: &str) -> Result<Vec<FieldSpec>> {
+    if !KINDS.contains(&kind) {
+        let quoted = format!("{:?}", crate::error::brief(&kind));
+        return Err(Error::arg(
+            "kind",
+            &format!("one of {}", KINDS.join(", ")),
+            quoted,
+        ));
+    }
+    let empty = Map::new();
+    let f = Fields::new(0, kind, &empty);
+    Step::build(&f)?;
+    Ok(f.specs.into_inner())
 }
 
 /// Writes each non-integer number (a float32 parameter widened to float64, 0.8 as
@@ -470,51 +539,100 @@ fn unknown_kind(index: usize, got: &str, shown: &str) -> Error {
     )
 }
 
+/// A value in the English message's words. Non-finite numbers come from JS as the strings
+/// "NaN", "Infinity" and "-Infinity" (JSON has no such numbers), and are named as numbers.
 fn describe(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
+        Value::Number(_) => shown(v),
+        Value::String(s) if non_finite(s).is_some() => shown(v),
         Value::String(s) => format!("the string {:?}", crate::error::brief(s)),
         Value::Array(_) => "an array".into(),
         Value::Object(_) => "an object".into(),
     }
 }
 
+/// A non-finite number as JS's JSON reader passes it ("NaN", "Infinity", "-Infinity"), as the
+/// page writes it.
+fn non_finite(s: &str) -> Option<&'static str> {
+    match s {
+        "NaN" => Some("NaN"),
+        "Infinity" => Some("∞"),
+        "-Infinity" => Some("−∞"),
+        _ => None,
+    }
+}
+
+/// A value as the page quotes it in a coded error's `value`: a number as JS writes it (5, not
+/// 5.0), a non-finite one by its name, unquoted; anything else as JSON, cut short.
+fn shown(v: &Value) -> String {
+    match v {
+        Value::Number(n) => match n.as_f64() {
+            Some(x) if x.fract() == 0.0 && x.abs() < 9.007_199_254_740_992e15 => {
+                format!("{}", x as i64)
+            }
+            Some(x) => format!("{x}"),
+            None => n.to_string(),
+        },
+        Value::String(s) => non_finite(s).map_or_else(|| brief_json(v), str::to_string),
+        _ => brief_json(v),
+    }
+}
+
+fn brief_json(v: &Value) -> String {
+    crate::error::brief(&v.to_string()).to_string()
+}
+
 /// A range of real parameters: its test, its words (the English message) and its notation
 /// (the coded error's `range`, which the page's catalogues quote in any language).
 struct Range {
     ok: fn(f64) -> bool,
+    /// Its bounds (each included or not as `ok` says), for the page's editor.
+    lo: f32,
+    hi: f32,
     words: &'static str,
     math: &'static str,
 }
 
 const ANY: Range = Range {
+    lo: -f32::MAX,
+    hi: f32::MAX,
     ok: |x| x.is_finite(),
-    words: "a finite number",
-    math: "(−∞, ∞)",
+    words: "a number in [-3.4028235e38, 3.4028235e38] (a finite float32)",
+    math: "[−3.4028235e38, 3.4028235e38]",
 };
 const NON_NEGATIVE: Range = Range {
+    lo: 0.0,
+    hi: f32::MAX,
     ok: |x| x.is_finite() && x >= 0.0,
     words: "a number >= 0",
-    math: "[0, ∞)",
+    math: "[0, 3.4028235e38]",
 };
 const POSITIVE: Range = Range {
+    lo: 0.0,
+    hi: f32::MAX,
     ok: |x| x.is_finite() && x > 0.0,
     words: "a number > 0",
-    math: "(0, ∞)",
+    math: "(0, 3.4028235e38]",
 };
 const AT_LEAST_ONE: Range = Range {
+    lo: 1.0,
+    hi: f32::MAX,
     ok: |x| x.is_finite() && x >= 1.0,
     words: "a number >= 1",
-    math: "[1, ∞)",
+    math: "[1, 3.4028235e38]",
 };
 const UNIT: Range = Range {
+    lo: 0.0,
+    hi: 1.0,
     ok: |x| (0.0..=1.0).contains(&x),
     words: "a number in [0, 1]",
     math: "[0, 1]",
 };
 const UNIT_OPEN: Range = Range {
+    lo: 0.0,
+    hi: 1.0,
     ok: |x| (0.0..1.0).contains(&x),
     words: "a number in [0, 1)",
     math: "[0, 1)",
@@ -525,9 +643,39 @@ struct Fields<'a> {
     index: usize,
     kind: &'a str,
     obj: &'a Map<String, Value>,
+    /// Each field read so far, with its default and range ([`fields`]).
+    specs: std::cell::RefCell<Vec<FieldSpec>>,
 }
 
-impl Fields<'_> {
+impl<'a> Fields<'a> {
+    fn new(index: usize, kind: &'a str, obj: &'a Map<String, Value>) -> Self {
+        Fields {
+            index,
+            kind,
+            obj,
+            specs: Default::default(),
+        }
+    }
+
+    fn record(
+        &self,
+        name: &str,
+        default: Option<f64>,
+        bounds: Option<(f64, f64)>,
+        integer: bool,
+        range: &str,
+    ) {
+        self.specs.borrow_mut().push(FieldSpec {
+            name: name.to_string(),
+            default,
+            min: bounds.map(|b| b.0),
+            max: bounds.map(|b| b.1),
+            integer,
+            range: range.to_string(),
+            choices: Vec::new(),
+        });
+    }
+
     fn bad(&self, field: &str, range: &str, math: &str, got: &Value) -> Error {
         let (index, kind) = (self.index, self.kind);
         Error::new(format!(
@@ -541,12 +689,32 @@ impl Fields<'_> {
                 ("kind", kind.into()),
                 ("field", field.into()),
                 ("range", math.into()),
-                ("value", crate::error::brief(&got.to_string()).into()),
+                ("value", shown(got).into()),
+            ],
+        )
+    }
+
+    /// A list parameter with more entries than its cap: the count and the cap.
+    fn too_many(&self, field: &str, count: usize, max: usize) -> Error {
+        let (index, kind) = (self.index, self.kind);
+        Error::new(format!(
+            "chain[{index}].{field} ({kind}) has {count} entries; at most {max} are accepted"
+        ))
+        .coded(
+            Code::ChainTooMany,
+            [
+                ("index", index.to_string().into()),
+                ("kind", kind.into()),
+                ("field", field.into()),
+                ("count", count.into()),
+                ("max", max.into()),
             ],
         )
     }
 
     fn number(&self, field: &str, default: f32, range: Range) -> Result<f32> {
+        let bounds = (range.lo as f64, range.hi as f64);
+        self.record(field, Some(default as f64), Some(bounds), false, range.math);
         let Some(v) = self.obj.get(field) else {
             return Ok(default);
         };
@@ -558,6 +726,9 @@ impl Fields<'_> {
     }
 
     fn integer(&self, field: &str, default: i64, min: i64, max: i64) -> Result<i64> {
+        let math = format!("{{{min}, {}, …}}", min + 1);
+        let bounds = (min as f64, max as f64);
+        self.record(field, Some(default as f64), Some(bounds), true, &math);
         let Some(v) = self.obj.get(field) else {
             return Ok(default);
         };
@@ -570,11 +741,18 @@ impl Fields<'_> {
         };
         match v.as_f64() {
             Some(x) if x.fract() == 0.0 && x >= min as f64 && x <= max as f64 => Ok(x as i64),
-            _ => Err(self.bad(field, &range(), &format!("{{{min}, {}, …}}", min + 1), v)),
+            _ => Err(self.bad(field, &range(), &math, v)),
         }
     }
 
     fn rule(&self) -> Result<Rule> {
+        self.record("rule", None, None, false, "huggingface | llama.cpp");
+        if let Some(spec) = self.specs.borrow_mut().last_mut() {
+            spec.choices = vec![
+                Rule::HuggingFace.name().into(),
+                Rule::LlamaCpp.name().into(),
+            ];
+        }
         match self.obj.get("rule") {
             None => Ok(Rule::HuggingFace),
             Some(Value::String(s)) if s == "huggingface" => Ok(Rule::HuggingFace),
@@ -599,6 +777,7 @@ impl Fields<'_> {
     }
 
     fn breakers(&self) -> Result<Vec<Vec<u32>>> {
+        self.record("breakers", None, None, false, "[[id, …], …]");
         let Some(v) = self.obj.get("breakers") else {
             return Ok(Vec::new());
         };
@@ -608,7 +787,7 @@ impl Fields<'_> {
             .as_array()
             .ok_or_else(|| self.bad("breakers", words, math, v))?;
         if items.len() > MAX_BREAKERS {
-            return Err(self.bad("breakers", "at most 256 sequences", math, v));
+            return Err(self.too_many("breakers", items.len(), MAX_BREAKERS));
         }
         (items.iter())
             .map(|seq| match Self::ids(seq) {
@@ -619,6 +798,7 @@ impl Fields<'_> {
     }
 
     fn bias(&self) -> Result<Vec<(u32, f32)>> {
+        self.record("bias", None, None, false, "[[id, value], …]");
         let Some(v) = self.obj.get("bias") else {
             return Ok(Vec::new());
         };
@@ -628,7 +808,7 @@ impl Fields<'_> {
             .as_array()
             .ok_or_else(|| self.bad("bias", words, math, v))?;
         if items.len() > crate::limits::MAX_VALUES {
-            return Err(self.bad("bias", words, math, v));
+            return Err(self.too_many("bias", items.len(), crate::limits::MAX_VALUES));
         }
         (items.iter())
             .map(|pair| {

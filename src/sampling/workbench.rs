@@ -150,10 +150,7 @@ impl Sampler {
         mu: &mut f32,
     ) -> Result<(Distribution, Pool)> {
         if history.len() > MAX_HISTORY {
-            return Err(Error::new(format!(
-                "history has {} ids; at most {MAX_HISTORY} are accepted",
-                history.len()
-            )));
+            return Err(history_too_long(history.len()));
         }
         let mut pool = Pool::new(values, input)?;
         for (i, step) in self.steps.iter().enumerate() {
@@ -162,7 +159,15 @@ impl Sampler {
                     return Err(Error::new(format!(
                         "chain[{i}].bias (logitBias) names id {id}, beyond the vocabulary: ids must be < V = {}",
                         pool.len()
-                    )));
+                    ))
+                    .coded(
+                        Code::ChainBiasId,
+                        [
+                            ("index", i.to_string().into()),
+                            ("id", (id as usize).into()),
+                            ("vocab", pool.len().into()),
+                        ],
+                    ));
                 }
             }
         }
@@ -203,6 +208,17 @@ impl Sampler {
             pool,
         ))
     }
+}
+
+/// The error for a history of `n` > [`MAX_HISTORY`] ids.
+pub fn history_too_long(n: usize) -> Error {
+    Error::new(format!(
+        "history has {n} ids; at most {MAX_HISTORY} are accepted"
+    ))
+    .coded(
+        Code::HistoryTooLong,
+        [("count", n.into()), ("max", MAX_HISTORY.into())],
+    )
 }
 
 /// The draw: u ∈ [0, 1) from the generator, then the first kept id, in id order, where the

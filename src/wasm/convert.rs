@@ -98,6 +98,11 @@ fn list(arg: &str, v: &JsValue, cap: usize, expected: &str) -> Result<List, JsEr
     Ok(list)
 }
 
+/// How many entries `v` holds as a list (see [`list`]), before anything is read or capped.
+pub(crate) fn list_length(arg: &str, v: &JsValue, expected: &str) -> Result<usize, JsError> {
+    Ok(list(arg, v, usize::MAX, expected)?.len())
+}
+
 fn must_be(arg: &str, expected: &str, v: &JsValue) -> JsError {
     JsError::new(&format!("{arg} must be {expected}, got {}", describe(v)))
 }
@@ -228,6 +233,14 @@ pub(crate) fn json_arg(arg: &str, v: &JsValue) -> Result<serde_json::Value, JsEr
             return Ok(Value::Null);
         }
         if let Some(x) = v.as_f64() {
+            // An integral number as an integer, so that it reads back (and is quoted) as JS
+            // writes it: 5, not 5.0.
+            if x.fract() == 0.0
+                && x.abs() < 9.007_199_254_740_992e15
+                && !(x == 0.0 && x.is_sign_negative())
+            {
+                return Ok(Value::Number((x as i64).into()));
+            }
             return Ok(match serde_json::Number::from_f64(x) {
                 Some(n) => Value::Number(n),
                 None if x == f64::NEG_INFINITY => "-Infinity".into(),

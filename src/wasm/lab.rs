@@ -1,6 +1,8 @@
 //! The wasm-bindgen layer for the lab's experiments ([`crate::lab`]): the figures the page
 //! shows, computed in Rust so the page only lays them out. Converts and validates, nothing else.
 
+mod chain;
+
 use js_sys::{Float32Array, Float64Array, Uint32Array};
 use serde::{Deserialize, Serialize};
 use tsify::Tsify;
@@ -30,6 +32,14 @@ sampler_options! {
         /// … and re-heats it to this absolute temperature, a finite number > 0. Default 3.
         #[tsify(optional)]
         pub reheat_temperature: Option<f64>,
+        /// Compute the temperature identity (default true); false leaves `identity` out, for a
+        /// caller that kept it from a call with the same values and temperature.
+        #[tsify(optional)]
+        pub identity: Option<bool>,
+        /// Compute the precision experiment (default true); false leaves `precision` out, for
+        /// a caller that kept it from a call with the same values and temperatures.
+        #[tsify(optional)]
+        pub precision: Option<bool>,
     }
 }
 
@@ -102,12 +112,26 @@ pub struct NextTokenPanel {
     pub rest_mass: f64,
     /// How many of them the chain cut.
     pub rest_cut: u32,
-    /// softmax(z / T) from z and from log_softmax(z).
-    pub identity: TemperatureIdentity,
+    /// softmax(z / T) from z and from log_softmax(z); absent with `identity: false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub identity: Option<TemperatureIdentity>,
     /// The greedy pick (T = 0) from the values and from their float32 log_softmax, lowest id on
     /// a tie. They differ only where log_softmax rounds a near-tie to an exact tie.
     pub greedy: [u32; 2],
-    pub precision: PanelPrecision,
+    /// The precision experiment; absent with `precision: false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub precision: Option<PanelPrecision>,
+    /// The smallest and largest finite entry of `values`: the ends of the bars' scale (absent
+    /// when every value is −∞).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub value_range: Option<[f64; 2]>,
+    /// The same for `logProbs`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub log_prob_range: Option<[f64; 2]>,
 }
 
 /// Everything the sampling lab's next-token panel shows for one output vector `values`: the
@@ -123,12 +147,24 @@ pub fn next_token_panel(
     let top = integer_in("top", a.top, 0.0, MAX_VALUES as f64, "an integer >= 0")?;
     let stored_t = positive("storedTemperature", a.stored_temperature, 1.0)?;
     let reheat_t = positive("reheatTemperature", a.reheat_temperature, 3.0)?;
-    let r =
-        lab::next_token(z, &o, top.unwrap_or(12.0) as usize, stored_t, reheat_t).map_err(js_err)?;
+    let experiments = lab::Experiments {
+        identity: a.identity.unwrap_or(true),
+        precision: a.precision.unwrap_or(true).then_some((stored_t, reheat_t)),
+    };
+    let r = lab::next_token(z, &o, top.unwrap_or(12.0) as usize, experiments).map_err(js_err)?;
     // The rows are f32, bf16, f16, logProbs.
-    let rows = &r.precision.rows;
-    let per_format = |f: fn(&lab::Reheated) -> usize| {
-        FormatCounts::new([f(&rows[0]), f(&rows[2]), f(&rows[1]), f(&rows[3])])
+    let panel_precision = |p: &lab::Precision| {
+        let rows = &p.rows;
+        let per_format = |f: fn(&lab::Reheated) -> usize| {
+            FormatCounts::new([f(&rows[0]), f(&rows[2]), f(&rows[1]), f(&rows[3])])
+        };
+        PanelPrecision {
+            zeros: per_format(|r| r.stored_zeros),
+            zeros_after: per_format(|r| r.zeros_after),
+            min_log_prob: p.min_log_prob,
+            min_log_prob_shown: p.min_log_prob_shown(),
+            stores_zeros: p.stores_zeros(),
+        }
     };
     Ok(to_js(&NextTokenPanel {
         values: Float32Array::from(&r.values[..]),
@@ -145,15 +181,11 @@ pub fn next_token_panel(
         rest: r.top.rest as u32,
         rest_mass: r.top.rest_mass,
         rest_cut: r.top.rest_cut as u32,
-        identity: TemperatureIdentity::new(&r.identity),
+        identity: r.identity.as_ref().map(TemperatureIdentity::new),
         greedy: [r.greedy.0 as u32, r.greedy.1 as u32],
-        precision: PanelPrecision {
-            zeros: per_format(|r| r.stored_zeros),
-            zeros_after: per_format(|r| r.zeros_after),
-            min_log_prob: r.precision.min_log_prob,
-            min_log_prob_shown: r.precision.min_log_prob_shown(),
-            stores_zeros: r.precision.stores_zeros(),
-        },
+        precision: r.precision.as_ref().map(panel_precision),
+        value_range: r.value_range.map(|(lo, hi)| [lo as f64, hi as f64]),
+        log_prob_range: r.log_prob_range.map(|(lo, hi)| [lo as f64, hi as f64]),
     }))
 }
 

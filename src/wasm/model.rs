@@ -40,6 +40,8 @@ pub fn default_model_url() -> String {
 #[wasm_bindgen]
 pub struct Model {
     pub(crate) inner: Net,
+    /// Which files it was read from (the model card names the family by it).
+    pub(crate) format: Format,
 }
 
 #[wasm_bindgen]
@@ -52,6 +54,7 @@ impl Model {
         let bytes = bytes_arg("bytes", &bytes, MAX_CHECKPOINT_BYTES)?;
         Ok(Model {
             inner: Net::from_safetensors(&bytes).map_err(js_err)?,
+            format: Format::Logitlab,
         })
     }
 
@@ -60,7 +63,8 @@ impl Model {
     /// - `{ 'config.json': u8, 'model.safetensors': u8, 'tokenizer.json': u8 }`: a Hugging Face
     ///   folder as `save_pretrained` writes it (GPT-2, Llama, Qwen2 or Qwen3, as `config.json`'s
     ///   `architectures` says), with a byte-level BPE tokenizer; `generation_config.json`, if
-    ///   given, supplies the end-of-text ids; other files (`vocab.json`, …) are ignored;
+    ///   given, supplies the end-of-text ids, and `tokenizer_config.json`, if given, the chat
+    ///   template (`chatTemplate`); other files (`vocab.json`, …) are ignored;
     /// - `{ 'default.safetensors': u8 }`: one logitlab checkpoint (as `fromBytes`).
     ///
     /// Values are Uint8Arrays or ArrayBuffers. Each file's size is checked against its cap before
@@ -113,11 +117,16 @@ impl Model {
                 let model = JsFile::new(files::base(&w.name), value(w), w.cap)?;
                 let config = bytes(Role::Config)?;
                 let tokenizer = bytes(Role::Tokenizer)?;
-                let generation = match plan.get(Role::GenerationConfig) {
-                    Some(_) => Some(bytes(Role::GenerationConfig)?),
-                    None => None,
+                let optional = |role| match plan.get(role) {
+                    Some(_) => bytes(role).map(Some),
+                    None => Ok(None),
                 };
-                Net::from_hf_parts(&config, &model, &tokenizer, generation.as_deref())
+                let generation = optional(Role::GenerationConfig)?;
+                let tokenizer_config = optional(Role::TokenizerConfig)?;
+                let jinja = optional(Role::ChatTemplate)?;
+                Net::from_hf_parts(&config, &model, &tokenizer, generation.as_deref()).and_then(
+                    |net| net.with_chat_files(tokenizer_config.as_deref(), jinja.as_deref()),
+                )
             }
             Format::Logitlab => Net::from_safetensors(&bytes(Role::Checkpoint)?),
             Format::Llama2c => {
@@ -156,6 +165,7 @@ impl Model {
         };
         Ok(Model {
             inner: inner.map_err(js_err)?,
+            format: plan.format,
         })
     }
 
@@ -233,6 +243,9 @@ impl Model {
         }
         out.head_dim = out.head_dim.or(Some((config.embd / config.heads) as u32));
         out.tied_head = Some(config.arch.tied_head);
+        out.format = Some(self.format.name());
+        out.chat_template = Some(self.inner.chat_template().is_some());
+        out.chat_template_file = self.inner.chat_template().map(|t| t.file());
         out.dtype = Some(match self.inner.dtype() {
             Dtype::F32 => WeightDtype::F32,
             Dtype::F16 => WeightDtype::F16,
@@ -268,16 +281,62 @@ impl Model {
             .unwrap_or_default()
     }
 
-    /// Text → token ids. A character outside the vocabulary is an error naming it.
+    /// Text → token ids, without special tokens (as transformers'
+    /// `tokenizer(text, add_special_tokens=False)`); with `options.addSpecialTokens`, exactly
+    /// `tokenizer(text).input_ids` (Llama 2 and TinyLlama begin with `<s>`, Llama 3 with
+    /// `<|begin_of_text|>`, Qwen with nothing; llama2.c's models with BOS, as run.c). A
+    /// character outside a character model's vocabulary is an error naming it.
     pub fn encode(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EncodeOptions")] options: JsValue,
     ) -> Result<Uint32Array, JsError> {
-        let ids = self
-            .inner
-            .encode(&string_arg("text", &text)?)
-            .map_err(js_err)?;
+        let text = string_arg("text", &text)?;
+        let o: EncodeOptions = self::options(&options, "options")?;
+        let ids = if o.add_special_tokens.unwrap_or(false) {
+            self.inner.encode_with_special(&text)
+        } else {
+            self.inner.encode(&text)
+        }
+        .map_err(js_err)?;
         Ok(Uint32Array::from(&ids[..]))
+    }
+
+    /// The ids generation starts from for `text`, and which the page's next-token panels read:
+    /// the tokenizer's BOS where the model expects one (Llama, llama2.c; never twice), then
+    /// `text`'s ids. A character outside a character model's vocabulary is an error naming it.
+    #[wasm_bindgen(js_name = promptIds)]
+    pub fn prompt_ids(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    ) -> Result<Uint32Array, JsError> {
+        let text = string_arg("text", &text)?;
+        let ids = self.inner.prompt_ids(&text).map_err(js_err)?;
+        Ok(Uint32Array::from(&ids[..]))
+    }
+
+    /// How long `text` is in tokens under this model's tokenizer, and in words (runs of
+    /// characters between whitespace): `{ tokens, words, perWord }`, `perWord` = tokens / words
+    /// (absent for a text without a word).
+    #[wasm_bindgen(js_name = tokenStats, unchecked_return_type = "TokenStats")]
+    pub fn token_stats(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let text = string_arg("text", &text)?;
+        if text.len() > MAX_TEXT_BYTES {
+            return Err(js_err(Error::arg(
+                "text",
+                &format!("at most {MAX_TEXT_BYTES} bytes"),
+                format!("{} bytes", text.len()),
+            )));
+        }
+        let s = self.inner.token_stats(&text).map_err(js_err)?;
+        Ok(to_js(&TokenStats {
+            tokens: s.tokens as f64,
+            words: s.words as f64,
+            per_word: s.per_word,
+        }))
     }
 
     /// Token ids → text. An id ≥ vocabSize is an error.
@@ -406,6 +465,7 @@ impl ModelReader {
         let checkpoint = reader.finish().map_err(js_err)?;
         Ok(Model {
             inner: Net::from_llama2c_checkpoint(checkpoint).map_err(js_err)?,
+            format: Format::Llama2c,
         })
     }
 
@@ -585,6 +645,30 @@ impl Generation {
     }
 }
 
+/// `Model.encode`'s options.
+#[derive(serde::Deserialize, Tsify, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EncodeOptions {
+    /// Add the special tokens the model's sequences begin (and end) with, as transformers'
+    /// `add_special_tokens=True` does. Default false.
+    #[tsify(optional)]
+    pub add_special_tokens: Option<bool>,
+}
+
+/// A text's length in tokens and in words (`Model.tokenStats`).
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenStats {
+    /// Its token ids under the model's tokenizer.
+    pub tokens: f64,
+    /// Its runs of characters between whitespace.
+    pub words: f64,
+    /// tokens / words; absent for a text without a word.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub per_word: Option<f64>,
+}
+
 /// `Model.forward`'s options.
 #[derive(serde::Deserialize, Tsify, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -711,6 +795,18 @@ pub struct ModelConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[tsify(optional)]
     pub dtype: Option<WeightDtype>,
+    /// The files it was read from: "huggingFace", "llama2c" or "logitlab".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional, type = "\"huggingFace\" | \"llama2c\" | \"logitlab\"")]
+    pub format: Option<&'static str>,
+    /// Whether it has a chat template (`chatTemplate`, `applyChatTemplate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub chat_template: Option<bool>,
+    /// The file its chat template came from: `chat_template.jinja` or `tokenizer_config.json`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub chat_template_file: Option<&'static str>,
 }
 
 impl ModelConfig {
@@ -728,6 +824,9 @@ impl ModelConfig {
             head_dim: None,
             tied_head: None,
             dtype: None,
+            format: None,
+            chat_template: None,
+            chat_template_file: None,
         }
     }
 }
@@ -829,6 +928,17 @@ pub fn model_path_files(
     };
     let files = files::at_path(&path, tokenizer.as_deref()).map_err(js_err)?;
     Ok(to_js(&files))
+}
+
+/// The files a site path's model may also have (`?model=` of a folder: generation_config.json
+/// and tokenizer_config.json), as [name, path] pairs like `modelPathFiles`': fetched if
+/// present, none of them an error when missing.
+#[wasm_bindgen(js_name = modelPathOptionalFiles, unchecked_return_type = "[string, string][]")]
+pub fn model_path_optional_files(
+    #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue,
+) -> Result<JsValue, JsError> {
+    let path = string_arg("path", &path)?;
+    Ok(to_js(&files::optional_at_path(&path)))
 }
 
 /// Most names (of files, of pieces of a file) a list from JS may have.

@@ -255,7 +255,8 @@ pub struct SamplerDraw {
     pub mu: Option<f64>,
 }
 
-fn step_results(d: &workbench::Distribution) -> Vec<StepResult> {
+/// Each step's report, as JS sees it.
+pub(crate) fn step_results(d: &workbench::Distribution) -> Vec<StepResult> {
     (d.steps.iter())
         .map(|r| StepResult {
             kind: r.kind.to_string(),
@@ -372,6 +373,16 @@ pub fn chain_to_url(
     Ok(chain::to_url(&chain_arg(&chain)?))
 }
 
+/// The fields of a kind of step (`chainFields('topP')`), in the order the step reads them:
+/// each one's name, default and range, as `new Sampler` checks them.
+#[wasm_bindgen(js_name = chainFields, unchecked_return_type = "FieldSpec[]")]
+pub fn chain_fields(
+    #[wasm_bindgen(unchecked_param_type = "string")] kind: JsValue,
+) -> Result<JsValue, JsError> {
+    let kind = string_arg("kind", &kind)?;
+    Ok(to_js(&chain::fields(&kind).map_err(js_err)?))
+}
+
 /// The chain of a URL form written by `chainToUrl`, every parameter filled in and checked.
 #[wasm_bindgen(js_name = chainFromUrl, unchecked_return_type = "Step[]")]
 pub fn chain_from_url(
@@ -381,7 +392,8 @@ pub fn chain_from_url(
     Ok(chain_to_js(&chain::from_url(&text).map_err(js_err)?))
 }
 
-fn chain_arg(chain: &JsValue) -> Result<Vec<Step>, JsError> {
+/// A chain argument: a preset's name or a list of steps, each checked.
+pub(crate) fn chain_arg(chain: &JsValue) -> Result<Vec<Step>, JsError> {
     let v = json_arg("chain", chain)?;
     chain::from_json(&v).map_err(js_err)
 }
@@ -389,12 +401,22 @@ fn chain_arg(chain: &JsValue) -> Result<Vec<Step>, JsError> {
 fn draw_args(values: &JsValue, options: &JsValue) -> Result<(Vec<f32>, Vec<u32>, Input), JsError> {
     let z = f32_vec("values", values, MAX_VALUES)?;
     let o: DrawOptions = self::options(options, "options")?;
-    let history = if o.history.is_undefined() || o.history.is_null() {
-        Vec::new()
-    } else {
-        ids_arg("options.history", &o.history, MAX_HISTORY)?
-    };
+    let history = history_arg(&o.history)?;
     Ok((z, history, o.input.unwrap_or_default()))
+}
+
+/// `options.history`: the token ids so far, none if absent; more than [`MAX_HISTORY`] is the
+/// coded `history.tooLong`.
+pub(crate) fn history_arg(history: &JsValue) -> Result<Vec<u32>, JsError> {
+    if history.is_undefined() || history.is_null() {
+        return Ok(Vec::new());
+    }
+    let expected = "a Uint32Array or an array of token ids";
+    let n = list_length("options.history", history, expected)?;
+    if n > MAX_HISTORY {
+        return Err(js_err(workbench::history_too_long(n)));
+    }
+    ids_arg("options.history", history, MAX_HISTORY)
 }
 
 /// The steps as JS objects; a logit bias of −∞ (null in JSON) as −Infinity.

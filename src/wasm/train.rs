@@ -269,6 +269,7 @@ impl Trainer {
                 .snapshot()
                 .and_then(|gpt| gpt.to_net())
                 .map_err(js_err)?,
+            format: crate::model::format::files::Format::Logitlab,
         })
     }
 }

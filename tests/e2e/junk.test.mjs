@@ -1,6 +1,7 @@
 // 10 000 seeded junk calls to every export of each wasm build in headless Chromium (the calls
-// live in lib/junk-calls.mjs): the sampling lab's (www/pkg) and the training view's (www/pkg-train,
-// which adds Trainer). Each call must return or throw an Error that names an argument, never trap.
+// live in lib/junk-calls.mjs): the sampling lab's (www/pkg), the chat build's (www/pkg-chat, which
+// adds applyChatTemplate) and the training view's (www/pkg-train, which adds Trainer). Each call
+// must return or throw an Error that names an argument, never trap.
 // Afterwards the module must still answer correctly: softmax([0, ln 3]) = [1/4, 3/4], and the
 // default model's greedy text is the one tests/common/mod.rs pins for the native tests.
 //
@@ -43,7 +44,7 @@ after(async () => {
 });
 
 for (const [name, path] of [['sampling lab build', '/pkg/logitlab.js'],
-  ['training build', '/pkg-train/logitlab_train.js']]) {
+  ['chat build', '/pkg-chat/logitlab_chat.js'], ['training build', '/pkg-train/logitlab_train.js']]) {
   test(`${name}: ${CALLS} junk calls: every one returns or throws an Error naming an argument, no trap`, async () => {
     const started = Date.now();
     const result = await page.evaluate(async ({ calls, seed, path }) => {
@@ -63,8 +64,10 @@ for (const [name, path] of [['sampling lab build', '/pkg/logitlab.js'],
     }
     assert.deepEqual(problems, []);
     assert.equal(tally.calls, CALLS);
-    // Only the training build has Trainer; its calls must have been made there.
+    // Only the training build has Trainer, and only the chat build applyChatTemplate; their
+    // calls must have been made there.
     assert.equal(Boolean(tally.byExport.Trainer), path.includes('train'));
+    assert.equal(Boolean(tally.byExport['model.applyChatTemplate']), path.includes('chat'));
   });
 
   test(`${name}: ${HOSTILE} hostile calls to every export: no trap, nothing left borrowed or leaked, short errors`, async () => {

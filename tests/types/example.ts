@@ -1,5 +1,5 @@
-// A small script against the JS API's TypeScript declarations (www/pkg/*.d.ts, written by
-// wasm-bindgen and tsify from the Rust types). `./build.sh test` type-checks it with
+// A small script against the JS API's TypeScript declarations (the .d.ts of www/pkg,
+// www/pkg-chat and www/pkg-train, written by wasm-bindgen and tsify from the Rust types). `./build.sh test` type-checks it with
 // `tsc --noEmit -p tests/types` after building: a field renamed in Rust without this script
 // following fails there. The `@ts-expect-error` lines are misuses the types must reject.
 
@@ -9,6 +9,7 @@ import init, {
   charFrequencies, parseValues, translateValues, Model, ModelReader, defaultModelUrl,
   type SampleOptions, type SampleResult, type LossResult, type Pipeline,
 } from '../../www/pkg/logitlab.js';
+import initChat, { Model as ChatModel } from '../../www/pkg-chat/logitlab_chat.js';
 import initTrain, { Trainer, type StepResult, type TrainerOptions } from '../../www/pkg-train/logitlab_train.js';
 
 export async function lab(): Promise<void> {
@@ -42,7 +43,10 @@ export async function lab(): Promise<void> {
   const id = temperatureIdentity(z, 2);
   const panel = nextTokenPanel(z, { output: 'logSoftmax', temperature: 0.8, top: 5, storedTemperature: 1, reheatTemperature: 3 });
   const top: Uint32Array = panel.top;
-  const after: number = panel.precision.zerosAfter.f16 + panel.identity.maxAbsDiff;
+  const after: number = (panel.precision?.zerosAfter.f16 ?? 0) + (panel.identity?.maxAbsDiff ?? 0);
+  // @ts-expect-error: the experiments are absent when left out ({ identity: false, precision: false })
+  const leftOut: number = panel.identity.maxAbsDiff;
+  const range: number[] | undefined = nextTokenPanel(z, { identity: false, precision: false }).valueRange;
   const d = draws(z, { seed: 1 }, 100);
   const counts: Uint32Array = d.counts;
   const rows = classify(z, 1).map((r) => r.representation + r.argmax);
@@ -65,6 +69,9 @@ export async function lab(): Promise<void> {
     [model.config.headDim, model.config.kvHeads, model.config.tiedHead];
   const eos: Uint32Array = model.eosTokenIds;
   const ids: Uint32Array = model.encode('ROMEO:');
+  model.encode('ROMEO:', { addSpecialTokens: true });
+  // @ts-expect-error the option is addSpecialTokens
+  model.encode('ROMEO:', { add_special_tokens: true });
   const values: Float32Array = model.forward(ids, { output: 'logSoftmax', allPositions: false });
   const gen = model.generate('ROMEO:', { temperature: 0.8, topK: 20, seed: 1, output: 'logits' });
   const next = gen.next();
@@ -72,7 +79,15 @@ export async function lab(): Promise<void> {
   // @ts-expect-error generate's options have no `input`: the model's output decides it
   model.generate('ROMEO:', { input: 'probs' });
   const zip: Uint8Array = model.toHuggingFaceZip('my-model');
-  console.log(p, cut, token, q, lp, lse, l.rows, g, shapes, zeros, id.fromLogits, top, after,
+  const template: string | undefined = model.chatTemplate;
+  const hasTemplate: boolean | undefined = model.config.chatTemplate;
+  const format: 'huggingFace' | 'llama2c' | 'logitlab' | undefined = model.config.format;
+  // @ts-expect-error the sampling lab's build has no chat-template engine: www/pkg-chat has
+  model.applyChatTemplate([{ role: 'user', content: 'Hello!' }]);
+  const stats = model.tokenStats('But soft');
+  const perWord: number | undefined = stats.perWord;
+  console.log(template, hasTemplate, format, stats.tokens, stats.words, perWord);
+  console.log(p, cut, token, q, lp, lse, l.rows, g, shapes, zeros, id.fromLogits, top, after, leftOut, range,
     counts, rows, nan, thresholds, oneHot, freq, parsed, parsedVi, written, v, arch, dtype, shape, eos,
     values, text, zip);
   gen.free();
@@ -80,6 +95,17 @@ export async function lab(): Promise<void> {
 }
 
 /** A llama2.c model picked from disk, read as it streams in (the page's worker does this). */
+/** The chat build: the sampling lab's API, and `applyChatTemplate`. */
+export async function chat(files: Record<string, Uint8Array>): Promise<string> {
+  await initChat();
+  const model = ChatModel.fromFiles(files);
+  // @ts-expect-error a message has a role
+  model.applyChatTemplate([{ content: 'Hello!' }]);
+  // @ts-expect-error the option is addGenerationPrompt
+  model.applyChatTemplate([{ role: 'user', content: 'Hello!' }], { add_generation_prompt: true });
+  return model.applyChatTemplate([{ role: 'user', content: 'Hello!' }], { addGenerationPrompt: true });
+}
+
 export async function llama(bin: File, tokenizer: File): Promise<Model> {
   const reader = new ModelReader(bin.size, new Uint8Array(await tokenizer.arrayBuffer()));
   const parts = bin.stream().getReader();

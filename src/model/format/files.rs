@@ -15,8 +15,8 @@
 
 use crate::error::{brief, brief_list, Code, Error, Result};
 use crate::limits::{
-    MAX_CHECKPOINT_BYTES, MAX_CONFIG_JSON_BYTES, MAX_GGUF_BYTES, MAX_HF_SAFETENSORS_BYTES,
-    MAX_LLAMA2C_BYTES, MAX_TOKENIZER_BIN_BYTES, MAX_TOKENIZER_JSON_BYTES,
+    MAX_CHAT_BYTES, MAX_CHECKPOINT_BYTES, MAX_CONFIG_JSON_BYTES, MAX_GGUF_BYTES,
+    MAX_HF_SAFETENSORS_BYTES, MAX_LLAMA2C_BYTES, MAX_TOKENIZER_BIN_BYTES, MAX_TOKENIZER_JSON_BYTES,
 };
 use crate::model::Variant;
 
@@ -61,8 +61,12 @@ pub enum Role {
     Checkpoint,
     /// A Hugging Face `generation_config.json` (optional): the end-of-text ids.
     GenerationConfig,
-    /// A Hugging Face `tokenizer_config.json` (optional): the tokenizer's special tokens.
+    /// A Hugging Face `tokenizer_config.json` (optional): the tokenizer's special tokens and
+    /// the chat template.
     TokenizerConfig,
+    /// A Hugging Face `chat_template.jinja` (optional): the chat template, where recent
+    /// transformers writes it.
+    ChatTemplate,
 }
 
 impl Role {
@@ -74,6 +78,7 @@ impl Role {
             Role::Checkpoint => "checkpoint",
             Role::GenerationConfig => "generationConfig",
             Role::TokenizerConfig => "tokenizerConfig",
+            Role::ChatTemplate => "chatTemplate",
         }
     }
 }
@@ -111,6 +116,7 @@ const TOKENIZER_JSON: &str = "tokenizer.json";
 const TOKENIZER_BIN: &str = "tokenizer.bin";
 const GENERATION_CONFIG: &str = "generation_config.json";
 const TOKENIZER_CONFIG: &str = "tokenizer_config.json";
+const CHAT_TEMPLATE: &str = crate::model::chat::JINJA;
 
 /// The file name of a path: what follows its last `/` or `\`.
 pub fn base(name: &str) -> &str {
@@ -149,12 +155,21 @@ pub fn identify(names: &[&str]) -> Result<ModelFiles> {
             needed(Role::Weights, weights, MAX_HF_SAFETENSORS_BYTES, false),
             needed(Role::Tokenizer, tokenizer, MAX_TOKENIZER_JSON_BYTES, false),
         ];
-        for (role, file) in [
-            (Role::GenerationConfig, GENERATION_CONFIG),
-            (Role::TokenizerConfig, TOKENIZER_CONFIG),
+        for (role, file, cap) in [
+            (
+                Role::GenerationConfig,
+                GENERATION_CONFIG,
+                MAX_CONFIG_JSON_BYTES,
+            ),
+            (
+                Role::TokenizerConfig,
+                TOKENIZER_CONFIG,
+                MAX_CONFIG_JSON_BYTES,
+            ),
+            (Role::ChatTemplate, CHAT_TEMPLATE, MAX_CHAT_BYTES),
         ] {
             if let Some(name) = find(file) {
-                files.push(needed(role, name, MAX_CONFIG_JSON_BYTES, false));
+                files.push(needed(role, name, cap, false));
             }
         }
         return Ok(ModelFiles {
@@ -274,6 +289,20 @@ pub fn at_path(path: &str, tokenizer: Option<&str>) -> Result<Vec<(String, Strin
     ))
 }
 
+/// The files the model at a site path may also have, as [`at_path`]'s (name, path) pairs: a
+/// folder's `generation_config.json`, `tokenizer_config.json` and `chat_template.jinja` (its
+/// end-of-text ids, its special tokens and chat template). A missing one is no error; other
+/// paths have none.
+pub fn optional_at_path(path: &str) -> Vec<(String, String)> {
+    if !base(path).is_empty() {
+        return Vec::new();
+    }
+    [GENERATION_CONFIG, TOKENIZER_CONFIG, CHAT_TEMPLATE]
+        .iter()
+        .map(|n| (n.to_string(), n.to_string()))
+        .collect()
+}
+
 /// The architecture a Hugging Face `config.json` describes: the first of its `architectures`,
 /// or, without that list, its `model_type`. GPT-2 is read by [`super::hf_gpt2`], the Llama
 /// family by [`super::hf_llama`]; any other is refused by name.
@@ -312,7 +341,27 @@ pub fn hf_architecture(config_json: &[u8]) -> Result<HfArchitecture> {
             }
         },
     };
-    let name = named.as_str().unwrap_or("");
+    let Some(name) = named.as_str() else {
+        let (field, wanted) = if field == "architectures" {
+            (
+                "architectures[0]",
+                "the name of a model class, such as LlamaForCausalLM",
+            )
+        } else {
+            (field, "a model type, such as llama")
+        };
+        let shown = brief(named);
+        return Err(
+            Error::new(format!("{CONFIG}: {field} is {shown}; {wanted} is needed")).coded(
+                Code::ModelConfigValue,
+                [
+                    ("file", CONFIG.into()),
+                    ("field", field.into()),
+                    ("value", shown.into()),
+                ],
+            ),
+        );
+    };
     let found = Variant::ALL.into_iter().find(|v| {
         let d = v.description();
         name == if field == "model_type" {
@@ -325,10 +374,7 @@ pub fn hf_architecture(config_json: &[u8]) -> Result<HfArchitecture> {
         (Some(v), _) => Ok(HfArchitecture::Llama(v)),
         (None, "GPT2LMHeadModel" | "GPT2Model" | "gpt2") => Ok(HfArchitecture::Gpt2),
         (None, _) => {
-            let shown = match named.as_str() {
-                Some(s) => brief(&s),
-                None => format!("{field} {}", brief(named)),
-            };
+            let shown = brief(&name);
             let supported: Vec<&str> = Variant::ALL
                 .iter()
                 .map(|v| v.description().architecture)
@@ -458,10 +504,17 @@ mod tests {
             e.params()[0].1,
             crate::error::Param::Text("Gemma3ForCausalLM".into())
         );
+        // A name that is not a string is a bad value, named by its field.
         let e = arch(r#"{"model_type": 7}"#).unwrap_err();
+        assert_eq!(e.code(), Some(Code::ModelConfigValue));
+        assert!(
+            e.to_string().starts_with("config.json: model_type is 7;"),
+            "{e}"
+        );
+        let e = arch(r#"{"architectures": [{"a": 1}]}"#).unwrap_err();
         assert!(
             e.to_string()
-                .starts_with("config.json: model_type 7 is not supported"),
+                .starts_with("config.json: architectures[0] is {\"a\":1};"),
             "{e}"
         );
         let e = arch("{}").unwrap_err();
@@ -480,7 +533,7 @@ mod tests {
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let e = identify(&names).unwrap_err().to_string();
         assert!(e.len() < 600, "{} characters", e.len());
-        assert!(e.ends_with("and 995 more"), "{e}");
+        assert!(e.ends_with(", … (+995)"), "{e}");
     }
 
     #[test]
@@ -510,6 +563,15 @@ mod tests {
             at_path("mine.safetensors", None).unwrap(),
             [s("mine.safetensors", "mine.safetensors")]
         );
+        assert_eq!(
+            optional_at_path("models/qwen/"),
+            [
+                s("generation_config.json", "generation_config.json"),
+                s("tokenizer_config.json", "tokenizer_config.json"),
+                s("chat_template.jinja", "chat_template.jinja")
+            ]
+        );
+        assert!(optional_at_path("m/x.bin").is_empty());
         let e = at_path("notes.txt", None).unwrap_err();
         assert_eq!(e.code(), Some(Code::ModelBadPath));
         // What a path names, identify reads as the same format.

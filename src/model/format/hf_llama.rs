@@ -256,6 +256,7 @@ pub fn read_config(bytes: &[u8]) -> Result<(Config, Vec<u32>)> {
             "does not divide",
         ));
     }
+    let given = f.get("head_dim").is_some();
     let head_dim = match f.get("head_dim") {
         Some(_) => f.int("head_dim", 2, MAX_EMBD, None)?,
         None if embd.is_multiple_of(heads) => embd / heads,
@@ -263,12 +264,12 @@ pub fn read_config(bytes: &[u8]) -> Result<(Config, Vec<u32>)> {
             return Err(f.mismatch(
                 "hidden_size",
                 embd,
-                format!("num_attention_heads = {heads} (and there is no head_dim)"),
-                "is not a multiple of",
+                format!("num_attention_heads = {heads}"),
+                "(there is no head_dim) is not a multiple of",
             ))
         }
     };
-    if !head_dim.is_multiple_of(2) || heads * head_dim > MAX_EMBD {
+    if given && (!head_dim.is_multiple_of(2) || heads * head_dim > MAX_EMBD) {
         return Err(f.value(
             "head_dim",
             &head_dim,
@@ -276,6 +277,23 @@ pub fn read_config(bytes: &[u8]) -> Result<(Config, Vec<u32>)> {
                 "an even width is needed (rotary embeddings turn pairs), with \
                  num_attention_heads × head_dim at most {MAX_EMBD}"
             ),
+        ));
+    }
+    if !given && !head_dim.is_multiple_of(2) {
+        // The width is hidden_size / num_attention_heads: the fields to blame are those two.
+        return Err(Error::new(format!(
+            "{}: hidden_size = {embd} (there is no head_dim: each head is hidden_size / \
+             num_attention_heads = {head_dim} wide, and rotary embeddings need an even width) \
+             does not fit num_attention_heads = {heads}",
+            f.file
+        ))
+        .coded(
+            Code::ModelHeadWidth,
+            [
+                ("embd", embd.into()),
+                ("heads", heads.into()),
+                ("width", head_dim.into()),
+            ],
         ));
     }
     let mlp_width = f.int("intermediate_size", 1, 4 * MAX_EMBD, None)?;
@@ -413,10 +431,11 @@ fn prefixed(e: Error, f: &Fields, key: &str, prefix: &str) -> Error {
 /// (or, in older configs, `type`).
 fn read_scaling(s: &Fields, prefix: &str) -> Result<RopeScaling> {
     let p = format!("{prefix}.");
-    let kind = s.get("rope_type").or_else(|| s.get("type"));
-    let kind = match kind {
-        None => return Err(prefixed(s.missing("rope_type"), s, "rope_type", &p)),
-        Some(v) => v,
+    // The field the file names the type with: `rope_type`, or in older configs `type`.
+    let (kind_key, kind) = match (s.get("rope_type"), s.get("type")) {
+        (Some(v), _) => ("rope_type", v),
+        (None, Some(v)) => ("type", v),
+        (None, None) => return Err(prefixed(s.missing("rope_type"), s, "rope_type", &p)),
     };
     let number = |key: &str, ok: fn(f64) -> bool, wanted: &str| {
         s.number(key, None, wanted, ok)
@@ -465,12 +484,12 @@ fn read_scaling(s: &Fields, prefix: &str) -> Result<RopeScaling> {
         }
         _ => Err(prefixed(
             s.value(
-                "rope_type",
+                kind_key,
                 kind,
                 "only \"default\", \"linear\" and \"llama3\" are supported",
             ),
             s,
-            "rope_type",
+            kind_key,
             &p,
         )),
     }

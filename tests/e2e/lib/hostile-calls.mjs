@@ -93,13 +93,17 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
     translateValues: [() => '1, 2', () => ({ from: '.', to: ',' })],
     modelFiles: [() => ['config.json', 'model.safetensors', 'tokenizer.json']],
     modelPathFiles: [() => 'models/x/', () => ''],
+    modelPathOptionalFiles: [() => 'models/x/'],
     cutReasons: [], pipelines: [], presets: [], zeroThresholds: [], defaultModelUrl: [],
     'Model.fromBytes': [() => modelBytes],
     'Model.fromFiles': [() => ({ 'default.safetensors': modelBytes })],
-    'model.encode': [goodText],
+    'model.encode': [goodText, () => ({ addSpecialTokens: true })],
+    'model.promptIds': [goodText],
     'model.decode': [goodIds],
     'model.forward': [goodIds, goodOptions],
     'model.tokenText': [() => 1],
+    'model.tokenStats': [goodText],
+    'model.applyChatTemplate': [() => [{ role: 'user', content: 'Hi' }], () => ({ addGenerationPrompt: true })],
     'model.generate': [goodText, goodOptions],
     'model.toBytes': [],
     'model.toHuggingFaceZip': [() => 'm'],
@@ -109,6 +113,14 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
     'sampler.sample': [goodValues, () => ({ history: new Uint32Array([1, 2]) })],
     chainToUrl: [() => [{ kind: 'topK', k: 5 }]],
     chainFromUrl: [() => 'k_5'],
+    chainFields: [() => r.pick(['topP', 'dry', 'logitBias'])],
+    chainPanel: [goodValues, () => r.pick(['llama.cpp', [{ kind: 'repetitionPenalty', penalty: 2 }, { kind: 'topK', k: 5 }]]),
+      () => ({ history: new Uint32Array([1, 2]), top: 3, seed: 1 })],
+    chainDraws: [goodValues, () => r.pick(['huggingface', [{ kind: 'topP', p: 0.9 }]]), () => ({ seed: 1 }), () => 10],
+    orderMatters: [() => model, goodText, () => [[{ kind: 'topP', p: 0.8 }, { kind: 'temperature', t: 0.5 }], 'huggingface'],
+      () => ({ tokens: 3, seed: 1 })],
+    'new ChainGeneration': [() => model, goodText, () => r.pick(['llama.cpp', [{ kind: 'minP', p: 0.1 }]]), () => ({ seed: 1 })],
+    'chainGen.next': [],
     'reader.push': [() => new Uint8Array(4)],
     'reader.finish': [],
     'gen.next': [],
@@ -119,7 +131,8 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
   };
   // Every export of the build is in the table: a new one gets its hostile calls too.
   const missing = [];
-  const instance = { Model: 'model', ModelReader: 'reader', Generation: 'gen', Trainer: 'trainer', Sampler: 'sampler' };
+  const instance = { Model: 'model', ModelReader: 'reader', Generation: 'gen', Trainer: 'trainer', Sampler: 'sampler',
+    ChainGeneration: 'chainGen' };
   for (const [name, value] of Object.entries(lab)) {
     if (name === 'default' || name === 'initSync' || typeof value !== 'function') continue;
     const methods = [];
@@ -143,6 +156,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
   let theReader = reader();
   const gen = model.generate('ROMEO:\n', { temperature: 0, seed: 0 });
   const sampler = lab.Sampler ? new lab.Sampler('llama.cpp', { seed: 1 }) : null;
+  const chainGen = lab.ChainGeneration ? new lab.ChainGeneration(model, 'ROMEO:\n', 'huggingface', { seed: 0 }) : null;
   const trainer = lab.Trainer ? new lab.Trainer('To be, or not to be, that is the question.\n'.repeat(20), { preset: 'tiny' },
     'crossEntropyOnLogits', 1, {}) : null;
 
@@ -158,6 +172,8 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
       case 'new Sampler': return new lab.Sampler(...args);
       case 'sampler.distribution': return sampler.distribution(...args);
       case 'sampler.sample': return sampler.sample(...args);
+      case 'new ChainGeneration': return new lab.ChainGeneration(...args);
+      case 'chainGen.next': return chainGen.next(...args);
       case 'trainer.step': return trainer.step(...args);
       case 'trainer.model': return trainer.model(...args);
       default:
@@ -174,6 +190,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
     if (!name.includes('.') && !name.startsWith('new ') && typeof lab[name] !== 'function') continue; // not in this build
     if (name.startsWith('new Trainer') || name.startsWith('trainer.')) { if (!trainer) continue; }
     if (name.startsWith('new Sampler') || name.startsWith('sampler.')) { if (!sampler) continue; }
+    if (name.startsWith('model.') && typeof model[name.slice(6)] !== 'function') continue; // not in this build
     const t = (tally[name] = { returned: 0, threw: 0 });
     for (let i = 0; i < perExport; i++) {
       // A bad call: one argument, at least, is hostile (one past the last, for an export of none).
@@ -211,6 +228,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
       theReader?.received;
       trainer?.step(1);
       sampler?.sample(new Float32Array([2, 1, 0.5]));
+      chainGen?.next();
       lab.softmax(new Float32Array([0, Math.log(3)]));
     } catch (e) {
       problems.push({ name, kind: 'unusable afterwards', message: String(e?.message ?? e).slice(0, 300) });
@@ -219,6 +237,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
   theReader?.free();
   trainer?.free();
   sampler?.free();
+  chainGen?.free();
   gen.free();
   model.free();
   return { tally, problems, long: long.slice(0, 10), longCount: long.length, tableBefore: before, tableAfter: table?.length };

@@ -36,7 +36,7 @@ export const ARGUMENT_NAMES = ['values', 'temperature', 'options', 'input', 'top
   'labelSmoothing', 'row', 'checkpoint', 'text', 'ids', 'prompt', 'output', 'allPositions',
   'config', 'contextLength', 'layers', 'heads', 'embd', 'pipeline', 'batchSize',
   'learningRate', 'minLearningRate', 'warmupSteps', 'totalSteps', 'weightDecay', 'gradClip',
-  'evalBatches', 'n must', 'training diverged', 'model', 'vocabulary', 'bytes', 'preset', 'top',
+  'evalBatches', 'n must', 'training diverged', 'model', 'messages', 'vocabulary', 'bytes', 'preset', 'top',
   'storedTemperature', 'reheatTemperature', 'frequency', 'files', 'config.json', 'model.safetensors',
   'tokenizer.json', 'id must', '.safetensors'];
 
@@ -145,8 +145,8 @@ export async function runJunk(lab, { calls, seed, modelBytes }) {
           labelSmoothing: [0, 0.1, 1] }, ['classes', 'pipeline']));
     }],
     ['nextTokenPanel', 8, () => lab.nextTokenPanel(values(), options(['output', 'temperature', 'topK', 'topP', 'minP', 'seed',
-      'top', 'storedTemperature', 'reheatTemperature'], 0, { ...SAMPLER_GOOD, top: [0, 12, 5000], storedTemperature: [0.05, 1, 3],
-      reheatTemperature: [0.05, 3] }))],
+      'top', 'storedTemperature', 'reheatTemperature', 'identity', 'precision'], 0, { ...SAMPLER_GOOD, top: [0, 12, 5000],
+      storedTemperature: [0.05, 1, 3], reheatTemperature: [0.05, 3], identity: [true, false], precision: [true, false] }))],
     ['zeroThresholds', 1, () => lab.zeroThresholds()],
     ['classify', 5, () => lab.classify(values(), number())],
     ['stability', 5, () => lab.stability(values())],
@@ -163,7 +163,12 @@ export async function runJunk(lab, { calls, seed, modelBytes }) {
       Array.from({ length: 1 + r.int(3) }, () => [r.pick(['config.json', 'model.safetensors', 'tokenizer.json',
         'default.safetensors', 'gpt2/config.json', 'x.bin', 'notes.txt']), r.chance(0.5) ? mutatedModel() : junk()])))],
     ['model.tokenText', 4, () => model.tokenText(r.chance(0.7) ? r.int(V + 3) : junk())],
-    ['model.encode', 6, () => model.encode(text())],
+    ['model.encode', 6, () => model.encode(text(), r.chance(0.5) ? { addSpecialTokens: r.chance(0.5) } : r.chance(0.5) ? undefined : junk())],
+    ['model.tokenStats', 3, () => model.tokenStats(text())],
+    ['model.promptIds', 3, () => model.promptIds(text())],
+    ['model.applyChatTemplate', 3, () => model.applyChatTemplate(
+      r.chance(0.6) ? [{ role: r.pick(['user', 'system', junk()]), content: r.chance(0.7) ? text() : junk() }] : junk(),
+      r.chance(0.6) ? { addGenerationPrompt: r.chance(0.5) } : junk())],
     ['model.decode', 6, () => model.decode(ids())],
     ['model.forward', 4, () => model.forward(ids(), options(['output', 'allPositions'], 0, { output: SAMPLER_GOOD.output, allPositions: [true, false] }))],
     ['model.generate', 5, () => {
@@ -193,6 +198,8 @@ export async function runJunk(lab, { calls, seed, modelBytes }) {
     }],
   ];
   if (!lab.Trainer) ops.splice(ops.findIndex(([name]) => name === 'Trainer'), 1); // the sampling lab build
+  // The chat build's (and only its) models render chat templates.
+  if (!model.applyChatTemplate) ops.splice(ops.findIndex(([name]) => name === 'model.applyChatTemplate'), 1);
   // The training build leaves out the lab's experiments (nextTokenPanel, classify, …).
   for (let i = ops.length - 1; i >= 0; i--) if (!ops[i][0].includes('.') && typeof lab[ops[i][0]] !== 'function') ops.splice(i, 1);
   const weights = ops.map(([, w]) => w);

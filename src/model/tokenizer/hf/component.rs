@@ -150,10 +150,11 @@ pub(super) fn replace_fields(o: &Fields) -> Result<(String, String)> {
         PatternJson::Regex(r) => match literal_regex(r) {
             Some(s) => s,
             None => {
-                return Err(unsupported(
+                return Err(regex_unsupported(
                     &o.field("pattern.Regex"),
                     r,
                     "a plain string (no regex operators)",
+                    Code::TokenizerReplaceRegex,
                 ))
             }
         },
@@ -185,7 +186,11 @@ pub(super) fn literal_regex(r: &str) -> Option<String> {
 /// The error for a component, option or pattern the lab does not implement: names the field,
 /// the value and what is supported.
 pub(super) fn unsupported(field: &str, value: &str, supported: &str) -> Error {
-    let value = quoted(value);
+    unsupported_shown(field, quoted(value), supported)
+}
+
+/// [`unsupported`] for a value already written out (a JSON value, [`brief`]ed).
+pub(super) fn unsupported_shown(field: &str, value: String, supported: &str) -> Error {
     bad(format!(
         "{field} {value} is not supported; supported: {supported}"
     ))
@@ -197,6 +202,16 @@ pub(super) fn unsupported(field: &str, value: &str, supported: &str) -> Error {
             ("supported", supported.into()),
         ],
     )
+}
+
+/// A regex `pattern` at `field` that the lab does not implement, `code` saying what it does
+/// implement there (the page's sentence; `supported` is the English message's).
+pub(super) fn regex_unsupported(field: &str, pattern: &str, supported: &str, code: Code) -> Error {
+    let pattern = quoted(pattern);
+    bad(format!(
+        "{field} {pattern} is not supported; supported: {supported}"
+    ))
+    .coded(code, [("field", field.to_string().into())])
 }
 
 #[cfg(test)]

@@ -95,16 +95,22 @@ impl HfTokenizer {
         match mf("dropout") {
             None => {}
             Some(v) if v.as_f64() == Some(0.0) => {}
-            Some(v) => return Err(component::unsupported("model.dropout", &brief(v), "null")),
+            Some(v) => {
+                return Err(component::unsupported_shown(
+                    "model.dropout",
+                    brief(v),
+                    "null",
+                ))
+            }
         }
         for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
             match mf(key) {
                 None => {}
                 Some(Value::String(s)) if s.is_empty() => {}
                 Some(v) => {
-                    return Err(component::unsupported(
+                    return Err(component::unsupported_shown(
                         &format!("model.{key}"),
-                        &brief(v),
+                        brief(v),
                         "null",
                     ))
                 }

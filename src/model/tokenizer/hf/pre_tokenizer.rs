@@ -95,10 +95,11 @@ pub(super) fn read(v: Option<&Value>, field: &str, out: &mut Vec<PreTokenizer>) 
                     None => match super::component::literal_regex(r) {
                         Some(s) => SplitPattern::Literal(s),
                         None => {
-                            return Err(unsupported(
+                            return Err(super::component::regex_unsupported(
                                 &o.field("pattern.Regex"),
                                 r,
                                 "GPT-2's, Llama 3's and Qwen2's regexes and plain strings",
+                                crate::error::Code::TokenizerSplitRegex,
                             ))
                         }
                     },

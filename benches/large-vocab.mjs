@@ -1,0 +1,229 @@
+// The sampling lab at V = 151 936 (Qwen2.5's and Qwen3's vocabulary) in headless Chromium:
+// what one token step and one control change cost the page beyond the model's forward pass.
+//
+// The model is a Qwen2 folder made here in a temporary folder: V = 151 936, otherwise tiny
+// (hidden 64, one layer, bf16, tied head), with a byte-level BPE tokenizer.json of 151 936
+// entries (the 256 byte symbols, every pair of them, then triples, and <|endoftext|>). Random
+// weights from a fixed seed. The page loads it through `?model=`.
+//
+// The page reports each panel it renders as a `performance.measure` named `panel` (from the
+// request to the worker until the panels are in the DOM), with the worker's own times in its
+// `detail`: `forward` (Model.forward) and `panel` (nextTokenPanel), and each generation as
+// one named `generate`, with `detail.next` the time in Generation.next (its forward pass and
+// draw). The rest of a figure is the page's own messaging, transfer and rendering.
+//
+//   node benches/large-vocab.mjs [STEPS]        (after ./build.sh build; STEPS defaults to 40)
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer } from '../tests/e2e/lib/server.mjs';
+import { launchChromium } from '../tests/e2e/lib/harness.mjs';
+
+const V = 151_936;
+const HIDDEN = 64;
+const HEADS = 4;
+const KV_HEADS = 2;
+const MLP = 128;
+const STEPS = Number(process.argv[2] ?? 40);
+
+/** A deterministic stream of numbers in [−1, 1) (mulberry32). */
+function uniform(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * 2 - 1;
+  };
+}
+
+/** GPT-2's byte → printable character table, which byte-level BPE vocabularies are written in. */
+function byteSymbols() {
+  const printable = [];
+  for (const [lo, hi] of [[33, 126], [161, 172], [174, 255]]) for (let b = lo; b <= hi; b++) printable.push(b);
+  const symbols = new Array(256);
+  let extra = 0;
+  for (let b = 0; b < 256; b++) symbols[b] = String.fromCodePoint(printable.includes(b) ? b : 256 + extra++);
+  return symbols;
+}
+
+/** A byte-level BPE tokenizer.json with exactly V entries, the last one <|endoftext|>. */
+function tokenizerJson() {
+  const bytes = byteSymbols();
+  const vocab = {};
+  const merges = [];
+  let id = 0;
+  for (const s of bytes) vocab[s] = id++;
+  const pairs = [];
+  for (const a of bytes) for (const b of bytes) pairs.push([a, b]);
+  for (const [a, b] of pairs) { vocab[a + b] = id++; merges.push(`${a} ${b}`); }
+  outer: for (const [a, b] of pairs) {
+    for (const c of bytes) {
+      if (id === V - 1) break outer;
+      vocab[a + b + c] = id++;
+      merges.push(`${a + b} ${c}`);
+    }
+  }
+  const eos = '<|endoftext|>';
+  vocab[eos] = id;
+  return JSON.stringify({
+    version: '1.0', truncation: null, padding: null,
+    added_tokens: [{ id, content: eos, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    post_processor: null,
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
+      fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges },
+  });
+}
+
+/** A bf16 safetensors file of `tensors` ([name, shape, scale]: uniform in ±scale; scale 1 → ones). */
+function safetensors(tensors, next) {
+  const header = { __metadata__: { format: 'pt' } };
+  let offset = 0;
+  for (const [name, shape] of tensors) {
+    const bytes = shape.reduce((a, b) => a * b, 1) * 2;
+    header[name] = { dtype: 'BF16', shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const out = Buffer.alloc(8 + json.length + offset);
+  out.writeBigUInt64LE(BigInt(json.length), 0);
+  out.write(json, 8, 'latin1');
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  let at = 8 + json.length;
+  for (const [, shape, scale] of tensors) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    for (let i = 0; i < n; i++, at += 2) {
+      f32[0] = scale === 'ones' ? 1 : next() * scale;
+      out.writeUInt16LE(u32[0] >>> 16, at);
+    }
+  }
+  return out;
+}
+
+/** The Qwen2 folder in `dir`. */
+function makeFolder(dir) {
+  const head = HIDDEN / HEADS;
+  const p = 'model.layers.0.';
+  const tensors = [
+    ['model.embed_tokens.weight', [V, HIDDEN], 0.5],
+    [`${p}input_layernorm.weight`, [HIDDEN], 'ones'],
+    [`${p}self_attn.q_proj.weight`, [HIDDEN, HIDDEN], 0.1],
+    [`${p}self_attn.q_proj.bias`, [HIDDEN], 0.1],
+    [`${p}self_attn.k_proj.weight`, [KV_HEADS * head, HIDDEN], 0.1],
+    [`${p}self_attn.k_proj.bias`, [KV_HEADS * head], 0.1],
+    [`${p}self_attn.v_proj.weight`, [KV_HEADS * head, HIDDEN], 0.1],
+    [`${p}self_attn.v_proj.bias`, [KV_HEADS * head], 0.1],
+    [`${p}self_attn.o_proj.weight`, [HIDDEN, HIDDEN], 0.1],
+    [`${p}post_attention_layernorm.weight`, [HIDDEN], 'ones'],
+    [`${p}mlp.gate_proj.weight`, [MLP, HIDDEN], 0.1],
+    [`${p}mlp.up_proj.weight`, [MLP, HIDDEN], 0.1],
+    [`${p}mlp.down_proj.weight`, [HIDDEN, MLP], 0.1],
+    ['model.norm.weight', [HIDDEN], 'ones'],
+  ];
+  writeFileSync(join(dir, 'model.safetensors'), safetensors(tensors, uniform(1)));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({
+    architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_act: 'silu', hidden_size: HIDDEN,
+    intermediate_size: MLP, num_attention_heads: HEADS, num_hidden_layers: 1, num_key_value_heads: KV_HEADS,
+    max_position_embeddings: 512, rms_norm_eps: 1e-6, rope_theta: 1e6, sliding_window: null, use_sliding_window: false,
+    tie_word_embeddings: true, torch_dtype: 'bfloat16', vocab_size: V, bos_token_id: V - 1, eos_token_id: V - 1,
+  }));
+  writeFileSync(join(dir, 'tokenizer.json'), tokenizerJson());
+}
+
+// ---- in the page ----
+
+/**
+ * `n` rounds of `act` (run in the page), each timed from just before `act` until the page's
+ * next `panel` measure ends. Returns per round: total, the worker's forward and nextTokenPanel
+ * in that panel, and Generation.next in the round's `generate` measure (0 without one).
+ */
+async function rounds(page, n, act) {
+  return page.evaluate(async ({ n, act }) => {
+    const $ = (id) => document.getElementById(id);
+    const acts = {
+      step: () => $('step').click(),
+      topP: (i) => { $('topP').value = i % 2 ? '0.95' : '0.9'; $('topP').dispatchEvent(new Event('input')); },
+    };
+    // The page keeps only its last measure of each name.
+    const since = (name, t0) => performance.getEntriesByName(name, 'measure').find((e) => e.startTime >= t0);
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      acts[act](i);
+      while (!since('panel', t0)) await new Promise((r) => setTimeout(r, 1));
+      const p = since('panel', t0);
+      const g = since('generate', t0);
+      out.push({
+        total: p.startTime + p.duration - t0,
+        forward: p.detail.forward, panel: p.detail.panel, next: g ? g.detail.next : 0,
+      });
+      await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))); // let it paint
+    }
+    return out;
+  }, { n, act });
+}
+
+/** `n` clicks on Draw (1 000 draws of the next token), each timed until the histogram is shown. */
+async function drawRounds(page, n) {
+  return page.evaluate(async (n) => {
+    const button = document.getElementById('draw');
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      button.click();
+      while (button.getAttribute('aria-disabled') === 'true') await new Promise((r) => setTimeout(r, 1));
+      out.push(performance.now() - t0);
+    }
+    return out;
+  }, n);
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const ms = (x) => `${x.toFixed(1).padStart(6)} ms`;
+
+function report(title, rows) {
+  const m = (f) => median(rows.map(f));
+  const own = m((r) => r.total - r.forward - r.next);
+  console.log(`\n${title} (median of ${rows.length})`);
+  console.log(`  click → panels in the DOM       ${ms(m((r) => r.total))}`);
+  if (rows.some((r) => r.next > 0)) console.log(`  worker: Generation.next          ${ms(m((r) => r.next))}   (the step's own forward pass and draw)`);
+  console.log(`  worker: Model.forward (panel)   ${ms(m((r) => r.forward))}`);
+  console.log(`  worker: nextTokenPanel          ${ms(m((r) => r.panel))}`);
+  console.log(`  transfer + main thread          ${ms(m((r) => r.total - r.forward - r.next - r.panel))}`);
+  console.log(`  beyond the forward passes       ${ms(own)}   (goal: <= 10 ms)`);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'logitlab-bigv-'));
+try {
+  const t0 = Date.now();
+  makeFolder(dir);
+  console.log(`Qwen2 folder at V = ${V.toLocaleString('en')} (hidden ${HIDDEN}, 1 layer, bf16, tied) made in ${Date.now() - t0} ms`);
+  const { server, url } = await startServer({ root: 'www', mounts: { '/bigv/': dir } });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const prompt = 'Once upon a time, there was a little';
+    const t1 = Date.now();
+    await page.goto(`${url}?model=bigv/&temperature=0.8&topP=0.9&seed=1&prompt=${encodeURIComponent(prompt)}`);
+    await page.waitForFunction(() => document.body.dataset.ready === '1'
+      && /151/.test(document.getElementById('vocab-size').textContent)
+      && performance.getEntriesByName('panel', 'measure').length > 0, null, { timeout: 120_000 });
+    console.log(`page ready with the model and its first panel after ${Date.now() - t1} ms (load through ?model=)`);
+    await rounds(page, 5, 'topP'); // warm
+    report('a control change (top-p), the panel recomputed', await rounds(page, STEPS, 'topP'));
+    report('a token step (Step), then its panel', await rounds(page, STEPS, 'step'));
+    const draws = await drawRounds(page, 10);
+    console.log(`\nDraw (1 000 draws, the histogram shown; median of ${draws.length})  ${ms(median(draws))}`);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
