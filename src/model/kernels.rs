@@ -217,11 +217,11 @@ pub(crate) fn matmul_rows<E: Widen>(x: &[f32], weight: &[E], n_out: usize) -> Ve
     let per = n_out / STREAMS;
     let row = |j: usize| &weight[j * n_in..(j + 1) * n_in];
     for j in 0..per {
-        let rows: [&[E]; STREAMS] = std::array::from_fn(|s| row(j * STREAMS + s));
+        let rows: [&[E]; STREAMS] = std::array::from_fn(|s| row(s * per + j));
         for (x_row, y_row) in x.chunks_exact(n_in).zip(y.chunks_exact_mut(n_out)) {
             let lanes = dot_lanes(x_row, &rows);
             for (s, (lanes, w)) in lanes.iter().zip(&rows).enumerate() {
-                y_row[j * STREAMS + s] = finish_dot(lanes, x_row, w);
+                y_row[s * per + j] = finish_dot(lanes, x_row, w);
             }
         }
     }
