@@ -170,30 +170,29 @@ pub(crate) fn matmul<E: Widen>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32
 const GROUP: usize = 8;
 
 /// y_j += x_0·w_0j + x_1·w_1j + … + x_7·w_7j for every j, added one product at a time in that
-/// order, four values of j to a vector ([`F4`]): the vector of y is loaded once and stored once
-/// per group. The last n mod 4 values of j are taken one by one, in the same order.
+/// order, eight values of j per step in two vectors ([`F4`]; a 16-bit W is one load, widened in
+/// halves): each vector of y is loaded once and stored once per group. The last n mod 8 values
+/// of j are taken one by one, in the same order.
 #[inline(always)]
 fn axpy_group<E: Widen>(y: &mut [f32], x: &[f32; GROUP], w: &[&[E]; GROUP]) {
     let n = y.len();
     let [x0, x1, x2, x3, x4, x5, x6, x7] = x.map(F4::splat);
-    let [w0, w1, w2, w3, w4, w5, w6, w7] = w.map(|w| w[..n].chunks_exact(4));
+    let [w0, w1, w2, w3, w4, w5, w6, w7] = w.map(|w| w[..n].chunks_exact(8));
     let columns = y
-        .chunks_exact_mut(4)
+        .chunks_exact_mut(8)
         .zip(w0.zip(w1).zip(w2).zip(w3))
         .zip(w4.zip(w5).zip(w6).zip(w7));
-    for ((y4, (((a, b), c), d)), (((e, f), g), h)) in columns {
-        let mut s = F4::load(y4);
-        s = s.add(x0.mul(E::widen4(a)));
-        s = s.add(x1.mul(E::widen4(b)));
-        s = s.add(x2.mul(E::widen4(c)));
-        s = s.add(x3.mul(E::widen4(d)));
-        s = s.add(x4.mul(E::widen4(e)));
-        s = s.add(x5.mul(E::widen4(f)));
-        s = s.add(x6.mul(E::widen4(g)));
-        s = s.add(x7.mul(E::widen4(h)));
-        s.store(y4);
+    for ((y8, (((a, b), c), d)), (((e, f), g), h)) in columns {
+        let (mut lo, mut hi) = (F4::load(y8), F4::load(&y8[4..]));
+        for (xk, wk) in [(x0, a), (x1, b), (x2, c), (x3, d), (x4, e), (x5, f), (x6, g), (x7, h)] {
+            let (w_lo, w_hi) = E::widen8(wk);
+            lo = lo.add(xk.mul(w_lo));
+            hi = hi.add(xk.mul(w_hi));
+        }
+        lo.store(y8);
+        hi.store(&mut y8[4..]);
     }
-    for j in n / 4 * 4..n {
+    for j in n / 8 * 8..n {
         let mut s = y[j];
         for (&xk, wk) in x.iter().zip(w) {
             s += xk * wk[j].to_f32();
