@@ -71,8 +71,8 @@ try {
   }, [N, timeGeneration.toString()]);
 
   console.log(`llama2.c stories15M shape, greedy, one thread, tokens/s (${N} tokens with the KV cache)`);
-  console.log(['round', 'run.c', 'wasm Node', 'ratio', 'wasm Chromium', 'ratio'].map((s) => s.padStart(13)).join(''));
-  const col = (x) => x.padStart(13);
+  console.log(['round', 'run.c', 'wasm Node', 'ratio', 'wasm Chromium', 'ratio'].map((s) => s.padStart(15)).join(''));
+  const col = (x) => x.padStart(15);
   // Warm-up: V8 compiles hot wasm functions again, optimised, after their first calls.
   timeGeneration(mod.Model, files, 40, () => performance.now());
   await page.evaluate(([src]) => new Function(`return (${src})`)()(window.bench.Model, window.bench.files, 40,
