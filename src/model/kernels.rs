@@ -157,7 +157,10 @@ pub(crate) fn matmul<E: Widen>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32
     // The last n_in mod GROUP inputs, one row of W at a time, in the same order.
     let whole = n_in / GROUP * GROUP;
     for (x_row, y_row) in x.chunks_exact(n_in).zip(y.chunks_exact_mut(n_out)) {
-        for (&xk, w) in x_row[whole..].iter().zip(groups.remainder().chunks_exact(n_out)) {
+        for (&xk, w) in x_row[whole..]
+            .iter()
+            .zip(groups.remainder().chunks_exact(n_out))
+        {
             for (y, &wk) in y_row.iter_mut().zip(w) {
                 *y += xk * wk.to_f32();
             }
@@ -184,7 +187,16 @@ fn axpy_group<E: Widen>(y: &mut [f32], x: &[f32; GROUP], w: &[&[E]; GROUP]) {
         .zip(w4.zip(w5).zip(w6).zip(w7));
     for ((y8, (((a, b), c), d)), (((e, f), g), h)) in columns {
         let (mut lo, mut hi) = (F4::load(y8), F4::load(&y8[4..]));
-        for (xk, wk) in [(x0, a), (x1, b), (x2, c), (x3, d), (x4, e), (x5, f), (x6, g), (x7, h)] {
+        for (xk, wk) in [
+            (x0, a),
+            (x1, b),
+            (x2, c),
+            (x3, d),
+            (x4, e),
+            (x5, f),
+            (x6, g),
+            (x7, h),
+        ] {
             let (w_lo, w_hi) = E::widen8(wk);
             lo = lo.add(xk.mul(w_lo));
             hi = hi.add(xk.mul(w_hi));
