@@ -233,6 +233,9 @@ bench() {
         sample-ab) build; node benches/sample-ab.mjs "$@" ;;
         gpt2) bench_gpt2 ;;
         llama2c) bench_llama2c 15M "$@" ;;
+        llama2c-runc) bench_llama2c_runc "$@" ;;
+        llama-hf) bench_llama_hf "$@" ;;
+        llama-hf-load) bench_llama_hf_load "$@" ;;
         llama2c-memory) bench_llama2c 110M "$@" ;;
         model-memory) bench_model_memory ;;
         large-vocab) build; node benches/large-vocab.mjs "$@" ;;
@@ -301,6 +304,49 @@ bench_llama2c() {
     fi
 }
 
+# bench_llama2c_runc [DIR [ROUNDS]]: llama2.c's run.c against our wasm in Node and Chromium on
+# stories15M's shape, in interleaved rounds. run.c is built outside the repository (MIT; the
+# path in $RUNC): gcc -Ofast -march=native -o "$RUNC" run.c -lm.
+bench_llama2c_runc() {
+    local dir=${1:-target/llama2c-15M}
+    [ -n "${RUNC:-}" ] && [ -x "$RUNC" ] || die "bench llama2c-runc: set RUNC to a run.c built outside the repository"
+    build
+    if [ ! -f "$dir/model.bin" ]; then
+        bench_python numpy
+        target/bench-venv/bin/python benches/make_llama2c_shape.py 15M "$dir"
+    fi
+    say "llama2.c, stories15M's shape: run.c, wasm in Node, wasm in Chromium"
+    RUNC="$RUNC" node benches/llama2c-runc.mjs "$dir" "${2:-4}"
+}
+
+# bench_llama_hf [DIR [ROUNDS]]: SmolLM2-135M's shape (random weights, made by transformers in
+# DIR, default target/llama-hf-smollm2: 0.8 GB) in bf16 and f32 in Chromium, against PyTorch
+# eager on one thread, in interleaved rounds.
+bench_llama_hf() {
+    local dir=${1:-target/llama-hf-smollm2}
+    build
+    bench_python torch transformers safetensors
+    if [ ! -f "$dir/f32/model.safetensors" ]; then
+        target/bench-venv/bin/python benches/llama_hf_shape.py make smollm2-135m "$dir"
+    fi
+    say "SmolLM2-135M's shape: PyTorch f32, wasm bf16, wasm f32 (Chromium)"
+    PYTHON=target/bench-venv/bin/python node benches/llama-hf.mjs "$dir" "${2:-3}"
+}
+
+# bench_llama_hf_load [DIR]: Qwen2.5-0.5B's shape in bf16 (random weights, about 1 GB, made in
+# DIR, default /tmp/logitlab-qwen2.5-0.5b, outside the repository) loaded through the page: peak
+# memory against the file, and the first token once the files are in memory.
+bench_llama_hf_load() {
+    local dir=${1:-/tmp/logitlab-qwen2.5-0.5b}
+    build
+    if [ ! -f "$dir/bf16/model.safetensors" ]; then
+        bench_python torch transformers safetensors
+        target/bench-venv/bin/python benches/llama_hf_shape.py make qwen2.5-0.5b "$dir"
+    fi
+    say "Qwen2.5-0.5B's shape in bf16: loading it in Chromium"
+    node benches/llama-hf-load.mjs "$dir"
+}
+
 # The default model: exactly the command and seed that made www/models/default.safetensors.
 # Extra arguments are passed on (they override the defaults), e.g. ./build.sh train --steps 100.
 train() {
@@ -355,6 +401,11 @@ usage: ./build.sh <command>
             gpt2                 the same as bench-gpt2
             llama2c [DIR]        a llama2.c model of stories15M's shape: native, then Chromium
             llama2c-memory [DIR] the peak memory of loading stories110M's shape in Chromium
+            llama2c-runc [DIR [ROUNDS]]  run.c ($RUNC) against the wasm in Node and Chromium
+            llama-hf [DIR [ROUNDS]]      SmolLM2-135M's shape, bf16 and f32, in Chromium
+                                 against PyTorch (made in a venv)
+            llama-hf-load [DIR]  Qwen2.5-0.5B's shape in bf16 through the page: peak memory,
+                                 first token
             model-memory         the page's memory after GPT-2 small is replaced by the
                                  built-in model, against a fresh page (Chromium)
             large-vocab [STEPS]  the sampling lab at V = 151 936 (a tiny Qwen2 folder made in

@@ -136,30 +136,31 @@ impl Linear<Vec<f32>> {
 
 /// y = x · W for every row of x: (rows, in) → (rows, n_out), with W stored (in, n_out).
 ///
-/// Each y_j is the sum x_0·W_0j + x_1·W_1j + … taken in that order. The inner loops run along a
-/// row of W, over j, which LLVM vectorises without reordering any sum; four rows of W per pass
-/// keep the partial sums in registers. W may be stored in 16 bits ([`Element`]): each weight
-/// is widened to f32 in a register as it is read, so the sums are those of the f32 weights.
-pub(crate) fn matmul<E: Element>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32> {
+/// Each y_j is the sum x_0·W_0j + x_1·W_1j + … taken in that order. The inner loops run along
+/// [`GROUP`] rows of W at once, over j, which LLVM vectorises without reordering any sum: a
+/// vector of y is loaded once, takes the products of all the group's rows, and is stored
+/// once. W may be stored in 16 bits ([`Element`]): each weight is widened to f32 in a register
+/// as it is read, so the sums are those of the f32 weights.
+pub(crate) fn matmul<E: Widen>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32> {
     let n_in = weight.len() / n_out;
     let mut y = vec![0.0; x.len() / n_in * n_out];
-    let whole = n_in / 4 * 4; // inputs taken four at a time; the rest one by one
-    for (x_row, y_row) in x.chunks_exact(n_in).zip(y.chunks_exact_mut(n_out)) {
-        for (x4, w4) in x_row.chunks_exact(4).zip(weight.chunks_exact(4 * n_out)) {
-            let (w0, rest) = w4.split_at(n_out);
-            let (w1, rest) = rest.split_at(n_out);
-            let (w2, w3) = rest.split_at(n_out);
-            for ((((y, &a), &b), &c), &d) in y_row.iter_mut().zip(w0).zip(w1).zip(w2).zip(w3) {
-                let mut s = *y;
-                s += x4[0] * a.to_f32();
-                s += x4[1] * b.to_f32();
-                s += x4[2] * c.to_f32();
-                s += x4[3] * d.to_f32();
-                *y = s;
-            }
+    // Groups of W outside, rows of x inside: a prompt of T tokens reads W from memory once, and
+    // each group T times from the cache.
+    let mut groups = weight.chunks_exact(GROUP * n_out);
+    for (g, wg) in (&mut groups).enumerate() {
+        let w: [&[E]; GROUP] = std::array::from_fn(|i| &wg[i * n_out..][..n_out]);
+        for (x_row, y_row) in x.chunks_exact(n_in).zip(y.chunks_exact_mut(n_out)) {
+            let xg: &[f32; GROUP] = x_row[g * GROUP..][..GROUP].try_into().expect("GROUP");
+            axpy_group(y_row, xg, &w);
         }
-        let rest = weight[whole * n_out..].chunks_exact(n_out);
-        for (&xk, w) in x_row[whole..].iter().zip(rest) {
+    }
+    // The last n_in mod GROUP inputs, one row of W at a time, in the same order.
+    let whole = n_in / GROUP * GROUP;
+    for (x_row, y_row) in x.chunks_exact(n_in).zip(y.chunks_exact_mut(n_out)) {
+        for (&xk, w) in x_row[whole..]
+            .iter()
+            .zip(groups.remainder().chunks_exact(n_out))
+        {
             for (y, &wk) in y_row.iter_mut().zip(w) {
                 *y += xk * wk.to_f32();
             }
@@ -168,17 +169,60 @@ pub(crate) fn matmul<E: Element>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f
     y
 }
 
+/// How many rows of W [`matmul`] takes per pass over y.
+const GROUP: usize = 8;
+
+/// y_j += x_0·w_0j + x_1·w_1j + … + x_7·w_7j for every j, added one product at a time in that
+/// order, eight values of j per step in two vectors ([`F4`]; a 16-bit W is one load, widened in
+/// halves): each vector of y is loaded once and stored once per group. The last n mod 8 values
+/// of j are taken one by one, in the same order.
+#[inline(always)]
+fn axpy_group<E: Widen>(y: &mut [f32], x: &[f32; GROUP], w: &[&[E]; GROUP]) {
+    let n = y.len();
+    let [x0, x1, x2, x3, x4, x5, x6, x7] = x.map(F4::splat);
+    let [w0, w1, w2, w3, w4, w5, w6, w7] = w.map(|w| w[..n].chunks_exact(8));
+    let columns = y
+        .chunks_exact_mut(8)
+        .zip(w0.zip(w1).zip(w2).zip(w3))
+        .zip(w4.zip(w5).zip(w6).zip(w7));
+    for ((y8, (((a, b), c), d)), (((e, f), g), h)) in columns {
+        let (mut lo, mut hi) = (F4::load(y8), F4::load(&y8[4..]));
+        for (xk, wk) in [
+            (x0, a),
+            (x1, b),
+            (x2, c),
+            (x3, d),
+            (x4, e),
+            (x5, f),
+            (x6, g),
+            (x7, h),
+        ] {
+            let (w_lo, w_hi) = E::widen8(wk);
+            lo = lo.add(xk.mul(w_lo));
+            hi = hi.add(xk.mul(w_hi));
+        }
+        lo.store(y8);
+        hi.store(&mut y8[4..]);
+    }
+    for j in n / 8 * 8..n {
+        let mut s = y[j];
+        for (&xk, wk) in x.iter().zip(w) {
+            s += xk * wk[j].to_f32();
+        }
+        y[j] = s;
+    }
+}
+
 /// y = x · Wᵀ for x (T, n_in) and W (n_out, n_in) stored row by row: the classifier of a
 /// language model as checkpoints store it (the embedding itself when the head is tied), used
 /// as it is, with no transposed copy (for stories110M such a copy would take 98 MB).
 ///
 /// Each y_tj is the dot product of two contiguous rows, in eight lanes added in a fixed order.
 /// W is read once for all T rows of x, and [`STREAMS`] rows at a time from as many places far
-/// apart (row j, j + n_out/8, …): measured, one sequential stream reads memory at about half
-/// the speed of several (likely idle between a core's misses). The kernel reads a 98 MB classifier as fast as [`matmul`]
-/// reads its transpose (7–8 ms natively and in wasm), where one row after another took twice
-/// as long.
-pub(crate) fn matmul_rows<E: Element>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32> {
+/// apart (row j, j + n_out/4, …): measured, one sequential stream reads memory at about half
+/// the speed of several. Four rows of eight lanes are eight simd128 accumulators, which fit in
+/// a 16-register machine beside x and the weights (eight rows spilled in V8's wasm code).
+pub(crate) fn matmul_rows<E: Widen>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32> {
     let n_in = weight.len() / n_out;
     let mut y = vec![0.0; x.len() / n_in * n_out];
     let per = n_out / STREAMS;
@@ -186,16 +230,7 @@ pub(crate) fn matmul_rows<E: Element>(x: &[f32], weight: &[E], n_out: usize) -> 
     for j in 0..per {
         let rows: [&[E]; STREAMS] = std::array::from_fn(|s| row(s * per + j));
         for (x_row, y_row) in x.chunks_exact(n_in).zip(y.chunks_exact_mut(n_out)) {
-            let mut lanes = [[0f32; 8]; STREAMS];
-            for (k, x8) in x_row.chunks_exact(8).enumerate() {
-                let x8: &[f32; 8] = x8.try_into().expect("8");
-                for (lanes, w) in lanes.iter_mut().zip(&rows) {
-                    let w8: &[E; 8] = w[8 * k..8 * k + 8].try_into().expect("8");
-                    for l in 0..8 {
-                        lanes[l] += x8[l] * w8[l].to_f32();
-                    }
-                }
-            }
+            let lanes = dot_lanes(x_row, &rows);
             for (s, (lanes, w)) in lanes.iter().zip(&rows).enumerate() {
                 y_row[s * per + j] = finish_dot(lanes, x_row, w);
             }
@@ -209,8 +244,29 @@ pub(crate) fn matmul_rows<E: Element>(x: &[f32], weight: &[E], n_out: usize) -> 
     y
 }
 
+/// The eight partial sums of x · w for each of [`STREAMS`] rows w: lane l adds the products
+/// of the values at l, l + 8, l + 16, … in that order (lanes 0–3 in one vector, 4–7 in another).
+#[inline(always)]
+fn dot_lanes<E: Widen>(x: &[f32], rows: &[&[E]; STREAMS]) -> [[f32; 8]; STREAMS] {
+    let n = x.len() / 8 * 8;
+    let rows = rows.map(|r| &r[..n]);
+    let mut acc = [[F4::splat(0.0); 2]; STREAMS];
+    for k in (0..n).step_by(8) {
+        let (lo, hi) = (F4::load(&x[k..]), F4::load(&x[k + 4..]));
+        for (acc, w) in acc.iter_mut().zip(&rows) {
+            let (w_lo, w_hi) = E::widen8(&w[k..]);
+            acc[0] = acc[0].add(lo.mul(w_lo));
+            acc[1] = acc[1].add(hi.mul(w_hi));
+        }
+    }
+    acc.map(|[lo, hi]| {
+        let (lo, hi) = (lo.to_array(), hi.to_array());
+        [lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]]
+    })
+}
+
 /// How many rows of W [`matmul_rows`] reads at once.
-const STREAMS: usize = 8;
+const STREAMS: usize = 4;
 
 /// [`matmul`] with W in whichever type it is stored.
 pub(crate) fn matmul_tensor(x: &[f32], weight: &Tensor, n_out: usize) -> Vec<f32> {
@@ -322,6 +378,22 @@ struct Head<'a> {
     seen: usize,
 }
 
+/// a · b in four lanes ([`F4`]: lane l adds the products at l, l + 4, …), added as
+/// (l₀ + l₂) + (l₁ + l₃), then the last n mod 4 products: a query against a cached key.
+fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = F4::splat(0.0);
+    for (a4, b4) in a.chunks_exact(4).zip(b.chunks_exact(4)) {
+        acc = acc.add(F4::load(a4).mul(F4::load(b4)));
+    }
+    let l = acc.to_array();
+    let mut s = (l[0] + l[2]) + (l[1] + l[3]);
+    let whole = a.len().min(b.len()) / 4 * 4;
+    for (x, y) in a[whole..].iter().zip(&b[whole..]) {
+        s += x * y;
+    }
+    s
+}
+
 /// One query head: out += softmax(q · kᵀ · scale) · v over the positions seen (`att` is scratch).
 fn attend(q: &[f32], cache: &Head, scale: f32, att: &mut Vec<f32>, out: &mut [f32]) {
     let hd = q.len();
@@ -331,13 +403,7 @@ fn attend(q: &[f32], cache: &Head, scale: f32, att: &mut Vec<f32>, out: &mut [f3
             .keys
             .chunks_exact(cache.width)
             .take(cache.seen)
-            .map(|k| {
-                q.iter()
-                    .zip(&k[cache.at..][..hd])
-                    .map(|(a, b)| a * b)
-                    .sum::<f32>()
-                    * scale
-            }),
+            .map(|k| dot_f32(q, &k[cache.at..][..hd]) * scale),
     );
     let max = att.iter().fold(f32::NEG_INFINITY, |m, &a| m.max(a));
     for a in att.iter_mut() {
@@ -465,6 +531,299 @@ pub(crate) fn grouped_attention(
     y
 }
 
+/// Four f32 lanes, the unit of the matmul kernels: a simd128 vector in wasm, an array that
+/// LLVM vectorises natively. Both add and multiply lane by lane with no fused multiply-add, so
+/// the kernels compute the same bits on every target.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod f4 {
+    use crate::model::tensor::{Bf16, F16};
+    use core::arch::wasm32::*;
+
+    #[derive(Clone, Copy)]
+    pub(crate) struct F4(v128);
+
+    impl F4 {
+        #[inline(always)]
+        pub(super) fn splat(x: f32) -> F4 {
+            F4(f32x4_splat(x))
+        }
+
+        /// The first four values of `v` (at least four).
+        #[inline(always)]
+        pub(super) fn load(v: &[f32]) -> F4 {
+            let v: &[f32; 4] = v[..4].try_into().expect("4");
+            // SAFETY: 16 readable bytes; wasm loads need no alignment.
+            F4(unsafe { v128_load(v.as_ptr().cast()) })
+        }
+
+        #[inline(always)]
+        pub(super) fn store(self, v: &mut [f32]) {
+            let v: &mut [f32; 4] = (&mut v[..4]).try_into().expect("4");
+            // SAFETY: 16 writable bytes; wasm stores need no alignment.
+            unsafe { v128_store(v.as_mut_ptr().cast(), self.0) }
+        }
+
+        #[inline(always)]
+        pub(super) fn add(self, b: F4) -> F4 {
+            F4(f32x4_add(self.0, b.0))
+        }
+
+        #[inline(always)]
+        pub(super) fn mul(self, b: F4) -> F4 {
+            F4(f32x4_mul(self.0, b.0))
+        }
+
+        #[inline(always)]
+        pub(super) fn to_array(self) -> [f32; 4] {
+            [
+                f32x4_extract_lane::<0>(self.0),
+                f32x4_extract_lane::<1>(self.0),
+                f32x4_extract_lane::<2>(self.0),
+                f32x4_extract_lane::<3>(self.0),
+            ]
+        }
+    }
+
+    /// A stored weight type, widened to f32 lanes in registers.
+    pub(crate) trait Widen: crate::model::tensor::Element {
+        /// The first eight values of `w` (at least eight), as values 0–3 and 4–7.
+        fn widen8(w: &[Self]) -> (F4, F4);
+    }
+
+    impl Widen for f32 {
+        #[inline(always)]
+        fn widen8(w: &[f32]) -> (F4, F4) {
+            (F4::load(w), F4::load(&w[4..]))
+        }
+    }
+
+    /// Eight 16-bit values of `w` (at least eight) in one vector.
+    #[inline(always)]
+    fn load8<T>(w: &[T]) -> v128 {
+        assert_eq!(std::mem::size_of::<T>(), 2);
+        let w = &w[..8];
+        // SAFETY: 16 readable bytes; wasm loads need no alignment.
+        unsafe { v128_load(w.as_ptr().cast()) }
+    }
+
+    /// bfloat16 bits → f32: the bits become the top half of the f32.
+    impl Widen for Bf16 {
+        #[inline(always)]
+        fn widen8(w: &[Bf16]) -> (F4, F4) {
+            let v = load8(w);
+            (
+                F4(i32x4_shl(u32x4_extend_low_u16x8(v), 16)),
+                F4(i32x4_shl(u32x4_extend_high_u16x8(v), 16)),
+            )
+        }
+    }
+
+    /// float16 bits → f32 as [`F16::to_f32`] widens them (finite values only).
+    fn f16_lanes(bits: v128) -> F4 {
+        let sign = i32x4_shl(v128_and(bits, u32x4_splat(0x8000)), 16);
+        let magnitude = i32x4_shl(v128_and(bits, u32x4_splat(0x7fff)), 13);
+        let magnitude = f32x4_mul(magnitude, f32x4_splat(f32::from_bits(0x7780_0000)));
+        F4(v128_or(magnitude, sign))
+    }
+
+    impl Widen for F16 {
+        #[inline(always)]
+        fn widen8(w: &[F16]) -> (F4, F4) {
+            let v = load8(w);
+            (
+                f16_lanes(u32x4_extend_low_u16x8(v)),
+                f16_lanes(u32x4_extend_high_u16x8(v)),
+            )
+        }
+    }
+}
+
+/// [`F4`] natively on x86-64: an SSE2 vector (every x86-64 has SSE2), the same operations as
+/// simd128's. Left to LLVM, widening eight 16-bit weights as two arrays of four was not
+/// vectorised and took three times as long as here.
+#[cfg(target_arch = "x86_64")]
+mod f4 {
+    use crate::model::tensor::{Bf16, F16};
+    use core::arch::x86_64::*;
+
+    #[derive(Clone, Copy)]
+    pub(crate) struct F4(__m128);
+
+    impl F4 {
+        #[inline(always)]
+        pub(super) fn splat(x: f32) -> F4 {
+            // SAFETY: SSE2 is part of x86-64.
+            F4(unsafe { _mm_set1_ps(x) })
+        }
+
+        /// The first four values of `v` (at least four).
+        #[inline(always)]
+        pub(super) fn load(v: &[f32]) -> F4 {
+            let v: &[f32; 4] = v[..4].try_into().expect("4");
+            // SAFETY: 16 readable bytes; an unaligned load.
+            F4(unsafe { _mm_loadu_ps(v.as_ptr()) })
+        }
+
+        #[inline(always)]
+        pub(super) fn store(self, v: &mut [f32]) {
+            let v: &mut [f32; 4] = (&mut v[..4]).try_into().expect("4");
+            // SAFETY: 16 writable bytes; an unaligned store.
+            unsafe { _mm_storeu_ps(v.as_mut_ptr(), self.0) }
+        }
+
+        #[inline(always)]
+        pub(super) fn add(self, b: F4) -> F4 {
+            // SAFETY: SSE2 is part of x86-64.
+            F4(unsafe { _mm_add_ps(self.0, b.0) })
+        }
+
+        #[inline(always)]
+        pub(super) fn mul(self, b: F4) -> F4 {
+            // SAFETY: SSE2 is part of x86-64.
+            F4(unsafe { _mm_mul_ps(self.0, b.0) })
+        }
+
+        #[inline(always)]
+        pub(super) fn to_array(self) -> [f32; 4] {
+            let mut out = [0.0; 4];
+            self.store(&mut out);
+            out
+        }
+    }
+
+    /// A stored weight type, widened to f32 lanes in registers.
+    pub(crate) trait Widen: crate::model::tensor::Element {
+        /// The first eight values of `w` (at least eight), as values 0–3 and 4–7.
+        fn widen8(w: &[Self]) -> (F4, F4);
+    }
+
+    impl Widen for f32 {
+        #[inline(always)]
+        fn widen8(w: &[f32]) -> (F4, F4) {
+            (F4::load(w), F4::load(&w[4..]))
+        }
+    }
+
+    /// Eight 16-bit values of `w` (at least eight) in one vector.
+    #[inline(always)]
+    fn load8<T>(w: &[T]) -> __m128i {
+        assert_eq!(std::mem::size_of::<T>(), 2);
+        let w = &w[..8];
+        // SAFETY: 16 readable bytes; an unaligned load.
+        unsafe { _mm_loadu_si128(w.as_ptr().cast()) }
+    }
+
+    /// bfloat16 bits → f32: interleaved below zeros, each 16 bits become the top of an f32.
+    impl Widen for Bf16 {
+        #[inline(always)]
+        fn widen8(w: &[Bf16]) -> (F4, F4) {
+            let v = load8(w);
+            // SAFETY: SSE2 is part of x86-64.
+            unsafe {
+                let zero = _mm_setzero_si128();
+                (
+                    F4(_mm_castsi128_ps(_mm_unpacklo_epi16(zero, v))),
+                    F4(_mm_castsi128_ps(_mm_unpackhi_epi16(zero, v))),
+                )
+            }
+        }
+    }
+
+    /// float16 bits (zero-extended to 32) → f32 as [`F16::to_f32`] widens them (finite values).
+    #[inline(always)]
+    fn f16_lanes(bits: __m128i) -> F4 {
+        // SAFETY: SSE2 is part of x86-64.
+        unsafe {
+            let sign = _mm_slli_epi32(_mm_and_si128(bits, _mm_set1_epi32(0x8000)), 16);
+            let magnitude = _mm_slli_epi32(_mm_and_si128(bits, _mm_set1_epi32(0x7fff)), 13);
+            let magnitude = _mm_mul_ps(
+                _mm_castsi128_ps(magnitude),
+                _mm_set1_ps(f32::from_bits(0x7780_0000)),
+            );
+            F4(_mm_or_ps(magnitude, _mm_castsi128_ps(sign)))
+        }
+    }
+
+    impl Widen for F16 {
+        #[inline(always)]
+        fn widen8(w: &[F16]) -> (F4, F4) {
+            let v = load8(w);
+            // SAFETY: SSE2 is part of x86-64.
+            unsafe {
+                let zero = _mm_setzero_si128();
+                (
+                    f16_lanes(_mm_unpacklo_epi16(v, zero)),
+                    f16_lanes(_mm_unpackhi_epi16(v, zero)),
+                )
+            }
+        }
+    }
+}
+
+/// [`F4`] as an array of four f32, which LLVM vectorises, on the other native targets.
+#[cfg(not(any(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    target_arch = "x86_64"
+)))]
+mod f4 {
+    use crate::model::tensor::Element;
+
+    #[derive(Clone, Copy)]
+    pub(crate) struct F4([f32; 4]);
+
+    impl F4 {
+        #[inline(always)]
+        pub(super) fn splat(x: f32) -> F4 {
+            F4([x; 4])
+        }
+
+        #[inline(always)]
+        pub(super) fn load(v: &[f32]) -> F4 {
+            F4(v[..4].try_into().expect("4"))
+        }
+
+        #[inline(always)]
+        pub(super) fn store(self, v: &mut [f32]) {
+            v[..4].copy_from_slice(&self.0);
+        }
+
+        #[inline(always)]
+        pub(super) fn add(self, b: F4) -> F4 {
+            F4(std::array::from_fn(|l| self.0[l] + b.0[l]))
+        }
+
+        #[inline(always)]
+        pub(super) fn mul(self, b: F4) -> F4 {
+            F4(std::array::from_fn(|l| self.0[l] * b.0[l]))
+        }
+
+        #[inline(always)]
+        pub(super) fn to_array(self) -> [f32; 4] {
+            self.0
+        }
+    }
+
+    /// A stored weight type, widened to f32 lanes in registers.
+    pub(crate) trait Widen: Element {
+        /// The first eight values of `w` (at least eight), as values 0–3 and 4–7.
+        #[inline(always)]
+        fn widen8(w: &[Self]) -> (F4, F4) {
+            let w: &[Self; 8] = w[..8].try_into().expect("8");
+            (
+                F4(std::array::from_fn(|l| w[l].to_f32())),
+                F4(std::array::from_fn(|l| w[4 + l].to_f32())),
+            )
+        }
+    }
+
+    impl Widen for f32 {}
+    impl Widen for crate::model::tensor::Bf16 {}
+    impl Widen for crate::model::tensor::F16 {}
+}
+
+pub(crate) use f4::Widen;
+use f4::F4;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,6 +866,57 @@ mod tests {
         );
         assert_eq!(interleave(&half), pairs);
         assert_ne!(half, x);
+    }
+
+    /// The vector kernels compute, to the bit, the sums their doc comments write out: matmul's
+    /// y_j = x_0·W_0j + x_1·W_1j + … in order, matmul_rows' eight lanes added as `finish_dot`
+    /// adds them, for f32, bf16 and f16 weights, with widths that leave every kind of remainder
+    /// (inputs mod 8, outputs mod 8, rows mod the streams).
+    #[test]
+    fn vector_kernels_equal_their_scalar_sums() {
+        use crate::model::tensor::{Bf16, F16};
+        let mut state = 7u32;
+        let mut bits = || {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            // Finite 16-bit patterns of magnitude below 2: random sign and mantissa.
+            ((state >> 16) as u16 & 0x83ff) | 0x3800
+        };
+        fn check<E: Widen>(w: &[E], x: &[f32], n_in: usize, n_out: usize) {
+            let t = x.len() / n_in;
+            let y = matmul(x, w, n_out);
+            for r in 0..t {
+                for j in 0..n_out {
+                    let mut s = 0.0f32;
+                    for k in 0..n_in {
+                        s += x[r * n_in + k] * w[k * n_out + j].to_f32();
+                    }
+                    assert_eq!(y[r * n_out + j].to_bits(), s.to_bits(), "matmul {r} {j}");
+                }
+            }
+            // The same values read as W (n_out, n_in) rows.
+            let y = matmul_rows(x, w, n_out);
+            for r in 0..t {
+                for j in 0..n_out {
+                    let (xr, wr) = (&x[r * n_in..][..n_in], &w[j * n_in..][..n_in]);
+                    let mut lanes = [0f32; 8];
+                    for k in 0..n_in / 8 * 8 {
+                        lanes[k % 8] += xr[k] * wr[k].to_f32();
+                    }
+                    let want = finish_dot(&lanes, xr, wr);
+                    assert_eq!(y[r * n_out + j].to_bits(), want.to_bits(), "rows {r} {j}");
+                }
+            }
+        }
+        for (n_in, n_out) in [(24, 16), (29, 13), (5, 7), (64, 37)] {
+            let w: Vec<u16> = (0..n_in * n_out).map(|_| bits()).collect();
+            let x: Vec<f32> = (0..3 * n_in).map(|i| (i as f32 * 0.731).sin()).collect();
+            let bf16: Vec<Bf16> = w.iter().map(|&b| Bf16(b)).collect();
+            let f16: Vec<F16> = w.iter().map(|&b| F16(b)).collect();
+            let f32s: Vec<f32> = f16.iter().map(|h| h.to_f32()).collect();
+            check(&bf16, &x, n_in, n_out);
+            check(&f16, &x, n_in, n_out);
+            check(&f32s, &x, n_in, n_out);
+        }
     }
 
     /// erf against Python's `math.erf` (libm), across both branches and the cut at 2.5.

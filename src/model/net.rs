@@ -12,8 +12,8 @@
 //! learns. But candle's CPU kernels are generic over every dtype, and in wasm each of them is one
 //! function of up to 178 KB, which V8 compiles when it is first called and again when it gets
 //! hot. In the page, on a 2-core laptop, that compile work held back the first generated token
-//! by hundreds of milliseconds. The kernels are a handful of small functions that LLVM
-//! vectorises to simd128. `tests/model.rs` checks that both passes agree, on random models and
+//! by hundreds of milliseconds. The kernels are a handful of small functions on four-lane
+//! vectors (simd128 in wasm). `tests/model.rs` checks that both passes agree, on random models and
 //! on the shipped checkpoint.
 
 use std::borrow::Cow;

@@ -557,10 +557,6 @@ fn plan(head: &[u8]) -> Result<(Plan, usize)> {
 /// (rows, cols) row-major → (cols, rows) row-major.
 fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = vec![0.0; values.len()];
-    for (r, row) in values.chunks_exact(cols).enumerate() {
-        for (c, &x) in row.iter().enumerate() {
-            out[c * rows + r] = x;
-        }
-    }
+    crate::model::tensor::transpose_into(values, rows, cols, &mut out);
     out
 }
