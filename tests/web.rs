@@ -892,7 +892,7 @@ fn sampler_binding_reads_steps_reports_them_and_names_bad_fields() {
     Reflect::set(&Array::from(&nan).get(0), &"t".into(), &f64::NAN.into()).unwrap();
     let msg = message(JsSampler::new(nan, JsValue::UNDEFINED).err().unwrap());
     assert!(
-        msg.starts_with("chain[0].t (temperature) must be a number >= 0, got the string \"NaN\""),
+        msg.starts_with("chain[0].t (temperature) must be a number >= 0, got NaN"),
         "{msg}"
     );
     for (chain, want) in [
