@@ -334,10 +334,11 @@ bench_llama_hf() {
 }
 
 # bench_llama_hf_load [DIR]: Qwen2.5-0.5B's shape in bf16 (random weights, about 1 GB, made in
-# DIR, default /tmp/logitlab-qwen2.5-0.5b, outside the repository) loaded through the page: peak
+# DIR, by default a folder in the system's temporary directory, outside the repository) loaded
+# through the page: peak
 # memory against the file, and the first token once the files are in memory.
 bench_llama_hf_load() {
-    local dir=${1:-/tmp/logitlab-qwen2.5-0.5b}
+    local dir=${1:-${TMPDIR:-/tmp}/logitlab-qwen2.5-0.5b}
     build
     if [ ! -f "$dir/bf16/model.safetensors" ]; then
         bench_python torch transformers safetensors
