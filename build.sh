@@ -335,8 +335,8 @@ bench_llama_hf() {
 
 # bench_llama_hf_load [DIR]: Qwen2.5-0.5B's shape in bf16 (random weights, about 1 GB, made in
 # DIR, by default a folder in the system's temporary directory, outside the repository) loaded
-# through the page: peak
-# memory against the file, and the first token once the files are in memory.
+# through the page: peak memory against the file, and the first token once the files are in
+# memory.
 bench_llama_hf_load() {
     local dir=${1:-${TMPDIR:-/tmp}/logitlab-qwen2.5-0.5b}
     build
