@@ -2,7 +2,9 @@
 //! what its forward pass returns ([`OutputMode`]: the seed's two designs of the output layer).
 
 use crate::error::{Error, Result};
-use crate::limits::{MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_LAYERS, MAX_MODEL_VOCAB};
+use crate::limits::{
+    MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_INFERENCE_PARAMETERS, MAX_LAYERS, MAX_MODEL_VOCAB,
+};
 use crate::sampling::Input;
 
 /// The shape of the network. Stored with the weights.
@@ -330,6 +332,21 @@ impl Config {
 
     /// The names [`Config::preset`] accepts, smallest first.
     pub const PRESETS: [&'static str; 3] = ["tiny", "small", "medium"];
+
+    /// [`Config::validate`] for a model a checkpoint `file` describes, to be loaded to
+    /// generate: also at most [`MAX_INFERENCE_PARAMETERS`] parameters. Errors name the file.
+    pub fn check_for_inference(&self, file: &str) -> Result<()> {
+        self.validate()
+            .map_err(|e| Error::new(format!("{file}: {e}")))?;
+        let parameters = self.parameter_count();
+        if parameters > MAX_INFERENCE_PARAMETERS {
+            return Err(Error::new(format!(
+                "{file}: the model has {parameters} parameters; at most \
+                 {MAX_INFERENCE_PARAMETERS} are accepted"
+            )));
+        }
+        Ok(())
+    }
 
     /// Checks every field against its range, so a bad config fails with a message, not a panic
     /// or a huge allocation.

@@ -27,8 +27,7 @@ use std::rc::Rc;
 
 use crate::error::{brief, Code, Error, Result};
 use crate::limits::{
-    MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_INFERENCE_PARAMETERS, MAX_LAYERS, MAX_MODEL_VOCAB,
-    MAX_WEIGHT_BYTES,
+    MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_LAYERS, MAX_MODEL_VOCAB, MAX_WEIGHT_BYTES,
 };
 use crate::model::config::Choice;
 use crate::model::format::gguf::{self, GgmlType, Header, TensorInfo, Value};
@@ -364,16 +363,7 @@ pub fn read_config(file: &str, header: &Header) -> Result<Config> {
             family: Family::Llama(llama),
         },
     };
-    config
-        .validate()
-        .map_err(|e| Error::new(format!("{file}: {e}")))?;
-    let parameters = config.parameter_count();
-    if parameters > MAX_INFERENCE_PARAMETERS {
-        return Err(Error::new(format!(
-            "{file}: the model has {parameters} parameters; at most \
-             {MAX_INFERENCE_PARAMETERS} are accepted"
-        )));
-    }
+    config.check_for_inference(file)?;
     Ok(config)
 }
 

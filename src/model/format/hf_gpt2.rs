@@ -27,8 +27,8 @@ use serde_json::Value;
 
 use crate::error::{brief, Code, Error, Result};
 use crate::limits::{
-    MAX_CONFIG_JSON_BYTES, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_INFERENCE_PARAMETERS,
-    MAX_LAYERS, MAX_MODEL_VOCAB, MAX_WEIGHT_BYTES,
+    MAX_CONFIG_JSON_BYTES, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_LAYERS, MAX_MODEL_VOCAB,
+    MAX_WEIGHT_BYTES,
 };
 pub use crate::model::format::FileBytes;
 use crate::model::format::{f16_bits_to_f32, safetensors as container};
@@ -216,14 +216,8 @@ pub fn read_config(bytes: &[u8]) -> Result<Config> {
             family: Family::Gpt2,
         },
     };
-    config.validate().map_err(|e| bad(e.to_string()))?;
+    config.check_for_inference(CONFIG)?;
     let parameters = config.parameter_count();
-    if parameters > MAX_INFERENCE_PARAMETERS {
-        return Err(bad(format!(
-            "the model has {parameters} parameters; at most {MAX_INFERENCE_PARAMETERS} are \
-             accepted"
-        )));
-    }
     // Held in f32.
     if 4 * parameters > MAX_WEIGHT_BYTES as u64 {
         return Err(bad(format!(

@@ -24,8 +24,8 @@ use serde_json::{Map, Value};
 
 use crate::error::{brief, Code, Error, Result};
 use crate::limits::{
-    MAX_CONFIG_JSON_BYTES, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_INFERENCE_PARAMETERS,
-    MAX_LAYERS, MAX_MODEL_VOCAB, MAX_WEIGHT_BYTES,
+    MAX_CONFIG_JSON_BYTES, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_LAYERS, MAX_MODEL_VOCAB,
+    MAX_WEIGHT_BYTES,
 };
 use crate::model::config::{Choice, Description};
 use crate::model::format::safetensors::{self as container, MODEL};
@@ -340,16 +340,7 @@ pub fn read_config(bytes: &[u8]) -> Result<(Config, Vec<u32>)> {
             family: Family::Llama(llama),
         },
     };
-    config
-        .validate()
-        .map_err(|e| Error::new(format!("{CONFIG}: {e}")))?;
-    let parameters = config.parameter_count();
-    if parameters > MAX_INFERENCE_PARAMETERS {
-        return Err(Error::new(format!(
-            "{CONFIG}: the model has {parameters} parameters; at most \
-             {MAX_INFERENCE_PARAMETERS} are accepted"
-        )));
-    }
+    config.check_for_inference(CONFIG)?;
     let eos = f.eos(vocab_size)?.unwrap_or_default();
     Ok((config, eos))
 }
