@@ -174,7 +174,6 @@ fn softmax64(z: &[f32]) -> Vec<f64> {
 fn bucketed_selection_at_a_large_vocabulary_is_a_full_sort() {
     for case in 0..6u64 {
         let z = large(60_000, case);
-        let v = z.len();
         let o = order(&z);
         let p = softmax64(&z);
         // Top-k, llama.cpp's rule: exactly the k first.
@@ -206,30 +205,104 @@ fn bucketed_selection_at_a_large_vocabulary_is_a_full_sort() {
         want.sort();
         assert_eq!(kept(&d.cut), want, "case {case} min-p keep");
         // Typical: ids by |−ln p − H|, until the mass passes p.
-        let h: f64 = -p
-            .iter()
-            .filter(|&&x| x > 0.0)
-            .map(|&x| x * x.ln())
-            .sum::<f64>();
-        let mut by_key: Vec<usize> = (0..v).collect();
-        let key = |i: usize| (-p[i].ln() - h).abs();
-        by_key.sort_by(|&a, &b| key(a).partial_cmp(&key(b)).unwrap().then(a.cmp(&b)));
-        for (rule, strict) in [("huggingface", false), ("llama.cpp", true)] {
-            let mut acc = 0.0;
-            let n = by_key.iter().position(|&i| {
-                acc += p[i];
-                if strict {
-                    acc > 0.9
-                } else {
-                    acc >= 0.9
-                }
-            });
-            let mut want: Vec<usize> = by_key[..=n.unwrap()].to_vec();
-            want.sort();
+        for rule in ["huggingface", "llama.cpp"] {
+            let want = typical_by_sort(&z, 0.9, rule);
+            assert!(want.len() > 500, "{}", want.len());
             let d = one(json!({"kind": "typical", "p": 0.9, "rule": rule, "minKeep": 1}));
             let d = d.distribution(&z, &[], Input::Logits).unwrap();
-            assert!(want.len() > 500, "{}", want.len());
             assert_eq!(kept(&d.cut), want, "case {case} typical {rule}");
+        }
+    }
+}
+
+/// Typical's kept ids by a full sort in float64: the ids by |−ln p_i − H| (then the lower id)
+/// until the running mass reaches p (Hugging Face, which also keeps every id tied with the last
+/// one's distance) or passes it (llama.cpp).
+fn typical_by_sort(z: &[f32], top: f64, rule: &str) -> Vec<usize> {
+    let p = softmax64(z);
+    let h: f64 = -p
+        .iter()
+        .filter(|&&x| x > 0.0)
+        .map(|&x| x * x.ln())
+        .sum::<f64>();
+    let key = |i: usize| (-p[i].ln() - h).abs();
+    let mut by_key: Vec<usize> = (0..z.len()).collect();
+    by_key.sort_by(|&a, &b| key(a).partial_cmp(&key(b)).unwrap().then(a.cmp(&b)));
+    let mut acc = 0.0;
+    let n = (by_key.iter())
+        .position(|&i| {
+            acc += p[i];
+            if rule == "llama.cpp" {
+                acc > top
+            } else {
+                acc >= top
+            }
+        })
+        .unwrap();
+    let mut want: Vec<usize> = by_key[..=n].to_vec();
+    if rule == "huggingface" {
+        let edge = key(by_key[n]);
+        want.extend(by_key[n + 1..].iter().filter(|&&i| key(i) == edge));
+    }
+    want.sort();
+    want
+}
+
+/// Typical at V = 60 000 on distributions of other shapes than a Gaussian's: one id far
+/// ahead, a Zipf tail, half the mass on one id and the rest nearly flat (the typical set is the
+/// tail), two clusters, ties on a grid. Typical walks the ids near the entropy first, then a
+/// wider band, then every id: whichever serves, it keeps what a full sort keeps.
+#[test]
+fn typical_keeps_what_a_full_sort_keeps_for_every_shape() {
+    let v = 60_000;
+    let mut rng = Rng::new(11);
+    let mut normal = move || rng.normal() as f32;
+    let shapes: Vec<(&str, Vec<f32>)> = vec![
+        (
+            "one far ahead",
+            (0..v)
+                .map(|i| normal() + if i == 7 { 14.0 } else { 0.0 })
+                .collect(),
+        ),
+        (
+            "Zipf",
+            (0..v)
+                .map(|i| -1.1 * ((i + 1) as f32).ln() + 0.1 * normal())
+                .collect(),
+        ),
+        (
+            "half on one",
+            (0..v)
+                .map(|i| {
+                    if i == 3 {
+                        ((v - 1) as f32).ln()
+                    } else {
+                        0.3 * normal()
+                    }
+                })
+                .collect(),
+        ),
+        (
+            "two clusters",
+            (0..v)
+                .map(|i| 0.5 * normal() + if i % 3 == 0 { 8.0 } else { 0.0 })
+                .collect(),
+        ),
+        (
+            "grid",
+            (0..v).map(|_| (normal() * 4.0).round() / 2.0).collect(),
+        ),
+    ];
+    for (name, z) in &shapes {
+        for top in [0.2, 0.9, 0.99] {
+            for rule in ["huggingface", "llama.cpp"] {
+                let want = typical_by_sort(z, top, rule);
+                let d = one(json!({"kind": "typical", "p": top, "rule": rule, "minKeep": 1}));
+                let d = d.distribution(z, &[], Input::Logits).unwrap();
+                let got = kept(&d.cut);
+                assert_eq!(got.len(), want.len(), "{name}, p = {top}, {rule}");
+                assert_eq!(got, want, "{name}, p = {top}, {rule}");
+            }
         }
     }
 }

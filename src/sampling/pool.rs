@@ -223,32 +223,48 @@ impl Pool {
     /// Entropy H = −Σ p_i ln p_i of the kept ids' distribution, in nats, without a log per id:
     /// ln p_i = (s_i − max) − ln Σe (call [`Pool::exps`] first).
     pub fn entropy(&self) -> f64 {
-        // ln Σe − Σ p_i (s_i − max) = ln Σe − Σ e_i (s_i − max) / Σe.
+        self.surprisal().0
+    }
+
+    /// The mean and the standard deviation of the surprisal −ln p_i over the kept ids'
+    /// distribution: the entropy H, and σ = √(Σ p_i (ln p_i)² − H²), in one pass (call
+    /// [`Pool::exps`] first).
+    pub fn surprisal(&self) -> (f64, f64) {
+        // With d_i = s_i − max: ln p_i = d_i − ln Σe, so H = ln Σe − Σ e_i d_i / Σe, and the
+        // variance of ln p_i is that of d_i, Σ e_i d_i² / Σe − (Σ e_i d_i / Σe)².
         let max = self.max as f64;
         let term = |e: f32, s: f32| {
             if e > 0.0 {
-                e as f64 * (s as f64 - max)
+                let d = s as f64 - max;
+                (e as f64 * d, e as f64 * d * d)
             } else {
-                0.0
+                (0.0, 0.0)
             }
         };
-        let es = match &self.list {
-            Some(ids) => ids
-                .iter()
-                .map(|&i| term(self.e[i as usize], self.s[i as usize]))
-                .sum(),
+        let (es, es2) = match &self.list {
+            Some(ids) => ids.iter().fold((0.0, 0.0), |(a, b), &i| {
+                let (x, y) = term(self.e[i as usize], self.s[i as usize]);
+                (a + x, b + y)
+            }),
             // Four running sums, so that the pass vectorises (e is 0 for every id not kept).
             None => {
-                let mut lanes = [0.0f64; 4];
+                let (mut lanes, mut lanes2) = ([0.0f64; 4], [0.0f64; 4]);
                 for (e, s) in self.e.chunks(4).zip(self.s.chunks(4)) {
                     for j in 0..e.len() {
-                        lanes[j] += term(e[j], s[j]);
+                        let (x, y) = term(e[j], s[j]);
+                        lanes[j] += x;
+                        lanes2[j] += y;
                     }
                 }
-                (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
+                (
+                    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]),
+                    (lanes2[0] + lanes2[1]) + (lanes2[2] + lanes2[3]),
+                )
             }
         };
-        (self.sum.ln() - es / self.sum).max(0.0)
+        let mean = es / self.sum;
+        let h = (self.sum.ln() - mean).max(0.0);
+        (h, (es2 / self.sum - mean * mean).max(0.0).sqrt())
     }
 
     /// Keeps exactly `ids` (kept ids, in id order) and cuts every other kept id with `code`;

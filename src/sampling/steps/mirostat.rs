@@ -30,6 +30,13 @@ pub(super) fn mirostat(pool: &mut Pool, code: u8, m: usize, mu: f32) -> f64 {
     } else {
         (k as i64).max(1) as usize
     };
+    // The k best are the first k of the m best when k ≤ m (the same order, ties to the lower
+    // id): no second selection over the vocabulary.
+    if k <= top.len() {
+        let mut best = top[..k].to_vec();
+        best.sort_unstable();
+        return pool.keep_only(best, code);
+    }
     top_k(pool, code, k, Rule::LlamaCpp)
 }
 
