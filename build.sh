@@ -231,6 +231,7 @@ bench() {
         wasm) build; node benches/run.mjs "$@" ;;
         sample-node) build; node benches/sample-node.mjs ;;
         sample-ab) build; node benches/sample-ab.mjs "$@" ;;
+        sampler-node) build; node benches/sampler-node.mjs "$@" ;;
         gpt2) bench_gpt2 ;;
         llama2c) bench_llama2c 15M "$@" ;;
         llama2c-runc) bench_llama2c_runc "$@" ;;
@@ -399,6 +400,8 @@ usage: ./build.sh <command>
                                  baseline, generation, training, the page's weight and timings
             sample-node          sample() in Node alone, and what one call is made of
             sample-ab A [B]      sample() of two builds side by side (B: www/pkg)
+            sampler-node [B]     the sampler workbench's steps and presets at V = 151 936 in
+                                 Node; given another build B, both side by side with a ratio
             gpt2                 the same as bench-gpt2
             llama2c [DIR]        a llama2.c model of stories15M's shape: native, then Chromium
             llama2c-memory [DIR] the peak memory of loading stories110M's shape in Chromium

@@ -107,21 +107,43 @@ export function history(v) {
 /** Runs the workbench grid; rows { setting, us, best } in µs per `sampler.sample` call (median
  * and best of the rounds), and `sample` with Hugging Face's default top-k 50 for comparison. */
 export function runChains(wasm, now, rounds = 9) {
+  return runChainsOn([wasm], now, rounds).map(({ setting, us, best }) => ({ setting, us: us[0], best: best[0] }));
+}
+
+/** The workbench grid on several builds at once: rows { setting, us: [...], best: [...] }, one
+ * figure per build. `only` (a RegExp) keeps the settings whose name it matches. */
+export function runChainsOn(builds, now, rounds = 9, only = null) {
   const z = logits(CHAIN_VOCAB);
   const h = history(CHAIN_VOCAB);
-  const runs = CHAINS.map(([name, chain]) => {
-    const s = new wasm.Sampler(chain, { seed: 1 });
-    return { setting: name, call: () => s.sample(z, { history: h }).token, times: [] };
-  });
-  let seed = 0;
-  runs.push({ setting: 'sample() topK=50', call: () => wasm.sample(z, { topK: 50, seed: ++seed }).token, times: [] });
-  // Rounds interleave the settings, so that a busy moment of the machine slows all alike; the
-  // median and the best of the rounds are reported.
+  const runs = [];
+  for (const [name, chain] of CHAINS.filter(([name]) => !only || only.test(name))) {
+    runs.push({
+      setting: name,
+      calls: builds.map((wasm) => {
+        const s = new wasm.Sampler(chain, { seed: 1 });
+        return () => s.sample(z, { history: h }).token;
+      }),
+    });
+  }
+  if (!only || only.test('sample() topK=50')) {
+    runs.push({
+      setting: 'sample() topK=50',
+      calls: builds.map((wasm) => {
+        let seed = 0;
+        return () => wasm.sample(z, { topK: 50, seed: ++seed }).token;
+      }),
+    });
+  }
+  for (const run of runs) run.times = builds.map(() => []);
+  // Rounds interleave the settings and the builds, so that a busy moment of the machine slows
+  // all alike; the median and the best of the rounds are reported.
   for (let r = 0; r < rounds; r++) {
-    for (const run of runs) run.times.push(time(run.call, now, 60));
+    for (const run of runs) {
+      run.calls.forEach((call, b) => run.times[b].push(time(call, now, 60)));
+    }
   }
   return runs.map(({ setting, times }) => {
-    const sorted = [...times].sort((a, b) => a - b);
-    return { setting, us: sorted[sorted.length >> 1], best: sorted[0] };
+    const sorted = times.map((t) => [...t].sort((a, b) => a - b));
+    return { setting, us: sorted.map((s) => s[s.length >> 1]), best: sorted.map((s) => s[0]) };
   });
 }
