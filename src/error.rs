@@ -173,26 +173,30 @@ codes! {
     ChatTooLong = "chat.tooLong" ["max"],
     /// A sampler chain named by a string that is no preset.
     ChainPreset = "chain.preset" ["name"],
-    /// A chain step whose `kind` is unknown: the step's index and what it held.
-    ChainUnknownKind = "chain.unknownKind" ["index", "kind"],
-    /// A chain step without a `kind`: the step's index.
-    ChainMissingKind = "chain.missingKind" ["index"],
+    /// A chain step whose `kind` is unknown: the step's index and number, and what it held.
+    /// Every chain error that names a step gives its `index` in the array, from 0 (as the
+    /// English message's `chain[i]`), and its `step` number in the page's list, from 1.
+    ChainUnknownKind = "chain.unknownKind" ["index", "step", "kind"],
+    /// A chain step without a `kind`: the step's index and number.
+    ChainMissingKind = "chain.missingKind" ["index", "step"],
     /// A chain step's list parameter (DRY's `breakers`, `logitBias`'s `bias`) with more
-    /// entries than accepted: the step's index and kind, the field, its count and the cap.
-    ChainTooMany = "chain.tooMany" ["index", "kind", "field", "count", "max"],
-    /// A `logitBias` step naming an id beyond the vocabulary: the step's index, the id and V.
-    ChainBiasId = "chain.biasId" ["index", "id", "vocab"],
+    /// entries than accepted: the step's index, number and kind, the field, its count and the
+    /// cap.
+    ChainTooMany = "chain.tooMany" ["index", "step", "kind", "field", "count", "max"],
+    /// A `logitBias` step naming an id beyond the vocabulary: the step's index and number, the
+    /// id and V.
+    ChainBiasId = "chain.biasId" ["index", "step", "id", "vocab"],
     /// A sampler's history (the token ids so far) longer than accepted: its length and the cap.
     HistoryTooLong = "history.tooLong" ["count", "max"],
     /// A chain step with a field its kind does not have.
-    ChainUnknownField = "chain.unknownField" ["index", "kind", "field"],
-    /// A chain step's parameter outside its range: the step's index and kind, the field, the
-    /// range in words and the value given.
-    ChainBadParam = "chain.badParam" ["index", "kind", "field", "range", "value"],
+    ChainUnknownField = "chain.unknownField" ["index", "step", "kind", "field"],
+    /// A chain step's parameter outside its range: the step's index, number and kind, the
+    /// field, the range in words and the value given.
+    ChainBadParam = "chain.badParam" ["index", "step", "kind", "field", "range", "value"],
     /// A Mirostat step (which selects the token) before the end of the chain.
-    ChainSelectorLast = "chain.selectorLast" ["index", "kind"],
+    ChainSelectorLast = "chain.selectorLast" ["index", "step", "kind"],
     /// A chain step that removed every id left (a ban on each, every n-gram repeated).
-    ChainAllCut = "chain.allCut" ["index", "kind"],
+    ChainAllCut = "chain.allCut" ["index", "step", "kind"],
     /// A chain longer than accepted.
     ChainTooLong = "chain.tooLong" ["max"],
     /// A chain's URL form that does not read.

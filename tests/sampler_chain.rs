@@ -546,8 +546,12 @@ fn chain_errors_carry_what_the_page_quotes() {
     };
     let e = from_json(&json!([{"t": 1}])).unwrap_err();
     assert_eq!(e.code(), Some(Code::ChainMissingKind));
-    assert_eq!(e.params().len(), 1, "{e}");
-    assert_eq!(param(&e, "index"), "0");
+    assert_eq!(e.params().len(), 2, "{e}");
+    // The index in the array, from 0 as the message's chain[0]; the page's step number, from 1.
+    assert_eq!(
+        (param(&e, "index"), param(&e, "step")),
+        ("0".into(), "1".into())
+    );
 
     let many = vec![json!([1]); 257];
     let e = from_json(&json!([{"kind": "dry", "breakers": many}])).unwrap_err();

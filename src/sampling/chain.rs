@@ -239,7 +239,10 @@ impl Step {
                 ))
                 .coded(
                     Code::ChainMissingKind,
-                    [("index", index.to_string().into())],
+                    [
+                        ("index", index.to_string().into()),
+                        ("step", (index + 1).to_string().into()),
+                    ],
                 ))
             }
         };
@@ -510,7 +513,11 @@ pub fn check(steps: &[Step]) -> Result<()> {
             ))
             .coded(
                 Code::ChainSelectorLast,
-                [("index", i.to_string().into()), ("kind", s.kind().into())],
+                [
+                    ("index", i.to_string().into()),
+                    ("step", (i + 1).to_string().into()),
+                    ("kind", s.kind().into()),
+                ],
             ));
         }
     }
@@ -534,6 +541,7 @@ fn unknown_kind(index: usize, got: &str, shown: &str) -> Error {
         Code::ChainUnknownKind,
         [
             ("index", index.to_string().into()),
+            ("step", (index + 1).to_string().into()),
             ("kind", crate::error::brief(&shown).into()),
         ],
     )
@@ -686,6 +694,7 @@ impl<'a> Fields<'a> {
             Code::ChainBadParam,
             [
                 ("index", index.to_string().into()),
+                ("step", (index + 1).to_string().into()),
                 ("kind", kind.into()),
                 ("field", field.into()),
                 ("range", math.into()),
@@ -704,6 +713,7 @@ impl<'a> Fields<'a> {
             Code::ChainTooMany,
             [
                 ("index", index.to_string().into()),
+                ("step", (index + 1).to_string().into()),
                 ("kind", kind.into()),
                 ("field", field.into()),
                 ("count", count.into()),
@@ -859,6 +869,7 @@ impl<'a> Fields<'a> {
                     Code::ChainUnknownField,
                     [
                         ("index", index.to_string().into()),
+                        ("step", (index + 1).to_string().into()),
                         ("kind", kind.into()),
                         ("field", crate::error::brief(key).into()),
                     ],

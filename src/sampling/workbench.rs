@@ -164,6 +164,7 @@ impl Sampler {
                         Code::ChainBiasId,
                         [
                             ("index", i.to_string().into()),
+                            ("step", (i + 1).to_string().into()),
                             ("id", (id as usize).into()),
                             ("vocab", pool.len().into()),
                         ],
@@ -184,6 +185,7 @@ impl Sampler {
                     Code::ChainAllCut,
                     [
                         ("index", i.to_string().into()),
+                        ("step", (i + 1).to_string().into()),
                         ("kind", step.kind().into()),
                     ],
                 ));

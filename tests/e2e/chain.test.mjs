@@ -137,7 +137,7 @@ test('a parameter out of range is refused, worded in the page\'s language, and t
   await page.dispatchEvent('#chain-steps li[data-i="1"] input[data-field="p"]', 'change');
   await page.waitForSelector('#chain-error:not([hidden])');
   assert.equal(await page.textContent('#chain-error'),
-    'chuỗi bộ lấy mẫu, bước 1 (đếm từ 0; topP): p phải thuộc [0, 1], nhưng nhận được 1.5.');
+    'chuỗi bộ lấy mẫu, bước 2 (topP): p phải thuộc [0, 1], nhưng nhận được 1.5.');
   assert.equal(new URL(page.url()).searchParams.get('chain'), 't_0.5~p_0.8_1');
 });
 
@@ -166,7 +166,7 @@ test('chain errors carry codes and quote values as JS writes them', async () => 
     'chain.biasId', 'history.tooLong']);
   assert.equal(errors[0].params.value, 'NaN');
   assert.equal(errors[1].params.value, '5');
-  assert.deepEqual(errors[2].params, { index: '0' });
+  assert.deepEqual(errors[2].params, { index: '0', step: '1' });
   assert.deepEqual([errors[3].params.count, errors[3].params.max], [257, 256]);
   assert.deepEqual([errors[4].params.id, errors[4].params.vocab], [9, 2]);
   assert.deepEqual([errors[5].params.count, errors[5].params.max], [2 ** 20 + 1, 2 ** 20]);
