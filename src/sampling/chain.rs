@@ -399,7 +399,11 @@ pub const PRESETS: [&str; 2] = ["huggingface", "llama.cpp"];
 /// `generate`'s order (temperature 1, top_k 50, top_p 1, min_p off, min_tokens_to_keep 1),
 /// which is the order of [`super::sample`]. "llama.cpp": `common_params_sampling`'s `samplers`
 /// and values (penalties, DRY, top-n-σ, top-k 40, typical, top-p 0.95, min-p 0.05, XTC, then
-/// temperature 0.8 through `llama_sampler_init_temp_ext`, min_keep 0).
+/// temperature 0.8 through `llama_sampler_init_temp_ext`, min_keep 0). Except DRY's window and
+/// breakers, which llama.cpp derives from the model: its `dry_penalty_last_n` −1 is the model's
+/// training context (`llama_model_n_ctx_train`) and its `dry_sequence_breakers` are strings
+/// ("\n", ":", "\"", "*") matched against the vocabulary's token texts; a preset made without a
+/// model holds `lastN` 64 and no breakers instead (DRY is off at multiplier 0 either way).
 pub fn preset(name: &str) -> Result<Vec<Step>> {
     use Rule::*;
     match name {
