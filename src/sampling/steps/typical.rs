@@ -3,6 +3,9 @@
 use crate::sampling::chain::Rule;
 use crate::sampling::pool::Pool;
 
+/// A walk's ids in id order and its last id, as [`Pool::walk`] returns them.
+type Walk = (Vec<u32>, u32);
+
 /// Below this many kept ids, walk them all: listing the ids near the entropy first would cost
 /// more than it saves.
 const NEAR_FROM: usize = 2048;
@@ -67,10 +70,10 @@ pub(super) fn typical(pool: &mut Pool, code: u8, p: f32, min_keep: usize, rule: 
 /// The walk over the ids near c only, when it is the whole walk: the ids with s_i ≥ c − r
 /// (e_i ≥ e^(c − r − max): one vectorised pass over the exponentials lists them), for an r that
 /// turns out to be past the key where the walk stops, so that every id left out comes after.
-/// The first r is a guess, z·σ with σ the surprisal's spread and z the two-sided normal
+/// The first r is a guess, 1.1·z·σ with σ the surprisal's spread and z the two-sided normal
 /// quantile of p, as if −ln p_i were normal around H; it doubles twice if the walk does not stop
-/// within it. Returns the ids listed and the walk's result, `None` if no r served (the caller
-/// walks every id).
+/// within it. Returns the ids listed and the walk's result; `None` if no r served, or one
+/// listed more than a quarter of the kept ids (the caller walks every id).
 fn near_walk(
     pool: &Pool,
     c: f32,
@@ -78,7 +81,7 @@ fn near_walk(
     p: f32,
     key: impl Fn(usize) -> f64 + Copy,
     stop: impl Fn(f64, usize) -> bool + Copy,
-) -> Option<(Vec<u32>, (Vec<u32>, u32))> {
+) -> Option<(Vec<u32>, Walk)> {
     let (c, top) = (c as f64, pool.top() as f64);
     let mut r = (1.1 * normal_quantile(p as f64) * sigma).max(1.0 / 32.0);
     for _ in 0..3 {
