@@ -211,16 +211,23 @@ impl QMatrix {
         if row_len == 0 {
             return; // no columns: every product is 0
         }
-        // Groups of simd::ROWS rows, then the rows left one at a time.
+        // simd::ROWS rows at a time, taken far apart (r, r + n/4, r + n/2, r + 3n/4): each is a
+        // stream of its own through memory, and several streams are read faster than one.
+        // Then the rows left, one at a time.
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         let first = {
-            for (g, w) in self.data.chunks_exact(simd::ROWS * row_len).enumerate() {
+            let per = self.rows / simd::ROWS;
+            let row = |r: usize| &self.data[r * row_len..][..row_len];
+            for g in 0..per {
+                let w: [&[u8]; simd::ROWS] = std::array::from_fn(|k| row(k * per + g));
                 for (a_row, y_row) in a.chunks_exact(per_row).zip(y.chunks_exact_mut(self.rows)) {
                     let sums = A::rows4(self.qtype, w, a_row);
-                    y_row[g * simd::ROWS..][..simd::ROWS].copy_from_slice(&sums);
+                    for (k, sum) in sums.into_iter().enumerate() {
+                        y_row[k * per + g] = sum;
+                    }
                 }
             }
-            self.rows / simd::ROWS * simd::ROWS
+            per * simd::ROWS
         };
         #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
         let first = 0;
@@ -243,9 +250,9 @@ trait Activation: Sized {
     /// One weight block of `qtype` · this block.
     fn dot(qtype: QType, w: &[u8], a: &Self) -> f32;
 
-    /// The products of four consecutive rows of W (`w`, whole rows) with one row of blocks.
+    /// The products of four rows of W (whole rows) with one row of blocks.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    fn rows4(qtype: QType, w: &[u8], a: &[Self]) -> [f32; 4];
+    fn rows4(qtype: QType, w: [&[u8]; 4], a: &[Self]) -> [f32; 4];
 }
 
 impl Activation for Q8Block {
@@ -258,7 +265,7 @@ impl Activation for Q8Block {
     }
 
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    fn rows4(qtype: QType, w: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    fn rows4(qtype: QType, w: [&[u8]; 4], a: &[Q8Block]) -> [f32; 4] {
         match qtype {
             QType::Q8_0 => simd::rows4_q8_0::<false>(w, a),
             _ => simd::rows4_q8_0::<true>(w, a),
@@ -276,7 +283,7 @@ impl Activation for Q8KBlock {
     }
 
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    fn rows4(qtype: QType, w: &[u8], a: &[Q8KBlock]) -> [f32; 4] {
+    fn rows4(qtype: QType, w: [&[u8]; 4], a: &[Q8KBlock]) -> [f32; 4] {
         match qtype {
             QType::Q4K => simd::rows4_q4_k(w, a),
             _ => simd::rows4_q6_k(w, a),
@@ -575,36 +582,41 @@ mod simd {
 
     /// Four rows of Q8_0 blocks (`NIBBLES`: Q4_0 blocks) · one row of Q8_0 activations: each
     /// row's Σ over blocks of sumi · (d_w · d_a), as `dot_q8_0`/`dot_q4_0` summed in order.
-    pub fn rows4_q8_0<const NIBBLES: bool>(w: &[u8], a: &[Q8Block]) -> [f32; 4] {
+    pub fn rows4_q8_0<const NIBBLES: bool>(w: [&[u8]; ROWS], a: &[Q8Block]) -> [f32; 4] {
         let bb = if NIBBLES { 18 } else { 34 };
         let row_len = a.len() * bb;
-        assert!(w.len() >= ROWS * row_len);
+        assert!(w.iter().all(|w| w.len() >= row_len));
         let (low, eight) = (u8x16_splat(0x0f), i8x16_splat(8));
+        // Block i of row k: its integer sum with the activations (in four lanes) and the bits
+        // of its scale.
+        let row_block = |k: usize, i: usize, a: &[v128; 4]| -> (v128, u32) {
+            // SAFETY: block i of row k lies within w (asserted above).
+            unsafe {
+                let b = w[k].as_ptr().add(i * bb);
+                let (q0, q1) = if NIBBLES {
+                    // Values 0–15 then 16–31: the low nibbles, then the high ones, less 8.
+                    let v = load(b.add(2));
+                    (
+                        i8x16_sub(v128_and(v, low), eight),
+                        i8x16_sub(v128_and(u16x8_shr(v, 4), low), eight),
+                    )
+                } else {
+                    (load(b.add(2)), load(b.add(18)))
+                };
+                let s = i32x4_add(dot16(q0, a[0], a[1]), dot16(q1, a[2], a[3]));
+                (s, u16_at(b))
+            }
+        };
         let mut acc = f32x4_splat(0.0);
         for (i, a) in a.iter().enumerate() {
-            let [a0, a1, a2, a3] = widen32(&a.qs);
-            let mut s = [i32x4_splat(0); ROWS];
-            let mut d = [0u32; ROWS];
-            for (k, (s, d)) in s.iter_mut().zip(&mut d).enumerate() {
-                // SAFETY: block i of row k lies within w (asserted above).
-                unsafe {
-                    let b = w.as_ptr().add(k * row_len + i * bb);
-                    let (q0, q1) = if NIBBLES {
-                        // Values 0–15 then 16–31: the low nibbles, then the high ones, less 8.
-                        let v = load(b.add(2));
-                        (
-                            i8x16_sub(v128_and(v, low), eight),
-                            i8x16_sub(v128_and(u16x8_shr(v, 4), low), eight),
-                        )
-                    } else {
-                        (load(b.add(2)), load(b.add(18)))
-                    };
-                    *s = i32x4_add(dot16(q0, a0, a1), dot16(q1, a2, a3));
-                    *d = u16_at(b);
-                }
-            }
-            let sumi = f32x4_convert_i32x4(sum_lanes4(s));
-            let scale = f32x4_mul(f16x4(u32x4(d[0], d[1], d[2], d[3])), f32x4_splat(a.d));
+            let av = widen32(&a.qs);
+            // The four rows written out, so that their sums stay in registers.
+            let (s0, d0) = row_block(0, i, &av);
+            let (s1, d1) = row_block(1, i, &av);
+            let (s2, d2) = row_block(2, i, &av);
+            let (s3, d3) = row_block(3, i, &av);
+            let sumi = f32x4_convert_i32x4(sum_lanes4([s0, s1, s2, s3]));
+            let scale = f32x4_mul(f16x4(u32x4(d0, d1, d2, d3)), f32x4_splat(a.d));
             acc = f32x4_add(acc, f32x4_mul(sumi, scale));
         }
         lanes(acc)
@@ -624,10 +636,10 @@ mod simd {
     }
 
     /// Four rows of Q4_K blocks · one row of Q8_K activations, as `dot_q4_k` summed in order.
-    pub fn rows4_q4_k(w: &[u8], a: &[Q8KBlock]) -> [f32; 4] {
+    pub fn rows4_q4_k(w: [&[u8]; ROWS], a: &[Q8KBlock]) -> [f32; 4] {
         const BB: usize = 144;
         let row_len = a.len() * BB;
-        assert!(w.len() >= ROWS * row_len);
+        assert!(w.iter().all(|w| w.len() >= row_len));
         let low = u8x16_splat(0x0f);
         let mut acc = f32x4_splat(0.0);
         for (i, a) in a.iter().enumerate() {
@@ -635,11 +647,8 @@ mod simd {
             // The activations' sums per sub-block of 32, for the minima.
             let sums: [i32; 8] =
                 std::array::from_fn(|j| i32::from(a.bsums[2 * j]) + i32::from(a.bsums[2 * j + 1]));
-            let mut s = [i32x4_splat(0); ROWS];
-            let mut summ = [0i32; ROWS];
-            let (mut d, mut dmin) = ([0u32; ROWS], [0u32; ROWS]);
-            for k in 0..ROWS {
-                let block: &[u8; BB] = w[k * row_len + i * BB..][..BB].try_into().expect("BB");
+            let row_block = |k: usize| -> (v128, i32, u32, u32) {
+                let block: &[u8; BB] = w[k][i * BB..][..BB].try_into().expect("BB");
                 let scales = &block[4..16];
                 let (sc, m): ([u8; 8], [u8; 8]) = (
                     std::array::from_fn(|j| scale_min_k4(j, scales).0),
@@ -664,11 +673,21 @@ mod simd {
                     sk = i32x4_add(sk, i32x4_mul(lo, i32x4_splat(i32::from(sc[2 * c]))));
                     sk = i32x4_add(sk, i32x4_mul(hi, i32x4_splat(i32::from(sc[2 * c + 1]))));
                 }
-                s[k] = sk;
-                summ[k] = (0..8).map(|j| i32::from(m[j]) * sums[j]).sum();
-                d[k] = u32::from(u16::from_le_bytes([block[0], block[1]]));
-                dmin[k] = u32::from(u16::from_le_bytes([block[2], block[3]]));
-            }
+                let summ = (0..8).map(|j| i32::from(m[j]) * sums[j]).sum();
+                let d = u32::from(u16::from_le_bytes([block[0], block[1]]));
+                let dmin = u32::from(u16::from_le_bytes([block[2], block[3]]));
+                (sk, summ, d, dmin)
+            };
+            let (s0, m0, d0, n0) = row_block(0);
+            let (s1, m1, d1, n1) = row_block(1);
+            let (s2, m2, d2, n2) = row_block(2);
+            let (s3, m3, d3, n3) = row_block(3);
+            let (s, summ, d, dmin) = (
+                [s0, s1, s2, s3],
+                [m0, m1, m2, m3],
+                [d0, d1, d2, d3],
+                [n0, n1, n2, n3],
+            );
             let da = f32x4_splat(a.d);
             let d = f32x4_mul(f16x4(u32x4(d[0], d[1], d[2], d[3])), da);
             let dmin = f32x4_mul(f16x4(u32x4(dmin[0], dmin[1], dmin[2], dmin[3])), da);
@@ -680,18 +699,16 @@ mod simd {
     }
 
     /// Four rows of Q6_K blocks · one row of Q8_K activations, as `dot_q6_k` summed in order.
-    pub fn rows4_q6_k(w: &[u8], a: &[Q8KBlock]) -> [f32; 4] {
+    pub fn rows4_q6_k(w: [&[u8]; ROWS], a: &[Q8KBlock]) -> [f32; 4] {
         const BB: usize = 210;
         let row_len = a.len() * BB;
-        assert!(w.len() >= ROWS * row_len);
+        assert!(w.iter().all(|w| w.len() >= row_len));
         let (low, two, thirty_two) = (u8x16_splat(0x0f), u8x16_splat(0x30), i8x16_splat(32));
         let mut acc = f32x4_splat(0.0);
         for (i, a) in a.iter().enumerate() {
             let av = widen256(&a.qs);
-            let mut s = [i32x4_splat(0); ROWS];
-            let mut d = [0u32; ROWS];
-            for k in 0..ROWS {
-                let block: &[u8; BB] = w[k * row_len + i * BB..][..BB].try_into().expect("BB");
+            let row_block = |k: usize| -> (v128, u32) {
+                let block: &[u8; BB] = w[k][i * BB..][..BB].try_into().expect("BB");
                 let mut sk = i32x4_splat(0);
                 for h in 0..2 {
                     // SAFETY: ql bytes 64h..64h + 64 and qh bytes 128 + 32h.. + 32 of the 210.
@@ -735,9 +752,13 @@ mod simd {
                         sk = i32x4_add(sk, i32x4_mul(dot, scale));
                     }
                 }
-                s[k] = sk;
-                d[k] = u32::from(u16::from_le_bytes([block[208], block[209]]));
-            }
+                (sk, u32::from(u16::from_le_bytes([block[208], block[209]])))
+            };
+            let (s0, d0) = row_block(0);
+            let (s1, d1) = row_block(1);
+            let (s2, d2) = row_block(2);
+            let (s3, d3) = row_block(3);
+            let (s, d) = ([s0, s1, s2, s3], [d0, d1, d2, d3]);
             let d = f32x4_mul(f16x4(u32x4(d[0], d[1], d[2], d[3])), f32x4_splat(a.d));
             acc = f32x4_add(acc, f32x4_mul(d, f32x4_convert_i32x4(sum_lanes4(s))));
         }
