@@ -334,8 +334,8 @@ bench_llama_hf() {
     PYTHON=target/bench-venv/bin/python node benches/llama-hf.mjs "$dir" "${2:-3}"
 }
 
-# bench_gguf_wllama [DIR [ROUNDS]]: GGUF files of SmolLM2-135M's shape (random weights; f32, Q8_0
-# and Q4_K_M, made in DIR, default target/smollm2-gguf, by benches/smollm2_gguf.py with llama.cpp's
+# bench_gguf_wllama [DIR [ROUNDS]]: GGUF files of SmolLM2-135M's shape (random weights; f32, Q8_0,
+# Q4_0 and Q4_K_M, made in DIR, default target/smollm2-gguf, by benches/smollm2_gguf.py with llama.cpp's
 # quantiser) in headless Chromium: ours against wllama's single thread in the same page, and
 # llama.cpp natively on one thread (llama-cpp-python, which PyPI builds from source the first
 # time: several minutes). wllama comes from npm into target/wllama, pinned, for the benchmark
@@ -354,7 +354,7 @@ bench_gguf_wllama() {
         npm install --silent --no-audit --no-fund --no-save --prefix target/wllama "@wllama/wllama@$WLLAMA_VERSION"
     fi
     if [ ! -f "$dir/q4_k_m.gguf" ]; then
-        say "making SmolLM2-135M-shaped GGUF files in $dir (random weights, 790 MB)"
+        say "making SmolLM2-135M-shaped GGUF files in $dir (random weights, 880 MB)"
         target/bench-venv/bin/python benches/smollm2_gguf.py make "$dir"
     fi
     PYTHON=target/bench-venv/bin/python node benches/gguf-wllama.mjs "$dir" "$wllama" "${2:-3}"
@@ -432,7 +432,7 @@ usage: ./build.sh <command>
             llama2c-runc [DIR [ROUNDS]]  run.c ($RUNC) against the wasm in Node and Chromium
             llama-hf [DIR [ROUNDS]]      SmolLM2-135M's shape, bf16 and f32, in Chromium
                                  against PyTorch (made in a venv)
-            gguf-wllama [DIR [ROUNDS]]   SmolLM2-135M's shape in GGUF (Q8_0, Q4_K_M) in
+            gguf-wllama [DIR [ROUNDS]]   SmolLM2-135M's shape in GGUF (Q8_0, Q4_0, Q4_K_M) in
                                  Chromium against wllama's single thread, and llama.cpp natively
             llama-hf-load [DIR]  Qwen2.5-0.5B's shape in bf16 through the page: peak memory,
                                  first token

@@ -10,7 +10,8 @@
 //
 //   node benches/gguf-wllama.mjs DIR WLLAMA [ROUNDS] [TOKENS]
 //
-// DIR holds f32.gguf, q8_0.gguf and q4_k_m.gguf (each timed if present and ours reads it) from
+// DIR holds f32.gguf, q8_0.gguf, q4_0.gguf and q4_k_m.gguf (each timed if present and ours reads
+// it) from
 // `python benches/smollm2_gguf.py make DIR`; WLLAMA is an installed @wllama/wllama package
 // folder (`./build.sh bench gguf-wllama` installs it under target/, outside the page's
 // dependencies); PYTHON must import numpy, gguf and llama_cpp. wllama's own count of its
@@ -32,7 +33,7 @@ const rounds = Number(roundsArg ?? 3);
 const tokens = Number(tokensArg ?? 64);
 const python = process.env.PYTHON ?? 'python3';
 const PROMPT = 'Once upon a';
-const files = ['f32', 'q8_0', 'q4_k_m'].filter((f) => existsSync(`${dir}/${f}.gguf`));
+const files = ['f32', 'q8_0', 'q4_0', 'q4_k_m'].filter((f) => existsSync(`${dir}/${f}.gguf`));
 
 function native(file) {
   const r = spawnSync(python, [new URL('./smollm2_gguf.py', import.meta.url).pathname, 'llama-cpp',

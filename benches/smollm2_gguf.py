@@ -1,7 +1,7 @@
 """GGUF files of SmolLM2-135M's shape with random weights, for timing only (nothing is
 downloaded):
 
-    python benches/smollm2_gguf.py make DIR          # DIR/f32.gguf, q8_0.gguf and q4_k_m.gguf
+    python benches/smollm2_gguf.py make DIR          # DIR/f32.gguf, q8_0, q4_0 and q4_k_m.gguf
     python benches/smollm2_gguf.py llama-cpp FILE [TOKENS]   # llama.cpp natively, one thread
 
 576 wide, 30 layers, 9 heads, 3 key/value heads, MLP 1 536, V = 49 152, θ = 1e5, tied, as
@@ -9,10 +9,9 @@ downloaded):
 standard deviation 0.02 (transformers' initialiser), written as llama.cpp's converter writes a
 `llama` model (its tensor names, ne = the PyTorch shape reversed) by the `gguf` package, first
 in f32, then quantised by llama.cpp's own quantiser through llama-cpp-python
-(`llama_model_quantize`, one thread): Q8_0, and Q4_K_M. At this width (576, not a multiple of
-256) llama.cpp's Q4_K_M holds only 16 Q4_K and 14 Q6_K matrices: the rest fall back to Q5_0
-and Q8_0.
-The q and k rows are random, so llama.cpp's RoPE permutation is left out: it would only reorder
+(`llama_model_quantize`, one thread): Q8_0, Q4_0 (its token embedding in Q8_0) and Q4_K_M. At
+this width (576, not a multiple of 256) llama.cpp's Q4_K_M holds only 16 Q4_K and 14 Q6_K
+matrices: the rest fall back to Q5_0 and Q8_0. The q and k rows are random, so llama.cpp's RoPE permutation is left out: it would only reorder
 random values.
 
 The tokenizer is a byte-level BPE (`gpt2`, pre-tokenizer `smollm`): the 256 byte tokens, a few
@@ -161,6 +160,7 @@ def main():
     write_f32(f32)
     print(f32, os.path.getsize(f32), "bytes")
     for name, ftype in [("q8_0", llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0),
+                        ("q4_0", llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_0),
                         ("q4_k_m", llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M)]:
         quantize(f32, out / f"{name}.gguf", ftype)
         print(out / f"{name}.gguf", os.path.getsize(out / f"{name}.gguf"), "bytes")
