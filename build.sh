@@ -237,6 +237,7 @@ bench() {
         llama2c-runc) bench_llama2c_runc "$@" ;;
         llama-hf) bench_llama_hf "$@" ;;
         llama-hf-load) bench_llama_hf_load "$@" ;;
+        gguf-wllama) bench_gguf_wllama "$@" ;;
         llama2c-memory) bench_llama2c 110M "$@" ;;
         model-memory) bench_model_memory ;;
         large-vocab) build; node benches/large-vocab.mjs "$@" ;;
@@ -334,6 +335,32 @@ bench_llama_hf() {
     PYTHON=target/bench-venv/bin/python node benches/llama-hf.mjs "$dir" "${2:-3}"
 }
 
+# bench_gguf_wllama [DIR [ROUNDS]]: GGUF files of SmolLM2-135M's shape (random weights; f32, Q8_0,
+# Q4_0 and Q4_K_M, made in DIR, default target/smollm2-gguf, by benches/smollm2_gguf.py with llama.cpp's
+# quantiser) in headless Chromium: ours against wllama's single thread in the same page, and
+# llama.cpp natively on one thread (llama-cpp-python, which PyPI builds from source the first
+# time: several minutes). wllama comes from npm into target/wllama, pinned, for the benchmark
+# only: the page never loads it.
+WLLAMA_VERSION=3.13.0
+bench_gguf_wllama() {
+    build
+    local dir=${1:-target/smollm2-gguf} wllama=target/wllama/node_modules/@wllama/wllama
+    bench_python numpy gguf
+    target/bench-venv/bin/python -c "import llama_cpp" 2>/dev/null || {
+        say "installing llama-cpp-python into target/bench-venv (PyPI, builds llama.cpp once)"
+        target/bench-venv/bin/pip install -q llama-cpp-python
+    }
+    if [ "$(node -p "require('./$wllama/package.json').version" 2>/dev/null)" != "$WLLAMA_VERSION" ]; then
+        say "installing @wllama/wllama $WLLAMA_VERSION into target/wllama (npm, for the benchmark only)"
+        npm install --silent --no-audit --no-fund --no-save --prefix target/wllama "@wllama/wllama@$WLLAMA_VERSION"
+    fi
+    if [ ! -f "$dir/q4_k_m.gguf" ]; then
+        say "making SmolLM2-135M-shaped GGUF files in $dir (random weights, 880 MB)"
+        target/bench-venv/bin/python benches/smollm2_gguf.py make "$dir"
+    fi
+    PYTHON=target/bench-venv/bin/python node benches/gguf-wllama.mjs "$dir" "$wllama" "${2:-3}"
+}
+
 # bench_llama_hf_load [DIR]: Qwen2.5-0.5B's shape in bf16 (random weights, about 1 GB, made in
 # DIR, by default a folder in the system's temporary directory, outside the repository) loaded
 # through the page: peak memory against the file, and the first token once the files are in
@@ -408,6 +435,8 @@ usage: ./build.sh <command>
             llama2c-runc [DIR [ROUNDS]]  run.c ($RUNC) against the wasm in Node and Chromium
             llama-hf [DIR [ROUNDS]]      SmolLM2-135M's shape, bf16 and f32, in Chromium
                                  against PyTorch (made in a venv)
+            gguf-wllama [DIR [ROUNDS]]   SmolLM2-135M's shape in GGUF (Q8_0, Q4_0, Q4_K_M) in
+                                 Chromium against wllama's single thread, and llama.cpp natively
             llama-hf-load [DIR]  Qwen2.5-0.5B's shape in bf16 through the page: peak memory,
                                  first token
             model-memory         the page's memory after GPT-2 small is replaced by the

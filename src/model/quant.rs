@@ -190,45 +190,104 @@ impl QMatrix {
 
     /// y = x · Wᵀ for every row of x (T, cols): (T, rows), each value the dot product of a row
     /// of W with that row of x quantised as llama.cpp quantises it.
+    ///
+    /// Every x row is quantised first; then W is read once, a few rows at a time, for all of
+    /// them. Each output is Σ over its row's blocks, in order, of (integer block sum) · (weight
+    /// scale · activation scale), so the grouping of rows changes no bit.
     pub fn matmul(&self, x: &[f32]) -> Vec<f32> {
-        let mut y = Vec::with_capacity(x.len() / self.cols * self.rows);
-        for x_row in x.chunks_exact(self.cols) {
-            match self.qtype {
-                QType::Q8_0 | QType::Q4_0 => {
-                    let a = quantize_q8_0(x_row);
-                    let bb = self.qtype.block_bytes();
-                    let dot = if self.qtype == QType::Q8_0 {
-                        dot_q8_0
-                    } else {
-                        dot_q4_0
-                    };
-                    y.extend((0..self.rows).map(|r| {
-                        let mut sum = 0f32;
-                        for (w, a) in self.row_bytes(r).chunks_exact(bb).zip(&a) {
-                            sum += dot(w, a);
-                        }
-                        sum
-                    }));
-                }
-                QType::Q4K | QType::Q6K => {
-                    let a = quantize_q8_k(x_row);
-                    let bb = self.qtype.block_bytes();
-                    let dot = if self.qtype == QType::Q4K {
-                        dot_q4_k
-                    } else {
-                        dot_q6_k
-                    };
-                    y.extend((0..self.rows).map(|r| {
-                        let mut sum = 0f32;
-                        for (w, a) in self.row_bytes(r).chunks_exact(bb).zip(&a) {
-                            sum += dot(w, a);
-                        }
-                        sum
-                    }));
-                }
-            }
+        let x = &x[..x.len() / self.cols * self.cols];
+        let mut y = vec![0.0; x.len() / self.cols * self.rows];
+        match self.qtype {
+            QType::Q8_0 | QType::Q4_0 => self.products(&quantize_q8_0(x), &mut y),
+            QType::Q4K | QType::Q6K => self.products(&quantize_q8_k(x), &mut y),
         }
         y
+    }
+
+    /// y (T, rows) = W · each row of the quantised activations `a` (T rows of blocks).
+    fn products<A: Activation>(&self, a: &[A], y: &mut [f32]) {
+        let per_row = self.cols / self.qtype.block_values();
+        let row_len = per_row * self.qtype.block_bytes();
+        if row_len == 0 {
+            return; // no columns: every product is 0
+        }
+        // simd::ROWS rows at a time, taken far apart (r, r + n/4, r + n/2, r + 3n/4): each is a
+        // stream of its own through memory, and several streams are read faster than one.
+        // Then the rows left, one at a time.
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        let first = {
+            let per = self.rows / simd::ROWS;
+            let row = |r: usize| &self.data[r * row_len..][..row_len];
+            for g in 0..per {
+                let w: [&[u8]; simd::ROWS] = std::array::from_fn(|k| row(k * per + g));
+                for (a_row, y_row) in a.chunks_exact(per_row).zip(y.chunks_exact_mut(self.rows)) {
+                    let sums = A::rows4(self.qtype, w, a_row);
+                    for (k, sum) in sums.into_iter().enumerate() {
+                        y_row[k * per + g] = sum;
+                    }
+                }
+            }
+            per * simd::ROWS
+        };
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        let first = 0;
+        let bb = self.qtype.block_bytes();
+        for r in first..self.rows {
+            let w = &self.data[r * row_len..][..row_len];
+            for (a_row, y_row) in a.chunks_exact(per_row).zip(y.chunks_exact_mut(self.rows)) {
+                let mut sum = 0f32;
+                for (w, a) in w.chunks_exact(bb).zip(a_row) {
+                    sum += A::dot(self.qtype, w, a);
+                }
+                y_row[r] = sum;
+            }
+        }
+    }
+}
+
+/// A block of quantised activations, and the products of weight blocks with it.
+trait Activation: Sized {
+    /// One weight block of `qtype` · this block.
+    fn dot(qtype: QType, w: &[u8], a: &Self) -> f32;
+
+    /// The products of four rows of W (whole rows) with one row of blocks.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn rows4(qtype: QType, w: [&[u8]; 4], a: &[Self]) -> [f32; 4];
+}
+
+impl Activation for Q8Block {
+    #[inline(always)]
+    fn dot(qtype: QType, w: &[u8], a: &Q8Block) -> f32 {
+        match qtype {
+            QType::Q8_0 => dot_q8_0(w, a),
+            _ => dot_q4_0(w, a),
+        }
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn rows4(qtype: QType, w: [&[u8]; 4], a: &[Q8Block]) -> [f32; 4] {
+        match qtype {
+            QType::Q8_0 => simd::rows4_q8_0::<false>(w, a),
+            _ => simd::rows4_q8_0::<true>(w, a),
+        }
+    }
+}
+
+impl Activation for Q8KBlock {
+    #[inline(always)]
+    fn dot(qtype: QType, w: &[u8], a: &Q8KBlock) -> f32 {
+        match qtype {
+            QType::Q4K => dot_q4_k(w, a),
+            _ => dot_q6_k(w, a),
+        }
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn rows4(qtype: QType, w: [&[u8]; 4], a: &[Q8KBlock]) -> [f32; 4] {
+        match qtype {
+            QType::Q4K => simd::rows4_q4_k(w, a),
+            _ => simd::rows4_q6_k(w, a),
+        }
     }
 }
 
@@ -410,9 +469,19 @@ fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     }
 }
 
+/// The simd128 kernels: four rows of W per pass, sharing each block of activations (widened
+/// to i16 once for the four), integer sums by `i32x4.dot_i16x8_s`, the four rows' block sums
+/// brought into one vector by two rounds of shuffles, and the f32 steps done for the four rows
+/// in the lanes of one vector, in the one-row code's order. Integer sums are exact whichever
+/// way they are added, and each lane's f32 steps are the one-row code's, so every output is
+/// the one-row code's to the bit.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
+    use super::{scale_min_k4, Q8Block, Q8KBlock};
     use std::arch::wasm32::*;
+
+    /// Rows of W per pass.
+    pub const ROWS: usize = 4;
 
     /// 16 values at a time: widened to i16, multiplied and added in pairs to i32
     /// (`i32x4.dot_i16x8_s`), the four lanes summed at the end. Integer arithmetic, so the
@@ -437,6 +506,273 @@ mod simd {
             + i32x4_extract_lane::<1>(acc)
             + i32x4_extract_lane::<2>(acc)
             + i32x4_extract_lane::<3>(acc)
+    }
+
+    /// 16 bytes from `p`, unaligned.
+    ///
+    /// # Safety
+    /// `p..p + 16` is readable.
+    #[inline(always)]
+    unsafe fn load(p: *const u8) -> v128 {
+        v128_load(p.cast::<v128>())
+    }
+
+    /// The little-endian u16 at `p`, unaligned.
+    ///
+    /// # Safety
+    /// `p..p + 2` is readable.
+    #[inline(always)]
+    unsafe fn u16_at(p: *const u8) -> u32 {
+        u32::from(p.cast::<u16>().read_unaligned())
+    }
+
+    /// Lane k = the sum of the four lanes of s[k].
+    #[inline(always)]
+    fn sum_lanes4(s: [v128; 4]) -> v128 {
+        let [a, b, c, d] = s;
+        let ab = i32x4_add(
+            i32x4_shuffle::<0, 4, 1, 5>(a, b),
+            i32x4_shuffle::<2, 6, 3, 7>(a, b),
+        );
+        let cd = i32x4_add(
+            i32x4_shuffle::<0, 4, 1, 5>(c, d),
+            i32x4_shuffle::<2, 6, 3, 7>(c, d),
+        );
+        i32x4_add(
+            i32x4_shuffle::<0, 1, 4, 5>(ab, cd),
+            i32x4_shuffle::<2, 3, 6, 7>(ab, cd),
+        )
+    }
+
+    /// Four f16 bit patterns (in u32 lanes) as f32, to the bit as `f16_bits_to_f32` gives
+    /// them, ∞ and NaN included.
+    #[inline(always)]
+    fn f16x4(bits: v128) -> v128 {
+        let sign = i32x4_shl(v128_and(bits, u32x4_splat(0x8000)), 16);
+        let em = v128_and(bits, u32x4_splat(0x7fff));
+        // Exact for normal and subnormal values (see `format::f16_bits_to_f32`); an all-ones
+        // exponent lands below f32's, and or-ing f32's all-ones exponent in makes ±∞ or the
+        // same NaN.
+        let magnitude = f32x4_mul(i32x4_shl(em, 13), f32x4_splat(f32::from_bits(0x7780_0000)));
+        let special = v128_and(i32x4_ge(em, i32x4_splat(0x7c00)), u32x4_splat(0x7f80_0000));
+        v128_or(v128_or(magnitude, special), sign)
+    }
+
+    /// The 32 activations of a Q8_0 block as four vectors of eight i16.
+    #[inline(always)]
+    fn widen32(qs: &[i8; 32]) -> [v128; 4] {
+        // SAFETY: 32 bytes.
+        let (a0, a1) = unsafe { (load(qs.as_ptr().cast()), load(qs.as_ptr().add(16).cast())) };
+        [
+            i16x8_extend_low_i8x16(a0),
+            i16x8_extend_high_i8x16(a0),
+            i16x8_extend_low_i8x16(a1),
+            i16x8_extend_high_i8x16(a1),
+        ]
+    }
+
+    /// Σ q·a over 16 i8 `q` and 16 activations (two vectors of eight i16), in four i32 lanes.
+    #[inline(always)]
+    fn dot16(q: v128, a0: v128, a1: v128) -> v128 {
+        i32x4_add(
+            i32x4_dot_i16x8(i16x8_extend_low_i8x16(q), a0),
+            i32x4_dot_i16x8(i16x8_extend_high_i8x16(q), a1),
+        )
+    }
+
+    /// Four rows of Q8_0 blocks (`NIBBLES`: Q4_0 blocks) · one row of Q8_0 activations: each
+    /// row's Σ over blocks of sumi · (d_w · d_a), as `dot_q8_0`/`dot_q4_0` summed in order.
+    pub fn rows4_q8_0<const NIBBLES: bool>(w: [&[u8]; ROWS], a: &[Q8Block]) -> [f32; 4] {
+        let bb = if NIBBLES { 18 } else { 34 };
+        let row_len = a.len() * bb;
+        assert!(w.iter().all(|w| w.len() >= row_len));
+        let (low, eight) = (u8x16_splat(0x0f), i8x16_splat(8));
+        // Block i of row k: its integer sum with the activations (in four lanes) and the bits
+        // of its scale.
+        let row_block = |k: usize, i: usize, a: &[v128; 4]| -> (v128, u32) {
+            // SAFETY: block i of row k lies within w (asserted above).
+            unsafe {
+                let b = w[k].as_ptr().add(i * bb);
+                let (q0, q1) = if NIBBLES {
+                    // Values 0–15 then 16–31: the low nibbles, then the high ones, less 8.
+                    let v = load(b.add(2));
+                    (
+                        i8x16_sub(v128_and(v, low), eight),
+                        i8x16_sub(v128_and(u16x8_shr(v, 4), low), eight),
+                    )
+                } else {
+                    (load(b.add(2)), load(b.add(18)))
+                };
+                let s = i32x4_add(dot16(q0, a[0], a[1]), dot16(q1, a[2], a[3]));
+                (s, u16_at(b))
+            }
+        };
+        let mut acc = f32x4_splat(0.0);
+        for (i, a) in a.iter().enumerate() {
+            let av = widen32(&a.qs);
+            // The four rows written out, so that their sums stay in registers.
+            let (s0, d0) = row_block(0, i, &av);
+            let (s1, d1) = row_block(1, i, &av);
+            let (s2, d2) = row_block(2, i, &av);
+            let (s3, d3) = row_block(3, i, &av);
+            let sumi = f32x4_convert_i32x4(sum_lanes4([s0, s1, s2, s3]));
+            let scale = f32x4_mul(f16x4(u32x4(d0, d1, d2, d3)), f32x4_splat(a.d));
+            acc = f32x4_add(acc, f32x4_mul(sumi, scale));
+        }
+        lanes(acc)
+    }
+
+    /// A Q8_K block's 256 activations as 32 vectors of eight i16.
+    #[inline(always)]
+    fn widen256(qs: &[i8; 256]) -> [v128; 32] {
+        let mut out = [i32x4_splat(0); 32];
+        for (j, pair) in out.chunks_exact_mut(2).enumerate() {
+            // SAFETY: bytes 16j..16j + 16 of 256.
+            let v = unsafe { load(qs.as_ptr().add(16 * j).cast()) };
+            pair[0] = i16x8_extend_low_i8x16(v);
+            pair[1] = i16x8_extend_high_i8x16(v);
+        }
+        out
+    }
+
+    /// Four rows of Q4_K blocks · one row of Q8_K activations, as `dot_q4_k` summed in order.
+    pub fn rows4_q4_k(w: [&[u8]; ROWS], a: &[Q8KBlock]) -> [f32; 4] {
+        const BB: usize = 144;
+        let row_len = a.len() * BB;
+        assert!(w.iter().all(|w| w.len() >= row_len));
+        let low = u8x16_splat(0x0f);
+        let mut acc = f32x4_splat(0.0);
+        for (i, a) in a.iter().enumerate() {
+            let av = widen256(&a.qs);
+            // The activations' sums per sub-block of 32, for the minima.
+            let sums: [i32; 8] =
+                std::array::from_fn(|j| i32::from(a.bsums[2 * j]) + i32::from(a.bsums[2 * j + 1]));
+            let row_block = |k: usize| -> (v128, i32, u32, u32) {
+                let block: &[u8; BB] = w[k][i * BB..][..BB].try_into().expect("BB");
+                let scales = &block[4..16];
+                let (sc, m): ([u8; 8], [u8; 8]) = (
+                    std::array::from_fn(|j| scale_min_k4(j, scales).0),
+                    std::array::from_fn(|j| scale_min_k4(j, scales).1),
+                );
+                let mut sk = i32x4_splat(0);
+                for c in 0..4 {
+                    // SAFETY: bytes 16 + 32c.. 16 + 32c + 32 of the 144.
+                    let (v0, v1) = unsafe {
+                        let p = block.as_ptr().add(16 + 32 * c);
+                        (load(p), load(p.add(16)))
+                    };
+                    // Sub-block 2c: the low nibbles; 2c + 1: the high ones (values 0–15).
+                    let (l0, l1) = (v128_and(v0, low), v128_and(v1, low));
+                    let (h0, h1) = (
+                        v128_and(u16x8_shr(v0, 4), low),
+                        v128_and(u16x8_shr(v1, 4), low),
+                    );
+                    let a = &av[8 * c..8 * c + 8];
+                    let lo = i32x4_add(dot16(l0, a[0], a[1]), dot16(l1, a[2], a[3]));
+                    let hi = i32x4_add(dot16(h0, a[4], a[5]), dot16(h1, a[6], a[7]));
+                    sk = i32x4_add(sk, i32x4_mul(lo, i32x4_splat(i32::from(sc[2 * c]))));
+                    sk = i32x4_add(sk, i32x4_mul(hi, i32x4_splat(i32::from(sc[2 * c + 1]))));
+                }
+                let summ = (0..8).map(|j| i32::from(m[j]) * sums[j]).sum();
+                let d = u32::from(u16::from_le_bytes([block[0], block[1]]));
+                let dmin = u32::from(u16::from_le_bytes([block[2], block[3]]));
+                (sk, summ, d, dmin)
+            };
+            let (s0, m0, d0, n0) = row_block(0);
+            let (s1, m1, d1, n1) = row_block(1);
+            let (s2, m2, d2, n2) = row_block(2);
+            let (s3, m3, d3, n3) = row_block(3);
+            let (s, summ, d, dmin) = (
+                [s0, s1, s2, s3],
+                [m0, m1, m2, m3],
+                [d0, d1, d2, d3],
+                [n0, n1, n2, n3],
+            );
+            let da = f32x4_splat(a.d);
+            let d = f32x4_mul(f16x4(u32x4(d[0], d[1], d[2], d[3])), da);
+            let dmin = f32x4_mul(f16x4(u32x4(dmin[0], dmin[1], dmin[2], dmin[3])), da);
+            let sumi = f32x4_convert_i32x4(sum_lanes4(s));
+            let summ = f32x4_convert_i32x4(i32x4(summ[0], summ[1], summ[2], summ[3]));
+            acc = f32x4_add(acc, f32x4_sub(f32x4_mul(d, sumi), f32x4_mul(dmin, summ)));
+        }
+        lanes(acc)
+    }
+
+    /// Four rows of Q6_K blocks · one row of Q8_K activations, as `dot_q6_k` summed in order.
+    pub fn rows4_q6_k(w: [&[u8]; ROWS], a: &[Q8KBlock]) -> [f32; 4] {
+        const BB: usize = 210;
+        let row_len = a.len() * BB;
+        assert!(w.iter().all(|w| w.len() >= row_len));
+        let (low, two, thirty_two) = (u8x16_splat(0x0f), u8x16_splat(0x30), i8x16_splat(32));
+        let mut acc = f32x4_splat(0.0);
+        for (i, a) in a.iter().enumerate() {
+            let av = widen256(&a.qs);
+            let row_block = |k: usize| -> (v128, u32) {
+                let block: &[u8; BB] = w[k][i * BB..][..BB].try_into().expect("BB");
+                let mut sk = i32x4_splat(0);
+                for h in 0..2 {
+                    // SAFETY: ql bytes 64h..64h + 64 and qh bytes 128 + 32h.. + 32 of the 210.
+                    let (ql, qh) = unsafe {
+                        let p = block.as_ptr();
+                        let ql = p.add(64 * h);
+                        let qh = p.add(128 + 32 * h);
+                        (
+                            [
+                                load(ql),
+                                load(ql.add(16)),
+                                load(ql.add(32)),
+                                load(ql.add(48)),
+                            ],
+                            [load(qh), load(qh.add(16))],
+                        )
+                    };
+                    // Group g of 16 values: 4 low bits from ql, 2 high bits from qh (shifted
+                    // within 16-bit lanes, then masked to their byte), less 32.
+                    let groups = [
+                        v128_or(v128_and(ql[0], low), v128_and(i16x8_shl(qh[0], 4), two)),
+                        v128_or(v128_and(ql[1], low), v128_and(i16x8_shl(qh[1], 4), two)),
+                        v128_or(v128_and(ql[2], low), v128_and(i16x8_shl(qh[0], 2), two)),
+                        v128_or(v128_and(ql[3], low), v128_and(i16x8_shl(qh[1], 2), two)),
+                        v128_or(v128_and(u16x8_shr(ql[0], 4), low), v128_and(qh[0], two)),
+                        v128_or(v128_and(u16x8_shr(ql[1], 4), low), v128_and(qh[1], two)),
+                        v128_or(
+                            v128_and(u16x8_shr(ql[2], 4), low),
+                            v128_and(u16x8_shr(qh[0], 2), two),
+                        ),
+                        v128_or(
+                            v128_and(u16x8_shr(ql[3], 4), low),
+                            v128_and(u16x8_shr(qh[1], 2), two),
+                        ),
+                    ];
+                    for (g, q) in groups.into_iter().enumerate() {
+                        let j = 8 * h + g;
+                        let q = i8x16_sub(q, thirty_two);
+                        let dot = dot16(q, av[2 * j], av[2 * j + 1]);
+                        let scale = i32x4_splat(i32::from(block[192 + j] as i8));
+                        sk = i32x4_add(sk, i32x4_mul(dot, scale));
+                    }
+                }
+                (sk, u32::from(u16::from_le_bytes([block[208], block[209]])))
+            };
+            let (s0, d0) = row_block(0);
+            let (s1, d1) = row_block(1);
+            let (s2, d2) = row_block(2);
+            let (s3, d3) = row_block(3);
+            let (s, d) = ([s0, s1, s2, s3], [d0, d1, d2, d3]);
+            let d = f32x4_mul(f16x4(u32x4(d[0], d[1], d[2], d[3])), f32x4_splat(a.d));
+            acc = f32x4_add(acc, f32x4_mul(d, f32x4_convert_i32x4(sum_lanes4(s))));
+        }
+        lanes(acc)
+    }
+
+    #[inline(always)]
+    fn lanes(v: v128) -> [f32; 4] {
+        [
+            f32x4_extract_lane::<0>(v),
+            f32x4_extract_lane::<1>(v),
+            f32x4_extract_lane::<2>(v),
+            f32x4_extract_lane::<3>(v),
+        ]
     }
 }
 
