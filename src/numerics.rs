@@ -7,6 +7,8 @@
 
 use crate::error::{Code, Error, Result};
 
+mod exp64;
+
 /// Checks that `z` can be normalised: non-empty, no NaN, no +∞, and at least one finite entry.
 /// −∞ is allowed: it is the log of probability 0 and stays excluded.
 pub fn check_values(argument: &str, z: &[f32]) -> Result<()> {
@@ -114,7 +116,7 @@ pub fn argmax(z: &[f32]) -> usize {
 
 /// Σ_i exp(z_i − m) in f64, for m = max z.
 fn sum_exp_shifted(z: &[f32], m: f32) -> f64 {
-    z.iter().map(|&x| ((x - m) as f64).exp()).sum()
+    exp64::sum_exp(z, |x| (x - m) as f64, |_, _| {})
 }
 
 /// logsumexp(z) = m + log Σ_i exp(z_i − m), with m = max z. This is the normaliser that
@@ -158,12 +160,7 @@ pub fn softmax(z: &[f32], t: f32) -> Result<Vec<f32>> {
         return Ok(p);
     }
     let m = max(z);
-    let mut sum = 0.0f64;
-    for (pi, &x) in p.iter_mut().zip(z) {
-        let e = (((x - m) / t) as f64).exp();
-        *pi = e as f32;
-        sum += e;
-    }
+    let sum = exp64::sum_exp(z, |x| ((x - m) / t) as f64, |i, e| p[i] = e as f32);
     let inv = 1.0 / sum;
     for pi in &mut p {
         *pi = (*pi as f64 * inv) as f32;
@@ -243,11 +240,7 @@ pub fn stored_normaliser(z: &[f32], t: f32) -> Result<(f32, f64)> {
         return Err(Error::arg("temperature", "> 0 for the precision view", t));
     }
     let m = max(z);
-    let log_sum = z
-        .iter()
-        .map(|&x| stored_scaled(x, m, t).exp())
-        .sum::<f64>()
-        .ln();
+    let log_sum = exp64::sum_exp(z, |x| stored_scaled(x, m, t), |_, _| {}).ln();
     Ok((m, log_sum))
 }
 
