@@ -12,7 +12,11 @@
 // one named `generate`, with `detail.next` the time in Generation.next (its forward pass and
 // draw). The rest of a figure is the page's own messaging, transfer and rendering.
 //
-//   node benches/large-vocab.mjs [STEPS]        (after ./build.sh build; STEPS defaults to 40)
+// With BASE, a second www/ folder (say, main's, built), its page runs beside this one's in the
+// same browser, round by round in turn, so that the load of the moment slows both alike, and
+// each figure is printed for both with their ratio.
+//
+//   node benches/large-vocab.mjs [STEPS] [BASE]   (after ./build.sh build; STEPS defaults to 40)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +29,7 @@ const HEADS = 4;
 const KV_HEADS = 2;
 const MLP = 128;
 const STEPS = Number(process.argv[2] ?? 40);
+const BASE = process.argv[3];
 
 /** A deterministic stream of numbers in [−1, 1) (mulberry32). */
 function uniform(seed) {
@@ -140,11 +145,12 @@ function makeFolder(dir) {
 
 /**
  * `n` rounds of `act` (run in the page), each timed from just before `act` until the page's
- * next `panel` measure ends. Returns per round: total, the worker's forward and nextTokenPanel
- * in that panel, and Generation.next in the round's `generate` measure (0 without one).
+ * next `panel` measure ends. Returns per round: total, the worker's forward, nextTokenPanel and
+ * chainPanel in that panel, and Generation.next in the round's `generate` measure (0 without
+ * one).
  */
-async function rounds(page, n, act) {
-  return page.evaluate(async ({ n, act }) => {
+async function rounds(page, n, act, first = 0) {
+  return page.evaluate(async ({ n, act, first }) => {
     const $ = (id) => document.getElementById(id);
     const acts = {
       step: () => $('step').click(),
@@ -155,18 +161,18 @@ async function rounds(page, n, act) {
     const out = [];
     for (let i = 0; i < n; i++) {
       const t0 = performance.now();
-      acts[act](i);
+      acts[act](first + i);
       while (!since('panel', t0)) await new Promise((r) => setTimeout(r, 1));
       const p = since('panel', t0);
       const g = since('generate', t0);
       out.push({
         total: p.startTime + p.duration - t0,
-        forward: p.detail.forward, panel: p.detail.panel, next: g ? g.detail.next : 0,
+        forward: p.detail.forward, panel: p.detail.panel, chain: p.detail.chain ?? 0, next: g ? g.detail.next : 0,
       });
       await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))); // let it paint
     }
     return out;
-  }, { n, act });
+  }, { n, act, first });
 }
 
 /** `n` clicks on Draw (1 000 draws of the next token), each timed until the histogram is shown. */
@@ -187,16 +193,33 @@ async function drawRounds(page, n) {
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 const ms = (x) => `${x.toFixed(1).padStart(6)} ms`;
 
-function report(title, rows) {
-  const m = (f) => median(rows.map(f));
-  const own = m((r) => r.total - r.forward - r.next);
-  console.log(`\n${title} (median of ${rows.length})`);
-  console.log(`  click → panels in the DOM       ${ms(m((r) => r.total))}`);
-  if (rows.some((r) => r.next > 0)) console.log(`  worker: Generation.next          ${ms(m((r) => r.next))}   (the step's own forward pass and draw)`);
-  console.log(`  worker: Model.forward (panel)   ${ms(m((r) => r.forward))}`);
-  console.log(`  worker: nextTokenPanel          ${ms(m((r) => r.panel))}`);
-  console.log(`  transfer + main thread          ${ms(m((r) => r.total - r.forward - r.next - r.panel))}`);
-  console.log(`  beyond the forward passes       ${ms(own)}   (goal: <= 10 ms)`);
+/** One line per figure: this page's median, and with a base, the base's and base / this. */
+function report(title, runs) {
+  const [mine, base] = runs;
+  console.log(`\n${title} (median of ${mine.length})${base ? `          this      base   base/this` : ''}`);
+  const line = (label, f) => {
+    const a = median(mine.map(f));
+    if (!base) return console.log(`  ${label.padEnd(32)}${ms(a)}`);
+    const b = median(base.map(f));
+    console.log(`  ${label.padEnd(32)}${ms(a)} ${ms(b)}   ${a > 0 ? (b / a).toFixed(2).padStart(6) : '     -'}`);
+  };
+  line('click → panels in the DOM', (r) => r.total);
+  if (mine.some((r) => r.next > 0)) line('worker: Generation.next', (r) => r.next);
+  line('worker: Model.forward (panel)', (r) => r.forward);
+  line('worker: nextTokenPanel', (r) => r.panel);
+  line('worker: chainPanel', (r) => r.chain);
+  line('transfer + main thread', (r) => r.total - r.forward - r.next - r.panel - r.chain);
+  line('beyond the forward passes', (r) => r.total - r.forward - r.next);
+  console.log('  (goal: the page\'s own work, beyond the forward passes, <= 10 ms)');
+}
+
+/** `n` rounds of `act` on each page, taken in turn one round at a time. */
+async function inTurn(pages, n, act) {
+  const out = pages.map(() => []);
+  for (let i = 0; i < n; i++) {
+    for (const [k, page] of pages.entries()) out[k].push(...await rounds(page, 1, act, i));
+  }
+  return out;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'logitlab-bigv-'));
@@ -204,25 +227,32 @@ try {
   const t0 = Date.now();
   makeFolder(dir);
   console.log(`Qwen2 folder at V = ${V.toLocaleString('en')} (hidden ${HIDDEN}, 1 layer, bf16, tied) made in ${Date.now() - t0} ms`);
-  const { server, url } = await startServer({ root: 'www', mounts: { '/bigv/': dir } });
+  const roots = BASE ? ['www', BASE] : ['www'];
+  const servers = await Promise.all(roots.map((root) => startServer({ root, mounts: { '/bigv/': dir } })));
   const browser = await launchChromium();
   try {
-    const page = await browser.newPage();
     const prompt = 'Once upon a time, there was a little';
-    const t1 = Date.now();
-    await page.goto(`${url}?model=bigv/&temperature=0.8&topP=0.9&seed=1&prompt=${encodeURIComponent(prompt)}`);
-    await page.waitForFunction(() => document.body.dataset.ready === '1'
-      && /151/.test(document.getElementById('vocab-size').textContent)
-      && performance.getEntriesByName('panel', 'measure').length > 0, null, { timeout: 120_000 });
-    console.log(`page ready with the model and its first panel after ${Date.now() - t1} ms (load through ?model=)`);
-    await rounds(page, 5, 'topP'); // warm
-    report('a control change (top-p), the panel recomputed', await rounds(page, STEPS, 'topP'));
-    report('a token step (Step), then its panel', await rounds(page, STEPS, 'step'));
-    const draws = await drawRounds(page, 10);
-    console.log(`\nDraw (1 000 draws, the histogram shown; median of ${draws.length})  ${ms(median(draws))}`);
+    const pages = [];
+    for (const [k, { url }] of servers.entries()) {
+      const page = await browser.newPage();
+      const t1 = Date.now();
+      await page.goto(`${url}?model=bigv/&temperature=0.8&topP=0.9&seed=1&prompt=${encodeURIComponent(prompt)}`);
+      await page.waitForFunction(() => document.body.dataset.ready === '1'
+        && /151/.test(document.getElementById('vocab-size').textContent)
+        && performance.getEntriesByName('panel', 'measure').length > 0, null, { timeout: 120_000 });
+      console.log(`${roots[k]}: page ready with the model and its first panel after ${Date.now() - t1} ms (load through ?model=)`);
+      await rounds(page, 5, 'topP'); // warm
+      pages.push(page);
+    }
+    report('a control change (top-p), the panel recomputed', await inTurn(pages, STEPS, 'topP'));
+    report('a token step (Step), then its panel', await inTurn(pages, STEPS, 'step'));
+    for (const [k, page] of pages.entries()) {
+      const draws = await drawRounds(page, 10);
+      console.log(`\n${roots[k]}: Draw (1 000 draws, the histogram shown; median of ${draws.length})  ${ms(median(draws))}`);
+    }
   } finally {
     await browser.close();
-    server.close();
+    for (const { server } of servers) server.close();
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -28,7 +28,7 @@ use std::f64::consts::E;
 
 use crate::error::{brief, Code, Error, Result};
 use crate::limits::{MAX_DRAWS, MAX_SEED, MAX_VALUES};
-use crate::numerics::{self, round_to_bf16, round_to_f16, Stored};
+use crate::numerics::{self, round_to_bf16, round_to_f16};
 use crate::sampling::{self, Cut, Input, Sample, SampleOptions};
 
 /// How a probability is stored.
@@ -140,8 +140,6 @@ pub struct Reheated {
 /// The precision experiment for one vector z.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Precision {
-    /// The stored distributions.
-    pub stored: Stored,
     /// float32, bfloat16, float16 probabilities, then float32 log-probs.
     pub rows: [Reheated; 4],
     /// The smallest ln p of softmax(z / T_stored) (over the finite z): how deep the tail goes,
@@ -185,11 +183,51 @@ impl Precision {
     }
 }
 
+/// The probability formats in [`Precision::rows`]' order, with the smallest positive
+/// probability each stores (float32's and bfloat16's subnormals, float16's).
+const STORED_FORMATS: [(Format, f32); 3] = [
+    (Format::F32, f32::from_bits(1)),           // 2^−149
+    (Format::Bf16, f32::from_bits(1 << 16)),    // 2^−133
+    (Format::F16, f32::from_bits(0x3380_0000)), // 2^−24
+];
+
+/// Half the width of the band of ln p around each format's [`ZERO_THRESHOLDS`] in which
+/// [`precision`] rounds p itself. Outside it the side of the threshold decides: e^±0.001 is
+/// far beyond exp's rounding (1 ulp) and the shift of the thresholds by the f32 rounding
+/// before bfloat16's and float16's (at most 2^−16 relative).
+const STORED_BAND: f64 = 1e-3;
+
+/// Whether float32, bfloat16 and float16 store p = e^`ln_p` (f64, rounded to f32 first, as
+/// [`numerics::stored_precisions`] does) as exactly 0.
+fn stored_as_zero(ln_p: f64) -> [bool; 3] {
+    let thresholds = ZERO_THRESHOLDS.map(|t| t.ln_p());
+    if thresholds.iter().any(|&t| (ln_p - t).abs() < STORED_BAND) {
+        let p = ln_p.exp() as f32;
+        return STORED_FORMATS.map(|(f, _)| f.round(p) == 0.0);
+    }
+    thresholds.map(|t| ln_p < t)
+}
+
+/// Whether re-heating by `ratio` (T_reheat / T_stored) provably leaves no stored, non-zero id
+/// at 0, for stored log-probabilities whose finite ones are all ≥ `lowest` (and ≤ 0, as every
+/// log-probability is). Each exponent (ln p_i − max) / ratio is then ≥ (lowest − 1) / ratio
+/// ≥ −80 (the 1 covers f32's rounding of the difference and the division), so e^it ≥ e^−81,
+/// a normal f32; divided by the sum (≤ V ≤ [`MAX_VALUES`] = 2^22, each term ≤ 1), it stays
+/// above 2^−149, and rounds to no 0. Otherwise the softmax itself decides.
+fn reheats_without_zeros(lowest: f32, ratio: f32) -> bool {
+    ratio.is_finite() && ratio > 0.0 && (lowest - 1.0) / ratio >= -80.0
+}
+
 /// p = softmax(z / `stored_t`) as four storage formats would hold it, then re-heated to the
 /// absolute temperature `reheat_t`: ln p_stored = z / T_stored − const, so the stored
 /// log-probabilities are multiplied by T_stored / T_reheat before the softmax. Both T > 0.
+///
+/// The counts are those of [`numerics::stored_precisions`]' four vectors and of their softmax
+/// at T_reheat / T_stored, without making the V-long vectors where they are not needed: an id
+/// far from a format's threshold is counted by the side of it its ln p lies on, and the
+/// re-heated zeros are the stored ones wherever [`reheats_without_zeros`] proves it.
 pub fn precision(z: &[f32], stored_t: f32, reheat_t: f32) -> Result<Precision> {
-    let stored = numerics::stored_precisions(z, stored_t)?;
+    let (m, log_sum) = numerics::stored_normaliser(z, stored_t)?;
     if !(reheat_t.is_finite() && reheat_t > 0.0) {
         return Err(Error::arg(
             "reheatTemperature",
@@ -198,37 +236,61 @@ pub fn precision(z: &[f32], stored_t: f32, reheat_t: f32) -> Result<Precision> {
         ));
     }
     let ratio = reheat_t / stored_t;
+    // Above float16's band, no format stores a 0.
+    let highest_band = ZERO_THRESHOLDS[2].ln_p() + STORED_BAND;
+    let (mut stored_zeros, mut lost_logs) = ([0usize; 3], 0usize);
+    let mut min_log_prob = f32::INFINITY;
+    for &x in z {
+        let ln_p = numerics::stored_log_prob(x, m, stored_t, log_sum);
+        let ln_p32 = ln_p as f32;
+        if ln_p32 == f32::NEG_INFINITY {
+            lost_logs += 1;
+        } else if ln_p32 < min_log_prob {
+            min_log_prob = ln_p32;
+        }
+        if ln_p < highest_band {
+            for (n, zero) in stored_zeros.iter_mut().zip(stored_as_zero(ln_p)) {
+                *n += zero as usize;
+            }
+        }
+    }
     let zeros = |v: &[f32]| v.iter().filter(|&&x| x == 0.0).count();
-    let from_probs = |p: &[f32]| -> Result<Reheated> {
-        let ln_p: Vec<f32> = p.iter().map(|&x| x.ln()).collect();
-        Ok(Reheated {
-            stored_zeros: zeros(p),
-            zeros_after: zeros(&numerics::softmax(&ln_p, ratio)?),
-        })
+    // The exact re-heating, for a row the bound does not settle.
+    let mut stored = None;
+    let mut exact = |row: usize| -> Result<usize> {
+        let s = match &stored {
+            Some(s) => s,
+            None => stored.insert(numerics::stored_precisions(z, stored_t)?),
+        };
+        let reheated = match row {
+            0..=2 => {
+                let p = [&s.f32, &s.bf16, &s.f16][row];
+                numerics::softmax(&p.iter().map(|&x| x.ln()).collect::<Vec<_>>(), ratio)?
+            }
+            _ => numerics::softmax(&s.log_probs, ratio)?,
+        };
+        Ok(zeros(&reheated))
     };
-    let lost_logs = stored
-        .log_probs
-        .iter()
-        .filter(|&&x| x == f32::NEG_INFINITY)
-        .count();
-    let rows = [
-        from_probs(&stored.f32)?,
-        from_probs(&stored.bf16)?,
-        from_probs(&stored.f16)?,
-        Reheated {
-            stored_zeros: lost_logs,
-            zeros_after: zeros(&numerics::softmax(&stored.log_probs, ratio)?),
+    let mut rows = [Reheated::default(); 4];
+    for (row, (_, smallest)) in STORED_FORMATS.iter().enumerate() {
+        rows[row] = Reheated {
+            stored_zeros: stored_zeros[row],
+            zeros_after: match reheats_without_zeros(smallest.ln(), ratio) {
+                true => stored_zeros[row],
+                false => exact(row)?,
+            },
+        };
+    }
+    rows[3] = Reheated {
+        stored_zeros: lost_logs,
+        zeros_after: match reheats_without_zeros(min_log_prob, ratio) {
+            true => lost_logs,
+            false => exact(3)?,
         },
-    ];
-    let min_log_prob = stored
-        .log_probs
-        .iter()
-        .filter(|x| x.is_finite())
-        .fold(f64::INFINITY, |m, &x| m.min(x as f64));
+    };
     Ok(Precision {
-        stored,
         rows,
-        min_log_prob,
+        min_log_prob: min_log_prob as f64,
     })
 }
 
@@ -1193,6 +1255,111 @@ mod tests {
         assert!((r.output.loss as f64 - ce.floor()).abs() < 1e-5);
     }
 
+    /// The precision experiment as the four stored vectors and their re-heated softmax give it,
+    /// every one of them made in full.
+    fn precision_in_full(z: &[f32], stored_t: f32, reheat_t: f32) -> Result<Precision> {
+        let stored = numerics::stored_precisions(z, stored_t)?;
+        if !(reheat_t.is_finite() && reheat_t > 0.0) {
+            return Err(Error::arg(
+                "reheatTemperature",
+                "a finite number > 0",
+                reheat_t,
+            ));
+        }
+        let ratio = reheat_t / stored_t;
+        let zeros = |v: &[f32]| v.iter().filter(|&&x| x == 0.0).count();
+        let from_probs = |p: &[f32]| -> Result<Reheated> {
+            let ln_p: Vec<f32> = p.iter().map(|&x| x.ln()).collect();
+            Ok(Reheated {
+                stored_zeros: zeros(p),
+                zeros_after: zeros(&numerics::softmax(&ln_p, ratio)?),
+            })
+        };
+        let lost = (stored.log_probs.iter())
+            .filter(|&&x| x == f32::NEG_INFINITY)
+            .count();
+        let rows = [
+            from_probs(&stored.f32)?,
+            from_probs(&stored.bf16)?,
+            from_probs(&stored.f16)?,
+            Reheated {
+                stored_zeros: lost,
+                zeros_after: zeros(&numerics::softmax(&stored.log_probs, ratio)?),
+            },
+        ];
+        let min_log_prob = (stored.log_probs.iter())
+            .filter(|x| x.is_finite())
+            .fold(f64::INFINITY, |m, &x| m.min(x as f64));
+        Ok(Precision { rows, min_log_prob })
+    }
+
+    #[test]
+    fn precision_counts_as_the_stored_vectors_do() {
+        let mut rng = crate::rng::Rng::new(11);
+        let mut cases: Vec<Vec<f32>> = Vec::new();
+        // Wide and narrow logits, some −∞, long and short vocabularies.
+        for (n, scale) in [
+            (40, 1.0),
+            (300, 4.0),
+            (3000, 12.0),
+            (3000, 40.0),
+            (20_000, 3.0),
+        ] {
+            cases.push(
+                (0..n)
+                    .map(|i| match i % 97 {
+                        13 => f32::NEG_INFINITY,
+                        _ => (rng.normal() * scale) as f32,
+                    })
+                    .collect(),
+            );
+        }
+        // Two ids with ln p_1 on, just below and just above each threshold, inside the band and
+        // at its edges: ln p_1 = δ − ln(1 + e^δ).
+        for th in ZERO_THRESHOLDS {
+            for off in [-2e-3, -1e-3, -1e-5, -1e-9, 0.0, 1e-9, 1e-5, 1e-3, 2e-3] {
+                let ln_p1: f64 = th.ln_p() + off;
+                let d = ln_p1 + (1.0 + ln_p1.exp()).ln();
+                cases.push(vec![0.0, d as f32, d as f32, (d - 1e-4) as f32]);
+            }
+        }
+        // Every f32 step of z_1 across float16's threshold (ln 2^−25 = −17.3287).
+        let mut x = -17.3f32;
+        while x > -17.36 {
+            cases.push(vec![0.0, x]);
+            x = f32::from_bits(x.to_bits() + 2000);
+        }
+        // The page's range of stored T (0.05 to 3, re-heated to 3), and re-heating colder.
+        for z in &cases {
+            for (st, rt) in [
+                (1.0, 3.0),
+                (0.05, 3.0),
+                (0.3, 3.0),
+                (2.5, 3.0),
+                (3.0, 3.0),
+                (1.0, 0.5),
+            ] {
+                assert_eq!(
+                    precision(z, st, rt).unwrap(),
+                    precision_in_full(z, st, rt).unwrap(),
+                    "T {st} → {rt}, z of {} ({:?}…)",
+                    z.len(),
+                    &z[..z.len().min(4)]
+                );
+            }
+        }
+        // The same errors.
+        for (z, st, rt) in [
+            (vec![1.0, f32::NAN], 1.0, 3.0),
+            (vec![1.0], 0.0, 3.0),
+            (vec![1.0], 1.0, 0.0),
+            (vec![1.0, 2.0], 1e-30, 1e30),
+        ] {
+            let (a, b) = (precision(&z, st, rt), precision_in_full(&z, st, rt));
+            assert_eq!(a.map_err(|e| e.to_string()), b.map_err(|e| e.to_string()));
+        }
+    }
+
     #[test]
     fn reheating_uses_the_absolute_temperature() {
         // z_i = −i: stored at T = 0.5, the log-probs are −2i − const. Re-heated to an absolute
@@ -1200,7 +1367,8 @@ mod tests {
         let z: Vec<f32> = (0..40).map(|i| -(i as f32)).collect();
         let r = precision(&z, 0.5, 3.0).unwrap();
         let ratio = 3.0 / 0.5;
-        let reheated = numerics::softmax(&r.stored.log_probs, ratio).unwrap();
+        let stored = numerics::stored_precisions(&z, 0.5).unwrap();
+        let reheated = numerics::softmax(&stored.log_probs, ratio).unwrap();
         let exact = numerics::softmax(&z, 3.0).unwrap();
         for (a, b) in reheated.iter().zip(&exact) {
             assert!((a - b).abs() < 1e-6, "{a} vs {b}");

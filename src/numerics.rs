@@ -7,6 +7,8 @@
 
 use crate::error::{Code, Error, Result};
 
+mod exp64;
+
 /// Checks that `z` can be normalised: non-empty, no NaN, no +∞, and at least one finite entry.
 /// −∞ is allowed: it is the log of probability 0 and stays excluded.
 pub fn check_values(argument: &str, z: &[f32]) -> Result<()> {
@@ -114,7 +116,7 @@ pub fn argmax(z: &[f32]) -> usize {
 
 /// Σ_i exp(z_i − m) in f64, for m = max z.
 fn sum_exp_shifted(z: &[f32], m: f32) -> f64 {
-    z.iter().map(|&x| ((x - m) as f64).exp()).sum()
+    exp64::sum_exp(z, |x| (x - m) as f64, |_, _| {})
 }
 
 /// logsumexp(z) = m + log Σ_i exp(z_i − m), with m = max z. This is the normaliser that
@@ -158,12 +160,7 @@ pub fn softmax(z: &[f32], t: f32) -> Result<Vec<f32>> {
         return Ok(p);
     }
     let m = max(z);
-    let mut sum = 0.0f64;
-    for (pi, &x) in p.iter_mut().zip(z) {
-        let e = (((x - m) / t) as f64).exp();
-        *pi = e as f32;
-        sum += e;
-    }
+    let sum = exp64::sum_exp(z, |x| ((x - m) / t) as f64, |i, e| p[i] = e as f32);
     let inv = 1.0 / sum;
     for pi in &mut p {
         *pi = (*pi as f64 * inv) as f32;
@@ -233,22 +230,41 @@ impl Stored {
     }
 }
 
-/// softmax(z / T) computed in f64, then stored as f32 probabilities, as float16 and bfloat16
-/// probabilities (rounded from those f32 values), and as f32 log-probs, for the page's
-/// precision view. T must be > 0 here.
-pub fn stored_precisions(z: &[f32], t: f32) -> Result<Stored> {
+/// The normaliser of p = softmax(z / T) as [`stored_precisions`] computes it, in f64: m = max z
+/// and ln Σ_i exp((z_i − m) / T). Then ln p_i = [`stored_log_prob`]`(z_i, m, T, ln Σ)`.
+/// T must be > 0 here.
+pub fn stored_normaliser(z: &[f32], t: f32) -> Result<(f32, f64)> {
     check_values("values", z)?;
     check_temperature(t)?;
     if t == 0.0 {
         return Err(Error::arg("temperature", "> 0 for the precision view", t));
     }
     let m = max(z);
-    let scaled: Vec<f64> = z
+    let log_sum = exp64::sum_exp(z, |x| stored_scaled(x, m, t), |_, _| {}).ln();
+    Ok((m, log_sum))
+}
+
+/// (z_i − m) / T in f64.
+#[inline]
+fn stored_scaled(x: f32, m: f32, t: f32) -> f64 {
+    (x as f64 - m as f64) / t as f64
+}
+
+/// ln p_i = (z_i − m) / T − ln Σ in f64, from [`stored_normaliser`]'s (m, ln Σ).
+#[inline]
+pub fn stored_log_prob(x: f32, m: f32, t: f32, log_sum: f64) -> f64 {
+    stored_scaled(x, m, t) - log_sum
+}
+
+/// softmax(z / T) computed in f64, then stored as f32 probabilities, as float16 and bfloat16
+/// probabilities (rounded from those f32 values), and as f32 log-probs, for the page's
+/// precision view. T must be > 0 here.
+pub fn stored_precisions(z: &[f32], t: f32) -> Result<Stored> {
+    let (m, log_sum) = stored_normaliser(z, t)?;
+    let log_p: Vec<f64> = z
         .iter()
-        .map(|&x| (x as f64 - m as f64) / t as f64)
+        .map(|&x| stored_log_prob(x, m, t, log_sum))
         .collect();
-    let log_sum = scaled.iter().map(|s| s.exp()).sum::<f64>().ln();
-    let log_p: Vec<f64> = scaled.iter().map(|s| s - log_sum).collect();
     let p32: Vec<f32> = log_p.iter().map(|lp| lp.exp() as f32).collect();
     Ok(Stored {
         // Through f32, as a float32 model's probabilities would be cast: f64 → f32 → format.
