@@ -440,6 +440,8 @@ export default {
   "error.model.tensorShape": "model.safetensors: the tensor {tensor} has shape {shape}, but config.json implies {expected}.",
   "error.model.tensorDtype": "model.safetensors: the tensor {tensor} is stored as {dtype}, which the lab cannot use here: weights must be F32, F16 or BF16, and every weight matrix (a tensor of 2 or more dimensions) in the same one.",
   "error.tokenizer.splitRegex": "tokenizer.json: {field} is a regular expression the lab does not implement; for Split it implements GPT-2's, Llama 3's and Qwen2's, and plain strings (a regex without operators, punctuation escaped with \\).",
+  "error.quantize.family": "Only a Llama-family model (Llama, Qwen2, Qwen3, llama2.c, GGUF) can be quantised; this one is {architecture}, whose weights the lab holds in float32 arrays that the quantised kernels do not read.",
+  "error.quantize.tooLarge": "The model and its quantised copy would need {bytes} bytes of memory together; at most {max} are accepted.",
   "error.tokenizer.replaceRegex": "tokenizer.json: {field} is a regular expression; for Replace the lab implements only plain strings (a regex without operators, punctuation escaped with \\).",
   "error.model.headWidth": "config.json has no head_dim, so each head is hidden_size / num_attention_heads = {embd} / {heads} = {width} wide, an odd number; rotary embeddings turn pairs of dimensions, so the lab needs an even width.",
   "error.tokenizer.unsupported": "tokenizer.json uses something the lab does not implement: {field} is {value}; the lab supports {supported}.",

@@ -441,6 +441,8 @@ export default {
   "error.model.tensorShape": "model.safetensors: tensor {tensor} có kích thước {shape}, nhưng config.json đòi hỏi {expected}.",
   "error.model.tensorDtype": "model.safetensors: tensor {tensor} được lưu ở kiểu {dtype}, kiểu mà trang không dùng được ở đây: trọng số phải là F32, F16 hoặc BF16, và mọi ma trận trọng số (tensor từ 2 chiều trở lên) phải cùng một kiểu.",
   "error.tokenizer.splitRegex": "tokenizer.json: {field} là một biểu thức chính quy mà trang không hỗ trợ; với Split, trang hỗ trợ biểu thức của GPT-2, Llama 3 và Qwen2, cùng chuỗi thường (biểu thức không có toán tử, dấu câu thoát bằng \\).",
+  "error.quantize.family": "Chỉ mô hình họ Llama (Llama, Qwen2, Qwen3, llama2.c, GGUF) mới lượng tử hoá được; mô hình này là {architecture}, trọng số của nó được trang giữ trong các mảng float32 mà các kernel lượng tử hoá không đọc.",
+  "error.quantize.tooLarge": "Mô hình và bản lượng tử hoá của nó cần tổng cộng {bytes} byte bộ nhớ; tối đa {max}.",
   "error.tokenizer.replaceRegex": "tokenizer.json: {field} là một biểu thức chính quy; với Replace, trang chỉ hỗ trợ chuỗi thường (biểu thức không có toán tử, dấu câu thoát bằng \\).",
   "error.model.headWidth": "config.json không có head_dim, nên mỗi head rộng hidden_size / num_attention_heads = {embd} / {heads} = {width}, một số lẻ; embedding quay (rotary) xoay từng cặp chiều nên trang cần độ rộng chẵn.",
   "error.tokenizer.unsupported": "tokenizer.json dùng một thành phần hoặc tùy chọn mà trang không hỗ trợ: {field} là {value}; trang hỗ trợ {supported}.",
