@@ -12,6 +12,9 @@
 //!   kept positions for Q8_0 and all 16 for Q4_0; at the other two the Q8_0 logits differ by
 //!   up to 1.7e-2, one activation quantised to a neighbouring level (the activation's Q8_0
 //!   rounding, not the weights', which are identical);
+//! - `lab::weights::compare`, the card's figures, equals a direct computation from both
+//!   models' full teacher-forced logits: KL(p ‖ q) per position, top-1 agreement, perplexity,
+//!   ranks at the last position;
 //! - what quantising takes is known before it starts, and a GPT-2-family model, an unknown
 //!   type and a pair of models over the cap are refused by name.
 //!
@@ -22,6 +25,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
+use logitlab::lab::weights::compare;
 use logitlab::model::quant::QType;
 use logitlab::model::quantize::{quantize_row, quantize_type};
 use logitlab::model::{Dtype, Net, OutputMode};
@@ -171,4 +175,120 @@ fn quantising_is_refused_by_name() {
     let again = q8.quantize_plan(QType::Q4_0).unwrap();
     assert_eq!(again.quantized, 0);
     assert_eq!(again.weight_bytes, q8.weight_bytes());
+}
+
+/// ln softmax(z) in f64, for the checks below.
+fn log_probs(z: &[f32]) -> Vec<f64> {
+    let m = z.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x as f64));
+    let s: f64 = z.iter().map(|&x| (x as f64 - m).exp()).sum();
+    z.iter().map(|&x| x as f64 - m - s.ln()).collect()
+}
+
+#[test]
+fn comparing_a_model_with_its_quantised_copy() {
+    let meta: serde_json::Value = serde_json::from_str(LLAMA_F32_JSON).unwrap();
+    let ids: Vec<u32> = serde_json::from_value(meta["ids"].clone()).unwrap();
+    let ids = &ids[..70]; // more than one chunk of positions
+    let net = Net::from_gguf("llama-f32.gguf", LLAMA_F32).unwrap();
+    let v = net.config().vocab_size;
+
+    // A model against itself: nothing moves.
+    let same = compare(&net, &net, ids).unwrap();
+    assert!(same.positions.iter().all(|p| p.kl == 0.0));
+    assert_eq!(same.top1_agreement, 1.0);
+    let (pa, pb) = same.perplexity.unwrap();
+    assert_eq!(pa, pb);
+    assert!(same.most_changed.is_empty());
+
+    // Against its Q4_0 copy, each figure from the full teacher-forced logits of both.
+    let q = net.quantized(QType::Q4_0).unwrap();
+    let c = compare(&net, &q, ids).unwrap();
+    let za = net.forward_ids(ids, OutputMode::Logits).unwrap();
+    let zb = q.forward_ids(ids, OutputMode::Logits).unwrap();
+    let (mut kl_sum, mut agree, mut nll) = (0f64, 0usize, (0f64, 0f64));
+    for (t, (ra, rb)) in za.chunks_exact(v).zip(zb.chunks_exact(v)).enumerate() {
+        let (lp, lq) = (log_probs(ra), log_probs(rb));
+        let kl: f64 = lp.iter().zip(&lq).map(|(a, b)| a.exp() * (a - b)).sum();
+        assert!(
+            (c.positions[t].kl - kl).abs() <= 1e-12,
+            "{t}: {} vs {kl}",
+            c.positions[t].kl
+        );
+        assert!(kl > 0.0);
+        kl_sum += kl;
+        let top = (argmax(ra) as u32, argmax(rb) as u32);
+        assert_eq!(c.positions[t].top1, top, "position {t}");
+        agree += usize::from(top.0 == top.1);
+        if let Some(&next) = ids.get(t + 1) {
+            nll.0 -= lp[next as usize];
+            nll.1 -= lq[next as usize];
+        }
+    }
+    let n = ids.len() as f64;
+    assert!((c.mean_kl - kl_sum / n).abs() <= 1e-12);
+    assert_eq!(c.top1_agreement, agree as f64 / n);
+    let (pa, pb) = c.perplexity.unwrap();
+    assert!((pa - (nll.0 / (n - 1.0)).exp()).abs() <= 1e-9 * pa);
+    assert!((pb - (nll.1 / (n - 1.0)).exp()).abs() <= 1e-9 * pb);
+    println!(
+        "q4_0 against f32 on {} ids: mean KL {:.3e} nats, top-1 agreement {}, perplexity {pa:.3} \
+         and {pb:.3}",
+        ids.len(),
+        c.mean_kl,
+        c.top1_agreement
+    );
+
+    // The last position: both top-8 lists, ranked, and the largest moves among them.
+    let last = &za[(ids.len() - 1) * v..];
+    let last_q = &zb[(ids.len() - 1) * v..];
+    let rank = |z: &[f32], id: u32| {
+        let x = z[id as usize];
+        1 + (0..v as u32)
+            .filter(|&j| z[j as usize] > x || (z[j as usize] == x && j < id))
+            .count()
+    };
+    assert!(c.last.len() >= 8 && c.last.len() <= 16);
+    assert_eq!(c.last[0].rank_original, 1);
+    for r in &c.last {
+        assert_eq!(r.rank_original, rank(last, r.id), "id {}", r.id);
+        assert_eq!(r.rank_quantized, rank(last_q, r.id), "id {}", r.id);
+        assert!(r.rank_original <= 8 || r.rank_quantized <= 8);
+    }
+    assert!(c
+        .last
+        .windows(2)
+        .all(|w| w[0].rank_original < w[1].rank_original));
+    let moves: Vec<i64> = c
+        .most_changed
+        .iter()
+        .map(|r| r.rank_change().abs())
+        .collect();
+    assert!(moves.windows(2).all(|w| w[0] >= w[1]) && moves.iter().all(|&m| m > 0));
+    let biggest = c.last.iter().map(|r| r.rank_change().abs()).max().unwrap();
+    assert_eq!(moves.first().copied().unwrap_or(0), biggest);
+
+    // Bad arguments, by name.
+    let other = Net::from_gguf(
+        "qwen2-f16.gguf",
+        include_bytes!("fixtures/gguf/qwen2-f16.gguf"),
+    )
+    .unwrap();
+    assert_ne!(other.config().vocab_size, v);
+    assert!(compare(&net, &other, ids)
+        .unwrap_err()
+        .to_string()
+        .starts_with("b must be"));
+    assert!(compare(&net, &q, &[])
+        .unwrap_err()
+        .to_string()
+        .starts_with("ids must be"));
+    assert!(compare(&net, &q, &[v as u32])
+        .unwrap_err()
+        .to_string()
+        .starts_with("ids must be"));
+    let long = vec![1u32; net.config().context_length + 1];
+    assert!(compare(&net, &q, &long)
+        .unwrap_err()
+        .to_string()
+        .contains("context length"));
 }
