@@ -18,7 +18,7 @@ const nats = (x) => (x !== 0 && x < 1e-3 ? exponential(x, 2) : fixed(x, 4));
  * Returns `{ refresh, modelChanged }`.
  */
 export function setupWeights({ lab, model: initial }, context) {
-  const card = { model: initial, copy: null, seq: 0 };
+  const card = { model: initial, copy: null, seq: 0, shown: null };
   $('quant-type').replaceChildren(...Object.entries(TYPE_NAMES).map(([value, name]) => new Option(name, value)));
   const type = () => $('quant-type').value;
 
@@ -42,13 +42,21 @@ export function setupWeights({ lab, model: initial }, context) {
   /** The two distributions at the context, side by side, and the figures. */
   async function compare() {
     if (!card.copy) return;
+    // The figures depend on the context and the copy only: a slider that moves the sampler
+    // leaves them as they are, and two passes over the context are not run again.
+    const text = context();
+    const key = `${card.copy} ${text}`;
+    if (key === card.shown) return;
+    card.shown = key;
     let r;
     try {
-      r = await lab.call('compareModels', { text: context() });
+      r = await lab.call('compareModels', { text });
     } catch (e) {
+      card.shown = null;
       fillNodes($('weights-status'), 'weights.failed', {}, { error: errorNode(e) });
       return;
     }
+    if (key !== card.shown) return; // a newer context's answer is on its way
     const labels = card.model.labels;
     const name = TYPE_NAMES[card.copy];
     $('weights-status').textContent = '';
@@ -89,6 +97,7 @@ export function setupWeights({ lab, model: initial }, context) {
     try {
       await lab.call('quantize', { type: chosen });
       card.copy = chosen;
+      card.shown = null;
       await compare();
       announce($('weights-figures').textContent);
     } catch (e) {
@@ -106,6 +115,7 @@ export function setupWeights({ lab, model: initial }, context) {
     modelChanged: (model) => {
       card.model = model;
       card.copy = null;
+      card.shown = null;
       $('weights-result').hidden = true;
       $('weights-status').textContent = '';
       plan();
