@@ -17,11 +17,14 @@
 //!
 //! - [`chain`]: the sampler workbench on a model: the chain panel's three distributions,
 //!   generation through a chain, and where two chains' texts part.
+//! - [`weights`]: a model against its quantised copy: KL in nats, top-1 agreement, perplexity
+//!   and the ids whose rank moved (the card "Weights in low precision").
 //!
 //! Symbols as on the page: z for logits, T for temperature, p for probabilities, C for the
 //! number of classes.
 
 pub mod chain;
+pub mod weights;
 
 use std::cmp::Ordering;
 use std::f64::consts::E;

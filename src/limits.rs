@@ -86,6 +86,12 @@ pub const MAX_INFERENCE_PARAMETERS: u64 = 1 << 31;
 /// takes 498 MB in f32, Qwen3-0.6B 1.2 GB in bf16.
 pub const MAX_WEIGHT_BYTES: usize = 1 << 31;
 
+/// Most bytes a model's weights and its quantised copy's may take together, the copy's
+/// largest matrix in f32 while it is quantised included (`model.quantize`): 3 GiB of wasm32's
+/// 4 GiB, leaving 1 GiB for the KV caches and activations. Qwen3-0.6B in bf16 (1.2 GB) and its
+/// Q8_0 copy (0.64 GB) fit.
+pub const MAX_QUANTIZED_PAIR_BYTES: usize = 3 << 30;
+
 /// Largest `tokenizer.json`: 32 MiB (GPT-2's is 1.4 MB).
 pub const MAX_TOKENIZER_JSON_BYTES: usize = 32 << 20;
 

@@ -494,3 +494,51 @@ fn each_sampler_explanation_states_its_example() {
         }
     }
 }
+
+/// The card "Weights in low precision": KL(original ‖ quantised) is 0 when the two
+/// distributions are equal and positive when the copy moves probability (`weights.kl`); the
+/// copy differs from the original in its weights only, both distributions computed from
+/// float32 logits (`weights.which`); matrices whose rows do not divide into the blocks stay
+/// as they are (`weights.memoryKept`).
+#[test]
+fn the_weights_card_states_what_the_comparison_computes() {
+    use logitlab::lab::weights::compare;
+    use logitlab::model::quant::QType;
+    use logitlab::model::Dtype;
+    for (lang, c) in CATALOGUES {
+        for key in [
+            "weights.kl",
+            "weights.which",
+            "weights.memoryKept",
+            "weights.figures",
+        ] {
+            assert!(has(c, key), "{lang}: {key}");
+        }
+        assert!(message(c, "weights.kl").contains("Σ p ln(p / q)"), "{lang}");
+    }
+    let net = Net::from_gguf(
+        "llama-f32.gguf",
+        include_bytes!("fixtures/gguf/llama-f32.gguf"),
+    )
+    .unwrap();
+    let ids = net.encode("the ant in the hen").unwrap();
+    let same = compare(&net, &net, &ids).unwrap();
+    assert!(same.positions.iter().all(|p| p.kl == 0.0));
+    for qtype in [QType::Q8_0, QType::Q4_0] {
+        let q = net.quantized(qtype).unwrap();
+        assert_eq!(q.config(), net.config(), "only the weights differ");
+        assert_eq!(q.dtype(), Dtype::Quant(qtype));
+        // The norm vectors (rank 1) are the original's, value for value.
+        let layout = net.config().layout();
+        for ((p, a), b) in layout.iter().zip(net.tensors()).zip(q.tensors()) {
+            if p.shape.len() == 1 {
+                assert_eq!(a, b, "{}", p.name);
+            }
+        }
+        let c = compare(&net, &q, &ids).unwrap();
+        assert!(c.positions.iter().all(|p| p.kl > 0.0), "{}", qtype.name());
+    }
+    // Rows of 32 and 64 values do not divide into Q4_K's 256: every matrix stays.
+    let plan = net.quantize_plan(QType::Q4K).unwrap();
+    assert_eq!((plan.quantized, plan.kept), (0, 16));
+}

@@ -920,3 +920,48 @@ fn sampler_binding_reads_steps_reports_them_and_names_bad_fields() {
     );
     assert!(msg.contains("unknown field `histroy`"), "{msg}");
 }
+
+/// `model.quantizePlan` and `model.quantize` through the JS API, on the f32 llama GGUF fixture:
+/// the copy is Q8_0 and computes, the original stays f32, and bad types and a GPT-2-family
+/// model are errors that name them. (`compareModels`, of the sampling build's lab exports, is
+/// checked through the page's build in `tests/e2e/weights.test.mjs`.)
+#[wasm_bindgen_test]
+fn a_model_quantises_through_the_js_api() {
+    let bytes = js_sys::Uint8Array::from(&include_bytes!("fixtures/gguf/llama-f32.gguf")[..]);
+    let model = Model::from_files(obj(&[("llama-f32.gguf", bytes.into())])).unwrap();
+    let plan = model.quantize_plan("q8_0".into()).unwrap();
+    assert_eq!(get(&plan, "quantized").as_f64(), Some(16.0));
+    assert_eq!(get(&plan, "kept").as_f64(), Some(0.0));
+    let needed = get(&plan, "neededBytes").as_f64().unwrap();
+    let weights = get(&plan, "weightBytes").as_f64().unwrap();
+    assert!(needed > weights && weights > 0.0);
+    let q = model.quantize("q8_0".into()).unwrap();
+    assert_eq!(
+        get(&q.config(), "dtype").as_string().as_deref(),
+        Some("q8_0")
+    );
+    assert_eq!(
+        get(&model.config(), "dtype").as_string().as_deref(),
+        Some("f32")
+    );
+    let ids = js_sys::Uint32Array::from(&[1u32, 260, 270, 262, 265][..]);
+    let (za, zb) = (
+        model
+            .forward(ids.clone().into(), JsValue::UNDEFINED)
+            .unwrap()
+            .to_vec(),
+        q.forward(ids.into(), JsValue::UNDEFINED).unwrap().to_vec(),
+    );
+    assert_eq!(za.len(), zb.len());
+    assert!(za != zb && zb.iter().all(|x| x.is_finite()));
+    for bad in ["q6_K".into(), JsValue::from(8)] {
+        let e = message(model.quantize(bad).err().expect("an error"));
+        assert!(e.starts_with("type must be one of"), "{e}");
+    }
+    let gpt = Model::from_bytes(
+        js_sys::Uint8Array::from(&include_bytes!("../www/models/default.safetensors")[..]).into(),
+    )
+    .unwrap();
+    let e = message(gpt.quantize("q8_0".into()).err().expect("an error"));
+    assert!(e.contains("GPT-2"), "{e}");
+}

@@ -4,7 +4,8 @@
 // Where things are: `setupSample` wires the view together. The controls: `showControls`,
 // `bindSettings`, `bindPrompt`. The output text: `renderOutput`, `tokenSpan`, `bindTokenInfo`,
 // `bindGeneration`, `generate`. The panels of one step: `refreshPanel`, then `renderNextToken`,
-// `renderIdentity`, `renderPrecision`. Many draws: `bindDraws`. The sampler chain's list, the
+// `renderIdentity`, `renderPrecision`, and the card of quantised weights (weights-view.js,
+// `ctx.weights`). Many draws: `bindDraws`. The sampler chain's list, the
 // three distributions and why the order matters are in chain-view.js (`ctx.chain`). Each takes
 // the view's context `ctx` = { lab (the worker), state (the page's state), update, model, chain }
 // and the view's own
@@ -16,6 +17,7 @@ import { zeroThresholds, cutReasons } from './pkg/logitlab.js';
 import { t, fixed, precision, exponential, integer, english, errorNode, fillNodes, lang } from './i18n.js';
 import { announce, announceError } from './announce.js';
 import { setupChain, slidersChain } from './chain-view.js';
+import { setupWeights } from './weights-view.js';
 
 const $ = (id) => document.getElementById(id);
 /** Why a sampler step removed an id: the catalogue key by the wasm's cut code (0 = kept). */
@@ -49,6 +51,7 @@ export function setupSample(ctx) {
   const refresh = () => renderChat(ctx, out).then(() => refreshPanel(ctx, out, panel));
   const orderMatters = (chains) => lab.call('orderMatters', { text: contextText(state, out), chains, seed: state.seed, output: state.output, tokens: 40 });
   ctx.chain = setupChain(ctx, refresh, orderMatters);
+  ctx.weights = setupWeights(ctx, () => contextText(state, out));
 
   THRESHOLDS = zeroThresholds();
   CUT_KEYS = cutReasons().map((name) => `cut.${name}`);
@@ -74,6 +77,7 @@ export function setupSample(ctx) {
       out.chat = null;
       panel.order = [];
       showModel(ctx.model);
+      ctx.weights.modelChanged(ctx.model);
       $('hist').replaceChildren();
       $('hist-data').replaceChildren();
       $('hist-text').textContent = '';
@@ -357,6 +361,7 @@ async function refreshPanel(ctx, out, panel) {
   renderNextToken(ctx, bars, order);
   renderIdentity(ctx, r, order);
   renderPrecision(state, r);
+  ctx.weights.refresh();
   panel.order = order;
   // The last panel's cost, with the worker's share in `detail` (benches/large-vocab.mjs reads it).
   performance.clearMeasures('panel');

@@ -210,6 +210,8 @@ async function load({ files, path, tokenizer }) {
     }
     model?.free();
     model = next;
+    copy?.free(); // the old model's quantised copy
+    copy = null;
   } catch (e) {
     for (const f of sources) f.stream.cancel().catch(() => {});
     throw e;
@@ -218,6 +220,27 @@ async function load({ files, path, tokenizer }) {
   const config = model.config;
   const labels = Array.from({ length: config.vocabSize }, (_, i) => model.tokenText(i));
   return { config, labels, vocab: model.vocab, eos: Array.from(model.eosTokenIds) };
+}
+
+/** The model's quantised copy (`quantize`), for the card "Weights in low precision"; null without one. */
+let copy = null;
+
+/** What quantising the model to `type` takes (`model.quantizePlan`). */
+function quantizePlan({ type }) {
+  return model.quantizePlan(type);
+}
+
+/** Quantises the model to `type`, keeping the original: the copy replaces an earlier one. */
+function quantize({ type }) {
+  const next = model.quantize(type);
+  copy?.free();
+  copy = next;
+  return { dtype: copy.config.dtype };
+}
+
+/** The model against its copy on the context `text` (`compareModels`). */
+function compareModels({ text }) {
+  return lab.compareModels(model, copy, context(text, 'prompt'));
 }
 
 /** The prompt as one user message, written out by the model's chat template, ready for the reply. */
@@ -550,7 +573,7 @@ function exportModel({ pipeline, folder }) {
 
 const handlers = {
   exportModel, init: initModule,
-  load, panel, orderMatters, draws, generate, chat, tokenStats, lossPanel, trainStart, trainStep, trainPlay, trainSample,
+  load, panel, orderMatters, draws, generate, chat, tokenStats, quantizePlan, quantize, compareModels, lossPanel, trainStart, trainStep, trainPlay, trainSample,
   stop: () => { run++; return {}; },
   trainPause: () => { training++; return {}; },
   trainFree: () => { freeRuns(); return {}; },

@@ -9,7 +9,8 @@
 //!   Qwen3 folders; llama2.c);
 //! - [`tensor`]: weights as stored (f32, or bf16 / f16 kept in 16 bits, [`Tensor`]);
 //! - [`quant`]: weights kept in llama.cpp's quantised blocks (Q8_0, Q4_0, Q4_K, Q6_K) and
-//!   their matrix–vector kernels;
+//!   their matrix–vector kernels; [`quantize`]: f32 weights into those blocks, as llama.cpp's
+//!   reference quantisers write them ([`Net::quantized`]);
 //! - [`kernels`] and [`net`]: the network as plain arrays with a KV cache ([`Net`]), which the
 //!   page generates with;
 //! - [`load`]: a [`Net`] from each checkpoint format, and back;
@@ -43,6 +44,7 @@ pub mod layout;
 pub mod load;
 pub mod net;
 pub mod quant;
+pub mod quantize;
 pub mod tensor;
 pub mod tokenizer;
 

@@ -134,9 +134,14 @@ impl Net {
         tokenizer: impl Into<Tokenizer>,
         tensors: Vec<Tensor>,
     ) -> Result<Net> {
-        let layout = config.layout_for(tensors.len())?;
         let tokenizer = tokenizer.into();
         tokenizer.check_size(&config)?;
+        Net::assemble(config, Arc::new(tokenizer), tensors)
+    }
+
+    /// [`Net::from_tensors`] with a checked tokenizer.
+    fn assemble(config: Config, tokenizer: Arc<Tokenizer>, tensors: Vec<Tensor>) -> Result<Net> {
+        let layout = config.layout_for(tensors.len())?;
         for (p, values) in layout.iter().zip(&tensors) {
             if values.len() != p.elem_count() {
                 return Err(Error::new(format!(
@@ -170,7 +175,7 @@ impl Net {
         };
         Ok(Net {
             config,
-            tokenizer: Arc::new(tokenizer),
+            tokenizer,
             weights: Arc::new(weights),
             end_ids: Vec::new(),
             chat: None,
@@ -249,6 +254,24 @@ impl Net {
             Body::Gpt2(w) => w.flatten().iter().map(|v| 4 * v.len()).sum(),
             Body::Llama { weights, .. } => weights.flatten().iter().map(|t| t.bytes()).sum(),
         }
+    }
+
+    /// A Llama-family model's parameters as held, in [`Config::layout`] order; `None` for
+    /// GPT-2's, which are f32 arrays.
+    pub(crate) fn held_tensors(&self) -> Option<Vec<&Tensor>> {
+        match &*self.weights {
+            Body::Gpt2(_) => None,
+            Body::Llama { weights, .. } => Some(weights.flatten()),
+        }
+    }
+
+    /// The same network (its tokenizer shared, its end ids and chat template kept) with other
+    /// weights, one per parameter in [`Config::layout`] order ([`Net::from_tensors`]).
+    pub(crate) fn with_tensors(&self, tensors: Vec<Tensor>) -> Result<Net> {
+        let mut net = Net::assemble(self.config, Arc::clone(&self.tokenizer), tensors)?;
+        net.end_ids = self.end_ids.clone();
+        net.chat = self.chat.clone();
+        Ok(net)
     }
 
     pub fn config(&self) -> &Config {

@@ -2,6 +2,7 @@
 //! shows, computed in Rust so the page only lays them out. Converts and validates, nothing else.
 
 mod chain;
+mod weights;
 
 use js_sys::{Float32Array, Float64Array, Uint32Array};
 use serde::{Deserialize, Serialize};

@@ -377,6 +377,42 @@ impl Model {
         Ok(Float32Array::from(&values[..]))
     }
 
+    /// What `quantize(type)` would take, known before it starts: `{ weightBytes, scratchBytes,
+    /// neededBytes, quantized, kept }` (the copy's weights; the most one matrix takes in f32
+    /// while it is quantised; their sum, the memory needed besides this model's; how many
+    /// matrices become blocks and how many stay). Throws what `quantize` would throw.
+    #[wasm_bindgen(js_name = quantizePlan, unchecked_return_type = "QuantizePlan")]
+    pub fn quantize_plan(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "QuantizeType")] qtype: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let qtype = quantize_type_arg(&qtype)?;
+        let p = self.inner.quantize_plan(qtype).map_err(js_err)?;
+        Ok(to_js(&QuantizePlan {
+            weight_bytes: p.weight_bytes as f64,
+            scratch_bytes: p.scratch_bytes as f64,
+            needed_bytes: p.needed_bytes() as f64,
+            quantized: p.quantized as u32,
+            kept: p.kept as u32,
+        }))
+    }
+
+    /// A new Model: this Llama-family model with every weight matrix whose rows divide into
+    /// the type's blocks quantised as llama.cpp's quantiser writes it (`'q8_0'`, `'q4_0'` or
+    /// `'q4_K'`; blocks of 32, 32 and 256 values). This model stays as it is: both are held,
+    /// so `quantizePlan` says first how much more memory the copy takes. A GPT-2-family model
+    /// is refused (`quantize.family`), and so is a pair over 3 GiB (`quantize.tooLarge`).
+    pub fn quantize(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "QuantizeType")] qtype: JsValue,
+    ) -> Result<Model, JsError> {
+        let qtype = quantize_type_arg(&qtype)?;
+        Ok(Model {
+            inner: self.inner.quantized(qtype).map_err(js_err)?,
+            format: self.format,
+        })
+    }
+
     /// Starts streaming generation after `prompt`. Options: the sampler's `temperature`,
     /// `topK`, `topP`, `minP`, `seed` (an integer; absent = random, reported by `gen.seed`),
     /// and `output`: which model output feeds the sampler (`"logits"` or `"logSoftmax"`).
@@ -653,6 +689,39 @@ pub struct EncodeOptions {
     /// `add_special_tokens=True` does. Default false.
     #[tsify(optional)]
     pub add_special_tokens: Option<bool>,
+}
+
+/// `type` of `Model.quantize`: a type name, or an error listing them.
+fn quantize_type_arg(v: &JsValue) -> Result<QType, JsError> {
+    match v.as_string() {
+        Some(name) => crate::model::quantize::quantize_type(&name).map_err(js_err),
+        None => Err(js_err(Error::arg(
+            "type",
+            "one of 'q8_0', 'q4_0', 'q4_K'",
+            crate::wasm::convert::describe(v),
+        ))),
+    }
+}
+
+/// A type `Model.quantize` writes.
+#[wasm_bindgen(typescript_custom_section)]
+const QUANTIZE_TYPE: &str = r#"export type QuantizeType = "q8_0" | "q4_0" | "q4_K";"#;
+
+/// What `Model.quantize` would take (`Model.quantizePlan`).
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct QuantizePlan {
+    /// The quantised copy's weights, in bytes.
+    pub weight_bytes: f64,
+    /// The most bytes one matrix takes while it is quantised (its values in f32).
+    pub scratch_bytes: f64,
+    /// weightBytes + scratchBytes: the memory the copy needs besides the model's own.
+    pub needed_bytes: f64,
+    /// Matrices that become blocks.
+    pub quantized: u32,
+    /// Matrices that stay as they are (already quantised, or rows that do not divide into
+    /// the blocks).
+    pub kept: u32,
 }
 
 /// A text's length in tokens and in words (`Model.tokenStats`).
