@@ -4,6 +4,7 @@
 //! - [`numerics`]: logsumexp, softmax, log_softmax, entropy (the seed's section 2).
 //! - [`sampling`]: the sampler chain temperature → top-k → top-p → min-p → draw.
 //! - [`loss`]: cross-entropy and NLL with PyTorch semantics, and their gradients.
+//! - [`distill`]: knowledge distillation's six losses (`kl_div` with PyTorch's semantics).
 //! - [`lab`]: the lab's experiments (precision, classification, stability, draws, the optimum
 //!   of crossEntropy(softmax)): every figure the page shows that the modules above do not.
 //! - [`limits`]: every size cap of the API (the README's "Limits").
@@ -17,6 +18,7 @@
 //!   validates, nothing else.
 
 pub mod data;
+pub mod distill;
 pub mod error;
 pub mod lab;
 pub mod limits;

@@ -920,3 +920,94 @@ fn sampler_binding_reads_steps_reports_them_and_names_bad_fields() {
     );
     assert!(msg.contains("unknown field `histroy`"), "{msg}");
 }
+
+/// `distillLoss` returns the contract's fields, takes each name `distillPipelines` lists, and
+/// names a bad option, argument or field.
+#[wasm_bindgen_test]
+fn distill_loss_binding_returns_the_contract_and_names_bad_input() {
+    let infos: Vec<JsValue> = Array::from(&wasm::distill::distill_pipelines()).to_vec();
+    let names: Vec<String> = infos
+        .iter()
+        .map(|p| get(p, "name").as_string().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "hinton",
+            "probsAsInput",
+            "noTSquared",
+            "meanReduction",
+            "reverseKl",
+            "baseline"
+        ]
+    );
+    let reductions: Vec<String> = infos
+        .iter()
+        .map(|p| get(p, "reduction").as_string().unwrap())
+        .collect();
+    assert_eq!(reductions[3], "mean");
+    assert_eq!(reductions[0], "batchmean");
+    assert_eq!(get(&infos[2], "squaresTemperature").as_bool(), Some(false));
+
+    let s = || f32s(&[0.5, -1.0, 2.0, 0.0, 1.0, 1.5]);
+    let t = || f32s(&[1.0, 0.0, 0.5, -2.0, 3.0, 0.1]);
+    let y = || JsValue::from(Int32Array::from(&[2, 1][..]));
+    let mut kl = Vec::new();
+    for name in &names {
+        let o = obj(&[
+            ("pipeline", name.as_str().into()),
+            ("temperature", 2.into()),
+            ("alpha", 0.25.into()),
+        ]);
+        let r = wasm::distill::distill_loss(s(), t(), y(), o).unwrap();
+        let n = |k: &str| get(&r, k).as_f64().unwrap();
+        // loss = 0.75 · klTerm + 0.25 · ceTerm, and the baseline is ceTerm alone.
+        let want = if name == "baseline" {
+            n("ceTerm")
+        } else {
+            0.75 * n("klTerm") + 0.25 * n("ceTerm")
+        };
+        assert!((n("loss") - want).abs() < 1e-12, "{name}");
+        for k in ["grad", "softGrad", "hardGrad"] {
+            let g = get(&r, k).dyn_into::<Float32Array>().unwrap();
+            assert_eq!(g.length(), 6, "{name} {k}");
+        }
+        kl.push(n("klTerm"));
+    }
+    // "mean" is 1/V = 1/3 of the recipe; no T² is 1/T² = 1/4 of it.
+    assert!((kl[3] * 3.0 - kl[0]).abs() < 1e-12);
+    assert!((kl[2] * 4.0 - kl[0]).abs() < 1e-12);
+    // No options: the recipe at T = 2, α = 0.5.
+    let r = wasm::distill::distill_loss(s(), t(), y(), JsValue::UNDEFINED).unwrap();
+    assert_eq!(get(&r, "reduction").as_string().unwrap(), "batchmean");
+
+    let cases: Vec<(JsValue, &str)> = vec![
+        (obj(&[("pipeline", "kd".into())]), "unknown variant `kd`"),
+        (
+            obj(&[("temperature", 0.into())]),
+            "temperature must be a number in (0, 1000]",
+        ),
+        (
+            obj(&[("alpha", 2.into())]),
+            "alpha must be a number in [0, 1]",
+        ),
+        (
+            obj(&[("reduction", "none".into())]),
+            "unknown variant `none`",
+        ),
+        (
+            obj(&[("temprature", 2.into())]),
+            "unknown field `temprature`",
+        ),
+    ];
+    for (o, want) in cases {
+        let e = message(wasm::distill::distill_loss(s(), t(), y(), o).unwrap_err());
+        assert!(e.contains(want), "{e}");
+    }
+    let e = message(
+        wasm::distill::distill_loss(s(), f32s(&[1.0]), y(), JsValue::UNDEFINED).unwrap_err(),
+    );
+    assert!(e.contains("teacher has length 1"), "{e}");
+    // The module still answers.
+    assert!(wasm::distill::distill_loss(s(), t(), y(), JsValue::UNDEFINED).is_ok());
+}
