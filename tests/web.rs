@@ -1011,3 +1011,58 @@ fn distill_loss_binding_returns_the_contract_and_names_bad_input() {
     // The module still answers.
     assert!(wasm::distill::distill_loss(s(), t(), y(), JsValue::UNDEFINED).is_ok());
 }
+
+/// `calibration` on the default model: the contract's fields, the bins adding up to the
+/// positions measured, the same accuracy after the fit, and a bad option named.
+#[wasm_bindgen_test]
+fn calibration_binding_returns_the_contract_and_names_bad_input() {
+    let model = Model::from_bytes(js_bytes(DEFAULT_MODEL)).unwrap();
+    let text: JsValue = include_str!("../www/texts/romeo-and-juliet.txt")[..3000].into();
+    let r = wasm::calibration::calibration(&model, text.clone(), JsValue::UNDEFINED).unwrap();
+    let n = |o: &JsValue, k: &str| get(o, k).as_f64().unwrap();
+    let bins = Array::from(&get(&r, "bins")).to_vec();
+    assert_eq!(bins.len(), 15);
+    let counted: f64 = bins.iter().map(|b| n(b, "count")).sum();
+    assert_eq!(counted, n(&r, "positions"));
+    // Windows of contextLength + 1 tokens, each one's first token predicted by none.
+    let window = n(&model.config(), "contextLength") + 1.0;
+    let windows = (n(&r, "tokens") / window).ceil();
+    assert_eq!(
+        n(&r, "fitPositions") + n(&r, "positions"),
+        n(&r, "tokens") - windows
+    );
+    let after = get(&r, "after");
+    assert_eq!(n(&after, "accuracy"), n(&r, "accuracy"));
+    assert!(n(&after, "nll") <= n(&r, "nll") + 0.05);
+    for k in ["ece", "nll", "brier", "temperature"] {
+        assert!(n(&r, k).is_finite() && n(&r, k) >= 0.0, "{k}");
+    }
+    // Without the fit: every position at T = 1, no `after`.
+    let o = obj(&[("fit", false.into()), ("bins", 10.into())]);
+    let r = wasm::calibration::calibration(&model, text.clone(), o).unwrap();
+    assert_eq!(Array::from(&get(&r, "bins")).length(), 10);
+    assert_eq!(n(&r, "temperature"), 1.0);
+    assert!(get(&r, "after").is_undefined());
+    let cases: Vec<(JsValue, JsValue, &str)> = vec![
+        (
+            text.clone(),
+            obj(&[("bins", 0.into())]),
+            "bins must be an integer in [1, 1000]",
+        ),
+        (
+            text.clone(),
+            obj(&[("bin", 3.into())]),
+            "unknown field `bin`",
+        ),
+        (
+            "R".into(),
+            JsValue::UNDEFINED,
+            "text must be a text of at least 2 tokens",
+        ),
+        (3.into(), JsValue::UNDEFINED, "text must be a string"),
+    ];
+    for (t, o, want) in cases {
+        let e = message(wasm::calibration::calibration(&model, t, o).unwrap_err());
+        assert!(e.contains(want), "{e}");
+    }
+}
