@@ -65,7 +65,7 @@ fn check(logits: &[f32], targets: &[u32]) -> Result<usize> {
             "targets must not be empty (one next token per row of logits)",
         ));
     }
-    if logits.is_empty() || logits.len() % n != 0 {
+    if logits.is_empty() || !logits.len().is_multiple_of(n) {
         return Err(Error::new(format!(
             "logits has length {} but must be N × V with N = targets.length = {n} and V ≥ 1",
             logits.len()

@@ -286,7 +286,7 @@ pub fn distill_loss(
             "targets must not be empty (one class index per row of student)",
         ));
     }
-    if student.is_empty() || student.len() % n != 0 {
+    if student.is_empty() || !student.len().is_multiple_of(n) {
         return Err(Error::new(format!(
             "student has length {} but must be N × V with N = targets.length = {n} and V ≥ 1",
             student.len()
