@@ -4,6 +4,9 @@
 //! - [`numerics`]: logsumexp, softmax, log_softmax, entropy (the seed's section 2).
 //! - [`sampling`]: the sampler chain temperature → top-k → top-p → min-p → draw.
 //! - [`loss`]: cross-entropy and NLL with PyTorch semantics, and their gradients.
+//! - [`calibration`]: reliability diagram, ECE, NLL, Brier, and the temperature that
+//!   calibrates a model (fitted on held-out positions).
+//! - [`distill`]: knowledge distillation's six losses (`kl_div` with PyTorch's semantics).
 //! - [`lab`]: the lab's experiments (precision, classification, stability, draws, the optimum
 //!   of crossEntropy(softmax)): every figure the page shows that the modules above do not.
 //! - [`limits`]: every size cap of the API (the README's "Limits").
@@ -16,7 +19,9 @@
 //! - `wasm`: the wasm-bindgen layer, one file per module it wraps; it converts and
 //!   validates, nothing else.
 
+pub mod calibration;
 pub mod data;
+pub mod distill;
 pub mod error;
 pub mod lab;
 pub mod limits;

@@ -116,6 +116,14 @@ pub const MAX_CHAT_VALUES: usize = 1 << 16;
 /// 8 MiB, more than Shakespeare's complete works (5.1 MB). `decode` takes at most as many ids.
 pub const MAX_TEXT_BYTES: usize = 8 << 20;
 
+/// Most logits the calibration card keeps for one text (positions × V): 2^24 (64 MiB as f32),
+/// so 199 728 positions of the default model (V = 84) or 333 of GPT-2's (V = 50 257). The
+/// temperature fit passes over them all at each step, so they are kept rather than recomputed.
+pub const MAX_CALIBRATION_VALUES: usize = 1 << 24;
+
+/// Most bins `calibration`'s reliability diagram may have: 1 000 (the page shows 15).
+pub const MAX_CALIBRATION_BINS: usize = 1000;
+
 /// Most parameters a model trained by `Trainer` may have: 2^24 = 16.8 M (weights, two AdamW
 /// moments and the gradient then take ~256 MiB). The default model has 820 480.
 pub const MAX_TRAIN_PARAMETERS: usize = 1 << 24;

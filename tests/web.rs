@@ -965,3 +965,149 @@ fn a_model_quantises_through_the_js_api() {
     let e = message(gpt.quantize("q8_0".into()).err().expect("an error"));
     assert!(e.contains("GPT-2"), "{e}");
 }
+
+/// `distillLoss` returns the contract's fields, takes each name `distillPipelines` lists, and
+/// names a bad option, argument or field.
+#[wasm_bindgen_test]
+fn distill_loss_binding_returns_the_contract_and_names_bad_input() {
+    let infos: Vec<JsValue> = Array::from(&wasm::distill::distill_pipelines()).to_vec();
+    let names: Vec<String> = infos
+        .iter()
+        .map(|p| get(p, "name").as_string().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "hinton",
+            "probsAsInput",
+            "noTSquared",
+            "meanReduction",
+            "reverseKl",
+            "baseline"
+        ]
+    );
+    let reductions: Vec<String> = infos
+        .iter()
+        .map(|p| get(p, "reduction").as_string().unwrap())
+        .collect();
+    assert_eq!(reductions[3], "mean");
+    assert_eq!(reductions[0], "batchmean");
+    assert_eq!(get(&infos[2], "squaresTemperature").as_bool(), Some(false));
+
+    let s = || f32s(&[0.5, -1.0, 2.0, 0.0, 1.0, 1.5]);
+    let t = || f32s(&[1.0, 0.0, 0.5, -2.0, 3.0, 0.1]);
+    let y = || JsValue::from(Int32Array::from(&[2, 1][..]));
+    let mut kl = Vec::new();
+    for name in &names {
+        let o = obj(&[
+            ("pipeline", name.as_str().into()),
+            ("temperature", 2.into()),
+            ("alpha", 0.25.into()),
+        ]);
+        let r = wasm::distill::distill_loss(s(), t(), y(), o).unwrap();
+        let n = |k: &str| get(&r, k).as_f64().unwrap();
+        // loss = 0.75 · klTerm + 0.25 · ceTerm, and the baseline is ceTerm alone.
+        let want = if name == "baseline" {
+            n("ceTerm")
+        } else {
+            0.75 * n("klTerm") + 0.25 * n("ceTerm")
+        };
+        assert!((n("loss") - want).abs() < 1e-12, "{name}");
+        for k in ["grad", "softGrad", "hardGrad"] {
+            let g = get(&r, k).dyn_into::<Float32Array>().unwrap();
+            assert_eq!(g.length(), 6, "{name} {k}");
+        }
+        kl.push(n("klTerm"));
+    }
+    // "mean" is 1/V = 1/3 of the recipe; no T² is 1/T² = 1/4 of it.
+    assert!((kl[3] * 3.0 - kl[0]).abs() < 1e-12);
+    assert!((kl[2] * 4.0 - kl[0]).abs() < 1e-12);
+    // No options: the recipe at T = 2, α = 0.5.
+    let r = wasm::distill::distill_loss(s(), t(), y(), JsValue::UNDEFINED).unwrap();
+    assert_eq!(get(&r, "reduction").as_string().unwrap(), "batchmean");
+
+    let cases: Vec<(JsValue, &str)> = vec![
+        (obj(&[("pipeline", "kd".into())]), "unknown variant `kd`"),
+        (
+            obj(&[("temperature", 0.into())]),
+            "temperature must be a number in (0, 1000]",
+        ),
+        (
+            obj(&[("alpha", 2.into())]),
+            "alpha must be a number in [0, 1]",
+        ),
+        (
+            obj(&[("reduction", "none".into())]),
+            "unknown variant `none`",
+        ),
+        (
+            obj(&[("temprature", 2.into())]),
+            "unknown field `temprature`",
+        ),
+    ];
+    for (o, want) in cases {
+        let e = message(wasm::distill::distill_loss(s(), t(), y(), o).unwrap_err());
+        assert!(e.contains(want), "{e}");
+    }
+    let e = message(
+        wasm::distill::distill_loss(s(), f32s(&[1.0]), y(), JsValue::UNDEFINED).unwrap_err(),
+    );
+    assert!(e.contains("teacher has length 1"), "{e}");
+    // The module still answers.
+    assert!(wasm::distill::distill_loss(s(), t(), y(), JsValue::UNDEFINED).is_ok());
+}
+
+/// `calibration` on the default model: the contract's fields, the bins adding up to the
+/// positions measured, the same accuracy after the fit, and a bad option named.
+#[wasm_bindgen_test]
+fn calibration_binding_returns_the_contract_and_names_bad_input() {
+    let model = Model::from_bytes(js_bytes(DEFAULT_MODEL)).unwrap();
+    let text: JsValue = include_str!("../www/texts/romeo-and-juliet.txt")[..3000].into();
+    let r = wasm::calibration::calibration(&model, text.clone(), JsValue::UNDEFINED).unwrap();
+    let n = |o: &JsValue, k: &str| get(o, k).as_f64().unwrap();
+    let bins = Array::from(&get(&r, "bins")).to_vec();
+    assert_eq!(bins.len(), 15);
+    let counted: f64 = bins.iter().map(|b| n(b, "count")).sum();
+    assert_eq!(counted, n(&r, "positions"));
+    // Windows of contextLength + 1 tokens, each one's first token predicted by none.
+    let window = n(&model.config(), "contextLength") + 1.0;
+    let windows = (n(&r, "tokens") / window).ceil();
+    assert_eq!(
+        n(&r, "fitPositions") + n(&r, "positions"),
+        n(&r, "tokens") - windows
+    );
+    let after = get(&r, "after");
+    assert_eq!(n(&after, "accuracy"), n(&r, "accuracy"));
+    assert!(n(&after, "nll") <= n(&r, "nll") + 0.05);
+    for k in ["ece", "nll", "brier", "temperature"] {
+        assert!(n(&r, k).is_finite() && n(&r, k) >= 0.0, "{k}");
+    }
+    // Without the fit: every position at T = 1, no `after`.
+    let o = obj(&[("fit", false.into()), ("bins", 10.into())]);
+    let r = wasm::calibration::calibration(&model, text.clone(), o).unwrap();
+    assert_eq!(Array::from(&get(&r, "bins")).length(), 10);
+    assert_eq!(n(&r, "temperature"), 1.0);
+    assert!(get(&r, "after").is_undefined());
+    let cases: Vec<(JsValue, JsValue, &str)> = vec![
+        (
+            text.clone(),
+            obj(&[("bins", 0.into())]),
+            "bins must be an integer in [1, 1000]",
+        ),
+        (
+            text.clone(),
+            obj(&[("bin", 3.into())]),
+            "unknown field `bin`",
+        ),
+        (
+            "R".into(),
+            JsValue::UNDEFINED,
+            "text must be a text of at least 2 tokens",
+        ),
+        (3.into(), JsValue::UNDEFINED, "text must be a string"),
+    ];
+    for (t, o, want) in cases {
+        let e = message(wasm::calibration::calibration(&model, t, o).unwrap_err());
+        assert!(e.contains(want), "{e}");
+    }
+}

@@ -2,7 +2,7 @@
 //! functions and converts the results back. No maths lives here.
 //!
 //! One rule says where an export lives: in the file named after the Rust module it wraps
-//! (`numerics`, `sampling`, `loss`, `lab`, `model`, `chat`, `train`); what they all share is in
+//! (`numerics`, `sampling`, `loss`, `distill`, `calibration`, `lab`, `model`, `chat`, `train`); what they all share is in
 //! `convert`, which reads the caller's values through `js_value` only: no getter, proxy trap or
 //! exception of the caller's can run while Rust holds a value. Every export returns `Result<_, JsError>`; the message names the argument and its
 //! range. The conversions accept a `Float32Array` (or any typed array, or a plain array of
@@ -12,8 +12,10 @@
 //! build, which the page loads only for `Trainer`, has `train` and leaves the lab's experiments
 //! out, which keeps it smaller.
 
+pub mod calibration;
 pub mod chat;
 pub mod convert;
+pub mod distill;
 pub mod js_value;
 #[cfg(not(feature = "train"))]
 pub mod lab;
