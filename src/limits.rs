@@ -29,8 +29,8 @@ pub const MAX_EMBD: usize = 4096;
 pub const MAX_CHECKPOINT_BYTES: usize = 64 << 20;
 
 /// Largest Hugging Face `model.safetensors` the readers accept: 2 GiB (GPT-2 small is 548 MB
-/// in f32, Qwen2.5-0.5B 988 MB in bf16, Qwen3-0.6B 1.5 GB with its head stored twice). In the
-/// page the file stays in JS memory and only the weights are in wasm's.
+/// in f32, Qwen2.5-0.5B 988 MB in bf16, Qwen3-0.6B 1.5 GB with its head stored twice). The
+/// page streams the file straight into the weights: it is never in memory beside them.
 pub const MAX_HF_SAFETENSORS_BYTES: usize = 1 << 31;
 
 /// Most tensors a safetensors header may declare: 16 384 (GPT-2 small has 148, Qwen2.5-0.5B

@@ -11,8 +11,10 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use logitlab::error::Code;
 use logitlab::model::format::hf_llama;
+use logitlab::model::format::safetensors::Source;
+
 use logitlab::model::{
-    Dtype, Family, Generator, KvCache, Net, OutputMode, RopeLayout, RopeScaling, Variant,
+    Dtype, Family, Generator, KvCache, Net, OutputMode, RopeLayout, RopeScaling, Tensor, Variant,
 };
 use logitlab::sampling::SampleOptions;
 use serde_json::{json, Map, Value};
@@ -804,4 +806,134 @@ fn chain_generation_keeps_the_window_as_generator_does() {
             }
         }
     }
+}
+
+// ---- read as it arrives -----------------------------------------------------------------
+
+/// The folder `f` with `model` as its `model.safetensors`, fed to [`Net::hf_reader`] in parts
+/// whose sizes a small generator picks from `seed` (single bytes, odd sizes, whole kilobytes
+/// and more), its length known or not.
+fn streamed(f: &Folder, model: &[u8], seed: u64, known: bool) -> logitlab::error::Result<Net> {
+    let len = known.then_some(model.len());
+    let mut reader = Net::hf_reader(f.config, f.tokenizer, Some(f.generation), len)?;
+    let mut state = seed;
+    let mut at = 0;
+    while at < model.len() {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let pick = (state >> 33) as usize;
+        let size = match pick % 4 {
+            0 => 1 + pick / 4 % 3,
+            1 => 1 + pick / 4 % 97,
+            2 => 1 + pick / 4 % 4096,
+            _ => 1 + pick / 4 % 65_536,
+        };
+        let end = (at + size).min(model.len());
+        reader.push(&model[at..end])?;
+        at = end;
+    }
+    assert_eq!(reader.received(), model.len());
+    reader.finish()
+}
+
+/// The network read whole from the folder `f` with `model` as its `model.safetensors`.
+fn whole(f: &Folder, model: &[u8]) -> logitlab::error::Result<Net> {
+    Net::from_hf_parts(
+        f.config,
+        Source::Bytes(&model),
+        f.tokenizer,
+        Some(f.generation),
+    )
+}
+
+/// Every weight's bits as held, and the dtype it is held in: two networks compare bit for bit
+/// (widening to f32 is exact and one to one, so equal widened bits are equal stored values).
+fn bits(n: &Net) -> (Dtype, Vec<Vec<u32>>) {
+    let values = n.tensors();
+    let bits = values
+        .iter()
+        .map(|t| t.iter().map(|x| x.to_bits()).collect())
+        .collect();
+    (n.dtype(), bits)
+}
+
+/// The streaming reader, fed each folder's `model.safetensors` in random part sizes with its
+/// length known and not, gives the very network the whole file gives, bit for bit.
+#[test]
+fn model_safetensors_read_as_it_arrives_equals_it_read_whole() {
+    for f in folders() {
+        let one = whole(&f, f.model).unwrap();
+        for (seed, known) in [(1, true), (2, false), (3, true), (4, false), (5, true)] {
+            let parts = streamed(&f, f.model, seed, known).unwrap();
+            assert_eq!(parts.config(), one.config(), "{}", f.name);
+            assert_eq!(parts.end_ids(), one.end_ids(), "{}", f.name);
+            assert!(bits(&parts) == bits(&one), "{} seed {seed}", f.name);
+        }
+        // And it computes the same logits, bit for bit.
+        let parts = streamed(&f, f.model, 9, true).unwrap();
+        let ids = [1, 2, 3];
+        let a = parts.next_token_values(&ids, OutputMode::Logits).unwrap();
+        let b = one.next_token_values(&ids, OutputMode::Logits).unwrap();
+        let same = a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits());
+        assert!(same, "{}", f.name);
+    }
+}
+
+/// A bad header is refused by the part that completes it, with the error reading the whole
+/// file gives (its length known); a file that ends early, or goes on past its tensors, is
+/// refused by name; a bad small file before any byte of the weights.
+#[test]
+fn model_safetensors_read_as_it_arrives_refuses_what_the_whole_file_refuses() {
+    let f = folder!("llama-untied-bf16");
+    let edits: [fn(&mut Map<String, Value>); 4] = [
+        |h| h["model.norm.weight"]["data_offsets"] = json!([0, 64]),
+        |h| h["model.norm.weight"]["data_offsets"] = json!([0, 1u64 << 40]),
+        |h| h["model.layers.0.mlp.down_proj.weight"]["dtype"] = json!("I16"),
+        |h| {
+            h.remove("lm_head.weight");
+        },
+    ];
+    for edit in edits {
+        let model = edited_model(f.model, edit);
+        let one = whole(&f, &model).expect_err("refused").to_string();
+        let len = Some(model.len());
+        let mut reader = Net::hf_reader(f.config, f.tokenizer, None, len).unwrap();
+        // The header alone (and its 8-byte length) is enough for the refusal.
+        let n = 8 + u64::from_le_bytes(model[..8].try_into().unwrap()) as usize;
+        let e = reader.push(&model[..n]).expect_err("refused").to_string();
+        assert_eq!(e, one);
+        assert!(e.starts_with("model.safetensors: "), "{e}");
+    }
+    // Cut short, with the length known or not; or longer than its header declares.
+    let cut = &f.model[..f.model.len() - 3];
+    let e = streamed(&f, cut, 1, false).expect_err("short").to_string();
+    assert!(e.contains("the file ended after"), "{e}");
+    let len = Some(f.model.len());
+    let mut reader = Net::hf_reader(f.config, f.tokenizer, None, len).unwrap();
+    reader.push(cut).unwrap();
+    let e = reader.finish().expect_err("short").to_string();
+    assert!(e.contains("the file ended after"), "{e}");
+    let mut longer = f.model.to_vec();
+    longer.push(0);
+    let e = streamed(&f, &longer, 1, false)
+        .expect_err("long")
+        .to_string();
+    assert!(e.contains("has more bytes than the"), "{e}");
+    // Cut within the header: the error reading those bytes whole gives.
+    let e = streamed(&f, &f.model[..20], 1, false)
+        .expect_err("short")
+        .to_string();
+    assert_eq!(e, whole(&f, &f.model[..20]).expect_err("short").to_string());
+    // Small files that cannot make a model are refused before any byte of the weights.
+    let e = Net::hf_reader(
+        b"{\"architectures\": [\"Gemma3ForCausalLM\"]}",
+        f.tokenizer,
+        None,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), Some(Code::ModelArchitecture));
+    let e = Net::hf_reader(f.config, b"{}", None, None).unwrap_err();
+    assert!(e.to_string().starts_with("tokenizer.json: "), "{e}");
 }

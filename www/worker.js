@@ -172,9 +172,9 @@ async function filesAt(path, tokenizer) {
 
 /**
  * Reads and parses a model's `files` ({ name: URL string or File }), then makes it the model.
- * A llama2.c `.bin` with its `tokenizer.bin` is parsed as it arrives (`ModelReader`), so a
- * 438 MB model is never held twice; the other formats are read whole, then parsed
- * (`Model.fromFiles`). Returns its config, every token's display form (`labels`) and, for a
+ * The large file of a Hugging Face folder (`model.safetensors`), a llama2.c model (its `.bin`)
+ * or a `.gguf` is parsed as it arrives (`ModelReader`), so a 1 GB model is never held twice; a
+ * logitlab checkpoint is read whole, then parsed (`Model.fromFiles`). Returns its config, every token's display form (`labels`) and, for a
  * character model, its characters (`vocab`, id i = the i-th). A bad file keeps the old model.
  */
 async function load({ files, path, tokenizer }) {
@@ -190,13 +190,14 @@ async function load({ files, path, tokenizer }) {
     await ready;
     const plan = lab.modelFiles(sources.map((f) => f.name));
     if (plan.files.some((p) => p.role === 'tokenizerConfig' || p.role === 'chatTemplate')) await useChatBuild();
-    const source = (role) => sources.find((f) => f.name === plan.files.find((p) => p.role === role)?.name);
     const streamed = plan.files.find((p) => p.streamed);
     let next;
     if (streamed) {
+      // The small files whole first, then the large one straight into its weights.
       const bin = sources.find((f) => f.name === streamed.name);
-      const tokenizerBytes = await readAll(source('tokenizer'));
-      const reader = new lab.ModelReader(bin.size, tokenizerBytes);
+      const others = {};
+      for (const f of sources) if (f !== bin) others[f.name] = await readAll(f);
+      const reader = lab.ModelReader.forFiles(others, bin.name, bin.size);
       try {
         await pump(bin.stream, (part) => { reader.push(part); advance(part.length); });
         next = reader.finish();

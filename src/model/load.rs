@@ -5,6 +5,7 @@
 use crate::error::Result;
 use crate::model::chat::{self, ChatTemplate};
 use crate::model::format::files::{hf_architecture, HfArchitecture};
+use crate::model::format::safetensors::{self, Source};
 use crate::model::format::{gguf_model, hf_gpt2, hf_llama, llama2c, logitlab};
 use crate::model::{Net, Tokenizer};
 
@@ -62,11 +63,11 @@ impl Net {
         Net::from_layout(c.config, c.tokenizer, c.tensors)
     }
 
-    /// [`Net::from_hf_gpt2`] with `model.safetensors` read one tensor at a time (the page keeps
-    /// the file in JS memory; see [`hf_gpt2::FileBytes`]).
+    /// [`Net::from_hf_gpt2`] with `model.safetensors` read one tensor at a time (see
+    /// [`hf_gpt2::FileBytes`]), or loaded as it arrived ([`safetensors::Reader`]).
     pub fn from_hf_gpt2_parts(
         config_json: &[u8],
-        model: &dyn hf_gpt2::FileBytes,
+        model: Source<'_>,
         tokenizer_json: &[u8],
     ) -> Result<Net> {
         let c = hf_gpt2::read_parts(config_json, model, tokenizer_json)?;
@@ -88,7 +89,8 @@ impl Net {
         let need = |name: &str| file(name).ok_or_else(|| hf_gpt2::missing(name));
         let (config, model) = (need(hf_gpt2::CONFIG)?, need(hf_gpt2::MODEL)?);
         let tokenizer = need(hf_gpt2::TOKENIZER)?;
-        let net = Net::from_hf_parts(config, &model, tokenizer, file(hf_llama::GENERATION_CONFIG))?;
+        let generation = file(hf_llama::GENERATION_CONFIG);
+        let net = Net::from_hf_parts(config, Source::Bytes(&model), tokenizer, generation)?;
         net.with_chat_files(file(chat::TOKENIZER_CONFIG), file(chat::JINJA))
     }
 
@@ -103,18 +105,71 @@ impl Net {
     }
 
     /// [`Net::from_hf`] with `model.safetensors` read one tensor at a time (see
-    /// [`hf_gpt2::FileBytes`]).
+    /// [`hf_gpt2::FileBytes`]), or loaded as it arrived: see [`Net::hf_reader`].
     pub fn from_hf_parts(
         config_json: &[u8],
-        model: &dyn hf_gpt2::FileBytes,
+        model: Source<'_>,
         tokenizer_json: &[u8],
         generation_config: Option<&[u8]>,
     ) -> Result<Net> {
-        match hf_architecture(config_json)? {
-            HfArchitecture::Gpt2 => Net::from_hf_gpt2_parts(config_json, model, tokenizer_json),
+        let folder = match hf_architecture(config_json)? {
+            HfArchitecture::Gpt2 => {
+                HfFolder::Gpt2(hf_gpt2::read_folder(config_json, tokenizer_json)?)
+            }
+            HfArchitecture::Llama(_) => HfFolder::Llama(hf_llama::read_folder(
+                config_json,
+                tokenizer_json,
+                generation_config,
+            )?),
+        };
+        Net::from_hf_folder(folder, model)
+    }
+
+    /// A reader for the `model.safetensors` of the Hugging Face folder whose other files are
+    /// `config_json`, `tokenizer_json` and `generation_config` (if any), of `file_len` bytes if
+    /// known: it takes the file in parts as they arrive ([`safetensors::Reader`]) and keeps the
+    /// tensors the architecture reads, checked from the header before any is allocated. The
+    /// small files are read now, so a bad one is refused before the weights are downloaded, in
+    /// the order [`Net::from_hf_parts`] refuses it.
+    pub fn hf_reader(
+        config_json: &[u8],
+        tokenizer_json: &[u8],
+        generation_config: Option<&[u8]>,
+        file_len: Option<usize>,
+    ) -> Result<HfReader> {
+        let (folder, keep): (HfFolder, safetensors::Keep) = match hf_architecture(config_json)? {
+            HfArchitecture::Gpt2 => {
+                let c = hf_gpt2::read_folder(config_json, tokenizer_json)?;
+                let config = c.config;
+                (
+                    HfFolder::Gpt2(c),
+                    Box::new(move |h| hf_gpt2::tensor_names(h, &config)),
+                )
+            }
             HfArchitecture::Llama(_) => {
-                let c =
-                    hf_llama::read_parts(config_json, model, tokenizer_json, generation_config)?;
+                let c = hf_llama::read_folder(config_json, tokenizer_json, generation_config)?;
+                let config = c.config;
+                (
+                    HfFolder::Llama(c),
+                    Box::new(move |h| hf_llama::tensor_names(h, &config)),
+                )
+            }
+        };
+        Ok(HfReader {
+            folder,
+            reader: safetensors::Reader::new(file_len, keep)?,
+        })
+    }
+
+    /// The network of a folder read but its weights, with them from `model`.
+    fn from_hf_folder(folder: HfFolder, model: Source<'_>) -> Result<Net> {
+        match folder {
+            HfFolder::Gpt2(c) => {
+                let c = c.with_weights(model)?;
+                Net::from_layout(c.config, c.tokenizer, c.tensors)
+            }
+            HfFolder::Llama(c) => {
+                let c = c.with_weights(model)?;
                 Net::from_tensors(c.config, c.tokenizer, c.tensors)?.with_end_ids(c.eos_token_ids)
             }
         }
@@ -131,5 +186,44 @@ impl Net {
     pub fn from_gguf_checkpoint(c: gguf_model::Checkpoint) -> Result<Net> {
         let eos: Vec<u32> = c.tokenizer.eos.into_iter().collect();
         Net::from_tensors(c.config, c.tokenizer.tokenizer, c.tensors)?.with_end_ids(eos)
+    }
+}
+
+/// A Hugging Face folder read but its weights, of either reader.
+#[derive(Debug)]
+enum HfFolder {
+    Gpt2(hf_gpt2::Checkpoint),
+    Llama(hf_llama::Checkpoint),
+}
+
+/// Reads a Hugging Face folder's `model.safetensors` as it arrives, its other files already
+/// read ([`Net::hf_reader`]).
+#[derive(Debug)]
+pub struct HfReader {
+    folder: HfFolder,
+    reader: safetensors::Reader,
+}
+
+impl HfReader {
+    /// Bytes of `model.safetensors` received so far.
+    pub fn received(&self) -> usize {
+        self.reader.received()
+    }
+
+    /// Takes `bytes`, the file's next part.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<()> {
+        self.reader.push(bytes)
+    }
+
+    /// Takes the file's next `len` bytes from a source outside this memory (see
+    /// [`safetensors::Reader::push_with`]).
+    pub fn push_with(&mut self, len: usize, copy: impl FnMut(usize, &mut [u8])) -> Result<()> {
+        self.reader.push_with(len, copy)
+    }
+
+    /// The network, once every byte is in: an error if the file ended early.
+    pub fn finish(self) -> Result<Net> {
+        let tensors = self.reader.finish()?;
+        Net::from_hf_folder(self.folder, Source::Loaded(tensors))
     }
 }

@@ -164,21 +164,16 @@ impl Tensor {
         }
     }
 
-    /// The index of the first value that is not finite, if any.
+    /// The index of the first value that is not finite, if any, and the value.
     pub fn first_non_finite(&self) -> Option<(usize, f32)> {
-        fn find<E: Element>(v: &[E]) -> Option<(usize, f32)> {
-            v.iter()
-                .map(|e| e.to_f32())
-                .enumerate()
-                .find(|(_, x)| !x.is_finite())
-        }
+        // ±∞ and NaN are the values whose exponent bits are all ones.
         match self {
-            Tensor::F32(v) => find(v),
-            Tensor::F16(v) => v
-                .iter()
-                .position(|h| h.0 & 0x7c00 == 0x7c00)
+            Tensor::F32(v) => first_all_ones(v, f32::to_bits, 0x7f80_0000).map(|i| (i, v[i])),
+            Tensor::F16(v) => first_all_ones(v, |h| u32::from(h.0), 0x7c00)
                 .map(|i| (i, crate::model::format::f16_bits_to_f32(v[i].0))),
-            Tensor::Bf16(v) => find(v),
+            Tensor::Bf16(v) => {
+                first_all_ones(v, |b| u32::from(b.0), 0x7f80).map(|i| (i, v[i].to_f32()))
+            }
             Tensor::Quant(q) => q.first_non_finite(),
         }
     }
@@ -228,6 +223,20 @@ impl Tensor {
     }
 }
 
+/// The index of the first value of `v` whose `bits` have every bit of `mask` set. Each block
+/// is checked without a branch per value, so the scan of a 1 GB model's weights vectorises;
+/// only a block that holds one is searched value by value.
+fn first_all_ones<T: Copy>(v: &[T], bits: impl Fn(T) -> u32, mask: u32) -> Option<usize> {
+    const BLOCK: usize = 4096;
+    let hit = |x: T| bits(x) & mask == mask;
+    v.chunks(BLOCK).enumerate().find_map(|(b, block)| {
+        if !block.iter().fold(false, |any, &x| any | hit(x)) {
+            return None;
+        }
+        block.iter().position(|&x| hit(x)).map(|i| b * BLOCK + i)
+    })
+}
+
 /// `out` = the (cols, rows) transpose of the (rows, cols) matrix `v`, in tiles of 32 × 32 so
 /// that both the rows read and the columns written stay in the cache: a value at a time down
 /// each column, a 1 GB model's matrices took seconds to turn.
@@ -270,5 +279,53 @@ mod tests {
             m.transposed(2, 3),
             Tensor::F32(vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0])
         );
+    }
+
+    /// The first value that is ±∞ or NaN is found in every dtype, wherever it is in its block
+    /// (at a block's first and last value, in the last, short block), with its value; the
+    /// largest finite values and subnormals are not taken for one.
+    #[test]
+    fn the_first_non_finite_value_is_found_in_any_block() {
+        let n = 3 * 4096 + 17;
+        for at in [0, 1, 4095, 4096, 8191, 12_288, n - 1] {
+            for (bad, want) in [
+                (f32::NAN, u32::MAX),
+                (f32::INFINITY, 0),
+                (f32::NEG_INFINITY, 1),
+            ] {
+                let mut v = vec![f32::MAX; n];
+                v[1..]
+                    .iter_mut()
+                    .step_by(7)
+                    .for_each(|x| *x = f32::MIN_POSITIVE / 2.0);
+                v[at] = bad;
+                v[n - 1 - (n - 1 - at) / 2] = f32::NAN; // a later one is not the first
+                v[at] = bad;
+                let check = |t: Tensor| {
+                    let (i, x) = t.first_non_finite().expect("found");
+                    assert_eq!(i, at, "{:?}", t.dtype());
+                    match want {
+                        u32::MAX => assert!(x.is_nan()),
+                        0 => assert_eq!(x, f32::INFINITY),
+                        _ => assert_eq!(x, f32::NEG_INFINITY),
+                    }
+                };
+                check(Tensor::F32(v.clone()));
+                let top = |x: f32| (x.to_bits() >> 16) as u16;
+                check(Tensor::Bf16(v.iter().map(|&x| Bf16(top(x))).collect()));
+                let half = |x: f32| match x {
+                    x if x.is_nan() => 0x7e00,
+                    f32::INFINITY => 0x7c00,
+                    f32::NEG_INFINITY => 0xfc00,
+                    f32::MAX => 0x7bff,
+                    _ => 0x0001,
+                };
+                check(Tensor::F16(v.iter().map(|&x| F16(half(x))).collect()));
+            }
+        }
+        let finite = vec![Bf16(0x7f7f); 5000];
+        assert_eq!(Tensor::Bf16(finite).first_non_finite(), None);
+        assert_eq!(Tensor::F32(vec![f32::MAX; 9000]).first_non_finite(), None);
+        assert_eq!(Tensor::F16(vec![F16(0x7bff); 100]).first_non_finite(), None);
     }
 }

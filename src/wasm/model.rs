@@ -24,6 +24,7 @@ use crate::limits::{
 };
 use crate::model::format::files::{self, Format, Role};
 use crate::model::format::{gguf_model, hf_gpt2, llama2c};
+use crate::model::load::HfReader;
 use crate::model::quant::QType;
 use crate::model::{self, Dtype, Family, Generator, Net, OutputMode, Tokenizer, Variant};
 use crate::wasm::convert::{bytes_arg, ids_arg, js_err, options, string_arg, to_js};
@@ -68,11 +69,11 @@ impl Model {
     /// - `{ 'default.safetensors': u8 }`: one logitlab checkpoint (as `fromBytes`).
     ///
     /// Values are Uint8Arrays or ArrayBuffers. Each file's size is checked against its cap before
-    /// it is copied; an error names the file and the field. A large `model.safetensors` or
-    /// llama2.c `.bin` may also be an array of consecutive pieces (Uint8Arrays or ArrayBuffers):
-    /// it is never copied whole, and a llama2.c model's pieces are removed from the array
-    /// (set to `undefined`) as soon as their weights are in wasm, so the model is not held
-    /// twice while it loads.
+    /// it is copied; an error names the file and the field. A large `model.safetensors`,
+    /// llama2.c `.bin` or `.gguf` may also be an array of consecutive pieces (Uint8Arrays or
+    /// ArrayBuffers): it is read as a stream ([`ModelReader`]), each byte copied once, straight
+    /// into its weight, and each piece is removed from the array (set to `undefined`) as soon
+    /// as it is read, so the model is not held twice while it loads.
     #[wasm_bindgen(js_name = fromFiles)]
     pub fn from_files(
         #[wasm_bindgen(unchecked_param_type = "Record<string, Bytes | Bytes[]>")] files: JsValue,
@@ -112,9 +113,10 @@ impl Model {
         let weights = plan.get(Role::Weights);
         let inner = match plan.format {
             Format::HuggingFace => {
+                // model.safetensors is read as a stream of its pieces, each copied straight
+                // into the tensors and dropped from the array once read.
                 let w = weights.expect("a folder has its weights");
-                // model.safetensors stays in JS memory: its tensors are copied in one at a time.
-                let model = JsFile::new(files::base(&w.name), value(w), w.cap)?;
+                let mut pieces = JsFile::new(files::base(&w.name), value(w), w.cap)?;
                 let config = bytes(Role::Config)?;
                 let tokenizer = bytes(Role::Tokenizer)?;
                 let optional = |role| match plan.get(role) {
@@ -124,9 +126,19 @@ impl Model {
                 let generation = optional(Role::GenerationConfig)?;
                 let tokenizer_config = optional(Role::TokenizerConfig)?;
                 let jinja = optional(Role::ChatTemplate)?;
-                Net::from_hf_parts(&config, &model, &tokenizer, generation.as_deref()).and_then(
-                    |net| net.with_chat_files(tokenizer_config.as_deref(), jinja.as_deref()),
-                )
+                let size = hf_gpt2::FileBytes::len(&pieces);
+                let mut reader =
+                    Net::hf_reader(&config, &tokenizer, generation.as_deref(), Some(size))
+                        .map_err(js_err)?;
+                for i in 0..pieces.pieces.len() {
+                    let piece = &pieces.pieces[i];
+                    let len = piece.length() as usize;
+                    reader.push_with(len, copy_from(piece)).map_err(js_err)?;
+                    pieces.release(i, value(w));
+                }
+                reader.finish().and_then(|net| {
+                    net.with_chat_files(tokenizer_config.as_deref(), jinja.as_deref())
+                })
             }
             Format::Logitlab => Net::from_safetensors(&bytes(Role::Checkpoint)?),
             Format::Llama2c => {
@@ -137,7 +149,9 @@ impl Model {
                 let size = hf_gpt2::FileBytes::len(&pieces);
                 let mut reader = llama2c::Reader::new(Some(size), &tokenizer).map_err(js_err)?;
                 for i in 0..pieces.pieces.len() {
-                    push_js(&mut reader, &pieces.pieces[i]).map_err(js_err)?;
+                    let piece = &pieces.pieces[i];
+                    let len = piece.length() as usize;
+                    reader.push_with(len, copy_from(piece)).map_err(js_err)?;
                     pieces.release(i, value(w));
                 }
                 reader.finish().and_then(Net::from_llama2c_checkpoint)
@@ -150,14 +164,9 @@ impl Model {
                 let mut reader =
                     gguf_model::Reader::new(files::base(&w.name), Some(size)).map_err(js_err)?;
                 for i in 0..pieces.pieces.len() {
-                    let bytes = pieces.pieces[i].clone();
-                    reader
-                        .push_with(bytes.length() as usize, |at, dest| {
-                            bytes
-                                .subarray(at as u32, (at + dest.len()) as u32)
-                                .copy_to(dest);
-                        })
-                        .map_err(js_err)?;
+                    let piece = &pieces.pieces[i];
+                    let len = piece.length() as usize;
+                    reader.push_with(len, copy_from(piece)).map_err(js_err)?;
                     pieces.release(i, value(w));
                 }
                 reader.finish().and_then(Net::from_gguf_checkpoint)
@@ -431,48 +440,132 @@ impl Model {
     }
 }
 
-/// Reads a llama2.c `model.bin` as its bytes arrive, with its `tokenizer.bin`: the page feeds
-/// it a download or a dropped file through one reused buffer, so a large model is never in
-/// memory twice (stories110M: 438 MB).
+/// Reads a model's large file as its bytes arrive: a llama2.c `model.bin` (with its
+/// `tokenizer.bin`), a Hugging Face folder's `model.safetensors` (with the folder's other
+/// files) or a `.gguf` file. The page feeds it a download or a dropped file through one
+/// reused buffer, each byte copied once, straight into the weight it belongs to, so a large
+/// model is never in memory twice (Qwen2.5-0.5B in bf16: 988 MB).
 ///
 /// ```js
-/// const reader = new ModelReader(file.size, tokenizerBytes); // size: undefined if unknown
+/// // llama2.c: the model file's size (undefined if unknown) and tokenizer.bin's bytes
+/// const reader = new ModelReader(file.size, tokenizerBytes);
+/// // any format: the other files by name, the streamed file's name and size
+/// const reader = ModelReader.forFiles({ 'config.json': u8, 'tokenizer.json': u8 }, 'model.safetensors', size);
 /// for await (const part of file.stream()) reader.push(part);  // Uint8Arrays, any sizes
 /// const model = reader.finish();
 /// ```
 ///
-/// A bad header is refused by the `push` that completes it, before any weight is allocated,
-/// and a tokenizer of another vocabulary size with it; after an error the reader is spent.
+/// A bad header is refused by the `push` that completes it, before any weight is allocated
+/// (a Hugging Face folder's `config.json` already by `forFiles`); after an error the reader is
+/// spent.
 #[wasm_bindgen]
 pub struct ModelReader {
-    inner: Option<llama2c::Reader>,
+    inner: Option<Streaming>,
+}
+
+/// The reader of each format, with the files read whole that the model needs beside it.
+enum Streaming {
+    Llama2c(llama2c::Reader),
+    HuggingFace {
+        reader: HfReader,
+        tokenizer_config: Option<Vec<u8>>,
+        jinja: Option<Vec<u8>>,
+    },
+    Gguf(gguf_model::Reader),
+}
+
+/// `size` as the length of a file of at most `cap` bytes: an integer, or undefined if unknown.
+fn size_arg(size: Option<f64>, cap: usize) -> Result<Option<usize>, JsError> {
+    match size {
+        None => Ok(None),
+        Some(s) if s.fract() == 0.0 && (0.0..=cap as f64).contains(&s) => Ok(Some(s as usize)),
+        Some(s) => Err(JsError::new(&format!(
+            "size must be an integer in [0, {cap}] (bytes) or undefined, got {s}"
+        ))),
+    }
 }
 
 #[wasm_bindgen]
 impl ModelReader {
-    /// `size`: the model file's length in bytes, if known (a file's size, a download's
-    /// Content-Length), checked against its header; `tokenizer`: tokenizer.bin's bytes.
+    /// A llama2.c model: `size` is the model file's length in bytes, if known (a file's size,
+    /// a download's Content-Length), checked against its header; `tokenizer`: tokenizer.bin's
+    /// bytes.
     #[wasm_bindgen(constructor)]
     pub fn new(
         size: Option<f64>,
         #[wasm_bindgen(unchecked_param_type = "Bytes")] tokenizer: &JsValue,
     ) -> Result<ModelReader, JsError> {
-        let size = match size {
-            None => None,
-            Some(s) if s.fract() == 0.0 && (0.0..=MAX_LLAMA2C_BYTES as f64).contains(&s) => {
-                Some(s as usize)
-            }
-            Some(s) => {
-                return Err(JsError::new(&format!(
-                    "size must be an integer in [0, {MAX_LLAMA2C_BYTES}] (bytes) or undefined, \
-                     got {s}"
-                )))
-            }
-        };
+        let size = size_arg(size, MAX_LLAMA2C_BYTES)?;
         let tokenizer = bytes_arg("tokenizer.bin", tokenizer, MAX_TOKENIZER_BIN_BYTES)?;
         Ok(ModelReader {
-            inner: Some(llama2c::Reader::new(size, &tokenizer).map_err(js_err)?),
+            inner: Some(Streaming::Llama2c(
+                llama2c::Reader::new(size, &tokenizer).map_err(js_err)?,
+            )),
         })
+    }
+
+    /// A reader for the file `name` of the model that `files` (its other files, by name, as
+    /// `Model.fromFiles` takes them) and `name` make, which `modelFiles` marks `streamed`;
+    /// `size` is its length in bytes, if known. Each of `files` is checked against its cap.
+    #[wasm_bindgen(js_name = forFiles)]
+    pub fn for_files(
+        #[wasm_bindgen(unchecked_param_type = "Record<string, Bytes>")] files: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        size: Option<f64>,
+    ) -> Result<ModelReader, JsError> {
+        let name = string_arg("name", &name)?;
+        if !files.is_object() || is_array(&files) || bytes_of(&files).is_some() {
+            return Err(JsError::new(&format!(
+                "files must be an object of file name → Uint8Array, got {}",
+                crate::wasm::convert::describe(&files)
+            )));
+        }
+        let unreadable = |e: String| JsError::new(&format!("files: {e}"));
+        let mut names = js_value::keys(&files, MAX_NAMES as usize).map_err(unreadable)?;
+        names.push(name.clone());
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let plan = files::identify(&names).map_err(js_err)?;
+        let streamed = plan.files.iter().find(|f| f.streamed);
+        let Some(weights) = streamed.filter(|f| f.name == name) else {
+            return Err(JsError::new(&format!(
+                "name: {} is not read as it arrives in a {} model; use Model.fromFiles",
+                crate::error::brief(&name),
+                plan.format.name()
+            )));
+        };
+        let size = size_arg(size, weights.cap)?;
+        let bytes = |role| -> Result<Option<Vec<u8>>, JsError> {
+            let Some(f) = plan.get(role) else {
+                return Ok(None);
+            };
+            let v = js_value::field(&files, &f.name).map_err(unreadable)?;
+            let base = files::base(&f.name);
+            Ok(Some(
+                JsFile::new(base, &JsPieces::read(base, &v)?, f.cap)?.whole(),
+            ))
+        };
+        let need = |role| bytes(role).map(|b| b.expect("the format has this file"));
+        let inner = match plan.format {
+            Format::Llama2c => {
+                let tokenizer = need(Role::Tokenizer)?;
+                Streaming::Llama2c(llama2c::Reader::new(size, &tokenizer).map_err(js_err)?)
+            }
+            Format::HuggingFace => {
+                let (config, tokenizer) = (need(Role::Config)?, need(Role::Tokenizer)?);
+                let generation = bytes(Role::GenerationConfig)?;
+                let reader = Net::hf_reader(&config, &tokenizer, generation.as_deref(), size);
+                Streaming::HuggingFace {
+                    reader: reader.map_err(js_err)?,
+                    tokenizer_config: bytes(Role::TokenizerConfig)?,
+                    jinja: bytes(Role::ChatTemplate)?,
+                }
+            }
+            Format::Gguf => {
+                Streaming::Gguf(gguf_model::Reader::new(files::base(&name), size).map_err(js_err)?)
+            }
+            Format::Logitlab => unreachable!("a logitlab checkpoint is not streamed"),
+        };
+        Ok(ModelReader { inner: Some(inner) })
     }
 
     /// Takes the file's next bytes (a Uint8Array, an ArrayBuffer or a DataView), copied straight
@@ -482,7 +575,13 @@ impl ModelReader {
         #[wasm_bindgen(unchecked_param_type = "Bytes")] bytes: &JsValue,
     ) -> Result<(), JsError> {
         let bytes = crate::wasm::convert::uint8_arg("bytes", bytes, usize::MAX)?;
-        let pushed = push_js(self.reader()?, &bytes);
+        let len = bytes.length() as usize;
+        let copy = copy_from(&bytes);
+        let pushed = match self.inner.as_mut().ok_or_else(spent)? {
+            Streaming::Llama2c(r) => r.push_with(len, copy),
+            Streaming::HuggingFace { reader, .. } => reader.push_with(len, copy),
+            Streaming::Gguf(r) => r.push_with(len, copy),
+        };
         pushed.map_err(|e| {
             self.inner = None;
             js_err(e)
@@ -492,21 +591,37 @@ impl ModelReader {
     /// Bytes taken so far.
     #[wasm_bindgen(getter)]
     pub fn received(&self) -> f64 {
-        self.inner.as_ref().map_or(0, |r| r.received()) as f64
+        (match &self.inner {
+            None => 0,
+            Some(Streaming::Llama2c(r)) => r.received(),
+            Some(Streaming::HuggingFace { reader, .. }) => reader.received(),
+            Some(Streaming::Gguf(r)) => r.received(),
+        }) as f64
     }
 
     /// The model, once every byte is in: an error if the file ended early.
     pub fn finish(&mut self) -> Result<Model, JsError> {
-        let reader = self.inner.take().ok_or_else(spent)?;
-        let checkpoint = reader.finish().map_err(js_err)?;
+        let (inner, format) = match self.inner.take().ok_or_else(spent)? {
+            Streaming::Llama2c(r) => (
+                r.finish().and_then(Net::from_llama2c_checkpoint),
+                Format::Llama2c,
+            ),
+            Streaming::HuggingFace {
+                reader,
+                tokenizer_config,
+                jinja,
+            } => {
+                let net = reader.finish().and_then(|net| {
+                    net.with_chat_files(tokenizer_config.as_deref(), jinja.as_deref())
+                });
+                (net, Format::HuggingFace)
+            }
+            Streaming::Gguf(r) => (r.finish().and_then(Net::from_gguf_checkpoint), Format::Gguf),
+        };
         Ok(Model {
-            inner: Net::from_llama2c_checkpoint(checkpoint).map_err(js_err)?,
-            format: Format::Llama2c,
+            inner: inner.map_err(js_err)?,
+            format,
         })
-    }
-
-    fn reader(&mut self) -> Result<&mut llama2c::Reader, JsError> {
-        self.inner.as_mut().ok_or_else(spent)
     }
 }
 
@@ -515,13 +630,14 @@ fn spent() -> JsError {
     JsError::new("this ModelReader has failed or finished; start a new one")
 }
 
-/// Feeds a Uint8Array to `reader`, each byte copied once, straight to where it belongs.
-fn push_js(reader: &mut llama2c::Reader, bytes: &Uint8Array) -> crate::error::Result<()> {
-    reader.push_with(bytes.length() as usize, |at, dest| {
+/// Copies bytes `at..at + dest.len()` of a Uint8Array into `dest`: how a reader's
+/// `push_with` takes a JS part, each byte copied once, straight to where it belongs.
+fn copy_from(bytes: &Uint8Array) -> impl FnMut(usize, &mut [u8]) + '_ {
+    move |at, dest| {
         bytes
             .subarray(at as u32, (at + dest.len()) as u32)
             .copy_to(dest);
-    })
+    }
 }
 
 /// One file's value in `Model.fromFiles`' record as the caller gave it: bytes, or an array of

@@ -1,7 +1,7 @@
 //! The `hf_llama` target: a Hugging Face Llama, Qwen2 or Qwen3 folder whose `config.json`, or
 //! its `model.safetensors` header, is edited (fields, rotary scalings, head widths, names,
-//! shapes, dtypes, offsets), then loaded and, if accepted, run forward and for a few greedy
-//! tokens.
+//! shapes, dtypes, offsets), then loaded, whole and in parts as the page streams it, and, if
+//! accepted, run forward and for a few greedy tokens.
 
 use logitlab::limits::MAX_WEIGHT_BYTES;
 use logitlab::model::Net;
@@ -11,6 +11,7 @@ use crate::contracts::use_hf_model;
 use crate::fixtures::{parsed, LLAMA_HF_FOLDERS, LLAMA_HF_TOKENIZER};
 use crate::harness::Verdict::Rejected;
 use crate::harness::{check, count_from_here, given, stress, Bytes, Target, Verdict, MB};
+use crate::hf_safetensors::Split;
 use crate::inputs::{edit_json, json_bytes};
 
 const KEYS: [&str; 32] = [
@@ -86,6 +87,7 @@ fn run_hf_llama(data: &[u8]) -> Verdict {
     } else {
         model.to_vec()
     };
+    let split = Split::from(&mut b);
     count_from_here();
     given(config.len() + model.len() + LLAMA_HF_TOKENIZER.len());
     let net = Net::from_hf(&[
@@ -93,6 +95,9 @@ fn run_hf_llama(data: &[u8]) -> Verdict {
         ("model.safetensors", &model),
         ("tokenizer.json", LLAMA_HF_TOKENIZER),
     ]);
+    if let Some(bug) = split.differs(&net, &config, &model, LLAMA_HF_TOKENIZER) {
+        return bug;
+    }
     match net {
         Err(e) => Rejected(e.to_string()),
         Ok(net) => {

@@ -1,13 +1,13 @@
 //! The `hf_safetensors` target: a Hugging Face GPT-2 folder whose `model.safetensors` is edited
-//! (header, dtypes, shapes, offsets, junk floats, truncation), then a forward pass and a few
-//! greedy tokens.
+//! (header, dtypes, shapes, offsets, junk floats, truncation), read whole and in parts as the
+//! page streams it, then a forward pass and a few greedy tokens.
 
 use logitlab::model::Net;
 use serde_json::{json, Value};
 
 use crate::contracts::use_hf_model;
 use crate::fixtures::{bytes_tokenizer, HF_FOLDERS, HF_TOKENIZER};
-use crate::harness::Verdict::Rejected;
+use crate::harness::Verdict::{Bug, Rejected};
 use crate::harness::{count_from_here, given, stress, Bytes, Target, Verdict, MB};
 use crate::inputs::{edit_json, json_bytes};
 
@@ -214,13 +214,71 @@ fn run_hf_safetensors(data: &[u8]) -> Verdict {
         ("model.safetensors", &model[..]),
         ("tokenizer.json", tokenizer),
     ];
+    let split = Split::from(&mut b);
     count_from_here();
     given(files.iter().map(|(_, f)| f.len()).sum());
-    match Net::from_hf_gpt2(&files) {
+    let whole = Net::from_hf_gpt2(&files);
+    if let Some(bug) = split.differs(&whole, HF_FOLDERS[folder].config, &model, tokenizer) {
+        return bug;
+    }
+    match whole {
         Err(e) => Rejected(e.to_string()),
         Ok(net) => {
             given(0); // read: what follows is no longer the files' cost
             use_hf_model(&net)
+        }
+    }
+}
+
+/// How a target feeds `model.safetensors` to the reader the page streams a download into
+/// ([`Net::hf_reader`]): parts of one size, its length known or not.
+pub struct Split {
+    part: usize,
+    known: bool,
+}
+
+impl Split {
+    pub fn from(b: &mut Bytes) -> Split {
+        Split {
+            part: 1 + b.u32() as usize % 4096,
+            known: b.u8().is_multiple_of(2),
+        }
+    }
+
+    /// A bug if the folder read with `model` in parts does not give what it gave read whole
+    /// (`whole`): the same weights bit for bit, or (its length known) the same refusal.
+    pub fn differs(
+        &self,
+        whole: &logitlab::error::Result<Net>,
+        config: &[u8],
+        model: &[u8],
+        tokenizer: &[u8],
+    ) -> Option<Verdict> {
+        let len = self.known.then_some(model.len());
+        let parts = Net::hf_reader(config, tokenizer, None, len).and_then(|mut r| {
+            model.chunks(self.part).try_for_each(|c| r.push(c))?;
+            r.finish()
+        });
+        let bits = |n: &Net| -> Vec<Vec<u32>> {
+            n.tensors()
+                .iter()
+                .map(|t| t.iter().map(|x| x.to_bits()).collect())
+                .collect()
+        };
+        match (whole, &parts) {
+            (Ok(a), Ok(b))
+                if a.config() == b.config() && a.dtype() == b.dtype() && bits(a) == bits(b) =>
+            {
+                None
+            }
+            (Err(a), Err(b)) if !self.known || a.to_string() == b.to_string() => None,
+            _ => Some(Bug(format!(
+                "read whole: {:?}; in parts of {} (length known: {}): {:?}",
+                whole.as_ref().map(|_| "ok").map_err(|e| e.to_string()),
+                self.part,
+                self.known,
+                parts.as_ref().map(|_| "ok").map_err(|e| e.to_string()),
+            ))),
         }
     }
 }

@@ -5,10 +5,12 @@
 //! - a Hugging Face folder: `config.json`, `model.safetensors` and `tokenizer.json`, with
 //!   `generation_config.json` and `tokenizer_config.json` if it has them (the folder's other
 //!   files are not read); `config.json`'s architecture decides the reader
-//!   ([`hf_architecture`]: [`super::hf_gpt2`] or [`super::hf_llama`]);
+//!   ([`hf_architecture`]: [`super::hf_gpt2`] or [`super::hf_llama`]); `model.safetensors`
+//!   read as it arrives;
 //! - a llama2.c model: one checkpoint `.bin` and the `tokenizer.bin` it was trained with
 //!   ([`super::llama2c`]), the checkpoint read as it arrives;
-//! - a GGUF file (llama.cpp's): one `.gguf` file holds the whole model ([`super::gguf_model`]);
+//! - a GGUF file (llama.cpp's): one `.gguf` file holds the whole model ([`super::gguf_model`]),
+//!   read as it arrives;
 //! - logitlab's own: one `.safetensors` file ([`super::logitlab`]).
 //!
 //! Names may carry a folder before the file name (`gpt2/config.json`); only the file name counts.
@@ -151,8 +153,8 @@ pub fn identify(names: &[&str]) -> Result<ModelFiles> {
         let tokenizer = find(TOKENIZER_JSON).ok_or_else(|| missing(TOKENIZER_JSON))?;
         let mut files = vec![
             needed(Role::Config, config, MAX_CONFIG_JSON_BYTES, false),
-            // Kept in JS memory and copied in one tensor at a time, not streamed.
-            needed(Role::Weights, weights, MAX_HF_SAFETENSORS_BYTES, false),
+            // Read as it arrives, straight into the tensors (`safetensors::Reader`).
+            needed(Role::Weights, weights, MAX_HF_SAFETENSORS_BYTES, true),
             needed(Role::Tokenizer, tokenizer, MAX_TOKENIZER_JSON_BYTES, false),
         ];
         for (role, file, cap) in [
@@ -183,14 +185,8 @@ pub fn identify(names: &[&str]) -> Result<ModelFiles> {
         [one] => {
             return Ok(ModelFiles {
                 format: Format::Gguf,
-                // Not `streamed` yet: the page's streaming path (`ModelReader`) is llama2.c's;
-                // `Model.fromFiles` reads the file's pieces through the GGUF reader.
-                files: vec![needed(
-                    Role::Weights,
-                    one.to_string(),
-                    MAX_GGUF_BYTES,
-                    false,
-                )],
+                // Read as it arrives (`gguf_model::Reader`).
+                files: vec![needed(Role::Weights, one.to_string(), MAX_GGUF_BYTES, true)],
             });
         }
         _ => {
@@ -420,6 +416,9 @@ mod tests {
                 ("generationConfig", "gpt2/generation_config.json")
             ]
         );
+        // Only the weights are read as they arrive; the small files are read whole first.
+        let streamed: Vec<bool> = m.files.iter().map(|f| f.streamed).collect();
+        assert_eq!(streamed, [false, true, false, false]);
         let m = identify(&["tokenizer.bin", "stories15M.bin", "README.md"]).unwrap();
         assert_eq!(m.format, Format::Llama2c);
         assert_eq!(
@@ -431,6 +430,7 @@ mod tests {
         );
         assert!(m.get(Role::Weights).unwrap().streamed);
         let m = identify(&["notes.md", "models/SmolLM2-135M-Q8_0.gguf"]).unwrap();
+        assert!(m.get(Role::Weights).unwrap().streamed);
         assert_eq!(
             (m.format, roles(&m)),
             (

@@ -30,8 +30,8 @@ use crate::limits::{
     MAX_CONFIG_JSON_BYTES, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_LAYERS, MAX_MODEL_VOCAB,
     MAX_WEIGHT_BYTES,
 };
+use crate::model::format::safetensors::{self as container, Header, Source};
 pub use crate::model::format::FileBytes;
-use crate::model::format::{f16_bits_to_f32, safetensors as container};
 use crate::model::{Arch, ByteLevelBpe, Config, Family, Gelu, Tokenizer};
 
 /// The three files a checkpoint folder must hold.
@@ -60,7 +60,7 @@ pub fn read(files: &[(&str, &[u8])]) -> Result<Checkpoint> {
             .ok_or_else(|| missing(name))
     };
     let (config_json, model, tokenizer_json) = (file(CONFIG)?, file(MODEL)?, file(TOKENIZER)?);
-    read_parts(config_json, &model, tokenizer_json)
+    read_parts(config_json, Source::Bytes(&model), tokenizer_json)
 }
 
 /// The error for a file the folder lacks.
@@ -71,12 +71,19 @@ pub fn missing(name: &str) -> Error {
     .coded(Code::ModelHfMissing, [("file", name.into())])
 }
 
-/// [`read`] with `model.safetensors` read range by range (see [`FileBytes`]).
+/// [`read`] with `model.safetensors` read range by range (see [`FileBytes`]) or loaded as it
+/// arrived ([`container::Reader`], whose tensors [`tensor_names`] chooses).
 pub fn read_parts(
     config_json: &[u8],
-    model: &dyn FileBytes,
+    model: Source<'_>,
     tokenizer_json: &[u8],
 ) -> Result<Checkpoint> {
+    read_folder(config_json, tokenizer_json)?.with_weights(model)
+}
+
+/// The folder but its weights: the checkpoint with no tensors yet (see
+/// [`Checkpoint::with_weights`]), read first by a reader that streams `model.safetensors`.
+pub fn read_folder(config_json: &[u8], tokenizer_json: &[u8]) -> Result<Checkpoint> {
     let config = read_config(config_json)?;
     let mut tokenizer = ByteLevelBpe::from_json(tokenizer_json)?;
     if tokenizer.defined() > config.vocab_size {
@@ -87,12 +94,19 @@ pub fn read_parts(
         )));
     }
     tokenizer.pad_to(config.vocab_size);
-    let tensors = read_tensors(model, &config)?;
     Ok(Checkpoint {
         config,
         tokenizer,
-        tensors,
+        tensors: Vec::new(),
     })
+}
+
+impl Checkpoint {
+    /// The checkpoint with its tensors, from `model`.
+    pub fn with_weights(mut self, model: Source<'_>) -> Result<Checkpoint> {
+        self.tensors = read_tensors(model, &self.config)?;
+        Ok(self)
+    }
 }
 
 /// The network's shape from `config.json`. Every error names the file and the field.
@@ -231,12 +245,31 @@ pub fn read_config(bytes: &[u8]) -> Result<Config> {
 }
 
 /// The tensors of `config`'s layout from `model.safetensors`, converted to f32.
-fn read_tensors(file: &dyn FileBytes, config: &Config) -> Result<Vec<Vec<f32>>> {
+fn read_tensors(model: Source<'_>, config: &Config) -> Result<Vec<Vec<f32>>> {
+    let mut tensors = model.tensors()?;
+    let names = tensor_names(tensors.header(), config)?;
+    let mut values = Vec::with_capacity(names.len());
+    for name in names {
+        let t = tensors.take(&name)?;
+        if let Some((i, x)) = t.first_non_finite() {
+            return Err(container::bad(format!(
+                "tensor {name:?} holds {x} at index {i}; weights must be finite"
+            )));
+        }
+        values.push(t.into_f32());
+    }
+    Ok(values)
+}
+
+/// The names by which `model.safetensors` holds the tensors of `config`'s layout, in layout
+/// order, once its `header` is checked against them: each there (with or without the
+/// `transformer.` prefix, not both), of its shape, in F32, F16 or BF16. What a
+/// [`container::Reader`] keeps.
+pub fn tensor_names(header: &Header, config: &Config) -> Result<Vec<String>> {
     let bad = container::bad;
-    let header = container::read_header(file)?;
     let declared = &header.tensors;
     let layout = config.layout();
-    let mut tensors = Vec::with_capacity(layout.len());
+    let mut names = Vec::with_capacity(layout.len());
     for p in &layout {
         let prefixed = format!("transformer.{}", p.hf_name);
         let (name, d) = match (
@@ -269,37 +302,15 @@ fn read_tensors(file: &dyn FileBytes, config: &Config) -> Result<Vec<Vec<f32>>> 
                 p.shape
             )));
         }
-        let raw = header.bytes(file, d);
-        let values: Vec<f32> = match d.dtype.as_str() {
-            "F32" => raw
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-            "F16" => raw
-                .chunks_exact(2)
-                .map(|b| f16_bits_to_f32(u16::from_le_bytes([b[0], b[1]])))
-                .collect(),
-            // bfloat16 is the top half of an f32.
-            "BF16" => raw
-                .chunks_exact(2)
-                .map(|b| f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16))
-                .collect(),
-            other => {
-                return Err(bad(format!(
-                    "tensor {name:?} has dtype {}; F32, F16 or BF16 is needed",
-                    brief(&other)
-                )))
-            }
-        };
-        if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+        if !matches!(d.dtype.as_str(), "F32" | "F16" | "BF16") {
             return Err(bad(format!(
-                "tensor {name:?} holds {} at index {i}; weights must be finite",
-                values[i]
+                "tensor {name:?} has dtype {}; F32, F16 or BF16 is needed",
+                brief(&d.dtype)
             )));
         }
-        tensors.push(values);
+        names.push(name.to_string());
     }
-    Ok(tensors)
+    Ok(names)
 }
 
 /// How [`write`] stores the weights in `model.safetensors`.

@@ -28,7 +28,8 @@ use crate::limits::{
     MAX_WEIGHT_BYTES,
 };
 use crate::model::config::{Choice, Description};
-use crate::model::format::safetensors::{self as container, MODEL};
+use crate::model::format::safetensors::{self as container, Header, Source, Tensors, MODEL};
+#[cfg(doc)]
 use crate::model::format::FileBytes;
 use crate::model::tensor::{Dtype, Tensor};
 use crate::model::{
@@ -63,13 +64,31 @@ pub fn read(files: &[(&str, &[u8])]) -> Result<Checkpoint> {
     let need = |name: &str| file(name).ok_or_else(|| super::hf_gpt2::missing(name));
     let (config_json, model, tokenizer_json) =
         (need(CONFIG)?, need(container::MODEL)?, need(TOKENIZER)?);
-    read_parts(config_json, &model, tokenizer_json, file(GENERATION_CONFIG))
+    read_parts(
+        config_json,
+        Source::Bytes(&model),
+        tokenizer_json,
+        file(GENERATION_CONFIG),
+    )
 }
 
-/// [`read`] with `model.safetensors` read range by range (see [`FileBytes`]).
+/// [`read`] with `model.safetensors` read range by range (see [`FileBytes`]) or loaded as it
+/// arrived ([`container::Reader`], whose tensors [`tensor_names`] chooses).
 pub fn read_parts(
     config_json: &[u8],
-    model: &dyn FileBytes,
+    model: Source<'_>,
+    tokenizer_json: &[u8],
+    generation_config: Option<&[u8]>,
+) -> Result<Checkpoint> {
+    read_folder(config_json, tokenizer_json, generation_config)?.with_weights(model)
+}
+
+/// The folder but its weights: the checkpoint with no tensors yet (see
+/// [`Checkpoint::with_weights`]). A reader that streams `model.safetensors` reads this first,
+/// so a bad small file is refused before the weights arrive, in the order [`read_parts`]
+/// refuses it.
+pub fn read_folder(
+    config_json: &[u8],
     tokenizer_json: &[u8],
     generation_config: Option<&[u8]>,
 ) -> Result<Checkpoint> {
@@ -88,13 +107,20 @@ pub fn read_parts(
         )));
     }
     tokenizer.pad_to(config.vocab_size);
-    let tensors = read_tensors(model, &config)?;
     Ok(Checkpoint {
         config,
         tokenizer,
-        tensors,
+        tensors: Vec::new(),
         eos_token_ids,
     })
+}
+
+impl Checkpoint {
+    /// The checkpoint with its tensors, from `model`.
+    pub fn with_weights(mut self, model: Source<'_>) -> Result<Checkpoint> {
+        self.tensors = read_tensors(model, &self.config)?;
+        Ok(self)
+    }
 }
 
 /// The fields of one JSON file, read with errors that name the file and the field.
@@ -497,15 +523,26 @@ pub fn read_generation_config(bytes: &[u8], vocab_size: usize) -> Result<Option<
 }
 
 /// The tensors of `config`'s layout from `model.safetensors`, matrices in their dtype.
-fn read_tensors(file: &dyn FileBytes, config: &Config) -> Result<Vec<Tensor>> {
-    let header = container::read_header(file)?;
+fn read_tensors(model: Source<'_>, config: &Config) -> Result<Vec<Tensor>> {
+    let mut tensors = model.tensors()?;
+    check_header(tensors.header(), config)?;
+    read_checked(&mut tensors, config)
+}
+
+/// The names of the tensors `model.safetensors` must hold for `config`, once its `header` is
+/// checked against them ([`check_header`]): what a [`container::Reader`] keeps.
+pub fn tensor_names(header: &Header, config: &Config) -> Result<Vec<String>> {
+    check_header(header, config)?;
+    Ok(config.layout().into_iter().map(|p| p.hf_name).collect())
+}
+
+/// Checks every tensor's presence, shape and dtype, and the memory the weights will take,
+/// before any is read.
+fn check_header(header: &Header, config: &Config) -> Result<()> {
     let layout = config.layout();
     let head_dim = config.llama().map_or(0, |l| l.head_dim);
-    // Check every tensor's presence, shape and dtype, and the memory the weights will take,
-    // before any is read.
     let mut matrices: Option<(Dtype, &str)> = None;
     let mut bytes = 0u64;
-    let mut found = Vec::with_capacity(layout.len());
     for p in &layout {
         let name = p.hf_name.as_str();
         let quoted = brief(&format_args!("{name:?}"));
@@ -569,7 +606,6 @@ fn read_tensors(file: &dyn FileBytes, config: &Config) -> Result<Vec<Tensor>> {
         } else {
             bytes += 4 * p.elem_count() as u64;
         }
-        found.push((p, d, dtype));
     }
     if bytes > MAX_WEIGHT_BYTES as u64 {
         return Err(Error::new(format!(
@@ -578,9 +614,16 @@ fn read_tensors(file: &dyn FileBytes, config: &Config) -> Result<Vec<Tensor>> {
             crate::limits::size_name(MAX_WEIGHT_BYTES)
         )));
     }
+    Ok(())
+}
+
+/// The tensors of `config`'s layout, their header checked ([`check_header`]): matrices in
+/// their dtype and transposed to the layout's (in, out), vectors as stored.
+fn read_checked(source: &mut Tensors, config: &Config) -> Result<Vec<Tensor>> {
+    let layout = config.layout();
     let mut tensors = Vec::with_capacity(layout.len());
-    for (p, d, dtype) in found {
-        let t = Tensor::from_le_bytes(dtype, &header.bytes(file, d));
+    for p in &layout {
+        let t = source.take(&p.hf_name)?;
         if let Some((i, x)) = t.first_non_finite() {
             return Err(Error::new(format!(
                 "{MODEL}: tensor {} holds {x} at index {i}; weights must be finite",

@@ -89,6 +89,33 @@ impl<'a> Header<'a> {
     /// metadata values of `keep` (the rest of the metadata is skipped unread). Errors say what
     /// is wrong, without the file's name (the caller adds it).
     pub fn parse(json: &'a [u8], data_len: usize, keep: &[&'static str]) -> Result<Self, String> {
+        let (header, end) = Self::parse_within(json, data_len, keep)?;
+        if end != data_len {
+            return Err(format!(
+                "the tensors end at byte {end} of the data, which has {data_len}: the bytes after \
+                 them belong to no tensor"
+            ));
+        }
+        Ok(header)
+    }
+
+    /// [`Header::parse`] for a file whose length is not known yet: every range is checked to
+    /// lie within `most` bytes after the header, and the tensors to tile the data from 0 to the
+    /// end of the last one, which is returned as the data's length.
+    pub fn parse_open(
+        json: &'a [u8],
+        most: usize,
+        keep: &[&'static str],
+    ) -> Result<(Self, usize), String> {
+        Self::parse_within(json, most, keep)
+    }
+
+    /// The header, its ranges within `data_len` bytes and tiling from 0; and where they end.
+    fn parse_within(
+        json: &'a [u8],
+        data_len: usize,
+        keep: &[&'static str],
+    ) -> Result<(Self, usize), String> {
         let mut de = serde_json::Deserializer::from_slice(json);
         let problem = Problem::default();
         let visitor = HeaderVisitor {
@@ -107,8 +134,8 @@ impl<'a> Header<'a> {
         if let Some(w) = header.tensors.windows(2).find(|w| w[0].name == w[1].name) {
             return Err(format!("tensor {} is declared twice", w[0].quoted()));
         }
-        check_tiling(&header.tensors, data_len)?;
-        Ok(header)
+        let end = check_tiling(&header.tensors)?;
+        Ok((header, end))
     }
 
     /// The tensor called `name`.
@@ -151,8 +178,9 @@ pub fn data_start(file_len: usize, first8: &[u8]) -> Result<usize, String> {
     Ok(8 + header_len as usize)
 }
 
-/// The tensors' byte ranges tile `[0, data_len)` exactly; an error names the tensors.
-fn check_tiling(tensors: &[Declared], data_len: usize) -> Result<(), String> {
+/// The tensors' byte ranges tile the data from byte 0, each starting where the one before
+/// ended; returns where the last ends. An error names the tensors.
+fn check_tiling(tensors: &[Declared]) -> Result<usize, String> {
     let mut order: Vec<u32> = (0..tensors.len() as u32).collect();
     order.sort_unstable_by_key(|&i| {
         let d = &tensors[i as usize];
@@ -190,13 +218,7 @@ fn check_tiling(tensors: &[Declared], data_len: usize) -> Result<(), String> {
         end = d.end;
         before = Some(d);
     }
-    if end != data_len {
-        return Err(format!(
-            "the tensors end at byte {end} of the data, which has {data_len}: the bytes after \
-             them belong to no tensor"
-        ));
-    }
-    Ok(())
+    Ok(end)
 }
 
 /// What made the header wrong, said in full: serde would append a line and column to it.
