@@ -279,3 +279,57 @@ fn quantised_products_are_the_same_bits_everywhere() {
     }
     assert_eq!((outputs, hash), (6726, 18_281_368_728_999_792_230));
 }
+
+/// `gguf` with the metadata `tokenizer.chat_template` = `template` added as its first key. The
+/// bytes added are a multiple of 256, so the tensor data keeps its alignment (32 by default).
+fn with_chat_template(gguf: &[u8], template: &str) -> (Vec<u8>, String) {
+    const KEY: &str = "tokenizer.chat_template";
+    let fixed = 8 + KEY.len() + 4 + 8;
+    let mut template = format!("{template}{{#");
+    let pad = (256 - (fixed + template.len() + 2) % 256) % 256;
+    template.push_str(&" ".repeat(pad));
+    template.push_str("#}");
+    let mut out = gguf[..24].to_vec();
+    let kv_count = u64::from_le_bytes(gguf[16..24].try_into().unwrap());
+    out[16..24].copy_from_slice(&(kv_count + 1).to_le_bytes());
+    out.extend((KEY.len() as u64).to_le_bytes());
+    out.extend(KEY.as_bytes());
+    out.extend(8u32.to_le_bytes()); // a string
+    out.extend((template.len() as u64).to_le_bytes());
+    out.extend(template.as_bytes());
+    assert_eq!((out.len() - 24) % 256, 0);
+    out.extend(&gguf[24..]);
+    (out, template)
+}
+
+/// A file's `tokenizer.chat_template` is the model's chat template, read whole or in parts,
+/// with the tokenizer's BOS and EOS texts for it; the weights are the same as without it.
+#[test]
+fn a_chat_template_in_the_metadata_is_the_models() {
+    let template = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n\
+                    {% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+    for case in cases() {
+        let plain = Net::from_gguf("m.gguf", case.gguf).unwrap();
+        assert!(plain.chat_template().is_none(), "{}", case.name);
+        let (file, source) = with_chat_template(case.gguf, template);
+        let whole = Net::from_gguf("m.gguf", &file).unwrap();
+        let mut r = gguf_model::Reader::new("m.gguf", Some(file.len())).unwrap();
+        for c in file.chunks(1000) {
+            r.push(c).unwrap();
+        }
+        let parts = Net::from_gguf_checkpoint(r.finish().unwrap()).unwrap();
+        for net in [&whole, &parts] {
+            let chat = net.chat_template().expect("a chat template");
+            assert_eq!(chat.source(), source, "{}", case.name);
+            assert_eq!(chat.file(), "tokenizer.chat_template");
+            assert_eq!(chat.origin(), "tokenizer.chat_template");
+            let ids = [3u32, 1, 4];
+            assert_eq!(
+                net.forward_ids(&ids, OutputMode::Logits).unwrap(),
+                plain.forward_ids(&ids, OutputMode::Logits).unwrap(),
+                "{}",
+                case.name
+            );
+        }
+    }
+}

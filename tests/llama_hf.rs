@@ -14,7 +14,7 @@ use logitlab::model::format::hf_llama;
 use logitlab::model::format::safetensors::Source;
 
 use logitlab::model::{
-    Dtype, Family, Generator, KvCache, Net, OutputMode, RopeLayout, RopeScaling, Tensor, Variant,
+    Dtype, Family, Generator, KvCache, Net, OutputMode, RopeLayout, RopeScaling, Variant,
 };
 use logitlab::sampling::SampleOptions;
 use serde_json::{json, Map, Value};

@@ -53,8 +53,8 @@ function initModule({ module, error }) {
 
 /**
  * Switches this worker to the chat build (www/pkg-chat: the sampling lab with minijinja, which
- * renders chat templates) for the model it is about to read, whose tokenizer_config.json or
- * chat_template.jinja may hold one. Each model has a worker of its own, so the switch lasts as long as the model.
+ * renders chat templates) for the model it is about to read, whose tokenizer_config.json,
+ * chat_template.jinja or .gguf metadata may hold one. Each model has a worker of its own, so the switch lasts as long as the model.
  */
 async function useChatBuild() {
   if (lab.Model.prototype.applyChatTemplate) return;
@@ -189,7 +189,9 @@ async function load({ files, path, tokenizer }) {
     // downloads go on meanwhile; the wasm was compiling alongside them since the page began.
     await ready;
     const plan = lab.modelFiles(sources.map((f) => f.name));
-    if (plan.files.some((p) => p.role === 'tokenizerConfig' || p.role === 'chatTemplate')) await useChatBuild();
+    // A .gguf keeps its chat template inside, which only the parse reveals: nearly every one has.
+    const chat = plan.format === 'gguf' || plan.files.some((p) => p.role === 'tokenizerConfig' || p.role === 'chatTemplate');
+    if (chat) await useChatBuild();
     const streamed = plan.files.find((p) => p.streamed);
     let next;
     if (streamed) {

@@ -37,6 +37,8 @@ pub const TOKENIZER_CONFIG: &str = "tokenizer_config.json";
 pub const FIELD: &str = "chat_template";
 /// The file transformers' `save_pretrained` writes the template to, beside that one.
 pub const JINJA: &str = "chat_template.jinja";
+/// The metadata key a GGUF file keeps its chat template under.
+pub const GGUF_KEY: &str = "tokenizer.chat_template";
 
 /// The special tokens a template sees, as transformers passes them.
 const SPECIAL_TOKENS: [&str; 4] = ["bos_token", "eos_token", "unk_token", "pad_token"];
@@ -91,12 +93,24 @@ impl ChatTemplate {
         }))
     }
 
+    /// The chat template a GGUF file keeps in its metadata as [`GGUF_KEY`] (`source`, checked
+    /// against its cap by the GGUF reader), with the special tokens its tokenizer names
+    /// (`bos_token`, `eos_token`: their texts), which transformers passes a template too.
+    pub fn from_gguf(source: String, tokens: Vec<(&'static str, String)>) -> ChatTemplate {
+        ChatTemplate {
+            source,
+            file: GGUF_KEY,
+            tokens,
+        }
+    }
+
     /// The template's Jinja source.
     pub fn source(&self) -> &str {
         &self.source
     }
 
-    /// The file it came from: `chat_template.jinja` or `tokenizer_config.json`.
+    /// The file it came from: `chat_template.jinja` or `tokenizer_config.json`; for a GGUF
+    /// file, its metadata key `tokenizer.chat_template`.
     pub fn file(&self) -> &'static str {
         self.file
     }
@@ -104,8 +118,8 @@ impl ChatTemplate {
     /// Where it is, as an error names it: `chat_template.jinja`, or
     /// `tokenizer_config.json: chat_template`.
     pub fn origin(&self) -> String {
-        if self.file == JINJA {
-            JINJA.to_string()
+        if self.file == JINJA || self.file == GGUF_KEY {
+            self.file.to_string()
         } else {
             format!("{TOKENIZER_CONFIG}: {FIELD}")
         }

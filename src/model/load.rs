@@ -182,10 +182,23 @@ impl Net {
     }
 
     /// The network of a GGUF file read by a [`gguf_model::Reader`] (the page feeds one a
-    /// download as it arrives). Generation ends at its `eos_token_id`.
+    /// download as it arrives). Generation ends at its `eos_token_id`; its
+    /// `tokenizer.chat_template`, if it has one, is the model's chat template.
     pub fn from_gguf_checkpoint(c: gguf_model::Checkpoint) -> Result<Net> {
-        let eos: Vec<u32> = c.tokenizer.eos.into_iter().collect();
-        Net::from_tensors(c.config, c.tokenizer.tokenizer, c.tensors)?.with_end_ids(eos)
+        let t = c.tokenizer;
+        let eos: Vec<u32> = t.eos.into_iter().collect();
+        // The special tokens a template may write, by their text, as transformers passes them.
+        let mut tokens = Vec::new();
+        for (name, id) in [("bos_token", t.bos), ("eos_token", t.eos)] {
+            if let Some(id) = id.filter(|&id| (id as usize) < t.tokenizer.len()) {
+                tokens.push((name, t.tokenizer.decode(&[id])?));
+            }
+        }
+        let chat = t
+            .chat_template
+            .map(|source| ChatTemplate::from_gguf(source, tokens));
+        let net = Net::from_tensors(c.config, t.tokenizer, c.tensors)?.with_end_ids(eos)?;
+        Ok(net.with_chat_template(chat))
     }
 }
 
