@@ -178,6 +178,23 @@ fn each_file_is_read_as_its_architecture() {
             .collect();
         got.sort();
         assert_eq!(got, want, "{}", case.name);
+        // The model holds what the file stores: the same count of each type, and one type for
+        // its matrices only where the file has one.
+        let net = Net::from_gguf("m.gguf", case.gguf).unwrap();
+        let mut held: Vec<(String, u64)> = net
+            .tensor_types()
+            .iter()
+            .map(|&(d, n)| (d.name().to_string(), n as u64))
+            .collect();
+        held.sort();
+        assert_eq!(held, want, "{}", case.name);
+        let matrix_types = want.iter().filter(|(k, _)| k != "f32").count();
+        assert_eq!(
+            net.matrix_dtype().is_none(),
+            matrix_types > 1,
+            "{}",
+            case.name
+        );
     }
 }
 

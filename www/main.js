@@ -221,7 +221,9 @@ function showModelCard(config) {
   const rows = [
     ['card.family', family(config)],
     ['card.parameters', integer(config.parameters)],
-    ['card.dtype', dtypes[config.dtype] ?? ''],
+    ['card.dtype', config.dtype === 'mixed'
+      ? Object.entries(config.tensorTypes ?? {}).map(([d, n]) => `${dtypes[d] ?? d} × ${integer(n)}`).join(', ')
+      : dtypes[config.dtype] ?? ''],
     ['card.vocab', integer(config.vocabSize)],
     ['card.context', integer(config.contextLength)],
     ['card.head', t(config.tiedHead ? 'card.tied' : 'card.untied')],

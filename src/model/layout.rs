@@ -463,6 +463,27 @@ impl<T> LlamaWeights<T> {
         }
     }
 
+    /// The weight matrices: the embedding, each projection's W and the classifier when it is
+    /// not the embedding (the norms' gains and the biases are vectors).
+    pub fn matrices(&self) -> Vec<&T> {
+        let mut m = vec![&self.embed_tokens];
+        for b in &self.layers {
+            for p in [
+                &b.q_proj,
+                &b.k_proj,
+                &b.v_proj,
+                &b.o_proj,
+                &b.gate_proj,
+                &b.up_proj,
+                &b.down_proj,
+            ] {
+                m.push(&p.weight);
+            }
+        }
+        m.extend(&self.lm_head);
+        m
+    }
+
     /// Every leaf in [`Config::layout`] order.
     pub fn flatten(&self) -> Vec<&T> {
         let mut leaves = vec![&self.embed_tokens];

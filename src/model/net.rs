@@ -240,12 +240,41 @@ impl Net {
         }
     }
 
-    /// The storage type of the weight matrices: f32, or the 16-bit type they were stored in.
+    /// The token embedding's storage type: f32, or the type it was stored in (a folder's
+    /// matrices all share it; a GGUF file's or a quantised copy's may not: [`Net::matrix_dtype`]).
     pub fn dtype(&self) -> Dtype {
         match &*self.weights {
             Body::Gpt2(_) => Dtype::F32,
             Body::Llama { weights, .. } => weights.embed_tokens.dtype(),
         }
+    }
+
+    /// The storage type every weight matrix shares, or `None` when they are of several types
+    /// (llama.cpp's quantiser may give the embedding and the classifier types of their own).
+    pub fn matrix_dtype(&self) -> Option<Dtype> {
+        match &*self.weights {
+            Body::Gpt2(_) => Some(Dtype::F32),
+            Body::Llama { weights, .. } => {
+                let first = weights.embed_tokens.dtype();
+                let all = weights.matrices().iter().all(|t| t.dtype() == first);
+                all.then_some(first)
+            }
+        }
+    }
+
+    /// How many of the held parameters (matrices, gains and biases) are of each storage type,
+    /// in the order the types first occur.
+    pub fn tensor_types(&self) -> Vec<(Dtype, usize)> {
+        let mut counts: Vec<(Dtype, usize)> = Vec::new();
+        let mut count = |d: Dtype| match counts.iter_mut().find(|(t, _)| *t == d) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((d, 1)),
+        };
+        match &*self.weights {
+            Body::Gpt2(w) => w.flatten().iter().for_each(|_| count(Dtype::F32)),
+            Body::Llama { weights, .. } => weights.flatten().iter().for_each(|t| count(t.dtype())),
+        }
+        counts
     }
 
     /// The bytes the weights take in memory.

@@ -13,6 +13,8 @@
 //! gen.next();                        // { token, text, probs: Float32Array, seed }
 //! ```
 
+use std::collections::BTreeMap;
+
 use js_sys::{Float32Array, Reflect, Uint32Array, Uint8Array};
 use serde::Serialize;
 use tsify::Tsify;
@@ -255,17 +257,17 @@ impl Model {
         out.format = Some(self.format.name());
         out.chat_template = Some(self.inner.chat_template().is_some());
         out.chat_template_file = self.inner.chat_template().map(|t| t.file());
-        out.dtype = Some(match self.inner.dtype() {
-            Dtype::F32 => WeightDtype::F32,
-            Dtype::F16 => WeightDtype::F16,
-            Dtype::Bf16 => WeightDtype::Bf16,
-            Dtype::Quant(q) => match q {
-                QType::Q8_0 => WeightDtype::Q8_0,
-                QType::Q4_0 => WeightDtype::Q4_0,
-                QType::Q4K => WeightDtype::Q4K,
-                QType::Q6K => WeightDtype::Q6K,
-            },
+        out.dtype = Some(match self.inner.matrix_dtype() {
+            Some(d) => WeightDtype::of(d),
+            None => WeightDtype::Mixed,
         });
+        out.tensor_types = Some(
+            self.inner
+                .tensor_types()
+                .into_iter()
+                .map(|(d, n)| (d.name(), n as u32))
+                .collect(),
+        );
         out.tokenizer = Some(match self.inner.tokenizer() {
             Tokenizer::Chars(_) => TokenizerKind::Chars,
             Tokenizer::Bpe(_) => TokenizerKind::Bpe,
@@ -930,6 +932,24 @@ pub enum WeightDtype {
     Q4K,
     #[serde(rename = "q6_K")]
     Q6K,
+    /// Matrices of several of the types above (`tensorTypes` counts them).
+    Mixed,
+}
+
+impl WeightDtype {
+    fn of(d: Dtype) -> WeightDtype {
+        match d {
+            Dtype::F32 => WeightDtype::F32,
+            Dtype::F16 => WeightDtype::F16,
+            Dtype::Bf16 => WeightDtype::Bf16,
+            Dtype::Quant(q) => match q {
+                QType::Q8_0 => WeightDtype::Q8_0,
+                QType::Q4_0 => WeightDtype::Q4_0,
+                QType::Q4K => WeightDtype::Q4K,
+                QType::Q6K => WeightDtype::Q6K,
+            },
+        }
+    }
 }
 
 /// How text becomes token ids.
@@ -976,13 +996,21 @@ pub struct ModelConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[tsify(optional)]
     pub tied_head: Option<bool>,
-    /// How the weights are held in memory.
+    /// How the weight matrices are held in memory: their one type, or `mixed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[tsify(optional)]
     pub dtype: Option<WeightDtype>,
-    /// The files it was read from: "huggingFace", "llama2c" or "logitlab".
+    /// How many parameters (matrices, gains and biases) are held in each type, e.g.
+    /// `{ q4_K: 154, q6_K: 25, f32: 61 }`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(optional, type = "\"huggingFace\" | \"llama2c\" | \"logitlab\"")]
+    #[tsify(optional, type = "Record<string, number>")]
+    pub tensor_types: Option<BTreeMap<&'static str, u32>>,
+    /// The files it was read from: "huggingFace", "llama2c", "logitlab" or "gguf".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(
+        optional,
+        type = "\"huggingFace\" | \"llama2c\" | \"logitlab\" | \"gguf\""
+    )]
     pub format: Option<&'static str>,
     /// Whether it has a chat template (`chatTemplate`, `applyChatTemplate`).
     #[serde(skip_serializing_if = "Option::is_none")]
