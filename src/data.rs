@@ -125,6 +125,25 @@ impl Corpus {
         };
         let ids = vocab.encode(text)?;
         let newline = vocab.id('\n');
+        Ok(Corpus::split(ids, newline, vocab.into()))
+    }
+
+    /// [`Corpus::from_text`] with a given tokenizer, e.g. a teacher model's, so that a student
+    /// trained on the corpus has the teacher's vocabulary. A character the tokenizer cannot
+    /// spell is an error naming it.
+    pub fn from_text_with(text: &str, tokenizer: Tokenizer) -> Result<Corpus> {
+        check_text_len("text", text)?;
+        let ids = tokenizer.encode(text)?;
+        let newline = match tokenizer.encode("\n")?[..] {
+            [id] => Some(id),
+            _ => None,
+        };
+        Ok(Corpus::split(ids, newline, tokenizer))
+    }
+
+    /// The last 10% of `ids` held out, from the start of a line when one begins in the second
+    /// half.
+    fn split(ids: Vec<u32>, newline: Option<u32>, tokenizer: Tokenizer) -> Corpus {
         let mut cut = ids.len() - ids.len() / 10;
         if let Some(nl) = newline {
             if let Some(p) = ids[..cut].iter().rposition(|&id| id == nl) {
@@ -133,11 +152,11 @@ impl Corpus {
                 }
             }
         }
-        Ok(Corpus {
+        Corpus {
             train: ids[..cut].to_vec(),
             val: ids[cut..].to_vec(),
-            tokenizer: vocab.into(),
-        })
+            tokenizer,
+        }
     }
 }
 

@@ -27,7 +27,8 @@
 //! ```
 //!
 //! `kl_div(q, p)` is what PyTorch computes when it is handed probabilities: Σ p log p − Σ p q,
-//! which is not a divergence and goes negative (at q = p it is −(1 − Σ p²) + Σ p log p < 0).
+//! which is not a divergence: it is ≤ 0 for every q and p, and minimising it puts all of q on
+//! the teacher's top class.
 //!
 //! Where PyTorch's `kl_div` is NaN, a target of exactly 0 against an input of −∞ (0 · −∞), this
 //! returns an error that says so rather than NaN. A target > 0 against an input of −∞ gives

@@ -12,6 +12,12 @@
 //! | `NllOnLogits`           | z               | −z[y]                        | unbounded below: pushes z[y] to +∞ |
 //! | `CrossEntropyOnSoftmax` | softmax(z)      | −log_softmax(p)[y]           | bounded in [ln V − 1 + …]: tiny gradients |
 //!
+//! A student can instead be distilled from a teacher ([`Trainer::distill`]): one of the six
+//! pipelines of [`crate::distill`] against the teacher's logits on the same batches. The loss
+//! and its gradient with respect to the student's logits come from
+//! [`crate::distill::distill_loss`], the function checked against PyTorch, and reach the
+//! weights through candle's autograd as the gradient of Σ z ⊙ g (g held constant).
+//!
 //! Whatever the pipeline optimises, the report also gives the true cross-entropy of the model's
 //! distribution softmax(z), in nats per character, so the mistakes can be seen for what they are.
 //!
@@ -21,11 +27,12 @@
 use candle_core::{Device, Tensor, Var, D};
 
 use crate::data::Corpus;
+use crate::distill::{distill_loss, DistillOptions};
 use crate::error::{Code, Error, Result};
 use crate::limits::{
     MAX_BATCH_SIZE, MAX_STEPS_PER_CALL, MAX_TRAIN_ACTIVATIONS, MAX_TRAIN_PARAMETERS,
 };
-use crate::model::{Config, Gpt, OutputMode};
+use crate::model::{Config, Gpt, Net, OutputMode};
 use crate::rng::Rng;
 
 pub use crate::loss::Pipeline;
@@ -197,6 +204,28 @@ pub struct StepReport {
     pub val_ce: Option<f32>,
     /// Global gradient norm of the last step, before clipping.
     pub grad_norm: f32,
+    /// A distilled student's soft term (T² included where its pipeline has it), mean over the
+    /// steps of this call; `None` for the four pipelines.
+    pub kl_term: Option<f32>,
+    /// A distilled student's soft-term gradient with respect to its logits, its L2 norm at the
+    /// last step (before the (1 − α) weight); `None` for the four pipelines.
+    pub soft_grad_norm: Option<f32>,
+}
+
+/// What one batch's objective gives: the tensor to differentiate, the loss as the optimiser
+/// sees it, the true cross-entropy, and a distilled student's soft term and its gradient norm.
+struct BatchObjective {
+    backward: Tensor,
+    loss: f32,
+    true_ce: f32,
+    kl_term: Option<f32>,
+    soft_grad_norm: Option<f32>,
+}
+
+/// The teacher of a distilled student, and how it teaches.
+struct Teacher {
+    net: Net,
+    options: DistillOptions,
 }
 
 /// AdamW (Loshchilov & Hutter), with bias correction and decoupled weight decay.
@@ -282,6 +311,8 @@ pub struct Trainer {
     optimizer: AdamW,
     corpus: Corpus,
     pipeline: Pipeline,
+    /// Some for a student distilled from a teacher ([`Trainer::distill`]).
+    teacher: Option<Teacher>,
     options: TrainOptions,
     batch_rng: Rng,
     seed: u64,
@@ -386,11 +417,55 @@ impl Trainer {
             optimizer,
             corpus,
             pipeline,
+            teacher: None,
             options,
             batch_rng: Rng::new(seed.wrapping_add(BATCH_STREAM)),
             seed,
             steps_done: 0,
         })
+    }
+
+    /// A student of shape `config` distilled from `teacher`: trained on `text` (its last 10%
+    /// held out, as [`Corpus::from_text`]) spelt with the teacher's tokenizer, so that both
+    /// have the teacher's vocabulary, with the distillation pipeline and settings of
+    /// `distill`. The same seed gives the same initial weights and batches as any other
+    /// student of the same shape and vocabulary. The student's context must fit the teacher's.
+    pub fn distill(
+        text: &str,
+        config: Config,
+        teacher: Net,
+        distill: DistillOptions,
+        seed: u64,
+        options: TrainOptions,
+    ) -> Result<Trainer> {
+        let limit = teacher.config().context_length;
+        if config.context_length > limit {
+            return Err(Error::arg(
+                "contextLength",
+                &format!("at most the teacher's context length, {limit}"),
+                config.context_length,
+            ));
+        }
+        let corpus = Corpus::from_text_with(text, teacher.tokenizer().clone())?;
+        let mut trainer = Trainer::new(
+            corpus,
+            config,
+            Pipeline::CrossEntropyOnLogits,
+            seed,
+            options,
+        )?;
+        // Checked once here, so that a bad T or α fails before the first step.
+        distill_loss(&[0.0], &[0.0], &[0], &distill)?;
+        trainer.teacher = Some(Teacher {
+            net: teacher,
+            options: distill,
+        });
+        Ok(trainer)
+    }
+
+    /// A distilled student's settings: its pipeline, T, α and reduction.
+    pub fn distill_options(&self) -> Option<&DistillOptions> {
+        self.teacher.as_ref().map(|t| &t.options)
     }
 
     /// The model, sharing storage with the trained parameters (so it reflects every step).
@@ -457,6 +532,49 @@ impl Trainer {
         pipeline_loss(pipeline, &out, y)
     }
 
+    /// The objective on one batch: the pipeline's loss, or for a distilled student the
+    /// distillation loss of its logits against the teacher's on the same inputs.
+    fn objective(&self, x: &Tensor, y: &Tensor) -> Result<BatchObjective> {
+        let Some(teacher) = &self.teacher else {
+            let (loss, true_ce) = Self::batch_loss(&self.model, self.pipeline, x, y)?;
+            return Ok(BatchObjective {
+                loss: loss.to_scalar::<f32>()?,
+                true_ce: true_ce.to_scalar::<f32>()?,
+                backward: loss,
+                kl_term: None,
+                soft_grad_norm: None,
+            });
+        };
+        let v = self.model.config().vocab_size;
+        let (b, t) = x.dims2()?;
+        let logits = self
+            .model
+            .forward(x, OutputMode::Logits)?
+            .reshape((b * t, v))?;
+        let student = logits.detach().flatten_all()?.to_vec1::<f32>()?;
+        let mut teacher_logits = Vec::with_capacity(b * t * v);
+        for row in x.to_vec2::<u32>()? {
+            teacher_logits.extend(teacher.net.forward_ids(&row, OutputMode::Logits)?);
+        }
+        let targets: Vec<i32> = y.to_vec1::<u32>()?.iter().map(|&id| id as i32).collect();
+        let r = distill_loss(&student, &teacher_logits, &targets, &teacher.options)?;
+        let soft_norm = r
+            .soft_grad
+            .iter()
+            .map(|&g| g as f64 * g as f64)
+            .sum::<f64>()
+            .sqrt();
+        // d/dθ Σ z ⊙ g with g = d(loss)/dz held constant is d(loss)/dθ.
+        let g = Tensor::from_vec(r.grad, (b * t, v), &Device::Cpu)?;
+        Ok(BatchObjective {
+            backward: (logits * g)?.sum_all()?,
+            loss: r.loss as f32,
+            true_ce: r.ce_term as f32,
+            kl_term: Some(r.kl_term as f32),
+            soft_grad_norm: Some(soft_norm as f32),
+        })
+    }
+
     /// The gradients of the pipeline's loss on one training batch, without updating anything.
     /// Exposed for the test that every parameter receives a gradient.
     pub fn gradients(&mut self) -> Result<Vec<(String, Option<Tensor>)>> {
@@ -467,8 +585,7 @@ impl Trainer {
             t,
             &mut self.batch_rng,
         )?;
-        let (loss, _) = Self::batch_loss(&self.model, self.pipeline, &x, &y)?;
-        let grads = loss.backward()?;
+        let grads = self.objective(&x, &y)?.backward.backward()?;
         Ok(self
             .vars
             .iter()
@@ -488,6 +605,7 @@ impl Trainer {
         let t = self.model.config().context_length;
         let (mut loss_sum, mut ce_sum) = (0.0f64, 0.0f64);
         let (mut lr, mut grad_norm) = (0.0, 0.0f32);
+        let (mut kl_sum, mut soft_grad_norm) = (0.0f64, None);
         for _ in 0..n {
             let (x, y) = Self::batch(
                 &self.corpus.train,
@@ -495,8 +613,8 @@ impl Trainer {
                 t,
                 &mut self.batch_rng,
             )?;
-            let (loss, true_ce) = Self::batch_loss(&self.model, self.pipeline, &x, &y)?;
-            let loss_value = loss.to_scalar::<f32>()?;
+            let batch = self.objective(&x, &y)?;
+            let loss_value = batch.loss;
             if !loss_value.is_finite() {
                 return Err(Error::new(format!(
                     "training diverged at step {}: loss = {loss_value}",
@@ -504,7 +622,7 @@ impl Trainer {
                 ))
                 .coded(Code::TrainDiverged, [("step", self.steps_done.into())]));
             }
-            let grads = loss.backward()?;
+            let grads = batch.backward.backward()?;
             // Each parameter's gradient as plain values, then the global L2 norm over all of
             // them and one scale factor for all.
             let mut flat = Vec::with_capacity(self.vars.len());
@@ -529,8 +647,12 @@ impl Trainer {
             self.optimizer.step(&flat, scale, lr, &self.options)?;
             self.steps_done += 1;
             loss_sum += loss_value as f64;
-            ce_sum += true_ce.to_scalar::<f32>()? as f64;
+            ce_sum += batch.true_ce as f64;
             grad_norm = norm as f32;
+            if let Some(kl) = batch.kl_term {
+                kl_sum += kl as f64;
+            }
+            soft_grad_norm = batch.soft_grad_norm;
         }
         let val_ce = if self.options.eval_batches > 0 {
             Some(self.validation_estimate()?)
@@ -544,6 +666,8 @@ impl Trainer {
             train_ce: (ce_sum / n as f64) as f32,
             val_ce,
             grad_norm,
+            kl_term: self.teacher.as_ref().map(|_| (kl_sum / n as f64) as f32),
+            soft_grad_norm,
         })
     }
 

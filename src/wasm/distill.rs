@@ -34,6 +34,19 @@ pub struct DistillOptions {
     pub reduction: Option<KlReduction>,
 }
 
+/// Reads `DistillOptions`, each field defaulting to [`Options::default`] (also read by the
+/// training build's `Trainer.distill`).
+pub(crate) fn distill_options(options: &JsValue, what: &str) -> Result<Options, JsError> {
+    let a: DistillOptions = self::options(options, what)?;
+    let d = Options::default();
+    Ok(Options {
+        pipeline: a.pipeline.unwrap_or(d.pipeline),
+        temperature: a.temperature.unwrap_or(d.temperature),
+        alpha: a.alpha.unwrap_or(d.alpha),
+        reduction: a.reduction,
+    })
+}
+
 /// A distillation loss, its two terms and their gradients with respect to the student's
 /// logits.
 #[derive(Serialize, Tsify)]
@@ -75,14 +88,7 @@ pub fn distill_loss(
     let s = f32_vec("student", &student, MAX_LOSS_VALUES)?;
     let t = f32_vec("teacher", &teacher, MAX_LOSS_VALUES)?;
     let y = i32_vec("targets", &targets, MAX_LOSS_VALUES)?;
-    let a: DistillOptions = self::options(&options, "options")?;
-    let d = Options::default();
-    let o = Options {
-        pipeline: a.pipeline.unwrap_or(d.pipeline),
-        temperature: a.temperature.unwrap_or(d.temperature),
-        alpha: a.alpha.unwrap_or(d.alpha),
-        reduction: a.reduction,
-    };
+    let o = distill_options(&options, "options")?;
     let r = crate::distill::distill_loss(&s, &t, &y, &o).map_err(js_err)?;
     Ok(to_js(&DistillResult {
         loss: r.loss,

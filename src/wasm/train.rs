@@ -5,6 +5,8 @@
 //! const t = new Trainer(text, { preset: "tiny" }, "nllOnLogits", 1, { batchSize: 8 });
 //! t.step(10);                        // { step, learningRate, loss, trainCe, valCe, gradNorm }
 //! t.model().generate("ROMEO:", { temperature: 0.8, seed: 1 });
+//! const s = Trainer.distill(text, { preset: "tiny" }, teacher, { pipeline: "hinton" }, 1);
+//! s.step(10);                        // … and klTerm, softGradNorm
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -30,6 +32,79 @@ fn seed_arg(seed: f64) -> Result<u64, JsError> {
             seed,
         )))
     }
+}
+
+/// Reads a `TrainerConfig`: a preset, each field overriding it.
+fn trainer_config(config: &JsValue) -> Result<model::Config, JsError> {
+    let c: TrainerConfig = options(config, "config")?;
+    let mut cfg = match &c.preset {
+        Some(name) => model::Config::preset(name, 0).map_err(js_err)?,
+        None => model::Config::unit_test(0),
+    };
+    for (key, x, max, field) in [
+        (
+            "contextLength",
+            c.context_length,
+            MAX_CONTEXT_LENGTH,
+            &mut cfg.context_length,
+        ),
+        ("layers", c.layers, MAX_LAYERS, &mut cfg.layers),
+        ("heads", c.heads, MAX_HEADS, &mut cfg.heads),
+        ("embd", c.embd, MAX_EMBD, &mut cfg.embd),
+    ] {
+        if let Some(x) = integer(key, x, 1.0, max as f64)? {
+            *field = x as usize;
+        }
+    }
+    Ok(cfg)
+}
+
+/// Reads `TrainerOptions`, each field defaulting to `TrainOptions::page()`.
+fn train_options(options: &JsValue) -> Result<TrainOptions, JsError> {
+    let o: TrainerOptions = self::options(options, "options")?;
+    let mut opts = TrainOptions::page();
+    if let Some(lr) = o.learning_rate {
+        opts = opts.with_learning_rate(lr); // and a tenth of it as the minimum, unless given
+    }
+    for (key, x, min, max, field) in [
+        (
+            "batchSize",
+            o.batch_size,
+            1.0,
+            MAX_BATCH_SIZE as f64,
+            &mut opts.batch_size,
+        ),
+        (
+            "warmupSteps",
+            o.warmup_steps,
+            0.0,
+            1e9,
+            &mut opts.warmup_steps,
+        ),
+        ("totalSteps", o.total_steps, 0.0, 1e9, &mut opts.total_steps),
+        (
+            "evalBatches",
+            o.eval_batches,
+            0.0,
+            1000.0,
+            &mut opts.eval_batches,
+        ),
+    ] {
+        if let Some(x) = integer(key, x, min, max)? {
+            *field = x as usize;
+        }
+    }
+    // Ranges checked by TrainOptions::validate, with the same argument names.
+    for (x, field) in [
+        (o.min_learning_rate, &mut opts.min_learning_rate),
+        (o.weight_decay, &mut opts.weight_decay),
+        (o.grad_clip, &mut opts.grad_clip),
+    ] {
+        if let Some(x) = x {
+            *field = x;
+        }
+    }
+    Ok(opts)
 }
 
 /// The model a `Trainer` trains: a preset, each field overriding it.
@@ -115,6 +190,16 @@ pub struct StepResult {
     pub val_ce: Option<f32>,
     /// The gradient's norm before clipping.
     pub grad_norm: f32,
+    /// A distilled student's soft term, T² included where its pipeline has it (absent for the
+    /// four pipelines).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub kl_term: Option<f32>,
+    /// A distilled student's soft-term gradient with respect to its logits, its norm at the
+    /// last step (absent for the four pipelines).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub soft_grad_norm: Option<f32>,
 }
 
 /// Training in the page, one `step(n)` at a time.
@@ -141,74 +226,44 @@ impl Trainer {
         seed: f64,
         #[wasm_bindgen(unchecked_optional_param_type = "TrainerOptions")] options: JsValue,
     ) -> Result<Trainer, JsError> {
-        let c: TrainerConfig = self::options(&config, "config")?;
-        let mut cfg = match &c.preset {
-            Some(name) => model::Config::preset(name, 0).map_err(js_err)?,
-            None => model::Config::unit_test(0),
-        };
-        for (key, x, max, field) in [
-            (
-                "contextLength",
-                c.context_length,
-                MAX_CONTEXT_LENGTH,
-                &mut cfg.context_length,
-            ),
-            ("layers", c.layers, MAX_LAYERS, &mut cfg.layers),
-            ("heads", c.heads, MAX_HEADS, &mut cfg.heads),
-            ("embd", c.embd, MAX_EMBD, &mut cfg.embd),
-        ] {
-            if let Some(x) = integer(key, x, 1.0, max as f64)? {
-                *field = x as usize;
-            }
-        }
-        let o: TrainerOptions = self::options(&options, "options")?;
-        let mut opts = TrainOptions::page();
-        if let Some(lr) = o.learning_rate {
-            opts = opts.with_learning_rate(lr); // and a tenth of it as the minimum, unless given
-        }
-        for (key, x, min, max, field) in [
-            (
-                "batchSize",
-                o.batch_size,
-                1.0,
-                MAX_BATCH_SIZE as f64,
-                &mut opts.batch_size,
-            ),
-            (
-                "warmupSteps",
-                o.warmup_steps,
-                0.0,
-                1e9,
-                &mut opts.warmup_steps,
-            ),
-            ("totalSteps", o.total_steps, 0.0, 1e9, &mut opts.total_steps),
-            (
-                "evalBatches",
-                o.eval_batches,
-                0.0,
-                1000.0,
-                &mut opts.eval_batches,
-            ),
-        ] {
-            if let Some(x) = integer(key, x, min, max)? {
-                *field = x as usize;
-            }
-        }
-        // Ranges checked by TrainOptions::validate, with the same argument names.
-        for (x, field) in [
-            (o.min_learning_rate, &mut opts.min_learning_rate),
-            (o.weight_decay, &mut opts.weight_decay),
-            (o.grad_clip, &mut opts.grad_clip),
-        ] {
-            if let Some(x) = x {
-                *field = x;
-            }
-        }
+        let cfg = trainer_config(&config)?;
+        let opts = train_options(&options)?;
         let pipeline = Pipeline::parse(&string_arg("pipeline", &pipeline)?).map_err(js_err)?;
         let corpus = Corpus::from_text(&string_arg("text", &text)?).map_err(js_err)?;
         Ok(Trainer {
             inner: train::Trainer::new(corpus, cfg, pipeline, seed_arg(seed)?, opts)
                 .map_err(js_err)?,
+        })
+    }
+
+    /// A student distilled from `teacher`, a loaded model with a character vocabulary (the
+    /// default model): trained on `text` spelt with the teacher's characters (a character it
+    /// lacks is an error naming it), with `distill`'s `{ pipeline, temperature, alpha,
+    /// reduction }` as `distillLoss` takes them. `config`, `seed` and `options` as for
+    /// `new Trainer`; `contextLength` at most the teacher's. `step(n)` then also reports
+    /// `klTerm` and `softGradNorm`.
+    pub fn distill(
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "TrainerConfig")] config: JsValue,
+        teacher: &Model,
+        #[wasm_bindgen(unchecked_param_type = "DistillOptions")] distill: JsValue,
+        seed: f64,
+        #[wasm_bindgen(unchecked_optional_param_type = "TrainerOptions")] options: JsValue,
+    ) -> Result<Trainer, JsError> {
+        let cfg = trainer_config(&config)?;
+        let opts = train_options(&options)?;
+        let d = crate::wasm::distill::distill_options(&distill, "distill")?;
+        let text = string_arg("text", &text)?;
+        Ok(Trainer {
+            inner: train::Trainer::distill(
+                &text,
+                cfg,
+                teacher.inner.clone(),
+                d,
+                seed_arg(seed)?,
+                opts,
+            )
+            .map_err(js_err)?,
         })
     }
 
@@ -252,6 +307,8 @@ impl Trainer {
             train_ce: r.train_ce,
             val_ce: r.val_ce,
             grad_norm: r.grad_norm,
+            kl_term: r.kl_term,
+            soft_grad_norm: r.soft_grad_norm,
         }))
     }
 

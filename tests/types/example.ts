@@ -7,10 +7,14 @@ import init, {
   sample, softmax, logSoftmax, logsumexp, loss, pipelineLoss, pipelines, presets, precision,
   temperatureIdentity, nextTokenPanel, draws, classify, stability, zeroThresholds, ceOnSoftmax,
   charFrequencies, parseValues, translateValues, Model, ModelReader, defaultModelUrl,
-  type SampleOptions, type SampleResult, type LossResult, type Pipeline,
+  distillLoss, distillPipelines, calibration,
+  type SampleOptions, type SampleResult, type LossResult, type Pipeline, type DistillPipeline,
+  type CalibrationResult,
 } from '../../www/pkg/logitlab.js';
 import initChat, { Model as ChatModel } from '../../www/pkg-chat/logitlab_chat.js';
-import initTrain, { Trainer, type StepResult, type TrainerOptions } from '../../www/pkg-train/logitlab_train.js';
+import initTrain, {
+  Trainer, Model as TrainModel, type StepResult, type TrainerOptions,
+} from '../../www/pkg-train/logitlab_train.js';
 
 export async function lab(): Promise<void> {
   await init();
@@ -37,6 +41,12 @@ export async function lab(): Promise<void> {
   const names: Pipeline[] = pipelines().map((x) => x.name);
   const pl = pipelineLoss(z, [0], { classes: 4, pipeline: names[0] });
   const g: Float32Array = pl.gradLogits;
+  const kd: DistillPipeline[] = distillPipelines().map((x) => x.name);
+  const dl = distillLoss(z, z, [0], { pipeline: kd[0], temperature: 2, alpha: 0.5, reduction: 'batchmean' });
+  const soft: Float32Array = dl.softGrad;
+  const terms: number = dl.loss + dl.klTerm + dl.ceTerm;
+  // @ts-expect-error not a kl_div reduction
+  distillLoss(z, z, [0], { reduction: 'none' });
   const shapes = presets().map((x) => `${x.name} (${x.layers} × ${x.embd}, ctx ${x.contextLength})`);
   const prec = precision(z, 1);
   const zeros: number = prec.zeros.bf16 + prec.zeros.logProbs;
@@ -117,7 +127,15 @@ export async function llama(bin: File, tokenizer: File): Promise<Model> {
   return reader.finish();
 }
 
-export async function train(text: string): Promise<void> {
+export function calibrate(model: Model, text: string): number {
+  const c: CalibrationResult = calibration(model, text, { bins: 15, fit: true });
+  const gaps: number[] = c.bins.map((b) => Math.abs(b.accuracy - b.confidence) * b.count);
+  // @ts-expect-error after is absent without the fit
+  const eceAfter: number = c.after.ece;
+  return c.ece + c.nll + c.brier + c.temperature + (c.after?.ece ?? 0) + gaps.length + eceAfter;
+}
+
+export async function train(text: string, teacher: TrainModel): Promise<void> {
   await initTrain();
   const options: TrainerOptions = { batchSize: 8, learningRate: 3e-3, evalBatches: 2 };
   const t = new Trainer(text, { preset: 'tiny', contextLength: 32 }, 'nllOnLogits', 1, options);
@@ -128,4 +146,7 @@ export async function train(text: string): Promise<void> {
   new Trainer(text, {}, 'crossEntropy', 1);
   const gen = t.model().generate('ROMEO:', { temperature: 0.8, seed: 1 });
   console.log(r.trainCe, val, lr, gen.next().text);
+  const student = Trainer.distill(text, { preset: 'tiny' }, teacher, { pipeline: 'noTSquared', temperature: 4 }, 1);
+  const sr: StepResult = student.step(1);
+  console.log(sr.klTerm, sr.softGradNorm);
 }
