@@ -201,9 +201,10 @@ const STORED_FORMATS: [(Format, f32); 3] = [
 const STORED_BAND: f64 = 1e-3;
 
 /// Whether float32, bfloat16 and float16 store p = e^`ln_p` (f64, rounded to f32 first, as
-/// [`numerics::stored_precisions`] does) as exactly 0.
-fn stored_as_zero(ln_p: f64) -> [bool; 3] {
-    let thresholds = ZERO_THRESHOLDS.map(|t| t.ln_p());
+/// [`numerics::stored_precisions`] does) as exactly 0; `thresholds` are the
+/// [`ZERO_THRESHOLDS`]' ln p.
+#[inline]
+fn stored_as_zero(ln_p: f64, thresholds: &[f64; 3]) -> [bool; 3] {
     if thresholds.iter().any(|&t| (ln_p - t).abs() < STORED_BAND) {
         let p = ln_p.exp() as f32;
         return STORED_FORMATS.map(|(f, _)| f.round(p) == 0.0);
@@ -239,8 +240,9 @@ pub fn precision(z: &[f32], stored_t: f32, reheat_t: f32) -> Result<Precision> {
         ));
     }
     let ratio = reheat_t / stored_t;
+    let thresholds = ZERO_THRESHOLDS.map(|t| t.ln_p());
     // Above float16's band, no format stores a 0.
-    let highest_band = ZERO_THRESHOLDS[2].ln_p() + STORED_BAND;
+    let highest_band = thresholds[2] + STORED_BAND;
     let (mut stored_zeros, mut lost_logs) = ([0usize; 3], 0usize);
     let mut min_log_prob = f32::INFINITY;
     for &x in z {
@@ -252,7 +254,10 @@ pub fn precision(z: &[f32], stored_t: f32, reheat_t: f32) -> Result<Precision> {
             min_log_prob = ln_p32;
         }
         if ln_p < highest_band {
-            for (n, zero) in stored_zeros.iter_mut().zip(stored_as_zero(ln_p)) {
+            for (n, zero) in stored_zeros
+                .iter_mut()
+                .zip(stored_as_zero(ln_p, &thresholds))
+            {
                 *n += zero as usize;
             }
         }
@@ -349,17 +354,31 @@ pub struct Top {
 
 pub fn top(log_probs: &[f32], sample: &Sample, n: usize) -> Top {
     let ids = top_ids(log_probs, n);
-    let mut in_top = vec![false; log_probs.len()];
-    for &i in &ids {
-        in_top[i as usize] = true;
-    }
-    let others = || (0..log_probs.len()).filter(|&i| !in_top[i]);
+    let (rest_mass, rest_cut) = rest(&ids, &sample.probs, |i| sample.cut[i] != Cut::Kept);
     Top {
         rest: log_probs.len() - ids.len(),
-        rest_mass: others().map(|i| sample.probs[i] as f64).sum(),
-        rest_cut: others().filter(|&i| sample.cut[i] != Cut::Kept).count(),
+        rest_mass,
+        rest_cut,
         ids,
     }
+}
+
+/// Over the ids not in `ids` (distinct, each < V = `probs.len()`), in id order: Σ of `probs`
+/// in f64, and how many are `cut`. The gaps between the shown ids, walked in order, without a
+/// V-long mark of which ids are shown.
+pub(crate) fn rest(ids: &[u32], probs: &[f32], cut: impl Fn(usize) -> bool) -> (f64, usize) {
+    let mut shown: Vec<usize> = ids.iter().map(|&i| i as usize).collect();
+    shown.sort_unstable();
+    shown.push(probs.len());
+    let (mut mass, mut n, mut from) = (0.0f64, 0usize, 0usize);
+    for end in shown {
+        for (i, &p) in probs.iter().enumerate().take(end).skip(from) {
+            mass += p as f64;
+            n += cut(i) as usize;
+        }
+        from = end + 1;
+    }
+    (mass, n)
 }
 
 /// Everything the sampling lab's next-token panel shows for one output vector.
@@ -1294,6 +1313,29 @@ mod tests {
             .filter(|x| x.is_finite())
             .fold(f64::INFINITY, |m, &x| m.min(x as f64));
         Ok(Precision { rows, min_log_prob })
+    }
+
+    #[test]
+    fn the_rest_is_every_id_not_shown() {
+        let mut rng = crate::rng::Rng::new(5);
+        for v in [1usize, 2, 13, 500] {
+            let probs: Vec<f32> = (0..v).map(|_| rng.next_f64() as f32).collect();
+            let cut: Vec<bool> = (0..v).map(|_| rng.below(3) == 0).collect();
+            for n in [0, 1, 5, v] {
+                // n distinct ids in no particular order, the first and the last among them.
+                let mut ids: Vec<u32> = (0..v as u32).rev().collect();
+                ids.rotate_left(v / 3);
+                ids.truncate(n);
+                let others = || (0..v).filter(|i| !ids.contains(&(*i as u32)));
+                let mass: f64 = others().map(|i| probs[i] as f64).sum();
+                let cuts = others().filter(|&i| cut[i]).count();
+                assert_eq!(
+                    rest(&ids, &probs, |i| cut[i]),
+                    (mass, cuts),
+                    "V {v}, {ids:?}"
+                );
+            }
+        }
     }
 
     #[test]

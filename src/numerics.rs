@@ -192,11 +192,12 @@ pub fn temperature_identity_given(
 ) -> Result<(Vec<f32>, Vec<f32>, f32)> {
     let from_logits = softmax(z, t)?;
     let from_log_softmax = softmax(log_probs, t)?;
+    // By comparison, not f32::max (a call to libm's fmaxf on wasm): no NaN here.
     let max_diff = from_logits
         .iter()
         .zip(&from_log_softmax)
         .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max);
+        .fold(0.0, |m, d| if d > m { d } else { m });
     Ok((from_logits, from_log_softmax, max_diff))
 }
 

@@ -19,7 +19,7 @@ use crate::sampling::chain::Step;
 use crate::sampling::workbench::{Distribution, Draw, Sampler};
 use crate::sampling::Input;
 
-use super::{top_ids, Draws, Top};
+use super::{rest, top_ids, Draws, Top};
 use crate::limits::{MAX_DRAWS, MAX_ORDER_TOKENS, MAX_SEED};
 
 /// The chain panel of one token.
@@ -72,15 +72,11 @@ pub fn chain_panel(
 /// The `n` best ids under the model, and the final mass and cuts of the others.
 fn top_of(log_probs: &[f32], d: &Distribution, n: usize) -> Top {
     let ids = top_ids(log_probs, n);
-    let mut in_top = vec![false; log_probs.len()];
-    for &i in &ids {
-        in_top[i as usize] = true;
-    }
-    let others = || (0..log_probs.len()).filter(|&i| !in_top[i]);
+    let (rest_mass, rest_cut) = rest(&ids, &d.probs, |i| d.cut[i] != 0);
     Top {
         rest: log_probs.len() - ids.len(),
-        rest_mass: others().map(|i| d.probs[i] as f64).sum(),
-        rest_cut: others().filter(|&i| d.cut[i] != 0).count(),
+        rest_mass,
+        rest_cut,
         ids,
     }
 }
