@@ -1037,6 +1037,7 @@ impl ModelConfig {
             head_dim: None,
             tied_head: None,
             dtype: None,
+            tensor_types: None,
             format: None,
             chat_template: None,
             chat_template_file: None,
