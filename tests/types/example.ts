@@ -74,7 +74,8 @@ export async function lab(): Promise<void> {
   const model = Model.fromBytes(bytes);
   const v: number = model.config.vocabSize;
   const arch: 'gpt2' | 'llama' | 'qwen2' | 'qwen3' | undefined = model.config.architecture;
-  const dtype: 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'q4_K' | 'q6_K' | undefined = model.config.dtype;
+  const dtype: 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'q4_K' | 'q6_K' | 'mixed' | undefined = model.config.dtype;
+  const typeCounts: Record<string, number> | undefined = model.config.tensorTypes;
   const shape: [number | undefined, number | undefined, boolean | undefined] =
     [model.config.headDim, model.config.kvHeads, model.config.tiedHead];
   const eos: Uint32Array = model.eosTokenIds;
@@ -91,12 +92,12 @@ export async function lab(): Promise<void> {
   const zip: Uint8Array = model.toHuggingFaceZip('my-model');
   const template: string | undefined = model.chatTemplate;
   const hasTemplate: boolean | undefined = model.config.chatTemplate;
-  const format: 'huggingFace' | 'llama2c' | 'logitlab' | undefined = model.config.format;
+  const format: 'huggingFace' | 'llama2c' | 'logitlab' | 'gguf' | undefined = model.config.format;
   // @ts-expect-error the sampling lab's build has no chat-template engine: www/pkg-chat has
   model.applyChatTemplate([{ role: 'user', content: 'Hello!' }]);
   const stats = model.tokenStats('But soft');
   const perWord: number | undefined = stats.perWord;
-  console.log(template, hasTemplate, format, stats.tokens, stats.words, perWord);
+  console.log(template, hasTemplate, format, typeCounts, stats.tokens, stats.words, perWord);
   console.log(p, cut, token, q, lp, lse, l.rows, g, shapes, zeros, id.fromLogits, top, after, leftOut, range,
     counts, rows, nan, thresholds, oneHot, freq, parsed, parsedVi, written, v, arch, dtype, shape, eos,
     values, text, zip);
