@@ -31,6 +31,7 @@ use crate::limits::{
     over_cap, size_name, MAX_GGUF_ARRAY_DEPTH, MAX_GGUF_BYTES, MAX_GGUF_INNER_ARRAYS,
     MAX_GGUF_KEYS, MAX_GGUF_METADATA_BYTES, MAX_GGUF_NAME_BYTES, MAX_GGUF_TENSORS,
 };
+use crate::model::format::copy_from;
 
 /// The file's first four bytes.
 pub const MAGIC: &[u8; 4] = b"GGUF";
@@ -681,9 +682,7 @@ impl Reader {
 
     /// Takes `bytes`, the file's next part.
     pub fn push(&mut self, bytes: &[u8]) -> Result<()> {
-        self.push_with(bytes.len(), |at, dest| {
-            dest.copy_from_slice(&bytes[at..at + dest.len()])
-        })
+        self.push_with(bytes.len(), copy_from(bytes))
     }
 
     /// Takes the file's next `len` bytes from a source outside this memory (a JS array):

@@ -22,6 +22,7 @@ use crate::limits::{
     over_cap, MAX_CONTEXT_LENGTH, MAX_EMBD, MAX_HEADS, MAX_INFERENCE_PARAMETERS, MAX_LAYERS,
     MAX_LLAMA2C_BYTES, MAX_MODEL_VOCAB, MAX_TOKENIZER_BIN_BYTES, MAX_WEIGHT_BYTES,
 };
+use crate::model::format::{copy_from, Slots};
 use crate::model::layout::LlamaWeights;
 use crate::model::tokenizer::SentencePiece;
 use crate::model::{Arch, Config, Family, Gelu, Llama};
@@ -184,95 +185,16 @@ impl Reader {
         V1_HEADER.min(self.file_len.unwrap_or(V1_HEADER))
     }
 
-    /// Where the next bytes of the file go: at most `max` of them (and at least one, unless the
-    /// file is complete). [`Reader::advance`] then takes them.
-    fn next_bytes(&mut self, max: usize) -> &mut [u8] {
-        let Some(plan) = &self.plan else {
-            let want = self.head_len() - self.head.len();
-            let at = self.head.len();
-            self.head.resize(at + want.min(max), 0);
-            return &mut self.head[at..];
-        };
-        let Some(seg) = plan.segments.get(self.segment) else {
-            return &mut [];
-        };
-        let left = 4 * seg.values - self.filled;
-        if seg.index.is_none() {
-            self.scratch.resize(left.min(max).min(1 << 16), 0);
-            return &mut self.scratch;
-        }
-        let end = self.filled + left.min(max);
-        if 4 * self.values.len() < end {
-            // A stream may end at any point, whatever length it claimed: the memory taken
-            // follows the bytes that came, at most twice them (and 64 KiB), not what the header
-            // and the file's length claim. (The last tensor allocated grows in place in wasm,
-            // where it sits at the top of the heap.)
-            let grown = (end.max(8 * self.values.len()).max(1 << 16)).div_ceil(4);
-            let grown = grown.min(seg.values);
-            self.values.reserve_exact(grown - self.values.len());
-            self.values.resize(grown, 0.0);
-        }
-        // SAFETY: any bytes are a valid f32 (wasm and x86 are little-endian, as the file is).
-        let bytes = unsafe {
-            std::slice::from_raw_parts_mut(
-                self.values.as_mut_ptr().cast::<u8>(),
-                4 * self.values.len(),
-            )
-        };
-        &mut bytes[self.filled..end]
-    }
-
-    /// Takes the first `n` bytes of the last [`Reader::next_bytes`] as the file's next bytes.
-    fn advance(&mut self, n: usize) -> Result<()> {
-        self.received += n;
-        let Some(plan) = &self.plan else {
-            self.head.truncate(self.received);
-            if self.head.len() == self.head_len() {
-                self.read_header()?;
-            }
-            return Ok(());
-        };
-        let Some(seg) = plan.segments.get(self.segment) else {
-            return if n == 0 {
-                Ok(())
-            } else {
-                Err(bad(format!(
-                    "has more bytes than the {} its header implies",
-                    plan.len
-                )))
-            };
-        };
-        let size = 4 * seg.values;
-        self.filled += n;
-        if self.filled == size {
-            self.end_segment()?;
-        }
-        Ok(())
-    }
-
     /// Takes `bytes`, the file's next part.
     pub fn push(&mut self, bytes: &[u8]) -> Result<()> {
-        self.push_with(bytes.len(), |at, dest| {
-            dest.copy_from_slice(&bytes[at..at + dest.len()]);
-        })
+        self.fill(bytes.len(), copy_from(bytes))
     }
 
     /// Takes the file's next `len` bytes from a source outside this memory (a JS array):
     /// `copy(at, dest)` writes its bytes `at..at + dest.len()` into `dest`, which is where they
     /// belong, so each byte is copied once.
-    pub fn push_with(&mut self, len: usize, mut copy: impl FnMut(usize, &mut [u8])) -> Result<()> {
-        let mut at = 0;
-        while at < len {
-            let dest = self.next_bytes(len - at);
-            if dest.is_empty() {
-                return self.advance(len - at); // past the end: the error
-            }
-            let n = dest.len();
-            copy(at, dest);
-            at += n;
-            self.advance(n)?;
-        }
-        Ok(())
+    pub fn push_with(&mut self, len: usize, copy: impl FnMut(usize, &mut [u8])) -> Result<()> {
+        self.fill(len, copy)
     }
 
     /// The checkpoint, once every byte is in; an error if the file ended early.
@@ -343,6 +265,73 @@ impl Reader {
             None => values,
             Some((out, inp)) => transpose(&values, out, inp),
         };
+        Ok(())
+    }
+}
+
+/// The header first, then each tensor's values straight into their array (a skipped part of
+/// the file into a scratch buffer).
+impl Slots for Reader {
+    fn next_bytes(&mut self, max: usize) -> &mut [u8] {
+        let Some(plan) = &self.plan else {
+            let want = self.head_len() - self.head.len();
+            let at = self.head.len();
+            self.head.resize(at + want.min(max), 0);
+            return &mut self.head[at..];
+        };
+        let Some(seg) = plan.segments.get(self.segment) else {
+            return &mut [];
+        };
+        let left = 4 * seg.values - self.filled;
+        if seg.index.is_none() {
+            self.scratch.resize(left.min(max).min(1 << 16), 0);
+            return &mut self.scratch;
+        }
+        let end = self.filled + left.min(max);
+        if 4 * self.values.len() < end {
+            // A stream may end at any point, whatever length it claimed: the memory taken
+            // follows the bytes that came, at most twice them (and 64 KiB), not what the header
+            // and the file's length claim. (The last tensor allocated grows in place in wasm,
+            // where it sits at the top of the heap.)
+            let grown = (end.max(8 * self.values.len()).max(1 << 16)).div_ceil(4);
+            let grown = grown.min(seg.values);
+            self.values.reserve_exact(grown - self.values.len());
+            self.values.resize(grown, 0.0);
+        }
+        // SAFETY: any bytes are a valid f32 (wasm and x86 are little-endian, as the file is).
+        let bytes = unsafe {
+            std::slice::from_raw_parts_mut(
+                self.values.as_mut_ptr().cast::<u8>(),
+                4 * self.values.len(),
+            )
+        };
+        &mut bytes[self.filled..end]
+    }
+
+    fn advance(&mut self, n: usize) -> Result<()> {
+        self.received += n;
+        let Some(plan) = &self.plan else {
+            self.head.truncate(self.received);
+            if self.head.len() == self.head_len() {
+                self.read_header()?;
+            }
+            return Ok(());
+        };
+        let Some(seg) = plan.segments.get(self.segment) else {
+            return if n == 0 {
+                Ok(())
+            } else {
+                Err(bad(format!(
+                    "has more bytes than the {} its header implies",
+                    plan.len
+                )))
+            };
+        };
+        let size = 4 * seg.values;
+        self.filled += n;
+        if self.filled == size {
+            self.end_segment()?;
+        }
         Ok(())
     }
 }

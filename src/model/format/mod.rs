@@ -9,6 +9,8 @@
 //! A format reads and writes one array of f32 values per [`crate::model::Param`] of the layout,
 //! so the candle model and the plain-array model save and load through the same code.
 
+use crate::error::Result;
+
 pub mod files;
 pub mod gguf;
 pub mod gguf_model;
@@ -20,6 +22,39 @@ pub mod logitlab;
 pub mod safetensors;
 pub mod safetensors_header;
 pub mod zip;
+
+/// A reader that takes a file as its bytes arrive and says where each next byte belongs, so
+/// that every byte is copied once, straight into its place (llama2.c's, safetensors').
+pub(crate) trait Slots {
+    /// Where the next bytes of the file go: at most `max` of them (and at least one, unless the
+    /// file is complete). [`Slots::advance`] then takes them.
+    fn next_bytes(&mut self, max: usize) -> &mut [u8];
+
+    /// Takes the first `n` bytes of the last [`Slots::next_bytes`] as the file's next bytes.
+    fn advance(&mut self, n: usize) -> Result<()>;
+
+    /// Takes the file's next `len` bytes: `copy(at, dest)` writes the source's bytes
+    /// `at..at + dest.len()` into `dest`.
+    fn fill(&mut self, len: usize, mut copy: impl FnMut(usize, &mut [u8])) -> Result<()> {
+        let mut at = 0;
+        while at < len {
+            let dest = self.next_bytes(len - at);
+            if dest.is_empty() {
+                return self.advance(len - at); // past the end: the error
+            }
+            let n = dest.len();
+            copy(at, dest);
+            at += n;
+            self.advance(n)?;
+        }
+        Ok(())
+    }
+}
+
+/// The `copy` of [`Slots::fill`] for bytes already in this memory.
+pub(crate) fn copy_from(bytes: &[u8]) -> impl FnMut(usize, &mut [u8]) + '_ {
+    move |at, dest| dest.copy_from_slice(&bytes[at..at + dest.len()])
+}
 
 /// The f32 value of the float16 with bits `h`, exactly (every float16 is an f32). Without
 /// branches on the common path, so that converting a checkpoint's ~1M weights is a vectorised

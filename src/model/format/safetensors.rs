@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use crate::error::{Error, Result};
 use crate::limits::{over_cap, size_name, MAX_HF_SAFETENSORS_BYTES};
-use crate::model::format::{safetensors_header, FileBytes};
+use crate::model::format::{copy_from, safetensors_header, FileBytes, Slots};
 use crate::model::tensor::{Bf16, Dtype, Tensor, F16};
 
 /// The file's name in a folder, which every error starts with.
@@ -245,27 +245,14 @@ impl Reader {
 
     /// Takes `bytes`, the file's next part.
     pub fn push(&mut self, bytes: &[u8]) -> Result<()> {
-        self.push_with(bytes.len(), |at, dest| {
-            dest.copy_from_slice(&bytes[at..at + dest.len()]);
-        })
+        self.fill(bytes.len(), copy_from(bytes))
     }
 
     /// Takes the file's next `len` bytes from a source outside this memory (a JS array):
     /// `copy(at, dest)` writes its bytes `at..at + dest.len()` into `dest`, which is where they
     /// belong, so each byte is copied once.
-    pub fn push_with(&mut self, len: usize, mut copy: impl FnMut(usize, &mut [u8])) -> Result<()> {
-        let mut at = 0;
-        while at < len {
-            let dest = self.next_bytes(len - at);
-            if dest.is_empty() {
-                return self.advance(len - at); // past the end: the error
-            }
-            let n = dest.len();
-            copy(at, dest);
-            at += n;
-            self.advance(n)?;
-        }
-        Ok(())
+    pub fn push_with(&mut self, len: usize, copy: impl FnMut(usize, &mut [u8])) -> Result<()> {
+        self.fill(len, copy)
     }
 
     /// How many bytes the header takes from the start of the file, as far as is known: the
@@ -289,59 +276,6 @@ impl Reader {
                 Ok(8 + declared as usize)
             }
         }
-    }
-
-    /// Where the next bytes of the file go: at most `max` of them (and at least one, unless the
-    /// file is complete). [`Reader::advance`] then takes them.
-    fn next_bytes(&mut self, max: usize) -> &mut [u8] {
-        let Some(plan) = &self.plan else {
-            // The header: it grows with the bytes that arrive (its length is checked below).
-            let want = self.head_len().unwrap_or(self.head.len() + 1) - self.head.len();
-            let at = self.head.len();
-            self.head.resize(at + want.min(max).max(1), 0);
-            return &mut self.head[at..];
-        };
-        let Some(seg) = plan.segments.get(self.segment) else {
-            return &mut [];
-        };
-        let n = (seg.bytes - self.filled).min(max);
-        let Some(tensor) = &mut self.current else {
-            self.scratch.resize(n.min(1 << 16), 0);
-            return &mut self.scratch;
-        };
-        let (filled, total) = (self.filled, seg.bytes);
-        match tensor {
-            Tensor::F32(v) => room(v, total, filled, filled + n),
-            Tensor::F16(v) => room(v, total, filled, filled + n),
-            Tensor::Bf16(v) => room(v, total, filled, filled + n),
-            Tensor::Quant(_) => unreachable!("a safetensors tensor is F32, F16 or BF16"),
-        }
-    }
-
-    /// Takes the first `n` bytes of the last [`Reader::next_bytes`] as the file's next bytes.
-    fn advance(&mut self, n: usize) -> Result<()> {
-        self.received += n;
-        let Some(plan) = &self.plan else {
-            if self.head.len() == self.head_len()? {
-                self.read_header()?;
-            }
-            return Ok(());
-        };
-        let Some(seg) = plan.segments.get(self.segment) else {
-            return if n == 0 {
-                Ok(())
-            } else {
-                Err(bad(format!(
-                    "has more bytes than the {} its header declares",
-                    plan.end
-                )))
-            };
-        };
-        self.filled += n;
-        if self.filled == seg.bytes {
-            self.end_segment();
-        }
-        Ok(())
     }
 
     /// Reads and checks the header in `head`, asks which tensors to keep, and lays out the
@@ -436,6 +370,60 @@ impl Reader {
             header: plan.header,
             tensors: self.loaded,
         })
+    }
+}
+
+/// The header first, then each kept tensor's bytes straight into its array (a skipped tensor
+/// into a scratch buffer).
+impl Slots for Reader {
+    fn next_bytes(&mut self, max: usize) -> &mut [u8] {
+        let Some(plan) = &self.plan else {
+            // The header: it grows with the bytes that arrive (its length is checked below).
+            let want = self.head_len().unwrap_or(self.head.len() + 1) - self.head.len();
+            let at = self.head.len();
+            self.head.resize(at + want.min(max).max(1), 0);
+            return &mut self.head[at..];
+        };
+        let Some(seg) = plan.segments.get(self.segment) else {
+            return &mut [];
+        };
+        let n = (seg.bytes - self.filled).min(max);
+        let Some(tensor) = &mut self.current else {
+            self.scratch.resize(n.min(1 << 16), 0);
+            return &mut self.scratch;
+        };
+        let (filled, total) = (self.filled, seg.bytes);
+        match tensor {
+            Tensor::F32(v) => room(v, total, filled, filled + n),
+            Tensor::F16(v) => room(v, total, filled, filled + n),
+            Tensor::Bf16(v) => room(v, total, filled, filled + n),
+            Tensor::Quant(_) => unreachable!("a safetensors tensor is F32, F16 or BF16"),
+        }
+    }
+
+    fn advance(&mut self, n: usize) -> Result<()> {
+        self.received += n;
+        let Some(plan) = &self.plan else {
+            if self.head.len() == self.head_len()? {
+                self.read_header()?;
+            }
+            return Ok(());
+        };
+        let Some(seg) = plan.segments.get(self.segment) else {
+            return if n == 0 {
+                Ok(())
+            } else {
+                Err(bad(format!(
+                    "has more bytes than the {} its header declares",
+                    plan.end
+                )))
+            };
+        };
+        self.filled += n;
+        if self.filled == seg.bytes {
+            self.end_segment();
+        }
+        Ok(())
     }
 }
 
