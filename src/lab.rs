@@ -26,6 +26,7 @@
 pub mod chain;
 pub mod weights;
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::f64::consts::E;
 
@@ -379,6 +380,32 @@ pub(crate) fn rest(ids: &[u32], probs: &[f32], cut: impl Fn(usize) -> bool) -> (
         from = end + 1;
     }
     (mass, n)
+}
+
+/// Which ids a panel's per-id vectors hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rows {
+    /// Every id: V entries.
+    #[default]
+    All,
+    /// The panel's top ids alone, most likely first: row k is id `top.ids[k]`. The page draws
+    /// these rows only, so at a large V nothing V-long leaves the panel.
+    Top,
+}
+
+impl Rows {
+    /// `v`, one entry per id, at these rows: all of it, or its entries at `ids`.
+    pub fn of<'a, T: Copy>(self, v: &'a [T], ids: &[u32]) -> Cow<'a, [T]> {
+        match self {
+            Rows::All => Cow::Borrowed(v),
+            Rows::Top => Cow::Owned(at(v, ids)),
+        }
+    }
+}
+
+/// `v`'s entries at `ids`, in their order.
+pub fn at<T: Copy>(v: &[T], ids: &[u32]) -> Vec<T> {
+    ids.iter().map(|&i| v[i as usize]).collect()
 }
 
 /// Everything the sampling lab's next-token panel shows for one output vector.

@@ -306,31 +306,27 @@ function panel({ text, options, chain, output, precisionT, top }) {
   const t1 = performance.now();
   const identity = kept.identity?.T !== options.temperature || kept.identity.top !== top;
   const precision = kept.precision?.T !== precisionT;
+  // The panels draw the top ids alone (row k is id top[k]; they depend on the values only, as
+  // the experiments do): at V = 151 936 a reply is then a few hundred bytes, not megabytes.
   const r = lab.nextTokenPanel(kept.values, {
-    ...options, output, top, storedTemperature: precisionT, reheatTemperature: 3, identity, precision,
+    ...options, output, top, storedTemperature: precisionT, reheatTemperature: 3, identity, precision, topOnly: true,
   });
   const t2 = performance.now();
-  const { values: z, logProbs, probs, cut, ...figures } = r;
-  const rows = picker(r.top); // the top ids depend on the values only, as the experiments do
-  if (identity) {
-    const { fromLogits, fromLogSoftmax, maxAbsDiff } = r.identity;
-    kept.identity = { T: options.temperature, top, rows: { fromLogits: rows(fromLogits), fromLogSoftmax: rows(fromLogSoftmax), maxAbsDiff } };
-  }
+  if (identity) kept.identity = { T: options.temperature, top, rows: r.identity };
   if (precision) kept.precision = { T: precisionT, figures: r.precision };
   // The chain's figures at the same rows: the ids so far are its history (the repetition
   // steps read them).
   let chainFigures;
   try {
-    const c = lab.chainPanel(kept.values, chain, { history: spelled('prompt', () => model.promptIds(text)), output, seed: options.seed, top });
-    chainFigures = { ...c, top: r.top, model: rows(c.model), penalised: rows(c.penalised), probs: rows(c.probs), cut: rows(c.cut) };
+    chainFigures = lab.chainPanel(kept.values, chain,
+      { history: spelled('prompt', () => model.promptIds(text)), output, seed: options.seed, top, topOnly: true });
   } catch (e) {
     chainFigures = { error: wire(e) };
   }
   // The page reports these beside its own time (performance.measure `panel`; benches/large-vocab.mjs).
   const timing = { forward: t1 - t0, panel: t2 - t1, chain: performance.now() - t2 };
   return {
-    ...figures, timing, vocabSize: z.length,
-    values: rows(z), logProbs: rows(logProbs), probs: rows(probs), cut: rows(cut),
+    ...r, timing, vocabSize: kept.values.length,
     identity: kept.identity.rows, precision: kept.precision.figures, chain: chainFigures,
   };
 }
@@ -445,7 +441,7 @@ function lossPanel({ source, text, target, logits, targetId, labelSmoothing, red
     }
   });
   // The tokens a student may pick as the next target: the most likely ones, as text.
-  const choices = labels ? Array.from(lab.nextTokenPanel(last, { temperature: 1, top: 20, seed: 0, identity: false, precision: false }).top,
+  const choices = labels ? Array.from(lab.nextTokenPanel(last, { temperature: 1, top: 20, seed: 0, identity: false, precision: false, topOnly: true }).top,
     (id) => ({ id, text: model.decode(Uint32Array.of(id)) })) : [];
   return {
     n, classes, labels, choices, target: targets[n - 1], targetError, values: last.slice(), logProbs: lab.logSoftmax(last),

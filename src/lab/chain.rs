@@ -19,16 +19,17 @@ use crate::sampling::chain::Step;
 use crate::sampling::workbench::{Distribution, Draw, Sampler};
 use crate::sampling::Input;
 
-use super::{rest, top_ids, Draws, Top};
+use super::{at, rest, top_ids, Draws, Rows, Top};
 use crate::limits::{MAX_DRAWS, MAX_ORDER_TOKENS, MAX_SEED};
 
 /// The chain panel of one token.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChainPanel {
-    /// The model's own distribution, softmax(z) at T = 1, before any step.
+    /// The model's own distribution, softmax(z) at T = 1, before any step, at the [`Rows`]
+    /// asked for.
     pub model: Vec<f32>,
     /// After the chain's penalty and bias steps alone ([`Step::penalises`]), in the chain's
-    /// order; equal to `model` when the chain has none.
+    /// order, at the same rows; equal to `model` when the chain has none.
     pub penalised: Vec<f32>,
     /// The draw the chain would make next: its final distribution, each step's report, the
     /// token. The sampler's state is not changed.
@@ -38,17 +39,26 @@ pub struct ChainPanel {
 }
 
 /// The chain panel for `values` (holding `input`), the ids so far `history` and `sampler`,
-/// naming the `top_n` most likely ids under the model.
+/// naming the `top_n` most likely ids under the model; `model` and `penalised` hold `rows`.
 pub fn chain_panel(
     values: &[f32],
     input: Input,
     history: &[u32],
     sampler: &Sampler,
     top_n: usize,
+    rows: Rows,
 ) -> Result<ChainPanel> {
     let draw = sampler.clone().sample(values, history, input)?;
     let log_probs = numerics::log_softmax(values)?;
-    let model: Vec<f32> = log_probs.iter().map(|&l| l.exp()).collect();
+    let top = top_of(&log_probs, &draw.distribution, top_n);
+    let model: Vec<f32> = match rows {
+        Rows::All => log_probs.iter().map(|&l| l.exp()).collect(),
+        Rows::Top => top
+            .ids
+            .iter()
+            .map(|&i| log_probs[i as usize].exp())
+            .collect(),
+    };
     let penalties: Vec<Step> = (sampler.chain().iter())
         .filter(|s| s.penalises())
         .cloned()
@@ -56,11 +66,14 @@ pub fn chain_panel(
     let penalised = if penalties.is_empty() {
         model.clone()
     } else {
-        Sampler::new(penalties, Some(sampler.seed()))?
+        let p = Sampler::new(penalties, Some(sampler.seed()))?
             .distribution(values, history, input)?
-            .probs
+            .probs;
+        match rows {
+            Rows::All => p,
+            Rows::Top => at(&p, &top.ids),
+        }
     };
-    let top = top_of(&log_probs, &draw.distribution, top_n);
     Ok(ChainPanel {
         model,
         penalised,
@@ -326,7 +339,7 @@ mod tests {
         let steps = chain::from_url("lb_0_-1~k_1_h").unwrap();
         let s = Sampler::new(steps, Some(1)).unwrap();
         let z = [3.0f32, 2.0, 1.0];
-        let p = chain_panel(&z, Input::Logits, &[], &s, 2).unwrap();
+        let p = chain_panel(&z, Input::Logits, &[], &s, 2, Rows::All).unwrap();
         let sm = |v: &[f64]| {
             let m = v.iter().map(|x| x.exp()).sum::<f64>();
             v.iter().map(|x| x.exp() / m).collect::<Vec<_>>()
@@ -341,5 +354,25 @@ mod tests {
         assert_eq!(p.draw.distribution.kept, 2);
         assert_eq!(p.top.ids, vec![0, 1]);
         assert_eq!((p.top.rest, p.top.rest_cut), (1, 1));
+    }
+
+    /// With [`Rows::Top`], `model` and `penalised` are the full vectors' entries at the top
+    /// ids, bit for bit, and everything else is unchanged: with a penalty step and without.
+    #[test]
+    fn top_rows_are_the_full_vectors_at_the_top_ids() {
+        let z: Vec<f32> = (0..300)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+            .collect();
+        let history = [3, 5, 5, 280];
+        for url in ["rp_1.3~lb_7_-2~p_0.9_1~t_0.8", "p_0.9_1~t_0.8"] {
+            let s = Sampler::new(chain::from_url(url).unwrap(), Some(4)).unwrap();
+            let full = chain_panel(&z, Input::Logits, &history, &s, 12, Rows::All).unwrap();
+            let top = chain_panel(&z, Input::Logits, &history, &s, 12, Rows::Top).unwrap();
+            assert_eq!(top.top, full.top);
+            assert_eq!(top.top.ids.len(), 12);
+            assert_eq!(top.model, at(&full.model, &full.top.ids));
+            assert_eq!(top.penalised, at(&full.penalised, &full.top.ids));
+            assert_eq!(top.draw, full.draw);
+        }
     }
 }

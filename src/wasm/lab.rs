@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 
-use crate::lab::{self, Stability, ZERO_THRESHOLDS};
+use crate::lab::{self, Rows, Stability, ZERO_THRESHOLDS};
 use crate::limits::MAX_VALUES;
 use crate::model::OutputMode;
 use crate::wasm::convert::{f32_vec, integer_in, js_err, options, string_arg, to_js};
@@ -41,6 +41,11 @@ sampler_options! {
         /// a caller that kept it from a call with the same values and temperatures.
         #[tsify(optional)]
         pub precision: Option<bool>,
+        /// true: `values`, `logProbs`, `probs`, `cut` and the identity's two distributions
+        /// hold the `top` ids' entries only (row k is id top[k]), so that no V-long array is
+        /// made; default false: every id's.
+        #[tsify(optional)]
+        pub top_only: Option<bool>,
     }
 }
 
@@ -75,19 +80,20 @@ pub struct PanelPrecision {
 #[derive(Serialize, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct NextTokenPanel {
-    /// The values as given (length V).
+    /// The values as given (length V; with `topOnly`, at `top`).
     #[serde(with = "serde_wasm_bindgen::preserve")]
     #[tsify(type = "Float32Array")]
     pub values: Float32Array,
-    /// log_softmax of the logits (length V).
+    /// log_softmax of the logits (length V; with `topOnly`, at `top`).
     #[serde(with = "serde_wasm_bindgen::preserve")]
     #[tsify(type = "Float32Array")]
     pub log_probs: Float32Array,
-    /// The final filtered distribution (length V).
+    /// The final filtered distribution (length V; with `topOnly`, at `top`).
     #[serde(with = "serde_wasm_bindgen::preserve")]
     #[tsify(type = "Float32Array")]
     pub probs: Float32Array,
-    /// Which step removed each id: 0 kept, 1 input, 2 greedy, 3 top-k, 4 top-p, 5 min-p.
+    /// Which step removed each id: 0 kept, 1 input, 2 greedy, 3 top-k, 4 top-p, 5 min-p
+    /// (with `topOnly`, at `top`).
     #[serde(with = "serde_wasm_bindgen::preserve")]
     #[tsify(type = "Uint8Array")]
     pub cut: js_sys::Uint8Array,
@@ -113,7 +119,8 @@ pub struct NextTokenPanel {
     pub rest_mass: f64,
     /// How many of them the chain cut.
     pub rest_cut: u32,
-    /// softmax(z / T) from z and from log_softmax(z); absent with `identity: false`.
+    /// softmax(z / T) from z and from log_softmax(z) (with `topOnly`, at `top`; its
+    /// `maxAbsDiff` is over every id); absent with `identity: false`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[tsify(optional)]
     pub identity: Option<TemperatureIdentity>,
@@ -153,6 +160,16 @@ pub fn next_token_panel(
         precision: a.precision.unwrap_or(true).then_some((stored_t, reheat_t)),
     };
     let r = lab::next_token(z, &o, top.unwrap_or(12.0) as usize, experiments).map_err(js_err)?;
+    let rows = match a.top_only.unwrap_or(false) {
+        true => Rows::Top,
+        false => Rows::All,
+    };
+    let shown = |v: &[f32]| Float32Array::from(&rows.of(v, &r.top.ids)[..]);
+    let identity = |(a, b, diff): &(Vec<f32>, Vec<f32>, f32)| TemperatureIdentity {
+        from_logits: shown(a),
+        from_log_softmax: shown(b),
+        max_abs_diff: *diff as f64,
+    };
     // The rows are f32, bf16, f16, logProbs.
     let panel_precision = |p: &lab::Precision| {
         let rows = &p.rows;
@@ -168,10 +185,10 @@ pub fn next_token_panel(
         }
     };
     Ok(to_js(&NextTokenPanel {
-        values: Float32Array::from(&r.values[..]),
-        log_probs: Float32Array::from(&r.log_probs[..]),
-        probs: Float32Array::from(&r.sample.probs[..]),
-        cut: cut_codes(&r.sample.cut),
+        values: shown(&r.values),
+        log_probs: shown(&r.log_probs),
+        probs: shown(&r.sample.probs),
+        cut: cut_codes(&rows.of(&r.sample.cut, &r.top.ids)),
         token: r.sample.token as u32,
         kept: r.sample.kept as u32,
         entropy: r.entropy_nats,
@@ -182,7 +199,7 @@ pub fn next_token_panel(
         rest: r.top.rest as u32,
         rest_mass: r.top.rest_mass,
         rest_cut: r.top.rest_cut as u32,
-        identity: r.identity.as_ref().map(TemperatureIdentity::new),
+        identity: r.identity.as_ref().map(identity),
         greedy: [r.greedy.0 as u32, r.greedy.1 as u32],
         precision: r.precision.as_ref().map(panel_precision),
         value_range: r.value_range.map(|(lo, hi)| [lo as f64, hi as f64]),

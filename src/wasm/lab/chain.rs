@@ -8,6 +8,7 @@ use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 
 use crate::lab::chain as lab;
+use crate::lab::Rows;
 use crate::limits::{MAX_ORDER_TOKENS, MAX_SEED, MAX_VALUES};
 use crate::model::OutputMode;
 use crate::sampling::chain;
@@ -34,25 +35,30 @@ pub struct ChainPanelOptions {
     /// How many ids to name, the most likely under the model, an integer ≥ 0. Default 12.
     #[tsify(optional)]
     pub top: Option<f64>,
+    /// true: `model`, `penalised`, `probs` and `cut` hold the `top` ids' entries only (row k
+    /// is id top[k]), so that no V-long array is made; default false: every id's.
+    #[tsify(optional)]
+    pub top_only: Option<bool>,
 }
 
 /// The chain panel of one token: the three distributions and what each step did.
 #[derive(Serialize, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct ChainPanelResult {
-    /// The model's own distribution: softmax(z) at T = 1 (length V).
+    /// The model's own distribution: softmax(z) at T = 1 (length V; with `topOnly`, at `top`).
     #[serde(with = "serde_wasm_bindgen::preserve")]
     #[tsify(type = "Float32Array")]
     pub model: Float32Array,
-    /// After the chain's penalty and bias steps alone (length V).
+    /// After the chain's penalty and bias steps alone (length V; with `topOnly`, at `top`).
     #[serde(with = "serde_wasm_bindgen::preserve")]
     #[tsify(type = "Float32Array")]
     pub penalised: Float32Array,
-    /// The final distribution the token is drawn from (length V).
+    /// The final distribution the token is drawn from (length V; with `topOnly`, at `top`).
     #[serde(with = "serde_wasm_bindgen::preserve")]
     #[tsify(type = "Float32Array")]
     pub probs: Float32Array,
-    /// Per id: 0 kept, i + 1 cut by step i, 255 excluded by the input.
+    /// Per id: 0 kept, i + 1 cut by step i, 255 excluded by the input (with `topOnly`, at
+    /// `top`).
     #[serde(with = "serde_wasm_bindgen::preserve")]
     #[tsify(type = "Uint8Array")]
     pub cut: Uint8Array,
@@ -97,14 +103,26 @@ pub fn chain_panel(
     let top = integer_in("top", o.top, 0.0, MAX_VALUES as f64, "an integer >= 0")?;
     let sampler = crate::sampling::workbench::Sampler::new(steps, Some(seed)).map_err(js_err)?;
     let input = o.output.unwrap_or_default().sample_input();
-    let p = lab::chain_panel(&z, input, &history, &sampler, top.unwrap_or(12.0) as usize)
-        .map_err(js_err)?;
+    let rows = match o.top_only.unwrap_or(false) {
+        true => Rows::Top,
+        false => Rows::All,
+    };
+    let p = lab::chain_panel(
+        &z,
+        input,
+        &history,
+        &sampler,
+        top.unwrap_or(12.0) as usize,
+        rows,
+    )
+    .map_err(js_err)?;
     let d = &p.draw.distribution;
+    let (probs, cut) = (rows.of(&d.probs, &p.top.ids), rows.of(&d.cut, &p.top.ids));
     Ok(to_js(&ChainPanelResult {
         model: Float32Array::from(&p.model[..]),
         penalised: Float32Array::from(&p.penalised[..]),
-        probs: Float32Array::from(&d.probs[..]),
-        cut: Uint8Array::from(&d.cut[..]),
+        probs: Float32Array::from(&probs[..]),
+        cut: Uint8Array::from(&cut[..]),
         steps: step_results(d),
         kept: d.kept as u32,
         entropy: d.entropy,
