@@ -36,7 +36,7 @@ mod render {
 
     use crate::error::{Code, Error};
     use crate::limits::MAX_CHAT_VALUES;
-    use crate::model::chat::{FIELD, JINJA, TOKENIZER_CONFIG};
+    use crate::model::chat::{FIELD, GGUF_KEY, JINJA, TOKENIZER_CONFIG};
     use crate::wasm::convert::{describe, js_err};
     use crate::wasm::js_value::{self, is_array};
     use crate::wasm::model::Model;
@@ -79,7 +79,8 @@ export interface ChatMessage { role: string; content?: unknown; [field: string]:
                 js_err(
                     Error::new(format!(
                         "this model has no chat template: none was loaded with it (the lab \
-                         reads {JINJA}, or {TOKENIZER_CONFIG}'s {FIELD})"
+                         reads {JINJA}, {TOKENIZER_CONFIG}'s {FIELD}, or a GGUF file's \
+                         {GGUF_KEY})"
                     ))
                     .coded(Code::ChatNoTemplate, []),
                 )
