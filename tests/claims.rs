@@ -497,9 +497,9 @@ fn each_sampler_explanation_states_its_example() {
 
 /// The card "Weights in low precision": KL(original ‖ quantised) is 0 when the two
 /// distributions are equal and positive when the copy moves probability (`weights.kl`); the
-/// copy differs from the original in its weights only, both distributions computed from
-/// float32 logits (`weights.which`); matrices whose rows do not divide into the blocks stay
-/// as they are (`weights.memoryKept`).
+/// copy differs from the original in its weight matrices and in the products with them, whose
+/// input vector is rounded to 8-bit blocks as llama.cpp rounds it (`weights.which`); matrices
+/// whose rows do not divide into the blocks stay as they are (`weights.memoryKept`).
 #[test]
 fn the_weights_card_states_what_the_comparison_computes() {
     use logitlab::lab::weights::compare;
@@ -515,6 +515,27 @@ fn the_weights_card_states_what_the_comparison_computes() {
             assert!(has(c, key), "{lang}: {key}");
         }
         assert!(message(c, "weights.kl").contains("Σ p ln(p / q)"), "{lang}");
+        assert!(message(c, "weights.which").contains("Q4_K"), "{lang}");
+    }
+    // A product with a quantised matrix rounds its input vector to Q8_0 blocks first: it is
+    // the dequantised row times the rounded input, not times the input.
+    {
+        use logitlab::model::quant::{quantize_q8_0, QMatrix};
+        use logitlab::model::quantize::quantize_row;
+        let w: Vec<f32> = (0..32).map(|i| ((i * 7 % 11) as f32 - 5.0) / 8.0).collect();
+        let m = QMatrix::new(QType::Q8_0, 1, 32, quantize_row(QType::Q8_0, &w).unwrap()).unwrap();
+        let row = m.row(0);
+        // Inputs on no 8-bit grid of their block.
+        let x: Vec<f32> = (0..32).map(|i| 1.0 + i as f32 * 1.3e-3).collect();
+        let xq: Vec<f32> = quantize_q8_0(&x)
+            .iter()
+            .flat_map(|b| b.qs.map(|q| b.d * q as f32))
+            .collect();
+        let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x * y) as f64).sum::<f64>();
+        let scale: f64 = row.iter().zip(&x).map(|(a, b)| (a * b).abs() as f64).sum();
+        let y = m.matmul(&x)[0] as f64;
+        assert!((y - dot(&row, &xq)).abs() <= 1e-6 * scale, "{y}");
+        assert!((y - dot(&row, &x)).abs() > 5e-5 * scale, "{y}");
     }
     let net = Net::from_gguf(
         "llama-f32.gguf",
@@ -541,4 +562,11 @@ fn the_weights_card_states_what_the_comparison_computes() {
     // Rows of 32 and 64 values do not divide into Q4_K's 256: every matrix stays.
     let plan = net.quantize_plan(QType::Q4K).unwrap();
     assert_eq!((plan.quantized, plan.kept), (0, 16));
+    assert_eq!((plan.already_quantized, plan.undivided()), (0, 16));
+    // A copy's matrices are quantised already: they stay for that reason (`weights.memoryAlready`).
+    let q = net.quantized(QType::Q8_0).unwrap().quantize_plan(QType::Q4_0).unwrap();
+    assert_eq!((q.quantized, q.already_quantized, q.undivided()), (0, 16, 0));
+    for (lang, c) in CATALOGUES {
+        assert!(has(c, "weights.memoryAlready"), "{lang}");
+    }
 }

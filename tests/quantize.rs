@@ -175,6 +175,8 @@ fn quantising_is_refused_by_name() {
     let again = q8.quantize_plan(QType::Q4_0).unwrap();
     assert_eq!(again.quantized, 0);
     assert_eq!(again.weight_bytes, q8.weight_bytes());
+    // … and are counted as such, not as matrices whose rows do not divide into the blocks.
+    assert_eq!((again.kept, again.already_quantized, again.undivided()), (16, 16, 0));
 }
 
 /// ln softmax(z) in f64, for the checks below.

@@ -29,8 +29,11 @@ export function setupWeights({ lab, model: initial }, context) {
       const p = await lab.call('quantizePlan', { type: type() });
       if (seq !== card.seq) return;
       const name = TYPE_NAMES[type()];
-      const kept = p.kept > 0 ? ` ${t('weights.memoryKept', { n: integer(p.kept), type: name })}` : '';
-      $('quant-memory').textContent = t('weights.memory', { type: name, weights: mb(p.weightBytes), needed: mb(p.neededBytes) }) + kept;
+      // Why matrices stay as they are, as the wasm counts them: quantised already, or rows
+      // that do not divide into the blocks.
+      const already = p.alreadyQuantized > 0 ? ` ${t('weights.memoryAlready', { n: integer(p.alreadyQuantized) })}` : '';
+      const kept = p.undivided > 0 ? ` ${t('weights.memoryKept', { n: integer(p.undivided), type: name })}` : '';
+      $('quant-memory').textContent = t('weights.memory', { type: name, weights: mb(p.weightBytes), needed: mb(p.neededBytes) }) + already + kept;
       $('quantize').disabled = false;
     } catch (e) {
       if (seq !== card.seq) return;

@@ -306,13 +306,21 @@ pub struct QuantizePlan {
     /// The most bytes one matrix takes while it is quantised: its values in f32 (and, for a
     /// 16-bit linear layer, its turned copy before them).
     pub scratch_bytes: usize,
-    /// How many matrices become blocks, and how many stay (rows that do not divide into the
-    /// blocks).
+    /// How many matrices become blocks, and how many stay: `kept`, of which
+    /// `already_quantized` are quantised already and the others have rows that do not divide
+    /// into the blocks.
     pub quantized: usize,
     pub kept: usize,
+    pub already_quantized: usize,
 }
 
+
 impl QuantizePlan {
+    /// The matrices that stay because their rows do not divide into the blocks.
+    pub fn undivided(&self) -> usize {
+        self.kept - self.already_quantized
+    }
+
     /// The memory the quantised copy needs besides the original's: its weights and the
     /// scratch.
     pub fn needed_bytes(&self) -> usize {
@@ -342,6 +350,7 @@ impl Net {
             scratch_bytes: 0,
             quantized: 0,
             kept: 0,
+            already_quantized: 0,
         };
         for (param, t) in layout.iter().zip(&tensors) {
             let planned = match t {
@@ -363,6 +372,7 @@ impl Net {
                 None => {
                     p.weight_bytes += t.bytes();
                     p.kept += usize::from(param.shape.len() >= 2);
+                    p.already_quantized += usize::from(matches!(t, Tensor::Quant(_)));
                 }
             }
         }

@@ -405,6 +405,8 @@ impl Model {
             needed_bytes: p.needed_bytes() as f64,
             quantized: p.quantized as u32,
             kept: p.kept as u32,
+            already_quantized: p.already_quantized as u32,
+            undivided: p.undivided() as u32,
         }))
     }
 
@@ -840,6 +842,10 @@ pub struct QuantizePlan {
     /// Matrices that stay as they are (already quantised, or rows that do not divide into
     /// the blocks).
     pub kept: u32,
+    /// Of those, the ones already quantised.
+    pub already_quantized: u32,
+    /// Of those, the ones whose rows do not divide into the blocks.
+    pub undivided: u32,
 }
 
 /// A text's length in tokens and in words (`Model.tokenStats`).
