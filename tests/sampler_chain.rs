@@ -572,6 +572,12 @@ fn chain_errors_carry_what_the_page_quotes() {
     let e = from_json(&json!([{"kind": "temperature", "t": 1e39}])).unwrap_err();
     assert_eq!(param(&e, "range"), "[0, 3.4028235e38]");
 
+    // An integer's range names its largest value too: a value past it is refused.
+    let e = from_json(&json!([{"kind": "topK", "k": 5e9}])).unwrap_err();
+    assert_eq!(param(&e, "range"), "{0, 1, …, 4294967295}");
+    let e = from_json(&json!([{"kind": "penalties", "lastN": -2}])).unwrap_err();
+    assert_eq!(param(&e, "range"), "{−1, 0, …, 2147483647}");
+
     // JS's NaN reaches the reader as the string "NaN": named as the number, unquoted.
     let e = from_json(&json!([{"kind": "topP", "p": "NaN"}])).unwrap_err();
     assert_eq!(param(&e, "value"), "NaN");
@@ -590,6 +596,9 @@ fn chain_errors_carry_what_the_page_quotes() {
         (param(&e, "id"), param(&e, "vocab")),
         ("5".into(), "2".into())
     );
+    // The id is text, which the page writes as it writes ids (never grouped); V is a count.
+    assert!(e.params().iter().any(|(n, v)| *n == "id"
+        && matches!(v, logitlab::error::Param::Text(_))));
     let s = one(json!({"kind": "temperature"}));
     let long = vec![0u32; logitlab::limits::MAX_HISTORY + 1];
     let e = s

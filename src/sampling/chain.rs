@@ -349,7 +349,8 @@ pub struct FieldSpec {
     pub max: Option<f64>,
     /// Whether only integers are accepted.
     pub integer: bool,
-    /// The accepted values in the notation of the coded errors, e.g. "[0, 1]" or "{0, 1, …}".
+    /// The accepted values in the notation of the coded errors, e.g. "[0, 1]" or
+    /// "{0, 1, …, 4294967295}".
     pub range: String,
     /// For a choice, its values ("huggingface", "llama.cpp"); else empty.
     pub choices: Vec<String>,
@@ -740,7 +741,9 @@ impl<'a> Fields<'a> {
     }
 
     fn integer(&self, field: &str, default: i64, min: i64, max: i64) -> Result<i64> {
-        let math = format!("{{{min}, {}, …}}", min + 1);
+        // Every bound written, the largest too (a value past it is refused), minus as U+2212.
+        let minus = |n: i64| n.to_string().replace('-', "−");
+        let math = format!("{{{}, {}, …, {max}}}", minus(min), minus(min + 1));
         let bounds = (min as f64, max as f64);
         self.record(field, Some(default as f64), Some(bounds), true, &math);
         let Some(v) = self.obj.get(field) else {

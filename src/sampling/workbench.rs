@@ -165,7 +165,8 @@ impl Sampler {
                         [
                             ("index", i.to_string().into()),
                             ("step", (i + 1).to_string().into()),
-                            ("id", (id as usize).into()),
+                            // An id, as the page writes ids: never grouped.
+                            ("id", id.to_string().into()),
                             ("vocab", pool.len().into()),
                         ],
                     ));
