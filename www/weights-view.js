@@ -33,8 +33,11 @@ export function setupWeights({ lab, model: initial }, context) {
       // that do not divide into the blocks.
       const already = p.alreadyQuantized > 0 ? ` ${t('weights.memoryAlready', { n: integer(p.alreadyQuantized) })}` : '';
       const kept = p.undivided > 0 ? ` ${t('weights.memoryKept', { n: integer(p.undivided), type: name })}` : '';
-      $('quant-memory').textContent = t('weights.memory', { type: name, weights: mb(p.weightBytes), needed: mb(p.neededBytes) }) + already + kept;
-      $('quantize').disabled = false;
+      // No matrix would become the type: a "copy" would be the original, so none is made.
+      const lead = p.quantized > 0 ? t('weights.memory', { type: name, weights: mb(p.weightBytes), needed: mb(p.neededBytes) })
+        : t('weights.nothing', { type: name });
+      $('quant-memory').textContent = lead + already + kept;
+      $('quantize').disabled = p.quantized === 0;
     } catch (e) {
       if (seq !== card.seq) return;
       $('quant-memory').replaceChildren(errorNode(e));

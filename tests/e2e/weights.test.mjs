@@ -79,6 +79,13 @@ test('a GGUF file through the picker loads; the built-in model cannot be quantis
   await page.setInputFiles('#model-files', [`${GGUF}/qwen2-f16.gguf`]);
   await page.waitForFunction(() => /Qwen2/.test(document.getElementById('status').textContent), null, { timeout: 60_000 });
   await page.waitForFunction(() => /Q8_0 copy takes/.test(document.getElementById('quant-memory').textContent));
+  // Q4_K's blocks of 256 values: no row of this model divides into them, and the page says
+  // so, as the wasm counts it, with nothing to quantise.
+  await page.selectOption('#quant-type', 'q4_K');
+  await page.waitForFunction(() => /nothing to quantise/.test(document.getElementById('quant-memory').textContent));
+  const plan = await page.evaluate(() => document.getElementById('quant-memory').textContent);
+  assert.match(plan, /^No weight matrix of this model would become Q4_K, so there is nothing to quantise\. \d+ weight matrices stay as they are: their rows do not divide into Q4_K's blocks\.$/, plan);
+  assert.equal(await page.isDisabled('#quantize'), true);
   await page.selectOption('#quant-type', 'q4_0');
   await page.waitForFunction(() => /Q4_0 copy takes/.test(document.getElementById('quant-memory').textContent));
   await page.click('#quantize');

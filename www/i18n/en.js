@@ -94,6 +94,7 @@ export default {
   "weights.typeLabel": "Store the weights as",
   "weights.button": "Quantise this model",
   "weights.memory": "The {type} copy takes {weights} of weights and needs {needed} more memory while it is made; the original stays loaded for the comparison.",
+  "weights.nothing": "No weight matrix of this model would become {type}, so there is nothing to quantise.",
   "weights.memoryAlready": "{n} weight matrices stay as they are: they are quantised already.",
   "weights.memoryKept": "{n} weight matrices stay as they are: their rows do not divide into {type}'s blocks.",
   "weights.working": "Quantising to {type}…",

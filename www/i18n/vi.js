@@ -95,6 +95,7 @@ export default {
   "weights.typeLabel": "Lưu trọng số ở dạng",
   "weights.button": "Lượng tử hoá mô hình này",
   "weights.memory": "Bản {type} chiếm {weights} trọng số và cần thêm {needed} bộ nhớ trong khi tạo; mô hình gốc vẫn được giữ để so sánh.",
+  "weights.nothing": "Không ma trận trọng số nào của mô hình này sẽ thành {type}, nên không có gì để lượng tử hoá.",
   "weights.memoryAlready": "{n} ma trận trọng số giữ nguyên: chúng đã được lượng tử hoá từ trước.",
   "weights.memoryKept": "{n} ma trận trọng số giữ nguyên: số giá trị mỗi hàng của chúng không chia hết cho khối của {type}.",
   "weights.working": "Đang lượng tử hoá sang {type}…",
