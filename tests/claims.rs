@@ -564,8 +564,15 @@ fn the_weights_card_states_what_the_comparison_computes() {
     assert_eq!((plan.quantized, plan.kept), (0, 16));
     assert_eq!((plan.already_quantized, plan.undivided()), (0, 16));
     // A copy's matrices are quantised already: they stay for that reason (`weights.memoryAlready`).
-    let q = net.quantized(QType::Q8_0).unwrap().quantize_plan(QType::Q4_0).unwrap();
-    assert_eq!((q.quantized, q.already_quantized, q.undivided()), (0, 16, 0));
+    let q = net
+        .quantized(QType::Q8_0)
+        .unwrap()
+        .quantize_plan(QType::Q4_0)
+        .unwrap();
+    assert_eq!(
+        (q.quantized, q.already_quantized, q.undivided()),
+        (0, 16, 0)
+    );
     for (lang, c) in CATALOGUES {
         assert!(has(c, "weights.memoryAlready"), "{lang}");
     }

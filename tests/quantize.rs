@@ -176,7 +176,10 @@ fn quantising_is_refused_by_name() {
     assert_eq!(again.quantized, 0);
     assert_eq!(again.weight_bytes, q8.weight_bytes());
     // … and are counted as such, not as matrices whose rows do not divide into the blocks.
-    assert_eq!((again.kept, again.already_quantized, again.undivided()), (16, 16, 0));
+    assert_eq!(
+        (again.kept, again.already_quantized, again.undivided()),
+        (16, 16, 0)
+    );
 }
 
 /// ln softmax(z) in f64, for the checks below.

@@ -597,8 +597,10 @@ fn chain_errors_carry_what_the_page_quotes() {
         ("5".into(), "2".into())
     );
     // The id is text, which the page writes as it writes ids (never grouped); V is a count.
-    assert!(e.params().iter().any(|(n, v)| *n == "id"
-        && matches!(v, logitlab::error::Param::Text(_))));
+    assert!(e
+        .params()
+        .iter()
+        .any(|(n, v)| *n == "id" && matches!(v, logitlab::error::Param::Text(_))));
     let s = one(json!({"kind": "temperature"}));
     let long = vec![0u32; logitlab::limits::MAX_HISTORY + 1];
     let e = s

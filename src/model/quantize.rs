@@ -314,7 +314,6 @@ pub struct QuantizePlan {
     pub already_quantized: usize,
 }
 
-
 impl QuantizePlan {
     /// The matrices that stay because their rows do not divide into the blocks.
     pub fn undivided(&self) -> usize {
