@@ -107,6 +107,15 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
     'model.generate': [goodText, goodOptions],
     'model.toBytes': [],
     'model.toHuggingFaceZip': [() => 'm'],
+    'model.quantizePlan': [() => r.pick(['q8_0', 'q4_0', 'q4_K'])],
+    'model.quantize': [() => r.pick(['q8_0', 'q4_0', 'q4_K'])],
+    'model.toGguf': [],
+    calibration: [() => model, () => 'To be, or not to be, that is the question.\n', () => ({ bins: 15, fit: true })],
+    compareModels: [() => model, () => model, goodIds],
+    distillLoss: [() => new Float32Array([1, 2, 3, 0, 1, 2]), () => new Float32Array([2, 1, 0, 1, 1, 1]),
+      () => new Int32Array([0, 2]), () => ({ pipeline: r.pick(['hinton', 'probsAsInput', 'reverseKl']), temperature: 2 })],
+    distillPipelines: [],
+    'ModelReader.forFiles': [() => ({ 'config.json': new TextEncoder().encode('{}') }), () => 'model.safetensors', () => 1000],
     'new ModelReader': [() => 1000, () => new Uint8Array(8)],
     'new Sampler': [() => r.pick(['llama.cpp', 'huggingface', [{ kind: 'topK', k: 5 }, { kind: 'temperature', t: 0.8 }]]), () => ({ seed: 1 })],
     'sampler.distribution': [goodValues, () => ({ history: new Uint32Array([1, 2]) })],
@@ -126,6 +135,8 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
     'gen.next': [],
     'new Trainer': [() => 'To be, or not to be, that is the question.\n'.repeat(20), () => ({ preset: 'tiny' }),
       () => 'crossEntropyOnLogits', () => 1, () => ({})],
+    'Trainer.distill': [() => 'To be, or not to be, that is the question.\n'.repeat(20), () => ({ preset: 'tiny' }),
+      () => model, () => ({ pipeline: 'hinton', temperature: 2, alpha: 0.1 }), () => 1, () => ({})],
     'trainer.step': [() => 1],
     'trainer.model': [],
   };
@@ -165,10 +176,12 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
       case 'Model.fromBytes': return lab.Model.fromBytes(...args);
       case 'Model.fromFiles': return lab.Model.fromFiles(...args);
       case 'new ModelReader': return new lab.ModelReader(...args);
+      case 'ModelReader.forFiles': return lab.ModelReader.forFiles(...args);
       case 'reader.push': return theReader?.push(...args);
       case 'reader.finish': { const x = reader(); try { return x?.finish(...args); } finally { x?.free(); } }
       case 'gen.next': return gen.next(...args);
       case 'new Trainer': return new lab.Trainer(...args);
+      case 'Trainer.distill': return lab.Trainer.distill(...args);
       case 'new Sampler': return new lab.Sampler(...args);
       case 'sampler.distribution': return sampler.distribution(...args);
       case 'sampler.sample': return sampler.sample(...args);
@@ -188,7 +201,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
   const before = table?.length;
   for (const [name, goods] of Object.entries(calls)) {
     if (!name.includes('.') && !name.startsWith('new ') && typeof lab[name] !== 'function') continue; // not in this build
-    if (name.startsWith('new Trainer') || name.startsWith('trainer.')) { if (!trainer) continue; }
+    if (name.startsWith('new Trainer') || name.startsWith('trainer.') || name.startsWith('Trainer.')) { if (!trainer) continue; }
     if (name.startsWith('new Sampler') || name.startsWith('sampler.')) { if (!sampler) continue; }
     if (name.startsWith('model.') && typeof model[name.slice(6)] !== 'function') continue; // not in this build
     const t = (tally[name] = { returned: 0, threw: 0 });
