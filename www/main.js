@@ -222,7 +222,7 @@ function showModelCard(config) {
     ['card.family', family(config)],
     ['card.parameters', integer(config.parameters)],
     ['card.dtype', config.dtype === 'mixed'
-      ? Object.entries(config.tensorTypes ?? {}).map(([d, n]) => `${dtypes[d] ?? d} × ${integer(n)}`).join(', ')
+      ? Object.entries(config.tensorTypes ?? {}).map(([d, n]) => t(n === 1 ? 'card.tensor' : 'card.tensors', { count: integer(n), type: dtypes[d] ?? d })).join(', ')
       : dtypes[config.dtype] ?? ''],
     ['card.vocab', integer(config.vocabSize)],
     ['card.context', integer(config.contextLength)],

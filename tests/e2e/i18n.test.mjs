@@ -141,7 +141,7 @@ test('an error with no catalogue message stays English, marked so, after a Vietn
   // A file that is no model: the parser's own English detail.
   await page.setInputFiles('#model-files', { name: 'broken.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('not a model') });
   await page.waitForFunction(() => !document.getElementById('model-error').hidden);
-  assert.match(await page.textContent('#model-error'), /^Không mở được mô hình đó: .+\. Trang vẫn giữ mô hình đang dùng\.$/);
+  assert.match(await page.textContent('#model-error'), /^Không mở được mô hình đó nên trang vẫn giữ mô hình đang dùng: \S.+$/);
   const detail = await page.$eval('#model-error [lang=en]', (el) => el.textContent);
   assert.match(detail, /safetensors/);
 });

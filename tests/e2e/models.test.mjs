@@ -230,7 +230,7 @@ test('a bad file is a clear error naming it, and the page keeps its model', asyn
     ...files('f16-untied-gelu').slice(1).map((p) => ({ name: p.split('/').pop(), mimeType: 'application/octet-stream', buffer: readFileSync(p) })),
   ]);
   await page.waitForFunction(() => !document.getElementById('model-error').hidden);
-  assert.match(await page.textContent('#model-error'), /^Could not open that model: config\.json/);
+  assert.match(await page.textContent('#model-error'), /^Could not open that model, so the page keeps the one it had: config\.json/);
   assert.equal(await page.textContent('#status'), before.replace(/ — loaded in \d+ ms\./, '.'));
   await page.setInputFiles('#model-files', [{ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hi') }]);
   await page.waitForFunction(() => /notes\.txt/.test(document.getElementById('model-error').textContent));
