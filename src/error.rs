@@ -164,6 +164,9 @@ codes! {
     /// A GGUF tensor of a type the lab does not compute with: the tensor, its type (`IQ2_XS`)
     /// and the types supported.
     ModelGgufTensorType = "model.ggufTensorType" ["tensor", "type", "supported"],
+    /// A model that cannot be written as a GGUF file (`Model.toGguf`): why (its family, its
+    /// tokenizer, its rope scaling).
+    ModelGgufExport = "model.ggufExport" ["reason"],
     /// A chat asked of a model whose `tokenizer_config.json` has no `chat_template`.
     ChatNoTemplate = "chat.noTemplate" [],
     /// A chat template that fails: a syntax error, or its own `raise_exception`: what it said.

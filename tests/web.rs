@@ -966,6 +966,44 @@ fn a_model_quantises_through_the_js_api() {
     assert!(e.contains("GPT-2"), "{e}");
 }
 
+/// `model.toGguf()` through the JS API: the llama fixture quantised to Q8_0 and written is the
+/// very file llama.cpp ran in `tests/gguf_write.rs` (the writer and the quantiser give the same
+/// bytes in the browser), it reads back through `Model.fromFiles` with the same logits bit for
+/// bit, and a GPT-2-family model is refused by name.
+#[wasm_bindgen_test]
+fn a_model_writes_gguf_through_the_js_api() {
+    let bytes = js_sys::Uint8Array::from(&include_bytes!("fixtures/gguf/llama-f32.gguf")[..]);
+    let model = Model::from_files(obj(&[("llama-f32.gguf", bytes.into())])).unwrap();
+    let q = model.quantize("q8_0".into()).unwrap();
+    let file = q.to_gguf().unwrap();
+    assert_eq!(
+        file.to_vec(),
+        include_bytes!("fixtures/gguf_write/llama-q8_0.gguf").to_vec()
+    );
+    let back = Model::from_files(obj(&[("back.gguf", file.into())])).unwrap();
+    assert_eq!(
+        get(&back.config(), "dtype").as_string().as_deref(),
+        Some("q8_0")
+    );
+    let ids = js_sys::Uint32Array::from(&[1u32, 260, 270, 262, 265][..]);
+    let za = q
+        .forward(ids.clone().into(), JsValue::UNDEFINED)
+        .unwrap()
+        .to_vec();
+    let zb = back
+        .forward(ids.into(), JsValue::UNDEFINED)
+        .unwrap()
+        .to_vec();
+    assert_eq!(za.len(), zb.len());
+    assert!(za.iter().zip(&zb).all(|(a, b)| a.to_bits() == b.to_bits()));
+    let gpt = Model::from_bytes(
+        js_sys::Uint8Array::from(&include_bytes!("../www/models/default.safetensors")[..]).into(),
+    )
+    .unwrap();
+    let e = message(gpt.to_gguf().err().expect("an error"));
+    assert!(e.contains("GGUF") && e.contains("GPT-2"), "{e}");
+}
+
 /// `distillLoss` returns the contract's fields, takes each name `distillPipelines` lists, and
 /// names a bad option, argument or field.
 #[wasm_bindgen_test]

@@ -198,7 +198,9 @@ impl Net {
             .chat_template
             .map(|source| ChatTemplate::from_gguf(source, tokens));
         let net = Net::from_tensors(c.config, t.tokenizer, c.tensors)?.with_end_ids(eos)?;
-        Ok(net.with_chat_template(chat))
+        Ok(net
+            .with_chat_template(chat)
+            .with_gguf_vocab(Some(t.metadata)))
     }
 }
 

@@ -20,6 +20,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::model::format::gguf::Value;
 use crate::model::kernels::{
     add, attention, check_finite, grouped_attention, layer_norm, matmul_rows, matmul_rows_tensor,
     matmul_tensor, rms_norm, rope, rope_back, row_f32, silu,
@@ -40,6 +41,9 @@ pub struct Net {
     end_ids: Vec<u32>,
     /// How a conversation is written out for it (`tokenizer_config.json`'s `chat_template`).
     chat: Option<Arc<ChatTemplate>>,
+    /// Its tokenizer as GGUF metadata (every `tokenizer.*` key), when it was read from a GGUF
+    /// file: what [`crate::model::format::gguf_write`] writes back.
+    gguf_vocab: Option<Arc<Vec<(String, Value)>>>,
 }
 
 /// A text's length in tokens and in words ([`Net::token_stats`]).
@@ -179,6 +183,7 @@ impl Net {
             weights: Arc::new(weights),
             end_ids: Vec::new(),
             chat: None,
+            gguf_vocab: None,
         })
     }
 
@@ -206,6 +211,19 @@ impl Net {
     pub fn with_chat_template(mut self, chat: Option<ChatTemplate>) -> Net {
         self.chat = chat.map(Arc::new);
         self
+    }
+
+    /// The same network, with its tokenizer's GGUF metadata (the `tokenizer.*` keys of the
+    /// file it was read from).
+    pub fn with_gguf_vocab(mut self, metadata: Option<Vec<(String, Value)>>) -> Net {
+        self.gguf_vocab = metadata.map(Arc::new);
+        self
+    }
+
+    /// Its tokenizer's GGUF metadata, if it was read from a GGUF file
+    /// ([`Net::with_gguf_vocab`]).
+    pub fn gguf_vocab(&self) -> Option<&[(String, Value)]> {
+        self.gguf_vocab.as_deref().map(Vec::as_slice)
     }
 
     /// Its chat template, if its files have one ([`Net::with_chat_template`]).
@@ -300,6 +318,7 @@ impl Net {
         let mut net = Net::assemble(self.config, Arc::clone(&self.tokenizer), tensors)?;
         net.end_ids = self.end_ids.clone();
         net.chat = self.chat.clone();
+        net.gguf_vocab = self.gguf_vocab.clone();
         Ok(net)
     }
 

@@ -129,6 +129,11 @@ impl QMatrix {
         out
     }
 
+    /// Its blocks, row after row, as llama.cpp stores them.
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+
     /// The bytes its blocks take.
     pub fn bytes(&self) -> usize {
         self.data.len()

@@ -25,7 +25,7 @@ use crate::limits::{
     MAX_CHECKPOINT_BYTES, MAX_LLAMA2C_BYTES, MAX_TEXT_BYTES, MAX_TOKENIZER_BIN_BYTES,
 };
 use crate::model::format::files::{self, Format, Role};
-use crate::model::format::{gguf_model, hf_gpt2, llama2c};
+use crate::model::format::{gguf_model, gguf_write, hf_gpt2, llama2c};
 use crate::model::load::HfReader;
 use crate::model::quant::QType;
 use crate::model::{self, Dtype, Family, Generator, Net, OutputMode, Tokenizer, Variant};
@@ -424,6 +424,18 @@ impl Model {
             inner: self.inner.quantized(qtype).map_err(js_err)?,
             format: self.format,
         })
+    }
+
+    /// This model as a GGUF file (version 3) that llama.cpp loads and runs: its architecture's
+    /// hyperparameters, its tokenizer's metadata and its tensors in their types (a quantised
+    /// copy's blocks as they are held). The writer is deterministic: the same model gives the
+    /// same bytes. A model whose tokenizer has no GGUF form (only a model read from a `.gguf`
+    /// keeps one), a GPT-2-family model and Llama 3's rope scaling are refused
+    /// (`model.ggufExport`), and so is a file over 2 GiB.
+    #[wasm_bindgen(js_name = toGguf)]
+    pub fn to_gguf(&self) -> Result<Uint8Array, JsError> {
+        let bytes = gguf_write::to_gguf(&self.inner).map_err(js_err)?;
+        Ok(Uint8Array::from(&bytes[..]))
     }
 
     /// Starts streaming generation after `prompt`. Options: the sampler's `temperature`,

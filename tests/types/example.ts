@@ -90,6 +90,7 @@ export async function lab(): Promise<void> {
   // @ts-expect-error generate's options have no `input`: the model's output decides it
   model.generate('ROMEO:', { input: 'probs' });
   const zip: Uint8Array = model.toHuggingFaceZip('my-model');
+  const gguf: Uint8Array = model.toGguf();
   const template: string | undefined = model.chatTemplate;
   const hasTemplate: boolean | undefined = model.config.chatTemplate;
   const format: 'huggingFace' | 'llama2c' | 'logitlab' | 'gguf' | undefined = model.config.format;

@@ -455,6 +455,7 @@ export default {
   "error.model.gguf": "The GGUF file does not read: {field} is {value}; {expected}.",
   "error.model.ggufOneFile": "A GGUF model is one .gguf file; these files are several: {files}.",
   "error.model.ggufTensorType": "The GGUF file's tensor {tensor} is stored as {type}, which the lab does not compute with; supported: {supported}.",
+  "error.model.ggufExport": "This model cannot be written as a GGUF file: {reason}.",
   "error.model.slidingWindow": "config.json turns on sliding-window attention (use_sliding_window is true), which the lab does not compute.",
   "error.model.tensorMissing": "model.safetensors lacks the tensor {tensor}, which config.json implies.",
   "error.model.tensorShape": "model.safetensors: the tensor {tensor} has shape {shape}, but config.json implies {expected}.",

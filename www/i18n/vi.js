@@ -456,6 +456,7 @@ export default {
   "error.model.gguf": "Không đọc được tệp GGUF: {field} là {value}; {expected}.",
   "error.model.ggufOneFile": "Một mô hình GGUF là một tệp .gguf duy nhất; ở đây có nhiều tệp: {files}.",
   "error.model.ggufTensorType": "Tensor {tensor} của tệp GGUF được lưu ở kiểu {type}, kiểu mà trang không tính được; các kiểu được hỗ trợ: {supported}.",
+  "error.model.ggufExport": "Không thể ghi mô hình này thành tệp GGUF: {reason}.",
   "error.model.slidingWindow": "config.json bật cơ chế chú ý cửa sổ trượt (sliding-window attention; use_sliding_window là true), cơ chế mà trang không tính được.",
   "error.model.tensorMissing": "model.safetensors thiếu tensor {tensor}, tensor mà config.json đòi hỏi.",
   "error.model.tensorShape": "model.safetensors: tensor {tensor} có kích thước {shape}, nhưng config.json đòi hỏi {expected}.",

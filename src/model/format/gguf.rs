@@ -1446,8 +1446,39 @@ pub fn over_size(file: &str, len: usize) -> Error {
 }
 
 /// Writes a GGUF file (version 3) of `metadata` and `tensors` (name, ne, type, bytes): the
-/// tests' way to build files, and the start of an exporter.
+/// tests' way to build files.
 pub fn write(metadata: &[(&str, Value)], tensors: &[(&str, &[u64], GgmlType, &[u8])]) -> Vec<u8> {
+    let infos: Vec<(&str, &[u64], GgmlType, u64)> = tensors
+        .iter()
+        .map(|&(name, dims, t, bytes)| (name, dims, t, bytes.len() as u64))
+        .collect();
+    let mut out = write_header(metadata, &infos);
+    let alignment = alignment_of(metadata);
+    for (_, _, _, bytes) in tensors {
+        out.extend(*bytes);
+        out.resize((out.len() as u64).next_multiple_of(alignment) as usize, 0);
+    }
+    out
+}
+
+/// `general.alignment` of `metadata` if it is there as a UINT32, else the default.
+pub fn alignment_of(metadata: &[(&str, Value)]) -> u64 {
+    metadata
+        .iter()
+        .find_map(|(key, value)| match (key, value) {
+            (&"general.alignment", Value::U32(a)) => Some(u64::from(*a)),
+            _ => None,
+        })
+        .unwrap_or(DEFAULT_ALIGNMENT)
+}
+
+/// The header of a GGUF file (version 3) of `metadata` and tensors of (name, ne, type, byte
+/// length), padded to the alignment: each tensor's data then follows in order, each padded to
+/// the alignment ([`write`]).
+pub fn write_header(
+    metadata: &[(&str, Value)],
+    tensors: &[(&str, &[u64], GgmlType, u64)],
+) -> Vec<u8> {
     fn string(out: &mut Vec<u8>, s: &[u8]) {
         out.extend((s.len() as u64).to_le_bytes());
         out.extend(s);
@@ -1509,11 +1540,8 @@ pub fn write(metadata: &[(&str, Value)], tensors: &[(&str, &[u64], GgmlType, &[u
     out.extend(3u32.to_le_bytes());
     out.extend((tensors.len() as u64).to_le_bytes());
     out.extend((metadata.len() as u64).to_le_bytes());
-    let mut alignment = DEFAULT_ALIGNMENT;
+    let alignment = alignment_of(metadata);
     for (key, value) in metadata {
-        if let (&"general.alignment", Value::U32(a)) = (key, value) {
-            alignment = u64::from(*a);
-        }
         string(&mut out, key.as_bytes());
         out.extend(type_id(value).to_le_bytes());
         match value {
@@ -1533,7 +1561,7 @@ pub fn write(metadata: &[(&str, Value)], tensors: &[(&str, &[u64], GgmlType, &[u
         }
     }
     let mut offset = 0u64;
-    for (name, dims, t, bytes) in tensors {
+    for (name, dims, t, len) in tensors {
         string(&mut out, name.as_bytes());
         out.extend((dims.len() as u32).to_le_bytes());
         for d in *dims {
@@ -1541,13 +1569,9 @@ pub fn write(metadata: &[(&str, Value)], tensors: &[(&str, &[u64], GgmlType, &[u
         }
         out.extend(t.0.to_le_bytes());
         out.extend(offset.to_le_bytes());
-        offset = (offset + bytes.len() as u64).next_multiple_of(alignment);
+        offset = (offset + len).next_multiple_of(alignment);
     }
     out.resize((out.len() as u64).next_multiple_of(alignment) as usize, 0);
-    for (_, _, _, bytes) in tensors {
-        out.extend(*bytes);
-        out.resize((out.len() as u64).next_multiple_of(alignment) as usize, 0);
-    }
     out
 }
 

@@ -402,7 +402,7 @@ fn shape_error(file: &str, t: &TensorInfo, expected: &str) -> Error {
 }
 
 /// llama.cpp's name of each parameter of `config`'s layout, in layout order.
-fn gguf_names(config: &Config) -> Vec<String> {
+pub(crate) fn gguf_names(config: &Config) -> Vec<String> {
     let layout = config.layout();
     let w = LlamaWeights::from_layout_order(config, (0..layout.len()).collect::<Vec<usize>>());
     let mut names = vec![String::new(); layout.len()];

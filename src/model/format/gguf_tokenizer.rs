@@ -41,6 +41,9 @@ pub struct GgufTokenizer {
     pub add_bos: bool,
     /// `tokenizer.chat_template`, as written.
     pub chat_template: Option<String>,
+    /// Every `tokenizer.*` key of the file with its value, in the file's order: what a GGUF
+    /// writer puts back ([`super::gguf_write`]).
+    pub metadata: Vec<(String, Value)>,
 }
 
 /// token_type values (llama.cpp's `llama_token_type`).
@@ -190,12 +193,19 @@ pub fn read(file: &str, header: &Header, vocab_size: usize) -> Result<GgufTokeni
             ))
         }
     };
+    let metadata = header
+        .metadata
+        .iter()
+        .filter(|(key, _)| key.starts_with("tokenizer."))
+        .cloned()
+        .collect();
     Ok(GgufTokenizer {
         tokenizer,
         bos,
         eos,
         add_bos,
         chat_template,
+        metadata,
     })
 }
 

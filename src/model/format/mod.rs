@@ -15,6 +15,7 @@ pub mod files;
 pub mod gguf;
 pub mod gguf_model;
 pub mod gguf_tokenizer;
+pub mod gguf_write;
 pub mod hf_gpt2;
 pub mod hf_llama;
 pub mod llama2c;
