@@ -1000,7 +1000,7 @@ fn a_model_writes_gguf_through_the_js_api() {
         js_sys::Uint8Array::from(&include_bytes!("../www/models/default.safetensors")[..]).into(),
     )
     .unwrap();
-    let e = message(gpt.to_gguf().err().expect("an error"));
+    let e = message(gpt.to_gguf().expect_err("an error"));
     assert!(e.contains("GGUF") && e.contains("GPT-2"), "{e}");
 }
 
