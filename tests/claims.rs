@@ -565,7 +565,10 @@ fn the_calibration_card_states_its_maths() {
         ("vi", CATALOGUES[1].1, "lần thứ hai Hồn ma rời sân khấu"),
     ] {
         let text = message(c, "calibration.text");
-        assert!(text.contains("15") && text.contains(second), "{lang}: {text}");
+        assert!(
+            text.contains("15") && text.contains(second),
+            "{lang}: {text}"
+        );
     }
     for (lang, c) in CATALOGUES {
         let hamlet = message(c, "calibration.hamlet");

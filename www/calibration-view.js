@@ -70,15 +70,15 @@ function binTable(r, tAfter) {
   const caption = document.createElement('caption');
   caption.textContent = t('calibration.tableCaption');
   const head = document.createElement('thead');
-  const top = document.createElement('tr');
-  top.append(cell('td', ''), cell('th', t('calibration.atOne'), { colspan: '3', scope: 'colgroup' }),
+  const groups = document.createElement('tr');
+  groups.append(cell('td', ''), cell('th', t('calibration.atOne'), { colspan: '3', scope: 'colgroup' }),
     cell('th', tAfter, { colspan: '3', scope: 'colgroup' }));
   const sub = document.createElement('tr');
   sub.append(cell('th', t('calibration.bin'), { scope: 'col' }));
   for (let k = 0; k < 2; k++) {
     for (const key of ['calibration.count', 'calibration.meanConfidence', 'calibration.binAccuracy']) sub.append(cell('th', t(key), { scope: 'col' }));
   }
-  head.append(top, sub);
+  head.append(groups, sub);
   const body = document.createElement('tbody');
   const n = r.bins.length;
   r.bins.forEach((b, i) => {
