@@ -248,6 +248,42 @@ pub struct Calibration {
     pub fit_positions: usize,
 }
 
+/// What the fitted T says of the model on the positions it was fitted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confidence {
+    /// T > 1: the NLL falls when every logit is divided by more than 1, which lowers every
+    /// confidence: the model was too sure.
+    Over,
+    /// T < 1: the NLL falls when the confidences rise: the model was not sure enough.
+    Under,
+    /// T = 1: the logits as they are minimise the NLL.
+    Calibrated,
+}
+
+impl Calibration {
+    /// What the fitted T says: over- or underconfident, or neither (`None` when not fitted).
+    pub fn confidence(&self) -> Option<Confidence> {
+        self.after.as_ref()?;
+        Some(match self.temperature {
+            t if t > 1.0 => Confidence::Over,
+            t if t < 1.0 => Confidence::Under,
+            _ => Confidence::Calibrated,
+        })
+    }
+
+    /// Whether the ECE at the fitted T is below the ECE at T = 1 on the measured positions. T
+    /// minimises the NLL of the other half, not this ECE, so it can rise (`None` when not fitted).
+    pub fn ece_fell(&self) -> Option<bool> {
+        Some(self.after.as_ref()?.ece < self.before.ece)
+    }
+
+    /// Whether the NLL at the fitted T is below the NLL at T = 1 on the measured positions
+    /// (`None` when not fitted).
+    pub fn nll_fell(&self) -> Option<bool> {
+        Some(self.after.as_ref()?.nll < self.before.nll)
+    }
+}
+
 /// The calibration of `logits` (N × V) against `targets` with `bins` bins. With `fit`, T is
 /// fitted on the first half of the positions and every figure, before and after, measured on
 /// the second half, so that T is judged on positions it was not fitted on (N ≥ 2); without,
@@ -346,5 +382,28 @@ mod tests {
         // NLL is ln V at every T: the slope is 0 at β = 1/100, so T = 100.
         let t = fit_temperature(&[1.0, 1.0, 1.0, 1.0], &[0, 1]).unwrap();
         assert_eq!(t, FIT_TEMPERATURE_RANGE.1);
+    }
+
+    #[test]
+    fn the_fitted_t_says_over_or_underconfident() {
+        // Sure (p ≈ 0.993) and right half the time, on both halves: T > 1, and on the measured
+        // half, which is the fitting half again, the NLL and the ECE fall.
+        let z = [5.0, 0.0].repeat(4);
+        let c = calibrate(&z, &[0, 1, 0, 1], 15, true).unwrap();
+        assert!(c.temperature > 1.0, "{}", c.temperature);
+        assert_eq!(c.confidence(), Some(Confidence::Over));
+        assert_eq!((c.nll_fell(), c.ece_fell()), (Some(true), Some(true)));
+        // Unsure (p ≈ 0.52) and always right: T < 1.
+        let z = [0.1, 0.0].repeat(4);
+        let c = calibrate(&z, &[0; 4], 15, true).unwrap();
+        assert!(c.temperature < 1.0, "{}", c.temperature);
+        assert_eq!(c.confidence(), Some(Confidence::Under));
+        assert_eq!(c.before.accuracy, c.after.as_ref().unwrap().accuracy);
+        // Not fitted: nothing to say.
+        let c = calibrate(&z, &[0; 4], 15, false).unwrap();
+        assert_eq!(
+            (c.confidence(), c.ece_fell(), c.nll_fell()),
+            (None, None, None)
+        );
     }
 }

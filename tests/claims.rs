@@ -577,3 +577,113 @@ fn the_weights_card_states_what_the_comparison_computes() {
         assert!(has(c, "weights.memoryAlready"), "{lang}");
     }
 }
+
+/// The calibration card, on its shipped scene with the default model: the scene is from a work
+/// the default model was held out from; T is fitted on the first half of the positions and
+/// measured on the second; the NLL is least at the fitted T; top-1 accuracy is the same at both
+/// temperatures because argmax(z / T) = argmax(z); T > 1 lowers every confidence; the
+/// confidence is the largest probability of softmax(z / T), the sampler's own division; ECE and
+/// Brier are what the card's definitions say; and 15 bins.
+#[test]
+fn the_calibration_card_states_its_maths() {
+    use logitlab::calibration::{self as cal, Confidence, DEFAULT_BINS};
+    const SCENE: &str = include_str!("../www/texts/hamlet-act1-scene1.txt");
+    assert!(logitlab::data::VALIDATION_WORKS.contains(&"hamlet_gut.txt"));
+    // The opening of Act I, Scene 1, up to the Ghost's second exit: still in Scene 1.
+    assert!(SCENE.starts_with("ACT I.\n\nScene I. Elsinore."));
+    assert!(SCENE.trim_end().ends_with("[Exit Ghost.]"));
+    assert_eq!(SCENE.matches("[Exit Ghost.]").count(), 2);
+    assert!(!SCENE.contains("Scene II."));
+    assert_eq!(DEFAULT_BINS, 15);
+    for (lang, c, second) in [
+        ("en", CATALOGUES[0].1, "the Ghost's second exit"),
+        ("vi", CATALOGUES[1].1, "lần thứ hai Hồn ma rời sân khấu"),
+    ] {
+        let text = message(c, "calibration.text");
+        assert!(
+            text.contains("15") && text.contains(second),
+            "{lang}: {text}"
+        );
+    }
+    for (lang, c) in CATALOGUES {
+        let hamlet = message(c, "calibration.hamlet");
+        assert!(
+            hamlet.starts_with("Hamlet, ") && hamlet.ends_with(" 1"),
+            "{lang}: {hamlet}"
+        );
+        for key in [
+            "calibration.over",
+            "calibration.under",
+            "calibration.calibrated",
+            "calibration.sameAccuracy",
+            "calibration.eceDownNllDown",
+            "calibration.eceDownNllUp",
+            "calibration.eceUpNllDown",
+            "calibration.eceUpNllUp",
+        ] {
+            assert!(has(c, key), "{lang}: {key}");
+        }
+    }
+
+    let net = Net::from_safetensors(include_bytes!("../www/models/default.safetensors")).unwrap();
+    let p = cal::text_positions(&net, SCENE).unwrap();
+    let v = net.config().vocab_size;
+    let c = cal::calibrate(&p.logits, &p.targets, DEFAULT_BINS, true).unwrap();
+    let after = c.after.as_ref().unwrap();
+    let n = p.targets.len();
+    // The first half fits, the second half is measured.
+    assert_eq!(c.fit_positions, n / 2);
+    assert_eq!(c.fit_positions + c.before.positions, n);
+    assert_eq!(after.positions, c.before.positions);
+    // The NLL of the fitting half is least at the fitted T.
+    let half = n / 2;
+    let fit_nll = |t: f64| {
+        cal::reliability(&p.logits[..half * v], &p.targets[..half], t, 15)
+            .unwrap()
+            .nll
+    };
+    for k in [0.98, 1.02] {
+        assert!(
+            fit_nll(c.temperature) <= fit_nll(c.temperature * k),
+            "T × {k}"
+        );
+    }
+    // The default model is overconfident on this scene: T > 1, and every confidence falls.
+    assert!(c.temperature > 1.0, "{}", c.temperature);
+    assert_eq!(c.confidence(), Some(Confidence::Over));
+    let t = c.temperature as f32;
+    for z in p.logits.chunks_exact(v).step_by(7) {
+        let before = numerics::softmax(z, 1.0).unwrap();
+        let scaled = numerics::softmax(z, t).unwrap();
+        assert!(numerics::max(&scaled) <= numerics::max(&before));
+        // argmax(z / T) = argmax(z).
+        assert_eq!(numerics::argmax(&scaled), numerics::argmax(z));
+        for t in [0.1f32, 0.5, 2.0, 10.0] {
+            assert_eq!(
+                numerics::argmax(&numerics::softmax(z, t).unwrap()),
+                numerics::argmax(z)
+            );
+        }
+    }
+    assert_eq!(after.accuracy, c.before.accuracy);
+    // The confidence the card bins is the largest probability of softmax(z / T), the division
+    // the sampler's temperature makes.
+    let z = &p.logits[..v];
+    let one = cal::reliability(z, &p.targets[..1], c.temperature, 15).unwrap();
+    let bin = one.bins.iter().find(|b| b.count == 1).unwrap();
+    assert!(
+        (bin.confidence - f64::from(numerics::max(&numerics::softmax(z, t).unwrap()))).abs() < 1e-6
+    );
+    // ECE = Σ_b (n_b / N) · |accuracy_b − confidence_b|, in [0, 1]; Brier in [0, 2].
+    for r in [&c.before, after] {
+        let total: usize = r.bins.iter().map(|b| b.count).sum();
+        assert_eq!(total, r.positions);
+        let ece: f64 = r
+            .bins
+            .iter()
+            .map(|b| b.count as f64 / total as f64 * (b.accuracy - b.confidence).abs())
+            .sum();
+        assert!((ece - r.ece).abs() < 1e-12);
+        assert!((0.0..=1.0).contains(&r.ece) && (0.0..=2.0).contains(&r.brier));
+    }
+}

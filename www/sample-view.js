@@ -5,7 +5,8 @@
 // `bindSettings`, `bindPrompt`. The output text: `renderOutput`, `tokenSpan`, `bindTokenInfo`,
 // `bindGeneration`, `generate`. The panels of one step: `refreshPanel`, then `renderNextToken`,
 // `renderIdentity`, `renderPrecision`, and the card of quantised weights (weights-view.js,
-// `ctx.weights`). Many draws: `bindDraws`. The sampler chain's list, the
+// `ctx.weights`). The calibration card is calibration-view.js (`ctx.calibration`). Many draws:
+// `bindDraws`. The sampler chain's list, the
 // three distributions and why the order matters are in chain-view.js (`ctx.chain`). Each takes
 // the view's context `ctx` = { lab (the worker), state (the page's state), update, model, chain }
 // and the view's own
@@ -18,6 +19,7 @@ import { t, fixed, precision, exponential, integer, english, errorNode, fillNode
 import { announce, announceError } from './announce.js';
 import { setupChain, slidersChain } from './chain-view.js';
 import { setupWeights } from './weights-view.js';
+import { setupCalibration } from './calibration-view.js';
 
 const $ = (id) => document.getElementById(id);
 /** Why a sampler step removed an id: the catalogue key by the wasm's cut code (0 = kept). */
@@ -52,6 +54,7 @@ export function setupSample(ctx) {
   const orderMatters = (chains) => lab.call('orderMatters', { text: contextText(state, out), chains, seed: state.seed, output: state.output, tokens: 40 });
   ctx.chain = setupChain(ctx, refresh, orderMatters);
   ctx.weights = setupWeights(ctx, () => contextText(state, out));
+  ctx.calibration = setupCalibration(ctx);
 
   THRESHOLDS = zeroThresholds();
   CUT_KEYS = cutReasons().map((name) => `cut.${name}`);
@@ -78,6 +81,7 @@ export function setupSample(ctx) {
       panel.order = [];
       showModel(ctx.model);
       ctx.weights.modelChanged(ctx.model);
+      ctx.calibration.modelChanged();
       $('hist').replaceChildren();
       $('hist-data').replaceChildren();
       $('hist-text').textContent = '';

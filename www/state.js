@@ -9,7 +9,7 @@
 
 /** Things `hide=` can name. */
 export const HIDEABLE = ['lang', 'verdicts', 'prompt', 'temperature', 'topK', 'topP', 'minP', 'seed',
-  'output', 'tabs', 'chain', 'order', 'bars', 'identity', 'precision', 'weights', 'draws', 'formulas', 'share', 'stability',
+  'output', 'tabs', 'chain', 'order', 'bars', 'identity', 'precision', 'weights', 'calibration', 'draws', 'formulas', 'share', 'stability',
   'calculator', 'classify', 'training'];
 
 import { LANGUAGES } from './i18n.js';

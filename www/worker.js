@@ -246,6 +246,28 @@ function compareModels({ text }) {
   return lab.compareModels(model, copy, context(text, 'prompt'));
 }
 
+/** A shipped text of www/texts/, fetched once. */
+const shipped = {};
+function shippedText(path) {
+  shipped[path] ??= fetch(path).then((res) => {
+    if (!res.ok) throw coded('load.http', `cannot load ${path}: HTTP ${res.status}`, { path, status: String(res.status) });
+    return res.text();
+  }).catch((e) => { delete shipped[path]; throw e; }); // a later try may succeed
+  return shipped[path];
+}
+
+/** The held-out text of the calibration card. */
+const HELD_OUT = 'texts/hamlet-act1-scene1.txt';
+
+/**
+ * The card "Calibration": the model's reliability figures on the held-out text, before and
+ * after the fitted temperature (`calibration`), and the text's length in characters.
+ */
+async function calibration() {
+  const text = await shippedText(HELD_OUT);
+  return { ...lab.calibration(model, text, { bins: 15, fit: true }), chars: [...text].length };
+}
+
 /** The prompt as one user message, written out by the model's chat template, ready for the reply. */
 function chat({ prompt }) {
   return { text: model.applyChatTemplate([{ role: 'user', content: prompt }], { addGenerationPrompt: true }) };
@@ -464,18 +486,10 @@ function trainingModule() {
 
 let runs = [];          // [{ pipeline, trainer }]
 let training = 0;       // play-loop counter; pause or a newer start ends older loops
-let shakespeare = null; // the shipped excerpt, fetched on first use
 
 async function trainingText(source, own) {
   if (source === 'own') return own;
-  shakespeare ??= await fetch('texts/romeo-and-juliet.txt').then((res) => {
-    if (!res.ok) {
-      throw coded('load.http', `cannot load texts/romeo-and-juliet.txt: HTTP ${res.status}`,
-        { path: 'texts/romeo-and-juliet.txt', status: String(res.status) });
-    }
-    return res.text();
-  });
-  return shakespeare;
+  return shippedText('texts/romeo-and-juliet.txt');
 }
 
 function freeRuns() {
@@ -572,7 +586,7 @@ function exportModel({ pipeline, folder }) {
 
 const handlers = {
   exportModel, init: initModule,
-  load, panel, orderMatters, draws, generate, chat, tokenStats, quantizePlan, quantize, compareModels, lossPanel, trainStart, trainStep, trainPlay, trainSample,
+  load, panel, orderMatters, draws, generate, chat, tokenStats, quantizePlan, quantize, compareModels, calibration, lossPanel, trainStart, trainStep, trainPlay, trainSample,
   stop: () => { run++; return {}; },
   trainPause: () => { training++; return {}; },
   trainFree: () => { freeRuns(); return {}; },

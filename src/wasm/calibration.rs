@@ -5,7 +5,8 @@
 //! ```js
 //! calibration(model, heldOutText, { bins: 15, fit: true });
 //! // → { bins: [{ confidence, accuracy, count }], ece, nll, brier, accuracy, temperature,
-//! //     positions, fitPositions, tokens, after: { bins, ece, nll, brier, accuracy, positions } }
+//! //     positions, fitPositions, tokens, after: { bins, ece, nll, brier, accuracy, positions },
+//! //     confidence: 'overconfident' | 'underconfident' | 'calibrated', eceFell, nllFell }
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -98,6 +99,19 @@ pub struct CalibrationResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[tsify(optional)]
     pub after: Option<ReliabilityFigures>,
+    /// What the fitted T says of the model on the fitting positions: "overconfident" (T > 1),
+    /// "underconfident" (T < 1) or "calibrated" (T = 1); absent without fit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub confidence: Option<String>,
+    /// Whether the ECE at the fitted T is below the ECE at T = 1 (absent without fit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub ece_fell: Option<bool>,
+    /// Whether the NLL at the fitted T is below the NLL at T = 1 (absent without fit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub nll_fell: Option<bool>,
 }
 
 /// A model's calibration on `text`: every position's next-token prediction, in a reliability
@@ -122,5 +136,15 @@ pub fn calibration(
         fit_positions: c.fit_positions as u32,
         tokens: p.tokens as u32,
         after: c.after.as_ref().map(ReliabilityFigures::new),
+        confidence: c.confidence().map(|k| {
+            match k {
+                cal::Confidence::Over => "overconfident",
+                cal::Confidence::Under => "underconfident",
+                cal::Confidence::Calibrated => "calibrated",
+            }
+            .to_owned()
+        }),
+        ece_fell: c.ece_fell(),
+        nll_fell: c.nll_fell(),
     }))
 }
