@@ -26,6 +26,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use logitlab::model::format::gguf_model;
+use logitlab::model::quant::{QMatrix, QType};
 use logitlab::model::{Net, OutputMode, RopeLayout, Tensor};
 
 struct Case {
@@ -295,6 +296,54 @@ fn quantised_products_are_the_same_bits_everywhere() {
         }
     }
     assert_eq!((outputs, hash), (6726, 18_281_368_728_999_792_230));
+}
+
+/// Each quantised type's four-rows-at-a-time kernel (wasm's simd128 path, which takes rows in
+/// fours and the rest one at a time) against the one-row code: every row of a 9-row matrix
+/// times two x rows equals, to the bit, that row alone as a one-row matrix. Natively both are
+/// the one-row code; in Chromium rows 0–7 go through the four-row kernel.
+#[test]
+fn the_four_row_kernels_give_the_one_row_bits() {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut byte = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 56) as u8
+    };
+    for qtype in QType::ALL {
+        let (rows, cols) = (9, 512);
+        let bb = qtype.block_bytes();
+        let mut data: Vec<u8> = (0..rows * cols / qtype.block_values() * bb)
+            .map(|_| byte())
+            .collect();
+        // Finite f16 scales of about 0.008 to 0.03.
+        let scales: &[usize] = match qtype {
+            QType::Q4K => &[0, 2],
+            QType::Q6K => &[208],
+            _ => &[0],
+        };
+        for block in data.chunks_exact_mut(bb) {
+            for &at in scales {
+                block[at + 1] = 0x20 | (block[at + 1] & 0x07);
+            }
+        }
+        let x: Vec<f32> = (0..2 * cols)
+            .map(|i| ((i as u64 * 2_654_435_761) % 2001) as f32 / 1000.0 - 1.0)
+            .collect();
+        let m = QMatrix::new(qtype, rows, cols, data.clone()).unwrap();
+        let y = m.matmul(&x);
+        let row_len = data.len() / rows;
+        for (r, w) in data.chunks_exact(row_len).enumerate() {
+            let one = QMatrix::new(qtype, 1, cols, w.to_vec()).unwrap().matmul(&x);
+            assert_eq!(
+                [y[r].to_bits(), y[rows + r].to_bits()],
+                [one[0].to_bits(), one[1].to_bits()],
+                "{} row {r}",
+                qtype.name()
+            );
+        }
+    }
 }
 
 /// `gguf` with the metadata `tokenizer.chat_template` = `template` added as its first key. The
