@@ -15,8 +15,8 @@
 //! | Q6_K | 256 | 210 | d · sc_j · (q − 32), q of 6 bits, an i8 sc_j per 16 values |
 //!
 //! y = W·x is computed as llama.cpp computes it: x is itself quantised, per block of 32 to
-//! Q8_0 (for Q8_0, Q4_0 and Q5_0 weights) or per block of 256 to Q8_K (for Q4_K and Q6_K), and each
-//! block's dot product is a sum of integer products, scaled once in f32. The integer sums are
+//! Q8_0 (for Q8_0, Q4_0 and Q5_0 weights) or per block of 256 to Q8_K (for Q4_K and Q6_K), and
+//! each block's dot product is a sum of integer products, scaled once in f32. The integer sums are
 //! exact, so the wasm simd128 kernel (`i32x4.dot_i16x8_s`, stable SIMD, no relaxed
 //! instruction) and the plain native loop give the same integers, and the f32 steps after them
 //! run in the same order: the results are the same bits on every target.
