@@ -1,5 +1,6 @@
 //! GGUF models against llama.cpp and transformers: tiny random models of each architecture
-//! (llama, qwen2, qwen3) and tensor type (F32, F16, BF16, Q8_0, Q4_0, Q4_K with Q6_K), made
+//! (llama, qwen2, qwen3) and tensor type (F32, F16, BF16, Q8_0, Q4_0, Q4_K with Q6_K, and a
+//! Q4_K_M file 64 wide, where most matrices fall back to Q5_0 and Q8_0), made
 //! by `tests/fixtures/make_gguf_fixtures.py`, which also recorded llama.cpp's logits
 //! (llama-cpp-python, 128 teacher-forced positions) and, for the float files, transformers'.
 //!
@@ -26,6 +27,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use logitlab::model::format::gguf_model;
+use logitlab::model::quant::{QMatrix, QType};
 use logitlab::model::{Net, OutputMode, RopeLayout, Tensor};
 
 struct Case {
@@ -59,13 +61,15 @@ macro_rules! case {
 
 fn cases() -> Vec<Case> {
     vec![
-        // Measured when the fixtures were made: 7.3e-7, 7.4e-4, 9.9e-3, 1.2e-7, 1.2e-7, 1.4e-6.
+        // Measured when the fixtures were made: 7.3e-7, 7.4e-4, 9.9e-3, 1.2e-7, 1.2e-7, 1.4e-6,
+        // 2.4e-7.
         case!("llama-f32", 1e-5, hf),
         case!("qwen2-f16", 2e-3, hf),
         case!("qwen3-bf16", 2e-2, hf),
         case!("llama-q8_0", 1e-5),
         case!("qwen2-q4_0", 1e-5),
         case!("qwen3-q4_k_m", 1e-5),
+        case!("llama-q4_k_m", 1e-5),
     ]
 }
 
@@ -294,7 +298,55 @@ fn quantised_products_are_the_same_bits_everywhere() {
             }
         }
     }
-    assert_eq!((outputs, hash), (6726, 18_281_368_728_999_792_230));
+    assert_eq!((outputs, hash), (10326, 18_129_124_317_548_930_731));
+}
+
+/// Each quantised type's four-rows-at-a-time kernel (wasm's simd128 path, which takes rows in
+/// fours and the rest one at a time) against the one-row code: every row of a 9-row matrix
+/// times two x rows equals, to the bit, that row alone as a one-row matrix. Natively both are
+/// the one-row code; in Chromium rows 0–7 go through the four-row kernel.
+#[test]
+fn the_four_row_kernels_give_the_one_row_bits() {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut byte = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 56) as u8
+    };
+    for qtype in QType::ALL {
+        let (rows, cols) = (9, 512);
+        let bb = qtype.block_bytes();
+        let mut data: Vec<u8> = (0..rows * cols / qtype.block_values() * bb)
+            .map(|_| byte())
+            .collect();
+        // Finite f16 scales of about 0.008 to 0.03.
+        let scales: &[usize] = match qtype {
+            QType::Q4K => &[0, 2],
+            QType::Q6K => &[208],
+            _ => &[0],
+        };
+        for block in data.chunks_exact_mut(bb) {
+            for &at in scales {
+                block[at + 1] = 0x20 | (block[at + 1] & 0x07);
+            }
+        }
+        let x: Vec<f32> = (0..2 * cols)
+            .map(|i| ((i as u64 * 2_654_435_761) % 2001) as f32 / 1000.0 - 1.0)
+            .collect();
+        let m = QMatrix::new(qtype, rows, cols, data.clone()).unwrap();
+        let y = m.matmul(&x);
+        let row_len = data.len() / rows;
+        for (r, w) in data.chunks_exact(row_len).enumerate() {
+            let one = QMatrix::new(qtype, 1, cols, w.to_vec()).unwrap().matmul(&x);
+            assert_eq!(
+                [y[r].to_bits(), y[rows + r].to_bits()],
+                [one[0].to_bits(), one[1].to_bits()],
+                "{} row {r}",
+                qtype.name()
+            );
+        }
+    }
 }
 
 /// `gguf` with the metadata `tokenizer.chat_template` = `template` added as its first key. The

@@ -163,12 +163,13 @@ fn quantising_is_refused_by_name() {
     assert!(e.to_string().contains("GPT-2"), "{e}");
     // Types: the three the quantiser writes, by their API names.
     assert_eq!(quantize_type("q4_K").unwrap(), QType::Q4K);
-    for bad in ["q6_K", "Q8_0", "q4_k", ""] {
+    for bad in ["q6_K", "q5_0", "Q8_0", "q4_k", ""] {
         let e = quantize_type(bad).unwrap_err().to_string();
         assert!(e.contains("q8_0, q4_0, q4_K"), "{bad}: {e}");
     }
     assert!(quantize_row(QType::Q8_0, &[0.0; 31]).is_err());
     assert!(quantize_row(QType::Q6K, &[0.0; 256]).is_err());
+    assert!(quantize_row(QType::Q5_0, &[0.0; 32]).is_err());
     // Already quantised matrices stay as they are.
     let net = Net::from_gguf("llama-f32.gguf", LLAMA_F32).unwrap();
     let q8 = net.quantized(QType::Q8_0).unwrap();

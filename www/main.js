@@ -217,7 +217,7 @@ function family(config) {
 
 /** The model card: family, parameters, how the weights are held, V, context, head, chat template. */
 function showModelCard(config) {
-  const dtypes = { f32: 'float32', f16: 'float16', bf16: 'bfloat16', q8_0: 'Q8_0', q4_0: 'Q4_0', q4_K: 'Q4_K', q6_K: 'Q6_K' };
+  const dtypes = { f32: 'float32', f16: 'float16', bf16: 'bfloat16', q8_0: 'Q8_0', q4_0: 'Q4_0', q5_0: 'Q5_0', q4_K: 'Q4_K', q6_K: 'Q6_K' };
   const rows = [
     ['card.family', family(config)],
     ['card.parameters', integer(config.parameters)],

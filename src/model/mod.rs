@@ -8,7 +8,7 @@
 //! - [`format`]: checkpoint files (logitlab's safetensors; Hugging Face GPT-2, Llama, Qwen2 and
 //!   Qwen3 folders; llama2.c);
 //! - [`tensor`]: weights as stored (f32, or bf16 / f16 kept in 16 bits, [`Tensor`]);
-//! - [`quant`]: weights kept in llama.cpp's quantised blocks (Q8_0, Q4_0, Q4_K, Q6_K) and
+//! - [`quant`]: weights kept in llama.cpp's quantised blocks (Q8_0, Q4_0, Q5_0, Q4_K, Q6_K) and
 //!   their matrix–vector kernels; [`quantize`]: f32 weights into those blocks, as llama.cpp's
 //!   reference quantisers write them ([`Net::quantized`]);
 //! - [`kernels`] and [`net`]: the network as plain arrays with a KV cache ([`Net`]), which the

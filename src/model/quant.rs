@@ -10,12 +10,13 @@
 //! | --- | --- | --- | --- |
 //! | Q8_0 | 32 | 34 | d · q, q an i8 |
 //! | Q4_0 | 32 | 18 | d · (q − 8), q a nibble |
+//! | Q5_0 | 32 | 22 | d · (q − 16), q of 5 bits: a nibble and one bit of a 32-bit mask |
 //! | Q4_K | 256 | 144 | d · sc_j · q − dmin · m_j, q a nibble, 6-bit sc_j and m_j per 32 values |
 //! | Q6_K | 256 | 210 | d · sc_j · (q − 32), q of 6 bits, an i8 sc_j per 16 values |
 //!
 //! y = W·x is computed as llama.cpp computes it: x is itself quantised, per block of 32 to
-//! Q8_0 (for Q8_0 and Q4_0 weights) or per block of 256 to Q8_K (for Q4_K and Q6_K), and each
-//! block's dot product is a sum of integer products, scaled once in f32. The integer sums are
+//! Q8_0 (for Q8_0, Q4_0 and Q5_0 weights) or per block of 256 to Q8_K (for Q4_K and Q6_K), and
+//! each block's dot product is a sum of integer products, scaled once in f32. The integer sums are
 //! exact, so the wasm simd128 kernel (`i32x4.dot_i16x8_s`, stable SIMD, no relaxed
 //! instruction) and the plain native loop give the same integers, and the f32 steps after them
 //! run in the same order: the results are the same bits on every target.
@@ -28,13 +29,20 @@ use crate::numerics::round_to_f16;
 pub enum QType {
     Q8_0,
     Q4_0,
+    Q5_0,
     Q4K,
     Q6K,
 }
 
 impl QType {
     /// Every type, in the order error messages list them.
-    pub const ALL: [QType; 4] = [QType::Q8_0, QType::Q4_0, QType::Q4K, QType::Q6K];
+    pub const ALL: [QType; 5] = [
+        QType::Q8_0,
+        QType::Q4_0,
+        QType::Q5_0,
+        QType::Q4K,
+        QType::Q6K,
+    ];
 
     /// The name the JS API gives it (`"q8_0"`, `"q4_K"`): llama.cpp's, in lower case but for
     /// the K.
@@ -42,6 +50,7 @@ impl QType {
         match self {
             QType::Q8_0 => "q8_0",
             QType::Q4_0 => "q4_0",
+            QType::Q5_0 => "q5_0",
             QType::Q4K => "q4_K",
             QType::Q6K => "q6_K",
         }
@@ -50,7 +59,7 @@ impl QType {
     /// Values per block.
     pub fn block_values(self) -> usize {
         match self {
-            QType::Q8_0 | QType::Q4_0 => 32,
+            QType::Q8_0 | QType::Q4_0 | QType::Q5_0 => 32,
             QType::Q4K | QType::Q6K => 256,
         }
     }
@@ -60,6 +69,7 @@ impl QType {
         match self {
             QType::Q8_0 => 34,
             QType::Q4_0 => 18,
+            QType::Q5_0 => 22,
             QType::Q4K => 144,
             QType::Q6K => 210,
         }
@@ -162,6 +172,7 @@ impl QMatrix {
             match self.qtype {
                 QType::Q8_0 => dequantize_q8_0(block, &mut out),
                 QType::Q4_0 => dequantize_q4_0(block, &mut out),
+                QType::Q5_0 => dequantize_q5_0(block, &mut out),
                 QType::Q4K => dequantize_q4_k(block, &mut out),
                 QType::Q6K => dequantize_q6_k(block, &mut out),
             }
@@ -179,7 +190,7 @@ impl QMatrix {
     /// with such a scale is reported.
     pub fn first_non_finite(&self) -> Option<(usize, f32)> {
         let scales: &[usize] = match self.qtype {
-            QType::Q8_0 | QType::Q4_0 => &[0],
+            QType::Q8_0 | QType::Q4_0 | QType::Q5_0 => &[0],
             QType::Q4K => &[0, 2],
             QType::Q6K => &[208],
         };
@@ -203,7 +214,7 @@ impl QMatrix {
         let x = &x[..x.len() / self.cols * self.cols];
         let mut y = vec![0.0; x.len() / self.cols * self.rows];
         match self.qtype {
-            QType::Q8_0 | QType::Q4_0 => self.products(&quantize_q8_0(x), &mut y),
+            QType::Q8_0 | QType::Q4_0 | QType::Q5_0 => self.products(&quantize_q8_0(x), &mut y),
             QType::Q4K | QType::Q6K => self.products(&quantize_q8_k(x), &mut y),
         }
         y
@@ -265,6 +276,7 @@ impl Activation for Q8Block {
     fn dot(qtype: QType, w: &[u8], a: &Q8Block) -> f32 {
         match qtype {
             QType::Q8_0 => dot_q8_0(w, a),
+            QType::Q5_0 => dot_q5_0(w, a),
             _ => dot_q4_0(w, a),
         }
     }
@@ -273,6 +285,7 @@ impl Activation for Q8Block {
     fn rows4(qtype: QType, w: [&[u8]; 4], a: &[Q8Block]) -> [f32; 4] {
         match qtype {
             QType::Q8_0 => simd::rows4_q8_0::<false>(w, a),
+            QType::Q5_0 => simd::rows4_q5_0(w, a),
             _ => simd::rows4_q8_0::<true>(w, a),
         }
     }
@@ -309,6 +322,25 @@ fn dequantize_q4_0(b: &[u8], out: &mut Vec<f32>) {
     let qs = &b[2..18];
     out.extend(qs.iter().map(|&q| d * f32::from((q & 0xF) as i8 - 8)));
     out.extend(qs.iter().map(|&q| d * f32::from((q >> 4) as i8 - 8)));
+}
+
+/// Q5_0's 32 values as integers in [−16, 15], in order: value j is the low nibble of byte
+/// 6 + j (j < 16) or the high nibble of byte 6 + j − 16, with bit j of the little-endian u32 at
+/// bytes 2–5 as its fifth bit.
+#[inline(always)]
+fn unpack_q5_0(b: &[u8]) -> [i8; 32] {
+    let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+    let qs = &b[6..22];
+    std::array::from_fn(|j| {
+        let nibble = if j < 16 { qs[j] & 0xF } else { qs[j - 16] >> 4 };
+        let high = ((qh >> j) & 1) as u8;
+        (nibble | (high << 4)) as i8 - 16
+    })
+}
+
+fn dequantize_q5_0(b: &[u8], out: &mut Vec<f32>) {
+    let d = f16(b[0], b[1]);
+    out.extend(unpack_q5_0(b).iter().map(|&q| d * f32::from(q)));
 }
 
 /// Q4_K's 6-bit scale and minimum of sub-block j (of 8), packed in 12 bytes.
@@ -627,6 +659,51 @@ mod simd {
         lanes(acc)
     }
 
+    /// Four rows of Q5_0 blocks · one row of Q8_0 activations, as `dot_q5_0` summed in order.
+    pub fn rows4_q5_0(w: [&[u8]; ROWS], a: &[Q8Block]) -> [f32; 4] {
+        const BB: usize = 22;
+        let row_len = a.len() * BB;
+        assert!(w.iter().all(|w| w.len() >= row_len));
+        let (low, sixteen) = (u8x16_splat(0x0f), u8x16_splat(0x10));
+        // Byte j of a vector of values tests bit j % 8 of the mask byte spread over it: mask
+        // bytes 0 and 1 (bits 0–15) for values 0–15, bytes 2 and 3 for values 16–31.
+        let bit = u8x16(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
+        let (spread0, spread1) = (
+            u8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
+            u8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3),
+        );
+        let row_block = |k: usize, i: usize, a: &[v128; 4]| -> (v128, u32) {
+            // SAFETY: block i of row k lies within w (asserted above).
+            unsafe {
+                let b = w[k].as_ptr().add(i * BB);
+                // The 32-bit mask of fifth bits, little-endian as wasm's memory is.
+                let qh = u32x4_splat(b.add(2).cast::<u32>().read_unaligned());
+                let v = load(b.add(6));
+                // q − 16 = nibble − 16 where the fifth bit is clear, the nibble where it is set.
+                let clear = |spread: v128| {
+                    let h = v128_and(i8x16_swizzle(qh, spread), bit);
+                    v128_andnot(sixteen, i8x16_eq(h, bit))
+                };
+                let q0 = i8x16_sub(v128_and(v, low), clear(spread0));
+                let q1 = i8x16_sub(v128_and(u16x8_shr(v, 4), low), clear(spread1));
+                let s = i32x4_add(dot16(q0, a[0], a[1]), dot16(q1, a[2], a[3]));
+                (s, u16_at(b))
+            }
+        };
+        let mut acc = f32x4_splat(0.0);
+        for (i, a) in a.iter().enumerate() {
+            let av = widen32(&a.qs);
+            let (s0, d0) = row_block(0, i, &av);
+            let (s1, d1) = row_block(1, i, &av);
+            let (s2, d2) = row_block(2, i, &av);
+            let (s3, d3) = row_block(3, i, &av);
+            let sumi = f32x4_convert_i32x4(sum_lanes4([s0, s1, s2, s3]));
+            let scale = f32x4_mul(f16x4(u32x4(d0, d1, d2, d3)), f32x4_splat(a.d));
+            acc = f32x4_add(acc, f32x4_mul(sumi, scale));
+        }
+        lanes(acc)
+    }
+
     /// A Q8_K block's 256 activations as 32 vectors of eight i16.
     #[inline(always)]
     fn widen256(qs: &[i8; 256]) -> [v128; 32] {
@@ -805,6 +882,13 @@ fn dot_q4_0(w: &[u8], a: &Q8Block) -> f32 {
     sumi as f32 * (f16(w[0], w[1]) * a.d)
 }
 
+/// A Q5_0 weight block · a Q8_0 activation block.
+#[inline(always)]
+fn dot_q5_0(w: &[u8], a: &Q8Block) -> f32 {
+    let sumi = dot_i8(&unpack_q5_0(w), &a.qs);
+    sumi as f32 * (f16(w[0], w[1]) * a.d)
+}
+
 /// A Q4_K weight block · a Q8_K activation block: d·d_a·Σⱼ scⱼ·(qⱼ·aⱼ) − dmin·d_a·Σⱼ mⱼ·Σaⱼ.
 #[inline(always)]
 fn dot_q4_k(w: &[u8], a: &Q8KBlock) -> f32 {
@@ -847,7 +931,7 @@ mod tests {
         let bb = qtype.block_bytes();
         for block in data.chunks_exact_mut(bb) {
             let at: &[usize] = match qtype {
-                QType::Q8_0 | QType::Q4_0 => &[0],
+                QType::Q8_0 | QType::Q4_0 | QType::Q5_0 => &[0],
                 QType::Q4K => &[0, 2],
                 QType::Q6K => &[208],
             };
@@ -872,6 +956,23 @@ mod tests {
         let m = QMatrix::new(QType::Q4_0, 1, 32, b).unwrap();
         assert_eq!(m.row(0)[0], 14.0);
         assert_eq!(m.row(0)[16], -14.0);
+        // Q5_0: d = 0.5, the mask 0x8000_0001 (bits 0 and 31 set), every byte 0x3A: low
+        // nibble 10, high 3. Value 0: 10 | 16 → 0.5·(26 − 16) = 5; value 1: 0.5·(10 − 16) = −3;
+        // value 16: 0.5·(3 − 16) = −6.5; value 31: 3 | 16 → 0.5·(19 − 16) = 1.5.
+        let mut b = vec![0x00, 0x38, 0x01, 0x00, 0x00, 0x80];
+        b.extend([0x3A; 16]);
+        let m = QMatrix::new(QType::Q5_0, 1, 32, b).unwrap();
+        let row = m.row(0);
+        assert_eq!((row[0], row[1], row[15]), (5.0, -3.0, -3.0));
+        assert_eq!((row[16], row[30], row[31]), (-6.5, -6.5, 1.5));
+        // Bits 15 and 16 are values 15 and 16: the low half's last, the high half's first.
+        let mut b = vec![0x00, 0x3c, 0x00, 0x80, 0x01, 0x00];
+        b.extend([0xF0; 16]); // low nibble 0, high 15
+        let row = QMatrix::new(QType::Q5_0, 1, 32, b).unwrap().row(0);
+        assert_eq!(
+            (row[14], row[15], row[16], row[17]),
+            (-16.0, 0.0, 15.0, -1.0)
+        );
         // Q4_K: d = 1, dmin = 0.5, sub-block 0's scale 3 and min 2, nibble 5 → 3·5 − 1 = 14;
         // sub-block 5's scale (high bits from byte 1) and min.
         let mut b = vec![0x00, 0x3c, 0x00, 0x38];
@@ -911,7 +1012,7 @@ mod tests {
             for (t, x_row) in x.chunks_exact(cols).enumerate() {
                 // The activations as the kernel sees them.
                 let xq: Vec<f64> = match qtype {
-                    QType::Q8_0 | QType::Q4_0 => quantize_q8_0(x_row)
+                    QType::Q8_0 | QType::Q4_0 | QType::Q5_0 => quantize_q8_0(x_row)
                         .iter()
                         .flat_map(|b| b.qs.map(|q| f64::from(q) * f64::from(b.d)))
                         .collect(),

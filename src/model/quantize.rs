@@ -241,8 +241,8 @@ fn q4_k_block(x: &[f32], out: &mut Vec<u8>) {
 }
 
 /// `x`, a whole number of `qtype`'s blocks, as those blocks' bytes: what ggml's
-/// `quantize_row_*_ref` writes. Q6_K is not offered (llama.cpp quantises to it only as part of
-/// its K-quant mixes).
+/// `quantize_row_*_ref` writes: Q8_0, Q4_0 and Q4_K. Q5_0 and Q6_K are read from GGUF files
+/// but not offered here (llama.cpp's Q4_K_M mix holds them).
 pub fn quantize_row(qtype: QType, x: &[f32]) -> Result<Vec<u8>> {
     let per = qtype.block_values();
     if !x.len().is_multiple_of(per) {
@@ -256,7 +256,7 @@ pub fn quantize_row(qtype: QType, x: &[f32]) -> Result<Vec<u8>> {
         QType::Q8_0 => q8_0_block,
         QType::Q4_0 => q4_0_block,
         QType::Q4K => q4_k_block,
-        QType::Q6K => return Err(unsupported(qtype.name())),
+        QType::Q5_0 | QType::Q6K => return Err(unsupported(qtype.name())),
     };
     let mut out = Vec::with_capacity(x.len() / per * qtype.block_bytes());
     for b in x.chunks_exact(per) {

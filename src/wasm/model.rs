@@ -946,6 +946,8 @@ pub enum WeightDtype {
     Q8_0,
     #[serde(rename = "q4_0")]
     Q4_0,
+    #[serde(rename = "q5_0")]
+    Q5_0,
     #[serde(rename = "q4_K")]
     Q4K,
     #[serde(rename = "q6_K")]
@@ -963,6 +965,7 @@ impl WeightDtype {
             Dtype::Quant(q) => match q {
                 QType::Q8_0 => WeightDtype::Q8_0,
                 QType::Q4_0 => WeightDtype::Q4_0,
+                QType::Q5_0 => WeightDtype::Q5_0,
                 QType::Q4K => WeightDtype::Q4K,
                 QType::Q6K => WeightDtype::Q6K,
             },

@@ -74,7 +74,7 @@ export async function lab(): Promise<void> {
   const model = Model.fromBytes(bytes);
   const v: number = model.config.vocabSize;
   const arch: 'gpt2' | 'llama' | 'qwen2' | 'qwen3' | undefined = model.config.architecture;
-  const dtype: 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'q4_K' | 'q6_K' | 'mixed' | undefined = model.config.dtype;
+  const dtype: 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'q5_0' | 'q4_K' | 'q6_K' | 'mixed' | undefined = model.config.dtype;
   const typeCounts: Record<string, number> | undefined = model.config.tensorTypes;
   const shape: [number | undefined, number | undefined, boolean | undefined] =
     [model.config.headDim, model.config.kvHeads, model.config.tiedHead];

@@ -13,7 +13,7 @@
 //!   `output_norm.weight`, `output.weight` unless the head is tied), each with ne = the
 //!   PyTorch shape reversed: a linear layer's (out, in) weight is ne = [in, out], rows of `in`
 //!   values. f32, f16 and bf16 matrices are kept in their type ([`Tensor`]) and transposed to
-//!   the layout's (in, out); Q8_0, Q4_0, Q4_K and Q6_K matrices are kept as their blocks
+//!   the layout's (in, out); Q8_0, Q4_0, Q5_0, Q4_K and Q6_K matrices are kept as their blocks
 //!   ([`QMatrix`], rows of the layer's outputs); vectors (norm gains, biases) are widened to
 //!   f32. Every other type is refused by name and tensor;
 //! - the RoPE layout comes from the architecture ([`rope_layout`]);
@@ -86,7 +86,7 @@ const KNOWN_KEYS: [&str; 16] = [
 ];
 
 /// Tensor types the lab computes with, as the errors list them.
-const SUPPORTED_TYPES: &str = "F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K";
+const SUPPORTED_TYPES: &str = "F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K";
 
 /// The storage a tensor of `t` gets: a float [`Dtype`] or a quantised one; `None` if the lab
 /// does not compute with it.
@@ -97,6 +97,7 @@ fn dtype_of(t: GgmlType) -> Option<Dtype> {
         GgmlType::BF16 => Dtype::Bf16,
         GgmlType::Q8_0 => Dtype::Quant(QType::Q8_0),
         GgmlType::Q4_0 => Dtype::Quant(QType::Q4_0),
+        GgmlType::Q5_0 => Dtype::Quant(QType::Q5_0),
         GgmlType::Q4_K => Dtype::Quant(QType::Q4K),
         GgmlType::Q6_K => Dtype::Quant(QType::Q6K),
         _ => return None,
