@@ -46,6 +46,7 @@ fn ggml_type(q: QType) -> GgmlType {
     match q {
         QType::Q8_0 => GgmlType::Q8_0,
         QType::Q4_0 => GgmlType::Q4_0,
+        QType::Q5_0 => GgmlType::Q5_0,
         QType::Q4K => GgmlType::Q4_K,
         QType::Q6K => GgmlType::Q6_K,
     }
