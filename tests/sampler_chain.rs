@@ -454,7 +454,7 @@ fn bad_steps_are_errors_naming_the_step_the_field_and_the_range() {
         ),
         (
             json!([{"kind": "topK", "k": 2.5}]),
-            "chain[0].k (topK) must be an integer >= 0, got 2.5",
+            "chain[0].k (topK) must be an integer in [0, 4294967295], got 2.5",
             Code::ChainBadParam,
         ),
         (
@@ -489,7 +489,7 @@ fn bad_steps_are_errors_naming_the_step_the_field_and_the_range() {
         ),
         (
             json!([{"kind": "penalties", "lastN": -2}]),
-            "chain[0].lastN (penalties) must be an integer >= -1, got -2",
+            "chain[0].lastN (penalties) must be an integer in [-1, 2147483647], got -2",
             Code::ChainBadParam,
         ),
         (

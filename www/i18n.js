@@ -83,7 +83,31 @@ export class PageError extends Error {}
 /** The catalogue's wording of an error with a code it knows, else null. */
 function worded(e) {
   const key = `error.${e?.code}`;
-  return typeof e?.code === 'string' && Object.hasOwn(messages, key) ? t(key, e.params ?? {}) : null;
+  if (typeof e?.code !== 'string' || !Object.hasOwn(messages, key)) return null;
+  const params = { ...(e.params ?? {}) };
+  if (e.code === 'chain.badParam') {
+    // The lab's own notation: its numbers and lists as the page writes them.
+    params.range = localMath(String(params.range ?? ''));
+    if (NUMBER.test(params.value ?? '')) params.value = localMath(params.value);
+  }
+  return t(key, params);
+}
+
+/** A number as the wasm writes one in a range or a refused value: "1.5", "−1", "3.4028235e38". */
+const NUMBER = /^[−-]?\d+(?:\.\d+)?(?:e[+−-]?\d+)?$/;
+
+/**
+ * A range or value in the lab's notation ("[0, 1]", "(0, 3.4028235e38]", "{0, 1, …, 4294967295}")
+ * as the page writes numbers: with a decimal comma, each number's point becomes a comma and the
+ * list's commas semicolons, as in "(3; 2; 1)"; with a decimal point, as it is.
+ */
+function localMath(s) {
+  if ((messages['number.decimal'] ?? '.') === '.') return s;
+  return s.replace(/, /g, '; ').replace(new RegExp(NUMBER.source.slice(1, -1), 'g'), (m) => {
+    const exp = /e[+−-]?\d+$/.exec(m)?.[0] ?? '';
+    const local = localNumber(m.slice(0, m.length - exp.length).replace('−', '-'));
+    return local + exp.replace('-', '−');
+  });
 }
 
 /**

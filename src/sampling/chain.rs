@@ -749,13 +749,7 @@ impl<'a> Fields<'a> {
         let Some(v) = self.obj.get(field) else {
             return Ok(default);
         };
-        let range = || {
-            if max == u32::MAX as i64 || max == i32::MAX as i64 {
-                format!("an integer >= {min}")
-            } else {
-                format!("an integer in [{min}, {max}]")
-            }
-        };
+        let range = || format!("an integer in [{min}, {max}]");
         match v.as_f64() {
             Some(x) if x.fract() == 0.0 && x >= min as f64 && x <= max as f64 => Ok(x as i64),
             _ => Err(self.bad(field, &range(), &math, v)),

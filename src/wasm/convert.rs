@@ -456,7 +456,6 @@ pub(crate) fn integer_in(
 }
 
 /// An optional integer field in [min, max].
-#[cfg_attr(not(feature = "train"), allow(dead_code))] // the Trainer's config
 pub(crate) fn integer(
     key: &str,
     x: Option<f64>,

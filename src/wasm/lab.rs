@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use crate::lab::{self, Rows, Stability, ZERO_THRESHOLDS};
 use crate::limits::MAX_VALUES;
 use crate::model::OutputMode;
-use crate::wasm::convert::{f32_vec, integer_in, js_err, options, string_arg, to_js};
+use crate::wasm::convert::{f32_vec, integer, js_err, options, string_arg, to_js};
 use crate::wasm::numerics::{FormatCounts, TemperatureIdentity};
 use crate::wasm::sampling::{cut_codes, sampler_options};
 
@@ -152,7 +152,7 @@ pub fn next_token_panel(
     let z = f32_vec("values", &values, MAX_VALUES)?;
     let a: NextTokenOptions = self::options(&options, "options")?;
     let o = a.sampler(a.output.unwrap_or_default().sample_input())?;
-    let top = integer_in("top", a.top, 0.0, MAX_VALUES as f64, "an integer >= 0")?;
+    let top = integer("top", a.top, 0.0, MAX_VALUES as f64)?;
     let stored_t = positive("storedTemperature", a.stored_temperature, 1.0)?;
     let reheat_t = positive("reheatTemperature", a.reheat_temperature, 3.0)?;
     let experiments = lab::Experiments {

@@ -137,7 +137,7 @@ test('a parameter out of range is refused, worded in the page\'s language, and t
   await page.dispatchEvent('#chain-steps li[data-i="1"] input[data-field="p"]', 'change');
   await page.waitForSelector('#chain-error:not([hidden])');
   assert.equal(await page.textContent('#chain-error'),
-    'chuỗi bộ lấy mẫu, bước 2 (topP): p phải thuộc [0, 1], nhưng nhận được 1.5.');
+    'chuỗi bộ lấy mẫu, bước 2 (topP): p phải thuộc [0; 1], nhưng nhận được 1,5.');
   assert.equal(new URL(page.url()).searchParams.get('chain'), 't_0.5~p_0.8_1');
 });
 

@@ -12,7 +12,9 @@ use crate::lab::Rows;
 use crate::limits::{MAX_ORDER_TOKENS, MAX_SEED, MAX_VALUES};
 use crate::model::OutputMode;
 use crate::sampling::chain;
-use crate::wasm::convert::{f32_vec, integer_in, js_err, json_arg, options, string_arg, to_js};
+use crate::wasm::convert::{
+    f32_vec, integer, integer_in, js_err, json_arg, options, string_arg, to_js,
+};
 use crate::wasm::lab::DrawsResult;
 use crate::wasm::model::Model;
 use crate::wasm::sampling::{chain_arg, history_arg, step_results, StepResult};
@@ -100,7 +102,7 @@ pub fn chain_panel(
     let o: ChainPanelOptions = self::options(&options, "options")?;
     let history = history_arg(&o.history)?;
     let seed = seed_arg(o.seed)?.unwrap_or(0);
-    let top = integer_in("top", o.top, 0.0, MAX_VALUES as f64, "an integer >= 0")?;
+    let top = integer("top", o.top, 0.0, MAX_VALUES as f64)?;
     let sampler = crate::sampling::workbench::Sampler::new(steps, Some(seed)).map_err(js_err)?;
     let input = o.output.unwrap_or_default().sample_input();
     let rows = match o.top_only.unwrap_or(false) {
