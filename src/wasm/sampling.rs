@@ -82,7 +82,13 @@ pub(crate) fn sampler_settings(
         }
     }
     let max = MAX_SEED as f64;
-    if let Some(k) = integer_in("topK", top_k, 0.0, max, &format!("an integer in [0, {max}] (0 = off)"))? {
+    if let Some(k) = integer_in(
+        "topK",
+        top_k,
+        0.0,
+        max,
+        &format!("an integer in [0, {max}] (0 = off)"),
+    )? {
         o.top_k = k as usize;
     }
     if let Some(p) = top_p {
