@@ -246,6 +246,9 @@ pub struct Calibration {
     pub after: Option<Reliability>,
     /// The positions T was fitted on (0 when not fitted).
     pub fit_positions: usize,
+    /// Whether the NLL of the fitting positions is the same at both ends of
+    /// [`FIT_TEMPERATURE_RANGE`] (logits equal within every row: no T changes a probability).
+    pub fit_flat: bool,
 }
 
 /// What the fitted T says of the model on the positions it was fitted on.
@@ -256,18 +259,69 @@ pub enum Confidence {
     Over,
     /// T < 1: the NLL falls when the confidences rise: the model was not sure enough.
     Under,
-    /// T = 1: the logits as they are minimise the NLL.
+    /// T within [`CALIBRATED_WITHIN`] of 1 (it shows as 1.000): the logits as they are
+    /// minimise the NLL, or nearly.
     Calibrated,
+    /// T at the top of [`FIT_TEMPERATURE_RANGE`]: the NLL still falls there, so the minimum, if
+    /// any, lies beyond it.
+    OverBeyond,
+    /// T at the bottom of [`FIT_TEMPERATURE_RANGE`]: the NLL still falls there.
+    UnderBeyond,
+    /// The NLL is the same at every T: no division changes a probability.
+    Flat,
+}
+
+/// How far from 1 a fitted T is still called 1: half the last digit the page shows (1.000).
+pub const CALIBRATED_WITHIN: f64 = 5e-4;
+
+/// What the fitted T did to the measured figures, as the page shows them (to 4 decimals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measured {
+    /// Both the ECE and the NLL fell.
+    EceDownNllDown,
+    /// The ECE fell and the NLL rose.
+    EceDownNllUp,
+    /// The ECE rose and the NLL fell.
+    EceUpNllDown,
+    /// Both rose.
+    EceUpNllUp,
+    /// One of them, or both, is the same to 4 decimals.
+    Unmoved,
+}
+
+/// A figure as the page prints it, to 4 decimals.
+fn shown(x: f64) -> f64 {
+    (x * 1e4).round()
 }
 
 impl Calibration {
     /// What the fitted T says: over- or underconfident, or neither (`None` when not fitted).
     pub fn confidence(&self) -> Option<Confidence> {
         self.after.as_ref()?;
+        let (lo, hi) = FIT_TEMPERATURE_RANGE;
         Some(match self.temperature {
+            _ if self.fit_flat => Confidence::Flat,
+            t if t >= hi => Confidence::OverBeyond,
+            t if t <= lo => Confidence::UnderBeyond,
+            t if (t - 1.0).abs() < CALIBRATED_WITHIN => Confidence::Calibrated,
             t if t > 1.0 => Confidence::Over,
-            t if t < 1.0 => Confidence::Under,
-            _ => Confidence::Calibrated,
+            _ => Confidence::Under,
+        })
+    }
+
+    /// Which way the ECE and the NLL moved on the measured positions, judged on the figures
+    /// as the page prints them (`None` when not fitted).
+    pub fn measured(&self) -> Option<Measured> {
+        let a = self.after.as_ref()?;
+        let (b, e, n) = (&self.before, shown(a.ece), shown(a.nll));
+        if e == shown(b.ece) || n == shown(b.nll) {
+            return Some(Measured::Unmoved);
+        }
+        Some(match (e < shown(b.ece), n < shown(b.nll)) {
+            (true, true) => Measured::EceDownNllDown,
+            (true, false) => Measured::EceDownNllUp,
+            (false, true) => Measured::EceUpNllDown,
+            (false, false) => Measured::EceUpNllUp,
         })
     }
 
@@ -296,6 +350,7 @@ pub fn calibrate(logits: &[f32], targets: &[u32], bins: usize, fit: bool) -> Res
             temperature: 1.0,
             after: None,
             fit_positions: 0,
+            fit_flat: false,
         });
     }
     let n = targets.len();
@@ -306,13 +361,18 @@ pub fn calibrate(logits: &[f32], targets: &[u32], bins: usize, fit: bool) -> Res
         ));
     }
     let half = n / 2;
-    let temperature = fit_temperature(&logits[..half * v], &targets[..half])?;
+    let (fz, fy) = (&logits[..half * v], &targets[..half]);
+    let temperature = fit_temperature(fz, fy)?;
+    let (t_lo, t_hi) = FIT_TEMPERATURE_RANGE;
+    let nll_at = |t: f64| nll_derivatives(fz, fy, v, 1.0 / t).0;
+    let fit_flat = nll_at(t_lo) == nll_at(t_hi);
     let (z, y) = (&logits[half * v..], &targets[half..]);
     Ok(Calibration {
         before: reliability(z, y, 1.0, bins)?,
         temperature,
         after: Some(reliability(z, y, temperature, bins)?),
         fit_positions: half,
+        fit_flat,
     })
 }
 
@@ -386,24 +446,52 @@ mod tests {
 
     #[test]
     fn the_fitted_t_says_over_or_underconfident() {
-        // Sure (p ≈ 0.993) and right half the time, on both halves: T > 1, and on the measured
-        // half, which is the fitting half again, the NLL and the ECE fall.
-        let z = [5.0, 0.0].repeat(4);
-        let c = calibrate(&z, &[0, 1, 0, 1], 15, true).unwrap();
-        assert!(c.temperature > 1.0, "{}", c.temperature);
+        // Sure (p ≈ 0.993) and right 3 times in 4, on both halves: the NLL is least where the
+        // top probability is 3/4, 5/T = ln 3, T ≈ 4.55; on the measured half, which is the
+        // fitting half again, the NLL and the ECE fall.
+        let z = [5.0, 0.0].repeat(8);
+        let y = [0, 0, 0, 1].repeat(2);
+        let c = calibrate(&z, &y, 15, true).unwrap();
+        assert!((c.temperature - 5.0 / 3f64.ln()).abs() < 1e-6, "{}", c.temperature);
         assert_eq!(c.confidence(), Some(Confidence::Over));
         assert_eq!((c.nll_fell(), c.ece_fell()), (Some(true), Some(true)));
-        // Unsure (p ≈ 0.52) and always right: T < 1.
-        let z = [0.1, 0.0].repeat(4);
-        let c = calibrate(&z, &[0; 4], 15, true).unwrap();
-        assert!(c.temperature < 1.0, "{}", c.temperature);
+        assert_eq!(c.measured(), Some(Measured::EceDownNllDown));
+        // Unsure (p ≈ 0.52) and right 3 times in 4: 0.1/T = ln 3, T ≈ 0.091 < 1.
+        let z = [0.1, 0.0].repeat(8);
+        let c = calibrate(&z, &y, 15, true).unwrap();
+        assert!((c.temperature - 0.1 / 3f64.ln()).abs() < 1e-6, "{}", c.temperature);
         assert_eq!(c.confidence(), Some(Confidence::Under));
         assert_eq!(c.before.accuracy, c.after.as_ref().unwrap().accuracy);
+        // p = 3/4 already (z = (ln 3, 0)), right 3 times in 4: T = 1, and nothing moves.
+        let z = [3f32.ln(), 0.0].repeat(8);
+        let c = calibrate(&z, &y, 15, true).unwrap();
+        assert!((c.temperature - 1.0).abs() < CALIBRATED_WITHIN, "{}", c.temperature);
+        assert_eq!(c.confidence(), Some(Confidence::Calibrated));
+        assert_eq!(c.measured(), Some(Measured::Unmoved));
         // Not fitted: nothing to say.
-        let c = calibrate(&z, &[0; 4], 15, false).unwrap();
+        let c = calibrate(&z, &y, 15, false).unwrap();
         assert_eq!(
-            (c.confidence(), c.ece_fell(), c.nll_fell()),
-            (None, None, None)
+            (c.confidence(), c.ece_fell(), c.nll_fell(), c.measured()),
+            (None, None, None, None)
         );
+    }
+
+    #[test]
+    fn a_t_at_the_end_of_its_range_or_of_no_effect_is_said_to_be() {
+        // Always right: the NLL falls all the way down to T = 0.01.
+        let z = [0.1, 0.0].repeat(4);
+        let c = calibrate(&z, &[0; 4], 15, true).unwrap();
+        assert_eq!(c.temperature, FIT_TEMPERATURE_RANGE.0);
+        assert_eq!(c.confidence(), Some(Confidence::UnderBeyond));
+        // The same logits, right half the time: the NLL falls all the way up to T = 100.
+        let z = [5.0, 0.0].repeat(4);
+        let c = calibrate(&z, &[0, 1, 0, 1], 15, true).unwrap();
+        assert_eq!(c.temperature, FIT_TEMPERATURE_RANGE.1);
+        assert_eq!(c.confidence(), Some(Confidence::OverBeyond));
+        // Equal logits: every T gives the same probabilities, and nothing moves.
+        let z = [0.5; 8];
+        let c = calibrate(&z, &[0, 1, 1, 0], 15, true).unwrap();
+        assert_eq!(c.confidence(), Some(Confidence::Flat));
+        assert_eq!(c.measured(), Some(Measured::Unmoved));
     }
 }

@@ -620,6 +620,10 @@ fn the_calibration_card_states_its_maths() {
             "calibration.eceDownNllUp",
             "calibration.eceUpNllDown",
             "calibration.eceUpNllUp",
+            "calibration.unmoved",
+            "calibration.overBeyond",
+            "calibration.underBeyond",
+            "calibration.flat",
         ] {
             assert!(has(c, key), "{lang}: {key}");
         }

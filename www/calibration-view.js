@@ -19,14 +19,15 @@ function el(name, attrs, text) {
   return e;
 }
 
-/** The sentence on the measured half, by which of ECE and NLL fell (the wasm decides). */
+/** The sentence on the measured half, by which of ECE and NLL moved which way (the wasm decides). */
 const MEASURED = {
-  'true true': 'calibration.eceDownNllDown', 'true false': 'calibration.eceDownNllUp',
-  'false true': 'calibration.eceUpNllDown', 'false false': 'calibration.eceUpNllUp',
+  eceDownNllDown: 'calibration.eceDownNllDown', eceDownNllUp: 'calibration.eceDownNllUp',
+  eceUpNllDown: 'calibration.eceUpNllDown', eceUpNllUp: 'calibration.eceUpNllUp', unmoved: 'calibration.unmoved',
 };
 /** The sentence on the fitting half, by what the fitted T says (the wasm decides). */
 const CONFIDENCE = {
   overconfident: 'calibration.over', underconfident: 'calibration.under', calibrated: 'calibration.calibrated',
+  overBeyond: 'calibration.overBeyond', underBeyond: 'calibration.underBeyond', flat: 'calibration.flat',
 };
 
 /**
@@ -83,7 +84,7 @@ function binTable(r, tAfter) {
   const n = r.bins.length;
   r.bins.forEach((b, i) => {
     const tr = document.createElement('tr');
-    tr.append(cell('th', `(${fixed(i / n, 3)}, ${fixed((i + 1) / n, 3)}]`, { scope: 'row' }));
+    tr.append(cell('th', t('calibration.binRange', { lo: fixed(i / n, 3), hi: fixed((i + 1) / n, 3) }), { scope: 'row' }));
     for (const x of [b, r.after.bins[i]]) {
       tr.append(cell('td', integer(x.count)), cell('td', x.count ? fixed(x.confidence, 3) : '—'), cell('td', x.count ? fixed(x.accuracy, 3) : '—'));
     }
@@ -112,7 +113,7 @@ export function setupCalibration({ lab }) {
     $('cal-acc-before').textContent = fixed(r.accuracy, 4);
     $('cal-acc-after').textContent = fixed(a.accuracy, 4);
     $('calibration-confidence').textContent = t(CONFIDENCE[r.confidence], { t: T });
-    $('calibration-measured').textContent = t(MEASURED[`${r.eceFell} ${r.nllFell}`], {
+    $('calibration-measured').textContent = t(MEASURED[r.measured], {
       eceBefore: fixed(r.ece, 4), eceAfter: fixed(a.ece, 4), nllBefore: fixed(r.nll, 4), nllAfter: fixed(a.nll, 4),
     });
     $('rel-before-title').textContent = t('calibration.atOne');

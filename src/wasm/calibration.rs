@@ -100,7 +100,9 @@ pub struct CalibrationResult {
     #[tsify(optional)]
     pub after: Option<ReliabilityFigures>,
     /// What the fitted T says of the model on the fitting positions: "overconfident" (T > 1),
-    /// "underconfident" (T < 1) or "calibrated" (T = 1); absent without fit.
+    /// "underconfident" (T < 1), "calibrated" (T within 5e-4 of 1), "overBeyond" /
+    /// "underBeyond" (T at an end of [0.01, 100], where the NLL still falls) or "flat" (the NLL
+    /// the same at every T); absent without fit.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[tsify(optional)]
     pub confidence: Option<String>,
@@ -112,6 +114,12 @@ pub struct CalibrationResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[tsify(optional)]
     pub nll_fell: Option<bool>,
+    /// Which way the ECE and the NLL moved, judged on the figures to 4 decimals:
+    /// "eceDownNllDown", "eceDownNllUp", "eceUpNllDown", "eceUpNllUp", or "unmoved" when either
+    /// is the same to 4 decimals; absent without fit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub measured: Option<String>,
 }
 
 /// A model's calibration on `text`: every position's next-token prediction, in a reliability
@@ -141,10 +149,23 @@ pub fn calibration(
                 cal::Confidence::Over => "overconfident",
                 cal::Confidence::Under => "underconfident",
                 cal::Confidence::Calibrated => "calibrated",
+                cal::Confidence::OverBeyond => "overBeyond",
+                cal::Confidence::UnderBeyond => "underBeyond",
+                cal::Confidence::Flat => "flat",
             }
             .to_owned()
         }),
         ece_fell: c.ece_fell(),
         nll_fell: c.nll_fell(),
+        measured: c.measured().map(|m| {
+            match m {
+                cal::Measured::EceDownNllDown => "eceDownNllDown",
+                cal::Measured::EceDownNllUp => "eceDownNllUp",
+                cal::Measured::EceUpNllDown => "eceUpNllDown",
+                cal::Measured::EceUpNllUp => "eceUpNllUp",
+                cal::Measured::Unmoved => "unmoved",
+            }
+            .to_owned()
+        }),
     }))
 }
