@@ -168,6 +168,6 @@ test('chain errors carry codes and quote values as JS writes them', async () => 
   assert.equal(errors[1].params.value, '5');
   assert.deepEqual(errors[2].params, { index: '0', step: '1' });
   assert.deepEqual([errors[3].params.count, errors[3].params.max], [257, 256]);
-  assert.deepEqual([errors[4].params.id, errors[4].params.vocab], [9, 2]);
+  assert.deepEqual([errors[4].params.id, errors[4].params.vocab], ['9', 2]);
   assert.deepEqual([errors[5].params.count, errors[5].params.max], [2 ** 20 + 1, 2 ** 20]);
 });
