@@ -452,20 +452,32 @@ mod tests {
         let z = [5.0, 0.0].repeat(8);
         let y = [0, 0, 0, 1].repeat(2);
         let c = calibrate(&z, &y, 15, true).unwrap();
-        assert!((c.temperature - 5.0 / 3f64.ln()).abs() < 1e-6, "{}", c.temperature);
+        assert!(
+            (c.temperature - 5.0 / 3f64.ln()).abs() < 1e-6,
+            "{}",
+            c.temperature
+        );
         assert_eq!(c.confidence(), Some(Confidence::Over));
         assert_eq!((c.nll_fell(), c.ece_fell()), (Some(true), Some(true)));
         assert_eq!(c.measured(), Some(Measured::EceDownNllDown));
         // Unsure (p ≈ 0.52) and right 3 times in 4: 0.1/T = ln 3, T ≈ 0.091 < 1.
         let z = [0.1, 0.0].repeat(8);
         let c = calibrate(&z, &y, 15, true).unwrap();
-        assert!((c.temperature - 0.1 / 3f64.ln()).abs() < 1e-6, "{}", c.temperature);
+        assert!(
+            (c.temperature - 0.1 / 3f64.ln()).abs() < 1e-6,
+            "{}",
+            c.temperature
+        );
         assert_eq!(c.confidence(), Some(Confidence::Under));
         assert_eq!(c.before.accuracy, c.after.as_ref().unwrap().accuracy);
         // p = 3/4 already (z = (ln 3, 0)), right 3 times in 4: T = 1, and nothing moves.
         let z = [3f32.ln(), 0.0].repeat(8);
         let c = calibrate(&z, &y, 15, true).unwrap();
-        assert!((c.temperature - 1.0).abs() < CALIBRATED_WITHIN, "{}", c.temperature);
+        assert!(
+            (c.temperature - 1.0).abs() < CALIBRATED_WITHIN,
+            "{}",
+            c.temperature
+        );
         assert_eq!(c.confidence(), Some(Confidence::Calibrated));
         assert_eq!(c.measured(), Some(Measured::Unmoved));
         // Not fitted: nothing to say.
