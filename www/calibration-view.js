@@ -5,19 +5,13 @@
 
 import { t, fixed, integer, errorNode, fillNodes } from './i18n.js';
 import { announce } from './announce.js';
+import { el } from './chart.js';
 
 const $ = (id) => document.getElementById(id);
-const SVG = 'http://www.w3.org/2000/svg';
 const W = 300;
 const H = 260;
 const PAD = { left: 34, right: 8, top: 8, bottom: 34 };
 
-function el(name, attrs, text) {
-  const e = document.createElementNS(SVG, name);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  if (text != null) e.textContent = text;
-  return e;
-}
 
 /** The sentence on the measured half, by which of ECE and NLL moved which way (the wasm decides). */
 const MEASURED = {

@@ -7,7 +7,8 @@ const W = 640;
 const H = 320;
 const PAD = { left: 44, right: 12, top: 10, bottom: 28 };
 
-function el(name, attrs, text) {
+/** An SVG element with these attributes and, if given, this text. */
+export function el(name, attrs, text) {
   const e = document.createElementNS(SVG, name);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
   if (text != null) e.textContent = text;
