@@ -429,8 +429,11 @@ impl Model {
     /// This model as a GGUF file (version 3) that llama.cpp loads and runs: its architecture's
     /// hyperparameters, its tokenizer's metadata and its tensors in their types (a quantised
     /// copy's blocks as they are held). The writer is deterministic: the same model gives the
-    /// same bytes. A model whose tokenizer has no GGUF form (only a model read from a `.gguf`
-    /// keeps one), a GPT-2-family model and Llama 3's rope scaling are refused
+    /// same bytes. The tokenizer metadata is the `.gguf`'s a model was read from, or, for a
+    /// Hugging Face folder, its byte-level BPE `tokenizer.json` as llama.cpp's converter
+    /// writes it. A tokenizer with no such form (llama2.c's SentencePiece; a `tokenizer.json`
+    /// whose pre-tokenizer llama.cpp does not name, or that falls back to byte tokens), a
+    /// GPT-2-family model and Llama 3's rope scaling are refused with why
     /// (`model.ggufExport`), and so is a file over 2 GiB.
     #[wasm_bindgen(js_name = toGguf)]
     pub fn to_gguf(&self) -> Result<Uint8Array, JsError> {

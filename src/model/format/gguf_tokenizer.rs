@@ -8,7 +8,8 @@
 //!   whole words that are tokens kept whole, as llama.cpp's `ignore_merges`), `qwen2` (Qwen2's
 //!   regex) and `smollm` (each digit alone, then GPT-2's regex). Any other `pre` is refused by
 //!   name. Control tokens (`token_type` 3) and user-defined ones (4) are added tokens, matched
-//!   before the model;
+//!   before the model; unused ones (5) at the end are rows of a padded embedding, which decode
+//!   to nothing;
 //! - `tokenizer.ggml.model` = `llama`: SentencePiece, `tokens` with `scores`, `▁` for a space
 //!   and `<0xNN>` byte tokens, merged by score as llama.cpp's and llama2.c's tokenizers do
 //!   ([`SentencePiece`]): the byte tokens must be ids 3 to 258 and `<s>` id 1, as in Llama's
@@ -46,9 +47,12 @@ pub struct GgufTokenizer {
     pub metadata: Vec<(String, Value)>,
 }
 
-/// token_type values (llama.cpp's `llama_token_type`).
+/// token_type values (llama.cpp's `llama_token_type`): unused is a row a model padded its
+/// embedding with.
+const NORMAL: i32 = 1;
 const CONTROL: i32 = 3;
 const USER_DEFINED: i32 = 4;
+const UNUSED: i32 = 5;
 
 fn value_error(file: &str, key: &str, v: &dyn std::fmt::Display, wanted: &str) -> Error {
     let shown = brief(v);
@@ -292,7 +296,13 @@ fn byte_level_bpe(
     let mut vocab = String::with_capacity(tokens.len() * 16);
     let mut added = String::new();
     let mut seen = std::collections::HashSet::with_capacity(tokens.len());
-    for (i, t) in tokens.iter().enumerate() {
+    // Unused ids at the end (an embedding padded past the vocabulary, `[PADn]`) decode to
+    // nothing, as llama.cpp decodes them: rows of the model, not tokens.
+    let used = match token_types {
+        Some(k) => k.len() - k.iter().rev().take_while(|&&k| k == UNUSED).count(),
+        None => tokens.len(),
+    };
+    for (i, t) in tokens.iter().enumerate().take(used) {
         let name = text(t, "tokenizer.ggml.tokens", i)?;
         if !seen.insert(t) {
             return Err(value_error(
@@ -349,11 +359,13 @@ fn byte_level_bpe(
     );
     drop((vocab, added, merge_list));
     let bytes = json.into_bytes();
-    ByteLevelBpe::from_json(&bytes).map_err(|e| {
+    let mut t = ByteLevelBpe::from_json(&bytes).map_err(|e| {
         Error::new(format!(
             "{file}: the tokenizer.ggml metadata, read as tokenizer.json: {e}"
         ))
-    })
+    })?;
+    t.pad_to(tokens.len());
+    Ok(t)
 }
 
 /// The SentencePiece of a `llama` vocabulary: llama2.c's `tokenizer.bin` of its tokens and
@@ -436,4 +448,198 @@ fn replace_spaces(piece: &[u8]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// The `tokenizer.*` metadata of a byte-level BPE tokenizer read from a `tokenizer.json`, for
+/// a model of `vocab_size` ids, as llama.cpp's converter (`convert_hf_to_gguf.py`) writes it,
+/// and which [`read`] reads back as the same tokenizer:
+///
+/// - `pre` names the pre-tokenizer, which must be one llama.cpp implements
+///   ([`SUPPORTED_PRE`]): GPT-2's ByteLevel (`gpt-2`), Llama 3's Split then ByteLevel with
+///   `ignore_merges` (`llama-bpe`), Qwen2's Split then ByteLevel (`qwen2`), SmolLM's Digits
+///   then ByteLevel (`smollm`). A normalizer is refused but Qwen2's NFC, which is dropped, as
+///   llama.cpp does: text not in NFC is then tokenized as it is written;
+/// - `tokens` are the vocabulary's strings by id; ids past the tokenizer's (a padded
+///   embedding) are `[PADn]` tokens of type unused; added tokens are control tokens when
+///   `special` or written `<|…|>`, user-defined otherwise;
+/// - `merges` are `"a b"` in rank order;
+/// - the BOS id and `add_bos_token` are what the post-processor puts before a text (one BOS or
+///   nothing; anything else is refused); `eos` is written as `eos_token_id`; the chat template
+///   as `tokenizer.chat_template`.
+///
+/// `Err` is the reason a tokenizer has no such form, a sentence that completes "this model
+/// cannot be written as a GGUF file: …".
+pub fn bpe_metadata(
+    t: &ByteLevelBpe,
+    vocab_size: usize,
+    eos: Option<u32>,
+    chat_template: Option<&str>,
+) -> std::result::Result<Vec<(String, Value)>, String> {
+    let json = t.to_json();
+    if json["model"]["byte_fallback"] == true {
+        return Err(
+            "its tokenizer.json is a SentencePiece-style BPE (byte_fallback to <0xNN> \
+                    tokens, as Llama 2's), and only a byte-level BPE tokenizer.json is written \
+                    as GGUF metadata"
+                .into(),
+        );
+    }
+    let normalizer = &json["normalizer"];
+    if !(normalizer.is_null() || normalizer["type"] == "NFC") {
+        return Err(format!(
+            "the normalizer of its tokenizer.json ({}) has no llama.cpp form; only none or \
+             NFC is written",
+            brief(&normalizer["type"])
+        ));
+    }
+    let pre = &json["pre_tokenizer"];
+    let steps: Vec<&Json> = match pre["type"].as_str() {
+        Some("Sequence") => pre["pretokenizers"]
+            .as_array()
+            .map_or(Vec::new(), |a| a.iter().collect()),
+        _ => vec![pre],
+    };
+    let byte_level = |s: &Json, regex: bool| {
+        s["type"] == "ByteLevel"
+            && s["add_prefix_space"] == false
+            && s["use_regex"].as_bool().unwrap_or(true) == regex
+    };
+    let split = |s: &Json, pattern: &str| {
+        s["type"] == "Split"
+            && s["pattern"]["Regex"] == pattern
+            && s["behavior"] == "Isolated"
+            && s["invert"] == false
+    };
+    let digits = |s: &Json| s["type"] == "Digits" && s["individual_digits"] == true;
+    let pre_name = match steps[..] {
+        [a] if byte_level(a, true) => "gpt-2",
+        [a, b] if split(a, patterns::GPT2) && byte_level(b, false) => "gpt-2",
+        [a, b] if split(a, patterns::LLAMA3) && byte_level(b, false) => "llama-bpe",
+        [a, b] if split(a, patterns::QWEN2) && byte_level(b, false) => "qwen2",
+        [a, b] if digits(a) && byte_level(b, true) => "smollm",
+        _ => {
+            return Err(format!(
+                "the pre_tokenizer of its tokenizer.json is none of those llama.cpp names \
+                 ({}: GPT-2's, Llama 3's, Qwen2's and SmolLM's)",
+                SUPPORTED_PRE.join(", ")
+            ))
+        }
+    };
+    let model = &json["model"];
+    // llama.cpp keeps a word that is a token whole (`ignore_merges`) for llama-bpe only.
+    let ignore_merges = model["ignore_merges"] == true;
+    if ignore_merges && pre_name != "llama-bpe" {
+        return Err(format!(
+            "its tokenizer.json's model has ignore_merges true, which llama.cpp does with the \
+             llama-bpe pre-tokenizer only, not with {pre_name}"
+        ));
+    }
+    if !ignore_merges && pre_name == "llama-bpe" {
+        return Err(
+            "its tokenizer.json's model has ignore_merges false, but llama.cpp's \
+                    llama-bpe pre-tokenizer keeps a word that is a token whole"
+                .into(),
+        );
+    }
+    if json["decoder"]["type"] != "ByteLevel" {
+        return Err(format!(
+            "the decoder of its tokenizer.json ({}) is not ByteLevel",
+            brief(&json["decoder"]["type"])
+        ));
+    }
+    // The post-processor puts one BOS before the text, or nothing.
+    let bos = t.bos();
+    let plain = t.encode("a").map_err(|e| e.to_string())?;
+    let with = t.encode_with_special("a").map_err(|e| e.to_string())?;
+    if with != bos.into_iter().chain(plain).collect::<Vec<u32>>() {
+        return Err(
+            "the post_processor of its tokenizer.json adds tokens other than one BOS \
+                    before the text, which llama.cpp's add_bos_token cannot say"
+                .into(),
+        );
+    }
+    if let Some(c) = chat_template.filter(|c| c.len() > MAX_GGUF_CHAT_TEMPLATE_BYTES) {
+        return Err(format!(
+            "its chat template is {} bytes long; a GGUF file's is read back up to \
+             {MAX_GGUF_CHAT_TEMPLATE_BYTES} bytes",
+            c.len()
+        ));
+    }
+    let defined = t.defined().min(vocab_size);
+    let mut kinds = vec![NORMAL; vocab_size];
+    kinds[defined..].fill(UNUSED);
+    for a in json["added_tokens"].as_array().into_iter().flatten() {
+        let content = a["content"].as_str().unwrap_or_default();
+        if a["lstrip"] == true || a["rstrip"] == true {
+            return Err(format!(
+                "its added token {} takes the spaces around it (lstrip or rstrip), which a \
+                 GGUF token cannot say",
+                brief(&a["content"])
+            ));
+        }
+        let looks_special = content.starts_with("<|") && content.ends_with("|>");
+        if !(a["special"] == true || looks_special) && content.contains('▁') {
+            return Err(format!(
+                "its added token {} holds ▁, which llama.cpp's converter writes as a space",
+                brief(&a["content"])
+            ));
+        }
+        if let Some(id) = a["id"].as_u64().filter(|&id| (id as usize) < vocab_size) {
+            kinds[id as usize] = match a["special"] == true || looks_special {
+                true => CONTROL,
+                false => USER_DEFINED,
+            };
+        }
+    }
+    let mut names = Vec::with_capacity(vocab_size);
+    for id in 0..vocab_size {
+        if id < defined {
+            names.push(t.token_name(id as u32).to_string());
+            continue;
+        }
+        let pad = format!("[PAD{id}]");
+        if t.id_of(&pad).is_some() {
+            return Err(format!(
+                "its vocabulary has a token {pad}, the name llama.cpp gives the unused id {id}"
+            ));
+        }
+        names.push(pad);
+    }
+    let merges = t.merge_pairs();
+    if let Some((a, b)) = merges
+        .iter()
+        .find(|(a, b)| a.contains(' ') || b.contains(' '))
+    {
+        return Err(format!(
+            "its merge {} has a space, which a GGUF merge \"a b\" cannot hold",
+            brief(&format!("\"{a} {b}\""))
+        ));
+    }
+    let merges: Vec<String> = merges.iter().map(|(a, b)| format!("{a} {b}")).collect();
+    drop(json);
+    let key = |k: &str| format!("tokenizer.{k}");
+    let mut out = vec![
+        (key("ggml.model"), Value::String("gpt2".into())),
+        (key("ggml.pre"), Value::String(pre_name.into())),
+        (
+            key("ggml.tokens"),
+            Value::Array(Array::String(Strings::from_list(&names))),
+        ),
+        (key("ggml.token_type"), Value::Array(Array::I32(kinds))),
+        (
+            key("ggml.merges"),
+            Value::Array(Array::String(Strings::from_list(&merges))),
+        ),
+    ];
+    if let Some(b) = bos {
+        out.push((key("ggml.bos_token_id"), Value::U32(b)));
+    }
+    if let Some(e) = eos {
+        out.push((key("ggml.eos_token_id"), Value::U32(e)));
+    }
+    out.push((key("ggml.add_bos_token"), Value::Bool(bos.is_some())));
+    if let Some(c) = chat_template {
+        out.push((key("chat_template"), Value::String(c.into())));
+    }
+    Ok(out)
 }

@@ -7,9 +7,10 @@
 //!   `feed_forward_length`, `attention.head_count`, `attention.head_count_kv`,
 //!   `attention.key_length`, `attention.value_length`, `attention.layer_norm_rms_epsilon`,
 //!   `rope.freq_base`, `rope.dimension_count`, and `rope.scaling.type` / `rope.scaling.factor`
-//!   for a linear scaling), then the tokenizer's `tokenizer.*` keys as its file had them
-//!   (model, pre, tokens, scores, token types, merges, BOS/EOS ids, add-BOS flag, chat
-//!   template);
+//!   for a linear scaling), then the tokenizer's `tokenizer.*` keys: as its file had them
+//!   for a model read from GGUF (model, pre, tokens, scores, token types, merges, BOS/EOS
+//!   ids, add-BOS flag, chat template), or, for a Hugging Face folder's byte-level BPE, as
+//!   llama.cpp's converter writes them ([`gguf_tokenizer::bpe_metadata`]);
 //! - the tensors are llama.cpp's names in the layout's order, each with ne = the PyTorch shape
 //!   reversed: a float matrix in its type, a linear layer's transposed back to (out, in);
 //!   quantised matrices as their blocks; vectors (norm gains, biases) in F32, as llama.cpp
@@ -18,18 +19,20 @@
 //!
 //! A model is refused, by name and reason (`model.ggufExport`), when the file could not say
 //! what it computes: a GPT-2-family model (the reader takes the Llama family), a tokenizer
-//! with no GGUF form (only a model read from a GGUF file keeps its `tokenizer.*` metadata),
+//! with no GGUF form (llama2.c's SentencePiece `tokenizer.bin`; a `tokenizer.json` that
+//! [`gguf_tokenizer::bpe_metadata`] refuses: a pre-tokenizer llama.cpp does not name, byte
+//! fallback, a post-processor that adds more than a BOS, added tokens with lstrip/rstrip),
 //! Llama 3's rope scaling (llama.cpp's `rope_freqs.weight`, which the reader refuses), or a
 //! file over [`MAX_GGUF_BYTES`]. The size is known, and checked, before the file is allocated.
 
 use crate::error::{Code, Error, Result};
 use crate::limits::{size_name, MAX_GGUF_BYTES};
 use crate::model::format::gguf::{self, GgmlType, Value};
-use crate::model::format::gguf_model;
+use crate::model::format::{gguf_model, gguf_tokenizer};
 use crate::model::layout::Param;
 use crate::model::quant::QType;
 use crate::model::tensor::Tensor;
-use crate::model::{Net, RopeLayout, RopeScaling};
+use crate::model::{Net, RopeLayout, RopeScaling, Tokenizer};
 
 /// The alignment of the tensors' data (llama.cpp's default).
 const ALIGNMENT: u32 = 32;
@@ -139,12 +142,31 @@ pub fn to_gguf(net: &Net) -> Result<Vec<u8>> {
             "a GPT-2-family model; GGUF files are written for llama, qwen2 and qwen3 models",
         ));
     };
-    let Some(vocab) = net.gguf_vocab() else {
-        return Err(refuse(
-            "its tokenizer has no GGUF form; only a model read from a GGUF file keeps its \
-             tokenizer.ggml metadata",
-        ));
-    };
+    let derived;
+    let vocab: &[(String, Value)] =
+        match (net.gguf_vocab(), net.tokenizer()) {
+            (Some(v), _) => v,
+            (None, Tokenizer::Bpe(t)) => {
+                derived = gguf_tokenizer::bpe_metadata(
+                    t,
+                    config.vocab_size,
+                    net.end_ids().first().copied(),
+                    net.chat_template().map(|c| c.source()),
+                )
+                .map_err(|why| refuse(&why))?;
+                &derived
+            }
+            (None, Tokenizer::SentencePiece(_)) => return Err(refuse(
+                "its tokenizer is llama2.c's SentencePiece tokenizer.bin, which is written only \
+                 for a model read from a GGUF file (it keeps the file's tokenizer metadata)",
+            )),
+            (None, Tokenizer::Chars(_)) => {
+                return Err(refuse(
+                    "its tokenizer is the lab's one token per character, which llama.cpp has no \
+                 vocabulary type for",
+                ))
+            }
+        };
     let tokens = vocab.iter().find_map(|(k, v)| match (k.as_str(), v) {
         ("tokenizer.ggml.tokens", Value::Array(a)) => Some(a.len()),
         _ => None,

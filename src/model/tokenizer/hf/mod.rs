@@ -279,16 +279,10 @@ impl HfTokenizer {
     /// tokens and the pipeline's components as they were read. Unused model rows
     /// ([`HfTokenizer::pad_to`]) are not tokens and are left out.
     pub fn to_json(&self) -> Value {
-        let mut merges: Vec<(u32, u32, u32)> = self
-            .model
-            .merges
-            .iter()
-            .map(|(&(a, b), &(rank, _))| (rank, a, b))
-            .collect();
-        merges.sort_unstable();
-        let merges: Vec<Value> = merges
+        let merges: Vec<Value> = self
+            .merge_pairs()
             .into_iter()
-            .map(|(_, a, b)| serde_json::json!([self.name(a), self.name(b)]))
+            .map(|(a, b)| serde_json::json!([a, b]))
             .collect();
         let added: Vec<Value> = self
             .added
@@ -321,6 +315,21 @@ impl HfTokenizer {
         Value::Object(root)
     }
 
+    /// The merges in rank order, each as its two token strings (`("Ġ", "t")`).
+    pub fn merge_pairs(&self) -> Vec<(&str, &str)> {
+        let mut merges: Vec<(u32, u32, u32)> = self
+            .model
+            .merges
+            .iter()
+            .map(|(&(a, b), &(rank, _))| (rank, a, b))
+            .collect();
+        merges.sort_unstable();
+        merges
+            .into_iter()
+            .map(|(_, a, b)| (self.name(a), self.name(b)))
+            .collect()
+    }
+
     /// Number of ids, unused model rows included.
     pub fn len(&self) -> usize {
         self.model.table.len() + self.unused
@@ -333,6 +342,12 @@ impl HfTokenizer {
     /// Number of ids the tokenizer itself defines (`model.vocab` and `added_tokens`).
     pub fn defined(&self) -> usize {
         self.model.table.len()
+    }
+
+    /// The token string of id `id` as the vocabulary spells it (GPT-2's byte characters,
+    /// `Ġthe`), empty past the defined ids.
+    pub fn token_name(&self, id: u32) -> &str {
+        self.name(id)
     }
 
     /// The token string of a defined id (empty past them).
