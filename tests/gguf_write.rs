@@ -13,7 +13,7 @@
 //!   ids; ours, on the same file, are the same greedy ids and agree at ≥ 99% of the 128;
 //! - Hugging Face folders (Llama, Qwen2, Qwen3; GPT-2's, Llama 3's, Qwen2's and SmolLM2's
 //!   byte-level BPE) written and read back: the same token ids for English and Vietnamese
-//!   texts, every id decoded alike, the same logits within 1e-5; llama.cpp's own gpt-2,
+//!   texts, every id decoded alike, the same logits within 1e-4; llama.cpp's own gpt-2,
 //!   llama-bpe and qwen2 vocabularies, read and written back, are llama.cpp's metadata;
 //! - what cannot be written is refused by name (`model.ggufExport`): a GPT-2-family model,
 //!   llama2.c's SentencePiece, a `tokenizer.json` llama.cpp's byte-level vocabularies cannot
@@ -398,8 +398,10 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 /// A Hugging Face folder written as GGUF (its byte-level BPE as llama.cpp's converter writes
 /// it; a llama's q and k rows permuted to adjacent pairs) is read back as the same model: the
 /// same token ids for English and Vietnamese texts, the same text decoded from every id, the
-/// first end id, the chat template, and logits within 1e-5 of the folder's (the rotation sums
-/// the same products, paired in another order).
+/// first end id, the chat template, and logits within 1e-4 of the folder's: the tolerance
+/// the folder's own logits keep against transformers' (`tests/llama_hf.rs`). They are not the
+/// same bits: a llama's q and k rows are permuted to adjacent pairs, so each attention score
+/// adds the same products in another order.
 #[test]
 fn hugging_face_folders_read_back_as_the_same_model() {
     let mut folders: Vec<(&str, Folder)> = vec![
@@ -470,7 +472,7 @@ fn hugging_face_folders_read_back_as_the_same_model() {
         let zb = back.forward_ids(&ids, OutputMode::Logits).unwrap();
         let worst = max_abs_diff(&z, &zb);
         println!("{name}: max |Δz| {worst:.2e} after writing and reading back");
-        assert!(worst <= 1e-5, "{name}: {worst}");
+        assert!(worst < 1e-4, "{name}: {worst}");
     }
 }
 
