@@ -26,6 +26,8 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
+mod common;
+
 use logitlab::model::format::gguf_model;
 use logitlab::model::quant::{QMatrix, QType};
 use logitlab::model::{Net, OutputMode, RopeLayout, Tensor};
@@ -228,7 +230,6 @@ fn a_file_read_in_parts_is_the_same_model() {
 /// vocabularies, renumbered).
 #[test]
 fn token_ids_match_llama_cpp_on_its_own_tests() {
-    use logitlab::model::format::{gguf, gguf_tokenizer};
     macro_rules! vocab {
         ($name:literal) => {
             (
@@ -245,14 +246,7 @@ fn token_ids_match_llama_cpp_on_its_own_tests() {
         vocab!("qwen2"),
         vocab!("llama-spm"),
     ] {
-        let g = gguf::read("vocab.gguf", file).unwrap();
-        let v = g
-            .header
-            .get("tokenizer.ggml.tokens")
-            .and_then(|t| t.as_array())
-            .map_or(0, |a| a.len());
-        let t = gguf_tokenizer::read("vocab.gguf", &g.header, v)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (g, t) = common::gguf_vocab(file).unwrap_or_else(|e| panic!("{name}: {e}"));
         let inputs: Vec<&str> = inp.split("\n__ggml_vocab_test__\n").collect();
         let expected: Vec<&str> = out.lines().collect();
         assert_eq!(inputs.len(), expected.len(), "{name}");

@@ -33,6 +33,8 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
+mod common;
+
 use logitlab::model::format::gguf_write::to_gguf;
 use logitlab::model::quant::QType;
 use logitlab::model::{KvCache, Net, OutputMode, RopeLayout};
@@ -155,6 +157,48 @@ fn written() -> [(&'static str, &'static [u8], usize, Option<QType>); 3] {
     ]
 }
 
+/// Whether `net`, written as GGUF, is the fixture `file` llama.cpp ran (asserted). With
+/// `LOGITLAB_WRITE_GGUF_FIXTURES` set, natively, it is written there instead, and this is false.
+fn is_the_file_llama_cpp_ran(name: &str, net: &Net, file: &[u8]) -> bool {
+    let bytes = to_gguf(net).unwrap();
+    #[cfg(not(target_arch = "wasm32"))]
+    if std::env::var_os("LOGITLAB_WRITE_GGUF_FIXTURES").is_some() {
+        let path = format!(
+            "{}/tests/fixtures/gguf_write/{name}.gguf",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::write(path, &bytes).unwrap();
+        return false;
+    }
+    assert!(
+        bytes == file,
+        "{name}: the writer no longer writes the file llama.cpp ran"
+    );
+    true
+}
+
+/// `n` greedy ids after `prompt`, one at a time with the KV cache, and the logits after the
+/// prompt.
+fn greedy(net: &Net, prompt: &[u32], n: usize) -> (Vec<u32>, Vec<f32>) {
+    let v = net.config().vocab_size;
+    let mut cache = KvCache::new();
+    let mut pending = prompt.to_vec();
+    let (mut ids, mut first) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        let z = net
+            .forward_cached(&mut cache, &pending, OutputMode::Logits)
+            .unwrap();
+        let last = &z[z.len() - v..];
+        if first.is_empty() {
+            first = last.to_vec();
+        }
+        let best = (0..v).fold(0, |b, j| if last[j] > last[b] { j } else { b }) as u32;
+        ids.push(best);
+        pending = vec![best];
+    }
+    (ids, first)
+}
+
 #[test]
 fn llama_cpp_runs_the_written_files_greedily_as_we_do() {
     let expected: serde_json::Value =
@@ -165,38 +209,16 @@ fn llama_cpp_runs_the_written_files_greedily_as_we_do() {
         if let Some(q) = qtype {
             net = net.quantized(q).unwrap();
         }
-        let bytes = to_gguf(&net).unwrap();
-        #[cfg(not(target_arch = "wasm32"))]
-        if std::env::var_os("LOGITLAB_WRITE_GGUF_FIXTURES").is_some() {
-            let path = format!(
-                "{}/tests/fixtures/gguf_write/{name}.gguf",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            std::fs::write(path, &bytes).unwrap();
+        if !is_the_file_llama_cpp_ran(name, &net, file) {
             continue;
         }
-        assert!(
-            bytes == file,
-            "{name}: the writer no longer writes the file llama.cpp ran"
-        );
         let want = &expected[name];
         let prompt: Vec<u32> = serde_json::from_value(want["prompt"].clone()).unwrap();
         let theirs: Vec<u32> = serde_json::from_value(want["greedy"].clone()).unwrap();
         assert_eq!(theirs.len(), 32, "{name}");
         let net = Net::from_gguf(name, file).unwrap();
         let v = net.config().vocab_size;
-        let mut cache = KvCache::new();
-        let mut pending = prompt.clone();
-        let mut ours = Vec::new();
-        for _ in 0..theirs.len() {
-            let z = net
-                .forward_cached(&mut cache, &pending, OutputMode::Logits)
-                .unwrap();
-            let last = &z[z.len() - v..];
-            let best = (0..v).fold(0, |b, j| if last[j] > last[b] { j } else { b }) as u32;
-            ours.push(best);
-            pending = vec![best];
-        }
+        let (ours, _) = greedy(&net, &prompt, theirs.len());
         assert_eq!(ours, theirs, "{name}: greedy ids differ from llama.cpp's");
         // Teacher-forced over 128 ids, the top-1 id at ≥ 99% of the positions (llama.cpp
         // quantises the activations of an F16 matmul to F16, where we keep f32).
@@ -515,20 +537,9 @@ fn llama_cpp_runs_the_written_folders_as_we_do() {
         if let Some(q) = qtype {
             net = net.quantized(q).unwrap();
         }
-        let bytes = to_gguf(&net).unwrap();
-        #[cfg(not(target_arch = "wasm32"))]
-        if std::env::var_os("LOGITLAB_WRITE_GGUF_FIXTURES").is_some() {
-            let path = format!(
-                "{}/tests/fixtures/gguf_write/{name}.gguf",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            std::fs::write(path, &bytes).unwrap();
+        if !is_the_file_llama_cpp_ran(name, &net, file) {
             continue;
         }
-        assert!(
-            bytes == file,
-            "{name}: the writer no longer writes the file llama.cpp ran"
-        );
         let back = Net::from_gguf(name, file).unwrap();
         let want = &expected[name];
         let cases = want["texts"].as_array().unwrap();
@@ -542,29 +553,18 @@ fn llama_cpp_runs_the_written_folders_as_we_do() {
             tokens += theirs.len();
         }
         let prompt: Vec<u32> = serde_json::from_value(want["prompt"].clone()).unwrap();
-        let greedy: Vec<u32> = serde_json::from_value(want["greedy"].clone()).unwrap();
-        assert_eq!(greedy.len(), 16, "{name}");
-        let v = back.config().vocab_size;
-        let mut cache = KvCache::new();
-        let mut pending = prompt.clone();
-        let mut ours = Vec::new();
-        let mut first = None;
-        for _ in 0..greedy.len() {
-            let z = back
-                .forward_cached(&mut cache, &pending, OutputMode::Logits)
-                .unwrap();
-            let last = &z[z.len() - v..];
-            first.get_or_insert_with(|| last.to_vec());
-            let best = (0..v).fold(0, |b, j| if last[j] > last[b] { j } else { b }) as u32;
-            ours.push(best);
-            pending = vec![best];
-        }
-        assert_eq!(ours, greedy, "{name}: greedy ids differ from llama.cpp's");
+        let theirs_greedy: Vec<u32> = serde_json::from_value(want["greedy"].clone()).unwrap();
+        assert_eq!(theirs_greedy.len(), 16, "{name}");
+        let (ours, first) = greedy(&back, &prompt, theirs_greedy.len());
+        assert_eq!(
+            ours, theirs_greedy,
+            "{name}: greedy ids differ from llama.cpp's"
+        );
         let theirs_z: Vec<f32> = theirs_z
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
             .collect();
-        let worst = max_abs_diff(&first.unwrap(), &theirs_z);
+        let worst = max_abs_diff(&first, &theirs_z);
         println!("{name}: tokens and greedy ids equal llama.cpp's; logits within {worst:.2e}");
         assert!(worst < 0.1, "{name}: logits differ by {worst}");
     }
@@ -577,7 +577,7 @@ fn llama_cpp_runs_the_written_folders_as_we_do() {
 /// and the same BOS when it is added.
 #[test]
 fn llama_cpp_vocabularies_are_written_as_llama_cpp_wrote_them() {
-    use logitlab::model::format::{gguf, gguf_tokenizer};
+    use logitlab::model::format::gguf_tokenizer;
     use logitlab::model::tokenizer::{ByteLevelBpe, Tokenizer};
     let files: [(&str, &[u8]); 3] = [
         ("gpt-2", include_bytes!("fixtures/gguf/vocab-gpt-2.gguf")),
@@ -588,19 +588,13 @@ fn llama_cpp_vocabularies_are_written_as_llama_cpp_wrote_them() {
         ("qwen2", include_bytes!("fixtures/gguf/vocab-qwen2.gguf")),
     ];
     for (name, file) in files {
-        let g = gguf::read("vocab.gguf", file).unwrap();
-        let v = g
-            .header
-            .get("tokenizer.ggml.tokens")
-            .and_then(|t| t.as_array())
-            .map_or(0, |a| a.len());
-        let t = gguf_tokenizer::read("vocab.gguf", &g.header, v).unwrap();
+        let (g, t) = common::gguf_vocab(file).unwrap();
         let Tokenizer::Bpe(bpe) = &t.tokenizer else {
             panic!("{name}: not a byte-level BPE")
         };
         let json = serde_json::to_vec(&bpe.to_json()).unwrap();
         let hf = ByteLevelBpe::from_json(&json).unwrap();
-        let written = gguf_tokenizer::bpe_metadata(&hf, v, t.eos, None).unwrap();
+        let written = gguf_tokenizer::bpe_metadata(&hf, t.tokenizer.len(), t.eos, None).unwrap();
         let get = |key: &str| written.iter().find(|(k, _)| k == key).map(|(_, v)| v);
         for key in ["model", "pre", "tokens", "token_type", "merges"] {
             let key = format!("tokenizer.ggml.{key}");

@@ -178,7 +178,7 @@ verdictLinks();
 // ---- the model: built in, named by ?model=, or opened from the student's own files ----
 
 /** The model the views show; `setModel` replaces its fields, and the views read them live. */
-const model = { config: null, labels: [], vocab: '', source: '' };
+const model = { config: null, labels: [], vocab: '', eos: [], ends: [], source: '' };
 /** `model.source` of a model opened from the student's own files. */
 const FROM_FILES = 'files';
 
@@ -202,10 +202,10 @@ function showError(el, key, e, params = {}) {
 }
 
 function setModel(r, source, ms) {
-  Object.assign(model, { config: r.config, labels: r.labels, vocab: r.vocab, source });
+  Object.assign(model, { config: r.config, labels: r.labels, vocab: r.vocab, eos: r.eos, ends: r.ends, source });
   $('status').textContent = describeModel(r.config, ms);
   $('status').classList.remove('error');
-  showModelCard(r.config);
+  showModelCard(r.config, r);
 }
 
 /** The model's family: by the files it came from and, for a Hugging Face folder, its architecture. */
@@ -216,7 +216,12 @@ function family(config) {
 }
 
 /** The model card: family, parameters, how the weights are held, V, context, head, chat template. */
-function showModelCard(config) {
+/** The ids a generated text ends at, each as the page writes a token: "<|im_end|> (id 151645)". */
+const endTokens = ({ ends, labels }) => (ends.length === 0 ? t('card.endsNone')
+  : ends.map((id) => t('card.endToken', { token: labels[id] ?? '', id: String(id) })).join(', '));
+
+/** The model card; `loaded`: the worker's answer ({ labels, ends }). */
+function showModelCard(config, loaded) {
   const dtypes = { f32: 'float32', f16: 'float16', bf16: 'bfloat16', q8_0: 'Q8_0', q4_0: 'Q4_0', q5_0: 'Q5_0', q4_K: 'Q4_K', q6_K: 'Q6_K' };
   const rows = [
     ['card.family', family(config)],
@@ -227,6 +232,7 @@ function showModelCard(config) {
     ['card.vocab', integer(config.vocabSize)],
     ['card.context', integer(config.contextLength)],
     ['card.head', t(config.tiedHead ? 'card.tied' : 'card.untied')],
+    ['card.ends', endTokens(loaded)],
     ['card.chat', config.chatTemplate ? t('card.chatYes', { file: config.chatTemplateFile }) : t('card.chatNo')],
   ];
   const list = $('model-card-list');

@@ -316,7 +316,7 @@ async function generate(ctx, out, n, refresh) {
     const made = out.generated.length - before;
     const secs = (performance.now() - t0) / 1000;
     $('gen-info').textContent = t('gen.info', { n: made, unit: unit(model, made), secs: fixed(secs, 2), rate: fixed(made / secs, 0),
-      stopped: r.stopped ? t('gen.stopped') : r.ended ? t('gen.ended', { id: String(r.endToken), token: model.labels[r.endToken] ?? '' }) : '' });
+      stopped: r.stopped ? t('gen.stopped') : r.ended ? t(model.eos.includes(r.endToken) ? 'gen.endedEos' : 'gen.endedBos', { id: String(r.endToken), token: model.labels[r.endToken] ?? '' }) : '' });
     announce(t(r.stopped ? 'announce.generationStopped' : 'announce.generationFinished', { n: made, unit: unit(model, made) }));
   } catch (e) {
     fillNodes($('gen-info'), 'gen.failed', {}, { error: errorNode(e) });

@@ -222,7 +222,7 @@ async function load({ files, path, tokenizer }) {
   tokenIds = null;
   const config = model.config;
   const labels = Array.from({ length: config.vocabSize }, (_, i) => model.tokenText(i));
-  return { config, labels, vocab: model.vocab, eos: Array.from(model.eosTokenIds) };
+  return { config, labels, vocab: model.vocab, eos: Array.from(model.eosTokenIds), ends: Array.from(model.endTokenIds) };
 }
 
 /** The model's quantised copy (`quantize`), for the card "Weights in low precision"; null without one. */

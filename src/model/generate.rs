@@ -115,8 +115,7 @@ impl Decoding {
     pub fn accept(&mut self, token: u32) -> Result<(String, bool)> {
         self.tokens.push(token);
         self.pending = vec![token];
-        self.ended =
-            Some(token) == self.model.tokenizer().bos() || self.model.end_ids().contains(&token);
+        self.ended = self.model.text_end_ids().contains(&token);
         let text = if self.ended {
             self.stream.finish()
         } else {

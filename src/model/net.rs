@@ -202,9 +202,24 @@ impl Net {
         Ok(self)
     }
 
-    /// The ids that end a text, besides llama2.c's BOS (see [`Net::with_end_ids`]).
+    /// The checkpoint's end-of-text ids (see [`Net::with_end_ids`]); a text also ends at the
+    /// tokenizer's BOS ([`Net::text_end_ids`]).
     pub fn end_ids(&self) -> &[u32] {
         &self.end_ids
+    }
+
+    /// Every id that ends a generated text ([`crate::model::Generated::end`]): the end ids,
+    /// then the tokenizer's BOS where it has one and it is not among them (llama2.c's `<s>`,
+    /// which delimits its training stories, and where run.c stops too; the `<s>` or
+    /// `<|begin_of_text|>` a Hugging Face tokenizer begins every text with).
+    pub fn text_end_ids(&self) -> Vec<u32> {
+        let mut ids = self.end_ids.clone();
+        if let Some(bos) = self.tokenizer().bos() {
+            if !ids.contains(&bos) {
+                ids.push(bos);
+            }
+        }
+        ids
     }
 
     /// The same network, with the chat template a conversation is written out by.

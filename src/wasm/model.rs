@@ -276,11 +276,21 @@ impl Model {
         to_js(&out)
     }
 
-    /// The ids that end a text (a Hugging Face model's `eos_token_id`, from
-    /// `generation_config.json` or `config.json`); generation stops at them (`end`).
+    /// The checkpoint's end-of-text ids (a Hugging Face model's `eos_token_id`, from
+    /// `generation_config.json` or `config.json`; a GGUF file's `tokenizer.ggml.eos_token_id`);
+    /// generation stops at them (`end`).
     #[wasm_bindgen(getter, js_name = eosTokenIds)]
     pub fn eos_token_ids(&self) -> Uint32Array {
         Uint32Array::from(self.inner.end_ids())
+    }
+
+    /// Every id generation stops at (`end`): `eosTokenIds`, then the tokenizer's BOS where it
+    /// has one and it is not among them (llama2.c's `<s>`, where run.c stops too; the `<s>` or
+    /// `<|begin_of_text|>` a Hugging Face tokenizer begins every text with). Empty for a
+    /// model whose texts end only where the caller stops.
+    #[wasm_bindgen(getter, js_name = endTokenIds)]
+    pub fn end_token_ids(&self) -> Uint32Array {
+        Uint32Array::from(&self.inner.text_end_ids()[..])
     }
 
     /// The vocabulary: character i is token id i (empty for a byte-level BPE model).

@@ -133,3 +133,22 @@ pub fn random_logits(rng: &mut logitlab::rng::Rng, v: usize, scale: f64) -> Vec<
     }
     z
 }
+
+/// A GGUF vocabulary file (llama.cpp's `ggml-vocab-*.gguf`, cut down to a few tokens): the file,
+/// and the tokenizer its metadata describes for as many ids as it lists tokens.
+pub fn gguf_vocab(
+    file: &[u8],
+) -> logitlab::Result<(
+    logitlab::model::format::gguf::Gguf,
+    logitlab::model::format::gguf_tokenizer::GgufTokenizer,
+)> {
+    use logitlab::model::format::{gguf, gguf_tokenizer};
+    let g = gguf::read("vocab.gguf", file)?;
+    let v = g
+        .header
+        .get("tokenizer.ggml.tokens")
+        .and_then(|t| t.as_array())
+        .map_or(0, |a| a.len());
+    let t = gguf_tokenizer::read("vocab.gguf", &g.header, v)?;
+    Ok((g, t))
+}

@@ -67,12 +67,12 @@ async function chatAndGenerate(page) {
   await page.waitForFunction(() => /ended the text/.test(document.getElementById('gen-info').textContent));
   assert.equal(await page.textContent('#output-gen'), reply);
   const info = await page.textContent('#gen-info');
-  assert.match(info, new RegExp(`^${expected.greedy.length} tokens in .*: the model ended the text: it produced <\\|endoftext\\|> \\(id 0\\), an end-of-text token`));
+  assert.match(info, new RegExp(`^${expected.greedy.length} tokens in .*: the model ended the text: it produced <\\|endoftext\\|> \\(id 0\\), one of its end-of-text ids \\(eos_token_id\\)\\.$`));
   const card = await page.$$eval('#model-card-list > *', (els) => els.map((e) => e.textContent));
   // transformers' parameter count, grouped as the page writes numbers.
   const parameters = String(expected.parameters).replace(/\B(?=(\d{3})+(?!\d))/g, '\u202F');
   assert.deepEqual(card.filter((_, i) => i % 2 === 1), ['Qwen2', parameters, 'float32', '320', '512',
-    'a matrix of its own', 'yes (tokenizer_config.json)']);
+    'a matrix of its own', '<|endoftext|> (id 0)', 'yes (tokenizer_config.json)']);
 }
 
 test('?model= names a Qwen2 chat folder: the prompt goes through its chat template, and the reply ends at EOS', async () => {
@@ -140,7 +140,7 @@ test('the same folder through the folder picker and the file picker', async () =
     await ready(page);
     // The built-in character model has no chat template: nothing to tick.
     assert.equal(await page.isHidden('#chat-label'), true);
-    assert.match(await page.textContent('#model-card-list'), /logitlab.*none/);
+    assert.match(await page.textContent('#model-card-list'), /logitlab.*no token: only the number of tokens asked for, or Stop, ends it.*none/);
     if (input === '#model-folder') await page.setInputFiles(input, DIR);
     else await page.setInputFiles(input, FILES.map((f) => `${DIR}/${f}`));
     await page.waitForFunction(() => /from your files/.test(document.getElementById('status').textContent));
