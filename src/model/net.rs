@@ -326,6 +326,11 @@ impl Net {
         &self.config
     }
 
+    /// Whether `other` holds the same weights (a clone of this network, or this one's clone).
+    pub(crate) fn shares_weights(&self, other: &Net) -> bool {
+        Arc::ptr_eq(&self.weights, &other.weights)
+    }
+
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer
     }
