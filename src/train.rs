@@ -241,10 +241,23 @@ struct Teacher {
 /// teacher's weights and the batch's ids alone, so a student gets the same values either way.
 struct SharedTeacher {
     net: Net,
-    /// The logits of recent batches: (ids, logits, how many students have read them). An entry
-    /// goes when every student has read it, or, oldest first, when the entries would take more
-    /// than [`TEACHER_CACHE_BYTES`] (students whose batches differ, or far apart in steps).
-    batches: Mutex<VecDeque<(Vec<u32>, Arc<Vec<f32>>, usize)>>,
+    /// The logits of recent batches. An entry goes when every student has read it, or, oldest
+    /// first, when the entries would take more than [`TEACHER_CACHE_BYTES`] (students whose
+    /// batches differ, or far apart in steps).
+    batches: Mutex<VecDeque<CachedBatch>>,
+}
+
+/// The teacher's logits on one batch, and how many students have read them.
+struct CachedBatch {
+    ids: Vec<u32>,
+    logits: Arc<Vec<f32>>,
+    reads: usize,
+}
+
+impl CachedBatch {
+    fn bytes(&self) -> usize {
+        4 * (self.ids.len() + self.logits.len())
+    }
 }
 
 /// The most memory the cached teacher logits of one teacher take: 200 batches of the page's
@@ -281,11 +294,11 @@ impl SharedTeacher {
         let students = Arc::strong_count(self);
         {
             let mut batches = self.batches.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(i) = batches.iter().position(|(key, ..)| key == ids) {
+            if let Some(i) = batches.iter().position(|b| b.ids == ids) {
                 let entry = &mut batches[i];
-                entry.2 += 1;
-                let logits = Arc::clone(&entry.1);
-                if entry.2 >= students {
+                entry.reads += 1;
+                let logits = Arc::clone(&entry.logits);
+                if entry.reads >= students {
                     batches.remove(i);
                 }
                 return Ok((logits, false));
@@ -299,14 +312,14 @@ impl SharedTeacher {
         let logits = Arc::new(logits);
         if students > 1 {
             let mut batches = self.batches.lock().unwrap_or_else(|e| e.into_inner());
-            batches.push_back((ids.to_vec(), Arc::clone(&logits), 1));
-            let bytes = |b: &VecDeque<(Vec<u32>, Arc<Vec<f32>>, usize)>| {
-                b.iter()
-                    .map(|(k, z, _)| 4 * (k.len() + z.len()))
-                    .sum::<usize>()
-            };
-            while bytes(&batches) > TEACHER_CACHE_BYTES {
-                batches.pop_front();
+            batches.push_back(CachedBatch {
+                ids: ids.to_vec(),
+                logits: Arc::clone(&logits),
+                reads: 1,
+            });
+            let mut bytes: usize = batches.iter().map(CachedBatch::bytes).sum();
+            while bytes > TEACHER_CACHE_BYTES {
+                bytes -= batches.pop_front().map_or(0, |b| b.bytes());
             }
         }
         Ok((logits, true))
