@@ -143,6 +143,7 @@ impl Linear<Vec<f32>> {
 /// as it is read, so the sums are those of the f32 weights.
 pub(crate) fn matmul<E: Widen>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32> {
     let n_in = weight.len() / n_out;
+    // Many rows (a prompt, a window): the tiled kernel, the same sums in the same order.
     if x.len() / n_in >= TILE_ROWS {
         return matmul_tiled(x, weight, n_out);
     }
