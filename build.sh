@@ -241,6 +241,8 @@ bench() {
         llama2c-memory) bench_llama2c 110M "$@" ;;
         model-memory) bench_model_memory ;;
         large-vocab) build; node benches/large-vocab.mjs "$@" ;;
+        distill) build; node benches/distill.mjs "$@" ;;
+        calibration) build; node benches/calibration.mjs ;;
         *) die "bench: no benchmark $name (./build.sh help lists them)" ;;
     esac
 }
@@ -444,6 +446,10 @@ usage: ./build.sh <command>
             large-vocab [STEPS]  the sampling lab at V = 151 936 (a tiny Qwen2 folder made in
                                  a temporary folder): a token step and a control change, beyond
                                  the forward pass (Chromium)
+            distill [A [B]] [ROUNDS]  six distilled students of the tiny preset stepped as the
+                                 page steps them, and the calibration card's 20 000 characters
+                                 (Chromium); A and B: two www/ builds side by side
+            calibration          the calibration card's figures and distillLoss in Node
   bench-gpt2  GPT-2 small's generation speed: PyTorch (made in a venv), native, Chromium
   dist    build a self-contained static folder dist/ (page, wasm, model, offline worker,
           snapshots of each view) and print its weight

@@ -41,7 +41,7 @@
 //! of xlogy(q, q) at q = 0 is 0/0); the fixture script takes its reference on the other classes.
 
 use crate::error::{Error, Result};
-use crate::numerics::check_values;
+use crate::numerics::{check_values, exp_le0_all};
 
 /// One of the six ways the lab trains a student on a teacher.
 // The JS API reads it by these names (serde), and its TypeScript type is their union (tsify).
@@ -237,9 +237,11 @@ pub struct DistillOutput {
 fn log_softmax_t(z: &[f32], t: f64) -> (Vec<f64>, Vec<f64>) {
     let m = z.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x as f64));
     let shifted: Vec<f64> = z.iter().map(|&x| (x as f64 - m) / t).collect();
-    let log_sum = shifted.iter().map(|x| x.exp()).sum::<f64>().ln();
+    // Every exponent is ≤ 0 (shifted by the maximum, and log p ≤ 0): the two-lane f64 exp of
+    // the samplers, the same bits as `f64::exp` in wasm.
+    let log_sum = exp_le0_all(&shifted).iter().sum::<f64>().ln();
     let log_p: Vec<f64> = shifted.iter().map(|x| x - log_sum).collect();
-    let p = log_p.iter().map(|x| x.exp()).collect();
+    let p = exp_le0_all(&log_p);
     (log_p, p)
 }
 

@@ -8,6 +8,7 @@
 use crate::error::{Code, Error, Result};
 
 mod exp64;
+pub(crate) use exp64::exp_le0_all;
 
 /// Checks that `z` can be normalised: non-empty, no NaN, no +∞, and at least one finite entry.
 /// −∞ is allowed: it is the log of probability 0 and stays excluded.

@@ -24,6 +24,9 @@
 //! Weight init and batch sampling use our seeded [`Rng`] (separate streams), so the same seed
 //! gives the same initial weights and the same batches for all four pipelines.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, Weak};
+
 use candle_core::{Device, Tensor, Var, D};
 
 use crate::data::Corpus;
@@ -224,8 +227,103 @@ struct BatchObjective {
 
 /// The teacher of a distilled student, and how it teaches.
 struct Teacher {
-    net: Net,
     options: DistillOptions,
+    /// The teacher's network and its logits on recent batches, shared by every student of the
+    /// same teacher.
+    shared: Arc<SharedTeacher>,
+    /// How many batches' teacher logits this student computed itself ([`Trainer::teacher_passes`]).
+    passes: usize,
+}
+
+/// A teacher shared by its students. The page trains six students from the same seed, so on
+/// the same batches, one after the other: the teacher's forward pass over a batch is computed
+/// by the first student that needs it and read by the others. The logits are a function of the
+/// teacher's weights and the batch's ids alone, so a student gets the same values either way.
+struct SharedTeacher {
+    net: Net,
+    /// The logits of recent batches. An entry goes when every student has read it, or, oldest
+    /// first, when the entries would take more than [`TEACHER_CACHE_BYTES`] (students whose
+    /// batches differ, or far apart in steps).
+    batches: Mutex<VecDeque<CachedBatch>>,
+}
+
+/// The teacher's logits on one batch, and how many students have read them.
+struct CachedBatch {
+    ids: Vec<u32>,
+    logits: Arc<Vec<f32>>,
+    reads: usize,
+}
+
+impl CachedBatch {
+    fn bytes(&self) -> usize {
+        4 * (self.ids.len() + self.logits.len())
+    }
+}
+
+/// The most memory the cached teacher logits of one teacher take: 200 batches of the page's
+/// (8 × 64 positions, V = 84), four times a round of 50 steps.
+const TEACHER_CACHE_BYTES: usize = 32 << 20;
+
+/// The live shared teachers, so that a new student finds the one its teacher's weights belong
+/// to. Each goes with its last student.
+static TEACHERS: Mutex<Vec<Weak<SharedTeacher>>> = Mutex::new(Vec::new());
+
+impl SharedTeacher {
+    /// The shared teacher of `net`'s weights, made if none is alive.
+    fn of(net: Net) -> Arc<SharedTeacher> {
+        let mut live = TEACHERS.lock().unwrap_or_else(|e| e.into_inner());
+        live.retain(|w| w.strong_count() > 0);
+        if let Some(t) = live
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|t| t.net.shares_weights(&net))
+        {
+            return t;
+        }
+        let t = Arc::new(SharedTeacher {
+            net,
+            batches: Mutex::new(VecDeque::new()),
+        });
+        live.push(Arc::downgrade(&t));
+        t
+    }
+
+    /// The teacher's logits for the rows of `ids` (each a window of `t` ids), (rows · t, V), and
+    /// whether this call computed them.
+    fn logits(self: &Arc<Self>, ids: &[u32], t: usize) -> Result<(Arc<Vec<f32>>, bool)> {
+        let students = Arc::strong_count(self);
+        {
+            let mut batches = self.batches.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(i) = batches.iter().position(|b| b.ids == ids) {
+                let entry = &mut batches[i];
+                entry.reads += 1;
+                let logits = Arc::clone(&entry.logits);
+                if entry.reads >= students {
+                    batches.remove(i);
+                }
+                return Ok((logits, false));
+            }
+        }
+        let v = self.net.config().vocab_size;
+        let mut logits = Vec::with_capacity(ids.len() * v);
+        for row in ids.chunks_exact(t) {
+            logits.extend(self.net.forward_ids(row, OutputMode::Logits)?);
+        }
+        let logits = Arc::new(logits);
+        if students > 1 {
+            let mut batches = self.batches.lock().unwrap_or_else(|e| e.into_inner());
+            batches.push_back(CachedBatch {
+                ids: ids.to_vec(),
+                logits: Arc::clone(&logits),
+                reads: 1,
+            });
+            let mut bytes: usize = batches.iter().map(CachedBatch::bytes).sum();
+            while bytes > TEACHER_CACHE_BYTES {
+                bytes -= batches.pop_front().map_or(0, |b| b.bytes());
+            }
+        }
+        Ok((logits, true))
+    }
 }
 
 /// AdamW (Loshchilov & Hutter), with bias correction and decoupled weight decay.
@@ -457,8 +555,9 @@ impl Trainer {
         // Checked once here, so that a bad T or α fails before the first step.
         distill_loss(&[0.0], &[0.0], &[0], &distill)?;
         trainer.teacher = Some(Teacher {
-            net: teacher,
             options: distill,
+            shared: SharedTeacher::of(teacher),
+            passes: 0,
         });
         Ok(trainer)
     }
@@ -466,6 +565,13 @@ impl Trainer {
     /// A distilled student's settings: its pipeline, T, α and reduction.
     pub fn distill_options(&self) -> Option<&DistillOptions> {
         self.teacher.as_ref().map(|t| &t.options)
+    }
+
+    /// How many batches' teacher logits this distilled student computed itself: the others it
+    /// read from a student of the same teacher that had computed them. 0 for a student
+    /// trained without a teacher.
+    pub fn teacher_passes(&self) -> usize {
+        self.teacher.as_ref().map_or(0, |t| t.passes)
     }
 
     /// The model, sharing storage with the trained parameters (so it reflects every step).
@@ -534,8 +640,8 @@ impl Trainer {
 
     /// The objective on one batch: the pipeline's loss, or for a distilled student the
     /// distillation loss of its logits against the teacher's on the same inputs.
-    fn objective(&self, x: &Tensor, y: &Tensor) -> Result<BatchObjective> {
-        let Some(teacher) = &self.teacher else {
+    fn objective(&mut self, x: &Tensor, y: &Tensor) -> Result<BatchObjective> {
+        let Some(teacher) = &mut self.teacher else {
             let (loss, true_ce) = Self::batch_loss(&self.model, self.pipeline, x, y)?;
             return Ok(BatchObjective {
                 loss: loss.to_scalar::<f32>()?,
@@ -552,10 +658,9 @@ impl Trainer {
             .forward(x, OutputMode::Logits)?
             .reshape((b * t, v))?;
         let student = logits.detach().flatten_all()?.to_vec1::<f32>()?;
-        let mut teacher_logits = Vec::with_capacity(b * t * v);
-        for row in x.to_vec2::<u32>()? {
-            teacher_logits.extend(teacher.net.forward_ids(&row, OutputMode::Logits)?);
-        }
+        let ids = x.flatten_all()?.to_vec1::<u32>()?;
+        let (teacher_logits, computed) = teacher.shared.logits(&ids, t)?;
+        teacher.passes += usize::from(computed);
         let targets: Vec<i32> = y.to_vec1::<u32>()?.iter().map(|&id| id as i32).collect();
         let r = distill_loss(&student, &teacher_logits, &targets, &teacher.options)?;
         let soft_norm = r

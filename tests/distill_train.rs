@@ -81,3 +81,54 @@ fn a_student_needs_the_teachers_characters_and_context() {
         .unwrap();
     assert!(e.to_string().contains("alpha must be"), "{e}");
 }
+
+/// The page's six students share one teacher: each batch's teacher logits are computed by the
+/// first student that needs them and read by the others. Every student's reports are the same,
+/// to the bit, as those of students each given a teacher of its own (a separate copy of the
+/// same weights, which shares nothing).
+#[test]
+fn students_of_one_teacher_share_its_forward_pass_and_get_the_same_numbers() {
+    let pipelines = [
+        DistillPipeline::Hinton,
+        DistillPipeline::NoTSquared,
+        DistillPipeline::MeanReduction,
+        DistillPipeline::Baseline,
+    ];
+    let make = |teacher: Net, pipeline| {
+        let distill = DistillOptions {
+            pipeline,
+            temperature: 2.0,
+            alpha: 0.5,
+            reduction: None,
+        };
+        let config = Config::preset("tiny", 0).unwrap();
+        Trainer::distill(TEXT, config, teacher, distill, 1, TrainOptions::page()).unwrap()
+    };
+    let one = teacher();
+    let mut shared: Vec<Trainer> = pipelines.iter().map(|&p| make(one.clone(), p)).collect();
+    let mut alone: Vec<Trainer> = pipelines.iter().map(|&p| make(teacher(), p)).collect();
+    // Rounds as the page's worker runs them: a few steps of each student in turn.
+    for n in [3, 1, 4] {
+        for (s, a) in shared.iter_mut().zip(&mut alone) {
+            let (rs, ra) = (s.step(n).unwrap(), a.step(n).unwrap());
+            assert_eq!(format!("{rs:?}"), format!("{ra:?}"));
+            assert_eq!(rs.loss.to_bits(), ra.loss.to_bits());
+            assert_eq!(rs.kl_term.map(f32::to_bits), ra.kl_term.map(f32::to_bits));
+            assert_eq!(
+                rs.soft_grad_norm.map(f32::to_bits),
+                ra.soft_grad_norm.map(f32::to_bits)
+            );
+        }
+    }
+    // 8 steps: the first shared student computed every batch's teacher logits, the others
+    // none; each unshared student computed all 8.
+    let passes = |v: &[Trainer]| v.iter().map(Trainer::teacher_passes).collect::<Vec<_>>();
+    assert_eq!(passes(&shared), [8, 0, 0, 0]);
+    assert_eq!(passes(&alone), [8, 8, 8, 8]);
+    // With the first student gone, the second computes the next batch for the other two.
+    shared.remove(0);
+    for s in &mut shared {
+        s.step(1).unwrap();
+    }
+    assert_eq!(passes(&shared), [1, 0, 0]);
+}

@@ -143,6 +143,10 @@ impl Linear<Vec<f32>> {
 /// as it is read, so the sums are those of the f32 weights.
 pub(crate) fn matmul<E: Widen>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32> {
     let n_in = weight.len() / n_out;
+    // Many rows (a prompt, a window): the tiled kernel, the same sums in the same order.
+    if x.len() / n_in >= TILE_ROWS {
+        return matmul_tiled(x, weight, n_out);
+    }
     let mut y = vec![0.0; x.len() / n_in * n_out];
     // Groups of W outside, rows of x inside: a prompt of T tokens reads W from memory once, and
     // each group T times from the cache.
@@ -171,6 +175,70 @@ pub(crate) fn matmul<E: Widen>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32
 
 /// How many rows of W [`matmul`] takes per pass over y.
 const GROUP: usize = 8;
+
+/// [`matmul`] for x of [`TILE_ROWS`] rows or more (a prompt, a calibration window, a teacher's
+/// batch): the same sums in the same order, so the same bits, computed one tile of y at a time,
+/// [`TILE_ROWS`] rows × 8 columns held in registers over all of k. Each step of k reads two
+/// vectors of W and one value of each row of x for 2·[`TILE_ROWS`] products, and y is written
+/// once per tile instead of read and written once per group of [`GROUP`] inputs. The strip of
+/// W a tile reads (n_in × 8 values) stays in the cache for every row of x.
+fn matmul_tiled<E: Widen>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32> {
+    let n_in = weight.len() / n_out;
+    let rows = x.len() / n_in;
+    let mut y = vec![0.0; rows * n_out];
+    let whole = n_out / 8 * 8;
+    for j in (0..whole).step_by(8) {
+        let x_tiles = x.chunks_exact(TILE_ROWS * n_in);
+        let last = x_tiles.remainder();
+        let mut y_tiles = y.chunks_exact_mut(TILE_ROWS * n_out);
+        for (x4, y4) in x_tiles.zip(&mut y_tiles) {
+            tile::<E, TILE_ROWS>(x4, weight, n_out, j, y4);
+        }
+        let y_last = y_tiles.into_remainder();
+        match last.len() / n_in {
+            1 => tile::<E, 1>(last, weight, n_out, j, y_last),
+            2 => tile::<E, 2>(last, weight, n_out, j, y_last),
+            3 => tile::<E, 3>(last, weight, n_out, j, y_last),
+            _ => {}
+        }
+    }
+    // The last n_out mod 8 columns, one value at a time, k in order.
+    for (x_row, y_row) in x.chunks_exact(n_in).zip(y.chunks_exact_mut(n_out)) {
+        for (j, y) in y_row.iter_mut().enumerate().skip(whole) {
+            let mut s = 0.0f32;
+            for (&xk, w) in x_row.iter().zip(weight.chunks_exact(n_out)) {
+                s += xk * w[j].to_f32();
+            }
+            *y = s;
+        }
+    }
+    y
+}
+
+/// How many rows of x a tile of [`matmul_tiled`] holds: 2·4 vectors of y, two of W and one of
+/// x fit in 16 simd128 registers.
+const TILE_ROWS: usize = 4;
+
+/// Columns j..j + 8 of the R rows of y from the R rows of `x`: y_rj = Σ_k x_rk·W_kj, k in order.
+#[inline(always)]
+fn tile<E: Widen, const R: usize>(x: &[f32], weight: &[E], n_out: usize, j: usize, y: &mut [f32]) {
+    let n_in = weight.len() / n_out;
+    let xs: [&[f32]; R] = std::array::from_fn(|r| &x[r * n_in..][..n_in]);
+    let mut acc = [[F4::splat(0.0); 2]; R];
+    for (k, w) in weight.chunks_exact(n_out).enumerate() {
+        let (lo, hi) = E::widen8(&w[j..j + 8]);
+        for (acc, x) in acc.iter_mut().zip(&xs) {
+            let xk = F4::splat(x[k]);
+            acc[0] = acc[0].add(xk.mul(lo));
+            acc[1] = acc[1].add(xk.mul(hi));
+        }
+    }
+    for (r, [lo, hi]) in acc.into_iter().enumerate() {
+        let y8 = &mut y[r * n_out + j..][..8];
+        lo.store(y8);
+        hi.store(&mut y8[4..]);
+    }
+}
 
 /// y_j += x_0·w_0j + x_1·w_1j + … + x_7·w_7j for every j, added one product at a time in that
 /// order, eight values of j per step in two vectors ([`F4`]; a 16-bit W is one load, widened in
@@ -909,13 +977,16 @@ mod tests {
         }
         for (n_in, n_out) in [(24, 16), (29, 13), (5, 7), (64, 37)] {
             let w: Vec<u16> = (0..n_in * n_out).map(|_| bits()).collect();
-            let x: Vec<f32> = (0..3 * n_in).map(|i| (i as f32 * 0.731).sin()).collect();
             let bf16: Vec<Bf16> = w.iter().map(|&b| Bf16(b)).collect();
             let f16: Vec<F16> = w.iter().map(|&b| F16(b)).collect();
             let f32s: Vec<f32> = f16.iter().map(|h| h.to_f32()).collect();
-            check(&bf16, &x, n_in, n_out);
-            check(&f16, &x, n_in, n_out);
-            check(&f32s, &x, n_in, n_out);
+            // One row, a few, and tiles of rows with every remainder (matmul_tiled).
+            for rows in [1, 3, 4, 9, 10, 11] {
+                let x: Vec<f32> = (0..rows * n_in).map(|i| (i as f32 * 0.731).sin()).collect();
+                check(&bf16, &x, n_in, n_out);
+                check(&f16, &x, n_in, n_out);
+                check(&f32s, &x, n_in, n_out);
+            }
         }
     }
 

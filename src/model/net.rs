@@ -341,6 +341,12 @@ impl Net {
         &self.config
     }
 
+    /// Whether `other` holds the same weights (a clone of this network, or this one's clone).
+    #[cfg(feature = "train")] // the distilled students' shared teacher only
+    pub(crate) fn shares_weights(&self, other: &Net) -> bool {
+        Arc::ptr_eq(&self.weights, &other.weights)
+    }
+
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer
     }

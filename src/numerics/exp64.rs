@@ -79,6 +79,18 @@ pub(super) fn exp2_le0(x: [f64; 2]) -> [f64; 2] {
     x.map(exp_le0)
 }
 
+/// e^x of every x ≤ 0 (−∞ gives 0), two at a time: `f64::exp` of the wasm build, bit for bit.
+pub(crate) fn exp_le0_all(x: &[f64]) -> Vec<f64> {
+    let pairs = x.chunks_exact(2);
+    let rest = pairs.remainder();
+    let mut out = Vec::with_capacity(x.len());
+    for pair in pairs {
+        out.extend(exp2_le0([pair[0], pair[1]]));
+    }
+    out.extend(rest.iter().map(|&x| exp_le0(x)));
+    out
+}
+
 /// Σ_i e^{arg(z_i)} in f64, added in index order (the order of an iterator's `sum`), for
 /// arguments ≤ 0; `each(i, e^{arg(z_i)})` sees every term on the way.
 #[inline]
