@@ -246,7 +246,7 @@ fn token_ids_match_llama_cpp_on_its_own_tests() {
         vocab!("qwen2"),
         vocab!("llama-spm"),
     ] {
-        let (g, t) = common::gguf_vocab(file).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (_, t) = common::gguf_vocab(file).unwrap_or_else(|e| panic!("{name}: {e}"));
         let inputs: Vec<&str> = inp.split("\n__ggml_vocab_test__\n").collect();
         let expected: Vec<&str> = out.lines().collect();
         assert_eq!(inputs.len(), expected.len(), "{name}");
