@@ -147,6 +147,9 @@ pub(crate) fn matmul<E: Widen>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32
     if x.len() / n_in >= TILE_ROWS {
         return matmul_tiled(x, weight, n_out);
     }
+    if x.len() == n_in && E::LANES != IN_ORDER {
+        return matvec(x, weight, n_out);
+    }
     let mut y = vec![0.0; x.len() / n_in * n_out];
     // Groups of W outside, rows of x inside: a prompt of T tokens reads W from memory once, and
     // each group T times from the cache.
@@ -240,12 +243,67 @@ fn tile<E: Widen, const R: usize>(x: &[f32], weight: &[E], n_out: usize, j: usiz
     }
 }
 
+/// [`matmul`] for one row of x, a token at a time: the same sums in the same order, so the
+/// same bits, with W widened by [`Widen::widen8_lanes`]. y is held with each eight of its
+/// values in that order (its zeros are the same in any order) and put back in index order
+/// before the last n_in mod [`GROUP`] rows.
+fn matvec<E: Widen>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32> {
+    let n_in = x.len();
+    let mut y = vec![0.0; n_out];
+    let mut groups = weight.chunks_exact(GROUP * n_out);
+    for (wg, xg) in (&mut groups).zip(x.chunks_exact(GROUP)) {
+        let w: [&[E]; GROUP] = std::array::from_fn(|i| &wg[i * n_out..][..n_out]);
+        let xg: &[f32; GROUP] = xg.try_into().expect("GROUP");
+        axpy_group_by(&mut y, xg, &w, E::widen8_lanes);
+    }
+    for y8 in y.chunks_exact_mut(8) {
+        let held: [f32; 8] = (*y8).try_into().expect("8");
+        y8.copy_from_slice(&index_order::<E>(held));
+    }
+    let whole = n_in / GROUP * GROUP;
+    for (&xk, w) in x[whole..]
+        .iter()
+        .zip(groups.remainder().chunks_exact(n_out))
+    {
+        for (y, &wk) in y.iter_mut().zip(w) {
+            *y += xk * wk.to_f32();
+        }
+    }
+    y
+}
+
+/// The lanes of a type widened in index order: its one-row products need no kernel of their
+/// own.
+const IN_ORDER: [usize; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
+
+/// Eight values held in the lanes of [`Widen::widen8_lanes`], put back in index order.
+#[inline(always)]
+fn index_order<E: Widen>(held: [f32; 8]) -> [f32; 8] {
+    let mut out = [0.0; 8];
+    for (&v, &l) in held.iter().zip(&E::LANES) {
+        out[l] = v;
+    }
+    out
+}
+
 /// y_j += x_0·w_0j + x_1·w_1j + … + x_7·w_7j for every j, added one product at a time in that
 /// order, eight values of j per step in two vectors ([`F4`]; a 16-bit W is one load, widened in
 /// halves): each vector of y is loaded once and stored once per group. The last n mod 8 values
 /// of j are taken one by one, in the same order.
 #[inline(always)]
 fn axpy_group<E: Widen>(y: &mut [f32], x: &[f32; GROUP], w: &[&[E]; GROUP]) {
+    axpy_group_by(y, x, w, E::widen8);
+}
+
+/// [`axpy_group`] with W widened by `widen`: each eight of y is held in the order of the lanes
+/// `widen` fills (the last n mod 8 values in index order).
+#[inline(always)]
+fn axpy_group_by<E: Widen>(
+    y: &mut [f32],
+    x: &[f32; GROUP],
+    w: &[&[E]; GROUP],
+    widen: impl Fn(&[E]) -> (F4, F4),
+) {
     let n = y.len();
     let [x0, x1, x2, x3, x4, x5, x6, x7] = x.map(F4::splat);
     let [w0, w1, w2, w3, w4, w5, w6, w7] = w.map(|w| w[..n].chunks_exact(8));
@@ -265,7 +323,7 @@ fn axpy_group<E: Widen>(y: &mut [f32], x: &[f32; GROUP], w: &[&[E]; GROUP]) {
             (x6, g),
             (x7, h),
         ] {
-            let (w_lo, w_hi) = E::widen8(wk);
+            let (w_lo, w_hi) = widen(wk);
             lo = lo.add(xk.mul(w_lo));
             hi = hi.add(xk.mul(w_hi));
         }
@@ -292,13 +350,16 @@ fn axpy_group<E: Widen>(y: &mut [f32], x: &[f32; GROUP], w: &[&[E]; GROUP]) {
 /// a 16-register machine beside x and the weights (eight rows spilled in V8's wasm code).
 pub(crate) fn matmul_rows<E: Widen>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32> {
     let n_in = weight.len() / n_out;
+    if x.len() == n_in && E::LANES != IN_ORDER {
+        return matvec_rows(x, weight, n_out);
+    }
     let mut y = vec![0.0; x.len() / n_in * n_out];
     let per = n_out / STREAMS;
     let row = |j: usize| &weight[j * n_in..(j + 1) * n_in];
     for j in 0..per {
         let rows: [&[E]; STREAMS] = std::array::from_fn(|s| row(s * per + j));
         for (x_row, y_row) in x.chunks_exact(n_in).zip(y.chunks_exact_mut(n_out)) {
-            let lanes = dot_lanes(x_row, &rows);
+            let lanes = dot_lanes(x_row, &rows, E::widen8);
             for (s, (lanes, w)) in lanes.iter().zip(&rows).enumerate() {
                 y_row[s * per + j] = finish_dot(lanes, x_row, w);
             }
@@ -312,17 +373,48 @@ pub(crate) fn matmul_rows<E: Widen>(x: &[f32], weight: &[E], n_out: usize) -> Ve
     y
 }
 
-/// The eight partial sums of x · w for each of [`STREAMS`] rows w: lane l adds the products
-/// of the values at l, l + 8, l + 16, … in that order (lanes 0–3 in one vector, 4–7 in another).
+/// [`matmul_rows`] for one row of x: the same sums, so the same bits, with W widened by
+/// [`Widen::widen8_lanes`] against a copy of x whose each eight values are in that order.
+fn matvec_rows<E: Widen>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32> {
+    let n_in = x.len();
+    let mut held = x.to_vec();
+    for (h, x8) in held.chunks_exact_mut(8).zip(x.chunks_exact(8)) {
+        for (h, &l) in h.iter_mut().zip(&E::LANES) {
+            *h = x8[l];
+        }
+    }
+    let mut y = vec![0.0; n_out];
+    let per = n_out / STREAMS;
+    let row = |j: usize| &weight[j * n_in..(j + 1) * n_in];
+    for j in 0..per {
+        let rows: [&[E]; STREAMS] = std::array::from_fn(|s| row(s * per + j));
+        let lanes = dot_lanes(&held, &rows, E::widen8_lanes);
+        for (s, (&lanes, w)) in lanes.iter().zip(&rows).enumerate() {
+            y[s * per + j] = finish_dot(&index_order::<E>(lanes), x, w);
+        }
+    }
+    for (j, y) in y.iter_mut().enumerate().skip(per * STREAMS) {
+        *y = dot(x, row(j));
+    }
+    y
+}
+
+/// The eight partial sums of x · w for each of [`STREAMS`] rows w, W widened by `widen`: lane l
+/// adds the products of the values at l, l + 8, l + 16, … in that order (lanes 0–3 in one
+/// vector, 4–7 in another).
 #[inline(always)]
-fn dot_lanes<E: Widen>(x: &[f32], rows: &[&[E]; STREAMS]) -> [[f32; 8]; STREAMS] {
+fn dot_lanes<E: Widen>(
+    x: &[f32],
+    rows: &[&[E]; STREAMS],
+    widen: impl Fn(&[E]) -> (F4, F4),
+) -> [[f32; 8]; STREAMS] {
     let n = x.len() / 8 * 8;
     let rows = rows.map(|r| &r[..n]);
     let mut acc = [[F4::splat(0.0); 2]; STREAMS];
     for k in (0..n).step_by(8) {
         let (lo, hi) = (F4::load(&x[k..]), F4::load(&x[k + 4..]));
         for (acc, w) in acc.iter_mut().zip(&rows) {
-            let (w_lo, w_hi) = E::widen8(&w[k..]);
+            let (w_lo, w_hi) = widen(&w[k..]);
             acc[0] = acc[0].add(lo.mul(w_lo));
             acc[1] = acc[1].add(hi.mul(w_hi));
         }
@@ -656,6 +748,17 @@ mod f4 {
     pub(crate) trait Widen: crate::model::tensor::Element {
         /// The first eight values of `w` (at least eight), as values 0–3 and 4–7.
         fn widen8(w: &[Self]) -> (F4, F4);
+
+        /// Which of the eight values [`Widen::widen8_lanes`] puts in each lane: the first
+        /// vector's four, then the second's.
+        const LANES: [usize; 8] = super::IN_ORDER;
+
+        /// The first eight values of `w`, in the lanes `LANES` names: whatever order widens
+        /// them in the fewest instructions.
+        #[inline(always)]
+        fn widen8_lanes(w: &[Self]) -> (F4, F4) {
+            Self::widen8(w)
+        }
     }
 
     impl Widen for f32 {
@@ -682,6 +785,20 @@ mod f4 {
             (
                 F4(i32x4_shl(u32x4_extend_low_u16x8(v), 16)),
                 F4(i32x4_shl(u32x4_extend_high_u16x8(v), 16)),
+            )
+        }
+
+        /// Read as four 32-bit lanes, eight bfloat16 are values 0, 2, 4, 6 in the low halves
+        /// and 1, 3, 5, 7 in the high: one shift and one mask (two instructions, where
+        /// widening in index order takes five on x86).
+        const LANES: [usize; 8] = [0, 2, 4, 6, 1, 3, 5, 7];
+
+        #[inline(always)]
+        fn widen8_lanes(w: &[Bf16]) -> (F4, F4) {
+            let v = load8(w);
+            (
+                F4(i32x4_shl(v, 16)),
+                F4(v128_and(v, u32x4_splat(0xffff_0000))),
             )
         }
     }
@@ -763,6 +880,17 @@ mod f4 {
     pub(crate) trait Widen: crate::model::tensor::Element {
         /// The first eight values of `w` (at least eight), as values 0–3 and 4–7.
         fn widen8(w: &[Self]) -> (F4, F4);
+
+        /// Which of the eight values [`Widen::widen8_lanes`] puts in each lane: the first
+        /// vector's four, then the second's.
+        const LANES: [usize; 8] = super::IN_ORDER;
+
+        /// The first eight values of `w`, in the lanes `LANES` names: whatever order widens
+        /// them in the fewest instructions.
+        #[inline(always)]
+        fn widen8_lanes(w: &[Self]) -> (F4, F4) {
+            Self::widen8(w)
+        }
     }
 
     impl Widen for f32 {
@@ -882,6 +1010,15 @@ mod f4 {
                 F4(std::array::from_fn(|l| w[4 + l].to_f32())),
             )
         }
+
+        /// Which of the eight values [`Widen::widen8_lanes`] puts in each lane.
+        const LANES: [usize; 8] = super::IN_ORDER;
+
+        /// The first eight values of `w`, in the lanes `LANES` names.
+        #[inline(always)]
+        fn widen8_lanes(w: &[Self]) -> (F4, F4) {
+            Self::widen8(w)
+        }
     }
 
     impl Widen for f32 {}
@@ -936,6 +1073,31 @@ mod tests {
         assert_ne!(half, x);
     }
 
+    /// A bfloat16 whose eight values [`Widen::widen8_lanes`] puts out of index order, as simd128
+    /// widens bfloat16: natively it runs the one-row kernels that hold values in those lanes.
+    #[derive(Debug, Clone, Copy)]
+    struct Shuffled(crate::model::tensor::Bf16);
+
+    impl Element for Shuffled {
+        fn to_f32(self) -> f32 {
+            self.0.to_f32()
+        }
+    }
+
+    impl Widen for Shuffled {
+        fn widen8(w: &[Self]) -> (F4, F4) {
+            let v: [f32; 8] = std::array::from_fn(|i| w[i].to_f32());
+            (F4::load(&v[..4]), F4::load(&v[4..]))
+        }
+
+        const LANES: [usize; 8] = [3, 0, 6, 1, 7, 2, 5, 4];
+
+        fn widen8_lanes(w: &[Self]) -> (F4, F4) {
+            let v: [f32; 8] = std::array::from_fn(|i| w[Self::LANES[i]].to_f32());
+            (F4::load(&v[..4]), F4::load(&v[4..]))
+        }
+    }
+
     /// The vector kernels compute, to the bit, the sums their doc comments write out: matmul's
     /// y_j = x_0·W_0j + x_1·W_1j + … in order, matmul_rows' eight lanes added as `finish_dot`
     /// adds them, for f32, bf16 and f16 weights, with widths that leave every kind of remainder
@@ -975,17 +1137,20 @@ mod tests {
                 }
             }
         }
-        for (n_in, n_out) in [(24, 16), (29, 13), (5, 7), (64, 37)] {
+        for (n_in, n_out) in [(24, 16), (29, 13), (5, 7), (64, 37), (16, 56)] {
             let w: Vec<u16> = (0..n_in * n_out).map(|_| bits()).collect();
             let bf16: Vec<Bf16> = w.iter().map(|&b| Bf16(b)).collect();
             let f16: Vec<F16> = w.iter().map(|&b| F16(b)).collect();
             let f32s: Vec<f32> = f16.iter().map(|h| h.to_f32()).collect();
-            // One row, a few, and tiles of rows with every remainder (matmul_tiled).
+            let shuffled: Vec<Shuffled> = bf16.iter().map(|&b| Shuffled(b)).collect();
+            // One row, a few, and tiles of rows with every remainder (matmul_tiled); one row
+            // takes kernels of its own where the weights are widened out of index order.
             for rows in [1, 3, 4, 9, 10, 11] {
                 let x: Vec<f32> = (0..rows * n_in).map(|i| (i as f32 * 0.731).sin()).collect();
                 check(&bf16, &x, n_in, n_out);
                 check(&f16, &x, n_in, n_out);
                 check(&f32s, &x, n_in, n_out);
+                check(&shuffled, &x, n_in, n_out);
             }
         }
     }
