@@ -25,7 +25,7 @@ const atStep = (page, n) => page.waitForFunction((k) => new RegExp(`^step ${k} `
 const ratio = (a, b, want, what) => assert.ok(Math.abs(a / b - want) <= 3e-4 * want, `${what}: ${a} / ${b} = ${a / b}, want ${want}`);
 const V = 84;
 
-test('six students: at step 1 the bugs scale ✓ by 1/T² and 1/V; after 100 steps ✓ beats the baseline', async () => {
+test('six students: at step 1 the bugs scale ✓ by 1/T² and 1/V; after 100 steps ✓ beats the baseline', async (t) => {
   const { page, url } = lab;
   await page.goto(`${url}?view=train`);
   await ready(page);
@@ -54,6 +54,7 @@ test('six students: at step 1 the bugs scale ✓ by 1/T² and 1/V; after 100 ste
   }
   const last = await table(page);
   for (const r of Object.values(last)) assert.equal(r.step, 100);
+  t.diagnostic(`step 100, validation CE: ✓ ${last.hinton.valCe}, baseline ${last.baseline.valCe}; ${await page.textContent('#distill-status')}`);
   assert.ok(last.hinton.valCe < last.baseline.valCe, `✓ ${last.hinton.valCe} vs baseline ${last.baseline.valCe}`);
   // The first step's ratios stay quoted; the latest ones are stated as not bound to them.
   const later = await page.textContent('#distill-compare');
@@ -112,7 +113,7 @@ test('distillation on pasted text with a character the teacher lacks: a clear er
   await page.fill('#own-text', 'Thương em như thương lấy mình.\n'.repeat(60));
   await page.click('#distill-step');
   await page.waitForFunction(() => /teacher's/.test(document.getElementById('distill-status').textContent));
-  assert.match(await page.textContent('#distill-status'), /your text: the character “ư” \(U\+01B0, at position 3 counting from 0\) is not one of the teacher's 84 characters/);
+  assert.match(await page.textContent('#distill-status'), /your text: the character “ư” \(U\+01B0, at position 2 counting from 0\) is not one of the teacher's 84 characters/);
 });
 
 test('no console errors and no request outside localhost', async () => {
