@@ -162,26 +162,27 @@ function renderCards(runs, state) {
   }));
 }
 
-/** The chart: each student's own loss (dashed) and validation cross-entropy (solid), and its text alternative. */
+/**
+ * The chart: each student's validation cross-entropy (what the soft targets are meant to lower),
+ * in a window around the curves, and its text alternative. The own losses, which range from
+ * probabilities-as-input's negative values to T² · KL, are in the table and on the cards.
+ */
 function renderChart(runs, state) {
   const step = currentStep(runs);
-  const all = names().flatMap((n) => (runs.history[n] ?? []).flatMap((h) => [h.loss, h.valCe ?? h.trainCe]));
-  const lnV = Math.log(runs.started?.vocabSize ?? 84);
-  const lo = Math.max(-10, Math.min(0, ...all));
-  const hi = Math.min(10, Math.max(lnV + 0.5, ...all));
-  const series = names().flatMap((n) => [
-    { className: runClass(n), dashed: true, points: (runs.history[n] ?? []).map((h) => [h.step, h.loss]) },
-    { className: runClass(n), dashed: false, points: (runs.history[n] ?? []).map((h) => [h.step, h.valCe ?? h.trainCe]) },
-  ]);
+  const ce = (h) => h.valCe ?? h.trainCe;
+  const all = names().flatMap((n) => (runs.history[n] ?? []).map(ce));
+  const lo = all.length ? Math.max(0, Math.min(...all) - 0.2) : 0;
+  const hi = all.length ? Math.max(...all) + 0.2 : Math.log(runs.started?.vocabSize ?? 84) + 0.5;
+  const series = names().map((n) => ({ className: runClass(n), dashed: false, points: (runs.history[n] ?? []).map((h) => [h.step, ce(h)]) }));
   renderLineChart($('distill-chart'), {
     series, xMax: Math.max(50, step), yRange: [lo, hi], xLabel: t('chart.step'), format: (v) => localNumber(String(v)),
-    yLabel: t('chart.yLabel', { lo: fixed(lo, 1), hi: fixed(hi, 1) }),
+    yLabel: t('distill.chart.yLabel', { lo: fixed(lo, 1), hi: fixed(hi, 1) }),
   });
   const latest = names().map((n) => {
     const h = last(runs, n);
     const run = title(n, state.distillReduction);
     return runs.errors[n] ? t('chart.runError', { run, error: errorText(runs.errors[n]) })
-      : h ? t('chart.run', { run, step: h.step, loss: fixed(h.loss, 3), ce: fixed(h.valCe ?? h.trainCe, 3) })
+      : h ? t('chart.run', { run, step: h.step, loss: fixed(h.loss, 3), ce: fixed(ce(h), 3) })
         : t('chart.runEmpty', { run });
   });
   $('distill-chart').setAttribute('aria-label', t('chart.aria', { runs: latest.join('; ') }));
