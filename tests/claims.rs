@@ -836,7 +836,10 @@ fn the_distillation_cards_state_their_maths() {
             for c in 0..v {
                 let g = reverse.soft_grad[i * v + c] as f64 * n as f64;
                 let want = temperature * q[c] * (q[c].ln() - p[c].ln() - k);
-                assert!((g - want).abs() < 1e-5 * (1.0 + want.abs()), "{g} vs {want}");
+                assert!(
+                    (g - want).abs() < 1e-5 * (1.0 + want.abs()),
+                    "{g} vs {want}"
+                );
             }
         }
         assert!(close(reverse.kl_term, t2 * kl_qp / n as f64, 1e-9));
@@ -850,13 +853,15 @@ fn the_distillation_cards_state_their_maths() {
     let t = rows(1, v, 1.0);
     let d: Vec<f64> = s.iter().zip(&t).map(|(a, b)| (a - b) as f64).collect();
     let mean_d = d.iter().sum::<f64>() / v as f64;
-    for temperature in [100.0, 1000.0] {
+    let gap = |temperature: f64| {
         let g = run(&s, &t, &[0], P::Hinton, temperature, None).soft_grad;
-        for c in 0..v {
-            let limit = (d[c] - mean_d) / v as f64;
-            assert!((g[c] as f64 - limit).abs() < 20.0 / temperature * 0.05, "T = {temperature}");
-        }
-    }
+        (0..v)
+            .map(|c| (g[c] as f64 - (d[c] - mean_d) / v as f64).abs())
+            .fold(0.0, f64::max)
+    };
+    // The gap shrinks as 1/T: ten times smaller at ten times the temperature.
+    let (at100, at1000) = (gap(100.0), gap(1000.0));
+    assert!(at100 < 1e-3 && at1000 < at100 / 5.0, "{at100} {at1000}");
     // Descent on the probabilities-as-input term puts all of q on the teacher's top class.
     let mut s = rows(1, 8, 1.0);
     let t = rows(1, 8, 1.0);
