@@ -702,13 +702,15 @@ fn the_distillation_cards_state_their_maths() {
     let net = Net::from_safetensors(include_bytes!("../www/models/default.safetensors")).unwrap();
     let v_default = net.config().vocab_size;
     assert_eq!(v_default, 84);
-    // α starts at 0.1, as the settings sentence says.
-    assert!(STATE.contains("['distillAlpha', 0.1, number(0, 1)]"));
+    // T starts at 1.5 and α at 0.3, as the settings sentence says.
+    assert!(STATE.contains("['distillT', 1.5, number(0.5, 10)]"));
+    assert!(STATE.contains("['distillAlpha', 0.3, number(0, 1)]"));
     for (lang, c) in CATALOGUES {
         assert!(message(c, "distill.text").contains("84"), "{lang}");
+        let settings = message(c, "distill.settings");
         assert!(
-            message(c, "distill.settings").contains(&written(lang, "0.1")),
-            "{lang}"
+            settings.contains(&written(lang, "1.5")) && settings.contains(&written(lang, "0.3")),
+            "{lang}: {settings}"
         );
         let mean = message(c, "distill.note.meanReduction");
         let gpt2 = format!("1/{}\u{202f}{:03}", GPT2_VOCAB / 1000, GPT2_VOCAB % 1000);

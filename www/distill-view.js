@@ -6,13 +6,15 @@
 //
 // Where things are: `setupDistillation`; the knobs `showDistillControls`, `bindKnobs`; what is
 // in force for a pipeline `inForce`; the outputs `renderCards`, `renderChart`, `renderTable`,
-// `renderComparison`, `sampleFigure`.
+// `renderComparison`, `sampleFigure`; the step-1 comparison of cards 1 and 3 over T
+// `sweepTemperatures`.
 
 import { distillPipelines } from './pkg/logitlab.js';
 import { renderBars } from './bars.js';
 import { renderLineChart } from './chart.js';
 import { bindControl } from './state.js';
 import { runGroup, currentStep } from './runs.js';
+import { announce, announceError } from './announce.js';
 import { t, fixed, precision, exponential, integer, number, localNumber, english, errorNode, errorText, fillNodes } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
@@ -84,8 +86,55 @@ export function setupDistillation(ctx, settings) {
     sampleFigure: (s, step) => sampleFigure(s, step, state),
   });
   bindKnobs(ctx, runs);
+  $('distill-sweep').addEventListener('click', () => sweepTemperatures(ctx, settings));
   showDistillControls(state);
   return runs;
+}
+
+/** The temperatures of the step-1 comparison of cards 1 and 3. */
+const SWEEP = [1, 2, 4, 8];
+
+/**
+ * Card 1 and card 3 (no T²) at their first step, at T = 1, 2, 4 and 8, from the same weights
+ * on the same batch (α and the reduction as the knobs say): how the soft gradient without T²
+ * falls, and how much of the loss is still the soft term.
+ */
+async function sweepTemperatures({ lab, state }, settings) {
+  const button = $('distill-sweep');
+  const hadFocus = document.activeElement === button;
+  button.disabled = true;
+  $('distill-sweep-status').textContent = t('distill.sweeping');
+  try {
+    const rows = await lab.call('distillTemperatures', {
+      ...settings(state), temperatures: SWEEP,
+      distill: { alpha: state.distillAlpha, ...(state.distillReduction === 'own' ? {} : { reduction: state.distillReduction }) },
+    });
+    const share = (r) => (r.loss === 0 ? 0 : ((1 - state.distillAlpha) * r.klTerm) / r.loss);
+    $('distill-sweep-table').tBodies[0].replaceChildren(...rows.map((r) => {
+      const tr = document.createElement('tr');
+      const th = document.createElement('th');
+      th.scope = 'row';
+      th.textContent = number(r.temperature);
+      tr.append(th);
+      for (const text of [exponential(r.hinton.softGradNorm, 4), exponential(r.noTSquared.softGradNorm, 4),
+        precision(r.noTSquared.softGradNorm / r.hinton.softGradNorm, 4), precision(1 / r.temperature ** 2, 4),
+        fixed(share(r.hinton), 3), fixed(share(r.noTSquared), 3)]) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        tr.append(td);
+      }
+      return tr;
+    }));
+    $('distill-sweep-table').hidden = false;
+    $('distill-sweep-status').textContent = '';
+    announce(t('announce.sweep'));
+  } catch (e) {
+    fillNodes($('distill-sweep-status'), 'train.failed', {}, { error: errorNode(e) });
+    announceError(e);
+  } finally {
+    button.disabled = false;
+    if (hadFocus && document.activeElement === document.body) button.focus();
+  }
 }
 
 /** Moving a knob starts the six over (same initial weights, same batches). */

@@ -65,8 +65,8 @@ const rows = (pipelines, presets) => [
   ['trainText', 'shakespeare', choice('shakespeare', 'own')], // pasted text stays on the page
   ['trainSeed', 1, integer(0, Number.MAX_SAFE_INTEGER)],
   // Distillation (view=train): the knobs of distillLoss, the same names without the prefix.
-  ['distillT', 2, number(0.5, 10)],                   // T
-  ['distillAlpha', 0.1, number(0, 1)],                // α, crossEntropy's weight: Hinton et al. weight it lightly
+  ['distillT', 1.5, number(0.5, 10)],                 // T (docs/views.md: why 1.5 and 0.3)
+  ['distillAlpha', 0.3, number(0, 1)],                // α, crossEntropy's weight: Hinton et al. weight it lightly
   ['distillReduction', 'own', choice('own', 'batchmean', 'mean', 'sum')], // 'own': each pipeline's formula's
   // Embedding.
   ['hide', '', list(HIDEABLE)],                        // parts an instructor hides

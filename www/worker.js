@@ -547,16 +547,42 @@ async function distillStart({ source, own, preset, learningRate, batchSize, seed
   const t = await teacherModel(m);
   const options = { batchSize, learningRate };
   for (const pipeline of pipelines) {
-    let trainer;
-    try {
-      trainer = m.Trainer.distill(text, { preset }, t, { ...distill, pipeline }, seed, options);
-    } catch (e) {
-      // The training text is spelt in the teacher's characters: say so of the text.
-      throw e?.code === 'text.unknownCharacter' ? coded('distill.unknownCharacter', e.message, e.params) : e;
-    }
-    g.runs.push({ pipeline, trainer });
+    g.runs.push({ pipeline, trainer: student(m, text, preset, t, { ...distill, pipeline }, seed, options) });
   }
   return started(g.runs[0].trainer, text, batchSize);
+}
+
+/** A student of `teacher` (`Trainer.distill`). */
+function student(m, text, preset, teacher, distill, seed, options) {
+  try {
+    return m.Trainer.distill(text, { preset }, teacher, distill, seed, options);
+  } catch (e) {
+    // The training text is spelt in the teacher's characters: say so of the text.
+    throw e?.code === 'text.unknownCharacter' ? coded('distill.unknownCharacter', e.message, e.params) : e;
+  }
+}
+
+/**
+ * The first step of card 1 ("hinton") and card 3 ("noTSquared") at each of `temperatures`, from
+ * the same initial weights on the same batch: their soft terms and soft-gradient norms, and
+ * their losses and cross-entropies. Students made for this and freed; no validation pass.
+ */
+async function distillTemperatures({ source, own, preset, learningRate, batchSize, seed, distill, temperatures }) {
+  const [text, m] = await Promise.all([trainingText(source, own), trainingModule()]);
+  const t = await teacherModel(m);
+  const first = (pipeline, temperature) => {
+    const trainer = student(m, text, preset, t, { ...distill, pipeline, temperature }, seed,
+      { batchSize, learningRate, evalBatches: 0 });
+    try {
+      const { klTerm, softGradNorm, loss, trainCe } = trainer.step(1);
+      return { klTerm, softGradNorm, loss, trainCe };
+    } finally {
+      trainer.free();
+    }
+  };
+  return temperatures.map((temperature) => ({
+    temperature, hinton: first('hinton', temperature), noTSquared: first('noTSquared', temperature),
+  }));
 }
 
 /** One round: `n` steps of every run of a group. */
@@ -648,7 +674,7 @@ function exportModel({ pipeline, folder, group: name }) {
 const handlers = {
   exportModel, init: initModule,
   load, panel, orderMatters, draws, generate, chat, tokenStats, quantizePlan, quantize, compareModels, calibration, lossPanel,
-  trainStart, distillStart, trainStep, trainPlay, trainSample,
+  trainStart, distillStart, distillTemperatures, trainStep, trainPlay, trainSample,
   stop: () => { run++; return {}; },
   trainPause: ({ group: name }) => { group(name).training++; return {}; },
   trainFree: ({ group: name }) => { freeRuns(group(name)); return {}; },

@@ -29,23 +29,23 @@ test('six students: at step 1 the bugs scale ✓ by 1/T² and 1/V; after 100 ste
   const { page, url } = lab;
   await page.goto(`${url}?view=train`);
   await ready(page);
-  // The defaults: T = 2, α = 0.1, each pipeline's own reduction.
-  assert.equal(await page.textContent('#distill-T-value'), '2.0');
-  assert.equal(await page.textContent('#distill-alpha-value'), '0.10');
+  // The defaults: T = 1.5, α = 0.3, each pipeline's own reduction.
+  assert.equal(await page.textContent('#distill-T-value'), '1.5');
+  assert.equal(await page.textContent('#distill-alpha-value'), '0.30');
   assert.equal(await page.isChecked('input[name=distillReduction][value=own]'), true);
   await page.click('#distill-step');
   await atStep(page, 1);
   const first = await table(page);
   assert.deepEqual(Object.keys(first), ['hinton', 'probsAsInput', 'noTSquared', 'meanReduction', 'reverseKl', 'baseline']);
-  ratio(first.noTSquared.grad, first.hinton.grad, 1 / 4, 'no T²: soft-gradient norm');
-  ratio(first.noTSquared.soft, first.hinton.soft, 1 / 4, 'no T²: soft term');
+  ratio(first.noTSquared.grad, first.hinton.grad, 1 / 1.5 ** 2, 'no T²: soft-gradient norm');
+  ratio(first.noTSquared.soft, first.hinton.soft, 1 / 1.5 ** 2, 'no T²: soft term');
   ratio(first.meanReduction.soft, first.hinton.soft, 1 / V, "'mean': soft term");
   ratio(first.meanReduction.grad, first.hinton.grad, 1 / V, "'mean': soft-gradient norm");
   // Probabilities as input: what PyTorch computes is negative.
   assert.ok(first.probsAsInput.soft < 0, JSON.stringify(first.probsAsInput));
   assert.equal(first.baseline.soft, 0);
   const compare = await page.textContent('#distill-compare');
-  assert.match(compare, /card 3's soft-gradient norm \(no T²\) is 0\.2500 × card 1's, and 1\/T² = 0\.2500 at T = 2\./);
+  assert.match(compare, /card 3's soft-gradient norm \(no T²\) is 0\.4444 × card 1's, and 1\/T² = 0\.4444 at T = 1\.5\./);
   assert.match(compare, /card 4's soft term \('mean'\) is 0\.01190 × card 1's, and 1\/V = 0\.01190 \(V = 84\)/);
 
   for (let k = 2; k <= 100; k++) {
@@ -58,7 +58,7 @@ test('six students: at step 1 the bugs scale ✓ by 1/T² and 1/V; after 100 ste
   assert.ok(last.hinton.valCe < last.baseline.valCe, `✓ ${last.hinton.valCe} vs baseline ${last.baseline.valCe}`);
   // The first step's ratios stay quoted; the latest ones are stated as not bound to them.
   const later = await page.textContent('#distill-compare');
-  assert.match(later, /1\/T² = 0\.2500/);
+  assert.match(later, /1\/T² = 0\.4444/);
   assert.match(later, /Step 100: the same two ratios are [\d.]+ and [\d.]+\. From step 2 on the students' weights differ/);
   const diff = num(later.match(/card 1 − card 6 = (−?[\d.]+)/)[1]);
   assert.ok(Math.abs(diff - (last.hinton.valCe - last.baseline.valCe)) < 2e-3, later);
@@ -87,6 +87,23 @@ test('the knobs: T rescales the no-T² gradient, a reduction in force changes th
   const t4 = await table(page);
   ratio(t4.noTSquared.grad, t4.hinton.grad, 1 / 16, 'no T² at T = 4');
   assert.match(await page.textContent('#distill-cards [data-pipeline=noTSquared] .muted'), /at T = 4, 1\/16\./);
+
+  // Step 1 of cards 1 and 3 at T = 1, 2, 4, 8: card 3's soft gradient is 1/T² of card 1's, and
+  // falls as T rises, as does the soft term's share of its loss.
+  await page.click('#distill-sweep');
+  await page.waitForSelector('#distill-sweep-table:not([hidden]) tbody tr');
+  const sweep = await page.$$eval('#distill-sweep-table tbody tr', (trs) => trs.map((tr) => Array.from(tr.cells, (c) => c.textContent)))
+    .then((rows) => rows.map((r) => r.map(num)));
+  assert.deepEqual(sweep.map((r) => r[0]), [1, 2, 4, 8]);
+  for (const [T, g1, g3, r, inv, , share3] of sweep) {
+    ratio(g3, g1, 1 / T ** 2, `T = ${T}`);
+    assert.ok(Math.abs(r - inv) <= 3e-4 * inv, `T = ${T}: ${r} vs ${inv}`);
+    assert.ok(share3 > 0);
+  }
+  for (let k = 1; k < sweep.length; k++) {
+    assert.ok(sweep[k][2] < sweep[k - 1][2], `card 3's gradient falls: ${JSON.stringify(sweep)}`);
+    assert.ok(sweep[k][6] < sweep[k - 1][6], `card 3's soft share falls: ${JSON.stringify(sweep)}`);
+  }
 
   // 'mean' for every pipeline: card 1 is no longer the recipe, and card 4 computes what it does.
   await page.check('input[name=distillReduction][value=mean]');
