@@ -85,6 +85,14 @@ export function setupDistillation(ctx, settings) {
     },
     sampleFigure: (s, step) => sampleFigure(s, step, state),
   });
+  // Another T, α, reduction or shared setting: the runs start over, and the step-1 table, made
+  // with the old settings, goes.
+  const reset = runs.reset;
+  runs.reset = () => {
+    $('distill-sweep-table').hidden = true;
+    $('distill-sweep-table').tBodies[0].replaceChildren();
+    return reset();
+  };
   bindKnobs(ctx, runs);
   $('distill-sweep').addEventListener('click', () => sweepTemperatures(ctx, settings));
   showDistillControls(state);

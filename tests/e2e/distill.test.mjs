@@ -106,7 +106,9 @@ test('the knobs: T rescales the no-T² gradient, a reduction in force changes th
   }
 
   // 'mean' for every pipeline: card 1 is no longer the recipe, and card 4 computes what it does.
+  // The step-1 table, made with the old reduction, goes.
   await page.check('input[name=distillReduction][value=mean]');
+  assert.equal(await page.isHidden('#distill-sweep-table'), true);
   assert.match(page.url(), /distillReduction=mean/);
   const h3 = (p) => page.textContent(`#distill-cards [data-pipeline=${p}] h3`);
   assert.match(await h3('hinton'), /'mean'\) mixed with α · cross_entropy\(s, y\) ✗ a bug$/);
