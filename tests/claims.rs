@@ -691,3 +691,189 @@ fn the_calibration_card_states_its_maths() {
         assert!((0.0..=1.0).contains(&r.ece) && (0.0..=2.0).contains(&r.brier));
     }
 }
+
+/// The distillation card's sentences (`distill.*`), each against `distill_loss` on random rows:
+/// the six notes' formulas and gradients, the ratios the card quotes, and the figures it names.
+#[test]
+fn the_distillation_cards_state_their_maths() {
+    use logitlab::distill::{distill_loss, DistillOptions, DistillPipeline as P, KlReduction as R};
+    const STATE: &str = include_str!("../www/state.js");
+    const GPT2_VOCAB: usize = 50_257; // GPT-2's config.json, vocab_size
+    let net = Net::from_safetensors(include_bytes!("../www/models/default.safetensors")).unwrap();
+    let v_default = net.config().vocab_size;
+    assert_eq!(v_default, 84);
+    // T starts at 1.5 and α at 0.3, as the settings sentence says.
+    assert!(STATE.contains("['distillT', 1.5, number(0.5, 10)]"));
+    assert!(STATE.contains("['distillAlpha', 0.3, number(0, 1)]"));
+    for (lang, c) in CATALOGUES {
+        assert!(message(c, "distill.text").contains("84"), "{lang}");
+        let settings = message(c, "distill.settings");
+        assert!(
+            settings.contains(&written(lang, "1.5")) && settings.contains(&written(lang, "0.3")),
+            "{lang}: {settings}"
+        );
+        let mean = message(c, "distill.note.meanReduction");
+        let gpt2 = format!("1/{}\u{202f}{:03}", GPT2_VOCAB / 1000, GPT2_VOCAB % 1000);
+        assert!(
+            mean.contains("1/{V}") && mean.contains(&gpt2),
+            "{lang}: {mean}"
+        );
+        for p in P::ALL {
+            assert!(has(c, &format!("distill.note.{}", p.name())), "{lang}");
+        }
+        for key in ["ok", "bad", "other", "baseline"] {
+            assert!(has(c, &format!("distill.verdict.{key}")), "{lang}");
+        }
+        assert!(has(c, "distill.note.meanReductionForced"), "{lang}");
+        assert!(has(c, "error.distill.unknownCharacter"), "{lang}");
+    }
+
+    let mut rng = logitlab::rng::Rng::new(7);
+    let mut rows = |n: usize, v: usize, scale: f64| -> Vec<f32> {
+        (0..n * v).map(|_| (rng.normal() * scale) as f32).collect()
+    };
+    let softmax_t = |z: &[f32], t: f64| -> Vec<f64> {
+        let m = z.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x as f64));
+        let e: Vec<f64> = z.iter().map(|&x| ((x as f64 - m) / t).exp()).collect();
+        let s: f64 = e.iter().sum();
+        e.iter().map(|x| x / s).collect()
+    };
+    let run = |s: &[f32], t: &[f32], y: &[i32], pipeline, temperature, reduction| {
+        distill_loss(
+            s,
+            t,
+            y,
+            &DistillOptions {
+                pipeline,
+                temperature,
+                alpha: 0.0,
+                reduction,
+            },
+        )
+        .unwrap()
+    };
+    let close = |a: f64, b: f64, tol: f64| (a - b).abs() <= tol * (1.0 + b.abs());
+    let (n, v) = (5usize, 84usize);
+    for temperature in [0.5, 1.0, 2.0, 4.0, 10.0] {
+        let s = rows(n, v, 2.0);
+        let t = rows(n, v, 2.0);
+        let y: Vec<i32> = (0..n as i32).collect();
+        let hinton = run(&s, &t, &y, P::Hinton, temperature, None);
+        // Hinton: T² · KL(p ‖ q) averaged over the N positions; gradient T · (q − p) per position.
+        let mut kl = 0.0;
+        for i in 0..n {
+            let q = softmax_t(&s[i * v..(i + 1) * v], temperature);
+            let p = softmax_t(&t[i * v..(i + 1) * v], temperature);
+            kl += p
+                .iter()
+                .zip(&q)
+                .map(|(p, q)| p * (p.ln() - q.ln()))
+                .sum::<f64>();
+            for c in 0..v {
+                let g = hinton.soft_grad[i * v + c] as f64 * n as f64;
+                assert!(close(g, temperature * (q[c] - p[c]), 1e-5), "{g}");
+            }
+        }
+        let t2 = temperature * temperature;
+        assert!(close(hinton.kl_term, t2 * kl / n as f64, 1e-9));
+        // No T²: 1/T² of card 1's, the term and its gradient, under every reduction.
+        for r in [None, Some(R::Batchmean), Some(R::Mean), Some(R::Sum)] {
+            let one = run(&s, &t, &y, P::Hinton, temperature, r);
+            let no_t2 = run(&s, &t, &y, P::NoTSquared, temperature, r);
+            assert!(close(no_t2.kl_term * t2, one.kl_term, 1e-9));
+            for (a, b) in no_t2.soft_grad.iter().zip(&one.soft_grad) {
+                assert!(close(*a as f64 * t2, *b as f64, 1e-5));
+            }
+        }
+        // 'mean': 1/V of card 1's; 'sum': N times 'batchmean'.
+        let mean = run(&s, &t, &y, P::MeanReduction, temperature, None);
+        assert!(close(mean.kl_term * v as f64, hinton.kl_term, 1e-9));
+        for (a, b) in mean.soft_grad.iter().zip(&hinton.soft_grad) {
+            assert!(close(*a as f64 * v as f64, *b as f64, 1e-5));
+        }
+        let sum = run(&s, &t, &y, P::Hinton, temperature, Some(R::Sum));
+        assert!(close(sum.kl_term, n as f64 * hinton.kl_term, 1e-9));
+        // One reduction in force for every pipeline: card 4 computes what card 1 does.
+        for r in [R::Batchmean, R::Mean, R::Sum] {
+            assert_eq!(
+                run(&s, &t, &y, P::MeanReduction, temperature, Some(r)),
+                run(&s, &t, &y, P::Hinton, temperature, Some(r))
+            );
+        }
+        // Probabilities as input: Σ p log p − Σ p·q ≤ 0 per position; gradient T · q ⊙ (Σ q·p − p).
+        let probs = run(&s, &t, &y, P::ProbsAsInput, temperature, None);
+        assert!(probs.kl_term <= 0.0, "{}", probs.kl_term);
+        for i in 0..n {
+            let q = softmax_t(&s[i * v..(i + 1) * v], temperature);
+            let p = softmax_t(&t[i * v..(i + 1) * v], temperature);
+            let one = distill_loss(
+                &s[i * v..(i + 1) * v],
+                &t[i * v..(i + 1) * v],
+                &[0],
+                &DistillOptions {
+                    pipeline: P::ProbsAsInput,
+                    temperature,
+                    alpha: 0.0,
+                    reduction: None,
+                },
+            )
+            .unwrap();
+            let want: f64 = p.iter().map(|p| p * p.ln()).sum::<f64>()
+                - p.iter().zip(&q).map(|(p, q)| p * q).sum::<f64>();
+            assert!(one.kl_term <= 0.0 && close(one.kl_term, t2 * want, 1e-9));
+            let qp: f64 = q.iter().zip(&p).map(|(q, p)| q * p).sum();
+            for c in 0..v {
+                let g = probs.soft_grad[i * v + c] as f64 * n as f64;
+                assert!(close(g, temperature * q[c] * (qp - p[c]), 1e-4), "{g}");
+            }
+        }
+        // Reverse KL: T² · KL(q ‖ p); gradient T · q ⊙ (log q − log p − KL(q ‖ p)).
+        let reverse = run(&s, &t, &y, P::ReverseKl, temperature, None);
+        let mut kl_qp = 0.0;
+        for i in 0..n {
+            let q = softmax_t(&s[i * v..(i + 1) * v], temperature);
+            let p = softmax_t(&t[i * v..(i + 1) * v], temperature);
+            let k: f64 = q.iter().zip(&p).map(|(q, p)| q * (q.ln() - p.ln())).sum();
+            kl_qp += k;
+            for c in 0..v {
+                let g = reverse.soft_grad[i * v + c] as f64 * n as f64;
+                let want = temperature * q[c] * (q[c].ln() - p[c].ln() - k);
+                assert!(
+                    (g - want).abs() < 1e-5 * (1.0 + want.abs()),
+                    "{g} vs {want}"
+                );
+            }
+        }
+        assert!(close(reverse.kl_term, t2 * kl_qp / n as f64, 1e-9));
+        // The baseline: no soft term; its loss is crossEntropy alone.
+        let base = run(&s, &t, &y, P::Baseline, temperature, None);
+        assert_eq!(base.kl_term, 0.0);
+        assert!(base.soft_grad.iter().all(|&g| g == 0.0));
+    }
+    // As T grows, T · (q − p) tends to ((s − t) − mean(s − t))/V, which does not depend on T.
+    let s = rows(1, v, 1.0);
+    let t = rows(1, v, 1.0);
+    let d: Vec<f64> = s.iter().zip(&t).map(|(a, b)| (a - b) as f64).collect();
+    let mean_d = d.iter().sum::<f64>() / v as f64;
+    let gap = |temperature: f64| {
+        let g = run(&s, &t, &[0], P::Hinton, temperature, None).soft_grad;
+        (0..v)
+            .map(|c| (g[c] as f64 - (d[c] - mean_d) / v as f64).abs())
+            .fold(0.0, f64::max)
+    };
+    // The gap shrinks as 1/T: ten times smaller at ten times the temperature.
+    let (at100, at1000) = (gap(100.0), gap(1000.0));
+    assert!(at100 < 1e-3 && at1000 < at100 / 5.0, "{at100} {at1000}");
+    // Descent on the probabilities-as-input term puts all of q on the teacher's top class.
+    let mut s = rows(1, 8, 1.0);
+    let t = rows(1, 8, 1.0);
+    let top = numerics::argmax(&t);
+    for _ in 0..5000 {
+        let g = run(&s, &t, &[0], P::ProbsAsInput, 1.0, None).soft_grad;
+        for (x, g) in s.iter_mut().zip(&g) {
+            *x -= g;
+        }
+    }
+    let q = softmax_t(&s, 1.0);
+    assert!(q[top] > 0.99, "{q:?}");
+}

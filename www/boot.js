@@ -11,7 +11,7 @@
 const coded = (code, message, params = {}) => Object.assign(new Error(message), code ? { code, params } : {});
 
 /** The requests of live training, which its own worker runs (see `startLab`). */
-const TRAINING = new Set(['trainStart', 'trainStep', 'trainPlay', 'trainSample', 'trainPause', 'trainFree']);
+const TRAINING = new Set(['trainStart', 'distillStart', 'distillTemperatures', 'trainStep', 'trainPlay', 'trainSample', 'trainPause', 'trainFree']);
 
 /**
  * A worker running worker.js, behind a promise-based client: `call(type, args)` resolves with

@@ -10,7 +10,7 @@
 /** Things `hide=` can name. */
 export const HIDEABLE = ['lang', 'verdicts', 'prompt', 'temperature', 'topK', 'topP', 'minP', 'seed',
   'output', 'tabs', 'chain', 'order', 'bars', 'identity', 'precision', 'weights', 'calibration', 'draws', 'formulas', 'share', 'stability',
-  'calculator', 'classify', 'training'];
+  'calculator', 'classify', 'training', 'distillation'];
 
 import { LANGUAGES } from './i18n.js';
 import { chainFromUrl } from './pkg/logitlab.js';
@@ -64,6 +64,10 @@ const rows = (pipelines, presets) => [
   ['pipelines', pipelines.join(','), list(pipelines)],
   ['trainText', 'shakespeare', choice('shakespeare', 'own')], // pasted text stays on the page
   ['trainSeed', 1, integer(0, Number.MAX_SAFE_INTEGER)],
+  // Distillation (view=train): the knobs of distillLoss, the same names without the prefix.
+  ['distillT', 1.5, number(0.5, 10)],                 // T (docs/views.md: why 1.5 and 0.3)
+  ['distillAlpha', 0.3, number(0, 1)],                // α, crossEntropy's weight: Hinton et al. weight it lightly
+  ['distillReduction', 'own', choice('own', 'batchmean', 'mean', 'sum')], // 'own': each pipeline's formula's
   // Embedding.
   ['hide', '', list(HIDEABLE)],                        // parts an instructor hides
   ['embed', false, { kind: 'flag' }],                  // no page chrome, for an iframe

@@ -1,11 +1,11 @@
 // The loss and training lab (view=train): the loss calculator and classification table
-// (loss-view.js), and up to four pipelines training side by side (here). It renders what the
-// worker computed.
+// (loss-view.js), up to four pipelines training side by side (here), and the six distillation
+// pipelines (distill-view.js). It renders what the worker computed.
 //
-// Where things are: `setupTrain` sets up both parts. The training runs: `setupTrainingRuns`; their
-// controls `showTrainingControls`, `bindRunSettings`, `bindRunButtons` (`play`, `stepOnce`,
-// `reset`, `sampleRuns`); the worker's reports `ensureRuns`, `record`; the outputs
-// `renderTraining` (status line, `renderChart`, `renderTable`), `showTextNotes`, `sampleFigure`.
+// Where things are: `setupTrain` sets up the parts. The training runs: `setupTrainingRuns` (one
+// group of runs.js: its buttons, status line and the worker's reports); their controls
+// `showTrainingControls`, `bindRunSettings`, `trainingSettings` (shared with the distillation
+// runs); the outputs `renderChart`, `renderTable`, `showTextNotes`, `sampleFigure`.
 
 import { charLabel } from './bars.js';
 import { bindControl } from './state.js';
@@ -13,8 +13,10 @@ import { renderLineChart } from './chart.js';
 import { pipeline, pipelineNames, pipelineTitle, PIPELINES, PRESETS, presetLabel } from './pipelines.js';
 import { setupLossCalculator, showLossControls } from './loss-view.js';
 import { saveFile } from './boot.js';
-import { t, fixed, precision, integer, localNumber, english, fillNodes, errorNode, errorText, PageError } from './i18n.js';
-import { announce, announceError } from './announce.js';
+import { t, fixed, precision, integer, localNumber, english, errorNode, errorText } from './i18n.js';
+import { announceError } from './announce.js';
+import { runGroup, currentStep } from './runs.js';
+import { setupDistillation, showDistillControls } from './distill-view.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -22,6 +24,7 @@ const $ = (id) => document.getElementById(id);
 export function showTrainControls(state) {
   showLossControls(state);
   showTrainingControls(state);
+  showDistillControls(state);
 }
 
 function showTrainingControls(state) {
@@ -56,8 +59,10 @@ function buildChoices() {
 /** The view: the loss calculator and the training runs, each set up on its own. */
 export function setupTrain(ctx) {
   const calc = setupLossCalculator(ctx);
-  const runs = setupTrainingRuns(ctx);
-  const refresh = () => { showTrainingControls(ctx.state); return calc.refresh(); };
+  const distill = setupDistillation(ctx, trainingSettings);
+  // The shared settings (text, size, learning rate, batch, seed) start both groups over.
+  const runs = setupTrainingRuns(ctx, () => distill.reset());
+  const refresh = () => { showTrainingControls(ctx.state); showDistillControls(ctx.state); return calc.refresh(); };
   // Otherwise when the view is first shown. `ready`: the first calculator is on screen.
   const ready = ctx.state.view === 'train' ? refresh() : Promise.resolve();
   return {
@@ -66,209 +71,79 @@ export function setupTrain(ctx) {
     modelChanged: calc.modelChanged,
     refresh,
     /** Leaving the view pauses training: no work keeps running where nobody sees it. */
-    hide: runs.hide,
+    hide: () => { runs.hide(); distill.hide(); },
   };
 }
 
 /**
- * Up to four pipelines trained side by side from the same start, in the worker. `training` is
- * this part's own state; `ctx` = { lab (the worker), state (the page's state), update }.
+ * Up to four pipelines trained side by side from the same start, in the worker: one group of
+ * runs (runs.js). `ctx` = { lab (the worker), state (the page's state), update }.
  */
-function setupTrainingRuns(ctx) {
+function setupTrainingRuns(ctx, othersReset) {
   const { lab, state } = ctx;
   buildChoices();
-  const training = {
-    history: {},      // pipeline → [{ step, loss, trainCe, valCe }]
-    errors: {},       // pipeline → message, once a run has stopped
-    started: null,    // trainStart's answer, once runs exist
-    playing: false,
-    speed: null,      // { stepsPerSec, tokensPerSec } of the last round, per run
-    drawPending: false,
-    buildLoaded: false,
-  };
-  lab.onTrain = (msg) => { if (training.started && training.playing) record(training, msg); };
-  bindRunButtons(ctx, training);
-  bindRunSettings(ctx, training);
+  const runs = runGroup(ctx, {
+    group: 'pipelines',
+    ids: { play: 'play', step: 'train-step', reset: 'reset', sample: 'train-sample', status: 'train-status', samples: 'samples' },
+    names: () => chosenPipelines(state),
+    start: async () => {
+      const started = await lab.call('trainStart', {
+        ...trainingSettings(state), pipelines: chosenPipelines(state),
+      });
+      showTextNotes(started, chosenPipelines(state));
+      return started;
+    },
+    render: (r) => {
+      renderChart(r.history, r.errors, currentStep(r), r.started?.ceOnSoftmax?.classes ?? 84);
+      renderTable(r.history, r.errors);
+    },
+    sampleFigure: (s, step) => sampleFigure(s, step, state, async () => {
+      try {
+        const folder = `logitlab-${s.pipeline}-step${step}`;
+        const { zip } = await lab.call('exportModel', { pipeline: s.pipeline, folder });
+        saveFile(`${folder}.zip`, zip);
+      } catch (e) {
+        announceError(e);
+      }
+    }),
+  });
+  bindRunSettings(ctx, runs, othersReset);
   showTrainingControls(state);
-  syncButtons(training);
-  renderTraining(training);
-  return { hide: () => { if (training.playing) pause(lab); } };
+  return runs;
 }
 
 const chosenPipelines = (state) => (state.pipelines ? state.pipelines.split(',') : []);
 
-function setStatus(text) { $('train-status').textContent = text; }
-
-/** An error: in the status line (after a lead-in, as `errorNode` words it) and said once. */
-function failed(e) {
-  fillNodes($('train-status'), 'train.failed', {}, { error: errorNode(e) });
-  announceError(e);
-}
-
-function syncButtons(training) {
-  $('play').textContent = training.playing ? t('train.pause') : t('train.play');
-  $('play').setAttribute('aria-pressed', String(training.playing));
-  $('train-step').disabled = training.playing;
-  $('train-sample').disabled = !training.started;
-}
-
-// ---- the runs in the worker ----
-
-/** The runs, created in the worker on the first Play or Step after a reset. */
-async function ensureRuns({ lab, state }, training) {
-  if (training.started) return training.started;
-  if (chosenPipelines(state).length === 0) throw new PageError(t('train.noRuns'));
+/**
+ * The settings every group of runs trains with: the text (typed text composed to NFC, noted
+ * when that changed it), the model size, learning rate, batch size and seed.
+ */
+export function trainingSettings(state) {
   // Pasted Vietnamese may arrive decomposed (NFD: a + U+0301 …), which would double the
   // characters the model learns. Composed (NFC), every letter is one character.
   const pasted = $('own-text').value;
   const own = pasted.normalize('NFC');
   $('nfc-note').hidden = state.trainText !== 'own' || own === pasted;
   if (own !== pasted) $('nfc-note').textContent = t('train.nfc', { before: pasted.length, after: own.length });
-  // The first start also downloads and compiles the training build of the wasm (candle).
-  setStatus(training.buildLoaded ? t('train.creating') : await loadingBuildText());
-  training.started = await lab.call('trainStart', {
+  return {
     source: state.trainText, own, preset: state.preset, learningRate: state.learningRate,
-    batchSize: state.batchSize, seed: state.trainSeed, pipelines: chosenPipelines(state),
-  });
-  training.buildLoaded = true;
-  showTextNotes(training.started, chosenPipelines(state));
-  training.history = Object.fromEntries(chosenPipelines(state).map((p) => [p, []]));
-  training.errors = {};
-  return training.started;
-}
-
-/** The worker's reports of some steps: into each run's history, and drawn at the next frame. */
-function record(training, { reports, seconds, steps }) {
-  for (const r of reports) {
-    if (r.error) { training.errors[r.pipeline] = r.error; continue; }
-    training.history[r.pipeline]?.push({ step: r.step, loss: r.loss, trainCe: r.trainCe, valCe: r.valCe });
-  }
-  const tokens = steps * training.started.batchSize * training.started.contextLength;
-  training.speed = { stepsPerSec: steps / seconds, tokensPerSec: (reports.length * tokens) / seconds, runs: reports.length };
-  if (!training.drawPending) {
-    training.drawPending = true;
-    requestAnimationFrame(() => { training.drawPending = false; renderTraining(training); });
-  }
-}
-
-/** The status line, the chart and the table. */
-function renderTraining(training) {
-  const { history, errors, started, speed, playing } = training;
-  const step = currentStep(training);
-  const parts = [started ? t('train.stepN', { step }) : t('train.notStartedShort')];
-  if (speed && step > 0) {
-    parts.push(t(speed.runs > 1 ? 'train.speedRuns' : 'train.speedRun', { steps: fixed(speed.stepsPerSec, 1),
-      tokens: integer(Math.round(speed.tokensPerSec)), runs: speed.runs }));
-  }
-  parts.push(playing ? t('train.training') : started ? t('train.paused') : t('train.pressPlay'));
-  setStatus(parts.join(' · '));
-
-  renderChart(history, errors, step, started?.ceOnSoftmax?.classes ?? 84);
-  renderTable(history, errors);
-}
-
-/** The latest step of any run. */
-const currentStep = (training) => Math.max(0, ...Object.values(training.history).map((h) => h.at(-1)?.step ?? 0));
-
-// ---- the buttons: play / pause, step, reset, sample ----
-
-function bindRunButtons(ctx, training) {
-  $('play').addEventListener('click', () => play(ctx, training));
-  $('train-step').addEventListener('click', () => stepOnce(ctx, training));
-  $('reset').addEventListener('click', () => reset(ctx, training));
-  $('train-sample').addEventListener('click', () => sampleRuns(ctx, training));
-}
-
-async function play(ctx, training) {
-  const { lab } = ctx;
-  if (training.playing) { pause(lab); return; }
-  try {
-    await ensureRuns(ctx, training);
-    training.playing = true;
-    syncButtons(training);
-    renderTraining(training);
-    announce(t('announce.trainingStarted'));
-    await lab.call('trainPlay');
-    announce(t('announce.trainingPaused', { step: currentStep(training) }));
-  } catch (e) {
-    failed(e);
-  } finally {
-    training.playing = false;
-    syncButtons(training);
-    if (training.started) renderTraining(training);
-  }
-}
-
-function pause(lab) {
-  lab.call('trainPause');
-}
-
-async function stepOnce(ctx, training) {
-  try {
-    await ensureRuns(ctx, training);
-    record(training, await ctx.lab.call('trainStep', { n: 1 }));
-    announce(t('announce.stepped', { step: currentStep(training) }));
-  } catch (e) {
-    failed(e);
-  }
-  syncButtons(training);
-}
-
-/** Throws the runs away; the next Play or Step starts again from the same initial weights. */
-async function reset({ lab, state }, training) {
-  const had = training.started;
-  training.playing = false;
-  training.started = null;
-  training.speed = null;
-  training.history = Object.fromEntries(chosenPipelines(state).map((p) => [p, []]));
-  training.errors = {};
-  await lab.call('trainFree');
-  $('samples').replaceChildren();
-  syncButtons(training);
-  renderTraining(training);
-  if (had) announce(t('announce.reset'));
-}
-
-/** A text from each run, with the sampling lab's options, each with its model's download. */
-async function sampleRuns({ lab, state }, training) {
-  const hadFocus = document.activeElement === $('train-sample');
-  $('train-sample').disabled = true;
-  try {
-    const texts = await lab.call('trainSample', {
-      prompt: state.prompt, tokens: 200,
-      options: { temperature: state.temperature, topK: state.topK, topP: state.topP, minP: state.minP, seed: state.seed },
-    });
-    $('samples').replaceChildren(...texts.map((s) => {
-      const step = training.history[s.pipeline]?.at(-1)?.step ?? 0;
-      return sampleFigure(s, step, state, async () => {
-        try {
-          const folder = `logitlab-${s.pipeline}-step${step}`;
-          const { zip } = await lab.call('exportModel', { pipeline: s.pipeline, folder });
-          saveFile(`${folder}.zip`, zip);
-        } catch (e) {
-          failed(e);
-        }
-      });
-    }));
-    announce(t('announce.samples', { n: texts.length }));
-  } catch (e) {
-    failed(e);
-  } finally {
-    syncButtons(training);
-    // The button was disabled while it worked: give keyboard focus back to it, not to the page.
-    if (hadFocus && document.activeElement === document.body) $('train-sample').focus();
-  }
+    batchSize: state.batchSize, seed: state.trainSeed,
+  };
 }
 
 // ---- the settings: changing what is trained starts over (as in TensorFlow Playground) ----
 
-function bindRunSettings(ctx, training) {
+function bindRunSettings(ctx, runs, othersReset) {
   const { state, update } = ctx;
-  const settingsChanged = (patch) => { update(patch); showTrainingControls(state); reset(ctx, training); };
+  const resetAll = () => { runs.reset(); othersReset(); };
+  const settingsChanged = (patch) => { update(patch); showTrainingControls(state); resetAll(); };
   for (const c of document.querySelectorAll('input[name=pipeline]')) {
-    c.addEventListener('change', () => settingsChanged({
-      pipelines: pipelineNames().filter((p) => document.querySelector(`input[name=pipeline][value=${p}]`).checked).join(','),
-    }));
+    // Which of the four to train: the distillation runs go on.
+    c.addEventListener('change', () => {
+      update({ pipelines: pipelineNames().filter((p) => document.querySelector(`input[name=pipeline][value=${p}]`).checked).join(',') });
+      showTrainingControls(state);
+      runs.reset();
+    });
   }
   $('preset').addEventListener('change', () => settingsChanged({ preset: $('preset').value }));
   $('learningRate').addEventListener('change', () => settingsChanged({ learningRate: Number((10 ** Number($('learningRate').value)).toPrecision(2)) }));
@@ -282,15 +157,7 @@ function bindRunSettings(ctx, training) {
   for (const r of document.querySelectorAll('input[name=trainText]')) {
     r.addEventListener('change', () => settingsChanged({ trainText: r.value }));
   }
-  $('own-text').addEventListener('change', () => { if (state.trainText === 'own') reset(ctx, training); });
-}
-
-/** "Loading the training build (its size, as build.sh measured it) …". */
-async function loadingBuildText() {
-  const size = await fetch(new URL('./pkg-train/size.json', import.meta.url))
-    .then((r) => (r.ok ? r.json() : null)).catch(() => null);
-  if (!Number.isFinite(size?.bytes) || !Number.isFinite(size?.gzipBytes)) return t('train.loadingBuildUnsized');
-  return t('train.loadingBuild', { mb: fixed(size.bytes / 1e6, 1), gzipMb: fixed(size.gzipBytes / 1e6, 2) });
+  $('own-text').addEventListener('change', () => { if (state.trainText === 'own') resetAll(); });
 }
 
 /**

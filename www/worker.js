@@ -484,41 +484,111 @@ function trainingModule() {
   return trainModule;
 }
 
-let runs = [];          // [{ pipeline, trainer }]
-let training = 0;       // play-loop counter; pause or a newer start ends older loops
+/**
+ * The training runs, by group: "pipelines" (the four losses) and "distill" (the six students of
+ * the default model). Each group has its runs and its own play-loop counter: pausing one group
+ * leaves the other running. A run is { pipeline, trainer }; `pipeline` names it in the reports.
+ */
+const groups = {};
+const group = (name = 'pipelines') => (groups[name] ??= { runs: [], training: 0 });
 
 async function trainingText(source, own) {
   if (source === 'own') return own;
   return shippedText('texts/romeo-and-juliet.txt');
 }
 
-function freeRuns() {
-  training++;
-  for (const r of runs) r.trainer.free();
-  runs = [];
+function freeRuns(g) {
+  g.training++;
+  for (const r of g.runs) r.trainer.free();
+  g.runs = [];
 }
 
 /** New runs, one per pipeline, all from the same seed: same init, same batches. */
 async function trainStart({ source, own, preset, learningRate, batchSize, seed, pipelines }) {
-  freeRuns();
+  const g = group('pipelines');
+  freeRuns(g);
   const [text, { Trainer }] = await Promise.all([trainingText(source, own), trainingModule()]);
   const config = { preset };
   const options = { batchSize, learningRate }; // the rest: TrainOptions::page() in Rust
   for (const pipeline of pipelines) {
-    runs.push({ pipeline, trainer: new Trainer(text, config, pipeline, seed, options) });
+    g.runs.push({ pipeline, trainer: new Trainer(text, config, pipeline, seed, options) });
   }
-  const { contextLength } = runs[0].trainer.config;
-  return {
-    chars: [...text].length, contextLength, batchSize, evalBatches: runs[0].trainer.options.evalBatches,
-    // crossEntropy(softmax)'s figures on this text, and which of the note's clauses hold.
-    ceOnSoftmax: lab.ceOnSoftmaxText(text),
-  };
+  return { ...started(g.runs[0].trainer, text, batchSize), ceOnSoftmax: lab.ceOnSoftmaxText(text) };
 }
 
-/** One round: `n` steps of every run. */
-function round(n) {
+/** What the page says of a group's runs: the text's length, context, batch and validation batches. */
+const started = (trainer, text, batchSize) => ({
+  chars: [...text].length, contextLength: trainer.config.contextLength, batchSize, evalBatches: trainer.options.evalBatches,
+  vocabSize: trainer.config.vocabSize,
+});
+
+/** The teacher of the distilled students: the default model, in the training build's module. */
+const DEFAULT_MODEL = 'models/default.safetensors';
+let teacher = null;
+async function teacherModel(m) {
+  teacher ??= fetch(DEFAULT_MODEL)
+    .then((res) => {
+      if (!res.ok) throw coded('load.http', `cannot load ${DEFAULT_MODEL}: HTTP ${res.status}`, { path: DEFAULT_MODEL, status: String(res.status) });
+      return res.arrayBuffer();
+    })
+    .then((bytes) => m.Model.fromFiles({ 'default.safetensors': bytes }))
+    .catch((e) => { teacher = null; throw e; }); // a later try may succeed
+  return teacher;
+}
+/**
+ * Six students of the default model, one per distillation pipeline, all from the same seed: same
+ * init, same batches. `distill`: { temperature, alpha, reduction } (reduction absent: each
+ * pipeline's own).
+ */
+async function distillStart({ source, own, preset, learningRate, batchSize, seed, pipelines, distill }) {
+  const g = group('distill');
+  freeRuns(g);
+  const [text, m] = await Promise.all([trainingText(source, own), trainingModule()]);
+  const t = await teacherModel(m);
+  const options = { batchSize, learningRate };
+  for (const pipeline of pipelines) {
+    g.runs.push({ pipeline, trainer: student(m, text, preset, t, { ...distill, pipeline }, seed, options) });
+  }
+  return started(g.runs[0].trainer, text, batchSize);
+}
+
+/** A student of `teacher` (`Trainer.distill`). */
+function student(m, text, preset, teacher, distill, seed, options) {
+  try {
+    return m.Trainer.distill(text, { preset }, teacher, distill, seed, options);
+  } catch (e) {
+    // The training text is spelt in the teacher's characters: say so of the text.
+    throw e?.code === 'text.unknownCharacter' ? coded('distill.unknownCharacter', e.message, e.params) : e;
+  }
+}
+
+/**
+ * The first step of card 1 ("hinton") and card 3 ("noTSquared") at each of `temperatures`, from
+ * the same initial weights on the same batch: their soft terms and soft-gradient norms, and
+ * their losses and cross-entropies. Students made for this and freed; no validation pass.
+ */
+async function distillTemperatures({ source, own, preset, learningRate, batchSize, seed, distill, temperatures }) {
+  const [text, m] = await Promise.all([trainingText(source, own), trainingModule()]);
+  const t = await teacherModel(m);
+  const first = (pipeline, temperature) => {
+    const trainer = student(m, text, preset, t, { ...distill, pipeline, temperature }, seed,
+      { batchSize, learningRate, evalBatches: 0 });
+    try {
+      const { klTerm, softGradNorm, loss, trainCe } = trainer.step(1);
+      return { klTerm, softGradNorm, loss, trainCe };
+    } finally {
+      trainer.free();
+    }
+  };
+  return temperatures.map((temperature) => ({
+    temperature, hinton: first('hinton', temperature), noTSquared: first('noTSquared', temperature),
+  }));
+}
+
+/** One round: `n` steps of every run of a group. */
+function round(g, n) {
   const t0 = performance.now();
-  const reports = runs.map((r) => {
+  const reports = g.runs.map((r) => {
     if (r.error) return { pipeline: r.pipeline, error: r.error };
     try {
       return { pipeline: r.pipeline, ...r.trainer.step(n) };
@@ -530,51 +600,68 @@ function round(n) {
   return { reports, seconds: (performance.now() - t0) / 1000, steps: n };
 }
 
-function trainStep({ n }) {
-  if (runs.length === 0) throw coded('train.noRunsYet', 'no runs: press Reset to create them');
-  training++;
-  return round(n);
+function runsOf(name) {
+  const g = group(name);
+  if (g.runs.length === 0) throw coded('train.noRunsYet', 'no runs: press Reset to create them');
+  return g;
+}
+
+function trainStep({ group: name, n }) {
+  const g = runsOf(name);
+  g.training++;
+  return round(g, n);
 }
 
 /** Trains until paused, streaming `train` messages; rounds of ~150 ms keep pause responsive. */
-async function trainPlay() {
-  if (runs.length === 0) throw coded('train.noRunsYet', 'no runs: press Reset to create them');
-  const mine = ++training;
+async function trainPlay({ group: name }) {
+  const g = runsOf(name);
+  const mine = ++g.training;
   let n = 1;
-  while (training === mine) {
-    const r = round(n);
-    post({ type: 'train', ...r });
+  while (g.training === mine) {
+    const r = round(g, n);
+    post({ type: 'train', group: name ?? 'pipelines', ...r });
     n = Math.max(1, Math.min(50, Math.round(n * 0.15 / Math.max(r.seconds, 1e-3))));
     await tick();
   }
   return {};
 }
 
-/** A sample of text from each run's current weights, with the sampling lab's options. */
-function trainSample({ prompt, options, tokens }) {
-  return runs.map(({ pipeline, trainer }) => {
+/** `tokens` characters from `m` after `prompt` (its characters the model lacks left out). */
+function sampleFrom(m, prompt, options, tokens) {
+  const known = new Set(m.vocab);
+  const start = [...prompt].filter((c) => known.has(c)).join('') || m.vocab[0];
+  const gen = m.generate(start, { ...options, output: 'logits' });
+  try {
+    let text = '';
+    for (let i = 0; i < tokens; i++) text += gen.next().text;
+    return { prompt: start, text };
+  } finally {
+    gen.free();
+  }
+}
+
+/**
+ * A sample of text from each run's current weights, with the sampling lab's options; for the
+ * distilled students, the teacher's first.
+ */
+async function trainSample({ group: name, prompt, options, tokens }) {
+  const g = group(name);
+  const students = g.runs.map(({ pipeline, trainer }) => {
     const m = trainer.model();
     try {
-      const known = new Set(m.vocab);
-      const start = [...prompt].filter((c) => known.has(c)).join('') || m.vocab[0];
-      const gen = m.generate(start, { ...options, output: 'logits' });
-      try {
-        let text = '';
-        for (let i = 0; i < tokens; i++) text += gen.next().text;
-        return { pipeline, prompt: start, text };
-      } finally {
-        gen.free();
-      }
+      return { pipeline, ...sampleFrom(m, prompt, options, tokens) };
     } finally {
       m.free();
     }
   });
+  if (name !== 'distill' || !teacher) return students;
+  return [{ pipeline: 'teacher', ...sampleFrom(await teacher, prompt, options, tokens) }, ...students];
 }
 
 /** A model as a Hugging Face GPT-2 folder, zipped: the loaded one, or a training run's. */
-function exportModel({ pipeline, folder }) {
+function exportModel({ pipeline, folder, group: name }) {
   if (!pipeline) return { zip: model.toHuggingFaceZip(folder) };
-  const run = runs.find((r) => r.pipeline === pipeline);
+  const run = group(name).runs.find((r) => r.pipeline === pipeline);
   if (!run) throw coded('train.noRun', `no run ${pipeline}: press Reset, then Play or Step`, { pipeline });
   const m = run.trainer.model();
   try {
@@ -586,10 +673,11 @@ function exportModel({ pipeline, folder }) {
 
 const handlers = {
   exportModel, init: initModule,
-  load, panel, orderMatters, draws, generate, chat, tokenStats, quantizePlan, quantize, compareModels, calibration, lossPanel, trainStart, trainStep, trainPlay, trainSample,
+  load, panel, orderMatters, draws, generate, chat, tokenStats, quantizePlan, quantize, compareModels, calibration, lossPanel,
+  trainStart, distillStart, distillTemperatures, trainStep, trainPlay, trainSample,
   stop: () => { run++; return {}; },
-  trainPause: () => { training++; return {}; },
-  trainFree: () => { freeRuns(); return {}; },
+  trainPause: ({ group: name }) => { group(name).training++; return {}; },
+  trainFree: ({ group: name }) => { freeRuns(group(name)); return {}; },
 };
 
 self.onmessage = async ({ data }) => {

@@ -2,7 +2,7 @@
 // schemes, in both languages, on the page and in the embed (?embed=1), and at 360 px in
 // Vietnamese: 0 violations. Each view is audited with its data on screen (generated text with
 // its surprisal tints, the bars, the 1 000 draws and the calibration card's figures, a trained
-// step in the table and the chart). Also: at 360 px and at 200% zoom (a 640 px-wide viewport)
+// step in the table and the chart, a distillation step in its cards). Also: at 360 px and at 200% zoom (a 640 px-wide viewport)
 // no view scrolls sideways. The "needs review" items axe reports are printed (as test
 // diagnostics) and reviewed in docs/accessibility.md.
 
@@ -41,6 +41,9 @@ async function fillView(page, view) {
     await page.click('#train-step');
     await page.waitForSelector('#train-table tbody tr td:not(:empty)', { timeout: 60_000 });
     await page.waitForFunction(() => document.querySelector('#train-table tbody tr td').textContent === '1', null, { timeout: 60_000 });
+    // The distillation card with a step: its cards' bars, the comparisons, the chart.
+    await page.click('#distill-step');
+    await page.waitForFunction(() => document.querySelector('#distill-table tbody tr td')?.textContent === '1', null, { timeout: 60_000 });
   }
 }
 
