@@ -2,7 +2,8 @@
 // - six students trained together, one per pipeline of distillPipelines(), each a
 //   `Trainer.distill` of the tiny preset from the default model with the page's options, stepped
 //   in rounds as the page's worker steps them (every student n steps in turn, n chosen so that a
-//   round takes about 150 ms): steps/s of the six together, the teacher's forward pass included
+//   round takes about 0.45 s for students, 0.15 s for plain runs: the worker's ROUND_SECONDS):
+//   steps/s of the six together, the teacher's forward pass included
 //   (the issue asks ≥ 5). Beside it, for what limits it: six students without a teacher
 //   (`new Trainer`, crossEntropyOnLogits), and one distilled student alone;
 // - `calibration(model, text, { bins: 15, fit: true })` on the first 20 000 characters of
@@ -84,7 +85,7 @@ try {
         for (const s of students) s.step(n);
         steps += n;
         const secs = (performance.now() - t0) / 1000;
-        n = Math.max(1, Math.min(50, Math.round(n * 0.15 / Math.max(secs, 1e-3))));
+        n = Math.max(1, Math.min(50, Math.round(n * (kind === 'plain' ? 0.15 : 0.45) / Math.max(secs, 1e-3))));
       }
       return { students: students.length, stepsPerSec: steps / ((performance.now() - start) / 1000) };
     } finally {

@@ -21,7 +21,7 @@
 use crate::error::{Error, Result};
 use crate::limits::{check_text_len, MAX_CALIBRATION_BINS, MAX_CALIBRATION_VALUES};
 use crate::model::{Net, OutputMode};
-use crate::numerics::argmax;
+use crate::numerics::{argmax, exp_le0_all};
 
 /// The number of bins the page's reliability diagram shows (Guo et al.'s 15).
 pub const DEFAULT_BINS: usize = 15;
@@ -113,18 +113,20 @@ pub fn reliability(logits: &[f32], targets: &[u32], t: f64, bins: usize) -> Resu
         let y = y as usize;
         let top = argmax(z);
         let m = z[top] as f64;
-        // p_k = exp((z_k − m)/T) / S; the top one is 1/S.
-        let s: f64 = z.iter().map(|&x| ((x as f64 - m) / t).exp()).sum();
+        // p_k = exp((z_k − m)/T) / S; the top one is 1/S. Every exponent is ≤ 0: the two-lane
+        // f64 exp of the samplers, the same bits as `f64::exp` in wasm.
+        let e = exp_le0_all(&z.iter().map(|&x| (x as f64 - m) / t).collect::<Vec<f64>>());
+        let s: f64 = e.iter().sum();
         let confidence = 1.0 / s;
         nll += s.ln() - (z[y] as f64 - m) / t;
-        let sum_p2: f64 = z
+        let sum_p2: f64 = e
             .iter()
-            .map(|&x| {
-                let p = ((x as f64 - m) / t).exp() / s;
+            .map(|&e| {
+                let p = e / s;
                 p * p
             })
             .sum();
-        let p_y = ((z[y] as f64 - m) / t).exp() / s;
+        let p_y = e[y] / s;
         brier += sum_p2 - 2.0 * p_y + 1.0;
         // The bin with b/B < confidence ≤ (b+1)/B, the boundaries computed as they are compared.
         let mut k = ((confidence * b).ceil() as usize).clamp(1, bins) - 1;
@@ -179,10 +181,11 @@ fn nll_derivatives(logits: &[f32], targets: &[u32], v: usize, beta: f64) -> (f64
     for (z, &y) in logits.chunks(v).zip(targets) {
         let m = z.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x as f64));
         let (mut s, mut ez, mut ez2) = (0.0f64, 0.0f64, 0.0f64);
-        for &x in z {
-            // Centred on m, so that E[z − m] and Var stay small and exact.
-            let d = x as f64 - m;
-            let e = (beta * d).exp();
+        // Centred on m, so that E[z − m] and Var stay small and exact; β(z − m) ≤ 0, so the
+        // exponentials are the samplers' two-lane ones, `f64::exp`'s bits in wasm.
+        let d: Vec<f64> = z.iter().map(|&x| x as f64 - m).collect();
+        let e = exp_le0_all(&d.iter().map(|&d| beta * d).collect::<Vec<f64>>());
+        for (&e, &d) in e.iter().zip(&d) {
             s += e;
             ez += e * d;
             ez2 += e * d * d;
