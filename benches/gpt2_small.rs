@@ -43,7 +43,8 @@ fn main() {
     let mut secs = [0f64; 2];
     let mut gens: Vec<Generator> = [&net, &q8]
         .map(|m| {
-            let mut g = Generator::new(m, "Romeo:\nBut soft", OutputMode::Logits, opts).unwrap();
+            let mut g =
+                Generator::new(m, "Romeo:\nBut soft", OutputMode::Logits, opts.clone()).unwrap();
             g.next_token().unwrap(); // the prompt's prefill and the first token
             g
         })
