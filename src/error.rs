@@ -214,7 +214,6 @@ codes! {
     ModelHeadWidth = "model.headWidth" ["embd", "heads", "width"],
     /// `model.quantize` on a model whose family the quantised kernels do not compute: its
     /// architecture.
-    QuantizeFamily = "quantize.family" ["architecture"],
     /// `model.quantize` whose two models' weights would pass their cap: the bytes, the cap.
     QuantizeTooLarge = "quantize.tooLarge" ["bytes", "max"],
     /// A Replace's regex that matches more than one fixed string: the field.

@@ -933,8 +933,8 @@ fn sampler_binding_reads_steps_reports_them_and_names_bad_fields() {
 }
 
 /// `model.quantizePlan` and `model.quantize` through the JS API, on the f32 llama GGUF fixture:
-/// the copy is Q8_0 and computes, the original stays f32, and bad types and a GPT-2-family
-/// model are errors that name them. (`compareModels`, of the sampling build's lab exports, is
+/// the copy is Q8_0 and computes, the original stays f32, and bad types are errors that name
+/// them; the default model (GPT-2 family) quantises too, its position embedding kept. (`compareModels`, of the sampling build's lab exports, is
 /// checked through the page's build in `tests/e2e/weights.test.mjs`.)
 #[wasm_bindgen_test]
 fn a_model_quantises_through_the_js_api() {
@@ -973,8 +973,25 @@ fn a_model_quantises_through_the_js_api() {
         js_sys::Uint8Array::from(&include_bytes!("../www/models/default.safetensors")[..]).into(),
     )
     .unwrap();
-    let e = message(gpt.quantize("q8_0".into()).err().expect("an error"));
-    assert!(e.contains("GPT-2"), "{e}");
+    let plan = gpt.quantize_plan("q8_0".into()).unwrap();
+    // wte and 4 matrices in each of 4 blocks; wpe kept, as llama.cpp keeps it.
+    assert_eq!(get(&plan, "quantized").as_f64(), Some(17.0));
+    assert_eq!(get(&plan, "kept").as_f64(), Some(1.0));
+    assert_eq!(get(&plan, "positionEmbeddings").as_f64(), Some(1.0));
+    assert_eq!(get(&plan, "undivided").as_f64(), Some(0.0));
+    let q = gpt.quantize("q8_0".into()).unwrap();
+    assert_eq!(
+        get(&q.config(), "dtype").as_string().as_deref(),
+        Some("q8_0")
+    );
+    let ids = js_sys::Uint32Array::from(&[1u32, 20, 30, 22, 25][..]);
+    let (za, zb) = (
+        gpt.forward(ids.clone().into(), JsValue::UNDEFINED)
+            .unwrap()
+            .to_vec(),
+        q.forward(ids.into(), JsValue::UNDEFINED).unwrap().to_vec(),
+    );
+    assert!(za != zb && zb.iter().all(|x| x.is_finite()));
 }
 
 /// `model.toGguf()` through the JS API: the llama fixture quantised to Q8_0 and written is the

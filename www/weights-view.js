@@ -29,14 +29,15 @@ export function setupWeights({ lab, model: initial }, context) {
       const p = await lab.call('quantizePlan', { type: type() });
       if (seq !== card.seq) return;
       const name = TYPE_NAMES[type()];
-      // Why matrices stay as they are, as the wasm counts them: quantised already, or rows
-      // that do not divide into the blocks.
+      // Why matrices stay as they are, as the wasm counts them: quantised already, a position
+      // embedding, or rows that do not divide into the blocks.
       const already = p.alreadyQuantized > 0 ? ` ${t('weights.memoryAlready', { n: integer(p.alreadyQuantized) })}` : '';
+      const position = p.positionEmbeddings > 0 ? ` ${t('weights.memoryPosition')}` : '';
       const kept = p.undivided > 0 ? ` ${t('weights.memoryKept', { n: integer(p.undivided), type: name })}` : '';
       // No matrix would become the type: a "copy" would be the original, so none is made.
       const lead = p.quantized > 0 ? t('weights.memory', { type: name, weights: mb(p.weightBytes), needed: mb(p.neededBytes) })
         : t('weights.nothing', { type: name });
-      $('quant-memory').textContent = lead + already + kept;
+      $('quant-memory').textContent = lead + already + position + kept;
       $('quantize').disabled = p.quantized === 0;
     } catch (e) {
       if (seq !== card.seq) return;

@@ -9,7 +9,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::config::RopeLayout;
-use crate::model::layout::{LayerNorm, Linear};
+use crate::model::layout::LayerNorm;
 use crate::model::tensor::{Element, Tensor};
 use crate::model::Gelu;
 
@@ -121,17 +121,6 @@ pub(crate) fn layer_norm(x: &[f32], ln: &LayerNorm<Vec<f32>>, eps: f64) -> Vec<f
         );
     }
     out
-}
-
-impl Linear<Vec<f32>> {
-    /// y = x · W + b for every row of x: (rows, in) → (rows, out).
-    pub(crate) fn forward(&self, x: &[f32]) -> Vec<f32> {
-        let mut y = matmul(x, &self.weight, self.bias.len());
-        for row in y.chunks_exact_mut(self.bias.len()) {
-            add(row, &self.bias);
-        }
-        y
-    }
 }
 
 /// y = x · W for every row of x: (rows, in) → (rows, n_out), with W stored (in, n_out).

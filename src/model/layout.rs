@@ -52,8 +52,9 @@ impl Config {
         // A LayerNorm (γ, β) or a Linear (W, b) named `p`: its weight, then its bias.
         let weight_bias = |p: &str, weight: Vec<usize>, init: Init| {
             let n = weight[weight.len() - 1];
+            let w = Param::new(format!("{p}.weight"), weight, init);
             [
-                Param::new(format!("{p}.weight"), weight, init),
+                if w.shape.len() == 2 { w.linear() } else { w },
                 Param::new(format!("{p}.bias"), vec![n], Init::Zeros),
             ]
         };
@@ -106,6 +107,7 @@ impl Config {
                         vec![n_in, n_out],
                         normal,
                     ))
+                    .linear()
                     .transposed(),
                 );
                 if bias {
@@ -165,6 +167,10 @@ pub struct Param {
     /// Whether a Hugging Face checkpoint stores this matrix transposed, (out, in) (PyTorch's
     /// `nn.Linear`; GPT-2's `Conv1D` stores (in, out)).
     pub hf_transposed: bool,
+    /// Whether it is a linear layer's weight, (in, out), which computes x · W: its outputs are
+    /// its columns (llama.cpp's rows). The other matrices (embeddings, a classifier) are
+    /// (rows, C).
+    pub linear: bool,
     pub init: Init,
     /// Whether AdamW's weight decay applies: to matrices and embeddings (rank ≥ 2), not to
     /// biases or LayerNorm parameters, as in nanoGPT.
@@ -178,6 +184,7 @@ impl Param {
             hf_name: name.clone(),
             name,
             hf_transposed: false,
+            linear: false,
             shape,
             init,
         }
@@ -188,6 +195,19 @@ impl Param {
             hf_name: hf_name.into(),
             ..self
         }
+    }
+
+    fn linear(self) -> Param {
+        Param {
+            linear: true,
+            ..self
+        }
+    }
+
+    /// Whether it is a learned position embedding (GPT-2's `wpe`), which llama.cpp's
+    /// quantiser keeps as it is.
+    pub fn is_position_embedding(&self) -> bool {
+        self.name == "wpe"
     }
 
     fn transposed(self) -> Param {
@@ -352,6 +372,19 @@ impl<T> Weights<T> {
             ln_f,
             lm_head,
         }
+    }
+
+    /// The matrices a token goes through: the token embedding, each linear layer's W and the
+    /// classifier when it is not the embedding (the position embedding is left out, as
+    /// llama.cpp's quantiser leaves it; the LayerNorms and the biases are vectors).
+    pub fn matrices(&self) -> Vec<&T> {
+        let mut m = vec![&self.wte];
+        for b in &self.h {
+            m.extend([&b.attn.c_attn.weight, &b.attn.c_proj.weight]);
+            m.extend([&b.mlp.c_fc.weight, &b.mlp.c_proj.weight]);
+        }
+        m.extend(&self.lm_head);
+        m
     }
 
     /// Every leaf in [`Config::layout`] order: the inverse of [`Weights::from_layout_order`].

@@ -6,7 +6,8 @@
 //! family ([`crate::model::Family::Llama`]: llama2.c's, and Hugging Face's Llama, Qwen2 and
 //! Qwen3), which only this pass computes: the candle graph trains the lab's GPT. A Llama-family
 //! model's weight matrices stay in the type they were stored in ([`Tensor`]: f32, bf16 or f16)
-//! and are widened to f32 inside the matmul kernels; activations and the KV cache are f32.
+//! and are widened to f32 inside the matmul kernels; a GPT-2's are f32. Either's may be
+//! quantised ([`crate::model::quantize`]). Activations and the KV cache are f32.
 //!
 //! Why two forward passes. Training needs candle's autograd, so `Gpt` stays the model that
 //! learns. But candle's CPU kernels are generic over every dtype, and in wasm each of them is one
@@ -22,10 +23,10 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::model::format::gguf::Value;
 use crate::model::kernels::{
-    add, attention, check_finite, grouped_attention, layer_norm, matmul_rows, matmul_rows_tensor,
-    matmul_tensor, rms_norm, rope, rope_back, row_f32, silu,
+    add, attention, check_finite, grouped_attention, layer_norm, matmul_rows_tensor, matmul_tensor,
+    rms_norm, rope, rope_back, row_f32, silu,
 };
-use crate::model::layout::{LlamaWeights, Proj, Weights};
+use crate::model::layout::{LayerNorm, Linear, LlamaWeights, Proj, Weights};
 use crate::model::tensor::{Dtype, Tensor};
 use crate::model::{ChatTemplate, Config, Family, OutputMode, Tokenizer};
 use crate::numerics;
@@ -57,10 +58,11 @@ pub struct TokenStats {
 }
 
 /// The parameters, by [`Family`]. GPT-2's are f32; a Llama's matrices stay in the type they
-/// were stored in (f32, bf16 or f16) and its vectors (gains, biases) are widened to f32.
+/// were stored in (f32, bf16 or f16). Either's matrices may be quantised blocks; the vectors
+/// (gains, biases) are f32.
 #[derive(Debug)]
 enum Body {
-    Gpt2(Weights<Vec<f32>>),
+    Gpt2(Weights<Tensor>),
     Llama {
         weights: LlamaWeights<Tensor>,
         /// The rotation's hd/2 frequencies, computed once.
@@ -131,8 +133,8 @@ impl Net {
     }
 
     /// [`Net::from_layout`] with each parameter in the type it was stored in. A Llama's
-    /// matrices are kept so (a bf16 model takes half the memory of its f32 form); everything
-    /// else is widened to f32.
+    /// matrices are kept so (a bf16 model takes half the memory of its f32 form), and quantised
+    /// matrices of either family; everything else is widened to f32.
     pub fn from_tensors(
         config: Config,
         tokenizer: impl Into<Tokenizer>,
@@ -159,7 +161,13 @@ impl Net {
         }
         let weights = match config.arch.family {
             Family::Gpt2 => {
-                let values = tensors.into_iter().map(Tensor::into_f32).collect();
+                let values = tensors
+                    .into_iter()
+                    .map(|t| match t {
+                        Tensor::Quant(_) => t,
+                        _ => Tensor::F32(t.into_f32()),
+                    })
+                    .collect();
                 Body::Gpt2(Weights::from_layout_order(&config, values))
             }
             Family::Llama(llama) => {
@@ -261,37 +269,33 @@ impl Net {
     /// Every parameter's values in f32, in [`Config::layout`] order (widened where they are
     /// held in 16 bits).
     pub fn tensors(&self) -> Vec<Cow<'_, [f32]>> {
-        match &*self.weights {
-            Body::Gpt2(w) => w
-                .flatten()
-                .into_iter()
-                .map(|v| Cow::Borrowed(&v[..]))
-                .collect(),
-            Body::Llama { weights, .. } => {
-                weights.flatten().into_iter().map(Tensor::to_f32).collect()
-            }
-        }
+        self.held_tensors()
+            .into_iter()
+            .map(Tensor::to_f32)
+            .collect()
     }
 
     /// The token embedding's storage type: f32, or the type it was stored in (a folder's
     /// matrices all share it; a GGUF file's or a quantised copy's may not: [`Net::matrix_dtype`]).
     pub fn dtype(&self) -> Dtype {
-        match &*self.weights {
-            Body::Gpt2(_) => Dtype::F32,
-            Body::Llama { weights, .. } => weights.embed_tokens.dtype(),
-        }
+        self.matrices()[0].dtype()
     }
 
     /// The storage type every weight matrix shares, or `None` when they are of several types
     /// (llama.cpp's quantiser may give the embedding and the classifier types of their own).
+    /// A GPT-2's position embedding is not counted: llama.cpp's quantiser keeps it in f32.
     pub fn matrix_dtype(&self) -> Option<Dtype> {
+        let matrices = self.matrices();
+        let first = matrices[0].dtype();
+        matrices.iter().all(|t| t.dtype() == first).then_some(first)
+    }
+
+    /// The weight matrices, the token embedding first ([`Weights::matrices`],
+    /// [`LlamaWeights::matrices`]).
+    fn matrices(&self) -> Vec<&Tensor> {
         match &*self.weights {
-            Body::Gpt2(_) => Some(Dtype::F32),
-            Body::Llama { weights, .. } => {
-                let first = weights.embed_tokens.dtype();
-                let all = weights.matrices().iter().all(|t| t.dtype() == first);
-                all.then_some(first)
-            }
+            Body::Gpt2(w) => w.matrices(),
+            Body::Llama { weights, .. } => weights.matrices(),
         }
     }
 
@@ -303,27 +307,20 @@ impl Net {
             Some((_, n)) => *n += 1,
             None => counts.push((d, 1)),
         };
-        match &*self.weights {
-            Body::Gpt2(w) => w.flatten().iter().for_each(|_| count(Dtype::F32)),
-            Body::Llama { weights, .. } => weights.flatten().iter().for_each(|t| count(t.dtype())),
-        }
+        self.held_tensors().iter().for_each(|t| count(t.dtype()));
         counts
     }
 
     /// The bytes the weights take in memory.
     pub fn weight_bytes(&self) -> usize {
-        match &*self.weights {
-            Body::Gpt2(w) => w.flatten().iter().map(|v| 4 * v.len()).sum(),
-            Body::Llama { weights, .. } => weights.flatten().iter().map(|t| t.bytes()).sum(),
-        }
+        self.held_tensors().iter().map(|t| t.bytes()).sum()
     }
 
-    /// A Llama-family model's parameters as held, in [`Config::layout`] order; `None` for
-    /// GPT-2's, which are f32 arrays.
-    pub(crate) fn held_tensors(&self) -> Option<Vec<&Tensor>> {
+    /// The parameters as held, in [`Config::layout`] order.
+    pub(crate) fn held_tensors(&self) -> Vec<&Tensor> {
         match &*self.weights {
-            Body::Gpt2(_) => None,
-            Body::Llama { weights, .. } => Some(weights.flatten()),
+            Body::Gpt2(w) => w.flatten(),
+            Body::Llama { weights, .. } => weights.flatten(),
         }
     }
 
@@ -479,7 +476,7 @@ impl Net {
     /// only the last row's.
     fn gpt2_forward(
         &self,
-        w: &Weights<Vec<f32>>,
+        w: &Weights<Tensor>,
         cache: &mut KvCache,
         ids: &[u32],
         rows: Rows,
@@ -496,13 +493,13 @@ impl Net {
         // x = wte[ids] + wpe[positions]: (T, C)
         let mut x = Vec::with_capacity(ids.len() * c);
         for (i, &id) in ids.iter().enumerate() {
-            let tok = &w.wte[id as usize * c..][..c];
-            let pos = &w.wpe[(pos0 + i) * c..][..c];
-            x.extend(tok.iter().zip(pos).map(|(a, b)| a + b));
+            let tok = row_f32(&w.wte, id as usize, c);
+            let pos = row_f32(&w.wpe, pos0 + i, c);
+            x.extend(tok.iter().zip(&pos).map(|(a, b)| a + b));
         }
         for (l, block) in w.h.iter().enumerate() {
             // x += attn(ln_1(x))
-            let qkv = block.attn.c_attn.forward(&layer_norm(&x, &block.ln_1, eps));
+            let qkv = conv1d(&norm(&x, &block.ln_1, eps), &block.attn.c_attn);
             let (keys, values) = (&mut cache.keys[l], &mut cache.values[l]);
             debug_assert_eq!(keys.len(), pos0 * c, "one cached row per position");
             for row in qkv.chunks_exact(3 * c) {
@@ -510,18 +507,18 @@ impl Net {
                 values.extend_from_slice(&row[2 * c..]);
             }
             let y = attention(&qkv, keys, values, pos0, heads, c);
-            add(&mut x, &block.attn.c_proj.forward(&y));
+            add(&mut x, &conv1d(&y, &block.attn.c_proj));
             // x += mlp(ln_2(x))
-            let mut h = block.mlp.c_fc.forward(&layer_norm(&x, &block.ln_2, eps));
+            let mut h = conv1d(&norm(&x, &block.ln_2, eps), &block.mlp.c_fc);
             for a in &mut h {
                 *a = gelu.apply(*a);
             }
-            add(&mut x, &block.mlp.c_proj.forward(&h));
+            add(&mut x, &conv1d(&h, &block.mlp.c_proj));
         }
         cache.len = pos0 + ids.len();
         // z = ln_f(x) · wteᵀ (tied head) or ln_f(x) · lm_headᵀ
         let head = w.lm_head.as_ref().unwrap_or(&w.wte);
-        matmul_rows(&layer_norm(rows.of(&x, c), &w.ln_f, eps), head, v)
+        matmul_rows_tensor(&norm(rows.of(&x, c), &w.ln_f, eps), head, v)
     }
 
     /// The Llama family's blocks over `ids` (checked), appending to `cache`: the logits z,
@@ -622,6 +619,27 @@ impl Rows {
 /// A gain or bias vector: [`Net::from_tensors`] holds every one in f32.
 fn vector(t: &Tensor) -> &[f32] {
     t.as_f32().expect("the constructor holds vectors in f32")
+}
+
+/// y = x · W + b for every row of x: a GPT-2 layer (its `Conv1D`), W (in, out) in f32 or
+/// quantised, b f32.
+fn conv1d(x: &[f32], l: &Linear<Tensor>) -> Vec<f32> {
+    let bias = vector(&l.bias);
+    let mut y = matmul_tensor(x, &l.weight, bias.len());
+    for row in y.chunks_exact_mut(bias.len()) {
+        add(row, bias);
+    }
+    y
+}
+
+/// GPT-2's LayerNorm of each row of x ([`layer_norm`]), its γ and β held in f32.
+fn norm(x: &[f32], ln: &LayerNorm<Tensor>, eps: f64) -> Vec<f32> {
+    // The kernel takes its own copy of γ and β: 2·C values, next to a block's matrices.
+    let ln = LayerNorm {
+        weight: vector(&ln.weight).to_vec(),
+        bias: vector(&ln.bias).to_vec(),
+    };
+    layer_norm(x, &ln, eps)
 }
 
 /// y = x · W (+ b) for every row of x, W (in, n_out) in its stored type.

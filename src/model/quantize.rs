@@ -16,14 +16,15 @@
 //! own output).
 //!
 //! [`Net::quantized`] applies one type to every weight matrix of a model (as `llama-quantize
-//! --pure`): each matrix whose rows divide into its blocks; the others, and the vectors, stay
-//! as they were.
+//! --pure`): each matrix whose rows divide into its blocks; the others, a learned position
+//! embedding (GPT-2's, which llama.cpp keeps), and the vectors, stay as they were.
 
 use crate::error::{brief, Code, Error, Result};
 use crate::limits::{size_name, MAX_QUANTIZED_PAIR_BYTES};
+use crate::model::layout::Param;
 use crate::model::quant::{QMatrix, QType};
 use crate::model::tensor::Tensor;
-use crate::model::{Family, Net};
+use crate::model::Net;
 
 /// The types a model can be quantised to, as errors list them.
 pub const QUANTIZE_TYPES: [QType; 3] = [QType::Q8_0, QType::Q4_0, QType::Q4K];
@@ -293,6 +294,35 @@ fn plan(shape: &[usize], linear: bool, qtype: QType) -> Option<(usize, usize)> {
         .then_some((rows, cols))
 }
 
+/// Why a parameter stays as it is, or `None` when it is quantised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kept {
+    /// A vector (a gain or a bias).
+    Vector,
+    /// Quantised already.
+    Already,
+    /// A learned position embedding: llama.cpp's quantiser keeps it ("do not quantize
+    /// positional embeddings").
+    Position,
+    /// Its rows do not divide into the blocks.
+    Undivided,
+}
+
+/// Whether `t`, held for `param`, is quantised to `qtype` (its (rows, cols) as llama.cpp
+/// stores it), or why it stays.
+fn decide(param: &Param, t: &Tensor, qtype: QType) -> std::result::Result<(usize, usize), Kept> {
+    if param.shape.len() < 2 {
+        return Err(Kept::Vector);
+    }
+    if let Tensor::Quant(_) = t {
+        return Err(Kept::Already);
+    }
+    if param.is_position_embedding() {
+        return Err(Kept::Position);
+    }
+    plan(&param.shape, param.linear, qtype).ok_or(Kept::Undivided)
+}
+
 /// The bytes a matrix of `rows` rows of `cols` values takes in `qtype`.
 fn quantized_bytes(rows: usize, cols: usize, qtype: QType) -> usize {
     rows * (cols / qtype.block_values()) * qtype.block_bytes()
@@ -307,17 +337,19 @@ pub struct QuantizePlan {
     /// 16-bit linear layer, its turned copy before them).
     pub scratch_bytes: usize,
     /// How many matrices become blocks, and how many stay: `kept`, of which
-    /// `already_quantized` are quantised already and the others have rows that do not divide
-    /// into the blocks.
+    /// `already_quantized` are quantised already, `position_embeddings` are a learned position
+    /// embedding (GPT-2's `wpe`, which llama.cpp keeps in f32), and the others have rows that
+    /// do not divide into the blocks.
     pub quantized: usize,
     pub kept: usize,
     pub already_quantized: usize,
+    pub position_embeddings: usize,
 }
 
 impl QuantizePlan {
     /// The matrices that stay because their rows do not divide into the blocks.
     pub fn undivided(&self) -> usize {
-        self.kept - self.already_quantized
+        self.kept - self.already_quantized - self.position_embeddings
     }
 
     /// The memory the quantised copy needs besides the original's: its weights and the
@@ -328,50 +360,40 @@ impl QuantizePlan {
 }
 
 impl Net {
-    /// What [`Net::quantized`] would take, or the error it would give: a GPT-2-family model
-    /// (held in f32 arrays the quantised kernels do not read) is refused, and so is a pair of
-    /// models whose weights would pass [`MAX_QUANTIZED_PAIR_BYTES`].
+    /// What [`Net::quantized`] would take, or the error it would give: a pair of models whose
+    /// weights would pass [`MAX_QUANTIZED_PAIR_BYTES`] is refused.
     pub fn quantize_plan(&self, qtype: QType) -> Result<QuantizePlan> {
         if !QUANTIZE_TYPES.contains(&qtype) {
             return Err(unsupported(qtype.name()));
         }
-        if let Family::Gpt2 = self.config().arch.family {
-            return Err(Error::new(
-                "model.quantize: a GPT-2-family model is held in f32 arrays; the quantised \
-                 kernels compute Llama-family models (Llama, Qwen2, Qwen3, llama2.c, GGUF)",
-            )
-            .coded(Code::QuantizeFamily, [("architecture", "gpt2".into())]));
-        }
         let layout = self.config().layout();
-        let tensors = self.held_tensors().unwrap_or_default();
+        let tensors = self.held_tensors();
         let mut p = QuantizePlan {
             weight_bytes: 0,
             scratch_bytes: 0,
             quantized: 0,
             kept: 0,
             already_quantized: 0,
+            position_embeddings: 0,
         };
         for (param, t) in layout.iter().zip(&tensors) {
-            let planned = match t {
-                Tensor::Quant(_) => None,
-                _ => plan(&param.shape, param.hf_transposed, qtype),
-            };
-            match planned {
-                Some((rows, cols)) => {
+            match decide(param, t, qtype) {
+                Ok((rows, cols)) => {
                     p.weight_bytes += quantized_bytes(rows, cols, qtype);
-                    // The values in f32, and before them a 16-bit matrix's turned copy.
+                    // The values in f32, and before them a 16-bit linear layer's turned copy.
                     let turned = match t {
                         Tensor::F32(_) => 0,
-                        _ if param.hf_transposed => t.bytes(),
+                        _ if param.linear => t.bytes(),
                         _ => 0,
                     };
                     p.scratch_bytes = p.scratch_bytes.max(4 * rows * cols + turned);
                     p.quantized += 1;
                 }
-                None => {
+                Err(why) => {
                     p.weight_bytes += t.bytes();
-                    p.kept += usize::from(param.shape.len() >= 2);
-                    p.already_quantized += usize::from(matches!(t, Tensor::Quant(_)));
+                    p.kept += usize::from(why != Kept::Vector);
+                    p.already_quantized += usize::from(why == Kept::Already);
+                    p.position_embeddings += usize::from(why == Kept::Position);
                 }
             }
         }
@@ -398,35 +420,31 @@ impl Net {
         Ok(p)
     }
 
-    /// A copy of this Llama-family model with every weight matrix whose rows divide into
-    /// `qtype`'s blocks quantised by llama.cpp's reference quantiser (as `llama-quantize
-    /// --pure` without an importance matrix); the other matrices (already quantised, or of
-    /// rows that do not divide), the vectors, the tokenizer, the end ids and the chat template
+    /// A copy of this model with every weight matrix whose rows divide into `qtype`'s blocks
+    /// quantised by llama.cpp's reference quantiser (as `llama-quantize --pure` without an
+    /// importance matrix); the other matrices (already quantised, of rows that do not divide,
+    /// or a position embedding), the vectors, the tokenizer, the end ids and the chat template
     /// are the original's. Checked first by [`Net::quantize_plan`].
     pub fn quantized(&self, qtype: QType) -> Result<Net> {
         self.quantize_plan(qtype)?;
         let layout = self.config().layout();
-        let tensors = self.held_tensors().unwrap_or_default();
+        let tensors = self.held_tensors();
         let mut out = Vec::with_capacity(tensors.len());
         for (param, t) in layout.iter().zip(tensors) {
-            let planned = match t {
-                Tensor::Quant(_) => None,
-                _ => plan(&param.shape, param.hf_transposed, qtype),
-            };
-            let Some((rows, cols)) = planned else {
+            let Ok((rows, cols)) = decide(param, t, qtype) else {
                 out.push(t.clone());
                 continue;
             };
             // The rows llama.cpp quantises are the layer's outputs: a linear layer's (in, out)
             // layout is turned to (out, in) first.
-            let values = if param.hf_transposed {
+            let values = if param.linear {
                 t.transposed(cols, rows).into_f32()
             } else {
                 t.to_f32().into_owned()
             };
             let blocks = quantize_row(qtype, &values)?;
             drop(values);
-            let m = QMatrix::new(qtype, rows, cols, blocks)?.with_transposed(param.hf_transposed);
+            let m = QMatrix::new(qtype, rows, cols, blocks)?.with_transposed(param.linear);
             out.push(Tensor::Quant(m));
         }
         self.with_tensors(out)

@@ -416,15 +416,16 @@ impl Model {
             quantized: p.quantized as u32,
             kept: p.kept as u32,
             already_quantized: p.already_quantized as u32,
+            position_embeddings: p.position_embeddings as u32,
             undivided: p.undivided() as u32,
         }))
     }
 
-    /// A new Model: this Llama-family model with every weight matrix whose rows divide into
-    /// the type's blocks quantised as llama.cpp's quantiser writes it (`'q8_0'`, `'q4_0'` or
-    /// `'q4_K'`; blocks of 32, 32 and 256 values). This model stays as it is: both are held,
-    /// so `quantizePlan` says first how much more memory the copy takes. A GPT-2-family model
-    /// is refused (`quantize.family`), and so is a pair over 3 GiB (`quantize.tooLarge`).
+    /// A new Model: this model with every weight matrix whose rows divide into the type's
+    /// blocks quantised as llama.cpp's quantiser writes it (`'q8_0'`, `'q4_0'` or `'q4_K'`;
+    /// blocks of 32, 32 and 256 values), but a GPT-2's position embedding, which llama.cpp
+    /// keeps. This model stays as it is: both are held, so `quantizePlan` says first how much
+    /// more memory the copy takes. A pair over 3 GiB is refused (`quantize.tooLarge`).
     pub fn quantize(
         &self,
         #[wasm_bindgen(unchecked_param_type = "QuantizeType")] qtype: JsValue,
@@ -864,11 +865,13 @@ pub struct QuantizePlan {
     pub needed_bytes: f64,
     /// Matrices that become blocks.
     pub quantized: u32,
-    /// Matrices that stay as they are (already quantised, or rows that do not divide into
-    /// the blocks).
+    /// Matrices that stay as they are (already quantised, a position embedding, or rows that
+    /// do not divide into the blocks).
     pub kept: u32,
     /// Of those, the ones already quantised.
     pub already_quantized: u32,
+    /// Of those, a GPT-2's position embedding, which llama.cpp's quantiser keeps.
+    pub position_embeddings: u32,
     /// Of those, the ones whose rows do not divide into the blocks.
     pub undivided: u32,
 }

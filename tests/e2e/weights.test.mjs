@@ -2,7 +2,7 @@
 // ?model= and through the file picker; a loaded model is quantised in the worker, and the card
 // shows the two next-token distributions, KL(original ‖ quantised), the greedy tokens and the
 // ranks that moved, each figure equal to the JS API's on the same model and context. The
-// built-in model (GPT-2 family) is refused by name, and the page keeps working.
+// built-in model (GPT-2 family) is quantised too: the card says what it keeps and why.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -69,13 +69,37 @@ test('?model= loads a GGUF file; quantising it shows the card, its figures the J
   else assert.ok(changed.startsWith(`Ranks that moved most: ${label(r.mostChanged[0].id)} ${r.mostChanged[0].rankA} → ${r.mostChanged[0].rankB}`), changed);
 });
 
-test('a GGUF file through the picker loads; the built-in model cannot be quantised and says why', async () => {
+test('the built-in model (GPT-2 family) quantises; the card says what stays, as the wasm counts it', async () => {
+  const { page, url } = lab;
+  const model = Model.fromBytes(readFileSync('www/models/default.safetensors'));
+  const plans = Object.fromEntries(['q8_0', 'q4_K'].map((t) => [t, model.quantizePlan(t)]));
+  model.free();
+  const mb = (bytes) => (bytes / 1e6).toPrecision(3);
+  await page.goto(`${url}?temperature=0&prompt=${encodeURIComponent('ROMEO:')}`);
+  await ready(page);
+  await page.waitForFunction(() => /Q8_0 copy takes/.test(document.getElementById('quant-memory').textContent));
+  // Q8_0: every matrix but the position embedding (17 of 18) becomes blocks.
+  assert.deepEqual([plans.q8_0.quantized, plans.q8_0.positionEmbeddings, plans.q8_0.undivided], [17, 1, 0]);
+  assert.equal(await page.textContent('#quant-memory'),
+    `The Q8_0 copy takes ${mb(plans.q8_0.weightBytes)} MB of weights and needs ${mb(plans.q8_0.neededBytes)} MB more memory while it is made; the original stays loaded for the comparison. The position embedding stays as it is: llama.cpp's quantiser keeps it.`);
+  // Q4_K: rows of 128 values do not divide into its 256; the MLP's 512 do.
+  await page.selectOption('#quant-type', 'q4_K');
+  await page.waitForFunction(() => /Q4_K copy takes/.test(document.getElementById('quant-memory').textContent));
+  assert.deepEqual([plans.q4_K.quantized, plans.q4_K.undivided], [4, 13]);
+  assert.match(await page.textContent('#quant-memory'), / The position embedding stays as it is: llama\.cpp's quantiser keeps it\. 13 weight matrices stay as they are: their rows do not divide into Q4_K's blocks\.$/);
+  await page.selectOption('#quant-type', 'q8_0');
+  await page.waitForFunction(() => /Q8_0 copy takes/.test(document.getElementById('quant-memory').textContent));
+  await page.click('#quantize');
+  await page.waitForSelector('#weights-result:not([hidden])');
+  assert.match(await page.textContent('#weights-figures'), /KL\(original ‖ Q8_0\) = [\d.e−-]+ nats/);
+  assert.equal(await page.textContent('#w-original-title'), 'original (f32)');
+  assert.equal(await page.textContent('#w-quantized-title'), 'Q8_0 copy');
+});
+
+test('a GGUF file through the picker loads and quantises', async () => {
   const { page, url } = lab;
   await page.goto(`${url}?temperature=0`);
   await ready(page);
-  await page.waitForFunction(() => document.getElementById('quant-memory').textContent !== '');
-  assert.match(await page.textContent('#quant-memory'), /Only a Llama-family model .* can be quantised; this one is gpt2/);
-  assert.equal(await page.isDisabled('#quantize'), true);
   await page.setInputFiles('#model-files', [`${GGUF}/qwen2-f16.gguf`]);
   await page.waitForFunction(() => /Qwen2/.test(document.getElementById('status').textContent), null, { timeout: 60_000 });
   await page.waitForFunction(() => /Q8_0 copy takes/.test(document.getElementById('quant-memory').textContent));
