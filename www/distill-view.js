@@ -34,7 +34,9 @@ const byName = (name) => PIPELINES().find((p) => p.name === name);
 export function inForce(name, reduction) {
   const p = byName(name);
   const r = reduction === 'own' || name === 'baseline' ? p.reduction : reduction;
-  const formula = r === p.reduction ? p.formula : p.formula.replace(`'${p.reduction}'`, `'${r}'`);
+  // The formulas are PyTorch's code, joined by words the page says in its own language.
+  const code = (r === p.reduction ? p.formula : p.formula.replace(`'${p.reduction}'`, `'${r}'`));
+  const formula = code.replace(' mixed with ', ` ${t('distill.mixedWith')} `);
   const verdict = name === 'baseline' ? 'baseline' : name === 'reverseKl' ? 'other'
     : (name === 'hinton' || name === 'meanReduction') && r === 'batchmean' ? 'ok' : 'bad';
   return { formula, verdict, reduction: r, replaced: r !== p.reduction };
@@ -242,7 +244,7 @@ function renderChart(runs, state) {
       : h ? t('chart.run', { run, step: h.step, loss: fixed(h.loss, 3), ce: fixed(ce(h), 3) })
         : t('chart.runEmpty', { run });
   });
-  $('distill-chart').setAttribute('aria-label', t('chart.aria', { runs: latest.join('; ') }));
+  $('distill-chart').setAttribute('aria-label', t('distill.chart.aria', { runs: latest.join('; ') }));
 }
 
 /** The table of each student's latest figures. */
@@ -317,7 +319,7 @@ function sampleFigure(s, step, state) {
   const cap = document.createElement('figcaption');
   const params = { T: fixed(state.temperature, 2), seed: String(state.seed), step };
   cap.textContent = s.pipeline === 'teacher' ? t('distill.teacherCaption', params)
-    : t('samples.caption', { ...params, run: title(s.pipeline, state.distillReduction) });
+    : t('distill.sampleCaption', { ...params, run: title(s.pipeline, state.distillReduction) });
   // The students' text is the training text's language: marked only for the built-in English
   // one. The teacher writes the English it was trained on.
   const pre = state.trainText === 'own' && s.pipeline !== 'teacher' ? document.createElement('pre') : english('', 'pre');
