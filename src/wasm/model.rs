@@ -203,7 +203,9 @@ impl Model {
     /// The model as a Hugging Face GPT-2 folder `folder/` (config.json, model.safetensors in
     /// f32, tokenizer.json), zipped (stored, uncompressed) for one download:
     /// `GPT2LMHeadModel.from_pretrained` loads the unzipped folder. The lab's own character
-    /// models only, with ASCII characters.
+    /// models only, with ASCII characters. A quantised copy is written with its weights
+    /// dequantised to f32: transformers runs those weights without the copy's rounding of each
+    /// matmul's input to 8-bit blocks, so its logits are close to the copy's, not the same.
     #[wasm_bindgen(js_name = toHuggingFaceZip)]
     pub fn to_hugging_face_zip(
         &self,
