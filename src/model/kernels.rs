@@ -9,7 +9,6 @@
 
 use crate::error::{Error, Result};
 use crate::model::config::RopeLayout;
-use crate::model::layout::LayerNorm;
 use crate::model::tensor::{Element, Tensor};
 use crate::model::Gelu;
 
@@ -105,9 +104,9 @@ pub(crate) fn add(a: &mut [f32], b: &[f32]) {
 }
 
 /// LayerNorm of each row of C values, as the candle model computes it: mean, centred
-/// variance, then (x − mean) / sqrt(var + ε) · γ + β.
-pub(crate) fn layer_norm(x: &[f32], ln: &LayerNorm<Vec<f32>>, eps: f64) -> Vec<f32> {
-    let c = ln.weight.len();
+/// variance, then (x − mean) / sqrt(var + ε) · γ + β, with γ = `gain` and β = `bias`.
+pub(crate) fn layer_norm(x: &[f32], gain: &[f32], bias: &[f32], eps: f64) -> Vec<f32> {
+    let c = gain.len();
     let mut out = Vec::with_capacity(x.len());
     for row in x.chunks_exact(c) {
         let mean = row.iter().sum::<f32>() / c as f32;
@@ -115,8 +114,8 @@ pub(crate) fn layer_norm(x: &[f32], ln: &LayerNorm<Vec<f32>>, eps: f64) -> Vec<f
         let std = (var + eps as f32).sqrt();
         out.extend(
             row.iter()
-                .zip(&ln.weight)
-                .zip(&ln.bias)
+                .zip(gain)
+                .zip(bias)
                 .map(|((&a, &g), &b)| (a - mean) / std * g + b),
         );
     }

@@ -634,12 +634,7 @@ fn conv1d(x: &[f32], l: &Linear<Tensor>) -> Vec<f32> {
 
 /// GPT-2's LayerNorm of each row of x ([`layer_norm`]), its γ and β held in f32.
 fn norm(x: &[f32], ln: &LayerNorm<Tensor>, eps: f64) -> Vec<f32> {
-    // The kernel takes its own copy of γ and β: 2·C values, next to a block's matrices.
-    let ln = LayerNorm {
-        weight: vector(&ln.weight).to_vec(),
-        bias: vector(&ln.bias).to_vec(),
-    };
-    layer_norm(x, &ln, eps)
+    layer_norm(x, vector(&ln.weight), vector(&ln.bias), eps)
 }
 
 /// y = x · W (+ b) for every row of x, W (in, n_out) in its stored type.
