@@ -4,13 +4,16 @@
 //! function.
 //!
 //! Rounding: every sum is taken in a fixed order, with no fused multiply-add, so the values do
-//! not depend on how a row was fed (prefill or one token at a time) nor, apart from `exp`, on
-//! the platform.
+//! not depend on how a row was fed (prefill or one token at a time) nor on the platform: the
+//! exponentials of GELU and attention are the wasm build's `expf`, computed by [`expf`] on every
+//! target (SiLU's and the exact GELU's are the platform's `exp`).
 
 use crate::error::{Error, Result};
 use crate::model::config::RopeLayout;
 use crate::model::tensor::{Element, Tensor};
 use crate::model::Gelu;
+
+mod expf;
 
 impl Gelu {
     /// This GELU of x.
@@ -18,6 +21,24 @@ impl Gelu {
         match self {
             Gelu::Tanh => gelu_scalar(x),
             Gelu::Erf => gelu_erf_scalar(x),
+        }
+    }
+
+    /// This GELU of every value of `x`, in place: [`Gelu::apply`]'s bits, the tanh form four
+    /// values at a time.
+    pub(crate) fn apply_all(self, x: &mut [f32]) {
+        let rest = match self {
+            Gelu::Tanh => {
+                let mut quads = x.chunks_exact_mut(4);
+                for q in &mut quads {
+                    gelu4(F4::load(q)).store(q);
+                }
+                quads.into_remainder()
+            }
+            Gelu::Erf => x,
+        };
+        for a in rest {
+            *a = self.apply(*a);
         }
     }
 }
@@ -41,13 +62,26 @@ pub(crate) fn check_finite(values: Vec<f32>) -> Result<Vec<f32>> {
 const SQRT_2_OVER_PI: f32 = 0.797_884_6;
 const GELU_C: f32 = 0.044_715;
 
-/// tanh(u) = 1 − 2 / (e^{2u} + 1), exact at ±∞ (e^{2u} = ∞ gives 1, 0 gives −1).
+/// tanh(u) = 1 − 2 / (e^{2u} + 1), exact at ±∞ (e^{2u} = ∞ gives 1, 0 gives −1). The exp is
+/// [`expf::expf`], the wasm build's `f32::exp`, so both passes compute the same bits on every
+/// target.
 fn tanh(u: f32) -> f32 {
-    1.0 - 2.0 / ((2.0 * u).exp() + 1.0)
+    1.0 - 2.0 / (expf::expf(2.0 * u) + 1.0)
 }
 
 pub(crate) fn gelu_scalar(x: f32) -> f32 {
     0.5 * x * (1.0 + tanh(SQRT_2_OVER_PI * (x + GELU_C * x * x * x)))
+}
+
+/// [`gelu_scalar`] of four values: the same operations in the same order, lane by lane.
+#[inline(always)]
+fn gelu4(x: F4) -> F4 {
+    let splat = F4::splat;
+    let cube = splat(GELU_C).mul(x).mul(x).mul(x);
+    let u = splat(SQRT_2_OVER_PI).mul(x.add(cube));
+    let e = splat(2.0).mul(u).exp();
+    let tanh = splat(1.0).sub(splat(2.0).div(e.add(splat(1.0))));
+    splat(0.5).mul(x).mul(splat(1.0).add(tanh))
 }
 
 /// The exact GELU, x·Φ(x) = ½·x·(1 + erf(x/√2)) (PyTorch's `gelu`, GPT-2's `gelu`), computed in
@@ -488,6 +522,9 @@ pub(crate) fn attention(
     let hd = c / heads;
     // As candle computes it: the f64 1/√hd, rounded once to f32.
     let scale = (1.0 / (hd as f64).sqrt()) as f32;
+    if qkv.len() / (3 * c) >= WINDOW_ROWS {
+        return attention_window(qkv, keys, values, pos0, heads, c, scale);
+    }
     let mut y = vec![0.0; qkv.len() / 3];
     let mut att = Vec::with_capacity(pos0 + qkv.len() / (3 * c));
     for (t, (row, y_row)) in qkv
@@ -514,6 +551,115 @@ pub(crate) fn attention(
         }
     }
     y
+}
+
+/// How many query rows make [`attention`] take them a head at a time ([`attention_window`]).
+const WINDOW_ROWS: usize = 4;
+
+/// [`attention`] over many query rows (a prompt, a calibration window, a teacher's batch): the
+/// same sums in the same order, so the same bits, with a head's cached keys transposed once so
+/// that four keys' scores are four lanes. Each score is [`dot_f32`]'s: lane class l of k (k mod 4
+/// = l) summed in order, the classes added as (l₀ + l₂) + (l₁ + l₃), then the last hd mod 4
+/// products; the exponentials are four at a time ([`F4::exp`]), the divisions by the sum too,
+/// and the weighted values are summed over the positions in order, held in registers.
+fn attention_window(
+    qkv: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    pos0: usize,
+    heads: usize,
+    c: usize,
+    scale: f32,
+) -> Vec<f32> {
+    let hd = c / heads;
+    let rows = qkv.len() / (3 * c);
+    let positions = pos0 + rows;
+    // Key s of the head in column s of kt (hd rows), zero past the last position.
+    let padded = positions.div_ceil(4) * 4;
+    let mut kt = vec![0.0f32; hd * padded];
+    let mut att = vec![0.0f32; padded];
+    let mut y = vec![0.0; rows * c];
+    for h in 0..heads {
+        let at = h * hd;
+        for (s, key) in keys.chunks_exact(c).take(positions).enumerate() {
+            for (k, &v) in key[at..][..hd].iter().enumerate() {
+                kt[k * padded + s] = v;
+            }
+        }
+        for (t, (row, y_row)) in qkv
+            .chunks_exact(3 * c)
+            .zip(y.chunks_exact_mut(c))
+            .enumerate()
+        {
+            let seen = pos0 + t + 1;
+            let blocks = seen.div_ceil(4);
+            scores4(&row[at..][..hd], &kt, padded, scale, &mut att[..blocks * 4]);
+            let att = &mut att[..blocks * 4];
+            let max = att[..seen]
+                .iter()
+                .fold(f32::NEG_INFINITY, |m, &a| if a > m { a } else { m });
+            // The lanes past `seen` are other positions' scores (or zeros): computed, not used.
+            for a4 in att.chunks_exact_mut(4) {
+                F4::load(a4).sub(F4::splat(max)).exp().store(a4);
+            }
+            let mut sum = 0.0f32;
+            for &a in &att[..seen] {
+                sum += a;
+            }
+            for a4 in att.chunks_exact_mut(4) {
+                F4::load(a4).div(F4::splat(sum)).store(a4);
+            }
+            weighted_values(&att[..seen], values, c, at, &mut y_row[at..][..hd]);
+        }
+    }
+    y
+}
+
+/// att[s] = q · key s · `scale` for every key s of kt (hd rows of `padded` columns) up to
+/// att.len() (a multiple of 4), four keys at a time: the sums of [`dot_f32`], in lanes.
+#[inline(always)]
+fn scores4(q: &[f32], kt: &[f32], padded: usize, scale: f32, att: &mut [f32]) {
+    let whole = q.len() / 4 * 4;
+    for (b, a4) in att.chunks_exact_mut(4).enumerate() {
+        let key = |k: usize| F4::load(&kt[k * padded + 4 * b..]);
+        let mut acc = [F4::splat(0.0); 4];
+        for k in (0..whole).step_by(4) {
+            for (l, acc) in acc.iter_mut().enumerate() {
+                *acc = acc.add(F4::splat(q[k + l]).mul(key(k + l)));
+            }
+        }
+        let mut s = acc[0].add(acc[2]).add(acc[1].add(acc[3]));
+        for (k, &qk) in q.iter().enumerate().skip(whole) {
+            s = s.add(F4::splat(qk).mul(key(k)));
+        }
+        s.mul(F4::splat(scale)).store(a4);
+    }
+}
+
+/// out_i = Σ_s p_s · v_s,i over the positions s in order (from 0), for the head's values at
+/// `at` (rows of `width`): eight values of out at a time in registers.
+#[inline(always)]
+fn weighted_values(p: &[f32], values: &[f32], width: usize, at: usize, out: &mut [f32]) {
+    let hd = out.len();
+    let rows = values.chunks_exact(width).take(p.len());
+    let whole = hd / 8 * 8;
+    for i in (0..whole).step_by(8) {
+        let (mut lo, mut hi) = (F4::splat(0.0), F4::splat(0.0));
+        for (&ps, v) in p.iter().zip(rows.clone()) {
+            let (ps, v) = (F4::splat(ps), &v[at + i..]);
+            lo = lo.add(ps.mul(F4::load(v)));
+            hi = hi.add(ps.mul(F4::load(&v[4..])));
+        }
+        lo.store(&mut out[i..]);
+        hi.store(&mut out[i + 4..]);
+    }
+    for (i, o) in out.iter_mut().enumerate().skip(whole) {
+        let mut s = 0.0f32;
+        for (&ps, v) in p.iter().zip(rows.clone()) {
+            s += ps * v[at + i];
+        }
+        *o = s;
+    }
 }
 
 /// One head's slice of the KV cache: rows of `width` values, the head's `hd` starting at `at`,
@@ -555,7 +701,7 @@ fn attend(q: &[f32], cache: &Head, scale: f32, att: &mut Vec<f32>, out: &mut [f3
     );
     let max = att.iter().fold(f32::NEG_INFINITY, |m, &a| m.max(a));
     for a in att.iter_mut() {
-        *a = (*a - max).exp();
+        *a = expf::expf(*a - max);
     }
     let sum: f32 = att.iter().sum();
     for (&a, v) in att.iter().zip(cache.values.chunks_exact(cache.width)) {
@@ -722,6 +868,22 @@ mod f4 {
         }
 
         #[inline(always)]
+        pub(super) fn sub(self, b: F4) -> F4 {
+            F4(f32x4_sub(self.0, b.0))
+        }
+
+        #[inline(always)]
+        pub(super) fn div(self, b: F4) -> F4 {
+            F4(f32x4_div(self.0, b.0))
+        }
+
+        /// [`super::expf::expf`] of each lane, the four at once.
+        #[inline(always)]
+        pub(super) fn exp(self) -> F4 {
+            F4(super::expf::simd::expf4(self.0))
+        }
+
+        #[inline(always)]
         pub(super) fn to_array(self) -> [f32; 4] {
             [
                 f32x4_extract_lane::<0>(self.0),
@@ -857,6 +1019,24 @@ mod f4 {
         }
 
         #[inline(always)]
+        pub(super) fn sub(self, b: F4) -> F4 {
+            // SAFETY: SSE2 is part of x86-64.
+            F4(unsafe { _mm_sub_ps(self.0, b.0) })
+        }
+
+        #[inline(always)]
+        pub(super) fn div(self, b: F4) -> F4 {
+            // SAFETY: SSE2 is part of x86-64.
+            F4(unsafe { _mm_div_ps(self.0, b.0) })
+        }
+
+        /// [`super::expf::expf`] of each lane, one at a time.
+        #[inline(always)]
+        pub(super) fn exp(self) -> F4 {
+            F4::load(&self.to_array().map(super::expf::expf))
+        }
+
+        #[inline(always)]
         pub(super) fn to_array(self) -> [f32; 4] {
             let mut out = [0.0; 4];
             self.store(&mut out);
@@ -979,6 +1159,22 @@ mod f4 {
         #[inline(always)]
         pub(super) fn mul(self, b: F4) -> F4 {
             F4(std::array::from_fn(|l| self.0[l] * b.0[l]))
+        }
+
+        #[inline(always)]
+        pub(super) fn sub(self, b: F4) -> F4 {
+            F4(std::array::from_fn(|l| self.0[l] - b.0[l]))
+        }
+
+        #[inline(always)]
+        pub(super) fn div(self, b: F4) -> F4 {
+            F4(std::array::from_fn(|l| self.0[l] / b.0[l]))
+        }
+
+        /// [`super::expf::expf`] of each lane.
+        #[inline(always)]
+        pub(super) fn exp(self) -> F4 {
+            F4(self.0.map(super::expf::expf))
         }
 
         #[inline(always)]

@@ -510,9 +510,7 @@ impl Net {
             add(&mut x, &conv1d(&y, &block.attn.c_proj));
             // x += mlp(ln_2(x))
             let mut h = conv1d(&norm(&x, &block.ln_2, eps), &block.mlp.c_fc);
-            for a in &mut h {
-                *a = gelu.apply(*a);
-            }
+            gelu.apply_all(&mut h);
             add(&mut x, &conv1d(&h, &block.mlp.c_proj));
         }
         cache.len = pos0 + ids.len();
