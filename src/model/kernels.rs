@@ -217,15 +217,17 @@ fn matmul_tiled<E: Widen>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32> {
         let last = x_tiles.remainder();
         let mut y_tiles = y.chunks_exact_mut(TILE_ROWS * n_out);
         for (x4, y4) in x_tiles.zip(&mut y_tiles) {
-            tile::<E, TILE_ROWS>(x4, weight, n_out, j, y4);
+            tile::<E, TILE_ROWS>((x4, n_in), weight, n_out, j, (y4, n_out));
         }
         let y_last = y_tiles.into_remainder();
-        match last.len() / n_in {
-            1 => tile::<E, 1>(last, weight, n_out, j, y_last),
-            2 => tile::<E, 2>(last, weight, n_out, j, y_last),
-            3 => tile::<E, 3>(last, weight, n_out, j, y_last),
-            _ => {}
-        }
+        tile_rows(
+            last.len() / n_in,
+            (last, n_in),
+            weight,
+            n_out,
+            j..j + 8,
+            (y_last, n_out),
+        );
     }
     // The last n_out mod 8 columns, one value at a time, k in order.
     for (x_row, y_row) in x.chunks_exact(n_in).zip(y.chunks_exact_mut(n_out)) {
@@ -245,10 +247,17 @@ fn matmul_tiled<E: Widen>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32> {
 const TILE_ROWS: usize = 4;
 
 /// Columns j..j + 8 of the R rows of y from the R rows of `x`: y_rj = Σ_k x_rk·W_kj, k in order.
+/// Row r of x starts at r · x_stride (its first n_in values are read), row r of y at r · y_stride.
 #[inline(always)]
-fn tile<E: Widen, const R: usize>(x: &[f32], weight: &[E], n_out: usize, j: usize, y: &mut [f32]) {
+fn tile<E: Widen, const R: usize>(
+    (x, x_stride): (&[f32], usize),
+    weight: &[E],
+    n_out: usize,
+    j: usize,
+    (y, y_stride): (&mut [f32], usize),
+) {
     let n_in = weight.len() / n_out;
-    let xs: [&[f32]; R] = std::array::from_fn(|r| &x[r * n_in..][..n_in]);
+    let xs: [&[f32]; R] = std::array::from_fn(|r| &x[r * x_stride..][..n_in]);
     let mut acc = [[F4::splat(0.0); 2]; R];
     for (k, w) in weight.chunks_exact(n_out).enumerate() {
         let (lo, hi) = E::widen8(&w[j..j + 8]);
@@ -259,9 +268,32 @@ fn tile<E: Widen, const R: usize>(x: &[f32], weight: &[E], n_out: usize, j: usiz
         }
     }
     for (r, [lo, hi]) in acc.into_iter().enumerate() {
-        let y8 = &mut y[r * n_out + j..][..8];
+        let y8 = &mut y[r * y_stride + j..][..8];
         lo.store(y8);
         hi.store(&mut y8[4..]);
+    }
+}
+
+/// [`tile`] for `rows` rows (at most [`TILE_ROWS`]; none for 0), over the columns in steps of 8
+/// (`columns` a range of multiples of 8).
+#[inline(always)]
+fn tile_rows<E: Widen>(
+    rows: usize,
+    x: (&[f32], usize),
+    weight: &[E],
+    n_out: usize,
+    columns: std::ops::Range<usize>,
+    y: (&mut [f32], usize),
+) {
+    let (y, y_stride) = y;
+    for j in columns.step_by(8) {
+        match rows {
+            1 => tile::<E, 1>(x, weight, n_out, j, (y, y_stride)),
+            2 => tile::<E, 2>(x, weight, n_out, j, (y, y_stride)),
+            3 => tile::<E, 3>(x, weight, n_out, j, (y, y_stride)),
+            4 => tile::<E, 4>(x, weight, n_out, j, (y, y_stride)),
+            _ => {}
+        }
     }
 }
 
@@ -557,11 +589,16 @@ pub(crate) fn attention(
 const WINDOW_ROWS: usize = 4;
 
 /// [`attention`] over many query rows (a prompt, a calibration window, a teacher's batch): the
-/// same sums in the same order, so the same bits, with a head's cached keys transposed once so
-/// that four keys' scores are four lanes. Each score is [`dot_f32`]'s: lane class l of k (k mod 4
-/// = l) summed in order, the classes added as (l₀ + l₂) + (l₁ + l₃), then the last hd mod 4
-/// products; the exponentials are four at a time ([`F4::exp`]), the divisions by the sum too,
-/// and the weighted values are summed over the positions in order, held in registers.
+/// same sums in the same order, so the same bits, as tiled matmuls ([`tile`]) a head at a time.
+///
+/// A score q · k is [`dot_f32`]'s: four lane sums, lane l over the k_i with i mod 4 = l in
+/// order, added as (l₀ + l₂) + (l₁ + l₃), then the last hd mod 4 products. So the scores of a
+/// head are four products of matrices, S_l = Q_l · K_lᵀ (Q_l the queries' values at i mod 4 =
+/// l, in order), each a sum in order, then added. The exponentials and the divisions by the
+/// sum are four at a time ([`F4::exp`]), and y = P · V a tiled product too: P's row t is the
+/// probabilities of the positions query t sees, then zeros (a zero product leaves a sum as it
+/// is: a sum from +0 is never −0). Each tile of rows multiplies only the positions its last
+/// row sees.
 fn attention_window(
     qkv: &[f32],
     keys: &[f32],
@@ -574,31 +611,65 @@ fn attention_window(
     let hd = c / heads;
     let rows = qkv.len() / (3 * c);
     let positions = pos0 + rows;
-    // Key s of the head in column s of kt (hd rows), zero past the last position.
-    let padded = positions.div_ceil(4) * 4;
-    let mut kt = vec![0.0f32; hd * padded];
+    let (quarter, whole) = (hd / 4, hd / 4 * 4);
+    let padded = positions.div_ceil(8) * 8;
+    let mut q4 = vec![vec![0.0f32; rows * quarter]; 4];
+    let mut k4 = vec![vec![0.0f32; quarter * padded]; 4];
+    let mut s4 = vec![vec![0.0f32; rows * padded]; 4];
+    let mut p = vec![0.0f32; rows * positions];
+    let mut v = vec![0.0f32; positions * hd];
     let mut att = vec![0.0f32; padded];
     let mut y = vec![0.0; rows * c];
     for h in 0..heads {
         let at = h * hd;
-        for (s, key) in keys.chunks_exact(c).take(positions).enumerate() {
-            for (k, &v) in key[at..][..hd].iter().enumerate() {
-                kt[k * padded + s] = v;
+        for (t, row) in qkv.chunks_exact(3 * c).enumerate() {
+            for (i, &x) in row[at..][..whole].iter().enumerate() {
+                q4[i % 4][t * quarter + i / 4] = x;
             }
         }
-        for (t, (row, y_row)) in qkv
+        for (s, key) in keys.chunks_exact(c).take(positions).enumerate() {
+            for (i, &x) in key[at..][..whole].iter().enumerate() {
+                k4[i % 4][i / 4 * padded + s] = x;
+            }
+        }
+        for (s, row) in values.chunks_exact(c).take(positions).enumerate() {
+            v[s * hd..][..hd].copy_from_slice(&row[at..][..hd]);
+        }
+        // The lane sums: each tile of rows up to the columns its last row sees.
+        for t0 in (0..rows).step_by(TILE_ROWS) {
+            let n = TILE_ROWS.min(rows - t0);
+            let columns = 0..(pos0 + t0 + n).div_ceil(8) * 8;
+            for (l, s) in s4.iter_mut().enumerate() {
+                let x = (&q4[l][t0 * quarter..], quarter);
+                let y = (&mut s[t0 * padded..], padded);
+                tile_rows(n, x, &k4[l], padded, columns.clone(), y);
+            }
+        }
+        for (t, (row, p_row)) in qkv
             .chunks_exact(3 * c)
-            .zip(y.chunks_exact_mut(c))
+            .zip(p.chunks_exact_mut(positions))
             .enumerate()
         {
             let seen = pos0 + t + 1;
-            let blocks = seen.div_ceil(4);
-            scores4(&row[at..][..hd], &kt, padded, scale, &mut att[..blocks * 4]);
-            let att = &mut att[..blocks * 4];
+            let att = &mut att[..seen.div_ceil(4) * 4];
+            // Lanes past `seen` are other positions' (or stale) values: computed, not used.
+            for (b, a4) in att.chunks_exact_mut(4).enumerate() {
+                let lane = |l: usize| F4::load(&s4[l][t * padded + 4 * b..]);
+                let s = lane(0).add(lane(2)).add(lane(1).add(lane(3)));
+                s.store(a4);
+            }
+            let q = &row[at..][..hd];
+            for (a, key) in att.iter_mut().zip(keys.chunks_exact(c)).take(seen) {
+                for (&qi, &ki) in q[whole..].iter().zip(&key[at + whole..][..hd - whole]) {
+                    *a += qi * ki;
+                }
+            }
+            for a4 in att.chunks_exact_mut(4) {
+                F4::load(a4).mul(F4::splat(scale)).store(a4);
+            }
             let max = att[..seen]
                 .iter()
                 .fold(f32::NEG_INFINITY, |m, &a| if a > m { a } else { m });
-            // The lanes past `seen` are other positions' scores (or zeros): computed, not used.
             for a4 in att.chunks_exact_mut(4) {
                 F4::load(a4).sub(F4::splat(max)).exp().store(a4);
             }
@@ -609,57 +680,28 @@ fn attention_window(
             for a4 in att.chunks_exact_mut(4) {
                 F4::load(a4).div(F4::splat(sum)).store(a4);
             }
-            weighted_values(&att[..seen], values, c, at, &mut y_row[at..][..hd]);
+            p_row[..seen].copy_from_slice(&att[..seen]);
+            p_row[seen..].fill(0.0);
+        }
+        // y = P · V, each tile of rows over the positions its last row sees.
+        let columns = 0..hd / 8 * 8;
+        for t0 in (0..rows).step_by(TILE_ROWS) {
+            let n = TILE_ROWS.min(rows - t0);
+            let x = (&p[t0 * positions..], positions);
+            let y = (&mut y[t0 * c + at..], c);
+            tile_rows(n, x, &v[..(pos0 + t0 + n) * hd], hd, columns.clone(), y);
+        }
+        for (p_row, y_row) in p.chunks_exact(positions).zip(y.chunks_exact_mut(c)) {
+            for (i, out) in y_row[at..][..hd].iter_mut().enumerate().skip(columns.end) {
+                let mut s = 0.0f32;
+                for (&ps, v_row) in p_row.iter().zip(v.chunks_exact(hd)) {
+                    s += ps * v_row[i];
+                }
+                *out = s;
+            }
         }
     }
     y
-}
-
-/// att[s] = q · key s · `scale` for every key s of kt (hd rows of `padded` columns) up to
-/// att.len() (a multiple of 4), four keys at a time: the sums of [`dot_f32`], in lanes.
-#[inline(always)]
-fn scores4(q: &[f32], kt: &[f32], padded: usize, scale: f32, att: &mut [f32]) {
-    let whole = q.len() / 4 * 4;
-    for (b, a4) in att.chunks_exact_mut(4).enumerate() {
-        let key = |k: usize| F4::load(&kt[k * padded + 4 * b..]);
-        let mut acc = [F4::splat(0.0); 4];
-        for k in (0..whole).step_by(4) {
-            for (l, acc) in acc.iter_mut().enumerate() {
-                *acc = acc.add(F4::splat(q[k + l]).mul(key(k + l)));
-            }
-        }
-        let mut s = acc[0].add(acc[2]).add(acc[1].add(acc[3]));
-        for (k, &qk) in q.iter().enumerate().skip(whole) {
-            s = s.add(F4::splat(qk).mul(key(k)));
-        }
-        s.mul(F4::splat(scale)).store(a4);
-    }
-}
-
-/// out_i = Σ_s p_s · v_s,i over the positions s in order (from 0), for the head's values at
-/// `at` (rows of `width`): eight values of out at a time in registers.
-#[inline(always)]
-fn weighted_values(p: &[f32], values: &[f32], width: usize, at: usize, out: &mut [f32]) {
-    let hd = out.len();
-    let rows = values.chunks_exact(width).take(p.len());
-    let whole = hd / 8 * 8;
-    for i in (0..whole).step_by(8) {
-        let (mut lo, mut hi) = (F4::splat(0.0), F4::splat(0.0));
-        for (&ps, v) in p.iter().zip(rows.clone()) {
-            let (ps, v) = (F4::splat(ps), &v[at + i..]);
-            lo = lo.add(ps.mul(F4::load(v)));
-            hi = hi.add(ps.mul(F4::load(&v[4..])));
-        }
-        lo.store(&mut out[i..]);
-        hi.store(&mut out[i + 4..]);
-    }
-    for (i, o) in out.iter_mut().enumerate().skip(whole) {
-        let mut s = 0.0f32;
-        for (&ps, v) in p.iter().zip(rows.clone()) {
-            s += ps * v[at + i];
-        }
-        *o = s;
-    }
 }
 
 /// One head's slice of the KV cache: rows of `width` values, the head's `hd` starting at `at`,
@@ -1336,6 +1378,58 @@ mod tests {
                 check(&f32s, &x, n_in, n_out);
                 check(&shuffled, &x, n_in, n_out);
             }
+        }
+    }
+
+    /// Attention over a window of rows computes, to the bit, what it computes one row at a
+    /// time, for head widths that leave every remainder (hd mod 4, hd mod 8), rows that leave
+    /// every remainder of a tile, and a cache already holding positions; GELU four at a time
+    /// what it computes one value at a time.
+    #[test]
+    fn window_kernels_equal_their_one_row_forms() {
+        for (heads, hd) in [(2, 32), (3, 5), (1, 6), (2, 12), (4, 9), (1, 3)] {
+            let c = heads * hd;
+            for (pos0, rows) in [(0, 4), (0, 11), (3, 6), (5, 13), (0, 130)] {
+                let n = pos0 + rows;
+                let qkv: Vec<f32> = (0..n * 3 * c)
+                    .map(|i| (i as f32 * 0.379).sin() * 2.5)
+                    .collect();
+                let (mut keys, mut values) = (Vec::new(), Vec::new());
+                for row in qkv.chunks_exact(3 * c) {
+                    keys.extend_from_slice(&row[c..2 * c]);
+                    values.extend_from_slice(&row[2 * c..]);
+                }
+                let fresh = &qkv[pos0 * 3 * c..];
+                let window = attention(fresh, &keys, &values, pos0, heads, c);
+                assert!(rows >= WINDOW_ROWS);
+                for (t, row) in fresh.chunks_exact(3 * c).enumerate() {
+                    let p = pos0 + t;
+                    let one = attention(
+                        row,
+                        &keys[..(p + 1) * c],
+                        &values[..(p + 1) * c],
+                        p,
+                        heads,
+                        c,
+                    );
+                    for (i, (a, b)) in window[t * c..][..c].iter().zip(&one).enumerate() {
+                        assert_eq!(
+                            a.to_bits(),
+                            b.to_bits(),
+                            "hd {hd} pos0 {pos0} row {t} value {i}"
+                        );
+                    }
+                }
+            }
+        }
+        let x: Vec<f32> = (0..203)
+            .map(|i| (i as f32 - 100.0) * 0.093)
+            .chain([f32::MAX, -f32::MAX, 0.0, -0.0])
+            .collect();
+        let mut all = x.clone();
+        Gelu::Tanh.apply_all(&mut all);
+        for (a, &x) in all.iter().zip(&x) {
+            assert_eq!(a.to_bits(), gelu_scalar(x).to_bits(), "gelu({x})");
         }
     }
 
