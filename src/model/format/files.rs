@@ -20,7 +20,7 @@ use crate::limits::{
     MAX_CHAT_BYTES, MAX_CHECKPOINT_BYTES, MAX_CONFIG_JSON_BYTES, MAX_GGUF_BYTES,
     MAX_HF_SAFETENSORS_BYTES, MAX_LLAMA2C_BYTES, MAX_TOKENIZER_BIN_BYTES, MAX_TOKENIZER_JSON_BYTES,
 };
-use crate::model::Variant;
+use crate::model::{ByteLevelBpe, Variant};
 
 /// The built-in model's checkpoint, relative to `www/` (the JS API's `defaultModelUrl()`; the
 /// page's `boot.js` names it too, and `tests/page_facts.rs` ties the two).
@@ -306,6 +306,21 @@ pub fn optional_at_path(path: &str) -> Vec<(String, String)> {
 pub enum HfArchitecture {
     Gpt2,
     Llama(Variant),
+}
+
+/// A folder's `tokenizer.json` for a model of `vocab_size` ids: padded to that many (an
+/// embedding padded to a round size has rows no token names, which decode to nothing); more
+/// ids than `vocab_size` is an error.
+pub fn hf_tokenizer(tokenizer_json: &[u8], vocab_size: usize) -> Result<ByteLevelBpe> {
+    let mut tokenizer = ByteLevelBpe::from_json(tokenizer_json)?;
+    if tokenizer.defined() > vocab_size {
+        return Err(Error::new(format!(
+            "{TOKENIZER_JSON}: {} tokens but {CONFIG} vocab_size is {vocab_size}",
+            tokenizer.defined()
+        )));
+    }
+    tokenizer.pad_to(vocab_size);
+    Ok(tokenizer)
 }
 
 /// Reads which architecture `config.json` (its bytes) describes (see [`HfArchitecture`]).

@@ -85,15 +85,7 @@ pub fn read_parts(
 /// [`Checkpoint::with_weights`]), read first by a reader that streams `model.safetensors`.
 pub fn read_folder(config_json: &[u8], tokenizer_json: &[u8]) -> Result<Checkpoint> {
     let config = read_config(config_json)?;
-    let mut tokenizer = ByteLevelBpe::from_json(tokenizer_json)?;
-    if tokenizer.defined() > config.vocab_size {
-        return Err(Error::new(format!(
-            "{TOKENIZER}: {} tokens but {CONFIG} vocab_size is {}",
-            tokenizer.defined(),
-            config.vocab_size
-        )));
-    }
-    tokenizer.pad_to(config.vocab_size);
+    let tokenizer = super::files::hf_tokenizer(tokenizer_json, config.vocab_size)?;
     Ok(Checkpoint {
         config,
         tokenizer,

@@ -98,15 +98,7 @@ pub fn read_folder(
             eos_token_ids = ids;
         }
     }
-    let mut tokenizer = ByteLevelBpe::from_json(tokenizer_json)?;
-    if tokenizer.defined() > config.vocab_size {
-        return Err(Error::new(format!(
-            "{TOKENIZER}: {} tokens but {CONFIG} vocab_size is {}",
-            tokenizer.defined(),
-            config.vocab_size
-        )));
-    }
-    tokenizer.pad_to(config.vocab_size);
+    let tokenizer = super::files::hf_tokenizer(tokenizer_json, config.vocab_size)?;
     Ok(Checkpoint {
         config,
         tokenizer,
