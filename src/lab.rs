@@ -354,10 +354,14 @@ pub struct Top {
 }
 
 pub fn top(log_probs: &[f32], sample: &Sample, n: usize) -> Top {
-    let ids = top_ids(log_probs, n);
+    top_of_sample(top_ids(log_probs, n), log_probs.len(), sample)
+}
+
+/// [`Top`] of the shown `ids` (of V) under `sample`'s final distribution.
+fn top_of_sample(ids: Vec<u32>, v: usize, sample: &Sample) -> Top {
     let (rest_mass, rest_cut) = rest(&ids, &sample.probs, |i| sample.cut[i] != Cut::Kept);
     Top {
-        rest: log_probs.len() - ids.len(),
+        rest: v - ids.len(),
         rest_mass,
         rest_cut,
         ids,
@@ -408,13 +412,79 @@ pub fn at<T: Copy>(v: &[T], ids: &[u32]) -> Vec<T> {
     ids.iter().map(|&i| v[i as usize]).collect()
 }
 
-/// Everything the sampling lab's next-token panel shows for one output vector.
+/// What the sampling lab's next-token panel shows of one output vector that no sampler
+/// setting changes: its log_softmax, the bars' top ids, the ends of the bars' scales and the
+/// greedy picks. Made once per vector; a panel after a slider move re-runs only the sampler
+/// ([`Output::next_token`]), not these passes over V.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NextToken {
+pub struct Output {
     /// The model's output as it came (logits or log-probs).
     pub values: Vec<f32>,
     /// log_softmax(values): the model's own distribution at T = 1, before any filter.
     pub log_probs: Vec<f32>,
+    pub logsumexp: f32,
+    /// The `top_n` most likely ids under the model (by `log_probs`), best first.
+    pub top_ids: Vec<u32>,
+    /// The greedy picks (T = 0) from the values and from log_softmax(values) in float32:
+    /// argmax of each, the lowest id on a tie. Equal in exact arithmetic; they differ when
+    /// log_softmax rounds a near-tie below float32's resolution to an exact tie, as for
+    /// z = (0, 1e-9).
+    pub greedy: (usize, usize),
+    /// The smallest and largest finite value: the ends of the bars' scale (None when every
+    /// value is −∞).
+    pub value_range: Option<(f32, f32)>,
+    /// The same for the log-probabilities.
+    pub log_prob_range: Option<(f32, f32)>,
+}
+
+impl Output {
+    /// The figures of `values` (what the model's forward returned), naming its `top_n` most
+    /// likely ids.
+    pub fn new(values: Vec<f32>, top_n: usize) -> Result<Output> {
+        let (log_probs, logsumexp) = numerics::log_softmax_and_logsumexp(&values)?;
+        Ok(Output {
+            top_ids: top_ids(&log_probs, top_n),
+            greedy: (numerics::argmax(&values), numerics::argmax(&log_probs)),
+            value_range: finite_range(&values),
+            log_prob_range: finite_range(&log_probs),
+            logsumexp,
+            log_probs,
+            values,
+        })
+    }
+
+    /// The next-token panel at the sampler's settings `opts` (`opts.input` says what the values
+    /// are), with the `experiments` asked for.
+    pub fn next_token(&self, opts: &SampleOptions, experiments: Experiments) -> Result<NextToken> {
+        let values = &self.values;
+        let sample = sampling::sample(values, opts)?;
+        let entropy_nats = sample.entropy;
+        Ok(NextToken {
+            entropy_nats,
+            entropy_bits: entropy_nats / std::f64::consts::LN_2,
+            perplexity: entropy_nats.exp(),
+            top: top_of_sample(self.top_ids.clone(), values.len(), &sample),
+            identity: match experiments.identity {
+                true => Some(numerics::temperature_identity_given(
+                    values,
+                    &self.log_probs,
+                    opts.temperature,
+                )?),
+                false => None,
+            },
+            precision: match experiments.precision {
+                Some((stored_t, reheat_t)) => Some(precision(values, stored_t, reheat_t)?),
+                None => None,
+            },
+            sample,
+        })
+    }
+}
+
+/// What the next-token panel shows at one set of sampler settings; the figures of the values
+/// alone are the [`Output`]'s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NextToken {
     /// The sampler chain at the current settings: final probs, cuts, the drawn token.
     pub sample: Sample,
     /// Entropy of the final (filtered) distribution, in nats and in bits.
@@ -423,24 +493,13 @@ pub struct NextToken {
     /// exp(entropy) of the final distribution: the number of equally likely ids with the same
     /// entropy. Not the model's exp(cross-entropy) on text.
     pub perplexity: f64,
-    pub logsumexp: f32,
     pub top: Top,
     /// softmax(z / T) and softmax(log_softmax(z) / T) at the current T (T = 0: both the
     /// one-hot of the argmax, lowest id on a tie), and their max |difference|; None when not
     /// asked for ([`Experiments`]).
     pub identity: Option<(Vec<f32>, Vec<f32>, f32)>,
-    /// The greedy picks (T = 0) from the values and from log_softmax(values) in float32:
-    /// argmax of each, the lowest id on a tie. Equal in exact arithmetic; they differ when
-    /// log_softmax rounds a near-tie below float32's resolution to an exact tie, as for
-    /// z = (0, 1e-9).
-    pub greedy: (usize, usize),
     /// The precision experiment; None when not asked for ([`Experiments`]).
     pub precision: Option<Precision>,
-    /// The smallest and largest finite value: the ends of the bars' scale (None when every
-    /// value is −∞).
-    pub value_range: Option<(f32, f32)>,
-    /// The same for the log-probabilities.
-    pub log_prob_range: Option<(f32, f32)>,
 }
 
 /// The smallest and largest finite entry of `v`, or None if it has none.
@@ -466,41 +525,18 @@ pub struct Experiments {
 
 /// The next-token panel: `values` are what the model's forward returned (`opts.input` says
 /// which kind), `top_n` ids are listed by name, and `experiments` says which experiments to
-/// compute.
+/// compute. The same as [`Output::new`], then [`Output::next_token`].
 pub fn next_token(
     values: Vec<f32>,
     opts: &SampleOptions,
     top_n: usize,
     experiments: Experiments,
-) -> Result<NextToken> {
-    let sample = sampling::sample(&values, opts)?;
-    let (log_probs, logsumexp) = numerics::log_softmax_and_logsumexp(&values)?;
-    let entropy_nats = sample.entropy;
-    Ok(NextToken {
-        entropy_nats,
-        entropy_bits: entropy_nats / std::f64::consts::LN_2,
-        perplexity: entropy_nats.exp(),
-        logsumexp,
-        top: top(&log_probs, &sample, top_n),
-        identity: match experiments.identity {
-            true => Some(numerics::temperature_identity_given(
-                &values,
-                &log_probs,
-                opts.temperature,
-            )?),
-            false => None,
-        },
-        value_range: finite_range(&values),
-        log_prob_range: finite_range(&log_probs),
-        greedy: (numerics::argmax(&values), numerics::argmax(&log_probs)),
-        precision: match experiments.precision {
-            Some((stored_t, reheat_t)) => Some(precision(&values, stored_t, reheat_t)?),
-            None => None,
-        },
-        log_probs,
-        sample,
-        values,
-    })
+) -> Result<(Output, NextToken)> {
+    // The options first, as `sampling::sample` checks them before the values.
+    opts.validate()?;
+    let output = Output::new(values, top_n)?;
+    let panel = output.next_token(opts, experiments)?;
+    Ok((output, panel))
 }
 
 /// The representations a model's output can be handed over in, for the classification table.
@@ -1109,9 +1145,9 @@ mod tests {
             identity: true,
             precision: Some((1.0, 3.0)),
         };
-        let r = next_token(vec![0.0, 1e-9], &opts, 2, both).unwrap();
-        assert_eq!(r.log_probs[0], r.log_probs[1]);
-        assert_eq!(r.greedy, (1, 0));
+        let (o, r) = next_token(vec![0.0, 1e-9], &opts, 2, both).unwrap();
+        assert_eq!(o.log_probs[0], o.log_probs[1]);
+        assert_eq!(o.greedy, (1, 0));
         // The identity panel's two one-hots then differ.
         assert_eq!(r.identity.unwrap().2, 1.0);
         // Left out when not asked for, the rest unchanged.
@@ -1119,14 +1155,11 @@ mod tests {
             identity: false,
             precision: None,
         };
-        let bare = next_token(vec![0.0, 1e-9], &opts, 2, none).unwrap();
+        let (bare_o, bare) = next_token(vec![0.0, 1e-9], &opts, 2, none).unwrap();
         assert_eq!((bare.identity, bare.precision), (None, None));
-        assert_eq!(
-            (bare.greedy, bare.top, bare.sample),
-            (r.greedy, r.top, r.sample)
-        );
-        let r = next_token(vec![0.0, 1e-3], &opts, 2, both).unwrap();
-        assert_eq!(r.greedy, (1, 1));
+        assert_eq!((bare_o, bare.top, bare.sample), (o, r.top, r.sample));
+        let (o, _) = next_token(vec![0.0, 1e-3], &opts, 2, both).unwrap();
+        assert_eq!(o.greedy, (1, 1));
         // The classification table shows the same.
         let rows = classify(&[0.0, 1e-9], 1.0).unwrap();
         assert_eq!((rows[0].argmax, rows[1].argmax), (1, 0));
@@ -1698,5 +1731,67 @@ mod tests {
         let t = top(&lp, &s, 1);
         assert_eq!(t.rest, 4);
         assert!((t.rest_mass - 0.5).abs() < 1e-6);
+    }
+
+    /// One [`Output`] kept for many settings (as the page keeps one per token while the
+    /// sliders move) gives, at each, what the passes it saves give when run afresh: the
+    /// log_softmax, the top ids and the rest under that setting's sample, the scales and the
+    /// greedy picks, bit for bit.
+    #[test]
+    fn a_kept_output_gives_what_a_fresh_computation_gives() {
+        let mut z: Vec<f32> = (0..500)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+            .collect();
+        z[7] = f32::NEG_INFINITY;
+        z[400] = z[3]; // a tie
+        let kept = Output::new(z.clone(), 12).unwrap();
+        let log_probs = numerics::log_softmax(&z).unwrap();
+        assert_eq!(kept.log_probs, log_probs);
+        assert_eq!(kept.top_ids, top_ids(&log_probs, 12));
+        assert_eq!(kept.value_range, finite_range(&z));
+        assert_eq!(kept.log_prob_range, finite_range(&log_probs));
+        assert_eq!(
+            kept.greedy,
+            (numerics::argmax(&z), numerics::argmax(&log_probs))
+        );
+        let both = Experiments {
+            identity: true,
+            precision: Some((0.7, 3.0)),
+        };
+        for (t, k, p, m) in [
+            (0.8, 0, 0.9, 0.0),
+            (0.8, 0, 0.95, 0.0),
+            (0.0, 0, 1.0, 0.0),
+            (1.0, 40, 0.5, 0.05),
+            (2.0, 3, 1.0, 0.0),
+            (0.3, 0, 0.0, 0.2),
+        ] {
+            let opts = SampleOptions {
+                temperature: t,
+                top_k: k,
+                top_p: p,
+                min_p: m,
+                seed: Some(5),
+                ..SampleOptions::default()
+            };
+            let r = kept.next_token(&opts, both).unwrap();
+            let sample = sampling::sample(&z, &opts).unwrap();
+            assert_eq!(
+                r.top,
+                top(&log_probs, &sample, 12),
+                "T={t} k={k} p={p} m={m}"
+            );
+            assert_eq!(r.sample, sample);
+            assert_eq!(
+                r.identity,
+                Some(numerics::temperature_identity_given(&z, &log_probs, t).unwrap())
+            );
+            assert_eq!(r.precision, Some(precision(&z, 0.7, 3.0).unwrap()));
+            // And `next_token`, which makes its own.
+            assert_eq!(
+                next_token(z.clone(), &opts, 12, both).unwrap(),
+                (kept.clone(), r)
+            );
+        }
     }
 }

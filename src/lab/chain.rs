@@ -19,7 +19,7 @@ use crate::sampling::chain::Step;
 use crate::sampling::workbench::{Distribution, Draw, Sampler};
 use crate::sampling::Input;
 
-use super::{at, rest, top_ids, Draws, Rows, Top};
+use super::{at, rest, Draws, Output, Rows, Top};
 use crate::limits::{MAX_DRAWS, MAX_ORDER_TOKENS, MAX_SEED};
 
 /// The chain panel of one token.
@@ -40,6 +40,7 @@ pub struct ChainPanel {
 
 /// The chain panel for `values` (holding `input`), the ids so far `history` and `sampler`,
 /// naming the `top_n` most likely ids under the model; `model` and `penalised` hold `rows`.
+/// The same as [`chain_panel_of`] on `Output::new(values, top_n)`.
 pub fn chain_panel(
     values: &[f32],
     input: Input,
@@ -48,9 +49,27 @@ pub fn chain_panel(
     top_n: usize,
     rows: Rows,
 ) -> Result<ChainPanel> {
+    chain_panel_of(
+        &Output::new(values.to_vec(), top_n)?,
+        input,
+        history,
+        sampler,
+        rows,
+    )
+}
+
+/// The chain panel for one model output (holding `input`): its values' log_softmax and top
+/// ids are the [`Output`]'s, so a panel after a change of the chain runs only the chain.
+pub fn chain_panel_of(
+    output: &Output,
+    input: Input,
+    history: &[u32],
+    sampler: &Sampler,
+    rows: Rows,
+) -> Result<ChainPanel> {
+    let (values, log_probs) = (&output.values, &output.log_probs);
     let draw = sampler.clone().sample(values, history, input)?;
-    let log_probs = numerics::log_softmax(values)?;
-    let top = top_of(&log_probs, &draw.distribution, top_n);
+    let top = top_of(output.top_ids.clone(), values.len(), &draw.distribution);
     let model: Vec<f32> = match rows {
         Rows::All => log_probs.iter().map(|&l| l.exp()).collect(),
         Rows::Top => top
@@ -82,12 +101,11 @@ pub fn chain_panel(
     })
 }
 
-/// The `n` best ids under the model, and the final mass and cuts of the others.
-fn top_of(log_probs: &[f32], d: &Distribution, n: usize) -> Top {
-    let ids = top_ids(log_probs, n);
+/// The shown `ids` (of V) and the final mass and cuts of the others.
+fn top_of(ids: Vec<u32>, v: usize, d: &Distribution) -> Top {
     let (rest_mass, rest_cut) = rest(&ids, &d.probs, |i| d.cut[i] != 0);
     Top {
-        rest: log_probs.len() - ids.len(),
+        rest: v - ids.len(),
         rest_mass,
         rest_cut,
         ids,
@@ -373,6 +391,29 @@ mod tests {
             assert_eq!(top.model, at(&full.model, &full.top.ids));
             assert_eq!(top.penalised, at(&full.penalised, &full.top.ids));
             assert_eq!(top.draw, full.draw);
+        }
+    }
+
+    /// One [`Output`] kept while the chain changes gives each chain's panel as
+    /// [`chain_panel`] makes it from the values, bit for bit, at every rows.
+    #[test]
+    fn a_kept_output_gives_each_chains_panel() {
+        let z: Vec<f32> = (0..300)
+            .map(|i| ((i * 53 % 97) as f32 - 40.0) / 6.0)
+            .collect();
+        let history = [3, 5, 5, 280];
+        let kept = Output::new(z.clone(), 12).unwrap();
+        for url in [
+            "rp_1.3~lb_7_-2~p_0.9_1~t_0.8",
+            "p_0.9_1~t_0.8",
+            "t_0.8~k_5_h",
+        ] {
+            let s = Sampler::new(chain::from_url(url).unwrap(), Some(4)).unwrap();
+            for rows in [Rows::All, Rows::Top] {
+                let fresh = chain_panel(&z, Input::Logits, &history, &s, 12, rows).unwrap();
+                let of = chain_panel_of(&kept, Input::Logits, &history, &s, rows).unwrap();
+                assert_eq!(of, fresh, "{url} {rows:?}");
+            }
         }
     }
 }

@@ -152,14 +152,85 @@ pub fn next_token_panel(
     let z = f32_vec("values", &values, MAX_VALUES)?;
     let a: NextTokenOptions = self::options(&options, "options")?;
     let o = a.sampler(a.output.unwrap_or_default().sample_input())?;
-    let top = integer("top", a.top, 0.0, MAX_VALUES as f64)?;
+    let top = top_arg(a.top)?;
+    positive("storedTemperature", a.stored_temperature, 1.0)?;
+    positive("reheatTemperature", a.reheat_temperature, 3.0)?;
+    // The options before the values, as ever.
+    o.validate().map_err(js_err)?;
+    panel(&lab::Output::new(z, top).map_err(js_err)?, &a)
+}
+
+/// `top`: how many ids a panel names, an integer ≥ 0, default 12.
+pub(crate) fn top_arg(top: Option<f64>) -> Result<usize, JsError> {
+    Ok(integer("top", top, 0.0, MAX_VALUES as f64)?.unwrap_or(12.0) as usize)
+}
+
+/// One model output vector, kept in the wasm for the panels of one token: its log_softmax, top
+/// ids, scales and greedy picks are computed once, when it is made, so that a panel after a
+/// slider or chain change re-runs only the sampler. `nextTokenPanel` and `chainPanel` on it
+/// give what the functions of the same names give on its values.
+#[wasm_bindgen(js_name = ModelOutput)]
+pub struct ModelOutput {
+    pub(crate) inner: lab::Output,
+}
+
+#[wasm_bindgen(js_class = ModelOutput)]
+impl ModelOutput {
+    /// `values`: what the model's forward returned (logits or log_softmax; finite or −∞, at
+    /// least one finite); `top`: how many ids the panels name, the most likely under the
+    /// model, an integer ≥ 0 (default 12).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "Values")] values: JsValue,
+        top: Option<f64>,
+    ) -> Result<ModelOutput, JsError> {
+        let z = f32_vec("values", &values, MAX_VALUES)?;
+        let inner = lab::Output::new(z, top_arg(top)?).map_err(js_err)?;
+        Ok(ModelOutput { inner })
+    }
+
+    /// How many values it holds (V).
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> u32 {
+        self.inner.values.len() as u32
+    }
+
+    /// `nextTokenPanel(values, options)` for these values; `options.top`, if given, must be
+    /// this output's.
+    #[wasm_bindgen(js_name = nextTokenPanel, unchecked_return_type = "NextTokenPanel")]
+    pub fn next_token_panel(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "NextTokenOptions")] options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let a: NextTokenOptions = self::options(&options, "options")?;
+        self.check_top(a.top)?;
+        panel(&self.inner, &a)
+    }
+
+    /// Refuses a `top` other than the one the output was made with.
+    pub(crate) fn check_top(&self, top: Option<f64>) -> Result<(), JsError> {
+        let n = self.inner.top_ids.len();
+        match top {
+            Some(t) if t != n as f64 => Err(js_err(crate::Error::arg(
+                "top",
+                &format!("absent or {n}, the top this ModelOutput was made with"),
+                t,
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The next-token panel of `output` at the options `a`.
+fn panel(output: &lab::Output, a: &NextTokenOptions) -> Result<JsValue, JsError> {
+    let o = a.sampler(a.output.unwrap_or_default().sample_input())?;
     let stored_t = positive("storedTemperature", a.stored_temperature, 1.0)?;
     let reheat_t = positive("reheatTemperature", a.reheat_temperature, 3.0)?;
     let experiments = lab::Experiments {
         identity: a.identity.unwrap_or(true),
         precision: a.precision.unwrap_or(true).then_some((stored_t, reheat_t)),
     };
-    let r = lab::next_token(z, &o, top.unwrap_or(12.0) as usize, experiments).map_err(js_err)?;
+    let r = output.next_token(&o, experiments).map_err(js_err)?;
     let rows = match a.top_only.unwrap_or(false) {
         true => Rows::Top,
         false => Rows::All,
@@ -185,8 +256,8 @@ pub fn next_token_panel(
         }
     };
     Ok(to_js(&NextTokenPanel {
-        values: shown(&r.values),
-        log_probs: shown(&r.log_probs),
+        values: shown(&output.values),
+        log_probs: shown(&output.log_probs),
         probs: shown(&r.sample.probs),
         cut: cut_codes(&rows.of(&r.sample.cut, &r.top.ids)),
         token: r.sample.token as u32,
@@ -194,16 +265,16 @@ pub fn next_token_panel(
         entropy: r.entropy_nats,
         entropy_bits: r.entropy_bits,
         perplexity: r.perplexity,
-        logsumexp: r.logsumexp as f64,
+        logsumexp: output.logsumexp as f64,
         top: Uint32Array::from(&r.top.ids[..]),
         rest: r.top.rest as u32,
         rest_mass: r.top.rest_mass,
         rest_cut: r.top.rest_cut as u32,
         identity: r.identity.as_ref().map(identity),
-        greedy: [r.greedy.0 as u32, r.greedy.1 as u32],
+        greedy: [output.greedy.0 as u32, output.greedy.1 as u32],
         precision: r.precision.as_ref().map(panel_precision),
-        value_range: r.value_range.map(|(lo, hi)| [lo as f64, hi as f64]),
-        log_prob_range: r.log_prob_range.map(|(lo, hi)| [lo as f64, hi as f64]),
+        value_range: output.value_range.map(|(lo, hi)| [lo as f64, hi as f64]),
+        log_prob_range: output.log_prob_range.map(|(lo, hi)| [lo as f64, hi as f64]),
     }))
 }
 

@@ -6,7 +6,7 @@
 import init, {
   sample, softmax, logSoftmax, logsumexp, loss, pipelineLoss, pipelines, presets, precision,
   temperatureIdentity, nextTokenPanel, draws, classify, stability, zeroThresholds, ceOnSoftmax,
-  charFrequencies, parseValues, translateValues, Model, ModelReader, defaultModelUrl,
+  charFrequencies, parseValues, translateValues, Model, ModelReader, ModelOutput, defaultModelUrl,
   distillLoss, distillPipelines, calibration,
   type SampleOptions, type SampleResult, type LossResult, type Pipeline, type DistillPipeline,
   type CalibrationResult,
@@ -57,6 +57,12 @@ export async function lab(): Promise<void> {
   // @ts-expect-error: the experiments are absent when left out ({ identity: false, precision: false })
   const leftOut: number = panel.identity.maxAbsDiff;
   const range: number[] | undefined = nextTokenPanel(z, { identity: false, precision: false }).valueRange;
+  const kept = new ModelOutput(z, 5);
+  const keptTop: Uint32Array = kept.nextTokenPanel({ temperature: 0.8, topP: 0.9, topOnly: true }).top;
+  const keptKept: number = kept.chainPanel('llama.cpp', { seed: 1, topOnly: true }).kept + kept.length;
+  // @ts-expect-error: a kept output's panel takes its options only; the values are its own
+  kept.nextTokenPanel(z);
+  kept.free();
   const d = draws(z, { seed: 1 }, 100);
   const counts: Uint32Array = d.counts;
   const rows = classify(z, 1).map((r) => r.representation + r.argmax);
@@ -99,7 +105,7 @@ export async function lab(): Promise<void> {
   const stats = model.tokenStats('But soft');
   const perWord: number | undefined = stats.perWord;
   console.log(template, hasTemplate, format, typeCounts, stats.tokens, stats.words, perWord);
-  console.log(p, cut, token, q, lp, lse, l.rows, g, shapes, zeros, id.fromLogits, top, after, leftOut, range,
+  console.log(p, cut, token, q, lp, lse, l.rows, g, shapes, zeros, id.fromLogits, top, after, leftOut, range, keptTop, keptKept,
     counts, rows, nan, thresholds, oneHot, freq, parsed, parsedVi, written, v, arch, dtype, shape, eos,
     values, text, zip);
   gen.free();

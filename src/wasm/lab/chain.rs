@@ -12,10 +12,8 @@ use crate::lab::Rows;
 use crate::limits::{MAX_ORDER_TOKENS, MAX_SEED, MAX_VALUES};
 use crate::model::OutputMode;
 use crate::sampling::chain;
-use crate::wasm::convert::{
-    f32_vec, integer, integer_in, js_err, json_arg, options, string_arg, to_js,
-};
-use crate::wasm::lab::DrawsResult;
+use crate::wasm::convert::{f32_vec, integer_in, js_err, json_arg, options, string_arg, to_js};
+use crate::wasm::lab::{top_arg, DrawsResult, ModelOutput};
 use crate::wasm::model::Model;
 use crate::wasm::sampling::{chain_arg, history_arg, step_results, StepResult};
 
@@ -100,24 +98,61 @@ pub fn chain_panel(
     let z = f32_vec("values", &values, MAX_VALUES)?;
     let steps = chain_arg(&chain)?;
     let o: ChainPanelOptions = self::options(&options, "options")?;
-    let history = history_arg(&o.history)?;
-    let seed = seed_arg(o.seed)?.unwrap_or(0);
-    let top = integer("top", o.top, 0.0, MAX_VALUES as f64)?;
-    let sampler = crate::sampling::workbench::Sampler::new(steps, Some(seed)).map_err(js_err)?;
-    let input = o.output.unwrap_or_default().sample_input();
-    let rows = match o.top_only.unwrap_or(false) {
-        true => Rows::Top,
-        false => Rows::All,
-    };
-    let p = lab::chain_panel(
-        &z,
-        input,
-        &history,
-        &sampler,
-        top.unwrap_or(12.0) as usize,
-        rows,
-    )
-    .map_err(js_err)?;
+    let args = ChainArgs::new(steps, &o)?;
+    let top = top_arg(o.top)?;
+    panel(&crate::lab::Output::new(z, top).map_err(js_err)?, &args)
+}
+
+#[wasm_bindgen(js_class = ModelOutput)]
+impl ModelOutput {
+    /// `chainPanel(values, chain, options)` for these values; `options.top`, if given, must be
+    /// this output's.
+    #[wasm_bindgen(js_name = chainPanel, unchecked_return_type = "ChainPanelResult")]
+    pub fn chain_panel(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "\"huggingface\" | \"llama.cpp\" | Partial<Step>[]")]
+        chain: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ChainPanelOptions")] options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let steps = chain_arg(&chain)?;
+        let o: ChainPanelOptions = self::options(&options, "options")?;
+        let args = ChainArgs::new(steps, &o)?;
+        self.check_top(o.top)?;
+        panel(&self.inner, &args)
+    }
+}
+
+/// `chainPanel`'s arguments, checked.
+struct ChainArgs {
+    history: Vec<u32>,
+    sampler: crate::sampling::workbench::Sampler,
+    input: crate::sampling::Input,
+    rows: Rows,
+}
+
+impl ChainArgs {
+    fn new(steps: Vec<chain::Step>, o: &ChainPanelOptions) -> Result<ChainArgs, JsError> {
+        let history = history_arg(&o.history)?;
+        let seed = seed_arg(o.seed)?.unwrap_or(0);
+        top_arg(o.top)?;
+        let sampler =
+            crate::sampling::workbench::Sampler::new(steps, Some(seed)).map_err(js_err)?;
+        Ok(ChainArgs {
+            history,
+            sampler,
+            input: o.output.unwrap_or_default().sample_input(),
+            rows: match o.top_only.unwrap_or(false) {
+                true => Rows::Top,
+                false => Rows::All,
+            },
+        })
+    }
+}
+
+/// The chain panel of `output` with the arguments `a`.
+fn panel(output: &crate::lab::Output, a: &ChainArgs) -> Result<JsValue, JsError> {
+    let rows = a.rows;
+    let p = lab::chain_panel_of(output, a.input, &a.history, &a.sampler, rows).map_err(js_err)?;
     let d = &p.draw.distribution;
     let (probs, cut) = (rows.of(&d.probs, &p.top.ids), rows.of(&d.cut, &p.top.ids));
     Ok(to_js(&ChainPanelResult {
