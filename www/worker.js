@@ -302,15 +302,20 @@ function oneToken(text) {
  * it: `promptIds`): its last contextLength tokens.
  */
 function context(text, control) {
-  const ids = spelled(control, () => model.promptIds(text));
+  return lastWindow(spelled(control, () => model.promptIds(text)));
+}
+
+/** The last contextLength of `ids`: what the model sees. */
+function lastWindow(ids) {
   const n = model.config.contextLength;
   return ids.length > n ? ids.slice(ids.length - n) : ids;
 }
 
 /**
- * The last panel's context, its values (the forward pass) and its two experiments, reused while
- * only what they do not depend on changes: moving top-p re-runs neither the model nor the
- * experiments' passes over V. Each model has a worker of its own, so this is this model's.
+ * The last panel's context, its values (the forward pass, kept in the wasm as a ModelOutput with
+ * their log_softmax and top ids) and its two experiments, reused while only what they do not
+ * depend on changes: moving top-p re-runs neither the model nor any pass over V but the
+ * samplers'. Each model has a worker of its own, so this is this model's.
  */
 let kept = null;
 
@@ -320,35 +325,42 @@ let kept = null;
  * precision experiment (stored at `precisionT`, re-heated to the absolute T = 3).
  */
 function panel({ text, options, chain, output, precisionT, top }) {
-  const ids = context(text, 'prompt');
+  // Every id so far (the chain's history), tokenised once; the model sees the last contextLength.
+  const history = spelled('prompt', () => model.promptIds(text));
+  const ids = lastWindow(history);
   if (ids.length === 0) throw coded('prompt.empty', 'prompt must contain at least one character');
   const t0 = performance.now();
-  const key = `${output} ${ids.join(' ')}`;
-  if (kept?.key !== key) kept = { key, values: model.forward(ids, { output }) };
+  const key = `${output} ${top} ${ids.join(' ')}`;
+  let values = null;
+  if (kept?.key !== key) values = model.forward(ids, { output });
   const t1 = performance.now();
-  const identity = kept.identity?.T !== options.temperature || kept.identity.top !== top;
+  if (values) {
+    kept?.output.free();
+    kept = null;
+    kept = { key, output: new lab.ModelOutput(values, top) };
+  }
+  const identity = kept.identity?.T !== options.temperature;
   const precision = kept.precision?.T !== precisionT;
   // The panels draw the top ids alone (row k is id top[k]; they depend on the values only, as
   // the experiments do): at V = 151 936 a reply is then a few hundred bytes, not megabytes.
-  const r = lab.nextTokenPanel(kept.values, {
-    ...options, output, top, storedTemperature: precisionT, reheatTemperature: 3, identity, precision, topOnly: true,
+  const r = kept.output.nextTokenPanel({
+    ...options, output, storedTemperature: precisionT, reheatTemperature: 3, identity, precision, topOnly: true,
   });
   const t2 = performance.now();
-  if (identity) kept.identity = { T: options.temperature, top, rows: r.identity };
+  if (identity) kept.identity = { T: options.temperature, rows: r.identity };
   if (precision) kept.precision = { T: precisionT, figures: r.precision };
   // The chain's figures at the same rows: the ids so far are its history (the repetition
   // steps read them).
   let chainFigures;
   try {
-    chainFigures = lab.chainPanel(kept.values, chain,
-      { history: spelled('prompt', () => model.promptIds(text)), output, seed: options.seed, top, topOnly: true });
+    chainFigures = kept.output.chainPanel(chain, { history, output, seed: options.seed, topOnly: true });
   } catch (e) {
     chainFigures = { error: wire(e) };
   }
   // The page reports these beside its own time (performance.measure `panel`; benches/large-vocab.mjs).
   const timing = { forward: t1 - t0, panel: t2 - t1, chain: performance.now() - t2 };
   return {
-    ...r, timing, vocabSize: kept.values.length,
+    ...r, timing, vocabSize: kept.output.length,
     identity: kept.identity.rows, precision: kept.precision.figures, chain: chainFigures,
   };
 }
