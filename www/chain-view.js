@@ -85,7 +85,8 @@ export function setupChain(ctx, refresh, orderMatters) {
     slidersMoved: () => {
       if (!slidersChain(ctx.state)) return;
       view.steps = currentChain(ctx.state);
-      renderSteps(view, ctx.state);
+      // The same steps with other parameters: their values change in place, not the list.
+      if (!showValues(view)) renderSteps(view, ctx.state);
     },
     /** The panel's answer: each step's figures and the three distributions. */
     show: (r, labels) => { view.figures = r.steps; renderFigures(view); renderThree(r, labels); showError(null); },
@@ -233,6 +234,25 @@ function renderSteps(view, state) {
     view.focus = null;
     target?.focus();
   }
+}
+
+/**
+ * Writes the steps' parameters into the list's fields, if the list shows these very steps (the
+ * same kinds in the same order, as `renderSteps` drew them); false if it does not.
+ */
+function showValues(view) {
+  const items = $('chain-steps').children;
+  if (items.length !== view.steps.length) return false;
+  const kinds = Array.from(items, (li) => li.querySelector('.chain-head code')?.textContent);
+  if (view.steps.some((step, i) => step.kind !== kinds[i])) return false;
+  view.steps.forEach((step, i) => {
+    for (const input of items[i].querySelectorAll('.chain-params [data-field]')) {
+      const value = shownValue(step[input.dataset.field]);
+      if (input.value !== value) input.value = value;
+    }
+  });
+  renderFigures(view);
+  return true;
 }
 
 /** Each step's kept count and removed mass, from the panel's last answer. */

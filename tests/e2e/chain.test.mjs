@@ -128,6 +128,32 @@ test('on the model, the two orders part at a token the page marks', async () => 
   assert.match(await announced(page), /part at token/);
 });
 
+test('a slider moved writes its value into the sliders\' chain in place, as drawing the list afresh would', async () => {
+  const { page, url, consoleErrors } = lab;
+  await page.goto(`${url}?temperature=0.8&topP=0.9&lang=vi`);
+  await ready(page);
+  await page.waitForSelector('#chain-steps li');
+  const list = () => page.$eval('#chain-steps', (ol) => ({
+    html: ol.innerHTML,
+    values: Array.from(ol.querySelectorAll('[data-field]'), (el) => `${el.closest('li').dataset.i} ${el.dataset.field}=${el.value}`),
+  }));
+  const items = await page.$$('#chain-steps li');
+  for (const [key, value] of [['topP', '0.75'], ['temperature', '1.3'], ['minP', '0.05']]) {
+    await page.$eval(`#${key}`, (el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }, value);
+    const moved = await list();
+    // The same items (not drawn afresh), with the slider's value in its step's field.
+    const same = await page.$$eval('#chain-steps li', (lis, before) => lis.every((li, i) => li === before[i]), items);
+    assert.ok(same, `${key}: the list was drawn afresh`);
+    const field = { topP: '2 p', temperature: '0 t', minP: '3 p' }[key];
+    assert.ok(moved.values.includes(`${field}=${value}`), `${key}: ${moved.values.join(', ')}`);
+    // Choosing the sliders' preset draws the list afresh: the same list, field for field.
+    await page.click('#preset-sliders');
+    assert.deepEqual(await list(), moved, key);
+    items.splice(0, items.length, ...await page.$$('#chain-steps li'));
+  }
+  assert.deepEqual(consoleErrors, []);
+});
+
 test('a parameter out of range is refused, worded in the page\'s language, and the chain is kept', async () => {
   const { page, url } = lab;
   await page.goto(`${url}?lang=vi&chain=t_0.5~p_0.8_1`);
