@@ -30,17 +30,20 @@ let THRESHOLDS = [];     // where each storage format rounds p to 0, from the wa
 
 /** Shows the state in the controls, even before (or without) a model. */
 export function showControls(state) {
-  $('prompt').value = state.prompt;
+  // Only what differs is written: the panel calls this at every slider move, and a write of the
+  // same value would still make the browser restyle the control (and reset the prompt's caret).
+  const put = (el, key, value) => { if (el[key] !== value) el[key] = value; };
+  put($('prompt'), 'value', state.prompt);
   for (const key of ['temperature', 'topP', 'minP', 'precisionT']) bindControl($(key), key);
-  for (const key of ['temperature', 'topK', 'topP', 'minP', 'precisionT']) $(key).value = String(state[key]);
-  $('seed').value = String(state.seed);
-  for (const r of document.querySelectorAll('input[name=output]')) r.checked = r.value === state.output;
-  for (const r of document.querySelectorAll('input[name=show]')) r.checked = r.value === state.show;
-  $('temperature-value').textContent = state.temperature === 0 ? t('value.greedy') : fixed(state.temperature, 2);
-  $('topK-value').textContent = state.topK === 0 ? t('value.off') : integer(state.topK);
-  $('topP-value').textContent = state.topP >= 1 ? t('value.off') : fixed(state.topP, 2);
-  $('minP-value').textContent = state.minP === 0 ? t('value.off') : fixed(state.minP, 2);
-  $('precisionT-value').textContent = fixed(state.precisionT, 2);
+  for (const key of ['temperature', 'topK', 'topP', 'minP', 'precisionT']) put($(key), 'value', String(state[key]));
+  put($('seed'), 'value', String(state.seed));
+  for (const r of document.querySelectorAll('input[name=output]')) put(r, 'checked', r.value === state.output);
+  for (const r of document.querySelectorAll('input[name=show]')) put(r, 'checked', r.value === state.show);
+  put($('temperature-value'), 'textContent', state.temperature === 0 ? t('value.greedy') : fixed(state.temperature, 2));
+  put($('topK-value'), 'textContent', state.topK === 0 ? t('value.off') : integer(state.topK));
+  put($('topP-value'), 'textContent', state.topP >= 1 ? t('value.off') : fixed(state.topP, 2));
+  put($('minP-value'), 'textContent', state.minP === 0 ? t('value.off') : fixed(state.minP, 2));
+  put($('precisionT-value'), 'textContent', fixed(state.precisionT, 2));
 }
 
 /** `model`: `{ config, labels }` of the model loaded now (main.js replaces them on a switch). */

@@ -137,8 +137,10 @@ export function bindControl(el, name, { log = false } = {}) {
     el.replaceChildren(...type.values.map((v) => Object.assign(document.createElement('option'), { textContent: String(v) })));
     return;
   }
-  el.min = String(log ? Math.log10(type.lo) : type.lo);
-  el.max = String(log ? Math.log10(type.hi) : type.hi);
+  const [min, max] = [log ? Math.log10(type.lo) : type.lo, log ? Math.log10(type.hi) : type.hi].map(String);
+  // Unchanged bounds are left alone: rewriting them restyles the control.
+  if (el.min !== min) el.min = min;
+  if (el.max !== max) el.max = max;
 }
 
 export function hidden(s) {
