@@ -442,11 +442,13 @@ impl Output {
     /// likely ids.
     pub fn new(values: Vec<f32>, top_n: usize) -> Result<Output> {
         let (log_probs, logsumexp) = numerics::log_softmax_and_logsumexp(&values)?;
+        let (value_range, value_argmax) = range_and_argmax(&values);
+        let (log_prob_range, log_prob_argmax) = range_and_argmax(&log_probs);
         Ok(Output {
             top_ids: top_ids(&log_probs, top_n),
-            greedy: (numerics::argmax(&values), numerics::argmax(&log_probs)),
-            value_range: finite_range(&values),
-            log_prob_range: finite_range(&log_probs),
+            greedy: (value_argmax, log_prob_argmax),
+            value_range,
+            log_prob_range,
             logsumexp,
             log_probs,
             values,
@@ -500,6 +502,25 @@ pub struct NextToken {
     pub identity: Option<(Vec<f32>, Vec<f32>, f32)>,
     /// The precision experiment; None when not asked for ([`Experiments`]).
     pub precision: Option<Precision>,
+}
+
+/// [`finite_range`] and [`numerics::argmax`] of `v` in one pass, each the same as alone.
+fn range_and_argmax(v: &[f32]) -> (Option<(f32, f32)>, usize) {
+    let (mut lo, mut hi, mut best) = (f32::INFINITY, f32::NEG_INFINITY, 0);
+    let mut any = false;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+        let finite = x.is_finite();
+        any |= finite;
+        // The first finite entry replaces both ends (x < +∞, x > −∞), as in `finite_range`.
+        if finite {
+            lo = if x < lo { x } else { lo };
+            hi = if x > hi { x } else { hi };
+        }
+    }
+    (any.then_some((lo, hi)), best)
 }
 
 /// The smallest and largest finite entry of `v`, or None if it has none.
@@ -1731,6 +1752,27 @@ mod tests {
         let t = top(&lp, &s, 1);
         assert_eq!(t.rest, 4);
         assert!((t.rest_mass - 0.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn range_and_argmax_is_finite_range_and_argmax() {
+        let cases: [&[f32]; 6] = [
+            &[0.0, -0.0, 1.0, 1.0, -3.0],
+            &[f32::NEG_INFINITY, -0.0, 0.0, f32::NEG_INFINITY],
+            &[f32::NEG_INFINITY, f32::NEG_INFINITY],
+            &[-3e38, 3e38, 2.0, 3e38],
+            &[5.0],
+            &[-1.0, -2.0, f32::NEG_INFINITY, -1.0, -0.5],
+        ];
+        for v in cases {
+            let (range, best) = range_and_argmax(v);
+            assert_eq!(
+                range.map(|(a, b)| (a.to_bits(), b.to_bits())),
+                finite_range(v).map(|(a, b)| (a.to_bits(), b.to_bits())),
+                "{v:?}"
+            );
+            assert_eq!(best, numerics::argmax(v), "{v:?}");
+        }
     }
 
     /// One [`Output`] kept for many settings (as the page keeps one per token while the
