@@ -8,7 +8,8 @@
 //
 // The page reports each panel it renders as a `performance.measure` named `panel` (from the
 // request to the worker until the panels are in the DOM), with the worker's own times in its
-// `detail`: `forward` (Model.forward) and `panel` (nextTokenPanel), and each generation as
+// `detail`: `forward` (Model.forward), `panel` (nextTokenPanel, with `new ModelOutput` when the
+// values are new) and `chain` (chainPanel), and each generation as
 // one named `generate`, with `detail.next` the time in Generation.next (its forward pass and
 // draw). The rest of a figure is the page's own messaging, transfer and rendering.
 //
