@@ -83,6 +83,10 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
     loss: [() => new Float32Array([1, 2, 3, 0, 1, 2]), () => new Int32Array([0, 2]), () => ({ classes: 3 })],
     pipelineLoss: [() => new Float32Array([1, 2, 3, 0, 1, 2]), () => new Int32Array([0, 2]), () => ({ classes: 3, pipeline: 'nllOnLogits' })],
     nextTokenPanel: [goodValues, goodOptions],
+    'new ModelOutput': [goodValues, () => r.pick([undefined, 3, 12])],
+    'output.nextTokenPanel': [() => r.pick([{}, { temperature: 0.8, topP: 0.9, seed: 1, topOnly: true }, { output: 'logSoftmax' }, undefined])],
+    'output.chainPanel': [() => r.pick(['llama.cpp', [{ kind: 'repetitionPenalty', penalty: 2 }, { kind: 'topK', k: 5 }]]),
+      () => ({ history: new Uint32Array([1, 2]), seed: 1, topOnly: true })],
     classify: [goodValues, () => 1],
     stability: [goodValues],
     draws: [goodValues, goodOptions, () => 10],
@@ -143,7 +147,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
   // Every export of the build is in the table: a new one gets its hostile calls too.
   const missing = [];
   const instance = { Model: 'model', ModelReader: 'reader', Generation: 'gen', Trainer: 'trainer', Sampler: 'sampler',
-    ChainGeneration: 'chainGen' };
+    ChainGeneration: 'chainGen', ModelOutput: 'output' };
   for (const [name, value] of Object.entries(lab)) {
     if (name === 'default' || name === 'initSync' || typeof value !== 'function') continue;
     const methods = [];
@@ -167,6 +171,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
   let theReader = reader();
   const gen = model.generate('ROMEO:\n', { temperature: 0, seed: 0 });
   const sampler = lab.Sampler ? new lab.Sampler('llama.cpp', { seed: 1 }) : null;
+  const output = lab.ModelOutput ? new lab.ModelOutput(new Float32Array(V).map((_, i) => Math.sin(i)), 12) : null;
   const chainGen = lab.ChainGeneration ? new lab.ChainGeneration(model, 'ROMEO:\n', 'huggingface', { seed: 0 }) : null;
   const trainer = lab.Trainer ? new lab.Trainer('To be, or not to be, that is the question.\n'.repeat(20), { preset: 'tiny' },
     'crossEntropyOnLogits', 1, {}) : null;
@@ -185,6 +190,9 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
       case 'new Sampler': return new lab.Sampler(...args);
       case 'sampler.distribution': return sampler.distribution(...args);
       case 'sampler.sample': return sampler.sample(...args);
+      case 'new ModelOutput': return new lab.ModelOutput(...args);
+      case 'output.nextTokenPanel': return output.nextTokenPanel(...args);
+      case 'output.chainPanel': return output.chainPanel(...args);
       case 'new ChainGeneration': return new lab.ChainGeneration(...args);
       case 'chainGen.next': return chainGen.next(...args);
       case 'trainer.step': return trainer.step(...args);
@@ -203,6 +211,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
     if (!name.includes('.') && !name.startsWith('new ') && typeof lab[name] !== 'function') continue; // not in this build
     if (name.startsWith('new Trainer') || name.startsWith('trainer.') || name.startsWith('Trainer.')) { if (!trainer) continue; }
     if (name.startsWith('new Sampler') || name.startsWith('sampler.')) { if (!sampler) continue; }
+    if (name.startsWith('new ModelOutput') || name.startsWith('output.')) { if (!output) continue; }
     if (name.startsWith('model.') && typeof model[name.slice(6)] !== 'function') continue; // not in this build
     const t = (tally[name] = { returned: 0, threw: 0 });
     for (let i = 0; i < perExport; i++) {
@@ -241,6 +250,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
       theReader?.received;
       trainer?.step(1);
       sampler?.sample(new Float32Array([2, 1, 0.5]));
+      output?.nextTokenPanel({ topOnly: true });
       chainGen?.next();
       lab.softmax(new Float32Array([0, Math.log(3)]));
     } catch (e) {
@@ -250,6 +260,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
   theReader?.free();
   trainer?.free();
   sampler?.free();
+  output?.free();
   chainGen?.free();
   gen.free();
   model.free();

@@ -147,6 +147,15 @@ export async function runJunk(lab, { calls, seed, modelBytes }) {
     ['nextTokenPanel', 8, () => lab.nextTokenPanel(values(), options(['output', 'temperature', 'topK', 'topP', 'minP', 'seed',
       'top', 'storedTemperature', 'reheatTemperature', 'identity', 'precision'], 0, { ...SAMPLER_GOOD, top: [0, 12, 5000],
       storedTemperature: [0.05, 1, 3], reheatTemperature: [0.05, 3], identity: [true, false], precision: [true, false] }))],
+    ['ModelOutput', 4, () => {
+      const kept = new lab.ModelOutput(values(), r.chance(0.7) ? r.pick([undefined, 0, 12, 5000]) : number());
+      try {
+        return [kept.length, kept.nextTokenPanel(options(['output', 'temperature', 'topK', 'topP', 'minP', 'seed', 'top',
+          'storedTemperature', 'reheatTemperature', 'identity', 'precision', 'topOnly'], 0, { ...SAMPLER_GOOD, top: [12, 5],
+          storedTemperature: [0.05, 1, 3], reheatTemperature: [0.05, 3], identity: [true, false], precision: [true, false],
+          topOnly: [true, false] }))];
+      } finally { kept.free(); }
+    }],
     ['zeroThresholds', 1, () => lab.zeroThresholds()],
     ['classify', 5, () => lab.classify(values(), number())],
     ['stability', 5, () => lab.stability(values())],
