@@ -234,10 +234,13 @@ impl QMatrix {
         let first = {
             let per = self.rows / simd::ROWS;
             let row = |r: usize| &self.data[r * row_len..][..row_len];
+            // The activations as the kernels read them, made once for every row of W.
+            let wide = A::widen(self.qtype, a);
             for g in 0..per {
                 let w: [&[u8]; simd::ROWS] = std::array::from_fn(|k| row(k * per + g));
-                for (a_row, y_row) in a.chunks_exact(per_row).zip(y.chunks_exact_mut(self.rows)) {
-                    let sums = A::rows4(self.qtype, w, a_row);
+                let rows = a.chunks_exact(per_row).zip(wide.chunks_exact(per_row));
+                for ((a_row, wide_row), y_row) in rows.zip(y.chunks_exact_mut(self.rows)) {
+                    let sums = A::rows4(self.qtype, w, a_row, wide_row);
                     for (k, sum) in sums.into_iter().enumerate() {
                         y_row[k * per + g] = sum;
                     }
@@ -266,9 +269,19 @@ trait Activation: Sized {
     /// One weight block of `qtype` · this block.
     fn dot(qtype: QType, w: &[u8], a: &Self) -> f32;
 
-    /// The products of four rows of W (whole rows) with one row of blocks.
+    /// A block as the simd kernels read it (its values widened to i16, once for every row of
+    /// W), or nothing.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    fn rows4(qtype: QType, w: [&[u8]; 4], a: &[Self]) -> [f32; 4];
+    type Wide;
+
+    /// Each block of `a` as the simd kernels read it.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn widen(qtype: QType, a: &[Self]) -> Vec<Self::Wide>;
+
+    /// The products of four rows of W (whole rows) with one row of blocks (and the same row
+    /// from [`Activation::widen`]).
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn rows4(qtype: QType, w: [&[u8]; 4], a: &[Self], wide: &[Self::Wide]) -> [f32; 4];
 }
 
 impl Activation for Q8Block {
@@ -282,11 +295,19 @@ impl Activation for Q8Block {
     }
 
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    fn rows4(qtype: QType, w: [&[u8]; 4], a: &[Q8Block]) -> [f32; 4] {
+    type Wide = [std::arch::wasm32::v128; 4];
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn widen(_: QType, a: &[Q8Block]) -> Vec<Self::Wide> {
+        a.iter().map(|a| simd::widen32(&a.qs)).collect()
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn rows4(qtype: QType, w: [&[u8]; 4], a: &[Q8Block], wide: &[Self::Wide]) -> [f32; 4] {
         match qtype {
-            QType::Q8_0 => simd::rows4_q8_0::<false>(w, a),
-            QType::Q5_0 => simd::rows4_q5_0(w, a),
-            _ => simd::rows4_q8_0::<true>(w, a),
+            QType::Q8_0 => simd::rows4_q8_0(w, a, wide),
+            QType::Q5_0 => simd::rows4_q5_0(w, a, wide),
+            _ => simd::rows4_q4_0(w, a, wide),
         }
     }
 }
@@ -301,7 +322,15 @@ impl Activation for Q8KBlock {
     }
 
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    fn rows4(qtype: QType, w: [&[u8]; 4], a: &[Q8KBlock]) -> [f32; 4] {
+    type Wide = ();
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn widen(_: QType, a: &[Q8KBlock]) -> Vec<()> {
+        vec![(); a.len()]
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn rows4(qtype: QType, w: [&[u8]; 4], a: &[Q8KBlock], _: &[()]) -> [f32; 4] {
         match qtype {
             QType::Q4K => simd::rows4_q4_k(w, a),
             _ => simd::rows4_q6_k(w, a),
@@ -506,12 +535,13 @@ fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     }
 }
 
-/// The simd128 kernels: four rows of W per pass, sharing each block of activations (widened
-/// to i16 once for the four), integer sums by `i32x4.dot_i16x8_s`, the four rows' block sums
-/// brought into one vector by two rounds of shuffles, and the f32 steps done for the four rows
-/// in the lanes of one vector, in the one-row code's order. Integer sums are exact whichever
-/// way they are added, and each lane's f32 steps are the one-row code's, so every output is
-/// the one-row code's to the bit.
+/// The simd128 kernels: four rows of W per pass, sharing each block of activations (Q8_0
+/// activations are widened to i16 once for every row of W), integer sums by
+/// `i32x4.dot_i16x8_s`, the four rows' block sums brought into one vector by two rounds of
+/// shuffles, and the f32 steps done for the four rows in the lanes of one vector (their four
+/// f16 scales read into one vector and widened together), in the one-row code's order. Integer
+/// sums are exact whichever way they are added, and each lane's f32 steps are the one-row
+/// code's, so every output is the one-row code's to the bit.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
     use super::{scale_min_k4, Q8Block, Q8KBlock};
@@ -554,15 +584,6 @@ mod simd {
         v128_load(p.cast::<v128>())
     }
 
-    /// The little-endian u16 at `p`, unaligned.
-    ///
-    /// # Safety
-    /// `p..p + 2` is readable.
-    #[inline(always)]
-    unsafe fn u16_at(p: *const u8) -> u32 {
-        u32::from(p.cast::<u16>().read_unaligned())
-    }
-
     /// Lane k = the sum of the four lanes of s[k].
     #[inline(always)]
     fn sum_lanes4(s: [v128; 4]) -> v128 {
@@ -585,19 +606,36 @@ mod simd {
     /// them, ∞ and NaN included.
     #[inline(always)]
     fn f16x4(bits: v128) -> v128 {
-        let sign = i32x4_shl(v128_and(bits, u32x4_splat(0x8000)), 16);
         let em = v128_and(bits, u32x4_splat(0x7fff));
-        // Exact for normal and subnormal values (see `format::f16_bits_to_f32`); an all-ones
-        // exponent lands below f32's, and or-ing f32's all-ones exponent in makes ±∞ or the
-        // same NaN.
+        let sign = i32x4_shl(v128_xor(bits, em), 16);
+        // Exact for normal and subnormal values (see `format::f16_bits_to_f32`). An all-ones
+        // exponent (∞, NaN) lands below f32's, at 2^16 or more, which no finite f16 reaches
+        // (its largest is 65 504); or-ing f32's all-ones exponent in then makes ±∞ or the same
+        // NaN.
         let magnitude = f32x4_mul(i32x4_shl(em, 13), f32x4_splat(f32::from_bits(0x7780_0000)));
-        let special = v128_and(i32x4_ge(em, i32x4_splat(0x7c00)), u32x4_splat(0x7f80_0000));
+        let special = v128_and(
+            f32x4_ge(magnitude, f32x4_splat(65536.0)),
+            u32x4_splat(0x7f80_0000),
+        );
         v128_or(v128_or(magnitude, special), sign)
+    }
+
+    /// The little-endian u16 at each of `p` (unaligned), in the low halves of four u32 lanes.
+    ///
+    /// # Safety
+    /// `p[k]..p[k] + 2` is readable for each k.
+    #[inline(always)]
+    unsafe fn u16x4_at(p: [*const u8; 4]) -> v128 {
+        let v = u32x4_splat(0);
+        let v = v128_load16_lane::<0>(v, p[0].cast());
+        let v = v128_load16_lane::<2>(v, p[1].cast());
+        let v = v128_load16_lane::<4>(v, p[2].cast());
+        v128_load16_lane::<6>(v, p[3].cast())
     }
 
     /// The 32 activations of a Q8_0 block as four vectors of eight i16.
     #[inline(always)]
-    fn widen32(qs: &[i8; 32]) -> [v128; 4] {
+    pub fn widen32(qs: &[i8; 32]) -> [v128; 4] {
         // SAFETY: 32 bytes.
         let (a0, a1) = unsafe { (load(qs.as_ptr().cast()), load(qs.as_ptr().add(16).cast())) };
         [
@@ -617,53 +655,78 @@ mod simd {
         )
     }
 
-    /// Four rows of Q8_0 blocks (`NIBBLES`: Q4_0 blocks) · one row of Q8_0 activations: each
-    /// row's Σ over blocks of sumi · (d_w · d_a), as `dot_q8_0`/`dot_q4_0` summed in order.
-    pub fn rows4_q8_0<const NIBBLES: bool>(w: [&[u8]; ROWS], a: &[Q8Block]) -> [f32; 4] {
-        let bb = if NIBBLES { 18 } else { 34 };
-        let row_len = a.len() * bb;
-        assert!(w.iter().all(|w| w.len() >= row_len));
-        let (low, eight) = (u8x16_splat(0x0f), i8x16_splat(8));
-        // Block i of row k: its integer sum with the activations (in four lanes) and the bits
-        // of its scale.
-        let row_block = |k: usize, i: usize, a: &[v128; 4]| -> (v128, u32) {
-            // SAFETY: block i of row k lies within w (asserted above).
-            unsafe {
-                let b = w[k].as_ptr().add(i * bb);
-                let (q0, q1) = if NIBBLES {
-                    // Values 0–15 then 16–31: the low nibbles, then the high ones, less 8.
-                    let v = load(b.add(2));
-                    (
-                        i8x16_sub(v128_and(v, low), eight),
-                        i8x16_sub(v128_and(u16x8_shr(v, 4), low), eight),
-                    )
-                } else {
-                    (load(b.add(2)), load(b.add(18)))
-                };
-                let s = i32x4_add(dot16(q0, a[0], a[1]), dot16(q1, a[2], a[3]));
-                (s, u16_at(b))
-            }
-        };
+    /// Each row's Σ over blocks of sumi · (d_w · d_a), the four rows in the lanes of one
+    /// vector; `block(k, i)` is block i of row k's integer sum with the activations (in four
+    /// lanes) and where the block begins (its f16 scale).
+    #[inline(always)]
+    fn rows4_by(a: &[Q8Block], block: impl Fn(usize, usize) -> (v128, *const u8)) -> [f32; 4] {
         let mut acc = f32x4_splat(0.0);
         for (i, a) in a.iter().enumerate() {
-            let av = widen32(&a.qs);
             // The four rows written out, so that their sums stay in registers.
-            let (s0, d0) = row_block(0, i, &av);
-            let (s1, d1) = row_block(1, i, &av);
-            let (s2, d2) = row_block(2, i, &av);
-            let (s3, d3) = row_block(3, i, &av);
+            let (s0, d0) = block(0, i);
+            let (s1, d1) = block(1, i);
+            let (s2, d2) = block(2, i);
+            let (s3, d3) = block(3, i);
             let sumi = f32x4_convert_i32x4(sum_lanes4([s0, s1, s2, s3]));
-            let scale = f32x4_mul(f16x4(u32x4(d0, d1, d2, d3)), f32x4_splat(a.d));
+            // SAFETY: each block begins with its f16 scale.
+            let d = unsafe { u16x4_at([d0, d1, d2, d3]) };
+            let scale = f32x4_mul(f16x4(d), f32x4_splat(a.d));
             acc = f32x4_add(acc, f32x4_mul(sumi, scale));
         }
         lanes(acc)
     }
 
+    /// Four rows of Q8_0 blocks · one row of Q8_0 activations (`wide`: the same, from
+    /// [`widen32_even_odd`]), as `dot_q8_0` summed in order. Each 16 weights are widened by
+    /// shifts, those at even places and those at odd places apart, and multiplied with the
+    /// activations at the same places: the same products, summed exactly.
+    pub fn rows4_q8_0(w: [&[u8]; ROWS], a: &[Q8Block], wide: &[[v128; 4]]) -> [f32; 4] {
+        const BB: usize = 34;
+        let row_len = a.len() * BB;
+        assert!(w.iter().all(|w| w.len() >= row_len) && wide.len() == a.len());
+        rows4_by(a, |k, i| {
+            let a = &wide[i];
+            // SAFETY: block i of row k lies within w (asserted above).
+            unsafe {
+                let b = w[k].as_ptr().add(i * BB);
+                // Eight i8 at a time, widened to i16 by the load itself (`v128.load8x8_s`).
+                let q = |at: usize| i16x8_load_extend_i8x8(b.add(2 + 8 * at).cast());
+                let s = i32x4_add(
+                    i32x4_add(i32x4_dot_i16x8(q(0), a[0]), i32x4_dot_i16x8(q(1), a[1])),
+                    i32x4_add(i32x4_dot_i16x8(q(2), a[2]), i32x4_dot_i16x8(q(3), a[3])),
+                );
+                (s, b)
+            }
+        })
+    }
+
+    /// Four rows of Q4_0 blocks · one row of Q8_0 activations (`wide`: the same, from
+    /// [`widen32`]), as `dot_q4_0` summed in order.
+    pub fn rows4_q4_0(w: [&[u8]; ROWS], a: &[Q8Block], wide: &[[v128; 4]]) -> [f32; 4] {
+        const BB: usize = 18;
+        let row_len = a.len() * BB;
+        assert!(w.iter().all(|w| w.len() >= row_len) && wide.len() == a.len());
+        let (low, eight) = (u8x16_splat(0x0f), i8x16_splat(8));
+        rows4_by(a, |k, i| {
+            let a = &wide[i];
+            // SAFETY: block i of row k lies within w (asserted above).
+            unsafe {
+                let b = w[k].as_ptr().add(i * BB);
+                // Values 0–15 then 16–31: the low nibbles, then the high ones, less 8.
+                let v = load(b.add(2));
+                let q0 = i8x16_sub(v128_and(v, low), eight);
+                let q1 = i8x16_sub(v128_and(u16x8_shr(v, 4), low), eight);
+                let s = i32x4_add(dot16(q0, a[0], a[1]), dot16(q1, a[2], a[3]));
+                (s, b)
+            }
+        })
+    }
+
     /// Four rows of Q5_0 blocks · one row of Q8_0 activations, as `dot_q5_0` summed in order.
-    pub fn rows4_q5_0(w: [&[u8]; ROWS], a: &[Q8Block]) -> [f32; 4] {
+    pub fn rows4_q5_0(w: [&[u8]; ROWS], a: &[Q8Block], wide: &[[v128; 4]]) -> [f32; 4] {
         const BB: usize = 22;
         let row_len = a.len() * BB;
-        assert!(w.iter().all(|w| w.len() >= row_len));
+        assert!(w.iter().all(|w| w.len() >= row_len) && wide.len() == a.len());
         let (low, sixteen) = (u8x16_splat(0x0f), u8x16_splat(0x10));
         // Byte j of a vector of values tests bit j % 8 of the mask byte spread over it: mask
         // bytes 0 and 1 (bits 0–15) for values 0–15, bytes 2 and 3 for values 16–31.
@@ -672,7 +735,8 @@ mod simd {
             u8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
             u8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3),
         );
-        let row_block = |k: usize, i: usize, a: &[v128; 4]| -> (v128, u32) {
+        rows4_by(a, |k, i| {
+            let a = &wide[i];
             // SAFETY: block i of row k lies within w (asserted above).
             unsafe {
                 let b = w[k].as_ptr().add(i * BB);
@@ -687,21 +751,9 @@ mod simd {
                 let q0 = i8x16_sub(v128_and(v, low), clear(spread0));
                 let q1 = i8x16_sub(v128_and(u16x8_shr(v, 4), low), clear(spread1));
                 let s = i32x4_add(dot16(q0, a[0], a[1]), dot16(q1, a[2], a[3]));
-                (s, u16_at(b))
+                (s, b)
             }
-        };
-        let mut acc = f32x4_splat(0.0);
-        for (i, a) in a.iter().enumerate() {
-            let av = widen32(&a.qs);
-            let (s0, d0) = row_block(0, i, &av);
-            let (s1, d1) = row_block(1, i, &av);
-            let (s2, d2) = row_block(2, i, &av);
-            let (s3, d3) = row_block(3, i, &av);
-            let sumi = f32x4_convert_i32x4(sum_lanes4([s0, s1, s2, s3]));
-            let scale = f32x4_mul(f16x4(u32x4(d0, d1, d2, d3)), f32x4_splat(a.d));
-            acc = f32x4_add(acc, f32x4_mul(sumi, scale));
-        }
-        lanes(acc)
+        })
     }
 
     /// A Q8_K block's 256 activations as 32 vectors of eight i16.
