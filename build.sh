@@ -238,6 +238,7 @@ bench() {
         llama-hf) bench_llama_hf "$@" ;;
         llama-hf-load) bench_llama_hf_load "$@" ;;
         gguf-wllama) bench_gguf_wllama "$@" ;;
+        gguf-memory) bench_gguf_memory "$@" ;;
         llama2c-memory) bench_llama2c 110M "$@" ;;
         model-memory) bench_model_memory ;;
         large-vocab) build; node benches/large-vocab.mjs "$@" ;;
@@ -363,6 +364,24 @@ bench_gguf_wllama() {
     PYTHON=target/bench-venv/bin/python node benches/gguf-wllama.mjs "$dir" "$wllama" "${2:-3}"
 }
 
+# bench_gguf_memory [DIR]: the wasm memory of the Q8_0 and Q4_0 GGUF files of SmolLM2-135M's
+# shape once loaded, against the file (made in DIR as for bench_gguf_wllama), streamed as the
+# page's worker streams them and given whole, in Node with the build the worker loads for them.
+bench_gguf_memory() {
+    build
+    local dir=${1:-target/smollm2-gguf}
+    if [ ! -f "$dir/q4_0.gguf" ]; then
+        bench_python numpy gguf
+        target/bench-venv/bin/python -c "import llama_cpp" 2>/dev/null || {
+            say "installing llama-cpp-python into target/bench-venv (PyPI, builds llama.cpp once)"
+            target/bench-venv/bin/pip install -q llama-cpp-python
+        }
+        say "making SmolLM2-135M-shaped GGUF files in $dir (random weights, 880 MB)"
+        target/bench-venv/bin/python benches/smollm2_gguf.py make "$dir"
+    fi
+    node benches/gguf-memory.mjs "$dir/q8_0.gguf" "$dir/q4_0.gguf"
+}
+
 # bench_llama_hf_load [DIR]: Qwen2.5-0.5B's shape in bf16 (random weights, about 1 GB, made in
 # DIR, by default a folder in the system's temporary directory, outside the repository) loaded
 # through the page: peak memory against the file, and the first token once the files are in
@@ -439,6 +458,8 @@ usage: ./build.sh <command>
                                  against PyTorch (made in a venv)
             gguf-wllama [DIR [ROUNDS]]   SmolLM2-135M's shape in GGUF (Q8_0, Q4_0, Q4_K_M) in
                                  Chromium against wllama's single thread, and llama.cpp natively
+            gguf-memory [DIR]    the wasm memory of those Q8_0 and Q4_0 files once loaded,
+                                 against the file (Node)
             llama-hf-load [DIR]  Qwen2.5-0.5B's shape in bf16 through the page: peak memory,
                                  first token
             model-memory         the page's memory after GPT-2 small is replaced by the
