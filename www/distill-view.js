@@ -37,8 +37,12 @@ export function inForce(name, reduction) {
   // The formulas are PyTorch's code, joined by words the page says in its own language.
   const code = (r === p.reduction ? p.formula : p.formula.replace(`'${p.reduction}'`, `'${r}'`));
   const formula = code.replace(' mixed with ', ` ${t('distill.mixedWith')} `);
-  const verdict = name === 'baseline' ? 'baseline' : name === 'reverseKl' ? 'other'
-    : (name === 'hinton' || name === 'meanReduction') && r === 'batchmean' ? 'ok' : 'bad';
+  // Reverse KL is another objective, not a bug, under 'batchmean' only: 'mean' and 'sum' scale
+  // its soft term by 1/V and by N as they scale card 1's.
+  const verdict = name === 'baseline' ? 'baseline'
+    : r !== 'batchmean' ? 'bad'
+      : name === 'reverseKl' ? 'other'
+        : name === 'hinton' || name === 'meanReduction' ? 'ok' : 'bad';
   return { formula, verdict, reduction: r, replaced: r !== p.reduction };
 }
 
