@@ -298,7 +298,9 @@ fn quantised_products_are_the_same_bits_everywhere() {
 /// Each quantised type's four-rows-at-a-time kernel (wasm's simd128 path, which takes rows in
 /// fours and the rest one at a time) against the one-row code: every row of a 9-row matrix
 /// times two x rows equals, to the bit, that row alone as a one-row matrix. Natively both are
-/// the one-row code; in Chromium rows 0–7 go through the four-row kernel.
+/// the one-row code; in Chromium rows 0–7 go through the four-row kernel. 1 280 columns are 40
+/// blocks of 32: more than the kernels' chunk of 32 blocks whose scales are widened together,
+/// so a whole chunk and a part of one are both taken.
 #[test]
 fn the_four_row_kernels_give_the_one_row_bits() {
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -309,7 +311,7 @@ fn the_four_row_kernels_give_the_one_row_bits() {
         (state >> 56) as u8
     };
     for qtype in QType::ALL {
-        let (rows, cols) = (9, 512);
+        let (rows, cols) = (9, 1280);
         let bb = qtype.block_bytes();
         let mut data: Vec<u8> = (0..rows * cols / qtype.block_values() * bb)
             .map(|_| byte())

@@ -539,7 +539,8 @@ fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
 /// activations are widened to i16 once for every row of W), integer sums by
 /// `i32x4.dot_i16x8_s`, the four rows' block sums brought into one vector by two rounds of
 /// shuffles, and the f32 steps done for the four rows in the lanes of one vector (their four
-/// f16 scales read into one vector and widened together), in the one-row code's order. Integer
+/// f16 scales read into one vector and widened together, ahead of the integer sums), in the
+/// one-row code's order. Integer
 /// sums are exact whichever way they are added, and each lane's f32 steps are the one-row
 /// code's, so every output is the one-row code's to the bit.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -655,47 +656,62 @@ mod simd {
         )
     }
 
+    /// Blocks whose scales are widened ahead of their integer sums.
+    const CHUNK: usize = 32;
+
     /// Each row's Σ over blocks of sumi · (d_w · d_a), the four rows in the lanes of one
-    /// vector; `block(k, i)` is block i of row k's integer sum with the activations (in four
-    /// lanes) and where the block begins (its f16 scale).
+    /// vector; blocks are `bb` bytes, each beginning with its f16 scale, and `sum(k, i)` is block
+    /// i of row k's integer sum with the activations (in four lanes).
+    ///
+    /// A chunk of blocks' scales d_w · d_a is made first, then the chunk's integer sums: the
+    /// constants of the f16 widening are not held through the loop of sums, which needs the
+    /// vector registers for its own values.
     #[inline(always)]
-    fn rows4_by(a: &[Q8Block], block: impl Fn(usize, usize) -> (v128, *const u8)) -> [f32; 4] {
+    fn rows4_by(
+        w: [&[u8]; ROWS],
+        bb: usize,
+        a: &[Q8Block],
+        sum: impl Fn(usize, usize) -> v128,
+    ) -> [f32; 4] {
+        assert!(w.iter().all(|w| w.len() >= a.len() * bb));
         let mut acc = f32x4_splat(0.0);
-        for (i, a) in a.iter().enumerate() {
-            // The four rows written out, so that their sums stay in registers.
-            let (s0, d0) = block(0, i);
-            let (s1, d1) = block(1, i);
-            let (s2, d2) = block(2, i);
-            let (s3, d3) = block(3, i);
-            let sumi = f32x4_convert_i32x4(sum_lanes4([s0, s1, s2, s3]));
-            // SAFETY: each block begins with its f16 scale.
-            let d = unsafe { u16x4_at([d0, d1, d2, d3]) };
-            let scale = f32x4_mul(f16x4(d), f32x4_splat(a.d));
-            acc = f32x4_add(acc, f32x4_mul(sumi, scale));
+        let mut scales = [f32x4_splat(0.0); CHUNK];
+        for (c, blocks) in a.chunks(CHUNK).enumerate() {
+            let first = c * CHUNK;
+            for (j, (scale, a)) in scales.iter_mut().zip(blocks).enumerate() {
+                let at = (first + j) * bb;
+                // SAFETY: block first + j of each row lies within it (asserted above).
+                let d = unsafe { u16x4_at(w.map(|w| w.as_ptr().add(at))) };
+                *scale = f32x4_mul(f16x4(d), f32x4_splat(a.d));
+            }
+            for (j, scale) in scales[..blocks.len()].iter().enumerate() {
+                let i = first + j;
+                // The four rows written out, so that their sums stay in registers.
+                let s = [sum(0, i), sum(1, i), sum(2, i), sum(3, i)];
+                let sumi = f32x4_convert_i32x4(sum_lanes4(s));
+                acc = f32x4_add(acc, f32x4_mul(sumi, *scale));
+            }
         }
         lanes(acc)
     }
 
     /// Four rows of Q8_0 blocks · one row of Q8_0 activations (`wide`: the same, from
-    /// [`widen32_even_odd`]), as `dot_q8_0` summed in order. Each 16 weights are widened by
-    /// shifts, those at even places and those at odd places apart, and multiplied with the
-    /// activations at the same places: the same products, summed exactly.
+    /// [`widen32`]), as `dot_q8_0` summed in order.
     pub fn rows4_q8_0(w: [&[u8]; ROWS], a: &[Q8Block], wide: &[[v128; 4]]) -> [f32; 4] {
         const BB: usize = 34;
         let row_len = a.len() * BB;
         assert!(w.iter().all(|w| w.len() >= row_len) && wide.len() == a.len());
-        rows4_by(a, |k, i| {
+        rows4_by(w, BB, a, |k, i| {
             let a = &wide[i];
             // SAFETY: block i of row k lies within w (asserted above).
             unsafe {
                 let b = w[k].as_ptr().add(i * BB);
                 // Eight i8 at a time, widened to i16 by the load itself (`v128.load8x8_s`).
                 let q = |at: usize| i16x8_load_extend_i8x8(b.add(2 + 8 * at).cast());
-                let s = i32x4_add(
+                i32x4_add(
                     i32x4_add(i32x4_dot_i16x8(q(0), a[0]), i32x4_dot_i16x8(q(1), a[1])),
                     i32x4_add(i32x4_dot_i16x8(q(2), a[2]), i32x4_dot_i16x8(q(3), a[3])),
-                );
-                (s, b)
+                )
             }
         })
     }
@@ -707,7 +723,7 @@ mod simd {
         let row_len = a.len() * BB;
         assert!(w.iter().all(|w| w.len() >= row_len) && wide.len() == a.len());
         let (low, eight) = (u8x16_splat(0x0f), i8x16_splat(8));
-        rows4_by(a, |k, i| {
+        rows4_by(w, BB, a, |k, i| {
             let a = &wide[i];
             // SAFETY: block i of row k lies within w (asserted above).
             unsafe {
@@ -716,8 +732,7 @@ mod simd {
                 let v = load(b.add(2));
                 let q0 = i8x16_sub(v128_and(v, low), eight);
                 let q1 = i8x16_sub(v128_and(u16x8_shr(v, 4), low), eight);
-                let s = i32x4_add(dot16(q0, a[0], a[1]), dot16(q1, a[2], a[3]));
-                (s, b)
+                i32x4_add(dot16(q0, a[0], a[1]), dot16(q1, a[2], a[3]))
             }
         })
     }
@@ -735,7 +750,7 @@ mod simd {
             u8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
             u8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3),
         );
-        rows4_by(a, |k, i| {
+        rows4_by(w, BB, a, |k, i| {
             let a = &wide[i];
             // SAFETY: block i of row k lies within w (asserted above).
             unsafe {
@@ -750,8 +765,7 @@ mod simd {
                 };
                 let q0 = i8x16_sub(v128_and(v, low), clear(spread0));
                 let q1 = i8x16_sub(v128_and(u16x8_shr(v, 4), low), clear(spread1));
-                let s = i32x4_add(dot16(q0, a[0], a[1]), dot16(q1, a[2], a[3]));
-                (s, b)
+                i32x4_add(dot16(q0, a[0], a[1]), dot16(q1, a[2], a[3]))
             }
         })
     }
