@@ -547,6 +547,7 @@ fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
 mod simd {
     use super::{scale_min_k4, Q8Block, Q8KBlock};
     use std::arch::wasm32::*;
+    use std::mem::MaybeUninit;
 
     /// Rows of W per pass.
     pub const ROWS: usize = 4;
@@ -675,21 +676,24 @@ mod simd {
     ) -> [f32; 4] {
         assert!(w.iter().all(|w| w.len() >= a.len() * bb));
         let mut acc = f32x4_splat(0.0);
-        let mut scales = [f32x4_splat(0.0); CHUNK];
+        // Left unset until written: zeroing it would cost a chunk's worth of stores per call.
+        let mut scales = [MaybeUninit::<v128>::uninit(); CHUNK];
         for (c, blocks) in a.chunks(CHUNK).enumerate() {
             let first = c * CHUNK;
             for (j, (scale, a)) in scales.iter_mut().zip(blocks).enumerate() {
                 let at = (first + j) * bb;
                 // SAFETY: block first + j of each row lies within it (asserted above).
                 let d = unsafe { u16x4_at(w.map(|w| w.as_ptr().add(at))) };
-                *scale = f32x4_mul(f16x4(d), f32x4_splat(a.d));
+                scale.write(f32x4_mul(f16x4(d), f32x4_splat(a.d)));
             }
             for (j, scale) in scales[..blocks.len()].iter().enumerate() {
                 let i = first + j;
+                // SAFETY: the loop above wrote the first blocks.len() scales.
+                let scale = unsafe { scale.assume_init() };
                 // The four rows written out, so that their sums stay in registers.
                 let s = [sum(0, i), sum(1, i), sum(2, i), sum(3, i)];
                 let sumi = f32x4_convert_i32x4(sum_lanes4(s));
-                acc = f32x4_add(acc, f32x4_mul(sumi, *scale));
+                acc = f32x4_add(acc, f32x4_mul(sumi, scale));
             }
         }
         lanes(acc)
