@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { startServer } from '../tests/e2e/lib/server.mjs';
 import { loopbackPage } from '../tests/e2e/lib/harness.mjs';
+import { alternate } from './lib/ab.mjs';
 
 const [a, b, file, roundsArg, tokensArg] = process.argv.slice(2);
 if (!a || !b || !file) {
@@ -43,15 +44,7 @@ try {
     gen.free();
     return n / secs;
   }, [k, tokens]);
-  await time('a'); // warm-up
-  await time('b');
-  const runs = { a: [], b: [] };
-  for (let r = 0; r < rounds; r++) for (const k of ['a', 'b']) runs[k].push(await time(k));
-  const median = (v) => [...v].sort((x, y) => x - y)[v.length >> 1];
-  for (const [k, path] of [['a', a], ['b', b]]) {
-    console.log(`${k.toUpperCase()} ${path}: ${runs[k].map((x) => x.toFixed(1)).join(' ')} tokens/s, median ${median(runs[k]).toFixed(1)}`);
-  }
-  console.log(`B/A: ${(median(runs.b) / median(runs.a)).toFixed(2)}× (medians)`);
+  await alternate(time, rounds, { a, b }, 2);
   if (outside.length) throw new Error(`the page reached beyond localhost: ${outside.join(', ')}`);
 } finally {
   await browser.close();
