@@ -850,6 +850,36 @@ fn the_distillation_cards_state_their_maths() {
         assert_eq!(base.kl_term, 0.0);
         assert!(base.soft_grad.iter().all(|&g| g == 0.0));
     }
+    // No T², 0 < α < 1: as T grows large the loss becomes almost only α · crossEntropy(s, y);
+    // the ratio (1 − α) · soft / loss the card shows tends to 0.
+    {
+        let (s, t) = (rows(n, v, 2.0), rows(n, v, 2.0));
+        let y: Vec<i32> = (0..n as i32).collect();
+        let alpha = 0.3;
+        let ratio = |temperature: f64| {
+            let o = distill_loss(
+                &s,
+                &t,
+                &y,
+                &DistillOptions {
+                    pipeline: P::NoTSquared,
+                    temperature,
+                    alpha,
+                    reduction: None,
+                },
+            )
+            .unwrap();
+            assert!(close(
+                o.loss,
+                (1.0 - alpha) * o.kl_term + alpha * o.ce_term,
+                1e-9
+            ));
+            (1.0 - alpha) * o.kl_term / o.loss
+        };
+        let ratios: Vec<f64> = [10.0, 100.0, 1000.0].map(ratio).to_vec();
+        assert!(ratios.windows(2).all(|w| w[1] < w[0]), "{ratios:?}");
+        assert!(ratios[2] < 1e-4, "{ratios:?}");
+    }
     // As T grows, T · (q − p) tends to ((s − t) − mean(s − t))/V, which does not depend on T.
     let s = rows(1, v, 1.0);
     let t = rows(1, v, 1.0);
