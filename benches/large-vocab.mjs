@@ -7,11 +7,14 @@
 // weights from a fixed seed. The page loads it through `?model=`.
 //
 // The page reports each panel it renders as a `performance.measure` named `panel` (from the
-// request to the worker until the panels are in the DOM), with the worker's own times in its
-// `detail`: `forward` (Model.forward), `panel` (nextTokenPanel, with `new ModelOutput` when the
-// values are new) and `chain` (chainPanel), and each generation as
-// one named `generate`, with `detail.next` the time in Generation.next (its forward pass and
-// draw). The rest of a figure is the page's own messaging, transfer and rendering.
+// request to the worker until the bars, the stats and the chain are in the DOM), with the
+// worker's own times in its `detail`: `forward` (Model.forward), `panel` (nextTokenPanel, with
+// `new ModelOutput` when the values are new) and `chain` (chainPanel); then one named
+// `experiments` (from the same request until the identity and precision cards, which come in a
+// second reply, are in the DOM; `detail.experiments` the worker's time in them); and each
+// generation as one named `generate`, with `detail.next` the time in Generation.next (its
+// forward pass and draw). The rest of a figure is the page's own messaging, transfer and
+// rendering.
 //
 // With BASE, a second www/ folder (say, main's, built), its page runs beside this one's in the
 // same browser, round by round in turn, so that the load of the moment slows both alike, and
@@ -163,12 +166,14 @@ async function rounds(page, n, act, first = 0) {
     for (let i = 0; i < n; i++) {
       const t0 = performance.now();
       acts[act](first + i);
-      while (!since('panel', t0)) await new Promise((r) => setTimeout(r, 1));
+      while (!since('experiments', t0)) await new Promise((r) => setTimeout(r, 1));
       const p = since('panel', t0);
+      const x = since('experiments', t0);
       const g = since('generate', t0);
       out.push({
         total: p.startTime + p.duration - t0,
         forward: p.detail.forward, panel: p.detail.panel, chain: p.detail.chain ?? 0, next: g ? g.detail.next : 0,
+        experimentsTotal: x.startTime + x.duration - t0, experiments: x.detail.experiments,
       });
       await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))); // let it paint
     }
@@ -212,6 +217,9 @@ function report(title, runs) {
   line('transfer + main thread', (r) => r.total - r.forward - r.next - r.panel - r.chain);
   line('beyond the forward passes', (r) => r.total - r.forward - r.next);
   console.log('  (goal: the page\'s own work, beyond the forward passes, <= 10 ms)');
+  line('click → the two experiments shown', (r) => r.experimentsTotal);
+  line('worker: the experiments', (r) => r.experiments);
+  line('  the same, beyond the forward passes', (r) => r.experimentsTotal - r.forward - r.next);
 }
 
 /** `n` rounds of `act` on each page, taken in turn one round at a time. */

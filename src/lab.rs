@@ -461,16 +461,33 @@ impl Output {
         let values = &self.values;
         let sample = sampling::sample(values, opts)?;
         let entropy_nats = sample.entropy;
+        let Measured {
+            identity,
+            precision,
+        } = self.experiments(opts.temperature, experiments)?;
         Ok(NextToken {
             entropy_nats,
             entropy_bits: entropy_nats / std::f64::consts::LN_2,
             perplexity: entropy_nats.exp(),
             top: top_of_sample(self.top_ids.clone(), values.len(), &sample),
+            identity,
+            precision,
+            sample,
+        })
+    }
+
+    /// The panel's two experiments, those `experiments` asks for, the identity at the sampler's
+    /// temperature `t`: what [`Output::next_token`] gives in its fields of the same names. They
+    /// do not depend on the sampler's filters, so a caller can ask for them apart from the bars.
+    pub fn experiments(&self, t: f32, experiments: Experiments) -> Result<Measured> {
+        numerics::check_temperature(t)?;
+        let values = &self.values;
+        Ok(Measured {
             identity: match experiments.identity {
                 true => Some(numerics::temperature_identity_given(
                     values,
                     &self.log_probs,
-                    opts.temperature,
+                    t,
                 )?),
                 false => None,
             },
@@ -478,9 +495,17 @@ impl Output {
                 Some((stored_t, reheat_t)) => Some(precision(values, stored_t, reheat_t)?),
                 None => None,
             },
-            sample,
         })
     }
+}
+
+/// The panel's two experiments for one output ([`Output::experiments`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured {
+    /// As [`NextToken::identity`].
+    pub identity: Option<(Vec<f32>, Vec<f32>, f32)>,
+    /// As [`NextToken::precision`].
+    pub precision: Option<Precision>,
 }
 
 /// What the next-token panel shows at one set of sampler settings; the figures of the values
@@ -1829,6 +1854,18 @@ mod tests {
                 Some(numerics::temperature_identity_given(&z, &log_probs, t).unwrap())
             );
             assert_eq!(r.precision, Some(precision(&z, 0.7, 3.0).unwrap()));
+            // The experiments alone, asked for apart from the bars, are the same.
+            let apart = kept.experiments(t, both).unwrap();
+            assert_eq!(
+                (&apart.identity, &apart.precision),
+                (&r.identity, &r.precision)
+            );
+            let none = Experiments {
+                identity: false,
+                precision: None,
+            };
+            let bare = kept.experiments(t, none).unwrap();
+            assert_eq!((bare.identity, bare.precision), (None, None));
             // And `next_token`, which makes its own.
             assert_eq!(
                 next_token(z.clone(), &opts, 12, both).unwrap(),

@@ -13,7 +13,7 @@
 // `out` (the text generated so far) or `panel` (the panel's last answer) where it needs them.
 
 import { renderBars } from './bars.js';
-import { bindControl } from './state.js';
+import { bindControl, hidden } from './state.js';
 import { zeroThresholds, cutReasons } from './pkg/logitlab.js';
 import { t, fixed, precision, exponential, integer, english, errorNode, fillNodes, lang } from './i18n.js';
 import { announce, announceError } from './announce.js';
@@ -343,20 +343,28 @@ function setBusy(busy) {
 
 // ---- the panels of the next token ----
 
-/** Asks the worker for the next token's figures and shows them; a late answer is dropped. */
+/**
+ * Asks the worker for the next token's figures and shows them; a late answer is dropped. The
+ * bars, the stats and the chain come first; the identity and precision cards (several passes of
+ * exp over V) follow in a second reply, each card `aria-busy` until its figures are in. A card
+ * the instructor hid (`hide=`) is not computed.
+ */
 async function refreshPanel(ctx, out, panel) {
   const { lab, state } = ctx;
   showControls(state);
   const seq = ++panel.seq;
   const t0 = performance.now();
+  const args = { text: contextText(state, out), options: samplerOptions(state), output: state.output, top: TOP };
+  const shown = { identity: !hidden(state).has('identity'), precision: !hidden(state).has('precision') };
+  const bars = lab.call('panel', { ...args, chain: ctx.chain.chain() });
+  const figures = lab.call('experiments', { ...args, ...shown, precisionT: state.precisionT });
+  figures.catch(() => {}); // a failure is the bars' too, and shown with them
+  for (const part of ['identity', 'precision']) $(`${part}-title`).parentElement.setAttribute('aria-busy', 'true');
   let r;
   try {
-    r = await lab.call('panel', { text: contextText(state, out), options: samplerOptions(state), chain: ctx.chain.chain(),
-      output: state.output, precisionT: state.precisionT, top: TOP });
+    r = await bars;
   } catch (e) {
-    fillNodes($('bars-text'), 'panel.failed', {}, { error: errorNode(e) });
-    $('bars').replaceChildren();
-    $('bars-data').replaceChildren();
+    if (seq === panel.seq) failed(e);
     return;
   }
   if (seq !== panel.seq) return; // a newer request is on its way
@@ -364,15 +372,33 @@ async function refreshPanel(ctx, out, panel) {
   if (r.chain.error) ctx.chain.failed(r.chain.error);
   else ctx.chain.show(r.chain, ctx.model.labels);
   // With a chain of the list, the bars show its final distribution and which step cut each id.
-  const bars = slidersChain(state) || r.chain.error ? r : { ...r, ...r.chain };
-  renderNextToken(ctx, bars, order);
-  renderIdentity(ctx, r, order);
-  renderPrecision(state, r);
+  renderNextToken(ctx, slidersChain(state) || r.chain.error ? r : { ...r, ...r.chain }, order);
   ctx.weights.refresh();
   panel.order = order;
   // The last panel's cost, with the worker's share in `detail` (benches/large-vocab.mjs reads it).
   performance.clearMeasures('panel');
   performance.measure('panel', { start: t0, detail: r.timing });
+  let e;
+  try {
+    e = await figures;
+  } catch (error) {
+    if (seq === panel.seq) failed(error);
+    return;
+  }
+  if (seq !== panel.seq) return;
+  if (e.identity) renderIdentity(ctx, { identity: e.identity, greedy: r.greedy }, order);
+  if (e.precision) renderPrecision(state, e);
+  for (const part of ['identity', 'precision']) $(`${part}-title`).parentElement.removeAttribute('aria-busy');
+  performance.clearMeasures('experiments');
+  performance.measure('experiments', { start: t0, detail: e.timing });
+}
+
+/** A panel the worker could not compute: the reason where the bars go. */
+function failed(e) {
+  fillNodes($('bars-text'), 'panel.failed', {}, { error: errorNode(e) });
+  $('bars').replaceChildren();
+  $('bars-data').replaceChildren();
+  for (const part of ['identity', 'precision']) $(`${part}-title`).parentElement.removeAttribute('aria-busy');
 }
 
 /** Why an id was cut: `sample`'s reason, or the chain's step (its number from 1 and kind). */

@@ -320,35 +320,38 @@ function lastWindow(ids) {
 let kept = null;
 
 /**
- * Everything the next-token panel shows for one context and one set of options: the final
- * distribution and its entropy, the `top` ids and the rest, the temperature identity, and the
- * precision experiment (stored at `precisionT`, re-heated to the absolute T = 3).
+ * `kept` for the context `text` (its last contextLength tokens), running the model only when
+ * the context, the output mode or `top` changed. Returns every id so far (the chain's history,
+ * tokenised once), the time the forward pass took and the time its ModelOutput took (both 0
+ * when kept).
  */
-function panel({ text, options, chain, output, precisionT, top }) {
-  // Every id so far (the chain's history), tokenised once; the model sees the last contextLength.
+function keep({ text, output, top }) {
   const history = spelled('prompt', () => model.promptIds(text));
   const ids = lastWindow(history);
   if (ids.length === 0) throw coded('prompt.empty', 'prompt must contain at least one character');
-  const t0 = performance.now();
   const key = `${output} ${top} ${ids.join(' ')}`;
-  let values = null;
-  if (kept?.key !== key) values = model.forward(ids, { output });
+  if (kept?.key === key) return { history, forward: 0, made: 0 };
+  const t0 = performance.now();
+  const values = model.forward(ids, { output });
   const t1 = performance.now();
-  if (values) {
-    kept?.output.free();
-    kept = null;
-    kept = { key, output: new lab.ModelOutput(values, top) };
-  }
-  const identity = kept.identity?.T !== options.temperature;
-  const precision = kept.precision?.T !== precisionT;
-  // The panels draw the top ids alone (row k is id top[k]; they depend on the values only, as
-  // the experiments do): at V = 151 936 a reply is then a few hundred bytes, not megabytes.
-  const r = kept.output.nextTokenPanel({
-    ...options, output, storedTemperature: precisionT, reheatTemperature: 3, identity, precision, topOnly: true,
-  });
+  kept?.output.free();
+  kept = null;
+  kept = { key, output: new lab.ModelOutput(values, top) };
+  return { history, forward: t1 - t0, made: performance.now() - t1 };
+}
+
+/**
+ * What the next-token panel shows for one context and one set of options beside its two
+ * experiments (`experiments`, asked for next): the final distribution and its entropy, the
+ * `top` ids and the rest, and the chain's figures.
+ */
+function panel({ text, options, chain, output, top }) {
+  const { history, forward, made } = keep({ text, output, top });
+  const t1 = performance.now() - made; // a new ModelOutput is the panel's work
+  // The panels draw the top ids alone (row k is id top[k]): at V = 151 936 a reply is then a
+  // few hundred bytes, not megabytes.
+  const r = kept.output.nextTokenPanel({ ...options, output, identity: false, precision: false, topOnly: true });
   const t2 = performance.now();
-  if (identity) kept.identity = { T: options.temperature, rows: r.identity };
-  if (precision) kept.precision = { T: precisionT, figures: r.precision };
   // The chain's figures at the same rows: the ids so far are its history (the repetition
   // steps read them).
   let chainFigures;
@@ -358,10 +361,34 @@ function panel({ text, options, chain, output, precisionT, top }) {
     chainFigures = { error: wire(e) };
   }
   // The page reports these beside its own time (performance.measure `panel`; benches/large-vocab.mjs).
-  const timing = { forward: t1 - t0, panel: t2 - t1, chain: performance.now() - t2 };
+  const timing = { forward, panel: t2 - t1, chain: performance.now() - t2 };
+  return { ...r, timing, vocabSize: kept.output.length, chain: chainFigures };
+}
+
+/**
+ * The panel's two experiments for the same context and options, those the page shows
+ * (`identity`, `precision`): the temperature identity at the sampler's T and the precision
+ * experiment (stored at `precisionT`, re-heated to the absolute T = 3). They cost several
+ * passes of exp over V and depend on neither the filters nor the chain, so they come after the
+ * bars, and each is kept while its temperature and the values stay.
+ */
+function experiments({ text, options, output, precisionT, top, identity, precision }) {
+  const { forward, made } = keep({ text, output, top });
+  const t1 = performance.now() - made;
+  const needIdentity = identity && kept.identity?.T !== options.temperature;
+  const needPrecision = precision && kept.precision?.T !== precisionT;
+  if (needIdentity || needPrecision) {
+    const r = kept.output.experiments({
+      ...options, output, storedTemperature: precisionT, reheatTemperature: 3,
+      identity: needIdentity, precision: needPrecision, topOnly: true,
+    });
+    if (needIdentity) kept.identity = { T: options.temperature, rows: r.identity };
+    if (needPrecision) kept.precision = { T: precisionT, figures: r.precision };
+  }
   return {
-    ...r, timing, vocabSize: kept.output.length,
-    identity: kept.identity.rows, precision: kept.precision.figures, chain: chainFigures,
+    identity: identity ? kept.identity.rows : undefined,
+    precision: precision ? kept.precision.figures : undefined,
+    timing: { forward, experiments: performance.now() - t1 },
   };
 }
 
@@ -694,7 +721,7 @@ function exportModel({ pipeline, folder, group: name }) {
 
 const handlers = {
   exportModel, init: initModule,
-  load, panel, orderMatters, draws, generate, chat, tokenStats, quantizePlan, quantize, compareModels, calibration, lossPanel,
+  load, panel, experiments, orderMatters, draws, generate, chat, tokenStats, quantizePlan, quantize, compareModels, calibration, lossPanel,
   trainStart, distillStart, distillTemperatures, trainStep, trainPlay, trainSample,
   stop: () => { run++; return {}; },
   trainPause: ({ group: name }) => { group(name).training++; return {}; },

@@ -76,6 +76,20 @@ pub struct PanelPrecision {
     pub stores_zeros: [bool; 3],
 }
 
+/// The next-token panel's two experiments alone (`ModelOutput.experiments`).
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct PanelExperiments {
+    /// As `NextTokenPanel.identity`; absent with `identity: false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub identity: Option<TemperatureIdentity>,
+    /// As `NextTokenPanel.precision`; absent with `precision: false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub precision: Option<PanelPrecision>,
+}
+
 /// Everything the sampling lab's next-token panel shows for one output vector.
 #[derive(Serialize, Tsify)]
 #[serde(rename_all = "camelCase")]
@@ -207,6 +221,33 @@ impl ModelOutput {
         panel(&self.inner, &a)
     }
 
+    /// The panel's two experiments alone, as `nextTokenPanel` with the same options gives them
+    /// (the identity at `options.temperature`), without re-running the sampler: a caller can
+    /// show the bars first and these after.
+    #[wasm_bindgen(unchecked_return_type = "PanelExperiments")]
+    pub fn experiments(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "NextTokenOptions")] options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let a: NextTokenOptions = self::options(&options, "options")?;
+        self.check_top(a.top)?;
+        let o = a.sampler(a.output.unwrap_or_default().sample_input())?;
+        o.validate().map_err(js_err)?;
+        let m = self
+            .inner
+            .experiments(o.temperature, experiments_of(&a)?)
+            .map_err(js_err)?;
+        let (identity, precision) = experiment_fields(
+            (&m.identity, &m.precision),
+            rows_of(&a),
+            &self.inner.top_ids,
+        );
+        Ok(to_js(&PanelExperiments {
+            identity,
+            precision,
+        }))
+    }
+
     /// Refuses a `top` other than the one the output was made with.
     pub(crate) fn check_top(&self, top: Option<f64>) -> Result<(), JsError> {
         let n = self.inner.top_ids.len();
@@ -221,22 +262,36 @@ impl ModelOutput {
     }
 }
 
-/// The next-token panel of `output` at the options `a`.
-fn panel(output: &lab::Output, a: &NextTokenOptions) -> Result<JsValue, JsError> {
-    let o = a.sampler(a.output.unwrap_or_default().sample_input())?;
+/// The experiments `a` asks for (both by default).
+fn experiments_of(a: &NextTokenOptions) -> Result<lab::Experiments, JsError> {
     let stored_t = positive("storedTemperature", a.stored_temperature, 1.0)?;
     let reheat_t = positive("reheatTemperature", a.reheat_temperature, 3.0)?;
-    let experiments = lab::Experiments {
+    Ok(lab::Experiments {
         identity: a.identity.unwrap_or(true),
         precision: a.precision.unwrap_or(true).then_some((stored_t, reheat_t)),
-    };
-    let r = output.next_token(&o, experiments).map_err(js_err)?;
-    let rows = match a.top_only.unwrap_or(false) {
+    })
+}
+
+/// Which rows the arrays of a panel hold: `topOnly`'s.
+fn rows_of(a: &NextTokenOptions) -> Rows {
+    match a.top_only.unwrap_or(false) {
         true => Rows::Top,
         false => Rows::All,
-    };
-    let shown = |v: &[f32]| Float32Array::from(&rows.of(v, &r.top.ids)[..]);
-    let identity = |(a, b, diff): &(Vec<f32>, Vec<f32>, f32)| TemperatureIdentity {
+    }
+}
+
+/// The temperature identity: softmax(z / T) from z and from log_softmax(z), and their max
+/// |difference|.
+type Identity = (Vec<f32>, Vec<f32>, f32);
+
+/// The experiments' fields of a panel, the identity's two distributions at `rows`.
+fn experiment_fields(
+    (identity_of, precision_of): (&Option<Identity>, &Option<lab::Precision>),
+    rows: Rows,
+    top: &[u32],
+) -> (Option<TemperatureIdentity>, Option<PanelPrecision>) {
+    let shown = |v: &[f32]| Float32Array::from(&rows.of(v, top)[..]);
+    let identity = |(a, b, diff): &Identity| TemperatureIdentity {
         from_logits: shown(a),
         from_log_softmax: shown(b),
         max_abs_diff: *diff as f64,
@@ -255,6 +310,19 @@ fn panel(output: &lab::Output, a: &NextTokenOptions) -> Result<JsValue, JsError>
             stores_zeros: p.stores_zeros(),
         }
     };
+    (
+        identity_of.as_ref().map(identity),
+        precision_of.as_ref().map(panel_precision),
+    )
+}
+
+/// The next-token panel of `output` at the options `a`.
+fn panel(output: &lab::Output, a: &NextTokenOptions) -> Result<JsValue, JsError> {
+    let o = a.sampler(a.output.unwrap_or_default().sample_input())?;
+    let r = output.next_token(&o, experiments_of(a)?).map_err(js_err)?;
+    let rows = rows_of(a);
+    let shown = |v: &[f32]| Float32Array::from(&rows.of(v, &r.top.ids)[..]);
+    let (identity, precision) = experiment_fields((&r.identity, &r.precision), rows, &r.top.ids);
     Ok(to_js(&NextTokenPanel {
         values: shown(&output.values),
         log_probs: shown(&output.log_probs),
@@ -270,9 +338,9 @@ fn panel(output: &lab::Output, a: &NextTokenOptions) -> Result<JsValue, JsError>
         rest: r.top.rest as u32,
         rest_mass: r.top.rest_mass,
         rest_cut: r.top.rest_cut as u32,
-        identity: r.identity.as_ref().map(identity),
+        identity,
         greedy: [output.greedy.0 as u32, output.greedy.1 as u32],
-        precision: r.precision.as_ref().map(panel_precision),
+        precision,
         value_range: output.value_range.map(|(lo, hi)| [lo as f64, hi as f64]),
         log_prob_range: output.log_prob_range.map(|(lo, hi)| [lo as f64, hi as f64]),
     }))

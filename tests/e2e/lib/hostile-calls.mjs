@@ -85,6 +85,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
     nextTokenPanel: [goodValues, goodOptions],
     'new ModelOutput': [goodValues, () => r.pick([undefined, 3, 12])],
     'output.nextTokenPanel': [() => r.pick([{}, { temperature: 0.8, topP: 0.9, seed: 1, topOnly: true }, { output: 'logSoftmax' }, undefined])],
+    'output.experiments': [() => r.pick([{}, { temperature: 0.8, storedTemperature: 0.5, topOnly: true }, { identity: false }, { precision: false, top: 12 }, undefined])],
     'output.chainPanel': [() => r.pick(['llama.cpp', [{ kind: 'repetitionPenalty', penalty: 2 }, { kind: 'topK', k: 5 }]]),
       () => ({ history: new Uint32Array([1, 2]), seed: 1, topOnly: true })],
     classify: [goodValues, () => 1],
@@ -192,6 +193,7 @@ export async function runHostile(lab, wasm, { perExport, seed, modelBytes }) {
       case 'sampler.sample': return sampler.sample(...args);
       case 'new ModelOutput': return new lab.ModelOutput(...args);
       case 'output.nextTokenPanel': return output.nextTokenPanel(...args);
+      case 'output.experiments': return output.experiments(...args);
       case 'output.chainPanel': return output.chainPanel(...args);
       case 'new ChainGeneration': return new lab.ChainGeneration(...args);
       case 'chainGen.next': return chainGen.next(...args);
