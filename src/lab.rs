@@ -313,13 +313,21 @@ pub fn top_ids(scores: &[f32], n: usize) -> Vec<u32> {
         // later one enters only with a score strictly above the last kept, after every kept id
         // that scores at least as much.
         let mut best: Vec<u32> = Vec::with_capacity(n + 1);
+        if n == 0 {
+            return best;
+        }
+        // The score an id must beat once n are kept.
+        let mut floor = None;
         for (i, &x) in scores.iter().enumerate() {
-            if n == 0 || (best.len() == n && x <= scores[best[n - 1] as usize]) {
+            if floor.is_some_and(|f| x <= f) {
                 continue;
             }
             let at = best.partition_point(|&j| scores[j as usize] >= x);
             best.insert(at, i as u32);
             best.truncate(n);
+            if best.len() == n {
+                floor = Some(scores[best[n - 1] as usize]);
+            }
         }
         return best;
     }
@@ -529,23 +537,37 @@ pub struct NextToken {
     pub precision: Option<Precision>,
 }
 
-/// [`finite_range`] and [`numerics::argmax`] of `v` in one pass, each the same as alone.
+/// [`finite_range`] and [`numerics::argmax`] of `v`, bit for bit, for `v` with no NaN and no
+/// +∞ (checked values, or their log_softmax). Three passes that vectorise and a scan that stops
+/// early, in place of one that branches on every entry: the largest entry is the maximum and
+/// its first index the argmax; a sweep with strict comparisons keeps the first of equal entries
+/// (0 and −0 alike), so each end is the first entry equal to the extreme.
 fn range_and_argmax(v: &[f32]) -> (Option<(f32, f32)>, usize) {
-    let (mut lo, mut hi, mut best) = (f32::INFINITY, f32::NEG_INFINITY, 0);
-    let mut any = false;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
-        }
-        let finite = x.is_finite();
-        any |= finite;
-        // The first finite entry replaces both ends (x < +∞, x > −∞), as in `finite_range`.
-        if finite {
-            lo = if x < lo { x } else { lo };
-            hi = if x > hi { x } else { hi };
+    let m = numerics::max(v);
+    let best = v.iter().position(|&x| x == m).unwrap_or(0);
+    if m == f32::NEG_INFINITY || v.is_empty() {
+        return (None, best);
+    }
+    let lowest = min_finite(v);
+    let lo = v.iter().find(|&&x| x == lowest).copied().unwrap_or(lowest);
+    (Some((lo, v[best])), best)
+}
+
+/// The smallest entry above −∞ of `v` (which has one, and no NaN), in four running minima.
+fn min_finite(v: &[f32]) -> f32 {
+    let smaller = |a: f32, x: f32| if x > f32::NEG_INFINITY && x < a { x } else { a };
+    let mut m = [f32::INFINITY; 4];
+    let chunks = v.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (m, &x) in m.iter_mut().zip(c) {
+            *m = smaller(*m, x);
         }
     }
-    (any.then_some((lo, hi)), best)
+    for (m, &x) in m.iter_mut().zip(rest) {
+        *m = smaller(*m, x);
+    }
+    smaller(smaller(m[0], m[1]), smaller(m[2], m[3]))
 }
 
 /// The smallest and largest finite entry of `v`, or None if it has none.
@@ -1781,13 +1803,35 @@ mod tests {
 
     #[test]
     fn range_and_argmax_is_finite_range_and_argmax() {
-        let cases: [&[f32]; 6] = [
+        let cases: [&[f32]; 10] = [
             &[0.0, -0.0, 1.0, 1.0, -3.0],
             &[f32::NEG_INFINITY, -0.0, 0.0, f32::NEG_INFINITY],
             &[f32::NEG_INFINITY, f32::NEG_INFINITY],
             &[-3e38, 3e38, 2.0, 3e38],
             &[5.0],
             &[-1.0, -2.0, f32::NEG_INFINITY, -1.0, -0.5],
+            // Equal extremes in different lanes, signed zeros first one way then the other.
+            &[-1.0, 0.0, -1.0, -1.0, -0.0, 1.0, 1.0, -2.0, -2.0],
+            &[1.0, -0.0, 1.0, 1.0, 0.0, -1.0, 0.0, -0.0, -0.0],
+            &[
+                3.0,
+                2.0,
+                1.0,
+                0.0,
+                -0.0,
+                2.0,
+                3.0,
+                -0.0,
+                0.0,
+                f32::NEG_INFINITY,
+            ],
+            &[
+                f32::NEG_INFINITY,
+                f32::NEG_INFINITY,
+                f32::NEG_INFINITY,
+                f32::NEG_INFINITY,
+                -7.0,
+            ],
         ];
         for v in cases {
             let (range, best) = range_and_argmax(v);

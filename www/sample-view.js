@@ -357,9 +357,15 @@ async function refreshPanel(ctx, out, panel) {
   const args = { text: contextText(state, out), options: samplerOptions(state), output: state.output, top: TOP };
   const shown = { identity: !hidden(state).has('identity'), precision: !hidden(state).has('precision') };
   const bars = lab.call('panel', { ...args, chain: ctx.chain.chain() });
-  const figures = lab.call('experiments', { ...args, ...shown, precisionT: state.precisionT });
-  figures.catch(() => {}); // a failure is the bars' too, and shown with them
-  for (const part of ['identity', 'precision']) $(`${part}-title`).parentElement.setAttribute('aria-busy', 'true');
+  // The experiments depend on the context, the output, T and the stored T only: after a filter
+  // moved, the cards already show them.
+  const asked = { ...args, ...shown, options: { temperature: args.options.temperature }, precisionT: state.precisionT };
+  const key = JSON.stringify(asked);
+  const same = panel.experiments?.key === key && panel.experiments.model === ctx.model;
+  const figures = same ? null : lab.call('experiments', asked);
+  figures?.catch(() => {}); // a failure is the bars' too, and shown with them
+  if (!same) panel.experiments = null;
+  if (figures) for (const part of ['identity', 'precision']) $(`${part}-title`).parentElement.setAttribute('aria-busy', 'true');
   let r;
   try {
     r = await bars;
@@ -378,6 +384,12 @@ async function refreshPanel(ctx, out, panel) {
   // The last panel's cost, with the worker's share in `detail` (benches/large-vocab.mjs reads it).
   performance.clearMeasures('panel');
   performance.measure('panel', { start: t0, detail: r.timing });
+  performance.clearMeasures('experiments');
+  if (!figures) {
+    // The cards are current: the experiments are done when the bars are.
+    performance.measure('experiments', { start: t0, detail: { forward: 0, experiments: 0 } });
+    return;
+  }
   let e;
   try {
     e = await figures;
@@ -388,8 +400,8 @@ async function refreshPanel(ctx, out, panel) {
   if (seq !== panel.seq) return;
   if (e.identity) renderIdentity(ctx, { identity: e.identity, greedy: r.greedy }, order);
   if (e.precision) renderPrecision(state, e);
+  panel.experiments = { key, model: ctx.model };
   for (const part of ['identity', 'precision']) $(`${part}-title`).parentElement.removeAttribute('aria-busy');
-  performance.clearMeasures('experiments');
   performance.measure('experiments', { start: t0, detail: e.timing });
 }
 
