@@ -158,8 +158,9 @@ pub(crate) fn layer_norm(x: &[f32], gain: &[f32], bias: &[f32], eps: f64) -> Vec
 
 /// y = x · W for every row of x: (rows, in) → (rows, n_out), with W stored (in, n_out).
 ///
-/// Each y_j is the sum x_0·W_0j + x_1·W_1j + … taken in that order. The inner loops run along
-/// [`GROUP`] rows of W at once, over j, which LLVM vectorises without reordering any sum: a
+/// Each y_j is the sum x_0·W_0j + x_1·W_1j + … taken in that order. One row of x (a token at a
+/// time) takes W one row at a time ([`matvec_row_by_row`]); for two or three rows of x the inner
+/// loops run along [`GROUP`] rows of W at once, over j, which LLVM vectorises without reordering any sum: a
 /// vector of y is loaded once, takes the products of all the group's rows, and is stored
 /// once. W may be stored in 16 bits ([`Element`]): each weight is widened to f32 in a register
 /// as it is read, so the sums are those of the f32 weights.
@@ -169,8 +170,12 @@ pub(crate) fn matmul<E: Widen>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32
     if x.len() / n_in >= TILE_ROWS {
         return matmul_tiled(x, weight, n_out);
     }
-    if x.len() == n_in && E::LANES != IN_ORDER {
-        return matvec(x, weight, n_out);
+    if x.len() == n_in {
+        return if E::LANES == IN_ORDER {
+            matvec_row_by_row(x, weight, n_out)
+        } else {
+            matvec(x, weight, n_out)
+        };
     }
     let mut y = vec![0.0; x.len() / n_in * n_out];
     // Groups of W outside, rows of x inside: a prompt of T tokens reads W from memory once, and
@@ -297,8 +302,30 @@ fn tile_rows<E: Widen>(
     }
 }
 
-/// [`matmul`] for one row of x, a token at a time: the same sums in the same order, so the
-/// same bits, with W widened by [`Widen::widen8_lanes`]. y is held with each eight of its
+/// [`matmul`] for one row of x, a token at a time, W widened in index order: y += x_k·W_k for
+/// each row k of W in turn, so every y_j is the same sum in the same order, and W is read from
+/// memory as it is stored, front to back: in wasm this one stream is read much faster than
+/// [`GROUP`] rows at once (docs/performance.md), although y is loaded and stored once per row
+/// of W (it stays in the L1 cache).
+fn matvec_row_by_row<E: Widen>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32> {
+    let mut y = vec![0.0; n_out];
+    let whole = n_out / 8 * 8;
+    for (&xk, w) in x.iter().zip(weight.chunks_exact(n_out)) {
+        let x4 = F4::splat(xk);
+        for (y8, w8) in y[..whole].chunks_exact_mut(8).zip(w.chunks_exact(8)) {
+            let (lo, hi) = E::widen8(w8);
+            F4::load(y8).add(x4.mul(lo)).store(y8);
+            F4::load(&y8[4..]).add(x4.mul(hi)).store(&mut y8[4..]);
+        }
+        for (y, &wk) in y[whole..].iter_mut().zip(&w[whole..]) {
+            *y += xk * wk.to_f32();
+        }
+    }
+    y
+}
+
+/// [`matmul`] for one row of x, a token at a time, W widened out of index order: the same sums
+/// in the same order, so the same bits, with W widened by [`Widen::widen8_lanes`]. y is held with each eight of its
 /// values in that order (its zeros are the same in any order) and put back in index order
 /// before the last n_in mod [`GROUP`] rows.
 fn matvec<E: Widen>(x: &[f32], weight: &[E], n_out: usize) -> Vec<f32> {
