@@ -60,6 +60,10 @@ export async function lab(): Promise<void> {
   const kept = new ModelOutput(z, 5);
   const keptTop: Uint32Array = kept.nextTokenPanel({ temperature: 0.8, topP: 0.9, topOnly: true }).top;
   const keptKept: number = kept.chainPanel('llama.cpp', { seed: 1, topOnly: true }).kept + kept.length;
+  const apart = kept.experiments({ temperature: 0.8, storedTemperature: 0.5, topOnly: true });
+  const apartFigures: number = (apart.identity?.maxAbsDiff ?? 0) + (apart.precision?.zeros.f16 ?? 0);
+  // @ts-expect-error: either experiment is absent when left out
+  const apartLeftOut: number = apart.precision.minLogProb;
   // @ts-expect-error: a kept output's panel takes its options only; the values are its own
   kept.nextTokenPanel(z);
   kept.free();
@@ -105,7 +109,7 @@ export async function lab(): Promise<void> {
   const stats = model.tokenStats('But soft');
   const perWord: number | undefined = stats.perWord;
   console.log(template, hasTemplate, format, typeCounts, stats.tokens, stats.words, perWord);
-  console.log(p, cut, token, q, lp, lse, l.rows, g, shapes, zeros, id.fromLogits, top, after, leftOut, range, keptTop, keptKept,
+  console.log(p, cut, token, q, lp, lse, l.rows, g, shapes, zeros, id.fromLogits, top, after, leftOut, range, keptTop, keptKept, apartFigures, apartLeftOut,
     counts, rows, nan, thresholds, oneHot, freq, parsed, parsedVi, written, v, arch, dtype, shape, eos,
     values, text, zip);
   gen.free();
